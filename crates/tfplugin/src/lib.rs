@@ -1,0 +1,164 @@
+//! # tfplugin: Terraform plugin protocol 6 for Rust providers
+//!
+//! Terraform runs a provider as a child process. The child proves it is a plugin
+//! (magic cookie environment variable), picks protocol 6 from `PLUGIN_PROTOCOL_VERSIONS`,
+//! listens on a unix socket and prints one line on stdout:
+//! `1|6|unix|<socket>|grpc|<server certificate, base64 DER, no padding>`.
+//! Terraform then speaks gRPC over mutual TLS: it pins our certificate from that line,
+//! and we pin the client certificate it passed in `PLUGIN_CLIENT_CERT` (see [`handshake`]).
+//!
+//! Every RPC carries values as msgpack `DynamicValue`s typed by the schema ([`value`],
+//! [`types`]). A provider implements [`Provider`], and one [`Resource`] or [`DataSource`]
+//! per type; [`serve`] does the rest: schema RPCs, validation against the schema's
+//! validators, planning with defaults, requires-replace and use-state-for-unknown,
+//! apply dispatch to create/update/delete, import, state upgrades and diagnostics.
+//! Terraform ends the process with `plugin.GRPCController/Shutdown`, which we answer
+//! and then exit promptly after removing the socket directory.
+
+pub mod diagnostics;
+pub mod handshake;
+pub mod logging;
+pub mod schema;
+pub mod server;
+pub mod types;
+pub mod value;
+
+/// Generated protocol types (tfplugin6.8 and go-plugin's internal services).
+pub mod proto {
+    /// Terraform plugin protocol 6.
+    #[allow(missing_docs, clippy::all)]
+    pub mod tfplugin6 {
+        tonic::include_proto!("tfplugin6");
+    }
+    /// go-plugin's controller, stdio and broker services.
+    #[allow(missing_docs, clippy::all)]
+    pub mod plugin {
+        tonic::include_proto!("plugin");
+    }
+}
+
+pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use schema::{Attribute, Block, Nesting, NestedBlock, Schema, Validator};
+pub use server::serve;
+pub use types::Type;
+pub use value::{Number, Refinements, Value};
+
+use std::sync::Arc;
+
+/// What Terraform told us about itself in ConfigureProvider and per request.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Terraform's version, e.g. `1.11.4` (empty before configure).
+    pub terraform_version: String,
+    /// The client keeps write-only attributes out of plan and state (Terraform 1.11+).
+    pub write_only_attributes_allowed: bool,
+}
+
+/// What a resource operation gets besides its values: the configured provider client,
+/// the resource's private state (opaque bytes Terraform stores beside the state) and
+/// a place for diagnostics.
+pub struct Ctx<'a, C> {
+    /// What `Provider::configure` produced.
+    pub client: &'a C,
+    /// Private state in (prior) and out (new).
+    pub private: Vec<u8>,
+    /// Errors and warnings for the user.
+    pub diags: Diagnostics,
+    /// Facts about the calling Terraform.
+    pub info: ClientInfo,
+}
+
+/// The plan being made for one resource instance; `Resource::modify_plan` may change
+/// `planned` and add `requires_replace` paths after the schema's own rules ran.
+pub struct Plan<'a> {
+    /// State before the change (null on create).
+    pub prior: &'a Value,
+    /// The configuration (may hold unknowns).
+    pub config: &'a Value,
+    /// What apply will be given.
+    pub planned: Value,
+    /// Attributes whose change needs a replacement.
+    pub requires_replace: Vec<AttributePath>,
+    /// Errors and warnings.
+    pub diags: Diagnostics,
+    /// Facts about the calling Terraform.
+    pub info: ClientInfo,
+}
+
+/// A provider: its configuration schema, its resource types, and how to turn its
+/// configuration into a client shared by every resource.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// What configure produces and every resource call receives.
+    type Client: Send + Sync + 'static;
+
+    /// The provider configuration schema.
+    fn schema(&self) -> Schema;
+
+    /// Resource types, each named `<provider>_<thing>`.
+    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+
+    /// Data source types.
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
+
+    /// Checks beyond the schema's validators (configuration may hold unknowns).
+    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Builds the client from the configuration; must not dial anything that the plan
+    /// may not need (open connections lazily).
+    async fn configure(&self, config: &Value, info: &ClientInfo, diags: &mut Diagnostics) -> Option<Self::Client>;
+}
+
+/// A managed resource type: schema, validation and CRUD.
+#[async_trait::async_trait]
+pub trait Resource<C>: Send + Sync {
+    /// The type name, e.g. `dbaas_shared_postgres_database`.
+    fn type_name(&self) -> &'static str;
+
+    /// The schema, with descriptions, defaults, validators and plan modifiers.
+    fn schema(&self) -> Schema;
+
+    /// Cross-attribute checks beyond the schema's validators.
+    async fn validate(&self, _config: &Value, _info: &ClientInfo, _diags: &mut Diagnostics) {}
+
+    /// Adjusts the plan after defaults, unknowns and requires-replace were applied.
+    async fn modify_plan(&self, _plan: &mut Plan<'_>) {}
+
+    /// Creates the object; returns the new state (with every computed value known).
+    /// Returning `Some` together with an error records a partial (tainted) object.
+    async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value>;
+
+    /// Reads the object; `None` means it no longer exists.
+    async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Option<Value>;
+
+    /// Updates in place; returns the new state.
+    async fn update(&self, ctx: &mut Ctx<'_, C>, prior: &Value, planned: &Value, config: &Value) -> Option<Value>;
+
+    /// Deletes the object.
+    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value);
+
+    /// Fills the state of an imported object from its import id; `state` arrives with
+    /// `id` set to the id and every defaulted attribute at its default. Read runs next.
+    async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
+
+    /// Upgrades stored state JSON written by schema `version` to the current version.
+    fn upgrade_state(&self, _version: i64, state: serde_json::Value, _diags: &mut Diagnostics) -> serde_json::Value {
+        state
+    }
+}
+
+/// A data source type.
+#[async_trait::async_trait]
+pub trait DataSource<C>: Send + Sync {
+    /// The type name, e.g. `dbaas_endpoints`.
+    fn type_name(&self) -> &'static str;
+
+    /// The schema.
+    fn schema(&self) -> Schema;
+
+    /// Checks beyond the schema's validators.
+    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Reads it; returns the state.
+    async fn read(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Option<Value>;
+}

@@ -1,0 +1,149 @@
+//! Connection settings per backend, as configured in the provider block.
+
+use std::fmt;
+
+/// A password: absent, given, or to be read from Vault KV v2 on first use.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum Secret {
+    /// Not configured.
+    #[default]
+    None,
+    /// Given in configuration or environment.
+    Plain(String),
+    /// KV v2 path to read `password` (and `username`) from.
+    VaultKv(String),
+}
+
+impl fmt::Debug for Secret {
+    // Never print the secret itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::None => f.write_str("None"),
+            Secret::Plain(_) => f.write_str("Plain(<redacted>)"),
+            Secret::VaultKv(p) => write!(f, "VaultKv({p:?})"),
+        }
+    }
+}
+
+/// `postgres { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresSettings {
+    /// Primary host.
+    pub host: String,
+    /// Primary port.
+    pub port: u16,
+    /// Admin role.
+    pub username: String,
+    /// Admin password.
+    pub password: Secret,
+    /// Maintenance database.
+    pub database: String,
+    /// libpq sslmode.
+    pub sslmode: String,
+    /// Connect timeout in seconds.
+    pub connect_timeout: u64,
+}
+
+/// `pgbouncer { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgBouncerSettings {
+    /// Host apps use.
+    pub host: String,
+    /// Port apps use.
+    pub port: u16,
+    /// Admin console user.
+    pub admin_username: String,
+    /// Admin console password.
+    pub admin_password: Secret,
+    /// Admin console of every replica.
+    pub admin_hosts: Vec<(String, u16)>,
+    /// PgBouncer's auth_user.
+    pub auth_user: String,
+}
+
+/// `mysql { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MysqlSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Admin user.
+    pub username: String,
+    /// Admin password.
+    pub password: Secret,
+    /// TLS mode.
+    pub tls: String,
+}
+
+/// `redis { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// ACL admin user.
+    pub username: String,
+    /// Its password.
+    pub password: Secret,
+    /// Use TLS.
+    pub tls: bool,
+}
+
+/// `vault { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultSettings {
+    /// Base address without trailing slash.
+    pub address: String,
+    /// Token.
+    pub token: Secret,
+    /// Database secrets engine mount.
+    pub mount: String,
+}
+
+/// Everything the provider block configured; `None` where a block is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// PostgreSQL admin.
+    pub postgres: Option<PostgresSettings>,
+    /// PgBouncer.
+    pub pgbouncer: Option<PgBouncerSettings>,
+    /// MySQL admin.
+    pub mysql: Option<MysqlSettings>,
+    /// Redis admin.
+    pub redis: Option<RedisSettings>,
+    /// Vault.
+    pub vault: Option<VaultSettings>,
+}
+
+/// Parses `host:port` (IPv6 as `[::1]:6432`).
+pub fn parse_host_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.trim().rsplit_once(':')?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_parsing() {
+        assert_eq!(parse_host_port("pgb-0:6432"), Some(("pgb-0".into(), 6432)));
+        assert_eq!(parse_host_port("[::1]:6432"), Some(("::1".into(), 6432)));
+        for bad in ["pgb", ":6432", "pgb:0", "pgb:70000", "pgb:x", "a b:1"] {
+            assert_eq!(parse_host_port(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let s = format!("{:?}", Secret::Plain("hunter2".into()));
+        assert!(!s.contains("hunter2"));
+    }
+}

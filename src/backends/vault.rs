@@ -1,0 +1,65 @@
+//! A small Vault HTTP API client (KV v2 reads for provider credentials; the database
+//! secrets engine endpoints arrive with the rotation resources).
+
+use std::time::Duration;
+
+use crate::backends::BackendError;
+
+/// Talks to one Vault address with one token.
+#[derive(Clone)]
+pub struct VaultClient {
+    address: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl VaultClient {
+    /// A client for `address` (no trailing slash) using `token`.
+    pub fn new(address: &str, token: &str) -> Result<Self, BackendError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| BackendError::Vault { address: address.to_string(), message: format!("cannot build HTTP client: {e}") })?;
+        Ok(VaultClient { address: address.to_string(), token: token.to_string(), http })
+    }
+
+    fn error(&self, path: &str, message: impl Into<String>) -> BackendError {
+        BackendError::Vault { address: self.address.clone(), message: format!("{path}: {}", message.into()) }
+    }
+
+    /// GET `/v1/<path>`; `Ok(None)` on 404.
+    pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
+        let url = format!("{}/v1/{}", self.address, path.trim_start_matches('/'));
+        let resp = self
+            .http
+            .get(&url)
+            .header("X-Vault-Token", &self.token)
+            .send()
+            .await
+            .map_err(|e| self.error(path, format!("unreachable ({e}); check vault.address / VAULT_ADDR")))?;
+        let status = resp.status();
+        match status.as_u16() {
+            200 => resp.json().await.map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
+            404 => Ok(None),
+            403 => Err(self.error(path, "permission denied (403): the token's policy does not allow reading this path")),
+            503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
+            _ => {
+                let body = resp.text().await.unwrap_or_default();
+                Err(self.error(path, format!("HTTP {status}: {}", body.chars().take(300).collect::<String>())))
+            }
+        }
+    }
+
+    /// Reads a KV v2 secret's `data.data` map.
+    pub async fn kv2(&self, path: &str) -> Result<serde_json::Map<String, serde_json::Value>, BackendError> {
+        match self.read(path).await? {
+            Some(body) => body
+                .pointer("/data/data")
+                .and_then(|d| d.as_object())
+                .cloned()
+                .ok_or_else(|| self.error(path, "not a KV v2 secret (no data.data); KV v2 paths look like `<mount>/data/<path>`")),
+            None => Err(self.error(path, "no secret at this path (404)")),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Data sources, one file each.
+
+mod endpoints;
+
+use std::sync::Arc;
+
+use crate::backends::Backends;
+
+/// Every data source this provider serves.
+pub fn all() -> Vec<Arc<dyn tfplugin::DataSource<Backends>>> {
+    vec![Arc::new(endpoints::Endpoints)]
+}
