@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use tfplugin::{Attribute, AttributePath, Block, ClientInfo, Diagnostics, Schema, Type, Validator, Value};
+use tfplugin::{
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Schema, Type, Validator, Value,
+};
 
 use crate::backends::settings::{
-    MysqlSettings, PgBouncerSettings, PostgresSettings, RedisSettings, Secret, Settings, VaultSettings,
+    MysqlSettings, PgBouncerSettings, PostgresSettings, RedisSettings, Secret, Settings,
+    VaultSettings,
 };
 use crate::backends::Backends;
 
@@ -37,14 +40,18 @@ fn vault_path_attr(what: &str) -> Attribute {
 /// Whether `p` looks like `<mount>/data/<path>` (no leading slash, no empty segments).
 pub fn valid_kv2_path(p: &str) -> bool {
     let segments: Vec<&str> = p.split('/').collect();
-    segments.len() >= 3 && segments.iter().all(|s| !s.is_empty()) && segments[1..segments.len() - 1].contains(&"data")
+    segments.len() >= 3
+        && segments.iter().all(|s| !s.is_empty())
+        && segments[1..segments.len() - 1].contains(&"data")
 }
 
 fn host_port_list_validator() -> Validator {
     Validator::new("`host:port` entries", |v| {
         for item in v.string_list() {
             if crate::backends::settings::parse_host_port(&item).is_none() {
-                return Err(format!("{item:?} is not `host:port` with a port from 1 to 65535"));
+                return Err(format!(
+                    "{item:?} is not `host:port` with a port from 1 to 65535"
+                ));
             }
         }
         Ok(())
@@ -82,24 +89,60 @@ pub fn provider_schema() -> Schema {
         )
         .attr(Attribute::string("auth_user").optional().description("PgBouncer's `auth_user`, granted the auth function and CONNECT. Default `pgbouncer_auth`."));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
-        .attr(Attribute::string("host").optional().description("Host, e.g. `mysql.dbaas.svc.cluster.local`."))
+        .attr(
+            Attribute::string("host")
+                .optional()
+                .description("Host, e.g. `mysql.dbaas.svc.cluster.local`."),
+        )
         .attr(port("port", 3306, "Port."))
-        .attr(Attribute::string("username").optional().description("Admin user."))
-        .attr(Attribute::string("password").optional().sensitive().description("Admin password."))
+        .attr(
+            Attribute::string("username")
+                .optional()
+                .description("Admin user."),
+        )
+        .attr(
+            Attribute::string("password")
+                .optional()
+                .sensitive()
+                .description("Admin password."),
+        )
         .attr(vault_path_attr("MySQL admin"))
         .attr(
             Attribute::string("tls")
                 .optional()
                 .description("TLS mode. Default `preferred`.")
-                .validate(Validator::one_of(&["disabled", "preferred", "required", "verify_ca", "verify_identity"])),
+                .validate(Validator::one_of(&[
+                    "disabled",
+                    "preferred",
+                    "required",
+                    "verify_ca",
+                    "verify_identity",
+                ])),
         );
     let redis = Block::new("Admin connection to the shared Redis.")
-        .attr(Attribute::string("host").optional().description("Host, e.g. `redis.redis.svc.cluster.local`."))
+        .attr(
+            Attribute::string("host")
+                .optional()
+                .description("Host, e.g. `redis.redis.svc.cluster.local`."),
+        )
         .attr(port("port", 6379, "Port."))
-        .attr(Attribute::string("username").optional().description("ACL user with `+acl`. Default `default`."))
-        .attr(Attribute::string("password").optional().sensitive().description("Its password."))
+        .attr(
+            Attribute::string("username")
+                .optional()
+                .description("ACL user with `+acl`. Default `default`."),
+        )
+        .attr(
+            Attribute::string("password")
+                .optional()
+                .sensitive()
+                .description("Its password."),
+        )
         .attr(vault_path_attr("Redis admin"))
-        .attr(Attribute::bool("tls").optional().description("Use TLS. Default `false`."));
+        .attr(
+            Attribute::bool("tls")
+                .optional()
+                .description("Use TLS. Default `false`."),
+        );
     let vault = Block::new("Vault (or OpenBao) with the database secrets engine. Falls back to `VAULT_ADDR` and `VAULT_TOKEN`.")
         .attr(
             Attribute::string("address")
@@ -149,8 +192,14 @@ impl Reader<'_> {
         match self.string(name, env) {
             Some(s) if !s.is_empty() => s,
             _ => {
-                let hint = env.map(|e| format!(" or the {e} environment variable")).unwrap_or_default();
-                self.diags.error_at(self.path.join(name), format!("Missing {block}.{name}"), format!("The {block} block needs `{name}`: set it{hint}."));
+                let hint = env
+                    .map(|e| format!(" or the {e} environment variable"))
+                    .unwrap_or_default();
+                self.diags.error_at(
+                    self.path.join(name),
+                    format!("Missing {block}.{name}"),
+                    format!("The {block} block needs `{name}`: set it{hint}."),
+                );
                 String::new()
             }
         }
@@ -158,12 +207,20 @@ impl Reader<'_> {
 
     fn port(&mut self, name: &str, env: Option<&str>, default: u16) -> u16 {
         match self.block.get(name) {
-            Value::Number(n) => n.as_i64().and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0).unwrap_or(default),
+            Value::Number(n) => n
+                .as_i64()
+                .and_then(|p| u16::try_from(p).ok())
+                .filter(|p| *p > 0)
+                .unwrap_or(default),
             _ => match env.and_then(|e| (self.env)(e)) {
                 Some(text) => match text.trim().parse::<u16>() {
                     Ok(p) if p > 0 => p,
                     _ => {
-                        self.diags.error_at(self.path.join(name), format!("Invalid {} from the environment", env.unwrap_or(name)), format!("{text:?} is not a port number from 1 to 65535."));
+                        self.diags.error_at(
+                            self.path.join(name),
+                            format!("Invalid {} from the environment", env.unwrap_or(name)),
+                            format!("{text:?} is not a port number from 1 to 65535."),
+                        );
                         default
                     }
                 },
@@ -177,7 +234,11 @@ impl Reader<'_> {
         let plain = self.string(key, env);
         match (plain, vault_path) {
             (Some(_), Some(_)) if !self.block.get(key).is_null() => {
-                self.diags.error_at(self.path.join("password_vault_path"), "Conflicting password settings", format!("Set either {block}.{key} or {block}.password_vault_path, not both."));
+                self.diags.error_at(
+                    self.path.join("password_vault_path"),
+                    "Conflicting password settings",
+                    format!("Set either {block}.{key} or {block}.password_vault_path, not both."),
+                );
                 Secret::None
             }
             (_, Some(p)) => Secret::VaultKv(p),
@@ -188,72 +249,170 @@ impl Reader<'_> {
 }
 
 /// Builds [`Settings`] from the provider configuration; `env` supplies fallbacks.
-pub fn settings_from_config(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Settings {
+pub fn settings_from_config(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Settings {
     let mut settings = Settings::default();
 
     let block = config.get("postgres");
     if !block.is_null() || env("PGHOST").is_some() {
-        let mut r = Reader { block, path: AttributePath::attr("postgres"), env, diags };
+        let mut r = Reader {
+            block,
+            path: AttributePath::attr("postgres"),
+            env,
+            diags,
+        };
         let host = r.required_string("host", Some("PGHOST"), "postgres");
         let port = r.port("port", Some("PGPORT"), 5432);
         let password = r.password(Some("PGPASSWORD"), "password", "postgres");
-        let username = r.string("username", Some("PGUSER")).unwrap_or_else(|| "postgres".into());
-        let database = r.string("database", Some("PGDATABASE")).unwrap_or_else(|| "postgres".into());
-        let sslmode = r.string("sslmode", Some("PGSSLMODE")).unwrap_or_else(|| "prefer".into());
-        if !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(&sslmode.as_str()) {
+        let username = r
+            .string("username", Some("PGUSER"))
+            .unwrap_or_else(|| "postgres".into());
+        let database = r
+            .string("database", Some("PGDATABASE"))
+            .unwrap_or_else(|| "postgres".into());
+        let sslmode = r
+            .string("sslmode", Some("PGSSLMODE"))
+            .unwrap_or_else(|| "prefer".into());
+        if ![
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ]
+        .contains(&sslmode.as_str())
+        {
             r.diags.error_at(r.path.join("sslmode"), "Invalid sslmode", format!("{sslmode:?} (from PGSSLMODE) is not one of disable, allow, prefer, require, verify-ca, verify-full."));
         }
         let connect_timeout = block.get("connect_timeout").as_i64().unwrap_or(10).max(1) as u64;
-        settings.postgres = Some(PostgresSettings { host, port, username, password, database, sslmode, connect_timeout });
+        settings.postgres = Some(PostgresSettings {
+            host,
+            port,
+            username,
+            password,
+            database,
+            sslmode,
+            connect_timeout,
+        });
     }
 
     let block = config.get("pgbouncer");
     if !block.is_null() {
-        let mut r = Reader { block, path: AttributePath::attr("pgbouncer"), env, diags };
+        let mut r = Reader {
+            block,
+            path: AttributePath::attr("pgbouncer"),
+            env,
+            diags,
+        };
         let host = r.required_string("host", None, "pgbouncer");
         let port = r.port("port", None, 6432);
         let admin_username = r.string("admin_username", None).unwrap_or_default();
         let admin_password = r.password(None, "admin_password", "pgbouncer");
-        let auth_user = r.string("auth_user", None).unwrap_or_else(|| "pgbouncer_auth".into());
-        let mut admin_hosts: Vec<(String, u16)> = block.get("admin_hosts").string_list().iter().filter_map(|h| crate::backends::settings::parse_host_port(h)).collect();
+        let auth_user = r
+            .string("auth_user", None)
+            .unwrap_or_else(|| "pgbouncer_auth".into());
+        let mut admin_hosts: Vec<(String, u16)> = block
+            .get("admin_hosts")
+            .string_list()
+            .iter()
+            .filter_map(|h| crate::backends::settings::parse_host_port(h))
+            .collect();
         if admin_hosts.is_empty() {
             admin_hosts.push((host.clone(), port));
         }
-        settings.pgbouncer = Some(PgBouncerSettings { host, port, admin_username, admin_password, admin_hosts, auth_user });
+        settings.pgbouncer = Some(PgBouncerSettings {
+            host,
+            port,
+            admin_username,
+            admin_password,
+            admin_hosts,
+            auth_user,
+        });
     }
 
     let block = config.get("mysql");
     if !block.is_null() {
-        let mut r = Reader { block, path: AttributePath::attr("mysql"), env, diags };
+        let mut r = Reader {
+            block,
+            path: AttributePath::attr("mysql"),
+            env,
+            diags,
+        };
         let host = r.required_string("host", None, "mysql");
         let port = r.port("port", None, 3306);
         let username = r.required_string("username", None, "mysql");
         let password = r.password(None, "password", "mysql");
         let tls = r.string("tls", None).unwrap_or_else(|| "preferred".into());
-        settings.mysql = Some(MysqlSettings { host, port, username, password, tls });
+        settings.mysql = Some(MysqlSettings {
+            host,
+            port,
+            username,
+            password,
+            tls,
+        });
     }
 
     let block = config.get("redis");
     if !block.is_null() {
-        let mut r = Reader { block, path: AttributePath::attr("redis"), env, diags };
+        let mut r = Reader {
+            block,
+            path: AttributePath::attr("redis"),
+            env,
+            diags,
+        };
         let host = r.required_string("host", None, "redis");
         let port = r.port("port", None, 6379);
-        let username = r.string("username", None).unwrap_or_else(|| "default".into());
+        let username = r
+            .string("username", None)
+            .unwrap_or_else(|| "default".into());
         let password = r.password(None, "password", "redis");
         let tls = block.get("tls").as_bool().unwrap_or(false);
-        settings.redis = Some(RedisSettings { host, port, username, password, tls });
+        settings.redis = Some(RedisSettings {
+            host,
+            port,
+            username,
+            password,
+            tls,
+        });
     }
 
     let block = config.get("vault");
     if !block.is_null() || env("VAULT_ADDR").is_some() {
-        let mut r = Reader { block, path: AttributePath::attr("vault"), env, diags };
+        let mut r = Reader {
+            block,
+            path: AttributePath::attr("vault"),
+            env,
+            diags,
+        };
         let address = r.required_string("address", Some("VAULT_ADDR"), "vault");
-        let token = r.string("token", Some("VAULT_TOKEN")).map(Secret::Plain).unwrap_or(Secret::None);
-        let mount = r.string("mount", None).unwrap_or_else(|| "database".into()).trim_matches('/').to_string();
-        if !(address.starts_with("http://") || address.starts_with("https://")) && !address.is_empty() {
-            r.diags.error_at(r.path.join("address"), "Invalid Vault address", format!("{address:?} (from VAULT_ADDR) must start with http:// or https://."));
+        let token = r
+            .string("token", Some("VAULT_TOKEN"))
+            .map(Secret::Plain)
+            .unwrap_or(Secret::None);
+        let mount = r
+            .string("mount", None)
+            .unwrap_or_else(|| "database".into())
+            .trim_matches('/')
+            .to_string();
+        if !(address.is_empty()
+            || address.starts_with("http://")
+            || address.starts_with("https://"))
+        {
+            r.diags.error_at(
+                r.path.join("address"),
+                "Invalid Vault address",
+                format!("{address:?} (from VAULT_ADDR) must start with http:// or https://."),
+            );
         }
-        settings.vault = Some(VaultSettings { address: address.trim_end_matches('/').to_string(), token, mount });
+        settings.vault = Some(VaultSettings {
+            address: address.trim_end_matches('/').to_string(),
+            token,
+            mount,
+        });
     }
     settings
 }
@@ -274,8 +433,17 @@ impl tfplugin::Provider for DbaasProvider {
         crate::data_sources::all()
     }
 
-    async fn configure(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) -> Option<Backends> {
-        let settings = settings_from_config(config, &|k| std::env::var(k).ok(), diags);
+    async fn configure(
+        &self,
+        config: &Value,
+        _info: &ClientInfo,
+        diags: &mut Diagnostics,
+    ) -> Option<Backends> {
+        let settings = settings_from_config(
+            config,
+            &|k| std::env::var(k).ok().filter(|v| !v.is_empty()),
+            diags,
+        );
         if diags.has_errors() {
             return None;
         }
@@ -309,39 +477,83 @@ mod tests {
 
     #[test]
     fn postgres_falls_back_to_libpq_env() {
-        let env: HashMap<&str, &str> = HashMap::from([("PGHOST", "db"), ("PGPORT", "5433"), ("PGUSER", "admin"), ("PGPASSWORD", "pw")]);
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("PGHOST", "db"),
+            ("PGPORT", "5433"),
+            ("PGUSER", "admin"),
+            ("PGPASSWORD", "pw"),
+        ]);
         let mut diags = Diagnostics::default();
-        let s = settings_from_config(&config(&[]), &|k| env.get(k).map(|v| v.to_string()), &mut diags);
+        let s = settings_from_config(
+            &config(&[]),
+            &|k| env.get(k).map(|v| v.to_string()),
+            &mut diags,
+        );
         assert!(!diags.has_errors(), "{diags:?}");
         let pg = s.postgres.unwrap();
-        assert_eq!((pg.host.as_str(), pg.port, pg.username.as_str()), ("db", 5433, "admin"));
+        assert_eq!(
+            (pg.host.as_str(), pg.port, pg.username.as_str()),
+            ("db", 5433, "admin")
+        );
         assert_eq!(pg.password, Secret::Plain("pw".into()));
-        assert_eq!((pg.database.as_str(), pg.sslmode.as_str(), pg.connect_timeout), ("postgres", "prefer", 10));
+        assert_eq!(
+            (
+                pg.database.as_str(),
+                pg.sslmode.as_str(),
+                pg.connect_timeout
+            ),
+            ("postgres", "prefer", 10)
+        );
     }
 
     #[test]
     fn missing_host_is_reported_on_the_attribute() {
         let mut diags = Diagnostics::default();
-        let s = settings_from_config(&config(&[("mysql", block(&[("username", Value::string("root"))]))]), &|_| None, &mut diags);
+        let s = settings_from_config(
+            &config(&[("mysql", block(&[("username", Value::string("root"))]))]),
+            &|_| None,
+            &mut diags,
+        );
         assert!(diags.has_errors());
-        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("mysql").join("host")));
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(AttributePath::attr("mysql").join("host"))
+        );
         assert!(s.mysql.is_some());
     }
 
     #[test]
     fn bad_port_env_is_an_error_on_port() {
         let mut diags = Diagnostics::default();
-        settings_from_config(&config(&[]), &|k| match k { "PGHOST" => Some("h".into()), "PGPORT" => Some("99999".into()), _ => None }, &mut diags);
-        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("postgres").join("port")));
+        settings_from_config(
+            &config(&[]),
+            &|k| match k {
+                "PGHOST" => Some("h".into()),
+                "PGPORT" => Some("99999".into()),
+                _ => None,
+            },
+            &mut diags,
+        );
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(AttributePath::attr("postgres").join("port"))
+        );
     }
 
     #[test]
     fn password_and_vault_path_conflict() {
         let mut diags = Diagnostics::default();
-        let pg = block(&[("host", Value::string("h")), ("password", Value::string("x")), ("password_vault_path", Value::string("secret/data/pg"))]);
+        let pg = block(&[
+            ("host", Value::string("h")),
+            ("password", Value::string("x")),
+            ("password_vault_path", Value::string("secret/data/pg")),
+        ]);
         settings_from_config(&config(&[("postgres", pg)]), &|_| None, &mut diags);
         assert!(diags.has_errors());
-        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("postgres").join("password_vault_path")));
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(AttributePath::attr("postgres").join("password_vault_path"))
+        );
     }
 
     #[test]
@@ -349,7 +561,10 @@ mod tests {
         let mut diags = Diagnostics::default();
         let pgb = block(&[("host", Value::string("pgb")), ("port", Value::int(6000))]);
         let s = settings_from_config(&config(&[("pgbouncer", pgb)]), &|_| None, &mut diags);
-        assert_eq!(s.pgbouncer.unwrap().admin_hosts, vec![("pgb".to_string(), 6000)]);
+        assert_eq!(
+            s.pgbouncer.unwrap().admin_hosts,
+            vec![("pgb".to_string(), 6000)]
+        );
     }
 
     #[test]
@@ -365,9 +580,20 @@ mod tests {
     fn schema_validators_flag_the_nested_attribute() {
         let s = provider_schema();
         let mut diags = Diagnostics::default();
-        let pg = block(&[("host", Value::string("h")), ("port", Value::int(70000)), ("sslmode", Value::string("sometimes"))]);
-        s.block.validate_value(&config(&[("postgres", pg)]), &AttributePath::default(), &mut diags);
-        let paths: Vec<String> = diags.iter().filter_map(|d| d.attribute.as_ref().map(|p| p.to_string())).collect();
+        let pg = block(&[
+            ("host", Value::string("h")),
+            ("port", Value::int(70000)),
+            ("sslmode", Value::string("sometimes")),
+        ]);
+        s.block.validate_value(
+            &config(&[("postgres", pg)]),
+            &AttributePath::default(),
+            &mut diags,
+        );
+        let paths: Vec<String> = diags
+            .iter()
+            .filter_map(|d| d.attribute.as_ref().map(|p| p.to_string()))
+            .collect();
         assert_eq!(paths, vec!["postgres.port", "postgres.sslmode"]);
     }
 }

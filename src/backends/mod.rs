@@ -57,12 +57,22 @@ pub struct Backends {
 impl Backends {
     /// Backends for `settings`; nothing is dialled yet.
     pub fn new(settings: Settings) -> Self {
-        Backends { settings, vault: OnceCell::new() }
+        Backends {
+            settings,
+            vault: OnceCell::new(),
+        }
     }
 
     /// The Vault client, built on first use.
     pub async fn vault(&self) -> Result<&VaultClient, BackendError> {
-        let v = self.settings.vault.as_ref().ok_or(BackendError::NotConfigured { block: "vault", hint: " or set VAULT_ADDR and VAULT_TOKEN" })?;
+        let v = self
+            .settings
+            .vault
+            .as_ref()
+            .ok_or(BackendError::NotConfigured {
+                block: "vault",
+                hint: " or set VAULT_ADDR and VAULT_TOKEN",
+            })?;
         self.vault
             .get_or_try_init(|| async {
                 let token = match &v.token {
@@ -75,18 +85,34 @@ impl Backends {
     }
 
     /// Resolves a configured password, reading Vault KV v2 when it names a path.
-    pub async fn resolve(&self, secret: &Secret, block: &'static str) -> Result<Credentials, BackendError> {
+    pub async fn resolve(
+        &self,
+        secret: &Secret,
+        block: &'static str,
+    ) -> Result<Credentials, BackendError> {
         match secret {
-            Secret::None => Ok(Credentials { username: None, password: String::new() }),
-            Secret::Plain(p) => Ok(Credentials { username: None, password: p.clone() }),
+            Secret::None => Ok(Credentials {
+                username: None,
+                password: String::new(),
+            }),
+            Secret::Plain(p) => Ok(Credentials {
+                username: None,
+                password: p.clone(),
+            }),
             Secret::VaultKv(path) => {
                 let data = self.vault().await?.kv2(path).await?;
                 let password = data
                     .get("password")
                     .and_then(|v| v.as_str())
-                    .ok_or_else(|| BackendError::Secret { block, message: format!("the Vault secret at {path} has no string key `password`") })?
+                    .ok_or_else(|| BackendError::Secret {
+                        block,
+                        message: format!("the Vault secret at {path} has no string key `password`"),
+                    })?
                     .to_string();
-                let username = data.get("username").and_then(|v| v.as_str()).map(str::to_string);
+                let username = data
+                    .get("username")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
                 Ok(Credentials { username, password })
             }
         }

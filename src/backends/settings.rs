@@ -120,7 +120,10 @@ pub struct Settings {
 /// Parses `host:port` (IPv6 as `[::1]:6432`).
 pub fn parse_host_port(s: &str) -> Option<(String, u16)> {
     let (host, port) = s.trim().rsplit_once(':')?;
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
     if host.is_empty() || host.contains(char::is_whitespace) {
         return None;

@@ -20,12 +20,22 @@ impl VaultClient {
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| BackendError::Vault { address: address.to_string(), message: format!("cannot build HTTP client: {e}") })?;
-        Ok(VaultClient { address: address.to_string(), token: token.to_string(), http })
+            .map_err(|e| BackendError::Vault {
+                address: address.to_string(),
+                message: format!("cannot build HTTP client: {e}"),
+            })?;
+        Ok(VaultClient {
+            address: address.to_string(),
+            token: token.to_string(),
+            http,
+        })
     }
 
     fn error(&self, path: &str, message: impl Into<String>) -> BackendError {
-        BackendError::Vault { address: self.address.clone(), message: format!("{path}: {}", message.into()) }
+        BackendError::Vault {
+            address: self.address.clone(),
+            message: format!("{path}: {}", message.into()),
+        }
     }
 
     /// GET `/v1/<path>`; `Ok(None)` on 404.
@@ -37,7 +47,12 @@ impl VaultClient {
             .header("X-Vault-Token", &self.token)
             .send()
             .await
-            .map_err(|e| self.error(path, format!("unreachable ({e}); check vault.address / VAULT_ADDR")))?;
+            .map_err(|e| {
+                self.error(
+                    path,
+                    format!("unreachable ({e}); check vault.address / VAULT_ADDR"),
+                )
+            })?;
         let status = resp.status();
         match status.as_u16() {
             200 => resp.json().await.map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
@@ -52,7 +67,10 @@ impl VaultClient {
     }
 
     /// Reads a KV v2 secret's `data.data` map.
-    pub async fn kv2(&self, path: &str) -> Result<serde_json::Map<String, serde_json::Value>, BackendError> {
+    pub async fn kv2(
+        &self,
+        path: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, BackendError> {
         match self.read(path).await? {
             Some(body) => body
                 .pointer("/data/data")

@@ -9,15 +9,27 @@ use crate::backends::Backends;
 pub struct Endpoints;
 
 const STRINGS: [(&str, &str); 5] = [
-    ("postgres_host", "Host apps use for PostgreSQL: the PgBouncer endpoint (`pgbouncer.host`)."),
-    ("postgres_admin_host", "The PostgreSQL primary (`postgres.host`), for administration only."),
+    (
+        "postgres_host",
+        "Host apps use for PostgreSQL: the PgBouncer endpoint (`pgbouncer.host`).",
+    ),
+    (
+        "postgres_admin_host",
+        "The PostgreSQL primary (`postgres.host`), for administration only.",
+    ),
     ("mysql_host", "MySQL host (`mysql.host`)."),
     ("redis_host", "Redis host (`redis.host`)."),
-    ("vault_address", "Vault address (`vault.address` or `VAULT_ADDR`)."),
+    (
+        "vault_address",
+        "Vault address (`vault.address` or `VAULT_ADDR`).",
+    ),
 ];
 
 const NUMBERS: [(&str, &str); 3] = [
-    ("postgres_port", "Port apps use for PostgreSQL: PgBouncer's (`pgbouncer.port`)."),
+    (
+        "postgres_port",
+        "Port apps use for PostgreSQL: PgBouncer's (`pgbouncer.port`).",
+    ),
     ("mysql_port", "MySQL port."),
     ("redis_port", "Redis port."),
 ];
@@ -48,7 +60,10 @@ impl tfplugin::DataSource<Backends> for Endpoints {
         out.set("id", Value::string("dbaas"));
         out.set("postgres_host", text(s.pgbouncer.as_ref().map(|p| &p.host)));
         out.set("postgres_port", num(s.pgbouncer.as_ref().map(|p| p.port)));
-        out.set("postgres_admin_host", text(s.postgres.as_ref().map(|p| &p.host)));
+        out.set(
+            "postgres_admin_host",
+            text(s.postgres.as_ref().map(|p| &p.host)),
+        );
         out.set("mysql_host", text(s.mysql.as_ref().map(|p| &p.host)));
         out.set("mysql_port", num(s.mysql.as_ref().map(|p| p.port)));
         out.set("redis_host", text(s.redis.as_ref().map(|p| &p.host)));

@@ -93,7 +93,12 @@ impl Diagnostics {
     }
 
     /// Adds an error on an attribute.
-    pub fn error_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Severity::Error, summary, detail, Some(path));
     }
 
@@ -103,12 +108,28 @@ impl Diagnostics {
     }
 
     /// Adds a warning on an attribute.
-    pub fn warning_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn warning_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Severity::Warning, summary, detail, Some(path));
     }
 
-    fn push(&mut self, severity: Severity, summary: impl Into<String>, detail: impl Into<String>, attribute: Option<AttributePath>) {
-        self.0.push(Diagnostic { severity, summary: summary.into(), detail: detail.into(), attribute });
+    fn push(
+        &mut self,
+        severity: Severity,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+        attribute: Option<AttributePath>,
+    ) {
+        self.0.push(Diagnostic {
+            severity,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute,
+        });
     }
 
     /// Whether any error was recorded.
@@ -135,7 +156,10 @@ mod tests {
     fn paths_print_like_terraform() {
         let p = AttributePath::attr("postgres").index(0).join("port");
         assert_eq!(p.to_string(), "postgres[0].port");
-        assert_eq!(AttributePath::attr("tags").key("env").to_string(), "tags[\"env\"]");
+        assert_eq!(
+            AttributePath::attr("tags").key("env").to_string(),
+            "tags[\"env\"]"
+        );
     }
 
     #[test]

@@ -32,7 +32,8 @@ use crate::server::{RouterParts, ServeOptions};
 /// Environment variable go-plugin uses to tell a real launch from a human running the binary.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Terraform's magic cookie value.
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// The one plugin protocol this crate speaks.
 pub const PROTOCOL_VERSION: u32 = 6;
 /// go-plugin's core protocol version (first field of the handshake line).
@@ -69,7 +70,10 @@ pub fn negotiate_protocol(offered: &str) -> Result<u32, HandshakeError> {
     if offered.trim().is_empty() {
         return Ok(PROTOCOL_VERSION);
     }
-    if offered.split(',').any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION)) {
+    if offered
+        .split(',')
+        .any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION))
+    {
         Ok(PROTOCOL_VERSION)
     } else {
         Err(HandshakeError::NoCommonProtocol(offered.to_string()))
@@ -80,33 +84,65 @@ pub fn negotiate_protocol(offered: &str) -> Result<u32, HandshakeError> {
 /// standard base64 without padding (go-plugin decodes with RawStdEncoding), and absent
 /// in plaintext mode. There must be no seventh field: Terraform 1.0.3 rejects it.
 pub fn handshake_line(socket: &Path, server_cert_der: Option<&[u8]>) -> String {
-    let cert = server_cert_der.map(|d| base64::engine::general_purpose::STANDARD_NO_PAD.encode(d)).unwrap_or_default();
-    format!("{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{}|grpc|{cert}", socket.display())
+    let cert = server_cert_der
+        .map(|d| base64::engine::general_purpose::STANDARD_NO_PAD.encode(d))
+        .unwrap_or_default();
+    format!(
+        "{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{}|grpc|{cert}",
+        socket.display()
+    )
 }
 
 /// Decodes the first certificate of a PEM document to DER.
 pub fn pem_to_der(pem: &str) -> Result<Vec<u8>, HandshakeError> {
     let begin = "-----BEGIN CERTIFICATE-----";
     let end = "-----END CERTIFICATE-----";
-    let start = pem.find(begin).ok_or_else(|| HandshakeError::BadClientCert("no BEGIN CERTIFICATE line".into()))? + begin.len();
-    let stop = pem[start..].find(end).ok_or_else(|| HandshakeError::BadClientCert("no END CERTIFICATE line".into()))? + start;
-    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    let start = pem
+        .find(begin)
+        .ok_or_else(|| HandshakeError::BadClientCert("no BEGIN CERTIFICATE line".into()))?
+        + begin.len();
+    let stop = pem[start..]
+        .find(end)
+        .ok_or_else(|| HandshakeError::BadClientCert("no END CERTIFICATE line".into()))?
+        + start;
+    let body: String = pem[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .map_err(|e| HandshakeError::BadClientCert(e.to_string()))
 }
 
 /// A fresh self-signed server certificate for `localhost` and its key.
-pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), HandshakeError> {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| HandshakeError::Tls(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(|e| HandshakeError::Tls(e.to_string()))?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
+pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), HandshakeError>
+{
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "HashiCorp");
     params.is_ca = rcgen::IsCa::NoCa;
-    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyEncipherment];
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-    let cert = params.self_signed(&key).map_err(|e| HandshakeError::Tls(e.to_string()))?;
-    Ok((cert.der().clone(), PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()))))
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+    Ok((
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    ))
 }
 
 /// Accepts exactly one client certificate (by DER bytes) and checks the TLS handshake
@@ -120,7 +156,11 @@ pub struct PinnedClientCert {
 impl PinnedClientCert {
     /// Pins `der`.
     pub fn new(der: Vec<u8>) -> Self {
-        PinnedClientCert { der, algorithms: rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms }
+        PinnedClientCert {
+            der,
+            algorithms: rustls::crypto::aws_lc_rs::default_provider()
+                .signature_verification_algorithms,
+        }
     }
 }
 
@@ -129,19 +169,36 @@ impl ClientCertVerifier for PinnedClientCert {
         &[]
     }
 
-    fn verify_client_cert(&self, end_entity: &CertificateDer<'_>, _intermediates: &[CertificateDer<'_>], _now: UnixTime) -> Result<ClientCertVerified, rustls::Error> {
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
         if end_entity.as_ref() == self.der.as_slice() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
@@ -151,7 +208,11 @@ impl ClientCertVerifier for PinnedClientCert {
 }
 
 /// TLS server configuration for AutoMTLS: our identity, the pinned client, ALPN h2.
-pub fn tls_config(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>, client_der: Vec<u8>) -> Result<rustls::ServerConfig, HandshakeError> {
+pub fn tls_config(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    client_der: Vec<u8>,
+) -> Result<rustls::ServerConfig, HandshakeError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -177,7 +238,11 @@ impl tonic::transport::server::Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -186,7 +251,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -204,7 +273,11 @@ impl AsyncWrite for Conn {
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
@@ -225,7 +298,10 @@ struct Controller {
 
 #[tonic::async_trait]
 impl gp::grpc_controller_server::GrpcController for Controller {
-    async fn shutdown(&self, _r: tonic::Request<gp::Empty>) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
+    async fn shutdown(
+        &self,
+        _r: tonic::Request<gp::Empty>,
+    ) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
         tracing::debug!("shutdown requested by Terraform");
         self.shutdown.notify_one();
         Ok(tonic::Response::new(gp::Empty {}))
@@ -235,17 +311,29 @@ impl gp::grpc_controller_server::GrpcController for Controller {
 /// A private directory for the socket: `PLUGIN_UNIX_SOCKET_DIR` or the temp dir.
 fn socket_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     for attempt in 0..16u32 {
-        let dir = base.join(format!("plugin{}-{:x}", std::process::id(), nanos.wrapping_add(attempt)));
+        let dir = base.join(format!(
+            "plugin{}-{:x}",
+            std::process::id(),
+            nanos.wrapping_add(attempt)
+        ));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "no free socket directory name"))
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free socket directory name",
+    ))
 }
 
 /// Everything after argument parsing: handshake, serve, exit.
@@ -259,28 +347,48 @@ pub(crate) async fn run(parts: RouterParts, opts: ServeOptions, debug: bool) -> 
     }
 }
 
-async fn run_inner(parts: RouterParts, opts: &ServeOptions, debug: bool) -> Result<(), HandshakeError> {
+async fn run_inner(
+    parts: RouterParts,
+    opts: &ServeOptions,
+    debug: bool,
+) -> Result<(), HandshakeError> {
     if !debug && std::env::var(MAGIC_COOKIE_KEY).ok().as_deref() != Some(MAGIC_COOKIE_VALUE) {
         return Err(HandshakeError::NotAPlugin);
     }
     if !debug {
         negotiate_protocol(&std::env::var("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_default())?;
     }
-    let client_pem = if debug { None } else { std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|s| !s.trim().is_empty()) };
+    let client_pem = if debug {
+        None
+    } else {
+        std::env::var("PLUGIN_CLIENT_CERT")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+    };
     let (acceptor, server_der) = match client_pem {
         Some(pem) => {
             let client_der = pem_to_der(&pem)?;
             let (cert, key) = server_identity()?;
             let der = cert.as_ref().to_vec();
             let config = tls_config(cert, key, client_der)?;
-            (Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))), Some(der))
+            (
+                Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+                Some(der),
+            )
         }
         None => (None, None),
     };
 
-    let dir = socket_dir().map_err(|source| HandshakeError::Listen { path: std::env::temp_dir(), source })?;
+    let dir = socket_dir().map_err(|source| HandshakeError::Listen {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let socket = dir.join("plugin.sock");
-    let listener = tokio::net::UnixListener::bind(&socket).map_err(|source| HandshakeError::Listen { path: socket.clone(), source })?;
+    let listener =
+        tokio::net::UnixListener::bind(&socket).map_err(|source| HandshakeError::Listen {
+            path: socket.clone(),
+            source,
+        })?;
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Conn, std::io::Error>>(16);
     tokio::spawn(async move {
@@ -314,7 +422,11 @@ async fn run_inner(parts: RouterParts, opts: &ServeOptions, debug: bool) -> Resu
     let shutdown = Arc::new(Notify::new());
     let router = tonic::transport::Server::builder()
         .add_service(parts.provider)
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller { shutdown: shutdown.clone() }));
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
+            Controller {
+                shutdown: shutdown.clone(),
+            },
+        ));
     let serve = router.serve_with_incoming(tokio_stream::wrappers::ReceiverStream::new(rx));
     tokio::pin!(serve);
 
@@ -330,7 +442,8 @@ async fn run_inner(parts: RouterParts, opts: &ServeOptions, debug: bool) -> Resu
         let _ = out.flush();
     }
 
-    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let mut interrupts =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let mut terms = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
         tokio::select! {
@@ -366,7 +479,10 @@ mod tests {
         assert_eq!(negotiate_protocol("5,6").unwrap(), 6);
         assert_eq!(negotiate_protocol("6,5").unwrap(), 6);
         assert_eq!(negotiate_protocol(" 6 ").unwrap(), 6);
-        assert!(matches!(negotiate_protocol("5"), Err(HandshakeError::NoCommonProtocol(_))));
+        assert!(matches!(
+            negotiate_protocol("5"),
+            Err(HandshakeError::NoCommonProtocol(_))
+        ));
         assert!(negotiate_protocol("4,5").is_err());
     }
 
@@ -376,7 +492,10 @@ mod tests {
         let line = handshake_line(Path::new("/tmp/p/plugin.sock"), Some(&[1, 2, 3, 4]));
         let fields: Vec<&str> = line.split('|').collect();
         assert_eq!(fields.len(), 6, "{line}");
-        assert_eq!(&fields[..5], &["1", "6", "unix", "/tmp/p/plugin.sock", "grpc"]);
+        assert_eq!(
+            &fields[..5],
+            &["1", "6", "unix", "/tmp/p/plugin.sock", "grpc"]
+        );
         assert_eq!(fields[5], "AQIDBA");
         assert!(!line.contains('='));
         assert_eq!(handshake_line(Path::new("/s"), None), "1|6|unix|/s|grpc|");
@@ -386,7 +505,14 @@ mod tests {
     fn pem_round_trip_and_garbage() {
         let (cert, _) = server_identity().unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n"));
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            b64.as_bytes()
+                .chunks(64)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         assert_eq!(pem_to_der(&pem).unwrap(), cert.as_ref());
         assert!(pem_to_der("hello").is_err());
         assert!(pem_to_der("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----").is_err());
@@ -399,6 +525,10 @@ mod tests {
         let v = PinnedClientCert::new(a.as_ref().to_vec());
         assert!(v.verify_client_cert(&a, &[], UnixTime::now()).is_ok());
         assert!(v.verify_client_cert(&b, &[], UnixTime::now()).is_err());
-        assert!(v.supported_verify_schemes().contains(&SignatureScheme::ECDSA_NISTP521_SHA512), "Terraform signs with P-521");
+        assert!(
+            v.supported_verify_schemes()
+                .contains(&SignatureScheme::ECDSA_NISTP521_SHA512),
+            "Terraform signs with P-521"
+        );
     }
 }

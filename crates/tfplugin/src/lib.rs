@@ -38,7 +38,7 @@ pub mod proto {
 }
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
-pub use schema::{Attribute, Block, Nesting, NestedBlock, Schema, Validator};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::serve;
 pub use types::Type;
 pub use value::{Number, Refinements, Value};
@@ -106,7 +106,12 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Builds the client from the configuration; must not dial anything that the plan
     /// may not need (open connections lazily).
-    async fn configure(&self, config: &Value, info: &ClientInfo, diags: &mut Diagnostics) -> Option<Self::Client>;
+    async fn configure(
+        &self,
+        config: &Value,
+        info: &ClientInfo,
+        diags: &mut Diagnostics,
+    ) -> Option<Self::Client>;
 }
 
 /// A managed resource type: schema, validation and CRUD.
@@ -132,7 +137,13 @@ pub trait Resource<C>: Send + Sync {
     async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Option<Value>;
 
     /// Updates in place; returns the new state.
-    async fn update(&self, ctx: &mut Ctx<'_, C>, prior: &Value, planned: &Value, config: &Value) -> Option<Value>;
+    async fn update(
+        &self,
+        ctx: &mut Ctx<'_, C>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+    ) -> Option<Value>;
 
     /// Deletes the object.
     async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value);
@@ -142,7 +153,12 @@ pub trait Resource<C>: Send + Sync {
     async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
 
     /// Upgrades stored state JSON written by schema `version` to the current version.
-    fn upgrade_state(&self, _version: i64, state: serde_json::Value, _diags: &mut Diagnostics) -> serde_json::Value {
+    fn upgrade_state(
+        &self,
+        _version: i64,
+        state: serde_json::Value,
+        _diags: &mut Diagnostics,
+    ) -> serde_json::Value {
         state
     }
 }

@@ -16,7 +16,12 @@ use tracing_subscriber::Layer;
 /// Installs the stderr JSON logger as the global subscriber; `module` names the
 /// provider in Terraform's log (e.g. `provider.terraform-provider-dbaas`).
 pub fn init(module: &'static str) {
-    let level = level_from_env(std::env::var("TF_LOG_PROVIDER").ok().or_else(|| std::env::var("TF_LOG").ok()).as_deref());
+    let level = level_from_env(
+        std::env::var("TF_LOG_PROVIDER")
+            .ok()
+            .or_else(|| std::env::var("TF_LOG").ok())
+            .as_deref(),
+    );
     let subscriber = tracing_subscriber::registry().with(HclogLayer { module, max: level });
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
@@ -78,20 +83,35 @@ impl Visit for Fields {
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        *metadata.level() <= self.max && !metadata.target().starts_with("h2") && !metadata.target().starts_with("hyper") && !metadata.target().starts_with("rustls")
+        *metadata.level() <= self.max
+            && !metadata.target().starts_with("h2")
+            && !metadata.target().starts_with("hyper")
+            && !metadata.target().starts_with("rustls")
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let line = render(self.module, *event.metadata().level(), &fields.message, fields.extra, std::time::SystemTime::now());
+        let line = render(
+            self.module,
+            *event.metadata().level(),
+            &fields.message,
+            fields.extra,
+            std::time::SystemTime::now(),
+        );
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{line}");
     }
 }
 
 /// One hclog JSON line.
-pub fn render(module: &str, level: Level, message: &str, extra: serde_json::Map<String, serde_json::Value>, at: std::time::SystemTime) -> String {
+pub fn render(
+    module: &str,
+    level: Level,
+    message: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+    at: std::time::SystemTime,
+) -> String {
     let mut obj = extra;
     obj.insert("@level".into(), level_name(level).into());
     obj.insert("@message".into(), message.into());
@@ -144,14 +164,23 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_micros(1_795_000_000_000_042);
         assert_eq!(timestamp(t), "2026-11-18T09:46:40.000042Z");
         assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000Z"
+        );
     }
 
     #[test]
     fn line_is_hclog_json() {
         let mut extra = serde_json::Map::new();
         extra.insert("rpc".into(), "ReadResource".into());
-        let line = render("provider.terraform-provider-dbaas", Level::DEBUG, "hello", extra, UNIX_EPOCH);
+        let line = render(
+            "provider.terraform-provider-dbaas",
+            Level::DEBUG,
+            "hello",
+            extra,
+            UNIX_EPOCH,
+        );
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["@level"], "debug");
         assert_eq!(v["@message"], "hello");

@@ -21,25 +21,47 @@ pub struct Validator {
 
 impl Validator {
     /// A validator from a description and a check.
-    pub fn new(description: impl Into<String>, check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static) -> Self {
-        Validator { description: description.into(), check: Arc::new(check) }
+    pub fn new(
+        description: impl Into<String>,
+        check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        Validator {
+            description: description.into(),
+            check: Arc::new(check),
+        }
     }
 
     /// The value must be one of `allowed` (strings).
     pub fn one_of(allowed: &'static [&'static str]) -> Self {
-        Validator::new(format!("one of {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")), move |v| match v.as_str() {
-            Some(s) if allowed.contains(&s) => Ok(()),
-            Some(s) => Err(format!("{s:?} is not allowed; use one of: {}", allowed.join(", "))),
-            None => Ok(()),
-        })
+        Validator::new(
+            format!(
+                "one of {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            move |v| match v.as_str() {
+                Some(s) if allowed.contains(&s) => Ok(()),
+                Some(s) => Err(format!(
+                    "{s:?} is not allowed; use one of: {}",
+                    allowed.join(", ")
+                )),
+                None => Ok(()),
+            },
+        )
     }
 
     /// The number must lie within `min..=max`.
     pub fn int_between(min: i64, max: i64) -> Self {
-        Validator::new(format!("an integer from {min} to {max}"), move |v| match v.as_i64() {
-            Some(n) if (min..=max).contains(&n) => Ok(()),
-            _ => Err(format!("must be an integer from {min} to {max}")),
-        })
+        Validator::new(
+            format!("an integer from {min} to {max}"),
+            move |v| match v.as_i64() {
+                Some(n) if (min..=max).contains(&n) => Ok(()),
+                _ => Err(format!("must be an integer from {min} to {max}")),
+            },
+        )
     }
 
     /// Runs the check.
@@ -238,7 +260,10 @@ pub struct Block {
 impl Block {
     /// An empty block with a description.
     pub fn new(description: impl Into<String>) -> Self {
-        Block { description: description.into(), ..Block::default() }
+        Block {
+            description: description.into(),
+            ..Block::default()
+        }
     }
 
     /// Adds an attribute.
@@ -249,7 +274,13 @@ impl Block {
 
     /// Adds a nested block at most once (`Nesting::Single`).
     pub fn single_block(mut self, name: &str, block: Block) -> Self {
-        self.blocks.push(NestedBlock { name: name.to_string(), nesting: Nesting::Single, block, min_items: 0, max_items: 0 });
+        self.blocks.push(NestedBlock {
+            name: name.to_string(),
+            nesting: Nesting::Single,
+            block,
+            min_items: 0,
+            max_items: 0,
+        });
         self
     }
 
@@ -265,8 +296,11 @@ impl Block {
 
     /// The object type of this block's value.
     pub fn value_type(&self) -> Type {
-        let mut attrs: std::collections::BTreeMap<String, Type> =
-            self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect();
+        let mut attrs: std::collections::BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect();
         for b in &self.blocks {
             let obj = b.block.value_type();
             let ty = match b.nesting {
@@ -289,17 +323,24 @@ impl Block {
             }
             for validator in &attr.validators {
                 if let Err(why) = validator.check(v) {
-                    diags.error_at(path.join(&attr.name), format!("Invalid value for {}", attr.name), why);
+                    diags.error_at(
+                        path.join(&attr.name),
+                        format!("Invalid value for {}", attr.name),
+                        why,
+                    );
                 }
             }
         }
         for nb in &self.blocks {
             let v = value.get(&nb.name);
             match (nb.nesting, v) {
-                (Nesting::Single, Value::Map(_)) => nb.block.validate_value(v, &path.join(&nb.name), diags),
+                (Nesting::Single, Value::Map(_)) => {
+                    nb.block.validate_value(v, &path.join(&nb.name), diags)
+                }
                 (Nesting::List | Nesting::Set, Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
-                        nb.block.validate_value(item, &path.join(&nb.name).index(i as i64), diags);
+                        nb.block
+                            .validate_value(item, &path.join(&nb.name).index(i as i64), diags);
                     }
                 }
                 _ => {}

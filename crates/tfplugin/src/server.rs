@@ -31,12 +31,18 @@ pub struct ServeOptions {
 /// `TF_REATTACH_PROVIDERS` value for attaching Terraform to this process.
 pub fn serve<P: Provider>(provider: P, opts: ServeOptions) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--version" || a == "-v" || a == "version") {
+    if args
+        .iter()
+        .any(|a| a == "--version" || a == "-v" || a == "version")
+    {
         println!("{} {}", opts.name, opts.version);
         return ExitCode::SUCCESS;
     }
     let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{}: cannot start the async runtime: {e}", opts.name);
@@ -44,7 +50,11 @@ pub fn serve<P: Provider>(provider: P, opts: ServeOptions) -> ExitCode {
         }
     };
     let service = ProviderService::new(provider);
-    runtime.block_on(crate::handshake::run(service.into_router_parts(), opts, debug))
+    runtime.block_on(crate::handshake::run(
+        service.into_router_parts(),
+        opts,
+        debug,
+    ))
 }
 
 struct Entry<T: ?Sized> {
@@ -76,64 +86,124 @@ impl<P: Provider> ErasedProvider for ProviderService<P> {}
 
 #[tonic::async_trait]
 impl pb::provider_server::Provider for Box<dyn ErasedProvider> {
-    async fn get_metadata(&self, r: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
+    async fn get_metadata(
+        &self,
+        r: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
         (**self).get_metadata(r).await
     }
-    async fn get_provider_schema(&self, r: Request<pb::get_provider_schema::Request>) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+    async fn get_provider_schema(
+        &self,
+        r: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         (**self).get_provider_schema(r).await
     }
-    async fn validate_provider_config(&self, r: Request<pb::validate_provider_config::Request>) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+    async fn validate_provider_config(
+        &self,
+        r: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         (**self).validate_provider_config(r).await
     }
-    async fn validate_resource_config(&self, r: Request<pb::validate_resource_config::Request>) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+    async fn validate_resource_config(
+        &self,
+        r: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         (**self).validate_resource_config(r).await
     }
-    async fn validate_data_resource_config(&self, r: Request<pb::validate_data_resource_config::Request>) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+    async fn validate_data_resource_config(
+        &self,
+        r: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         (**self).validate_data_resource_config(r).await
     }
-    async fn upgrade_resource_state(&self, r: Request<pb::upgrade_resource_state::Request>) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         (**self).upgrade_resource_state(r).await
     }
-    async fn configure_provider(&self, r: Request<pb::configure_provider::Request>) -> Result<Response<pb::configure_provider::Response>, Status> {
+    async fn configure_provider(
+        &self,
+        r: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
         (**self).configure_provider(r).await
     }
-    async fn read_resource(&self, r: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
+    async fn read_resource(
+        &self,
+        r: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
         (**self).read_resource(r).await
     }
-    async fn plan_resource_change(&self, r: Request<pb::plan_resource_change::Request>) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+    async fn plan_resource_change(
+        &self,
+        r: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         (**self).plan_resource_change(r).await
     }
-    async fn apply_resource_change(&self, r: Request<pb::apply_resource_change::Request>) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+    async fn apply_resource_change(
+        &self,
+        r: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         (**self).apply_resource_change(r).await
     }
-    async fn import_resource_state(&self, r: Request<pb::import_resource_state::Request>) -> Result<Response<pb::import_resource_state::Response>, Status> {
+    async fn import_resource_state(
+        &self,
+        r: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         (**self).import_resource_state(r).await
     }
-    async fn move_resource_state(&self, r: Request<pb::move_resource_state::Request>) -> Result<Response<pb::move_resource_state::Response>, Status> {
+    async fn move_resource_state(
+        &self,
+        r: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
         (**self).move_resource_state(r).await
     }
-    async fn read_data_source(&self, r: Request<pb::read_data_source::Request>) -> Result<Response<pb::read_data_source::Response>, Status> {
+    async fn read_data_source(
+        &self,
+        r: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
         (**self).read_data_source(r).await
     }
-    async fn validate_ephemeral_resource_config(&self, r: Request<pb::validate_ephemeral_resource_config::Request>) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+    async fn validate_ephemeral_resource_config(
+        &self,
+        r: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
         (**self).validate_ephemeral_resource_config(r).await
     }
-    async fn open_ephemeral_resource(&self, r: Request<pb::open_ephemeral_resource::Request>) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+    async fn open_ephemeral_resource(
+        &self,
+        r: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
         (**self).open_ephemeral_resource(r).await
     }
-    async fn renew_ephemeral_resource(&self, r: Request<pb::renew_ephemeral_resource::Request>) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+    async fn renew_ephemeral_resource(
+        &self,
+        r: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
         (**self).renew_ephemeral_resource(r).await
     }
-    async fn close_ephemeral_resource(&self, r: Request<pb::close_ephemeral_resource::Request>) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+    async fn close_ephemeral_resource(
+        &self,
+        r: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
         (**self).close_ephemeral_resource(r).await
     }
-    async fn get_functions(&self, r: Request<pb::get_functions::Request>) -> Result<Response<pb::get_functions::Response>, Status> {
+    async fn get_functions(
+        &self,
+        r: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
         (**self).get_functions(r).await
     }
-    async fn call_function(&self, r: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
+    async fn call_function(
+        &self,
+        r: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
         (**self).call_function(r).await
     }
-    async fn stop_provider(&self, r: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
+    async fn stop_provider(
+        &self,
+        r: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
         (**self).stop_provider(r).await
     }
 }
@@ -186,7 +256,10 @@ impl<P: Provider> ProviderService<P> {
     }
 
     fn client(&self) -> Option<Arc<P::Client>> {
-        self.client.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.client
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn info(&self, caps: Option<&pb::ClientCapabilities>) -> ClientInfo {
@@ -197,12 +270,14 @@ impl<P: Provider> ProviderService<P> {
         info
     }
 
+    #[allow(clippy::result_large_err)] // tonic::Status is large; these run once per RPC
     fn resource(&self, name: &str) -> Result<&Entry<dyn Resource<P::Client>>, Status> {
-        self.resources
-            .get(name)
-            .ok_or_else(|| Status::not_found(format!("this provider has no resource type {name:?}")))
+        self.resources.get(name).ok_or_else(|| {
+            Status::not_found(format!("this provider has no resource type {name:?}"))
+        })
     }
 
+    #[allow(clippy::result_large_err)]
     fn data_source(&self, name: &str) -> Result<&Entry<dyn DataSource<P::Client>>, Status> {
         self.data_sources
             .get(name)
@@ -212,8 +287,16 @@ impl<P: Provider> ProviderService<P> {
     fn build_schema_response(&self) -> pb::get_provider_schema::Response {
         pb::get_provider_schema::Response {
             provider: Some(schema_to_proto(&self.schema)),
-            resource_schemas: self.resources.iter().map(|(k, e)| (k.to_string(), schema_to_proto(&e.schema))).collect(),
-            data_source_schemas: self.data_sources.iter().map(|(k, e)| (k.to_string(), schema_to_proto(&e.schema))).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, e)| (k.to_string(), schema_to_proto(&e.schema)))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, e)| (k.to_string(), schema_to_proto(&e.schema)))
+                .collect(),
             functions: HashMap::new(),
             ephemeral_resource_schemas: HashMap::new(),
             diagnostics: vec![],
@@ -224,17 +307,31 @@ impl<P: Provider> ProviderService<P> {
 }
 
 fn capabilities() -> pb::ServerCapabilities {
-    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: true, move_resource_state: false }
+    pb::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+    }
 }
 
 /// Decodes a `DynamicValue` (msgpack, or JSON when that is what was sent).
-fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str, diags: &mut Diagnostics) -> Option<Value> {
-    let Some(dv) = dv else { return Some(Value::Null) };
+fn decode(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let Some(dv) = dv else {
+        return Some(Value::Null);
+    };
     let result = if !dv.msgpack.is_empty() {
         Value::from_msgpack(&dv.msgpack, ty)
     } else if !dv.json.is_empty() {
         serde_json::from_slice::<serde_json::Value>(&dv.json)
-            .map_err(|e| crate::value::DecodeError { path: ".".into(), message: e.to_string() })
+            .map_err(|e| crate::value::DecodeError {
+                path: ".".into(),
+                message: e.to_string(),
+            })
             .and_then(|j| Value::from_json(&j, ty))
     } else {
         Ok(Value::Null)
@@ -249,7 +346,10 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str, diags: &mut Diag
 }
 
 fn encode(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: v.to_msgpack(ty), json: Vec::new() })
+    Some(pb::DynamicValue {
+        msgpack: v.to_msgpack(ty),
+        json: Vec::new(),
+    })
 }
 
 pub(crate) fn diags_to_proto(diags: &Diagnostics) -> Vec<pb::Diagnostic> {
@@ -286,7 +386,10 @@ fn path_to_proto(p: &AttributePath) -> pb::AttributePath {
 
 /// The protocol form of a schema.
 pub(crate) fn schema_to_proto(s: &Schema) -> pb::Schema {
-    pb::Schema { version: s.version, block: Some(block_to_proto(&s.block)) }
+    pb::Schema {
+        version: s.version,
+        block: Some(block_to_proto(&s.block)),
+    }
 }
 
 fn block_to_proto(b: &Block) -> pb::schema::Block {
@@ -364,7 +467,12 @@ fn check_write_only(schema: &Schema, config: &Value, info: &ClientInfo, diags: &
 /// The framework's part of planning: defaults, unknowns for computed values, prior
 /// values kept where the schema says so, write-only values nulled, and the paths whose
 /// change forces a replacement.
-pub fn plan_attributes(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> (Value, Vec<AttributePath>) {
+pub fn plan_attributes(
+    schema: &Schema,
+    prior: &Value,
+    proposed: &Value,
+    config: &Value,
+) -> (Value, Vec<AttributePath>) {
     let mut planned = proposed.clone();
     if proposed.is_null() {
         return (planned, Vec::new());
@@ -389,11 +497,24 @@ pub fn plan_attributes(schema: &Schema, prior: &Value, proposed: &Value, config:
     }
     // On update, a computed value the configuration does not set may change as a
     // consequence of the other changes, unless it is declared stable.
-    let changed = schema.block.attributes.iter().any(|a| !a.write_only && planned.get(&a.name) != prior.get(&a.name))
-        || schema.block.blocks.iter().any(|b| planned.get(&b.name) != prior.get(&b.name));
+    let changed = schema
+        .block
+        .attributes
+        .iter()
+        .any(|a| !a.write_only && planned.get(&a.name) != prior.get(&a.name))
+        || schema
+            .block
+            .blocks
+            .iter()
+            .any(|b| planned.get(&b.name) != prior.get(&b.name));
     if changed {
         for a in &schema.block.attributes {
-            if a.computed && a.default.is_none() && !a.use_state_for_unknown && config.get(&a.name).is_null() && !a.write_only {
+            if a.computed
+                && a.default.is_none()
+                && !a.use_state_for_unknown
+                && config.get(&a.name).is_null()
+                && !a.write_only
+            {
                 planned.set(&a.name, Value::unknown());
             }
         }
@@ -412,7 +533,10 @@ pub fn plan_attributes(schema: &Schema, prior: &Value, proposed: &Value, config:
 fn finish_state(schema: &Schema, v: &mut Value, diags: &mut Diagnostics) {
     null_write_only(schema, v);
     if !v.is_wholly_known() {
-        diags.error("Provider returned an unknown value after apply", "This is a bug in the provider: every value must be known once apply completes.");
+        diags.error(
+            "Provider returned an unknown value after apply",
+            "This is a bug in the provider: every value must be known once apply completes.",
+        );
         *v = Value::Null;
     }
 }
@@ -423,60 +547,125 @@ fn not_configured(diags: &mut Diagnostics) {
 
 #[tonic::async_trait]
 impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
-    async fn get_metadata(&self, _r: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
+    async fn get_metadata(
+        &self,
+        _r: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: vec![],
-            data_sources: self.data_sources.keys().map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() }).collect(),
-            resources: self.resources.keys().map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() }).collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
             functions: vec![],
             ephemeral_resources: vec![],
         }))
     }
 
-    async fn get_provider_schema(&self, _r: Request<pb::get_provider_schema::Request>) -> Result<Response<pb::get_provider_schema::Response>, Status> {
-        Ok(Response::new(self.schema_response.get_or_init(|| self.build_schema_response()).clone()))
+    async fn get_provider_schema(
+        &self,
+        _r: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        Ok(Response::new(
+            self.schema_response
+                .get_or_init(|| self.build_schema_response())
+                .clone(),
+        ))
     }
 
-    async fn validate_provider_config(&self, r: Request<pb::validate_provider_config::Request>) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+    async fn validate_provider_config(
+        &self,
+        r: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let r = r.into_inner();
         let mut diags = Diagnostics::default();
-        if let Some(config) = decode(r.config.as_ref(), &self.schema_ty, "provider configuration", &mut diags) {
-            self.schema.block.validate_value(&config, &AttributePath::default(), &mut diags);
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &self.schema_ty,
+            "provider configuration",
+            &mut diags,
+        ) {
+            self.schema
+                .block
+                .validate_value(&config, &AttributePath::default(), &mut diags);
             self.provider.validate(&config, &mut diags).await;
         }
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
-    async fn validate_resource_config(&self, r: Request<pb::validate_resource_config::Request>) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+    async fn validate_resource_config(
+        &self,
+        r: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let r = r.into_inner();
         let e = self.resource(&r.type_name)?;
         let info = self.info(r.client_capabilities.as_ref());
         let mut diags = Diagnostics::default();
-        if let Some(config) = decode(r.config.as_ref(), &e.ty, "resource configuration", &mut diags) {
-            e.schema.block.validate_value(&config, &AttributePath::default(), &mut diags);
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &e.ty,
+            "resource configuration",
+            &mut diags,
+        ) {
+            e.schema
+                .block
+                .validate_value(&config, &AttributePath::default(), &mut diags);
             check_write_only(&e.schema, &config, &info, &mut diags);
             e.imp.validate(&config, &info, &mut diags).await;
         }
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
-    async fn validate_data_resource_config(&self, r: Request<pb::validate_data_resource_config::Request>) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+    async fn validate_data_resource_config(
+        &self,
+        r: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let r = r.into_inner();
         let e = self.data_source(&r.type_name)?;
         let mut diags = Diagnostics::default();
-        if let Some(config) = decode(r.config.as_ref(), &e.ty, "data source configuration", &mut diags) {
-            e.schema.block.validate_value(&config, &AttributePath::default(), &mut diags);
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &e.ty,
+            "data source configuration",
+            &mut diags,
+        ) {
+            e.schema
+                .block
+                .validate_value(&config, &AttributePath::default(), &mut diags);
             e.imp.validate(&config, &mut diags).await;
         }
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
-    async fn upgrade_resource_state(&self, r: Request<pb::upgrade_resource_state::Request>) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let r = r.into_inner();
         let e = self.resource(&r.type_name)?;
         let mut diags = Diagnostics::default();
-        let json = r.raw_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+        let json = r
+            .raw_state
+            .as_ref()
+            .map(|s| s.json.as_slice())
+            .unwrap_or_default();
         let mut upgraded = None;
         if json.is_empty() {
             upgraded = encode(&Value::Null, &e.ty);
@@ -493,33 +682,58 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     }
                     match Value::from_json(&state, &e.ty) {
                         Ok(v) => upgraded = encode(&v, &e.ty),
-                        Err(err) => diags.error("Stored state does not match the schema", format!("{}: {err}", r.type_name)),
+                        Err(err) => diags.error(
+                            "Stored state does not match the schema",
+                            format!("{}: {err}", r.type_name),
+                        ),
                     }
                 }
-                Err(err) => diags.error("Stored state is not JSON", format!("{}: {err}", r.type_name)),
+                Err(err) => diags.error(
+                    "Stored state is not JSON",
+                    format!("{}: {err}", r.type_name),
+                ),
             }
         }
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: upgraded, diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: upgraded,
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
-    async fn configure_provider(&self, r: Request<pb::configure_provider::Request>) -> Result<Response<pb::configure_provider::Response>, Status> {
+    async fn configure_provider(
+        &self,
+        r: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let r = r.into_inner();
         let mut diags = Diagnostics::default();
         let info = ClientInfo {
             terraform_version: r.terraform_version.clone(),
-            write_only_attributes_allowed: r.client_capabilities.as_ref().is_some_and(|c| c.write_only_attributes_allowed),
+            write_only_attributes_allowed: r
+                .client_capabilities
+                .as_ref()
+                .is_some_and(|c| c.write_only_attributes_allowed),
         };
         *self.info.write().unwrap_or_else(|e| e.into_inner()) = info.clone();
-        if let Some(config) = decode(r.config.as_ref(), &self.schema_ty, "provider configuration", &mut diags) {
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &self.schema_ty,
+            "provider configuration",
+            &mut diags,
+        ) {
             if let Some(client) = self.provider.configure(&config, &info, &mut diags).await {
                 *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(client));
             }
         }
         tracing::debug!(terraform_version = %r.terraform_version, "provider configured");
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
-    async fn read_resource(&self, r: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
+    async fn read_resource(
+        &self,
+        r: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
         let r = r.into_inner();
         let e = self.resource(&r.type_name)?;
         let mut diags = Diagnostics::default();
@@ -529,7 +743,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             if state.is_null() {
                 new_state = encode(&Value::Null, &e.ty);
             } else if let Some(client) = self.client() {
-                let mut ctx = Ctx { client: client.as_ref(), private: r.private, diags, info: self.info(r.client_capabilities.as_ref()) };
+                let mut ctx = Ctx {
+                    client: client.as_ref(),
+                    private: r.private,
+                    diags,
+                    info: self.info(r.client_capabilities.as_ref()),
+                };
                 let mut v = e.imp.read(&mut ctx, &state).await.unwrap_or(Value::Null);
                 diags = ctx.diags;
                 private = ctx.private;
@@ -543,42 +762,73 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 not_configured(&mut diags);
             }
         }
-        Ok(Response::new(pb::read_resource::Response { new_state, diagnostics: diags_to_proto(&diags), private, deferred: None }))
+        Ok(Response::new(pb::read_resource::Response {
+            new_state,
+            diagnostics: diags_to_proto(&diags),
+            private,
+            deferred: None,
+        }))
     }
 
-    async fn plan_resource_change(&self, r: Request<pb::plan_resource_change::Request>) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+    async fn plan_resource_change(
+        &self,
+        r: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let r = r.into_inner();
         let e = self.resource(&r.type_name)?;
         let mut diags = Diagnostics::default();
-        let mut response = pb::plan_resource_change::Response { planned_private: r.prior_private.clone(), ..Default::default() };
+        let mut response = pb::plan_resource_change::Response {
+            planned_private: r.prior_private.clone(),
+            ..Default::default()
+        };
         let prior = decode(r.prior_state.as_ref(), &e.ty, "prior state", &mut diags);
-        let proposed = decode(r.proposed_new_state.as_ref(), &e.ty, "proposed new state", &mut diags);
+        let proposed = decode(
+            r.proposed_new_state.as_ref(),
+            &e.ty,
+            "proposed new state",
+            &mut diags,
+        );
         let config = decode(r.config.as_ref(), &e.ty, "configuration", &mut diags);
         if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
-            let (planned, requires_replace) = plan_attributes(&e.schema, &prior, &proposed, &config);
+            let (planned, requires_replace) =
+                plan_attributes(&e.schema, &prior, &proposed, &config);
             if planned.is_null() {
                 response.planned_state = encode(&Value::Null, &e.ty);
             } else {
-                let mut plan = Plan { prior: &prior, config: &config, planned, requires_replace, diags, info: self.info(r.client_capabilities.as_ref()) };
+                let mut plan = Plan {
+                    prior: &prior,
+                    config: &config,
+                    planned,
+                    requires_replace,
+                    diags,
+                    info: self.info(r.client_capabilities.as_ref()),
+                };
                 e.imp.modify_plan(&mut plan).await;
                 null_write_only(&e.schema, &mut plan.planned);
                 diags = plan.diags;
                 response.planned_state = encode(&plan.planned, &e.ty);
-                response.requires_replace = plan.requires_replace.iter().map(path_to_proto).collect();
+                response.requires_replace =
+                    plan.requires_replace.iter().map(path_to_proto).collect();
             }
         }
         response.diagnostics = diags_to_proto(&diags);
         Ok(Response::new(response))
     }
 
-    async fn apply_resource_change(&self, r: Request<pb::apply_resource_change::Request>) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+    async fn apply_resource_change(
+        &self,
+        r: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let r = r.into_inner();
         let e = self.resource(&r.type_name)?;
         let mut diags = Diagnostics::default();
         let prior = decode(r.prior_state.as_ref(), &e.ty, "prior state", &mut diags);
         let planned = decode(r.planned_state.as_ref(), &e.ty, "planned state", &mut diags);
         let config = decode(r.config.as_ref(), &e.ty, "configuration", &mut diags);
-        let mut response = pb::apply_resource_change::Response { private: r.planned_private.clone(), ..Default::default() };
+        let mut response = pb::apply_resource_change::Response {
+            private: r.planned_private.clone(),
+            ..Default::default()
+        };
         let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) else {
             response.diagnostics = diags_to_proto(&diags);
             return Ok(Response::new(response));
@@ -589,7 +839,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             response.diagnostics = diags_to_proto(&diags);
             return Ok(Response::new(response));
         };
-        let mut ctx = Ctx { client: client.as_ref(), private: r.planned_private, diags, info: self.info(None) };
+        let mut ctx = Ctx {
+            client: client.as_ref(),
+            private: r.planned_private,
+            diags,
+            info: self.info(None),
+        };
         let mut new_state = if planned.is_null() {
             e.imp.delete(&mut ctx, &prior).await;
             // A failed delete leaves the object in state so it can be retried.
@@ -601,7 +856,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         } else if prior.is_null() {
             let created = e.imp.create(&mut ctx, &planned, &config).await;
             if created.is_none() && !ctx.diags.has_errors() {
-                ctx.diags.error("Provider returned no state after create", "This is a bug in the provider.");
+                ctx.diags.error(
+                    "Provider returned no state after create",
+                    "This is a bug in the provider.",
+                );
             }
             created.unwrap_or(Value::Null)
         } else {
@@ -617,7 +875,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(response))
     }
 
-    async fn import_resource_state(&self, r: Request<pb::import_resource_state::Request>) -> Result<Response<pb::import_resource_state::Response>, Status> {
+    async fn import_resource_state(
+        &self,
+        r: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let r = r.into_inner();
         let e = self.resource(&r.type_name)?;
         let mut diags = Diagnostics::default();
@@ -634,7 +895,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             if e.schema.block.attribute("id").is_some() {
                 state.set("id", Value::string(r.id.clone()));
             }
-            let mut ctx = Ctx { client: client.as_ref(), private: Vec::new(), diags, info: self.info(r.client_capabilities.as_ref()) };
+            let mut ctx = Ctx {
+                client: client.as_ref(),
+                private: Vec::new(),
+                diags,
+                info: self.info(r.client_capabilities.as_ref()),
+            };
             e.imp.import(&mut ctx, &r.id, &mut state).await;
             diags = ctx.diags;
             if !diags.has_errors() {
@@ -648,21 +914,43 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         } else {
             not_configured(&mut diags);
         }
-        Ok(Response::new(pb::import_resource_state::Response { imported_resources: imported, diagnostics: diags_to_proto(&diags), deferred: None }))
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: imported,
+            diagnostics: diags_to_proto(&diags),
+            deferred: None,
+        }))
     }
 
-    async fn move_resource_state(&self, _r: Request<pb::move_resource_state::Request>) -> Result<Response<pb::move_resource_state::Response>, Status> {
-        Err(Status::unimplemented("this provider does not support moving state between resource types"))
+    async fn move_resource_state(
+        &self,
+        _r: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        Err(Status::unimplemented(
+            "this provider does not support moving state between resource types",
+        ))
     }
 
-    async fn read_data_source(&self, r: Request<pb::read_data_source::Request>) -> Result<Response<pb::read_data_source::Response>, Status> {
+    async fn read_data_source(
+        &self,
+        r: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let r = r.into_inner();
         let e = self.data_source(&r.type_name)?;
         let mut diags = Diagnostics::default();
         let mut state = None;
-        if let Some(config) = decode(r.config.as_ref(), &e.ty, "data source configuration", &mut diags) {
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &e.ty,
+            "data source configuration",
+            &mut diags,
+        ) {
             if let Some(client) = self.client() {
-                let mut ctx = Ctx { client: client.as_ref(), private: Vec::new(), diags, info: self.info(r.client_capabilities.as_ref()) };
+                let mut ctx = Ctx {
+                    client: client.as_ref(),
+                    private: Vec::new(),
+                    diags,
+                    info: self.info(r.client_capabilities.as_ref()),
+                };
                 let v = e.imp.read(&mut ctx, &config).await;
                 diags = ctx.diags;
                 if let Some(mut v) = v {
@@ -673,36 +961,71 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 not_configured(&mut diags);
             }
         }
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diags_to_proto(&diags), deferred: None }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: diags_to_proto(&diags),
+            deferred: None,
+        }))
     }
 
-    async fn validate_ephemeral_resource_config(&self, _r: Request<pb::validate_ephemeral_resource_config::Request>) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+    async fn validate_ephemeral_resource_config(
+        &self,
+        _r: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
-    async fn open_ephemeral_resource(&self, _r: Request<pb::open_ephemeral_resource::Request>) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+    async fn open_ephemeral_resource(
+        &self,
+        _r: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
-    async fn renew_ephemeral_resource(&self, _r: Request<pb::renew_ephemeral_resource::Request>) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+    async fn renew_ephemeral_resource(
+        &self,
+        _r: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
-    async fn close_ephemeral_resource(&self, _r: Request<pb::close_ephemeral_resource::Request>) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+    async fn close_ephemeral_resource(
+        &self,
+        _r: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
-    async fn get_functions(&self, _r: Request<pb::get_functions::Request>) -> Result<Response<pb::get_functions::Response>, Status> {
+    async fn get_functions(
+        &self,
+        _r: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
         Ok(Response::new(pb::get_functions::Response::default()))
     }
 
-    async fn call_function(&self, _r: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
+    async fn call_function(
+        &self,
+        _r: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
         Err(Status::unimplemented("this provider has no functions"))
     }
 
-    async fn stop_provider(&self, _r: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
+    async fn stop_provider(
+        &self,
+        _r: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::info!("StopProvider received");
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }
 
@@ -733,21 +1056,37 @@ mod tests {
     #[test]
     fn create_plans_defaults_and_unknown_computed() {
         let s = schema();
-        let config = obj(&[("name", Value::string("a")), ("secret_wo", Value::string("s"))]);
+        let config = obj(&[
+            ("name", Value::string("a")),
+            ("secret_wo", Value::string("s")),
+        ]);
         let (planned, replace) = plan_attributes(&s, &Value::Null, &config, &config);
         assert_eq!(planned.get("limit"), &Value::int(-1));
         assert!(planned.get("id").is_unknown());
         assert!(planned.get("host").is_unknown());
-        assert!(planned.get("secret_wo").is_null(), "write-only values never enter the plan");
+        assert!(
+            planned.get("secret_wo").is_null(),
+            "write-only values never enter the plan"
+        );
         assert!(replace.is_empty());
     }
 
     #[test]
     fn unchanged_update_keeps_prior_and_name_change_replaces() {
         let s = schema();
-        let prior = obj(&[("id", Value::string("a")), ("name", Value::string("a")), ("limit", Value::int(-1)), ("host", Value::string("h"))]);
+        let prior = obj(&[
+            ("id", Value::string("a")),
+            ("name", Value::string("a")),
+            ("limit", Value::int(-1)),
+            ("host", Value::string("h")),
+        ]);
         let config = obj(&[("name", Value::string("a"))]);
-        let proposed = obj(&[("id", Value::string("a")), ("name", Value::string("a")), ("limit", Value::int(-1)), ("host", Value::string("h"))]);
+        let proposed = obj(&[
+            ("id", Value::string("a")),
+            ("name", Value::string("a")),
+            ("limit", Value::int(-1)),
+            ("host", Value::string("h")),
+        ]);
         let (planned, replace) = plan_attributes(&s, &prior, &proposed, &config);
         assert_eq!(planned, prior);
         assert!(replace.is_empty());
@@ -757,21 +1096,39 @@ mod tests {
         proposed.set("name", Value::string("b"));
         let (planned, replace) = plan_attributes(&s, &prior, &proposed, &config);
         assert_eq!(replace, vec![AttributePath::attr("name")]);
-        assert_eq!(planned.get("id"), &Value::string("a"), "use_state_for_unknown keeps the id");
-        assert!(planned.get("host").is_unknown(), "other computed values may change");
+        assert_eq!(
+            planned.get("id"),
+            &Value::string("a"),
+            "use_state_for_unknown keeps the id"
+        );
+        assert!(
+            planned.get("host").is_unknown(),
+            "other computed values may change"
+        );
     }
 
     #[test]
     fn write_only_without_capability_is_refused_on_the_attribute() {
         let s = schema();
-        let config = obj(&[("name", Value::string("a")), ("secret_wo", Value::string("s"))]);
+        let config = obj(&[
+            ("name", Value::string("a")),
+            ("secret_wo", Value::string("s")),
+        ]);
         let mut diags = Diagnostics::default();
         check_write_only(&s, &config, &ClientInfo::default(), &mut diags);
         assert!(diags.has_errors());
         assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("secret_wo")));
         assert!(diags.0[0].summary.contains("1.11"));
         let mut diags = Diagnostics::default();
-        check_write_only(&s, &config, &ClientInfo { write_only_attributes_allowed: true, ..Default::default() }, &mut diags);
+        check_write_only(
+            &s,
+            &config,
+            &ClientInfo {
+                write_only_attributes_allowed: true,
+                ..Default::default()
+            },
+            &mut diags,
+        );
         assert!(!diags.has_errors());
     }
 }

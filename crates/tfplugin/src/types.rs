@@ -59,7 +59,10 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let obj: serde_json::Map<_, _> = attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let obj: serde_json::Map<_, _> = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 json!(["object", obj])
             }
             Type::Tuple(ts) => json!(["tuple", ts.iter().map(Type::to_json).collect::<Vec<_>>()]),
@@ -91,7 +94,9 @@ impl Type {
                 other => Err(TypeError(format!("unknown primitive type {other:?}"))),
             },
             J::Array(parts) if parts.len() >= 2 => {
-                let kind = parts[0].as_str().ok_or_else(|| TypeError("type kind must be a string".into()))?;
+                let kind = parts[0]
+                    .as_str()
+                    .ok_or_else(|| TypeError("type kind must be a string".into()))?;
                 let arg = &parts[1];
                 let elem = || Self::from_json_depth(arg, depth + 1).map(Box::new);
                 match kind {
@@ -99,7 +104,9 @@ impl Type {
                     "set" if parts.len() == 2 => Ok(Type::Set(elem()?)),
                     "map" if parts.len() == 2 => Ok(Type::Map(elem()?)),
                     "object" if parts.len() <= 3 => {
-                        let attrs = arg.as_object().ok_or_else(|| TypeError("object attributes must be a JSON object".into()))?;
+                        let attrs = arg.as_object().ok_or_else(|| {
+                            TypeError("object attributes must be a JSON object".into())
+                        })?;
                         attrs
                             .iter()
                             .map(|(k, v)| Ok((k.clone(), Self::from_json_depth(v, depth + 1)?)))
@@ -107,7 +114,9 @@ impl Type {
                             .map(Type::Object)
                     }
                     "tuple" if parts.len() == 2 => {
-                        let elems = arg.as_array().ok_or_else(|| TypeError("tuple elements must be an array".into()))?;
+                        let elems = arg
+                            .as_array()
+                            .ok_or_else(|| TypeError("tuple elements must be an array".into()))?;
                         elems
                             .iter()
                             .map(|v| Self::from_json_depth(v, depth + 1))
@@ -133,7 +142,10 @@ mod tests {
             ("names".to_string(), Type::list_of(Type::String)),
             ("limits".to_string(), Type::map_of(Type::Number)),
             ("tags".to_string(), Type::set_of(Type::Bool)),
-            ("pair".to_string(), Type::Tuple(vec![Type::String, Type::Dynamic])),
+            (
+                "pair".to_string(),
+                Type::Tuple(vec![Type::String, Type::Dynamic]),
+            ),
         ]));
         let expected = json!(["object", {
             "limits": ["map", "number"],
@@ -148,12 +160,22 @@ mod tests {
     #[test]
     fn optional_attribute_marker_is_accepted() {
         let j = json!(["object", {"a": "string"}, ["a"]]);
-        assert_eq!(Type::from_json(&j).unwrap(), Type::Object(BTreeMap::from([("a".into(), Type::String)])));
+        assert_eq!(
+            Type::from_json(&j).unwrap(),
+            Type::Object(BTreeMap::from([("a".into(), Type::String)]))
+        );
     }
 
     #[test]
     fn malformed_type_json_is_an_error() {
-        for bad in [json!("text"), json!(["list"]), json!(["list", "string", "x"]), json!(["bag", "string"]), json!(3), json!(["object", []])] {
+        for bad in [
+            json!("text"),
+            json!(["list"]),
+            json!(["list", "string", "x"]),
+            json!(["bag", "string"]),
+            json!(3),
+            json!(["object", []]),
+        ] {
             assert!(Type::from_json(&bad).is_err(), "{bad} accepted");
         }
     }

@@ -25,7 +25,9 @@ impl Number {
     pub fn as_i64(&self) -> Option<i64> {
         match *self {
             Number::Int(i) => Some(i),
-            Number::Float(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => {
+            Number::Float(f)
+                if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 =>
+            {
                 Some(f as i64)
             }
             Number::Float(_) => None,
@@ -44,7 +46,10 @@ impl Number {
         if let Ok(i) = text.parse::<i64>() {
             return Some(Number::Int(i));
         }
-        text.parse::<f64>().ok().filter(|f| f.is_finite()).map(Number::Float)
+        text.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Number::Float)
     }
 }
 
@@ -122,7 +127,11 @@ pub struct DecodeError {
 
 fn err(path: &str, message: impl Into<String>) -> DecodeError {
     DecodeError {
-        path: if path.is_empty() { ".".into() } else { path.into() },
+        path: if path.is_empty() {
+            ".".into()
+        } else {
+            path.into()
+        },
         message: message.into(),
     }
 }
@@ -234,7 +243,12 @@ impl Value {
     /// A list of known strings, skipping anything else; empty for null.
     pub fn string_list(&self) -> Vec<String> {
         self.as_list()
-            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -287,7 +301,12 @@ fn child(path: &str, step: impl fmt::Display) -> String {
     format!("{path}{step}")
 }
 
-fn decode_msgpack(raw: rmpv::Value, ty: &Type, path: &str, depth: usize) -> Result<Value, DecodeError> {
+fn decode_msgpack(
+    raw: rmpv::Value,
+    ty: &Type,
+    path: &str,
+    depth: usize,
+) -> Result<Value, DecodeError> {
     use rmpv::Value as R;
     if depth > MAX_DEPTH {
         return Err(err(path, "value nested too deeply"));
@@ -314,7 +333,9 @@ fn decode_msgpack(raw: rmpv::Value, ty: &Type, path: &str, depth: usize) -> Resu
             R::Array(items) => items
                 .into_iter()
                 .enumerate()
-                .map(|(i, item)| decode_msgpack(item, elem, &child(path, format_args!("[{i}]")), depth + 1))
+                .map(|(i, item)| {
+                    decode_msgpack(item, elem, &child(path, format_args!("[{i}]")), depth + 1)
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::List),
             other => Err(err(path, format!("expected array, got {}", kind(&other)))),
@@ -324,10 +345,19 @@ fn decode_msgpack(raw: rmpv::Value, ty: &Type, path: &str, depth: usize) -> Resu
                 .into_iter()
                 .zip(elems)
                 .enumerate()
-                .map(|(i, (item, t))| decode_msgpack(item, t, &child(path, format_args!("[{i}]")), depth + 1))
+                .map(|(i, (item, t))| {
+                    decode_msgpack(item, t, &child(path, format_args!("[{i}]")), depth + 1)
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::List),
-            R::Array(items) => Err(err(path, format!("expected tuple of {}, got {} elements", elems.len(), items.len()))),
+            R::Array(items) => Err(err(
+                path,
+                format!(
+                    "expected tuple of {}, got {} elements",
+                    elems.len(),
+                    items.len()
+                ),
+            )),
             other => Err(err(path, format!("expected array, got {}", kind(&other)))),
         },
         Type::Map(elem) => match raw {
@@ -374,15 +404,23 @@ fn decode_msgpack(raw: rmpv::Value, ty: &Type, path: &str, depth: usize) -> Resu
                 let inner = Type::from_json(&json).map_err(|e| err(path, e.to_string()))?;
                 decode_msgpack(value, &inner, path, depth + 1)
             }
-            other => Err(err(path, format!("expected dynamic [type, value] pair, got {}", kind(&other)))),
+            other => Err(err(
+                path,
+                format!("expected dynamic [type, value] pair, got {}", kind(&other)),
+            )),
         },
     }
 }
 
 fn map_key(k: rmpv::Value, path: &str) -> Result<String, DecodeError> {
     match k {
-        rmpv::Value::String(s) => s.into_str().ok_or_else(|| err(path, "map key is not valid UTF-8")),
-        other => Err(err(path, format!("map key must be a string, got {}", kind(&other)))),
+        rmpv::Value::String(s) => s
+            .into_str()
+            .ok_or_else(|| err(path, "map key is not valid UTF-8")),
+        other => Err(err(
+            path,
+            format!("map key must be a string, got {}", kind(&other)),
+        )),
     }
 }
 
@@ -427,7 +465,13 @@ fn decode_unknown(code: i8, data: &[u8], ty: &Type, path: &str) -> Result<Value,
         return Ok(Value::unknown());
     }
     if code != 12 {
-        return Err(err(path, format!("unsupported extension type {code} with {} bytes", data.len())));
+        return Err(err(
+            path,
+            format!(
+                "unsupported extension type {code} with {} bytes",
+                data.len()
+            ),
+        ));
     }
     if data.len() > 1024 {
         return Err(err(path, "oversize unknown value refinement"));
@@ -447,7 +491,12 @@ fn decode_unknown(code: i8, data: &[u8], ty: &Type, path: &str) -> Result<Value,
             return Err(err(path, "refinement key is not an integer"));
         };
         match key {
-            1 => r.null = Some(v.as_bool().ok_or_else(|| err(path, "null refinement is not a bool"))?),
+            1 => {
+                r.null = Some(
+                    v.as_bool()
+                        .ok_or_else(|| err(path, "null refinement is not a bool"))?,
+                )
+            }
             2 => {
                 r.string_prefix = Some(
                     v.as_str()
@@ -474,7 +523,9 @@ fn decode_unknown(code: i8, data: &[u8], ty: &Type, path: &str) -> Result<Value,
                 }
             }
             5 | 6 => {
-                let n = v.as_i64().ok_or_else(|| err(path, "length bound is not an integer"))?;
+                let n = v
+                    .as_i64()
+                    .ok_or_else(|| err(path, "length bound is not an integer"))?;
                 if key == 5 {
                     r.length_min = Some(n);
                 } else {
@@ -534,7 +585,12 @@ fn encode_msgpack(v: &Value, ty: &Type, refined: bool, out: &mut Vec<u8>) {
                 let _ = e::write_map_len(out, attrs.len() as u32);
                 for (name, attr_ty) in attrs {
                     let _ = e::write_str(out, name);
-                    encode_msgpack(entries.get(name).unwrap_or(&Value::Null), attr_ty, refined, out);
+                    encode_msgpack(
+                        entries.get(name).unwrap_or(&Value::Null),
+                        attr_ty,
+                        refined,
+                        out,
+                    );
                 }
             }
             _ => {
@@ -610,12 +666,22 @@ fn infer_type(v: &Value) -> Type {
         Value::Number(_) => Type::Number,
         Value::String(_) => Type::String,
         Value::List(items) => Type::Tuple(items.iter().map(infer_type).collect()),
-        Value::Map(entries) => Type::Object(entries.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
+        Value::Map(entries) => Type::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_type(v)))
+                .collect(),
+        ),
         Value::Null | Value::Unknown(_) => Type::Dynamic,
     }
 }
 
-fn decode_json(json: &serde_json::Value, ty: &Type, path: &str, depth: usize) -> Result<Value, DecodeError> {
+fn decode_json(
+    json: &serde_json::Value,
+    ty: &Type,
+    path: &str,
+    depth: usize,
+) -> Result<Value, DecodeError> {
     use serde_json::Value as J;
     if depth > MAX_DEPTH {
         return Err(err(path, "value nested too deeply"));
@@ -637,7 +703,9 @@ fn decode_json(json: &serde_json::Value, ty: &Type, path: &str, depth: usize) ->
                 .or_else(|| n.as_f64().map(Number::Float))
                 .map(Value::Number)
                 .ok_or_else(|| err(path, "number out of range")),
-            J::String(s) => Number::parse(s).map(Value::Number).ok_or_else(|| err(path, "expected number")),
+            J::String(s) => Number::parse(s)
+                .map(Value::Number)
+                .ok_or_else(|| err(path, "expected number")),
             _ => Err(err(path, "expected number")),
         },
         Type::String => match json {
@@ -650,7 +718,9 @@ fn decode_json(json: &serde_json::Value, ty: &Type, path: &str, depth: usize) ->
             J::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| decode_json(item, elem, &child(path, format_args!("[{i}]")), depth + 1))
+                .map(|(i, item)| {
+                    decode_json(item, elem, &child(path, format_args!("[{i}]")), depth + 1)
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::List),
             _ => Err(err(path, "expected array")),
@@ -660,7 +730,9 @@ fn decode_json(json: &serde_json::Value, ty: &Type, path: &str, depth: usize) ->
                 .iter()
                 .zip(elems)
                 .enumerate()
-                .map(|(i, (item, t))| decode_json(item, t, &child(path, format_args!("[{i}]")), depth + 1))
+                .map(|(i, (item, t))| {
+                    decode_json(item, t, &child(path, format_args!("[{i}]")), depth + 1)
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::List),
             _ => Err(err(path, format!("expected array of {}", elems.len()))),
@@ -668,7 +740,12 @@ fn decode_json(json: &serde_json::Value, ty: &Type, path: &str, depth: usize) ->
         Type::Map(elem) => match json {
             J::Object(entries) => entries
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), decode_json(v, elem, &child(path, format_args!("[{k:?}]")), depth + 1)?)))
+                .map(|(k, v)| {
+                    Ok((
+                        k.clone(),
+                        decode_json(v, elem, &child(path, format_args!("[{k:?}]")), depth + 1)?,
+                    ))
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::Map),
             _ => Err(err(path, "expected object")),
@@ -708,7 +785,9 @@ fn encode_json(v: &Value, ty: &Type) -> serde_json::Value {
         }
         Value::Bool(b) => J::Bool(*b),
         Value::Number(Number::Int(i)) => J::from(*i),
-        Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Value::String(s) => J::String(s.clone()),
         Value::List(items) => J::Array(
             items
@@ -728,11 +807,26 @@ fn encode_json(v: &Value, ty: &Type) -> serde_json::Value {
             Type::Object(attrs) => J::Object(
                 attrs
                     .iter()
-                    .map(|(name, t)| (name.clone(), encode_json(entries.get(name).unwrap_or(&Value::Null), t)))
+                    .map(|(name, t)| {
+                        (
+                            name.clone(),
+                            encode_json(entries.get(name).unwrap_or(&Value::Null), t),
+                        )
+                    })
                     .collect(),
             ),
-            Type::Map(t) => J::Object(entries.iter().map(|(k, item)| (k.clone(), encode_json(item, t))).collect()),
-            _ => J::Object(entries.iter().map(|(k, item)| (k.clone(), encode_json(item, &Type::Dynamic))).collect()),
+            Type::Map(t) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, item)| (k.clone(), encode_json(item, t)))
+                    .collect(),
+            ),
+            _ => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, item)| (k.clone(), encode_json(item, &Type::Dynamic)))
+                    .collect(),
+            ),
         },
     }
 }

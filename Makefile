@@ -1,0 +1,75 @@
+# terraform-provider-dbaas — see README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+OS       := linux
+ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
+DIST     := target/dist
+ZIP      := terraform-provider-dbaas_$(VERSION)_$(OS)_$(ARCH).zip
+MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/infra/dbaas/$(VERSION)/$(OS)_$(ARCH)
+STACK    := scripts/dev-stack
+# `make test` stops the dev stack afterwards unless KEEP_STACK=1.
+KEEP_STACK ?= 0
+
+.PHONY: build release install test testacc unit lint fmt demo bench docs stack-up stack-down clean
+
+build: ## debug build of the provider
+	cargo build --bin terraform-provider-dbaas
+
+release: ## zip + SHA256SUMS + registry manifest in target/dist, as a registry or mirror serves them
+	cargo build --release --bin terraform-provider-dbaas
+	rm -rf $(DIST) && mkdir -p $(DIST)/pkg
+	cp target/release/terraform-provider-dbaas $(DIST)/pkg/terraform-provider-dbaas_v$(VERSION)
+	cp terraform-registry-manifest.json $(DIST)/terraform-provider-dbaas_$(VERSION)_manifest.json
+	cd $(DIST)/pkg && zip -q -X ../$(ZIP) terraform-provider-dbaas_v$(VERSION)
+	cd $(DIST) && sha256sum $(ZIP) terraform-provider-dbaas_$(VERSION)_manifest.json > terraform-provider-dbaas_$(VERSION)_SHA256SUMS
+	rm -rf $(DIST)/pkg
+	@ls -l $(DIST)
+
+install: release ## unpack the release zip into the implied local mirror (terraform init works offline)
+	mkdir -p $(MIRROR)
+	unzip -o -q $(DIST)/$(ZIP) -d $(MIRROR)
+	@echo "installed $(MIRROR)/terraform-provider-dbaas_v$(VERSION)"
+
+stack-up:
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
+
+test: ## every test: unit, integration, acceptance (real Terraform and services)
+	$(STACK) up
+	set +e; eval "$$($(STACK) env)"; \
+	  cargo test --workspace --all-targets; rc=$$?; \
+	  if [ "$(KEEP_STACK)" != 1 ]; then $(STACK) down || true; fi; \
+	  exit $$rc
+
+unit: ## pure-logic tests only (no services)
+	cargo test --workspace --lib --bins
+
+testacc: ## acceptance tests only (stack must be up: make stack-up)
+	eval "$$($(STACK) env)"; cargo test --test acceptance -- --nocapture
+
+lint: ## formatting and clippy, as CI runs them
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+docs: ## regenerate docs/ from the schemas and examples/
+	UPDATE_DOCS=1 cargo test --test docs
+
+demo: ## bring up the dev stack, build, apply examples/demo against it and print what was made
+	$(STACK) up
+	cargo build --bin terraform-provider-dbaas
+	eval "$$($(STACK) env)"; scripts/demo
+
+bench: ## the provider's own figures (see PERFORMANCE.md)
+	cargo build --release --bin terraform-provider-dbaas
+	cargo run --quiet --release -p tfplugin --example plugin_bench -- target/release/terraform-provider-dbaas 20
+
+clean:
+	cargo clean

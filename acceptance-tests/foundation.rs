@@ -1,0 +1,152 @@
+//! The foundation: Terraform loads the provider over AutoMTLS, reads
+//! `data "dbaas_endpoints"`, reports bad provider settings on the right attribute,
+//! shows the provider's logs under TF_LOG, and leaves no provider process behind.
+
+use crate::harness::{provider_block, stack, terraforms, Workdir};
+
+const ENDPOINTS: &str = r#"
+data "dbaas_endpoints" "this" {}
+
+output "postgres_host" { value = data.dbaas_endpoints.this.postgres_host }
+output "postgres_port" { value = data.dbaas_endpoints.this.postgres_port }
+output "postgres_admin_host" { value = data.dbaas_endpoints.this.postgres_admin_host }
+output "mysql_port" { value = data.dbaas_endpoints.this.mysql_port }
+output "redis_port" { value = data.dbaas_endpoints.this.redis_port }
+output "vault_address" { value = data.dbaas_endpoints.this.vault_address }
+"#;
+
+#[test]
+fn endpoints_apply_then_empty_plan_and_no_stray_process() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let w = Workdir::new(&tf, &format!("{}\n{ENDPOINTS}", provider_block()));
+        w.apply().ok();
+        let out = w.outputs();
+        assert_eq!(out["postgres_host"], stack("DBAAS_PGBOUNCER_HOST"));
+        assert_eq!(
+            out["postgres_port"].as_i64(),
+            stack("DBAAS_PGBOUNCER_PORT").parse::<i64>().ok()
+        );
+        assert_eq!(out["postgres_admin_host"], stack("PGHOST"));
+        assert_eq!(
+            out["mysql_port"].as_i64(),
+            stack("DBAAS_MYSQL_PORT").parse::<i64>().ok()
+        );
+        assert_eq!(
+            out["redis_port"].as_i64(),
+            stack("DBAAS_REDIS_PORT").parse::<i64>().ok()
+        );
+        assert_eq!(out["vault_address"], stack("VAULT_ADDR"));
+        assert!(
+            w.plan_is_empty(),
+            "second plan must be empty on {}",
+            tf.version
+        );
+        let stray = w.stray_providers();
+        assert!(
+            stray.is_empty(),
+            "provider processes left running after terraform exited: {stray:?}"
+        );
+    }
+}
+
+#[test]
+fn unconfigured_blocks_give_null_endpoints() {
+    for tf in terraforms() {
+        let w = Workdir::new(
+            &tf,
+            &format!("provider \"dbaas\" {{\n  redis {{\n    host = \"cache.example\"\n  }}\n}}\n{ENDPOINTS}"),
+        );
+        // Without VAULT_ADDR/PGHOST in the environment those blocks stay unset.
+        let r = w
+            .run_env(
+                &["apply", "-auto-approve", "-no-color"],
+                &[("VAULT_ADDR", ""), ("PGHOST", "")],
+            )
+            .ok();
+        assert!(
+            r.stdout.contains("redis_port = 6379"),
+            "default redis port: {}",
+            r.stdout
+        );
+        let out = w.outputs();
+        assert!(
+            out.get("postgres_host").is_none_or(|v| v.is_null()),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn broken_provider_config_is_reported_on_the_attribute() {
+    for tf in terraforms() {
+        let w = Workdir::new(
+            &tf,
+            &format!(
+                "provider \"dbaas\" {{\n  postgres {{\n    host    = \"db\"\n    port    = 70000\n    sslmode = \"sometimes\"\n  }}\n}}\n{ENDPOINTS}"
+            ),
+        );
+        let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
+        let all = r.all();
+        assert!(all.contains("Invalid value for port"), "{all}");
+        assert!(all.contains("from 1 to 65535"), "{all}");
+        assert!(all.contains("Invalid value for sslmode"), "{all}");
+        assert!(
+            all.contains("port    = 70000") || all.contains("port = 70000"),
+            "diagnostic should point at the attribute: {all}"
+        );
+
+        w.write(&format!(
+            "provider \"dbaas\" {{\n  mysql {{\n    username = \"root\"\n  }}\n}}\n{ENDPOINTS}"
+        ));
+        let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
+        assert!(r.all().contains("Missing mysql.host"), "{}", r.all());
+    }
+}
+
+#[test]
+fn validate_and_plan_need_no_backend() {
+    for tf in terraforms() {
+        // Every backend points at a closed port: validate and plan of a data source
+        // that needs none of them must still work.
+        let w = Workdir::new(
+            &tf,
+            &format!(
+                "provider \"dbaas\" {{\n  postgres {{\n    host = \"127.0.0.1\"\n    port = 1\n    password_vault_path = \"secret/data/nowhere\"\n  }}\n  vault {{\n    address = \"http://127.0.0.1:1\"\n  }}\n}}\n{ENDPOINTS}"
+            ),
+        );
+        w.run(&["validate", "-no-color"]).ok();
+        w.run(&["plan", "-no-color", "-input=false"]).ok();
+    }
+}
+
+#[test]
+fn tf_log_debug_shows_provider_log_lines() {
+    for tf in terraforms() {
+        let w = Workdir::new(&tf, &format!("{}\n{ENDPOINTS}", provider_block()));
+        let r = w
+            .run_env(
+                &["plan", "-no-color", "-input=false"],
+                &[("TF_LOG", "debug")],
+            )
+            .ok();
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains("provider configured"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no provider log line under TF_LOG=debug on {}:\n{}",
+                    tf.version,
+                    r.stderr
+                        .lines()
+                        .filter(|l| l.contains("provider"))
+                        .take(40)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            });
+        assert!(line.contains("[DEBUG]"), "shown at its own level: {line}");
+        assert!(line.contains("provider.terraform-provider-dbaas"), "{line}");
+    }
+}

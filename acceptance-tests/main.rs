@@ -1,0 +1,8 @@
+//! Acceptance tests: real `terraform` (v1.0.3 always, the newer one when present)
+//! driving the provider binary against the dev stack's real services.
+//! Run through `make test` (which starts the stack) or, with the stack up,
+//! `eval "$(scripts/dev-stack env)" && cargo test --test acceptance`.
+
+mod harness;
+
+mod foundation;
