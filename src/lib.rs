@@ -4,8 +4,10 @@
 
 pub mod backends;
 pub mod data_sources;
+pub mod docs;
 pub mod provider;
 pub mod resources;
+pub mod sql;
 
 /// Provider address in the registry.
 pub const ADDRESS: &str = "registry.terraform.io/infra/dbaas";

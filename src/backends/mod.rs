@@ -1,13 +1,21 @@
 //! One typed client per backend system, opened lazily on first use and shared by every
 //! resource of the provider process.
 
+pub mod pgbouncer;
+pub mod postgres;
 pub mod settings;
 pub mod vault;
 
 use tokio::sync::OnceCell;
 
+use pgbouncer::PgBouncerAdmin;
+use postgres::{PgError, Postgres};
 use settings::{Secret, Settings};
 use vault::VaultClient;
+
+/// A boxed `Send` future: backend calls return these so the futures of resource
+/// operations stay provably `Send` (sqlx's executor lifetimes defeat inference otherwise).
+pub type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// A backend failure, naming where it happened so the user can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +36,9 @@ pub enum BackendError {
         /// What went wrong.
         message: String,
     },
+    /// A PostgreSQL request failed.
+    #[error(transparent)]
+    Postgres(#[from] PgError),
     /// A secret could not be resolved.
     #[error("{block}: {message}")]
     Secret {
@@ -52,6 +63,8 @@ pub struct Backends {
     /// What the provider block said.
     pub settings: Settings,
     vault: OnceCell<VaultClient>,
+    postgres: OnceCell<Postgres>,
+    pgbouncer: OnceCell<PgBouncerAdmin>,
 }
 
 impl Backends {
@@ -60,11 +73,16 @@ impl Backends {
         Backends {
             settings,
             vault: OnceCell::new(),
+            postgres: OnceCell::new(),
+            pgbouncer: OnceCell::new(),
         }
     }
 
     /// The Vault client, built on first use.
     pub async fn vault(&self) -> Result<&VaultClient, BackendError> {
+        if let Some(v) = self.vault.get() {
+            return Ok(v);
+        }
         let v = self
             .settings
             .vault
@@ -73,15 +91,17 @@ impl Backends {
                 block: "vault",
                 hint: " or set VAULT_ADDR and VAULT_TOKEN",
             })?;
-        self.vault
-            .get_or_try_init(|| async {
-                let token = match &v.token {
-                    Secret::Plain(t) => t.clone(),
-                    _ => String::new(),
-                };
-                VaultClient::new(&v.address, &token)
-            })
-            .await
+        let token = match &v.token {
+            Secret::Plain(t) => t.clone(),
+            _ => String::new(),
+        };
+        let client = VaultClient::new(&v.address, &token)?;
+        // A concurrent first use may have won the race; either client is fine.
+        let _ = self.vault.set(client);
+        self.vault.get().ok_or(BackendError::NotConfigured {
+            block: "vault",
+            hint: "",
+        })
     }
 
     /// Resolves a configured password, reading Vault KV v2 when it names a path.
@@ -115,6 +135,55 @@ impl Backends {
                     .map(str::to_string);
                 Ok(Credentials { username, password })
             }
+        }
+    }
+
+    /// The PostgreSQL admin client (pool opens on first query).
+    pub async fn postgres(&self) -> Result<&Postgres, BackendError> {
+        if let Some(p) = self.postgres.get() {
+            return Ok(p);
+        }
+        let s = self
+            .settings
+            .postgres
+            .as_ref()
+            .ok_or(BackendError::NotConfigured {
+                block: "postgres",
+                hint: " or set PGHOST",
+            })?;
+        let creds = self.resolve(&s.password, "postgres").await?;
+        let user = creds.username.unwrap_or_else(|| s.username.clone());
+        let _ = self.postgres.set(Postgres::new(s, &user, &creds.password));
+        self.postgres.get().ok_or(BackendError::NotConfigured {
+            block: "postgres",
+            hint: "",
+        })
+    }
+
+    /// The PgBouncer admin consoles, or `None` when no `pgbouncer` block is configured.
+    pub async fn pgbouncer(&self) -> Result<Option<&PgBouncerAdmin>, BackendError> {
+        if let Some(p) = self.pgbouncer.get() {
+            return Ok(Some(p));
+        }
+        let Some(s) = self.settings.pgbouncer.as_ref() else {
+            return Ok(None);
+        };
+        let creds = self.resolve(&s.admin_password, "pgbouncer").await?;
+        let user = creds.username.unwrap_or_else(|| s.admin_username.clone());
+        let _ = self.pgbouncer.set(PgBouncerAdmin::new(
+            s.admin_hosts.clone(),
+            &user,
+            &creds.password,
+        ));
+        Ok(self.pgbouncer.get())
+    }
+
+    /// The host and port apps use for PostgreSQL: PgBouncer when configured, else the primary.
+    pub fn postgres_app_endpoint(&self) -> Option<(String, u16)> {
+        match (&self.settings.pgbouncer, &self.settings.postgres) {
+            (Some(b), _) => Some((b.host.clone(), b.port)),
+            (None, Some(p)) => Some((p.host.clone(), p.port)),
+            _ => None,
         }
     }
 }

@@ -87,6 +87,7 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
             && !metadata.target().starts_with("h2")
             && !metadata.target().starts_with("hyper")
             && !metadata.target().starts_with("rustls")
+            && !metadata.target().starts_with("sqlx")
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {

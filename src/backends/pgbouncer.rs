@@ -1,0 +1,173 @@
+//! PgBouncer's admin console (the virtual `pgbouncer` database, simple query protocol
+//! only) on every replica: SHOW POOLS / DATABASES, KILL, RESUME, RECONNECT.
+
+use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, Row};
+
+/// A failure on one admin host.
+#[derive(Debug, thiserror::Error)]
+#[error("PgBouncer admin console at {host}:{port} (provider block `pgbouncer`): {message}")]
+pub struct PgBouncerError {
+    /// Admin host.
+    pub host: String,
+    /// Admin port.
+    pub port: u16,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// One row of `SHOW POOLS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// `host:port` of the replica it came from.
+    pub admin_host: String,
+    /// Database.
+    pub database: String,
+    /// User.
+    pub user: String,
+    /// Active client connections.
+    pub cl_active: i64,
+    /// Waiting client connections.
+    pub cl_waiting: i64,
+    /// Active server connections.
+    pub sv_active: i64,
+    /// Idle server connections.
+    pub sv_idle: i64,
+    /// Longest wait, seconds.
+    pub maxwait: i64,
+    /// Pool mode.
+    pub pool_mode: String,
+}
+
+/// The admin consoles of all replicas.
+pub struct PgBouncerAdmin {
+    hosts: Vec<(String, u16)>,
+    username: String,
+    password: String,
+}
+
+impl PgBouncerAdmin {
+    /// Admin access to `hosts` as `username`.
+    pub fn new(hosts: Vec<(String, u16)>, username: &str, password: &str) -> Self {
+        PgBouncerAdmin {
+            hosts,
+            username: username.to_string(),
+            password: password.to_string(),
+        }
+    }
+
+    /// The configured admin hosts.
+    pub fn hosts(&self) -> &[(String, u16)] {
+        &self.hosts
+    }
+
+    fn run<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+        command: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<PgRow>, PgBouncerError>> {
+        Box::pin(async move {
+            let err = |message: String| PgBouncerError {
+                host: host.to_string(),
+                port,
+                message,
+            };
+            // PgBouncer refuses startup parameters it does not know, and sqlx sends
+            // extra_float_digits unless told not to.
+            let options = PgConnectOptions::new()
+                .host(host)
+                .port(port)
+                .username(&self.username)
+                .password(&self.password)
+                .database("pgbouncer")
+                .ssl_mode(sqlx::postgres::PgSslMode::Disable)
+                .extra_float_digits(None)
+                .statement_cache_capacity(0)
+                .disable_statement_logging();
+            let mut conn =
+                tokio::time::timeout(std::time::Duration::from_secs(10), options.connect())
+                    .await
+                    .map_err(|_| err("timed out connecting".into()))?
+                    .map_err(|e| err(format!("cannot connect: {e}")))?;
+            let rows = sqlx::Executor::fetch_all(&mut conn, sqlx::raw_sql(command))
+                .await
+                .map_err(|e| err(format!("`{command}` failed: {e}")));
+            let _ = conn.close().await;
+            rows
+        })
+    }
+
+    /// `SHOW POOLS` on every replica, optionally for one database.
+    pub fn pools<'a>(
+        &'a self,
+        database: Option<&'a str>,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<Pool>, PgBouncerError>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for (host, port) in &self.hosts {
+                for row in self.run(host, *port, "SHOW POOLS").await? {
+                    let text = |c: &str| {
+                        row.try_get_unchecked::<Option<String>, _>(c)
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default()
+                    };
+                    let num = |c: &str| {
+                        row.try_get_unchecked::<Option<i64>, _>(c)
+                            .ok()
+                            .flatten()
+                            .or_else(|| text(c).parse().ok())
+                            .unwrap_or(0)
+                    };
+                    let db = text("database");
+                    if database.is_some_and(|d| d != db) {
+                        continue;
+                    }
+                    out.push(Pool {
+                        admin_host: format!("{host}:{port}"),
+                        database: db,
+                        user: text("user"),
+                        cl_active: num("cl_active"),
+                        cl_waiting: num("cl_waiting"),
+                        sv_active: num("sv_active"),
+                        sv_idle: num("sv_idle"),
+                        maxwait: num("maxwait"),
+                        pool_mode: text("pool_mode"),
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Runs `<verb> <db>` on every replica. "No such database" (PgBouncer has not seen
+    /// it yet) counts as done; other errors are collected and returned together.
+    pub fn each<'a>(
+        &'a self,
+        verb: &'a str,
+        db: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<(), Vec<PgBouncerError>>> {
+        Box::pin(async move {
+            let Some(command) = crate::sql::pgbouncer_command(verb, db) else {
+                return Ok(());
+            };
+            let mut errors = Vec::new();
+            for (host, port) in &self.hosts {
+                if let Err(e) = self.run(host, *port, &command).await {
+                    let benign = e.message.contains("no such database")
+                        || e.message.contains("is not paused")
+                        || e.message.contains("already");
+                    if !benign {
+                        errors.push(e);
+                    }
+                }
+            }
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(errors)
+            }
+        })
+    }
+}

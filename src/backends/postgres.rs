@@ -1,0 +1,262 @@
+//! PostgreSQL admin client: one lazily opened pool to the primary's maintenance
+//! database per provider process, short-lived connections into tenant databases,
+//! and retries for the errors PostgreSQL raises under concurrent DDL.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::{ConnectOptions, Connection, PgConnection};
+
+use crate::backends::settings::PostgresSettings;
+
+/// Largest pool per provider process (PERFORMANCE.md: ≤ 10 connections).
+const POOL_SIZE: u32 = 8;
+
+/// A PostgreSQL failure, naming the server and provider block.
+#[derive(Debug, thiserror::Error)]
+#[error("PostgreSQL at {host}:{port} (provider block `postgres`): {message}")]
+pub struct PgError {
+    /// Server host.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// What went wrong (never contains a password).
+    pub message: String,
+    /// SQLSTATE, when the server sent one.
+    pub code: Option<String>,
+}
+
+/// The admin side of PostgreSQL.
+pub struct Postgres {
+    host: String,
+    port: u16,
+    options: PgConnectOptions,
+    pool: PgPool,
+}
+
+fn ssl_mode(mode: &str) -> PgSslMode {
+    match mode {
+        "disable" => PgSslMode::Disable,
+        "allow" => PgSslMode::Allow,
+        "require" => PgSslMode::Require,
+        "verify-ca" => PgSslMode::VerifyCa,
+        "verify-full" => PgSslMode::VerifyFull,
+        _ => PgSslMode::Prefer,
+    }
+}
+
+/// SQLSTATEs worth retrying: concurrent catalog updates (`tuple concurrently updated`
+/// is XX000), objects in use (`being accessed by other users`, 55006), serialization
+/// failures and deadlocks.
+fn retryable(e: &PgError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        Some("40001" | "40P01" | "55006" | "55P03")
+    ) || (e.code.as_deref() == Some("XX000") && e.message.contains("concurrently"))
+}
+
+impl Postgres {
+    /// Connection settings for `s` with the resolved user and password. Opens nothing:
+    /// the pool connects on first use.
+    pub fn new(s: &PostgresSettings, username: &str, password: &str) -> Self {
+        let options = PgConnectOptions::new()
+            .host(&s.host)
+            .port(s.port)
+            .username(username)
+            .password(password)
+            .database(&s.database)
+            .ssl_mode(ssl_mode(&s.sslmode))
+            .application_name("terraform-provider-dbaas")
+            .disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(s.connect_timeout.max(1) + 20))
+            .idle_timeout(Duration::from_secs(60))
+            .connect_lazy_with(options.clone());
+        Postgres {
+            host: s.host.clone(),
+            port: s.port,
+            options,
+            pool,
+        }
+    }
+
+    /// Wraps a driver error with this server's address.
+    pub fn error(&self, e: sqlx::Error) -> PgError {
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.to_string());
+        let message = match &e {
+            sqlx::Error::Io(io) => format!(
+                "cannot connect: {io}; check postgres.host/port and that the server is running"
+            ),
+            sqlx::Error::PoolTimedOut => {
+                "timed out waiting for a connection; is the server reachable?".to_string()
+            }
+            sqlx::Error::Tls(t) => format!("TLS failed: {t}; check postgres.sslmode"),
+            sqlx::Error::Database(d) => match d.code().as_deref() {
+                Some("28P01") | Some("28000") => {
+                    format!("authentication failed for the admin user: {}", d.message())
+                }
+                _ => d.message().to_string(),
+            },
+            other => other.to_string(),
+        };
+        PgError {
+            host: self.host.clone(),
+            port: self.port,
+            message,
+            code,
+        }
+    }
+
+    /// The shared admin pool (maintenance database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A fresh admin connection into database `db` (closed by the caller).
+    pub fn connect_to<'a>(
+        &'a self,
+        db: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
+        Box::pin(async move {
+            self.options
+                .clone()
+                .database(db)
+                .connect()
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    fn exec_all_once<'a>(
+        &'a self,
+        statements: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
+            for s in statements {
+                sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(s))
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn exec_in_once<'a>(
+        &'a self,
+        db: &'a str,
+        statements: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            let mut conn = self.connect_to(db).await?;
+            let mut result = Ok(());
+            for s in statements {
+                if let Err(e) = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(s)).await {
+                    result = Err(self.error(e));
+                    break;
+                }
+            }
+            let _ = conn.close().await;
+            result
+        })
+    }
+
+    /// Runs statements one after another on the admin pool (simple protocol), retrying
+    /// the whole batch on concurrent-DDL errors with bounded, jittered backoff.
+    pub fn exec_all<'a>(
+        &'a self,
+        statements: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            let mut backoff = Backoff::default();
+            loop {
+                match self.exec_all_once(statements).await {
+                    Err(e) if retryable(&e) && backoff.wait(&e).await => continue,
+                    other => return other,
+                }
+            }
+        })
+    }
+
+    /// Runs statements inside database `db` on a short-lived connection, with retries.
+    pub fn exec_in<'a>(
+        &'a self,
+        db: &'a str,
+        statements: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            if statements.is_empty() {
+                return Ok(());
+            }
+            let mut backoff = Backoff::default();
+            loop {
+                match self.exec_in_once(db, statements).await {
+                    Err(e) if retryable(&e) && backoff.wait(&e).await => continue,
+                    other => return other,
+                }
+            }
+        })
+    }
+}
+
+/// Bounded retry schedule: up to 8 attempts, 25 ms doubling to 1.6 s, with jitter.
+#[derive(Debug)]
+pub struct Backoff {
+    attempt: u32,
+    delay: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            attempt: 1,
+            delay: Duration::from_millis(25),
+        }
+    }
+}
+
+impl Backoff {
+    /// Sleeps before the next attempt; `false` when attempts are used up.
+    pub async fn wait(&mut self, e: &PgError) -> bool {
+        if self.attempt >= 8 {
+            return false;
+        }
+        let jitter = Duration::from_millis(rand::random::<u64>() % 25);
+        tracing::debug!(attempt = self.attempt, code = ?e.code, "retrying after concurrent DDL error");
+        tokio::time::sleep(self.delay + jitter).await;
+        self.delay = (self.delay * 2).min(Duration::from_millis(1600));
+        self.attempt += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(code: &str, message: &str) -> PgError {
+        PgError {
+            host: "h".into(),
+            port: 1,
+            message: message.into(),
+            code: Some(code.into()),
+        }
+    }
+
+    #[test]
+    fn concurrent_ddl_errors_are_retried_and_others_are_not() {
+        assert!(retryable(&e("XX000", "tuple concurrently updated")));
+        assert!(retryable(&e(
+            "55006",
+            "source database \"template1\" is being accessed by other users"
+        )));
+        assert!(retryable(&e("40P01", "deadlock detected")));
+        assert!(!retryable(&e("42P04", "database \"x\" already exists")));
+        assert!(!retryable(&e("XX000", "some other internal error")));
+    }
+}

@@ -1,0 +1,391 @@
+//! The one place SQL text is assembled: identifier and literal quoting, and the
+//! statement builders every resource uses. Nothing else may `format!` a user string
+//! into SQL.
+
+use std::fmt::Write as _;
+
+/// A name that cannot be quoted (PostgreSQL and MySQL reject NUL in identifiers).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("identifier {0:?} contains a NUL byte")]
+pub struct BadIdentifier(pub String);
+
+/// Quotes a PostgreSQL identifier: `"` doubled, wrapped in `"`.
+pub fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars().filter(|c| *c != '\0') {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Quotes a PostgreSQL string literal; uses the `E''` form when backslashes appear, so
+/// the result means the same whatever `standard_conforming_strings` says.
+pub fn quote_literal(value: &str) -> String {
+    let clean: String = value.chars().filter(|c| *c != '\0').collect();
+    let mut out = String::with_capacity(clean.len() + 3);
+    if clean.contains('\\') {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in clean.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Quotes a MySQL/MariaDB identifier: backticks doubled, wrapped in backticks.
+pub fn quote_mysql_ident(name: &str) -> String {
+    format!("`{}`", name.replace('\0', "").replace('`', "``"))
+}
+
+/// Quotes a MySQL/MariaDB string literal for the default sql_mode (backslash escapes
+/// on): quotes doubled, backslashes escaped, NUL dropped.
+pub fn quote_mysql_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\0' => {}
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The three roles of a tenant database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRoles {
+    /// NOLOGIN owner of the database and its `public` schema.
+    pub owner: String,
+    /// NOLOGIN group with DML on the owner's objects.
+    pub readwrite: String,
+    /// NOLOGIN group with SELECT on the owner's objects.
+    pub readonly: String,
+}
+
+impl TenantRoles {
+    /// Roles for database `name` with `owner` (default `<name>_owner`).
+    pub fn new(name: &str, owner: &str) -> Self {
+        TenantRoles {
+            owner: owner.to_string(),
+            readwrite: format!("{name}_readwrite"),
+            readonly: format!("{name}_readonly"),
+        }
+    }
+
+    /// All three, owner first.
+    pub fn all(&self) -> [&str; 3] {
+        [&self.owner, &self.readwrite, &self.readonly]
+    }
+}
+
+/// Options of `CREATE DATABASE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateDatabase {
+    /// Database name.
+    pub name: String,
+    /// Owner role.
+    pub owner: String,
+    /// Template database.
+    pub template: Option<String>,
+    /// Encoding, e.g. `UTF8`.
+    pub encoding: Option<String>,
+    /// LC_COLLATE.
+    pub lc_collate: Option<String>,
+    /// LC_CTYPE.
+    pub lc_ctype: Option<String>,
+    /// Connection limit (-1 = none).
+    pub connection_limit: i64,
+}
+
+/// `CREATE ROLE "<r>" NOLOGIN`.
+pub fn create_nologin_role(role: &str) -> String {
+    format!("CREATE ROLE {} NOLOGIN", quote_ident(role))
+}
+
+/// `GRANT "<role>" TO CURRENT_USER`: lets a non-superuser admin act for the owner.
+pub fn grant_role_to_current_user(role: &str) -> String {
+    format!("GRANT {} TO CURRENT_USER", quote_ident(role))
+}
+
+/// `CREATE DATABASE ...` (cannot run inside a transaction).
+pub fn create_database(c: &CreateDatabase) -> String {
+    let mut s = format!(
+        "CREATE DATABASE {} OWNER {}",
+        quote_ident(&c.name),
+        quote_ident(&c.owner)
+    );
+    if let Some(t) = &c.template {
+        let _ = write!(s, " TEMPLATE {}", quote_ident(t));
+    }
+    if let Some(e) = &c.encoding {
+        let _ = write!(s, " ENCODING {}", quote_literal(e));
+    }
+    if let Some(l) = &c.lc_collate {
+        let _ = write!(s, " LC_COLLATE {}", quote_literal(l));
+    }
+    if let Some(l) = &c.lc_ctype {
+        let _ = write!(s, " LC_CTYPE {}", quote_literal(l));
+    }
+    let _ = write!(s, " CONNECTION LIMIT {}", c.connection_limit);
+    s
+}
+
+/// Database-level isolation and the grants the tenant's groups and PgBouncer's auth
+/// user need, run from the maintenance database.
+pub fn database_grants(db: &str, roles: &TenantRoles, auth_user: Option<&str>) -> Vec<String> {
+    let d = quote_ident(db);
+    let mut v = vec![
+        format!("REVOKE CONNECT, TEMPORARY ON DATABASE {d} FROM PUBLIC"),
+        format!(
+            "GRANT CONNECT ON DATABASE {d} TO {}, {}",
+            quote_ident(&roles.readwrite),
+            quote_ident(&roles.readonly)
+        ),
+        format!(
+            "GRANT TEMPORARY ON DATABASE {d} TO {}",
+            quote_ident(&roles.readwrite)
+        ),
+    ];
+    if let Some(a) = auth_user {
+        v.push(format!(
+            "GRANT CONNECT ON DATABASE {d} TO {}",
+            quote_ident(a)
+        ));
+    }
+    v
+}
+
+/// `ALTER DATABASE ... CONNECTION LIMIT n`.
+pub fn alter_connection_limit(db: &str, limit: i64) -> String {
+    format!(
+        "ALTER DATABASE {} CONNECTION LIMIT {limit}",
+        quote_ident(db)
+    )
+}
+
+/// `ALTER ROLE old RENAME TO new`: an owner rename keeps every object it owns.
+pub fn rename_role(old: &str, new: &str) -> String {
+    format!(
+        "ALTER ROLE {} RENAME TO {}",
+        quote_ident(old),
+        quote_ident(new)
+    )
+}
+
+/// `DROP DATABASE IF EXISTS ... WITH (FORCE)`.
+pub fn drop_database(db: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(db))
+}
+
+/// `DROP ROLE IF EXISTS ...`.
+pub fn drop_role(role: &str) -> String {
+    format!("DROP ROLE IF EXISTS {}", quote_ident(role))
+}
+
+/// `DROP OWNED BY ...` (run in each database where the role holds privileges).
+pub fn drop_owned(role: &str) -> String {
+    format!("DROP OWNED BY {}", quote_ident(role))
+}
+
+/// `REVOKE CONNECT ON DATABASE ... FROM <auth user>`.
+pub fn revoke_connect(db: &str, role: &str) -> String {
+    format!(
+        "REVOKE CONNECT ON DATABASE {} FROM {}",
+        quote_ident(db),
+        quote_ident(role)
+    )
+}
+
+/// Inside the tenant database: the owner owns `public`, PUBLIC may not create in it,
+/// and the groups get usage plus privileges on whatever the owner creates, now and later.
+pub fn schema_setup(roles: &TenantRoles) -> Vec<String> {
+    let o = quote_ident(&roles.owner);
+    let rw = quote_ident(&roles.readwrite);
+    let ro = quote_ident(&roles.readonly);
+    vec![
+        format!("ALTER SCHEMA public OWNER TO {o}"),
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+        format!("GRANT USAGE ON SCHEMA public TO {rw}, {ro}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO {rw}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {rw}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT ON TABLES TO {ro}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT ON SEQUENCES TO {ro}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {rw}"),
+        format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {rw}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ro}"),
+        format!("GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {ro}"),
+    ]
+}
+
+/// Inside the tenant database: the SECURITY DEFINER lookup PgBouncer's `auth_query`
+/// calls (`SELECT usename, passwd FROM pgbouncer.get_auth($1)`), callable only by
+/// `auth_user`. Owned by the admin (not the tenant), with a pinned search_path, and
+/// returning only unexpired roles.
+pub fn pgbouncer_auth_setup(auth_user: &str) -> Vec<String> {
+    let a = quote_ident(auth_user);
+    vec![
+        "CREATE SCHEMA IF NOT EXISTS pgbouncer".to_string(),
+        "REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC".to_string(),
+        format!("GRANT USAGE ON SCHEMA pgbouncer TO {a}"),
+        "CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) \
+         RETURNS TABLE(usename name, passwd text) LANGUAGE sql STABLE SECURITY DEFINER \
+         SET search_path = pg_catalog AS \
+         $fn$ SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s \
+         WHERE s.usename = p_usename AND (s.valuntil IS NULL OR s.valuntil > pg_catalog.now()) $fn$"
+            .to_string(),
+        "REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC".to_string(),
+        format!("GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO {a}"),
+    ]
+}
+
+/// Inside the tenant database: removes the PgBouncer auth function.
+pub fn pgbouncer_auth_teardown() -> Vec<String> {
+    vec!["DROP SCHEMA IF EXISTS pgbouncer CASCADE".to_string()]
+}
+
+/// `CREATE EXTENSION IF NOT EXISTS ...`.
+pub fn create_extension(ext: &str) -> String {
+    format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(ext))
+}
+
+/// `DROP EXTENSION IF EXISTS ...`.
+pub fn drop_extension(ext: &str) -> String {
+    format!("DROP EXTENSION IF EXISTS {}", quote_ident(ext))
+}
+
+/// PgBouncer admin console commands take a database name; the console has no quoting
+/// rules of its own beyond PostgreSQL's identifier syntax, so only plain names pass.
+pub fn pgbouncer_command(verb: &str, db: &str) -> Option<String> {
+    let plain = !db.is_empty() && db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    plain.then(|| format!("{verb} {db}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn identifiers_and_literals() {
+        assert_eq!(quote_ident("app"), "\"app\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
+        assert_eq!(quote_mysql_ident("a`b"), "`a``b`");
+        assert_eq!(quote_mysql_literal("x'\\"), "'x''\\\\'");
+    }
+
+    #[test]
+    fn create_database_statement() {
+        let s = create_database(&CreateDatabase {
+            name: "app".into(),
+            owner: "app_owner".into(),
+            template: Some("template0".into()),
+            encoding: Some("UTF8".into()),
+            lc_collate: Some("C".into()),
+            lc_ctype: None,
+            connection_limit: 20,
+        });
+        assert_eq!(s, "CREATE DATABASE \"app\" OWNER \"app_owner\" TEMPLATE \"template0\" ENCODING 'UTF8' LC_COLLATE 'C' CONNECTION LIMIT 20");
+    }
+
+    #[test]
+    fn grants_isolate_and_include_auth_user() {
+        let roles = TenantRoles::new("app", "app_owner");
+        let g = database_grants("app", &roles, Some("pgbouncer_auth"));
+        assert_eq!(
+            g[0],
+            "REVOKE CONNECT, TEMPORARY ON DATABASE \"app\" FROM PUBLIC"
+        );
+        assert!(g
+            .iter()
+            .any(|s| s == "GRANT CONNECT ON DATABASE \"app\" TO \"pgbouncer_auth\""));
+        assert!(schema_setup(&roles)
+            .iter()
+            .any(|s| s.contains("FOR ROLE \"app_owner\"") && s.contains("TO \"app_readonly\"")));
+    }
+
+    #[test]
+    fn pgbouncer_commands_only_take_plain_names() {
+        assert_eq!(
+            pgbouncer_command("KILL", "app_1").as_deref(),
+            Some("KILL app_1")
+        );
+        assert_eq!(pgbouncer_command("KILL", "a;SHUTDOWN"), None);
+        assert_eq!(pgbouncer_command("KILL", ""), None);
+    }
+
+    /// A tiny SQL lexer for the property below: after one quoted token, the rest of
+    /// the string must be empty (nothing escaped the quotes).
+    fn pg_ident_token_len(s: &str) -> Option<usize> {
+        let b = s.as_bytes();
+        if b.first() != Some(&b'"') {
+            return None;
+        }
+        let mut i = 1;
+        while i < b.len() {
+            if b[i] == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                return Some(i + 1);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    fn pg_literal_token_len(s: &str) -> Option<usize> {
+        let b = s.as_bytes();
+        let (mut i, escapes) = match b.first() {
+            Some(b'E') => (2, true),
+            Some(b'\'') => (1, false),
+            _ => return None,
+        };
+        while i < b.len() {
+            match b[i] {
+                b'\\' if escapes => i += 2,
+                b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
+                b'\'' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    proptest! {
+        #[test]
+        fn quoted_identifiers_are_one_token(s in ".*") {
+            let q = quote_ident(&s);
+            prop_assert_eq!(pg_ident_token_len(&q), Some(q.len()));
+        }
+
+        #[test]
+        fn quoted_literals_are_one_token(s in ".*") {
+            let q = quote_literal(&s);
+            prop_assert_eq!(pg_literal_token_len(&q), Some(q.len()));
+        }
+
+        #[test]
+        fn mysql_identifiers_are_one_token(s in ".*") {
+            let q = quote_mysql_ident(&s);
+            let inner = &q[1..q.len() - 1];
+            prop_assert!(!inner.replace("``", "").contains('`'));
+        }
+    }
+}
