@@ -389,3 +389,176 @@ mod tests {
         }
     }
 }
+
+/// Which group a Vault-issued login joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Joins `<db>_owner` and runs as it, so objects it creates outlive it.
+    Owner,
+    /// Joins `<db>_readwrite`.
+    ReadWrite,
+    /// Joins `<db>_readonly`.
+    ReadOnly,
+}
+
+impl Access {
+    /// Parses `owner` / `readwrite` / `readonly`.
+    pub fn parse(s: &str) -> Option<Access> {
+        match s {
+            "owner" => Some(Access::Owner),
+            "readwrite" => Some(Access::ReadWrite),
+            "readonly" => Some(Access::ReadOnly),
+            _ => None,
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Access::Owner => "owner",
+            Access::ReadWrite => "readwrite",
+            Access::ReadOnly => "readonly",
+        }
+    }
+}
+
+/// Vault statements for one role: creation, revocation, rotation (static roles).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VaultStatements {
+    /// Run when Vault issues a login (`{{name}}`, `{{password}}`, `{{expiration}}` are Vault's).
+    pub creation: Vec<String>,
+    /// Run when the lease ends.
+    pub revocation: Vec<String>,
+    /// Run when a static role rotates.
+    pub rotation: Vec<String>,
+}
+
+/// PostgreSQL statements: the login joins `<db>_<access>` (or `owner` when that is the
+/// database's owner role); an `owner` login runs as the owner so what it creates is
+/// owned by the stable role and survives revocation. Revocation ends its sessions first.
+pub fn vault_postgres_statements(group: &str, owner_role: &str, access: Access) -> VaultStatements {
+    let mut creation = vec![format!(
+        "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}' IN ROLE {};",
+        quote_ident(group)
+    )];
+    if access == Access::Owner {
+        creation.push(format!(
+            "ALTER ROLE \"{{{{name}}}}\" SET role = {};",
+            quote_literal(owner_role)
+        ));
+    }
+    VaultStatements {
+        creation,
+        revocation: vec![
+            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = '{{name}}';".to_string(),
+            "DROP ROLE IF EXISTS \"{{name}}\";".to_string(),
+        ],
+        rotation: vec!["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';".to_string()],
+    }
+}
+
+/// The group role a PostgreSQL login of `access` joins for database `db`.
+pub fn postgres_group(db: &str, owner_role: &str, access: Access) -> String {
+    match access {
+        Access::Owner => owner_role.to_string(),
+        other => format!("{db}_{}", other.suffix()),
+    }
+}
+
+/// MySQL/MariaDB statements: a user limited to its schema (`readonly` = SELECT only).
+pub fn vault_mysql_statements(db: &str, access: Access) -> VaultStatements {
+    let privileges = match access {
+        Access::Owner => "ALL PRIVILEGES",
+        Access::ReadWrite => {
+            "SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES"
+        }
+        Access::ReadOnly => "SELECT",
+    };
+    VaultStatements {
+        creation: vec![
+            "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';".to_string(),
+            format!(
+                "GRANT {privileges} ON {}.* TO '{{{{name}}}}'@'%';",
+                quote_mysql_ident(db)
+            ),
+        ],
+        revocation: vec!["DROP USER IF EXISTS '{{name}}'@'%';".to_string()],
+        rotation: vec!["ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';".to_string()],
+    }
+}
+
+/// Redis statements: one JSON list of ACL rules confining the user to the namespace's
+/// key prefix and channels (`readonly` gets read commands only).
+pub fn vault_redis_statements(key_prefix: &str, access: Access) -> VaultStatements {
+    let commands: &[&str] = match access {
+        Access::ReadOnly => &["+@read", "+@connection", "-@admin", "-@dangerous"],
+        _ => &["+@all", "-@admin", "-@dangerous"],
+    };
+    let mut rules = vec![format!("~{key_prefix}*"), format!("&{key_prefix}*")];
+    rules.extend(commands.iter().map(|c| c.to_string()));
+    VaultStatements {
+        creation: vec![serde_json::Value::from(rules).to_string()],
+        revocation: vec![],
+        rotation: vec![],
+    }
+}
+
+/// A LIKE pattern matching logins Vault's default username template made for `role`
+/// (`v-<display>-<role, 8 chars>-<random>-<time>`), with LIKE wildcards escaped.
+pub fn vault_login_like_pattern(role: &str) -> String {
+    let short: String = role.chars().take(8).collect();
+    let escaped = short
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("v-%-{escaped}-%")
+}
+
+#[cfg(test)]
+mod vault_statement_tests {
+    use super::*;
+
+    #[test]
+    fn postgres_owner_login_runs_as_owner() {
+        let s = vault_postgres_statements("app_owner", "app_owner", Access::Owner);
+        assert_eq!(s.creation[0], "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE \"app_owner\";");
+        assert_eq!(
+            s.creation[1],
+            "ALTER ROLE \"{{name}}\" SET role = 'app_owner';"
+        );
+        assert!(s.revocation[0].contains("pg_terminate_backend"));
+        let ro = vault_postgres_statements(
+            &postgres_group("app", "app_owner", Access::ReadOnly),
+            "app_owner",
+            Access::ReadOnly,
+        );
+        assert_eq!(ro.creation.len(), 1);
+        assert!(ro.creation[0].ends_with("IN ROLE \"app_readonly\";"));
+    }
+
+    #[test]
+    fn mysql_readonly_is_select_only_and_quoted() {
+        let s = vault_mysql_statements("shop`x", Access::ReadOnly);
+        assert_eq!(
+            s.creation[1],
+            "GRANT SELECT ON `shop``x`.* TO '{{name}}'@'%';"
+        );
+    }
+
+    #[test]
+    fn redis_rules_confine_to_prefix() {
+        let s = vault_redis_statements("app:", Access::ReadOnly);
+        let rules: Vec<String> = serde_json::from_str(&s.creation[0]).unwrap();
+        assert_eq!(rules[..2], ["~app:*".to_string(), "&app:*".to_string()]);
+        assert!(rules.contains(&"+@read".to_string()));
+        assert!(!rules.contains(&"+@all".to_string()));
+    }
+
+    #[test]
+    fn login_pattern_escapes_like_wildcards() {
+        assert_eq!(
+            vault_login_like_pattern("postgres-myapp-role"),
+            "v-%-postgres-%"
+        );
+        assert_eq!(vault_login_like_pattern("a_b%c"), "v-%-a\\_b\\%c-%");
+    }
+}

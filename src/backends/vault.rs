@@ -66,6 +66,57 @@ impl VaultClient {
         }
     }
 
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        let url = format!("{}/v1/{}", self.address, path.trim_start_matches('/'));
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header("X-Vault-Token", &self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            self.error(
+                path,
+                format!("unreachable ({e}); check vault.address / VAULT_ADDR"),
+            )
+        })?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        match status.as_u16() {
+            200 if text.is_empty() => Ok(None),
+            200 => serde_json::from_str(&text).map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
+            204 => Ok(None),
+            403 => Err(self.error(path, "permission denied (403): the token's policy does not allow this")),
+            404 => Err(self.error(path, "not found (404): is the secrets engine mounted at this path?")),
+            503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
+            _ => Err(self.error(path, format!("HTTP {status}: {}", vault_errors(&text)))),
+        }
+    }
+
+    /// POST/PUT `/v1/<path>` with a JSON body.
+    pub async fn write(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// DELETE `/v1/<path>`; a missing object counts as deleted.
+    pub async fn delete(&self, path: &str) -> Result<(), BackendError> {
+        match self.send(reqwest::Method::DELETE, path, None).await {
+            Ok(_) => Ok(()),
+            Err(BackendError::Vault { message, .. }) if message.contains("(404)") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Reads a KV v2 secret's `data.data` map.
     pub async fn kv2(
         &self,
@@ -79,5 +130,31 @@ impl VaultClient {
                 .ok_or_else(|| self.error(path, "not a KV v2 secret (no data.data); KV v2 paths look like `<mount>/data/<path>`")),
             None => Err(self.error(path, "no secret at this path (404)")),
         }
+    }
+}
+
+/// The `errors` of a Vault error body, joined, or the body itself (shortened).
+fn vault_errors(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("errors").and_then(|e| e.as_array()).map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_summarised() {
+        assert_eq!(vault_errors(r#"{"errors":["a","b"]}"#), "a; b");
+        assert_eq!(vault_errors("plain"), "plain");
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod common;
 pub mod shared_postgres_database;
+pub mod vault_database_connection;
+pub mod vault_rotation_role;
 
 use std::sync::Arc;
 
@@ -9,5 +11,9 @@ use crate::backends::Backends;
 
 /// Every resource type this provider serves.
 pub fn all() -> Vec<Arc<dyn tfplugin::Resource<Backends>>> {
-    vec![Arc::new(shared_postgres_database::SharedPostgresDatabase)]
+    vec![
+        Arc::new(shared_postgres_database::SharedPostgresDatabase),
+        Arc::new(vault_database_connection::VaultDatabaseConnection),
+        Arc::new(vault_rotation_role::VaultRotationRole),
+    ]
 }

@@ -1,0 +1,488 @@
+//! `dbaas_vault_rotation_role`: a Vault database role (`<mount>/roles/<name>`, dynamic)
+//! or static role (`<mount>/static-roles/<name>`) whose statements are generated from
+//! the engine, the tenant database and the access level, plus the policy HCL that
+//! grants reading its credentials.
+
+use tfplugin::{
+    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Type, Validator,
+    Value,
+};
+
+use crate::backends::Backends;
+use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::resources::vault_database_connection::{engine_for, split_id};
+use crate::sql::{self, Access, VaultStatements};
+
+/// The resource type.
+pub struct VaultRotationRole;
+
+fn mount_of(ctx: &Ctx<'_, Backends>, v: &Value) -> String {
+    v.get("mount")
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            ctx.client
+                .settings
+                .vault
+                .as_ref()
+                .map(|v| v.mount.clone())
+                .unwrap_or_else(|| "database".into())
+        })
+}
+
+fn is_static(v: &Value) -> bool {
+    v.get("mode").as_str() == Some("static")
+}
+
+/// `<mount>/roles/<name>` or `<mount>/static-roles/<name>`.
+fn role_path(mount: &str, name: &str, stat: bool) -> String {
+    format!(
+        "{mount}/{}/{name}",
+        if stat { "static-roles" } else { "roles" }
+    )
+}
+
+/// `<mount>/creds/<name>` or `<mount>/static-creds/<name>`.
+pub fn creds_path(mount: &str, name: &str, stat: bool) -> String {
+    format!(
+        "{mount}/{}/{name}",
+        if stat { "static-creds" } else { "creds" }
+    )
+}
+
+/// Vault policy HCL granting read on the credentials path.
+pub fn policy_for(creds_path: &str) -> String {
+    format!("path \"{creds_path}\" {{\n  capabilities = [\"read\"]\n}}\n")
+}
+
+/// Statements for an engine, database and access level.
+pub fn generated_statements(engine: &str, database: &str, access: Access) -> VaultStatements {
+    match engine {
+        "mysql" => sql::vault_mysql_statements(database, access),
+        "redis" => sql::vault_redis_statements(&format!("{database}:"), access),
+        _ => {
+            let owner = format!("{database}_owner");
+            sql::vault_postgres_statements(
+                &sql::postgres_group(database, &owner, access),
+                &owner,
+                access,
+            )
+        }
+    }
+}
+
+fn list(v: &Value) -> Option<Vec<String>> {
+    v.as_list().map(|l| {
+        l.iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    })
+}
+
+fn ttl_secs(v: &serde_json::Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_str()
+            .and_then(|s| s.trim_end_matches('s').parse().ok())
+    })
+}
+
+/// Finds the connection's engine in Vault.
+async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -> Option<String> {
+    let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+    match vault.read(&format!("{mount}/config/{connection}")).await {
+        Ok(Some(body)) => match body["data"]["plugin_name"].as_str().and_then(engine_for) {
+            Some(e) => Some(e.to_string()),
+            None => {
+                attribute_error(&mut ctx.diags, "connection", "Unsupported connection plugin", format!("{mount}/config/{connection} uses plugin {:?}; this resource generates statements for PostgreSQL, MySQL and Redis only.", body["data"]["plugin_name"]));
+                None
+            }
+        },
+        Ok(None) => {
+            attribute_error(&mut ctx.diags, "connection", format!("Vault connection {connection:?} not found"), format!("{mount}/config/{connection} does not exist. Create it first (dbaas_vault_database_connection) and reference it, e.g. `connection = dbaas_vault_database_connection.pg.name`."));
+            None
+        }
+        Err(e) => {
+            backend_error(&mut ctx.diags, "Cannot read the Vault connection", e);
+            None
+        }
+    }
+}
+
+async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Value> {
+    let name = str_of(planned, "name").to_string();
+    let mount = mount_of(ctx, planned);
+    let connection = str_of(planned, "connection").to_string();
+    let database = str_of(planned, "database").to_string();
+    let stat = is_static(planned);
+    let access =
+        Access::parse(planned.get("access").as_str().unwrap_or("owner")).unwrap_or(Access::Owner);
+    let engine = engine_of(ctx, &mount, &connection).await?;
+    let generated = generated_statements(&engine, &database, access);
+    let creation = list(planned.get("creation_statements")).unwrap_or(generated.creation);
+    let revocation = list(planned.get("revocation_statements")).unwrap_or(generated.revocation);
+    let rotation = list(planned.get("rotation_statements")).unwrap_or(generated.rotation);
+    let body = if stat {
+        let mut b = serde_json::json!({
+            "db_name": connection,
+            "username": str_of(planned, "username"),
+            "rotation_period": planned.get("rotation_period").as_i64().unwrap_or(86400),
+        });
+        if engine != "redis" {
+            b["rotation_statements"] = rotation.clone().into();
+        }
+        b
+    } else {
+        serde_json::json!({
+            "db_name": connection,
+            "creation_statements": creation,
+            "revocation_statements": revocation,
+            "default_ttl": planned.get("default_ttl").as_i64().unwrap_or(86400),
+            "max_ttl": planned.get("max_ttl").as_i64().unwrap_or(86400),
+        })
+    };
+    let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+    let path = role_path(&mount, &name, stat);
+    if let Err(e) = vault.write(&path, &body).await {
+        backend_error(&mut ctx.diags, format!("Cannot write Vault role {path}"), e);
+        return None;
+    }
+    let creds = creds_path(&mount, &name, stat);
+    let mut s = planned.clone();
+    s.set("id", Value::string(format!("{mount}/{name}")));
+    s.set("mount", Value::string(mount));
+    s.set("engine", Value::string(engine));
+    s.set(
+        "creation_statements",
+        if stat {
+            Value::from_strings(Vec::<String>::new())
+        } else {
+            Value::from_strings(creation)
+        },
+    );
+    s.set(
+        "revocation_statements",
+        if stat {
+            Value::from_strings(Vec::<String>::new())
+        } else {
+            Value::from_strings(revocation)
+        },
+    );
+    s.set(
+        "rotation_statements",
+        if stat {
+            Value::from_strings(rotation)
+        } else {
+            Value::from_strings(Vec::<String>::new())
+        },
+    );
+    s.set("policy", Value::string(policy_for(&creds)));
+    s.set("creds_path", Value::string(creds));
+    Some(s)
+}
+
+/// Expired logins Vault made for this role that still exist in PostgreSQL: they are
+/// what makes a later issue fail with `user already exists`.
+async fn stale_logins(ctx: &Ctx<'_, Backends>, role: &str) -> Vec<String> {
+    let Ok(pg) = ctx.client.postgres().await else {
+        return Vec::new();
+    };
+    sqlx::query_scalar::<_, String>(
+        "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolcanlogin AND rolname LIKE $1 AND rolvaliduntil IS NOT NULL AND rolvaliduntil < pg_catalog.now() ORDER BY 1 LIMIT 20",
+    )
+    .bind(sql::vault_login_like_pattern(role))
+    .fetch_all(pg.pool())
+    .await
+    .unwrap_or_default()
+}
+
+#[async_trait::async_trait]
+impl tfplugin::Resource<Backends> for VaultRotationRole {
+    fn type_name(&self) -> &'static str {
+        "dbaas_vault_rotation_role"
+    }
+
+    fn schema(&self) -> Schema {
+        let strings = || Type::list_of(Type::String);
+        Schema::new(
+            Block::new("A Vault database role for one tenant: dynamic logins with a TTL (`<mount>/roles/<name>`), or a static login rotated on a schedule (`<mount>/static-roles/<name>`). Statements are generated from the connection's engine, the tenant `database` and `access`: a PostgreSQL login joins `<database>_<access>` and, for `owner`, runs as `<database>_owner` so the objects it creates outlive it; MySQL users are limited to their schema; Redis users to the namespace's key prefix.")
+                .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
+                .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(Validator::new("letters, digits, `-`, `_`", |v| {
+                    let s = v.as_str().unwrap_or_default();
+                    if !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                        Ok(())
+                    } else {
+                        Err(format!("{s:?} must be 1-128 letters, digits, `-` or `_`"))
+                    }
+                })))
+                .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`)."))
+                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for."))
+                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine. Default: the provider's `vault.mount`."))
+                .attr(Attribute::string("mode").default(Value::string("dynamic")).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(Validator::one_of(&["dynamic", "static"])))
+                .attr(Attribute::string("access").default(Value::string("owner")).description("`owner`, `readwrite` or `readonly`.").validate(Validator::one_of(&["owner", "readwrite", "readonly"])))
+                .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
+                .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
+                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`)."))
+                .attr(Attribute::number("rotation_period").default(Value::int(86400)).description("Static: seconds between rotations.").validate(Validator::int_between(5, 10 * 365 * 86400)))
+                .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access."))
+                .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
+                .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
+                .attr(Attribute::string("engine").computed().use_state_for_unknown().description("Engine of the connection: `postgres`, `mysql` or `redis`."))
+                .attr(Attribute::string("creds_path").computed().use_state_for_unknown().description("Where apps read credentials: `<mount>/creds/<name>` or `<mount>/static-creds/<name>`."))
+                .attr(Attribute::string("policy").computed().use_state_for_unknown().description("Vault policy HCL granting `read` on `creds_path`.")),
+        )
+    }
+
+    async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
+        if config.get("mode").as_str() == Some("static") && config.get("username").is_null() {
+            diags.error_at(
+                AttributePath::attr("username"),
+                "username is required for a static role",
+                "A static role rotates an existing login: set `username`.",
+            );
+        }
+        if config.get("mode").as_str() != Some("static")
+            && !config.get("username").is_null()
+            && !config.get("username").is_unknown()
+        {
+            diags.error_at(AttributePath::attr("username"), "username only applies to static roles", "Dynamic roles create a new login per lease; remove `username` or set `mode = \"static\"`.");
+        }
+        if let (Some(d), Some(m)) = (
+            config.get("default_ttl").as_i64(),
+            config.get("max_ttl").as_i64(),
+        ) {
+            if d > m {
+                diags.error_at(
+                    AttributePath::attr("default_ttl"),
+                    "default_ttl exceeds max_ttl",
+                    format!("default_ttl ({d}) must not exceed max_ttl ({m})."),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(&self, plan: &mut Plan<'_>) {
+        if plan.prior.is_null() {
+            return;
+        }
+        // Generated statements only change when what they are generated from changes.
+        let same = ["connection", "database", "access"]
+            .iter()
+            .all(|a| plan.prior.get(a) == plan.planned.get(a));
+        for a in [
+            "creation_statements",
+            "revocation_statements",
+            "rotation_statements",
+        ] {
+            if plan.config.get(a).is_null() && same {
+                plan.planned.set(a, plan.prior.get(a).clone());
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &mut Ctx<'_, Backends>,
+        planned: &Value,
+        _config: &Value,
+    ) -> Option<Value> {
+        write_role(ctx, planned).await
+    }
+
+    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+        let name = str_of(state, "name").to_string();
+        let mount = mount_of(ctx, state);
+        let stat = is_static(state);
+        let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+        let path = role_path(&mount, &name, stat);
+        let body = match vault.read(&path).await {
+            Ok(Some(b)) => b,
+            Ok(None) => return None,
+            Err(e) => {
+                backend_error(&mut ctx.diags, format!("Cannot read Vault role {path}"), e);
+                return Some(state.clone());
+            }
+        };
+        let d = &body["data"];
+        let strs = |k: &str| {
+            d[k].as_array()
+                .map(|a| Value::from_strings(a.iter().filter_map(|x| x.as_str())))
+                .unwrap_or_else(|| Value::from_strings(Vec::<String>::new()))
+        };
+        let mut s = state.clone();
+        s.set("id", Value::string(format!("{mount}/{name}")));
+        s.set("mount", Value::string(mount.clone()));
+        if let Some(c) = d["db_name"].as_str() {
+            s.set("connection", Value::string(c));
+        }
+        if stat {
+            if let Some(u) = d["username"].as_str() {
+                s.set("username", Value::string(u));
+            }
+            if let Some(p) = ttl_secs(&d["rotation_period"]) {
+                s.set("rotation_period", Value::int(p));
+            }
+            s.set("rotation_statements", strs("rotation_statements"));
+        } else {
+            s.set("creation_statements", strs("creation_statements"));
+            s.set("revocation_statements", strs("revocation_statements"));
+            if let Some(t) = ttl_secs(&d["default_ttl"]) {
+                s.set("default_ttl", Value::int(t));
+            }
+            if let Some(t) = ttl_secs(&d["max_ttl"]) {
+                s.set("max_ttl", Value::int(t));
+            }
+        }
+        let creds = creds_path(&mount, &name, stat);
+        s.set("policy", Value::string(policy_for(&creds)));
+        s.set("creds_path", Value::string(creds));
+        if s.get("engine").is_null() {
+            if let Some(engine) = engine_of(ctx, &mount, str_of(&s, "connection")).await {
+                s.set("engine", Value::string(engine));
+            }
+        }
+        if !stat && str_of(&s, "engine") == "postgres" {
+            let stale = stale_logins(ctx, &name).await;
+            if !stale.is_empty() {
+                ctx.diags.warning(
+                    format!("Expired logins of Vault role {name:?} still exist in PostgreSQL"),
+                    format!("These logins expired but were never dropped (failed revocations): {}. They own sessions or objects, and can make later rotations fail with `user already exists`. Revoke their leases (`vault lease revoke -prefix {mount}/creds/{name}`) or drop them.", stale.join(", ")),
+                );
+            }
+        }
+        Some(s)
+    }
+
+    async fn update(
+        &self,
+        ctx: &mut Ctx<'_, Backends>,
+        _prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Option<Value> {
+        write_role(ctx, planned).await
+    }
+
+    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+        let name = str_of(prior, "name").to_string();
+        let mount = mount_of(ctx, prior);
+        let stat = is_static(prior);
+        let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
+            return;
+        };
+        if !stat {
+            // End every outstanding lease so the logins leave the database with the role.
+            if let Err(e) = vault
+                .write(
+                    &format!("sys/leases/revoke-prefix/{mount}/creds/{name}"),
+                    &serde_json::json!({}),
+                )
+                .await
+            {
+                ctx.diags.warning(
+                    format!("Cannot revoke the leases of {mount}/creds/{name}"),
+                    format!("{e}. Logins issued by this role may remain until their TTL ends."),
+                );
+            }
+        }
+        let path = role_path(&mount, &name, stat);
+        if let Err(e) = vault.delete(&path).await {
+            backend_error(
+                &mut ctx.diags,
+                format!("Cannot delete Vault role {path}"),
+                e,
+            );
+        }
+    }
+
+    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+        let Some((mount, name)) = split_id(id) else {
+            ctx.diags.error(
+                "Invalid import id",
+                format!("{id:?} must be `<mount>/<name>`, e.g. `database/postgres-myapp-role`."),
+            );
+            return;
+        };
+        state.set("mount", Value::string(mount));
+        state.set("name", Value::string(name));
+        let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
+            return;
+        };
+        // Dynamic or static: whichever exists.
+        match vault.read(&role_path(mount, name, true)).await {
+            Ok(Some(body)) => {
+                state.set("mode", Value::string("static"));
+                state.set(
+                    "database",
+                    Value::string(body["data"]["db_name"].as_str().unwrap_or_default()),
+                );
+            }
+            _ => {
+                state.set("mode", Value::string("dynamic"));
+                if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
+                    state.set(
+                        "database",
+                        Value::string(database_from_statements(
+                            &body["data"]["creation_statements"],
+                        )),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Recovers the tenant database from generated PostgreSQL statements (`IN ROLE "<db>_<access>"`),
+/// so an imported role plans no change when its configuration matches.
+fn database_from_statements(v: &serde_json::Value) -> String {
+    let text = v
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let Some(i) = text.find("IN ROLE \"") else {
+        return String::new();
+    };
+    let rest = &text[i + 9..];
+    let role = rest.split('"').next().unwrap_or_default();
+    for suffix in ["_owner", "_readwrite", "_readonly"] {
+        if let Some(db) = role.strip_suffix(suffix) {
+            return db.to_string();
+        }
+    }
+    role.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_policy() {
+        assert_eq!(
+            creds_path("database", "app-role", false),
+            "database/creds/app-role"
+        );
+        assert_eq!(
+            creds_path("database", "app-role", true),
+            "database/static-creds/app-role"
+        );
+        assert_eq!(
+            policy_for("database/creds/app-role"),
+            "path \"database/creds/app-role\" {\n  capabilities = [\"read\"]\n}\n"
+        );
+    }
+
+    #[test]
+    fn database_is_recovered_from_generated_statements() {
+        let s = generated_statements("postgres", "shop", Access::ReadOnly);
+        assert_eq!(
+            database_from_statements(&serde_json::json!(s.creation)),
+            "shop"
+        );
+        let s = generated_statements("postgres", "shop", Access::Owner);
+        assert_eq!(
+            database_from_statements(&serde_json::json!(s.creation)),
+            "shop"
+        );
+    }
+}
