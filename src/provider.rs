@@ -433,6 +433,10 @@ impl tfplugin::Provider for DbaasProvider {
         crate::data_sources::all()
     }
 
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn tfplugin::EphemeralResource<Backends>>> {
+        crate::ephemeral_resources::all()
+    }
+
     async fn configure(
         &self,
         config: &Value,

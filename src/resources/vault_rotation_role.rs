@@ -433,7 +433,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
 
 /// Recovers the tenant database from generated PostgreSQL statements (`IN ROLE "<db>_<access>"`),
 /// so an imported role plans no change when its configuration matches.
-fn database_from_statements(v: &serde_json::Value) -> String {
+pub fn database_from_statements(v: &serde_json::Value) -> String {
     let text = v
         .as_array()
         .and_then(|a| a.first())

@@ -101,6 +101,11 @@ pub trait Provider: Send + Sync + 'static {
     /// Data source types.
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
 
+    /// Ephemeral resource types (Terraform 1.10+); none by default.
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Self::Client>>> {
+        Vec::new()
+    }
+
     /// Checks beyond the schema's validators (configuration may hold unknowns).
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
@@ -177,4 +182,38 @@ pub trait DataSource<C>: Send + Sync {
 
     /// Reads it; returns the state.
     async fn read(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Option<Value>;
+}
+
+/// What opening an ephemeral resource produced.
+pub struct Opened {
+    /// The result object (never stored by Terraform).
+    pub result: Value,
+    /// When Terraform should call `renew`, if ever.
+    pub renew_at: Option<std::time::SystemTime>,
+}
+
+/// An ephemeral resource type (Terraform 1.10+): opened for the length of one run,
+/// optionally renewed, then closed; nothing of it is stored in plan or state. The
+/// private bytes set in `ctx.private` by `open`/`renew` come back to `renew`/`close`.
+#[async_trait::async_trait]
+pub trait EphemeralResource<C>: Send + Sync {
+    /// The type name, e.g. `dbaas_database_credentials`.
+    fn type_name(&self) -> &'static str;
+
+    /// The schema.
+    fn schema(&self) -> Schema;
+
+    /// Checks beyond the schema's validators.
+    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Opens it: acquires whatever it represents and returns the result.
+    async fn open(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Option<Opened>;
+
+    /// Extends it; returns the next renewal time.
+    async fn renew(&self, _ctx: &mut Ctx<'_, C>) -> Option<std::time::SystemTime> {
+        None
+    }
+
+    /// Releases it.
+    async fn close(&self, _ctx: &mut Ctx<'_, C>) {}
 }

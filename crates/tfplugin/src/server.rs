@@ -13,7 +13,7 @@ use crate::proto::tfplugin6 as pb;
 use crate::schema::{Block, Nesting, Schema};
 use crate::types::Type;
 use crate::value::Value;
-use crate::{ClientInfo, Ctx, DataSource, Plan, Provider, Resource};
+use crate::{ClientInfo, Ctx, DataSource, EphemeralResource, Plan, Provider, Resource};
 
 /// How the binary identifies itself; used for `--version` and debug (reattach) mode.
 #[derive(Debug, Clone)]
@@ -70,6 +70,7 @@ pub(crate) struct ProviderService<P: Provider> {
     schema_ty: Type,
     resources: HashMap<&'static str, Entry<dyn Resource<P::Client>>>,
     data_sources: HashMap<&'static str, Entry<dyn DataSource<P::Client>>>,
+    ephemerals: HashMap<&'static str, Entry<dyn EphemeralResource<P::Client>>>,
     client: RwLock<Option<Arc<P::Client>>>,
     info: RwLock<ClientInfo>,
     schema_response: OnceLock<pb::get_provider_schema::Response>,
@@ -234,12 +235,22 @@ impl<P: Provider> ProviderService<P> {
                 (imp.type_name(), Entry { imp, schema, ty })
             })
             .collect();
+        let ephemerals = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|imp| {
+                let schema = imp.schema();
+                let ty = schema.value_type();
+                (imp.type_name(), Entry { imp, schema, ty })
+            })
+            .collect();
         ProviderService {
             provider,
             schema,
             schema_ty,
             resources,
             data_sources,
+            ephemerals,
             client: RwLock::new(None),
             info: RwLock::new(ClientInfo::default()),
             schema_response: OnceLock::new(),
@@ -278,6 +289,13 @@ impl<P: Provider> ProviderService<P> {
     }
 
     #[allow(clippy::result_large_err)]
+    fn ephemeral(&self, name: &str) -> Result<&Entry<dyn EphemeralResource<P::Client>>, Status> {
+        self.ephemerals.get(name).ok_or_else(|| {
+            Status::not_found(format!("this provider has no ephemeral resource {name:?}"))
+        })
+    }
+
+    #[allow(clippy::result_large_err)]
     fn data_source(&self, name: &str) -> Result<&Entry<dyn DataSource<P::Client>>, Status> {
         self.data_sources
             .get(name)
@@ -298,11 +316,23 @@ impl<P: Provider> ProviderService<P> {
                 .map(|(k, e)| (k.to_string(), schema_to_proto(&e.schema)))
                 .collect(),
             functions: HashMap::new(),
-            ephemeral_resource_schemas: HashMap::new(),
+            ephemeral_resource_schemas: self
+                .ephemerals
+                .iter()
+                .map(|(k, e)| (k.to_string(), schema_to_proto(&e.schema)))
+                .collect(),
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(capabilities()),
         }
+    }
+}
+
+fn timestamp(t: std::time::SystemTime) -> prost_types::Timestamp {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
     }
 }
 
@@ -569,7 +599,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 })
                 .collect(),
             functions: vec![],
-            ephemeral_resources: vec![],
+            ephemeral_resources: self
+                .ephemerals
+                .keys()
+                .map(|k| pb::get_metadata::EphemeralMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
         }))
     }
 
@@ -970,38 +1006,126 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     async fn validate_ephemeral_resource_config(
         &self,
-        _r: Request<pb::validate_ephemeral_resource_config::Request>,
+        r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        Err(Status::unimplemented(
-            "this provider has no ephemeral resources",
+        let r = r.into_inner();
+        let e = self.ephemeral(&r.type_name)?;
+        let mut diags = Diagnostics::default();
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &e.ty,
+            "ephemeral resource configuration",
+            &mut diags,
+        ) {
+            e.schema
+                .block
+                .validate_value(&config, &AttributePath::default(), &mut diags);
+            e.imp.validate(&config, &mut diags).await;
+        }
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: diags_to_proto(&diags),
+            },
         ))
     }
 
     async fn open_ephemeral_resource(
         &self,
-        _r: Request<pb::open_ephemeral_resource::Request>,
+        r: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented(
-            "this provider has no ephemeral resources",
-        ))
+        let r = r.into_inner();
+        let e = self.ephemeral(&r.type_name)?;
+        let mut diags = Diagnostics::default();
+        let mut response = pb::open_ephemeral_resource::Response::default();
+        if let Some(config) = decode(
+            r.config.as_ref(),
+            &e.ty,
+            "ephemeral resource configuration",
+            &mut diags,
+        ) {
+            if !config.is_wholly_known() {
+                // Not knowable yet (planning): everything the provider computes is unknown.
+                let mut result = config.clone();
+                for a in e
+                    .schema
+                    .block
+                    .attributes
+                    .iter()
+                    .filter(|a| a.computed && config.get(&a.name).is_null())
+                {
+                    result.set(&a.name, Value::unknown());
+                }
+                response.result = encode(&result, &e.ty);
+            } else if let Some(client) = self.client() {
+                let mut ctx = Ctx {
+                    client: client.as_ref(),
+                    private: Vec::new(),
+                    diags,
+                    info: self.info(r.client_capabilities.as_ref()),
+                };
+                let opened = e.imp.open(&mut ctx, &config).await;
+                diags = ctx.diags;
+                if let Some(o) = opened {
+                    response.result = encode(&o.result, &e.ty);
+                    response.renew_at = o.renew_at.map(timestamp);
+                    response.private = Some(ctx.private);
+                }
+            } else {
+                not_configured(&mut diags);
+            }
+        }
+        response.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(response))
     }
 
     async fn renew_ephemeral_resource(
         &self,
-        _r: Request<pb::renew_ephemeral_resource::Request>,
+        r: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented(
-            "this provider has no ephemeral resources",
-        ))
+        let r = r.into_inner();
+        let e = self.ephemeral(&r.type_name)?;
+        let mut diags = Diagnostics::default();
+        let mut response = pb::renew_ephemeral_resource::Response::default();
+        if let Some(client) = self.client() {
+            let mut ctx = Ctx {
+                client: client.as_ref(),
+                private: r.private.unwrap_or_default(),
+                diags,
+                info: self.info(None),
+            };
+            let next = e.imp.renew(&mut ctx).await;
+            diags = ctx.diags;
+            response.renew_at = next.map(timestamp);
+            response.private = Some(ctx.private);
+        } else {
+            not_configured(&mut diags);
+        }
+        response.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(response))
     }
 
     async fn close_ephemeral_resource(
         &self,
-        _r: Request<pb::close_ephemeral_resource::Request>,
+        r: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented(
-            "this provider has no ephemeral resources",
-        ))
+        let r = r.into_inner();
+        let e = self.ephemeral(&r.type_name)?;
+        let mut diags = Diagnostics::default();
+        if let Some(client) = self.client() {
+            let mut ctx = Ctx {
+                client: client.as_ref(),
+                private: r.private.unwrap_or_default(),
+                diags,
+                info: self.info(None),
+            };
+            e.imp.close(&mut ctx).await;
+            diags = ctx.diags;
+        } else {
+            not_configured(&mut diags);
+        }
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
     async fn get_functions(
