@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn timestamp_has_six_fraction_digits() {
         let t = UNIX_EPOCH + Duration::from_micros(1_795_000_000_000_042);
-        assert_eq!(timestamp(t), "2026-11-18T09:46:40.000042Z");
+        assert_eq!(timestamp(t), "2026-11-18T11:06:40.000042Z");
         assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         assert_eq!(
             timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),

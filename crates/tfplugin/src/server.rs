@@ -1203,6 +1203,7 @@ mod tests {
             ("name", Value::string("a")),
             ("limit", Value::int(-1)),
             ("host", Value::string("h")),
+            ("secret_wo", Value::Null),
         ]);
         let config = obj(&[("name", Value::string("a"))]);
         let proposed = obj(&[

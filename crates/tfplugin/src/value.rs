@@ -25,9 +25,7 @@ impl Number {
     pub fn as_i64(&self) -> Option<i64> {
         match *self {
             Number::Int(i) => Some(i),
-            Number::Float(f)
-                if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 =>
-            {
+            Number::Float(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
                 Some(f as i64)
             }
             Number::Float(_) => None,
@@ -57,7 +55,8 @@ impl PartialEq for Number {
     fn eq(&self, other: &Self) -> bool {
         match (self.as_i64(), other.as_i64()) {
             (Some(a), Some(b)) => a == b,
-            _ => self.as_f64() == other.as_f64(),
+            (None, None) => self.as_f64() == other.as_f64(),
+            _ => false,
         }
     }
 }
@@ -477,7 +476,7 @@ fn decode_unknown(code: i8, data: &[u8], ty: &Type, path: &str) -> Result<Value,
         return Err(err(path, "oversize unknown value refinement"));
     }
     let mut reader = data;
-    let raw = rmpv::decode::read_value_with_max_depth(&mut reader, 4)
+    let raw = rmpv::decode::read_value_with_max_depth(&mut reader, 16)
         .map_err(|e| err(path, format!("invalid refinement: {e}")))?;
     let rmpv::Value::Map(entries) = raw else {
         return Err(err(path, "refinement is not a map"));
@@ -639,8 +638,14 @@ fn encode_refinements(r: &Refinements) -> Vec<u8> {
         let _ = e::write_bool(&mut body, null);
     }
     if let Some(prefix) = &r.string_prefix {
+        // Decoders (ours and cty's) refuse refinements over 1 KiB: keep a shorter
+        // prefix, cut on a character boundary; a shorter prefix is still true.
+        let mut end = prefix.len().min(256);
+        while !prefix.is_char_boundary(end) {
+            end -= 1;
+        }
         let _ = e::write_sint(&mut body, 2);
-        let _ = e::write_str(&mut body, prefix);
+        let _ = e::write_str(&mut body, &prefix[..end]);
     }
     for (key, bound) in [(3, r.number_min), (4, r.number_max)] {
         if let Some((n, inclusive)) = bound {
