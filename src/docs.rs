@@ -78,23 +78,16 @@ pub fn render_all_in(root: &Path) -> Vec<(PathBuf, String)> {
     )];
     let resources = crate::resources::all()
         .into_iter()
-        .map(|r| (r.type_name(), r.schema()));
+        .map(|r| (Kind::Resource, r.type_name(), r.schema()));
     let data_sources = crate::data_sources::all()
         .into_iter()
-        .map(|d| (d.type_name(), d.schema()));
-    for (kind, types) in [
-        (
-            Kind::Resource,
-            resources.collect::<Vec<(&'static str, Schema)>>(),
-        ),
-        (Kind::DataSource, data_sources.collect()),
-    ] {
-        for (type_name, schema) in types {
-            files.push((
-                doc_path(kind, type_name),
-                render_type_page(kind, type_name, &schema, root),
-            ));
-        }
+        .map(|d| (Kind::DataSource, d.type_name(), d.schema()));
+    // Ephemeral resources: chain their list here with `Kind::EphemeralResource`.
+    for (kind, type_name, schema) in resources.chain(data_sources) {
+        files.push((
+            doc_path(kind, type_name),
+            render_type_page(kind, type_name, &schema, root),
+        ));
     }
     files.extend(guides(root));
     files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -530,19 +523,13 @@ fn attribute_line(a: &Attribute, nested_anchor: Option<&str>) -> String {
             notes.push(format!("Allowed: {}.", allowed.join("; ")));
         }
     }
-    let env: Vec<&str> = a
-        .env
-        .iter()
-        .copied()
-        .filter(|var| !a.description.contains(&code(var)))
-        .collect();
-    if !env.is_empty() {
-        let label = if env.len() == 1 {
+    if !a.env.is_empty() {
+        let label = if a.env.len() == 1 {
             "Environment variable"
         } else {
             "Environment variables"
         };
-        let vars: Vec<String> = env.iter().map(|v| code(v)).collect();
+        let vars: Vec<String> = a.env.iter().map(|v| code(v)).collect();
         notes.push(format!("{label}: {}.", vars.join(", ")));
     }
     if a.requires_replace {
@@ -812,14 +799,61 @@ mod tests {
     }
 
     #[test]
-    fn env_already_named_in_the_description_is_not_repeated() {
+    fn examples_import_and_guides_come_from_the_tree() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let ex = root.path().join("examples/resources/dbaas_thing");
+        std::fs::create_dir_all(&ex).expect("mkdir");
+        std::fs::write(
+            ex.join("resource.tf"),
+            "resource \"dbaas_thing\" \"x\" {}\n\n",
+        )
+        .expect("write");
+        std::fs::write(ex.join("import.sh"), "terraform import dbaas_thing.x x\n").expect("write");
+        std::fs::write(
+            ex.join("import.tf"),
+            "import {\n  to = dbaas_thing.x\n  id = \"x\"\n}\n",
+        )
+        .expect("write");
+        let guides = root.path().join("templates/guides");
+        std::fs::create_dir_all(&guides).expect("mkdir");
+        std::fs::write(guides.join("ci.md"), "---\npage_title: CI\n---\n\n# CI\n\n")
+            .expect("write");
+        std::fs::write(guides.join("notes.txt"), "ignored").expect("write");
+
+        let page = render_type_page(Kind::Resource, "dbaas_thing", &sample(), root.path());
+        assert!(page.contains(
+            "## Example Usage\n\n```terraform\nresource \"dbaas_thing\" \"x\" {}\n```\n\n## Schema\n"
+        ));
+        assert!(page.contains(
+            "## Import\n\nImport is supported using the following syntax:\n\n```shell\nterraform import dbaas_thing.x x\n```\n\n\
+             On Terraform 1.5 and later, an `import` block does the same:\n\n```terraform\nimport {\n"
+        ));
+        assert!(page.ends_with("}\n```\n"), "{page}");
+
+        let data = render_type_page(Kind::DataSource, "dbaas_thing", &sample(), root.path());
+        assert!(!data.contains("## Example Usage") && !data.contains("## Import"));
+
+        let files = render_all_in(root.path());
+        let guide = files
+            .iter()
+            .find(|(p, _)| p == Path::new("docs/guides/ci.md"))
+            .expect("guide copied");
+        assert_eq!(guide.1, "---\npage_title: CI\n---\n\n# CI\n");
+        assert!(!files.iter().any(|(p, _)| p.ends_with("notes.txt")));
+    }
+
+    #[test]
+    fn every_fact_is_rendered_from_the_schema() {
         let a = Attribute::string("host")
-            .optional()
-            .env(&["PGHOST"])
-            .description("Host. Env `PGHOST`.");
+            .default(Value::string("db"))
+            .env(&["PGHOST", "DBHOST"])
+            .requires_replace()
+            .validate(Validator::new("a host name", |_| Ok(())))
+            .description("Host");
         assert_eq!(
             attribute_line(&a, None),
-            "- `host` (String) Host. Env `PGHOST`."
+            "- `host` (String) Host. Default: `\"db\"`. Allowed: a host name. \
+             Environment variables: `PGHOST`, `DBHOST`. Changing it forces replacement."
         );
     }
 
