@@ -24,11 +24,11 @@ fn port(name: &str, default: i64, what: &str) -> Attribute {
         .validate(Validator::int_between(1, 65535))
 }
 
-fn vault_path_attr(what: &str) -> Attribute {
+fn vault_path_attr(what: &str, key: &str, example: &str) -> Attribute {
     Attribute::string("password_vault_path")
         .optional()
         .description(format!(
-            "Read the {what} password (key `password`, and `username` if present) from this Vault KV v2 path, e.g. `secret/data/postgres/root`, instead of `password`. Read on first use."
+            "Read the {what} password (key `password`, and `username` if present) from this Vault KV v2 path, e.g. `{example}`, instead of `{key}`. Read on first use, so only runs that touch this backend need Vault."
         ))
         .validate(Validator::new("a KV v2 path `<mount>/data/<path>`", |v| match v.as_str() {
             Some(p) if valid_kv2_path(p) => Ok(()),
@@ -61,17 +61,17 @@ fn host_port_list_validator() -> Validator {
 /// The provider configuration schema.
 pub fn provider_schema() -> Schema {
     let postgres = Block::new("Admin connection to the PostgreSQL primary (CloudNativePG `-rw` service). Falls back to the libpq environment variables.")
-        .attr(Attribute::string("host").optional().env(&["PGHOST"]).description("Primary host, e.g. `pg-cluster-rw.dbaas.svc.cluster.local`. Env `PGHOST`."))
-        .attr(port("port", 5432, "Primary port. Env `PGPORT`.").env(&["PGPORT"]))
-        .attr(Attribute::string("username").optional().env(&["PGUSER"]).description("Admin role (needs CREATEDB and CREATEROLE). Env `PGUSER`."))
-        .attr(Attribute::string("password").optional().sensitive().env(&["PGPASSWORD"]).description("Admin password. Env `PGPASSWORD`."))
-        .attr(vault_path_attr("PostgreSQL admin"))
-        .attr(Attribute::string("database").optional().env(&["PGDATABASE"]).description("Maintenance database. Default `postgres`. Env `PGDATABASE`."))
+        .attr(Attribute::string("host").optional().env(&["PGHOST"]).description("Primary host, e.g. `pg-cluster-rw.dbaas.svc.cluster.local`."))
+        .attr(port("port", 5432, "Primary port.").env(&["PGPORT"]))
+        .attr(Attribute::string("username").optional().env(&["PGUSER"]).description("Admin role (needs CREATEDB and CREATEROLE)."))
+        .attr(Attribute::string("password").optional().sensitive().env(&["PGPASSWORD"]).description("Admin password."))
+        .attr(vault_path_attr("PostgreSQL admin", "password", "secret/data/postgres/root"))
+        .attr(Attribute::string("database").optional().env(&["PGDATABASE"]).description("Maintenance database. Default `postgres`."))
         .attr(
             Attribute::string("sslmode")
                 .optional()
                 .env(&["PGSSLMODE"])
-                .description("libpq sslmode. Default `prefer`. Env `PGSSLMODE`.")
+                .description("libpq sslmode. Default `prefer`.")
                 .validate(Validator::one_of(&["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])),
         )
         .attr(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection. Default `10`.").validate(Validator::int_between(1, 3600)));
@@ -80,7 +80,7 @@ pub fn provider_schema() -> Schema {
         .attr(port("port", 6432, "Port apps connect to."))
         .attr(Attribute::string("admin_username").optional().description("A user listed in PgBouncer's `admin_users`."))
         .attr(Attribute::string("admin_password").optional().sensitive().description("Its password."))
-        .attr(vault_path_attr("PgBouncer admin"))
+        .attr(vault_path_attr("PgBouncer admin", "admin_password", "secret/data/pgbouncer/admin"))
         .attr(
             Attribute::typed("admin_hosts", Type::list_of(Type::String))
                 .optional()
@@ -106,7 +106,7 @@ pub fn provider_schema() -> Schema {
                 .sensitive()
                 .description("Admin password."),
         )
-        .attr(vault_path_attr("MySQL admin"))
+        .attr(vault_path_attr("MySQL admin", "password", "secret/data/mysql/root"))
         .attr(
             Attribute::string("tls")
                 .optional()
@@ -137,7 +137,7 @@ pub fn provider_schema() -> Schema {
                 .sensitive()
                 .description("Its password."),
         )
-        .attr(vault_path_attr("Redis admin"))
+        .attr(vault_path_attr("Redis admin", "password", "secret/data/redis/admin"))
         .attr(
             Attribute::bool("tls")
                 .optional()
@@ -148,14 +148,14 @@ pub fn provider_schema() -> Schema {
             Attribute::string("address")
                 .optional()
                 .env(&["VAULT_ADDR"])
-                .description("Vault address, e.g. `https://vault.example:8200`. Env `VAULT_ADDR`.")
+                .description("Vault address, e.g. `https://vault.example:8200`.")
                 .validate(Validator::new("an http(s) URL", |v| match v.as_str() {
                     Some(a) if a.starts_with("http://") || a.starts_with("https://") => Ok(()),
                     Some(a) => Err(format!("{a:?} must start with http:// or https://")),
                     None => Ok(()),
                 })),
         )
-        .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token. Env `VAULT_TOKEN`."))
+        .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token."))
         .attr(Attribute::string("mount").optional().description("Mount path of the database secrets engine. Default `database`."));
     Schema::new(
         Block::new("Manages tenant databases on a shared PostgreSQL/PgBouncer, MySQL and Redis platform, and their credential rotation in Vault. Every block is optional; a resource that needs a missing one says so.")

@@ -47,7 +47,11 @@ pub fn is_pg_identifier(s: &str, max: usize) -> bool {
 /// Validator for a lower-case PostgreSQL name of at most `max` bytes, not in `reserved`.
 pub fn pg_name_validator(max: usize, reserved: &'static [&'static str]) -> Validator {
     Validator::new(
-        format!("lower-case letters, digits and `_`, starting with a letter or `_`, at most {max} characters; not {}", reserved.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
+        if reserved.is_empty() {
+            format!("lower-case letters, digits and `_`, starting with a letter or `_`, at most {max} characters; not `pg_*`")
+        } else {
+            format!("lower-case letters, digits and `_`, starting with a letter or `_`, at most {max} characters; not {} or `pg_*`", reserved.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "))
+        },
         move |v| {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {

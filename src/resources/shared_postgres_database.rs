@@ -266,7 +266,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 Attribute::string("name")
                     .required()
                     .requires_replace()
-                    .description(format!("Database name: lower-case letters, digits and `_`, starting with a letter or `_`, at most {MAX_NAME} characters (so that `<name>_readwrite` fits PostgreSQL's 63-byte limit); not `postgres`, `template0`, `template1` or `pg_*`. Changing it replaces the database."))
+                    .description(format!("Database name. At most {MAX_NAME} characters, so that the `<name>_readwrite` role fits PostgreSQL's 63-byte limit."))
                     .validate(pg_name_validator(MAX_NAME, RESERVED)),
             )
             .attr(
@@ -290,14 +290,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     })),
             )
             .attr(Attribute::number("connection_limit").default(Value::int(-1)).description("Maximum concurrent connections; `-1` for no limit.").validate(Validator::int_between(-1, 100_000)))
-            .attr(Attribute::string("encoding").optional().computed().requires_replace().use_state_for_unknown().description("Character encoding, e.g. `UTF8`. Default: the server's. Changing it replaces the database."))
-            .attr(Attribute::string("lc_collate").optional().computed().requires_replace().use_state_for_unknown().description("LC_COLLATE. Default: the server's. Changing it replaces the database."))
-            .attr(Attribute::string("lc_ctype").optional().computed().requires_replace().use_state_for_unknown().description("LC_CTYPE. Default: the server's. Changing it replaces the database."))
+            .attr(Attribute::string("encoding").optional().computed().requires_replace().use_state_for_unknown().description("Character encoding, e.g. `UTF8`. Default: the server's."))
+            .attr(Attribute::string("lc_collate").optional().computed().requires_replace().use_state_for_unknown().description("LC_COLLATE. Default: the server's."))
+            .attr(Attribute::string("lc_ctype").optional().computed().requires_replace().use_state_for_unknown().description("LC_CTYPE. Default: the server's."))
             .attr(
                 Attribute::string("template")
                     .default(Value::string("template0"))
                     .requires_replace()
-                    .description("Template database. Default `template0`: no session ever holds it, so concurrent creates never fail with `source database is being accessed by other users`, and any encoding or locale can be chosen. Changing it replaces the database.")
+                    .description("Template database. `template0` by default: no session ever holds it, so concurrent creates never fail with `source database is being accessed by other users`, and any encoding or locale can be chosen.")
                     .validate(pg_name_validator(63, &[])),
             )
             .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying."))
