@@ -82,8 +82,10 @@ pub fn render_all_in(root: &Path) -> Vec<(PathBuf, String)> {
     let data_sources = crate::data_sources::all()
         .into_iter()
         .map(|d| (Kind::DataSource, d.type_name(), d.schema()));
-    // Ephemeral resources: chain their list here with `Kind::EphemeralResource`.
-    for (kind, type_name, schema) in resources.chain(data_sources) {
+    let ephemerals = crate::ephemeral_resources::all()
+        .into_iter()
+        .map(|e| (Kind::EphemeralResource, e.type_name(), e.schema()));
+    for (kind, type_name, schema) in resources.chain(data_sources).chain(ephemerals) {
         files.push((
             doc_path(kind, type_name),
             render_type_page(kind, type_name, &schema, root),
