@@ -70,6 +70,8 @@ demo: ## bring up the dev stack, build, apply examples/demo against it and print
 bench: ## the provider's own figures (see PERFORMANCE.md)
 	cargo build --release --bin terraform-provider-dbaas
 	cargo run --quiet --release -p tfplugin --example plugin_bench -- target/release/terraform-provider-dbaas 20
+	$(STACK) up
+	eval "$$($(STACK) env)"; scripts/bench-postgres
 
 clean:
 	cargo clean

@@ -317,3 +317,222 @@ impl Workdir {
         pids
     }
 }
+
+/// A `psql` command (no psqlrc, unaligned tuples only, stop on the first error) for an
+/// explicit connection: `host` and `port`, database `db`, `user` with `password`.
+/// None of the caller's `PG*` variables leak in.
+pub fn psql_command(host: &str, port: &str, db: &str, user: &str, password: &str) -> Command {
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(format!(
+            "host={host} port={port} dbname='{}' user='{}' password='{}' sslmode=disable connect_timeout=10",
+            db.replace('\\', "\\\\").replace('\'', "\\'"),
+            user.replace('\\', "\\\\").replace('\'', "\\'"),
+            password.replace('\\', "\\\\").replace('\'', "\\'"),
+        ));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// Runs `sql` with `psql` on 127.0.0.1 (`PGHOST`) at `port` as `user`; trimmed stdout on
+/// success, stderr (with stdout) on failure.
+pub fn psql(db: &str, user: &str, password: &str, port: &str, sql: &str) -> Result<String, String> {
+    let out = psql_command(&stack("PGHOST"), port, db, user, password)
+        .arg("-c")
+        .arg(sql)
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr).trim(),
+            if stdout.is_empty() {
+                String::new()
+            } else {
+                format!("\n(stdout: {stdout})")
+            }
+        ))
+    }
+}
+
+/// Runs `sql` in database `db` as the dev stack's PostgreSQL admin, directly on the primary.
+pub fn psql_admin(db: &str, sql: &str) -> Result<String, String> {
+    psql(
+        db,
+        &stack("PGUSER"),
+        &stack("PGPASSWORD"),
+        &stack("PGPORT"),
+        sql,
+    )
+}
+
+/// Runs an admin console command (`SHOW DATABASES`, ...) on the PgBouncer at `port`;
+/// returns the rows as column-name → value maps.
+pub fn pgbouncer_admin(
+    port: &str,
+    command: &str,
+) -> Result<Vec<std::collections::HashMap<String, String>>, String> {
+    let out = psql_command(
+        &stack("DBAAS_PGBOUNCER_HOST"),
+        port,
+        "pgbouncer",
+        &stack("DBAAS_PGBOUNCER_ADMIN_USER"),
+        &stack("DBAAS_PGBOUNCER_ADMIN_PASSWORD"),
+    )
+    .args(["-P", "tuples_only=off", "-P", "footer=off", "-c", command])
+    .output()
+    .map_err(|e| format!("cannot run psql: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split('|')
+        .map(str::to_string)
+        .collect();
+    Ok(lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split('|').map(str::to_string))
+                .collect()
+        })
+        .collect())
+}
+
+/// The ports of every PgBouncer replica (from `DBAAS_PGBOUNCER_ADMIN_HOSTS`).
+pub fn pgbouncer_ports() -> Vec<String> {
+    stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
+        .split(',')
+        .filter_map(|h| h.rsplit_once(':').map(|(_, p)| p.to_string()))
+        .collect()
+}
+
+/// The digits of a Terraform version (`v1.0.3` → `103`), for names unique per version.
+pub fn version_tag(tf: &Terraform) -> String {
+    tf.version.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// One call to the dev stack's Vault HTTP API (`VAULT_ADDR`, `VAULT_TOKEN`) with `curl`:
+/// `method` (`GET`, `LIST`, `POST`, `PUT`, `DELETE`) on `/v1/<path>` with an optional JSON
+/// body. Returns the HTTP status and the parsed body (`Null` when empty or not JSON).
+pub fn vault_request(
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::Write;
+    let url = format!(
+        "{}/v1/{}",
+        stack("VAULT_ADDR").trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "--max-time",
+        "30",
+        "-X",
+        method,
+        "-w",
+        "\n%{http_code}",
+    ])
+    .args(["-H", &format!("X-Vault-Token: {}", stack("VAULT_TOKEN"))])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    if body.is_some() {
+        cmd.args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            "@-",
+        ]);
+    }
+    cmd.arg(&url);
+    let mut child = cmd.spawn().expect("cannot run curl");
+    if let Some(b) = body {
+        child
+            .stdin
+            .take()
+            .expect("curl stdin")
+            .write_all(b.to_string().as_bytes())
+            .expect("write curl stdin");
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().expect("curl output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (payload, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let code = code.trim().parse::<u16>().unwrap_or_else(|_| {
+        panic!(
+            "curl {method} {url} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        code,
+        serde_json::from_str(payload).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// `GET <path>`: the body, `None` on 404; panics on any other failure.
+pub fn vault_get(path: &str) -> Option<serde_json::Value> {
+    match vault_request("GET", path, None) {
+        (200, v) => Some(v),
+        (404, _) => None,
+        (code, v) => panic!("vault GET {path}: HTTP {code}: {v}"),
+    }
+}
+
+/// `LIST <path>`: the keys (empty when there are none).
+pub fn vault_list(path: &str) -> Vec<String> {
+    match vault_request("LIST", path, None) {
+        (200, v) => v["data"]["keys"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        (404, _) => Vec::new(),
+        (code, v) => panic!("vault LIST {path}: HTTP {code}: {v}"),
+    }
+}
+
+/// `POST <path>` with a JSON body; the response body (`Null` for 204); panics unless 2xx.
+pub fn vault_post(path: &str, body: &serde_json::Value) -> serde_json::Value {
+    vault_send("POST", path, body)
+}
+
+/// `PUT <path>` with a JSON body; the response body (`Null` for 204); panics unless 2xx.
+pub fn vault_put(path: &str, body: &serde_json::Value) -> serde_json::Value {
+    vault_send("PUT", path, body)
+}
+
+fn vault_send(method: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+    match vault_request(method, path, Some(body)) {
+        (200..=299, v) => v,
+        (code, v) => panic!("vault {method} {path}: HTTP {code}: {v}"),
+    }
+}
+
+/// `DELETE <path>`; `Err` with the status and body unless 2xx or 404.
+pub fn vault_delete(path: &str) -> Result<(), String> {
+    match vault_request("DELETE", path, None) {
+        (200..=299 | 404, _) => Ok(()),
+        (code, v) => Err(format!("vault DELETE {path}: HTTP {code}: {v}")),
+    }
+}

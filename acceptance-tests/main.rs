@@ -6,3 +6,8 @@
 mod harness;
 
 mod foundation;
+mod mysql;
+mod postgres;
+mod redis;
+mod secrets;
+mod vault;

@@ -106,7 +106,11 @@ pub fn provider_schema() -> Schema {
                 .sensitive()
                 .description("Admin password."),
         )
-        .attr(vault_path_attr("MySQL admin", "password", "secret/data/mysql/root"))
+        .attr(vault_path_attr(
+            "MySQL admin",
+            "password",
+            "secret/data/mysql/root",
+        ))
         .attr(
             Attribute::string("tls")
                 .optional()
@@ -137,7 +141,11 @@ pub fn provider_schema() -> Schema {
                 .sensitive()
                 .description("Its password."),
         )
-        .attr(vault_path_attr("Redis admin", "password", "secret/data/redis/admin"))
+        .attr(vault_path_attr(
+            "Redis admin",
+            "password",
+            "secret/data/redis/admin",
+        ))
         .attr(
             Attribute::bool("tls")
                 .optional()

@@ -186,6 +186,15 @@ pub fn rename_role(old: &str, new: &str) -> String {
     )
 }
 
+/// `ALTER DATABASE ... OWNER TO ...`.
+pub fn alter_database_owner(db: &str, owner: &str) -> String {
+    format!(
+        "ALTER DATABASE {} OWNER TO {}",
+        quote_ident(db),
+        quote_ident(owner)
+    )
+}
+
 /// `DROP DATABASE IF EXISTS ... WITH (FORCE)`.
 pub fn drop_database(db: &str) -> String {
     format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(db))
@@ -478,7 +487,8 @@ pub fn vault_mysql_statements(db: &str, access: Access) -> VaultStatements {
             "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';".to_string(),
             format!(
                 "GRANT {privileges} ON {}.* TO '{{{{name}}}}'@'%';",
-                quote_mysql_ident(db)
+                // In GRANT's database position `_` and `%` are wildcards: escape them.
+                quote_mysql_ident(&db.replace('_', "\\_").replace('%', "\\%"))
             ),
         ],
         revocation: vec!["DROP USER IF EXISTS '{{name}}'@'%';".to_string()],
@@ -560,5 +570,200 @@ mod vault_statement_tests {
             "v-%-postgres-%"
         );
         assert_eq!(vault_login_like_pattern("a_b%c"), "v-%-a\\_b\\%c-%");
+    }
+}
+
+// --- MySQL / MariaDB --------------------------------------------------------------------
+
+/// Which server family a MySQL-protocol connection reaches; detected once per pool from
+/// `SELECT VERSION()` (MariaDB says so in it), because a few catalog queries differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MysqlDialect {
+    /// Oracle MySQL 8 (the platform's InnoDB Cluster).
+    Mysql8,
+    /// MariaDB (the test stand-in). From 10.10 on, collations such as
+    /// `utf8mb4_uca1400_ai_ci` exist only as full names in
+    /// `COLLATION_CHARACTER_SET_APPLICABILITY.FULL_COLLATION_NAME`.
+    MariaDb {
+        /// The server has `FULL_COLLATION_NAME` (10.10 and later).
+        full_collation_names: bool,
+    },
+}
+
+impl MysqlDialect {
+    /// The dialect of a server whose `SELECT VERSION()` said `version`.
+    pub fn from_version(version: &str) -> MysqlDialect {
+        if !version.to_ascii_lowercase().contains("mariadb") {
+            return MysqlDialect::Mysql8;
+        }
+        // MariaDB 10.x/11.x: "10.11.14-MariaDB-0+deb12u2" (older replication-safe builds
+        // prefix "5.5.5-", which is not the real version).
+        let real = version.strip_prefix("5.5.5-").unwrap_or(version);
+        let mut parts = real
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let major = parts.next().unwrap_or(0);
+        let minor = parts.next().unwrap_or(0);
+        MysqlDialect::MariaDb {
+            full_collation_names: (major, minor) >= (10, 10),
+        }
+    }
+
+    /// A query with parameters (character set, collation) returning one row when the
+    /// collation exists and applies to the character set.
+    pub fn collation_applies_query(self) -> &'static str {
+        match self {
+            MysqlDialect::MariaDb {
+                full_collation_names: true,
+            } => "SELECT 1 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = ? AND FULL_COLLATION_NAME = ? LIMIT 1",
+            _ => "SELECT 1 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = ? AND COLLATION_NAME = ? LIMIT 1",
+        }
+    }
+
+    /// A query with parameters (database name, database name) listing the accounts whose
+    /// database-level grants would reach a database of that name: `user`, `host`, `db`
+    /// pattern. Grants on `app_1` also match `appx1` (`_` and `%` are wildcards), except
+    /// on MySQL 8 with `partial_revokes`, which reads them literally.
+    pub fn grants_reaching_query(self) -> &'static str {
+        match self {
+            MysqlDialect::Mysql8 => "SELECT User, Host, Db FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) ORDER BY User, Host",
+            MysqlDialect::MariaDb { .. } => "SELECT User, Host, Db FROM mysql.db WHERE Db = ? OR ? LIKE Db ORDER BY User, Host",
+        }
+    }
+}
+
+/// Query with parameter (database name) returning its default character set and
+/// collation, or no row when the database does not exist.
+pub const MYSQL_SCHEMA_QUERY: &str = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+
+/// Query with parameter (character set) returning one row when the server knows it.
+pub const MYSQL_CHARSET_QUERY: &str =
+    "SELECT 1 FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = ? LIMIT 1";
+
+fn mysql_charset_clause(charset: &str, collation: Option<&str>) -> String {
+    // Character set and collation names are identifiers to the parser; backticks keep
+    // them safe whatever the sql_mode (string literals depend on NO_BACKSLASH_ESCAPES).
+    let mut s = format!(" CHARACTER SET {}", quote_mysql_ident(charset));
+    if let Some(c) = collation {
+        let _ = write!(s, " COLLATE {}", quote_mysql_ident(c));
+    }
+    s
+}
+
+/// `CREATE DATABASE`: same text for MySQL 8 and MariaDB; without a collation the server
+/// picks its default for the character set (`utf8mb4_0900_ai_ci` on MySQL 8,
+/// `utf8mb4_general_ci` on MariaDB 10.11).
+pub fn mysql_create_database(name: &str, charset: &str, collation: Option<&str>) -> String {
+    format!(
+        "CREATE DATABASE {}{}",
+        quote_mysql_ident(name),
+        mysql_charset_clause(charset, collation)
+    )
+}
+
+/// `ALTER DATABASE ... CHARACTER SET ... [COLLATE ...]`: changes the defaults for new
+/// tables; existing tables keep theirs.
+pub fn mysql_alter_database(name: &str, charset: &str, collation: Option<&str>) -> String {
+    format!(
+        "ALTER DATABASE {}{}",
+        quote_mysql_ident(name),
+        mysql_charset_clause(charset, collation)
+    )
+}
+
+/// `DROP DATABASE IF EXISTS`: a retried destroy finds it gone and succeeds.
+pub fn mysql_drop_database(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {}", quote_mysql_ident(name))
+}
+
+#[cfg(test)]
+mod mysql_tests {
+    use super::*;
+
+    const MYSQL8: MysqlDialect = MysqlDialect::Mysql8;
+
+    #[test]
+    fn dialect_detection() {
+        assert_eq!(MysqlDialect::from_version("8.0.36"), MYSQL8);
+        assert_eq!(MysqlDialect::from_version("8.4.0-commercial"), MYSQL8);
+        assert_eq!(
+            MysqlDialect::from_version("10.11.14-MariaDB-0+deb12u2"),
+            MysqlDialect::MariaDb {
+                full_collation_names: true
+            }
+        );
+        assert_eq!(
+            MysqlDialect::from_version("5.5.5-10.6.18-MariaDB-log"),
+            MysqlDialect::MariaDb {
+                full_collation_names: false
+            }
+        );
+        assert_eq!(
+            MysqlDialect::from_version("11.4.2-MariaDB"),
+            MysqlDialect::MariaDb {
+                full_collation_names: true
+            }
+        );
+    }
+
+    #[test]
+    fn mysql8_statements() {
+        assert_eq!(
+            mysql_create_database("app_1", "utf8mb4", None),
+            "CREATE DATABASE `app_1` CHARACTER SET `utf8mb4`"
+        );
+        assert_eq!(
+            mysql_create_database("app_1", "utf8mb4", Some("utf8mb4_0900_ai_ci")),
+            "CREATE DATABASE `app_1` CHARACTER SET `utf8mb4` COLLATE `utf8mb4_0900_ai_ci`"
+        );
+        assert_eq!(
+            mysql_alter_database("app_1", "latin1", Some("latin1_bin")),
+            "ALTER DATABASE `app_1` CHARACTER SET `latin1` COLLATE `latin1_bin`"
+        );
+        assert_eq!(
+            mysql_drop_database("app_1"),
+            "DROP DATABASE IF EXISTS `app_1`"
+        );
+        assert!(MYSQL8
+            .collation_applies_query()
+            .contains("COLLATION_NAME = ?"));
+        assert!(!MYSQL8
+            .collation_applies_query()
+            .contains("FULL_COLLATION_NAME"));
+        assert!(MYSQL8
+            .grants_reaching_query()
+            .contains("@@GLOBAL.partial_revokes"));
+    }
+
+    #[test]
+    fn mariadb_statements_differ_only_where_the_catalog_does() {
+        let maria = MysqlDialect::MariaDb {
+            full_collation_names: true,
+        };
+        assert!(maria
+            .collation_applies_query()
+            .contains("FULL_COLLATION_NAME = ?"));
+        assert!(!maria.grants_reaching_query().contains("partial_revokes"));
+        let old = MysqlDialect::MariaDb {
+            full_collation_names: false,
+        };
+        assert_eq!(
+            old.collation_applies_query(),
+            MYSQL8.collation_applies_query()
+        );
+        // The same parameters (name, name) bind in every dialect.
+        for d in [MYSQL8, maria, old] {
+            assert_eq!(d.grants_reaching_query().matches('?').count(), 2);
+            assert_eq!(d.collation_applies_query().matches('?').count(), 2);
+        }
+    }
+
+    #[test]
+    fn hostile_names_stay_inside_their_quotes() {
+        assert_eq!(
+            mysql_create_database("a`; DROP DATABASE b; --", "x`y", Some("c`d")),
+            "CREATE DATABASE `a``; DROP DATABASE b; --` CHARACTER SET `x``y` COLLATE `c``d`"
+        );
     }
 }

@@ -1,13 +1,17 @@
 //! One typed client per backend system, opened lazily on first use and shared by every
 //! resource of the provider process.
 
+pub mod mysql;
 pub mod pgbouncer;
 pub mod postgres;
+pub mod redis;
 pub mod settings;
 pub mod vault;
 
 use tokio::sync::OnceCell;
 
+use self::redis::{Redis, RedisError};
+use mysql::{Mysql, MysqlError};
 use pgbouncer::PgBouncerAdmin;
 use postgres::{PgError, Postgres};
 use settings::{Secret, Settings};
@@ -39,6 +43,12 @@ pub enum BackendError {
     /// A PostgreSQL request failed.
     #[error(transparent)]
     Postgres(#[from] PgError),
+    /// A MySQL request failed.
+    #[error(transparent)]
+    Mysql(#[from] MysqlError),
+    /// A Redis request failed.
+    #[error(transparent)]
+    Redis(#[from] RedisError),
     /// A secret could not be resolved.
     #[error("{block}: {message}")]
     Secret {
@@ -65,6 +75,8 @@ pub struct Backends {
     vault: OnceCell<VaultClient>,
     postgres: OnceCell<Postgres>,
     pgbouncer: OnceCell<PgBouncerAdmin>,
+    mysql: OnceCell<Mysql>,
+    redis: OnceCell<Redis>,
 }
 
 impl Backends {
@@ -75,6 +87,8 @@ impl Backends {
             vault: OnceCell::new(),
             postgres: OnceCell::new(),
             pgbouncer: OnceCell::new(),
+            mysql: OnceCell::new(),
+            redis: OnceCell::new(),
         }
     }
 
@@ -178,6 +192,50 @@ impl Backends {
         Ok(self.pgbouncer.get())
     }
 
+    /// The MySQL admin client (pool opens on first query).
+    pub async fn mysql(&self) -> Result<&Mysql, BackendError> {
+        if let Some(m) = self.mysql.get() {
+            return Ok(m);
+        }
+        let s = self
+            .settings
+            .mysql
+            .as_ref()
+            .ok_or(BackendError::NotConfigured {
+                block: "mysql",
+                hint: "",
+            })?;
+        let creds = self.resolve(&s.password, "mysql").await?;
+        let user = creds.username.unwrap_or_else(|| s.username.clone());
+        let _ = self.mysql.set(Mysql::new(s, &user, &creds.password));
+        self.mysql.get().ok_or(BackendError::NotConfigured {
+            block: "mysql",
+            hint: "",
+        })
+    }
+
+    /// The Redis admin client (connects on first command).
+    pub async fn redis(&self) -> Result<&Redis, BackendError> {
+        if let Some(r) = self.redis.get() {
+            return Ok(r);
+        }
+        let s = self
+            .settings
+            .redis
+            .as_ref()
+            .ok_or(BackendError::NotConfigured {
+                block: "redis",
+                hint: "",
+            })?;
+        let creds = self.resolve(&s.password, "redis").await?;
+        let user = creds.username.unwrap_or_else(|| s.username.clone());
+        let _ = self.redis.set(Redis::new(s, &user, &creds.password));
+        self.redis.get().ok_or(BackendError::NotConfigured {
+            block: "redis",
+            hint: "",
+        })
+    }
+
     /// The host and port apps use for PostgreSQL: PgBouncer when configured, else the primary.
     pub fn postgres_app_endpoint(&self) -> Option<(String, u16)> {
         match (&self.settings.pgbouncer, &self.settings.postgres) {
@@ -186,4 +244,11 @@ impl Backends {
             _ => None,
         }
     }
+}
+
+/// Makes aws-lc-rs the process's rustls crypto provider (once; later calls are no-ops).
+/// ring is compiled in too (reqwest), and mysql_async and redis build their TLS configs
+/// from the process default, which rustls cannot pick on its own when two exist.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }

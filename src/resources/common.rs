@@ -61,7 +61,10 @@ pub fn pg_name_validator(max: usize, reserved: &'static [&'static str]) -> Valid
                 return Err(format!("{s:?} may contain only lower-case letters a-z, digits and `_`, and must start with a letter or `_` (so it never needs quoting in an app's connection string)"));
             }
             if s.len() > max {
-                return Err(format!("{s:?} is {} characters long; at most {max} are allowed", s.len()));
+                return Err(format!(
+                    "{s:?} is {} characters long; at most {max} are allowed",
+                    s.len()
+                ));
             }
             if reserved.contains(&s) || s.starts_with("pg_") {
                 return Err(format!("{s:?} is reserved by PostgreSQL"));

@@ -1,7 +1,9 @@
 //! Managed resources, one file each.
 
 pub mod common;
+pub mod shared_mysql_database;
 pub mod shared_postgres_database;
+pub mod shared_redis_namespace;
 pub mod vault_database_connection;
 pub mod vault_rotation_role;
 
@@ -13,6 +15,8 @@ use crate::backends::Backends;
 pub fn all() -> Vec<Arc<dyn tfplugin::Resource<Backends>>> {
     vec![
         Arc::new(shared_postgres_database::SharedPostgresDatabase),
+        Arc::new(shared_mysql_database::SharedMysqlDatabase),
+        Arc::new(shared_redis_namespace::SharedRedisNamespace),
         Arc::new(vault_database_connection::VaultDatabaseConnection),
         Arc::new(vault_rotation_role::VaultRotationRole),
     ]

@@ -501,11 +501,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let mut admin = Vec::new();
         if str_of(prior, "owner") != spec.roles.owner {
             // Ownership drifted (or the role was just renamed): hand it back to the owner.
-            admin.push(format!(
-                "ALTER DATABASE {} OWNER TO {}",
-                sql::quote_ident(&spec.name),
-                sql::quote_ident(&spec.roles.owner)
-            ));
+            admin.push(sql::alter_database_owner(&spec.name, &spec.roles.owner));
         }
         if prior.get("connection_limit").as_i64() != Some(spec.connection_limit) {
             admin.push(sql::alter_connection_limit(

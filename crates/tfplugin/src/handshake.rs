@@ -352,6 +352,11 @@ async fn run_inner(
     opts: &ServeOptions,
     debug: bool,
 ) -> Result<(), HandshakeError> {
+    // Handlers first: a terminal Ctrl-C reaches the whole process group and may land
+    // right after the handshake line; with the default action it would kill us.
+    let mut interrupts =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let mut terms = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     if !debug && std::env::var(MAGIC_COOKIE_KEY).ok().as_deref() != Some(MAGIC_COOKIE_VALUE) {
         return Err(HandshakeError::NotAPlugin);
     }
@@ -442,9 +447,6 @@ async fn run_inner(
         let _ = out.flush();
     }
 
-    let mut interrupts =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    let mut terms = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
         tokio::select! {
             result = &mut serve => {
@@ -453,7 +455,7 @@ async fn run_inner(
             }
             _ = shutdown.notified() => {
                 // Let the Shutdown response reach Terraform, then go.
-                let _ = tokio::time::timeout(Duration::from_millis(5), &mut serve).await;
+                let _ = tokio::time::timeout(Duration::from_millis(2), &mut serve).await;
                 break;
             }
             Some(()) = async { match interrupts.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {

@@ -482,11 +482,18 @@ fn check_write_only(schema: &Schema, config: &Value, info: &ClientInfo, diags: &
     }
     for a in schema.block.attributes.iter().filter(|a| a.write_only) {
         if !config.get(&a.name).is_null() {
+            // By convention `x_wo` stands beside a stored `x`: name it as the alternative.
+            let alternative = a
+                .name
+                .strip_suffix("_wo")
+                .filter(|base| schema.block.attribute(base).is_some())
+                .map(|base| format!("use `{base}` instead (stored in state, marked sensitive)"))
+                .unwrap_or_else(|| "remove it".to_string());
             diags.error_at(
                 AttributePath::attr(&a.name),
                 format!("{} needs Terraform 1.11 or later", a.name),
                 format!(
-                    "`{}` is a write-only argument: it is never stored in plan or state, which needs Terraform 1.11 or later. This Terraform cannot keep it out of state. Upgrade Terraform, or use the ordinary argument (stored, marked sensitive) instead.",
+                    "`{}` is a write-only argument: it is never stored in plan or state, which needs Terraform 1.11 or later, and this Terraform cannot keep it out of state. Upgrade Terraform, or {alternative}.",
                     a.name
                 ),
             );

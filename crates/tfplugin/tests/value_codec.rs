@@ -1151,7 +1151,7 @@ fn unsupported_extension_is_an_error_with_path() {
         "not a map",
     );
     let mut oversize = vec![0xc8, 0x04, 0x01, 0x0c];
-    oversize.extend(std::iter::repeat(0xc0).take(1025));
+    oversize.extend(std::iter::repeat_n(0xc0, 1025));
     assert_err_at(&decode_err(&oversize, &Type::String), ".", "oversize");
     // Refinement values of the wrong kind.
     assert!(Value::from_msgpack(&[0xc7, 0x03, 0x0c, 0x81, 0x01, 0x01], &Type::String).is_err());
@@ -1253,7 +1253,7 @@ fn json_errors_have_paths() {
 fn huge_length_claims_fail_without_allocating() {
     for header in HUGE_HEADERS {
         let mut bytes = header.to_vec();
-        bytes.extend(std::iter::repeat(0x00).take(60 * 1024));
+        bytes.extend(std::iter::repeat_n(0x00, 60 * 1024));
         for ty in sample_types() {
             assert!(
                 Value::from_msgpack(&bytes, &ty).is_err(),
@@ -1263,8 +1263,7 @@ fn huge_length_claims_fail_without_allocating() {
         }
     }
     // Nested huge claims.
-    let nested: Vec<u8> = std::iter::repeat([0xdd, 0xff, 0xff, 0xff, 0xff])
-        .take(50)
+    let nested: Vec<u8> = std::iter::repeat_n([0xdd, 0xff, 0xff, 0xff, 0xff], 50)
         .flatten()
         .collect();
     assert!(Value::from_msgpack(&nested, &Type::list_of(Type::list_of(Type::Number))).is_err());

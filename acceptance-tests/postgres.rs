@@ -1,0 +1,1141 @@
+//! `dbaas_shared_postgres_database` on real Terraform, PostgreSQL 15 and three PgBouncers:
+//! what a create builds (owner, group roles, isolation, default privileges, PgBouncer
+//! auth, extensions) checked through SQL and through PgBouncer as tenant logins; in-place
+//! update; drift; import; deletion protection and destroy under a live pooled client;
+//! bad names; a name taken outside the state; 50 databases at `-parallelism=20`; and
+//! `plan -refresh=false` with PostgreSQL out of reach.
+//!
+//! Every case runs on each Terraform from `terraforms()`, with database names unique per
+//! case and per Terraform version (cases run in parallel), destroys what it made, and
+//! leaves a [`Cleanup`] guard that drops the same objects with SQL if a step panics.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{
+    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_admin, psql_command, stack,
+    terraforms, version_tag, Run, Terraform, Workdir,
+};
+
+/// The resource type under test.
+const TYPE: &str = "dbaas_shared_postgres_database";
+
+/// `acc_<case>_<terraform version digits>`.
+fn db_name(case: &str, tf: &Terraform) -> String {
+    format!("acc_{case}_{}", version_tag(tf))
+}
+
+/// A PostgreSQL string literal (test names are plain; quotes doubled anyway).
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A PostgreSQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// An HCL string literal.
+fn hcl_str(s: &str) -> String {
+    format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace("${", "$${")
+            .replace("%{", "%%{")
+    )
+}
+
+/// Admin SQL that must succeed.
+fn admin(db: &str, sql: &str) -> String {
+    psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
+}
+
+fn pg_port() -> String {
+    stack("PGPORT")
+}
+
+fn pgb_port() -> String {
+    stack("DBAAS_PGBOUNCER_PORT")
+}
+
+fn db_exists(name: &str) -> bool {
+    admin(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_database WHERE datname = {}",
+            lit(name)
+        ),
+    ) == "1"
+}
+
+/// Which of `<name>_owner`, `<name>_readwrite`, `<name>_readonly` exist.
+fn tenant_roles(name: &str) -> Vec<String> {
+    let out = admin(
+        "postgres",
+        &format!(
+            "SELECT rolname FROM pg_roles WHERE rolname IN ({}, {}, {}) ORDER BY 1",
+            lit(&format!("{name}_owner")),
+            lit(&format!("{name}_readwrite")),
+            lit(&format!("{name}_readonly"))
+        ),
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+fn owner_of(name: &str) -> String {
+    admin(
+        "postgres",
+        &format!(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = {}",
+            lit(name)
+        ),
+    )
+}
+
+fn conn_limit(name: &str) -> String {
+    admin(
+        "postgres",
+        &format!(
+            "SELECT datconnlimit FROM pg_database WHERE datname = {}",
+            lit(name)
+        ),
+    )
+}
+
+fn db_oid(name: &str) -> String {
+    admin(
+        "postgres",
+        &format!("SELECT oid FROM pg_database WHERE datname = {}", lit(name)),
+    )
+}
+
+fn extensions_in(db: &str) -> Vec<String> {
+    admin(
+        db,
+        "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1",
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE <group>` (no group: a bare login),
+/// remembered by the guard.
+fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
+    guard.roles.push(login.to_string());
+    admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
+    let in_role = group
+        .map(|g| format!(" IN ROLE {}", ident(g)))
+        .unwrap_or_default();
+    admin(
+        "postgres",
+        &format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}{in_role}",
+            ident(login),
+            lit(password)
+        ),
+    );
+}
+
+/// The provider block plus `body`.
+fn config(body: &str) -> String {
+    format!("{}\n{body}", provider_block())
+}
+
+/// One `dbaas_shared_postgres_database.<label>` with `name` and extra attribute lines.
+fn resource(label: &str, name: &str, extra: &str) -> String {
+    format!(
+        "resource \"{TYPE}\" \"{label}\" {{\n  name = {}\n{extra}\n}}\n",
+        hcl_str(name)
+    )
+}
+
+/// `terraform plan -detailed-exitcode`: the run, for assertions on its text.
+fn plan(w: &Workdir) -> Run {
+    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+}
+
+/// A plan that must propose changes (exit code 2); returns its text.
+fn plan_with_changes(w: &Workdir) -> String {
+    let r = plan(w);
+    assert_eq!(
+        r.code, 2,
+        "expected a plan with changes on {}\n--- stdout\n{}\n--- stderr\n{}",
+        w.tf.version, r.stdout, r.stderr
+    );
+    r.stdout
+}
+
+fn assert_plan_empty(w: &Workdir, when: &str) {
+    assert!(
+        w.plan_is_empty(),
+        "plan after {when} must be empty on {}",
+        w.tf.version
+    );
+}
+
+/// Waits until `cond` holds, up to `timeout`.
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    cond()
+}
+
+/// Drops, with SQL, whatever a case may have left behind: tenant databases with their
+/// three roles, extra roles, and background clients. Runs on every exit (after a
+/// successful destroy it finds nothing), so a panicking step leaves nothing behind.
+#[derive(Default)]
+struct Cleanup {
+    /// Tenant database names; `<name>_owner/_readwrite/_readonly` go with them.
+    tenants: Vec<String>,
+    /// Other roles (test logins, a pre-existing owner role).
+    roles: Vec<String>,
+    /// Background `psql` processes.
+    children: Vec<Child>,
+}
+
+impl Cleanup {
+    fn tenants(names: &[&str]) -> Cleanup {
+        let mut c = Cleanup::default();
+        c.tenants = names.iter().map(|s| s.to_string()).collect();
+        // Leftovers of an earlier run that could not clean up (e.g. the stack went away).
+        c.sweep();
+        c
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.sweep();
+    }
+}
+
+impl Cleanup {
+    /// Drops everything the guard knows about; reports (never panics on) failures.
+    fn sweep(&self) {
+        let mut problems = Vec::new();
+        for db in &self.tenants {
+            if let Err(e) = psql_admin(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)),
+            ) {
+                problems.push(e);
+            }
+        }
+        let roles = self
+            .roles
+            .iter()
+            .cloned()
+            .chain(self.tenants.iter().flat_map(|t| {
+                [
+                    format!("{t}_owner"),
+                    format!("{t}_readwrite"),
+                    format!("{t}_readonly"),
+                ]
+            }));
+        for role in roles {
+            if let Err(e) = psql_admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(&role)))
+            {
+                problems.push(e);
+            }
+        }
+        if !problems.is_empty() {
+            eprintln!("cleanup problems:\n{}", problems.join("\n"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. create
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_create_builds_an_isolated_tenant_database() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let a = format!("acc_create_a_{v}");
+        let b = format!("acc_create_b_{v}");
+        let mut guard = Cleanup::tenants(&[&a, &b]);
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "{}{}output \"host\" {{ value = {TYPE}.a.host }}\noutput \"port\" {{ value = {TYPE}.a.port }}\noutput \"owner\" {{ value = {TYPE}.a.owner }}\n",
+                resource(
+                    "a",
+                    &a,
+                    "  extensions = [\"pgcrypto\"]\n  deletion_protection = false"
+                ),
+                resource("b", &b, "  deletion_protection = false"),
+            )),
+        );
+        w.apply().ok();
+
+        // Computed attributes: apps go through PgBouncer.
+        let out = w.outputs();
+        assert_eq!(out["host"], stack("DBAAS_PGBOUNCER_HOST"), "{out}");
+        assert_eq!(
+            out["port"].as_i64(),
+            pgb_port().parse::<i64>().ok(),
+            "{out}"
+        );
+        assert_eq!(out["owner"], format!("{a}_owner"), "{out}");
+
+        // Owner and group roles, all NOLOGIN.
+        assert_eq!(owner_of(&a), format!("{a}_owner"));
+        let roles = admin(
+            "postgres",
+            &format!(
+                "SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ({}, {}, {}) ORDER BY 1",
+                lit(&format!("{a}_owner")),
+                lit(&format!("{a}_readwrite")),
+                lit(&format!("{a}_readonly"))
+            ),
+        );
+        assert_eq!(
+            roles,
+            format!("{a}_owner:false\n{a}_readonly:false\n{a}_readwrite:false"),
+            "owner and group roles, NOLOGIN"
+        );
+
+        // PUBLIC has neither CONNECT nor TEMP, and may not create in `public`.
+        let acl = admin(
+            "postgres",
+            &format!(
+                "SELECT coalesce(datacl::text, 'NULL') FROM pg_database WHERE datname = {}",
+                lit(&a)
+            ),
+        );
+        assert_ne!(
+            acl, "NULL",
+            "a NULL datacl means PUBLIC keeps CONNECT and TEMP"
+        );
+        for item in acl.trim_matches(|c| c == '{' || c == '}').split(',') {
+            if let Some(privs) = item.strip_prefix('=') {
+                let privs = privs.split('/').next().unwrap_or_default();
+                assert!(
+                    !privs.contains('c') && !privs.contains('T'),
+                    "PUBLIC still has {privs} on {a}: {acl}"
+                );
+            }
+        }
+        assert_eq!(
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT has_database_privilege('public', {0}, 'CONNECT')::text || has_database_privilege('public', {0}, 'TEMP')::text",
+                    lit(&a)
+                )
+            ),
+            "falsefalse",
+            "PUBLIC privileges on {a}: {acl}"
+        );
+        assert_eq!(
+            admin(
+                &a,
+                "SELECT has_schema_privilege('public', 'public', 'CREATE')"
+            ),
+            "f",
+            "PUBLIC must not create in schema public"
+        );
+
+        // Extension.
+        assert_eq!(extensions_in(&a), vec!["pgcrypto".to_string()]);
+        assert!(extensions_in(&b).is_empty(), "b manages no extensions");
+
+        // A table the owner creates; tenant logins through PgBouncer.
+        admin(
+            &a,
+            &format!(
+                "SET ROLE {}; CREATE TABLE t(id serial PRIMARY KEY, v text); INSERT INTO t(v) VALUES ('one')",
+                ident(&format!("{a}_owner"))
+            ),
+        );
+        let (ro, rw, nobody, b_app) = (
+            format!("{a}_ro_login"),
+            format!("{a}_rw_login"),
+            format!("{a}_nobody"),
+            format!("{b}_app"),
+        );
+        create_login(&mut guard, &ro, "ro-pass-1", Some(&format!("{a}_readonly")));
+        create_login(
+            &mut guard,
+            &rw,
+            "rw-pass-1",
+            Some(&format!("{a}_readwrite")),
+        );
+        create_login(&mut guard, &nobody, "nobody-pass-1", None);
+        create_login(
+            &mut guard,
+            &b_app,
+            "b-pass-1",
+            Some(&format!("{b}_readwrite")),
+        );
+        let bouncer = pgb_port();
+
+        // The owner owns `public` too.
+        assert_eq!(
+            admin(
+                &a,
+                "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'"
+            ),
+            format!("{a}_owner")
+        );
+        // Through every PgBouncer replica.
+        for port in pgbouncer_ports() {
+            assert_eq!(
+                psql(&a, &ro, "ro-pass-1", &port, "SELECT v FROM t WHERE id = 1"),
+                Ok("one".into()),
+                "a _readonly member reads the owner's table through PgBouncer {port}"
+            );
+        }
+        let e = psql(
+            &a,
+            &ro,
+            "ro-pass-1",
+            &bouncer,
+            "INSERT INTO t VALUES (2, 'two')",
+        )
+        .expect_err("a _readonly member must not insert");
+        assert!(e.contains("permission denied"), "{e}");
+
+        psql(
+            &a,
+            &rw,
+            "rw-pass-1",
+            &bouncer,
+            "INSERT INTO t(v) VALUES ('two'); UPDATE t SET v = 'uno' WHERE id = 1; DELETE FROM t WHERE id = 2",
+        )
+        .expect("a _readwrite member writes the owner's table (and uses its sequence) through PgBouncer");
+        assert_eq!(
+            admin(&a, "SELECT string_agg(v, ',' ORDER BY id) FROM t"),
+            "uno"
+        );
+        let e = psql(&a, &rw, "rw-pass-1", &bouncer, "CREATE TABLE mine(x int)")
+            .expect_err("CREATE on schema public is the owner's only");
+        assert!(e.contains("permission denied"), "{e}");
+        assert_eq!(
+            psql(
+                &a,
+                &rw,
+                "rw-pass-1",
+                &bouncer,
+                "SELECT length(digest('x', 'sha256'))"
+            ),
+            Ok("32".into()),
+            "pgcrypto usable by the tenant"
+        );
+
+        // Isolation: a login of another tenant, or of none, cannot connect.
+        for port in [pg_port(), bouncer.clone()] {
+            let e = psql(&a, &b_app, "b-pass-1", &port, "SELECT 1")
+                .expect_err("tenant b's login must not reach tenant a's database");
+            assert!(e.contains("permission denied"), "port {port}: {e}");
+            let e = psql(&b, &rw, "rw-pass-1", &port, "SELECT 1")
+                .expect_err("tenant a's login must not reach tenant b's database");
+            assert!(e.contains("permission denied"), "port {port}: {e}");
+            let e = psql(&a, &nobody, "nobody-pass-1", &port, "SELECT 1")
+                .expect_err("PUBLIC must not connect");
+            assert!(e.contains("permission denied"), "port {port}: {e}");
+        }
+        assert_eq!(
+            psql(
+                &b,
+                &b_app,
+                "b-pass-1",
+                &bouncer,
+                "SELECT current_database()"
+            ),
+            Ok(b.clone()),
+            "tenant b's own login works through PgBouncer"
+        );
+
+        // PgBouncer's auth function, as its auth user, in the tenant database.
+        let auth_user = stack("DBAAS_PGBOUNCER_AUTH_USER");
+        let got = psql(
+            &a,
+            &auth_user,
+            "pgbouncer-auth-dev",
+            &pg_port(),
+            &format!(
+                "SELECT usename || ':' || left(passwd, 13) FROM pgbouncer.get_auth({})",
+                lit(&rw)
+            ),
+        )
+        .expect("pgbouncer.get_auth as the auth user");
+        assert_eq!(got, format!("{rw}:SCRAM-SHA-256"));
+        let e = psql(
+            &a,
+            &rw,
+            "rw-pass-1",
+            &pg_port(),
+            &format!("SELECT * FROM pgbouncer.get_auth({})", lit(&rw)),
+        )
+        .expect_err("only the auth user may call pgbouncer.get_auth");
+        assert!(e.contains("permission denied"), "{e}");
+
+        assert_plan_empty(&w, "create");
+
+        w.destroy().ok();
+        for db in [&a, &b] {
+            assert!(!db_exists(db), "{db} must be gone after destroy");
+            assert!(
+                tenant_roles(db).is_empty(),
+                "roles of {db} left behind: {:?}",
+                tenant_roles(db)
+            );
+        }
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. update in place
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_update_in_place_connection_limit_and_extensions() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("update", &tf);
+        let _guard = Cleanup::tenants(&[&name]);
+        let w = Workdir::new(
+            &tf,
+            &config(&resource(
+                "x",
+                &name,
+                "  extensions = [\"pgcrypto\", \"citext\"]\n  deletion_protection = false",
+            )),
+        );
+        w.apply().ok();
+        assert_eq!(conn_limit(&name), "-1");
+        assert_eq!(extensions_in(&name), ["citext", "pgcrypto"]);
+        let oid = db_oid(&name);
+
+        // Limit changed, pgcrypto removed, hstore added.
+        w.write(&config(&resource(
+            "x",
+            &name,
+            "  extensions = [\"citext\", \"hstore\"]\n  connection_limit = 7\n  deletion_protection = false",
+        )));
+        let p = plan_with_changes(&w);
+        assert!(
+            p.contains("0 to add, 1 to change, 0 to destroy"),
+            "an in-place update, not a replacement:\n{p}"
+        );
+        assert!(p.contains("connection_limit"), "{p}");
+        let r = w.apply().ok();
+        assert!(
+            r.stdout.contains("0 added, 1 changed, 0 destroyed"),
+            "{}",
+            r.stdout
+        );
+        assert_eq!(conn_limit(&name), "7");
+        assert_eq!(extensions_in(&name), ["citext", "hstore"]);
+        assert_eq!(db_oid(&name), oid, "same database, not recreated");
+        assert_plan_empty(&w, "the update");
+
+        // All extensions removed, limit back to unlimited.
+        w.write(&config(&resource(
+            "x",
+            &name,
+            "  extensions = []\n  deletion_protection = false",
+        )));
+        let p = plan_with_changes(&w);
+        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        w.apply().ok();
+        assert_eq!(conn_limit(&name), "-1");
+        assert!(
+            extensions_in(&name).is_empty(),
+            "{:?}",
+            extensions_in(&name)
+        );
+        assert_eq!(db_oid(&name), oid, "same database, not recreated");
+        assert_plan_empty(&w, "removing every extension");
+
+        w.destroy().ok();
+        assert!(!db_exists(&name));
+        assert!(tenant_roles(&name).is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. drift
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_drift_is_detected_and_repaired() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("drift", &tf);
+        let _guard = Cleanup::tenants(&[&name]);
+        let w = Workdir::new(
+            &tf,
+            &config(&resource(
+                "x",
+                &name,
+                "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",
+            )),
+        );
+        w.apply().ok();
+        let owner = format!("{name}_owner");
+
+        // Connection limit changed out of band.
+        admin(
+            "postgres",
+            &format!("ALTER DATABASE {} CONNECTION LIMIT 3", ident(&name)),
+        );
+        let p = plan_with_changes(&w);
+        assert!(p.contains("connection_limit"), "{p}");
+        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        w.apply().ok();
+        assert_eq!(conn_limit(&name), "-1");
+        assert_plan_empty(&w, "repairing the limit");
+
+        // Owner changed out of band.
+        admin(
+            "postgres",
+            &format!("ALTER DATABASE {} OWNER TO postgres", ident(&name)),
+        );
+        let p = plan_with_changes(&w);
+        assert!(p.contains("owner"), "{p}");
+        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        w.apply().ok();
+        assert_eq!(owner_of(&name), owner);
+        assert_plan_empty(&w, "repairing the owner");
+
+        // Extensions changed out of band: a managed one dropped, an unmanaged one added.
+        admin(&name, "DROP EXTENSION pgcrypto; CREATE EXTENSION hstore");
+        let p = plan_with_changes(&w);
+        assert!(p.contains("extensions"), "{p}");
+        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        w.apply().ok();
+        assert_eq!(extensions_in(&name), ["pgcrypto"]);
+        assert_plan_empty(&w, "repairing the extensions");
+
+        // Database (and its roles) dropped out of band.
+        admin(
+            "postgres",
+            &format!("DROP DATABASE {} WITH (FORCE)", ident(&name)),
+        );
+        for r in ["owner", "readwrite", "readonly"] {
+            admin(
+                "postgres",
+                &format!("DROP ROLE {}", ident(&format!("{name}_{r}"))),
+            );
+        }
+        let p = plan_with_changes(&w);
+        assert!(p.contains("will be created"), "{p}");
+        assert!(p.contains("1 to add, 0 to change, 0 to destroy"), "{p}");
+        w.apply().ok();
+        assert!(db_exists(&name));
+        assert_eq!(owner_of(&name), owner);
+        assert_eq!(extensions_in(&name), ["pgcrypto"]);
+        assert_plan_empty(&w, "recreating the dropped database");
+
+        w.destroy().ok();
+        assert!(!db_exists(&name));
+        assert!(tenant_roles(&name).is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. import
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_import_by_name_then_empty_plan() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("import", &tf);
+        let _guard = Cleanup::tenants(&[&name]);
+        let addr = format!("{TYPE}.x");
+        // The migration case: a protected database with a limit and an extension.
+        let body = |protect: bool| {
+            config(&resource(
+                "x",
+                &name,
+                &format!(
+                    "  connection_limit = 10\n  extensions = [\"pgcrypto\"]\n  deletion_protection = {protect}"
+                ),
+            ))
+        };
+        let w = Workdir::new(&tf, &body(true));
+        w.apply().ok();
+        let oid = db_oid(&name);
+        w.run(&["state", "rm", "-no-color", &addr]).ok();
+        assert!(db_exists(&name), "state rm must not touch the database");
+        let r = w
+            .run(&["import", "-no-color", "-input=false", &addr, &name])
+            .ok();
+        assert!(r.stdout.contains("Import successful"), "{}", r.stdout);
+        assert_plan_empty(&w, "import");
+        assert_eq!(db_oid(&name), oid);
+
+        w.write(&body(false));
+        w.apply().ok();
+        assert_eq!(db_oid(&name), oid, "never replaced");
+        w.destroy().ok();
+        assert!(!db_exists(&name));
+        assert!(tenant_roles(&name).is_empty());
+    }
+}
+
+#[test]
+fn postgres_import_of_a_missing_or_invalid_name_fails() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let missing = db_name("import_missing", &tf);
+        let _guard = Cleanup::tenants(&[&missing]);
+        let addr = format!("{TYPE}.x");
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("x", &missing, "  deletion_protection = false")),
+        );
+        let r = w
+            .run(&["import", "-no-color", "-input=false", &addr, &missing])
+            .failed();
+        assert!(
+            r.all().contains("non-existent") || r.all().contains("does not exist"),
+            "{}",
+            r.all()
+        );
+        assert!(!db_exists(&missing), "import must not create anything");
+        assert!(tenant_roles(&missing).is_empty());
+        assert!(
+            !w.state_text().contains(&missing),
+            "nothing recorded: {}",
+            w.state_text()
+        );
+        // An id that is not a database name at all.
+        let r = w
+            .run(&["import", "-no-color", "-input=false", &addr, "Not;A-Name"])
+            .failed();
+        assert!(r.all().contains("Invalid import id"), "{}", r.all());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. deletion protection, and destroy under a live pooled client
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("protect", &tf);
+        let mut guard = Cleanup::tenants(&[&name]);
+        let w = Workdir::new(&tf, &config(&resource("x", &name, "")));
+        w.apply().ok();
+        admin(
+            &name,
+            &format!(
+                "SET ROLE {}; CREATE TABLE keep(v text); INSERT INTO keep VALUES ('precious')",
+                ident(&format!("{name}_owner"))
+            ),
+        );
+
+        let r = w.destroy().failed();
+        assert!(r.all().contains("deletion_protection"), "{}", r.all());
+        assert!(db_exists(&name));
+        assert_eq!(admin(&name, "SELECT v FROM keep"), "precious");
+        assert_eq!(tenant_roles(&name).len(), 3);
+        assert_plan_empty(&w, "a refused destroy");
+
+        w.write(&config(&resource(
+            "x",
+            &name,
+            "  deletion_protection = false",
+        )));
+        let p = plan_with_changes(&w);
+        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        w.apply().ok();
+        assert_eq!(admin(&name, "SELECT v FROM keep"), "precious");
+
+        // A client in the middle of a transaction through PgBouncer.
+        let login = format!("{name}_app");
+        create_login(
+            &mut guard,
+            &login,
+            "app-pass-1",
+            Some(&format!("{name}_readwrite")),
+        );
+        let child = psql_command(
+            &stack("DBAAS_PGBOUNCER_HOST"),
+            &pgb_port(),
+            &name,
+            &login,
+            "app-pass-1",
+        )
+        .args(["-c", "SELECT pg_sleep(30)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn psql");
+        guard.children.push(child);
+        let active = wait_until(Duration::from_secs(15), || {
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = {} AND usename = {} AND query LIKE '%pg_sleep%' AND state = 'active'",
+                    lit(&name),
+                    lit(&login)
+                ),
+            ) == "1"
+        });
+        assert!(active, "the pooled client never reached the server");
+
+        let start = Instant::now();
+        let r = w.destroy();
+        let took = start.elapsed();
+        eprintln!(
+            "terraform {}: destroy with a live PgBouncer client took {took:?}",
+            tf.version
+        );
+        r.ok();
+        assert!(
+            took < Duration::from_secs(25),
+            "destroy waited for the client's 30 s query instead of draining it: {took:?}"
+        );
+        assert!(!db_exists(&name));
+        assert!(tenant_roles(&name).is_empty());
+        let child = guard.children.last_mut().expect("child");
+        let exited = wait_until(Duration::from_secs(10), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        assert!(exited, "the PgBouncer client was not disconnected");
+        // Nothing left paused on any replica: a database of that name can be reached again.
+        for port in pgbouncer_ports() {
+            let rows = pgbouncer_admin(&port, "SHOW DATABASES").expect("SHOW DATABASES");
+            for row in rows.iter().filter(|r| r.get("name") == Some(&name)) {
+                assert_eq!(
+                    row.get("paused").map(String::as_str),
+                    Some("0"),
+                    "{name} left paused on PgBouncer {port}: {row:?}"
+                );
+                assert_eq!(
+                    row.get("disabled").map(String::as_str),
+                    Some("0"),
+                    "{name} left disabled on PgBouncer {port}: {row:?}"
+                );
+            }
+        }
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. bad input
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_bad_names_are_rejected_before_anything_is_sent() {
+    let long = "a".repeat(64);
+    let cases: [(&str, &str); 6] = [
+        ("App", "lower-case"),
+        ("a\"b;drop", "lower-case"),
+        ("postgres", "reserved"),
+        ("template1", "reserved"),
+        (&long, "at most"),
+        ("", "empty"),
+    ];
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        for (bad, says) in cases {
+            let before = admin("postgres", "SELECT count(*) FROM pg_database WHERE datname IN ('App', 'a\"b;drop') OR length(datname) > 63");
+            let w = Workdir::new(
+                &tf,
+                &config(&resource("x", bad, "  deletion_protection = false")),
+            );
+            for args in [
+                &["plan", "-no-color", "-input=false"][..],
+                &["apply", "-auto-approve", "-no-color", "-input=false"][..],
+            ] {
+                let r = w.run(args).failed();
+                let all = r.all();
+                assert!(all.contains("Error"), "{bad:?}: {all}");
+                assert!(
+                    all.contains(says),
+                    "{bad:?} on {}: expected {says:?} in\n{all}",
+                    args[0]
+                );
+                // Terraform quotes the offending line when the diagnostic carries the attribute path.
+                let points_at_name = all.lines().any(|l| {
+                    let l = l.trim_start_matches(['│', ' ']);
+                    l.split_once(':').is_some_and(|(n, rest)| {
+                        n.trim().parse::<u32>().is_ok() && rest.trim_start().starts_with("name =")
+                    })
+                });
+                assert!(
+                    points_at_name,
+                    "{bad:?}: the diagnostic must point at `name`:\n{all}"
+                );
+                assert!(!all.contains("Apply complete"), "{all}");
+            }
+            assert!(w.state_text().is_empty() || !w.state_text().contains(TYPE));
+            if !bad.is_empty() {
+                assert_eq!(
+                    admin(
+                        "postgres",
+                        &format!(
+                            "SELECT count(*) FROM pg_roles WHERE rolname IN ({}, {}, {})",
+                            lit(&format!("{bad}_owner")),
+                            lit(&format!("{bad}_readwrite")),
+                            lit(&format!("{bad}_readonly"))
+                        )
+                    ),
+                    "0",
+                    "{bad:?}: a role was created"
+                );
+            }
+            assert_eq!(
+                admin("postgres", "SELECT count(*) FROM pg_database WHERE datname IN ('App', 'a\"b;drop') OR length(datname) > 63"),
+                before,
+                "{bad:?}: a database was created"
+            );
+            if bad != "postgres" && bad != "template1" && !bad.is_empty() {
+                assert!(!db_exists(bad), "{bad:?} was created");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. a name taken by a database (or role) this state does not own
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_foreign_database_or_role_is_never_adopted() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("taken", &tf);
+        let role_taken = db_name("taken_role", &tf);
+        let mut guard = Cleanup::tenants(&[&name, &role_taken]);
+
+        // A database made by hand, with data.
+        admin("postgres", &format!("CREATE DATABASE {}", ident(&name)));
+        admin(
+            &name,
+            "CREATE TABLE legacy(v text); INSERT INTO legacy VALUES ('theirs')",
+        );
+        let oid = db_oid(&name);
+        let acl_before = admin(
+            "postgres",
+            &format!(
+                "SELECT coalesce(datacl::text, 'NULL') FROM pg_database WHERE datname = {}",
+                lit(&name)
+            ),
+        );
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("x", &name, "  deletion_protection = false")),
+        );
+        let r = w.apply().failed();
+        let all = r.all();
+        assert!(all.contains("already exists"), "{all}");
+        assert!(
+            all.contains("terraform import"),
+            "the error should suggest import: {all}"
+        );
+        assert_eq!(db_oid(&name), oid);
+        assert_eq!(owner_of(&name), "postgres", "owner untouched");
+        assert_eq!(admin(&name, "SELECT v FROM legacy"), "theirs");
+        assert_eq!(
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT coalesce(datacl::text, 'NULL') FROM pg_database WHERE datname = {}",
+                    lit(&name)
+                ),
+            ),
+            acl_before,
+            "privileges untouched"
+        );
+        assert!(tenant_roles(&name).is_empty(), "{:?}", tenant_roles(&name));
+        assert_eq!(
+            w.run(&["state", "list", "-no-color"]).stdout.trim(),
+            "",
+            "nothing in state"
+        );
+
+        // An owner role that already exists (another tenant's, or a leftover).
+        let stale = format!("{role_taken}_owner");
+        guard.roles.push(stale.clone());
+        admin(
+            "postgres",
+            &format!("DROP ROLE IF EXISTS {}", ident(&stale)),
+        );
+        admin(
+            "postgres",
+            &format!("CREATE ROLE {} NOLOGIN", ident(&stale)),
+        );
+        let w2 = Workdir::new(
+            &tf,
+            &config(&resource("x", &role_taken, "  deletion_protection = false")),
+        );
+        let r = w2.apply().failed();
+        assert!(r.all().contains("Role already exists"), "{}", r.all());
+        assert!(!db_exists(&role_taken), "nothing half created");
+        assert_eq!(
+            tenant_roles(&role_taken),
+            vec![stale.clone()],
+            "only the pre-existing role"
+        );
+
+        admin(
+            "postgres",
+            &format!("DROP DATABASE {} WITH (FORCE)", ident(&name)),
+        );
+        admin("postgres", &format!("DROP ROLE {}", ident(&stale)));
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. 50 databases at -parallelism=20
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_fifty_databases_at_parallelism_20() {
+    const N: usize = 50;
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let prefix = format!("acc_par_{v}_");
+        let names: Vec<String> = (0..N).map(|i| format!("{prefix}{i}")).collect();
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let _guard = Cleanup::tenants(&name_refs);
+        let like = lit(&format!("{}%", prefix.replace('_', "\\_")));
+        let count_dbs = || {
+            admin(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_database WHERE datname LIKE {like}"),
+            )
+        };
+        let count_roles = || {
+            admin(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_roles WHERE rolname LIKE {like}"),
+            )
+        };
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "resource \"{TYPE}\" \"par\" {{\n  count = {N}\n  name = \"{prefix}${{count.index}}\"\n  deletion_protection = false\n}}\n"
+            )),
+        );
+
+        let start = Instant::now();
+        let r = w.run(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=20",
+        ]);
+        let apply_time = start.elapsed();
+        eprintln!(
+            "terraform {}: apply of {N} databases at -parallelism=20: {apply_time:?}",
+            tf.version
+        );
+        let r = r.ok();
+        assert!(
+            r.stdout
+                .contains(&format!("{N} added, 0 changed, 0 destroyed")),
+            "{}",
+            r.stdout
+        );
+        assert_eq!(count_dbs(), N.to_string());
+        assert_eq!(count_roles(), (3 * N).to_string());
+
+        let start = Instant::now();
+        let empty = w.plan_is_empty();
+        eprintln!(
+            "terraform {}: no-change plan of {N} databases: {:?}",
+            tf.version,
+            start.elapsed()
+        );
+        assert!(empty, "plan after creating {N} databases must be empty");
+
+        let start = Instant::now();
+        let r = w.run(&[
+            "destroy",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=20",
+        ]);
+        eprintln!(
+            "terraform {}: destroy of {N} databases at -parallelism=20: {:?}",
+            tf.version,
+            start.elapsed()
+        );
+        let r = r.ok();
+        assert!(r.stdout.contains(&format!("{N} destroyed")), "{}", r.stdout);
+        assert_eq!(count_dbs(), "0", "databases left behind");
+        assert_eq!(count_roles(), "0", "roles left behind");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. plan -refresh=false opens no connection
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_plan_without_refresh_needs_no_connection() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("norefresh", &tf);
+        let _guard = Cleanup::tenants(&[&name]);
+        let body = resource(
+            "x",
+            &name,
+            "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",
+        );
+        let w = Workdir::new(&tf, &config(&body));
+        w.apply().ok();
+
+        let live = format!("port     = {}", pg_port());
+        let provider = provider_block();
+        assert!(
+            provider.contains(&live),
+            "provider block layout changed: {provider}"
+        );
+        let closed = provider.replacen(&live, "port     = 1", 1);
+        w.write(&format!("{closed}\n{body}"));
+
+        let r = w.run(&[
+            "plan",
+            "-refresh=false",
+            "-no-color",
+            "-input=false",
+            "-detailed-exitcode",
+        ]);
+        assert_eq!(
+            r.code, 0,
+            "plan -refresh=false of an unchanged resource must succeed with no changes and no connection\n--- stdout\n{}\n--- stderr\n{}",
+            r.stdout, r.stderr
+        );
+        w.run(&["validate", "-no-color"]).ok();
+        // Control: a refreshing plan does need PostgreSQL, and says where it looked.
+        let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
+        let all = r.all();
+        assert!(all.contains("127.0.0.1:1"), "{all}");
+        assert!(all.contains("postgres"), "{all}");
+
+        w.write(&config(&body));
+        w.destroy().ok();
+        assert!(!db_exists(&name));
+        assert!(tenant_roles(&name).is_empty());
+    }
+}

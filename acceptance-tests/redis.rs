@@ -1,0 +1,660 @@
+//! `dbaas_shared_redis_namespace` on real Terraform and Redis 7: the namespace user logs
+//! in with the generated password and may SET/GET under its prefix and PUBLISH on its
+//! channels, and gets NOPERM everywhere else (other keys, FLUSHALL, CONFIG, KEYS); empty
+//! plans; drift (rules changed out of band, user deleted); enable switch; import;
+//! destroy with and without key deletion; bad input refused on the attribute with nothing
+//! created; the write-only password on Terraform 1.11 and its refusal on 1.0.3; backend
+//! failures naming host:port and the `redis` block; the memory-policy warning; and 50
+//! namespaces at `-parallelism=20`.
+//!
+//! Every case runs on each Terraform from `terraforms()` with names unique per case and
+//! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
+
+use crate::harness::{provider_block, stack, terraforms, Run, Terraform, Workdir};
+
+/// The resource type under test.
+const TYPE: &str = "dbaas_shared_redis_namespace";
+
+/// The digits of the Terraform version (`v1.0.3` → `103`).
+fn tag(tf: &Terraform) -> String {
+    tf.version.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// `acc-rd-<case>-<terraform version digits>`.
+fn ns_name(case: &str, tf: &Terraform) -> String {
+    format!("acc-rd-{case}-{}", tag(tf))
+}
+
+/// A connection as `user`, or the error text (e.g. WRONGPASS).
+fn login(user: &str, password: &str) -> Result<::redis::Connection, String> {
+    let info = ::redis::ConnectionAddr::Tcp(
+        stack("DBAAS_REDIS_HOST"),
+        stack("DBAAS_REDIS_PORT").parse().unwrap_or(6379),
+    );
+    let info = ::redis::IntoConnectionInfo::into_connection_info(info)
+        .map_err(|e| e.to_string())?
+        .set_redis_settings(
+            ::redis::RedisConnectionInfo::default()
+                .set_username(user)
+                .set_password(password)
+                .set_skip_set_lib_name(),
+        );
+    ::redis::Client::open(info)
+        .and_then(|c| c.get_connection())
+        .map_err(|e| e.to_string())
+}
+
+fn admin() -> ::redis::Connection {
+    login("default", &stack("DBAAS_REDIS_PASSWORD")).expect("admin login to the dev Redis")
+}
+
+/// Runs a command; its reply as text, or the error text.
+fn run(conn: &mut ::redis::Connection, args: &[&str]) -> Result<String, String> {
+    let mut cmd = ::redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query::<::redis::Value>(conn)
+        .map(|v| text(&v))
+        .map_err(|e| e.to_string())
+}
+
+/// A reply as plain text: `OK`, the string, the number, `nil`, or items joined by spaces.
+fn text(v: &::redis::Value) -> String {
+    match v {
+        ::redis::Value::Nil => "nil".into(),
+        ::redis::Value::Okay => "OK".into(),
+        ::redis::Value::Int(i) => i.to_string(),
+        ::redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        ::redis::Value::SimpleString(s) => s.clone(),
+        ::redis::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(" "),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The command must be refused with NOPERM.
+fn assert_noperm(conn: &mut ::redis::Connection, args: &[&str]) {
+    match run(conn, args) {
+        Err(e) if e.to_ascii_lowercase().contains("noperm") => {}
+        other => panic!("{args:?} must be refused with NOPERM, got {other:?}"),
+    }
+}
+
+fn user_exists(name: &str) -> bool {
+    run(&mut admin(), &["ACL", "GETUSER", name]).unwrap_or_default() != "nil"
+}
+
+/// How many keys start with `prefix` (SCAN, as an admin).
+fn count_keys(prefix: &str) -> usize {
+    let mut conn = admin();
+    let mut cursor = 0u64;
+    let mut n = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query(&mut conn)
+            .expect("SCAN");
+        n += keys.len();
+        if next == 0 {
+            return n;
+        }
+        cursor = next;
+    }
+}
+
+fn config(body: &str) -> String {
+    format!("{}\n{body}", provider_block())
+}
+
+/// One namespace resource with `name` and extra attribute lines.
+fn resource(label: &str, name: &str, extra: &str) -> String {
+    format!(
+        "resource \"{TYPE}\" \"{label}\" {{\n  name = \"{}\"\n{extra}\n}}\n",
+        name.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+fn plan(w: &Workdir) -> Run {
+    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+}
+
+fn plan_with_changes(w: &Workdir) -> String {
+    let r = plan(w);
+    assert_eq!(
+        r.code, 2,
+        "expected a plan with changes on {}\n--- stdout\n{}\n--- stderr\n{}",
+        w.tf.version, r.stdout, r.stderr
+    );
+    r.stdout
+}
+
+fn assert_plan_empty(w: &Workdir, when: &str) {
+    assert!(
+        w.plan_is_empty(),
+        "plan after {when} must be empty on {}",
+        w.tf.version
+    );
+}
+
+/// `out` with Terraform's line wrapping undone (diagnostic details are wrapped at ~78
+/// columns), for assertions on message text.
+fn flat(out: &str) -> String {
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a diagnostic in `out` quotes the configuration line of `attr`.
+fn points_at(out: &str, attr: &str) -> bool {
+    out.lines().any(|l| {
+        let l = l.trim_start_matches(['│', ' ']);
+        l.split_once(':').is_some_and(|(n, rest)| {
+            n.trim().parse::<u32>().is_ok() && rest.trim_start().starts_with(&format!("{attr} "))
+        })
+    })
+}
+
+fn output_str(w: &Workdir, name: &str) -> String {
+    w.outputs()[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("output {name} is not a string"))
+        .to_string()
+}
+
+/// Deletes the users a case made and the keys under the prefixes it used; also on entry,
+/// for leftovers of an earlier run.
+struct Cleanup {
+    users: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl Cleanup {
+    fn new(users: &[&str], prefixes: &[&str]) -> Cleanup {
+        let c = Cleanup {
+            users: users.iter().map(|s| s.to_string()).collect(),
+            prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
+        };
+        c.sweep();
+        c
+    }
+
+    fn sweep(&self) {
+        let Ok(mut conn) = login("default", &stack("DBAAS_REDIS_PASSWORD")) else {
+            eprintln!("cleanup: cannot reach Redis");
+            return;
+        };
+        for u in &self.users {
+            let _ = run(&mut conn, &["ACL", "DELUSER", u]);
+        }
+        for p in &self.prefixes {
+            let mut cursor = 0u64;
+            loop {
+                let Ok((next, keys)) = ::redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("{p}*"))
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query::<(u64, Vec<String>)>(&mut conn)
+                else {
+                    break;
+                };
+                if !keys.is_empty() {
+                    let _ = ::redis::cmd("UNLINK").arg(&keys).query::<i64>(&mut conn);
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        self.sweep();
+    }
+}
+
+#[test]
+fn redis_namespace_confinement_drift_import_and_destroy() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let a = ns_name("life", &tf);
+        let wipe = ns_name("wipe", &tf);
+        let (pa, pw) = (format!("{a}:"), format!("{wipe}:"));
+        let _guard = Cleanup::new(&[&a, &wipe], &[&pa, &pw, &format!("{wipe}-")]);
+        let body = |a_extra: &str| {
+            config(&format!(
+                "{}{}\
+                 output \"a_password\" {{\n  value = {TYPE}.a.password\n  sensitive = true\n}}\n\
+                 output \"wipe_password\" {{\n  value = {TYPE}.wipe.password\n  sensitive = true\n}}\n\
+                 output \"a_acl\" {{ value = {TYPE}.a.acl }}\n\
+                 output \"a_host\" {{ value = {TYPE}.a.host }}\n",
+                resource("a", &a, a_extra),
+                resource("wipe", &wipe, "  delete_keys_on_destroy = true"),
+            ))
+        };
+        let w = Workdir::new(&tf, &body(""));
+        let r = w.apply().ok();
+        let password = output_str(&w, "a_password");
+        assert!(password.len() >= 32, "generated password is long");
+        assert!(
+            !flat(&r.all()).contains(&password),
+            "the password must not be printed"
+        );
+        assert!(output_str(&w, "a_acl").contains(&format!("~{pa}*")));
+        assert_eq!(output_str(&w, "a_host"), stack("DBAAS_REDIS_HOST"));
+
+        // The namespace user: its prefix and channels, nothing else.
+        let mut c = login(&a, &password).expect("namespace user logs in");
+        assert_eq!(
+            run(&mut c, &["SET", &format!("{pa}k"), "v"]),
+            Ok("OK".into())
+        );
+        assert_eq!(run(&mut c, &["GET", &format!("{pa}k")]), Ok("v".into()));
+        assert!(run(&mut c, &["PUBLISH", &format!("{pa}news"), "hello"]).is_ok());
+        assert_noperm(&mut c, &["SET", "other:k", "v"]);
+        assert_noperm(&mut c, &["GET", &format!("{pw}k")]);
+        assert_noperm(&mut c, &["PUBLISH", "other:news", "x"]);
+        assert_noperm(&mut c, &["FLUSHALL"]);
+        assert_noperm(&mut c, &["FLUSHDB"]);
+        assert_noperm(&mut c, &["CONFIG", "GET", "maxmemory"]);
+        assert_noperm(&mut c, &["KEYS", "*"]);
+        assert_noperm(&mut c, &["ACL", "LIST"]);
+        drop(c);
+        assert_plan_empty(&w, "create");
+
+        // Drift: rules widened out of band show a diff; apply confines the user again.
+        run(&mut admin(), &["ACL", "SETUSER", &a, "+flushall", "~*"]).expect("ACL SETUSER");
+        let p = plan_with_changes(&w);
+        assert!(
+            p.contains("update in-place") && p.contains("key_prefix"),
+            "{p}"
+        );
+        w.apply().ok();
+        let mut c = login(&a, &password).expect("same password after repair");
+        assert_noperm(&mut c, &["FLUSHALL"]);
+        assert_noperm(&mut c, &["GET", "other:k"]);
+        drop(c);
+        assert_plan_empty(&w, "repairing the rules");
+
+        // Drift: user deleted (as a Redis restart without ACL persistence does).
+        run(&mut admin(), &["ACL", "DELUSER", &a]).expect("ACL DELUSER");
+        let p = plan_with_changes(&w);
+        assert!(
+            p.contains("will be created") && p.contains("1 to add"),
+            "{p}"
+        );
+        w.apply().ok();
+        let password = output_str(&w, "a_password");
+        let mut c = login(&a, &password).expect("re-created user logs in");
+        assert_eq!(
+            run(&mut c, &["GET", &format!("{pa}k")]),
+            Ok("v".into()),
+            "keys survive the user"
+        );
+        drop(c);
+        assert_plan_empty(&w, "re-creating the user");
+
+        // Disabled: cannot log in; enabled again: can.
+        w.write(&body("  enabled = false"));
+        w.apply().ok();
+        assert!(
+            login(&a, &password).is_err(),
+            "a disabled user must not log in"
+        );
+        w.write(&body(""));
+        w.apply().ok();
+        if let Err(e) = login(&a, &password) {
+            panic!(
+                "re-enabled user must log in: {e}\nACL: {:?}\noutput password unchanged: {}",
+                run(&mut admin(), &["ACL", "LIST"]),
+                output_str(&w, "a_password") == password
+            );
+        }
+
+        // Import by name: the password cannot be read back, so the next apply sets it
+        // (an in-place update, never a replacement); then the plan is empty.
+        w.run(&["state", "rm", &format!("{TYPE}.a")]).ok();
+        w.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            &format!("{TYPE}.a"),
+            &a,
+        ])
+        .ok();
+        let p = plan_with_changes(&w);
+        assert!(
+            p.contains("update in-place") && !p.contains("must be replaced"),
+            "{p}"
+        );
+        w.apply().ok();
+        let password = output_str(&w, "a_password");
+        assert!(login(&a, &password).is_ok());
+        assert_plan_empty(&w, "import and apply");
+
+        // Keys: the wipe namespace gets more than one SCAN/UNLINK batch; a key that only
+        // looks similar (no `:`) must survive.
+        let wipe_password = output_str(&w, "wipe_password");
+        let mut c = login(&wipe, &wipe_password).expect("wipe user logs in");
+        let mut pipe = ::redis::pipe();
+        for i in 0..1200 {
+            pipe.cmd("SET").arg(format!("{pw}{i}")).arg(i).ignore();
+        }
+        pipe.query::<()>(&mut c).expect("SET 1200 keys");
+        drop(c);
+        run(&mut admin(), &["SET", &format!("{wipe}-lookalike"), "1"]).expect("SET");
+        assert_eq!(count_keys(&pw), 1200);
+
+        w.destroy().ok();
+        assert!(!user_exists(&a) && !user_exists(&wipe), "users deleted");
+        assert_eq!(
+            count_keys(&pa),
+            1,
+            "keys kept without delete_keys_on_destroy"
+        );
+        assert_eq!(
+            count_keys(&pw),
+            0,
+            "keys deleted with delete_keys_on_destroy"
+        );
+        assert_eq!(
+            count_keys(&format!("{wipe}-")),
+            1,
+            "only the prefix is deleted"
+        );
+    }
+}
+
+#[test]
+fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = ns_name("bad", &tf);
+        let _guard = Cleanup::new(&[&name], &[]);
+        let named = |extra: &str| resource("x", &name, extra);
+        let cases: Vec<(String, &str, &str)> = vec![
+            (resource("x", "bad name", ""), "name", "may contain only"),
+            (resource("x", "default", ""), "name", "built-in"),
+            (resource("x", &"a".repeat(65), ""), "name", "at most 64"),
+            (named("  key_prefix = \"app*\""), "key_prefix", "glob"),
+            (named("  key_prefix = \"a?b:\""), "key_prefix", "glob"),
+            (named("  key_prefix = \"a[b]:\""), "key_prefix", "glob"),
+            (named("  key_prefix = \"a\\\\b:\""), "key_prefix", "glob"),
+            (named("  key_prefix = \"\""), "key_prefix", "empty"),
+            (
+                named("  commands = [\"+@all\", \"~*\"]"),
+                "commands",
+                "escape",
+            ),
+            (named("  commands = [\"allkeys\"]"), "commands", "escape"),
+            (named("  commands = [\"%R~*\"]"), "commands", "escape"),
+            (named("  commands = [\"&*\"]"), "commands", "escape"),
+            (
+                named("  commands = [\"allchannels\"]"),
+                "commands",
+                "escape",
+            ),
+            (named("  commands = [\"resetkeys\"]"), "commands", "escape"),
+            (named("  commands = [\"nopass\"]"), "commands", "escape"),
+            (named("  commands = [\">secret\"]"), "commands", "escape"),
+            (named("  commands = [\"<secret\"]"), "commands", "escape"),
+            (named("  commands = [\"on\"]"), "commands", "escape"),
+            (named("  commands = [\"off\"]"), "commands", "escape"),
+            (
+                named("  channels = [\"*\"]"),
+                "channels",
+                "does not start with",
+            ),
+            (
+                named("  channels = [\"other:*\"]"),
+                "channels",
+                "does not start with",
+            ),
+        ];
+        for (hcl, attr, says) in cases {
+            let w = Workdir::new(&tf, &config(&hcl));
+            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
+            let all = r.all();
+            assert!(
+                flat(&all).contains(says),
+                "expected {says:?} for\n{hcl}\n{all}"
+            );
+            assert!(
+                points_at(&all, attr),
+                "must point at `{attr}` for\n{hcl}\n{all}"
+            );
+            let r = w.apply().failed();
+            assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
+        }
+        assert!(!user_exists(&name), "nothing may be created");
+        assert!(!user_exists("bad name"));
+    }
+}
+
+#[test]
+fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = ns_name("wo", &tf);
+        let _guard = Cleanup::new(&[&name], &[]);
+        let (one, two) = (
+            format!("wo-secret-one-{}", tag(&tf)),
+            format!("wo-secret-two-{}", tag(&tf)),
+        );
+        let body = |pw: &str, version: u32| {
+            config(&resource(
+                "x",
+                &name,
+                &format!("  password_wo = \"{pw}\"\n  password_wo_version = {version}"),
+            ))
+        };
+        let w = Workdir::new(&tf, &body(&one, 1));
+        if tf.version.starts_with("v1.0.") {
+            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
+            let all = r.all();
+            assert!(
+                flat(&all).contains("password_wo") && flat(&all).contains("1.11"),
+                "{all}"
+            );
+            assert!(points_at(&all, "password_wo"), "{all}");
+            assert!(!user_exists(&name));
+            continue;
+        }
+        w.apply().ok();
+        assert!(
+            login(&name, &one).is_ok(),
+            "the write-only password opens the user"
+        );
+        assert!(!w.state_text().contains(&one), "write-only value in state");
+        assert!(!w.show_json().to_string().contains(&one));
+        assert_plan_empty(&w, "create with password_wo");
+
+        // Both set: refused on the attribute.
+        let both = config(&resource(
+            "x",
+            &name,
+            &format!("  password = \"p\"\n  password_wo = \"{one}\""),
+        ));
+        let wb = Workdir::new(&tf, &both);
+        let r = wb.run(&["plan", "-no-color", "-input=false"]).failed();
+        assert!(
+            flat(&r.all()).contains("Conflicting") && points_at(&r.all(), "password_wo"),
+            "{}",
+            r.all()
+        );
+
+        // A new password with a new version: re-applied in place.
+        w.write(&body(&two, 2));
+        let p = plan_with_changes(&w);
+        assert!(
+            p.contains("update in-place") && p.contains("password_wo_version"),
+            "{p}"
+        );
+        w.apply().ok();
+        assert!(login(&name, &two).is_ok(), "new password works");
+        let old = login(&name, &one).err().unwrap_or_default();
+        assert!(
+            old.to_ascii_lowercase().contains("authentication failed"),
+            "old password must fail: {old}"
+        );
+        assert!(!w.state_text().contains(&two));
+        assert_plan_empty(&w, "rotating password_wo");
+        w.destroy().ok();
+        assert!(!user_exists(&name));
+    }
+}
+
+#[test]
+fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_policy_warns() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = ns_name("fail", &tf);
+        let foreign = ns_name("foreign", &tf);
+        let _guard = Cleanup::new(&[&name, &foreign], &[]);
+        let host = stack("DBAAS_REDIS_HOST");
+        let port = stack("DBAAS_REDIS_PORT");
+
+        for (block, says) in [
+            (
+                format!("redis {{\n    host = \"{host}\"\n    port = 1\n    password = \"x\"\n  }}"),
+                format!("Redis at {host}:1 (provider block `redis`)"),
+            ),
+            (
+                format!("redis {{\n    host = \"{host}\"\n    port = {port}\n    password = \"wrong-password\"\n  }}"),
+                format!("Redis at {host}:{port} (provider block `redis`): authentication failed"),
+            ),
+        ] {
+            let w = Workdir::new(
+                &tf,
+                &format!("provider \"dbaas\" {{\n  {block}\n}}\n{}", resource("x", &name, "")),
+            );
+            let r = w.apply().failed();
+            assert!(flat(&r.all()).contains(&says), "expected {says:?} in\n{}", r.all());
+            assert!(!flat(&r.all()).contains("wrong-password"));
+        }
+        assert!(!user_exists(&name));
+
+        // A user this state does not own is never taken over.
+        run(
+            &mut admin(),
+            &["ACL", "SETUSER", &foreign, "on", ">x", "~elsewhere:*"],
+        )
+        .expect("SETUSER");
+        let w = Workdir::new(&tf, &config(&resource("x", &foreign, "")));
+        let r = w.apply().failed();
+        assert!(
+            flat(&r.all()).contains("already exists")
+                && flat(&r.all()).contains("terraform import"),
+            "{}",
+            r.all()
+        );
+        let acl = run(&mut admin(), &["ACL", "GETUSER", &foreign]).unwrap_or_default();
+        assert!(acl.contains("elsewhere"), "left untouched: {acl}");
+
+        // A prefix overlapping another user's keys is refused.
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("x", &name, "  key_prefix = \"elsewhere:sub:\"")),
+        );
+        let r = w.apply().failed();
+        assert!(
+            flat(&r.all()).contains("overlaps") && flat(&r.all()).contains(&foreign),
+            "{}",
+            r.all()
+        );
+        assert!(points_at(&r.all(), "key_prefix"), "{}", r.all());
+        assert!(!user_exists(&name));
+    }
+}
+
+/// Restores the shared Redis's eviction policy when dropped.
+struct PolicyGuard(String);
+
+impl Drop for PolicyGuard {
+    fn drop(&mut self) {
+        let _ = run(
+            &mut admin(),
+            &["CONFIG", "SET", "maxmemory-policy", &self.0],
+        );
+    }
+}
+
+#[test]
+fn redis_warns_about_a_noeviction_policy() {
+    let current: Vec<String> = ::redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query(&mut admin())
+        .expect("CONFIG GET");
+    let _restore = PolicyGuard(
+        current
+            .get(1)
+            .cloned()
+            .unwrap_or_else(|| "allkeys-lru".into()),
+    );
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = ns_name("warn", &tf);
+        let _guard = Cleanup::new(&[&name], &[]);
+        run(
+            &mut admin(),
+            &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+        )
+        .expect("CONFIG SET");
+        let w = Workdir::new(&tf, &config(&resource("x", &name, "")));
+        let r = w.apply().ok();
+        assert!(
+            r.all()
+                .contains("Shared Redis can refuse every tenant's writes")
+                && flat(&r.all()).contains("noeviction"),
+            "{}",
+            r.all()
+        );
+        w.destroy().ok();
+    }
+}
+
+#[test]
+fn redis_fifty_namespaces_at_parallelism_20() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let prefix = format!("acc-rd-many-{}-", tag(&tf));
+        let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let _guard = Cleanup::new(&refs, &[]);
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  delete_keys_on_destroy = true\n}}\n"
+            )),
+        );
+        w.run(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=20",
+        ])
+        .ok();
+        assert!(names.iter().all(|n| user_exists(n)), "all 50 users exist");
+        assert_plan_empty(&w, "creating 50 namespaces");
+        w.run(&[
+            "destroy",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=20",
+        ])
+        .ok();
+        assert!(
+            names.iter().all(|n| !user_exists(n)),
+            "all 50 users deleted"
+        );
+    }
+}

@@ -1,0 +1,1730 @@
+//! `dbaas_vault_database_connection` and `dbaas_vault_rotation_role` on real Terraform,
+//! OpenBao (Vault's API, database secrets engine at `database/`), PostgreSQL 15 behind
+//! three PgBouncers (auth_query) and MariaDB: credentials read from `creds_path` work
+//! through PgBouncer on their own tenant database only, objects they create belong to
+//! `<database>_owner` and survive revocation, `readonly` reads and cannot write, static
+//! roles rotate, drift and import, destroy leaves nothing in Vault or the database, the
+//! MySQL engine, and the failure modes (Vault unreachable, bad token, missing connection).
+//!
+//! Every case runs on each Terraform from `terraforms()` with names unique per case and per
+//! Terraform version (cases run in parallel): tenant databases `acc_v<case>_<v>`, Vault
+//! connections `<engine><case>_<v>` and roles `<connection>-<suffix>` (the default
+//! `allowed_roles` pattern). Vault's username template keeps the first 8 characters of the
+//! role name, so `v-%-<connection>-%` finds every login made for a case. A [`Guard`] owns
+//! the working directory: on every exit it runs `terraform destroy`, then removes with the
+//! Vault API and SQL whatever a panicking step may have left.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{
+    pgbouncer_ports, provider_block, psql, psql_admin, psql_command, stack, terraforms,
+    vault_delete, vault_get, vault_list, vault_post, vault_put, vault_request, version_tag, Run,
+    Terraform, Workdir,
+};
+
+const CONN: &str = "dbaas_vault_database_connection";
+const ROLE: &str = "dbaas_vault_rotation_role";
+const PGDB: &str = "dbaas_shared_postgres_database";
+const MYDB: &str = "dbaas_shared_mysql_database";
+
+// ---------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------
+
+/// A PostgreSQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A PostgreSQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A LIKE pattern with its wildcards escaped (default escape `\`).
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Admin SQL on the primary that must succeed.
+fn admin(db: &str, sql: &str) -> String {
+    psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
+}
+
+fn pgb_port() -> String {
+    stack("DBAAS_PGBOUNCER_PORT")
+}
+
+/// Whether a PostgreSQL role exists.
+fn pg_role_exists(name: &str) -> bool {
+    admin(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname = {}",
+            lit(name)
+        ),
+    ) == "1"
+}
+
+/// Logins Vault's default template made for roles whose name starts with `prefix`
+/// (at most 8 characters are kept).
+fn vault_made_logins(prefix: &str) -> Vec<String> {
+    let short: String = prefix.chars().take(8).collect();
+    admin(
+        "postgres",
+        &format!(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE {} ORDER BY 1",
+            lit(&format!("v-%-{}-%", like_escape(&short)))
+        ),
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// The provider block plus `body`.
+fn config(body: &str) -> String {
+    format!("{}\n{body}", provider_block())
+}
+
+/// `dbaas_shared_postgres_database.<label>`, unprotected so destroy can drop it.
+fn pg_database(label: &str, name: &str) -> String {
+    format!("resource \"{PGDB}\" \"{label}\" {{\n  name                = \"{name}\"\n  deletion_protection = false\n}}\n")
+}
+
+/// `dbaas_vault_database_connection.<label>` with extra attribute lines.
+fn connection(label: &str, name: &str, engine: &str, extra: &str) -> String {
+    format!("resource \"{CONN}\" \"{label}\" {{\n  name   = \"{name}\"\n  engine = \"{engine}\"\n{extra}}}\n")
+}
+
+/// `dbaas_vault_rotation_role.<label>` on connection `<conn_label>`, for `database`
+/// (an HCL expression), with extra attribute lines.
+fn role(label: &str, name: &str, conn_label: &str, database: &str, extra: &str) -> String {
+    format!("resource \"{ROLE}\" \"{label}\" {{\n  name       = \"{name}\"\n  connection = {CONN}.{conn_label}.name\n  database   = {database}\n{extra}}}\n")
+}
+
+/// Outputs `<label>_creds_path` and `<label>_policy` of a role.
+fn role_outputs(label: &str) -> String {
+    format!("output \"{label}_creds_path\" {{ value = {ROLE}.{label}.creds_path }}\noutput \"{label}_policy\" {{ value = {ROLE}.{label}.policy }}\n")
+}
+
+/// `terraform plan -detailed-exitcode`.
+fn plan(w: &Workdir) -> Run {
+    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+}
+
+/// A plan that must propose changes; returns its text.
+fn plan_with_changes(w: &Workdir) -> String {
+    let r = plan(w);
+    assert_eq!(
+        r.code, 2,
+        "expected a plan with changes on {}\n--- stdout\n{}\n--- stderr\n{}",
+        w.tf.version, r.stdout, r.stderr
+    );
+    r.stdout
+}
+
+/// The resource diffs of a plan (from the first `# <address>` line to `Plan:`), or
+/// `None` when the plan is empty; panics on a failed plan.
+fn plan_diff(w: &Workdir) -> Option<String> {
+    let r = plan(w);
+    match r.code {
+        0 => None,
+        2 => {
+            let start = r.stdout.find("  # ").unwrap_or(0);
+            let text = &r.stdout[start..];
+            let end = text
+                .find("\nPlan:")
+                .and_then(|e| text[e + 1..].find('\n').map(|l| e + 1 + l))
+                .unwrap_or(text.len());
+            Some(text[..end].to_string())
+        }
+        _ => panic!("plan failed\n{}\n{}", r.stdout, r.stderr),
+    }
+}
+
+fn assert_plan_empty(w: &Workdir, when: &str) {
+    if let Some(diff) = plan_diff(w) {
+        panic!(
+            "plan after {when} must be empty on {}, but it has changes:\n{diff}",
+            w.tf.version
+        );
+    }
+}
+
+/// `s` with every run of whitespace made one space: Terraform wraps diagnostic text.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Waits until `cond` holds, up to `timeout`.
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    cond()
+}
+
+/// Credentials read from Vault.
+#[derive(Debug, Clone)]
+struct Creds {
+    username: String,
+    password: String,
+    lease_id: String,
+}
+
+/// Reads `<path>` (`database/creds/<role>` or `database/static-creds/<role>`).
+fn read_creds(path: &str) -> Creds {
+    let body = vault_get(path).unwrap_or_else(|| panic!("no credentials at {path} (404)"));
+    let d = &body["data"];
+    Creds {
+        username: d["username"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no username at {path}: {body}"))
+            .to_string(),
+        password: d["password"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no password at {path}: {body}"))
+            .to_string(),
+        lease_id: body["lease_id"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// Runs `sql` in `db` through the apps' PgBouncer as `c`.
+fn via_pgbouncer(c: &Creds, db: &str, sql: &str) -> Result<String, String> {
+    psql(db, &c.username, &c.password, &pgb_port(), sql)
+}
+
+/// Runs `sql` in `db` directly on the primary as `c`.
+fn direct(c: &Creds, db: &str, sql: &str) -> Result<String, String> {
+    psql(db, &c.username, &c.password, &stack("PGPORT"), sql)
+}
+
+/// Lease ids still outstanding under `<prefix>/`.
+fn leases_under(prefix: &str) -> Vec<String> {
+    vault_list(&format!("sys/leases/lookup/{prefix}"))
+}
+
+/// Revokes one lease the way `vault lease revoke` does.
+fn revoke_lease(lease_id: &str) {
+    vault_put(
+        "sys/leases/revoke",
+        &serde_json::json!({ "lease_id": lease_id }),
+    );
+}
+
+/// Runs `sql` with the `mysql` client (TCP, batch, no column names) as `user`, in `db`
+/// when given; trimmed stdout, or stderr on failure.
+fn mysql(user: &str, password: &str, db: Option<&str>, sql: &str) -> Result<String, String> {
+    let mut cmd = Command::new("mysql");
+    cmd.args([
+        "--no-defaults",
+        "--protocol=TCP",
+        "-h",
+        &stack("DBAAS_MYSQL_HOST"),
+        "-P",
+        &stack("DBAAS_MYSQL_PORT"),
+        "-u",
+        user,
+        "-N",
+        "-B",
+        "--connect-timeout=10",
+        "-e",
+        sql,
+    ])
+    .env("MYSQL_PWD", password);
+    if let Some(db) = db {
+        cmd.arg(db);
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run mysql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// MySQL admin SQL that must succeed.
+fn mysql_admin(sql: &str) -> String {
+    mysql(
+        &stack("DBAAS_MYSQL_USER"),
+        &stack("DBAAS_MYSQL_PASSWORD"),
+        None,
+        sql,
+    )
+    .unwrap_or_else(|e| panic!("MySQL admin SQL failed: {sql}\n{e}"))
+}
+
+/// A MySQL string literal.
+fn my_lit(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn mysql_user_exists(user: &str) -> bool {
+    mysql_admin(&format!(
+        "SELECT count(*) FROM mysql.user WHERE user = {}",
+        my_lit(user)
+    )) != "0"
+}
+
+/// Runs one Redis command with `redis-cli -e` as `user`; trimmed stdout, or the error
+/// reply (and stderr) when the command or the login fails.
+fn redis(user: &str, password: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("redis-cli")
+        .args([
+            "-e",
+            "--no-auth-warning",
+            "-h",
+            &stack("DBAAS_REDIS_HOST"),
+            "-p",
+            &stack("DBAAS_REDIS_PORT"),
+            "--user",
+            user,
+            "--pass",
+            password,
+        ])
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run redis-cli: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if out.status.success() && !stderr.contains("AUTH failed") {
+        Ok(stdout)
+    } else {
+        Err(format!("{stdout} {stderr}"))
+    }
+}
+
+/// A Redis command as the dev stack's admin (`default`) that must succeed.
+fn redis_admin(args: &[&str]) -> String {
+    redis("default", &stack("DBAAS_REDIS_PASSWORD"), args)
+        .unwrap_or_else(|e| panic!("Redis admin command {args:?} failed: {e}"))
+}
+
+fn redis_user_exists(user: &str) -> bool {
+    redis_admin(&["ACL", "USERS"]).lines().any(|u| u == user)
+}
+
+// ---------------------------------------------------------------------------------------
+// cleanup guard
+// ---------------------------------------------------------------------------------------
+
+/// Owns a case's working directory. On drop (success or panic): `terraform destroy`
+/// unless the case already destroyed, then revokes the roles' leases, deletes the Vault
+/// roles and connections, drops the logins made for them, the tenant databases with
+/// their three roles, other PostgreSQL roles, MySQL schemas and users.
+struct Guard {
+    w: Workdir,
+    destroyed: bool,
+    /// Vault connection names (`database/config/<name>`).
+    connections: Vec<String>,
+    /// Vault role names (dynamic and static).
+    roles: Vec<String>,
+    /// PostgreSQL tenant databases; `<name>_owner/_readwrite/_readonly` go with them.
+    tenants: Vec<String>,
+    /// Other PostgreSQL roles (static logins, issued logins).
+    pg_roles: Vec<String>,
+    /// MySQL schemas.
+    mysql_dbs: Vec<String>,
+    /// MySQL users (issued logins).
+    mysql_users: Vec<String>,
+    /// Redis ACL users (namespaces, issued logins).
+    redis_users: Vec<String>,
+    /// Redis key patterns to delete.
+    redis_keys: Vec<String>,
+    /// Background clients.
+    children: Vec<Child>,
+}
+
+impl Guard {
+    fn new(tf: &Terraform, hcl: &str) -> Guard {
+        Guard {
+            w: Workdir::new(tf, hcl),
+            destroyed: false,
+            connections: Vec::new(),
+            roles: Vec::new(),
+            tenants: Vec::new(),
+            pg_roles: Vec::new(),
+            mysql_dbs: Vec::new(),
+            mysql_users: Vec::new(),
+            redis_users: Vec::new(),
+            redis_keys: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// `terraform destroy` that must succeed.
+    fn destroy(&mut self) -> Run {
+        let r = self.w.destroy().ok();
+        self.destroyed = true;
+        r
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let mut problems = Vec::new();
+        if !self.destroyed {
+            let r = self.w.destroy();
+            if r.code != 0 {
+                problems.push(format!("terraform destroy failed:\n{}", r.all()));
+            }
+        }
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for role in &self.roles {
+            for prefix in [
+                format!("sys/leases/revoke-prefix/database/creds/{role}"),
+                format!("sys/leases/revoke-force/database/creds/{role}"),
+            ] {
+                let (code, body) = vault_request("PUT", &prefix, Some(&serde_json::json!({})));
+                if (200..300).contains(&code) {
+                    break;
+                }
+                problems.push(format!("PUT {prefix}: HTTP {code}: {body}"));
+            }
+            for path in [
+                format!("database/roles/{role}"),
+                format!("database/static-roles/{role}"),
+            ] {
+                if let Err(e) = vault_delete(&path) {
+                    problems.push(e);
+                }
+            }
+        }
+        for conn in &self.connections {
+            if let Err(e) = vault_delete(&format!("database/config/{conn}")) {
+                problems.push(e);
+            }
+        }
+        // Logins made for this case's roles (a failed revocation), then the named ones.
+        let mut logins: Vec<String> = self
+            .connections
+            .iter()
+            .flat_map(|c| vault_made_logins(c))
+            .collect();
+        logins.extend(self.pg_roles.iter().cloned());
+        for login in logins {
+            let sql = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}; DROP ROLE IF EXISTS {}",
+                lit(&login),
+                ident(&login)
+            );
+            if let Err(e) = psql_admin("postgres", &sql) {
+                problems.push(e);
+            }
+        }
+        for db in &self.tenants {
+            if let Err(e) = psql_admin(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)),
+            ) {
+                problems.push(e);
+            }
+            for suffix in ["owner", "readwrite", "readonly"] {
+                if let Err(e) = psql_admin(
+                    "postgres",
+                    &format!("DROP ROLE IF EXISTS {}", ident(&format!("{db}_{suffix}"))),
+                ) {
+                    problems.push(e);
+                }
+            }
+        }
+        let admin_user = stack("DBAAS_MYSQL_USER");
+        let admin_password = stack("DBAAS_MYSQL_PASSWORD");
+        for user in &self.mysql_users {
+            if let Err(e) = mysql(
+                &admin_user,
+                &admin_password,
+                None,
+                &format!("DROP USER IF EXISTS {}@'%'", my_lit(user)),
+            ) {
+                problems.push(e);
+            }
+        }
+        for db in &self.mysql_dbs {
+            if let Err(e) = mysql(
+                &admin_user,
+                &admin_password,
+                None,
+                &format!("DROP DATABASE IF EXISTS `{}`", db.replace('`', "``")),
+            ) {
+                problems.push(e);
+            }
+        }
+        let redis_password = stack("DBAAS_REDIS_PASSWORD");
+        for user in &self.redis_users {
+            if let Err(e) = redis("default", &redis_password, &["ACL", "DELUSER", user]) {
+                problems.push(e);
+            }
+        }
+        for pattern in &self.redis_keys {
+            match redis(
+                "default",
+                &redis_password,
+                &["--scan", "--pattern", pattern],
+            ) {
+                Ok(keys) => {
+                    for key in keys.lines().filter(|k| !k.is_empty()) {
+                        if let Err(e) = redis("default", &redis_password, &["UNLINK", key]) {
+                            problems.push(e);
+                        }
+                    }
+                }
+                Err(e) => problems.push(e),
+            }
+        }
+        if !problems.is_empty() {
+            eprintln!("cleanup problems:\n{}", problems.join("\n"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. PostgreSQL dynamic role, owner access
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_only() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vdy_{v}");
+        let other = format!("acc_vdyb_{v}");
+        let conn = format!("pgdy_{v}");
+        let app = format!("{conn}-app");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}{}{}",
+                pg_database("a", &db),
+                pg_database("b", &other),
+                connection(
+                    "pg",
+                    &conn,
+                    "postgres",
+                    &format!("  allowed_roles = [\"{app}\"]\n")
+                ),
+                role("app", &app, "pg", &format!("{PGDB}.a.name"), ""),
+                role_outputs("app"),
+            )),
+        );
+        g.tenants = vec![db.clone(), other.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone()];
+        g.w.apply().ok();
+
+        // Computed attributes.
+        let out = g.w.outputs();
+        let creds_path = format!("database/creds/{app}");
+        assert_eq!(out["app_creds_path"], creds_path.as_str(), "{out}");
+        let policy = out["app_policy"].as_str().unwrap_or_default();
+        assert!(
+            policy.contains(&format!("path \"{creds_path}\"")) && policy.contains("\"read\""),
+            "policy must grant read on {creds_path}:\n{policy}"
+        );
+        assert_plan_empty(&g.w, "apply");
+
+        // What was written to Vault.
+        let cfg = vault_get(&format!("database/config/{conn}")).expect("connection written");
+        assert_eq!(
+            cfg["data"]["plugin_name"], "postgresql-database-plugin",
+            "{cfg}"
+        );
+        assert_eq!(
+            cfg["data"]["allowed_roles"],
+            serde_json::json!([app]),
+            "{cfg}"
+        );
+        let vrole = vault_get(&format!("database/roles/{app}")).expect("role written");
+        assert_eq!(vrole["data"]["db_name"], conn.as_str(), "{vrole}");
+        let creation = vrole["data"]["creation_statements"].to_string();
+        assert!(
+            creation.contains(&format!("IN ROLE \\\"{db}_owner\\\"")),
+            "{creation}"
+        );
+        assert!(creation.contains("VALID UNTIL"), "{creation}");
+
+        // Credentials from creds_path, through PgBouncer into their own database.
+        let c = read_creds(&creds_path);
+        assert!(!c.lease_id.is_empty(), "dynamic credentials carry a lease");
+        let who = via_pgbouncer(
+            &c,
+            &db,
+            "SELECT current_database() || ' ' || session_user || ' ' || current_user",
+        )
+        .unwrap_or_else(|e| panic!("dynamic login through PgBouncer into {db}: {e}"));
+        assert_eq!(who, format!("{db} {} {db}_owner", c.username));
+        for port in pgbouncer_ports() {
+            psql(&db, &c.username, &c.password, &port, "SELECT 1").unwrap_or_else(|e| {
+                panic!("dynamic login through the PgBouncer replica at {port}: {e}")
+            });
+        }
+
+        // Objects it creates belong to the stable owner.
+        via_pgbouncer(
+            &c,
+            &db,
+            "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1), (2)",
+        )
+        .unwrap_or_else(|e| panic!("owner login creates a table: {e}"));
+        assert_eq!(
+            admin(
+                &db,
+                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'kept'"
+            ),
+            format!("{db}_owner")
+        );
+
+        // Not into another tenant's database, through PgBouncer or directly.
+        let err = via_pgbouncer(&c, &other, "SELECT 1")
+            .expect_err("a login for one tenant must not reach another tenant's database");
+        assert!(err.contains("permission denied"), "{err}");
+        let err = direct(&c, &other, "SELECT 1")
+            .expect_err("a login for one tenant must not reach another tenant's database");
+        assert!(err.contains("permission denied"), "{err}");
+
+        // Revoking the lease removes the login; the table stays.
+        revoke_lease(&c.lease_id);
+        assert!(
+            wait_until(Duration::from_secs(15), || !pg_role_exists(&c.username)),
+            "login {} still in pg_roles after its lease was revoked",
+            c.username
+        );
+        assert_eq!(admin(&db, "SELECT count(*) FROM kept"), "2");
+        assert_eq!(
+            admin(
+                &db,
+                "SELECT tableowner FROM pg_tables WHERE tablename = 'kept'"
+            ),
+            format!("{db}_owner")
+        );
+        via_pgbouncer(&c, &db, "SELECT 1").expect_err("a revoked login must not connect");
+        assert_plan_empty(&g.w, "revoking a lease");
+
+        g.destroy();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. readonly access
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_postgres_readonly_creds_read_and_cannot_write() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vro_{v}");
+        let conn = format!("pgro_{v}");
+        let owner = format!("{conn}-owner");
+        let reader = format!("{conn}-reader");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}{}{}",
+                pg_database("db", &db),
+                connection("pg", &conn, "postgres", ""),
+                role("owner", &owner, "pg", &format!("{PGDB}.db.name"), ""),
+                role(
+                    "reader",
+                    &reader,
+                    "pg",
+                    &format!("{PGDB}.db.name"),
+                    "  access     = \"readonly\"\n"
+                ),
+                role_outputs("reader"),
+            )),
+        );
+        g.tenants = vec![db.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![owner.clone(), reader.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+        assert_eq!(
+            g.w.outputs()["reader_creds_path"],
+            format!("database/creds/{reader}").as_str()
+        );
+        let cfg = vault_get(&format!("database/config/{conn}")).expect("connection written");
+        assert_eq!(
+            cfg["data"]["allowed_roles"],
+            serde_json::json!([format!("{conn}-*")]),
+            "default allowed_roles: {cfg}"
+        );
+
+        let o = read_creds(&format!("database/creds/{owner}"));
+        via_pgbouncer(
+            &o,
+            &db,
+            "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'a'), (2, 'b')",
+        )
+        .unwrap_or_else(|e| panic!("owner login creates a table: {e}"));
+
+        let r = read_creds(&format!("database/creds/{reader}"));
+        assert_eq!(
+            via_pgbouncer(&r, &db, "SELECT count(*) FROM items")
+                .unwrap_or_else(|e| panic!("readonly login reads the owner's table: {e}")),
+            "2"
+        );
+        assert_eq!(
+            via_pgbouncer(&r, &db, "SELECT current_user").unwrap(),
+            r.username,
+            "a readonly login does not run as the owner"
+        );
+        for write in [
+            "INSERT INTO items VALUES (3, 'c')",
+            "UPDATE items SET name = 'x'",
+            "DELETE FROM items",
+        ] {
+            let err = via_pgbouncer(&r, &db, write)
+                .err()
+                .unwrap_or_else(|| panic!("readonly credentials must not write: {write}"));
+            assert!(err.contains("permission denied"), "{write}: {err}");
+        }
+        let err = via_pgbouncer(&r, &db, "CREATE TABLE mine (id int)")
+            .expect_err("readonly credentials must not create tables");
+        assert!(err.contains("permission denied"), "{err}");
+        assert_eq!(admin(&db, "SELECT count(*) FROM items"), "2");
+
+        g.destroy();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. static role
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_postgres_static_role_rotation_changes_the_password() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vst_{v}");
+        let conn = format!("pgst_{v}");
+        let name = format!("{conn}-static");
+        let login = format!("acc_vst_{v}_login");
+        let base = format!(
+            "{}{}",
+            pg_database("db", &db),
+            connection("pg", &conn, "postgres", "")
+        );
+        let mut g = Guard::new(&tf, &config(&base));
+        g.tenants = vec![db.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![name.clone()];
+        g.pg_roles = vec![login.clone()];
+        g.w.apply().ok();
+
+        // The existing login, made by hand with a known password.
+        let initial = Creds {
+            username: login.clone(),
+            password: format!("initial-{v}-Secret"),
+            lease_id: String::new(),
+        };
+        admin(
+            "postgres",
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}",
+                ident(&login),
+                lit(&initial.password),
+                ident(&format!("{db}_readwrite"))
+            ),
+        );
+        via_pgbouncer(&initial, &db, "SELECT 1")
+            .unwrap_or_else(|e| panic!("the hand-made login works before Vault manages it: {e}"));
+
+        g.w.write(&config(&format!(
+            "{base}{}{}",
+            role(
+                "s",
+                &name,
+                "pg",
+                &format!("{PGDB}.db.name"),
+                &format!("  mode            = \"static\"\n  username        = \"{login}\"\n  access          = \"readwrite\"\n  rotation_period = 3600\n")
+            ),
+            role_outputs("s"),
+        )));
+        g.w.apply().ok();
+        let creds_path = format!("database/static-creds/{name}");
+        let out = g.w.outputs();
+        assert_eq!(out["s_creds_path"], creds_path.as_str(), "{out}");
+        assert!(
+            out["s_policy"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!("path \"{creds_path}\"")),
+            "{out}"
+        );
+        assert_plan_empty(&g.w, "apply of a static role");
+        let vrole = vault_get(&format!("database/static-roles/{name}")).expect("static role");
+        assert_eq!(vrole["data"]["username"], login.as_str(), "{vrole}");
+        assert_eq!(vrole["data"]["db_name"], conn.as_str(), "{vrole}");
+
+        let first = read_creds(&creds_path);
+        assert_eq!(first.username, login);
+        via_pgbouncer(&first, &db, "SELECT 1")
+            .unwrap_or_else(|e| panic!("static credentials through PgBouncer: {e}"));
+        if via_pgbouncer(&initial, &db, "SELECT 1").is_ok() {
+            eprintln!("note: the hand-set password still works after the static role was created (Vault did not rotate on import)");
+        }
+
+        // rotate-role: the new password works, the old one does not.
+        vault_post(
+            &format!("database/rotate-role/{name}"),
+            &serde_json::json!({}),
+        );
+        let second = read_creds(&creds_path);
+        assert_eq!(second.username, login);
+        assert_ne!(
+            second.password, first.password,
+            "rotate-role must change the password"
+        );
+        assert_eq!(
+            via_pgbouncer(&second, &db, "SELECT current_user")
+                .unwrap_or_else(|e| panic!("rotated password through PgBouncer: {e}")),
+            login
+        );
+        let err = via_pgbouncer(&first, &db, "SELECT 1")
+            .expect_err("the password before rotation must stop working through PgBouncer");
+        assert!(err.contains("authentication failed"), "{err}");
+        direct(&first, &db, "SELECT 1")
+            .expect_err("the password before rotation must stop working on the primary");
+        via_pgbouncer(&initial, &db, "SELECT 1")
+            .expect_err("the hand-set password must not work after a rotation");
+        assert_plan_empty(&g.w, "a rotation");
+
+        g.destroy();
+        assert!(
+            vault_get(&format!("database/static-roles/{name}")).is_none(),
+            "destroy removes the static role"
+        );
+        assert!(
+            pg_role_exists(&login),
+            "a static role's login was made outside Vault: destroy must keep it"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. drift and import
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_drift_is_repaired_and_import_plans_nothing() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vdr_{v}");
+        let conn = format!("pgdr_{v}");
+        let app = format!("{conn}-app");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}",
+                pg_database("db", &db),
+                connection("pg", &conn, "postgres", ""),
+                role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
+            )),
+        );
+        g.tenants = vec![db.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+        let role_path = format!("database/roles/{app}");
+        let config_path = format!("database/config/{conn}");
+
+        // Role deleted in Vault out of band.
+        vault_delete(&role_path).unwrap();
+        let p = plan_with_changes(&g.w);
+        assert!(
+            p.contains(&format!("# {ROLE}.app will be created")),
+            "a role deleted in Vault must be planned for creation:\n{p}"
+        );
+        assert!(p.contains("1 to add, 0 to change, 0 to destroy"), "{p}");
+        g.w.apply().ok();
+        assert!(vault_get(&role_path).is_some(), "apply restores the role");
+        assert_plan_empty(&g.w, "restoring the role");
+
+        // Connection deleted in Vault out of band.
+        vault_delete(&config_path).unwrap();
+        let p = plan_with_changes(&g.w);
+        assert!(
+            p.contains(&format!("# {CONN}.pg will be created")),
+            "a connection deleted in Vault must be planned for creation:\n{p}"
+        );
+        g.w.apply().ok();
+        assert!(
+            vault_get(&config_path).is_some(),
+            "apply restores the connection"
+        );
+        assert_plan_empty(&g.w, "restoring the connection");
+        let c = read_creds(&format!("database/creds/{app}"));
+        via_pgbouncer(&c, &db, "SELECT 1")
+            .unwrap_or_else(|e| panic!("credentials after the repair: {e}"));
+        revoke_lease(&c.lease_id);
+
+        // An expired login made for this role and never dropped: plan warns, naming it.
+        let stale = format!("v-token-{}-stale{v}-1700000000", &app[..8]);
+        admin(
+            "postgres",
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
+                ident(&stale),
+                ident(&format!("{db}_owner"))
+            ),
+        );
+        let r = plan(&g.w);
+        assert_eq!(r.code, 0, "a warning is not a change:\n{}", r.all());
+        assert!(
+            r.all().contains(&stale) && r.all().contains("Warning"),
+            "plan must warn about the expired login {stale}:\n{}",
+            r.all()
+        );
+        admin("postgres", &format!("DROP ROLE {}", ident(&stale)));
+
+        // Import both after dropping them from state.
+        let role_addr = format!("{ROLE}.app");
+        let conn_addr = format!("{CONN}.pg");
+        g.w.run(&["state", "rm", "-no-color", &role_addr, &conn_addr])
+            .ok();
+        assert!(
+            vault_get(&role_path).is_some(),
+            "state rm must not touch Vault"
+        );
+        g.w.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            &role_addr,
+            &format!("database/{app}"),
+        ])
+        .ok();
+        g.w.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            &conn_addr,
+            &format!("database/{conn}"),
+        ])
+        .ok();
+        assert_plan_empty(&g.w, "importing the connection and the role");
+
+        g.destroy();
+    }
+}
+
+/// Out-of-band edits of what the provider generated or defaulted: the role's creation
+/// statements (here: logins made SUPERUSER) and the connection's URL.
+#[test]
+#[ignore = "bug: generated creation/revocation statements and a defaulted connection_url changed in Vault out of band plan no change, and apply keeps the edited values"]
+fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vob_{v}");
+        let conn = format!("pgob_{v}");
+        let app = format!("{conn}-app");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}",
+                pg_database("db", &db),
+                connection("pg", &conn, "postgres", ""),
+                role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
+            )),
+        );
+        g.tenants = vec![db.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+        let role_path = format!("database/roles/{app}");
+        let config_path = format!("database/config/{conn}");
+        let original = vault_get(&role_path).expect("role")["data"].clone();
+
+        let mut edited = original.clone();
+        edited["creation_statements"] = serde_json::json!([
+            "CREATE ROLE \"{{name}}\" WITH LOGIN SUPERUSER PASSWORD '{{password}}';"
+        ]);
+        vault_post(&role_path, &edited);
+        let p = plan_with_changes(&g.w);
+        assert!(p.contains("creation_statements"), "{p}");
+        g.w.apply().ok();
+        assert_eq!(
+            vault_get(&role_path).expect("role")["data"]["creation_statements"],
+            original["creation_statements"],
+            "apply must restore the generated statements"
+        );
+
+        let cfg = vault_get(&config_path).expect("connection")["data"].clone();
+        let url = cfg["connection_details"]["connection_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        vault_post(
+            &config_path,
+            &serde_json::json!({
+                "plugin_name": cfg["plugin_name"],
+                "connection_url": url.replace("/postgres?", "/template1?"),
+                "username": stack("PGUSER"),
+                "password": stack("PGPASSWORD"),
+                "allowed_roles": cfg["allowed_roles"],
+                "verify_connection": false,
+            }),
+        );
+        let p = plan_with_changes(&g.w);
+        assert!(p.contains("connection_url"), "{p}");
+        g.w.apply().ok();
+        assert_eq!(
+            vault_get(&config_path).expect("connection")["data"]["connection_details"]
+                ["connection_url"],
+            url.as_str(),
+            "apply must restore the default connection_url"
+        );
+        g.destroy();
+    }
+}
+
+/// Vault keeps only the first 8 characters of a role's name in its logins, so with the
+/// usual `postgres-<app>-role` names every tenant's logins look alike: the warning about
+/// expired logins must name only those of this role's database.
+#[test]
+#[ignore = "bug: the expired-login warning matches logins by the first 8 characters of the role name, so it names other tenants' logins (every `postgres-<app>-role` shares `postgres`)"]
+fn vault_expired_login_warning_names_only_this_roles_logins() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db_a = format!("acc_vsw_{v}");
+        let db_b = format!("acc_vswb_{v}");
+        let conn = format!("pgsw_{v}");
+        let role_a = format!("{conn}-a");
+        let role_b = format!("{conn}-b");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}{}{}",
+                pg_database("a", &db_a),
+                pg_database("b", &db_b),
+                connection("pg", &conn, "postgres", ""),
+                role("a", &role_a, "pg", &format!("{PGDB}.a.name"), ""),
+                role("b", &role_b, "pg", &format!("{PGDB}.b.name"), ""),
+            )),
+        );
+        g.tenants = vec![db_a.clone(), db_b.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![role_a.clone(), role_b.clone()];
+        g.w.apply().ok();
+
+        // An expired login of tenant a, as a failed revocation leaves it.
+        let stale = format!("v-token-{}-stale{v}-1700000000", &role_a[..8]);
+        admin(
+            "postgres",
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
+                ident(&stale),
+                ident(&format!("{db_a}_owner"))
+            ),
+        );
+        g.pg_roles.push(stale.clone());
+        let r = plan(&g.w);
+        let all = flat(&r.all());
+        assert!(
+            all.contains(&format!("Vault role \"{role_a}\"")) && all.contains(&stale),
+            "the warning names role a's expired login: {all}"
+        );
+        assert!(
+            !all.contains(&format!("Vault role \"{role_b}\"")),
+            "role b (database {db_b}) is warned about tenant a's login {stale}: {all}"
+        );
+        g.destroy();
+    }
+}
+
+#[test]
+#[ignore = "bug: importing a readonly, static or MySQL dbaas_vault_rotation_role leaves a diff (access not recovered; static `database` set to the connection name; MySQL `database` empty; generated statements planned unknown)"]
+fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vim_{v}");
+        let conn = format!("pgim_{v}");
+        let reader = format!("{conn}-reader");
+        let stat = format!("{conn}-static");
+        let login = format!("acc_vim_{v}_login");
+        let myconn = format!("myim_{v}");
+        let myrole = format!("{myconn}-app");
+        admin(
+            "postgres",
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD {}",
+                ident(&login),
+                lit("import-Secret-1")
+            ),
+        );
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}{}{}{}",
+                pg_database("db", &db),
+                connection("pg", &conn, "postgres", ""),
+                role(
+                    "reader",
+                    &reader,
+                    "pg",
+                    &format!("{PGDB}.db.name"),
+                    "  access     = \"readonly\"\n"
+                ),
+                role(
+                    "s",
+                    &stat,
+                    "pg",
+                    &format!("{PGDB}.db.name"),
+                    &format!("  mode       = \"static\"\n  access     = \"readwrite\"\n  username   = \"{login}\"\n")
+                ),
+                connection("my", &myconn, "mysql", ""),
+                role("my", &myrole, "my", &format!("\"acc_vim_{v}\""), ""),
+            )),
+        );
+        g.tenants = vec![db.clone()];
+        g.connections = vec![conn.clone(), myconn.clone()];
+        g.roles = vec![reader.clone(), stat.clone(), myrole.clone()];
+        g.pg_roles = vec![login.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+
+        let mut diffs = Vec::new();
+        for (addr, id) in [
+            (format!("{ROLE}.reader"), format!("database/{reader}")),
+            (format!("{ROLE}.s"), format!("database/{stat}")),
+            (format!("{CONN}.my"), format!("database/{myconn}")),
+            (format!("{ROLE}.my"), format!("database/{myrole}")),
+        ] {
+            g.w.run(&["state", "rm", "-no-color", &addr]).ok();
+            g.w.run(&["import", "-no-color", "-input=false", &addr, &id])
+                .ok();
+            if let Some(d) = plan_diff(&g.w) {
+                diffs.push(format!("after importing {addr}:\n{d}"));
+                // Put the resource back as the provider wrote it, for the next one.
+                g.w.apply().ok();
+            }
+        }
+        assert!(
+            diffs.is_empty(),
+            "import must plan nothing on {}:\n{}",
+            tf.version,
+            diffs.join("\n")
+        );
+        g.destroy();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. destroy
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_destroy_leaves_no_role_connection_or_login() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vds_{v}");
+        let conn = format!("pgds_{v}");
+        let app = format!("{conn}-app");
+        let reader = format!("{conn}-ro");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}{}",
+                pg_database("db", &db),
+                connection("pg", &conn, "postgres", ""),
+                role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
+                role(
+                    "ro",
+                    &reader,
+                    "pg",
+                    &format!("{PGDB}.db.name"),
+                    "  access     = \"readonly\"\n  default_ttl = 600\n  max_ttl     = 3600\n"
+                ),
+            )),
+        );
+        g.tenants = vec![db.clone()];
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone(), reader.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+
+        // Outstanding leases, one of them with a live session through PgBouncer.
+        let issued = [
+            read_creds(&format!("database/creds/{app}")),
+            read_creds(&format!("database/creds/{app}")),
+            read_creds(&format!("database/creds/{reader}")),
+        ];
+        assert_eq!(
+            vault_made_logins(&conn).len(),
+            3,
+            "three logins issued: {:?}",
+            vault_made_logins(&conn)
+        );
+        let live = &issued[0];
+        let child = psql_command(
+            &stack("DBAAS_PGBOUNCER_HOST"),
+            &pgb_port(),
+            &db,
+            &live.username,
+            &live.password,
+        )
+        .args(["-c", "SELECT pg_sleep(120)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn psql");
+        g.children.push(child);
+        assert!(
+            wait_until(Duration::from_secs(10), || admin(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = {}",
+                    lit(&live.username)
+                )
+            ) != "0"),
+            "the live session never reached the primary"
+        );
+
+        g.destroy();
+
+        let roles = vault_list("database/roles");
+        assert!(
+            !roles.contains(&app) && !roles.contains(&reader),
+            "roles left in Vault: {roles:?}"
+        );
+        let configs = vault_list("database/config");
+        assert!(
+            !configs.contains(&conn),
+            "connection left in Vault: {configs:?}"
+        );
+        for r in [&app, &reader] {
+            let left = leases_under(&format!("database/creds/{r}"));
+            assert!(left.is_empty(), "leases of {r} left in Vault: {left:?}");
+        }
+        for c in &issued {
+            assert!(
+                !pg_role_exists(&c.username),
+                "login {} left in PostgreSQL",
+                c.username
+            );
+        }
+        let left = vault_made_logins(&conn);
+        assert!(left.is_empty(), "v-% logins left in PostgreSQL: {left:?}");
+        assert_eq!(
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FROM pg_database WHERE datname = {}",
+                    lit(&db)
+                )
+            ),
+            "0"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. MySQL
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vmy_{v}");
+        let other = format!("acc_vmyb_{v}");
+        let conn = format!("mymy_{v}");
+        let app = format!("{conn}-app");
+        let reader = format!("{conn}-ro");
+        // The tenant schema from dbaas_shared_mysql_database; another tenant's by SQL.
+        mysql_admin(&format!(
+            "DROP DATABASE IF EXISTS `{other}`; CREATE DATABASE `{other}`; CREATE TABLE `{other}`.secret (id int); INSERT INTO `{other}`.secret VALUES (42)"
+        ));
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "resource \"{MYDB}\" \"db\" {{\n  name                = \"{db}\"\n  deletion_protection = false\n}}\n{}{}{}{}",
+                connection("my", &conn, "mysql", ""),
+                role("app", &app, "my", &format!("{MYDB}.db.name"), ""),
+                role(
+                    "ro",
+                    &reader,
+                    "my",
+                    &format!("{MYDB}.db.name"),
+                    "  access     = \"readonly\"\n"
+                ),
+                role_outputs("app"),
+            )),
+        );
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone(), reader.clone()];
+        g.mysql_dbs = vec![db.clone(), other.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+
+        let cfg = vault_get(&format!("database/config/{conn}")).expect("connection written");
+        assert_eq!(cfg["data"]["plugin_name"], "mysql-database-plugin", "{cfg}");
+        let url = cfg["data"]["connection_details"]["connection_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            url.contains(&format!(
+                "tcp({}:{})",
+                stack("DBAAS_MYSQL_HOST"),
+                stack("DBAAS_MYSQL_PORT")
+            )),
+            "connection_url defaults from the provider's mysql block: {url}"
+        );
+        assert_eq!(
+            cfg["data"]["connection_details"]["username"],
+            stack("DBAAS_MYSQL_USER").as_str(),
+            "{cfg}"
+        );
+        let out = g.w.outputs();
+        assert_eq!(
+            out["app_creds_path"],
+            format!("database/creds/{app}").as_str()
+        );
+
+        // Owner: everything in its schema, nothing in another one.
+        let o = read_creds(&format!("database/creds/{app}"));
+        g.mysql_users.push(o.username.clone());
+        mysql(
+            &o.username,
+            &o.password,
+            Some(&db),
+            "CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1), (2)",
+        )
+        .unwrap_or_else(|e| panic!("owner creds create a table in {db}: {e}"));
+        let err = mysql(&o.username, &o.password, Some(&other), "SELECT 1")
+            .expect_err("owner creds must not open another schema");
+        assert!(err.contains("Access denied"), "{err}");
+        let err = mysql(
+            &o.username,
+            &o.password,
+            None,
+            &format!("SELECT * FROM `{other}`.secret"),
+        )
+        .expect_err("owner creds must not read another schema");
+        assert!(err.contains("denied"), "{err}");
+
+        // Readonly: SELECT only.
+        let r = read_creds(&format!("database/creds/{reader}"));
+        g.mysql_users.push(r.username.clone());
+        assert_eq!(
+            mysql(
+                &r.username,
+                &r.password,
+                Some(&db),
+                "SELECT count(*) FROM items"
+            )
+            .unwrap_or_else(|e| panic!("readonly creds read {db}.items: {e}")),
+            "2"
+        );
+        for write in [
+            "INSERT INTO items VALUES (3)",
+            "DELETE FROM items",
+            "CREATE TABLE mine (id int)",
+        ] {
+            let err = mysql(&r.username, &r.password, Some(&db), write)
+                .err()
+                .unwrap_or_else(|| panic!("readonly creds must not write: {write}"));
+            assert!(err.contains("denied"), "{write}: {err}");
+        }
+        mysql(
+            &r.username,
+            &r.password,
+            None,
+            &format!("SELECT * FROM `{other}`.secret"),
+        )
+        .expect_err("readonly creds must not read another schema");
+
+        // Revocation drops the user.
+        assert!(mysql_user_exists(&o.username));
+        revoke_lease(&o.lease_id);
+        assert!(
+            wait_until(Duration::from_secs(15), || !mysql_user_exists(&o.username)),
+            "MySQL user {} still exists after its lease was revoked",
+            o.username
+        );
+        mysql(&o.username, &o.password, Some(&db), "SELECT 1")
+            .expect_err("a revoked user must not connect");
+        assert_eq!(
+            mysql_admin(&format!("SELECT count(*) FROM `{db}`.items")),
+            "2"
+        );
+        assert_plan_empty(&g.w, "revoking a lease");
+
+        let d = g.destroy();
+        assert_eq!(
+            mysql_admin(&format!(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = {}",
+                my_lit(&db)
+            )),
+            "0",
+            "destroy drops the tenant schema"
+        );
+        assert!(
+            !mysql_user_exists(&r.username),
+            "destroy revokes the readonly user's lease; user {} remains after:\n{}",
+            r.username,
+            d.all()
+        );
+        let roles = vault_list("database/roles");
+        assert!(
+            !roles.contains(&app) && !roles.contains(&reader),
+            "{roles:?}"
+        );
+        assert!(!vault_list("database/config").contains(&conn));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 6b. Redis
+// ---------------------------------------------------------------------------------------
+
+const RNS: &str = "dbaas_shared_redis_namespace";
+
+#[test]
+fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let ns = format!("acc_vrd_{v}");
+        let conn = format!("rdrd_{v}");
+        let app = format!("{conn}-app");
+        let reader = format!("{conn}-ro");
+        let foreign_key = format!("acc_vrdx_{v}:k");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "resource \"{RNS}\" \"ns\" {{\n  name                   = \"{ns}\"\n  delete_keys_on_destroy = true\n}}\n{}{}{}",
+                connection("rd", &conn, "redis", ""),
+                role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
+                role(
+                    "ro",
+                    &reader,
+                    "rd",
+                    &format!("{RNS}.ns.name"),
+                    "  access     = \"readonly\"\n"
+                ),
+            )),
+        );
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone(), reader.clone()];
+        g.redis_users = vec![ns.clone()];
+        g.redis_keys = vec![format!("{ns}:*"), foreign_key.clone()];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+        let cfg = vault_get(&format!("database/config/{conn}")).expect("connection written");
+        assert_eq!(cfg["data"]["plugin_name"], "redis-database-plugin", "{cfg}");
+        redis_admin(&["SET", &foreign_key, "theirs"]);
+
+        let a = read_creds(&format!("database/creds/{app}"));
+        g.redis_users.push(a.username.clone());
+        let key = format!("{ns}:greeting");
+        assert_eq!(
+            redis(&a.username, &a.password, &["SET", &key, "hello"])
+                .unwrap_or_else(|e| panic!("app creds write under the namespace prefix: {e}")),
+            "OK"
+        );
+        let err = redis(&a.username, &a.password, &["GET", &foreign_key])
+            .expect_err("app creds must not read another namespace's keys");
+        assert!(err.contains("NOPERM"), "{err}");
+        redis(
+            &a.username,
+            &a.password,
+            &["SET", "acc_vrd_unprefixed", "x"],
+        )
+        .expect_err("app creds must not write outside the prefix");
+
+        let r = read_creds(&format!("database/creds/{reader}"));
+        g.redis_users.push(r.username.clone());
+        assert_eq!(
+            redis(&r.username, &r.password, &["GET", &key])
+                .unwrap_or_else(|e| panic!("readonly creds read the namespace: {e}")),
+            "hello"
+        );
+        let err = redis(&r.username, &r.password, &["SET", &key, "changed"])
+            .expect_err("readonly creds must not write");
+        assert!(err.contains("NOPERM"), "{err}");
+        redis(&r.username, &r.password, &["GET", &foreign_key])
+            .expect_err("readonly creds must not read another namespace's keys");
+
+        // Revocation removes the ACL user; the data stays.
+        revoke_lease(&a.lease_id);
+        assert!(
+            wait_until(Duration::from_secs(15), || !redis_user_exists(&a.username)),
+            "Redis user {} still exists after its lease was revoked",
+            a.username
+        );
+        assert_eq!(redis_admin(&["GET", &key]), "hello");
+        assert_plan_empty(&g.w, "revoking a lease");
+
+        g.destroy();
+        assert!(
+            !redis_user_exists(&r.username),
+            "destroy revokes the readonly user's lease"
+        );
+        let roles = vault_list("database/roles");
+        assert!(
+            !roles.contains(&app) && !roles.contains(&reader),
+            "{roles:?}"
+        );
+        assert!(!vault_list("database/config").contains(&conn));
+    }
+}
+
+#[test]
+#[ignore = "bug: Redis rotation roles confine logins to `<database>:*`, not to the namespace's configured key_prefix"]
+fn vault_redis_creds_follow_a_custom_key_prefix() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let ns = format!("acc_vrp_{v}");
+        let prefix = format!("tenant-{v}/");
+        let conn = format!("rdrp_{v}");
+        let app = format!("{conn}-app");
+        let mut g = Guard::new(
+            &tf,
+            &config(&format!(
+                "resource \"{RNS}\" \"ns\" {{\n  name       = \"{ns}\"\n  key_prefix = \"{prefix}\"\n}}\n{}{}",
+                connection("rd", &conn, "redis", ""),
+                role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
+            )),
+        );
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone()];
+        g.redis_users = vec![ns.clone()];
+        g.redis_keys = vec![format!("{prefix}*"), format!("{ns}:*")];
+        g.w.apply().ok();
+        let a = read_creds(&format!("database/creds/{app}"));
+        g.redis_users.push(a.username.clone());
+        redis(
+            &a.username,
+            &a.password,
+            &["SET", &format!("{prefix}k"), "v"],
+        )
+        .unwrap_or_else(|e| {
+            panic!("creds for namespace {ns} must write under its key_prefix {prefix:?}: {e}")
+        });
+        redis(&a.username, &a.password, &["SET", &format!("{ns}:k"), "v"])
+            .expect_err("creds must not write outside the namespace's key_prefix");
+        g.destroy();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// examples/tenant-stack
+// ---------------------------------------------------------------------------------------
+
+/// `examples/tenant-stack/main.tf` exactly as shipped, with the dev stack's provider block
+/// in place of its `provider.tf`, against a shared connection made by a "platform" stack.
+#[test]
+fn vault_tenant_stack_example_applies_against_the_dev_stack() {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/tenant-stack/main.tf"
+    ))
+    .expect("examples/tenant-stack/main.tf");
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let app = format!("acc_vts_{v}");
+        let conn = format!("pgts_{v}");
+        let role_name = format!("{conn}-{app}-role");
+
+        // The platform's shared connection, made once and reused by tenant stacks.
+        let mut platform = Guard::new(&tf, &config(&connection("pg", &conn, "postgres", "")));
+        platform.connections = vec![conn.clone()];
+        platform.w.apply().ok();
+
+        // The tenant stack: declared after the platform, so it is dropped (destroyed) first.
+        let mut g = Guard::new(&tf, "");
+        g.tenants = vec![app.clone()];
+        g.roles = vec![role_name.clone()];
+        let dir = g.w.path().to_path_buf();
+        std::fs::write(dir.join("main.tf"), &example).unwrap();
+        std::fs::write(dir.join("provider.tf"), provider_block()).unwrap();
+        std::fs::write(
+            dir.join("terraform.tfvars"),
+            format!("app              = \"{app}\"\nvault_connection = \"{conn}\"\n"),
+        )
+        .unwrap();
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "applying the tenant stack");
+
+        let out = g.w.outputs();
+        assert_eq!(
+            out["postgres"]["host"],
+            stack("DBAAS_PGBOUNCER_HOST").as_str()
+        );
+        assert_eq!(
+            out["postgres"]["port"].as_i64(),
+            pgb_port().parse::<i64>().ok()
+        );
+        assert_eq!(out["postgres"]["database"], app.as_str());
+        let creds_path = format!("database/creds/{role_name}");
+        assert_eq!(out["vault_creds_path"], creds_path.as_str());
+        let policy = out["vault_policy"].as_str().unwrap_or_default();
+        assert!(
+            policy.contains(&format!("path \"{creds_path}\"")) && policy.contains("\"read\""),
+            "{policy}"
+        );
+        // The policy is valid Vault policy HCL: Vault accepts it as written.
+        let policy_name = format!("acc-vts-{v}");
+        vault_put(
+            &format!("sys/policies/acl/{policy_name}"),
+            &serde_json::json!({ "policy": policy }),
+        );
+        vault_delete(&format!("sys/policies/acl/{policy_name}")).unwrap();
+
+        let c = read_creds(&creds_path);
+        let port = out["postgres"]["port"].as_i64().unwrap().to_string();
+        let who = psql(&app, &c.username, &c.password, &port, "SELECT current_user")
+            .unwrap_or_else(|e| panic!("the tenant stack's credentials through PgBouncer: {e}"));
+        assert_eq!(who, format!("{app}_owner"));
+
+        // deletion_protection (true in the example) guards destroy; lift it with an
+        // override file, leaving main.tf as shipped.
+        let r = g.w.destroy().failed();
+        assert!(r.all().contains("deletion_protection"), "{}", r.all());
+        std::fs::write(
+            dir.join("main_override.tf"),
+            format!("resource \"{PGDB}\" \"app\" {{\n  deletion_protection = false\n}}\n"),
+        )
+        .unwrap();
+        g.w.apply().ok();
+        g.destroy();
+        assert!(!pg_role_exists(&c.username), "destroy revokes the login");
+        assert!(vault_get(&format!("database/roles/{role_name}")).is_none());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. failure modes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let conn = format!("pgfx_{v}");
+        let missing = format!("pgfx_missing_{v}");
+        let orphan = format!("{missing}-app");
+        let vault_lines = format!(
+            "    address = \"{}\"\n    token   = \"{}\"\n",
+            stack("VAULT_ADDR"),
+            stack("VAULT_TOKEN")
+        );
+        let provider = provider_block();
+        assert!(provider.contains(&vault_lines), "{provider}");
+        let with_vault = |address: &str, token: &str| {
+            provider.replace(
+                &vault_lines,
+                &format!("    address = \"{address}\"\n    token   = \"{token}\"\n"),
+            )
+        };
+        let mut g = Guard::new(&tf, "");
+        g.connections = vec![conn.clone(), missing.clone()];
+        g.roles = vec![orphan.clone()];
+
+        // Vault unreachable: the error names the address and the `vault` block.
+        g.w.write(&format!(
+            "{}\n{}",
+            with_vault("http://127.0.0.1:1", "root"),
+            connection("pg", &conn, "postgres", "")
+        ));
+        let r = g.w.apply().failed();
+        let all = flat(&r.all());
+        assert!(
+            all.contains("http://127.0.0.1:1 "),
+            "names the address: {all}"
+        );
+        assert!(
+            all.contains("provider block `vault`"),
+            "names the provider block: {all}"
+        );
+        assert!(all.contains("unreachable"), "{all}");
+        assert!(!all.contains("panic"), "{all}");
+
+        // A token Vault refuses: permission denied (403).
+        g.w.write(&format!(
+            "{}\n{}",
+            with_vault(&stack("VAULT_ADDR"), "acc-not-a-token"),
+            connection("pg", &conn, "postgres", "")
+        ));
+        let r = g.w.apply().failed();
+        let all = flat(&r.all());
+        assert!(all.contains("permission denied (403)"), "{all}");
+        assert!(all.contains("provider block `vault`"), "{all}");
+        assert!(
+            !all.contains("acc-not-a-token"),
+            "the token must not appear in errors: {all}"
+        );
+        assert!(vault_get(&format!("database/config/{conn}")).is_none());
+
+        // Engine not mounted at the given mount.
+        g.w.write(&config(&connection(
+            "pg",
+            &conn,
+            "postgres",
+            "  mount  = \"acc-not-mounted\"\n",
+        )));
+        let r = g.w.apply().failed();
+        let all = flat(&r.all());
+        assert!(
+            all.contains(&format!("acc-not-mounted/config/{conn}")),
+            "names the path: {all}"
+        );
+        assert!(
+            all.contains("is the secrets engine mounted"),
+            "says what is wrong: {all}"
+        );
+
+        // A role on a connection that does not exist: error on `connection`, create it first.
+        g.w.write(&config(&format!(
+            "resource \"{ROLE}\" \"orphan\" {{\n  name       = \"{orphan}\"\n  connection = \"{missing}\"\n  database   = \"acc_vfx_{v}\"\n}}\n"
+        )));
+        let r = g.w.apply().failed();
+        let all = flat(&r.all());
+        assert!(all.contains("Create it first"), "{all}");
+        assert!(
+            all.contains(&format!("database/config/{missing} does not exist")),
+            "{all}"
+        );
+        assert!(
+            all.contains(&format!("connection = \"{missing}\"")),
+            "the diagnostic points at `connection`: {all}"
+        );
+        assert!(
+            vault_get(&format!("database/roles/{orphan}")).is_none(),
+            "nothing written for a role without its connection"
+        );
+        assert_eq!(
+            g.w.show_json()["values"]["root_module"]["resources"]
+                .as_array()
+                .map_or(0, Vec::len),
+            0,
+            "failed creates leave nothing in state"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+import {
+  to = dbaas_vault_database_connection.postgres
+  id = "database/postgres"
+}

@@ -1,0 +1,4 @@
+import {
+  to = dbaas_vault_rotation_role.shop
+  id = "database/postgres-shop-role"
+}

@@ -1,0 +1,38 @@
+resource "dbaas_shared_postgres_database" "shop" {
+  name = "shop"
+}
+
+# Dynamic logins for the shop app: each lease creates a login that joins shop_owner and
+# runs as shop_owner, so the tables it creates outlive it; it can connect (through
+# PgBouncer) to `shop` only, and is dropped when its lease ends (24h by default).
+resource "dbaas_vault_rotation_role" "shop" {
+  name       = "postgres-shop-role"
+  connection = dbaas_vault_database_connection.postgres.name
+  database   = dbaas_shared_postgres_database.shop.name
+}
+
+# Read-only logins for reporting, with a shorter lease.
+resource "dbaas_vault_rotation_role" "shop_reporting" {
+  name        = "postgres-shop-reporting"
+  connection  = dbaas_vault_database_connection.postgres.name
+  database    = dbaas_shared_postgres_database.shop.name
+  access      = "readonly"
+  default_ttl = 3600
+  max_ttl     = 14400
+}
+
+# Static: an existing login (made outside Vault) whose password Vault rotates daily.
+resource "dbaas_vault_rotation_role" "shop_legacy" {
+  name            = "postgres-shop-legacy"
+  connection      = dbaas_vault_database_connection.postgres.name
+  database        = dbaas_shared_postgres_database.shop.name
+  mode            = "static"
+  username        = "shop_legacy_batch"
+  access          = "readwrite"
+  rotation_period = 86400
+}
+
+# The app reads `database/creds/postgres-shop-role`; hand this HCL to a `vault_policy`.
+output "shop_vault_policy" {
+  value = dbaas_vault_rotation_role.shop.policy
+}

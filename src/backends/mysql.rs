@@ -1,0 +1,373 @@
+//! MySQL/MariaDB admin client: one lazily opened pool per provider process (at most
+//! [`POOL_SIZE`] connections), the server dialect detected once on its first connection,
+//! TLS per the provider block's `tls` mode, and retries for the errors concurrent DDL
+//! raises on InnoDB Cluster.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
+use tokio::sync::OnceCell;
+
+use crate::backends::settings::MysqlSettings;
+use crate::backends::BoxFut;
+use crate::sql::{self, MysqlDialect};
+
+/// Largest pool per provider process.
+const POOL_SIZE: usize = 8;
+/// How long the first connection may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long an operation may wait for a pooled connection (20 parallel resources share 8).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A MySQL failure, naming the server and provider block.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("MySQL at {host}:{port} (provider block `mysql`): {message}")]
+pub struct MysqlError {
+    /// Server host.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// What went wrong (never contains a password).
+    pub message: String,
+    /// The server's error number, when it sent one (e.g. 1007 database exists).
+    pub code: Option<u16>,
+}
+
+/// The default character set and collation of one database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaInfo {
+    /// `DEFAULT_CHARACTER_SET_NAME`.
+    pub charset: String,
+    /// `DEFAULT_COLLATION_NAME`.
+    pub collation: String,
+}
+
+/// An account whose database-level grant reaches a database name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grantee {
+    /// `User` (empty for the anonymous account).
+    pub user: String,
+    /// `Host`.
+    pub host: String,
+    /// The `Db` pattern of the grant.
+    pub pattern: String,
+}
+
+/// The pool and what the first connection learnt about the server.
+struct Ready {
+    pool: Pool,
+    dialect: MysqlDialect,
+}
+
+/// The admin side of MySQL/MariaDB.
+pub struct Mysql {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    tls: String,
+    // Built on first use; a failure is kept too, so 50 parallel resources against an
+    // unreachable server fail at once instead of each waiting out its own timeout.
+    ready: OnceCell<Result<Ready, MysqlError>>,
+}
+
+/// MySQL's `tls` modes as the MySQL clients define them: `preferred` and `required` encrypt
+/// without verifying the certificate, `verify_ca` checks the chain, `verify_identity`
+/// also the host name. Built-in (webpki) roots are the trust anchors.
+fn ssl_opts(mode: &str) -> Option<SslOpts> {
+    match mode {
+        "disabled" => None,
+        "verify_identity" => Some(SslOpts::default()),
+        "verify_ca" => Some(SslOpts::default().with_danger_skip_domain_validation(true)),
+        _ => Some(
+            SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+    }
+}
+
+/// Server error numbers worth retrying: deadlock, lock wait timeout, too many
+/// connections, and InnoDB Cluster's group-replication rollbacks under conflicting DDL.
+fn retryable(code: Option<u16>) -> bool {
+    matches!(code, Some(1213 | 1205 | 1040 | 3100 | 3101))
+}
+
+impl Mysql {
+    /// Connection settings for `s` with the resolved user and password. Opens nothing.
+    pub fn new(s: &MysqlSettings, username: &str, password: &str) -> Self {
+        crate::backends::install_crypto_provider();
+        Mysql {
+            host: s.host.clone(),
+            port: s.port,
+            user: username.to_string(),
+            password: password.to_string(),
+            tls: s.tls.clone(),
+            ready: OnceCell::new(),
+        }
+    }
+
+    fn fail(&self, message: impl Into<String>, code: Option<u16>) -> MysqlError {
+        MysqlError {
+            host: self.host.clone(),
+            port: self.port,
+            message: message.into(),
+            code,
+        }
+    }
+
+    /// Wraps a driver error with this server's address.
+    pub fn error(&self, e: mysql_async::Error) -> MysqlError {
+        match e {
+            mysql_async::Error::Server(s) => {
+                let message = match s.code {
+                    // 1698: MariaDB's answer when an account that may also use unix_socket fails.
+                    1045 | 1698 => format!("authentication failed for the admin user: {}", s.message),
+                    1044 | 1142 | 1227 => format!(
+                        "the admin user lacks a privilege: {}; it needs CREATE, ALTER and DROP on the tenant databases and SELECT on mysql.db",
+                        s.message
+                    ),
+                    _ => s.message,
+                };
+                self.fail(message, Some(s.code))
+            }
+            mysql_async::Error::Io(io) => self.fail(
+                format!("cannot connect: {io}; check mysql.host/port, mysql.tls and that the server is running"),
+                None,
+            ),
+            mysql_async::Error::Driver(d) => self.fail(d.to_string(), None),
+            other => self.fail(other.to_string(), None),
+        }
+    }
+
+    fn pool_for(&self, tls: Option<SslOpts>) -> Pool {
+        let constraints = PoolConstraints::new(0, POOL_SIZE).unwrap_or_default();
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(self.host.clone())
+            .tcp_port(self.port)
+            .user(Some(self.user.clone()))
+            .pass(Some(self.password.clone()))
+            // Otherwise a loopback server is re-dialled through its unix socket, where
+            // the same account may authenticate differently.
+            .prefer_socket(false)
+            .ssl_opts(tls)
+            .pool_opts(
+                PoolOpts::default()
+                    .with_constraints(constraints)
+                    .with_inactive_connection_ttl(Duration::from_secs(60)),
+            );
+        Pool::new(opts)
+    }
+
+    fn probe<'a>(&'a self, pool: &'a Pool) -> BoxFut<'a, Result<String, mysql_async::Error>> {
+        Box::pin(async move {
+            let connect = pool.get_conn();
+            let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                Ok(c) => c?,
+                Err(_) => {
+                    return Err(mysql_async::Error::Other(
+                        format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()).into(),
+                    ))
+                }
+            };
+            let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
+            Ok(version.unwrap_or_default())
+        })
+    }
+
+    fn ready(&self) -> BoxFut<'_, Result<&Ready, MysqlError>> {
+        Box::pin(async move {
+            let r = self
+                .ready
+                .get_or_init(|| async {
+                    let mut pool = self.pool_for(ssl_opts(&self.tls));
+                    let mut probed = self.probe(&pool).await;
+                    if self.tls == "preferred"
+                        && matches!(
+                            &probed,
+                            Err(mysql_async::Error::Driver(
+                                mysql_async::DriverError::NoClientSslFlagFromServer
+                            ))
+                        )
+                    {
+                        // `preferred`: the server offers no TLS, so speak plain.
+                        tracing::debug!(host = %self.host, port = self.port, "MySQL server offers no TLS; tls = preferred falls back to plain");
+                        let _ = pool.disconnect().await;
+                        pool = self.pool_for(None);
+                        probed = self.probe(&pool).await;
+                    }
+                    match probed {
+                        Ok(version) => {
+                            let dialect = MysqlDialect::from_version(&version);
+                            tracing::debug!(host = %self.host, port = self.port, %version, ?dialect, "MySQL server detected");
+                            Ok(Ready { pool, dialect })
+                        }
+                        Err(e) => Err(self.error(e)),
+                    }
+                })
+                .await;
+            r.as_ref().map_err(Clone::clone)
+        })
+    }
+
+    /// The server's dialect (detected once, on the pool's first connection).
+    pub fn dialect(&self) -> BoxFut<'_, Result<MysqlDialect, MysqlError>> {
+        Box::pin(async move { Ok(self.ready().await?.dialect) })
+    }
+
+    fn conn(&self) -> BoxFut<'_, Result<Conn, MysqlError>> {
+        Box::pin(async move {
+            let ready = self.ready().await?;
+            match tokio::time::timeout(ACQUIRE_TIMEOUT, ready.pool.get_conn()).await {
+                Ok(c) => c.map_err(|e| self.error(e)),
+                Err(_) => Err(self.fail(
+                    format!(
+                        "timed out after {}s waiting for a connection",
+                        ACQUIRE_TIMEOUT.as_secs()
+                    ),
+                    None,
+                )),
+            }
+        })
+    }
+
+    /// The default character set and collation of database `name`; `None` when absent.
+    pub fn schema<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<Option<SchemaInfo>, MysqlError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let row: Option<(String, String)> = conn
+                .exec_first(sql::MYSQL_SCHEMA_QUERY, (name,))
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(row.map(|(charset, collation)| SchemaInfo { charset, collation }))
+        })
+    }
+
+    /// Whether the server knows `charset`, and (when given) whether `collation` applies to it.
+    pub fn charset_check<'a>(
+        &'a self,
+        charset: &'a str,
+        collation: Option<&'a str>,
+    ) -> BoxFut<'a, Result<(bool, bool), MysqlError>> {
+        Box::pin(async move {
+            let dialect = self.dialect().await?;
+            let mut conn = self.conn().await?;
+            let known: Option<i64> = conn
+                .exec_first(sql::MYSQL_CHARSET_QUERY, (charset,))
+                .await
+                .map_err(|e| self.error(e))?;
+            let applies = match collation {
+                Some(c) if known.is_some() => conn
+                    .exec_first::<i64, _, _>(dialect.collation_applies_query(), (charset, c))
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .is_some(),
+                _ => true,
+            };
+            Ok((known.is_some(), applies))
+        })
+    }
+
+    /// Accounts whose database-level grants reach a database called `name`.
+    pub fn grants_reaching<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<Vec<Grantee>, MysqlError>> {
+        Box::pin(async move {
+            let dialect = self.dialect().await?;
+            let mut conn = self.conn().await?;
+            let rows: Vec<(String, String, String)> = conn
+                .exec(dialect.grants_reaching_query(), (name, name))
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(rows
+                .into_iter()
+                .map(|(user, host, pattern)| Grantee {
+                    user,
+                    host,
+                    pattern,
+                })
+                .collect())
+        })
+    }
+
+    /// Runs statements one after another on one pooled connection, retrying the whole
+    /// batch on deadlocks and group-replication conflicts with bounded, jittered backoff.
+    pub fn exec<'a>(&'a self, statements: &'a [String]) -> BoxFut<'a, Result<(), MysqlError>> {
+        Box::pin(async move {
+            let mut attempt = 1u32;
+            let mut delay = Duration::from_millis(25);
+            loop {
+                let result = async {
+                    let mut conn = self.conn().await?;
+                    for s in statements {
+                        conn.query_drop(s.as_str())
+                            .await
+                            .map_err(|e| self.error(e))?;
+                    }
+                    Ok::<(), MysqlError>(())
+                }
+                .await;
+                match result {
+                    Err(e) if retryable(e.code) && attempt < 8 => {
+                        tracing::debug!(attempt, code = ?e.code, "retrying MySQL statement after a concurrency error");
+                        let jitter = Duration::from_millis(rand::random::<u64>() % 25);
+                        tokio::time::sleep(delay + jitter).await;
+                        delay = (delay * 2).min(Duration::from_millis(1600));
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_modes() {
+        assert!(ssl_opts("disabled").is_none());
+        let preferred = ssl_opts("preferred").unwrap_or_default();
+        assert!(preferred.accept_invalid_certs() && preferred.skip_domain_validation());
+        let ca = ssl_opts("verify_ca").unwrap_or_default();
+        assert!(!ca.accept_invalid_certs() && ca.skip_domain_validation());
+        let full = ssl_opts("verify_identity").unwrap_or_default();
+        assert!(!full.accept_invalid_certs() && !full.skip_domain_validation());
+    }
+
+    #[test]
+    fn concurrency_errors_are_retried_and_others_are_not() {
+        for code in [1213, 1205, 3101] {
+            assert!(retryable(Some(code)), "{code}");
+        }
+        for code in [1007, 1045, 1115] {
+            assert!(!retryable(Some(code)), "{code}");
+        }
+        assert!(!retryable(None));
+    }
+
+    #[test]
+    fn errors_name_the_server_and_block() {
+        let m = Mysql::new(
+            &MysqlSettings {
+                host: "db".into(),
+                port: 3306,
+                username: "root".into(),
+                password: crate::backends::settings::Secret::Plain("hunter2".into()),
+                tls: "preferred".into(),
+            },
+            "root",
+            "hunter2",
+        );
+        let text = m.fail("boom", None).to_string();
+        assert_eq!(text, "MySQL at db:3306 (provider block `mysql`): boom");
+        assert!(!text.contains("hunter2"));
+    }
+}

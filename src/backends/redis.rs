@@ -1,0 +1,696 @@
+//! Redis admin client: one reconnecting multiplexed connection per provider process
+//! (opened on first use, as the provider block's `username`/`password`), ACL users as
+//! typed values ([`AclSpec`] in, [`AclUser`] out), key deletion by SCAN + UNLINK, and the
+//! memory-policy check the namespace resource warns about.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::backends::settings::RedisSettings;
+use crate::backends::BoxFut;
+
+/// Keys asked for per SCAN step and unlinked per UNLINK call.
+const SCAN_BATCH: usize = 500;
+
+/// A Redis failure, naming the server and provider block.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("Redis at {host}:{port} (provider block `redis`): {message}")]
+pub struct RedisError {
+    /// Server host.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// What went wrong (never contains a password).
+    pub message: String,
+}
+
+/// The ACL user a namespace wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclSpec {
+    /// ACL user name.
+    pub name: String,
+    /// `on` or `off`.
+    pub enabled: bool,
+    /// The password; sent as its SHA-256 (`#<hex>`), so Redis never sees the plaintext.
+    pub password: String,
+    /// Every key the user may touch starts with this (no glob characters).
+    pub key_prefix: String,
+    /// Pub/Sub channel patterns.
+    pub channels: Vec<String>,
+    /// Command rules (`+@all`, `-@admin`, `+get`, ...), applied in order.
+    pub commands: Vec<String>,
+}
+
+/// SHA-256 of a password in the lower-case hex Redis shows in `ACL GETUSER`.
+pub fn password_hash(password: &str) -> String {
+    Sha256::digest(password.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Escapes Redis glob characters so `s` matches only itself in a pattern.
+pub fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl AclSpec {
+    /// The rules of `ACL SETUSER <name> ...`: `reset` first, so whatever was there before
+    /// (extra passwords, keys, selectors) is gone, then exactly this user. One command,
+    /// applied atomically by Redis.
+    pub fn setuser_rules(&self) -> Vec<String> {
+        let mut rules = vec![
+            "reset".to_string(),
+            if self.enabled { "on" } else { "off" }.to_string(),
+            format!("#{}", password_hash(&self.password)),
+            format!("~{}*", escape_glob(&self.key_prefix)),
+            "resetchannels".to_string(),
+        ];
+        rules.extend(self.channels.iter().map(|c| format!("&{c}")));
+        rules.extend(self.commands.iter().cloned());
+        rules
+    }
+}
+
+/// An ACL user as `ACL GETUSER` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AclUser {
+    /// Flags: `on`/`off`, `nopass`, `sanitize-payload`, ...
+    pub flags: Vec<String>,
+    /// SHA-256 hashes of its passwords.
+    pub password_hashes: Vec<String>,
+    /// Key patterns with their prefix (`~app:*`, `%R~app:*`).
+    pub keys: Vec<String>,
+    /// Channel patterns with their prefix (`&app:*`).
+    pub channels: Vec<String>,
+    /// Command rules as Redis compacted them, e.g. `+@all -@dangerous`.
+    pub commands: Vec<String>,
+    /// Selectors, each rendered `(<rules>)`.
+    pub selectors: Vec<String>,
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::VerbatimString { text, .. } => Some(text.clone()),
+        Value::Okay => Some("OK".into()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// Strings of a reply that is a string of space-separated items or an array of them.
+fn words(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) | Value::Set(items) => items.iter().filter_map(text).collect(),
+        other => text(other)
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Key/value pairs of a RESP2 flat array or a RESP3 map.
+fn pairs(v: &Value) -> Vec<(String, &Value)> {
+    match v {
+        Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|p| match p {
+                [k, v] => text(k).map(|k| (k, v)),
+                _ => None,
+            })
+            .collect(),
+        Value::Map(items) => items
+            .iter()
+            .filter_map(|(k, v)| text(k).map(|k| (k, v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn with_sigil(items: Vec<String>, sigil: &str) -> Vec<String> {
+    // Redis 6.2 lists patterns without their `~`/`&`; 7.x with.
+    items
+        .into_iter()
+        .map(|p| {
+            if p.starts_with('~') || p.starts_with('%') || p.starts_with('&') {
+                p
+            } else {
+                format!("{sigil}{p}")
+            }
+        })
+        .collect()
+}
+
+impl AclUser {
+    /// Parses an `ACL GETUSER` reply; `None` for a nil reply (no such user).
+    pub fn from_reply(v: &Value) -> Option<AclUser> {
+        if matches!(v, Value::Nil) {
+            return None;
+        }
+        let mut u = AclUser::default();
+        for (k, v) in pairs(v) {
+            match k.as_str() {
+                "flags" => u.flags = words(v),
+                "passwords" => u.password_hashes = words(v),
+                "commands" => u.commands = words(v),
+                "keys" => u.keys = with_sigil(words(v), "~"),
+                "channels" => u.channels = with_sigil(words(v), "&"),
+                "selectors" => {
+                    if let Value::Array(sels) = v {
+                        for sel in sels {
+                            let inner = pairs(sel)
+                                .into_iter()
+                                .flat_map(|(_, v)| words(v))
+                                .collect::<Vec<_>>()
+                                .join(" ");
+                            u.selectors.push(format!("({inner})"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(u)
+    }
+
+    /// Whether the user can log in.
+    pub fn enabled(&self) -> bool {
+        self.flags.iter().any(|f| f == "on")
+    }
+
+    /// The effective rules in `ACL LIST` order without the password hashes:
+    /// flags, key patterns, channel patterns, commands, selectors.
+    pub fn rule_string(&self) -> String {
+        let mut parts: Vec<String> = self.flags.clone();
+        parts.extend(self.keys.iter().cloned());
+        if self.channels != ["&*"] {
+            parts.push("resetchannels".into());
+        }
+        parts.extend(self.channels.iter().cloned());
+        parts.extend(self.commands.iter().cloned());
+        parts.extend(self.selectors.iter().cloned());
+        parts.join(" ")
+    }
+}
+
+/// One `ACL LIST` line split into the user name and its key patterns (`~` and `%..~`
+/// stripped), for the overlap check between namespaces.
+pub fn key_patterns_of(line: &str) -> Option<(String, Vec<String>)> {
+    let mut tokens = line.split_whitespace();
+    if tokens.next() != Some("user") {
+        return None;
+    }
+    let name = tokens.next()?.to_string();
+    let patterns = tokens
+        .filter_map(|t| {
+            if t == "allkeys" {
+                return Some(String::from("*"));
+            }
+            let rest = t.strip_prefix('%').map_or(t, |r| {
+                r.trim_start_matches(|c: char| c.is_ascii_alphabetic())
+            });
+            rest.strip_prefix('~').map(str::to_string)
+        })
+        .collect();
+    Some((name, patterns))
+}
+
+/// Whether key pattern `pattern` can match a key that starts with `prefix` (glob-free).
+/// A pattern matching every key (`*`) is an administrator's and not counted.
+pub fn pattern_overlaps(pattern: &str, prefix: &str) -> bool {
+    let literal_end = pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len());
+    let literal = &pattern[..literal_end];
+    if literal_end == pattern.len() {
+        // No glob: exactly one key.
+        return pattern.starts_with(prefix);
+    }
+    !literal.is_empty() && (literal.starts_with(prefix) || prefix.starts_with(literal))
+}
+
+/// Another ACL user whose key patterns reach into a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    /// The user.
+    pub user: String,
+    /// Its overlapping key patterns (without `~`).
+    pub patterns: Vec<String>,
+}
+
+/// The admin side of the shared Redis.
+pub struct Redis {
+    host: String,
+    port: u16,
+    tls: bool,
+    username: String,
+    password: String,
+    conn: OnceCell<Result<ConnectionManager, RedisError>>,
+    memory_warning: OnceCell<Option<String>>,
+    warned: AtomicBool,
+}
+
+impl Redis {
+    /// Connection settings for `s` with the resolved user and password. Opens nothing.
+    pub fn new(s: &RedisSettings, username: &str, password: &str) -> Self {
+        crate::backends::install_crypto_provider();
+        Redis {
+            host: s.host.clone(),
+            port: s.port,
+            tls: s.tls,
+            username: username.to_string(),
+            password: password.to_string(),
+            conn: OnceCell::new(),
+            memory_warning: OnceCell::new(),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// The ACL user the provider itself connects as.
+    pub fn admin_user(&self) -> &str {
+        &self.username
+    }
+
+    /// Host and port, as apps reach the shared Redis.
+    pub fn endpoint(&self) -> (String, u16) {
+        (self.host.clone(), self.port)
+    }
+
+    fn fail(&self, message: impl Into<String>) -> RedisError {
+        RedisError {
+            host: self.host.clone(),
+            port: self.port,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a driver error with this server's address.
+    pub fn error(&self, e: redis::RedisError) -> RedisError {
+        let text = e.to_string();
+        let message = if e.kind() == redis::ErrorKind::AuthenticationFailed
+            || text.contains("WRONGPASS")
+            || text.contains("NOAUTH")
+        {
+            format!("authentication failed for the admin user {:?}: {text}; check redis.username and redis.password", self.username)
+        } else if text.contains("NOPERM") {
+            format!("the admin user {:?} lacks a permission: {text}; it needs +acl, +scan, +unlink and +config|get on all keys", self.username)
+        } else if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() {
+            format!("cannot connect: {text}; check redis.host/port, redis.tls and that the server is running")
+        } else {
+            text
+        };
+        self.fail(message)
+    }
+
+    fn connect(&self) -> BoxFut<'_, Result<ConnectionManager, RedisError>> {
+        Box::pin(async move {
+            let addr = if self.tls {
+                ConnectionAddr::TcpTls {
+                    host: self.host.clone(),
+                    port: self.port,
+                    insecure: false,
+                    tls_params: None,
+                }
+            } else {
+                ConnectionAddr::Tcp(self.host.clone(), self.port)
+            };
+            let mut settings = RedisConnectionInfo::default().set_skip_set_lib_name();
+            if !self.username.is_empty() {
+                settings = settings.set_username(&self.username);
+            }
+            if !self.password.is_empty() {
+                settings = settings.set_password(&self.password);
+            }
+            let info = addr
+                .into_connection_info()
+                .map_err(|e| self.error(e))?
+                .set_redis_settings(settings);
+            let client = redis::Client::open(info).map_err(|e| self.error(e))?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(10)))
+                .set_response_timeout(Some(Duration::from_secs(60)))
+                .set_number_of_retries(1);
+            let mut conn = ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(|e| self.error(e))?;
+            // Prove the credentials now: a bad password should fail here, once.
+            redis::cmd("PING")
+                .query_async::<Value>(&mut conn)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(conn)
+        })
+    }
+
+    fn conn(&self) -> BoxFut<'_, Result<ConnectionManager, RedisError>> {
+        Box::pin(async move {
+            // A failure is kept too, so parallel resources fail at once against a dead server.
+            let r = self.conn.get_or_init(|| self.connect()).await;
+            r.clone()
+        })
+    }
+
+    /// The user `name`, or `None` when Redis has no such user.
+    pub fn get_user<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<Option<AclUser>, RedisError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let reply: Value = redis::cmd("ACL")
+                .arg("GETUSER")
+                .arg(name)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(AclUser::from_reply(&reply))
+        })
+    }
+
+    /// Creates or replaces the user (`ACL SETUSER name reset ...`).
+    pub fn set_user<'a>(&'a self, spec: &'a AclSpec) -> BoxFut<'a, Result<(), RedisError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            redis::cmd("ACL")
+                .arg("SETUSER")
+                .arg(&spec.name)
+                .arg(spec.setuser_rules())
+                .query_async::<Value>(&mut conn)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(())
+        })
+    }
+
+    /// Deletes the user (its connections are closed by Redis); `false` if it was gone.
+    pub fn del_user<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<bool, RedisError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let n: i64 = redis::cmd("ACL")
+                .arg("DELUSER")
+                .arg(name)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Every other user whose key patterns reach keys starting with `prefix`, with the
+    /// overlapping patterns.
+    pub fn overlapping_users<'a>(
+        &'a self,
+        name: &'a str,
+        prefix: &'a str,
+    ) -> BoxFut<'a, Result<Vec<Overlap>, RedisError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let lines: Vec<String> = redis::cmd("ACL")
+                .arg("LIST")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(lines
+                .iter()
+                .filter_map(|l| key_patterns_of(l))
+                .filter(|(user, _)| user != name && user != &self.username)
+                .filter_map(|(user, patterns)| {
+                    let hits: Vec<String> = patterns
+                        .into_iter()
+                        .filter(|p| pattern_overlaps(p, prefix))
+                        .collect();
+                    (!hits.is_empty()).then_some(Overlap {
+                        user,
+                        patterns: hits,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    /// Deletes every key starting with `prefix`: SCAN MATCH in steps, UNLINK per batch
+    /// (never KEYS, which blocks the shared server). Returns how many were unlinked.
+    pub fn delete_keys<'a>(&'a self, prefix: &'a str) -> BoxFut<'a, Result<u64, RedisError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let pattern = format!("{}*", escape_glob(prefix));
+            let mut cursor: u64 = 0;
+            let mut deleted: u64 = 0;
+            loop {
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(SCAN_BATCH)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                for batch in keys.chunks(SCAN_BATCH) {
+                    let n: u64 = redis::cmd("UNLINK")
+                        .arg(batch)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    deleted += n;
+                }
+                if next == 0 {
+                    return Ok(deleted);
+                }
+                cursor = next;
+            }
+        })
+    }
+
+    /// A warning about the shared instance's memory settings, the first time it is asked
+    /// for in this provider process; `None` afterwards, when all is well, or when the
+    /// admin user may not read the configuration.
+    pub fn take_memory_warning(&self) -> BoxFut<'_, Option<String>> {
+        Box::pin(async move {
+            let warning = self
+                .memory_warning
+                .get_or_init(|| async {
+                    let mut conn = self.conn().await.ok()?;
+                    let get =
+                        |param: &'static str| redis::cmd("CONFIG").arg("GET").arg(param).clone();
+                    let maxmemory: Vec<String> =
+                        get("maxmemory").query_async(&mut conn).await.ok()?;
+                    let policy: Vec<String> =
+                        get("maxmemory-policy").query_async(&mut conn).await.ok()?;
+                    memory_warning(
+                        &self.host,
+                        self.port,
+                        maxmemory.get(1).map(String::as_str),
+                        policy.get(1).map(String::as_str),
+                    )
+                })
+                .await;
+            if warning.is_some() && !self.warned.swap(true, Ordering::SeqCst) {
+                warning.clone()
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// The warning for a shared Redis whose memory settings let it refuse every tenant's
+/// writes, or `None` when they are fine.
+pub fn memory_warning(
+    host: &str,
+    port: u16,
+    maxmemory: Option<&str>,
+    policy: Option<&str>,
+) -> Option<String> {
+    let mut problems = Vec::new();
+    if maxmemory.map(str::trim) == Some("0") {
+        problems.push("`maxmemory` is 0 (no limit): the instance grows until the node runs out of memory and it is killed, taking every tenant's data with it");
+    }
+    if policy == Some("noeviction") {
+        problems.push(
+            "`maxmemory-policy` is `noeviction`: once full, it refuses writes for every tenant",
+        );
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "The shared Redis at {host}:{port} is configured so that one tenant filling it breaks all of them: {}. Set `maxmemory` and an evicting policy such as `allkeys-lru` (or `volatile-lru` when tenants set TTLs).",
+            problems.join("; ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn setuser_rules_reset_then_confine_to_the_prefix() {
+        let spec = AclSpec {
+            name: "app".into(),
+            enabled: true,
+            password: "pw".into(),
+            key_prefix: "app:".into(),
+            channels: vec!["app:*".into()],
+            commands: vec!["+@all".into(), "-@admin".into(), "-@dangerous".into()],
+        };
+        let rules = spec.setuser_rules();
+        assert_eq!(rules[0], "reset");
+        assert_eq!(rules[1], "on");
+        assert_eq!(rules[2], format!("#{}", password_hash("pw")));
+        assert!(!rules
+            .iter()
+            .any(|r| r.contains("pw") && !r.starts_with('#')));
+        assert_eq!(
+            &rules[3..],
+            [
+                "~app:*",
+                "resetchannels",
+                "&app:*",
+                "+@all",
+                "-@admin",
+                "-@dangerous"
+            ]
+        );
+        let off = AclSpec {
+            enabled: false,
+            channels: vec![],
+            ..spec
+        };
+        assert_eq!(off.setuser_rules()[1], "off");
+        assert!(!off.setuser_rules().iter().any(|r| r.starts_with('&')));
+    }
+
+    #[test]
+    fn password_hash_is_redis_sha256_hex() {
+        // `ACL SETUSER x >redis-dev` shows this hash in `ACL LIST`.
+        assert_eq!(
+            password_hash("redis-dev"),
+            "013e4354d4ff572145e6fdf5813e855f4fe202c713f7e17cdc86513c6cf08b87"
+        );
+    }
+
+    #[test]
+    fn glob_escaping() {
+        assert_eq!(escape_glob("app:"), "app:");
+        assert_eq!(escape_glob("a*b?c[d]e\\"), "a\\*b\\?c\\[d\\]e\\\\");
+    }
+
+    #[test]
+    fn getuser_reply_of_redis_7() {
+        let reply = Value::Array(vec![
+            bulk("flags"),
+            Value::Array(vec![bulk("on"), bulk("sanitize-payload")]),
+            bulk("passwords"),
+            Value::Array(vec![bulk("abc")]),
+            bulk("commands"),
+            bulk("+@all -@dangerous"),
+            bulk("keys"),
+            bulk("~app:*"),
+            bulk("channels"),
+            bulk("&app:*"),
+            bulk("selectors"),
+            Value::Array(vec![]),
+        ]);
+        let u = AclUser::from_reply(&reply).unwrap_or_default();
+        assert!(u.enabled());
+        assert_eq!(u.password_hashes, ["abc"]);
+        assert_eq!(u.commands, ["+@all", "-@dangerous"]);
+        assert_eq!(
+            u.rule_string(),
+            "on sanitize-payload ~app:* resetchannels &app:* +@all -@dangerous"
+        );
+        assert_eq!(AclUser::from_reply(&Value::Nil), None);
+    }
+
+    #[test]
+    fn getuser_reply_of_redis_6_2_and_selectors() {
+        let reply = Value::Array(vec![
+            bulk("flags"),
+            Value::Array(vec![bulk("off"), bulk("allchannels")]),
+            bulk("passwords"),
+            Value::Array(vec![]),
+            bulk("commands"),
+            bulk("-@all +get"),
+            bulk("keys"),
+            Value::Array(vec![bulk("app:*")]),
+            bulk("channels"),
+            Value::Array(vec![bulk("*")]),
+            bulk("selectors"),
+            Value::Array(vec![Value::Array(vec![
+                bulk("commands"),
+                bulk("+set"),
+                bulk("keys"),
+                bulk("~*"),
+                bulk("channels"),
+                bulk(""),
+            ])]),
+        ]);
+        let u = AclUser::from_reply(&reply).unwrap_or_default();
+        assert!(!u.enabled());
+        assert_eq!(u.keys, ["~app:*"]);
+        assert_eq!(u.channels, ["&*"]);
+        assert_eq!(u.selectors, ["(+set ~*)"]);
+        assert_eq!(
+            u.rule_string(),
+            "off allchannels ~app:* &* -@all +get (+set ~*)"
+        );
+    }
+
+    #[test]
+    fn acl_list_key_patterns() {
+        assert_eq!(
+            key_patterns_of("user app on #ab ~app:* %R~shared:* resetchannels &app:* +@all"),
+            Some(("app".into(), vec!["app:*".into(), "shared:*".into()]))
+        );
+        assert_eq!(
+            key_patterns_of("user default on nopass allkeys &* +@all"),
+            Some(("default".into(), vec!["*".into()]))
+        );
+        assert_eq!(key_patterns_of("garbage"), None);
+    }
+
+    #[test]
+    fn prefix_overlap() {
+        assert!(pattern_overlaps("app:*", "app:"));
+        assert!(pattern_overlaps("app:b:*", "app:"));
+        assert!(pattern_overlaps("ap*", "app:"));
+        assert!(pattern_overlaps("app:key", "app:"));
+        assert!(!pattern_overlaps("apx:*", "app:"));
+        assert!(!pattern_overlaps("app2:*", "app:"));
+        assert!(
+            !pattern_overlaps("*", "app:"),
+            "admins reach everything by design"
+        );
+        assert!(!pattern_overlaps("other", "app:"));
+    }
+
+    #[test]
+    fn memory_warnings() {
+        assert_eq!(
+            memory_warning("r", 1, Some("268435456"), Some("allkeys-lru")),
+            None
+        );
+        let w = memory_warning("r", 6379, Some("0"), Some("noeviction")).unwrap_or_default();
+        assert!(
+            w.contains("r:6379") && w.contains("maxmemory") && w.contains("noeviction"),
+            "{w}"
+        );
+        assert!(memory_warning("r", 1, Some("100"), Some("noeviction")).is_some());
+        assert!(memory_warning("r", 1, Some("0"), Some("volatile-lru")).is_some());
+    }
+}

@@ -1,0 +1,485 @@
+//! `dbaas_shared_mysql_database`: one tenant database on the shared MySQL (InnoDB
+//! Cluster; MariaDB in tests) with its default character set and collation. Works on
+//! MySQL 8 and MariaDB: the backend detects the server once and picks the dialect.
+//! It warns when existing database-level grants (wildcards, stale grants of a dropped
+//! namesake) would let other accounts reach the new database.
+
+use tfplugin::{Attribute, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Validator, Value};
+
+use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
+use crate::backends::Backends;
+use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::sql;
+
+/// The resource type.
+pub struct SharedMysqlDatabase;
+
+/// Schemas the server itself owns (compared case-insensitively).
+const RESERVED: &[&str] = &["mysql", "sys", "information_schema", "performance_schema"];
+/// MySQL's identifier limit for databases.
+const MAX_NAME: usize = 64;
+
+/// Whether `s` is a tenant database name: `^[a-zA-Z0-9_]{1,64}$`, not a system schema.
+pub fn check_name(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("{s:?} may contain only letters a-z and A-Z, digits and `_` (so it never needs quoting in an app's connection string)"));
+    }
+    if s.len() > MAX_NAME {
+        return Err(format!(
+            "{s:?} is {} characters long; at most {MAX_NAME} are allowed",
+            s.len()
+        ));
+    }
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+        return Err(format!("{s:?} is a system schema of MySQL"));
+    }
+    Ok(())
+}
+
+/// Character set and collation names as the server reports them: lower-case letters,
+/// digits and `_`. `utf8` and `utf8_*` are refused: they are aliases whose meaning
+/// depends on the server (utf8mb3 today, utf8mb4 on some MariaDB settings), and the
+/// server would report another name than the configured one on every plan.
+fn check_charset_name(what: &str, s: &str) -> Result<(), String> {
+    if s.is_empty()
+        || s.len() > 64
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "{s:?} is not a {what} name: lower-case letters, digits and `_`, as `SHOW {}` lists them",
+            if what == "collation" { "COLLATION" } else { "CHARACTER SET" }
+        ));
+    }
+    if s == "utf8" || s.starts_with("utf8_") {
+        return Err(format!("{s:?} uses the alias `utf8`, which the server reports as `utf8mb3` (or `utf8mb4`); write `utf8mb4` (recommended) or `utf8mb3` explicitly"));
+    }
+    Ok(())
+}
+
+/// A collation belongs to its character set when its name starts with `<charset>_`
+/// (MariaDB's short `uca1400_*` names are stored under their full `utf8mb4_uca1400_*`).
+fn collation_matches(charset: &str, collation: &str) -> bool {
+    (charset == "binary" && collation == "binary")
+        || collation
+            .strip_prefix(charset)
+            .is_some_and(|rest| rest.starts_with('_'))
+}
+
+fn state_from(base: &Value, info: &SchemaInfo, endpoint: (String, u16)) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::string(str_of(base, "name")));
+    s.set("charset", Value::string(info.charset.clone()));
+    s.set("collation", Value::string(info.collation.clone()));
+    s.set("host", Value::string(endpoint.0));
+    s.set("port", Value::int(endpoint.1.into()));
+    s
+}
+
+fn endpoint(ctx: &Ctx<'_, Backends>) -> (String, u16) {
+    ctx.client
+        .settings
+        .mysql
+        .as_ref()
+        .map(|m| (m.host.clone(), m.port))
+        .unwrap_or_default()
+}
+
+/// Checks charset and collation against the server before any DDL, so a typo becomes a
+/// diagnostic on the attribute instead of a server error. `false` when one was recorded.
+async fn server_knows(
+    diags: &mut Diagnostics,
+    mysql: &Mysql,
+    charset: &str,
+    collation: Option<&str>,
+) -> Result<bool, MysqlError> {
+    let (known, applies) = mysql.charset_check(charset, collation).await?;
+    if !known {
+        attribute_error(
+            diags,
+            "charset",
+            "Unknown character set",
+            format!("The server has no character set {charset:?}; `SHOW CHARACTER SET` lists those it has."),
+        );
+        return Ok(false);
+    }
+    if !applies {
+        attribute_error(
+            diags,
+            "collation",
+            "Unknown collation for this character set",
+            format!("The server has no collation {:?} for character set {charset:?}; `SHOW COLLATION WHERE Charset = '{charset}'` lists them.", collation.unwrap_or_default()),
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Warns when accounts already hold database-level grants that reach `name`.
+async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
+    match mysql.grants_reaching(name).await {
+        Ok(grantees) if !grantees.is_empty() => {
+            let list = grantees
+                .iter()
+                .map(|g| format!("'{}'@'{}' (grant on `{}`)", g.user, g.host, g.pattern))
+                .collect::<Vec<_>>()
+                .join(", ");
+            diags.warning(
+                format!("Other accounts can reach database {name:?}"),
+                format!("Database-level grants that existed before this database match its name, so these accounts can use it: {list}. In grants `_` and `%` are wildcards (escape them as `\\_`), and grants outlive a dropped database. Revoke the ones that are not meant for this tenant."),
+            );
+        }
+        Ok(_) => {}
+        // Reading mysql.db needs a privilege the admin may lack; the check is advisory.
+        Err(e) => tracing::debug!(error = %e, "cannot check database-level grants"),
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_mysql_database"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "A tenant database on the shared MySQL (InnoDB Cluster, MySQL 8; MariaDB works too), with its default character set and collation. Only accounts granted on it can use it: new accounts have no access to any database, and the provider warns when existing grants (wildcards such as `app_%`, or stale grants of a dropped database of the same name) would reach it. Destroy (when `deletion_protection = false`) drops the database.",
+            )
+            .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
+            .attr(
+                Attribute::string("name")
+                    .required()
+                    .requires_replace()
+                    .description("Database name: letters, digits and `_`, at most 64 characters; not `mysql`, `sys`, `information_schema` or `performance_schema`. Changing it replaces the database.")
+                    .validate(Validator::new("letters, digits and `_`, 1 to 64 characters, not a system schema", |v| check_name(v.as_str().unwrap_or_default()))),
+            )
+            .attr(
+                Attribute::string("charset")
+                    .default(Value::string("utf8mb4"))
+                    .description("Default character set, e.g. `utf8mb4` (the default) or `latin1`. Changing it runs `ALTER DATABASE` in place: new tables get it, existing tables keep theirs.")
+                    .validate(Validator::new("a character set name", |v| check_charset_name("character set", v.as_str().unwrap_or_default()))),
+            )
+            .attr(
+                Attribute::string("collation")
+                    .optional()
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("Default collation, e.g. `utf8mb4_unicode_ci`; must belong to `charset`. Default: the server's default for the character set (`utf8mb4_0900_ai_ci` on MySQL 8, `utf8mb4_general_ci` on MariaDB 10.11). Changing it runs `ALTER DATABASE` in place.")
+                    .validate(Validator::new("a collation name", |v| check_charset_name("collation", v.as_str().unwrap_or_default()))),
+            )
+            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying."))
+            .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`mysql.host`)."))
+            .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`mysql.port`).")),
+        )
+    }
+
+    async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
+        let charset = config.get("charset").as_str().unwrap_or("utf8mb4");
+        if let (Some(collation), true) = (
+            config.get("collation").as_str(),
+            config.get("charset").is_wholly_known(),
+        ) {
+            if !collation_matches(charset, collation) {
+                attribute_error(
+                    diags,
+                    "collation",
+                    "Collation does not belong to the character set",
+                    format!("{collation:?} is not a collation of {charset:?}: its name must start with `{charset}_` (for MariaDB's `uca1400` collations write the full name, e.g. `{charset}_uca1400_ai_ci`)."),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(&self, plan: &mut Plan<'_>) {
+        // A new character set brings its own default collation, chosen by the server.
+        if !plan.prior.is_null()
+            && plan.config.get("collation").is_null()
+            && plan.planned.get("charset") != plan.prior.get("charset")
+        {
+            plan.planned.set("collation", Value::unknown());
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &mut Ctx<'_, Backends>,
+        planned: &Value,
+        _config: &Value,
+    ) -> Option<Value> {
+        let name = str_of(planned, "name").to_string();
+        let charset = str_of(planned, "charset").to_string();
+        let collation = planned.get("collation").as_str().map(str::to_string);
+        let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
+        let fail = |diags: &mut Diagnostics, e: MysqlError| {
+            backend_error(diags, format!("Cannot create database {name:?}"), e)
+        };
+        match mysql.schema(&name).await {
+            Ok(Some(_)) => {
+                attribute_error(
+                    &mut ctx.diags,
+                    "name",
+                    format!("Database {name:?} already exists"),
+                    format!("A database named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
+                );
+                return None;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                fail(&mut ctx.diags, e);
+                return None;
+            }
+        }
+        match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                fail(&mut ctx.diags, e);
+                return None;
+            }
+        }
+        warn_about_grants(&mut ctx.diags, mysql, &name).await;
+        let create = [sql::mysql_create_database(
+            &name,
+            &charset,
+            collation.as_deref(),
+        )];
+        if let Err(e) = mysql.exec(&create).await {
+            if e.code == Some(1007) {
+                attribute_error(
+                    &mut ctx.diags,
+                    "name",
+                    format!("Database {name:?} already exists"),
+                    format!("It was created concurrently, outside this resource. To manage it here, import it:\n  terraform import <resource address> {name}"),
+                );
+            } else {
+                fail(&mut ctx.diags, e);
+            }
+            return None;
+        }
+        match mysql.schema(&name).await {
+            Ok(Some(info)) => Some(state_from(planned, &info, endpoint(ctx))),
+            Ok(None) => {
+                ctx.diags.error(
+                    format!("Database {name:?} vanished right after creation"),
+                    "Something dropped it concurrently.",
+                );
+                None
+            }
+            Err(e) => {
+                backend_error(
+                    &mut ctx.diags,
+                    format!("Cannot read database {name:?} after creating it"),
+                    e,
+                );
+                None
+            }
+        }
+    }
+
+    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+        let name = str_of(state, "name").to_string();
+        let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
+        match mysql.schema(&name).await {
+            Ok(Some(info)) => Some(state_from(state, &info, endpoint(ctx))),
+            Ok(None) => None,
+            Err(e) => {
+                backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
+                Some(state.clone())
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &mut Ctx<'_, Backends>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Option<Value> {
+        let name = str_of(planned, "name").to_string();
+        let charset = str_of(planned, "charset").to_string();
+        let collation = planned.get("collation").as_str().map(str::to_string);
+        let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
+        let fail = |diags: &mut Diagnostics, e: MysqlError| {
+            backend_error(diags, format!("Cannot update database {name:?}"), e)
+        };
+        let changed = prior.get("charset") != planned.get("charset")
+            || prior.get("collation") != planned.get("collation");
+        if changed {
+            match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    fail(&mut ctx.diags, e);
+                    return None;
+                }
+            }
+            let alter = [sql::mysql_alter_database(
+                &name,
+                &charset,
+                collation.as_deref(),
+            )];
+            if let Err(e) = mysql.exec(&alter).await {
+                fail(&mut ctx.diags, e);
+                return None;
+            }
+        }
+        match mysql.schema(&name).await {
+            Ok(Some(info)) => Some(state_from(planned, &info, endpoint(ctx))),
+            Ok(None) => {
+                ctx.diags.error(
+                    format!("Database {name:?} disappeared during update"),
+                    "Something dropped it concurrently; the next plan will create it again.",
+                );
+                None
+            }
+            Err(e) => {
+                fail(&mut ctx.diags, e);
+                None
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+        let name = str_of(prior, "name").to_string();
+        if prior.get("deletion_protection").as_bool().unwrap_or(true) {
+            attribute_error(
+                &mut ctx.diags,
+                "deletion_protection",
+                format!("Database {name:?} is protected by deletion_protection"),
+                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
+            );
+            return;
+        }
+        let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
+            return;
+        };
+        if let Err(e) = mysql.exec(&[sql::mysql_drop_database(&name)]).await {
+            backend_error(&mut ctx.diags, format!("Cannot drop database {name:?}"), e);
+        }
+    }
+
+    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+        if let Err(why) = check_name(id) {
+            ctx.diags.error(
+                "Invalid import id",
+                format!("The import id is the database name. {why}"),
+            );
+            return;
+        }
+        state.set("name", Value::string(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::Resource;
+
+    #[test]
+    fn names() {
+        for ok in ["app", "App_1", "_x", "9lives", &"a".repeat(64)] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a-b",
+            "a b",
+            "a;drop",
+            "a`b",
+            "é",
+            "mysql",
+            "SYS",
+            "information_schema",
+            "Performance_Schema",
+            &"a".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn charset_and_collation_names() {
+        for ok in ["utf8mb4", "latin1", "utf8mb3", "binary"] {
+            assert!(check_charset_name("character set", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "UTF8MB4", "utf8", "utf8_general_ci", "a b", "x'y"] {
+            assert!(check_charset_name("collation", bad).is_err(), "{bad}");
+        }
+        assert!(collation_matches("utf8mb4", "utf8mb4_0900_ai_ci"));
+        assert!(collation_matches("utf8mb4", "utf8mb4_uca1400_ai_ci"));
+        assert!(collation_matches("binary", "binary"));
+        assert!(!collation_matches("utf8mb4", "latin1_swedish_ci"));
+        assert!(!collation_matches("utf8mb4", "uca1400_ai_ci"));
+        assert!(!collation_matches("utf8", "utf8mb4_bin"));
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::Map(Default::default());
+        for (k, x) in pairs {
+            v.set(k, x.clone());
+        }
+        v
+    }
+
+    #[tokio::test]
+    async fn a_new_charset_plans_the_collation_unknown_unless_configured() {
+        let r = SharedMysqlDatabase;
+        let prior = obj(&[
+            ("name", Value::string("app")),
+            ("charset", Value::string("latin1")),
+            ("collation", Value::string("latin1_swedish_ci")),
+        ]);
+        let mut plan = Plan {
+            prior: &prior,
+            config: &obj(&[("collation", Value::Null)]),
+            planned: obj(&[
+                ("name", Value::string("app")),
+                ("charset", Value::string("utf8mb4")),
+                ("collation", Value::string("latin1_swedish_ci")),
+            ]),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        r.modify_plan(&mut plan).await;
+        assert!(plan.planned.get("collation").is_unknown());
+
+        let config = obj(&[("collation", Value::string("utf8mb4_bin"))]);
+        let mut plan = Plan {
+            prior: &prior,
+            config: &config,
+            planned: obj(&[
+                ("charset", Value::string("utf8mb4")),
+                ("collation", Value::string("utf8mb4_bin")),
+            ]),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        r.modify_plan(&mut plan).await;
+        assert_eq!(plan.planned.get("collation").as_str(), Some("utf8mb4_bin"));
+    }
+
+    #[tokio::test]
+    async fn a_collation_of_another_charset_is_refused_on_the_attribute() {
+        let mut diags = Diagnostics::default();
+        let config = obj(&[
+            ("charset", Value::string("latin1")),
+            ("collation", Value::string("utf8mb4_bin")),
+        ]);
+        SharedMysqlDatabase
+            .validate(&config, &ClientInfo::default(), &mut diags)
+            .await;
+        assert!(diags.has_errors());
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(tfplugin::AttributePath::attr("collation"))
+        );
+    }
+}
