@@ -1,10 +1,12 @@
 //! `dbaas_vault_database_connection` and `dbaas_vault_rotation_role` on real Terraform,
 //! OpenBao (Vault's API, database secrets engine at `database/`), PostgreSQL 15 behind
-//! three PgBouncers (auth_query) and MariaDB: credentials read from `creds_path` work
-//! through PgBouncer on their own tenant database only, objects they create belong to
+//! three PgBouncers (auth_query), MariaDB and Redis: credentials read from `creds_path`
+//! work through PgBouncer on their own tenant database only, objects they create belong to
 //! `<database>_owner` and survive revocation, `readonly` reads and cannot write, static
 //! roles rotate, drift and import, destroy leaves nothing in Vault or the database, the
-//! MySQL engine, and the failure modes (Vault unreachable, bad token, missing connection).
+//! MySQL and Redis engines, `examples/tenant-stack/main.tf` as shipped, and the failure
+//! modes (Vault unreachable, bad token, engine not mounted, missing connection). Cases
+//! marked `#[ignore = "bug: ..."]` pin provider bugs; run them with `--include-ignored`.
 //!
 //! Every case runs on each Terraform from `terraforms()` with names unique per case and per
 //! Terraform version (cases run in parallel): tenant databases `acc_v<case>_<v>`, Vault

@@ -126,6 +126,35 @@ fn existing_roles<'a>(
     })
 }
 
+/// Of the given roles, those that exist, and whether each could be a leftover of this
+/// resource's own database (NOLOGIN, owning nothing anywhere): `(name, orphan)`.
+fn existing_roles_detail<'a>(
+    pg: &'a Postgres,
+    names: &'a [&'a str],
+) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, crate::backends::postgres::PgError>> {
+    Box::pin(async move {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let rows = sqlx::query(
+            "SELECT r.rolname::text AS name, (NOT r.rolcanlogin AND NOT r.rolsuper AND NOT EXISTS \
+             (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o')) AS orphan \
+             FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1",
+        )
+        .bind(&names)
+        .fetch_all(pg.pool())
+        .await
+        .map_err(|e| pg.error(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("name").unwrap_or_default(),
+                    r.try_get("orphan").unwrap_or(false),
+                )
+            })
+            .collect())
+    })
+}
+
 fn installed_extensions<'a>(
     pg: &'a Postgres,
     db: &'a str,
@@ -168,6 +197,8 @@ fn state_from(
     s.set("lc_ctype", Value::string(cur.lc_ctype.clone()));
     if let Some(ext) = extensions {
         s.set("extensions", Value::from_strings(ext));
+    } else if s.get("extensions").is_unknown() {
+        s.set("extensions", Value::Null);
     }
     let (host, port) = ctx.client.postgres_app_endpoint().unwrap_or_default();
     s.set("host", Value::string(host));
@@ -186,10 +217,14 @@ fn create_objects<'a>(
     pg: &'a Postgres,
     spec: &'a Spec,
     auth: Option<&'a str>,
+    reuse: &'a [String],
     made: &'a mut Made,
 ) -> crate::backends::BoxFut<'a, Result<(), crate::backends::postgres::PgError>> {
     Box::pin(async move {
         for role in spec.roles.all() {
+            if reuse.iter().any(|r| r == role) {
+                continue;
+            }
             pg.exec_all(&[sql::create_nologin_role(role)]).await?;
             made.roles.push(role.to_string());
         }
@@ -279,7 +314,9 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             .attr(
                 Attribute::typed("extensions", Type::set_of(Type::String))
                     .optional()
-                    .description("Extensions to install in the database (`CREATE EXTENSION`); removing one drops it. When unset, extensions are not managed.")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("Extensions to install in the database (`CREATE EXTENSION`); removing one drops it. When unset, extensions are not managed (an imported database reports what it has).")
                     .validate(Validator::new("extension names", |v| {
                         for e in v.string_list() {
                             if e.is_empty() || !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -320,6 +357,9 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         if !plan.prior.is_null() && plan.prior.get("template").is_null() {
             plan.requires_replace
                 .retain(|p| *p != AttributePath::attr("template"));
+            if plan.config.get("template").is_null() {
+                plan.planned.set("template", Value::Null);
+            }
         }
         let name = str_of(&plan.planned, "name");
         if let Value::String(owner) = plan.planned.get("owner") {
@@ -357,17 +397,44 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 return None;
             }
         }
-        match existing_roles(pg, &spec.roles.all()).await {
-            Ok(taken) if !taken.is_empty() => {
-                attribute_error(
-                    &mut ctx.diags,
-                    if taken.contains(&spec.roles.owner) { "owner" } else { "name" },
-                    "Role already exists",
-                    format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", taken.join(", ")),
-                );
-                return None;
+        // Roles left behind by this database (dropped out of band, roles kept) are reused:
+        // NOLOGIN and owning nothing, they can only be leftovers. Anything else is refused.
+        let reuse = match existing_roles_detail(pg, &spec.roles.all()).await {
+            Ok(found) => {
+                let foreign: Vec<String> = found
+                    .iter()
+                    .filter(|(_, orphan)| !orphan)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                if !foreign.is_empty() {
+                    attribute_error(
+                        &mut ctx.diags,
+                        if foreign.contains(&spec.roles.owner) { "owner" } else { "name" },
+                        "Role already exists",
+                        format!("The role(s) {} already exist in PostgreSQL and can log in or own objects. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", foreign.join(", ")),
+                    );
+                    return None;
+                }
+                let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
+                // Only the complete set of three is a recognisable leftover; a lone role
+                // with one of these names may be someone else's.
+                if !names.is_empty() && names.len() < 3 {
+                    attribute_error(
+                        &mut ctx.diags,
+                        if names.contains(&spec.roles.owner) { "owner" } else { "name" },
+                        "Role already exists",
+                        format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", names.join(", ")),
+                    );
+                    return None;
+                }
+                if !names.is_empty() {
+                    ctx.diags.warning(
+                        format!("Reusing roles left from a dropped database {:?}", spec.name),
+                        format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", names.join(", ")),
+                    );
+                }
+                names
             }
-            Ok(_) => {}
             Err(e) => {
                 backend_error(
                     &mut ctx.diags,
@@ -376,10 +443,10 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 );
                 return None;
             }
-        }
+        };
         let auth = spec.pgbouncer_auth.then(|| auth_user(ctx));
         let mut made = Made::default();
-        if let Err(e) = create_objects(pg, &spec, auth.as_deref(), &mut made).await {
+        if let Err(e) = create_objects(pg, &spec, auth.as_deref(), &reuse, &mut made).await {
             // Leave nothing half made: remove what this attempt created, then report.
             if made.database {
                 let _ = pg.exec_all(&[sql::drop_database(&spec.name)]).await;
@@ -632,5 +699,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         state.set("name", Value::string(id));
         // Unknown for an existing database; adopted from configuration on the next plan.
         state.set("template", Value::Null);
+        // Read the installed extensions, so a configuration listing them plans no change.
+        state.set("extensions", Value::List(Vec::new()));
     }
 }
