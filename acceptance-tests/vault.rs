@@ -928,7 +928,8 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
 /// Out-of-band edits of what the provider generated or defaulted: the role's creation
 /// statements (here: logins made SUPERUSER) and the connection's URL.
 #[test]
-#[ignore = "bug: generated creation/revocation statements and a defaulted connection_url changed in Vault out of band plan no change, and apply keeps the edited values"]
+#[ignore = "known gap: a defaulted connection_url/username edited in Vault is not planned back (plan-time defaults need provider settings in modify_plan)"]
+
 fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1001,7 +1002,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
 /// usual `postgres-<app>-role` names every tenant's logins look alike: the warning about
 /// expired logins must name only those of this role's database.
 #[test]
-#[ignore = "bug: the expired-login warning matches logins by the first 8 characters of the role name, so it names other tenants' logins (every `postgres-<app>-role` shares `postgres`)"]
+
 fn vault_expired_login_warning_names_only_this_roles_logins() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1053,7 +1054,8 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
 }
 
 #[test]
-#[ignore = "bug: importing a readonly, static or MySQL dbaas_vault_rotation_role leaves a diff (access not recovered; static `database` set to the connection name; MySQL `database` empty; generated statements planned unknown)"]
+#[ignore = "known gap: a static role's database and access are not stored in Vault, so its import plans one no-op update"]
+
 fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1495,7 +1497,8 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
 }
 
 #[test]
-#[ignore = "bug: Redis rotation roles confine logins to `<database>:*`, not to the namespace's configured key_prefix"]
+#[ignore = "known gap: Redis rotation roles confine logins to <database>:*, not the namespace's custom key_prefix"]
+
 fn vault_redis_creds_follow_a_custom_key_prefix() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);

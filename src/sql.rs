@@ -421,6 +421,11 @@ impl Access {
         }
     }
 
+    /// The attribute value: `owner`, `readwrite` or `readonly`.
+    pub fn name(self) -> &'static str {
+        self.suffix()
+    }
+
     fn suffix(self) -> &'static str {
         match self {
             Access::Owner => "owner",

@@ -2,7 +2,7 @@
 //! only) on every replica: SHOW POOLS / DATABASES, KILL, RESUME, RECONNECT.
 
 use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::{ConnectOptions, PgConnection, Row};
 
 /// A failure on one admin host.
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +44,18 @@ pub struct PgBouncerAdmin {
     hosts: Vec<(String, u16)>,
     username: String,
     password: String,
+    /// One kept-open admin connection per host, opened on first use.
+    conns: Vec<tokio::sync::Mutex<Option<PgConnection>>>,
 }
 
 impl PgBouncerAdmin {
     /// Admin access to `hosts` as `username`.
     pub fn new(hosts: Vec<(String, u16)>, username: &str, password: &str) -> Self {
         PgBouncerAdmin {
+            conns: hosts
+                .iter()
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
             hosts,
             username: username.to_string(),
             password: password.to_string(),
@@ -61,18 +67,12 @@ impl PgBouncerAdmin {
         &self.hosts
     }
 
-    fn run<'a>(
+    fn connect<'a>(
         &'a self,
         host: &'a str,
         port: u16,
-        command: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<Vec<PgRow>, PgBouncerError>> {
+    ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgBouncerError>> {
         Box::pin(async move {
-            let err = |message: String| PgBouncerError {
-                host: host.to_string(),
-                port,
-                message,
-            };
             // PgBouncer refuses startup parameters it does not know, and sqlx sends
             // extra_float_digits unless told not to.
             let options = PgConnectOptions::new()
@@ -85,16 +85,54 @@ impl PgBouncerAdmin {
                 .extra_float_digits(None)
                 .statement_cache_capacity(0)
                 .disable_statement_logging();
-            let mut conn =
-                tokio::time::timeout(std::time::Duration::from_secs(10), options.connect())
-                    .await
-                    .map_err(|_| err("timed out connecting".into()))?
-                    .map_err(|e| err(format!("cannot connect: {e}")))?;
-            let rows = sqlx::Executor::fetch_all(&mut conn, sqlx::raw_sql(command))
+            let err = |message: String| PgBouncerError {
+                host: host.to_string(),
+                port,
+                message,
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(10), options.connect())
                 .await
-                .map_err(|e| err(format!("`{command}` failed: {e}")));
-            let _ = conn.close().await;
-            rows
+                .map_err(|_| err("timed out connecting".into()))?
+                .map_err(|e| err(format!("cannot connect: {e}")))
+        })
+    }
+
+    /// Runs one admin command on replica `idx` over its kept-open connection (one per
+    /// admin host per process: logins cost far more than commands), reconnecting once
+    /// if the connection went away.
+    fn run<'a>(
+        &'a self,
+        idx: usize,
+        command: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<PgRow>, PgBouncerError>> {
+        Box::pin(async move {
+            let (host, port) = (&self.hosts[idx].0, self.hosts[idx].1);
+            let err = |message: String| PgBouncerError {
+                host: host.to_string(),
+                port,
+                message,
+            };
+            let mut slot = self.conns[idx].lock().await;
+            for attempt in 0..2 {
+                let mut conn = match slot.take() {
+                    Some(c) => c,
+                    None => self.connect(host, port).await?,
+                };
+                match sqlx::Executor::fetch_all(&mut conn, sqlx::raw_sql(command)).await {
+                    Ok(rows) => {
+                        *slot = Some(conn);
+                        return Ok(rows);
+                    }
+                    // The server answered: the connection is fine, the command was not.
+                    Err(sqlx::Error::Database(e)) => {
+                        *slot = Some(conn);
+                        return Err(err(format!("`{command}` failed: {}", e.message())));
+                    }
+                    Err(e) if attempt == 1 => return Err(err(format!("`{command}` failed: {e}"))),
+                    Err(_) => continue,
+                }
+            }
+            Err(err(format!("`{command}` failed")))
         })
     }
 
@@ -105,8 +143,8 @@ impl PgBouncerAdmin {
     ) -> crate::backends::BoxFut<'a, Result<Vec<Pool>, PgBouncerError>> {
         Box::pin(async move {
             let mut out = Vec::new();
-            for (host, port) in &self.hosts {
-                for row in self.run(host, *port, "SHOW POOLS").await? {
+            for (idx, (host, port)) in self.hosts.iter().enumerate() {
+                for row in self.run(idx, "SHOW POOLS").await? {
                     let text = |c: &str| {
                         row.try_get_unchecked::<Option<String>, _>(c)
                             .ok()
@@ -153,8 +191,8 @@ impl PgBouncerAdmin {
                 return Ok(());
             };
             let mut errors = Vec::new();
-            for (host, port) in &self.hosts {
-                if let Err(e) = self.run(host, *port, &command).await {
+            for idx in 0..self.hosts.len() {
+                if let Err(e) = self.run(idx, &command).await {
                     let benign = e.message.contains("no such database")
                         || e.message.contains("is not paused")
                         || e.message.contains("already");

@@ -182,14 +182,23 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
 
 /// Expired logins Vault made for this role that still exist in PostgreSQL: they are
 /// what makes a later issue fail with `user already exists`.
-async fn stale_logins(ctx: &Ctx<'_, Backends>, role: &str) -> Vec<String> {
+async fn stale_logins(ctx: &Ctx<'_, Backends>, role: &str, database: &str) -> Vec<String> {
+    // Only logins in this database's groups: role names share Vault's 8-character prefix.
+    let groups: Vec<String> = ["owner", "readwrite", "readonly"]
+        .iter()
+        .map(|g| format!("{database}_{g}"))
+        .collect();
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
     sqlx::query_scalar::<_, String>(
-        "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolcanlogin AND rolname LIKE $1 AND rolvaliduntil IS NOT NULL AND rolvaliduntil < pg_catalog.now() ORDER BY 1 LIMIT 20",
+        "SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.rolcanlogin AND r.rolname LIKE $1 \
+         AND r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil < pg_catalog.now() \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+                     WHERE m.member = r.oid AND g.rolname = ANY($2)) ORDER BY 1 LIMIT 20",
     )
     .bind(sql::vault_login_like_pattern(role))
+    .bind(groups)
     .fetch_all(pg.pool())
     .await
     .unwrap_or_default()
@@ -264,17 +273,37 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         if plan.prior.is_null() {
             return;
         }
-        // Generated statements only change when what they are generated from changes.
-        let same = ["connection", "database", "access"]
-            .iter()
-            .all(|a| plan.prior.get(a) == plan.planned.get(a));
-        for a in [
-            "creation_statements",
-            "revocation_statements",
-            "rotation_statements",
-        ] {
-            if plan.config.get(a).is_null() && same {
-                plan.planned.set(a, plan.prior.get(a).clone());
+        // Statements left to the provider are what it would generate now: an edit made
+        // in Vault behind Terraform's back (say, a SUPERUSER creation statement) shows
+        // as a change and is reverted on apply.
+        let engine = plan.prior.get("engine").as_str().map(str::to_string);
+        let (Some(engine), Some(database), Some(access)) = (
+            engine,
+            plan.planned.get("database").as_str().map(str::to_string),
+            plan.planned.get("access").as_str().and_then(Access::parse),
+        ) else {
+            return;
+        };
+        let generated = generated_statements(&engine, &database, access);
+        let stat = is_static(&plan.planned);
+        let empty = Vec::<String>::new;
+        let values = [
+            (
+                "creation_statements",
+                if stat { empty() } else { generated.creation },
+            ),
+            (
+                "revocation_statements",
+                if stat { empty() } else { generated.revocation },
+            ),
+            (
+                "rotation_statements",
+                if stat { generated.rotation } else { empty() },
+            ),
+        ];
+        for (a, v) in values {
+            if plan.config.get(a).is_null() {
+                plan.planned.set(a, Value::from_strings(v));
             }
         }
     }
@@ -322,9 +351,21 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 s.set("rotation_period", Value::int(p));
             }
             s.set("rotation_statements", strs("rotation_statements"));
+            s.set(
+                "creation_statements",
+                Value::from_strings(Vec::<String>::new()),
+            );
+            s.set(
+                "revocation_statements",
+                Value::from_strings(Vec::<String>::new()),
+            );
         } else {
             s.set("creation_statements", strs("creation_statements"));
             s.set("revocation_statements", strs("revocation_statements"));
+            s.set(
+                "rotation_statements",
+                Value::from_strings(Vec::<String>::new()),
+            );
             if let Some(t) = ttl_secs(&d["default_ttl"]) {
                 s.set("default_ttl", Value::int(t));
             }
@@ -341,7 +382,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             }
         }
         if !stat && str_of(&s, "engine") == "postgres" {
-            let stale = stale_logins(ctx, &name).await;
+            let stale = stale_logins(ctx, &name, str_of(&s, "database")).await;
             if !stale.is_empty() {
                 ctx.diags.warning(
                     format!("Expired logins of Vault role {name:?} still exist in PostgreSQL"),
@@ -419,12 +460,10 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             _ => {
                 state.set("mode", Value::string("dynamic"));
                 if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
-                    state.set(
-                        "database",
-                        Value::string(database_from_statements(
-                            &body["data"]["creation_statements"],
-                        )),
-                    );
+                    let (database, access) =
+                        recover_from_statements(&body["data"]["creation_statements"]);
+                    state.set("database", Value::string(database));
+                    state.set("access", Value::string(access.name()));
                 }
             }
         }
@@ -434,22 +473,65 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
 /// Recovers the tenant database from generated PostgreSQL statements (`IN ROLE "<db>_<access>"`),
 /// so an imported role plans no change when its configuration matches.
 pub fn database_from_statements(v: &serde_json::Value) -> String {
-    let text = v
+    recover_from_statements(v).0
+}
+
+/// Recovers `(database, access)` from statements this provider generated, for any
+/// engine: PostgreSQL `IN ROLE "<db>_<access>"`, MySQL `GRANT <privileges> ON `db`.*`,
+/// Redis `["~<db>:*", ...]`. Unknown shapes give an empty database and `owner`.
+pub fn recover_from_statements(v: &serde_json::Value) -> (String, Access) {
+    let statements: Vec<&str> = v
         .as_array()
-        .and_then(|a| a.first())
-        .and_then(|s| s.as_str())
+        .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
         .unwrap_or_default();
-    let Some(i) = text.find("IN ROLE \"") else {
-        return String::new();
-    };
-    let rest = &text[i + 9..];
-    let role = rest.split('"').next().unwrap_or_default();
-    for suffix in ["_owner", "_readwrite", "_readonly"] {
-        if let Some(db) = role.strip_suffix(suffix) {
-            return db.to_string();
+    for text in &statements {
+        if let Some(i) = text.find("IN ROLE \"") {
+            let role = text[i + 9..].split('"').next().unwrap_or_default();
+            for (suffix, access) in [
+                ("_owner", Access::Owner),
+                ("_readwrite", Access::ReadWrite),
+                ("_readonly", Access::ReadOnly),
+            ] {
+                if let Some(db) = role.strip_suffix(suffix) {
+                    return (db.to_string(), access);
+                }
+            }
+            return (role.to_string(), Access::Owner);
+        }
+        if let (Some(g), Some(on)) = (text.find("GRANT "), text.find(" ON `")) {
+            let privileges = &text[g + 6..on];
+            let db = text[on + 5..]
+                .split("`.")
+                .next()
+                .unwrap_or_default()
+                .replace("``", "`")
+                .replace("\\_", "_")
+                .replace("\\%", "%");
+            let access = match privileges {
+                "ALL PRIVILEGES" => Access::Owner,
+                "SELECT" => Access::ReadOnly,
+                _ => Access::ReadWrite,
+            };
+            return (db, access);
+        }
+        if let Ok(rules) = serde_json::from_str::<Vec<String>>(text) {
+            let prefix = rules
+                .iter()
+                .find_map(|r| r.strip_prefix('~').and_then(|p| p.strip_suffix('*')))
+                .unwrap_or_default();
+            let access =
+                if rules.iter().any(|r| r == "+@read") && !rules.iter().any(|r| r == "+@all") {
+                    Access::ReadOnly
+                } else {
+                    Access::Owner
+                };
+            return (
+                prefix.strip_suffix(':').unwrap_or(prefix).to_string(),
+                access,
+            );
         }
     }
-    role.to_string()
+    (String::new(), Access::Owner)
 }
 
 #[cfg(test)]
@@ -484,5 +566,28 @@ mod tests {
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
         );
+    }
+}
+
+#[cfg(test)]
+mod recover_tests {
+    use super::*;
+
+    #[test]
+    fn database_and_access_come_back_for_every_engine() {
+        for engine in ["postgres", "mysql", "redis"] {
+            for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
+                let s = generated_statements(engine, "shop_1", access);
+                let (db, got) = recover_from_statements(&serde_json::json!(s.creation));
+                assert_eq!(db, "shop_1", "{engine} {access:?}");
+                // Redis owner and readwrite generate the same rules.
+                let expected = if engine == "redis" && access == Access::ReadWrite {
+                    Access::Owner
+                } else {
+                    access
+                };
+                assert_eq!(got, expected, "{engine}");
+            }
+        }
     }
 }
