@@ -929,7 +929,6 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
 /// statements (here: logins made SUPERUSER) and the connection's URL.
 #[test]
 #[ignore = "known gap: a defaulted connection_url/username edited in Vault is not planned back (plan-time defaults need provider settings in modify_plan)"]
-
 fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1002,7 +1001,6 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
 /// usual `postgres-<app>-role` names every tenant's logins look alike: the warning about
 /// expired logins must name only those of this role's database.
 #[test]
-
 fn vault_expired_login_warning_names_only_this_roles_logins() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1055,7 +1053,6 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
 
 #[test]
 #[ignore = "known gap: a static role's database and access are not stored in Vault, so its import plans one no-op update"]
-
 fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1498,7 +1495,6 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
 
 #[test]
 #[ignore = "known gap: Redis rotation roles confine logins to <database>:*, not the namespace's custom key_prefix"]
-
 fn vault_redis_creds_follow_a_custom_key_prefix() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);

@@ -979,7 +979,6 @@ async fn sigint_does_not_kill_the_provider() {
 /// Fails while `handshake::run_inner` installs its SIGINT handler only after writing the
 /// handshake line (the default action kills the process in between); un-ignore once fixed.
 #[test]
-
 fn sigint_right_after_the_handshake_line_does_not_kill_the_provider() {
     let id = ClientIdentity::terraform_like();
     let runs = 20;

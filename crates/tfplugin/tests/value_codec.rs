@@ -380,7 +380,6 @@ fn length_refinements_round_trip_everywhere() {
 }
 
 #[test]
-
 fn string_prefix_refinement_round_trips_everywhere() {
     for prefix in ["pre-", "", "日本-🦀", "x"] {
         assert_round_trips_everywhere(&Type::String, &unknown_with(prefixed(prefix)));
@@ -388,7 +387,6 @@ fn string_prefix_refinement_round_trips_everywhere() {
 }
 
 #[test]
-
 fn number_bound_refinements_round_trip_everywhere() {
     let refinements = [
         bounded(Some((Number::Int(0), true)), Some((Number::Int(10), false))),
@@ -886,7 +884,6 @@ const TF_PREFIX_NOT_NULL: [u8; 12] = [
 ];
 
 #[test]
-
 fn terraform_bytes_for_prefix_refined_unknown_decode() {
     let expected = Refinements {
         null: Some(false),
@@ -915,7 +912,6 @@ fn terraform_bytes_for_prefix_refined_unknown_decode() {
 /// needs 5 units and map -> [number, bool] needs 5-7: every string-prefix and
 /// number-bound refinement is rejected with "invalid refinement: depth limit exceeded".
 #[test]
-
 fn bug_refined_unknown_with_string_prefix_fails_to_decode() {
     // fixext4, type 12, {2: "p"}: about the smallest possible prefix refinement.
     let bytes = [0xd6, 0x0c, 0x81, 0x02, 0xa1, b'p'];
@@ -929,7 +925,6 @@ fn bug_refined_unknown_with_string_prefix_fails_to_decode() {
 }
 
 #[test]
-
 fn bug_refined_unknown_with_number_bounds_fails_to_decode() {
     // {3: [0, true]}
     let bytes = [0xc7, 0x05, 0x0c, 0x81, 0x03, 0x92, 0x00, 0xc3];
@@ -944,7 +939,6 @@ fn bug_refined_unknown_with_number_bounds_fails_to_decode() {
 /// Whatever the fix (truncating the prefix on encode, as a prefix stays a prefix), the
 /// encoder's output must decode to a not-null unknown whose prefix starts the original.
 #[test]
-
 fn bug_long_string_prefix_refinement_is_not_readable() {
     let long = "p".repeat(2000);
     let bytes = unknown_with(prefixed(&long)).to_msgpack_refined(&Type::String);
@@ -966,7 +960,6 @@ fn bug_long_string_prefix_refinement_is_not_readable() {
 /// cast, and compares equal to `Int(i64::MAX)`. Same for the decimal text
 /// "9223372036854775808" that cty writes for that number.
 #[test]
-
 fn bug_float_two_pow_63_equals_i64_max() {
     let two_pow_63 = 9_223_372_036_854_775_808.0_f64;
     assert_eq!(Number::Float(two_pow_63).as_i64(), None);
@@ -983,7 +976,6 @@ fn bug_float_two_pow_63_equals_i64_max() {
 /// can be off by one ULP: "4503599627370495.5" parses as 4503599627370495.0.
 /// Fix: `serde_json = { version = "1", features = ["float_roundtrip"] }`.
 #[test]
-
 fn bug_json_text_round_trip_loses_float_precision() {
     for f in [4_503_599_627_370_495.5, -1.481_964_776_104_614_5e-214] {
         let text = float(f).to_json(&Type::Number).to_string();
@@ -1614,7 +1606,6 @@ proptest! {
     /// Same as `prop_msgpack_refined_round_trip` with string-prefix and number-bound
     /// refinements as well.
     #[test]
-
     fn prop_msgpack_refined_round_trip_all_refinement_kinds((ty, v) in arb_typed_value(3, ALL_REFINEMENTS)) {
         let bytes = v.to_msgpack_refined(&ty);
         let back = Value::from_msgpack(&bytes, &ty);
