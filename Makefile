@@ -42,7 +42,7 @@ stack-down:
 test: ## every test: unit, integration, acceptance (real Terraform and services)
 	$(STACK) up
 	set +e; eval "$$($(STACK) env)"; \
-	  cargo test --workspace --all-targets; rc=$$?; \
+	  cargo test --workspace --all-targets --no-fail-fast; rc=$$?; \
 	  if [ "$(KEEP_STACK)" != 1 ]; then $(STACK) down || true; fi; \
 	  exit $$rc
 
