@@ -928,7 +928,6 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
 /// Out-of-band edits of what the provider generated or defaulted: the role's creation
 /// statements (here: logins made SUPERUSER) and the connection's URL.
 #[test]
-#[ignore = "known gap: a defaulted connection_url/username edited in Vault is not planned back (plan-time defaults need provider settings in modify_plan)"]
 fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1494,7 +1493,6 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
 }
 
 #[test]
-#[ignore = "known gap: Redis rotation roles confine logins to <database>:*, not the namespace's custom key_prefix"]
 fn vault_redis_creds_follow_a_custom_key_prefix() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);

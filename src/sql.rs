@@ -517,6 +517,25 @@ pub fn vault_redis_statements(key_prefix: &str, access: Access) -> VaultStatemen
     }
 }
 
+/// Redis statements from a namespace's own key and channel patterns (`~p*`, `&p*`).
+pub fn vault_redis_statements_for(
+    keys: &[String],
+    channels: &[String],
+    access: Access,
+) -> VaultStatements {
+    let commands: &[&str] = match access {
+        Access::ReadOnly => &["+@read", "+@connection", "-@admin", "-@dangerous"],
+        _ => &["+@all", "-@admin", "-@dangerous"],
+    };
+    let mut rules: Vec<String> = keys.iter().chain(channels).cloned().collect();
+    rules.extend(commands.iter().map(|c| c.to_string()));
+    VaultStatements {
+        creation: vec![serde_json::Value::from(rules).to_string()],
+        revocation: vec![],
+        rotation: vec![],
+    }
+}
+
 /// A LIKE pattern matching logins Vault's default username template made for `role`
 /// (`v-<display>-<role, 8 chars>-<random>-<time>`), with LIKE wildcards escaped.
 pub fn vault_login_like_pattern(role: &str) -> String {

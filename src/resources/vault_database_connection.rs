@@ -222,6 +222,23 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         }
     }
 
+    fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Defaults from the provider's admin block are planned, so an edit made in Vault
+        // (say, the URL pointed elsewhere) shows as a change and is reverted.
+        let Some(engine) = plan.planned.get("engine").as_str().map(str::to_string) else {
+            return;
+        };
+        let Some(d) = admin_defaults(client, &engine) else {
+            return;
+        };
+        if plan.config.get("connection_url").is_null() {
+            plan.planned.set("connection_url", Value::string(d.url));
+        }
+        if plan.config.get("username").is_null() {
+            plan.planned.set("username", Value::string(d.username));
+        }
+    }
+
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
         if plan.config.get("allowed_roles").is_null() {
             let v = match plan.planned.get("name") {

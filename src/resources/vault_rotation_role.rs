@@ -117,7 +117,16 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
     let access =
         Access::parse(planned.get("access").as_str().unwrap_or("owner")).unwrap_or(Access::Owner);
     let engine = engine_of(ctx, &mount, &connection).await?;
-    let generated = generated_statements(&engine, &database, access);
+    let mut generated = generated_statements(&engine, &database, access);
+    if engine == "redis" {
+        // Confine logins to the namespace's actual key and channel patterns (a custom
+        // key_prefix included), read from its ACL user.
+        if let Ok(redis) = ctx.client.redis().await {
+            if let Ok(Some(user)) = redis.get_user(&database).await {
+                generated = sql::vault_redis_statements_for(&user.keys, &user.channels, access);
+            }
+        }
+    }
     let creation = list(planned.get("creation_statements")).unwrap_or(generated.creation);
     let revocation = list(planned.get("revocation_statements")).unwrap_or(generated.revocation);
     let rotation = list(planned.get("rotation_statements")).unwrap_or(generated.rotation);
@@ -284,6 +293,30 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         ) else {
             return;
         };
+        if engine == "redis" {
+            // Redis rules come from the namespace's live ACL at apply: keep them while
+            // what they derive from is unchanged, else recompute at apply.
+            let same = ["connection", "database", "access"]
+                .iter()
+                .all(|a| plan.prior.get(a) == plan.planned.get(a));
+            for a in [
+                "creation_statements",
+                "revocation_statements",
+                "rotation_statements",
+            ] {
+                if plan.config.get(a).is_null() {
+                    plan.planned.set(
+                        a,
+                        if same {
+                            plan.prior.get(a).clone()
+                        } else {
+                            Value::unknown()
+                        },
+                    );
+                }
+            }
+            return;
+        }
         let generated = generated_statements(&engine, &database, access);
         let stat = is_static(&plan.planned);
         let empty = Vec::<String>::new;

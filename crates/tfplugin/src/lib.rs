@@ -134,6 +134,10 @@ pub trait Resource<C>: Send + Sync {
     /// Adjusts the plan after defaults, unknowns and requires-replace were applied.
     async fn modify_plan(&self, _plan: &mut Plan<'_>) {}
 
+    /// Fills planned values that derive from the provider's configuration (no I/O);
+    /// runs after `modify_plan` when the provider is configured.
+    fn plan_with_client(&self, _client: &C, _plan: &mut Plan<'_>) {}
+
     /// Creates the object; returns the new state (with every computed value known).
     /// Returning `Some` together with an error records a partial (tainted) object.
     async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value>;

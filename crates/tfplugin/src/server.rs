@@ -847,6 +847,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     info: self.info(r.client_capabilities.as_ref()),
                 };
                 e.imp.modify_plan(&mut plan).await;
+                if let Some(client) = self.client() {
+                    e.imp.plan_with_client(client.as_ref(), &mut plan);
+                }
                 null_write_only(&e.schema, &mut plan.planned);
                 diags = plan.diags;
                 response.planned_state = encode(&plan.planned, &e.ty);
