@@ -1051,7 +1051,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
 }
 
 #[test]
-#[ignore = "known gap: a static role's database and access are not stored in Vault, so its import plans one no-op update"]
+#[ignore = "known gap: Vault keeps no database/access for a static role; import recovers them only when the login belongs to a tenant group, and this test's login does not"]
 fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);

@@ -213,6 +213,28 @@ async fn stale_logins(ctx: &Ctx<'_, Backends>, role: &str, database: &str) -> Ve
     .unwrap_or_default()
 }
 
+/// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
+async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
+    let pg = ctx.client.postgres().await.ok()?;
+    let groups: Vec<String> = sqlx::query_scalar(
+        "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+         JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1",
+    )
+    .bind(username)
+    .fetch_all(pg.pool())
+    .await
+    .ok()?;
+    groups.iter().find_map(|g| {
+        [
+            ("_owner", Access::Owner),
+            ("_readwrite", Access::ReadWrite),
+            ("_readonly", Access::ReadOnly),
+        ]
+        .iter()
+        .find_map(|(suffix, access)| g.strip_suffix(suffix).map(|db| (db.to_string(), *access)))
+    })
+}
+
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for VaultRotationRole {
     fn type_name(&self) -> &'static str {
@@ -485,10 +507,16 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         match vault.read(&role_path(mount, name, true)).await {
             Ok(Some(body)) => {
                 state.set("mode", Value::string("static"));
-                state.set(
-                    "database",
-                    Value::string(body["data"]["db_name"].as_str().unwrap_or_default()),
-                );
+                // Vault keeps no database or access for a static role: recover them from
+                // the login's membership in a tenant group (`<db>_<access>`) in PostgreSQL.
+                let username = body["data"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some((db, access)) = static_login_group(ctx, &username).await {
+                    state.set("database", Value::string(db));
+                    state.set("access", Value::string(access.name()));
+                }
             }
             _ => {
                 state.set("mode", Value::string("dynamic"));
