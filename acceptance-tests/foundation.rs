@@ -150,3 +150,81 @@ fn tf_log_debug_shows_provider_log_lines() {
         assert!(line.contains("provider.terraform-provider-dbaas"), "{line}");
     }
 }
+
+#[test]
+fn admin_password_from_vault_kv() {
+    use crate::harness::{psql_admin, vault_post, version_tag};
+    // The admin password lives only in Vault KV v2; the provider reads it on first use.
+    vault_post(
+        "secret/data/acc/postgres-admin",
+        &serde_json::json!({ "data": { "username": stack("PGUSER"), "password": stack("PGPASSWORD") } }),
+    );
+    for tf in terraforms() {
+        let name = format!("acc_kv_{}", version_tag(&tf));
+        let _ = psql_admin(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        );
+        for s in ["owner", "readwrite", "readonly"] {
+            let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{name}_{s}\""));
+        }
+        let hcl = format!(
+            r#"provider "dbaas" {{
+  postgres {{
+    host                = "{host}"
+    port                = {port}
+    sslmode             = "disable"
+    password_vault_path = "secret/data/acc/postgres-admin"
+  }}
+  vault {{
+    address = "{vault}"
+    token   = "{token}"
+  }}
+}}
+resource "dbaas_shared_postgres_database" "kv" {{
+  name                = "{name}"
+  deletion_protection = false
+  pgbouncer_auth      = false
+}}
+"#,
+            host = stack("PGHOST"),
+            port = stack("PGPORT"),
+            vault = stack("VAULT_ADDR"),
+            token = stack("VAULT_TOKEN"),
+        );
+        let w = Workdir::new(&tf, &hcl);
+        // No PGUSER/PGPASSWORD in the provider's environment: only Vault can supply them.
+        let r = w.run_env(
+            &["apply", "-auto-approve", "-no-color", "-input=false"],
+            &[("PGPASSWORD", ""), ("PGUSER", "")],
+        );
+        assert_eq!(r.code, 0, "{}", r.all());
+        assert_eq!(
+            psql_admin(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")
+            )
+            .unwrap_or_default(),
+            "1"
+        );
+        assert!(
+            !w.state_text().contains(&stack("PGPASSWORD")),
+            "admin password reached the state"
+        );
+        let r = w.run_env(
+            &["destroy", "-auto-approve", "-no-color", "-input=false"],
+            &[("PGPASSWORD", ""), ("PGUSER", "")],
+        );
+        assert_eq!(r.code, 0, "{}", r.all());
+
+        // A path that does not exist is an error naming the path, at apply (not at plan of nothing).
+        w.write(&hcl.replace("secret/data/acc/postgres-admin", "secret/data/acc/missing"));
+        let r = w
+            .run_env(
+                &["apply", "-auto-approve", "-no-color", "-input=false"],
+                &[("PGPASSWORD", ""), ("PGUSER", "")],
+            )
+            .failed();
+        assert!(r.all().contains("secret/data/acc/missing"), "{}", r.all());
+    }
+}
