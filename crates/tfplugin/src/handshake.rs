@@ -337,7 +337,11 @@ fn socket_dir() -> std::io::Result<PathBuf> {
 }
 
 /// Everything after argument parsing: handshake, serve, exit.
-pub(crate) async fn run(parts: RouterParts, opts: ServeOptions, debug: bool) -> ExitCode {
+pub(crate) async fn run(
+    parts: impl FnOnce() -> RouterParts,
+    opts: ServeOptions,
+    debug: bool,
+) -> ExitCode {
     match run_inner(parts, &opts, debug).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -348,7 +352,7 @@ pub(crate) async fn run(parts: RouterParts, opts: ServeOptions, debug: bool) -> 
 }
 
 async fn run_inner(
-    parts: RouterParts,
+    parts: impl FnOnce() -> RouterParts,
     opts: &ServeOptions,
     debug: bool,
 ) -> Result<(), HandshakeError> {
@@ -424,17 +428,6 @@ async fn run_inner(
         }
     });
 
-    let shutdown = Arc::new(Notify::new());
-    let router = tonic::transport::Server::builder()
-        .add_service(parts.provider)
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
-            Controller {
-                shutdown: shutdown.clone(),
-            },
-        ));
-    let serve = router.serve_with_incoming(tokio_stream::wrappers::ReceiverStream::new(rx));
-    tokio::pin!(serve);
-
     if debug {
         let reattach = serde_json::json!({ opts.address: {
             "Protocol": "grpc", "ProtocolVersion": PROTOCOL_VERSION, "Pid": std::process::id(), "Test": true,
@@ -446,6 +439,19 @@ async fn run_inner(
         let _ = writeln!(out, "{}", handshake_line(&socket, server_der.as_deref()));
         let _ = out.flush();
     }
+
+    // Schemas and resource tables are built after the line is out: Terraform is
+    // connecting meanwhile, and the handshake is on the critical path of every command.
+    let shutdown = Arc::new(Notify::new());
+    let router = tonic::transport::Server::builder()
+        .add_service(parts().provider)
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
+            Controller {
+                shutdown: shutdown.clone(),
+            },
+        ));
+    let serve = router.serve_with_incoming(tokio_stream::wrappers::ReceiverStream::new(rx));
+    tokio::pin!(serve);
 
     loop {
         tokio::select! {

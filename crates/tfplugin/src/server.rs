@@ -49,9 +49,8 @@ pub fn serve<P: Provider>(provider: P, opts: ServeOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let service = ProviderService::new(provider);
     runtime.block_on(crate::handshake::run(
-        service.into_router_parts(),
+        move || ProviderService::new(provider).into_router_parts(),
         opts,
         debug,
     ))
