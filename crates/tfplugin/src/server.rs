@@ -56,6 +56,21 @@ pub fn serve<P: Provider>(provider: P, opts: ServeOptions) -> ExitCode {
     ))
 }
 
+/// Indexes implementations by type name, with each schema and its value type computed once.
+fn table<T: ?Sized>(
+    items: Vec<Arc<T>>,
+    describe: impl Fn(&T) -> (&'static str, Schema),
+) -> HashMap<&'static str, Entry<T>> {
+    items
+        .into_iter()
+        .map(|imp| {
+            let (name, schema) = describe(&imp);
+            let ty = schema.value_type();
+            (name, Entry { imp, schema, ty })
+        })
+        .collect()
+}
+
 struct Entry<T: ?Sized> {
     imp: Arc<T>,
     schema: Schema,
@@ -216,33 +231,11 @@ impl<P: Provider> ProviderService<P> {
     pub(crate) fn new(provider: P) -> Self {
         let schema = provider.schema();
         let schema_ty = schema.value_type();
-        let resources = provider
-            .resources()
-            .into_iter()
-            .map(|imp| {
-                let schema = imp.schema();
-                let ty = schema.value_type();
-                (imp.type_name(), Entry { imp, schema, ty })
-            })
-            .collect();
-        let data_sources = provider
-            .data_sources()
-            .into_iter()
-            .map(|imp| {
-                let schema = imp.schema();
-                let ty = schema.value_type();
-                (imp.type_name(), Entry { imp, schema, ty })
-            })
-            .collect();
-        let ephemerals = provider
-            .ephemeral_resources()
-            .into_iter()
-            .map(|imp| {
-                let schema = imp.schema();
-                let ty = schema.value_type();
-                (imp.type_name(), Entry { imp, schema, ty })
-            })
-            .collect();
+        let resources = table(provider.resources(), |r| (r.type_name(), r.schema()));
+        let data_sources = table(provider.data_sources(), |d| (d.type_name(), d.schema()));
+        let ephemerals = table(provider.ephemeral_resources(), |e| {
+            (e.type_name(), e.schema())
+        });
         ProviderService {
             provider,
             schema,
