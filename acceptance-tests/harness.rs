@@ -181,17 +181,20 @@ impl Run {
 impl Workdir {
     /// A fresh directory with `main.tf` = required providers + `hcl`.
     pub fn new(tf: &Terraform, hcl: &str) -> Workdir {
+        Workdir::with_provider(tf, hcl, &provider_binary())
+    }
+
+    /// As [`Workdir::new`], with Terraform pointed at the provider binary `bin` (an earlier
+    /// release, for the upgrade test).
+    pub fn with_provider(tf: &Terraform, hcl: &str, bin: &Path) -> Workdir {
         let dir = tempfile::Builder::new()
             .prefix("dbaas-acc-")
             .tempdir()
             .expect("temp dir");
         let plugin_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugin_dir).expect("plugin dir");
-        std::os::unix::fs::symlink(
-            provider_binary(),
-            plugin_dir.join("terraform-provider-dbaas"),
-        )
-        .expect("symlink provider");
+        std::os::unix::fs::symlink(bin, plugin_dir.join("terraform-provider-dbaas"))
+            .expect("symlink provider");
         let cli = format!(
             "provider_installation {{\n  dev_overrides {{\n    \"infra/dbaas\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
             plugin_dir.display()
@@ -204,6 +207,14 @@ impl Workdir {
         };
         w.write(hcl);
         w
+    }
+
+    /// Points this directory's Terraform at another provider binary (an upgrade or a
+    /// rollback), keeping state and configuration.
+    pub fn switch_provider(&self, bin: &Path) {
+        let link = self.plugin_dir.join("terraform-provider-dbaas");
+        std::fs::remove_file(&link).expect("remove provider symlink");
+        std::os::unix::fs::symlink(bin, &link).expect("symlink provider");
     }
 
     /// Replaces `main.tf` (keeping the required_providers block).

@@ -10,4 +10,5 @@ mod mysql;
 mod postgres;
 mod redis;
 mod secrets;
+mod upgrade;
 mod vault;
