@@ -8,6 +8,7 @@ mod harness;
 mod foundation;
 mod mysql;
 mod postgres;
+mod postgres_safety;
 mod redis;
 mod secrets;
 mod upgrade;

@@ -18,25 +18,25 @@ use crate::harness::{
 };
 
 /// The resource type under test.
-const TYPE: &str = "dbaas_shared_postgres_database";
+pub(crate) const TYPE: &str = "dbaas_shared_postgres_database";
 
 /// `acc_<case>_<terraform version digits>`.
-fn db_name(case: &str, tf: &Terraform) -> String {
+pub(crate) fn db_name(case: &str, tf: &Terraform) -> String {
     format!("acc_{case}_{}", version_tag(tf))
 }
 
 /// A PostgreSQL string literal (test names are plain; quotes doubled anyway).
-fn lit(s: &str) -> String {
+pub(crate) fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
 /// A PostgreSQL identifier.
-fn ident(s: &str) -> String {
+pub(crate) fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// An HCL string literal.
-fn hcl_str(s: &str) -> String {
+pub(crate) fn hcl_str(s: &str) -> String {
     format!(
         "\"{}\"",
         s.replace('\\', "\\\\")
@@ -47,19 +47,19 @@ fn hcl_str(s: &str) -> String {
 }
 
 /// Admin SQL that must succeed.
-fn admin(db: &str, sql: &str) -> String {
+pub(crate) fn admin(db: &str, sql: &str) -> String {
     psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
 }
 
-fn pg_port() -> String {
+pub(crate) fn pg_port() -> String {
     stack("PGPORT")
 }
 
-fn pgb_port() -> String {
+pub(crate) fn pgb_port() -> String {
     stack("DBAAS_PGBOUNCER_PORT")
 }
 
-fn db_exists(name: &str) -> bool {
+pub(crate) fn db_exists(name: &str) -> bool {
     admin(
         "postgres",
         &format!(
@@ -70,7 +70,7 @@ fn db_exists(name: &str) -> bool {
 }
 
 /// Which of `<name>_owner`, `<name>_readwrite`, `<name>_readonly` exist.
-fn tenant_roles(name: &str) -> Vec<String> {
+pub(crate) fn tenant_roles(name: &str) -> Vec<String> {
     let out = admin(
         "postgres",
         &format!(
@@ -83,7 +83,7 @@ fn tenant_roles(name: &str) -> Vec<String> {
     out.lines().map(str::to_string).collect()
 }
 
-fn owner_of(name: &str) -> String {
+pub(crate) fn owner_of(name: &str) -> String {
     admin(
         "postgres",
         &format!(
@@ -93,7 +93,7 @@ fn owner_of(name: &str) -> String {
     )
 }
 
-fn conn_limit(name: &str) -> String {
+pub(crate) fn conn_limit(name: &str) -> String {
     admin(
         "postgres",
         &format!(
@@ -103,14 +103,14 @@ fn conn_limit(name: &str) -> String {
     )
 }
 
-fn db_oid(name: &str) -> String {
+pub(crate) fn db_oid(name: &str) -> String {
     admin(
         "postgres",
         &format!("SELECT oid FROM pg_database WHERE datname = {}", lit(name)),
     )
 }
 
-fn extensions_in(db: &str) -> Vec<String> {
+pub(crate) fn extensions_in(db: &str) -> Vec<String> {
     admin(
         db,
         "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1",
@@ -122,7 +122,7 @@ fn extensions_in(db: &str) -> Vec<String> {
 
 /// `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE <group>` (no group: a bare login),
 /// remembered by the guard.
-fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
+pub(crate) fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
     guard.roles.push(login.to_string());
     admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
     let in_role = group
@@ -139,12 +139,12 @@ fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<
 }
 
 /// The provider block plus `body`.
-fn config(body: &str) -> String {
+pub(crate) fn config(body: &str) -> String {
     format!("{}\n{body}", provider_block())
 }
 
 /// One `dbaas_shared_postgres_database.<label>` with `name` and extra attribute lines.
-fn resource(label: &str, name: &str, extra: &str) -> String {
+pub(crate) fn resource(label: &str, name: &str, extra: &str) -> String {
     format!(
         "resource \"{TYPE}\" \"{label}\" {{\n  name = {}\n{extra}\n}}\n",
         hcl_str(name)
@@ -152,12 +152,12 @@ fn resource(label: &str, name: &str, extra: &str) -> String {
 }
 
 /// `terraform plan -detailed-exitcode`: the run, for assertions on its text.
-fn plan(w: &Workdir) -> Run {
+pub(crate) fn plan(w: &Workdir) -> Run {
     w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
 }
 
 /// A plan that must propose changes (exit code 2); returns its text.
-fn plan_with_changes(w: &Workdir) -> String {
+pub(crate) fn plan_with_changes(w: &Workdir) -> String {
     let r = plan(w);
     assert_eq!(
         r.code, 2,
@@ -167,7 +167,7 @@ fn plan_with_changes(w: &Workdir) -> String {
     r.stdout
 }
 
-fn assert_plan_empty(w: &Workdir, when: &str) {
+pub(crate) fn assert_plan_empty(w: &Workdir, when: &str) {
     assert!(
         w.plan_is_empty(),
         "plan after {when} must be empty on {}",
@@ -176,7 +176,7 @@ fn assert_plan_empty(w: &Workdir, when: &str) {
 }
 
 /// Waits until `cond` holds, up to `timeout`.
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if cond() {
@@ -191,17 +191,17 @@ fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// three roles, extra roles, and background clients. Runs on every exit (after a
 /// successful destroy it finds nothing), so a panicking step leaves nothing behind.
 #[derive(Default)]
-struct Cleanup {
+pub(crate) struct Cleanup {
     /// Tenant database names; `<name>_owner/_readwrite/_readonly` go with them.
-    tenants: Vec<String>,
+    pub(crate) tenants: Vec<String>,
     /// Other roles (test logins, a pre-existing owner role).
-    roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
     /// Background `psql` processes.
-    children: Vec<Child>,
+    pub(crate) children: Vec<Child>,
 }
 
 impl Cleanup {
-    fn tenants(names: &[&str]) -> Cleanup {
+    pub(crate) fn tenants(names: &[&str]) -> Cleanup {
         let mut c = Cleanup::default();
         c.tenants = names.iter().map(|s| s.to_string()).collect();
         // Leftovers of an earlier run that could not clean up (e.g. the stack went away).
@@ -222,7 +222,7 @@ impl Drop for Cleanup {
 
 impl Cleanup {
     /// Drops everything the guard knows about; reports (never panics on) failures.
-    fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         let mut problems = Vec::new();
         for db in &self.tenants {
             if let Err(e) = psql_admin(
@@ -260,7 +260,7 @@ impl Cleanup {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_create_builds_an_isolated_tenant_database() {
+pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let v = version_tag(&tf);
@@ -504,7 +504,7 @@ fn postgres_create_builds_an_isolated_tenant_database() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_update_in_place_connection_limit_and_extensions() {
+pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let name = db_name("update", &tf);
@@ -574,7 +574,7 @@ fn postgres_update_in_place_connection_limit_and_extensions() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_drift_is_detected_and_repaired() {
+pub(crate) fn postgres_drift_is_detected_and_repaired() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let name = db_name("drift", &tf);
@@ -654,7 +654,7 @@ fn postgres_drift_is_detected_and_repaired() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_import_by_name_then_empty_plan() {
+pub(crate) fn postgres_import_by_name_then_empty_plan() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let name = db_name("import", &tf);
@@ -692,7 +692,7 @@ fn postgres_import_by_name_then_empty_plan() {
 }
 
 #[test]
-fn postgres_import_of_a_missing_or_invalid_name_fails() {
+pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let missing = db_name("import_missing", &tf);
@@ -730,7 +730,7 @@ fn postgres_import_of_a_missing_or_invalid_name_fails() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
+pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let name = db_name("protect", &tf);
@@ -839,7 +839,7 @@ fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_bad_names_are_rejected_before_anything_is_sent() {
+pub(crate) fn postgres_bad_names_are_rejected_before_anything_is_sent() {
     let long = "a".repeat(64);
     let cases: [(&str, &str); 6] = [
         ("App", "lower-case"),
@@ -912,7 +912,7 @@ fn postgres_bad_names_are_rejected_before_anything_is_sent() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_foreign_database_or_role_is_never_adopted() {
+pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let name = db_name("taken", &tf);
@@ -1003,7 +1003,7 @@ fn postgres_foreign_database_or_role_is_never_adopted() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_fifty_databases_at_parallelism_20() {
+pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
     const N: usize = 50;
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
@@ -1089,7 +1089,7 @@ fn postgres_fifty_databases_at_parallelism_20() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn postgres_plan_without_refresh_needs_no_connection() {
+pub(crate) fn postgres_plan_without_refresh_needs_no_connection() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         let name = db_name("norefresh", &tf);

@@ -111,6 +111,97 @@ pub struct CreateDatabase {
     pub connection_limit: i64,
 }
 
+/// The comment this provider writes on each role it creates for database `db`, in the
+/// same transaction as the role: a create cut off halfway recognises its own roles by it
+/// (and never anyone else's).
+pub fn role_marker(db: &str) -> String {
+    format!("terraform-provider-dbaas: role of database {db}")
+}
+
+/// The comment on a database whose create has not finished yet.
+pub const DATABASE_CREATING: &str = "terraform-provider-dbaas: creating";
+
+/// The comment on a database this provider created completely.
+pub const DATABASE_MANAGED: &str = "terraform-provider-dbaas: managed";
+
+/// Creates the roles of a tenant (those in `missing`), marks every one of `mark` as this
+/// provider's, and lets the admin act for `owner`: one string of statements, which
+/// PostgreSQL runs as one implicit transaction (simple query protocol), so a role never
+/// exists without its marker.
+pub fn create_marked_roles(db: &str, missing: &[&str], mark: &[&str], owner: &str) -> String {
+    let mut v: Vec<String> = missing.iter().map(|r| create_nologin_role(r)).collect();
+    let marker = quote_literal(&role_marker(db));
+    v.extend(
+        mark.iter()
+            .map(|r| format!("COMMENT ON ROLE {} IS {marker}", quote_ident(r))),
+    );
+    v.push(grant_role_to_current_user(owner));
+    v.join(";\n")
+}
+
+/// `COMMENT ON DATABASE "<db>" IS '<text>'`.
+pub fn comment_on_database(db: &str, text: &str) -> String {
+    format!(
+        "COMMENT ON DATABASE {} IS {}",
+        quote_ident(db),
+        quote_literal(text)
+    )
+}
+
+/// `ALTER DATABASE "<db>" ALLOW_CONNECTIONS true`: opens a database created closed.
+pub fn open_database(db: &str) -> String {
+    format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", quote_ident(db))
+}
+
+/// Catalog: `(owner, datallowconn, comment, datistemplate)` of a database by name ($1).
+pub const DATABASE_FACTS: &str =
+    "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text, d.datallowconn, \
+     pg_catalog.shobj_description(d.oid, 'pg_database')::text, d.datistemplate \
+     FROM pg_catalog.pg_database d WHERE d.datname = $1";
+
+/// Catalog: `(name, can_login, superuser, comment)` of the roles named in $1 (text[]).
+pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper, \
+     pg_catalog.shobj_description(r.oid, 'pg_authid')::text \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
+
+/// Catalog: what the roles in $1 (text[]) own or hold privileges on outside database $2:
+/// `(role, database or "" for shared objects, kind, object)`, one row per object.
+/// Ownership of other databases counts; the database $2 itself does not.
+pub const FOREIGN_DEPENDENCIES: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_database WHERE datname = $2) \
+     SELECT r.rolname::text, coalesce(d.datname::text, ''), \
+       CASE s.deptype WHEN 'o' THEN 'owns' WHEN 'a' THEN 'has privileges on' WHEN 'i' THEN 'is in the policy of' ELSE 'depends on' END, \
+       CASE WHEN s.classid = 'pg_catalog.pg_database'::regclass THEN 'database ' || coalesce((SELECT datname::text FROM pg_catalog.pg_database WHERE oid = s.objid), s.objid::text) \
+            ELSE s.classid::regclass::text || ' ' || s.objid::text END \
+     FROM pg_catalog.pg_shdepend s \
+     JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid \
+     LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid \
+     WHERE r.rolname = ANY($1) AND s.deptype IN ('o', 'a', 'i', 'r') \
+       AND s.dbid IS DISTINCT FROM (SELECT oid FROM me) \
+       AND NOT (s.dbid = 0 AND s.classid = 'pg_catalog.pg_database'::regclass AND s.objid = (SELECT oid FROM me)) \
+     UNION ALL \
+     SELECT r.rolname::text, '', 'owns', 'database ' || d.datname::text \
+     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba \
+     WHERE r.rolname = ANY($1) AND d.datname <> $2 \
+     ORDER BY 1, 2, 4";
+
+/// Catalog: logins that are members (directly) of the group roles in $1 (text[]):
+/// `(login, superuser)`, the admin itself excluded.
+pub const GROUP_MEMBERS: &str = "SELECT DISTINCT r.rolname::text, r.rolsuper \
+     FROM pg_catalog.pg_auth_members m \
+     JOIN pg_catalog.pg_roles r ON r.oid = m.member \
+     JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+     WHERE g.rolname = ANY($1) AND r.rolcanlogin AND r.rolname <> current_user ORDER BY 1";
+
+/// Ends every session of database $1 but the caller's.
+pub const TERMINATE_DATABASE_SESSIONS: &str =
+    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity \
+     WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()";
+
+/// Ends every session of login $1.
+pub const TERMINATE_USER_SESSIONS: &str =
+    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity \
+     WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()";
+
 /// `CREATE ROLE "<r>" NOLOGIN`.
 pub fn create_nologin_role(role: &str) -> String {
     format!("CREATE ROLE {} NOLOGIN", quote_ident(role))
@@ -141,6 +232,8 @@ pub fn create_database(c: &CreateDatabase) -> String {
         let _ = write!(s, " LC_CTYPE {}", quote_literal(l));
     }
     let _ = write!(s, " CONNECTION LIMIT {}", c.connection_limit);
+    // Closed until PUBLIC's CONNECT is revoked: no other tenant's login gets in between.
+    s.push_str(" ALLOW_CONNECTIONS false");
     s
 }
 
@@ -244,18 +337,34 @@ pub fn schema_setup(roles: &TenantRoles) -> Vec<String> {
 /// calls (`SELECT usename, passwd FROM pgbouncer.get_auth($1)`), callable only by
 /// `auth_user`. Owned by the admin (not the tenant), with a pinned search_path, and
 /// returning only unexpired roles.
-pub fn pgbouncer_auth_setup(auth_user: &str) -> Vec<String> {
+pub fn pgbouncer_auth_setup(auth_user: &str, roles: &TenantRoles) -> Vec<String> {
     let a = quote_ident(auth_user);
+    // Only logins of this tenant (members of its group roles), never a superuser: the
+    // hash of any other role stays out of PgBouncer's reach through this database. The
+    // group names are literals inside the body, which is itself a literal: quoted twice.
+    let groups = roles
+        .all()
+        .iter()
+        .map(|g| quote_literal(g))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = format!(
+        "SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s \
+         WHERE s.usename = p_usename AND NOT s.usesuper \
+         AND (s.valuntil IS NULL OR s.valuntil > pg_catalog.now()) \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+         WHERE m.member = s.usesysid AND g.rolname IN ({groups}))"
+    );
     vec![
         "CREATE SCHEMA IF NOT EXISTS pgbouncer".to_string(),
         "REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC".to_string(),
         format!("GRANT USAGE ON SCHEMA pgbouncer TO {a}"),
-        "CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) \
-         RETURNS TABLE(usename name, passwd text) LANGUAGE sql STABLE SECURITY DEFINER \
-         SET search_path = pg_catalog AS \
-         $fn$ SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s \
-         WHERE s.usename = p_usename AND (s.valuntil IS NULL OR s.valuntil > pg_catalog.now()) $fn$"
-            .to_string(),
+        format!(
+            "CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) \
+             RETURNS TABLE(usename name, passwd text) LANGUAGE sql STABLE SECURITY DEFINER \
+             SET search_path = pg_catalog AS {}",
+            quote_literal(&body)
+        ),
         "REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC".to_string(),
         format!("GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO {a}"),
     ]
@@ -309,7 +418,7 @@ mod tests {
             lc_ctype: None,
             connection_limit: 20,
         });
-        assert_eq!(s, "CREATE DATABASE \"app\" OWNER \"app_owner\" TEMPLATE \"template0\" ENCODING 'UTF8' LC_COLLATE 'C' CONNECTION LIMIT 20");
+        assert_eq!(s, "CREATE DATABASE \"app\" OWNER \"app_owner\" TEMPLATE \"template0\" ENCODING 'UTF8' LC_COLLATE 'C' CONNECTION LIMIT 20 ALLOW_CONNECTIONS false");
     }
 
     #[test]

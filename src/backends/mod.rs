@@ -167,7 +167,11 @@ impl Backends {
             })?;
         let creds = self.resolve(&s.password, "postgres").await?;
         let user = creds.username.unwrap_or_else(|| s.username.clone());
-        let _ = self.postgres.set(Postgres::new(s, &user, &creds.password));
+        let pg = Postgres::new(s, &user, &creds.password);
+        // A refused port fails here at once; the pool alone would retry until its timeout.
+        pg.probe(std::time::Duration::from_secs(s.connect_timeout.max(1)))
+            .await?;
+        let _ = self.postgres.set(pg);
         self.postgres.get().ok_or(BackendError::NotConfigured {
             block: "postgres",
             hint: "",

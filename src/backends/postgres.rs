@@ -204,6 +204,213 @@ impl Postgres {
     }
 }
 
+/// What the catalog says about a database, for create's resume and destroy's checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseFacts {
+    /// Owner role.
+    pub owner: String,
+    /// `datallowconn`: false while a create has not opened it yet.
+    pub allow_connections: bool,
+    /// The database's comment (this provider's marker, or anything else).
+    pub comment: Option<String>,
+    /// `datistemplate`: may serve as a template for anyone with CREATEDB.
+    pub is_template: bool,
+}
+
+/// What the catalog says about a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleFacts {
+    /// Role name.
+    pub name: String,
+    /// LOGIN.
+    pub can_login: bool,
+    /// SUPERUSER.
+    pub superuser: bool,
+    /// The role's comment (this provider's marker, or anything else).
+    pub comment: Option<String>,
+}
+
+/// One thing a role owns or holds outside the database being dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignDependency {
+    /// The role.
+    pub role: String,
+    /// The database holding the object ("" for shared objects such as databases).
+    pub database: String,
+    /// `owns`, `has privileges on`, ...
+    pub kind: String,
+    /// The object, e.g. `pg_class 16423` or `database billing`.
+    pub object: String,
+}
+
+impl Postgres {
+    /// Fails at once, naming host:port, when nothing listens there (a refused TCP
+    /// connection), instead of letting the pool retry until its timeout; a silent host
+    /// fails after `connect_timeout`. Opens no PostgreSQL session.
+    pub async fn probe(&self, connect_timeout: Duration) -> Result<(), PgError> {
+        let addr = format!("{}:{}", self.host, self.port);
+        let fail = |message: String| PgError {
+            host: self.host.clone(),
+            port: self.port,
+            message,
+            code: None,
+        };
+        match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(&addr)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(fail(format!(
+                "cannot connect: {e}; check postgres.host/port and that the server is running"
+            ))),
+            Err(_) => Err(fail(format!(
+                "no answer within {} s (postgres.connect_timeout); check postgres.host/port and the network",
+                connect_timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// Runs `text` (several statements separated by `;`) in one round trip, which
+    /// PostgreSQL executes as one implicit transaction; retried on concurrent DDL.
+    pub fn exec_atomic<'a>(
+        &'a self,
+        text: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            let mut backoff = Backoff::default();
+            loop {
+                let once = async {
+                    let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
+                    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(text))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| self.error(e))
+                }
+                .await;
+                match once {
+                    Err(e) if retryable(&e) && backoff.wait(&e).await => continue,
+                    other => return other,
+                }
+            }
+        })
+    }
+
+    /// Owner, `datallowconn`, comment and `datistemplate` of database `name`.
+    pub fn database_facts<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseFacts>, PgError>> {
+        Box::pin(async move {
+            let row: Option<(String, bool, Option<String>, bool)> =
+                sqlx::query_as(crate::sql::DATABASE_FACTS)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            Ok(row.map(
+                |(owner, allow_connections, comment, is_template)| DatabaseFacts {
+                    owner,
+                    allow_connections,
+                    comment,
+                    is_template,
+                },
+            ))
+        })
+    }
+
+    /// Login, superuser and comment of each existing role among `names`.
+    pub fn role_facts<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
+        Box::pin(async move {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            let rows: Vec<(String, bool, bool, Option<String>)> =
+                sqlx::query_as(crate::sql::ROLE_FACTS)
+                    .bind(&names)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            Ok(rows
+                .into_iter()
+                .map(|(name, can_login, superuser, comment)| RoleFacts {
+                    name,
+                    can_login,
+                    superuser,
+                    comment,
+                })
+                .collect())
+        })
+    }
+
+    /// What `roles` own or hold privileges on anywhere but in database `db`.
+    pub fn foreign_dependencies<'a>(
+        &'a self,
+        roles: &'a [String],
+        db: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<ForeignDependency>, PgError>> {
+        Box::pin(async move {
+            let rows: Vec<(String, String, String, String)> =
+                sqlx::query_as(crate::sql::FOREIGN_DEPENDENCIES)
+                    .bind(roles)
+                    .bind(db)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            Ok(rows
+                .into_iter()
+                .map(|(role, database, kind, object)| ForeignDependency {
+                    role,
+                    database,
+                    kind,
+                    object,
+                })
+                .collect())
+        })
+    }
+
+    /// Logins that are direct members of any of `groups`: `(login, superuser)`.
+    pub fn group_members<'a>(
+        &'a self,
+        groups: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_as(crate::sql::GROUP_MEMBERS)
+                .bind(groups)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// Ends every session in database `db` (but the caller's).
+    pub fn terminate_database_sessions<'a>(
+        &'a self,
+        db: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            sqlx::query(crate::sql::TERMINATE_DATABASE_SESSIONS)
+                .bind(db)
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// Ends every session of login `user`.
+    pub fn terminate_user_sessions<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            sqlx::query(crate::sql::TERMINATE_USER_SESSIONS)
+                .bind(user)
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(e))
+        })
+    }
+}
+
 /// Bounded retry schedule: up to 8 attempts, 25 ms doubling to 1.6 s, with jitter.
 #[derive(Debug)]
 pub struct Backoff {

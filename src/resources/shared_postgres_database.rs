@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use sqlx::Row;
 use tfplugin::{Attribute, AttributePath, Block, Ctx, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::Postgres;
+use crate::backends::postgres::{Postgres, RoleFacts};
 use crate::backends::Backends;
 use crate::resources::common::{attribute_error, backend_error, need, pg_name_validator, str_of};
 use crate::sql::{self, TenantRoles};
@@ -21,20 +21,69 @@ const RESERVED: &[&str] = &["postgres", "template0", "template1"];
 /// The longest name whose `<name>_readwrite` role still fits PostgreSQL's 63 bytes.
 const MAX_NAME: usize = 63 - "_readwrite".len();
 
-/// What this resource remembers privately: the owner role it manages, so that an
-/// owner rename in configuration renames that role instead of touching another one.
-fn managed_owner(private: &[u8]) -> Option<String> {
-    serde_json::from_slice::<serde_json::Value>(private)
-        .ok()?
-        .get("managed_owner")?
-        .as_str()
-        .map(str::to_string)
+/// What this resource remembers privately (JSON). v0.1.0 wrote only `managed_owner`;
+/// `created_roles` is `None` in its state, and [`legacy_created`] decides then.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Private {
+    /// The owner role this resource manages, so an owner rename in configuration renames
+    /// that role instead of touching another one (kept for a rollback to v0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    managed_owner: Option<String>,
+    /// Roles this resource created (only these are ever renamed or dropped); roles it
+    /// found (an import) are adopted and left in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_roles: Option<Vec<String>>,
+    /// Set on the partial state of a create that did not finish: destroying it is allowed
+    /// despite `deletion_protection` while the catalog shows it unfinished.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    incomplete: bool,
 }
 
-fn private_for(owner: &str) -> Vec<u8> {
-    serde_json::json!({ "managed_owner": owner })
-        .to_string()
-        .into_bytes()
+impl Private {
+    /// Reads private state of any version; anything unreadable counts as empty.
+    fn parse(bytes: &[u8]) -> Private {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn created(&self, role: &str) -> bool {
+        self.created_roles
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|r| r == role))
+    }
+}
+
+/// Private state from v0.1.0 does not say which roles it created. Its own roles are
+/// NOLOGIN and never superusers; a role that can log in (an imported `legacy_app`) or is
+/// a superuser is treated as adopted. Destroy's foreign-dependency check still guards
+/// whatever this lets through.
+fn legacy_created(found: &[RoleFacts]) -> Vec<String> {
+    found
+        .iter()
+        .filter(|r| !r.can_login && !r.superuser)
+        .map(|r| r.name.clone())
+        .collect()
+}
+
+/// Whether `login` has the shape of Vault's default PostgreSQL username template,
+/// `v-<display name>-<role name>-<20 random alphanumerics>-<unix time>`.
+fn vault_made_login(login: &str) -> bool {
+    let Some(rest) = login.strip_prefix("v-") else {
+        return false;
+    };
+    let mut parts = rest.rsplitn(3, '-');
+    let (Some(time), Some(random), Some(middle)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    time.len() >= 10
+        && time.chars().all(|c| c.is_ascii_digit())
+        && random.len() == 20
+        && random.chars().all(|c| c.is_ascii_alphanumeric())
+        && !middle.is_empty()
 }
 
 /// The desired database, read from a planned state.
@@ -206,82 +255,111 @@ fn state_from(
     s
 }
 
-/// Objects a create made, so a failure can remove exactly those.
-#[derive(Default)]
-struct Made {
-    roles: Vec<String>,
-    database: bool,
-}
-
-fn create_objects<'a>(
+/// Builds the database once its roles exist (marked): closed at first, then isolated,
+/// granted, opened, set up inside, and marked complete. Every step may be repeated, so a
+/// create that was cut off resumes here. `made_database` says whether anything of the
+/// database may exist when this fails.
+fn build_database<'a>(
     pg: &'a Postgres,
     spec: &'a Spec,
     auth: Option<&'a str>,
-    reuse: &'a [String],
-    made: &'a mut Made,
+    resume: bool,
+    made_database: &'a mut bool,
 ) -> crate::backends::BoxFut<'a, Result<(), crate::backends::postgres::PgError>> {
     Box::pin(async move {
-        for role in spec.roles.all() {
-            if reuse.iter().any(|r| r == role) {
-                continue;
-            }
-            pg.exec_all(&[sql::create_nologin_role(role)]).await?;
-            made.roles.push(role.to_string());
+        if !resume {
+            let create = sql::create_database(&sql::CreateDatabase {
+                name: spec.name.clone(),
+                owner: spec.roles.owner.clone(),
+                template: Some(spec.template.clone()),
+                encoding: spec.encoding.clone(),
+                lc_collate: spec.lc_collate.clone(),
+                lc_ctype: spec.lc_ctype.clone(),
+                connection_limit: spec.connection_limit,
+            });
+            *made_database = true;
+            pg.exec_all(&[create]).await?;
         }
-        pg.exec_all(&[sql::grant_role_to_current_user(&spec.roles.owner)])
-            .await?;
-        let create = sql::create_database(&sql::CreateDatabase {
-            name: spec.name.clone(),
-            owner: spec.roles.owner.clone(),
-            template: Some(spec.template.clone()),
-            encoding: spec.encoding.clone(),
-            lc_collate: spec.lc_collate.clone(),
-            lc_ctype: spec.lc_ctype.clone(),
-            connection_limit: spec.connection_limit,
-        });
-        pg.exec_all(&[create]).await?;
-        made.database = true;
-        pg.exec_all(&sql::database_grants(&spec.name, &spec.roles, auth))
-            .await?;
+        *made_database = true;
+        let mut admin = vec![sql::comment_on_database(&spec.name, sql::DATABASE_CREATING)];
+        admin.extend(sql::database_grants(&spec.name, &spec.roles, auth));
+        // PUBLIC has lost CONNECT: only now may anyone connect at all.
+        admin.push(sql::open_database(&spec.name));
+        pg.exec_all(&admin).await?;
         let mut inside = sql::schema_setup(&spec.roles);
         if let Some(a) = auth {
-            inside.extend(sql::pgbouncer_auth_setup(a));
+            inside.extend(sql::pgbouncer_auth_setup(a, &spec.roles));
         }
         for ext in spec.extensions.iter().flatten() {
             inside.push(sql::create_extension(ext));
         }
-        pg.exec_in(&spec.name, &inside).await
+        pg.exec_in(&spec.name, &inside).await?;
+        pg.exec_all(&[sql::comment_on_database(&spec.name, sql::DATABASE_MANAGED)])
+            .await
     })
 }
 
+/// Drops roles this resource created. Never `DROP OWNED`: a role that still holds
+/// something (checked before anything was dropped) makes this fail instead.
 fn drop_roles<'a>(
     pg: &'a Postgres,
     roles: &'a [String],
 ) -> crate::backends::BoxFut<'a, Result<(), crate::backends::postgres::PgError>> {
     Box::pin(async move {
         for role in roles {
-            match pg.exec_all(&[sql::drop_role(role)]).await {
-                Ok(()) => {}
-                // Still holds privileges or objects somewhere: clear them database by database.
-                Err(e) if e.code.as_deref() == Some("2BP01") => {
-                    let dbs: Vec<String> = sqlx::query_scalar(
-                        "SELECT DISTINCT d.datname::text FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_database d ON d.oid = s.dbid \
-                         WHERE s.refobjid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)",
-                    )
-                    .bind(role)
-                    .fetch_all(pg.pool())
-                    .await
-                    .map_err(|e| pg.error(e))?;
-                    for db in dbs {
-                        pg.exec_in(&db, &[sql::drop_owned(role)]).await?;
-                    }
-                    pg.exec_all(&[sql::drop_owned(role), sql::drop_role(role)])
-                        .await?;
-                }
-                Err(e) => return Err(e),
-            }
+            pg.exec_all(&[sql::drop_role(role)]).await?;
         }
         Ok(())
+    })
+}
+
+/// The foreign dependencies of `roles`, as lines for an error message.
+fn describe_dependencies(deps: &[crate::backends::postgres::ForeignDependency]) -> String {
+    deps.iter()
+        .map(|d| {
+            if d.database.is_empty() {
+                format!("  - {} {} {}", d.role, d.kind, d.object)
+            } else {
+                format!(
+                    "  - {} {} {} in database {}",
+                    d.role, d.kind, d.object, d.database
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A state for a create that did not finish: what planning left unknown is null.
+fn partial_state(ctx: &Ctx<'_, Backends>, planned: &Value, spec: &Spec) -> Value {
+    let mut s = planned.clone();
+    s.set("id", Value::string(spec.name.clone()));
+    s.set("owner", Value::string(spec.roles.owner.clone()));
+    let (host, port) = ctx.client.postgres_app_endpoint().unwrap_or_default();
+    s.set("host", Value::string(host));
+    s.set("port", Value::int(port.into()));
+    for attr in ["encoding", "lc_collate", "lc_ctype", "extensions"] {
+        if s.get(attr).is_unknown() {
+            s.set(attr, Value::Null);
+        }
+    }
+    s
+}
+
+/// Template rule: only `template0`, `template1` or a database marked `datistemplate`, so
+/// that no tenant's data can be cloned into another's database. `Ok(Some(reason))` is a
+/// refusal.
+async fn template_refusal(
+    pg: &Postgres,
+    template: &str,
+) -> Result<Option<String>, crate::backends::postgres::PgError> {
+    if template == "template0" || template == "template1" {
+        return Ok(None);
+    }
+    Ok(match pg.database_facts(template).await? {
+        Some(f) if f.is_template => None,
+        Some(_) => Some(format!("{template:?} is an ordinary database, not a template: copying it would clone its data (another tenant's, perhaps) into the new database. Use template0, template1, or a database an administrator marked as a template (ALTER DATABASE ... IS_TEMPLATE true).")),
+        None => Some(format!("No database {template:?} exists to serve as a template. Use template0, template1, or a database marked as a template (datistemplate).")),
     })
 }
 
@@ -377,33 +455,69 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
     ) -> Option<Value> {
         let spec = Spec::from(planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        match current(pg, &spec.name).await {
-            Ok(Some(_)) => {
-                attribute_error(
-                    &mut ctx.diags,
-                    "name",
-                    format!("Database {:?} already exists", spec.name),
-                    format!("A database named {:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {}", spec.name, spec.name),
-                );
+        let cannot = format!("Cannot create database {:?}", spec.name);
+        match template_refusal(pg, &spec.template).await {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                attribute_error(&mut ctx.diags, "template", "Template refused", why);
                 return None;
             }
-            Ok(None) => {}
             Err(e) => {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot create database {:?}", spec.name),
-                    e,
-                );
+                backend_error(&mut ctx.diags, cannot, e);
                 return None;
             }
         }
+        let (facts, marked) = match async {
+            let facts = pg.database_facts(&spec.name).await?;
+            let roles = pg.role_facts(&spec.roles.all()).await?;
+            Ok::<_, crate::backends::postgres::PgError>((facts, roles))
+        }
+        .await
+        {
+            Ok((facts, roles)) => {
+                let marker = sql::role_marker(&spec.name);
+                let marked: Vec<String> = roles
+                    .into_iter()
+                    .filter(|r| r.comment.as_deref() == Some(marker.as_str()))
+                    .map(|r| r.name)
+                    .collect();
+                (facts, marked)
+            }
+            Err(e) => {
+                backend_error(&mut ctx.diags, cannot, e);
+                return None;
+            }
+        };
+        // A database is resumed only when a create of this provider, for this name, was
+        // cut off: all three roles carry the marker, and the database is still closed and
+        // unmarked, or marked as being created.
+        let all_marked = marked.len() == 3;
+        let resume = match &facts {
+            None => false,
+            Some(f) => {
+                all_marked
+                    && f.owner == spec.roles.owner
+                    && (f.comment.as_deref() == Some(sql::DATABASE_CREATING)
+                        || (f.comment.is_none() && !f.allow_connections))
+            }
+        };
+        if facts.is_some() && !resume {
+            attribute_error(
+                &mut ctx.diags,
+                "name",
+                format!("Database {:?} already exists", spec.name),
+                format!("A database named {:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {}", spec.name, spec.name),
+            );
+            return None;
+        }
         // Roles left behind by this database (dropped out of band, roles kept) are reused:
-        // NOLOGIN and owning nothing, they can only be leftovers. Anything else is refused.
-        let reuse = match existing_roles_detail(pg, &spec.roles.all()).await {
+        // NOLOGIN and owning nothing, they can only be leftovers. Roles bearing this
+        // provider's marker for this database are its own. Anything else is refused.
+        let missing: Vec<String> = match existing_roles_detail(pg, &spec.roles.all()).await {
             Ok(found) => {
                 let foreign: Vec<String> = found
                     .iter()
-                    .filter(|(_, orphan)| !orphan)
+                    .filter(|(n, orphan)| !orphan && !marked.contains(n))
                     .map(|(n, _)| n.clone())
                     .collect();
                 if !foreign.is_empty() {
@@ -415,51 +529,93 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     );
                     return None;
                 }
-                let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
+                let leftovers: Vec<String> = found
+                    .iter()
+                    .filter(|(n, _)| !marked.contains(n))
+                    .map(|(n, _)| n.clone())
+                    .collect();
                 // Only the complete set of three is a recognisable leftover; a lone role
                 // with one of these names may be someone else's.
-                if !names.is_empty() && names.len() < 3 {
+                if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
                     attribute_error(
                         &mut ctx.diags,
-                        if names.contains(&spec.roles.owner) { "owner" } else { "name" },
+                        if leftovers.contains(&spec.roles.owner) { "owner" } else { "name" },
                         "Role already exists",
-                        format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", names.join(", ")),
+                        format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", leftovers.join(", ")),
                     );
                     return None;
                 }
-                if !names.is_empty() {
+                if !leftovers.is_empty() && marked.is_empty() {
                     ctx.diags.warning(
                         format!("Reusing roles left from a dropped database {:?}", spec.name),
-                        format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", names.join(", ")),
+                        format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", leftovers.join(", ")),
                     );
                 }
-                names
+                spec.roles
+                    .all()
+                    .iter()
+                    .filter(|r| !found.iter().any(|(n, _)| n == *r))
+                    .map(|r| r.to_string())
+                    .collect()
             }
             Err(e) => {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot create database {:?}", spec.name),
-                    e,
-                );
+                backend_error(&mut ctx.diags, cannot, e);
                 return None;
             }
         };
-        let auth = spec.pgbouncer_auth.then(|| auth_user(ctx));
-        let mut made = Made::default();
-        if let Err(e) = create_objects(pg, &spec, auth.as_deref(), &reuse, &mut made).await {
-            // Leave nothing half made: remove what this attempt created, then report.
-            if made.database {
-                let _ = pg.exec_all(&[sql::drop_database(&spec.name)]).await;
-            }
-            let _ = drop_roles(pg, &made.roles).await;
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot create database {:?}", spec.name),
-                e,
+        if resume {
+            ctx.diags.warning(
+                format!("Resuming the create of {:?}", spec.name),
+                "An earlier create of this database was cut off (its roles and database carry this provider's marker): it is completed now.",
             );
+        }
+        let missing_refs: Vec<&str> = missing.iter().map(String::as_str).collect();
+        // Roles and their markers in one transaction: a role never exists unmarked.
+        if let Err(e) = pg
+            .exec_atomic(&sql::create_marked_roles(
+                &spec.name,
+                &missing_refs,
+                &spec.roles.all(),
+                &spec.roles.owner,
+            ))
+            .await
+        {
+            backend_error(&mut ctx.diags, cannot, e);
             return None;
         }
-        ctx.private = private_for(&spec.roles.owner);
+        let created: Vec<String> = spec.roles.all().iter().map(|r| r.to_string()).collect();
+        let mut private = Private {
+            managed_owner: Some(spec.roles.owner.clone()),
+            created_roles: Some(created.clone()),
+            incomplete: false,
+        };
+        let auth = spec.pgbouncer_auth.then(|| auth_user(ctx));
+        let mut made_database = false;
+        if let Err(e) = build_database(pg, &spec, auth.as_deref(), resume, &mut made_database).await
+        {
+            // Leave nothing half made: remove what this create made. When that fails too
+            // (the server went away), return what exists so Terraform taints it and
+            // replaces it next time.
+            let cleaned = async {
+                if made_database {
+                    pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
+                }
+                drop_roles(pg, &created).await
+            }
+            .await;
+            backend_error(&mut ctx.diags, cannot, e);
+            if cleaned.is_ok() {
+                return None;
+            }
+            private.incomplete = true;
+            ctx.private = private.to_bytes();
+            ctx.diags.warning(
+                format!("Database {:?} is incomplete", spec.name),
+                "The create was cut off and what it made could not be removed. Terraform records it as tainted: the next apply removes it (deletion_protection does not apply to an unfinished database) and creates it again.",
+            );
+            return Some(partial_state(ctx, planned, &spec));
+        }
+        ctx.private = private.to_bytes();
         match current(pg, &spec.name).await {
             Ok(Some(cur)) => Some(state_from(ctx, planned, &cur, None)),
             Ok(None) => {
@@ -475,7 +631,9 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     format!("Cannot read database {:?} after creating it", spec.name),
                     e,
                 );
-                None
+                private.incomplete = true;
+                ctx.private = private.to_bytes();
+                Some(partial_state(ctx, planned, &spec))
             }
         }
     }
@@ -507,8 +665,19 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 }
             }
         };
-        if managed_owner(&ctx.private).is_none() {
-            ctx.private = private_for(&cur.owner);
+        let mut private = Private::parse(&ctx.private);
+        if private.managed_owner.is_none() {
+            private.managed_owner = Some(cur.owner.clone());
+            ctx.private = private.to_bytes();
+        }
+        if private.created_roles.is_none() {
+            // State from v0.1.0: settle once which roles count as created.
+            let owner = private.managed_owner.clone().unwrap_or_default();
+            let groups = TenantRoles::new(&name, &owner);
+            if let Ok(found) = pg.role_facts(&groups.all()).await {
+                private.created_roles = Some(legacy_created(&found));
+                ctx.private = private.to_bytes();
+            }
         }
         Some(state_from(ctx, state, &cur, extensions))
     }
@@ -529,15 +698,43 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 e,
             );
         };
-        let managed =
-            managed_owner(&ctx.private).unwrap_or_else(|| str_of(prior, "owner").to_string());
+        let mut private = Private::parse(&ctx.private);
+        if private.created_roles.is_none() {
+            let owner = private
+                .managed_owner
+                .clone()
+                .unwrap_or_else(|| str_of(prior, "owner").to_string());
+            let groups = TenantRoles::new(&spec.name, &owner);
+            match pg.role_facts(&groups.all()).await {
+                Ok(found) => private.created_roles = Some(legacy_created(&found)),
+                Err(e) => {
+                    fail(ctx, e);
+                    return None;
+                }
+            }
+        }
+        let managed = private
+            .managed_owner
+            .clone()
+            .unwrap_or_else(|| str_of(prior, "owner").to_string());
         if managed != spec.roles.owner {
+            // Only a role this resource created is renamed; an adopted one stays as it is.
+            let managed_is_ours = match &private.created_roles {
+                Some(_) => private.created(&managed),
+                None => match pg.role_facts(&[managed.as_str()]).await {
+                    Ok(found) => legacy_created(&found).contains(&managed),
+                    Err(e) => {
+                        fail(ctx, e);
+                        return None;
+                    }
+                },
+            };
             match existing_roles(pg, &[&spec.roles.owner, &managed]).await {
                 Ok(roles) if roles.contains(&spec.roles.owner) => {
                     attribute_error(&mut ctx.diags, "owner", "Role already exists", format!("Cannot rename the owner role {managed:?} to {:?}: a role with that name exists.", spec.roles.owner));
                     return None;
                 }
-                Ok(roles) if roles.contains(&managed) => {
+                Ok(roles) if roles.contains(&managed) && managed_is_ours => {
                     if let Err(e) = pg
                         .exec_all(&[sql::rename_role(&managed, &spec.roles.owner)])
                         .await
@@ -548,14 +745,22 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 }
                 Ok(_) => {
                     if let Err(e) = pg
-                        .exec_all(&[
-                            sql::create_nologin_role(&spec.roles.owner),
-                            sql::grant_role_to_current_user(&spec.roles.owner),
-                        ])
+                        .exec_atomic(&sql::create_marked_roles(
+                            &spec.name,
+                            &[spec.roles.owner.as_str()],
+                            &[spec.roles.owner.as_str()],
+                            &spec.roles.owner,
+                        ))
                         .await
                     {
                         fail(ctx, e);
                         return None;
+                    }
+                    if !managed_is_ours {
+                        ctx.diags.warning(
+                            format!("Role {managed:?} is left in place"),
+                            format!("{managed:?} was not created by this provider (the database was imported): a new owner role {:?} was created and takes over the database; {managed:?} keeps everything else it owns.", spec.roles.owner),
+                        );
                     }
                 }
                 Err(e) => {
@@ -563,7 +768,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     return None;
                 }
             }
-            ctx.private = private_for(&spec.roles.owner);
+            let mut created = private.created_roles.clone().unwrap_or_default();
+            created.retain(|r| r != &managed);
+            if managed_is_ours || !created.contains(&spec.roles.owner) {
+                created.push(spec.roles.owner.clone());
+            }
+            private.created_roles = Some(created);
+            private.managed_owner = Some(spec.roles.owner.clone());
+            ctx.private = private.to_bytes();
         }
         let mut admin = Vec::new();
         if str_of(prior, "owner") != spec.roles.owner {
@@ -595,7 +807,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
         if auth_before != spec.pgbouncer_auth {
             inside.extend(if spec.pgbouncer_auth {
-                sql::pgbouncer_auth_setup(&auth)
+                sql::pgbouncer_auth_setup(&auth, &spec.roles)
             } else {
                 sql::pgbouncer_auth_teardown()
             });
@@ -627,18 +839,87 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
         let spec = Spec::from(prior);
-        if prior.get("deletion_protection").as_bool().unwrap_or(true) {
+        let private = Private::parse(&ctx.private);
+        let protected = prior.get("deletion_protection").as_bool().unwrap_or(true);
+        let refuse_protected = |ctx: &mut Ctx<'_, Backends>| {
             attribute_error(
                 &mut ctx.diags,
                 "deletion_protection",
                 format!("Database {:?} is protected by deletion_protection", spec.name),
                 "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
             );
+        };
+        if protected && !private.incomplete {
+            refuse_protected(ctx);
             return;
         }
         let Some(pg) = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await) else {
             return;
         };
+        let cannot = format!("Cannot drop database {:?}", spec.name);
+        let owner = private
+            .managed_owner
+            .clone()
+            .unwrap_or_else(|| spec.roles.owner.clone());
+        let tenant_roles = [
+            owner.as_str(),
+            spec.roles.readwrite.as_str(),
+            spec.roles.readonly.as_str(),
+        ];
+        let facts = match async {
+            Ok::<_, crate::backends::postgres::PgError>((
+                pg.database_facts(&spec.name).await?,
+                pg.role_facts(&tenant_roles).await?,
+            ))
+        }
+        .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                backend_error(&mut ctx.diags, cannot, e);
+                return;
+            }
+        };
+        let (db_facts, role_facts) = facts;
+        // An unfinished create (tainted) may go despite deletion_protection: nobody could
+        // have stored data in it. A finished one never.
+        if protected
+            && db_facts
+                .as_ref()
+                .is_some_and(|f| f.comment.as_deref() == Some(sql::DATABASE_MANAGED))
+        {
+            refuse_protected(ctx);
+            return;
+        }
+        let created: Vec<String> = match &private.created_roles {
+            Some(c) => role_facts
+                .iter()
+                .filter(|r| c.contains(&r.name))
+                .map(|r| r.name.clone())
+                .collect(),
+            None => legacy_created(&role_facts),
+        };
+        let adopted: Vec<String> = role_facts
+            .iter()
+            .filter(|r| !created.contains(&r.name))
+            .map(|r| r.name.clone())
+            .collect();
+        // Nothing outside this database is ever touched: a role this resource made that
+        // still owns or holds something elsewhere stops the destroy before any drop.
+        match pg.foreign_dependencies(&created, &spec.name).await {
+            Ok(deps) if !deps.is_empty() => {
+                ctx.diags.error(
+                    format!("{cannot}: its roles are still used elsewhere"),
+                    format!("Nothing was dropped. These roles, created for {:?}, own or hold privileges on objects outside it:\n{}\nMove or drop those objects (e.g. REASSIGN OWNED / REVOKE in those databases), then destroy again.", spec.name, describe_dependencies(&deps)),
+                );
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                backend_error(&mut ctx.diags, cannot, e);
+                return;
+            }
+        }
         let pgb = match ctx.client.pgbouncer().await {
             Ok(p) => p,
             Err(e) => {
@@ -661,15 +942,23 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 return;
             }
         }
+        let mut kept_members = Vec::new();
         let dropped = async {
-            sqlx::query("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()")
-                .bind(&spec.name)
-                .execute(pg.pool())
-                .await
-                .map_err(|e| pg.error(e))?;
+            pg.terminate_database_sessions(&spec.name).await?;
             pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
-            let owner = managed_owner(&ctx.private).unwrap_or_else(|| spec.roles.owner.clone());
-            drop_roles(pg, &[owner, spec.roles.readwrite.clone(), spec.roles.readonly.clone()]).await
+            // Logins Vault issued into this tenant's groups must not outlive it (their
+            // role may be gone from Vault already); other members are only named.
+            for (login, superuser) in pg.group_members(&created).await? {
+                if superuser || !vault_made_login(&login) {
+                    kept_members.push(login);
+                    continue;
+                }
+                pg.terminate_user_sessions(&login).await?;
+                if let Err(e) = pg.exec_all(&[sql::drop_role(&login)]).await {
+                    kept_members.push(format!("{login} ({})", e.message));
+                }
+            }
+            drop_roles(pg, &created).await
         }
         .await;
         if let Some(pgb) = pgb {
@@ -682,12 +971,20 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 }
             }
         }
-        if let Err(e) = dropped {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot drop database {:?}", spec.name),
-                e,
+        if !kept_members.is_empty() {
+            ctx.diags.warning(
+                format!("Logins of {:?} kept", spec.name),
+                format!("These logins were members of the database's group roles but were not issued by Vault (or could not be dropped); they are left in place, without the memberships: {}", kept_members.join(", ")),
             );
+        }
+        if !adopted.is_empty() && dropped.is_ok() {
+            ctx.diags.warning(
+                format!("Roles of {:?} left in place", spec.name),
+                format!("{} existed before this resource managed the database (it was imported), so destroy leaves them as they are.", adopted.join(", ")),
+            );
+        }
+        if let Err(e) = dropped {
+            backend_error(&mut ctx.diags, cannot, e);
         }
     }
 
@@ -697,6 +994,13 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             return;
         }
         state.set("name", Value::string(id));
+        // An imported database's roles were not made here: they are adopted, never dropped.
+        ctx.private = Private {
+            managed_owner: None,
+            created_roles: Some(Vec::new()),
+            incomplete: false,
+        }
+        .to_bytes();
         // Unknown for an existing database; adopted from configuration on the next plan.
         state.set("template", Value::Null);
         // Read the installed extensions, so a configuration listing them plans no change.

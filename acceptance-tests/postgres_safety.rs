@@ -1,0 +1,434 @@
+//! Safety of `dbaas_shared_postgres_database` (issue 10), each case written from the side
+//! of the one who must not cross the boundary: an imported database's destroy never drops
+//! or renames a role it did not create and never touches another database; a role it
+//! created that still holds objects elsewhere stops the destroy before anything is
+//! dropped; a template must be a template (no cloning another tenant); a new database is
+//! never open to PUBLIC, even for a moment; PgBouncer's auth function hands out only this
+//! tenant's logins; logins Vault issued do not outlive their database even when their
+//! Vault role was deleted out of band; a refused PostgreSQL port fails at once.
+
+use std::io::Read as _;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{psql_command, stack, terraforms, vault_delete, Workdir};
+use crate::postgres::{
+    admin, config, db_exists, db_name, ident, lit, owner_of, resource, tenant_roles, Cleanup,
+};
+
+fn role_exists(name: &str) -> bool {
+    admin(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname = {}",
+            lit(name)
+        ),
+    ) == "1"
+}
+
+// ---------------------------------------------------------------------------------------
+// item 1: never drop, rename or DROP OWNED what it did not create
+// ---------------------------------------------------------------------------------------
+
+/// Boundary: configuration may manage the database it imported, never the role
+/// `legacy_app` that also owns `billing`, nor `billing` itself.
+#[test]
+fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let shop = db_name("imp_shop", &tf);
+        let billing = db_name("imp_billing", &tf);
+        let legacy = db_name("imp_legacy", &tf);
+        let mut guard = Cleanup::tenants(&[&shop, &billing]);
+        guard.roles.push(legacy.clone());
+        admin(
+            "postgres",
+            &format!("DROP ROLE IF EXISTS {}", ident(&legacy)),
+        );
+        admin(
+            "postgres",
+            &format!("CREATE ROLE {} LOGIN PASSWORD 'legacy-pw'", ident(&legacy)),
+        );
+        for db in [&shop, &billing] {
+            admin(
+                "postgres",
+                &format!("CREATE DATABASE {} OWNER {}", ident(db), ident(&legacy)),
+            );
+            admin(
+                db,
+                &format!(
+                    "SET ROLE {}; CREATE TABLE invoices(v text); INSERT INTO invoices VALUES ('kept')",
+                    ident(&legacy)
+                ),
+            );
+        }
+        // The configuration names the adopted owner, as the migration guide says.
+        let body = resource(
+            "shop",
+            &shop,
+            &format!(
+                "  owner = {}\n  deletion_protection = false",
+                lit_hcl(&legacy)
+            ),
+        );
+        let w = Workdir::new(&tf, &config(&body));
+        w.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            &format!("{}.shop", crate::postgres::TYPE),
+            &shop,
+        ])
+        .ok();
+        w.apply().ok();
+        let r = w.destroy().ok();
+        assert!(
+            r.all().contains("left in place"),
+            "destroy warns that the adopted role stays: {}",
+            r.all()
+        );
+        assert!(
+            !db_exists(&shop),
+            "the imported database itself is destroyed"
+        );
+        assert!(
+            role_exists(&legacy),
+            "the adopted owner role is never dropped"
+        );
+        assert_eq!(
+            admin(&billing, "SELECT v FROM invoices"),
+            "kept",
+            "another database's tables are never touched"
+        );
+        assert_eq!(owner_of(&billing), legacy);
+
+        // With the default owner in configuration, an import does not rename legacy_app.
+        admin(
+            "postgres",
+            &format!("CREATE DATABASE {} OWNER {}", ident(&shop), ident(&legacy)),
+        );
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("shop", &shop, "  deletion_protection = false")),
+        );
+        w.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            &format!("{}.shop", crate::postgres::TYPE),
+            &shop,
+        ])
+        .ok();
+        let _ = w.apply();
+        assert!(
+            role_exists(&legacy),
+            "legacy_app is never renamed to {shop}_owner"
+        );
+        assert_eq!(owner_of(&billing), legacy);
+        let _ = w.destroy();
+        assert!(role_exists(&legacy));
+        assert_eq!(admin(&billing, "SELECT v FROM invoices"), "kept");
+        drop(guard);
+    }
+}
+
+fn lit_hcl(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Boundary: a destroy reaches only the database being dropped; a role it created that
+/// owns a table elsewhere stops it before anything is dropped, naming what and where.
+#[test]
+fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("elsewhere", &tf);
+        let other = db_name("elsewhere_other", &tf);
+        let guard = Cleanup::tenants(&[&name, &other]);
+        admin("postgres", &format!("CREATE DATABASE {}", ident(&other)));
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("x", &name, "  deletion_protection = false")),
+        );
+        w.apply().ok();
+        admin(
+            &other,
+            &format!(
+                "CREATE TABLE stray(v text); INSERT INTO stray VALUES ('x'); ALTER TABLE stray OWNER TO {}",
+                ident(&format!("{name}_owner"))
+            ),
+        );
+        let r = w.destroy().failed();
+        let all = r.all();
+        assert!(all.contains(&other), "the error names the database: {all}");
+        assert!(all.contains("owns"), "and what the role holds there: {all}");
+        assert!(db_exists(&name), "nothing was dropped");
+        assert_eq!(tenant_roles(&name).len(), 3, "roles kept");
+        assert_eq!(
+            admin(&other, "SELECT v FROM stray"),
+            "x",
+            "stray table kept"
+        );
+        admin(&other, "DROP TABLE stray");
+        w.destroy().ok();
+        assert!(!db_exists(&name));
+        assert!(tenant_roles(&name).is_empty());
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// item 3: templates
+// ---------------------------------------------------------------------------------------
+
+/// Boundary: one tenant's configuration cannot copy another tenant's data.
+#[test]
+fn postgres_template_must_be_a_template_not_another_tenant() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let victim = db_name("tpl_victim", &tf);
+        let thief = db_name("tpl_thief", &tf);
+        let guard = Cleanup::tenants(&[&victim, &thief]);
+        admin("postgres", &format!("CREATE DATABASE {}", ident(&victim)));
+        admin(
+            &victim,
+            "CREATE TABLE secrets(v text); INSERT INTO secrets VALUES ('s')",
+        );
+        let w = Workdir::new(
+            &tf,
+            &config(&resource(
+                "x",
+                &thief,
+                &format!(
+                    "  template = {}\n  deletion_protection = false",
+                    lit_hcl(&victim)
+                ),
+            )),
+        );
+        let r = w.apply().failed();
+        let all = r.all();
+        assert!(all.contains("template"), "{all}");
+        assert!(
+            all.contains("template0"),
+            "the rule is in the message: {all}"
+        );
+        assert!(!db_exists(&thief), "no clone was made");
+        assert!(
+            tenant_roles(&thief).is_empty(),
+            "{:?}",
+            tenant_roles(&thief)
+        );
+        // A database an administrator marked as a template is accepted.
+        admin(
+            "postgres",
+            &format!("ALTER DATABASE {} IS_TEMPLATE true", ident(&victim)),
+        );
+        w.apply().ok();
+        assert!(db_exists(&thief));
+        w.destroy().ok();
+        admin(
+            "postgres",
+            &format!("ALTER DATABASE {} IS_TEMPLATE false", ident(&victim)),
+        );
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// item 6: never open to PUBLIC
+// ---------------------------------------------------------------------------------------
+
+/// Boundary: another tenant's login can never connect to a new database, not even in the
+/// moment between `CREATE DATABASE` and the revoke. A watcher polls the catalog in a tight
+/// loop while ten databases are created, and reports any that it saw accepting
+/// connections with PUBLIC's default CONNECT privilege.
+#[test]
+fn postgres_new_database_is_never_open_to_public() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let prefix = db_name("open", &tf);
+        let names: Vec<String> = (0..10).map(|i| format!("{prefix}_{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let guard = Cleanup::tenants(&refs);
+        let like = format!("{prefix}\\_%");
+        let watch = format!(
+            "DO $$ DECLARE t0 timestamptz := clock_timestamp(); hit text; n int; BEGIN \
+             LOOP \
+               SELECT string_agg(datname, ',') INTO hit FROM pg_database WHERE datname LIKE {like} \
+                 AND datallowconn AND (datacl IS NULL OR aclcontains(datacl, makeaclitem(0, datdba, 'CONNECT', false))); \
+               IF hit IS NOT NULL THEN RAISE NOTICE 'OPEN:%', hit; END IF; \
+               SELECT count(*) INTO n FROM pg_database WHERE datname LIKE {like} AND datallowconn \
+                 AND datacl IS NOT NULL; \
+               EXIT WHEN n >= 10 OR clock_timestamp() > t0 + interval '120 s'; \
+             END LOOP; END $$",
+            like = lit(&like)
+        );
+        let mut watcher = psql_command(
+            &stack("PGHOST"),
+            &stack("PGPORT"),
+            "postgres",
+            &stack("PGUSER"),
+            &stack("PGPASSWORD"),
+        )
+        .arg("-c")
+        .arg(&watch)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watcher starts");
+        std::thread::sleep(Duration::from_millis(300));
+        let body: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| resource(&format!("d{i}"), n, "  deletion_protection = false"))
+            .collect();
+        let w = Workdir::new(&tf, &config(&body));
+        w.run(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=10",
+        ])
+        .ok();
+        let start = Instant::now();
+        while watcher.try_wait().ok().flatten().is_none()
+            && start.elapsed() < Duration::from_secs(130)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = watcher.kill();
+        let mut err = String::new();
+        if let Some(mut e) = watcher.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        w.destroy().ok();
+        assert!(
+            !err.contains("OPEN:"),
+            "a new database accepted connections while PUBLIC could still connect:\n{err}"
+        );
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// item 7: PgBouncer's auth function
+// ---------------------------------------------------------------------------------------
+
+/// Boundary: PgBouncer's `auth_user`, through a tenant database's `get_auth`, learns the
+/// password hash of that tenant's logins only: not a superuser's, not another login's.
+#[test]
+fn postgres_auth_function_returns_only_this_tenants_logins() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("getauth", &tf);
+        let member = format!("{name}_member");
+        let outsider = format!("{name}_outsider");
+        let mut guard = Cleanup::tenants(&[&name]);
+        guard.roles.extend([member.clone(), outsider.clone()]);
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("x", &name, "  deletion_protection = false")),
+        );
+        w.apply().ok();
+        admin(
+            "postgres",
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD 'm' IN ROLE {}; CREATE ROLE {} LOGIN PASSWORD 'o'",
+                ident(&member),
+                ident(&format!("{name}_readwrite")),
+                ident(&outsider)
+            ),
+        );
+        let count = |who: &str| {
+            admin(
+                &name,
+                &format!("SELECT count(*) FROM pgbouncer.get_auth({})", lit(who)),
+            )
+        };
+        assert_eq!(count(&member), "1", "the tenant's own login is served");
+        assert_eq!(count(&stack("PGUSER")), "0", "never a superuser's hash");
+        assert_eq!(count(&outsider), "0", "never another login's hash");
+        w.destroy().ok();
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// item 5: logins do not outlive their tenant
+// ---------------------------------------------------------------------------------------
+
+/// Boundary: a login Vault issued for a tenant cannot log in anywhere once the tenant's
+/// database is destroyed, even when its Vault role was deleted out of band first.
+#[test]
+fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v: String = tf.version.chars().filter(char::is_ascii_digit).collect();
+        let name = db_name("outlive", &tf);
+        let conn = format!("pgout_{v}");
+        let role = format!("{conn}-app");
+        let guard = Cleanup::tenants(&[&name]);
+        let body = format!(
+            "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
+            resource("x", &name, "  deletion_protection = false")
+        );
+        let w = Workdir::new(&tf, &config(&body));
+        w.apply().ok();
+        let creds =
+            crate::harness::vault_get(&format!("database/creds/{role}")).expect("creds readable");
+        let login = creds["data"]["username"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let password = creds["data"]["password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(role_exists(&login), "Vault made {login}");
+        vault_delete(&format!("database/roles/{role}")).expect("delete role out of band");
+        w.destroy().ok();
+        assert!(
+            !role_exists(&login),
+            "the Vault-issued login {login} was dropped with its database"
+        );
+        let r = crate::harness::psql("postgres", &login, &password, &stack("PGPORT"), "SELECT 1");
+        assert!(r.is_err(), "the login can no longer connect anywhere");
+        let _ = vault_delete(&format!("database/config/{conn}"));
+        drop(guard);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// item 7: a refused port fails at once
+// ---------------------------------------------------------------------------------------
+
+/// A closed PostgreSQL port is an error naming host:port well before the pool's 30 s.
+#[test]
+fn postgres_refused_port_fails_at_once_naming_host_and_port() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("refused", &tf);
+        let body = format!(
+            "provider \"dbaas\" {{\n  postgres {{\n    host = \"127.0.0.1\"\n    port = {port}\n    username = \"x\"\n    password = \"y\"\n    sslmode = \"disable\"\n  }}\n}}\n{}",
+            resource("x", &name, "  deletion_protection = false")
+        );
+        let w = Workdir::new(&tf, &body);
+        let start = Instant::now();
+        let r = w.apply().failed();
+        let took = start.elapsed();
+        assert!(
+            r.all().contains(&format!("127.0.0.1:{port}")),
+            "the error names host:port: {}",
+            r.all()
+        );
+        assert!(
+            took < Duration::from_secs(15),
+            "a refused connection fails at once, not after the pool's 30 s (took {took:?})"
+        );
+    }
+}
