@@ -22,7 +22,7 @@ const RESERVED: &[&str] = &["postgres", "template0", "template1"];
 const MAX_NAME: usize = 63 - "_readwrite".len();
 
 /// What this resource remembers privately (JSON). v0.1.0 wrote only `managed_owner`;
-/// `created_roles` is `None` in its state, and [`legacy_created`] decides then.
+/// `created_roles` is `None` in its state, and [`settle_created`] decides then.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Private {
     /// The owner role this resource manages, so an owner rename in configuration renames
@@ -37,6 +37,9 @@ struct Private {
     /// despite `deletion_protection` while the catalog shows it unfinished.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     incomplete: bool,
+    /// Set by import until the first read settles `created_roles` from the markers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    imported: bool,
 }
 
 impl Private {
@@ -56,14 +59,21 @@ impl Private {
     }
 }
 
-/// Private state from v0.1.0 does not say which roles it created. Its own roles are
-/// NOLOGIN and never superusers; a role that can log in (an imported `legacy_app`) or is
-/// a superuser is treated as adopted. Destroy's foreign-dependency check still guards
-/// whatever this lets through.
-fn legacy_created(found: &[RoleFacts]) -> Vec<String> {
+/// Which of the `found` roles of database `db` count as created by this provider when
+/// private state does not say. A role carrying this provider's marker for `db` always
+/// does (an import of a database this provider made, after `state rm`). Otherwise, after
+/// an import nothing does; and private state from v0.1.0, which recorded no roles, counts
+/// roles that are NOLOGIN and not superusers (its own always were): a role that can log
+/// in (an imported `legacy_app`) is adopted. Destroy's foreign-dependency check still
+/// guards whatever this lets through.
+fn settle_created(private: &Private, db: &str, found: &[RoleFacts]) -> Vec<String> {
+    let marker = sql::role_marker(db);
     found
         .iter()
-        .filter(|r| !r.can_login && !r.superuser)
+        .filter(|r| {
+            r.comment.as_deref() == Some(marker.as_str())
+                || (!private.imported && !r.can_login && !r.superuser)
+        })
         .map(|r| r.name.clone())
         .collect()
 }
@@ -587,7 +597,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let mut private = Private {
             managed_owner: Some(spec.roles.owner.clone()),
             created_roles: Some(created.clone()),
-            incomplete: false,
+            ..Private::default()
         };
         let auth = spec.pgbouncer_auth.then(|| auth_user(ctx));
         let mut made_database = false;
@@ -675,7 +685,8 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             let owner = private.managed_owner.clone().unwrap_or_default();
             let groups = TenantRoles::new(&name, &owner);
             if let Ok(found) = pg.role_facts(&groups.all()).await {
-                private.created_roles = Some(legacy_created(&found));
+                private.created_roles = Some(settle_created(&private, &name, &found));
+                private.imported = false;
                 ctx.private = private.to_bytes();
             }
         }
@@ -706,7 +717,10 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 .unwrap_or_else(|| str_of(prior, "owner").to_string());
             let groups = TenantRoles::new(&spec.name, &owner);
             match pg.role_facts(&groups.all()).await {
-                Ok(found) => private.created_roles = Some(legacy_created(&found)),
+                Ok(found) => {
+                    private.created_roles = Some(settle_created(&private, &spec.name, &found));
+                    private.imported = false;
+                }
                 Err(e) => {
                     fail(ctx, e);
                     return None;
@@ -721,13 +735,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             // Only a role this resource created is renamed; an adopted one stays as it is.
             let managed_is_ours = match &private.created_roles {
                 Some(_) => private.created(&managed),
-                None => match pg.role_facts(&[managed.as_str()]).await {
-                    Ok(found) => legacy_created(&found).contains(&managed),
-                    Err(e) => {
-                        fail(ctx, e);
-                        return None;
-                    }
-                },
+                None => false,
             };
             match existing_roles(pg, &[&spec.roles.owner, &managed]).await {
                 Ok(roles) if roles.contains(&spec.roles.owner) => {
@@ -897,7 +905,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 .filter(|r| c.contains(&r.name))
                 .map(|r| r.name.clone())
                 .collect(),
-            None => legacy_created(&role_facts),
+            None => settle_created(&private, &spec.name, &role_facts),
         };
         let adopted: Vec<String> = role_facts
             .iter()
@@ -996,9 +1004,8 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         state.set("name", Value::string(id));
         // An imported database's roles were not made here: they are adopted, never dropped.
         ctx.private = Private {
-            managed_owner: None,
-            created_roles: Some(Vec::new()),
-            incomplete: false,
+            imported: true,
+            ..Private::default()
         }
         .to_bytes();
         // Unknown for an existing database; adopted from configuration on the next plan.
