@@ -588,9 +588,13 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
         );
 
         // Not into another tenant's database, through PgBouncer or directly.
+        // (PgBouncer refuses first: the other database's get_auth does not serve this login.)
         let err = via_pgbouncer(&c, &other, "SELECT 1")
             .expect_err("a login for one tenant must not reach another tenant's database");
-        assert!(err.contains("permission denied"), "{err}");
+        assert!(
+            err.contains("permission denied") || err.contains("no such user"),
+            "{err}"
+        );
         let err = direct(&c, &other, "SELECT 1")
             .expect_err("a login for one tenant must not reach another tenant's database");
         assert!(err.contains("permission denied"), "{err}");

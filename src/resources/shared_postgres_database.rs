@@ -33,8 +33,9 @@ struct Private {
     /// found (an import) are adopted and left in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     created_roles: Option<Vec<String>>,
-    /// Set on the partial state of a create that did not finish: destroying it is allowed
-    /// despite `deletion_protection` while the catalog shows it unfinished.
+    /// Set on the partial state of a create that did not finish (for diagnosis only:
+    /// Terraform plans a tainted object's replacement without its private state, so
+    /// destroy decides from the catalog's markers).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     incomplete: bool,
     /// Set by import until the first read settles `created_roles` from the markers.
@@ -626,7 +627,17 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             return Some(partial_state(ctx, planned, &spec));
         }
         ctx.private = private.to_bytes();
-        match current(pg, &spec.name).await {
+        // The database is complete; a read that fails now (the server restarting) is
+        // retried for a while rather than leaving a finished database tainted.
+        let mut read = current(pg, &spec.name).await;
+        for _ in 0..40 {
+            if read.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            read = current(pg, &spec.name).await;
+        }
+        match read {
             Ok(Some(cur)) => Some(state_from(ctx, planned, &cur, None)),
             Ok(None) => {
                 ctx.diags.error(
@@ -854,15 +865,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 &mut ctx.diags,
                 "deletion_protection",
                 format!("Database {:?} is protected by deletion_protection", spec.name),
-                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
+                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy. If Terraform wants to replace it because an earlier apply was cut off after the database was complete (the instance is tainted), keep it with `terraform untaint <address>` instead.",
             );
         };
-        if protected && !private.incomplete {
-            refuse_protected(ctx);
-            return;
-        }
-        let Some(pg) = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await) else {
-            return;
+        let pg = match ctx.client.postgres().await {
+            Ok(pg) => pg,
+            // Protected: say so first, whatever else is wrong.
+            Err(_) if protected => return refuse_protected(ctx),
+            Err(e) => return backend_error(&mut ctx.diags, "Cannot reach PostgreSQL", e),
         };
         let cannot = format!("Cannot drop database {:?}", spec.name);
         let owner = private
@@ -889,13 +899,23 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             }
         };
         let (db_facts, role_facts) = facts;
-        // An unfinished create (tainted) may go despite deletion_protection: nobody could
-        // have stored data in it. A finished one never.
-        if protected
-            && db_facts
-                .as_ref()
-                .is_some_and(|f| f.comment.as_deref() == Some(sql::DATABASE_MANAGED))
-        {
+        // An unfinished create (tainted, and replaced next apply) may go despite
+        // deletion_protection: its roles carry this provider's marker and the database is
+        // absent, still closed, or still marked as being created, so no tenant ever had a
+        // login into it. Terraform plans the replacement of a tainted object without its
+        // private state, so the catalog decides, not `incomplete`.
+        let marker = sql::role_marker(&spec.name);
+        let unfinished = role_facts
+            .iter()
+            .any(|r| r.comment.as_deref() == Some(marker.as_str()))
+            && match &db_facts {
+                None => true,
+                Some(f) => {
+                    f.comment.as_deref() == Some(sql::DATABASE_CREATING)
+                        || (f.comment.is_none() && !f.allow_connections)
+                }
+            };
+        if protected && !unfinished {
             refuse_protected(ctx);
             return;
         }

@@ -1,0 +1,158 @@
+//! Fault tests: a real service restarted in the middle of `terraform apply` (issue 10,
+//! item 4). They restart shared servers, so they live in their own test binary: cargo
+//! runs test binaries one after another, never beside the acceptance suite. Within this
+//! binary the cases take a lock so that they never overlap either.
+//!
+//! Run through `make test`, or with the stack up:
+//! `eval "$(scripts/dev-stack env)" && cargo test --test faults`.
+
+#[path = "harness.rs"]
+mod harness;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use harness::{provider_block, psql_admin, terraforms, version_tag, Workdir};
+
+/// One restart at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn restart(service: &str) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/dev-stack");
+    let out = Command::new(script)
+        .args(["restart", service])
+        .output()
+        .expect("dev-stack runs");
+    assert!(
+        out.status.success(),
+        "dev-stack restart {service} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn admin(sql: &str) -> String {
+    // Right after a restart the server may still refuse for a moment.
+    let start = Instant::now();
+    loop {
+        match psql_admin("postgres", sql) {
+            Ok(v) => return v,
+            Err(e) if start.elapsed() > Duration::from_secs(30) => {
+                panic!("admin SQL failed: {sql}\n{e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// Databases and roles whose names start with `prefix`, for assertions and clean-up.
+fn leftovers(prefix: &str) -> (Vec<String>, Vec<String>) {
+    let like = format!("'{}\\_%'", prefix.replace('_', "\\_"));
+    let dbs = admin(&format!(
+        "SELECT datname FROM pg_database WHERE datname LIKE {like} ORDER BY 1"
+    ));
+    let roles = admin(&format!(
+        "SELECT rolname FROM pg_roles WHERE rolname LIKE {like} ORDER BY 1"
+    ));
+    let lines = |s: String| -> Vec<String> { s.lines().map(str::to_string).collect() };
+    (lines(dbs), lines(roles))
+}
+
+fn sweep(prefix: &str) {
+    let (dbs, roles) = leftovers(prefix);
+    for d in dbs {
+        let _ = psql_admin(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS \"{d}\" WITH (FORCE)"),
+        );
+    }
+    for r in roles {
+        let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{r}\""));
+    }
+}
+
+fn tenants(prefix: &str, n: usize, protect: bool) -> String {
+    let mut hcl = provider_block();
+    for i in 0..n {
+        hcl.push_str(&format!(
+            "resource \"dbaas_shared_postgres_database\" \"t{i}\" {{\n  name = \"{prefix}_{i}\"\n  deletion_protection = {protect}\n}}\n"
+        ));
+    }
+    hcl
+}
+
+/// PostgreSQL restarted (`pg_ctl restart -m fast`) while an apply creates 40 tenant
+/// databases at `-parallelism=10`: the apply may fail, the next one converges with no
+/// manual step (creates cut off are tainted and replaced, or resumed from their markers),
+/// the plan is then empty, and destroy leaves no database and no role behind.
+#[test]
+fn postgres_restart_during_apply_then_the_next_apply_converges() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let prefix = format!("acc_flt_{}", version_tag(&tf));
+        sweep(&prefix);
+        let w = Workdir::new(&tf, &tenants(&prefix, 40, true));
+        let mut apply = Command::new(&w.tf.bin)
+            .args([
+                "apply",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                "-parallelism=10",
+            ])
+            .current_dir(w.path())
+            .env("TF_CLI_CONFIG_FILE", w.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("terraform starts");
+        // Restart once the apply is well under way.
+        let start = Instant::now();
+        while leftovers(&prefix).0.len() < 6 && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        restart("postgres");
+        let status = apply.wait().expect("apply ends");
+        eprintln!("apply during the restart: {status}");
+
+        let r = w.run(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=10",
+        ]);
+        assert_eq!(
+            r.code, 0,
+            "the apply after the fault converges with no manual step\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        assert!(w.plan_is_empty(), "then the plan is empty");
+        assert_eq!(leftovers(&prefix).0.len(), 40, "all 40 databases exist");
+        w.write(&tenants(&prefix, 40, false));
+        w.run(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=10",
+        ])
+        .ok();
+        w.run(&[
+            "destroy",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=10",
+        ])
+        .ok();
+        let (dbs, roles) = leftovers(&prefix);
+        sweep(&prefix);
+        assert!(dbs.is_empty(), "destroy left databases: {dbs:?}");
+        assert!(roles.is_empty(), "destroy left roles: {roles:?}");
+    }
+}
