@@ -330,29 +330,6 @@ impl Redis {
         ACL_WRITES.lock().await
     }
 
-    /// Whether user `name` may run `args` (`ACL DRYRUN`, Redis 7+); `false` when Redis
-    /// says no, or cannot say (older servers).
-    pub fn may_run<'a>(
-        &'a self,
-        name: &'a str,
-        args: &'a [&'a str],
-    ) -> BoxFut<'a, Result<bool, RedisError>> {
-        Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let reply: Result<Value, _> = redis::cmd("ACL")
-                .arg("DRYRUN")
-                .arg(name)
-                .arg(args)
-                .query_async(&mut conn)
-                .await;
-            match reply {
-                Ok(v) => Ok(text(&v).as_deref() == Some("OK")),
-                Err(e) if matches!(e.kind(), redis::ErrorKind::Server(_)) => Ok(false),
-                Err(e) => Err(self.error(e)),
-            }
-        })
-    }
-
     fn connect(&self) -> BoxFut<'_, Result<ConnectionManager, RedisError>> {
         Box::pin(async move {
             let addr = if self.tls {

@@ -429,7 +429,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     })),
             )
             .attr(Attribute::number("password_wo_version").optional().description("Any number; changing it re-applies `password_wo`."))
-            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user (and the logins Vault issues for it) sees every tenant's key names (never their values). Default `false`. Nothing re-allows the other guarded commands."))
+            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Default `false`. Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
             .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Default `false`: keys are kept."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`redis.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))

@@ -205,22 +205,21 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
 }
 
 /// The namespace a Redis role's generated rules come from, as recorded in private state
-/// at the last apply or read: its key and channel patterns, and whether it may scan.
+/// at the last apply or read: its key and channel patterns.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct RedisNamespace {
     /// Key patterns (`~app:*`).
     keys: Vec<String>,
     /// Channel patterns (`&app:*`).
     channels: Vec<String>,
-    /// Whether the namespace allows SCAN/RANDOMKEY (`allow_keyspace_scan`).
-    #[serde(default)]
-    keyspace_scan: bool,
 }
 
 impl RedisNamespace {
-    /// The statements generated for it at `access`.
+    /// The statements generated for it at `access`. Issued logins never get SCAN or
+    /// RANDOMKEY, even for a namespace with `allow_keyspace_scan`: the opt-in is the
+    /// namespace user's, and deriving it from a live ACL would flip while that ACL changes.
     fn statements(&self, access: Access) -> VaultStatements {
-        sql::vault_redis_statements_for(&self.keys, &self.channels, access, self.keyspace_scan)
+        sql::vault_redis_statements_for(&self.keys, &self.channels, access, false)
     }
 }
 
@@ -274,8 +273,8 @@ fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
     }
 }
 
-/// Reads namespace `name`'s ACL user: its patterns, confined to one prefix, and whether
-/// it may SCAN. The error is a diagnostic's summary and detail.
+/// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
+/// a diagnostic's summary and detail.
 async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (String, String)> {
     let user = match redis.get_user(name).await {
         Ok(Some(u)) => u,
@@ -298,11 +297,9 @@ async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (St
             format!("The namespace's ACL user is not as dbaas_shared_redis_namespace leaves it: {why}. Apply the namespace first to restore its rules."),
         ));
     }
-    let keyspace_scan = redis.may_run(name, &["SCAN", "0"]).await.unwrap_or(false);
     Ok(RedisNamespace {
         keys: user.keys,
         channels: user.channels,
-        keyspace_scan,
     })
 }
 
@@ -809,5 +806,90 @@ mod recover_tests {
                 assert_eq!(got, expected, "{engine}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod redis_rule_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_namespace_confined_to_one_prefix_is_used() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(confined(&s(&["~app:*"]), &s(&["&app:*", "&app:events"])).is_ok());
+        assert!(confined(&s(&["~app:*"]), &[]).is_ok());
+        assert!(confined(&s(&["~*"]), &[]).is_err());
+        assert!(confined(&s(&["~app:*", "~other:*"]), &[]).is_err());
+        assert!(confined(&s(&["%R~app:*"]), &[]).is_err());
+        assert!(confined(&s(&["~a?p:*"]), &[]).is_err());
+        assert!(confined(&s(&["~app:*"]), &s(&["&*"])).is_err());
+        assert!(confined(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn private_state_of_earlier_releases_reads_as_no_record() {
+        assert_eq!(recorded_namespace(b""), None);
+        assert_eq!(recorded_namespace(b"not json"), None);
+        assert_eq!(recorded_namespace(b"{}"), None);
+        let ns = RedisNamespace {
+            keys: vec!["~app:*".into()],
+            channels: vec!["&app:*".into()],
+        };
+        assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns));
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::Map(Default::default());
+        for (k, x) in pairs {
+            v.set(k, x.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn edited_rules_are_planned_back_from_the_recorded_namespace() {
+        let ns = RedisNamespace {
+            keys: vec!["~app:*".into()],
+            channels: vec!["&app:*".into()],
+        };
+        let edited = Value::from_strings([r#"["~*","+@all"]"#]);
+        let prior = obj(&[
+            ("engine", Value::string("redis")),
+            ("connection", Value::string("rd")),
+            ("database", Value::string("app")),
+            ("access", Value::string("owner")),
+            ("mode", Value::string("dynamic")),
+            ("creation_statements", edited.clone()),
+        ]);
+        let config = obj(&[("creation_statements", Value::Null)]);
+        let mut plan = Plan {
+            prior: &prior,
+            config: &config,
+            planned: prior.clone(),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        tfplugin::Resource::<Backends>::plan_with_private(
+            &VaultRotationRole,
+            &record_namespace(&ns),
+            &mut plan,
+        );
+        let planned = plan.planned.get("creation_statements").string_list();
+        let rules: Vec<String> = serde_json::from_str(&planned[0]).unwrap_or_default();
+        assert_eq!(rules[..2], ["~app:*".to_string(), "&app:*".to_string()]);
+        assert!(rules.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
+
+        // No record (state of an earlier release): the plan keeps what it had.
+        let mut plan = Plan {
+            prior: &prior,
+            config: &config,
+            planned: prior.clone(),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
+        assert_eq!(plan.planned.get("creation_statements"), &edited);
     }
 }
