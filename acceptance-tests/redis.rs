@@ -872,16 +872,19 @@ fn redis_overlapping_prefixes_in_one_parallel_apply_are_refused() {
 
 /// A TCP proxy in front of the dev Redis that plays "the server dropped mid-create": it
 /// forwards everything until a client sends `ACL SETUSER <name>`, passes that command to
-/// Redis, then drops the reply and both sockets and refuses every later connection. The
-/// provider thus sees its connection lost after the user was made, and cannot reconnect
-/// to look (Redis itself is never restarted: other tests share it).
+/// Redis, then drops the reply and both sockets; with `refuse_reconnects` it also refuses
+/// every later connection. The provider thus sees its connection lost after the user was
+/// made, and (refusing) cannot reconnect to look (Redis itself is never restarted: other
+/// tests share it).
 struct DroppingProxy {
     port: u16,
+    /// Set once the `ACL SETUSER` went through and its connection was cut.
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DroppingProxy {
-    fn start(user: &str) -> DroppingProxy {
+    fn start(user: &str, refuse_reconnects: bool) -> DroppingProxy {
         use std::io::{Read, Write};
         use std::net::{Shutdown, TcpListener, TcpStream};
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -904,10 +907,17 @@ impl DroppingProxy {
                     return;
                 }
                 let Ok(client) = client else { continue };
-                if cut2.load(Ordering::SeqCst) {
+                if refuse_reconnects && cut2.load(Ordering::SeqCst) {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
+                // Each connection gets its own cut flag once the first cut happened, so a
+                // reconnect is forwarded normally.
+                let cut2 = if cut2.load(Ordering::SeqCst) {
+                    Arc::new(AtomicBool::new(false))
+                } else {
+                    cut2.clone()
+                };
                 let Ok(server) = TcpStream::connect(&upstream) else {
                     continue;
                 };
@@ -963,7 +973,7 @@ impl DroppingProxy {
                 });
             }
         });
-        DroppingProxy { port, stop }
+        DroppingProxy { port, cut, stop }
     }
 }
 
@@ -986,7 +996,7 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
         eprintln!("running on terraform {}", tf.version);
         let name = safe_name("drop", &tf);
         let _guard = Cleanup::new(&[&name], &[]);
-        let proxy = DroppingProxy::start(&name);
+        let proxy = DroppingProxy::start(&name, true);
         let body = |port: u16| {
             format!(
                 "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {port}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
@@ -1021,5 +1031,39 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
         assert_plan_empty(&w, "the apply after the fault");
         w.destroy().ok();
         assert!(!user_exists(&name), "destroy leaves nothing");
+    }
+}
+
+/// Item 4 (Redis), the other outcome: the connection breaks after `ACL SETUSER` reached
+/// Redis, but a reconnect works ([`DroppingProxy`] without refusing). The provider looks
+/// the user up, finds the one it wrote (its password hash), and the create completes in
+/// the same apply: no error, an empty plan, a user that logs in.
+#[test]
+fn redis_connection_lost_after_setuser_is_resolved_by_looking() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = safe_name("look", &tf);
+        let _guard = Cleanup::new(&[&name], &[]);
+        let proxy = DroppingProxy::start(&name, false);
+        let w = Workdir::new(
+            &tf,
+            &format!(
+                "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
+                stack("DBAAS_REDIS_HOST"),
+                proxy.port,
+                stack("DBAAS_REDIS_PASSWORD"),
+                resource("x", &name, ""),
+            ),
+        );
+        w.apply().ok();
+        assert!(
+            proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
+            "the proxy cut the connection after ACL SETUSER"
+        );
+        assert!(login(&name, &output_str(&w, "password")).is_ok());
+        assert_plan_empty(&w, "a create whose connection broke after the write");
+        w.destroy().ok();
+        assert!(!user_exists(&name));
+        drop(proxy);
     }
 }
