@@ -658,3 +658,412 @@ fn redis_fifty_namespaces_at_parallelism_20() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Safety (issue 10): guard rules, the recorded prefix, overlap races, a fault mid-create
+// ---------------------------------------------------------------------------------------
+
+/// `acc_rsafe_<case>_<terraform version digits>`: unique to these cases.
+fn safe_name(case: &str, tf: &Terraform) -> String {
+    format!("acc_rsafe_{case}_{}", tag(tf))
+}
+
+/// The commands no tenant login may run whatever its configured rules: they reveal other
+/// tenants' key names, scripts or channels, or destroy every tenant's scripts. Each with
+/// arguments of the right arity, so Redis answers with the ACL verdict.
+const CROSS_TENANT: &[&[&str]] = &[
+    &["FUNCTION", "FLUSH"],
+    &["FUNCTION", "DELETE", "acc_rsafe_lib"],
+    &[
+        "FUNCTION",
+        "LOAD",
+        "REPLACE",
+        "#!lua name=acc_rsafe_lib\nredis.register_function('acc_rsafe_f', function() return 1 end)",
+    ],
+    &["FUNCTION", "RESTORE", "payload"],
+    &["SCRIPT", "FLUSH"],
+    &["PUBSUB", "CHANNELS"],
+    &["PUBSUB", "SHARDCHANNELS"],
+];
+
+/// Item 2: a tenant login cannot list other tenants' keys (SCAN, RANDOMKEY), scripts or
+/// channels, nor flush every tenant's scripts; configured rules cannot re-allow them;
+/// `allow_keyspace_scan` opts into SCAN/RANDOMKEY only; DBSIZE stays; an out-of-band edit
+/// that removes a guard shows in the plan and is reverted.
+#[test]
+fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let (a, undo, scan) = (
+            safe_name("guard", &tf),
+            safe_name("undo", &tf),
+            safe_name("scan", &tf),
+        );
+        let prefixes: Vec<String> = [&a, &undo, &scan].iter().map(|n| format!("{n}:")).collect();
+        let _guard = Cleanup::new(
+            &[&a, &undo, &scan],
+            &prefixes.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let out = |label: &str| {
+            format!("output \"{label}\" {{\n  value = {TYPE}.{label}.password\n  sensitive = true\n}}\n")
+        };
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "{}{}{}{}{}{}",
+                resource("a", &a, ""),
+                resource(
+                    "undo",
+                    &undo,
+                    "  commands = [\"+@all\", \"+scan\", \"+randomkey\", \"+function\", \"+script\", \"+pubsub\", \"allcommands\"]"
+                ),
+                resource("scan", &scan, "  allow_keyspace_scan = true"),
+                out("a"),
+                out("undo"),
+                out("scan"),
+            )),
+        );
+        w.apply().ok();
+        assert_plan_empty(&w, "create");
+        run(&mut admin(), &["SET", &format!("{a}:k"), "v"]).expect("SET");
+
+        for (label, user, may_scan) in [
+            ("a", &a, false),
+            ("undo", &undo, false),
+            ("scan", &scan, true),
+        ] {
+            let password = output_str(&w, label);
+            let mut c = login(user, &password).expect("namespace user logs in");
+            for cmd in CROSS_TENANT {
+                assert_noperm(&mut c, cmd);
+            }
+            if may_scan {
+                run(&mut c, &["SCAN", "0", "COUNT", "1000"])
+                    .unwrap_or_else(|e| panic!("{user}: allow_keyspace_scan allows SCAN: {e}"));
+                run(&mut c, &["RANDOMKEY"]).unwrap_or_else(|e| {
+                    panic!("{user}: allow_keyspace_scan allows RANDOMKEY: {e}")
+                });
+            } else {
+                assert_noperm(&mut c, &["SCAN", "0", "COUNT", "1000"]);
+                assert_noperm(&mut c, &["RANDOMKEY"]);
+            }
+            run(&mut c, &["DBSIZE"]).unwrap_or_else(|e| panic!("{user}: DBSIZE stays: {e}"));
+            assert_eq!(
+                run(&mut c, &["SET", &format!("{user}:x"), "1"]),
+                Ok("OK".into())
+            );
+        }
+
+        // An out-of-band edit removing guards is drift: planned and reverted.
+        run(
+            &mut admin(),
+            &["ACL", "SETUSER", &a, "+scan", "+function|flush"],
+        )
+        .expect("ACL SETUSER");
+        let p = plan_with_changes(&w);
+        assert!(p.contains("update in-place"), "{p}");
+        w.apply().ok();
+        let mut c = login(&a, &output_str(&w, "a")).expect("login after repair");
+        assert_noperm(&mut c, &["SCAN", "0"]);
+        assert_noperm(&mut c, &["FUNCTION", "FLUSH"]);
+        drop(c);
+        assert_plan_empty(&w, "repairing the guards");
+        w.destroy().ok();
+        assert!(!user_exists(&a) && !user_exists(&undo) && !user_exists(&scan));
+    }
+}
+
+/// Item 7: `delete_keys_on_destroy` deletes by the prefix recorded at apply, and refuses
+/// (error, nothing deleted) when the live ACL's key pattern drifted from it: an ACL
+/// edited to another tenant's prefix must not make destroy delete that tenant's keys.
+#[test]
+fn redis_delete_keys_uses_the_recorded_prefix_and_refuses_on_drift() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = safe_name("wipe", &tf);
+        let victim = format!("{}:", safe_name("victim", &tf));
+        let own = format!("{name}:");
+        let _guard = Cleanup::new(&[&name], &[&own, &victim]);
+        let w = Workdir::new(
+            &tf,
+            &config(&resource("x", &name, "  delete_keys_on_destroy = true")),
+        );
+        w.apply().ok();
+        let mut c = admin();
+        for i in 0..5 {
+            run(&mut c, &["SET", &format!("{own}{i}"), "1"]).expect("SET own");
+            run(&mut c, &["SET", &format!("{victim}{i}"), "1"]).expect("SET victim");
+        }
+        run(
+            &mut c,
+            &["ACL", "SETUSER", &name, "resetkeys", &format!("~{victim}*")],
+        )
+        .expect("ACL SETUSER");
+
+        let r = w.destroy().failed();
+        assert!(
+            flat(&r.all()).contains("drifted") && flat(&r.all()).contains(&own),
+            "destroy must refuse and name the recorded prefix:\n{}",
+            r.all()
+        );
+        assert_eq!(count_keys(&victim), 5, "another tenant's keys must survive");
+        assert_eq!(count_keys(&own), 5, "nothing is deleted on refusal");
+        assert!(user_exists(&name), "nothing is deleted on refusal");
+
+        // Repaired by apply, destroy deletes exactly the recorded prefix.
+        w.apply().ok();
+        w.destroy().ok();
+        assert!(!user_exists(&name));
+        assert_eq!(count_keys(&own), 0);
+        assert_eq!(count_keys(&victim), 5);
+    }
+}
+
+/// Item 7: namespaces whose prefixes overlap (`p:` and `p:admin:`) created in one
+/// parallel apply: the overlap check and `ACL SETUSER` are serialised, so for every pair
+/// exactly one is created and the other is refused with the overlap error.
+#[test]
+fn redis_overlapping_prefixes_in_one_parallel_apply_are_refused() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let pairs: Vec<(String, String, String)> = (0..6)
+            .map(|i| {
+                let base = safe_name(&format!("ovl{i}"), &tf);
+                (format!("{base}_a"), format!("{base}_b"), format!("{base}:"))
+            })
+            .collect();
+        let users: Vec<&str> = pairs
+            .iter()
+            .flat_map(|(a, b, _)| [a.as_str(), b.as_str()])
+            .collect();
+        let _guard = Cleanup::new(&users, &[]);
+        let mut body = String::new();
+        for (i, (a, b, p)) in pairs.iter().enumerate() {
+            body += &resource(&format!("a{i}"), a, &format!("  key_prefix = \"{p}\""));
+            body += &resource(
+                &format!("b{i}"),
+                b,
+                &format!("  key_prefix = \"{p}admin:\""),
+            );
+        }
+        let w = Workdir::new(&tf, &config(&body));
+        let r = w
+            .run(&[
+                "apply",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                "-parallelism=12",
+            ])
+            .failed();
+        assert!(flat(&r.all()).contains("overlaps"), "{}", r.all());
+        for (a, b, _) in &pairs {
+            assert!(
+                user_exists(a) != user_exists(b),
+                "exactly one of {a} and {b} may exist (a: {}, b: {})",
+                user_exists(a),
+                user_exists(b)
+            );
+        }
+        w.destroy().ok();
+        assert!(users.iter().all(|u| !user_exists(u)));
+    }
+}
+
+/// A TCP proxy in front of the dev Redis that plays "the server dropped mid-create": it
+/// forwards everything until a client sends `ACL SETUSER <name>`, passes that command to
+/// Redis, then drops the reply and both sockets; with `refuse_reconnects` it also refuses
+/// every later connection. The provider thus sees its connection lost after the user was
+/// made, and (refusing) cannot reconnect to look (Redis itself is never restarted: other
+/// tests share it).
+struct DroppingProxy {
+    port: u16,
+    /// Set once the `ACL SETUSER` went through and its connection was cut.
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DroppingProxy {
+    fn start(user: &str, refuse_reconnects: bool) -> DroppingProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listens");
+        let port = listener.local_addr().expect("proxy address").port();
+        let upstream = format!(
+            "{}:{}",
+            stack("DBAAS_REDIS_HOST"),
+            stack("DBAAS_REDIS_PORT")
+        );
+        let cut = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let needle = format!("SETUSER\r\n${}\r\n{user}\r\n", user.len()).into_bytes();
+        let (cut2, stop2) = (cut.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                if refuse_reconnects && cut2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                // Each connection gets its own cut flag once the first cut happened, so a
+                // reconnect is forwarded normally.
+                let cut2 = if cut2.load(Ordering::SeqCst) {
+                    Arc::new(AtomicBool::new(false))
+                } else {
+                    cut2.clone()
+                };
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let (mut c_in, mut s_out) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                let (cut_up, needle) = (cut2.clone(), needle.clone());
+                let (client_up, server_up) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                std::thread::spawn(move || {
+                    let mut window: Vec<u8> = Vec::new();
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = c_in.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        window.extend_from_slice(&buf[..n]);
+                        let hit = window.windows(needle.len()).any(|w| w == needle.as_slice());
+                        if hit {
+                            // No reply may reach the client from here on.
+                            cut_up.store(true, Ordering::SeqCst);
+                        }
+                        if s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        if hit {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            let _ = client_up.shutdown(Shutdown::Both);
+                            let _ = server_up.shutdown(Shutdown::Both);
+                            break;
+                        }
+                        let keep = window.len().saturating_sub(needle.len());
+                        window.drain(..keep);
+                    }
+                    let _ = server_up.shutdown(Shutdown::Both);
+                });
+                let (mut s_in, mut c_out) = (server, client);
+                let cut_down = cut2.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = s_in.read(&mut buf) {
+                        if n == 0 || cut_down.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        if c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = c_out.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        DroppingProxy { port, cut, stop }
+    }
+}
+
+impl Drop for DroppingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees `stop`.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Item 4 (Redis): the server drops after `ACL SETUSER` reached it (simulated by
+/// [`DroppingProxy`]: the provider's connection is cut and reconnects are refused, so the
+/// provider cannot tell whether the user was made). The create fails, but returns the
+/// partial state, so Terraform records the instance as tainted; the next apply replaces it
+/// with no manual step, the plan is then empty, and destroy leaves no user behind.
+#[test]
+fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = safe_name("drop", &tf);
+        let _guard = Cleanup::new(&[&name], &[]);
+        let proxy = DroppingProxy::start(&name, true);
+        let body = |port: u16| {
+            format!(
+                "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {port}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
+                stack("DBAAS_REDIS_HOST"),
+                stack("DBAAS_REDIS_PASSWORD"),
+                resource("x", &name, ""),
+            )
+        };
+        let w = Workdir::new(&tf, &body(proxy.port));
+        let r = w.apply().failed();
+        assert!(
+            flat(&r.all()).contains(&format!("Cannot create Redis namespace \"{name}\"")),
+            "{}",
+            r.all()
+        );
+        assert!(
+            user_exists(&name),
+            "the SETUSER reached Redis (the fault under test)"
+        );
+        drop(proxy);
+
+        let real: u16 = stack("DBAAS_REDIS_PORT").parse().expect("port");
+        w.write(&body(real));
+        let p = plan_with_changes(&w);
+        assert!(
+            p.contains("tainted") && p.contains("must be replaced"),
+            "{p}"
+        );
+        w.apply().ok();
+        let password = output_str(&w, "password");
+        assert!(login(&name, &password).is_ok(), "the replaced user logs in");
+        assert_plan_empty(&w, "the apply after the fault");
+        w.destroy().ok();
+        assert!(!user_exists(&name), "destroy leaves nothing");
+    }
+}
+
+/// Item 4 (Redis), the other outcome: the connection breaks after `ACL SETUSER` reached
+/// Redis, but a reconnect works ([`DroppingProxy`] without refusing). The provider looks
+/// the user up, finds the one it wrote (its password hash), and the create completes in
+/// the same apply: no error, an empty plan, a user that logs in.
+#[test]
+fn redis_connection_lost_after_setuser_is_resolved_by_looking() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = safe_name("look", &tf);
+        let _guard = Cleanup::new(&[&name], &[]);
+        let proxy = DroppingProxy::start(&name, false);
+        let w = Workdir::new(
+            &tf,
+            &format!(
+                "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
+                stack("DBAAS_REDIS_HOST"),
+                proxy.port,
+                stack("DBAAS_REDIS_PASSWORD"),
+                resource("x", &name, ""),
+            ),
+        );
+        w.apply().ok();
+        assert!(
+            proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
+            "the proxy cut the connection after ACL SETUSER"
+        );
+        assert!(login(&name, &output_str(&w, "password")).is_ok());
+        assert_plan_empty(&w, "a create whose connection broke after the write");
+        w.destroy().ok();
+        assert!(!user_exists(&name));
+        drop(proxy);
+    }
+}

@@ -1534,6 +1534,98 @@ fn vault_redis_creds_follow_a_custom_key_prefix() {
     }
 }
 
+/// Issue 10, items 2 and 7 (Redis): logins Vault issues for a namespace carry the same
+/// guard rules as the namespace (no SCAN, RANDOMKEY, FUNCTION FLUSH, SCRIPT FLUSH, PUBSUB
+/// CHANNELS; DBSIZE stays); the role's generated rules are planned, so an out-of-band edit
+/// in Vault shows in the plan and is reverted; a role for a namespace that cannot be read
+/// fails with an error naming it instead of falling back to `~<database>:*`.
+#[test]
+fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let ns = format!("acc_rsafe_vg_{v}");
+        let ghost = format!("acc_rsafe_vghost_{v}");
+        let conn = format!("rdsg_{v}");
+        let app = format!("{conn}-app");
+        let lost = format!("{conn}-lost");
+        let base = format!(
+            "resource \"{RNS}\" \"ns\" {{\n  name = \"{ns}\"\n}}\n{}{}",
+            connection("rd", &conn, "redis", ""),
+            role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
+        );
+        let mut g = Guard::new(&tf, &config(&base));
+        g.connections = vec![conn.clone()];
+        g.roles = vec![app.clone(), lost.clone()];
+        g.redis_users = vec![ns.clone()];
+        g.redis_keys = vec![format!("{ns}:*")];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply");
+
+        let a = read_creds(&format!("database/creds/{app}"));
+        g.redis_users.push(a.username.clone());
+        let login = |args: &[&str]| redis(&a.username, &a.password, args);
+        assert_eq!(
+            login(&["SET", &format!("{ns}:k"), "v"]).unwrap_or_else(|e| panic!("{e}")),
+            "OK"
+        );
+        for cmd in [
+            &["SCAN", "0", "COUNT", "1000"][..],
+            &["RANDOMKEY"],
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "DELETE", "acc_rsafe_lib"],
+            &["SCRIPT", "FLUSH"],
+            &["PUBSUB", "CHANNELS"],
+            &["PUBSUB", "SHARDCHANNELS"],
+        ] {
+            let out = login(cmd);
+            assert!(
+                matches!(&out, Err(e) if e.contains("NOPERM"))
+                    || matches!(&out, Ok(o) if o.contains("NOPERM")),
+                "{cmd:?} must be refused to a Vault-issued login, got {out:?}"
+            );
+        }
+        login(&["DBSIZE"]).unwrap_or_else(|e| panic!("DBSIZE stays allowed: {e}"));
+
+        // Rules edited in Vault behind Terraform's back: planned back and reverted.
+        vault_post(
+            &format!("database/roles/{app}"),
+            &serde_json::json!({
+                "db_name": conn,
+                "creation_statements": ["[\"~*\",\"+@all\"]"],
+                "default_ttl": 86400,
+                "max_ttl": 86400,
+            }),
+        );
+        let p = plan_with_changes(&g.w);
+        assert!(p.contains("creation_statements"), "{p}");
+        g.w.apply().ok();
+        let body = vault_get(&format!("database/roles/{app}")).expect("role");
+        let rules = body["data"]["creation_statements"].to_string();
+        assert!(
+            rules.contains(&format!("~{ns}:*"))
+                && rules.contains("-scan")
+                && !rules.contains("~*\\\""),
+            "{rules}"
+        );
+        assert_plan_empty(&g.w, "reverting the edited rules");
+
+        // A namespace that cannot be read: an error naming it, and no role written.
+        g.w.write(&config(&format!(
+            "{base}{}",
+            role("lost", &lost, "rd", &format!("\"{ghost}\""), "")
+        )));
+        let r = g.w.apply().failed();
+        assert!(flat(&r.all()).contains(&ghost), "{}", r.all());
+        assert!(
+            vault_get(&format!("database/roles/{lost}")).is_none(),
+            "no role may be written for an unreadable namespace"
+        );
+        g.w.write(&config(&base));
+        g.destroy();
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // examples/tenant-stack
 // ---------------------------------------------------------------------------------------

@@ -610,34 +610,76 @@ pub fn vault_mysql_statements(db: &str, access: Access) -> VaultStatements {
     }
 }
 
-/// Redis statements: one JSON list of ACL rules confining the user to the namespace's
-/// key prefix and channels (`readonly` gets read commands only).
-pub fn vault_redis_statements(key_prefix: &str, access: Access) -> VaultStatements {
-    let commands: &[&str] = match access {
+/// Command rules every tenant login of the shared Redis gets after its own rules
+/// (namespace users and Vault-issued logins alike; ACL rules apply left to right, so no
+/// configured rule can undo them): server administration; commands acting on every
+/// tenant's keys whatever the key patterns (`FLUSHALL`, `FLUSHDB`, `SWAPDB`, `KEYS`,
+/// `MIGRATE`); and those that destroy or list every tenant's scripts and channels
+/// (`FUNCTION FLUSH|DELETE|LOAD|RESTORE`, `SCRIPT FLUSH`, `PUBSUB CHANNELS|SHARDCHANNELS`).
+pub const REDIS_GUARD_RULES: &[&str] = &[
+    "-@admin",
+    "-flushall",
+    "-flushdb",
+    "-swapdb",
+    "-keys",
+    "-migrate",
+    "-function|flush",
+    "-function|delete",
+    "-function|load",
+    "-function|restore",
+    "-script|flush",
+    "-pubsub|channels",
+    "-pubsub|shardchannels",
+];
+
+/// Guard rules against walking the keyspace, which shows every tenant's key names
+/// (`SCAN`, `RANDOMKEY`); a namespace opts out with `allow_keyspace_scan`.
+pub const REDIS_KEYSPACE_GUARD_RULES: &[&str] = &["-scan", "-randomkey"];
+
+/// The guard rules appended after a tenant login's own command rules.
+pub fn redis_guard_rules(allow_keyspace_scan: bool) -> Vec<String> {
+    let scan: &[&str] = if allow_keyspace_scan {
+        &[]
+    } else {
+        REDIS_KEYSPACE_GUARD_RULES
+    };
+    REDIS_GUARD_RULES
+        .iter()
+        .chain(scan)
+        .map(|r| r.to_string())
+        .collect()
+}
+
+fn redis_access_rules(access: Access) -> &'static [&'static str] {
+    match access {
         Access::ReadOnly => &["+@read", "+@connection", "-@admin", "-@dangerous"],
         _ => &["+@all", "-@admin", "-@dangerous"],
-    };
-    let mut rules = vec![format!("~{key_prefix}*"), format!("&{key_prefix}*")];
-    rules.extend(commands.iter().map(|c| c.to_string()));
-    VaultStatements {
-        creation: vec![serde_json::Value::from(rules).to_string()],
-        revocation: vec![],
-        rotation: vec![],
     }
 }
 
-/// Redis statements from a namespace's own key and channel patterns (`~p*`, `&p*`).
+/// Redis statements: one JSON list of ACL rules confining the user to the key prefix
+/// and channels under it (`readonly` gets read commands only), then the guard rules.
+pub fn vault_redis_statements(key_prefix: &str, access: Access) -> VaultStatements {
+    vault_redis_statements_for(
+        &[format!("~{key_prefix}*")],
+        &[format!("&{key_prefix}*")],
+        access,
+        false,
+    )
+}
+
+/// Redis statements from a namespace's own key and channel patterns (`~p*`, `&p*`):
+/// access rules, then the guard rules (keeping `SCAN`/`RANDOMKEY` only where the
+/// namespace allows them).
 pub fn vault_redis_statements_for(
     keys: &[String],
     channels: &[String],
     access: Access,
+    allow_keyspace_scan: bool,
 ) -> VaultStatements {
-    let commands: &[&str] = match access {
-        Access::ReadOnly => &["+@read", "+@connection", "-@admin", "-@dangerous"],
-        _ => &["+@all", "-@admin", "-@dangerous"],
-    };
     let mut rules: Vec<String> = keys.iter().chain(channels).cloned().collect();
-    rules.extend(commands.iter().map(|c| c.to_string()));
+    rules.extend(redis_access_rules(access).iter().map(|c| c.to_string()));
+    rules.extend(redis_guard_rules(allow_keyspace_scan));
     VaultStatements {
         creation: vec![serde_json::Value::from(rules).to_string()],
         revocation: vec![],
@@ -694,6 +736,28 @@ mod vault_statement_tests {
         assert_eq!(rules[..2], ["~app:*".to_string(), "&app:*".to_string()]);
         assert!(rules.contains(&"+@read".to_string()));
         assert!(!rules.contains(&"+@all".to_string()));
+        assert!(rules.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
+    }
+
+    #[test]
+    fn redis_guards_come_last_and_scan_is_the_only_opt_in() {
+        let keys = ["~app:*".to_string()];
+        let s = vault_redis_statements_for(&keys, &[], Access::Owner, true);
+        let rules: Vec<String> = serde_json::from_str(&s.creation[0]).unwrap_or_default();
+        let guards = redis_guard_rules(true);
+        assert!(rules.ends_with(&guards), "{rules:?}");
+        assert!(!rules.iter().any(|r| r == "-scan" || r == "-randomkey"));
+        for r in [
+            "-function|flush",
+            "-script|flush",
+            "-pubsub|channels",
+            "-keys",
+        ] {
+            assert!(guards.iter().any(|g| g == r), "{r}");
+        }
+        assert!(
+            redis_guard_rules(false).ends_with(&["-scan".to_string(), "-randomkey".to_string()])
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct RedisError {
     pub port: u16,
     /// What went wrong (never contains a password).
     pub message: String,
+    /// The connection was lost or timed out after the command may have been sent, so
+    /// whether Redis ran it is unknown.
+    pub uncertain: bool,
 }
 
 /// The ACL user a namespace wants.
@@ -292,12 +295,15 @@ impl Redis {
             host: self.host.clone(),
             port: self.port,
             message: message.into(),
+            uncertain: false,
         }
     }
 
     /// Wraps a driver error with this server's address.
     pub fn error(&self, e: redis::RedisError) -> RedisError {
         let text = e.to_string();
+        let uncertain = !e.is_connection_refusal()
+            && (e.is_io_error() || e.is_timeout() || e.is_connection_dropped());
         let message = if e.kind() == redis::ErrorKind::AuthenticationFailed
             || text.contains("WRONGPASS")
             || text.contains("NOAUTH")
@@ -310,7 +316,18 @@ impl Redis {
         } else {
             text
         };
-        self.fail(message)
+        RedisError {
+            uncertain,
+            ..self.fail(message)
+        }
+    }
+
+    /// Serialises namespace ACL writes in this provider process: the prefix-overlap check
+    /// and the `ACL SETUSER` that follows run under it, so parallel creates of
+    /// overlapping namespaces cannot both pass the check.
+    pub async fn acl_write_lock(&self) -> tokio::sync::MutexGuard<'static, ()> {
+        static ACL_WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        ACL_WRITES.lock().await
     }
 
     fn connect(&self) -> BoxFut<'_, Result<ConnectionManager, RedisError>> {
@@ -357,7 +374,11 @@ impl Redis {
         Box::pin(async move {
             // A failure is kept too, so parallel resources fail at once against a dead server.
             let r = self.conn.get_or_init(|| self.connect()).await;
-            r.clone()
+            // Failing to connect sends nothing: never uncertain.
+            r.clone().map_err(|e| RedisError {
+                uncertain: false,
+                ..e
+            })
         })
     }
 

@@ -11,9 +11,10 @@ use tfplugin::{
     Value,
 };
 
-use crate::backends::redis::{password_hash, AclSpec, AclUser, Redis};
+use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::sql;
 
 /// The resource type.
 pub struct SharedRedisNamespace;
@@ -27,16 +28,37 @@ const GENERATED_PASSWORD_LEN: usize = 40;
 /// Default command rules: everything but administration and the commands that reach
 /// beyond the tenant's keys (`FLUSHALL`, `KEYS`, `CONFIG`, ...).
 const DEFAULT_COMMANDS: &[&str] = &["+@all", "-@admin", "-@dangerous"];
-/// Appended after the configured command rules, so no rule can undo them: these
-/// commands act on every tenant's keys or on the server itself, whatever the key patterns.
-pub const GUARD_COMMANDS: &[&str] = &[
-    "-@admin",
-    "-flushall",
-    "-flushdb",
-    "-swapdb",
-    "-keys",
-    "-migrate",
-];
+
+/// What this resource keeps in Terraform's private state: the key prefix the user was
+/// given at the last apply. Destroy deletes keys by this prefix, never by one read back
+/// from a possibly edited ACL.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Recorded {
+    /// The key prefix applied last.
+    #[serde(default)]
+    key_prefix: Option<String>,
+}
+
+/// The recorded prefix, if any; private state of earlier releases (empty) gives none.
+fn recorded_prefix(private: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Recorded>(private)
+        .ok()
+        .and_then(|r| r.key_prefix)
+        .filter(|p| check_prefix(p).is_ok())
+}
+
+/// Private state recording `prefix`.
+fn record_prefix(prefix: &str) -> Vec<u8> {
+    serde_json::to_vec(&Recorded {
+        key_prefix: Some(prefix.to_string()),
+    })
+    .unwrap_or_default()
+}
+
+/// The key rule the namespace writes for `prefix`.
+fn key_rule(prefix: &str) -> String {
+    format!("~{}*", crate::backends::redis::escape_glob(prefix))
+}
 
 /// Whether `s` is a namespace (ACL user) name: `^[a-zA-Z0-9_-]{1,64}$`, not `default`.
 pub fn check_name(s: &str) -> Result<(), String> {
@@ -168,7 +190,12 @@ fn spec_from(planned: &Value, password: String) -> AclSpec {
         Value::List(_) => planned.get("commands").string_list(),
         _ => DEFAULT_COMMANDS.iter().map(|s| s.to_string()).collect(),
     };
-    commands.extend(GUARD_COMMANDS.iter().map(|s| s.to_string()));
+    commands.extend(sql::redis_guard_rules(
+        planned
+            .get("allow_keyspace_scan")
+            .as_bool()
+            .unwrap_or(false),
+    ));
     AclSpec {
         name,
         enabled: planned.get("enabled").as_bool().unwrap_or(true),
@@ -296,6 +323,37 @@ async fn read_back(
     }
 }
 
+/// The error for a key prefix that overlaps other users' key patterns.
+fn overlap_error(diags: &mut Diagnostics, prefix: &str, others: &[Overlap]) {
+    let list = others
+        .iter()
+        .map(|o| format!("{} (~{})", o.user, o.patterns.join(" ~")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    attribute_error(
+        diags,
+        "key_prefix",
+        "Key prefix overlaps another namespace",
+        format!("Keys starting with {prefix:?} are also reachable by: {list}. Tenants would read each other's keys; choose a prefix neither contains nor is contained in theirs."),
+    );
+}
+
+/// State for a user that may exist but could not be read back: every value known, so
+/// Terraform records the instance (as tainted, with the error) and replaces it next time.
+fn partial_state(redis: &Redis, planned: &Value, keep_password: Option<String>) -> Value {
+    let mut s = planned.clone();
+    let (host, port) = redis.endpoint();
+    s.set("id", Value::string(str_of(planned, "name")));
+    s.set("host", Value::string(host));
+    s.set("port", Value::int(port.into()));
+    s.set("acl", Value::Null);
+    s.set(
+        "password",
+        keep_password.map(Value::string).unwrap_or(Value::Null),
+    );
+    s
+}
+
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for SharedRedisNamespace {
     fn type_name(&self) -> &'static str {
@@ -306,7 +364,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         let strings = || Type::list_of(Type::String);
         Schema::new(
             Block::new(
-                "A tenant's namespace on the shared Redis: an ACL user that may touch only keys starting with `key_prefix` and Pub/Sub channels under it, with the given command rules. Whatever the rules say, the provider appends `-@admin -flushall -flushdb -swapdb -keys -migrate`: those reach every tenant's keys or the server. Read compares the user's effective rules with those recorded at the last apply: rules changed out of band show as a diff, and a user lost in a Redis restart is planned for creation. Destroy deletes the user and, with `delete_keys_on_destroy`, its keys (SCAN + UNLINK). The provider warns once per run when the shared Redis has no `maxmemory` or the `noeviction` policy.",
+                "A tenant's namespace on the shared Redis: an ACL user that may touch only keys starting with `key_prefix` and Pub/Sub channels under it, with the given command rules. Whatever the rules say, the provider appends guard rules no configured rule can undo: `-@admin -flushall -flushdb -swapdb -keys -migrate` (they reach every tenant's keys or the server), `-function|flush -function|delete -function|load -function|restore -script|flush` (scripts and functions are shared by every tenant), `-pubsub|channels -pubsub|shardchannels` (they list other tenants' channels), and `-scan -randomkey` (they show other tenants' key names) unless `allow_keyspace_scan` is set. `DBSIZE` stays allowed: it reveals only how many keys the whole instance holds, not their names. Logins that `dbaas_vault_rotation_role` issues for the namespace get the same guard rules. Two namespaces whose prefixes overlap are refused, also when created in the same apply. Read compares the user's effective rules with those recorded at the last apply: rules changed out of band show as a diff, and a user lost in a Redis restart is planned for creation. Destroy deletes the user and, with `delete_keys_on_destroy`, its keys (SCAN + UNLINK) under the prefix recorded at the last apply. A create cut off by a lost connection is recorded as tainted and replaced by the next apply. The provider warns once per run when the shared Redis has no `maxmemory` or the `noeviction` policy.",
             )
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The ACL user name."))
             .attr(
@@ -371,7 +429,8 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     })),
             )
             .attr(Attribute::number("password_wo_version").optional().description("Any number; changing it re-applies `password_wo`."))
-            .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with `key_prefix` (SCAN + UNLINK in batches, never KEYS). Default `false`: keys are kept."))
+            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Default `false`. Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
+            .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Default `false`: keys are kept."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`redis.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))
             .attr(Attribute::string("acl").computed().description("The user's effective rules as Redis shows them (`ACL LIST` order, password hashes left out), recorded at apply and compared on every read.")),
@@ -466,6 +525,9 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         let fail = |diags: &mut Diagnostics, e| {
             backend_error(diags, format!("Cannot create Redis namespace {name:?}"), e)
         };
+        // The existence and overlap checks and the write run under one lock, so two
+        // creates of this process cannot both pass the overlap check.
+        let lock = redis.acl_write_lock().await;
         match redis.get_user(&name).await {
             Ok(Some(_)) => {
                 attribute_error(
@@ -484,17 +546,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
         match redis.overlapping_users(&name, &spec.key_prefix).await {
             Ok(others) if !others.is_empty() => {
-                let list = others
-                    .iter()
-                    .map(|o| format!("{} (~{})", o.user, o.patterns.join(" ~")))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                attribute_error(
-                    &mut ctx.diags,
-                    "key_prefix",
-                    "Key prefix overlaps another namespace",
-                    format!("Keys starting with {:?} are also reachable by: {list}. Tenants would read each other's keys; choose a prefix neither contains nor is contained in theirs.", spec.key_prefix),
-                );
+                overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
                 return None;
             }
             Ok(_) => {}
@@ -503,11 +555,72 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 return None;
             }
         }
+        let partial = || partial_state(redis, planned, keep.then(|| spec.password.clone()));
         if let Err(e) = redis.set_user(&spec).await {
-            fail(&mut ctx.diags, e);
-            return None;
+            if !e.uncertain {
+                fail(&mut ctx.diags, e);
+                return None;
+            }
+            // The connection broke after the command may have reached Redis: look.
+            match redis.get_user(&name).await {
+                Ok(None) => {
+                    fail(&mut ctx.diags, e);
+                    return None;
+                }
+                Ok(Some(u)) if u.password_hashes == [password_hash(&spec.password)] => {
+                    tracing::debug!(namespace = %name, "ACL SETUSER applied before the connection broke");
+                }
+                Ok(Some(_)) => {
+                    fail(&mut ctx.diags, e);
+                    ctx.diags.error(
+                        format!("Redis user {name:?} was created concurrently by someone else"),
+                        "It is not adopted; remove it or import it.",
+                    );
+                    return None;
+                }
+                Err(_) => {
+                    // Unknown whether the user exists: record it (Terraform marks it
+                    // tainted, the next apply replaces it and destroy removes it).
+                    fail(&mut ctx.diags, e);
+                    ctx.private = record_prefix(&spec.key_prefix);
+                    return Some(partial());
+                }
+            }
         }
-        read_back(ctx, redis, &name, planned, keep.then_some(spec.password)).await
+        ctx.private = record_prefix(&spec.key_prefix);
+        // Another provider process may have written an overlapping user meanwhile (the
+        // lock is per process): check again now that ours exists. Of two racing writers
+        // at least the later one sees the other and backs out.
+        match redis.overlapping_users(&name, &spec.key_prefix).await {
+            Ok(others) if !others.is_empty() => {
+                let removed = redis.del_user(&name).await;
+                overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
+                if let Err(e) = removed {
+                    fail(&mut ctx.diags, e);
+                    return Some(partial());
+                }
+                return None;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                fail(&mut ctx.diags, e);
+                return Some(partial());
+            }
+        }
+        drop(lock);
+        // The user exists from here on: whatever fails, it stays in state (tainted).
+        match read_back(
+            ctx,
+            redis,
+            &name,
+            planned,
+            keep.then_some(spec.password.clone()),
+        )
+        .await
+        {
+            Some(s) => Some(s),
+            None => Some(partial()),
+        }
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
@@ -527,6 +640,17 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
             }
         };
         memory_warning(&mut ctx.diags, redis).await;
+        if recorded_prefix(&ctx.private).is_none()
+            && state.get("acl").as_str() == Some(user.rule_string().as_str())
+        {
+            // State from a release that kept no record: the rules read as the last
+            // apply left them, so its prefix is the one that apply gave.
+            if let Some(p) = state.get("key_prefix").as_str() {
+                if user.keys == [key_rule(p)] {
+                    ctx.private = record_prefix(p);
+                }
+            }
+        }
         Some(state_from(redis, state, &user))
     }
 
@@ -542,37 +666,30 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
         let name = spec.name.clone();
         memory_warning(&mut ctx.diags, redis).await;
+        let fail = |diags: &mut Diagnostics, e| {
+            backend_error(diags, format!("Cannot update Redis namespace {name:?}"), e)
+        };
+        let lock = redis.acl_write_lock().await;
         if prior.get("key_prefix") != planned.get("key_prefix") {
             match redis.overlapping_users(&name, &spec.key_prefix).await {
                 Ok(others) if !others.is_empty() => {
-                    let users = others
-                        .iter()
-                        .map(|o| o.user.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    attribute_error(&mut ctx.diags, "key_prefix", "Key prefix overlaps another namespace", format!("Keys starting with {:?} are also reachable by: {users}. Choose a prefix neither contains nor is contained in theirs.", spec.key_prefix));
+                    overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
                     return None;
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    backend_error(
-                        &mut ctx.diags,
-                        format!("Cannot update Redis namespace {name:?}"),
-                        e,
-                    );
+                    fail(&mut ctx.diags, e);
                     return None;
                 }
             }
         }
         // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
         if let Err(e) = redis.set_user(&spec).await {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot update Redis namespace {name:?}"),
-                e,
-            );
+            fail(&mut ctx.diags, e);
             return None;
         }
+        drop(lock);
+        ctx.private = record_prefix(&spec.key_prefix);
         read_back(ctx, redis, &name, planned, keep.then_some(spec.password)).await
     }
 
@@ -580,6 +697,42 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         let name = str_of(prior, "name").to_string();
         let Some(redis) = need(&mut ctx.diags, "Redis", ctx.client.redis().await) else {
             return;
+        };
+        let delete_keys = prior
+            .get("delete_keys_on_destroy")
+            .as_bool()
+            .unwrap_or(false);
+        // Keys go by the prefix recorded at apply, never by one read back from an ACL
+        // that may have been edited to point at another tenant's keys.
+        let prefix = if delete_keys {
+            let Some(prefix) = recorded_prefix(&ctx.private) else {
+                ctx.diags.error(
+                    format!("Keys of Redis namespace {name:?} not deleted: no recorded prefix"),
+                    "`delete_keys_on_destroy` deletes by the key prefix recorded at the last apply, and none is recorded (state from an earlier release whose user's rules changed since). Nothing was deleted. Run `terraform apply` once to restore and record the rules, or set `delete_keys_on_destroy = false` and delete the keys by hand.",
+                );
+                return;
+            };
+            match redis.get_user(&name).await {
+                Ok(Some(user)) if user.keys != [key_rule(&prefix)] => {
+                    ctx.diags.error(
+                        format!("Redis namespace {name:?}: key rules drifted, nothing deleted"),
+                        format!("The user's key rules are now {:?}, not `{}` as applied (prefix {prefix:?}): they were changed out of band. Deleting keys by either could remove another tenant's data, so nothing was deleted (neither keys nor user). Run `terraform apply` to restore the rules, then destroy again; or set `delete_keys_on_destroy = false`.", user.keys.join(" "), key_rule(&prefix)),
+                    );
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    backend_error(
+                        &mut ctx.diags,
+                        format!("Cannot read Redis user {name:?} before deleting it"),
+                        e,
+                    );
+                    return;
+                }
+            }
+            Some(prefix)
+        } else {
+            None
         };
         // Deleting the user first closes its connections, so no new keys appear meanwhile.
         if let Err(e) = redis.del_user(&name).await {
@@ -590,22 +743,10 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
             );
             return;
         }
-        if !prior
-            .get("delete_keys_on_destroy")
-            .as_bool()
-            .unwrap_or(false)
-        {
+        let Some(prefix) = prefix else {
             return;
-        }
-        let prefix = str_of(prior, "key_prefix");
-        if let Err(why) = check_prefix(prefix) {
-            ctx.diags.warning(
-                format!("Keys of {name:?} were not deleted"),
-                format!("The user's key rules were not a plain prefix when last read ({why}); delete its keys by hand."),
-            );
-            return;
-        }
-        match redis.delete_keys(prefix).await {
+        };
+        match redis.delete_keys(&prefix).await {
             Ok(n) => tracing::debug!(namespace = %name, deleted = n, "deleted namespace keys"),
             Err(e) => backend_error(
                 &mut ctx.diags,
@@ -772,10 +913,39 @@ mod tests {
         assert_eq!(spec.key_prefix, "app:");
         assert_eq!(spec.channels, ["app:*"]);
         assert_eq!(spec.commands[0], "+@all");
-        assert_eq!(&spec.commands[1..], GUARD_COMMANDS);
+        assert_eq!(spec.commands[1..], sql::redis_guard_rules(false));
         let rules = spec.setuser_rules();
         assert!(rules.contains(&"~app:*".to_string()));
-        assert_eq!(rules.last().map(String::as_str), Some("-migrate"));
+        assert_eq!(rules.last().map(String::as_str), Some("-randomkey"));
+        assert!(rules.iter().any(|r| r == "-function|flush"));
+
+        // A configured `+scan` comes before the guards; only the attribute opts in.
+        let mut scanning = planned.clone();
+        scanning.set("commands", Value::from_strings(["+@all", "+scan"]));
+        let spec = spec_from(&scanning, "pw".into());
+        assert_eq!(spec.commands.last().map(String::as_str), Some("-randomkey"));
+        scanning.set("allow_keyspace_scan", Value::Bool(true));
+        let spec = spec_from(&scanning, "pw".into());
+        assert!(!spec
+            .commands
+            .iter()
+            .any(|c| c == "-scan" || c == "-randomkey"));
+        assert_eq!(
+            spec.commands.last().map(String::as_str),
+            Some("-pubsub|shardchannels")
+        );
+    }
+
+    #[test]
+    fn recorded_prefix_reads_old_and_new_private_state() {
+        assert_eq!(recorded_prefix(b""), None, "v0.1.0 wrote no private state");
+        assert_eq!(recorded_prefix(b"garbage"), None);
+        assert_eq!(recorded_prefix(b"{}"), None);
+        assert_eq!(
+            recorded_prefix(&record_prefix("app:")).as_deref(),
+            Some("app:")
+        );
+        assert_eq!(key_rule("app:"), "~app:*");
     }
 
     #[test]

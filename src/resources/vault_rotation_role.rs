@@ -8,6 +8,7 @@ use tfplugin::{
     Value,
 };
 
+use crate::backends::redis::Redis;
 use crate::backends::Backends;
 use crate::resources::common::{attribute_error, backend_error, need, str_of};
 use crate::resources::vault_database_connection::{engine_for, split_id};
@@ -118,12 +119,26 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
         Access::parse(planned.get("access").as_str().unwrap_or("owner")).unwrap_or(Access::Owner);
     let engine = engine_of(ctx, &mount, &connection).await?;
     let mut generated = generated_statements(&engine, &database, access);
-    if engine == "redis" {
+    if engine == "redis" && !stat && planned.get("creation_statements").is_unknown() {
         // Confine logins to the namespace's actual key and channel patterns (a custom
-        // key_prefix included), read from its ACL user.
+        // key_prefix included), read from its ACL user; never guess them.
+        let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
+        match read_namespace(redis, &database).await {
+            Ok(ns) => {
+                generated = ns.statements(access);
+                ctx.private = record_namespace(&ns);
+            }
+            Err((summary, detail)) => {
+                attribute_error(&mut ctx.diags, "database", summary, detail);
+                return None;
+            }
+        }
+    } else if engine == "redis" && !stat {
+        // Planned from the namespace recorded at the last read: keep that record current.
+        // (Configured statements are the user's own; the record matters only when unset.)
         if let Ok(redis) = ctx.client.redis().await {
-            if let Ok(Some(user)) = redis.get_user(&database).await {
-                generated = sql::vault_redis_statements_for(&user.keys, &user.channels, access);
+            if let Ok(ns) = read_namespace(redis, &database).await {
+                ctx.private = record_namespace(&ns);
             }
         }
     }
@@ -189,6 +204,105 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
     Some(s)
 }
 
+/// The namespace a Redis role's generated rules come from, as recorded in private state
+/// at the last apply or read: its key and channel patterns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct RedisNamespace {
+    /// Key patterns (`~app:*`).
+    keys: Vec<String>,
+    /// Channel patterns (`&app:*`).
+    channels: Vec<String>,
+}
+
+impl RedisNamespace {
+    /// The statements generated for it at `access`. Issued logins never get SCAN or
+    /// RANDOMKEY, even for a namespace with `allow_keyspace_scan`: the opt-in is the
+    /// namespace user's, and deriving it from a live ACL would flip while that ACL changes.
+    fn statements(&self, access: Access) -> VaultStatements {
+        sql::vault_redis_statements_for(&self.keys, &self.channels, access, false)
+    }
+}
+
+/// This resource's private state.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Private {
+    /// For Redis roles: the namespace the rules were generated from.
+    #[serde(default)]
+    redis_namespace: Option<RedisNamespace>,
+}
+
+/// The recorded namespace; private state of earlier releases (empty) gives none.
+fn recorded_namespace(private: &[u8]) -> Option<RedisNamespace> {
+    serde_json::from_slice::<Private>(private)
+        .ok()
+        .and_then(|p| p.redis_namespace)
+}
+
+/// Private state recording `ns`.
+fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
+    serde_json::to_vec(&Private {
+        redis_namespace: Some(ns.clone()),
+    })
+    .unwrap_or_default()
+}
+
+/// Whether an ACL user's key and channel patterns are a namespace's: one `~<prefix>*`
+/// with a glob-free prefix, and channels under it.
+fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
+    let prefix = match keys {
+        [one] => one
+            .strip_prefix('~')
+            .and_then(|k| k.strip_suffix('*'))
+            .filter(|p| !p.is_empty() && !p.contains(['*', '?', '[', ']', '\\'])),
+        _ => None,
+    };
+    let Some(prefix) = prefix else {
+        return Err(format!(
+            "its key rules are {:?}, not one `~<prefix>*`",
+            keys.join(" ")
+        ));
+    };
+    match channels
+        .iter()
+        .find(|c| !c.strip_prefix('&').is_some_and(|c| c.starts_with(prefix)))
+    {
+        Some(c) => Err(format!(
+            "its channel rule {c:?} is outside the prefix {prefix:?}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
+/// a diagnostic's summary and detail.
+async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (String, String)> {
+    let user = match redis.get_user(name).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return Err((
+                format!("Redis namespace {name:?} not found"),
+                format!("The logins of a Redis role are confined to the key and channel patterns of the namespace's ACL user {name:?}, and Redis has no such user. Create the namespace first and reference it, e.g. `database = dbaas_shared_redis_namespace.<x>.name`, so Terraform orders the two."),
+            ))
+        }
+        Err(e) => {
+            return Err((
+                format!("Cannot read Redis namespace {name:?}"),
+                format!("{e}. The role's rules are generated from the namespace's ACL user and are not guessed."),
+            ))
+        }
+    };
+    if let Err(why) = confined(&user.keys, &user.channels) {
+        return Err((
+            format!("Redis namespace {name:?} is not confined to one key prefix"),
+            format!("The namespace's ACL user is not as dbaas_shared_redis_namespace leaves it: {why}. Apply the namespace first to restore its rules."),
+        ));
+    }
+    Ok(RedisNamespace {
+        keys: user.keys,
+        channels: user.channels,
+    })
+}
+
 /// Expired logins Vault made for this role that still exist in PostgreSQL: they are
 /// what makes a later issue fail with `user already exists`.
 async fn stale_logins(ctx: &Ctx<'_, Backends>, role: &str, database: &str) -> Vec<String> {
@@ -244,7 +358,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
         Schema::new(
-            Block::new("A Vault database role for one tenant: dynamic logins with a TTL (`<mount>/roles/<name>`), or a static login rotated on a schedule (`<mount>/static-roles/<name>`). Statements are generated from the connection's engine, the tenant `database` and `access`: a PostgreSQL login joins `<database>_<access>` and, for `owner`, runs as `<database>_owner` so the objects it creates outlive it; MySQL users are limited to their schema; Redis users to the namespace's key prefix.")
+            Block::new("A Vault database role for one tenant: dynamic logins with a TTL (`<mount>/roles/<name>`), or a static login rotated on a schedule (`<mount>/static-roles/<name>`). Statements are generated from the connection's engine, the tenant `database` and `access`: a PostgreSQL login joins `<database>_<access>` and, for `owner`, runs as `<database>_owner` so the objects it creates outlive it; MySQL users are limited to their schema; Redis users to the key and channel patterns read from the namespace's ACL user (an error when it cannot be read), followed by the namespace guard rules, `-scan -randomkey` always included. Generated Redis rules are planned from the namespace recorded at the last refresh, so rules edited in Vault show as a change and are reverted.")
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
                 .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(Validator::new("letters, digits, `-`, `_`", |v| {
                     let s = v.as_str().unwrap_or_default();
@@ -363,6 +477,39 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         }
     }
 
+    fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
+        // Redis rules left to the provider are regenerated from the namespace recorded
+        // at the last read, so an edit made in Vault shows as a change and is reverted.
+        if plan.prior.is_null()
+            || plan.planned.is_null()
+            || plan.prior.get("engine").as_str() != Some("redis")
+            || is_static(&plan.planned)
+            || !plan.config.get("creation_statements").is_null()
+            || ["connection", "database"]
+                .iter()
+                .any(|a| plan.prior.get(a) != plan.planned.get(a))
+        {
+            return;
+        }
+        let (Some(ns), Some(access)) = (
+            recorded_namespace(prior_private),
+            plan.planned.get("access").as_str().and_then(Access::parse),
+        ) else {
+            return;
+        };
+        let generated = ns.statements(access);
+        plan.planned.set(
+            "creation_statements",
+            Value::from_strings(generated.creation),
+        );
+        if plan.config.get("revocation_statements").is_null() {
+            plan.planned.set(
+                "revocation_statements",
+                Value::from_strings(generated.revocation),
+            );
+        }
+    }
+
     async fn create(
         &self,
         ctx: &mut Ctx<'_, Backends>,
@@ -434,6 +581,15 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         if s.get("engine").is_null() {
             if let Some(engine) = engine_of(ctx, &mount, str_of(&s, "connection")).await {
                 s.set("engine", Value::string(engine));
+            }
+        }
+        if !stat && str_of(&s, "engine") == "redis" {
+            // The namespace now: the plan regenerates the rules from it, so an edit of
+            // the role in Vault shows as a change. Unreadable: the last record stands.
+            if let Ok(redis) = ctx.client.redis().await {
+                if let Ok(ns) = read_namespace(redis, str_of(&s, "database")).await {
+                    ctx.private = record_namespace(&ns);
+                }
             }
         }
         if !stat && str_of(&s, "engine") == "postgres" {
@@ -650,5 +806,90 @@ mod recover_tests {
                 assert_eq!(got, expected, "{engine}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod redis_rule_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_namespace_confined_to_one_prefix_is_used() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(confined(&s(&["~app:*"]), &s(&["&app:*", "&app:events"])).is_ok());
+        assert!(confined(&s(&["~app:*"]), &[]).is_ok());
+        assert!(confined(&s(&["~*"]), &[]).is_err());
+        assert!(confined(&s(&["~app:*", "~other:*"]), &[]).is_err());
+        assert!(confined(&s(&["%R~app:*"]), &[]).is_err());
+        assert!(confined(&s(&["~a?p:*"]), &[]).is_err());
+        assert!(confined(&s(&["~app:*"]), &s(&["&*"])).is_err());
+        assert!(confined(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn private_state_of_earlier_releases_reads_as_no_record() {
+        assert_eq!(recorded_namespace(b""), None);
+        assert_eq!(recorded_namespace(b"not json"), None);
+        assert_eq!(recorded_namespace(b"{}"), None);
+        let ns = RedisNamespace {
+            keys: vec!["~app:*".into()],
+            channels: vec!["&app:*".into()],
+        };
+        assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns));
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::Map(Default::default());
+        for (k, x) in pairs {
+            v.set(k, x.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn edited_rules_are_planned_back_from_the_recorded_namespace() {
+        let ns = RedisNamespace {
+            keys: vec!["~app:*".into()],
+            channels: vec!["&app:*".into()],
+        };
+        let edited = Value::from_strings([r#"["~*","+@all"]"#]);
+        let prior = obj(&[
+            ("engine", Value::string("redis")),
+            ("connection", Value::string("rd")),
+            ("database", Value::string("app")),
+            ("access", Value::string("owner")),
+            ("mode", Value::string("dynamic")),
+            ("creation_statements", edited.clone()),
+        ]);
+        let config = obj(&[("creation_statements", Value::Null)]);
+        let mut plan = Plan {
+            prior: &prior,
+            config: &config,
+            planned: prior.clone(),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        tfplugin::Resource::<Backends>::plan_with_private(
+            &VaultRotationRole,
+            &record_namespace(&ns),
+            &mut plan,
+        );
+        let planned = plan.planned.get("creation_statements").string_list();
+        let rules: Vec<String> = serde_json::from_str(&planned[0]).unwrap_or_default();
+        assert_eq!(rules[..2], ["~app:*".to_string(), "&app:*".to_string()]);
+        assert!(rules.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
+
+        // No record (state of an earlier release): the plan keeps what it had.
+        let mut plan = Plan {
+            prior: &prior,
+            config: &config,
+            planned: prior.clone(),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
+        assert_eq!(plan.planned.get("creation_statements"), &edited);
     }
 }

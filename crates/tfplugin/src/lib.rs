@@ -138,6 +138,10 @@ pub trait Resource<C>: Send + Sync {
     /// runs after `modify_plan` when the provider is configured.
     fn plan_with_client(&self, _client: &C, _plan: &mut Plan<'_>) {}
 
+    /// Fills planned values from the private state the last apply or read recorded
+    /// (`prior_private`; empty on create; no I/O); runs last.
+    fn plan_with_private(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}
+
     /// Creates the object; returns the new state (with every computed value known).
     /// Returning `Some` together with an error records a partial (tainted) object.
     async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value>;

@@ -561,7 +561,12 @@ pub fn plan_attributes(
 /// Checks a state the provider returned before it goes back to Terraform.
 fn finish_state(schema: &Schema, v: &mut Value, diags: &mut Diagnostics) {
     null_write_only(schema, v);
-    if !v.is_wholly_known() {
+    if !v.is_wholly_known() && diags.has_errors() && !v.is_null() {
+        // A partial state returned with an error (an object that may exist): keep it,
+        // so Terraform records the instance (tainted after a create) instead of losing
+        // track of it; values never learned are null.
+        *v = std::mem::take(v).unknown_as_null();
+    } else if !v.is_wholly_known() {
         diags.error(
             "Provider returned an unknown value after apply",
             "This is a bug in the provider: every value must be known once apply completes.",
@@ -842,6 +847,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 if let Some(client) = self.client() {
                     e.imp.plan_with_client(client.as_ref(), &mut plan);
                 }
+                e.imp.plan_with_private(&r.prior_private, &mut plan);
                 null_write_only(&e.schema, &mut plan.planned);
                 diags = plan.diags;
                 response.planned_state = encode(&plan.planned, &e.ty);
@@ -1177,6 +1183,33 @@ mod tests {
             v.set(k, x.clone());
         }
         v
+    }
+
+    #[test]
+    fn a_partial_state_with_an_error_is_kept_with_unknowns_nulled() {
+        let s = schema();
+        let partial = obj(&[
+            ("name", Value::string("a")),
+            ("id", Value::string("a")),
+            ("host", Value::unknown()),
+        ]);
+        let mut v = partial.clone();
+        let mut diags = Diagnostics::default();
+        diags.error("connection lost", "after the write");
+        finish_state(&s, &mut v, &mut diags);
+        assert_eq!(
+            v.get("name").as_str(),
+            Some("a"),
+            "the partial state is kept"
+        );
+        assert!(v.get("host").is_null() && v.is_wholly_known());
+        assert_eq!(diags.iter().count(), 1, "no extra diagnostic");
+
+        // Without an error, an unknown is the provider's bug.
+        let mut v = partial;
+        let mut diags = Diagnostics::default();
+        finish_state(&s, &mut v, &mut diags);
+        assert!(v.is_null() && diags.has_errors());
     }
 
     #[test]

@@ -174,6 +174,23 @@ impl Value {
         }
     }
 
+    /// This value with every unknown inside replaced by null (cty's `UnknownAsNull`).
+    pub fn unknown_as_null(self) -> Value {
+        match self {
+            Value::Unknown(_) => Value::Null,
+            Value::List(items) => {
+                Value::List(items.into_iter().map(Value::unknown_as_null).collect())
+            }
+            Value::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, v.unknown_as_null()))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// The string inside, if this is a known string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
