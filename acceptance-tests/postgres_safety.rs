@@ -205,6 +205,12 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
                 ),
             )),
         );
+        let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
+        let all = r.all();
+        assert!(
+            all.contains("Template refused"),
+            "refused at plan time: {all}"
+        );
         let r = w.apply().failed();
         let all = r.all();
         assert!(all.contains("template"), "{all}");

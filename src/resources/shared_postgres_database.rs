@@ -383,7 +383,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(
-                "A tenant database on the shared PostgreSQL, reached by apps through PgBouncer. Creates the database, its NOLOGIN owner role and the NOLOGIN group roles `<name>_readwrite` and `<name>_readonly` (with default privileges so whatever the owner creates is usable by them), revokes CONNECT and TEMP from PUBLIC and CREATE on `public`, and installs the PgBouncer auth function. Destroy (when `deletion_protection = false`) drains PgBouncer on every admin host, terminates sessions, drops the database and the three roles.",
+                "A tenant database on the shared PostgreSQL, reached by apps through PgBouncer. Creates the database, its NOLOGIN owner role and the NOLOGIN group roles `<name>_readwrite` and `<name>_readonly` (with default privileges so whatever the owner creates is usable by them), revokes CONNECT and TEMP from PUBLIC and CREATE on `public`, and installs the PgBouncer auth function. Destroy (when `deletion_protection = false`) drains PgBouncer on every admin host, terminates sessions, drops the database, the logins Vault issued into its group roles, and the roles this resource created. Roles it did not create (an imported database's) are left in place with a warning; a role it created that still owns or holds objects in another database stops the destroy before anything is dropped. Nothing outside the database is touched.",
             )
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
             .attr(
@@ -423,10 +423,10 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 Attribute::string("template")
                     .default(Value::string("template0"))
                     .requires_replace()
-                    .description("Template database. `template0` by default: no session ever holds it, so concurrent creates never fail with `source database is being accessed by other users`, and any encoding or locale can be chosen.")
+                    .description("Template database: `template0` (the default: no session ever holds it, so concurrent creates never fail with `source database is being accessed by other users`, and any encoding or locale can be chosen), `template1`, or a database an administrator marked as a template (`datistemplate`). Any other database is refused, at plan time when the catalog can be read: copying it would clone its data, perhaps another tenant's, into the new database.")
                     .validate(pg_name_validator(63, &[])),
             )
-            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying."))
+            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying. A database whose create was cut off before it was complete (tainted, and marked unfinished in the catalog) can be replaced regardless: no tenant could have stored data in it."))
             .attr(Attribute::bool("pgbouncer_auth").default(Value::Bool(true)).description("Install `pgbouncer.get_auth(text)` (SECURITY DEFINER, unexpired roles only) and grant it and CONNECT to PgBouncer's `auth_user`, so logins work through PgBouncer's `auth_query`."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use: the PgBouncer endpoint (`pgbouncer.host`), or the primary when no `pgbouncer` block is configured."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use.")),
@@ -455,6 +455,28 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             if owner == &format!("{name}_readwrite") || owner == &format!("{name}_readonly") {
                 plan.diags.error_at(AttributePath::attr("owner"), "owner collides with a group role", format!("{owner:?} is the name of one of the group roles this resource creates; choose another owner."));
             }
+        }
+    }
+
+    async fn check_plan(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // The template rule, at plan time for a new database when the catalog can be
+        // read; create checks again (the catalog may have been out of reach here).
+        if !plan.prior.is_null() {
+            return;
+        }
+        let Value::String(template) = plan.planned.get("template") else {
+            return;
+        };
+        if template == "template0" || template == "template1" {
+            return;
+        }
+        let template = template.clone();
+        let Ok(pg) = client.postgres().await else {
+            return;
+        };
+        if let Ok(Some(why)) = template_refusal(pg, &template).await {
+            plan.diags
+                .error_at(AttributePath::attr("template"), "Template refused", why);
         }
     }
 

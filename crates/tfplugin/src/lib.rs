@@ -138,6 +138,12 @@ pub trait Resource<C>: Send + Sync {
     /// runs after `modify_plan` when the provider is configured.
     fn plan_with_client(&self, _client: &C, _plan: &mut Plan<'_>) {}
 
+    /// Checks that need the backend at plan time (may do I/O); runs after
+    /// `plan_with_client` when the provider is configured. Implementations should skip
+    /// unchanged resources, so a `plan -refresh=false` of them dials nothing, and treat
+    /// an unreachable backend as "check later, at apply".
+    async fn check_plan(&self, _client: &C, _plan: &mut Plan<'_>) {}
+
     /// Fills planned values from the private state the last apply or read recorded
     /// (`prior_private`; empty on create; no I/O); runs last.
     fn plan_with_private(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}

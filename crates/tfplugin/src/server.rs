@@ -846,6 +846,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 e.imp.modify_plan(&mut plan).await;
                 if let Some(client) = self.client() {
                     e.imp.plan_with_client(client.as_ref(), &mut plan);
+                    e.imp.check_plan(client.as_ref(), &mut plan).await;
                 }
                 e.imp.plan_with_private(&r.prior_private, &mut plan);
                 null_write_only(&e.schema, &mut plan.planned);
