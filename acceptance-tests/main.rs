@@ -12,3 +12,4 @@ mod redis;
 mod secrets;
 mod upgrade;
 mod vault;
+mod vmsafe;

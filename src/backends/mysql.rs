@@ -299,6 +299,10 @@ impl Mysql {
     /// batch on deadlocks and group-replication conflicts with bounded, jittered backoff.
     pub fn exec<'a>(&'a self, statements: &'a [String]) -> BoxFut<'a, Result<(), MysqlError>> {
         Box::pin(async move {
+            for s in statements {
+                sql::check_statement(s)
+                    .map_err(|e| self.fail(format!("{e}; nothing was sent"), None))?;
+            }
             let mut attempt = 1u32;
             let mut delay = Duration::from_millis(25);
             loop {

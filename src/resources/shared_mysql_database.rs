@@ -8,7 +8,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Val
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::resources::common::{attribute_error, backend_error, check_no_nul, need, str_of};
 use crate::sql;
 
 /// The resource type.
@@ -21,6 +21,7 @@ const MAX_NAME: usize = 64;
 
 /// Whether `s` is a tenant database name: `^[a-zA-Z0-9_]{1,64}$`, not a system schema.
 pub fn check_name(s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
     if s.is_empty() {
         return Err("must not be empty".into());
     }
@@ -44,6 +45,7 @@ pub fn check_name(s: &str) -> Result<(), String> {
 /// depends on the server (utf8mb3 today, utf8mb4 on some MariaDB settings), and the
 /// server would report another name than the configured one on every plan.
 fn check_charset_name(what: &str, s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
     if s.is_empty()
         || s.len() > 64
         || !s
@@ -68,6 +70,14 @@ fn collation_matches(charset: &str, collation: &str) -> bool {
         || collation
             .strip_prefix(charset)
             .is_some_and(|rest| rest.starts_with('_'))
+}
+
+/// Records a name or value the SQL builders refused (a NUL byte): nothing was sent.
+fn unquotable(diags: &mut Diagnostics, e: sql::BadIdentifier) {
+    diags.error(
+        "Invalid name or value",
+        format!("{e}. Nothing was sent to MySQL."),
+    );
 }
 
 fn state_from(base: &Value, info: &SchemaInfo, endpoint: (String, u16)) -> Value {
@@ -243,11 +253,13 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             }
         }
         warn_about_grants(&mut ctx.diags, mysql, &name).await;
-        let create = [sql::mysql_create_database(
-            &name,
-            &charset,
-            collation.as_deref(),
-        )];
+        let create = match sql::mysql_create_database(&name, &charset, collation.as_deref()) {
+            Ok(s) => [s],
+            Err(e) => {
+                unquotable(&mut ctx.diags, e);
+                return None;
+            }
+        };
         if let Err(e) = mysql.exec(&create).await {
             if e.code == Some(1007) {
                 attribute_error(
@@ -319,11 +331,13 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
                     return None;
                 }
             }
-            let alter = [sql::mysql_alter_database(
-                &name,
-                &charset,
-                collation.as_deref(),
-            )];
+            let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
+                Ok(s) => [s],
+                Err(e) => {
+                    unquotable(&mut ctx.diags, e);
+                    return None;
+                }
+            };
             if let Err(e) = mysql.exec(&alter).await {
                 fail(&mut ctx.diags, e);
                 return None;
@@ -359,7 +373,14 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
             return;
         };
-        if let Err(e) = mysql.exec(&[sql::mysql_drop_database(&name)]).await {
+        let drop = match sql::mysql_drop_database(&name) {
+            Ok(s) => [s],
+            Err(e) => {
+                unquotable(&mut ctx.diags, e);
+                return;
+            }
+        };
+        if let Err(e) = mysql.exec(&drop).await {
             backend_error(&mut ctx.diags, format!("Cannot drop database {name:?}"), e);
         }
     }

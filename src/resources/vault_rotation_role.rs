@@ -9,8 +9,11 @@ use tfplugin::{
 };
 
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, str_of};
-use crate::resources::vault_database_connection::{engine_for, split_id};
+use crate::resources::common::{
+    attribute_error, backend_error, need, no_nul_validator, parse_vault_id, str_of,
+    vault_mount_validator, vault_name_validator,
+};
+use crate::resources::vault_database_connection::engine_for;
 use crate::sql::{self, Access, VaultStatements};
 
 /// The resource type.
@@ -55,11 +58,15 @@ pub fn policy_for(creds_path: &str) -> String {
     format!("path \"{creds_path}\" {{\n  capabilities = [\"read\"]\n}}\n")
 }
 
-/// Statements for an engine, database and access level.
-pub fn generated_statements(engine: &str, database: &str, access: Access) -> VaultStatements {
+/// Statements for an engine, database and access level; refused when a name holds NUL.
+pub fn generated_statements(
+    engine: &str,
+    database: &str,
+    access: Access,
+) -> Result<VaultStatements, sql::BadIdentifier> {
     match engine {
         "mysql" => sql::vault_mysql_statements(database, access),
-        "redis" => sql::vault_redis_statements(&format!("{database}:"), access),
+        "redis" => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
         _ => {
             let owner = format!("{database}_owner");
             sql::vault_postgres_statements(
@@ -117,7 +124,18 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
     let access =
         Access::parse(planned.get("access").as_str().unwrap_or("owner")).unwrap_or(Access::Owner);
     let engine = engine_of(ctx, &mount, &connection).await?;
-    let mut generated = generated_statements(&engine, &database, access);
+    let mut generated = match generated_statements(&engine, &database, access) {
+        Ok(g) => g,
+        Err(e) => {
+            attribute_error(
+                &mut ctx.diags,
+                "database",
+                "Invalid database name",
+                format!("{e}. Nothing was written to Vault."),
+            );
+            return None;
+        }
+    };
     if engine == "redis" {
         // Confine logins to the namespace's actual key and channel patterns (a custom
         // key_prefix included), read from its ACL user.
@@ -246,22 +264,15 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         Schema::new(
             Block::new("A Vault database role for one tenant: dynamic logins with a TTL (`<mount>/roles/<name>`), or a static login rotated on a schedule (`<mount>/static-roles/<name>`). Statements are generated from the connection's engine, the tenant `database` and `access`: a PostgreSQL login joins `<database>_<access>` and, for `owner`, runs as `<database>_owner` so the objects it creates outlive it; MySQL users are limited to their schema; Redis users to the namespace's key prefix.")
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
-                .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(Validator::new("letters, digits, `-`, `_`", |v| {
-                    let s = v.as_str().unwrap_or_default();
-                    if !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                        Ok(())
-                    } else {
-                        Err(format!("{s:?} must be 1-128 letters, digits, `-` or `_`"))
-                    }
-                })))
-                .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`)."))
-                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for."))
-                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine. Default: the provider's `vault.mount`."))
+                .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(vault_name_validator()))
+                .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`).").validate(vault_name_validator()))
+                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for.").validate(no_nul_validator()))
+                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
                 .attr(Attribute::string("mode").default(Value::string("dynamic")).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(Validator::one_of(&["dynamic", "static"])))
                 .attr(Attribute::string("access").default(Value::string("owner")).description("`owner`, `readwrite` or `readonly`.").validate(Validator::one_of(&["owner", "readwrite", "readonly"])))
                 .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
-                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`)."))
+                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`).").validate(no_nul_validator()))
                 .attr(Attribute::number("rotation_period").default(Value::int(86400)).description("Static: seconds between rotations.").validate(Validator::int_between(5, 10 * 365 * 86400)))
                 .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
@@ -339,7 +350,10 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             }
             return;
         }
-        let generated = generated_statements(&engine, &database, access);
+        // A name the builders refuse was already reported by the validators.
+        let Ok(generated) = generated_statements(&engine, &database, access) else {
+            return;
+        };
         let stat = is_static(&plan.planned);
         let empty = Vec::<String>::new;
         let values = [
@@ -491,12 +505,17 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     }
 
     async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
-        let Some((mount, name)) = split_id(id) else {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("{id:?} must be `<mount>/<name>`, e.g. `database/postgres-myapp-role`."),
-            );
-            return;
+        let (mount, name) = match parse_vault_id(id) {
+            Ok(parts) => parts,
+            Err(why) => {
+                ctx.diags.error(
+                    "Invalid import id",
+                    format!(
+                        "{why}. The id is `<mount>/<name>`, e.g. `database/postgres-myapp-role`."
+                    ),
+                );
+                return;
+            }
         };
         state.set("mount", Value::string(mount));
         state.set("name", Value::string(name));
@@ -617,12 +636,12 @@ mod tests {
 
     #[test]
     fn database_is_recovered_from_generated_statements() {
-        let s = generated_statements("postgres", "shop", Access::ReadOnly);
+        let s = generated_statements("postgres", "shop", Access::ReadOnly).unwrap();
         assert_eq!(
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
         );
-        let s = generated_statements("postgres", "shop", Access::Owner);
+        let s = generated_statements("postgres", "shop", Access::Owner).unwrap();
         assert_eq!(
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
@@ -638,7 +657,7 @@ mod recover_tests {
     fn database_and_access_come_back_for_every_engine() {
         for engine in ["postgres", "mysql", "redis"] {
             for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
-                let s = generated_statements(engine, "shop_1", access);
+                let s = generated_statements(engine, "shop_1", access).unwrap();
                 let (db, got) = recover_from_statements(&serde_json::json!(s.creation));
                 assert_eq!(db, "shop_1", "{engine} {access:?}");
                 // Redis owner and readwrite generate the same rules.

@@ -1,0 +1,367 @@
+//! Safety cases of issue 10 for the Vault and MySQL resources: Vault paths built only
+//! from validated, percent-encoded segments (no `..` escapes to `sys/`), NUL bytes refused
+//! on the attribute instead of stripped, rotation roles that follow a custom database
+//! `owner`, and a MySQL create cut off mid-way (the provider's connections killed from an
+//! admin session) that the next apply converges from, with destroy leaving nothing.
+//!
+//! Names are unique per case and per Terraform version: databases `acc_vmsafe_<case>_<v>`,
+//! Vault connections `vmsafe<case><v>` and roles `<connection>-<suffix>`. A [`Cleanup`]
+//! destroys and then removes, with SQL and the Vault API, whatever a failing step left.
+
+#![allow(dead_code)] // helpers shared by the cases of later items
+
+use std::process::Command;
+
+use crate::harness::{
+    provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_list,
+    vault_request, version_tag, Run, Workdir,
+};
+
+const CONN: &str = "dbaas_vault_database_connection";
+const ROLE: &str = "dbaas_vault_rotation_role";
+const PGDB: &str = "dbaas_shared_postgres_database";
+const MYDB: &str = "dbaas_shared_mysql_database";
+
+// ---------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------
+
+/// The provider block plus `body`.
+fn config(body: &str) -> String {
+    format!("{}\n{body}", provider_block())
+}
+
+/// `s` with every run of whitespace made one space: Terraform wraps diagnostic text.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether some diagnostic in `out` quotes the configuration line of `attr` (Terraform
+/// does so when the diagnostic carries the attribute path).
+fn points_at(out: &str, attr: &str) -> bool {
+    out.lines().any(|l| {
+        let l = l.trim_start_matches(['│', ' ']);
+        l.split_once(':').is_some_and(|(n, rest)| {
+            n.trim().parse::<u32>().is_ok() && rest.trim_start().starts_with(&format!("{attr} "))
+        })
+    })
+}
+
+/// `terraform plan` (no refresh of anything: the cases here have no state).
+fn plan(w: &Workdir) -> Run {
+    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+}
+
+fn assert_plan_empty(w: &Workdir, when: &str) {
+    let r = plan(w);
+    assert_eq!(
+        r.code,
+        0,
+        "plan after {when} must be empty on {}\n{}",
+        w.tf.version,
+        r.all()
+    );
+}
+
+/// A PostgreSQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A PostgreSQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Admin SQL on the PostgreSQL primary that must succeed.
+fn pg_admin(db: &str, sql: &str) -> String {
+    psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
+}
+
+/// Runs `sql` with the `mariadb` client as `user`; tab-separated rows on success.
+fn mariadb_as(user: &str, password: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .args(["--protocol=TCP", "-h"])
+        .arg(stack("DBAAS_MYSQL_HOST"))
+        .arg("-P")
+        .arg(stack("DBAAS_MYSQL_PORT"))
+        .arg("-u")
+        .arg(user)
+        .args(["-N", "-B", "--connect-timeout=10"])
+        .env("MYSQL_PWD", password)
+        .arg("-e")
+        .arg(sql)
+        .output()
+        .map_err(|e| format!("cannot run mariadb: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// MySQL admin SQL that must succeed.
+fn my_admin(sql: &str) -> String {
+    mariadb_as(
+        &stack("DBAAS_MYSQL_USER"),
+        &stack("DBAAS_MYSQL_PASSWORD"),
+        sql,
+    )
+    .unwrap_or_else(|e| panic!("MySQL admin SQL failed: {sql}\n{e}"))
+}
+
+/// Names of the MySQL databases starting with `prefix` (`_` taken literally).
+fn my_databases(prefix: &str) -> Vec<String> {
+    my_admin(&format!(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' ORDER BY 1",
+        prefix.replace('_', "\\_")
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// What a case made, removed on drop (after `terraform destroy` when a workdir is set).
+#[derive(Default)]
+struct Cleanup {
+    workdirs: Vec<Workdir>,
+    vault_paths: Vec<String>,
+    lease_prefixes: Vec<String>,
+    pg_databases: Vec<String>,
+    pg_roles: Vec<String>,
+    my_databases: Vec<String>,
+    my_users: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for w in &self.workdirs {
+            let r = w.destroy();
+            if r.code != 0 {
+                eprintln!("cleanup: terraform destroy failed:\n{}", r.all());
+            }
+        }
+        for p in &self.lease_prefixes {
+            let _ = vault_request(
+                "PUT",
+                &format!("sys/leases/revoke-force/{p}"),
+                Some(&serde_json::json!({})),
+            );
+        }
+        for p in &self.vault_paths {
+            if let Err(e) = vault_delete(p) {
+                eprintln!("cleanup: {e}");
+            }
+        }
+        for db in &self.pg_databases {
+            let _ = psql_admin(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)),
+            );
+        }
+        for role in &self.pg_roles {
+            let _ = psql_admin(
+                "postgres",
+                &format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}; DROP ROLE IF EXISTS {}",
+                    lit(role),
+                    ident(role)
+                ),
+            );
+        }
+        let user = stack("DBAAS_MYSQL_USER");
+        let password = stack("DBAAS_MYSQL_PASSWORD");
+        for db in &self.my_databases {
+            if let Err(e) = mariadb_as(&user, &password, &format!("DROP DATABASE IF EXISTS `{db}`"))
+            {
+                eprintln!("cleanup: {e}");
+            }
+        }
+        for u in &self.my_users {
+            let _ = mariadb_as(&user, &password, &format!("DROP USER IF EXISTS '{u}'@'%'"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A. Vault paths
+// ---------------------------------------------------------------------------------------
+
+/// Vault state that a path escape would have changed: no policy, connection or role of
+/// this case may exist anywhere the tries point at.
+fn assert_nothing_in_vault(v: &str) {
+    let policies = vault_list("sys/policy");
+    assert!(
+        !policies.iter().any(|p| p.contains("vmsafe")),
+        "a policy was written through a path escape: {policies:?}"
+    );
+    let configs = vault_list("database/config");
+    assert!(
+        !configs
+            .iter()
+            .any(|c| c.starts_with(&format!("vmsafep{v}"))),
+        "{configs:?}"
+    );
+    let roles = vault_list("database/roles");
+    assert!(
+        !roles.iter().any(|c| c.starts_with(&format!("vmsafep{v}"))),
+        "{roles:?}"
+    );
+}
+
+#[test]
+fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_vault() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let conn = format!("vmsafep{v}");
+        let mut cleanup = Cleanup::default();
+        cleanup.vault_paths = vec![
+            format!("database/config/{conn}"),
+            format!("database/roles/{conn}-app"),
+        ];
+        let good_conn = format!(
+            "resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n"
+        );
+        let role = |name: &str, connection: &str, extra: &str| {
+            format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{name}\"\n  connection = \"{connection}\"\n  database = \"acc_vmsafe_p_{v}\"\n{extra}}}\n")
+        };
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n  mount = \"vmsafe/../sys/policy\"\n}}\n"),
+                "mount",
+                "`..`",
+            ),
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n  mount = \"database/\"\n}}\n"),
+                "mount",
+                "ends with `/`",
+            ),
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n  mount = \"data\\tbase\"\n}}\n"),
+                "mount",
+                "control character",
+            ),
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"../sys/policy/{conn}\"\n  engine = \"postgres\"\n}}\n"),
+                "name",
+                "`..`",
+            ),
+            (
+                format!("{good_conn}{}", role(&format!("{conn}-app"), &format!("../../sys/policy/{conn}"), "")),
+                "connection",
+                "`..`",
+            ),
+            (
+                format!("{good_conn}{}", role("a/../../b", &conn, "")),
+                "name",
+                "`..`",
+            ),
+            (
+                format!("{good_conn}{}", role(&format!("{conn}-app"), &conn, "  mount = \"a//b\"\n")),
+                "mount",
+                "empty segment",
+            ),
+        ];
+        for (body, attr, says) in &cases {
+            let w = Workdir::new(&tf, &config(body));
+            let r = plan(&w);
+            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
+            let all = r.all();
+            assert!(
+                points_at(&all, attr),
+                "must point at `{attr}` for\n{body}\n{all}"
+            );
+            assert!(flat(&all).contains(says), "expected {says:?} in\n{all}");
+            let r = w.apply();
+            assert_ne!(r.code, 0, "apply must fail for\n{body}\n{}", r.all());
+            assert_nothing_in_vault(&v);
+        }
+
+        // The provider's own `vault.mount`.
+        let provider = provider_block().replace(
+            "    token   = ",
+            "    mount   = \"x/../../sys/policy\"\n    token   = ",
+        );
+        assert!(provider.contains("mount   = \"x/"), "{provider}");
+        let w = Workdir::new(&tf, &format!("{provider}\n{good_conn}"));
+        let r = plan(&w);
+        assert_ne!(r.code, 0, "{}", r.all());
+        assert!(points_at(&r.all(), "mount"), "{}", r.all());
+        assert!(flat(&r.all()).contains("`..`"), "{}", r.all());
+        assert_nothing_in_vault(&v);
+
+        // Import ids follow the same rules.
+        let w = Workdir::new(&tf, &config(&good_conn));
+        for id in [
+            format!("vmsafe/../../sys/policy/{conn}"),
+            format!("database/{conn}/.."),
+            format!("/database/{conn}"),
+        ] {
+            let r = w.run(&[
+                "import",
+                "-no-color",
+                "-input=false",
+                &format!("{CONN}.c"),
+                &id,
+            ]);
+            assert_ne!(r.code, 0, "import {id} must fail\n{}", r.all());
+            assert!(
+                flat(&r.all()).contains("Invalid import id"),
+                "{id}: {}",
+                r.all()
+            );
+        }
+        assert_nothing_in_vault(&v);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// B. NUL bytes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let conn = format!("vmsafen{v}");
+        let mut cleanup = Cleanup::default();
+        cleanup.vault_paths = vec![
+            format!("database/config/{conn}"),
+            format!("database/roles/{conn}-app"),
+        ];
+        cleanup.my_databases = vec![format!("acc_vmsafe_nul_{v}")];
+        let cases: Vec<(String, &str)> = vec![
+            (
+                format!("resource \"{MYDB}\" \"m\" {{\n  name = \"acc_vmsafe_nul_{v}\\u0000x\"\n  deletion_protection = false\n}}\n"),
+                "name",
+            ),
+            (
+                format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{conn}-app\"\n  connection = \"{conn}\"\n  database = \"acc_vmsafe_nul_{v}\\u0000x\"\n}}\n"),
+                "database",
+            ),
+            (
+                format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{conn}-app\"\n  connection = \"{conn}\\u0000\"\n  database = \"acc_vmsafe_nul_{v}\"\n}}\n"),
+                "connection",
+            ),
+            (
+                format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{conn}-app\"\n  connection = \"{conn}\"\n  database = \"acc_vmsafe_nul_{v}\"\n  mode = \"static\"\n  username = \"acc_vmsafe\\u0000login\"\n}}\n"),
+                "username",
+            ),
+        ];
+        for (body, attr) in &cases {
+            let w = Workdir::new(&tf, &config(body));
+            let r = plan(&w);
+            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
+            let all = r.all();
+            assert!(
+                points_at(&all, attr),
+                "must point at `{attr}` for\n{body}\n{all}"
+            );
+            assert!(flat(&all).contains("NUL"), "must name the NUL byte: {all}");
+        }
+        assert!(my_databases("acc_vmsafe_nul").is_empty());
+        assert!(vault_get(&format!("database/roles/{conn}-app")).is_none());
+    }
+}
