@@ -365,3 +365,109 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
         assert!(vault_get(&format!("database/roles/{conn}-app")).is_none());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// C. Rotation roles follow a custom database owner
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vmsafe_co_{v}");
+        let owner = format!("acc_vmsafe_co_{v}_boss");
+        let conn = format!("vmsafeo{v}");
+        let role = format!("{conn}-app");
+        let mut cleanup = Cleanup::default();
+        cleanup.lease_prefixes = vec![format!("database/creds/{role}")];
+        cleanup.vault_paths = vec![
+            format!("database/roles/{role}"),
+            format!("database/config/{conn}"),
+        ];
+        cleanup.pg_databases = vec![db.clone()];
+        cleanup.pg_roles = vec![
+            owner.clone(),
+            format!("{db}_owner"),
+            format!("{db}_readwrite"),
+            format!("{db}_readonly"),
+        ];
+        let body = format!(
+            "resource \"{PGDB}\" \"db\" {{\n  name = \"{db}\"\n  owner = \"{owner}\"\n  deletion_protection = false\n}}\n\
+             resource \"{CONN}\" \"pg\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n\
+             resource \"{ROLE}\" \"app\" {{\n  name = \"{role}\"\n  connection = {CONN}.pg.name\n  database = {PGDB}.db.name\n}}\n"
+        );
+        let w = Workdir::new(&tf, &config(&body));
+        let r = w.apply();
+        cleanup.workdirs.push(w);
+        let w = &cleanup.workdirs[0];
+        assert_eq!(r.code, 0, "apply failed:\n{}", r.all());
+
+        // The generated statements name the database's actual owner.
+        let stored = vault_get(&format!("database/roles/{role}")).expect("role written");
+        let creation = stored["data"]["creation_statements"].to_string();
+        assert!(
+            creation.contains(&format!("IN ROLE \\\"{owner}\\\"")),
+            "{creation}"
+        );
+        assert!(
+            creation.contains(&format!("SET role = '{owner}'")),
+            "{creation}"
+        );
+        assert!(!creation.contains(&format!("{db}_owner")), "{creation}");
+        assert_plan_empty(w, "apply");
+
+        // A login from Vault creates a table; the table belongs to the custom owner.
+        let (code, creds) = vault_request("GET", &format!("database/creds/{role}"), None);
+        assert_eq!(code, 200, "Vault could not issue a login: {creds}");
+        let user = creds["data"]["username"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let password = creds["data"]["password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        cleanup.pg_roles.push(user.clone());
+        crate::harness::psql(
+            &db,
+            &user,
+            &password,
+            &stack("PGPORT"),
+            "CREATE TABLE vmsafe_t (x int)",
+        )
+        .unwrap_or_else(|e| panic!("the login cannot create a table: {e}"));
+        assert_eq!(
+            pg_admin(
+                &db,
+                "SELECT tableowner FROM pg_tables WHERE tablename = 'vmsafe_t'"
+            ),
+            owner
+        );
+        let _ = vault_request(
+            "PUT",
+            "sys/leases/revoke",
+            Some(&serde_json::json!({ "lease_id": creds["lease_id"] })),
+        );
+
+        // Drift: the statements edited in Vault are planned back with the custom owner.
+        let mut edited = stored["data"].clone();
+        edited["creation_statements"] = serde_json::json!([format!(
+            "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' IN ROLE \"{db}_owner\";"
+        )]);
+        edited["db_name"] = serde_json::json!(conn);
+        let (code, body) = vault_request("POST", &format!("database/roles/{role}"), Some(&edited));
+        assert!((200..300).contains(&code), "{body}");
+        let r = plan(w);
+        assert_eq!(r.code, 2, "the edit must show in the plan:\n{}", r.all());
+        assert!(
+            r.stdout.contains(&format!("SET role = '{owner}'")),
+            "the plan shows the custom owner:\n{}",
+            r.stdout
+        );
+        w.apply().ok();
+        assert_plan_empty(w, "repair");
+        w.destroy().ok();
+        assert!(vault_get(&format!("database/roles/{role}")).is_none());
+    }
+}

@@ -136,15 +136,20 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 .to_string(),
             _ => "postgres".to_string(),
         };
-        let database = config
-            .get("database")
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                crate::resources::vault_rotation_role::database_from_statements(
+        let database = match config.get("database").as_str() {
+            Some(d) => d.to_string(),
+            None if engine == "postgres" => {
+                crate::resources::vault_rotation_role::database_of_statements(
+                    ctx,
                     &role_body["data"]["creation_statements"],
                 )
-            });
+                .await
+                .0
+            }
+            None => crate::resources::vault_rotation_role::database_from_statements(
+                &role_body["data"]["creation_statements"],
+            ),
+        };
 
         let creds_path = format!(
             "{mount}/{}/{role}",
