@@ -471,3 +471,200 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
         assert!(vault_get(&format!("database/roles/{role}")).is_none());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// D. A MySQL create cut off mid-way
+// ---------------------------------------------------------------------------------------
+
+/// A provider block with only a `mysql` block, logging in as `user`.
+fn mysql_only_provider(user: &str, password: &str) -> String {
+    format!(
+        "provider \"dbaas\" {{\n  mysql {{\n    host = \"{}\"\n    port = {}\n    username = \"{user}\"\n    password = \"{password}\"\n  }}\n}}\n",
+        stack("DBAAS_MYSQL_HOST"),
+        stack("DBAAS_MYSQL_PORT")
+    )
+}
+
+#[test]
+fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let resumed = format!("acc_vmsafe_rs_{v}");
+        let foreign = format!("acc_vmsafe_fc_{v}");
+        let mut cleanup = Cleanup::default();
+        cleanup.my_databases = vec![resumed.clone(), foreign.clone()];
+        // What a create cut off after its CREATE DATABASE leaves: the marker, written by
+        // the same statement. Another comment means someone else's database.
+        my_admin(&format!(
+            "DROP DATABASE IF EXISTS `{resumed}`; CREATE DATABASE `{resumed}` CHARACTER SET latin1 COMMENT 'terraform-provider-dbaas: create in progress'; \
+             DROP DATABASE IF EXISTS `{foreign}`; CREATE DATABASE `{foreign}` CHARACTER SET latin1 COMMENT 'owned by someone else'"
+        ));
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "resource \"{MYDB}\" \"r\" {{\n  name = \"{resumed}\"\n  deletion_protection = false\n}}\n"
+            )),
+        );
+        w.apply().ok();
+        assert_eq!(
+            my_admin(&format!("SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, '|', SCHEMA_COMMENT) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{resumed}'")),
+            "utf8mb4|",
+            "resumed with the planned charset, marker cleared"
+        );
+        assert_plan_empty(&w, "resume");
+        cleanup.workdirs.push(w);
+
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "resource \"{MYDB}\" \"f\" {{\n  name = \"{foreign}\"\n  deletion_protection = false\n}}\n"
+            )),
+        );
+        let r = w.apply();
+        assert_ne!(r.code, 0, "a foreign database must not be adopted");
+        assert!(flat(&r.all()).contains("already exists"), "{}", r.all());
+        assert_eq!(
+            my_admin(&format!("SELECT DEFAULT_CHARACTER_SET_NAME, SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{foreign}'")),
+            "latin1\towned by someone else",
+            "left untouched"
+        );
+    }
+}
+
+#[test]
+fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothing() {
+    const COUNT: usize = 20;
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let prefix = format!("acc_vmsafe_k{v}_");
+        let user = format!("acc_vmsafe_adm_{v}");
+        let password = format!("Vmsafe-{v}-{}", std::process::id());
+        let names: Vec<String> = (0..COUNT).map(|i| format!("{prefix}{i}")).collect();
+        let mut cleanup = Cleanup::default();
+        cleanup.my_databases = names.clone();
+        cleanup.my_users = vec![user.clone()];
+        // A login of its own, so its connections can be told apart and killed.
+        let pattern = prefix.replace('_', "\\_");
+        my_admin(&format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; \
+             GRANT CREATE, ALTER, DROP, SELECT ON `{pattern}%`.* TO '{user}'@'%'"
+        ));
+        for n in &names {
+            my_admin(&format!("DROP DATABASE IF EXISTS `{n}`"));
+        }
+        let body = |protection: bool| {
+            let mut s = mysql_only_provider(&user, &password);
+            for (i, n) in names.iter().enumerate() {
+                s.push_str(&format!(
+                    "resource \"{MYDB}\" \"d{i}\" {{\n  name = \"{n}\"\n  deletion_protection = {protection}\n}}\n"
+                ));
+            }
+            s
+        };
+        let w = Workdir::new(&tf, &body(true));
+        let ctl = format!("acc_vmsafe_ctl_{v}");
+        cleanup.my_databases.push(ctl.clone());
+        let like = prefix.replace('_', "\\_");
+        my_admin(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{ctl}`; CREATE OR REPLACE TABLE `{ctl}`.control (stop INT); INSERT INTO `{ctl}`.control VALUES (0)"
+        ));
+        my_admin(&format!(
+            "DELIMITER //\nCREATE OR REPLACE PROCEDURE `{ctl}`.storm(secs DOUBLE, base INT) \
+             BEGIN \
+               DECLARE until_t DOUBLE DEFAULT UNIX_TIMESTAMP(NOW(6)) + secs; \
+               DECLARE victim BIGINT; \
+               DECLARE kills INT DEFAULT 0; \
+               DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END; \
+               DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; \
+               WHILE UNIX_TIMESTAMP(NOW(6)) < until_t AND (SELECT stop FROM `{ctl}`.control) = 0 \
+                 AND (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{like}%') <= base DO \
+                 DO SLEEP(0.001); \
+               END WHILE; \
+               WHILE UNIX_TIMESTAMP(NOW(6)) < until_t AND (SELECT stop FROM `{ctl}`.control) = 0 DO \
+                 SET victim = NULL; \
+                 SELECT ID INTO victim FROM information_schema.PROCESSLIST WHERE USER = '{user}' ORDER BY RAND() LIMIT 1; \
+                 IF victim IS NOT NULL THEN KILL CONNECTION victim; SET kills = kills + 1; END IF; \
+                 DO SLEEP(0.004 * RAND()); \
+               END WHILE; \
+               SELECT kills; \
+             END //"
+        ));
+
+        // Apply while an admin session kills every connection of that login, from the
+        // moment a new database appears (the provider is then past its first connect).
+        let mut cut = false;
+        for round in 1..=4 {
+            // The killer runs inside MariaDB (a procedure in a database of this case), so it
+            // sees and kills connections within a millisecond instead of a client's ~30 ms.
+            let base = my_databases(&prefix).len();
+            let killer = {
+                let ctl = ctl.clone();
+                std::thread::spawn(move || {
+                    mariadb_as(
+                        &stack("DBAAS_MYSQL_USER"),
+                        &stack("DBAAS_MYSQL_PASSWORD"),
+                        &format!("CALL `{ctl}`.storm(20, {base})"),
+                    )
+                })
+            };
+            let r = w.run(&[
+                "apply",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                "-parallelism=10",
+            ]);
+            my_admin(&format!("UPDATE `{ctl}`.control SET stop = 1"));
+            let kills = match killer.join() {
+                Ok(Ok(out)) => out,
+                other => panic!("the killer failed: {other:?}"),
+            };
+            my_admin(&format!("UPDATE `{ctl}`.control SET stop = 0"));
+            let tainted = w.state_text().matches("\"status\": \"tainted\"").count();
+            let marked = my_admin(&format!(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' AND SCHEMA_COMMENT = 'terraform-provider-dbaas: create in progress'",
+                prefix.replace('_', "\\_")
+            ));
+            eprintln!("round {round}: apply exit {}, {kills} connections killed, {tainted} tainted, {marked} databases with the marker", r.code);
+            for l in r
+                .all()
+                .lines()
+                .filter(|l| l.contains("Error") || l.contains("MySQL at"))
+            {
+                eprintln!("  {l}");
+            }
+            if r.code != 0 && (tainted > 0 || marked != "0") {
+                cut = true;
+                break;
+            }
+            if r.code == 0 {
+                // Everything got through: start again from nothing.
+                w.write(&body(false));
+                w.apply().ok();
+                w.destroy().ok();
+                w.write(&body(true));
+            }
+        }
+        assert!(cut, "no create was cut off mid-way in 4 rounds");
+
+        // The next apply converges with no manual step (the databases are protected:
+        // tainted ones are replaced anyway, never-finished ones resumed).
+        let r = w.apply();
+        assert_eq!(r.code, 0, "the next apply must converge:\n{}", r.all());
+        assert_plan_empty(&w, "the converging apply");
+        assert_eq!(my_databases(&prefix).len(), COUNT);
+        let leftover_markers = my_admin(&format!(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' AND SCHEMA_COMMENT <> ''",
+            prefix.replace('_', "\\_")
+        ));
+        assert_eq!(leftover_markers, "0");
+
+        // Destroy leaves nothing.
+        w.write(&body(false));
+        w.apply().ok();
+        w.destroy().ok();
+        assert_eq!(my_databases(&prefix), Vec::<String>::new());
+    }
+}

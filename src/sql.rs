@@ -352,8 +352,9 @@ mod tests {
             Err(BadIdentifier("DROP ROLE IF EXISTS \"app".into()))
         );
         assert_eq!(check_statement(&drop_role("app")), Ok(()));
-        assert!(mysql_create_database("a\0", "utf8mb4", None).is_err());
-        assert!(mysql_create_database("a", "utf8mb4", Some("x\0")).is_err());
+        assert!(mysql_create_database("a\0", "utf8mb4", None, None).is_err());
+        assert!(mysql_create_database("a", "utf8mb4", Some("x\0"), None).is_err());
+        assert!(mysql_create_database("a", "utf8mb4", None, Some("x\0")).is_err());
         assert!(mysql_drop_database("a\0").is_err());
         assert!(vault_postgres_statements("a\0_owner", "a_owner", Access::Owner).is_err());
         assert!(vault_postgres_statements("a_owner", "a\0", Access::Owner).is_err());
@@ -678,6 +679,8 @@ pub enum MysqlDialect {
     MariaDb {
         /// The server has `FULL_COLLATION_NAME` (10.10 and later).
         full_collation_names: bool,
+        /// `CREATE/ALTER DATABASE ... COMMENT` and `SCHEMATA.SCHEMA_COMMENT` (10.5 and later).
+        schema_comments: bool,
     },
 }
 
@@ -698,7 +701,20 @@ impl MysqlDialect {
         let minor = parts.next().unwrap_or(0);
         MysqlDialect::MariaDb {
             full_collation_names: (major, minor) >= (10, 10),
+            schema_comments: (major, minor) >= (10, 5),
         }
+    }
+
+    /// Whether databases carry a comment, written atomically by `CREATE DATABASE`: the
+    /// create-in-progress marker. MariaDB 10.5+ only; MySQL 8 has no database comment.
+    pub fn schema_comments(self) -> bool {
+        matches!(
+            self,
+            MysqlDialect::MariaDb {
+                schema_comments: true,
+                ..
+            }
+        )
     }
 
     /// A query with parameters (character set, collation) returning one row when the
@@ -707,6 +723,7 @@ impl MysqlDialect {
         match self {
             MysqlDialect::MariaDb {
                 full_collation_names: true,
+                ..
             } => "SELECT 1 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = ? AND FULL_COLLATION_NAME = ? LIMIT 1",
             _ => "SELECT 1 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = ? AND COLLATION_NAME = ? LIMIT 1",
         }
@@ -727,6 +744,15 @@ impl MysqlDialect {
 /// Query with parameter (database name) returning its default character set and
 /// collation, or no row when the database does not exist.
 pub const MYSQL_SCHEMA_QUERY: &str = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+
+/// Query with parameter (database name) returning its comment (MariaDB 10.5+ only).
+pub const MARIADB_SCHEMA_COMMENT_QUERY: &str =
+    "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+
+/// The comment `CREATE DATABASE` writes on MariaDB, in the same statement, and a
+/// completed create clears: a database bearing it was made by this provider in a create
+/// that never finished, and the next create resumes it instead of refusing it.
+pub const MYSQL_CREATE_PENDING_MARKER: &str = "terraform-provider-dbaas: create in progress";
 
 /// Query with parameter (character set) returning one row when the server knows it.
 pub const MYSQL_CHARSET_QUERY: &str =
@@ -749,11 +775,25 @@ pub fn mysql_create_database(
     name: &str,
     charset: &str,
     collation: Option<&str>,
+    comment: Option<&str>,
 ) -> Result<String, BadIdentifier> {
-    Ok(format!(
+    let mut s = format!(
         "CREATE DATABASE {}{}",
         quote_mysql_ident(name)?,
         mysql_charset_clause(charset, collation)?
+    );
+    if let Some(c) = comment {
+        let _ = write!(s, " COMMENT {}", quote_mysql_literal(c)?);
+    }
+    Ok(s)
+}
+
+/// `ALTER DATABASE ... COMMENT '...'` (MariaDB 10.5+): clears the create-in-progress marker.
+pub fn mysql_set_database_comment(name: &str, comment: &str) -> Result<String, BadIdentifier> {
+    Ok(format!(
+        "ALTER DATABASE {} COMMENT {}",
+        quote_mysql_ident(name)?,
+        quote_mysql_literal(comment)?
     ))
 }
 
@@ -792,19 +832,22 @@ mod mysql_tests {
         assert_eq!(
             MysqlDialect::from_version("10.11.14-MariaDB-0+deb12u2"),
             MysqlDialect::MariaDb {
-                full_collation_names: true
+                full_collation_names: true,
+                schema_comments: true
             }
         );
         assert_eq!(
             MysqlDialect::from_version("5.5.5-10.6.18-MariaDB-log"),
             MysqlDialect::MariaDb {
-                full_collation_names: false
+                full_collation_names: false,
+                schema_comments: true
             }
         );
         assert_eq!(
             MysqlDialect::from_version("11.4.2-MariaDB"),
             MysqlDialect::MariaDb {
-                full_collation_names: true
+                full_collation_names: true,
+                schema_comments: true
             }
         );
     }
@@ -812,11 +855,11 @@ mod mysql_tests {
     #[test]
     fn mysql8_statements() {
         assert_eq!(
-            mysql_create_database("app_1", "utf8mb4", None).as_deref(),
+            mysql_create_database("app_1", "utf8mb4", None, None).as_deref(),
             Ok("CREATE DATABASE `app_1` CHARACTER SET `utf8mb4`")
         );
         assert_eq!(
-            mysql_create_database("app_1", "utf8mb4", Some("utf8mb4_0900_ai_ci")).as_deref(),
+            mysql_create_database("app_1", "utf8mb4", Some("utf8mb4_0900_ai_ci"), None).as_deref(),
             Ok("CREATE DATABASE `app_1` CHARACTER SET `utf8mb4` COLLATE `utf8mb4_0900_ai_ci`")
         );
         assert_eq!(
@@ -842,6 +885,7 @@ mod mysql_tests {
     fn mariadb_statements_differ_only_where_the_catalog_does() {
         let maria = MysqlDialect::MariaDb {
             full_collation_names: true,
+            schema_comments: true,
         };
         assert!(maria
             .collation_applies_query()
@@ -849,6 +893,7 @@ mod mysql_tests {
         assert!(!maria.grants_reaching_query().contains("partial_revokes"));
         let old = MysqlDialect::MariaDb {
             full_collation_names: false,
+            schema_comments: false,
         };
         assert_eq!(
             old.collation_applies_query(),
@@ -862,9 +907,25 @@ mod mysql_tests {
     }
 
     #[test]
+    fn create_pending_marker_is_written_by_create_and_cleared_by_alter() {
+        assert!(!MYSQL8.schema_comments());
+        assert!(MysqlDialect::from_version("10.5.2-MariaDB").schema_comments());
+        assert!(!MysqlDialect::from_version("10.4.30-MariaDB").schema_comments());
+        assert_eq!(
+            mysql_create_database("app", "utf8mb4", None, Some(MYSQL_CREATE_PENDING_MARKER))
+                .as_deref(),
+            Ok("CREATE DATABASE `app` CHARACTER SET `utf8mb4` COMMENT 'terraform-provider-dbaas: create in progress'")
+        );
+        assert_eq!(
+            mysql_set_database_comment("app", "").as_deref(),
+            Ok("ALTER DATABASE `app` COMMENT ''")
+        );
+    }
+
+    #[test]
     fn hostile_names_stay_inside_their_quotes() {
         assert_eq!(
-            mysql_create_database("a`; DROP DATABASE b; --", "x`y", Some("c`d")).as_deref(),
+            mysql_create_database("a`; DROP DATABASE b; --", "x`y", Some("c`d"), None).as_deref(),
             Ok("CREATE DATABASE `a``; DROP DATABASE b; --` CHARACTER SET `x``y` COLLATE `c``d`")
         );
     }

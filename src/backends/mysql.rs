@@ -232,6 +232,23 @@ impl Mysql {
         })
     }
 
+    /// The comment of database `name` (MariaDB 10.5+); `None` when absent or when the
+    /// server keeps no database comments (MySQL 8).
+    pub fn schema_comment<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<Option<String>, MysqlError>> {
+        Box::pin(async move {
+            if !self.dialect().await?.schema_comments() {
+                return Ok(None);
+            }
+            let mut conn = self.conn().await?;
+            conn.exec_first(sql::MARIADB_SCHEMA_COMMENT_QUERY, (name,))
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// The default character set and collation of database `name`; `None` when absent.
     pub fn schema<'a>(
         &'a self,
