@@ -13,3 +13,4 @@ mod redis;
 mod secrets;
 mod upgrade;
 mod vault;
+mod vmsafe;

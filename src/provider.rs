@@ -164,7 +164,10 @@ pub fn provider_schema() -> Schema {
                 })),
         )
         .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token."))
-        .attr(Attribute::string("mount").optional().description("Mount path of the database secrets engine. Default `database`."));
+        .attr(Attribute::string("mount").optional().description("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `database`.").validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
+            Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
+            None => Ok(()),
+        })));
     Schema::new(
         Block::new("Manages tenant databases on a shared PostgreSQL/PgBouncer, MySQL and Redis platform, and their credential rotation in Vault. Every block is optional; a resource that needs a missing one says so.")
             .single_block("postgres", postgres)
@@ -406,6 +409,10 @@ pub fn settings_from_config(
             .unwrap_or_else(|| "database".into())
             .trim_matches('/')
             .to_string();
+        if let Err(why) = crate::resources::common::check_vault_mount(&mount) {
+            r.diags
+                .error_at(r.path.join("mount"), "Invalid Vault mount", why);
+        }
         if !(address.is_empty()
             || address.starts_with("http://")
             || address.starts_with("https://"))

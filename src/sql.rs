@@ -4,16 +4,50 @@
 
 use std::fmt::Write as _;
 
-/// A name that cannot be quoted (PostgreSQL and MySQL reject NUL in identifiers).
+/// A name or value that cannot be quoted: PostgreSQL and MySQL reject NUL in
+/// identifiers and literals, and dropping it would act on another name than the one given.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("identifier {0:?} contains a NUL byte")]
+#[error("{0:?} contains a NUL byte; names and values may not hold one")]
 pub struct BadIdentifier(pub String);
 
-/// Quotes a PostgreSQL identifier: `"` doubled, wrapped in `"`.
+fn refuse_nul(s: &str) -> Result<(), BadIdentifier> {
+    if s.contains('\0') {
+        Err(BadIdentifier(s.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a finished statement holds a NUL byte: the backends refuse to send such text
+/// (it can only come from a name quoted by [`quote_ident`] or [`quote_literal`], which keep
+/// NUL rather than drop it).
+pub fn check_statement(statement: &str) -> Result<(), BadIdentifier> {
+    match statement.find('\0') {
+        // The text up to the NUL names the object (statements never carry secrets).
+        Some(i) => Err(BadIdentifier(statement[..i].to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Quotes a PostgreSQL identifier, refusing NUL: `"` doubled, wrapped in `"`.
+pub fn try_quote_ident(name: &str) -> Result<String, BadIdentifier> {
+    refuse_nul(name)?;
+    Ok(quote_ident(name))
+}
+
+/// Quotes a PostgreSQL string literal, refusing NUL (see [`quote_literal`]).
+pub fn try_quote_literal(value: &str) -> Result<String, BadIdentifier> {
+    refuse_nul(value)?;
+    Ok(quote_literal(value))
+}
+
+/// Quotes a PostgreSQL identifier: `"` doubled, wrapped in `"`. A NUL byte is kept, never
+/// dropped, so the statement is refused before it is sent ([`check_statement`]); prefer
+/// [`try_quote_ident`], which refuses it at once.
 pub fn quote_ident(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);
     out.push('"');
-    for c in name.chars().filter(|c| *c != '\0') {
+    for c in name.chars() {
         if c == '"' {
             out.push('"');
         }
@@ -24,15 +58,15 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 /// Quotes a PostgreSQL string literal; uses the `E''` form when backslashes appear, so
-/// the result means the same whatever `standard_conforming_strings` says.
+/// the result means the same whatever `standard_conforming_strings` says. A NUL byte is
+/// kept, as in [`quote_ident`].
 pub fn quote_literal(value: &str) -> String {
-    let clean: String = value.chars().filter(|c| *c != '\0').collect();
-    let mut out = String::with_capacity(clean.len() + 3);
-    if clean.contains('\\') {
+    let mut out = String::with_capacity(value.len() + 3);
+    if value.contains('\\') {
         out.push('E');
     }
     out.push('\'');
-    for c in clean.chars() {
+    for c in value.chars() {
         match c {
             '\'' => out.push_str("''"),
             '\\' => out.push_str("\\\\"),
@@ -43,26 +77,27 @@ pub fn quote_literal(value: &str) -> String {
     out
 }
 
-/// Quotes a MySQL/MariaDB identifier: backticks doubled, wrapped in backticks.
-pub fn quote_mysql_ident(name: &str) -> String {
-    format!("`{}`", name.replace('\0', "").replace('`', "``"))
+/// Quotes a MySQL/MariaDB identifier: backticks doubled, wrapped in backticks; NUL refused.
+pub fn quote_mysql_ident(name: &str) -> Result<String, BadIdentifier> {
+    refuse_nul(name)?;
+    Ok(format!("`{}`", name.replace('`', "``")))
 }
 
 /// Quotes a MySQL/MariaDB string literal for the default sql_mode (backslash escapes
-/// on): quotes doubled, backslashes escaped, NUL dropped.
-pub fn quote_mysql_literal(value: &str) -> String {
+/// on): quotes doubled, backslashes escaped; NUL refused.
+pub fn quote_mysql_literal(value: &str) -> Result<String, BadIdentifier> {
+    refuse_nul(value)?;
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
         match c {
-            '\0' => {}
             '\'' => out.push_str("''"),
             '\\' => out.push_str("\\\\"),
             c => out.push(c),
         }
     }
     out.push('\'');
-    out
+    Ok(out)
 }
 
 /// The three roles of a tenant database.
@@ -403,8 +438,36 @@ mod tests {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
         assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
-        assert_eq!(quote_mysql_ident("a`b"), "`a``b`");
-        assert_eq!(quote_mysql_literal("x'\\"), "'x''\\\\'");
+        assert_eq!(quote_mysql_ident("a`b").as_deref(), Ok("`a``b`"));
+        assert_eq!(quote_mysql_literal("x'\\").as_deref(), Ok("'x''\\\\'"));
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_never_stripped() {
+        for quoted in [
+            try_quote_ident("a\0b"),
+            try_quote_literal("a\0b"),
+            quote_mysql_ident("a\0b"),
+            quote_mysql_literal("a\0b"),
+        ] {
+            assert_eq!(quoted, Err(BadIdentifier("a\0b".into())));
+        }
+        assert_eq!(try_quote_ident("a\"b").as_deref(), Ok("\"a\"\"b\""));
+        // The infallible PostgreSQL forms keep the NUL, so the statement is refused.
+        let statement = drop_role("app\0x");
+        assert!(statement.contains('\0'));
+        assert_eq!(
+            check_statement(&statement),
+            Err(BadIdentifier("DROP ROLE IF EXISTS \"app".into()))
+        );
+        assert_eq!(check_statement(&drop_role("app")), Ok(()));
+        assert!(mysql_create_database("a\0", "utf8mb4", None, None).is_err());
+        assert!(mysql_create_database("a", "utf8mb4", Some("x\0"), None).is_err());
+        assert!(mysql_create_database("a", "utf8mb4", None, Some("x\0")).is_err());
+        assert!(mysql_drop_database("a\0").is_err());
+        assert!(vault_postgres_statements("a\0_owner", "a_owner", Access::Owner).is_err());
+        assert!(vault_postgres_statements("a_owner", "a\0", Access::Owner).is_err());
+        assert!(vault_mysql_statements("a\0", Access::Owner).is_err());
     }
 
     #[test]
@@ -500,8 +563,8 @@ mod tests {
         }
 
         #[test]
-        fn mysql_identifiers_are_one_token(s in ".*") {
-            let q = quote_mysql_ident(&s);
+        fn mysql_identifiers_are_one_token(s in "[^\\x00]*") {
+            let q = quote_mysql_ident(&s).unwrap();
             let inner = &q[1..q.len() - 1];
             prop_assert!(!inner.replace("``", "").contains('`'));
         }
@@ -558,25 +621,29 @@ pub struct VaultStatements {
 /// PostgreSQL statements: the login joins `<db>_<access>` (or `owner` when that is the
 /// database's owner role); an `owner` login runs as the owner so what it creates is
 /// owned by the stable role and survives revocation. Revocation ends its sessions first.
-pub fn vault_postgres_statements(group: &str, owner_role: &str, access: Access) -> VaultStatements {
+pub fn vault_postgres_statements(
+    group: &str,
+    owner_role: &str,
+    access: Access,
+) -> Result<VaultStatements, BadIdentifier> {
     let mut creation = vec![format!(
         "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}' IN ROLE {};",
-        quote_ident(group)
+        try_quote_ident(group)?
     )];
     if access == Access::Owner {
         creation.push(format!(
             "ALTER ROLE \"{{{{name}}}}\" SET role = {};",
-            quote_literal(owner_role)
+            try_quote_literal(owner_role)?
         ));
     }
-    VaultStatements {
+    Ok(VaultStatements {
         creation,
         revocation: vec![
             "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = '{{name}}';".to_string(),
             "DROP ROLE IF EXISTS \"{{name}}\";".to_string(),
         ],
         rotation: vec!["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';".to_string()],
-    }
+    })
 }
 
 /// The group role a PostgreSQL login of `access` joins for database `db`.
@@ -588,7 +655,7 @@ pub fn postgres_group(db: &str, owner_role: &str, access: Access) -> String {
 }
 
 /// MySQL/MariaDB statements: a user limited to its schema (`readonly` = SELECT only).
-pub fn vault_mysql_statements(db: &str, access: Access) -> VaultStatements {
+pub fn vault_mysql_statements(db: &str, access: Access) -> Result<VaultStatements, BadIdentifier> {
     let privileges = match access {
         Access::Owner => "ALL PRIVILEGES",
         Access::ReadWrite => {
@@ -596,18 +663,18 @@ pub fn vault_mysql_statements(db: &str, access: Access) -> VaultStatements {
         }
         Access::ReadOnly => "SELECT",
     };
-    VaultStatements {
+    Ok(VaultStatements {
         creation: vec![
             "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';".to_string(),
             format!(
                 "GRANT {privileges} ON {}.* TO '{{{{name}}}}'@'%';",
                 // In GRANT's database position `_` and `%` are wildcards: escape them.
-                quote_mysql_ident(&db.replace('_', "\\_").replace('%', "\\%"))
+                quote_mysql_ident(&db.replace('_', "\\_").replace('%', "\\%"))?
             ),
         ],
         revocation: vec!["DROP USER IF EXISTS '{{name}}'@'%';".to_string()],
         rotation: vec!["ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';".to_string()],
-    }
+    })
 }
 
 /// Command rules every tenant login of the shared Redis gets after its own rules
@@ -704,7 +771,7 @@ mod vault_statement_tests {
 
     #[test]
     fn postgres_owner_login_runs_as_owner() {
-        let s = vault_postgres_statements("app_owner", "app_owner", Access::Owner);
+        let s = vault_postgres_statements("app_owner", "app_owner", Access::Owner).unwrap();
         assert_eq!(s.creation[0], "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE \"app_owner\";");
         assert_eq!(
             s.creation[1],
@@ -715,14 +782,15 @@ mod vault_statement_tests {
             &postgres_group("app", "app_owner", Access::ReadOnly),
             "app_owner",
             Access::ReadOnly,
-        );
+        )
+        .unwrap();
         assert_eq!(ro.creation.len(), 1);
         assert!(ro.creation[0].ends_with("IN ROLE \"app_readonly\";"));
     }
 
     #[test]
     fn mysql_readonly_is_select_only_and_quoted() {
-        let s = vault_mysql_statements("shop`x", Access::ReadOnly);
+        let s = vault_mysql_statements("shop`x", Access::ReadOnly).unwrap();
         assert_eq!(
             s.creation[1],
             "GRANT SELECT ON `shop``x`.* TO '{{name}}'@'%';"
@@ -784,6 +852,8 @@ pub enum MysqlDialect {
     MariaDb {
         /// The server has `FULL_COLLATION_NAME` (10.10 and later).
         full_collation_names: bool,
+        /// `CREATE/ALTER DATABASE ... COMMENT` and `SCHEMATA.SCHEMA_COMMENT` (10.5 and later).
+        schema_comments: bool,
     },
 }
 
@@ -804,7 +874,20 @@ impl MysqlDialect {
         let minor = parts.next().unwrap_or(0);
         MysqlDialect::MariaDb {
             full_collation_names: (major, minor) >= (10, 10),
+            schema_comments: (major, minor) >= (10, 5),
         }
+    }
+
+    /// Whether databases carry a comment, written atomically by `CREATE DATABASE`: the
+    /// create-in-progress marker. MariaDB 10.5+ only; MySQL 8 has no database comment.
+    pub fn schema_comments(self) -> bool {
+        matches!(
+            self,
+            MysqlDialect::MariaDb {
+                schema_comments: true,
+                ..
+            }
+        )
     }
 
     /// A query with parameters (character set, collation) returning one row when the
@@ -813,6 +896,7 @@ impl MysqlDialect {
         match self {
             MysqlDialect::MariaDb {
                 full_collation_names: true,
+                ..
             } => "SELECT 1 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = ? AND FULL_COLLATION_NAME = ? LIMIT 1",
             _ => "SELECT 1 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = ? AND COLLATION_NAME = ? LIMIT 1",
         }
@@ -834,44 +918,78 @@ impl MysqlDialect {
 /// collation, or no row when the database does not exist.
 pub const MYSQL_SCHEMA_QUERY: &str = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
 
+/// Query with parameter (database name) returning its comment (MariaDB 10.5+ only).
+pub const MARIADB_SCHEMA_COMMENT_QUERY: &str =
+    "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+
+/// The comment `CREATE DATABASE` writes on MariaDB, in the same statement, and a
+/// completed create clears: a database bearing it was made by this provider in a create
+/// that never finished, and the next create resumes it instead of refusing it.
+pub const MYSQL_CREATE_PENDING_MARKER: &str = "terraform-provider-dbaas: create in progress";
+
 /// Query with parameter (character set) returning one row when the server knows it.
 pub const MYSQL_CHARSET_QUERY: &str =
     "SELECT 1 FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = ? LIMIT 1";
 
-fn mysql_charset_clause(charset: &str, collation: Option<&str>) -> String {
+fn mysql_charset_clause(charset: &str, collation: Option<&str>) -> Result<String, BadIdentifier> {
     // Character set and collation names are identifiers to the parser; backticks keep
     // them safe whatever the sql_mode (string literals depend on NO_BACKSLASH_ESCAPES).
-    let mut s = format!(" CHARACTER SET {}", quote_mysql_ident(charset));
+    let mut s = format!(" CHARACTER SET {}", quote_mysql_ident(charset)?);
     if let Some(c) = collation {
-        let _ = write!(s, " COLLATE {}", quote_mysql_ident(c));
+        let _ = write!(s, " COLLATE {}", quote_mysql_ident(c)?);
     }
-    s
+    Ok(s)
 }
 
 /// `CREATE DATABASE`: same text for MySQL 8 and MariaDB; without a collation the server
 /// picks its default for the character set (`utf8mb4_0900_ai_ci` on MySQL 8,
 /// `utf8mb4_general_ci` on MariaDB 10.11).
-pub fn mysql_create_database(name: &str, charset: &str, collation: Option<&str>) -> String {
-    format!(
+pub fn mysql_create_database(
+    name: &str,
+    charset: &str,
+    collation: Option<&str>,
+    comment: Option<&str>,
+) -> Result<String, BadIdentifier> {
+    let mut s = format!(
         "CREATE DATABASE {}{}",
-        quote_mysql_ident(name),
-        mysql_charset_clause(charset, collation)
-    )
+        quote_mysql_ident(name)?,
+        mysql_charset_clause(charset, collation)?
+    );
+    if let Some(c) = comment {
+        let _ = write!(s, " COMMENT {}", quote_mysql_literal(c)?);
+    }
+    Ok(s)
+}
+
+/// `ALTER DATABASE ... COMMENT '...'` (MariaDB 10.5+): clears the create-in-progress marker.
+pub fn mysql_set_database_comment(name: &str, comment: &str) -> Result<String, BadIdentifier> {
+    Ok(format!(
+        "ALTER DATABASE {} COMMENT {}",
+        quote_mysql_ident(name)?,
+        quote_mysql_literal(comment)?
+    ))
 }
 
 /// `ALTER DATABASE ... CHARACTER SET ... [COLLATE ...]`: changes the defaults for new
 /// tables; existing tables keep theirs.
-pub fn mysql_alter_database(name: &str, charset: &str, collation: Option<&str>) -> String {
-    format!(
+pub fn mysql_alter_database(
+    name: &str,
+    charset: &str,
+    collation: Option<&str>,
+) -> Result<String, BadIdentifier> {
+    Ok(format!(
         "ALTER DATABASE {}{}",
-        quote_mysql_ident(name),
-        mysql_charset_clause(charset, collation)
-    )
+        quote_mysql_ident(name)?,
+        mysql_charset_clause(charset, collation)?
+    ))
 }
 
 /// `DROP DATABASE IF EXISTS`: a retried destroy finds it gone and succeeds.
-pub fn mysql_drop_database(name: &str) -> String {
-    format!("DROP DATABASE IF EXISTS {}", quote_mysql_ident(name))
+pub fn mysql_drop_database(name: &str) -> Result<String, BadIdentifier> {
+    Ok(format!(
+        "DROP DATABASE IF EXISTS {}",
+        quote_mysql_ident(name)?
+    ))
 }
 
 #[cfg(test)]
@@ -887,19 +1005,22 @@ mod mysql_tests {
         assert_eq!(
             MysqlDialect::from_version("10.11.14-MariaDB-0+deb12u2"),
             MysqlDialect::MariaDb {
-                full_collation_names: true
+                full_collation_names: true,
+                schema_comments: true
             }
         );
         assert_eq!(
             MysqlDialect::from_version("5.5.5-10.6.18-MariaDB-log"),
             MysqlDialect::MariaDb {
-                full_collation_names: false
+                full_collation_names: false,
+                schema_comments: true
             }
         );
         assert_eq!(
             MysqlDialect::from_version("11.4.2-MariaDB"),
             MysqlDialect::MariaDb {
-                full_collation_names: true
+                full_collation_names: true,
+                schema_comments: true
             }
         );
     }
@@ -907,20 +1028,20 @@ mod mysql_tests {
     #[test]
     fn mysql8_statements() {
         assert_eq!(
-            mysql_create_database("app_1", "utf8mb4", None),
-            "CREATE DATABASE `app_1` CHARACTER SET `utf8mb4`"
+            mysql_create_database("app_1", "utf8mb4", None, None).as_deref(),
+            Ok("CREATE DATABASE `app_1` CHARACTER SET `utf8mb4`")
         );
         assert_eq!(
-            mysql_create_database("app_1", "utf8mb4", Some("utf8mb4_0900_ai_ci")),
-            "CREATE DATABASE `app_1` CHARACTER SET `utf8mb4` COLLATE `utf8mb4_0900_ai_ci`"
+            mysql_create_database("app_1", "utf8mb4", Some("utf8mb4_0900_ai_ci"), None).as_deref(),
+            Ok("CREATE DATABASE `app_1` CHARACTER SET `utf8mb4` COLLATE `utf8mb4_0900_ai_ci`")
         );
         assert_eq!(
-            mysql_alter_database("app_1", "latin1", Some("latin1_bin")),
-            "ALTER DATABASE `app_1` CHARACTER SET `latin1` COLLATE `latin1_bin`"
+            mysql_alter_database("app_1", "latin1", Some("latin1_bin")).as_deref(),
+            Ok("ALTER DATABASE `app_1` CHARACTER SET `latin1` COLLATE `latin1_bin`")
         );
         assert_eq!(
-            mysql_drop_database("app_1"),
-            "DROP DATABASE IF EXISTS `app_1`"
+            mysql_drop_database("app_1").as_deref(),
+            Ok("DROP DATABASE IF EXISTS `app_1`")
         );
         assert!(MYSQL8
             .collation_applies_query()
@@ -937,6 +1058,7 @@ mod mysql_tests {
     fn mariadb_statements_differ_only_where_the_catalog_does() {
         let maria = MysqlDialect::MariaDb {
             full_collation_names: true,
+            schema_comments: true,
         };
         assert!(maria
             .collation_applies_query()
@@ -944,6 +1066,7 @@ mod mysql_tests {
         assert!(!maria.grants_reaching_query().contains("partial_revokes"));
         let old = MysqlDialect::MariaDb {
             full_collation_names: false,
+            schema_comments: false,
         };
         assert_eq!(
             old.collation_applies_query(),
@@ -957,10 +1080,26 @@ mod mysql_tests {
     }
 
     #[test]
+    fn create_pending_marker_is_written_by_create_and_cleared_by_alter() {
+        assert!(!MYSQL8.schema_comments());
+        assert!(MysqlDialect::from_version("10.5.2-MariaDB").schema_comments());
+        assert!(!MysqlDialect::from_version("10.4.30-MariaDB").schema_comments());
+        assert_eq!(
+            mysql_create_database("app", "utf8mb4", None, Some(MYSQL_CREATE_PENDING_MARKER))
+                .as_deref(),
+            Ok("CREATE DATABASE `app` CHARACTER SET `utf8mb4` COMMENT 'terraform-provider-dbaas: create in progress'")
+        );
+        assert_eq!(
+            mysql_set_database_comment("app", "").as_deref(),
+            Ok("ALTER DATABASE `app` COMMENT ''")
+        );
+    }
+
+    #[test]
     fn hostile_names_stay_inside_their_quotes() {
         assert_eq!(
-            mysql_create_database("a`; DROP DATABASE b; --", "x`y", Some("c`d")),
-            "CREATE DATABASE `a``; DROP DATABASE b; --` CHARACTER SET `x``y` COLLATE `c``d`"
+            mysql_create_database("a`; DROP DATABASE b; --", "x`y", Some("c`d"), None).as_deref(),
+            Ok("CREATE DATABASE `a``; DROP DATABASE b; --` CHARACTER SET `x``y` COLLATE `c``d`")
         );
     }
 }

@@ -232,6 +232,23 @@ impl Mysql {
         })
     }
 
+    /// The comment of database `name` (MariaDB 10.5+); `None` when absent or when the
+    /// server keeps no database comments (MySQL 8).
+    pub fn schema_comment<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<Option<String>, MysqlError>> {
+        Box::pin(async move {
+            if !self.dialect().await?.schema_comments() {
+                return Ok(None);
+            }
+            let mut conn = self.conn().await?;
+            conn.exec_first(sql::MARIADB_SCHEMA_COMMENT_QUERY, (name,))
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// The default character set and collation of database `name`; `None` when absent.
     pub fn schema<'a>(
         &'a self,
@@ -299,6 +316,10 @@ impl Mysql {
     /// batch on deadlocks and group-replication conflicts with bounded, jittered backoff.
     pub fn exec<'a>(&'a self, statements: &'a [String]) -> BoxFut<'a, Result<(), MysqlError>> {
         Box::pin(async move {
+            for s in statements {
+                sql::check_statement(s)
+                    .map_err(|e| self.fail(format!("{e}; nothing was sent"), None))?;
+            }
             let mut attempt = 1u32;
             let mut delay = Duration::from_millis(25);
             loop {

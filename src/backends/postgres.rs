@@ -166,6 +166,20 @@ impl Postgres {
         })
     }
 
+    /// Refuses statements holding a NUL byte (a name quoted without refusing it): sending
+    /// them would fail at the protocol level, and stripping would name another object.
+    fn refuse_nul(&self, statements: &[String]) -> Result<(), PgError> {
+        for s in statements {
+            crate::sql::check_statement(s).map_err(|e| PgError {
+                host: self.host.clone(),
+                port: self.port,
+                message: format!("{e}; nothing was sent"),
+                code: None,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Runs statements one after another on the admin pool (simple protocol), retrying
     /// the whole batch on concurrent-DDL errors with bounded, jittered backoff.
     pub fn exec_all<'a>(
@@ -173,6 +187,7 @@ impl Postgres {
         statements: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
         Box::pin(async move {
+            self.refuse_nul(statements)?;
             let mut backoff = Backoff::default();
             loop {
                 match self.exec_all_once(statements).await {
@@ -193,6 +208,7 @@ impl Postgres {
             if statements.is_empty() {
                 return Ok(());
             }
+            self.refuse_nul(statements)?;
             let mut backoff = Backoff::default();
             loop {
                 match self.exec_in_once(db, statements).await {

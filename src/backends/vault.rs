@@ -3,7 +3,40 @@
 
 use std::time::Duration;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::backends::BackendError;
+
+/// Characters left as they are in a path segment: RFC 3986's unreserved set. Everything
+/// else, `%`, `?`, `#` and `/` included, is percent-encoded, so a segment stays one segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `path` as the part of a URL after `/v1/`: each `/`-separated segment percent-encoded,
+/// the slashes kept. Refuses empty, `.` and `..` segments and control characters, which
+/// URL normalisation would otherwise turn into a different path (`a/../sys` is `sys`).
+pub fn encode_path(path: &str) -> Result<String, String> {
+    let path = path.trim_start_matches('/');
+    if path.chars().any(char::is_control) {
+        return Err("the path contains a control character".into());
+    }
+    let mut out = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if matches!(segment, "" | "." | "..") {
+            return Err(format!(
+                "the path has an empty, `.` or `..` segment ({segment:?}); refused"
+            ));
+        }
+        if i > 0 {
+            out.push('/');
+        }
+        out.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    Ok(out)
+}
 
 /// Talks to one Vault address with one token.
 #[derive(Clone)]
@@ -38,9 +71,16 @@ impl VaultClient {
         }
     }
 
+    /// The URL of `/v1/<path>`, every segment percent-encoded.
+    fn url(&self, path: &str) -> Result<String, BackendError> {
+        encode_path(path)
+            .map(|p| format!("{}/v1/{p}", self.address))
+            .map_err(|e| self.error(path, e))
+    }
+
     /// GET `/v1/<path>`; `Ok(None)` on 404.
     pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
-        let url = format!("{}/v1/{}", self.address, path.trim_start_matches('/'));
+        let url = self.url(path)?;
         let resp = self
             .http
             .get(&url)
@@ -72,7 +112,7 @@ impl VaultClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, BackendError> {
-        let url = format!("{}/v1/{}", self.address, path.trim_start_matches('/'));
+        let url = self.url(path)?;
         let mut req = self
             .http
             .request(method, &url)
@@ -151,6 +191,29 @@ fn vault_errors(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(
+            encode_path("team/database/roles/app-1").as_deref(),
+            Ok("team/database/roles/app-1")
+        );
+        assert_eq!(
+            encode_path("/a b/c%d?e#f").as_deref(),
+            Ok("a%20b/c%25d%3Fe%23f")
+        );
+        for bad in [
+            "a/../sys/policy/x",
+            "a//b",
+            "a/./b",
+            "a/",
+            "..",
+            "a/b\n",
+            "a\0",
+        ] {
+            assert!(encode_path(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn error_bodies_are_summarised() {

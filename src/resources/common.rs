@@ -74,6 +74,107 @@ pub fn pg_name_validator(max: usize, reserved: &'static [&'static str]) -> Valid
     )
 }
 
+/// Refuses a NUL byte: PostgreSQL and MySQL reject it in identifiers and literals, and
+/// stripping it would act on another name than the one configured.
+pub fn check_no_nul(s: &str) -> Result<(), String> {
+    if s.contains('\0') {
+        return Err(format!(
+            "{s:?} contains a NUL byte (\\u0000), which no database name or value may hold; remove it"
+        ));
+    }
+    Ok(())
+}
+
+/// Validator for a string that becomes an SQL identifier or literal: no NUL byte.
+pub fn no_nul_validator() -> Validator {
+    Validator::new("no NUL byte", |v| match v.as_str() {
+        Some(s) => check_no_nul(s),
+        None => Ok(()),
+    })
+}
+
+/// Whether `s` is a Vault mount path: one or more `/`-separated segments, none empty,
+/// `.` or `..`, no control character, no `/` at either end. Each segment is
+/// percent-encoded when a URL is built, so any other character is taken literally.
+pub fn check_vault_mount(s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
+    if s.is_empty() {
+        return Err("must not be empty; the default mount is `database`".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err(format!("{s:?} contains a control character"));
+    }
+    if s.starts_with('/') || s.ends_with('/') {
+        return Err(format!(
+            "{s:?} starts or ends with `/`; write the mount without slashes at either end, e.g. `database` or `team/database`"
+        ));
+    }
+    for segment in s.split('/') {
+        match segment {
+            "" => return Err(format!("{s:?} has an empty segment (`//`)")),
+            "." | ".." => {
+                return Err(format!(
+                    "{s:?} has a `{segment}` segment; Vault paths are taken literally, so `.` and `..` are refused (they would point outside the mount)"
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` is a Vault connection or role name: 1 to 128 letters, digits, `-` or `_`
+/// (one path segment, never `.` or `..`).
+pub fn check_vault_name(s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.contains("..") || s.contains('/') {
+        return Err(format!(
+            "{s:?} contains `/` or `..`: a name is one segment of a Vault path (`<mount>/roles/<name>`); use 1-128 letters, digits, `-` or `_`"
+        ));
+    }
+    if s.len() > 128
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!("{s:?} must be 1-128 letters, digits, `-` or `_`"));
+    }
+    Ok(())
+}
+
+/// Validator for a Vault mount path (see [`check_vault_mount`]).
+pub fn vault_mount_validator() -> Validator {
+    Validator::new(
+        "`/`-separated segments, none empty, `.` or `..`; no control characters; no `/` at either end",
+        |v| match v.as_str() {
+            Some(s) => check_vault_mount(s),
+            None => Ok(()),
+        },
+    )
+}
+
+/// Validator for a Vault connection or role name (see [`check_vault_name`]).
+pub fn vault_name_validator() -> Validator {
+    Validator::new("1-128 letters, digits, `-` or `_`", |v| match v.as_str() {
+        Some(s) => check_vault_name(s),
+        None => Ok(()),
+    })
+}
+
+/// Parses an import id `<mount>/<name>` (the mount may contain `/`) with the rules of
+/// [`check_vault_mount`] and [`check_vault_name`].
+pub fn parse_vault_id(id: &str) -> Result<(&str, &str), String> {
+    let Some((mount, name)) = id.rsplit_once('/') else {
+        return Err(format!("{id:?} must be `<mount>/<name>`"));
+    };
+    check_vault_mount(mount).map_err(|e| format!("mount: {e}"))?;
+    check_vault_name(name).map_err(|e| format!("name: {e}"))?;
+    Ok((mount, name))
+}
+
 /// The string attribute `name` of an object, or "" when null/unknown.
 pub fn str_of<'a>(v: &'a Value, name: &str) -> &'a str {
     v.get(name).as_str().unwrap_or_default()
@@ -82,6 +183,64 @@ pub fn str_of<'a>(v: &'a Value, name: &str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vault_mounts_and_names() {
+        for ok in ["database", "team/database", "a b/c%d", "x.y/..z"] {
+            assert!(check_vault_mount(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "/database",
+            "database/",
+            "a//b",
+            "..",
+            "a/../b",
+            "vmsafe/../sys/policy",
+            "./a",
+            "a/.",
+            "data\tbase",
+            "a\0b",
+        ] {
+            assert!(check_vault_mount(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_vault_mount("a\0b").unwrap_err().contains("NUL"));
+        for ok in ["postgres", "pg-app_1", &"a".repeat(128)] {
+            assert!(check_vault_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "..",
+            "a/b",
+            "../sys/policy/x",
+            "a/../../b",
+            "a.b",
+            "a\0",
+            &"a".repeat(129),
+        ] {
+            assert!(check_vault_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_vault_name("../x").unwrap_err().contains("`..`"));
+        assert_eq!(parse_vault_id("team/db/pg"), Ok(("team/db", "pg")));
+        for bad in [
+            "pg",
+            "database/",
+            "/database/pg",
+            "x/../../sys/policy/p",
+            "database/pg/..",
+            "a//b/c",
+        ] {
+            assert!(parse_vault_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        assert!(check_no_nul("app").is_ok());
+        assert!(check_no_nul("a\0b").unwrap_err().contains("NUL"));
+        assert!(no_nul_validator().check(&Value::string("a\0")).is_err());
+        assert!(no_nul_validator().check(&Value::Null).is_ok());
+    }
 
     #[test]
     fn pg_names() {

@@ -8,7 +8,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Val
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::resources::common::{attribute_error, backend_error, check_no_nul, need, str_of};
 use crate::sql;
 
 /// The resource type.
@@ -21,6 +21,7 @@ const MAX_NAME: usize = 64;
 
 /// Whether `s` is a tenant database name: `^[a-zA-Z0-9_]{1,64}$`, not a system schema.
 pub fn check_name(s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
     if s.is_empty() {
         return Err("must not be empty".into());
     }
@@ -44,6 +45,7 @@ pub fn check_name(s: &str) -> Result<(), String> {
 /// depends on the server (utf8mb3 today, utf8mb4 on some MariaDB settings), and the
 /// server would report another name than the configured one on every plan.
 fn check_charset_name(what: &str, s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
     if s.is_empty()
         || s.len() > 64
         || !s
@@ -68,6 +70,14 @@ fn collation_matches(charset: &str, collation: &str) -> bool {
         || collation
             .strip_prefix(charset)
             .is_some_and(|rest| rest.starts_with('_'))
+}
+
+/// Records a name or value the SQL builders refused (a NUL byte): nothing was sent.
+fn unquotable(diags: &mut Diagnostics, e: sql::BadIdentifier) {
+    diags.error(
+        "Invalid name or value",
+        format!("{e}. Nothing was sent to MySQL."),
+    );
 }
 
 fn state_from(base: &Value, info: &SchemaInfo, endpoint: (String, u16)) -> Value {
@@ -137,6 +147,113 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
         // Reading mysql.db needs a privilege the admin may lack; the check is advisory.
         Err(e) => tracing::debug!(error = %e, "cannot check database-level grants"),
     }
+}
+
+/// Private state of an instance whose create made the database but did not finish:
+/// Terraform keeps it tainted, and destroy may drop it despite `deletion_protection`
+/// (it was never handed out).
+const CREATE_PENDING_PRIVATE: &[u8] = br#"{"create_pending":true}"#;
+
+/// Whether `private` says the create of this instance never finished.
+fn create_pending(private: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(private)
+        .ok()
+        .and_then(|v| v.get("create_pending").and_then(|p| p.as_bool()))
+        .unwrap_or(false)
+}
+
+/// A failed statement whose effect is unknown: the connection was cut (no server error,
+/// or MariaDB's "connection was killed" / "query interrupted").
+fn outcome_unknown(e: &MysqlError) -> bool {
+    matches!(e.code, None | Some(1927 | 1317 | 2006 | 2013))
+}
+
+/// The steps after `CREATE DATABASE`: align charset/collation when resuming, clear the
+/// marker, read the database back. A failure here returns the partial state with the
+/// error, so Terraform records the instance as tainted and replaces it next time.
+async fn finish_create(
+    ctx: &mut Ctx<'_, Backends>,
+    mysql: &Mysql,
+    planned: &Value,
+    resuming: bool,
+) -> Option<Value> {
+    let name = str_of(planned, "name").to_string();
+    let charset = str_of(planned, "charset").to_string();
+    let collation = planned.get("collation").as_str().map(str::to_string);
+    let partial = |ctx: &mut Ctx<'_, Backends>| {
+        ctx.private = CREATE_PENDING_PRIVATE.to_vec();
+        let mut s = planned.clone();
+        let (host, port) = endpoint(ctx);
+        s.set("id", Value::string(name.clone()));
+        s.set("host", Value::string(host));
+        s.set("port", Value::int(port.into()));
+        if s.get("collation").is_unknown() {
+            s.set("collation", Value::Null);
+        }
+        Some(s)
+    };
+    let fail = |diags: &mut Diagnostics, e: MysqlError| {
+        backend_error(
+            diags,
+            format!("Cannot finish creating database {name:?}"),
+            format!("{e}. The database exists: Terraform marks it tainted and replaces it on the next apply."),
+        )
+    };
+    let mut statements = Vec::new();
+    if resuming {
+        match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
+            Ok(true) => {}
+            Ok(false) => return partial(ctx),
+            Err(e) => {
+                fail(&mut ctx.diags, e);
+                return partial(ctx);
+            }
+        }
+        match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
+            Ok(s) => statements.push(s),
+            Err(e) => {
+                unquotable(&mut ctx.diags, e);
+                return partial(ctx);
+            }
+        }
+    }
+    if !statements.is_empty() {
+        if let Err(e) = mysql.exec(&statements).await {
+            fail(&mut ctx.diags, e);
+            return partial(ctx);
+        }
+    }
+    let info = match mysql.schema(&name).await {
+        Ok(Some(info)) => info,
+        Ok(None) => {
+            ctx.diags.error(
+                format!("Database {name:?} vanished right after creation"),
+                "Something dropped it concurrently.",
+            );
+            return None;
+        }
+        Err(e) => {
+            fail(&mut ctx.diags, e);
+            return partial(ctx);
+        }
+    };
+    // Last: clear the marker. Until then a cut-off create leaves it, so the next create
+    // resumes and a destroy of the tainted instance knows the database is its own.
+    if matches!(mysql.dialect().await, Ok(d) if d.schema_comments()) {
+        let clear = match sql::mysql_set_database_comment(&name, "") {
+            Ok(s) => [s],
+            Err(e) => {
+                unquotable(&mut ctx.diags, e);
+                return partial(ctx);
+            }
+        };
+        if let Err(e) = mysql.exec(&clear).await {
+            fail(&mut ctx.diags, e);
+            return partial(ctx);
+        }
+    }
+    ctx.private = Vec::new();
+    Some(state_from(planned, &info, endpoint(ctx)))
 }
 
 #[async_trait::async_trait]
@@ -218,16 +335,34 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         let fail = |diags: &mut Diagnostics, e: MysqlError| {
             backend_error(diags, format!("Cannot create database {name:?}"), e)
         };
-        match mysql.schema(&name).await {
-            Ok(Some(_)) => {
-                attribute_error(
-                    &mut ctx.diags,
-                    "name",
-                    format!("Database {name:?} already exists"),
-                    format!("A database named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                );
+        let dialect = match mysql.dialect().await {
+            Ok(d) => d,
+            Err(e) => {
+                fail(&mut ctx.diags, e);
                 return None;
             }
+        };
+        match mysql.schema(&name).await {
+            Ok(Some(_)) => match mysql.schema_comment(&name).await {
+                // Made by a create of this provider that never finished: resume it.
+                Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {
+                    tracing::info!(database = %name, "resuming a create that never finished");
+                    return finish_create(ctx, mysql, planned, true).await;
+                }
+                Ok(_) => {
+                    attribute_error(
+                        &mut ctx.diags,
+                        "name",
+                        format!("Database {name:?} already exists"),
+                        format!("A database named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    fail(&mut ctx.diags, e);
+                    return None;
+                }
+            },
             Ok(None) => {}
             Err(e) => {
                 fail(&mut ctx.diags, e);
@@ -243,11 +378,19 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             }
         }
         warn_about_grants(&mut ctx.diags, mysql, &name).await;
-        let create = [sql::mysql_create_database(
-            &name,
-            &charset,
-            collation.as_deref(),
-        )];
+        // On MariaDB the marker is written by the CREATE itself: a database bearing it can
+        // only come from a create of this provider.
+        let marker = dialect
+            .schema_comments()
+            .then_some(sql::MYSQL_CREATE_PENDING_MARKER);
+        let create = match sql::mysql_create_database(&name, &charset, collation.as_deref(), marker)
+        {
+            Ok(s) => [s],
+            Err(e) => {
+                unquotable(&mut ctx.diags, e);
+                return None;
+            }
+        };
         if let Err(e) = mysql.exec(&create).await {
             if e.code == Some(1007) {
                 attribute_error(
@@ -256,29 +399,34 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
                     format!("Database {name:?} already exists"),
                     format!("It was created concurrently, outside this resource. To manage it here, import it:\n  terraform import <resource address> {name}"),
                 );
-            } else {
+                return None;
+            }
+            if !outcome_unknown(&e) {
                 fail(&mut ctx.diags, e);
+                return None;
             }
-            return None;
+            // The connection died while CREATE DATABASE ran: it may have been executed.
+            // Look again on a fresh connection; our marker tells whether it was.
+            match mysql.schema_comment(&name).await {
+                Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {}
+                Ok(_) => {
+                    fail(&mut ctx.diags, e);
+                    if !dialect.schema_comments() {
+                        ctx.diags.warning(
+                            format!("Whether database {name:?} was created is unknown"),
+                            "MySQL 8 keeps no database comment, so a database created by a CREATE whose connection was cut cannot be told apart from a foreign one. If the next apply says it already exists, import it.",
+                        );
+                    }
+                    return None;
+                }
+                Err(again) => {
+                    fail(&mut ctx.diags, e);
+                    tracing::debug!(error = %again, "cannot check whether CREATE DATABASE ran");
+                    return None;
+                }
+            }
         }
-        match mysql.schema(&name).await {
-            Ok(Some(info)) => Some(state_from(planned, &info, endpoint(ctx))),
-            Ok(None) => {
-                ctx.diags.error(
-                    format!("Database {name:?} vanished right after creation"),
-                    "Something dropped it concurrently.",
-                );
-                None
-            }
-            Err(e) => {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot read database {name:?} after creating it"),
-                    e,
-                );
-                None
-            }
-        }
+        finish_create(ctx, mysql, planned, false).await
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
@@ -319,11 +467,13 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
                     return None;
                 }
             }
-            let alter = [sql::mysql_alter_database(
-                &name,
-                &charset,
-                collation.as_deref(),
-            )];
+            let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
+                Ok(s) => [s],
+                Err(e) => {
+                    unquotable(&mut ctx.diags, e);
+                    return None;
+                }
+            };
             if let Err(e) = mysql.exec(&alter).await {
                 fail(&mut ctx.diags, e);
                 return None;
@@ -347,7 +497,23 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
         let name = str_of(prior, "name").to_string();
-        if prior.get("deletion_protection").as_bool().unwrap_or(true) {
+        let protected = prior.get("deletion_protection").as_bool().unwrap_or(true);
+        // A create that never finished (its instance is tainted) made a database nobody
+        // was handed: protection does not keep it. Known from the private state, or on
+        // MariaDB from the marker that only a finished create clears.
+        let mut pending = create_pending(&ctx.private);
+        if protected && !pending {
+            if let Ok(mysql) = ctx.client.mysql().await {
+                pending = matches!(mysql.schema_comment(&name).await, Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER);
+            }
+        }
+        if pending && protected {
+            ctx.diags.warning(
+                format!("Dropping database {name:?}, whose create never finished"),
+                "Its create was cut off, so Terraform marked it tainted; it was never handed out, so deletion_protection does not keep it.",
+            );
+        }
+        if !pending && protected {
             attribute_error(
                 &mut ctx.diags,
                 "deletion_protection",
@@ -359,7 +525,14 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
             return;
         };
-        if let Err(e) = mysql.exec(&[sql::mysql_drop_database(&name)]).await {
+        let drop = match sql::mysql_drop_database(&name) {
+            Ok(s) => [s],
+            Err(e) => {
+                unquotable(&mut ctx.diags, e);
+                return;
+            }
+        };
+        if let Err(e) = mysql.exec(&drop).await {
             backend_error(&mut ctx.diags, format!("Cannot drop database {name:?}"), e);
         }
     }

@@ -9,7 +9,10 @@ use tfplugin::{
 
 use crate::backends::settings::Secret;
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::resources::common::{
+    attribute_error, backend_error, need, parse_vault_id, str_of, vault_mount_validator,
+    vault_name_validator,
+};
 
 /// The resource type.
 pub struct VaultDatabaseConnection;
@@ -34,12 +37,6 @@ pub fn engine_for(plugin: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// Splits an import id `<mount>/<name>` (the mount may contain slashes).
-pub fn split_id(id: &str) -> Option<(&str, &str)> {
-    let (mount, name) = id.rsplit_once('/')?;
-    (!mount.is_empty() && !name.is_empty()).then_some((mount.trim_matches('/'), name))
 }
 
 /// What the provider's admin block says for an engine: URL (or `host:port` for Redis),
@@ -191,16 +188,9 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         Schema::new(
             Block::new("A connection of Vault's database secrets engine (`<mount>/config/<name>`) to the shared PostgreSQL, MySQL or Redis. The URL, username and password default to the provider's admin settings for that engine, so a tenant stack never repeats them.")
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
-                .attr(Attribute::string("name").required().requires_replace().description("Connection name, e.g. `postgres`.").validate(Validator::new("letters, digits, `-`, `_`", |v| {
-                    let s = v.as_str().unwrap_or_default();
-                    if !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                        Ok(())
-                    } else {
-                        Err(format!("{s:?} must be 1-128 letters, digits, `-` or `_`"))
-                    }
-                })))
+                .attr(Attribute::string("name").required().requires_replace().description("Connection name, e.g. `postgres`.").validate(vault_name_validator()))
                 .attr(Attribute::string("engine").required().requires_replace().description("`postgres`, `mysql` or `redis`.").validate(Validator::one_of(&["postgres", "mysql", "redis"])))
-                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine. Default: the provider's `vault.mount` (`database`)."))
+                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount` (`database`).").validate(vault_mount_validator()))
                 .attr(Attribute::string("connection_url").optional().computed().use_state_for_unknown().description("Vault connection URL with `{{username}}`/`{{password}}` templates (for Redis: `host:port`). Default: built from the provider's admin block for the engine."))
                 .attr(Attribute::string("username").optional().computed().use_state_for_unknown().description("Admin user Vault connects as. Default: the provider's admin user for the engine."))
                 .attr(Attribute::string("password").optional().sensitive().description("Admin password handed to Vault (stored in state, sensitive). Default: the provider's admin password for the engine, which is then not stored. Conflicts with `password_wo`."))
@@ -331,15 +321,15 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     }
 
     async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
-        match split_id(id) {
-            Some((mount, name)) => {
+        match parse_vault_id(id) {
+            Ok((mount, name)) => {
                 state.set("mount", Value::string(mount));
                 state.set("name", Value::string(name));
                 state.set("engine", Value::string("postgres"));
             }
-            None => ctx.diags.error(
+            Err(why) => ctx.diags.error(
                 "Invalid import id",
-                format!("{id:?} must be `<mount>/<name>`, e.g. `database/postgres`."),
+                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres`."),
             ),
         }
     }
@@ -351,13 +341,6 @@ mod tests {
 
     #[test]
     fn ids_and_plugins() {
-        assert_eq!(
-            split_id("database/postgres"),
-            Some(("database", "postgres"))
-        );
-        assert_eq!(split_id("team/db/postgres"), Some(("team/db", "postgres")));
-        assert_eq!(split_id("postgres"), None);
-        assert_eq!(split_id("database/"), None);
         assert_eq!(engine_for(plugin_for("mysql")), Some("mysql"));
         assert_eq!(engine_for("postgresql-database-plugin"), Some("postgres"));
         assert_eq!(engine_for("mongodb-database-plugin"), None);

@@ -10,8 +10,11 @@ use tfplugin::{
 
 use crate::backends::redis::Redis;
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, str_of};
-use crate::resources::vault_database_connection::{engine_for, split_id};
+use crate::resources::common::{
+    attribute_error, backend_error, need, no_nul_validator, parse_vault_id, str_of,
+    vault_mount_validator, vault_name_validator,
+};
+use crate::resources::vault_database_connection::engine_for;
 use crate::sql::{self, Access, VaultStatements};
 
 /// The resource type.
@@ -56,13 +59,19 @@ pub fn policy_for(creds_path: &str) -> String {
     format!("path \"{creds_path}\" {{\n  capabilities = [\"read\"]\n}}\n")
 }
 
-/// Statements for an engine, database and access level.
-pub fn generated_statements(engine: &str, database: &str, access: Access) -> VaultStatements {
+/// Statements for an engine, database and access level; refused when a name holds NUL.
+/// `owner` is the PostgreSQL database's owner role (default `<database>_owner`).
+pub fn generated_statements(
+    engine: &str,
+    database: &str,
+    owner: Option<&str>,
+    access: Access,
+) -> Result<VaultStatements, sql::BadIdentifier> {
     match engine {
         "mysql" => sql::vault_mysql_statements(database, access),
-        "redis" => sql::vault_redis_statements(&format!("{database}:"), access),
+        "redis" => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
         _ => {
-            let owner = format!("{database}_owner");
+            let owner = owner.map_or_else(|| format!("{database}_owner"), str::to_string);
             sql::vault_postgres_statements(
                 &sql::postgres_group(database, &owner, access),
                 &owner,
@@ -109,6 +118,36 @@ async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -
     }
 }
 
+/// The owner role of PostgreSQL database `database` from the catalog (`pg_database.datdba`):
+/// `Ok(None)` when the provider has no `postgres` block or the database does not exist.
+async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option<String>, String> {
+    if ctx.client.settings.postgres.is_none() {
+        return Ok(None);
+    }
+    let pg = ctx.client.postgres().await.map_err(|e| e.to_string())?;
+    sqlx::query_scalar::<_, String>(
+        "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text FROM pg_catalog.pg_database d WHERE d.datname = $1",
+    )
+    .bind(database)
+    .fetch_optional(pg.pool())
+    .await
+    .map_err(|e| pg.error(e).to_string())
+}
+
+/// The databases PostgreSQL role `owner` owns, from the catalog (empty when unknown).
+pub async fn databases_owned_by(ctx: &Ctx<'_, Backends>, owner: &str) -> Vec<String> {
+    let Ok(pg) = ctx.client.postgres().await else {
+        return Vec::new();
+    };
+    sqlx::query_scalar::<_, String>(
+        "SELECT d.datname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1",
+    )
+    .bind(owner)
+    .fetch_all(pg.pool())
+    .await
+    .unwrap_or_default()
+}
+
 async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Value> {
     let name = str_of(planned, "name").to_string();
     let mount = mount_of(ctx, planned);
@@ -118,7 +157,37 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
     let access =
         Access::parse(planned.get("access").as_str().unwrap_or("owner")).unwrap_or(Access::Owner);
     let engine = engine_of(ctx, &mount, &connection).await?;
-    let mut generated = generated_statements(&engine, &database, access);
+    // PostgreSQL `owner` logins join the database's actual owner: the planned one when the
+    // plan knew it (so apply matches the plan), else the catalog's.
+    let owner = if engine != "postgres" {
+        None
+    } else if let Some(o) = planned.get("database_owner").as_str() {
+        Some(o.to_string())
+    } else {
+        match catalog_owner(ctx, &database).await {
+            Ok(o) => Some(o.unwrap_or_else(|| format!("{database}_owner"))),
+            Err(e) => {
+                backend_error(
+                    &mut ctx.diags,
+                    format!("Cannot read the owner of database {database:?}"),
+                    e,
+                );
+                return None;
+            }
+        }
+    };
+    let mut generated = match generated_statements(&engine, &database, owner.as_deref(), access) {
+        Ok(g) => g,
+        Err(e) => {
+            attribute_error(
+                &mut ctx.diags,
+                "database",
+                "Invalid database name",
+                format!("{e}. Nothing was written to Vault."),
+            );
+            return None;
+        }
+    };
     if engine == "redis" && !stat && planned.get("creation_statements").is_unknown() {
         // Confine logins to the namespace's actual key and channel patterns (a custom
         // key_prefix included), read from its ACL user; never guess them.
@@ -201,6 +270,7 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
     );
     s.set("policy", Value::string(policy_for(&creds)));
     s.set("creds_path", Value::string(creds));
+    s.set("database_owner", owner.map_or(Value::Null, Value::string));
     Some(s)
 }
 
@@ -305,12 +375,18 @@ async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (St
 
 /// Expired logins Vault made for this role that still exist in PostgreSQL: they are
 /// what makes a later issue fail with `user already exists`.
-async fn stale_logins(ctx: &Ctx<'_, Backends>, role: &str, database: &str) -> Vec<String> {
+async fn stale_logins(
+    ctx: &Ctx<'_, Backends>,
+    role: &str,
+    database: &str,
+    owner: &str,
+) -> Vec<String> {
     // Only logins in this database's groups: role names share Vault's 8-character prefix.
-    let groups: Vec<String> = ["owner", "readwrite", "readonly"]
-        .iter()
-        .map(|g| format!("{database}_{g}"))
-        .collect();
+    let groups: Vec<String> = vec![
+        owner.to_string(),
+        format!("{database}_readwrite"),
+        format!("{database}_readonly"),
+    ];
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
@@ -358,31 +434,25 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
         Schema::new(
-            Block::new("A Vault database role for one tenant: dynamic logins with a TTL (`<mount>/roles/<name>`), or a static login rotated on a schedule (`<mount>/static-roles/<name>`). Statements are generated from the connection's engine, the tenant `database` and `access`: a PostgreSQL login joins `<database>_<access>` and, for `owner`, runs as `<database>_owner` so the objects it creates outlive it; MySQL users are limited to their schema; Redis users to the key and channel patterns read from the namespace's ACL user (an error when it cannot be read), followed by the namespace guard rules, `-scan -randomkey` always included. Generated Redis rules are planned from the namespace recorded at the last refresh, so rules edited in Vault show as a change and are reverted.")
+            Block::new("A Vault database role for one tenant: dynamic logins with a TTL (`<mount>/roles/<name>`), or a static login rotated on a schedule (`<mount>/static-roles/<name>`). Statements are generated from the connection's engine, the tenant `database` and `access`: a PostgreSQL login joins `<database>_<access>` and, for `owner`, joins and runs as the database's owner role (`<database>_owner`, or the database's custom `owner`, read from the catalog) so the objects it creates outlive it; MySQL users are limited to their schema; Redis users to the key and channel patterns read from the namespace's ACL user (an error when it cannot be read), followed by the namespace guard rules, `-scan -randomkey` always included. Generated Redis rules are planned from the namespace recorded at the last refresh, so rules edited in Vault show as a change and are reverted.")
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
-                .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(Validator::new("letters, digits, `-`, `_`", |v| {
-                    let s = v.as_str().unwrap_or_default();
-                    if !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                        Ok(())
-                    } else {
-                        Err(format!("{s:?} must be 1-128 letters, digits, `-` or `_`"))
-                    }
-                })))
-                .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`)."))
-                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for."))
-                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine. Default: the provider's `vault.mount`."))
+                .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(vault_name_validator()))
+                .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`).").validate(vault_name_validator()))
+                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for.").validate(no_nul_validator()))
+                .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
                 .attr(Attribute::string("mode").default(Value::string("dynamic")).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(Validator::one_of(&["dynamic", "static"])))
                 .attr(Attribute::string("access").default(Value::string("owner")).description("`owner`, `readwrite` or `readonly`.").validate(Validator::one_of(&["owner", "readwrite", "readonly"])))
                 .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
-                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`)."))
+                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`).").validate(no_nul_validator()))
                 .attr(Attribute::number("rotation_period").default(Value::int(86400)).description("Static: seconds between rotations.").validate(Validator::int_between(5, 10 * 365 * 86400)))
                 .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
                 .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
                 .attr(Attribute::string("engine").computed().use_state_for_unknown().description("Engine of the connection: `postgres`, `mysql` or `redis`."))
                 .attr(Attribute::string("creds_path").computed().use_state_for_unknown().description("Where apps read credentials: `<mount>/creds/<name>` or `<mount>/static-creds/<name>`."))
-                .attr(Attribute::string("policy").computed().use_state_for_unknown().description("Vault policy HCL granting `read` on `creds_path`.")),
+                .attr(Attribute::string("policy").computed().use_state_for_unknown().description("Vault policy HCL granting `read` on `creds_path`."))
+                .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis.")),
         )
     }
 
@@ -453,7 +523,31 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             }
             return;
         }
-        let generated = generated_statements(&engine, &database, access);
+        // PostgreSQL: the owner read from the catalog at refresh. Another database has an
+        // owner only apply can read: plan the statements unknown.
+        let owner = plan
+            .prior
+            .get("database_owner")
+            .as_str()
+            .map(str::to_string);
+        if engine == "postgres" && plan.prior.get("database") != plan.planned.get("database") {
+            plan.planned.set("database_owner", Value::unknown());
+            for a in [
+                "creation_statements",
+                "revocation_statements",
+                "rotation_statements",
+            ] {
+                if plan.config.get(a).is_null() {
+                    plan.planned.set(a, Value::unknown());
+                }
+            }
+            return;
+        }
+        // A name the builders refuse was already reported by the validators.
+        let Ok(generated) = generated_statements(&engine, &database, owner.as_deref(), access)
+        else {
+            return;
+        };
         let stat = is_static(&plan.planned);
         let empty = Vec::<String>::new;
         let values = [
@@ -592,8 +686,19 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 }
             }
         }
+        if str_of(&s, "engine") == "postgres" {
+            // The owner the statements should name; an unreachable catalog keeps the prior.
+            if let Ok(Some(owner)) = catalog_owner(ctx, str_of(&s, "database")).await {
+                s.set("database_owner", Value::string(owner));
+            }
+        }
         if !stat && str_of(&s, "engine") == "postgres" {
-            let stale = stale_logins(ctx, &name, str_of(&s, "database")).await;
+            let database = str_of(&s, "database").to_string();
+            let owner = s
+                .get("database_owner")
+                .as_str()
+                .map_or_else(|| format!("{database}_owner"), str::to_string);
+            let stale = stale_logins(ctx, &name, &database, &owner).await;
             if !stale.is_empty() {
                 ctx.diags.warning(
                     format!("Expired logins of Vault role {name:?} still exist in PostgreSQL"),
@@ -647,12 +752,17 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     }
 
     async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
-        let Some((mount, name)) = split_id(id) else {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("{id:?} must be `<mount>/<name>`, e.g. `database/postgres-myapp-role`."),
-            );
-            return;
+        let (mount, name) = match parse_vault_id(id) {
+            Ok(parts) => parts,
+            Err(why) => {
+                ctx.diags.error(
+                    "Invalid import id",
+                    format!(
+                        "{why}. The id is `<mount>/<name>`, e.g. `database/postgres-myapp-role`."
+                    ),
+                );
+                return;
+            }
         };
         state.set("mount", Value::string(mount));
         state.set("name", Value::string(name));
@@ -678,13 +788,41 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 state.set("mode", Value::string("dynamic"));
                 if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
                     let (database, access) =
-                        recover_from_statements(&body["data"]["creation_statements"]);
+                        database_of_statements(ctx, &body["data"]["creation_statements"]).await;
                     state.set("database", Value::string(database));
                     state.set("access", Value::string(access.name()));
                 }
             }
         }
     }
+}
+
+/// The database a dynamic role's generated statements are for. An `owner` login joins
+/// the database's owner role, which may be a custom name (no `_owner` suffix): the
+/// catalog says which database that role owns.
+pub async fn database_of_statements(
+    ctx: &Ctx<'_, Backends>,
+    v: &serde_json::Value,
+) -> (String, Access) {
+    let (database, access) = recover_from_statements(v);
+    if access != Access::Owner || ctx.client.settings.postgres.is_none() {
+        return (database, access);
+    }
+    let group = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str())
+        .find_map(|t| {
+            t.find("IN ROLE \"")
+                .map(|i| t[i + 9..].split('"').next().unwrap_or_default().to_string())
+        });
+    if let Some(group) = group {
+        if let [only] = databases_owned_by(ctx, &group).await.as_slice() {
+            return (only.clone(), access);
+        }
+    }
+    (database, access)
 }
 
 /// Recovers the tenant database from generated PostgreSQL statements (`IN ROLE "<db>_<access>"`),
@@ -773,12 +911,12 @@ mod tests {
 
     #[test]
     fn database_is_recovered_from_generated_statements() {
-        let s = generated_statements("postgres", "shop", Access::ReadOnly);
+        let s = generated_statements("postgres", "shop", None, Access::ReadOnly).unwrap();
         assert_eq!(
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
         );
-        let s = generated_statements("postgres", "shop", Access::Owner);
+        let s = generated_statements("postgres", "shop", None, Access::Owner).unwrap();
         assert_eq!(
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
@@ -794,7 +932,7 @@ mod recover_tests {
     fn database_and_access_come_back_for_every_engine() {
         for engine in ["postgres", "mysql", "redis"] {
             for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
-                let s = generated_statements(engine, "shop_1", access);
+                let s = generated_statements(engine, "shop_1", None, access).unwrap();
                 let (db, got) = recover_from_statements(&serde_json::json!(s.creation));
                 assert_eq!(db, "shop_1", "{engine} {access:?}");
                 // Redis owner and readwrite generate the same rules.

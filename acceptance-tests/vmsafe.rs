@@ -1,0 +1,670 @@
+//! Safety cases of issue 10 for the Vault and MySQL resources: Vault paths built only
+//! from validated, percent-encoded segments (no `..` escapes to `sys/`), NUL bytes refused
+//! on the attribute instead of stripped, rotation roles that follow a custom database
+//! `owner`, and a MySQL create cut off mid-way (the provider's connections killed from an
+//! admin session) that the next apply converges from, with destroy leaving nothing.
+//!
+//! Names are unique per case and per Terraform version: databases `acc_vmsafe_<case>_<v>`,
+//! Vault connections `vmsafe<case><v>` and roles `<connection>-<suffix>`. A [`Cleanup`]
+//! destroys and then removes, with SQL and the Vault API, whatever a failing step left.
+
+#![allow(dead_code)] // helpers shared by the cases of later items
+
+use std::process::Command;
+
+use crate::harness::{
+    provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_list,
+    vault_request, version_tag, Run, Workdir,
+};
+
+const CONN: &str = "dbaas_vault_database_connection";
+const ROLE: &str = "dbaas_vault_rotation_role";
+const PGDB: &str = "dbaas_shared_postgres_database";
+const MYDB: &str = "dbaas_shared_mysql_database";
+
+// ---------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------
+
+/// The provider block plus `body`.
+fn config(body: &str) -> String {
+    format!("{}\n{body}", provider_block())
+}
+
+/// `s` with every run of whitespace made one space: Terraform wraps diagnostic text.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether some diagnostic in `out` quotes the configuration line of `attr` (Terraform
+/// does so when the diagnostic carries the attribute path).
+fn points_at(out: &str, attr: &str) -> bool {
+    out.lines().any(|l| {
+        let l = l.trim_start_matches(['│', ' ']);
+        l.split_once(':').is_some_and(|(n, rest)| {
+            n.trim().parse::<u32>().is_ok() && rest.trim_start().starts_with(&format!("{attr} "))
+        })
+    })
+}
+
+/// `terraform plan` (no refresh of anything: the cases here have no state).
+fn plan(w: &Workdir) -> Run {
+    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+}
+
+fn assert_plan_empty(w: &Workdir, when: &str) {
+    let r = plan(w);
+    assert_eq!(
+        r.code,
+        0,
+        "plan after {when} must be empty on {}\n{}",
+        w.tf.version,
+        r.all()
+    );
+}
+
+/// A PostgreSQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A PostgreSQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Admin SQL on the PostgreSQL primary that must succeed.
+fn pg_admin(db: &str, sql: &str) -> String {
+    psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
+}
+
+/// Runs `sql` with the `mariadb` client as `user`; tab-separated rows on success.
+fn mariadb_as(user: &str, password: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .args(["--protocol=TCP", "-h"])
+        .arg(stack("DBAAS_MYSQL_HOST"))
+        .arg("-P")
+        .arg(stack("DBAAS_MYSQL_PORT"))
+        .arg("-u")
+        .arg(user)
+        .args(["-N", "-B", "--connect-timeout=10"])
+        .env("MYSQL_PWD", password)
+        .arg("-e")
+        .arg(sql)
+        .output()
+        .map_err(|e| format!("cannot run mariadb: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// MySQL admin SQL that must succeed.
+fn my_admin(sql: &str) -> String {
+    mariadb_as(
+        &stack("DBAAS_MYSQL_USER"),
+        &stack("DBAAS_MYSQL_PASSWORD"),
+        sql,
+    )
+    .unwrap_or_else(|e| panic!("MySQL admin SQL failed: {sql}\n{e}"))
+}
+
+/// Names of the MySQL databases starting with `prefix` (`_` taken literally).
+fn my_databases(prefix: &str) -> Vec<String> {
+    my_admin(&format!(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' ORDER BY 1",
+        prefix.replace('_', "\\_")
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// What a case made, removed on drop (after `terraform destroy` when a workdir is set).
+#[derive(Default)]
+struct Cleanup {
+    workdirs: Vec<Workdir>,
+    vault_paths: Vec<String>,
+    lease_prefixes: Vec<String>,
+    pg_databases: Vec<String>,
+    pg_roles: Vec<String>,
+    my_databases: Vec<String>,
+    my_users: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for w in &self.workdirs {
+            let r = w.destroy();
+            if r.code != 0 {
+                eprintln!("cleanup: terraform destroy failed:\n{}", r.all());
+            }
+        }
+        for p in &self.lease_prefixes {
+            let _ = vault_request(
+                "PUT",
+                &format!("sys/leases/revoke-force/{p}"),
+                Some(&serde_json::json!({})),
+            );
+        }
+        for p in &self.vault_paths {
+            if let Err(e) = vault_delete(p) {
+                eprintln!("cleanup: {e}");
+            }
+        }
+        for db in &self.pg_databases {
+            let _ = psql_admin(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)),
+            );
+        }
+        for role in &self.pg_roles {
+            let _ = psql_admin(
+                "postgres",
+                &format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}; DROP ROLE IF EXISTS {}",
+                    lit(role),
+                    ident(role)
+                ),
+            );
+        }
+        let user = stack("DBAAS_MYSQL_USER");
+        let password = stack("DBAAS_MYSQL_PASSWORD");
+        for db in &self.my_databases {
+            if let Err(e) = mariadb_as(&user, &password, &format!("DROP DATABASE IF EXISTS `{db}`"))
+            {
+                eprintln!("cleanup: {e}");
+            }
+        }
+        for u in &self.my_users {
+            let _ = mariadb_as(&user, &password, &format!("DROP USER IF EXISTS '{u}'@'%'"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A. Vault paths
+// ---------------------------------------------------------------------------------------
+
+/// Vault state that a path escape would have changed: no policy, connection or role of
+/// this case may exist anywhere the tries point at.
+fn assert_nothing_in_vault(v: &str) {
+    let policies = vault_list("sys/policy");
+    assert!(
+        !policies.iter().any(|p| p.contains("vmsafe")),
+        "a policy was written through a path escape: {policies:?}"
+    );
+    let configs = vault_list("database/config");
+    assert!(
+        !configs
+            .iter()
+            .any(|c| c.starts_with(&format!("vmsafep{v}"))),
+        "{configs:?}"
+    );
+    let roles = vault_list("database/roles");
+    assert!(
+        !roles.iter().any(|c| c.starts_with(&format!("vmsafep{v}"))),
+        "{roles:?}"
+    );
+}
+
+#[test]
+fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_vault() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let conn = format!("vmsafep{v}");
+        let mut cleanup = Cleanup::default();
+        cleanup.vault_paths = vec![
+            format!("database/config/{conn}"),
+            format!("database/roles/{conn}-app"),
+        ];
+        let good_conn = format!(
+            "resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n"
+        );
+        let role = |name: &str, connection: &str, extra: &str| {
+            format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{name}\"\n  connection = \"{connection}\"\n  database = \"acc_vmsafe_p_{v}\"\n{extra}}}\n")
+        };
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n  mount = \"vmsafe/../sys/policy\"\n}}\n"),
+                "mount",
+                "`..`",
+            ),
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n  mount = \"database/\"\n}}\n"),
+                "mount",
+                "ends with `/`",
+            ),
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n  mount = \"data\\tbase\"\n}}\n"),
+                "mount",
+                "control character",
+            ),
+            (
+                format!("resource \"{CONN}\" \"c\" {{\n  name = \"../sys/policy/{conn}\"\n  engine = \"postgres\"\n}}\n"),
+                "name",
+                "`..`",
+            ),
+            (
+                format!("{good_conn}{}", role(&format!("{conn}-app"), &format!("../../sys/policy/{conn}"), "")),
+                "connection",
+                "`..`",
+            ),
+            (
+                format!("{good_conn}{}", role("a/../../b", &conn, "")),
+                "name",
+                "`..`",
+            ),
+            (
+                format!("{good_conn}{}", role(&format!("{conn}-app"), &conn, "  mount = \"a//b\"\n")),
+                "mount",
+                "empty segment",
+            ),
+        ];
+        for (body, attr, says) in &cases {
+            let w = Workdir::new(&tf, &config(body));
+            let r = plan(&w);
+            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
+            let all = r.all();
+            assert!(
+                points_at(&all, attr),
+                "must point at `{attr}` for\n{body}\n{all}"
+            );
+            assert!(flat(&all).contains(says), "expected {says:?} in\n{all}");
+            let r = w.apply();
+            assert_ne!(r.code, 0, "apply must fail for\n{body}\n{}", r.all());
+            assert_nothing_in_vault(&v);
+        }
+
+        // The provider's own `vault.mount`.
+        let provider = provider_block().replace(
+            "    token   = ",
+            "    mount   = \"x/../../sys/policy\"\n    token   = ",
+        );
+        assert!(provider.contains("mount   = \"x/"), "{provider}");
+        let w = Workdir::new(&tf, &format!("{provider}\n{good_conn}"));
+        let r = plan(&w);
+        assert_ne!(r.code, 0, "{}", r.all());
+        assert!(points_at(&r.all(), "mount"), "{}", r.all());
+        assert!(flat(&r.all()).contains("`..`"), "{}", r.all());
+        assert_nothing_in_vault(&v);
+
+        // Import ids follow the same rules.
+        let w = Workdir::new(&tf, &config(&good_conn));
+        for id in [
+            format!("vmsafe/../../sys/policy/{conn}"),
+            format!("database/{conn}/.."),
+            format!("/database/{conn}"),
+        ] {
+            let r = w.run(&[
+                "import",
+                "-no-color",
+                "-input=false",
+                &format!("{CONN}.c"),
+                &id,
+            ]);
+            assert_ne!(r.code, 0, "import {id} must fail\n{}", r.all());
+            assert!(
+                flat(&r.all()).contains("Invalid import id"),
+                "{id}: {}",
+                r.all()
+            );
+        }
+        assert_nothing_in_vault(&v);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// B. NUL bytes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let conn = format!("vmsafen{v}");
+        let mut cleanup = Cleanup::default();
+        cleanup.vault_paths = vec![
+            format!("database/config/{conn}"),
+            format!("database/roles/{conn}-app"),
+        ];
+        cleanup.my_databases = vec![format!("acc_vmsafe_nul_{v}")];
+        let cases: Vec<(String, &str)> = vec![
+            (
+                format!("resource \"{MYDB}\" \"m\" {{\n  name = \"acc_vmsafe_nul_{v}\\u0000x\"\n  deletion_protection = false\n}}\n"),
+                "name",
+            ),
+            (
+                format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{conn}-app\"\n  connection = \"{conn}\"\n  database = \"acc_vmsafe_nul_{v}\\u0000x\"\n}}\n"),
+                "database",
+            ),
+            (
+                format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{conn}-app\"\n  connection = \"{conn}\\u0000\"\n  database = \"acc_vmsafe_nul_{v}\"\n}}\n"),
+                "connection",
+            ),
+            (
+                format!("resource \"{ROLE}\" \"r\" {{\n  name = \"{conn}-app\"\n  connection = \"{conn}\"\n  database = \"acc_vmsafe_nul_{v}\"\n  mode = \"static\"\n  username = \"acc_vmsafe\\u0000login\"\n}}\n"),
+                "username",
+            ),
+        ];
+        for (body, attr) in &cases {
+            let w = Workdir::new(&tf, &config(body));
+            let r = plan(&w);
+            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
+            let all = r.all();
+            assert!(
+                points_at(&all, attr),
+                "must point at `{attr}` for\n{body}\n{all}"
+            );
+            assert!(flat(&all).contains("NUL"), "must name the NUL byte: {all}");
+        }
+        assert!(my_databases("acc_vmsafe_nul").is_empty());
+        assert!(vault_get(&format!("database/roles/{conn}-app")).is_none());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// C. Rotation roles follow a custom database owner
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let db = format!("acc_vmsafe_co_{v}");
+        let owner = format!("acc_vmsafe_co_{v}_boss");
+        let conn = format!("vmsafeo{v}");
+        let role = format!("{conn}-app");
+        let mut cleanup = Cleanup::default();
+        cleanup.lease_prefixes = vec![format!("database/creds/{role}")];
+        cleanup.vault_paths = vec![
+            format!("database/roles/{role}"),
+            format!("database/config/{conn}"),
+        ];
+        cleanup.pg_databases = vec![db.clone()];
+        cleanup.pg_roles = vec![
+            owner.clone(),
+            format!("{db}_owner"),
+            format!("{db}_readwrite"),
+            format!("{db}_readonly"),
+        ];
+        let body = format!(
+            "resource \"{PGDB}\" \"db\" {{\n  name = \"{db}\"\n  owner = \"{owner}\"\n  deletion_protection = false\n}}\n\
+             resource \"{CONN}\" \"pg\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n\
+             resource \"{ROLE}\" \"app\" {{\n  name = \"{role}\"\n  connection = {CONN}.pg.name\n  database = {PGDB}.db.name\n}}\n"
+        );
+        let w = Workdir::new(&tf, &config(&body));
+        let r = w.apply();
+        cleanup.workdirs.push(w);
+        let w = &cleanup.workdirs[0];
+        assert_eq!(r.code, 0, "apply failed:\n{}", r.all());
+
+        // The generated statements name the database's actual owner.
+        let stored = vault_get(&format!("database/roles/{role}")).expect("role written");
+        let creation = stored["data"]["creation_statements"].to_string();
+        assert!(
+            creation.contains(&format!("IN ROLE \\\"{owner}\\\"")),
+            "{creation}"
+        );
+        assert!(
+            creation.contains(&format!("SET role = '{owner}'")),
+            "{creation}"
+        );
+        assert!(!creation.contains(&format!("{db}_owner")), "{creation}");
+        assert_plan_empty(w, "apply");
+
+        // A login from Vault creates a table; the table belongs to the custom owner.
+        let (code, creds) = vault_request("GET", &format!("database/creds/{role}"), None);
+        assert_eq!(code, 200, "Vault could not issue a login: {creds}");
+        let user = creds["data"]["username"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let password = creds["data"]["password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        cleanup.pg_roles.push(user.clone());
+        crate::harness::psql(
+            &db,
+            &user,
+            &password,
+            &stack("PGPORT"),
+            "CREATE TABLE vmsafe_t (x int)",
+        )
+        .unwrap_or_else(|e| panic!("the login cannot create a table: {e}"));
+        assert_eq!(
+            pg_admin(
+                &db,
+                "SELECT tableowner FROM pg_tables WHERE tablename = 'vmsafe_t'"
+            ),
+            owner
+        );
+        let _ = vault_request(
+            "PUT",
+            "sys/leases/revoke",
+            Some(&serde_json::json!({ "lease_id": creds["lease_id"] })),
+        );
+
+        // Drift: the statements edited in Vault are planned back with the custom owner.
+        let mut edited = stored["data"].clone();
+        edited["creation_statements"] = serde_json::json!([format!(
+            "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' IN ROLE \"{db}_owner\";"
+        )]);
+        edited["db_name"] = serde_json::json!(conn);
+        let (code, body) = vault_request("POST", &format!("database/roles/{role}"), Some(&edited));
+        assert!((200..300).contains(&code), "{body}");
+        let r = plan(w);
+        assert_eq!(r.code, 2, "the edit must show in the plan:\n{}", r.all());
+        assert!(
+            r.stdout.contains(&format!("SET role = '{owner}'")),
+            "the plan shows the custom owner:\n{}",
+            r.stdout
+        );
+        w.apply().ok();
+        assert_plan_empty(w, "repair");
+        w.destroy().ok();
+        assert!(vault_get(&format!("database/roles/{role}")).is_none());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// D. A MySQL create cut off mid-way
+// ---------------------------------------------------------------------------------------
+
+/// A provider block with only a `mysql` block, logging in as `user`.
+fn mysql_only_provider(user: &str, password: &str) -> String {
+    format!(
+        "provider \"dbaas\" {{\n  mysql {{\n    host = \"{}\"\n    port = {}\n    username = \"{user}\"\n    password = \"{password}\"\n  }}\n}}\n",
+        stack("DBAAS_MYSQL_HOST"),
+        stack("DBAAS_MYSQL_PORT")
+    )
+}
+
+#[test]
+fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let resumed = format!("acc_vmsafe_rs_{v}");
+        let foreign = format!("acc_vmsafe_fc_{v}");
+        let mut cleanup = Cleanup::default();
+        cleanup.my_databases = vec![resumed.clone(), foreign.clone()];
+        // What a create cut off after its CREATE DATABASE leaves: the marker, written by
+        // the same statement. Another comment means someone else's database.
+        my_admin(&format!(
+            "DROP DATABASE IF EXISTS `{resumed}`; CREATE DATABASE `{resumed}` CHARACTER SET latin1 COMMENT 'terraform-provider-dbaas: create in progress'; \
+             DROP DATABASE IF EXISTS `{foreign}`; CREATE DATABASE `{foreign}` CHARACTER SET latin1 COMMENT 'owned by someone else'"
+        ));
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "resource \"{MYDB}\" \"r\" {{\n  name = \"{resumed}\"\n  deletion_protection = false\n}}\n"
+            )),
+        );
+        w.apply().ok();
+        assert_eq!(
+            my_admin(&format!("SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, '|', SCHEMA_COMMENT) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{resumed}'")),
+            "utf8mb4|",
+            "resumed with the planned charset, marker cleared"
+        );
+        assert_plan_empty(&w, "resume");
+        cleanup.workdirs.push(w);
+
+        let w = Workdir::new(
+            &tf,
+            &config(&format!(
+                "resource \"{MYDB}\" \"f\" {{\n  name = \"{foreign}\"\n  deletion_protection = false\n}}\n"
+            )),
+        );
+        let r = w.apply();
+        assert_ne!(r.code, 0, "a foreign database must not be adopted");
+        assert!(flat(&r.all()).contains("already exists"), "{}", r.all());
+        assert_eq!(
+            my_admin(&format!("SELECT DEFAULT_CHARACTER_SET_NAME, SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{foreign}'")),
+            "latin1\towned by someone else",
+            "left untouched"
+        );
+    }
+}
+
+#[test]
+fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothing() {
+    const COUNT: usize = 20;
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let v = version_tag(&tf);
+        let prefix = format!("acc_vmsafe_k{v}_");
+        let user = format!("acc_vmsafe_adm_{v}");
+        let password = format!("Vmsafe-{v}-{}", std::process::id());
+        let names: Vec<String> = (0..COUNT).map(|i| format!("{prefix}{i}")).collect();
+        let mut cleanup = Cleanup::default();
+        cleanup.my_databases = names.clone();
+        cleanup.my_users = vec![user.clone()];
+        // A login of its own, so its connections can be told apart and killed.
+        let pattern = prefix.replace('_', "\\_");
+        my_admin(&format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; \
+             GRANT CREATE, ALTER, DROP, SELECT ON `{pattern}%`.* TO '{user}'@'%'"
+        ));
+        for n in &names {
+            my_admin(&format!("DROP DATABASE IF EXISTS `{n}`"));
+        }
+        let body = |protection: bool| {
+            let mut s = mysql_only_provider(&user, &password);
+            for (i, n) in names.iter().enumerate() {
+                s.push_str(&format!(
+                    "resource \"{MYDB}\" \"d{i}\" {{\n  name = \"{n}\"\n  deletion_protection = {protection}\n}}\n"
+                ));
+            }
+            s
+        };
+        let w = Workdir::new(&tf, &body(true));
+        let ctl = format!("acc_vmsafe_ctl_{v}");
+        cleanup.my_databases.push(ctl.clone());
+        let like = prefix.replace('_', "\\_");
+        my_admin(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{ctl}`; CREATE OR REPLACE TABLE `{ctl}`.control (stop INT); INSERT INTO `{ctl}`.control VALUES (0)"
+        ));
+        my_admin(&format!(
+            "DELIMITER //\nCREATE OR REPLACE PROCEDURE `{ctl}`.storm(secs DOUBLE, base INT) \
+             BEGIN \
+               DECLARE until_t DOUBLE DEFAULT UNIX_TIMESTAMP(NOW(6)) + secs; \
+               DECLARE victim BIGINT; \
+               DECLARE kills INT DEFAULT 0; \
+               DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END; \
+               DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; \
+               WHILE UNIX_TIMESTAMP(NOW(6)) < until_t AND (SELECT stop FROM `{ctl}`.control) = 0 \
+                 AND (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{like}%') <= base DO \
+                 DO SLEEP(0.001); \
+               END WHILE; \
+               WHILE UNIX_TIMESTAMP(NOW(6)) < until_t AND (SELECT stop FROM `{ctl}`.control) = 0 DO \
+                 SET victim = NULL; \
+                 SELECT ID INTO victim FROM information_schema.PROCESSLIST WHERE USER = '{user}' ORDER BY RAND() LIMIT 1; \
+                 IF victim IS NOT NULL THEN KILL CONNECTION victim; SET kills = kills + 1; END IF; \
+                 DO SLEEP(0.004 * RAND()); \
+               END WHILE; \
+               SELECT kills; \
+             END //"
+        ));
+
+        // Apply while an admin session kills every connection of that login, from the
+        // moment a new database appears (the provider is then past its first connect).
+        let mut cut = false;
+        for round in 1..=4 {
+            // The killer runs inside MariaDB (a procedure in a database of this case), so it
+            // sees and kills connections within a millisecond instead of a client's ~30 ms.
+            let base = my_databases(&prefix).len();
+            let killer = {
+                let ctl = ctl.clone();
+                std::thread::spawn(move || {
+                    mariadb_as(
+                        &stack("DBAAS_MYSQL_USER"),
+                        &stack("DBAAS_MYSQL_PASSWORD"),
+                        &format!("CALL `{ctl}`.storm(20, {base})"),
+                    )
+                })
+            };
+            let r = w.run(&[
+                "apply",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                "-parallelism=10",
+            ]);
+            my_admin(&format!("UPDATE `{ctl}`.control SET stop = 1"));
+            let kills = match killer.join() {
+                Ok(Ok(out)) => out,
+                other => panic!("the killer failed: {other:?}"),
+            };
+            my_admin(&format!("UPDATE `{ctl}`.control SET stop = 0"));
+            let tainted = w.state_text().matches("\"status\": \"tainted\"").count();
+            let marked = my_admin(&format!(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' AND SCHEMA_COMMENT = 'terraform-provider-dbaas: create in progress'",
+                prefix.replace('_', "\\_")
+            ));
+            eprintln!("round {round}: apply exit {}, {kills} connections killed, {tainted} tainted, {marked} databases with the marker", r.code);
+            for l in r
+                .all()
+                .lines()
+                .filter(|l| l.contains("Error") || l.contains("MySQL at"))
+            {
+                eprintln!("  {l}");
+            }
+            if r.code != 0 && (tainted > 0 || marked != "0") {
+                cut = true;
+                break;
+            }
+            if r.code == 0 {
+                // Everything got through: start again from nothing.
+                w.write(&body(false));
+                w.apply().ok();
+                w.destroy().ok();
+                w.write(&body(true));
+            }
+        }
+        assert!(cut, "no create was cut off mid-way in 4 rounds");
+
+        // The next apply converges with no manual step (the databases are protected:
+        // tainted ones are replaced anyway, never-finished ones resumed).
+        let r = w.apply();
+        assert_eq!(r.code, 0, "the next apply must converge:\n{}", r.all());
+        assert_plan_empty(&w, "the converging apply");
+        assert_eq!(my_databases(&prefix).len(), COUNT);
+        let leftover_markers = my_admin(&format!(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' AND SCHEMA_COMMENT <> ''",
+            prefix.replace('_', "\\_")
+        ));
+        assert_eq!(leftover_markers, "0");
+
+        // Destroy leaves nothing.
+        w.write(&body(false));
+        w.apply().ok();
+        w.destroy().ok();
+        assert_eq!(my_databases(&prefix), Vec::<String>::new());
+    }
+}
