@@ -438,3 +438,87 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// item 7: extensions are installed where the tenant cannot plant objects
+// ---------------------------------------------------------------------------------------
+
+/// Boundary: the tenant owns `public`; the superuser's `CREATE EXTENSION` scripts must
+/// never run where the tenant could have planted a function or operator. Extensions go
+/// into the admin-owned `extensions` schema (at create and when added later), which the
+/// tenant can use but not write, and apps still call them unqualified.
+#[test]
+fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let name = db_name("extsafe", &tf);
+        let login = format!("{name}_app");
+        let mut guard = Cleanup::tenants(&[&name]);
+        guard.roles.push(login.clone());
+        let body = |exts: &str| {
+            config(&resource(
+                "x",
+                &name,
+                &format!("  extensions = [{exts}]\n  deletion_protection = false"),
+            ))
+        };
+        let w = Workdir::new(&tf, &body("\"pgcrypto\""));
+        w.apply().ok();
+        admin(
+            "postgres",
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD 'app-pw' IN ROLE {}",
+                ident(&login),
+                ident(&format!("{name}_owner"))
+            ),
+        );
+        // Added later, once the tenant has had its chance to plant objects in public.
+        w.write(&body("\"pgcrypto\", \"hstore\""));
+        w.apply().ok();
+        assert!(w.plan_is_empty(), "plan after adding an extension is empty");
+        let schema_of = |ext: &str| {
+            admin(
+                &name,
+                &format!(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = {}",
+                    lit(ext)
+                ),
+            )
+        };
+        assert_eq!(schema_of("pgcrypto"), "extensions");
+        assert_eq!(schema_of("hstore"), "extensions");
+        assert_eq!(
+            admin(
+                &name,
+                "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'extensions'"
+            ),
+            stack("PGUSER"),
+            "the extension schema belongs to the admin, not the tenant"
+        );
+        let as_tenant = |sql: &str| {
+            crate::harness::psql(
+                &name,
+                &login,
+                "app-pw",
+                &stack("DBAAS_PGBOUNCER_PORT"),
+                &format!("SET ROLE {}; {sql}", ident(&format!("{name}_owner"))),
+            )
+        };
+        let e = as_tenant(
+            "CREATE FUNCTION extensions.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        )
+        .expect_err("the tenant cannot write the extension schema");
+        assert!(e.contains("permission denied"), "{e}");
+        assert_eq!(
+            as_tenant("SELECT length(digest('x', 'sha256'))")
+                .expect("unqualified use works")
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_string(),
+            "32"
+        );
+        w.destroy().ok();
+        drop(guard);
+    }
+}

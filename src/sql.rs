@@ -410,9 +410,56 @@ pub fn pgbouncer_auth_teardown() -> Vec<String> {
     vec!["DROP SCHEMA IF EXISTS pgbouncer CASCADE".to_string()]
 }
 
-/// `CREATE EXTENSION IF NOT EXISTS ...`.
-pub fn create_extension(ext: &str) -> String {
-    format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(ext))
+/// The schema extensions go into: owned by the admin, so a tenant (who owns `public`)
+/// cannot plant objects that the superuser's extension scripts would pick up.
+pub const EXTENSION_SCHEMA: &str = "extensions";
+
+/// Inside the tenant database: the admin-owned extension schema, usable (not writable)
+/// by the tenant's roles.
+pub fn extension_schema_setup(roles: &TenantRoles) -> Vec<String> {
+    let s = quote_ident(EXTENSION_SCHEMA);
+    vec![
+        format!("CREATE SCHEMA IF NOT EXISTS {s}"),
+        format!("REVOKE ALL ON SCHEMA {s} FROM PUBLIC"),
+        format!(
+            "GRANT USAGE ON SCHEMA {s} TO {}, {}, {}",
+            quote_ident(&roles.owner),
+            quote_ident(&roles.readwrite),
+            quote_ident(&roles.readonly)
+        ),
+    ]
+}
+
+/// `ALTER DATABASE ... SET search_path`: apps find extension objects unqualified.
+pub fn database_search_path(db: &str) -> String {
+    format!(
+        "ALTER DATABASE {} SET search_path = \"$user\", public, {}",
+        quote_ident(db),
+        quote_ident(EXTENSION_SCHEMA)
+    )
+}
+
+/// Catalog: the schema extension $1's control file pins it to (NULL when relocatable).
+pub const EXTENSION_PINNED_SCHEMA: &str = "SELECT v.schema::text FROM pg_catalog.pg_available_extension_versions v \
+     JOIN pg_catalog.pg_available_extensions a ON a.name = v.name AND a.default_version = v.version \
+     WHERE v.name = $1";
+
+/// `CREATE EXTENSION IF NOT EXISTS ...` in the admin-owned extension schema, with
+/// `search_path` pinned for the statement, or in the schema its control file pins
+/// (`pinned = true`; those are system schemas such as `pg_catalog`).
+pub fn create_extension(ext: &str, pinned: bool) -> String {
+    if pinned {
+        format!(
+            "SET LOCAL search_path = pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {}",
+            quote_ident(ext)
+        )
+    } else {
+        format!(
+            "SET LOCAL search_path = {s}, pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s}",
+            quote_ident(ext),
+            s = quote_ident(EXTENSION_SCHEMA)
+        )
+    }
 }
 
 /// `DROP EXTENSION IF EXISTS ...`.

@@ -396,6 +396,22 @@ impl Postgres {
         })
     }
 
+    /// Whether extension `name`'s control file pins the schema it installs into.
+    pub fn extension_pinned<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<bool, PgError>> {
+        Box::pin(async move {
+            let row: Option<(Option<String>,)> =
+                sqlx::query_as(crate::sql::EXTENSION_PINNED_SCHEMA)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            Ok(matches!(row, Some((Some(_),))))
+        })
+    }
+
     /// Ends every session in database `db` (but the caller's).
     pub fn terminate_database_sessions<'a>(
         &'a self,

@@ -301,13 +301,33 @@ fn build_database<'a>(
         if let Some(a) = auth {
             inside.extend(sql::pgbouncer_auth_setup(a, &spec.roles));
         }
-        for ext in spec.extensions.iter().flatten() {
-            inside.push(sql::create_extension(ext));
-        }
+        let added: Vec<&String> = spec.extensions.iter().flatten().collect();
+        inside.extend(extension_statements(pg, &spec, &added).await?);
         pg.exec_in(&spec.name, &inside).await?;
         pg.exec_all(&[sql::comment_on_database(&spec.name, sql::DATABASE_MANAGED)])
             .await
     })
+}
+
+/// Statements that install `added` extensions safely: into the admin-owned extension
+/// schema (created, with the database's `search_path` extended to it), never into the
+/// tenant-owned `public`, with `search_path` pinned while their scripts run as superuser.
+/// Empty when nothing is added.
+async fn extension_statements(
+    pg: &Postgres,
+    spec: &Spec,
+    added: &[&String],
+) -> Result<Vec<String>, crate::backends::postgres::PgError> {
+    if added.is_empty() {
+        return Ok(Vec::new());
+    }
+    pg.exec_all(&[sql::database_search_path(&spec.name)])
+        .await?;
+    let mut v = sql::extension_schema_setup(&spec.roles);
+    for ext in added {
+        v.push(sql::create_extension(ext, pg.extension_pinned(ext).await?));
+    }
+    Ok(v)
 }
 
 /// Drops roles this resource created. Never `DROP OWNED`: a role that still holds
@@ -856,7 +876,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let before: BTreeSet<String> = prior.get("extensions").string_list().into_iter().collect();
         if let Some(after) = &spec.extensions {
             inside.extend(before.difference(after).map(|e| sql::drop_extension(e)));
-            inside.extend(after.difference(&before).map(|e| sql::create_extension(e)));
+            let added: Vec<&String> = after.difference(&before).collect();
+            match extension_statements(pg, &spec, &added).await {
+                Ok(v) => inside.extend(v),
+                Err(e) => {
+                    fail(ctx, e);
+                    return None;
+                }
+            }
         }
         if let Err(e) = pg.exec_in(&spec.name, &inside).await {
             fail(ctx, e);
