@@ -635,7 +635,10 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
             {
                 eprintln!("  {l}");
             }
-            if r.code != 0 && (tainted > 0 || marked != "0") {
+            // A failed apply means the storm hit creates in flight. Whether a create then
+            // healed itself (looked again, resumed), cleaned up, or left a tainted or marked
+            // database depends on timing; every outcome must converge below.
+            if r.code != 0 {
                 cut = true;
                 break;
             }
@@ -647,7 +650,7 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
                 w.write(&body(true));
             }
         }
-        assert!(cut, "no create was cut off mid-way in 4 rounds");
+        assert!(cut, "no apply was hit by the connection storm in 4 rounds");
 
         // The next apply converges with no manual step (the databases are protected:
         // tainted ones are replaced anyway, never-finished ones resumed).

@@ -223,7 +223,15 @@ async fn finish_create(
             return partial(ctx);
         }
     }
-    let info = match mysql.schema(&name).await {
+    let mut read = mysql.schema(&name).await;
+    for _ in 0..20 {
+        if read.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        read = mysql.schema(&name).await;
+    }
+    let info = match read {
         Ok(Some(info)) => info,
         Ok(None) => {
             ctx.diags.error(
@@ -247,9 +255,33 @@ async fn finish_create(
                 return partial(ctx);
             }
         };
-        if let Err(e) = mysql.exec(&clear).await {
-            fail(&mut ctx.diags, e);
-            return partial(ctx);
+        if let Err(mut e) = mysql.exec(&clear).await {
+            // The clear may have run before the connection died: look again for a while
+            // on fresh connections, rather than leaving a finished database tainted (its
+            // replacement would then meet deletion_protection).
+            let mut cleared = false;
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                match mysql.schema_comment(&name).await {
+                    Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {
+                        if let Err(again) = mysql.exec(&clear).await {
+                            e = again;
+                        } else {
+                            cleared = true;
+                            break;
+                        }
+                    }
+                    Ok(_) => {
+                        cleared = true;
+                        break;
+                    }
+                    Err(again) => e = again,
+                }
+            }
+            if !cleared {
+                fail(&mut ctx.diags, e);
+                return partial(ctx);
+            }
         }
     }
     ctx.private = Vec::new();
@@ -504,6 +536,11 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         let mut pending = create_pending(&ctx.private);
         if protected && !pending {
             if let Ok(mysql) = ctx.client.mysql().await {
+                // A database that does not exist has nothing to protect (a tainted create
+                // cut off before CREATE DATABASE took effect): the delete is a no-op.
+                if let Ok(None) = mysql.schema(&name).await {
+                    return;
+                }
                 pending = matches!(mysql.schema_comment(&name).await, Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER);
             }
         }
