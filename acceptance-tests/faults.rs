@@ -156,3 +156,165 @@ fn postgres_restart_during_apply_then_the_next_apply_converges() {
         assert!(roles.is_empty(), "destroy left roles: {roles:?}");
     }
 }
+
+fn mariadb(sql: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "--protocol=tcp",
+            "-h",
+            &harness::stack("DBAAS_MYSQL_HOST"),
+            "-P",
+            &harness::stack("DBAAS_MYSQL_PORT"),
+            "-u",
+            &harness::stack("DBAAS_MYSQL_USER"),
+            "-N",
+            "-B",
+            "-e",
+            sql,
+        ])
+        .env("MYSQL_PWD", harness::stack("DBAAS_MYSQL_PASSWORD"))
+        .output()
+        .map_err(|e| format!("cannot run mariadb: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+fn mariadb_databases(prefix: &str) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        match mariadb(&format!(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}\\_%' ORDER BY 1",
+            prefix.replace('_', "\\_")
+        )) {
+            Ok(v) => return v.lines().map(str::to_string).collect(),
+            Err(e) if start.elapsed() > Duration::from_secs(60) => panic!("{e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn spawn_apply(w: &Workdir) -> std::process::Child {
+    Command::new(&w.tf.bin)
+        .args([
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=10",
+        ])
+        .current_dir(w.path())
+        .env("TF_CLI_CONFIG_FILE", w.path().join("cli.tfrc"))
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("terraform starts")
+}
+
+/// MariaDB restarted while an apply creates 20 protected databases: the next apply
+/// converges, the plan is empty, destroy leaves nothing.
+#[test]
+fn mariadb_restart_during_apply_then_the_next_apply_converges() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let prefix = format!("acc_flt_my_{}", version_tag(&tf));
+        for d in mariadb_databases(&prefix) {
+            let _ = mariadb(&format!("DROP DATABASE IF EXISTS `{d}`"));
+        }
+        let body = |protect: bool| {
+            let mut hcl = provider_block();
+            for i in 0..20 {
+                hcl.push_str(&format!(
+                    "resource \"dbaas_shared_mysql_database\" \"t{i}\" {{\n  name = \"{prefix}_{i}\"\n  deletion_protection = {protect}\n}}\n"
+                ));
+            }
+            hcl
+        };
+        let w = Workdir::new(&tf, &body(true));
+        let mut apply = spawn_apply(&w);
+        let start = Instant::now();
+        while mariadb_databases(&prefix).len() < 3 && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        restart("mariadb");
+        eprintln!("apply during the restart: {}", apply.wait().expect("apply ends"));
+        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(
+            r.code, 0,
+            "the apply after the restart converges\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        assert!(w.plan_is_empty(), "then the plan is empty");
+        assert_eq!(mariadb_databases(&prefix).len(), 20);
+        w.write(&body(false));
+        w.apply().ok();
+        w.destroy().ok();
+        let left = mariadb_databases(&prefix);
+        for d in &left {
+            let _ = mariadb(&format!("DROP DATABASE IF EXISTS `{d}`"));
+        }
+        assert!(left.is_empty(), "destroy left {left:?}");
+    }
+}
+
+/// Redis (no persistence) restarted while an apply creates 20 namespaces: every ACL user
+/// is gone afterwards, and the next apply recreates exactly what is missing; destroy then
+/// leaves no user behind.
+#[test]
+fn redis_restart_during_apply_then_the_next_apply_converges() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let users = |prefix: &str| -> Vec<String> {
+        let out = Command::new("redis-cli")
+            .args([
+                "-h",
+                &harness::stack("DBAAS_REDIS_HOST"),
+                "-p",
+                &harness::stack("DBAAS_REDIS_PORT"),
+                "--no-auth-warning",
+                "ACL",
+                "USERS",
+            ])
+            .env("REDISCLI_AUTH", harness::stack("DBAAS_REDIS_PASSWORD"))
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|u| u.starts_with(prefix))
+            .map(str::to_string)
+            .collect()
+    };
+    for tf in terraforms() {
+        eprintln!("running on terraform {}", tf.version);
+        let prefix = format!("acc_flt_rd_{}", version_tag(&tf));
+        let mut hcl = provider_block();
+        for i in 0..20 {
+            hcl.push_str(&format!(
+                "resource \"dbaas_shared_redis_namespace\" \"n{i}\" {{\n  name = \"{prefix}_{i}\"\n}}\n"
+            ));
+        }
+        let w = Workdir::new(&tf, &hcl);
+        let mut apply = spawn_apply(&w);
+        let start = Instant::now();
+        while users(&prefix).len() < 3 && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        restart("redis");
+        eprintln!("apply during the restart: {}", apply.wait().expect("apply ends"));
+        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(
+            r.code, 0,
+            "the apply after the restart converges\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        assert!(w.plan_is_empty(), "then the plan is empty");
+        assert_eq!(users(&prefix).len(), 20, "every namespace user exists again");
+        w.destroy().ok();
+        assert!(users(&prefix).is_empty(), "destroy left {:?}", users(&prefix));
+    }
+}
