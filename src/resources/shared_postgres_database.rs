@@ -288,8 +288,12 @@ fn build_database<'a>(
                 lc_ctype: spec.lc_ctype.clone(),
                 connection_limit: spec.connection_limit,
             });
-            *made_database = true;
-            pg.exec_all(&[create]).await?;
+            if let Err(e) = pg.exec_all(&[create]).await {
+                // A server error means nothing was made (a same-named database created
+                // concurrently is someone else's); a lost connection leaves it unknown.
+                *made_database = e.code.is_none();
+                return Err(e);
+            }
         }
         *made_database = true;
         let mut admin = vec![sql::comment_on_database(&spec.name, sql::DATABASE_CREATING)];
@@ -651,7 +655,17 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             // replaces it next time.
             let cleaned = async {
                 if made_database {
-                    pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
+                    // Only our own unfinished database: owned by our marked owner, still
+                    // closed or marked as being created.
+                    let ours = pg.database_facts(&spec.name).await?.is_some_and(|f| {
+                        f.owner == spec.roles.owner
+                            && (f.comment.as_deref() == Some(sql::DATABASE_CREATING)
+                                || f.comment.as_deref() == Some(sql::DATABASE_MANAGED)
+                                || (f.comment.is_none() && !f.allow_connections))
+                    });
+                    if ours {
+                        pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
+                    }
                 }
                 drop_roles(pg, &created).await
             }
