@@ -94,22 +94,7 @@ fn postgres_restart_during_apply_then_the_next_apply_converges() {
         let prefix = format!("acc_flt_{}", version_tag(&tf));
         sweep(&prefix);
         let w = Workdir::new(&tf, &tenants(&prefix, 40, true));
-        let mut apply = Command::new(&w.tf.bin)
-            .args([
-                "apply",
-                "-auto-approve",
-                "-no-color",
-                "-input=false",
-                "-parallelism=10",
-            ])
-            .current_dir(w.path())
-            .env("TF_CLI_CONFIG_FILE", w.path().join("cli.tfrc"))
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("terraform starts");
+        let mut apply = spawn_apply(&w);
         // Restart once the apply is well under way.
         let start = Instant::now();
         while leftovers(&prefix).0.len() < 6 && start.elapsed() < Duration::from_secs(60) {
