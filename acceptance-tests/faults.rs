@@ -243,7 +243,10 @@ fn mariadb_restart_during_apply_then_the_next_apply_converges() {
             std::thread::sleep(Duration::from_millis(10));
         }
         restart("mariadb");
-        eprintln!("apply during the restart: {}", apply.wait().expect("apply ends"));
+        eprintln!(
+            "apply during the restart: {}",
+            apply.wait().expect("apply ends")
+        );
         let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         assert_eq!(
             r.code, 0,
@@ -305,7 +308,10 @@ fn redis_restart_during_apply_then_the_next_apply_converges() {
             std::thread::sleep(Duration::from_millis(10));
         }
         restart("redis");
-        eprintln!("apply during the restart: {}", apply.wait().expect("apply ends"));
+        eprintln!(
+            "apply during the restart: {}",
+            apply.wait().expect("apply ends")
+        );
         let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         assert_eq!(
             r.code, 0,
@@ -313,8 +319,16 @@ fn redis_restart_during_apply_then_the_next_apply_converges() {
             r.stdout, r.stderr
         );
         assert!(w.plan_is_empty(), "then the plan is empty");
-        assert_eq!(users(&prefix).len(), 20, "every namespace user exists again");
+        assert_eq!(
+            users(&prefix).len(),
+            20,
+            "every namespace user exists again"
+        );
         w.destroy().ok();
-        assert!(users(&prefix).is_empty(), "destroy left {:?}", users(&prefix));
+        assert!(
+            users(&prefix).is_empty(),
+            "destroy left {:?}",
+            users(&prefix)
+        );
     }
 }
