@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod demo;
 mod foundation;
 mod mysql;
 mod postgres;
