@@ -7,6 +7,7 @@ mod harness;
 
 mod demo;
 mod foundation;
+mod guides;
 mod mysql;
 mod postgres;
 mod postgres_safety;
