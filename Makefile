@@ -62,12 +62,12 @@ fmt:
 docs: ## regenerate docs/ from the schemas and examples/
 	UPDATE_DOCS=1 cargo test --test docs
 
-demo: ## bring up the dev stack, build, apply examples/demo against it and print what was made
+demo: ## one app's tenant on the dev stack, used as the app would (Vault, PgBouncer); DESTROY=1 removes it
 	$(STACK) up
 	cargo build --bin terraform-provider-dbaas
-	eval "$$($(STACK) env)"; scripts/demo
+	eval "$$($(STACK) env)"; DESTROY="$(DESTROY)" scripts/demo
 
-bench: ## the provider's own figures (see PERFORMANCE.md)
+bench: ## the provider's own figures, each printed beside its target
 	cargo build --release --bin terraform-provider-dbaas
 	cargo run --quiet --release -p tfplugin --example plugin_bench -- target/release/terraform-provider-dbaas 20
 	$(STACK) up

@@ -5,7 +5,9 @@
 
 mod harness;
 
+mod demo;
 mod foundation;
+mod guides;
 mod mysql;
 mod postgres;
 mod postgres_safety;

@@ -1,7 +1,9 @@
-# The dbaas demo: `make demo` applies this against the dev stack (scripts/dev-stack) with
-# this checkout's debug build. scripts/demo passes every connection setting as TF_VAR_*
-# from `scripts/dev-stack env`; a variable left empty becomes null, so the provider falls
-# back to its own default or environment variable (PGHOST, VAULT_ADDR, ...).
+# The dbaas demo: one app's tenant on the shared platform. `make demo` applies this against
+# the dev stack (scripts/dev-stack) with this checkout's debug build, then scripts/demo
+# does what the app does: reads a login from Vault, connects through PgBouncer, creates a
+# table. scripts/demo passes every connection setting as TF_VAR_* from
+# `scripts/dev-stack env`; a variable left empty becomes null, so the provider falls back
+# to its own default or environment variable (PGHOST, VAULT_ADDR, ...).
 
 terraform {
   required_providers {
@@ -9,6 +11,12 @@ terraform {
       source = "infra/dbaas"
     }
   }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo_app"
+  description = "The app's name: its database, Redis namespace and Vault role are named after it."
 }
 
 # --- connection settings (all empty by default) -------------------------------------------
@@ -188,25 +196,88 @@ provider "dbaas" {
 
 data "dbaas_endpoints" "this" {}
 
-# --- tenant resources (to be added here) -------------------------------------------------
-# When the tenant resources land, this is where the demo creates one app's stack:
-#   dbaas_shared_postgres_database   "demo_app", with deletion_protection = false so that
-#                                    `terraform destroy` in .dev/demo cleans up
-#   dbaas_shared_redis_namespace     "demo-app"
-#   dbaas_vault_database_connection  "postgres" (engine postgres, the provider's admin settings)
-#   dbaas_vault_rotation_role        "postgres-demo-app" for demo_app
-# and outputs what the app is handed: host and port, Redis key prefix, Vault creds path.
-
-# --- outputs ------------------------------------------------------------------------------
-
-output "endpoints" {
-  description = "Everything data.dbaas_endpoints read from the provider configuration."
-  value       = data.dbaas_endpoints.this
+locals {
+  # Redis ACL users and Vault names read better with dashes.
+  slug = replace(var.app, "_", "-")
 }
 
-output "postgres_for_apps" {
-  description = "Where apps connect for PostgreSQL: PgBouncer, never the primary."
-  value       = "${data.dbaas_endpoints.this.postgres_host}:${data.dbaas_endpoints.this.postgres_port}"
+# --- the platform's piece, made once and shared by every tenant ---------------------------
+
+# Vault's database secrets engine connected to the shared PostgreSQL with the provider's
+# admin settings; allowed_roles defaults to ["<name>-*"].
+resource "dbaas_vault_database_connection" "postgres" {
+  name   = "${local.slug}-postgres"
+  engine = "postgres"
+}
+
+# --- one app's tenant ---------------------------------------------------------------------
+
+# Its database, owned by the NOLOGIN role <app>_owner, closed to every other tenant.
+# deletion_protection = false so that `make demo DESTROY=1` can remove it.
+resource "dbaas_shared_postgres_database" "app" {
+  name                = var.app
+  deletion_protection = false
+}
+
+# Its Redis namespace: the ACL user <slug> may touch only keys under "<slug>:".
+resource "dbaas_shared_redis_namespace" "app" {
+  name = local.slug
+}
+
+# Its rotating logins: every read of database/creds/<role> makes a login that runs as
+# <app>_owner and can reach only <app>, through PgBouncer.
+resource "dbaas_vault_rotation_role" "app" {
+  name       = "${dbaas_vault_database_connection.postgres.name}-app"
+  connection = dbaas_vault_database_connection.postgres.name
+  database   = dbaas_shared_postgres_database.app.name
+}
+
+# A neighbour: another tenant's database, to show that the app's logins cannot reach it.
+resource "dbaas_shared_postgres_database" "neighbour" {
+  name                = "${var.app}_neighbour"
+  deletion_protection = false
+}
+
+# --- outputs: what the app is handed ------------------------------------------------------
+
+output "postgres" {
+  description = "Where the app connects: PgBouncer, into its own database."
+  value = {
+    host     = dbaas_shared_postgres_database.app.host
+    port     = dbaas_shared_postgres_database.app.port
+    database = dbaas_shared_postgres_database.app.name
+    owner    = dbaas_shared_postgres_database.app.owner
+  }
+}
+
+output "neighbour_database" {
+  description = "Another tenant's database."
+  value       = dbaas_shared_postgres_database.neighbour.name
+}
+
+output "vault_creds_path" {
+  description = "Where the app reads its login (Vault HTTP API: GET /v1/<path>)."
+  value       = dbaas_vault_rotation_role.app.creds_path
+}
+
+output "vault_policy" {
+  description = "The Vault policy that lets the app read vault_creds_path."
+  value       = dbaas_vault_rotation_role.app.policy
+}
+
+output "redis" {
+  description = "The app's Redis namespace (password: terraform output -json redis_password)."
+  value = {
+    host       = dbaas_shared_redis_namespace.app.host
+    port       = dbaas_shared_redis_namespace.app.port
+    username   = dbaas_shared_redis_namespace.app.name
+    key_prefix = dbaas_shared_redis_namespace.app.key_prefix
+  }
+}
+
+output "redis_password" {
+  value     = dbaas_shared_redis_namespace.app.password
+  sensitive = true
 }
 
 output "postgres_admin_host" {

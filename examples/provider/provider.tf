@@ -8,6 +8,8 @@ terraform {
 
 # Admin connections to the shared platform. Every block is optional: configure the
 # backends your resources use. Nothing is dialled until a plan touches that backend.
+# What each service must allow first (PgBouncer's auth_query, the superuser for the auth
+# function, the Vault policy, Redis 7): guides/platform-prerequisites.
 provider "dbaas" {
   # The CloudNativePG primary (the `-rw` service), for administration only:
   # apps always connect through PgBouncer.
@@ -52,7 +54,8 @@ provider "dbaas" {
     password = var.redis_password
   }
 
-  # The token comes from VAULT_TOKEN (for example, set by `vault login` in CI).
+  # The token comes from VAULT_TOKEN (for example, the output of `vault login -field=token`
+  # in CI); the provider does not read the token file `vault login` writes.
   vault {
     address = "https://vault.vault.svc.cluster.local:8200"
     mount   = "database"

@@ -1,15 +1,63 @@
-# Terraform 1.10+: short-lived credentials of the tenant's rotation role, never stored.
-ephemeral "dbaas_database_credentials" "shop" {
-  role = dbaas_vault_rotation_role.shop.name
+# Terraform 1.10+.
+terraform {
+  required_providers {
+    dbaas = {
+      source = "infra/dbaas"
+    }
+  }
 }
 
-# A second, aliased provider configured with them, e.g. to manage the tenant's own objects.
-provider "postgresql" {
-  alias    = "shop"
-  host     = ephemeral.dbaas_database_credentials.shop.host
-  port     = ephemeral.dbaas_database_credentials.shop.port
-  database = ephemeral.dbaas_database_credentials.shop.database
-  username = ephemeral.dbaas_database_credentials.shop.username
-  password = ephemeral.dbaas_database_credentials.shop.password
-  sslmode  = "disable"
+# Admin credentials from PGUSER and PGPASSWORD, the Vault token from VAULT_TOKEN.
+provider "dbaas" {
+  postgres {
+    host = "pg-cluster-rw.dbaas.svc.cluster.local"
+  }
+  pgbouncer {
+    host = "pgbouncer.dbaas.svc.cluster.local"
+  }
+  vault {
+    address = "https://vault.vault.svc.cluster.local:8200"
+  }
+}
+
+variable "shop_schema_version" {
+  type        = string
+  description = "The app's schema version; a new one runs the migration again."
+}
+
+# The shop app's rotation role on the platform's Vault connection "postgres" (made once,
+# in the platform's stack).
+resource "dbaas_shared_postgres_database" "shop" {
+  name = "shop"
+}
+
+resource "dbaas_vault_rotation_role" "shop" {
+  name       = "postgres-shop-role"
+  connection = "postgres"
+  database   = dbaas_shared_postgres_database.shop.name
+}
+
+# A short-lived login of that role, never stored in plan or state: read from Vault and
+# tried through PgBouncer when the run needs it, revoked when the run ends.
+ephemeral "dbaas_database_credentials" "shop" {
+  role     = dbaas_vault_rotation_role.shop.name
+  database = dbaas_shared_postgres_database.shop.name
+}
+
+# The app's schema migration, run with that login: the tables it creates belong to
+# shop_owner and outlive the login. Ephemeral values may also configure a provider block,
+# for example a `postgresql` provider managing objects inside the tenant database.
+resource "terraform_data" "shop_migration" {
+  triggers_replace = [var.shop_schema_version]
+
+  provisioner "local-exec" {
+    command = "psql -v ON_ERROR_STOP=1 -f migrations/${var.shop_schema_version}.sql"
+    environment = {
+      PGHOST     = ephemeral.dbaas_database_credentials.shop.host
+      PGPORT     = ephemeral.dbaas_database_credentials.shop.port
+      PGDATABASE = ephemeral.dbaas_database_credentials.shop.database
+      PGUSER     = ephemeral.dbaas_database_credentials.shop.username
+      PGPASSWORD = ephemeral.dbaas_database_credentials.shop.password
+    }
+  }
 }

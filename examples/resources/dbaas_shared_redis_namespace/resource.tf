@@ -1,3 +1,23 @@
+terraform {
+  required_providers {
+    dbaas = {
+      source = "infra/dbaas"
+    }
+  }
+}
+
+provider "dbaas" {
+  redis {
+    host     = "redis.redis.svc.cluster.local"
+    password = var.redis_admin_password
+  }
+}
+
+variable "redis_admin_password" {
+  type      = string
+  sensitive = true
+}
+
 # A tenant namespace on the shared Redis: the ACL user "shop" may touch only keys
 # starting with "shop:" and channels "shop:*", may run everything but administrative
 # and cross-tenant commands, and logs in with a generated password.

@@ -1,3 +1,31 @@
+terraform {
+  required_providers {
+    dbaas = {
+      source = "infra/dbaas"
+    }
+  }
+}
+
+# Vault is handed the admin settings of each block (token from VAULT_TOKEN, PostgreSQL
+# credentials from PGUSER and PGPASSWORD).
+provider "dbaas" {
+  postgres {
+    host = "pg-cluster-rw.dbaas.svc.cluster.local"
+  }
+  mysql {
+    host                = "mysql.dbaas.svc.cluster.local"
+    username            = "root"
+    password_vault_path = "secret/data/mysql/root"
+  }
+  redis {
+    host                = "redis.redis.svc.cluster.local"
+    password_vault_path = "secret/data/redis/default"
+  }
+  vault {
+    address = "https://vault.vault.svc.cluster.local:8200"
+  }
+}
+
 # Vault's database secrets engine connected to the shared PostgreSQL. The URL, the admin
 # user and its password come from the provider's `postgres` block: nothing is repeated
 # here. `allowed_roles` defaults to ["postgres-*"], so every rotation role named

@@ -1,3 +1,31 @@
+terraform {
+  required_providers {
+    dbaas = {
+      source = "infra/dbaas"
+    }
+  }
+}
+
+# Admin credentials from PGUSER and PGPASSWORD, the Vault token from VAULT_TOKEN.
+provider "dbaas" {
+  postgres {
+    host = "pg-cluster-rw.dbaas.svc.cluster.local"
+  }
+  pgbouncer {
+    host = "pgbouncer.dbaas.svc.cluster.local"
+  }
+  vault {
+    address = "https://vault.vault.svc.cluster.local:8200"
+  }
+}
+
+# The platform's Vault connection to the shared PostgreSQL (usually made once, in the
+# platform's stack); allowed_roles defaults to ["postgres-*"].
+resource "dbaas_vault_database_connection" "postgres" {
+  name   = "postgres"
+  engine = "postgres"
+}
+
 resource "dbaas_shared_postgres_database" "shop" {
   name = "shop"
 }
@@ -28,7 +56,6 @@ resource "dbaas_vault_rotation_role" "shop_legacy" {
   database        = dbaas_shared_postgres_database.shop.name
   mode            = "static"
   username        = "shop_legacy_batch"
-  access          = "readwrite"
   rotation_period = 86400
 }
 

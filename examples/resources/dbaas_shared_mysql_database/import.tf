@@ -1,0 +1,4 @@
+import {
+  to = dbaas_shared_mysql_database.shop
+  id = "shop"
+}

@@ -1,0 +1,4 @@
+import {
+  to = dbaas_shared_postgres_database.shop
+  id = "shop"
+}

@@ -1,0 +1,4 @@
+import {
+  to = dbaas_shared_redis_namespace.shop
+  id = "shop"
+}
