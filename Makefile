@@ -4,29 +4,27 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-OS       := linux
+OS       := $(shell uname -s | tr A-Z a-z)
 ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
-DIST     := target/dist
+DIST     ?= target/dist
+export DIST
 ZIP      := terraform-provider-dbaas_$(VERSION)_$(OS)_$(ARCH).zip
 MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/infra/dbaas/$(VERSION)/$(OS)_$(ARCH)
 STACK    := scripts/dev-stack
 # `make test` stops the dev stack afterwards unless KEEP_STACK=1.
 KEEP_STACK ?= 0
 
-.PHONY: build release install test testacc unit lint fmt demo bench docs stack-up stack-down clean
+.PHONY: build release mirror install test testacc unit lint fmt demo bench docs stack-up stack-down clean
 
 build: ## debug build of the provider
 	cargo build --bin terraform-provider-dbaas
 
-release: ## zip + SHA256SUMS + registry manifest in target/dist, as a registry or mirror serves them
-	cargo build --release --bin terraform-provider-dbaas
-	rm -rf $(DIST) && mkdir -p $(DIST)/pkg
-	cp target/release/terraform-provider-dbaas $(DIST)/pkg/terraform-provider-dbaas_v$(VERSION)
-	cp terraform-registry-manifest.json $(DIST)/terraform-provider-dbaas_$(VERSION)_manifest.json
-	cd $(DIST)/pkg && zip -q -X ../$(ZIP) terraform-provider-dbaas_v$(VERSION)
-	cd $(DIST) && sha256sum $(ZIP) terraform-provider-dbaas_$(VERSION)_manifest.json > terraform-provider-dbaas_$(VERSION)_SHA256SUMS
-	rm -rf $(DIST)/pkg
-	@ls -l $(DIST)
+release: ## zips + SHA256SUMS (+ .sig with GPG_FINGERPRINT) + manifest in target/dist, reproducibly; lists the platforms built
+	scripts/release
+
+mirror: release ## provider network mirror in DIR (index.json, <version>.json with h1:/zh: hashes, zips)
+	@test -n "$(DIR)" || { echo "usage: make mirror DIR=<directory>" >&2; exit 2; }
+	scripts/release mirror "$(DIR)"
 
 install: release ## unpack the release zip into the implied local mirror (terraform init works offline)
 	mkdir -p $(MIRROR)

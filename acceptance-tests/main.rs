@@ -12,6 +12,7 @@ mod mysql;
 mod postgres;
 mod postgres_safety;
 mod redis;
+mod release;
 mod secrets;
 mod upgrade;
 mod vault;
