@@ -23,6 +23,8 @@ pub mod plan;
 pub mod schema;
 pub mod server;
 mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 pub mod value;
 
