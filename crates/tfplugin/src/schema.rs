@@ -435,3 +435,63 @@ impl Block {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(schema: &Schema) -> Vec<String> {
+        let mut diags = Diagnostics::default();
+        schema.check("resource x", &mut diags);
+        diags.iter().map(|d| d.detail.clone()).collect()
+    }
+
+    #[test]
+    fn a_well_formed_schema_passes_its_check() {
+        let s = Schema::new(
+            Block::new("ok")
+                .attr(Attribute::string("id").computed())
+                .attr(Attribute::string("name").required())
+                .attr(Attribute::number("n").default(Value::int(1)))
+                .attr(Attribute::string("pw_wo").optional().write_only())
+                .single_block(
+                    "inner",
+                    Block::new("i").attr(Attribute::bool("b").optional()),
+                ),
+        );
+        assert_eq!(problems(&s), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_check_finds_each_mistake_with_its_path() {
+        let mut defaulted_required = Attribute::string("d").default(Value::string("x"));
+        defaulted_required.optional = false;
+        defaulted_required.computed = false;
+        defaulted_required.required = true;
+        let inner = Block::new("inner")
+            .attr(Attribute::string("a").optional())
+            .attr(Attribute::string("wo").computed().write_only())
+            .single_block("a", Block::new("dup"));
+        let s = Schema::new(
+            Block::new("bad")
+                .attr(Attribute::string("both").required().computed())
+                .attr(Attribute::string("none"))
+                .attr(defaulted_required)
+                .single_block("inner", inner),
+        );
+        let found = problems(&s);
+        for expected in [
+            "`both` is required and also optional or computed",
+            "`none` is neither required, optional nor computed",
+            "`d` has a default but is not optional and computed",
+            "`inner.a` is declared more than once",
+            "`inner.wo` is write-only and also computed",
+        ] {
+            assert!(
+                found.iter().any(|p| p.starts_with(expected)),
+                "{expected:?} not in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), 5, "{found:#?}");
+    }
+}

@@ -891,3 +891,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         }))
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;
