@@ -17,6 +17,8 @@
 
 mod convert;
 pub mod diagnostics;
+#[cfg(feature = "docs")]
+pub mod docs;
 pub mod handshake;
 pub mod logging;
 pub mod plan;
