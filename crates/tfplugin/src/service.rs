@@ -104,31 +104,6 @@ trait Reply: Default {
     fn set_diagnostics(&mut self, diagnostics: Vec<pb::Diagnostic>);
 }
 
-macro_rules! replies {
-    ($($rpc:ident),* $(,)?) => {
-        $(impl Reply for pb::$rpc::Response {
-            fn set_diagnostics(&mut self, diagnostics: Vec<pb::Diagnostic>) {
-                self.diagnostics = diagnostics;
-            }
-        })*
-    };
-}
-
-replies!(
-    validate_resource_config,
-    validate_data_resource_config,
-    upgrade_resource_state,
-    read_resource,
-    plan_resource_change,
-    apply_resource_change,
-    import_resource_state,
-    read_data_source,
-    validate_ephemeral_resource_config,
-    open_ephemeral_resource,
-    renew_ephemeral_resource,
-    close_ephemeral_resource,
-);
-
 /// A request about one type, named in its `type_name`.
 trait TypedRequest: Send + 'static {
     /// Its response.
@@ -142,6 +117,12 @@ macro_rules! typed_requests {
             type Reply = pb::$rpc::Response;
             fn type_name(&self) -> &str {
                 &self.type_name
+            }
+        }
+
+        impl Reply for pb::$rpc::Response {
+            fn set_diagnostics(&mut self, diagnostics: Vec<pb::Diagnostic>) {
+                self.diagnostics = diagnostics;
             }
         })*
     };
@@ -695,8 +676,42 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
+/// Trait methods for the RPCs about one type, written out as `#[tonic::async_trait]`
+/// expands them (macro invocations inside the impl are left to expand on their own):
+/// each runs [`ProviderService::on_type`] with its table and body.
+macro_rules! typed_rpcs {
+    ($($rpc:ident: $table:ident => $body:ident),* $(,)?) => {
+        $(fn $rpc<'life0, 'async_trait>(
+            &'life0 self,
+            request: Request<pb::$rpc::Request>,
+        ) -> BoxFuture<'async_trait, RpcResult<pb::$rpc::Response>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(self.on_type(&self.$table, request, Self::$body))
+        })*
+    };
+}
+
 #[tonic::async_trait]
 impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
+    // The RPCs about one type: each is `on_type` with its table and its body.
+    typed_rpcs! {
+        validate_resource_config: resources => validate_resource,
+        validate_data_resource_config: data_sources => validate_data_source,
+        upgrade_resource_state: resources => upgrade,
+        read_resource: resources => read,
+        plan_resource_change: resources => plan,
+        apply_resource_change: resources => apply,
+        import_resource_state: resources => import,
+        read_data_source: data_sources => read_data,
+        validate_ephemeral_resource_config: ephemerals => validate_ephemeral,
+        open_ephemeral_resource: ephemerals => open,
+        renew_ephemeral_resource: ephemerals => renew,
+        close_ephemeral_resource: ephemerals => close,
+    }
+
     async fn get_metadata(
         &self,
         _r: Request<pb::get_metadata::Request>,
@@ -771,57 +786,6 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         }))
     }
 
-    async fn validate_resource_config(
-        &self,
-        r: Request<pb::validate_resource_config::Request>,
-    ) -> RpcResult<pb::validate_resource_config::Response> {
-        self.on_type(&self.resources, r, Self::validate_resource)
-            .await
-    }
-
-    async fn validate_data_resource_config(
-        &self,
-        r: Request<pb::validate_data_resource_config::Request>,
-    ) -> RpcResult<pb::validate_data_resource_config::Response> {
-        self.on_type(&self.data_sources, r, Self::validate_data_source)
-            .await
-    }
-
-    async fn upgrade_resource_state(
-        &self,
-        r: Request<pb::upgrade_resource_state::Request>,
-    ) -> RpcResult<pb::upgrade_resource_state::Response> {
-        self.on_type(&self.resources, r, Self::upgrade).await
-    }
-
-    async fn read_resource(
-        &self,
-        r: Request<pb::read_resource::Request>,
-    ) -> RpcResult<pb::read_resource::Response> {
-        self.on_type(&self.resources, r, Self::read).await
-    }
-
-    async fn plan_resource_change(
-        &self,
-        r: Request<pb::plan_resource_change::Request>,
-    ) -> RpcResult<pb::plan_resource_change::Response> {
-        self.on_type(&self.resources, r, Self::plan).await
-    }
-
-    async fn apply_resource_change(
-        &self,
-        r: Request<pb::apply_resource_change::Request>,
-    ) -> RpcResult<pb::apply_resource_change::Response> {
-        self.on_type(&self.resources, r, Self::apply).await
-    }
-
-    async fn import_resource_state(
-        &self,
-        r: Request<pb::import_resource_state::Request>,
-    ) -> RpcResult<pb::import_resource_state::Response> {
-        self.on_type(&self.resources, r, Self::import).await
-    }
-
     async fn move_resource_state(
         &self,
         _r: Request<pb::move_resource_state::Request>,
@@ -829,42 +793,6 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Err(Status::unimplemented(
             "this provider does not support moving state between resource types",
         ))
-    }
-
-    async fn read_data_source(
-        &self,
-        r: Request<pb::read_data_source::Request>,
-    ) -> RpcResult<pb::read_data_source::Response> {
-        self.on_type(&self.data_sources, r, Self::read_data).await
-    }
-
-    async fn validate_ephemeral_resource_config(
-        &self,
-        r: Request<pb::validate_ephemeral_resource_config::Request>,
-    ) -> RpcResult<pb::validate_ephemeral_resource_config::Response> {
-        self.on_type(&self.ephemerals, r, Self::validate_ephemeral)
-            .await
-    }
-
-    async fn open_ephemeral_resource(
-        &self,
-        r: Request<pb::open_ephemeral_resource::Request>,
-    ) -> RpcResult<pb::open_ephemeral_resource::Response> {
-        self.on_type(&self.ephemerals, r, Self::open).await
-    }
-
-    async fn renew_ephemeral_resource(
-        &self,
-        r: Request<pb::renew_ephemeral_resource::Request>,
-    ) -> RpcResult<pb::renew_ephemeral_resource::Response> {
-        self.on_type(&self.ephemerals, r, Self::renew).await
-    }
-
-    async fn close_ephemeral_resource(
-        &self,
-        r: Request<pb::close_ephemeral_resource::Request>,
-    ) -> RpcResult<pb::close_ephemeral_resource::Response> {
-        self.on_type(&self.ephemerals, r, Self::close).await
     }
 
     async fn get_functions(

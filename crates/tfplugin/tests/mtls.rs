@@ -149,6 +149,17 @@ fn finish(plugin: Plugin) -> (std::process::ExitStatus, String, String) {
 // gRPC over the unix socket
 // ---------------------------------------------------------------------------------------
 
+/// A gRPC channel to a started plugin over mTLS with Terraform's identity `id`.
+async fn connect_mtls(s: &Started, id: &ClientIdentity, what: &str) -> Channel {
+    let der =
+        s.hs.server_der
+            .as_deref()
+            .expect("AutoMTLS: a server certificate");
+    within(what, channel(&s.hs.socket, Some(tls_config(der, Some(id)))))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e:?}\nstderr:\n{}", s.plugin.stderr()))
+}
+
 async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, f)
         .await
@@ -398,15 +409,7 @@ async fn shutdown_exits_promptly_and_removes_the_socket_dir() {
     let mut s = start("6,5", Some(&id));
     let dir = s.plugin.socket_dir.clone().expect("socket dir");
     assert!(dir.is_dir());
-    let ch = within(
-        "connect",
-        channel(
-            &s.hs.socket,
-            Some(tls_config(s.hs.server_der.as_deref().unwrap(), Some(&id))),
-        ),
-    )
-    .await
-    .expect("connect");
+    let ch = connect_mtls(&s, &id, "connect").await;
     // Terraform has usually made calls on the connection before it shuts the plugin down.
     assert_example_schema(
         &within("GetProviderSchema", get_schema(ch.clone()))
@@ -549,15 +552,7 @@ fn sigint(plugin: &Plugin) {
 async fn sigint_does_not_kill_the_provider() {
     let id = identity();
     let mut s = start("5,6", Some(&id));
-    let ch = within(
-        "connect",
-        channel(
-            &s.hs.socket,
-            Some(tls_config(s.hs.server_der.as_deref().unwrap(), Some(&id))),
-        ),
-    )
-    .await
-    .expect("connect");
+    let ch = connect_mtls(&s, &id, "connect").await;
     assert_example_schema(
         &within("GetProviderSchema", get_schema(ch.clone()))
             .await
@@ -579,15 +574,7 @@ async fn sigint_does_not_kill_the_provider() {
             .await
             .expect("GetProviderSchema on the same connection after SIGINT"),
     );
-    let ch = within(
-        "connect",
-        channel(
-            &s.hs.socket,
-            Some(tls_config(s.hs.server_der.as_deref().unwrap(), Some(&id))),
-        ),
-    )
-    .await
-    .expect("new connection after SIGINT");
+    let ch = connect_mtls(&s, &id, "new connection after SIGINT").await;
     assert_example_schema(
         &within("GetProviderSchema", get_schema(ch))
             .await
