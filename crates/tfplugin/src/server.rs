@@ -1,6 +1,6 @@
 //! The entry point: [`serve`] runs a [`Provider`] as a Terraform plugin process.
-//! The RPC service is in [`crate::service`], planning in [`crate::plan`], protocol
-//! conversions in [`crate::convert`], the go-plugin handshake in [`crate::handshake`].
+//! The RPC service is in `service.rs`, planning in [`crate::plan`], protocol
+//! conversions in `convert.rs`, the go-plugin handshake in [`crate::handshake`].
 
 use std::process::ExitCode;
 
