@@ -1,7 +1,9 @@
 //! The tfplugin6 `Provider` gRPC service over a [`Provider`]: finds the type each request
 //! names, decodes its values with that type's schema, applies the schema's rules
 //! ([`crate::plan`]) and calls the provider's traits. Every RPC about one type runs the
-//! same sequence through [`ProviderService::on_type`] and [`ProviderService::call`].
+//! same sequence through `ProviderService::on_type` (look up, body, diagnostics); a body
+//! that calls the provider builds its [`Ctx`] with `ProviderService::ctx` and hands the
+//! diagnostics back with `done`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
