@@ -4,7 +4,6 @@
 
 pub mod backends;
 pub mod data_sources;
-pub mod docs;
 pub mod ephemeral_resources;
 pub mod provider;
 pub mod resources;

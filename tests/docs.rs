@@ -1,14 +1,24 @@
-//! `docs/` must be exactly what the schemas and `examples/` render (`src/docs.rs`).
+//! `docs/` must be exactly what the schemas and `examples/` render (`tfplugin::docs`).
 //! With `UPDATE_DOCS=1` (what `make docs` sets) the test rewrites `docs/` instead,
 //! removing files nothing renders, and passes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use terraform_provider_dbaas::docs::render_all;
+use terraform_provider_dbaas::provider::DbaasProvider;
+use tfplugin::docs::Docs;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file of `docs/` as the schemas and `examples/` render it.
+fn render_all() -> Vec<(PathBuf, String)> {
+    let docs = Docs {
+        name: "dbaas",
+        repo: "terraform-provider-dbaas",
+    };
+    docs.render_all(&DbaasProvider, root())
 }
 
 /// Every file under `dir`, as paths relative to the repository root.
@@ -159,4 +169,13 @@ fn pages_are_well_formed() {
         assert!(text.starts_with("---\npage_title: "), "{}", rel.display());
         assert!(text.contains("\n## Schema\n"), "{}", rel.display());
     }
+}
+
+/// The provider's own definition passes the self-check `serve` runs at start-up (no
+/// duplicate type names, no contradictory schema flags), which would otherwise fail
+/// every Terraform command with its diagnostics.
+#[test]
+fn the_provider_passes_its_start_up_self_check() {
+    let problems = tfplugin::check_provider(DbaasProvider);
+    assert!(problems.0.is_empty(), "{:#?}", problems.0);
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p tfplugin --example plugin_bench -- <provider-binary> [runs=20]
+//! cargo run --release -p tfplugin --example plugin_bench -- target/release/examples/example_provider
 //! ```
 //!
 //! Each run execs the binary with Terraform's environment and measures: exec → handshake
@@ -10,216 +11,20 @@
 //! schema, and GRPCController/Shutdown → process exit. Prints one
 //! `figure | value | target` row per line; targets come from spec/PERFORMANCE.md.
 
-use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
-use std::sync::Arc;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use tfplugin::proto::plugin as gp;
 use tfplugin::proto::tfplugin6 as pb;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tonic::transport::{Channel, Endpoint, Uri};
+use tfplugin::testing::client::{
+    channel, client_tls, terraform_command, ClientIdentity, Handshake, Plugin,
+};
+use tonic::transport::Channel;
 
-const MAGIC_COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const PATIENCE: Duration = Duration::from_secs(10);
 
 type BenchResult<T> = Result<T, String>;
-
-/// Terraform's client identity (go-plugin `generateCert`): ECDSA P-521/SHA-512, CA=true.
-struct ClientIdentity {
-    pem: String,
-    der: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
-}
-
-impl ClientIdentity {
-    fn terraform_like() -> BenchResult<Self> {
-        let e = |e: rcgen::Error| e.to_string();
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(e)?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(e)?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "localhost");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "HashiCorp");
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::DigitalSignature,
-            rcgen::KeyUsagePurpose::KeyEncipherment,
-            rcgen::KeyUsagePurpose::KeyAgreement,
-            rcgen::KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-        ];
-        let cert = params.self_signed(&key).map_err(e)?;
-        Ok(ClientIdentity {
-            pem: cert.pem(),
-            der: cert.der().clone(),
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        })
-    }
-}
-
-/// Trusts exactly the certificate from the handshake line, for `localhost`.
-#[derive(Debug)]
-struct PinnedServerCert {
-    der: Vec<u8>,
-    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedServerCert {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() != self.der.as_slice() {
-            return Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ));
-        }
-        rustls::client::verify_server_name(
-            &rustls::server::ParsedCertificate::try_from(end_entity)?,
-            server_name,
-        )?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-fn client_tls(server_der: &[u8], id: &ClientIdentity) -> BenchResult<Arc<rustls::ClientConfig>> {
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let verifier = PinnedServerCert {
-        der: server_der.to_vec(),
-        algorithms: provider.signature_verification_algorithms,
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_client_auth_cert(vec![id.der.clone()], id.key.clone_key())
-        .map_err(|e| e.to_string())?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(Arc::new(config))
-}
-
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
-
-async fn channel(socket: &Path, tls: Option<Arc<rustls::ClientConfig>>) -> BenchResult<Channel> {
-    let socket = socket.to_path_buf();
-    let connector = tower::service_fn(move |_: Uri| {
-        let socket = socket.clone();
-        let tls = tls.clone();
-        async move {
-            let stream = tokio::net::UnixStream::connect(&socket).await?;
-            let io: Box<dyn Io> = match tls {
-                Some(config) => Box::new(
-                    tokio_rustls::TlsConnector::from(config)
-                        .connect(ServerName::try_from("localhost").expect("name"), stream)
-                        .await?,
-                ),
-                None => Box::new(stream),
-            };
-            Ok::<_, std::io::Error>(TokioIo::new(io))
-        }
-    });
-    Endpoint::from_static("http://localhost")
-        .connect_with_connector(connector)
-        .await
-        .map_err(|e| format!("connect: {e:?}"))
-}
-
-/// A running provider; killed (and its socket directory removed) if a run goes wrong.
-struct Plugin {
-    child: Child,
-    stdout: ChildStdout,
-    socket_dir: Option<PathBuf>,
-}
-
-impl Drop for Plugin {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if let Some(dir) = &self.socket_dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// Reads up to `\n` from the child's stdout, giving up at `deadline` (poll(2), no threads).
-fn read_line_until(stdout: &mut ChildStdout, deadline: Instant) -> BenchResult<String> {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!(
-                "no handshake line within {PATIENCE:?}; read {:?}",
-                String::from_utf8_lossy(&line)
-            ));
-        }
-        let mut pfd = libc::pollfd {
-            fd: stdout.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for a descriptor we own, for the duration of the call.
-        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
-            continue;
-        }
-        match stdout.read(&mut byte) {
-            Ok(0) => {
-                return Err(format!(
-                    "stdout closed before the handshake line; read {:?}",
-                    String::from_utf8_lossy(&line)
-                ))
-            }
-            Ok(_) if byte[0] == b'\n' => return Ok(String::from_utf8_lossy(&line).into_owned()),
-            Ok(_) => line.push(byte[0]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-}
 
 fn vm_rss_mib(pid: u32) -> BenchResult<f64> {
     let status =
@@ -239,53 +44,14 @@ fn launch(
     bin: &Path,
     client_pem: Option<&str>,
 ) -> BenchResult<(Plugin, Duration, PathBuf, Option<Vec<u8>>)> {
-    let mut cmd = Command::new(bin);
-    for var in [
-        "PLUGIN_CLIENT_CERT",
-        "PLUGIN_UNIX_SOCKET_DIR",
-        "TF_LOG",
-        "TF_LOG_PROVIDER",
-        "TF_REATTACH_PROVIDERS",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE)
-        .env("PLUGIN_MIN_PORT", "10000")
-        .env("PLUGIN_MAX_PORT", "25000")
-        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(pem) = client_pem {
-        cmd.env("PLUGIN_CLIENT_CERT", pem);
-    }
+    let cmd = terraform_command(bin, "5,6", client_pem);
     let t0 = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut plugin = Plugin {
-        child,
-        stdout,
-        socket_dir: None,
-    };
-    let line = read_line_until(&mut plugin.stdout, t0 + PATIENCE)?;
+    let mut plugin = Plugin::spawn(cmd)?;
+    let line = plugin.first_line(PATIENCE)?;
     let took = t0.elapsed();
-    let fields: Vec<&str> = line.split('|').collect();
-    if fields.len() != 6 || fields[..3] != ["1", "6", "unix"] || fields[4] != "grpc" {
-        return Err(format!("unexpected handshake line {line:?}"));
-    }
-    let socket = PathBuf::from(fields[3]);
-    plugin.socket_dir = socket.parent().map(Path::to_path_buf);
-    let der = match fields[5] {
-        "" => None,
-        b64 => Some(
-            base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(b64)
-                .map_err(|e| format!("certificate in {line:?}: {e}"))?,
-        ),
-    };
-    Ok((plugin, took, socket, der))
+    let hs = Handshake::parse(&line)?;
+    plugin.socket_dir = hs.socket.parent().map(Path::to_path_buf);
+    Ok((plugin, took, hs.socket, hs.server_der))
 }
 
 /// Calls Shutdown and waits for the process to exit; returns the time between the two.
@@ -298,17 +64,10 @@ async fn shutdown(plugin: &mut Plugin, ch: Channel) -> BenchResult<Duration> {
     .await
     .map_err(|_| "Shutdown timed out")?
     .map_err(|e| format!("Shutdown: {e}"))?;
-    loop {
-        if let Some(status) = plugin.child.try_wait().map_err(|e| e.to_string())? {
-            if !status.success() {
-                return Err(format!("exit status after Shutdown: {status}"));
-            }
-            return Ok(t.elapsed());
-        }
-        if t.elapsed() > PATIENCE {
-            return Err("still running after Shutdown".into());
-        }
-        std::thread::sleep(Duration::from_micros(100));
+    match plugin.wait_exit(PATIENCE)? {
+        Some(status) if status.success() => Ok(t.elapsed()),
+        Some(status) => Err(format!("exit status after Shutdown: {status}")),
+        None => Err("still running after Shutdown".into()),
     }
 }
 
@@ -335,9 +94,13 @@ async fn run_mtls(bin: &Path, id: &ClientIdentity, s: &mut Samples) -> BenchResu
     let after_line = Instant::now();
     let rss_line = vm_rss_mib(plugin.child.id())?;
     let der = der.ok_or("AutoMTLS: the handshake line carries no certificate")?;
-    let ch = tokio::time::timeout(PATIENCE, channel(&socket, Some(client_tls(&der, id)?)))
-        .await
-        .map_err(|_| "connect timed out")??;
+    let ch = tokio::time::timeout(
+        PATIENCE,
+        channel(&socket, Some(client_tls(&der, Some(id))?)),
+    )
+    .await
+    .map_err(|_| "connect timed out")?
+    .map_err(|e| format!("connect: {e:?}"))?;
     let schema = tokio::time::timeout(
         PATIENCE,
         pb::provider_client::ProviderClient::new(ch.clone())
@@ -375,7 +138,8 @@ async fn run_plain(bin: &Path, s: &mut Samples) -> BenchResult<()> {
     }
     let ch = tokio::time::timeout(PATIENCE, channel(&socket, None))
         .await
-        .map_err(|_| "connect timed out")??;
+        .map_err(|_| "connect timed out")?
+        .map_err(|e| format!("connect: {e:?}"))?;
     let exit = shutdown(&mut plugin, ch).await?;
     s.hs_plain.push(ms(hs));
     s.rss_line_plain.push(rss_line);

@@ -27,7 +27,7 @@ use tokio::net::UnixStream;
 use tokio::sync::Notify;
 
 use crate::proto::plugin as gp;
-use crate::server::{RouterParts, ServeOptions};
+use crate::server::ServeOptions;
 
 /// Environment variable go-plugin uses to tell a real launch from a human running the binary.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -336,13 +336,14 @@ fn socket_dir() -> std::io::Result<PathBuf> {
     ))
 }
 
-/// Everything after argument parsing: handshake, serve, exit.
+/// Everything after argument parsing: handshake, serve until Shutdown; returns the exit
+/// code. `routes` builds the provider's gRPC service (type-erased by tonic's `Routes`).
 pub(crate) async fn run(
-    parts: impl FnOnce() -> RouterParts,
+    routes: impl FnOnce() -> tonic::service::Routes,
     opts: ServeOptions,
     debug: bool,
 ) -> ExitCode {
-    match run_inner(parts, &opts, debug).await {
+    match run_inner(routes, &opts, debug).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}: {e}", opts.name);
@@ -352,7 +353,7 @@ pub(crate) async fn run(
 }
 
 async fn run_inner(
-    parts: impl FnOnce() -> RouterParts,
+    routes: impl FnOnce() -> tonic::service::Routes,
     opts: &ServeOptions,
     debug: bool,
 ) -> Result<(), HandshakeError> {
@@ -444,7 +445,7 @@ async fn run_inner(
     // connecting meanwhile, and the handshake is on the critical path of every command.
     let shutdown = Arc::new(Notify::new());
     let router = tonic::transport::Server::builder()
-        .add_service(parts().provider)
+        .add_routes(routes())
         .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
             Controller {
                 shutdown: shutdown.clone(),
@@ -474,8 +475,7 @@ async fn run_inner(
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    // Exit now: pending connections and tasks have nothing left to do.
-    std::process::exit(0)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,11 +15,18 @@
 //! Terraform ends the process with `plugin.GRPCController/Shutdown`, which we answer
 //! and then exit promptly after removing the socket directory.
 
+mod convert;
 pub mod diagnostics;
+#[cfg(feature = "docs")]
+pub mod docs;
 pub mod handshake;
 pub mod logging;
+pub mod plan;
 pub mod schema;
 pub mod server;
+mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 pub mod value;
 
@@ -39,7 +46,8 @@ pub mod proto {
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
-pub use server::serve;
+pub use server::{serve, ServeOptions};
+pub use service::check_provider;
 pub use types::Type;
 pub use value::{Number, Refinements, Value};
 

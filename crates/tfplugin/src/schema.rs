@@ -374,4 +374,124 @@ impl Schema {
     pub fn value_type(&self) -> Type {
         self.block.value_type()
     }
+
+    /// Checks the schema itself, recursing into nested blocks: names declared twice
+    /// (attributes or blocks), flags that contradict each other, defaults Terraform would
+    /// never use. Each mistake is an error in `diags` naming `what` and the path.
+    pub fn check(&self, what: &str, diags: &mut Diagnostics) {
+        let mut problems = Vec::new();
+        self.block.check(&AttributePath::default(), &mut problems);
+        for (path, problem) in problems {
+            diags.error(
+                format!("Invalid schema for {what}"),
+                format!("`{path}` {problem}. This is a bug in the provider."),
+            );
+        }
+    }
+}
+
+impl Block {
+    /// [`Schema::check`] for this block at `path`: `(path, problem)` pairs.
+    fn check(&self, path: &AttributePath, problems: &mut Vec<(AttributePath, String)>) {
+        let mut seen = std::collections::HashSet::new();
+        let names = self
+            .attributes
+            .iter()
+            .map(|a| &a.name)
+            .chain(self.blocks.iter().map(|b| &b.name));
+        for name in names {
+            if !seen.insert(name.as_str()) {
+                problems.push((path.join(name), "is declared more than once".into()));
+            }
+        }
+        for a in &self.attributes {
+            let at = path.join(&a.name);
+            let mut problem = |p: &str| problems.push((at.clone(), p.to_string()));
+            if a.name.is_empty() {
+                problem("has an empty name");
+            }
+            if a.required && (a.optional || a.computed) {
+                problem("is required and also optional or computed");
+            }
+            if !a.required && !a.optional && !a.computed {
+                problem("is neither required, optional nor computed");
+            }
+            if a.default.is_some() && !(a.optional && a.computed) {
+                problem("has a default but is not optional and computed (a default is planned only when the configuration leaves it unset)");
+            }
+            if a.write_only && (a.computed || a.default.is_some()) {
+                problem("is write-only and also computed or defaulted (write-only values are never planned)");
+            }
+        }
+        for b in &self.blocks {
+            let at = path.join(&b.name);
+            if b.min_items < 0 || (b.max_items > 0 && b.max_items < b.min_items) {
+                problems.push((
+                    at.clone(),
+                    "has min_items/max_items that no count satisfies".into(),
+                ));
+            }
+            b.block.check(&at, problems);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(schema: &Schema) -> Vec<String> {
+        let mut diags = Diagnostics::default();
+        schema.check("resource x", &mut diags);
+        diags.iter().map(|d| d.detail.clone()).collect()
+    }
+
+    #[test]
+    fn a_well_formed_schema_passes_its_check() {
+        let s = Schema::new(
+            Block::new("ok")
+                .attr(Attribute::string("id").computed())
+                .attr(Attribute::string("name").required())
+                .attr(Attribute::number("n").default(Value::int(1)))
+                .attr(Attribute::string("pw_wo").optional().write_only())
+                .single_block(
+                    "inner",
+                    Block::new("i").attr(Attribute::bool("b").optional()),
+                ),
+        );
+        assert_eq!(problems(&s), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_check_finds_each_mistake_with_its_path() {
+        let mut defaulted_required = Attribute::string("d").default(Value::string("x"));
+        defaulted_required.optional = false;
+        defaulted_required.computed = false;
+        defaulted_required.required = true;
+        let inner = Block::new("inner")
+            .attr(Attribute::string("a").optional())
+            .attr(Attribute::string("wo").computed().write_only())
+            .single_block("a", Block::new("dup"));
+        let s = Schema::new(
+            Block::new("bad")
+                .attr(Attribute::string("both").required().computed())
+                .attr(Attribute::string("none"))
+                .attr(defaulted_required)
+                .single_block("inner", inner),
+        );
+        let found = problems(&s);
+        for expected in [
+            "`both` is required and also optional or computed",
+            "`none` is neither required, optional nor computed",
+            "`d` has a default but is not optional and computed",
+            "`inner.a` is declared more than once",
+            "`inner.wo` is write-only and also computed",
+        ] {
+            assert!(
+                found.iter().any(|p| p.starts_with(expected)),
+                "{expected:?} not in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), 5, "{found:#?}");
+    }
 }

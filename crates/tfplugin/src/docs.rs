@@ -12,17 +12,22 @@
 //! - `templates/guides/*.md`: hand-written guides, copied to `docs/guides/` as they are
 //!   (docs/ itself is generated, so guides live outside it).
 //!
-//! A missing example file leaves its section out.
+//! A missing example file leaves its section out. Cargo feature `docs`; any
+//! [`Provider`] renders through [`Docs::render_all`].
 
 use std::path::{Path, PathBuf};
 
-use tfplugin::{Attribute, Block, NestedBlock, Nesting, Schema, Type, Value};
+use crate::{Attribute, Block, NestedBlock, Nesting, Provider, Schema, Type, Value};
 
-/// The provider's local name, as in `provider "dbaas"`.
-pub const PROVIDER_NAME: &str = "dbaas";
-
-/// The repository/binary name shown in page titles.
-pub const PROVIDER_REPO: &str = "terraform-provider-dbaas";
+/// Who the pages are about: the names a provider's documentation is written with.
+#[derive(Debug, Clone, Copy)]
+pub struct Docs<'a> {
+    /// The provider's local name, as in `provider "dbaas"`; the `<name>_` prefix is
+    /// dropped from type names in page paths.
+    pub name: &'a str,
+    /// The repository/binary name shown in page titles, e.g. `terraform-provider-dbaas`.
+    pub repo: &'a str,
+}
 
 /// The kinds of types that get a page of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,92 +69,96 @@ impl Kind {
     }
 }
 
-/// Every file of `docs/`, as paths relative to the repository root (`docs/index.md`, ...)
-/// with their contents, sorted by path. Examples are read from this crate's source tree.
-pub fn render_all() -> Vec<(PathBuf, String)> {
-    render_all_in(Path::new(env!("CARGO_MANIFEST_DIR")))
-}
+impl Docs<'_> {
+    /// Every file of `docs/` for `provider`, as paths relative to the repository root
+    /// (`docs/index.md`, ...) with their contents, sorted by path; examples and guide
+    /// templates are read from under `root` (the repository root).
+    pub fn render_all<P: Provider>(&self, provider: &P, root: &Path) -> Vec<(PathBuf, String)> {
+        let mut files = vec![(
+            PathBuf::from("docs/index.md"),
+            self.render_provider_page(&provider.schema(), root),
+        )];
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|r| (Kind::Resource, r.type_name(), r.schema()));
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (Kind::DataSource, d.type_name(), d.schema()));
+        let ephemerals = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| (Kind::EphemeralResource, e.type_name(), e.schema()));
+        for (kind, type_name, schema) in resources.chain(data_sources).chain(ephemerals) {
+            files.push((
+                self.doc_path(kind, type_name),
+                self.render_type_page(kind, type_name, &schema, root),
+            ));
+        }
+        files.extend(guides(root));
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files
+    }
 
-/// [`render_all`] with the examples and guide templates read from under `root`.
-pub fn render_all_in(root: &Path) -> Vec<(PathBuf, String)> {
-    let mut files = vec![(
-        PathBuf::from("docs/index.md"),
-        render_provider_page(&crate::provider::provider_schema(), root),
-    )];
-    let resources = crate::resources::all()
-        .into_iter()
-        .map(|r| (Kind::Resource, r.type_name(), r.schema()));
-    let data_sources = crate::data_sources::all()
-        .into_iter()
-        .map(|d| (Kind::DataSource, d.type_name(), d.schema()));
-    let ephemerals = crate::ephemeral_resources::all()
-        .into_iter()
-        .map(|e| (Kind::EphemeralResource, e.type_name(), e.schema()));
-    for (kind, type_name, schema) in resources.chain(data_sources).chain(ephemerals) {
-        files.push((
-            doc_path(kind, type_name),
-            render_type_page(kind, type_name, &schema, root),
-        ));
+    /// Where a type's page goes: `docs/<kind dir>/<type without the provider prefix>.md`.
+    pub fn doc_path(&self, kind: Kind, type_name: &str) -> PathBuf {
+        let prefix = format!("{}_", self.name);
+        let short = type_name.strip_prefix(&prefix).unwrap_or(type_name);
+        Path::new("docs")
+            .join(kind.dir())
+            .join(format!("{short}.md"))
     }
-    files.extend(guides(root));
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
-}
 
-/// Where a type's page goes: `docs/<kind dir>/<type without the provider prefix>.md`.
-pub fn doc_path(kind: Kind, type_name: &str) -> PathBuf {
-    let prefix = format!("{PROVIDER_NAME}_");
-    let short = type_name.strip_prefix(&prefix).unwrap_or(type_name);
-    Path::new("docs")
-        .join(kind.dir())
-        .join(format!("{short}.md"))
-}
+    /// The provider's page, `docs/index.md`.
+    pub fn render_provider_page(&self, schema: &Schema, root: &Path) -> String {
+        let name = self.name;
+        let block = &schema.block;
+        let mut out = front_matter(&format!("{name} Provider"), None, &block.description);
+        out.push_str(&format!("# {name} Provider\n\n"));
+        push_paragraph(&mut out, &block.description);
+        if let Some(example) = read_example(&root.join("examples/provider/provider.tf")) {
+            out.push_str("## Example Usage\n\n");
+            push_fence(&mut out, "terraform", &example);
+        }
+        push_schema(&mut out, block);
+        finish(out)
+    }
 
-/// The provider's page, `docs/index.md`.
-pub fn render_provider_page(schema: &Schema, root: &Path) -> String {
-    let block = &schema.block;
-    let mut out = front_matter(
-        &format!("{PROVIDER_NAME} Provider"),
-        None,
-        &block.description,
-    );
-    out.push_str(&format!("# {PROVIDER_NAME} Provider\n\n"));
-    push_paragraph(&mut out, &block.description);
-    if let Some(example) = read_example(&root.join("examples/provider/provider.tf")) {
-        out.push_str("## Example Usage\n\n");
-        push_fence(&mut out, "terraform", &example);
+    /// The page of one resource, data source or ephemeral resource.
+    pub fn render_type_page(
+        &self,
+        kind: Kind,
+        type_name: &str,
+        schema: &Schema,
+        root: &Path,
+    ) -> String {
+        let block = &schema.block;
+        let label = kind.label();
+        let mut out = front_matter(
+            &format!("{type_name} {label} - {}", self.repo),
+            Some(""),
+            &block.description,
+        );
+        out.push_str(&format!("# {type_name} ({label})\n\n"));
+        if block.deprecated {
+            out.push_str(&format!(
+                "~> **Deprecated:** this {} will be removed in a future version.\n\n",
+                label.to_lowercase()
+            ));
+        }
+        push_paragraph(&mut out, &block.description);
+        let examples = root.join("examples").join(kind.dir()).join(type_name);
+        if let Some(example) = read_example(&examples.join(kind.example_file())) {
+            out.push_str("## Example Usage\n\n");
+            push_fence(&mut out, "terraform", &example);
+        }
+        push_schema(&mut out, block);
+        if kind == Kind::Resource {
+            push_import(&mut out, &examples);
+        }
+        finish(out)
     }
-    push_schema(&mut out, block);
-    finish(out)
-}
-
-/// The page of one resource, data source or ephemeral resource.
-pub fn render_type_page(kind: Kind, type_name: &str, schema: &Schema, root: &Path) -> String {
-    let block = &schema.block;
-    let label = kind.label();
-    let mut out = front_matter(
-        &format!("{type_name} {label} - {PROVIDER_REPO}"),
-        Some(""),
-        &block.description,
-    );
-    out.push_str(&format!("# {type_name} ({label})\n\n"));
-    if block.deprecated {
-        out.push_str(&format!(
-            "~> **Deprecated:** this {} will be removed in a future version.\n\n",
-            label.to_lowercase()
-        ));
-    }
-    push_paragraph(&mut out, &block.description);
-    let examples = root.join("examples").join(kind.dir()).join(type_name);
-    if let Some(example) = read_example(&examples.join(kind.example_file())) {
-        out.push_str("## Example Usage\n\n");
-        push_fence(&mut out, "terraform", &example);
-    }
-    push_schema(&mut out, block);
-    if kind == Kind::Resource {
-        push_import(&mut out, &examples);
-    }
-    finish(out)
 }
 
 /// Copies `templates/guides/*.md` to `docs/guides/`.
@@ -686,229 +695,5 @@ fn is_identifier(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tfplugin::Validator;
-
-    fn sample() -> Schema {
-        let inner = Block::new("Inner settings.").attr(
-            Attribute::number("depth")
-                .required()
-                .description("How deep"),
-        );
-        let mut conn = Block::new("A connection.")
-            .attr(
-                Attribute::string("password")
-                    .optional()
-                    .sensitive()
-                    .write_only()
-                    .description("Its password."),
-            )
-            .attr(
-                Attribute::string("host")
-                    .optional()
-                    .env(&["PGHOST"])
-                    .description("Host."),
-            )
-            .single_block("inner", inner);
-        conn.deprecated = true;
-        let mut block = Block::new("A thing.\n\nWith two paragraphs.")
-            .attr(
-                Attribute::string("name")
-                    .required()
-                    .requires_replace()
-                    .description("Its name")
-                    .validate(Validator::one_of(&["a", "b"])),
-            )
-            .attr(
-                Attribute::typed("commands", Type::list_of(Type::String))
-                    .default(Value::from_strings(["+@all", "${x}"]))
-                    .description("Commands."),
-            )
-            .attr(Attribute::string("id").computed().description("The id."))
-            .attr(
-                Attribute::typed(
-                    "pools",
-                    Type::list_of(Type::Object(
-                        [
-                            ("user".to_string(), Type::String),
-                            ("cl_active".to_string(), Type::Number),
-                        ]
-                        .into(),
-                    )),
-                )
-                .computed(),
-            );
-        block.blocks.push(NestedBlock {
-            name: "conn".into(),
-            nesting: Nesting::List,
-            block: conn,
-            min_items: 1,
-            max_items: 3,
-        });
-        Schema::new(block)
-    }
-
-    fn page() -> String {
-        render_type_page(
-            Kind::Resource,
-            "dbaas_thing",
-            &sample(),
-            Path::new("/nonexistent"),
-        )
-    }
-
-    #[test]
-    fn page_has_front_matter_title_and_one_trailing_newline() {
-        let page = page();
-        assert!(page.starts_with(
-            "---\npage_title: \"dbaas_thing Resource - terraform-provider-dbaas\"\nsubcategory: \"\"\ndescription: |-\n  A thing.\n\n  With two paragraphs.\n---\n"
-        ));
-        assert!(page.contains(
-            "\n# dbaas_thing (Resource)\n\nA thing.\n\nWith two paragraphs.\n\n## Schema\n"
-        ));
-        assert!(page.ends_with("- `user` (String)\n"), "{page}");
-        assert!(!page.contains("## Example Usage") && !page.contains("## Import"));
-    }
-
-    #[test]
-    fn sections_sort_by_name_and_flags_read_in_order() {
-        let page = page();
-        let expected = "### Required\n\n\
-            - `conn` (Block List, Min: 1, Max: 3, Deprecated) A connection. (see [below for nested schema](#nestedblock--conn))\n\
-            - `name` (String) Its name. Allowed: one of `a`, `b`. Changing it forces replacement.\n\n\
-            ### Optional\n\n\
-            - `commands` (List of String) Commands. Default: `[\"+@all\", \"$${x}\"]`.\n\n\
-            ### Read-Only\n\n\
-            - `id` (String) The id.\n\
-            - `pools` (List of Object) (see [below for nested schema](#nestedatt--pools))\n\n";
-        assert!(page.contains(expected), "{page}");
-    }
-
-    #[test]
-    fn nested_sections_follow_depth_first_with_anchors() {
-        let page = page();
-        let conn = page
-            .find("<a id=\"nestedblock--conn\"></a>\n### Nested Schema for `conn`\n\nOptional:\n\n- `host` (String) Host. Environment variable: `PGHOST`.\n- `inner` (Block) Inner settings. (see [below for nested schema](#nestedblock--conn--inner))\n- `password` (String, Sensitive, Write-only) Its password. Write-only: never stored in the plan or state (Terraform 1.11 and later).\n\n")
-            .expect(&page);
-        let inner = page
-            .find("<a id=\"nestedblock--conn--inner\"></a>\n### Nested Schema for `conn.inner`\n\nRequired:\n\n- `depth` (Number) How deep.\n")
-            .expect(&page);
-        let pools = page
-            .find("<a id=\"nestedatt--pools\"></a>\n### Nested Schema for `pools`\n\nRead-Only:\n\n- `cl_active` (Number)\n- `user` (String)\n")
-            .expect(&page);
-        assert!(conn < inner && inner < pools);
-    }
-
-    #[test]
-    fn examples_import_and_guides_come_from_the_tree() {
-        let root = tempfile::tempdir().expect("tempdir");
-        let ex = root.path().join("examples/resources/dbaas_thing");
-        std::fs::create_dir_all(&ex).expect("mkdir");
-        std::fs::write(
-            ex.join("resource.tf"),
-            "resource \"dbaas_thing\" \"x\" {}\n\n",
-        )
-        .expect("write");
-        std::fs::write(ex.join("import.sh"), "terraform import dbaas_thing.x x\n").expect("write");
-        std::fs::write(
-            ex.join("import.tf"),
-            "import {\n  to = dbaas_thing.x\n  id = \"x\"\n}\n",
-        )
-        .expect("write");
-        let guides = root.path().join("templates/guides");
-        std::fs::create_dir_all(&guides).expect("mkdir");
-        std::fs::write(guides.join("ci.md"), "---\npage_title: CI\n---\n\n# CI\n\n")
-            .expect("write");
-        std::fs::write(guides.join("notes.txt"), "ignored").expect("write");
-
-        let page = render_type_page(Kind::Resource, "dbaas_thing", &sample(), root.path());
-        assert!(page.contains(
-            "## Example Usage\n\n```terraform\nresource \"dbaas_thing\" \"x\" {}\n```\n\n## Schema\n"
-        ));
-        assert!(page.contains(
-            "## Import\n\nImport is supported using the following syntax:\n\n```shell\nterraform import dbaas_thing.x x\n```\n\n\
-             On Terraform 1.5 and later, an `import` block does the same:\n\n```terraform\nimport {\n"
-        ));
-        assert!(page.ends_with("}\n```\n"), "{page}");
-
-        let data = render_type_page(Kind::DataSource, "dbaas_thing", &sample(), root.path());
-        assert!(!data.contains("## Example Usage") && !data.contains("## Import"));
-
-        let files = render_all_in(root.path());
-        let guide = files
-            .iter()
-            .find(|(p, _)| p == Path::new("docs/guides/ci.md"))
-            .expect("guide copied");
-        assert_eq!(guide.1, "---\npage_title: CI\n---\n\n# CI\n");
-        assert!(!files.iter().any(|(p, _)| p.ends_with("notes.txt")));
-    }
-
-    #[test]
-    fn every_fact_is_rendered_from_the_schema() {
-        let a = Attribute::string("host")
-            .default(Value::string("db"))
-            .env(&["PGHOST", "DBHOST"])
-            .requires_replace()
-            .validate(Validator::new("a host name", |_| Ok(())))
-            .description("Host");
-        assert_eq!(
-            attribute_line(&a, None),
-            "- `host` (String) Host. Default: `\"db\"`. Allowed: a host name. \
-             Environment variables: `PGHOST`, `DBHOST`. Changing it forces replacement."
-        );
-    }
-
-    #[test]
-    fn multi_line_descriptions_stay_inside_the_list_item() {
-        let a = Attribute::string("x")
-            .optional()
-            .description("First.\n\nSecond:\n- one")
-            .requires_replace();
-        assert_eq!(
-            attribute_line(&a, None),
-            "- `x` (String) First.\n\n  Second:\n  - one\n\n  Changing it forces replacement."
-        );
-    }
-
-    #[test]
-    fn type_labels_and_literals() {
-        assert_eq!(
-            type_label(&Type::map_of(Type::set_of(Type::Bool))),
-            "Map of Set of Bool"
-        );
-        assert_eq!(hcl_literal(&Value::int(-1)), "-1");
-        assert_eq!(hcl_literal(&Value::string("a\"b\n")), "\"a\\\"b\\n\"");
-        let mut m = Value::Map(Default::default());
-        m.set("a-b", Value::Bool(true));
-        m.set("c d", Value::Null);
-        assert_eq!(hcl_literal(&m), "{ a-b = true, \"c d\" = null }");
-        assert_eq!(code("a`b"), "`` a`b ``");
-    }
-
-    #[test]
-    fn doc_paths_drop_the_provider_prefix() {
-        assert_eq!(
-            doc_path(Kind::DataSource, "dbaas_endpoints"),
-            PathBuf::from("docs/data-sources/endpoints.md")
-        );
-        assert_eq!(
-            doc_path(Kind::EphemeralResource, "dbaas_database_credentials"),
-            PathBuf::from("docs/ephemeral-resources/database_credentials.md")
-        );
-    }
-
-    #[test]
-    fn render_all_is_deterministic_and_complete() {
-        let a = render_all();
-        assert_eq!(a, render_all());
-        let paths: Vec<_> = a.iter().map(|(p, _)| p.clone()).collect();
-        assert!(paths.contains(&PathBuf::from("docs/index.md")));
-        for r in crate::resources::all() {
-            assert!(paths.contains(&doc_path(Kind::Resource, r.type_name())));
-        }
-        for d in crate::data_sources::all() {
-            assert!(paths.contains(&doc_path(Kind::DataSource, d.type_name())));
-        }
-    }
-}
+#[path = "docs_tests.rs"]
+mod tests;

@@ -1,0 +1,212 @@
+//! A small provider without any backend, for the crate's own tests and benchmarks:
+//! `example_thing` (a resource kept in the state only, with a computed id, a default,
+//! a replacing name and a write-only secret), `example_echo` (a data source) and
+//! `example_token` (an ephemeral resource).
+
+use std::sync::Arc;
+
+use crate::{
+    Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Opened,
+    Provider, Resource, Schema, Validator, Value,
+};
+
+/// The example provider; its client is the configured `prefix`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExampleProvider;
+
+/// What configure produces: the prefix every id gets.
+#[derive(Debug, Clone)]
+pub struct ExampleClient {
+    /// The `prefix` setting (default `ex-`).
+    pub prefix: String,
+}
+
+#[async_trait::async_trait]
+impl Provider for ExampleProvider {
+    type Client = ExampleClient;
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("An example provider with no backend.").attr(
+                Attribute::string("prefix")
+                    .optional()
+                    .env(&["EXAMPLE_PREFIX"])
+                    .description("Prefix of every id."),
+            ),
+        )
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<ExampleClient>>> {
+        vec![Arc::new(Thing)]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<ExampleClient>>> {
+        vec![Arc::new(Echo)]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ExampleClient>>> {
+        vec![Arc::new(Token)]
+    }
+
+    async fn configure(
+        &self,
+        config: &Value,
+        _info: &ClientInfo,
+        _diags: &mut Diagnostics,
+    ) -> Option<ExampleClient> {
+        let prefix = config.get("prefix").as_str().unwrap_or("ex-").to_string();
+        Some(ExampleClient { prefix })
+    }
+}
+
+/// `example_thing`: lives in the state only.
+pub struct Thing;
+
+#[async_trait::async_trait]
+impl Resource<ExampleClient> for Thing {
+    fn type_name(&self) -> &'static str {
+        "example_thing"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("A thing kept in the state only.")
+                .attr(
+                    Attribute::string("id")
+                        .computed()
+                        .use_state_for_unknown()
+                        .description("The prefix and the name."),
+                )
+                .attr(
+                    Attribute::string("name")
+                        .required()
+                        .requires_replace()
+                        .validate(Validator::new("not empty", |v| match v.as_str() {
+                            Some("") => Err("must not be empty".into()),
+                            _ => Ok(()),
+                        }))
+                        .description("Its name."),
+                )
+                .attr(
+                    Attribute::number("size")
+                        .default(Value::int(1))
+                        .description("Its size."),
+                )
+                .attr(
+                    Attribute::string("secret_wo")
+                        .optional()
+                        .sensitive()
+                        .write_only()
+                        .description("A secret never stored."),
+                ),
+        )
+    }
+
+    async fn create(
+        &self,
+        ctx: &mut Ctx<'_, ExampleClient>,
+        planned: &Value,
+        _config: &Value,
+    ) -> Option<Value> {
+        let mut state = planned.clone();
+        let id = format!("{}{}", ctx.client.prefix, planned.get("name").as_str()?);
+        state.set("id", Value::string(id));
+        Some(state)
+    }
+
+    async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, state: &Value) -> Option<Value> {
+        Some(state.clone())
+    }
+
+    async fn update(
+        &self,
+        _ctx: &mut Ctx<'_, ExampleClient>,
+        _prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Option<Value> {
+        Some(planned.clone())
+    }
+
+    async fn delete(&self, _ctx: &mut Ctx<'_, ExampleClient>, _prior: &Value) {}
+
+    async fn import(&self, ctx: &mut Ctx<'_, ExampleClient>, id: &str, state: &mut Value) {
+        let name = id.strip_prefix(ctx.client.prefix.as_str()).unwrap_or(id);
+        state.set("name", Value::string(name));
+    }
+}
+
+/// `example_echo`: returns its input, and its length.
+pub struct Echo;
+
+#[async_trait::async_trait]
+impl DataSource<ExampleClient> for Echo {
+    fn type_name(&self) -> &'static str {
+        "example_echo"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("Echoes its input.")
+                .attr(
+                    Attribute::string("input")
+                        .required()
+                        .description("Any text."),
+                )
+                .attr(
+                    Attribute::number("length")
+                        .computed()
+                        .description("Its length in bytes."),
+                ),
+        )
+    }
+
+    async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, config: &Value) -> Option<Value> {
+        let mut state = config.clone();
+        let length = config.get("input").as_str().map_or(0, str::len);
+        state.set("length", Value::int(length as i64));
+        Some(state)
+    }
+}
+
+/// `example_token`: a token made at open, never stored.
+pub struct Token;
+
+#[async_trait::async_trait]
+impl EphemeralResource<ExampleClient> for Token {
+    fn type_name(&self) -> &'static str {
+        "example_token"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("A token that exists for one run.")
+                .attr(
+                    Attribute::string("name")
+                        .required()
+                        .description("Its name."),
+                )
+                .attr(
+                    Attribute::string("token")
+                        .computed()
+                        .sensitive()
+                        .description("The token."),
+                ),
+        )
+    }
+
+    async fn open(&self, ctx: &mut Ctx<'_, ExampleClient>, config: &Value) -> Option<Opened> {
+        let mut result = config.clone();
+        let token = format!(
+            "{}{}-token",
+            ctx.client.prefix,
+            config.get("name").as_str()?
+        );
+        result.set("token", Value::string(token));
+        ctx.private = b"opened".to_vec();
+        Some(Opened {
+            result,
+            renew_at: None,
+        })
+    }
+}
