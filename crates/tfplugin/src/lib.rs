@@ -28,6 +28,7 @@ mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
+pub mod upgrade;
 pub mod value;
 
 /// Generated protocol types (tfplugin6.8 and go-plugin's internal services).
@@ -49,6 +50,7 @@ pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::{serve, ServeOptions};
 pub use service::check_provider;
 pub use types::Type;
+pub use upgrade::{MoveSource, StateUpgrader};
 pub use value::{Number, Refinements, Value};
 
 use std::sync::Arc;
@@ -179,14 +181,15 @@ pub trait Resource<C>: Send + Sync {
     /// `id` set to the id and every defaulted attribute at its default. Read runs next.
     async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
 
-    /// Upgrades stored state JSON written by schema `version` to the current version.
-    fn upgrade_state(
-        &self,
-        _version: i64,
-        state: serde_json::Value,
-        _diags: &mut Diagnostics,
-    ) -> serde_json::Value {
-        state
+    /// The chain of state upgraders: one per schema version below the current one
+    /// (checked at start-up). `UpgradeResourceState` runs them from the stored version.
+    fn state_upgraders(&self) -> Vec<StateUpgrader> {
+        Vec::new()
+    }
+
+    /// Resource types whose state may be moved into this one (`moved` blocks across types).
+    fn move_sources(&self) -> Vec<MoveSource> {
+        Vec::new()
     }
 }
 

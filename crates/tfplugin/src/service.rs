@@ -197,6 +197,15 @@ impl<P: Provider> ProviderService<P> {
             |r| (r.type_name(), r.schema()),
             &mut startup,
         );
+        for (name, e) in &resources.entries {
+            for problem in crate::upgrade::missing_steps(e.schema.version, &e.imp.state_upgraders())
+            {
+                startup.error(
+                    format!("State upgraders of resource {name}"),
+                    format!("Schema version {}: {problem}. Every version below the current one needs exactly one upgrader. This is a bug in the provider.", e.schema.version),
+                );
+            }
+        }
         let data_sources = Table::new(
             "data source",
             provider.data_sources(),
@@ -323,7 +332,7 @@ fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        move_resource_state: true,
     }
 }
 
@@ -385,7 +394,14 @@ impl<P: Provider> ProviderService<P> {
                 .as_ref()
                 .map(|s| s.json.as_slice())
                 .unwrap_or_default();
-            let upgraded = if json.is_empty() {
+            let flatmap = r.raw_state.as_ref().is_some_and(|s| !s.flatmap.is_empty());
+            let upgraded = if json.is_empty() && flatmap {
+                diags.error(
+                    "State from Terraform 0.11 or older",
+                    crate::upgrade::flatmap_refusal(&r.type_name),
+                );
+                return None;
+            } else if json.is_empty() {
                 Value::Null
             } else if r.version > e.schema.version {
                 diags.error(
@@ -404,7 +420,22 @@ impl<P: Provider> ProviderService<P> {
                     }
                 };
                 if r.version < e.schema.version {
-                    state = e.imp.upgrade_state(r.version, state, diags);
+                    let upgraders = e.imp.state_upgraders();
+                    match crate::upgrade::upgrade_json(
+                        state,
+                        r.version,
+                        e.schema.version,
+                        &upgraders,
+                    ) {
+                        Ok(s) => state = s,
+                        Err(why) => {
+                            diags.error(
+                                "Cannot upgrade stored state",
+                                format!("{}: {why}", r.type_name),
+                            );
+                            return None;
+                        }
+                    }
                 }
                 match Value::from_json(&state, &e.ty) {
                     Ok(v) => v,
@@ -790,11 +821,46 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     async fn move_resource_state(
         &self,
-        _r: Request<pb::move_resource_state::Request>,
+        r: Request<pb::move_resource_state::Request>,
     ) -> RpcResult<pb::move_resource_state::Response> {
-        Err(Status::unimplemented(
-            "this provider does not support moving state between resource types",
-        ))
+        let r = r.into_inner();
+        let mut diags = Diagnostics::default();
+        let mut response = pb::move_resource_state::Response::default();
+        if let Some(e) = self.resources.get(&r.target_type_name, &mut diags) {
+            let json = r
+                .source_state
+                .as_ref()
+                .map(|s| s.json.as_slice())
+                .unwrap_or_default();
+            let moved = serde_json::from_slice::<serde_json::Value>(json)
+                .map_err(|err| format!("the source state is not JSON: {err}"))
+                .and_then(|state| {
+                    crate::upgrade::move_json(
+                        &e.imp.move_sources(),
+                        &r.source_provider_address,
+                        &r.source_type_name,
+                        r.source_schema_version,
+                        state,
+                    )
+                })
+                .and_then(|state| Value::from_json(&state, &e.ty).map_err(|err| err.to_string()));
+            match moved {
+                Ok(v) => {
+                    response.target_state = encode(&v, &e.ty);
+                    // Private state travels as it is: each resource reads older shapes.
+                    response.target_private = r.source_private;
+                }
+                Err(why) => diags.error(
+                    format!(
+                        "Cannot move {} to {}",
+                        r.source_type_name, r.target_type_name
+                    ),
+                    why,
+                ),
+            }
+        }
+        response.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(response))
     }
 
     async fn get_functions(

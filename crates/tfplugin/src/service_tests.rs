@@ -403,3 +403,121 @@ async fn data_sources_and_ephemeral_resources_answer() {
         .into_inner();
     assert!(close.diagnostics.is_empty());
 }
+
+fn raw_json(json: &str) -> Option<pb::RawState> {
+    Some(pb::RawState {
+        json: json.as_bytes().to_vec(),
+        ..Default::default()
+    })
+}
+
+#[tokio::test]
+async fn upgrade_runs_the_chain_from_an_earlier_version() {
+    let svc = configured().await;
+    let ty = &svc.resources.entries["example_thing"].ty;
+    let r = svc
+        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+            type_name: "example_thing".into(),
+            version: 0,
+            raw_state: raw_json(r#"{"id":"p-a","title":"a","size":1,"secret_wo":null}"#),
+        }))
+        .await
+        .expect("UpgradeResourceState")
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let state = crate::convert::decode(
+        r.upgraded_state.as_ref(),
+        ty,
+        "state",
+        &mut Diagnostics::default(),
+    )
+    .expect("decodes");
+    assert_eq!(state.get("name").as_str(), Some("a"), "title became name");
+}
+
+#[tokio::test]
+async fn upgrade_refuses_newer_and_flatmap_state_with_a_reason() {
+    let svc = configured().await;
+    let newer = svc
+        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+            type_name: "example_thing".into(),
+            version: 2,
+            raw_state: raw_json(r#"{"id":"p-a","name":"a"}"#),
+        }))
+        .await
+        .expect("UpgradeResourceState")
+        .into_inner();
+    assert!(
+        errors(&newer.diagnostics)
+            .iter()
+            .any(|e| e.contains("newer provider")),
+        "{:?}",
+        newer.diagnostics
+    );
+    let mut flat = std::collections::HashMap::new();
+    flat.insert("id".to_string(), "p-a".to_string());
+    let legacy = svc
+        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+            type_name: "example_thing".into(),
+            version: 0,
+            raw_state: Some(pb::RawState {
+                json: Vec::new(),
+                flatmap: flat,
+            }),
+        }))
+        .await
+        .expect("UpgradeResourceState")
+        .into_inner();
+    assert!(
+        errors(&legacy.diagnostics)
+            .iter()
+            .any(|e| e.contains("Terraform 0.11")),
+        "{:?}",
+        legacy.diagnostics
+    );
+    assert!(legacy.upgraded_state.is_none(), "no state is made up");
+}
+
+#[tokio::test]
+async fn move_converts_declared_sources_and_names_the_others() {
+    let svc = configured().await;
+    let ty = &svc.resources.entries["example_thing"].ty;
+    let moved = svc
+        .move_resource_state(Request::new(pb::move_resource_state::Request {
+            source_type_name: "example_old_thing".into(),
+            target_type_name: "example_thing".into(),
+            source_state: raw_json(r#"{"id":"p-b","title":"b","size":2,"secret_wo":null}"#),
+            source_private: b"{\"k\":1}".to_vec(),
+            ..Default::default()
+        }))
+        .await
+        .expect("MoveResourceState")
+        .into_inner();
+    assert!(moved.diagnostics.is_empty(), "{:?}", moved.diagnostics);
+    let state = crate::convert::decode(
+        moved.target_state.as_ref(),
+        ty,
+        "state",
+        &mut Diagnostics::default(),
+    )
+    .expect("decodes");
+    assert_eq!(state.get("name").as_str(), Some("b"));
+    assert_eq!(moved.target_private, b"{\"k\":1}".to_vec());
+    let refused = svc
+        .move_resource_state(Request::new(pb::move_resource_state::Request {
+            source_type_name: "example_stranger".into(),
+            target_type_name: "example_thing".into(),
+            source_state: raw_json("{}"),
+            ..Default::default()
+        }))
+        .await
+        .expect("MoveResourceState")
+        .into_inner();
+    assert!(
+        errors(&refused.diagnostics)
+            .iter()
+            .any(|e| e.contains("example_stranger")),
+        "{:?}",
+        refused.diagnostics
+    );
+}

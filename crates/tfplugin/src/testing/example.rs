@@ -59,13 +59,39 @@ impl Provider for ExampleProvider {
     }
 }
 
-/// `example_thing`: lives in the state only.
+/// `example_thing`: lives in the state only. Schema version 1: version 0 called `name`
+/// `title`.
 pub struct Thing;
+
+/// `example_thing` state history: version 0's `title` is version 1's `name`.
+fn thing_v0_to_v1(mut v: serde_json::Value) -> Result<serde_json::Value, String> {
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    if let Some(title) = obj.remove("title") {
+        obj.insert("name".into(), title);
+    }
+    Ok(v)
+}
 
 #[async_trait::async_trait]
 impl Resource<ExampleClient> for Thing {
     fn type_name(&self) -> &'static str {
         "example_thing"
+    }
+
+    fn state_upgraders(&self) -> Vec<crate::StateUpgrader> {
+        vec![crate::StateUpgrader {
+            from: 0,
+            upgrade: thing_v0_to_v1,
+        }]
+    }
+
+    fn move_sources(&self) -> Vec<crate::MoveSource> {
+        vec![crate::MoveSource {
+            provider: "",
+            type_name: "example_old_thing",
+            max_version: 0,
+            convert: thing_v0_to_v1,
+        }]
     }
 
     fn schema(&self) -> Schema {
@@ -100,6 +126,7 @@ impl Resource<ExampleClient> for Thing {
                         .description("A secret never stored."),
                 ),
         )
+        .version(1)
     }
 
     async fn create(
