@@ -18,6 +18,7 @@
 pub mod diagnostics;
 pub mod handshake;
 pub mod logging;
+pub mod model;
 pub mod schema;
 pub mod server;
 pub mod types;
@@ -38,6 +39,7 @@ pub mod proto {
 }
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use model::{Known, ModelError};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::serve;
 pub use types::Type;
