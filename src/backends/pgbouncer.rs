@@ -183,7 +183,7 @@ impl PgBouncerAdmin {
     /// it yet) counts as done; other errors are collected and returned together.
     pub fn each<'a>(
         &'a self,
-        verb: &'a str,
+        verb: crate::enums::PgBouncerVerb,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<(), Vec<PgBouncerError>>> {
         Box::pin(async move {

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use crate::backends::settings::PostgresSettings;
+use crate::enums::SslMode;
 
 /// Largest pool per provider process (PERFORMANCE.md: ≤ 10 connections).
 const POOL_SIZE: u32 = 8;
@@ -34,14 +35,14 @@ pub struct Postgres {
     pool: PgPool,
 }
 
-fn ssl_mode(mode: &str) -> PgSslMode {
+fn ssl_mode(mode: SslMode) -> PgSslMode {
     match mode {
-        "disable" => PgSslMode::Disable,
-        "allow" => PgSslMode::Allow,
-        "require" => PgSslMode::Require,
-        "verify-ca" => PgSslMode::VerifyCa,
-        "verify-full" => PgSslMode::VerifyFull,
-        _ => PgSslMode::Prefer,
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Allow => PgSslMode::Allow,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require => PgSslMode::Require,
+        SslMode::VerifyCa => PgSslMode::VerifyCa,
+        SslMode::VerifyFull => PgSslMode::VerifyFull,
     }
 }
 
@@ -65,7 +66,7 @@ impl Postgres {
             .username(username)
             .password(password)
             .database(&s.database)
-            .ssl_mode(ssl_mode(&s.sslmode))
+            .ssl_mode(ssl_mode(s.sslmode))
             .application_name("terraform-provider-dbaas")
             .disable_statement_logging();
         let pool = PgPoolOptions::new()

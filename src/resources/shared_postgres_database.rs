@@ -10,6 +10,7 @@ use tfplugin::{Attribute, AttributePath, Block, Ctx, Plan, Schema, Type, Validat
 
 use crate::backends::postgres::{Postgres, RoleFacts};
 use crate::backends::Backends;
+use crate::enums::PgBouncerVerb;
 use crate::resources::common::{attribute_error, backend_error, need, pg_name_validator, str_of};
 use crate::sql::{self, TenantRoles};
 
@@ -1007,7 +1008,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // Pooled server connections would block DROP DATABASE and reconnect at once:
         // pause and drop them on every replica first.
         if let Some(pgb) = pgb {
-            if let Err(errors) = pgb.each("KILL", &spec.name).await {
+            if let Err(errors) = pgb.each(PgBouncerVerb::Kill, &spec.name).await {
                 for e in errors {
                     backend_error(
                         &mut ctx.diags,
@@ -1015,7 +1016,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                         e,
                     );
                 }
-                let _ = pgb.each("RESUME", &spec.name).await;
+                let _ = pgb.each(PgBouncerVerb::Resume, &spec.name).await;
                 return;
             }
         }
@@ -1039,7 +1040,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
         .await;
         if let Some(pgb) = pgb {
-            if let Err(errors) = pgb.each("RESUME", &spec.name).await {
+            if let Err(errors) = pgb.each(PgBouncerVerb::Resume, &spec.name).await {
                 for e in errors {
                     ctx.diags.warning(
                         format!("Cannot resume {:?} on PgBouncer", spec.name),

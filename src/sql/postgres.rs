@@ -373,7 +373,7 @@ pub fn drop_extension(ext: &str) -> String {
 
 /// PgBouncer admin console commands take a database name; the console has no quoting
 /// rules of its own beyond PostgreSQL's identifier syntax, so only plain names pass.
-pub fn pgbouncer_command(verb: &str, db: &str) -> Option<String> {
+pub fn pgbouncer_command(verb: crate::enums::PgBouncerVerb, db: &str) -> Option<String> {
     let plain = !db.is_empty() && db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     plain.then(|| format!("{verb} {db}"))
 }
@@ -415,10 +415,16 @@ mod tests {
     #[test]
     fn pgbouncer_commands_only_take_plain_names() {
         assert_eq!(
-            pgbouncer_command("KILL", "app_1").as_deref(),
+            pgbouncer_command(crate::enums::PgBouncerVerb::Kill, "app_1").as_deref(),
             Some("KILL app_1")
         );
-        assert_eq!(pgbouncer_command("KILL", "a;SHUTDOWN"), None);
-        assert_eq!(pgbouncer_command("KILL", ""), None);
+        assert_eq!(
+            pgbouncer_command(crate::enums::PgBouncerVerb::Kill, "a;SHUTDOWN"),
+            None
+        );
+        assert_eq!(
+            pgbouncer_command(crate::enums::PgBouncerVerb::Kill, ""),
+            None
+        );
     }
 }

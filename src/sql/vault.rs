@@ -2,41 +2,7 @@
 
 use super::{quote_mysql_ident, try_quote_ident, try_quote_literal, BadIdentifier};
 
-/// Which group a Vault-issued login joins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Joins `<db>_owner` and runs as it, so objects it creates outlive it.
-    Owner,
-    /// Joins `<db>_readwrite`.
-    ReadWrite,
-    /// Joins `<db>_readonly`.
-    ReadOnly,
-}
-
-impl Access {
-    /// Parses `owner` / `readwrite` / `readonly`.
-    pub fn parse(s: &str) -> Option<Access> {
-        match s {
-            "owner" => Some(Access::Owner),
-            "readwrite" => Some(Access::ReadWrite),
-            "readonly" => Some(Access::ReadOnly),
-            _ => None,
-        }
-    }
-
-    /// The attribute value: `owner`, `readwrite` or `readonly`.
-    pub fn name(self) -> &'static str {
-        self.suffix()
-    }
-
-    fn suffix(self) -> &'static str {
-        match self {
-            Access::Owner => "owner",
-            Access::ReadWrite => "readwrite",
-            Access::ReadOnly => "readonly",
-        }
-    }
-}
+pub use crate::enums::Access;
 
 /// Vault statements for one role: creation, revocation, rotation (static roles).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,7 +47,7 @@ pub fn vault_postgres_statements(
 pub fn postgres_group(db: &str, owner_role: &str, access: Access) -> String {
     match access {
         Access::Owner => owner_role.to_string(),
-        other => format!("{db}_{}", other.suffix()),
+        other => format!("{db}_{}", other.as_str()),
     }
 }
 
