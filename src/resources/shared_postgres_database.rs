@@ -303,7 +303,7 @@ fn build_database<'a>(
             inside.extend(sql::pgbouncer_auth_setup(a, &spec.roles));
         }
         let added: Vec<&String> = spec.extensions.iter().flatten().collect();
-        inside.extend(extension_statements(pg, &spec, &added).await?);
+        inside.extend(extension_statements(pg, spec, &added).await?);
         pg.exec_in(&spec.name, &inside).await?;
         pg.exec_all(&[sql::comment_on_database(&spec.name, sql::DATABASE_MANAGED)])
             .await
