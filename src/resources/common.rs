@@ -1,6 +1,8 @@
 //! Helpers every resource file shares: turning backend errors into diagnostics and
 //! the identifier rules of the spec.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tfplugin::{AttributePath, Diagnostics, Validator, Value};
 
 use crate::backends::BackendError;
@@ -33,6 +35,45 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
             backend_error(diags, format!("Cannot reach {what}"), e);
             None
         }
+    }
+}
+
+/// Decodes a plan, state or configuration into a model. A value that does not fit is a
+/// bug of this provider (the schema and the model disagree), reported as an error.
+pub fn decode<M: DeserializeOwned>(diags: &mut Diagnostics, v: &Value) -> Option<M> {
+    match v.to_model() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error(
+                "Internal error: value does not fit the resource model",
+                format!("{e}. This is a bug in the provider; please report it."),
+            );
+            None
+        }
+    }
+}
+
+/// Encodes a model as a state value (see [`decode`] for the error).
+pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
+    match Value::from_model(m) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.error(
+                "Internal error: the resource model cannot be encoded",
+                format!("{e}. This is a bug in the provider; please report it."),
+            );
+            None
+        }
+    }
+}
+
+/// Overwrites the attributes of `target` that the partial model `part` has.
+pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M) {
+    if let Err(e) = target.merge_model(part) {
+        diags.error(
+            "Internal error: the resource model cannot be encoded",
+            format!("{e}. This is a bug in the provider; please report it."),
+        );
     }
 }
 
