@@ -33,9 +33,15 @@ struct Model {
 }
 
 /// What the charset rules look at in a configuration or plan (any of it may be unknown).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct CharsetPart {
     charset: Known<String>,
+    collation: Known<String>,
+}
+
+/// The one attribute `modify_plan` may change.
+#[derive(Serialize)]
+struct CollationEdit {
     collation: Known<String>,
 }
 
@@ -363,7 +369,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         if plan.prior.is_null() {
             return;
         }
-        let (Some(prior), Some(config), Some(mut planned)) = (
+        let (Some(prior), Some(config), Some(planned)) = (
             decode::<CharsetPart>(&mut plan.diags, plan.prior),
             decode::<CharsetPart>(&mut plan.diags, plan.config),
             decode::<CharsetPart>(&mut plan.diags, &plan.planned),
@@ -371,8 +377,14 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             return;
         };
         if config.collation.is_null() && planned.charset != prior.charset {
-            planned.collation = Known::Unknown;
-            merge(&mut plan.diags, &mut plan.planned, &planned);
+            // Only the collation is written back: the rest of the plan stays as it was.
+            merge(
+                &mut plan.diags,
+                &mut plan.planned,
+                &CollationEdit {
+                    collation: Known::Unknown,
+                },
+            );
         }
     }
 

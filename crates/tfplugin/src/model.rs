@@ -110,6 +110,37 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Known<T> {
     }
 }
 
+impl Serialize for Number {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Number::Int(i) => s.serialize_i64(i),
+            Number::Float(f) => s.serialize_f64(f),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(i64::try_from(v).map_or(Number::Float(v as f64), Number::Int))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::Float(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Why a value does not fit a model (or a model cannot become a value).
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[error("{path}: {message}")]
@@ -948,6 +979,11 @@ mod tests {
         assert_eq!(Value::from_model(&k).unwrap(), v);
         assert_eq!(k.c.as_option().map(Vec::len), Some(1));
         assert_eq!(Known::from(Some(1)), Known::Value(1));
+        let n: Number = Value::Number(Number::Float(1.5)).to_model().unwrap();
+        assert_eq!(
+            Value::from_model(&n).unwrap(),
+            Value::Number(Number::Float(1.5))
+        );
     }
 
     #[test]
