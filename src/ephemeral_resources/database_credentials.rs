@@ -9,10 +9,10 @@ use sqlx::ConnectOptions;
 use tfplugin::{Attribute, Block, Ctx, Opened, Schema, Value};
 
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::{
     backend_error, need, no_nul_validator, str_of, vault_mount_validator, vault_name_validator,
 };
-use crate::resources::vault_database_connection::engine_for;
 
 /// The ephemeral resource type.
 pub struct DatabaseCredentials;
@@ -131,7 +131,8 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         let engine = match vault.read(&format!("{mount}/config/{connection}")).await {
             Ok(Some(b)) => b["data"]["plugin_name"]
                 .as_str()
-                .and_then(engine_for)
+                .and_then(Engine::of_vault_plugin)
+                .map(Engine::as_str)
                 .unwrap_or("postgres")
                 .to_string(),
             _ => "postgres".to_string(),

@@ -10,11 +10,11 @@ use tfplugin::{
 
 use crate::backends::redis::Redis;
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::{
     attribute_error, backend_error, need, no_nul_validator, parse_vault_id, str_of,
     vault_mount_validator, vault_name_validator,
 };
-use crate::resources::vault_database_connection::engine_for;
 use crate::sql::{self, Access, VaultStatements};
 
 /// The resource type.
@@ -100,7 +100,10 @@ fn ttl_secs(v: &serde_json::Value) -> Option<i64> {
 async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -> Option<String> {
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
     match vault.read(&format!("{mount}/config/{connection}")).await {
-        Ok(Some(body)) => match body["data"]["plugin_name"].as_str().and_then(engine_for) {
+        Ok(Some(body)) => match body["data"]["plugin_name"]
+            .as_str()
+            .and_then(Engine::of_vault_plugin)
+        {
             Some(e) => Some(e.to_string()),
             None => {
                 attribute_error(&mut ctx.diags, "connection", "Unsupported connection plugin", format!("{mount}/config/{connection} uses plugin {:?}; this resource generates statements for PostgreSQL, MySQL and Redis only.", body["data"]["plugin_name"]));
