@@ -16,8 +16,9 @@ pub struct PgBouncerError {
     pub message: String,
 }
 
-/// One row of `SHOW POOLS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One row of `SHOW POOLS` (the names are PgBouncer's columns; `dbaas_pgbouncer_pools`
+/// serves rows as they are).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     /// `host:port` of the replica it came from.
     pub admin_host: String,
