@@ -247,6 +247,21 @@ pub struct RoleFacts {
     pub comment: Option<String>,
 }
 
+/// A database's settings as the catalog reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// Owner role.
+    pub owner: String,
+    /// `CONNECTION LIMIT` (-1: none).
+    pub connection_limit: i64,
+    /// Character encoding, e.g. `UTF8`.
+    pub encoding: String,
+    /// LC_COLLATE.
+    pub lc_collate: String,
+    /// LC_CTYPE.
+    pub lc_ctype: String,
+}
+
 /// One thing a role owns or holds outside the database being dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignDependency {
@@ -394,6 +409,91 @@ impl Postgres {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(|e| self.error(e))
+        })
+    }
+
+    /// Owner, connection limit, encoding and locales of database `name`.
+    pub fn database_settings<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseSettings>, PgError>> {
+        Box::pin(async move {
+            let row: Option<(String, i64, String, String, String)> =
+                sqlx::query_as(crate::sql::DATABASE_SETTINGS)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            Ok(row.map(
+                |(owner, connection_limit, encoding, lc_collate, lc_ctype)| DatabaseSettings {
+                    owner,
+                    connection_limit,
+                    encoding,
+                    lc_collate,
+                    lc_ctype,
+                },
+            ))
+        })
+    }
+
+    /// The roles among `names` that exist, sorted.
+    pub fn existing_roles<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            sqlx::query_scalar(crate::sql::EXISTING_ROLES)
+                .bind(&names)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// The roles among `names` that exist, each with whether it could be a leftover of a
+    /// dropped database (NOLOGIN, owning nothing anywhere): `(name, orphan)`.
+    pub fn role_orphans<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, PgError>> {
+        Box::pin(async move {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            sqlx::query_as(crate::sql::ROLE_ORPHANS)
+                .bind(&names)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// The extensions installed in database `db` (but `plpgsql`).
+    pub fn installed_extensions<'a>(
+        &'a self,
+        db: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<std::collections::BTreeSet<String>, PgError>> {
+        Box::pin(async move {
+            let mut conn = self.connect_to(db).await?;
+            let rows = sqlx::query_scalar::<_, String>(crate::sql::INSTALLED_EXTENSIONS)
+                .fetch_all(&mut conn)
+                .await
+                .map_err(|e| self.error(e));
+            let _ = conn.close().await;
+            Ok(rows?.into_iter().collect())
+        })
+    }
+
+    /// Drops `roles` one by one (never `DROP OWNED`: a role still holding something
+    /// makes this fail).
+    pub fn drop_roles<'a>(
+        &'a self,
+        roles: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            for role in roles {
+                self.exec_all(&[crate::sql::drop_role(role)]).await?;
+            }
+            Ok(())
         })
     }
 

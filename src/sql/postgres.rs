@@ -98,6 +98,27 @@ pub const DATABASE_FACTS: &str =
      pg_catalog.shobj_description(d.oid, 'pg_database')::text, d.datistemplate \
      FROM pg_catalog.pg_database d WHERE d.datname = $1";
 
+/// Catalog: `(owner, connection limit, encoding, lc_collate, lc_ctype)` of database $1.
+pub const DATABASE_SETTINGS: &str =
+    "SELECT r.rolname::text AS owner, d.datconnlimit::int8 AS lim, pg_catalog.pg_encoding_to_char(d.encoding)::text AS enc, \
+     d.datcollate::text AS collate, d.datctype::text AS ctype \
+     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = $1";
+
+/// Catalog: the roles named in $1 (text[]) that exist.
+pub const EXISTING_ROLES: &str =
+    "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1) ORDER BY 1";
+
+/// Catalog: `(name, orphan)` of the roles named in $1 (text[]) that exist; orphan means
+/// NOLOGIN, not superuser and owning nothing anywhere (a leftover of a dropped database).
+pub const ROLE_ORPHANS: &str =
+    "SELECT r.rolname::text AS name, (NOT r.rolcanlogin AND NOT r.rolsuper AND NOT EXISTS \
+     (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o')) AS orphan \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
+
+/// Catalog (run inside the database): its extensions but the built-in `plpgsql`.
+pub const INSTALLED_EXTENSIONS: &str =
+    "SELECT extname::text FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'";
+
 /// Catalog: `(name, can_login, superuser, comment)` of the roles named in $1 (text[]).
 pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper, \
      pg_catalog.shobj_description(r.oid, 'pg_authid')::text \
