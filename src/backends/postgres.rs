@@ -113,13 +113,8 @@ impl Postgres {
         }
     }
 
-    /// The shared admin pool (maintenance database).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// A fresh admin connection into database `db` (closed by the caller).
-    pub fn connect_to<'a>(
+    fn connect_to<'a>(
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
@@ -497,6 +492,51 @@ impl Postgres {
         })
     }
 
+    /// The databases role `owner` owns, sorted.
+    pub fn databases_owned_by<'a>(
+        &'a self,
+        owner: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(crate::sql::DATABASES_OWNED_BY)
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// Expired logins named like `like` (a LIKE pattern) that belong to any of `groups`
+    /// (at most 20): Vault logins whose revocation failed.
+    pub fn expired_group_logins<'a>(
+        &'a self,
+        like: &'a str,
+        groups: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(crate::sql::EXPIRED_GROUP_LOGINS)
+                .bind(like)
+                .bind(groups)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// The groups `login` is a direct member of, sorted.
+    pub fn login_groups<'a>(
+        &'a self,
+        login: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(crate::sql::LOGIN_GROUPS)
+                .bind(login)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// Whether extension `name`'s control file pins the schema it installs into.
     pub fn extension_pinned<'a>(
         &'a self,
@@ -542,6 +582,39 @@ impl Postgres {
                 .map_err(|e| self.error(e))
         })
     }
+}
+
+/// Logs in as a tenant through `host:port` (PgBouncer for apps) and runs a trivial
+/// query: what an app would do first. The error names the endpoint and the login, never
+/// the password. Sends no startup parameter beyond user, database and application_name,
+/// which PgBouncer may refuse.
+pub async fn verify_login(
+    host: &str,
+    port: u16,
+    database: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    let options = PgConnectOptions::new()
+        .host(host)
+        .port(port)
+        .database(database)
+        .username(username)
+        .password(password)
+        .ssl_mode(PgSslMode::Prefer)
+        .extra_float_digits(None)
+        .statement_cache_capacity(0)
+        .disable_statement_logging();
+    let mut conn = tokio::time::timeout(Duration::from_secs(15), options.connect())
+        .await
+        .map_err(|_| format!("timed out logging in to {host}:{port}"))?
+        .map_err(|e| format!("login to {host}:{port}/{database} as {username} failed: {e}"))?;
+    let r = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(crate::sql::LOGIN_CHECK))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("query as {username} on {host}:{port}/{database} failed: {e}"));
+    let _ = conn.close().await;
+    r
 }
 
 /// Bounded retry schedule: up to 8 attempts, 25 ms doubling to 1.6 s, with jitter.

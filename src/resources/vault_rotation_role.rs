@@ -128,13 +128,10 @@ async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option
         return Ok(None);
     }
     let pg = ctx.client.postgres().await.map_err(|e| e.to_string())?;
-    sqlx::query_scalar::<_, String>(
-        "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text FROM pg_catalog.pg_database d WHERE d.datname = $1",
-    )
-    .bind(database)
-    .fetch_optional(pg.pool())
-    .await
-    .map_err(|e| pg.error(e).to_string())
+    pg.database_facts(database)
+        .await
+        .map(|facts| facts.map(|f| f.owner))
+        .map_err(|e| e.to_string())
 }
 
 /// The databases PostgreSQL role `owner` owns, from the catalog (empty when unknown).
@@ -142,13 +139,7 @@ pub async fn databases_owned_by(ctx: &Ctx<'_, Backends>, owner: &str) -> Vec<Str
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
-    sqlx::query_scalar::<_, String>(
-        "SELECT d.datname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1",
-    )
-    .bind(owner)
-    .fetch_all(pg.pool())
-    .await
-    .unwrap_or_default()
+    pg.databases_owned_by(owner).await.unwrap_or_default()
 }
 
 async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Value> {
@@ -393,30 +384,15 @@ async fn stale_logins(
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
-    sqlx::query_scalar::<_, String>(
-        "SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.rolcanlogin AND r.rolname LIKE $1 \
-         AND r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil < pg_catalog.now() \
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
-                     WHERE m.member = r.oid AND g.rolname = ANY($2)) ORDER BY 1 LIMIT 20",
-    )
-    .bind(sql::vault_login_like_pattern(role))
-    .bind(groups)
-    .fetch_all(pg.pool())
-    .await
-    .unwrap_or_default()
+    pg.expired_group_logins(&sql::vault_login_like_pattern(role), &groups)
+        .await
+        .unwrap_or_default()
 }
 
 /// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
 async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
     let pg = ctx.client.postgres().await.ok()?;
-    let groups: Vec<String> = sqlx::query_scalar(
-        "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
-         JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1",
-    )
-    .bind(username)
-    .fetch_all(pg.pool())
-    .await
-    .ok()?;
+    let groups = pg.login_groups(username).await.ok()?;
     groups.iter().find_map(|g| {
         [
             ("_owner", Access::Owner),

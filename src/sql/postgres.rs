@@ -115,6 +115,23 @@ pub const ROLE_ORPHANS: &str =
      (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o')) AS orphan \
      FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
 
+/// Catalog: the databases role $1 owns, sorted.
+pub const DATABASES_OWNED_BY: &str = "SELECT d.datname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1";
+
+/// Catalog: expired logins named like $1 (a LIKE pattern) that are members of any of
+/// the groups in $2 (text[]); at most 20.
+pub const EXPIRED_GROUP_LOGINS: &str = "SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.rolcanlogin AND r.rolname LIKE $1 \
+         AND r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil < pg_catalog.now() \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+                     WHERE m.member = r.oid AND g.rolname = ANY($2)) ORDER BY 1 LIMIT 20";
+
+/// Catalog: the groups login $1 is a direct member of, sorted.
+pub const LOGIN_GROUPS: &str = "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+         JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1";
+
+/// The statement a tenant login runs to prove it works.
+pub const LOGIN_CHECK: &str = "SELECT 1";
+
 /// Catalog (run inside the database): its extensions but the built-in `plpgsql`.
 pub const INSTALLED_EXTENSIONS: &str =
     "SELECT extname::text FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'";
