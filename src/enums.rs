@@ -116,6 +116,16 @@ impl Access {
 }
 
 word_enum! {
+    /// How a Vault rotation role hands out logins.
+    RoleMode {
+        /// A new login per lease.
+        Dynamic = "dynamic",
+        /// An existing login whose password Vault rotates.
+        Static = "static",
+    }
+}
+
+word_enum! {
     /// libpq's `sslmode` for the PostgreSQL admin connection.
     SslMode {
         /// Plain only.

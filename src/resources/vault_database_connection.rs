@@ -44,7 +44,8 @@ struct Model {
 #[derive(Debug, Deserialize)]
 struct PlanView {
     name: Known<String>,
-    engine: Known<Engine>,
+    /// A string here: validation runs on configurations the schema may still refuse.
+    engine: Known<String>,
     connection_url: Known<IgnoredAny>,
     username: Known<IgnoredAny>,
     password: Known<IgnoredAny>,
@@ -252,7 +253,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         let (Some(config), Some(planned)) = views else {
             return;
         };
-        let Known::Value(engine) = planned.engine else {
+        let Some(engine) = planned.engine.as_option().and_then(|e| Engine::parse(e)) else {
             return;
         };
         let Some(d) = admin_defaults(client, engine) else {
