@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tfplugin::{AttributePath, Diagnostics, Validator, Value};
+use tfplugin::{AttributePath, Diagnostics, Plan, Validator, Value};
 
 use crate::backends::BackendError;
 
@@ -53,6 +53,24 @@ pub fn decode<M: DeserializeOwned>(diags: &mut Diagnostics, v: &Value) -> Option
     }
 }
 
+/// The configuration and the plan of `plan` read as views (see [`decode`]); `None` when
+/// one does not fit (recorded).
+pub fn plan_views<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V)> {
+    let config = decode(&mut plan.diags, plan.config);
+    let planned = decode(&mut plan.diags, &plan.planned);
+    config.zip(planned)
+}
+
+/// [`plan_views`] with the prior state first; `None` on create (no prior state) too.
+pub fn plan_views_with_prior<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V, V)> {
+    if plan.prior.is_null() {
+        return None;
+    }
+    let prior = decode(&mut plan.diags, plan.prior)?;
+    let (config, planned) = plan_views(plan)?;
+    Some((prior, config, planned))
+}
+
 /// Encodes a model as a state value (see [`decode`] for the error).
 pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
     match Value::from_model(m) {
@@ -75,6 +93,17 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
             format!("{e}. This is a bug in the provider; please report it."),
         );
     }
+}
+
+/// An object value from attribute pairs (unit tests build plans and states with it).
+#[cfg(test)]
+pub fn test_object(pairs: &[(&str, Value)]) -> Value {
+    Value::Map(
+        pairs
+            .iter()
+            .map(|(k, x)| (k.to_string(), x.clone()))
+            .collect(),
+    )
 }
 
 /// A PostgreSQL identifier as the spec allows it: `^[a-z_][a-z0-9_]{0,max-1}$`.

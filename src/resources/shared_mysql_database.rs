@@ -671,14 +671,7 @@ mod tests {
         assert!(!collation_matches("utf8", "utf8mb4_bin"));
     }
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(
-            pairs
-                .iter()
-                .map(|(k, x)| (k.to_string(), x.clone()))
-                .collect(),
-        )
-    }
+    use crate::resources::common::test_object as obj;
 
     fn collation(v: &Value) -> Known<String> {
         v.to_model::<CharsetPart>().unwrap().collation

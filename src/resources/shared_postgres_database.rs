@@ -12,7 +12,7 @@ use crate::backends::postgres::{DatabaseSettings, PgError, Postgres, RoleFacts};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator,
+    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views,
 };
 use crate::sql::{self, TenantRoles};
 
@@ -403,11 +403,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        let views = (
-            decode::<PlanView>(&mut plan.diags, plan.config),
-            decode::<PlanView>(&mut plan.diags, &plan.planned),
-        );
-        let (Some(config), Some(planned)) = views else {
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
             return;
         };
         let mut edit = PlanEdit::default();

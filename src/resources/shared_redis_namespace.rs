@@ -15,7 +15,9 @@ use tfplugin::{
 
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, decode, encode, merge, need};
+use crate::resources::common::{
+    attribute_error, backend_error, decode, encode, merge, need, plan_views,
+};
 use crate::sql;
 
 /// The resource type.
@@ -519,11 +521,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        let views = (
-            decode::<PlanView>(&mut plan.diags, plan.config),
-            decode::<PlanView>(&mut plan.diags, &plan.planned),
-        );
-        let (Some(config), Some(planned)) = views else {
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
             return;
         };
         let prior_password = if plan.prior.is_null() {
@@ -867,14 +865,7 @@ mod tests {
     use super::*;
     use tfplugin::Resource;
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(
-            pairs
-                .iter()
-                .map(|(k, x)| (k.to_string(), x.clone()))
-                .collect(),
-        )
-    }
+    use crate::resources::common::test_object as obj;
 
     /// The model of a (partial) plan or state.
     fn m(v: &Value) -> Model {

@@ -13,7 +13,7 @@ use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, parse_vault_id,
+    attribute_error, backend_error, decode, encode, merge, need, parse_vault_id, plan_views,
     vault_mount_validator, vault_name_validator,
 };
 
@@ -246,11 +246,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
         // Defaults from the provider's admin block are planned, so an edit made in Vault
         // (say, the URL pointed elsewhere) shows as a change and is reverted.
-        let views = (
-            decode::<PlanView>(&mut plan.diags, plan.config),
-            decode::<PlanView>(&mut plan.diags, &plan.planned),
-        );
-        let (Some(config), Some(planned)) = views else {
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
             return;
         };
         let Some(engine) = planned.engine.as_option().and_then(|e| Engine::parse(e)) else {
@@ -268,11 +264,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        let views = (
-            decode::<PlanView>(&mut plan.diags, plan.config),
-            decode::<PlanView>(&mut plan.diags, &plan.planned),
-        );
-        let (Some(config), Some(planned)) = views else {
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
             return;
         };
         if config.allowed_roles.is_null() {

@@ -15,7 +15,7 @@ use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, no_nul_validator, parse_vault_id,
-    vault_mount_validator, vault_name_validator,
+    plan_views_with_prior, vault_mount_validator, vault_name_validator,
 };
 use crate::sql::{self, Access, VaultStatements};
 
@@ -549,12 +549,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         if plan.prior.is_null() {
             return;
         }
-        let views = (
-            decode::<PlanView>(&mut plan.diags, plan.prior),
-            decode::<PlanView>(&mut plan.diags, plan.config),
-            decode::<PlanView>(&mut plan.diags, &plan.planned),
-        );
-        let (Some(prior), Some(config), Some(planned)) = views else {
+        let Some((prior, config, planned)) = plan_views_with_prior::<PlanView>(plan) else {
             return;
         };
         // Statements left to the provider are what it would generate now: an edit made
@@ -626,12 +621,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         if plan.prior.is_null() || plan.planned.is_null() {
             return;
         }
-        let views = (
-            decode::<PlanView>(&mut plan.diags, plan.prior),
-            decode::<PlanView>(&mut plan.diags, plan.config),
-            decode::<PlanView>(&mut plan.diags, &plan.planned),
-        );
-        let (Some(prior), Some(config), Some(planned)) = views else {
+        let Some((prior, config, planned)) = plan_views_with_prior::<PlanView>(plan) else {
             return;
         };
         if prior.engine() != Some(Engine::Redis)
@@ -1044,14 +1034,7 @@ mod redis_rule_tests {
         assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns));
     }
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(
-            pairs
-                .iter()
-                .map(|(k, x)| (k.to_string(), x.clone()))
-                .collect(),
-        )
-    }
+    use crate::resources::common::test_object as obj;
 
     /// The planned creation statements (known ones only).
     fn creation(plan: &Plan<'_>) -> Vec<String> {

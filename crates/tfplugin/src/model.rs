@@ -1001,6 +1001,50 @@ mod tests {
         assert_eq!(v.get("name").as_str(), Some("app"));
     }
 
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            Just(Value::unknown()),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::int),
+            (-1e9f64..1e9).prop_map(|f| Value::Number(Number::Float(f))),
+            "[a-z]{0,3}".prop_map(Value::String),
+            prop_oneof![Just("static"), Just("dynamic")].prop_map(Value::string),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let names = prop_oneof![
+                Just("id"),
+                Just("name"),
+                Just("owner"),
+                Just("limit"),
+                Just("mode"),
+                Just("tags"),
+                Just("endpoint"),
+                Just("host"),
+                Just("port"),
+                Just("replicas"),
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+                proptest::collection::btree_map(names.prop_map(String::from), inner, 0..10)
+                    .prop_map(Value::Map),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Values come from Terraform: any shape is an error or a model, never a panic,
+        /// and a model read from a value writes back to a value that reads the same.
+        #[test]
+        fn any_value_decodes_or_fails_without_panicking(v in any_value()) {
+            if let Ok(m) = v.to_model::<Model>() {
+                let again: Model = Value::from_model(&m).unwrap().to_model().unwrap();
+                proptest::prop_assert_eq!(again, m);
+            }
+        }
+    }
+
     #[test]
     fn field_names_are_checked_against_the_schema() {
         assert_eq!(fields_of::<Endpoint>(), ["host", "port"]);
