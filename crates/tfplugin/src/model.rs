@@ -265,6 +265,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads child `v` (at `step` below this value) with `seed`; errors get its path.
+    fn read<S: de::DeserializeSeed<'a>>(
+        &self,
+        step: impl fmt::Display,
+        v: &'a Value,
+        seed: S,
+    ) -> Result<S::Value, ModelError> {
+        let r = self.child(step, v);
+        let path = r.path.clone();
+        seed.deserialize(r).map_err(|e| e.within(&path))
+    }
+
     fn fail(&self, message: impl Into<String>) -> ModelError {
         ModelError::at(&self.path, message)
     }
@@ -437,11 +449,7 @@ impl<'a> de::SeqAccess<'a> for Items<'a, '_> {
         seed: S,
     ) -> Result<Option<S::Value>, ModelError> {
         match self.items.next() {
-            Some((i, v)) => {
-                let r = self.parent.child(format_args!("[{i}]"), v);
-                let path = r.path.clone();
-                seed.deserialize(r).map(Some).map_err(|e| e.within(&path))
-            }
+            Some((i, v)) => self.parent.read(format_args!("[{i}]"), v, seed).map(Some),
             None => Ok(None),
         }
     }
@@ -478,9 +486,7 @@ impl<'a> de::MapAccess<'a> for Entries<'a, '_> {
             .pending
             .take()
             .ok_or_else(|| self.parent.fail("map value without a key"))?;
-        let r = self.parent.child(format_args!("[{k:?}]"), v);
-        let path = r.path.clone();
-        seed.deserialize(r).map_err(|e| e.within(&path))
+        self.parent.read(format_args!("[{k:?}]"), v, seed)
     }
 }
 
@@ -517,9 +523,7 @@ impl<'a> de::MapAccess<'a> for Fields<'a, '_> {
             .take()
             .ok_or_else(|| self.parent.fail("field value without a name"))?;
         let v = self.entries.get(name).unwrap_or(&NULL);
-        let r = self.parent.child(format_args!(".{name}"), v);
-        let path = r.path.clone();
-        seed.deserialize(r).map_err(|e| e.within(&path))
+        self.parent.read(format_args!(".{name}"), v, seed)
     }
 }
 
