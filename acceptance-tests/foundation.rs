@@ -2,7 +2,7 @@
 //! `data "dbaas_endpoints"`, reports bad provider settings on the right attribute,
 //! shows the provider's logs under TF_LOG, and leaves no provider process behind.
 
-use crate::harness::{provider_block, stack, terraforms, Workdir};
+use crate::harness::{pgbouncer_ports, provider_block, stack, terraforms, Workdir};
 
 const ENDPOINTS: &str = r#"
 data "dbaas_endpoints" "this" {}
@@ -226,5 +226,36 @@ resource "dbaas_shared_postgres_database" "kv" {{
             )
             .failed();
         assert!(r.all().contains("secret/data/acc/missing"), "{}", r.all());
+    }
+}
+
+#[test]
+fn pgbouncer_pools_lists_every_admin_host_and_filters_by_database() {
+    let hcl = r#"
+data "dbaas_pgbouncer_pools" "all" {}
+data "dbaas_pgbouncer_pools" "none" {
+  database = "no_such_database_here"
+}
+
+output "all_id" { value = data.dbaas_pgbouncer_pools.all.id }
+output "hosts" { value = distinct([for p in data.dbaas_pgbouncer_pools.all.pools : p.admin_host]) }
+output "none_id" { value = data.dbaas_pgbouncer_pools.none.id }
+output "none" { value = length(data.dbaas_pgbouncer_pools.none.pools) }
+"#;
+    for tf in terraforms() {
+        let w = Workdir::new(&tf, &format!("{}\n{hcl}", provider_block()));
+        w.apply().ok();
+        let out = w.outputs();
+        assert_eq!(out["all_id"], "*");
+        assert_eq!(out["none_id"], "no_such_database_here");
+        assert_eq!(out["none"].as_i64(), Some(0), "{out}");
+        // PgBouncer's own admin database is a pool on every replica.
+        let hosts = out["hosts"].as_array().map(Vec::len).unwrap_or(0);
+        assert_eq!(hosts, pgbouncer_ports().len(), "{out}");
+        assert!(
+            w.plan_is_empty(),
+            "second plan must be empty on {}",
+            tf.version
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod backends;
 pub mod data_sources;
+pub mod enums;
 pub mod ephemeral_resources;
 pub mod provider;
 pub mod resources;

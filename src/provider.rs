@@ -13,11 +13,51 @@ use crate::backends::settings::{
     VaultSettings,
 };
 use crate::backends::Backends;
+use crate::enums::{MysqlTls, SslMode};
 
 /// The dbaas provider.
 pub struct DbaasProvider;
 
-fn port(name: &str, default: i64, what: &str) -> Attribute {
+/// Defaults of the provider settings, each written once: the schema's descriptions and
+/// [`settings_from_config`] (and resources, through [`Settings`]) all read them here.
+pub mod defaults {
+    use crate::enums::{MysqlTls, SslMode};
+
+    /// `postgres.port`.
+    pub const POSTGRES_PORT: u16 = 5432;
+    /// `postgres.username`.
+    pub const POSTGRES_USERNAME: &str = "postgres";
+    /// `postgres.database`.
+    pub const POSTGRES_DATABASE: &str = "postgres";
+    /// `postgres.sslmode`.
+    pub const SSLMODE: SslMode = SslMode::Prefer;
+    /// `postgres.connect_timeout`, seconds.
+    pub const CONNECT_TIMEOUT: u64 = 10;
+    /// `pgbouncer.port`.
+    pub const PGBOUNCER_PORT: u16 = 6432;
+    /// `pgbouncer.auth_user`.
+    pub const AUTH_USER: &str = "pgbouncer_auth";
+    /// `mysql.port`.
+    pub const MYSQL_PORT: u16 = 3306;
+    /// `mysql.tls`.
+    pub const MYSQL_TLS: MysqlTls = MysqlTls::Preferred;
+    /// `redis.port`.
+    pub const REDIS_PORT: u16 = 6379;
+    /// `redis.username`.
+    pub const REDIS_USERNAME: &str = "default";
+    /// `redis.tls`.
+    pub const REDIS_TLS: bool = false;
+    /// `vault.mount`.
+    pub const VAULT_MOUNT: &str = "database";
+}
+
+/// Appends "Default `<value>`." to an attribute's description.
+fn defaulted(a: Attribute, default: impl std::fmt::Display) -> Attribute {
+    let text = format!("{} Default `{default}`.", a.description);
+    a.description(text)
+}
+
+fn port(name: &str, default: u16, what: &str) -> Attribute {
     Attribute::number(name)
         .optional()
         .description(format!("{what} Default `{default}`."))
@@ -62,22 +102,22 @@ fn host_port_list_validator() -> Validator {
 pub fn provider_schema() -> Schema {
     let postgres = Block::new("Admin connection to the PostgreSQL primary (CloudNativePG `-rw` service). Falls back to the libpq environment variables.")
         .attr(Attribute::string("host").optional().env(&["PGHOST"]).description("Primary host, e.g. `pg-cluster-rw.dbaas.svc.cluster.local`."))
-        .attr(port("port", 5432, "Primary port.").env(&["PGPORT"]))
+        .attr(port("port", defaults::POSTGRES_PORT, "Primary port.").env(&["PGPORT"]))
         .attr(Attribute::string("username").optional().env(&["PGUSER"]).description("Admin role (needs CREATEDB and CREATEROLE)."))
         .attr(Attribute::string("password").optional().sensitive().env(&["PGPASSWORD"]).description("Admin password."))
         .attr(vault_path_attr("PostgreSQL admin", "password", "secret/data/postgres/root"))
-        .attr(Attribute::string("database").optional().env(&["PGDATABASE"]).description("Maintenance database. Default `postgres`."))
+        .attr(defaulted(Attribute::string("database").optional().env(&["PGDATABASE"]).description("Maintenance database."), defaults::POSTGRES_DATABASE))
         .attr(
             Attribute::string("sslmode")
                 .optional()
                 .env(&["PGSSLMODE"])
-                .description("libpq sslmode. Default `prefer`.")
-                .validate(Validator::one_of(&["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])),
+                .description(format!("libpq sslmode. Default `{}`.", defaults::SSLMODE))
+                .validate(SslMode::validator()),
         )
-        .attr(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection. Default `10`.").validate(Validator::int_between(1, 3600)));
+        .attr(defaulted(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection."), defaults::CONNECT_TIMEOUT).validate(Validator::int_between(1, 3600)));
     let pgbouncer = Block::new("PgBouncer: the endpoint apps use, and the admin console of every replica.")
         .attr(Attribute::string("host").optional().description("Host apps connect to, e.g. `pgbouncer.dbaas.svc.cluster.local`."))
-        .attr(port("port", 6432, "Port apps connect to."))
+        .attr(port("port", defaults::PGBOUNCER_PORT, "Port apps connect to."))
         .attr(Attribute::string("admin_username").optional().description("A user listed in PgBouncer's `admin_users`."))
         .attr(Attribute::string("admin_password").optional().sensitive().description("Its password."))
         .attr(vault_path_attr("PgBouncer admin", "admin_password", "secret/data/pgbouncer/admin"))
@@ -87,14 +127,14 @@ pub fn provider_schema() -> Schema {
                 .description("Admin console of every PgBouncer replica as `host:port`. Default `[\"<host>:<port>\"]`.")
                 .validate(host_port_list_validator()),
         )
-        .attr(Attribute::string("auth_user").optional().description("PgBouncer's `auth_user`, granted the auth function and CONNECT. Default `pgbouncer_auth`."));
+        .attr(defaulted(Attribute::string("auth_user").optional().description("PgBouncer's `auth_user`, granted the auth function and CONNECT."), defaults::AUTH_USER));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
         .attr(
             Attribute::string("host")
                 .optional()
                 .description("Host, e.g. `mysql.dbaas.svc.cluster.local`."),
         )
-        .attr(port("port", 3306, "Port."))
+        .attr(port("port", defaults::MYSQL_PORT, "Port."))
         .attr(
             Attribute::string("username")
                 .optional()
@@ -114,14 +154,8 @@ pub fn provider_schema() -> Schema {
         .attr(
             Attribute::string("tls")
                 .optional()
-                .description("TLS mode. Default `preferred`.")
-                .validate(Validator::one_of(&[
-                    "disabled",
-                    "preferred",
-                    "required",
-                    "verify_ca",
-                    "verify_identity",
-                ])),
+                .description(format!("TLS mode. Default `{}`.", defaults::MYSQL_TLS))
+                .validate(MysqlTls::validator()),
         );
     let redis = Block::new("Admin connection to the shared Redis.")
         .attr(
@@ -129,11 +163,14 @@ pub fn provider_schema() -> Schema {
                 .optional()
                 .description("Host, e.g. `redis.redis.svc.cluster.local`."),
         )
-        .attr(port("port", 6379, "Port."))
+        .attr(port("port", defaults::REDIS_PORT, "Port."))
         .attr(
             Attribute::string("username")
                 .optional()
-                .description("ACL user with `+acl`. Default `default`."),
+                .description(format!(
+                    "ACL user with `+acl`. Default `{}`.",
+                    defaults::REDIS_USERNAME
+                )),
         )
         .attr(
             Attribute::string("password")
@@ -149,7 +186,7 @@ pub fn provider_schema() -> Schema {
         .attr(
             Attribute::bool("tls")
                 .optional()
-                .description("Use TLS. Default `false`."),
+                .description(format!("Use TLS. Default `{}`.", defaults::REDIS_TLS)),
         );
     let vault = Block::new("Vault (or OpenBao) with the database secrets engine. Falls back to `VAULT_ADDR` and `VAULT_TOKEN`.")
         .attr(
@@ -164,7 +201,7 @@ pub fn provider_schema() -> Schema {
                 })),
         )
         .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token."))
-        .attr(Attribute::string("mount").optional().description("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `database`.").validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
+        .attr(Attribute::string("mount").optional().description(format!("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `{}`.", defaults::VAULT_MOUNT)).validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
             Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
             None => Ok(()),
         })));
@@ -178,34 +215,80 @@ pub fn provider_schema() -> Schema {
     )
 }
 
-/// Reads provider configuration with environment fallbacks, recording a diagnostic at
-/// the attribute path for anything missing or malformed.
+/// Reads one block of the provider configuration with the environment fallbacks its
+/// schema declares (`Attribute::env`), recording a diagnostic at the attribute path for
+/// anything missing or malformed.
 struct Reader<'a> {
     block: &'a Value,
+    /// The block's schema: where the environment variable names come from.
+    schema: &'a Block,
+    /// The block's name, e.g. `postgres`.
+    name: &'static str,
     path: AttributePath,
     env: &'a dyn Fn(&str) -> Option<String>,
     diags: &'a mut Diagnostics,
 }
 
-impl Reader<'_> {
-    fn string(&mut self, name: &str, env: Option<&str>) -> Option<String> {
+/// The environment variable an attribute of `schema` falls back to, if any.
+fn env_var(schema: &Block, name: &str) -> Option<&'static str> {
+    schema.attribute(name).and_then(|a| a.env.first().copied())
+}
+
+impl<'a> Reader<'a> {
+    /// A reader for block `name`, or `None` when the block is absent and its `key`
+    /// attribute has no environment fallback set either.
+    fn open(
+        config: &'a Value,
+        schema: &'a Block,
+        name: &'static str,
+        key: &str,
+        env: &'a dyn Fn(&str) -> Option<String>,
+        diags: &'a mut Diagnostics,
+    ) -> Option<Reader<'a>> {
+        let block = config.get(name);
+        let schema = &schema.nested(name)?.block;
+        let from_env = env_var(schema, key).is_some_and(|e| env(e).is_some());
+        (!block.is_null() || from_env).then(|| Reader {
+            block,
+            schema,
+            name,
+            path: AttributePath::attr(name),
+            env,
+            diags,
+        })
+    }
+
+    fn env_of(&self, name: &str) -> Option<&'static str> {
+        env_var(self.schema, name)
+    }
+
+    fn string(&mut self, name: &str) -> Option<String> {
         match self.block.get(name) {
             Value::String(s) => Some(s.clone()),
             Value::Unknown(_) => {
                 self.diags.error_at(self.path.join(name), format!("{} is not known yet", self.path.join(name)), "Provider settings must be known at plan time; do not derive them from resources created in the same run.");
                 None
             }
-            _ => env.and_then(|e| (self.env)(e)).filter(|s| !s.is_empty()),
+            _ => self
+                .env_of(name)
+                .and_then(|e| (self.env)(e))
+                .filter(|s| !s.is_empty()),
         }
     }
 
-    fn required_string(&mut self, name: &str, env: Option<&str>, block: &str) -> String {
-        match self.string(name, env) {
+    fn string_or(&mut self, name: &str, default: &str) -> String {
+        self.string(name).unwrap_or_else(|| default.to_string())
+    }
+
+    fn required_string(&mut self, name: &str) -> String {
+        match self.string(name) {
             Some(s) if !s.is_empty() => s,
             _ => {
-                let hint = env
+                let hint = self
+                    .env_of(name)
                     .map(|e| format!(" or the {e} environment variable"))
                     .unwrap_or_default();
+                let block = self.name;
                 self.diags.error_at(
                     self.path.join(name),
                     format!("Missing {block}.{name}"),
@@ -216,7 +299,8 @@ impl Reader<'_> {
         }
     }
 
-    fn port(&mut self, name: &str, env: Option<&str>, default: u16) -> u16 {
+    fn port(&mut self, name: &str, default: u16) -> u16 {
+        let env = self.env_of(name);
         match self.block.get(name) {
             Value::Number(n) => n
                 .as_i64()
@@ -240,11 +324,41 @@ impl Reader<'_> {
         }
     }
 
-    fn password(&mut self, env: Option<&str>, key: &str, block: &str) -> Secret {
-        let vault_path = self.string("password_vault_path", None);
-        let plain = self.string(key, env);
+    /// A word of a closed set (`sslmode`, `tls`); a bad value from the environment is an
+    /// error on the attribute (the schema's validator checks configured ones).
+    fn word<T: Copy>(
+        &mut self,
+        name: &str,
+        default: T,
+        parse: fn(&str) -> Option<T>,
+        allowed: &[&str],
+    ) -> T {
+        let Some(text) = self.string(name) else {
+            return default;
+        };
+        match parse(&text) {
+            Some(v) => v,
+            None => {
+                let from = self
+                    .env_of(name)
+                    .map(|e| format!(" (from {e})"))
+                    .unwrap_or_default();
+                self.diags.error_at(
+                    self.path.join(name),
+                    format!("Invalid {name}"),
+                    format!("{text:?}{from} is not one of {}.", allowed.join(", ")),
+                );
+                default
+            }
+        }
+    }
+
+    fn password(&mut self, key: &str) -> Secret {
+        let vault_path = self.string("password_vault_path");
+        let plain = self.string(key);
         match (plain, vault_path) {
             (Some(_), Some(_)) if !self.block.get(key).is_null() => {
+                let block = self.name;
                 self.diags.error_at(
                     self.path.join("password_vault_path"),
                     "Conflicting password settings",
@@ -259,47 +373,28 @@ impl Reader<'_> {
     }
 }
 
-/// Builds [`Settings`] from the provider configuration; `env` supplies fallbacks.
+/// Builds [`Settings`] from the provider configuration; `env` supplies the fallbacks the
+/// schema names.
 pub fn settings_from_config(
     config: &Value,
     env: &dyn Fn(&str) -> Option<String>,
     diags: &mut Diagnostics,
 ) -> Settings {
+    let schema = provider_schema().block;
     let mut settings = Settings::default();
 
-    let block = config.get("postgres");
-    if !block.is_null() || env("PGHOST").is_some() {
-        let mut r = Reader {
-            block,
-            path: AttributePath::attr("postgres"),
-            env,
-            diags,
-        };
-        let host = r.required_string("host", Some("PGHOST"), "postgres");
-        let port = r.port("port", Some("PGPORT"), 5432);
-        let password = r.password(Some("PGPASSWORD"), "password", "postgres");
-        let username = r
-            .string("username", Some("PGUSER"))
-            .unwrap_or_else(|| "postgres".into());
-        let database = r
-            .string("database", Some("PGDATABASE"))
-            .unwrap_or_else(|| "postgres".into());
-        let sslmode = r
-            .string("sslmode", Some("PGSSLMODE"))
-            .unwrap_or_else(|| "prefer".into());
-        if ![
-            "disable",
-            "allow",
-            "prefer",
-            "require",
-            "verify-ca",
-            "verify-full",
-        ]
-        .contains(&sslmode.as_str())
-        {
-            r.diags.error_at(r.path.join("sslmode"), "Invalid sslmode", format!("{sslmode:?} (from PGSSLMODE) is not one of disable, allow, prefer, require, verify-ca, verify-full."));
-        }
-        let connect_timeout = block.get("connect_timeout").as_i64().unwrap_or(10).max(1) as u64;
+    if let Some(mut r) = Reader::open(config, &schema, "postgres", "host", env, diags) {
+        let host = r.required_string("host");
+        let port = r.port("port", defaults::POSTGRES_PORT);
+        let password = r.password("password");
+        let username = r.string_or("username", defaults::POSTGRES_USERNAME);
+        let database = r.string_or("database", defaults::POSTGRES_DATABASE);
+        let sslmode = r.word("sslmode", defaults::SSLMODE, SslMode::parse, SslMode::NAMES);
+        let connect_timeout = r
+            .block
+            .get("connect_timeout")
+            .as_i64()
+            .map_or(defaults::CONNECT_TIMEOUT, |t| t.max(1) as u64);
         settings.postgres = Some(PostgresSettings {
             host,
             port,
@@ -311,22 +406,14 @@ pub fn settings_from_config(
         });
     }
 
-    let block = config.get("pgbouncer");
-    if !block.is_null() {
-        let mut r = Reader {
-            block,
-            path: AttributePath::attr("pgbouncer"),
-            env,
-            diags,
-        };
-        let host = r.required_string("host", None, "pgbouncer");
-        let port = r.port("port", None, 6432);
-        let admin_username = r.string("admin_username", None).unwrap_or_default();
-        let admin_password = r.password(None, "admin_password", "pgbouncer");
-        let auth_user = r
-            .string("auth_user", None)
-            .unwrap_or_else(|| "pgbouncer_auth".into());
-        let mut admin_hosts: Vec<(String, u16)> = block
+    if let Some(mut r) = Reader::open(config, &schema, "pgbouncer", "host", env, diags) {
+        let host = r.required_string("host");
+        let port = r.port("port", defaults::PGBOUNCER_PORT);
+        let admin_username = r.string("admin_username").unwrap_or_default();
+        let admin_password = r.password("admin_password");
+        let auth_user = r.string_or("auth_user", defaults::AUTH_USER);
+        let mut admin_hosts: Vec<(String, u16)> = r
+            .block
             .get("admin_hosts")
             .string_list()
             .iter()
@@ -345,19 +432,12 @@ pub fn settings_from_config(
         });
     }
 
-    let block = config.get("mysql");
-    if !block.is_null() {
-        let mut r = Reader {
-            block,
-            path: AttributePath::attr("mysql"),
-            env,
-            diags,
-        };
-        let host = r.required_string("host", None, "mysql");
-        let port = r.port("port", None, 3306);
-        let username = r.required_string("username", None, "mysql");
-        let password = r.password(None, "password", "mysql");
-        let tls = r.string("tls", None).unwrap_or_else(|| "preferred".into());
+    if let Some(mut r) = Reader::open(config, &schema, "mysql", "host", env, diags) {
+        let host = r.required_string("host");
+        let port = r.port("port", defaults::MYSQL_PORT);
+        let username = r.required_string("username");
+        let password = r.password("password");
+        let tls = r.word("tls", defaults::MYSQL_TLS, MysqlTls::parse, MysqlTls::NAMES);
         settings.mysql = Some(MysqlSettings {
             host,
             port,
@@ -367,21 +447,12 @@ pub fn settings_from_config(
         });
     }
 
-    let block = config.get("redis");
-    if !block.is_null() {
-        let mut r = Reader {
-            block,
-            path: AttributePath::attr("redis"),
-            env,
-            diags,
-        };
-        let host = r.required_string("host", None, "redis");
-        let port = r.port("port", None, 6379);
-        let username = r
-            .string("username", None)
-            .unwrap_or_else(|| "default".into());
-        let password = r.password(None, "password", "redis");
-        let tls = block.get("tls").as_bool().unwrap_or(false);
+    if let Some(mut r) = Reader::open(config, &schema, "redis", "host", env, diags) {
+        let host = r.required_string("host");
+        let port = r.port("port", defaults::REDIS_PORT);
+        let username = r.string_or("username", defaults::REDIS_USERNAME);
+        let password = r.password("password");
+        let tls = r.block.get("tls").as_bool().unwrap_or(defaults::REDIS_TLS);
         settings.redis = Some(RedisSettings {
             host,
             port,
@@ -391,22 +462,11 @@ pub fn settings_from_config(
         });
     }
 
-    let block = config.get("vault");
-    if !block.is_null() || env("VAULT_ADDR").is_some() {
-        let mut r = Reader {
-            block,
-            path: AttributePath::attr("vault"),
-            env,
-            diags,
-        };
-        let address = r.required_string("address", Some("VAULT_ADDR"), "vault");
-        let token = r
-            .string("token", Some("VAULT_TOKEN"))
-            .map(Secret::Plain)
-            .unwrap_or(Secret::None);
+    if let Some(mut r) = Reader::open(config, &schema, "vault", "address", env, diags) {
+        let address = r.required_string("address");
+        let token = r.string("token").map(Secret::Plain).unwrap_or(Secret::None);
         let mount = r
-            .string("mount", None)
-            .unwrap_or_else(|| "database".into())
+            .string_or("mount", defaults::VAULT_MOUNT)
             .trim_matches('/')
             .to_string();
         if let Err(why) = crate::resources::common::check_vault_mount(&mount) {
@@ -417,10 +477,14 @@ pub fn settings_from_config(
             || address.starts_with("http://")
             || address.starts_with("https://"))
         {
+            let from = r
+                .env_of("address")
+                .map(|e| format!(" (from {e})"))
+                .unwrap_or_default();
             r.diags.error_at(
                 r.path.join("address"),
                 "Invalid Vault address",
-                format!("{address:?} (from VAULT_ADDR) must start with http:// or https://."),
+                format!("{address:?}{from} must start with http:// or https://."),
             );
         }
         settings.vault = Some(VaultSettings {

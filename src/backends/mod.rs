@@ -248,6 +248,17 @@ impl Backends {
             _ => None,
         }
     }
+
+    /// The Vault mount a resource uses: its own `mount` when set, else the provider's
+    /// `vault.mount`, else the provider default.
+    pub fn vault_mount(&self, configured: Option<&str>) -> String {
+        configured.map(str::to_string).unwrap_or_else(|| {
+            self.settings.vault.as_ref().map_or_else(
+                || crate::provider::defaults::VAULT_MOUNT.to_string(),
+                |v| v.mount.clone(),
+            )
+        })
+    }
 }
 
 /// Makes aws-lc-rs the process's rustls crypto provider (once; later calls are no-ops).

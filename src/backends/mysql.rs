@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use crate::backends::settings::MysqlSettings;
 use crate::backends::BoxFut;
+use crate::enums::MysqlTls;
 use crate::sql::{self, MysqlDialect};
 
 /// Largest pool per provider process.
@@ -66,7 +67,7 @@ pub struct Mysql {
     port: u16,
     user: String,
     password: String,
-    tls: String,
+    tls: MysqlTls,
     // Built on first use; a failure is kept too, so 50 parallel resources against an
     // unreachable server fail at once instead of each waiting out its own timeout.
     ready: OnceCell<Result<Ready, MysqlError>>,
@@ -75,12 +76,12 @@ pub struct Mysql {
 /// MySQL's `tls` modes as the MySQL clients define them: `preferred` and `required` encrypt
 /// without verifying the certificate, `verify_ca` checks the chain, `verify_identity`
 /// also the host name. Built-in (webpki) roots are the trust anchors.
-fn ssl_opts(mode: &str) -> Option<SslOpts> {
+fn ssl_opts(mode: MysqlTls) -> Option<SslOpts> {
     match mode {
-        "disabled" => None,
-        "verify_identity" => Some(SslOpts::default()),
-        "verify_ca" => Some(SslOpts::default().with_danger_skip_domain_validation(true)),
-        _ => Some(
+        MysqlTls::Disabled => None,
+        MysqlTls::VerifyIdentity => Some(SslOpts::default()),
+        MysqlTls::VerifyCa => Some(SslOpts::default().with_danger_skip_domain_validation(true)),
+        MysqlTls::Preferred | MysqlTls::Required => Some(
             SslOpts::default()
                 .with_danger_accept_invalid_certs(true)
                 .with_danger_skip_domain_validation(true),
@@ -103,7 +104,7 @@ impl Mysql {
             port: s.port,
             user: username.to_string(),
             password: password.to_string(),
-            tls: s.tls.clone(),
+            tls: s.tls,
             ready: OnceCell::new(),
         }
     }
@@ -181,9 +182,9 @@ impl Mysql {
             let r = self
                 .ready
                 .get_or_init(|| async {
-                    let mut pool = self.pool_for(ssl_opts(&self.tls));
+                    let mut pool = self.pool_for(ssl_opts(self.tls));
                     let mut probed = self.probe(&pool).await;
-                    if self.tls == "preferred"
+                    if self.tls == MysqlTls::Preferred
                         && matches!(
                             &probed,
                             Err(mysql_async::Error::Driver(
@@ -354,12 +355,12 @@ mod tests {
 
     #[test]
     fn tls_modes() {
-        assert!(ssl_opts("disabled").is_none());
-        let preferred = ssl_opts("preferred").unwrap_or_default();
+        assert!(ssl_opts(MysqlTls::Disabled).is_none());
+        let preferred = ssl_opts(MysqlTls::Preferred).unwrap_or_default();
         assert!(preferred.accept_invalid_certs() && preferred.skip_domain_validation());
-        let ca = ssl_opts("verify_ca").unwrap_or_default();
+        let ca = ssl_opts(MysqlTls::VerifyCa).unwrap_or_default();
         assert!(!ca.accept_invalid_certs() && ca.skip_domain_validation());
-        let full = ssl_opts("verify_identity").unwrap_or_default();
+        let full = ssl_opts(MysqlTls::VerifyIdentity).unwrap_or_default();
         assert!(!full.accept_invalid_certs() && !full.skip_domain_validation());
     }
 
@@ -382,7 +383,7 @@ mod tests {
                 port: 3306,
                 username: "root".into(),
                 password: crate::backends::settings::Secret::Plain("hunter2".into()),
-                tls: "preferred".into(),
+                tls: MysqlTls::Preferred,
             },
             "root",
             "hunter2",

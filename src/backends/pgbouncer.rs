@@ -16,8 +16,9 @@ pub struct PgBouncerError {
     pub message: String,
 }
 
-/// One row of `SHOW POOLS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One row of `SHOW POOLS` (the names are PgBouncer's columns; `dbaas_pgbouncer_pools`
+/// serves rows as they are).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     /// `host:port` of the replica it came from.
     pub admin_host: String,
@@ -183,7 +184,7 @@ impl PgBouncerAdmin {
     /// it yet) counts as done; other errors are collected and returned together.
     pub fn each<'a>(
         &'a self,
-        verb: &'a str,
+        verb: crate::enums::PgBouncerVerb,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<(), Vec<PgBouncerError>>> {
         Box::pin(async move {

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use crate::backends::settings::PostgresSettings;
+use crate::enums::SslMode;
 
 /// Largest pool per provider process (PERFORMANCE.md: ≤ 10 connections).
 const POOL_SIZE: u32 = 8;
@@ -34,14 +35,14 @@ pub struct Postgres {
     pool: PgPool,
 }
 
-fn ssl_mode(mode: &str) -> PgSslMode {
+fn ssl_mode(mode: SslMode) -> PgSslMode {
     match mode {
-        "disable" => PgSslMode::Disable,
-        "allow" => PgSslMode::Allow,
-        "require" => PgSslMode::Require,
-        "verify-ca" => PgSslMode::VerifyCa,
-        "verify-full" => PgSslMode::VerifyFull,
-        _ => PgSslMode::Prefer,
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Allow => PgSslMode::Allow,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require => PgSslMode::Require,
+        SslMode::VerifyCa => PgSslMode::VerifyCa,
+        SslMode::VerifyFull => PgSslMode::VerifyFull,
     }
 }
 
@@ -65,7 +66,7 @@ impl Postgres {
             .username(username)
             .password(password)
             .database(&s.database)
-            .ssl_mode(ssl_mode(&s.sslmode))
+            .ssl_mode(ssl_mode(s.sslmode))
             .application_name("terraform-provider-dbaas")
             .disable_statement_logging();
         let pool = PgPoolOptions::new()
@@ -112,13 +113,8 @@ impl Postgres {
         }
     }
 
-    /// The shared admin pool (maintenance database).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// A fresh admin connection into database `db` (closed by the caller).
-    pub fn connect_to<'a>(
+    fn connect_to<'a>(
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
@@ -244,6 +240,21 @@ pub struct RoleFacts {
     pub superuser: bool,
     /// The role's comment (this provider's marker, or anything else).
     pub comment: Option<String>,
+}
+
+/// A database's settings as the catalog reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// Owner role.
+    pub owner: String,
+    /// `CONNECTION LIMIT` (-1: none).
+    pub connection_limit: i64,
+    /// Character encoding, e.g. `UTF8`.
+    pub encoding: String,
+    /// LC_COLLATE.
+    pub lc_collate: String,
+    /// LC_CTYPE.
+    pub lc_ctype: String,
 }
 
 /// One thing a role owns or holds outside the database being dropped.
@@ -396,6 +407,136 @@ impl Postgres {
         })
     }
 
+    /// Owner, connection limit, encoding and locales of database `name`.
+    pub fn database_settings<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseSettings>, PgError>> {
+        Box::pin(async move {
+            let row: Option<(String, i64, String, String, String)> =
+                sqlx::query_as(crate::sql::DATABASE_SETTINGS)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            Ok(row.map(
+                |(owner, connection_limit, encoding, lc_collate, lc_ctype)| DatabaseSettings {
+                    owner,
+                    connection_limit,
+                    encoding,
+                    lc_collate,
+                    lc_ctype,
+                },
+            ))
+        })
+    }
+
+    /// The roles among `names` that exist, sorted.
+    pub fn existing_roles<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            sqlx::query_scalar(crate::sql::EXISTING_ROLES)
+                .bind(&names)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// The roles among `names` that exist, each with whether it could be a leftover of a
+    /// dropped database (NOLOGIN, owning nothing anywhere): `(name, orphan)`.
+    pub fn role_orphans<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, PgError>> {
+        Box::pin(async move {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            sqlx::query_as(crate::sql::ROLE_ORPHANS)
+                .bind(&names)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// The extensions installed in database `db` (but `plpgsql`).
+    pub fn installed_extensions<'a>(
+        &'a self,
+        db: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<std::collections::BTreeSet<String>, PgError>> {
+        Box::pin(async move {
+            let mut conn = self.connect_to(db).await?;
+            let rows = sqlx::query_scalar::<_, String>(crate::sql::INSTALLED_EXTENSIONS)
+                .fetch_all(&mut conn)
+                .await
+                .map_err(|e| self.error(e));
+            let _ = conn.close().await;
+            Ok(rows?.into_iter().collect())
+        })
+    }
+
+    /// Drops `roles` one by one (never `DROP OWNED`: a role still holding something
+    /// makes this fail).
+    pub fn drop_roles<'a>(
+        &'a self,
+        roles: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            for role in roles {
+                self.exec_all(&[crate::sql::drop_role(role)]).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The databases role `owner` owns, sorted.
+    pub fn databases_owned_by<'a>(
+        &'a self,
+        owner: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(crate::sql::DATABASES_OWNED_BY)
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// Expired logins named like `like` (a LIKE pattern) that belong to any of `groups`
+    /// (at most 20): Vault logins whose revocation failed.
+    pub fn expired_group_logins<'a>(
+        &'a self,
+        like: &'a str,
+        groups: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(crate::sql::EXPIRED_GROUP_LOGINS)
+                .bind(like)
+                .bind(groups)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// The groups `login` is a direct member of, sorted.
+    pub fn login_groups<'a>(
+        &'a self,
+        login: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(crate::sql::LOGIN_GROUPS)
+                .bind(login)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// Whether extension `name`'s control file pins the schema it installs into.
     pub fn extension_pinned<'a>(
         &'a self,
@@ -441,6 +582,39 @@ impl Postgres {
                 .map_err(|e| self.error(e))
         })
     }
+}
+
+/// Logs in as a tenant through `host:port` (PgBouncer for apps) and runs a trivial
+/// query: what an app would do first. The error names the endpoint and the login, never
+/// the password. Sends no startup parameter beyond user, database and application_name,
+/// which PgBouncer may refuse.
+pub async fn verify_login(
+    host: &str,
+    port: u16,
+    database: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    let options = PgConnectOptions::new()
+        .host(host)
+        .port(port)
+        .database(database)
+        .username(username)
+        .password(password)
+        .ssl_mode(PgSslMode::Prefer)
+        .extra_float_digits(None)
+        .statement_cache_capacity(0)
+        .disable_statement_logging();
+    let mut conn = tokio::time::timeout(Duration::from_secs(15), options.connect())
+        .await
+        .map_err(|_| format!("timed out logging in to {host}:{port}"))?
+        .map_err(|e| format!("login to {host}:{port}/{database} as {username} failed: {e}"))?;
+    let r = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(crate::sql::LOGIN_CHECK))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("query as {username} on {host}:{port}/{database} failed: {e}"));
+    let _ = conn.close().await;
+    r
 }
 
 /// Bounded retry schedule: up to 8 attempts, 25 ms doubling to 1.6 s, with jitter.

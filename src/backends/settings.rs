@@ -39,7 +39,7 @@ pub struct PostgresSettings {
     /// Maintenance database.
     pub database: String,
     /// libpq sslmode.
-    pub sslmode: String,
+    pub sslmode: crate::enums::SslMode,
     /// Connect timeout in seconds.
     pub connect_timeout: u64,
 }
@@ -73,7 +73,7 @@ pub struct MysqlSettings {
     /// Admin password.
     pub password: Secret,
     /// TLS mode.
-    pub tls: String,
+    pub tls: crate::enums::MysqlTls,
 }
 
 /// `redis { ... }`.

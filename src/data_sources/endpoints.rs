@@ -1,12 +1,28 @@
 //! `data "dbaas_endpoints"`: the hosts and ports apps and admins use, from the provider
 //! configuration; the replacement for hand-kept shared variables. Opens no connection.
 
+use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Ctx, Schema, Value};
 
 use crate::backends::Backends;
+use crate::resources::common::encode;
 
 /// The endpoints data source.
 pub struct Endpoints;
+
+/// The state: null where the provider block is not configured.
+#[derive(Debug, Serialize, Deserialize)]
+struct Model {
+    id: String,
+    postgres_host: Option<String>,
+    postgres_port: Option<u16>,
+    postgres_admin_host: Option<String>,
+    mysql_host: Option<String>,
+    mysql_port: Option<u16>,
+    redis_host: Option<String>,
+    redis_port: Option<u16>,
+    vault_address: Option<String>,
+}
 
 const STRINGS: [(&str, &str); 5] = [
     (
@@ -54,21 +70,28 @@ impl tfplugin::DataSource<Backends> for Endpoints {
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, _config: &Value) -> Option<Value> {
         let s = &ctx.client.settings;
-        let text = |v: Option<&String>| v.map(|h| Value::string(h.clone())).unwrap_or(Value::Null);
-        let num = |v: Option<u16>| v.map(|p| Value::int(p.into())).unwrap_or(Value::Null);
-        let mut out = Value::Map(Default::default());
-        out.set("id", Value::string("dbaas"));
-        out.set("postgres_host", text(s.pgbouncer.as_ref().map(|p| &p.host)));
-        out.set("postgres_port", num(s.pgbouncer.as_ref().map(|p| p.port)));
-        out.set(
-            "postgres_admin_host",
-            text(s.postgres.as_ref().map(|p| &p.host)),
-        );
-        out.set("mysql_host", text(s.mysql.as_ref().map(|p| &p.host)));
-        out.set("mysql_port", num(s.mysql.as_ref().map(|p| p.port)));
-        out.set("redis_host", text(s.redis.as_ref().map(|p| &p.host)));
-        out.set("redis_port", num(s.redis.as_ref().map(|p| p.port)));
-        out.set("vault_address", text(s.vault.as_ref().map(|v| &v.address)));
-        Some(out)
+        let state = Model {
+            id: "dbaas".into(),
+            postgres_host: s.pgbouncer.as_ref().map(|p| p.host.clone()),
+            postgres_port: s.pgbouncer.as_ref().map(|p| p.port),
+            postgres_admin_host: s.postgres.as_ref().map(|p| p.host.clone()),
+            mysql_host: s.mysql.as_ref().map(|m| m.host.clone()),
+            mysql_port: s.mysql.as_ref().map(|m| m.port),
+            redis_host: s.redis.as_ref().map(|r| r.host.clone()),
+            redis_port: s.redis.as_ref().map(|r| r.port),
+            vault_address: s.vault.as_ref().map(|v| v.address.clone()),
+        };
+        encode(&mut ctx.diags, &state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::DataSource;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&Endpoints.schema().block).unwrap();
     }
 }

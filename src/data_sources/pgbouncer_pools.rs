@@ -3,13 +3,23 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Ctx, Schema, Type, Value};
 
+use crate::backends::pgbouncer::Pool;
 use crate::backends::Backends;
-use crate::resources::common::{backend_error, need};
+use crate::resources::common::{backend_error, decode, encode, need};
 
 /// The pools data source.
 pub struct PgBouncerPools;
+
+/// The configuration read and the state returned.
+#[derive(Debug, Serialize, Deserialize)]
+struct Model {
+    id: Option<String>,
+    database: Option<String>,
+    pools: Option<Vec<Pool>>,
+}
 
 fn pool_type() -> Type {
     Type::Object(BTreeMap::from([
@@ -53,7 +63,8 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
             );
             return None;
         };
-        let database = config.get("database").as_str().map(str::to_string);
+        let config: Model = decode(&mut ctx.diags, config)?;
+        let database = config.database;
         let pools = match pgb.pools(database.as_deref()).await {
             Ok(p) => p,
             Err(e) => {
@@ -61,32 +72,29 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
                 return None;
             }
         };
-        let mut out = config.clone();
-        out.set(
-            "id",
-            Value::string(database.clone().unwrap_or_else(|| "*".into())),
-        );
-        out.set(
-            "pools",
-            Value::List(
-                pools
-                    .into_iter()
-                    .map(|p| {
-                        Value::Map(BTreeMap::from([
-                            ("admin_host".to_string(), Value::string(p.admin_host)),
-                            ("database".to_string(), Value::string(p.database)),
-                            ("user".to_string(), Value::string(p.user)),
-                            ("cl_active".to_string(), Value::int(p.cl_active)),
-                            ("cl_waiting".to_string(), Value::int(p.cl_waiting)),
-                            ("sv_active".to_string(), Value::int(p.sv_active)),
-                            ("sv_idle".to_string(), Value::int(p.sv_idle)),
-                            ("maxwait".to_string(), Value::int(p.maxwait)),
-                            ("pool_mode".to_string(), Value::string(p.pool_mode)),
-                        ]))
-                    })
-                    .collect(),
-            ),
-        );
-        Some(out)
+        let state = Model {
+            id: Some(database.clone().unwrap_or_else(|| "*".into())),
+            database,
+            pools: Some(pools),
+        };
+        encode(&mut ctx.diags, &state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::DataSource;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&PgBouncerPools.schema().block).unwrap();
+        let Type::Object(pool) = pool_type() else {
+            panic!("pools hold objects");
+        };
+        let columns: Vec<&str> = pool.keys().map(String::as_str).collect();
+        let mut fields = tfplugin::model::fields_of::<Pool>().to_vec();
+        fields.sort_unstable();
+        assert_eq!(columns, fields);
     }
 }

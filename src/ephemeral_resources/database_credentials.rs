@@ -5,17 +5,35 @@
 
 use std::time::{Duration, SystemTime};
 
-use sqlx::ConnectOptions;
+use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Ctx, Opened, Schema, Value};
 
+use crate::backends::postgres::verify_login;
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::{
-    backend_error, need, no_nul_validator, str_of, vault_mount_validator, vault_name_validator,
+    backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
+    vault_name_validator,
 };
-use crate::resources::vault_database_connection::engine_for;
 
 /// The ephemeral resource type.
 pub struct DatabaseCredentials;
+
+/// Configuration in, result out, attribute by attribute.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Model {
+    role: String,
+    database: Option<String>,
+    mount: Option<String>,
+    verify: Option<bool>,
+    username: Option<String>,
+    password: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    engine: Option<Engine>,
+    lease_id: Option<String>,
+    lease_duration: Option<i64>,
+}
 
 /// What Close and Renew need, kept in Terraform's private bytes.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -31,36 +49,6 @@ fn lease_of(private: &[u8]) -> Lease {
 fn renew_at(lease_duration: i64) -> Option<SystemTime> {
     (lease_duration > 0)
         .then(|| SystemTime::now() + Duration::from_secs((lease_duration as u64) * 2 / 3))
-}
-
-async fn verify_postgres(
-    host: &str,
-    port: u16,
-    database: &str,
-    username: &str,
-    password: &str,
-) -> Result<(), String> {
-    // Through PgBouncer: no startup parameters beyond user, database, application_name.
-    let options = sqlx::postgres::PgConnectOptions::new()
-        .host(host)
-        .port(port)
-        .database(database)
-        .username(username)
-        .password(password)
-        .ssl_mode(sqlx::postgres::PgSslMode::Prefer)
-        .extra_float_digits(None)
-        .statement_cache_capacity(0)
-        .disable_statement_logging();
-    let mut conn = tokio::time::timeout(Duration::from_secs(15), options.connect())
-        .await
-        .map_err(|_| format!("timed out logging in to {host}:{port}"))?
-        .map_err(|e| format!("login to {host}:{port}/{database} as {username} failed: {e}"))?;
-    let r = sqlx::Executor::execute(&mut conn, sqlx::raw_sql("SELECT 1"))
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("query as {username} on {host}:{port}/{database} failed: {e}"));
-    let _ = sqlx::Connection::close(conn).await;
-    r
 }
 
 #[async_trait::async_trait]
@@ -80,27 +68,17 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 .attr(Attribute::string("password").computed().sensitive().description("Password."))
                 .attr(Attribute::string("host").computed().description("Host apps use (PgBouncer for PostgreSQL)."))
                 .attr(Attribute::number("port").computed().description("Port apps use."))
-                .attr(Attribute::string("engine").computed().description("`postgres`, `mysql` or `redis`, from the role's connection."))
+                .attr(Attribute::string("engine").computed().description(format!("{}, from the role's connection.", Engine::or_list())))
                 .attr(Attribute::string("lease_id").computed().description("Vault lease id (empty for static roles)."))
                 .attr(Attribute::number("lease_duration").computed().description("Lease duration in seconds (static roles: seconds until the next rotation).")),
         )
     }
 
     async fn open(&self, ctx: &mut Ctx<'_, Backends>, config: &Value) -> Option<Opened> {
-        let role = str_of(config, "role").to_string();
-        let mount = config
-            .get("mount")
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                ctx.client
-                    .settings
-                    .vault
-                    .as_ref()
-                    .map(|v| v.mount.clone())
-                    .unwrap_or_else(|| "database".into())
-            });
-        let verify = config.get("verify").as_bool().unwrap_or(true);
+        let config: Model = decode(&mut ctx.diags, config)?;
+        let role = config.role.clone();
+        let mount = ctx.client.vault_mount(config.mount.as_deref());
+        let verify = config.verify.unwrap_or(true);
         let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
 
         // Dynamic or static: whichever role exists.
@@ -128,17 +106,17 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        // A connection that cannot be read is taken for PostgreSQL, the platform's default.
         let engine = match vault.read(&format!("{mount}/config/{connection}")).await {
             Ok(Some(b)) => b["data"]["plugin_name"]
                 .as_str()
-                .and_then(engine_for)
-                .unwrap_or("postgres")
-                .to_string(),
-            _ => "postgres".to_string(),
+                .and_then(Engine::of_vault_plugin)
+                .unwrap_or(Engine::Postgres),
+            _ => Engine::Postgres,
         };
-        let database = match config.get("database").as_str() {
-            Some(d) => d.to_string(),
-            None if engine == "postgres" => {
+        let database = match &config.database {
+            Some(d) => d.clone(),
+            None if engine == Engine::Postgres => {
                 crate::resources::vault_rotation_role::database_of_statements(
                     ctx,
                     &role_body["data"]["creation_statements"],
@@ -188,15 +166,15 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         .unwrap_or_default();
 
         let s = &ctx.client.settings;
-        let (host, port) = match engine.as_str() {
-            "mysql" => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
-            "redis" => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
-            _ => ctx.client.postgres_app_endpoint(),
+        let (host, port) = match engine {
+            Engine::Mysql => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
+            Engine::Redis => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
+            Engine::Postgres => ctx.client.postgres_app_endpoint(),
         }
         .unwrap_or_default();
 
-        if verify && engine == "postgres" {
-            if let Err(e) = verify_postgres(&host, port, &database, &username, &password).await {
+        if verify && engine == Engine::Postgres {
+            if let Err(e) = verify_login(&host, port, &database, &username, &password).await {
                 ctx.diags.error(
                     format!("Credentials of {role:?} do not work through {host}:{port}"),
                     format!("{e}. The app would fail the same way: check PgBouncer's auth_query / auth_user and the database's pgbouncer_auth. The lease has been revoked."),
@@ -213,17 +191,20 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             }
         }
 
-        let mut result = config.clone();
-        result.set("mount", Value::string(mount));
-        result.set("database", Value::string(database));
-        result.set("verify", Value::Bool(verify));
-        result.set("username", Value::string(username));
-        result.set("password", Value::string(password));
-        result.set("host", Value::string(host));
-        result.set("port", Value::int(port.into()));
-        result.set("engine", Value::string(engine));
-        result.set("lease_id", Value::string(lease_id.clone()));
-        result.set("lease_duration", Value::int(lease_duration));
+        let result = Model {
+            role,
+            database: Some(database),
+            mount: Some(mount),
+            verify: Some(verify),
+            username: Some(username),
+            password: Some(password),
+            host: Some(host),
+            port: Some(port),
+            engine: Some(engine),
+            lease_id: Some(lease_id.clone()),
+            lease_duration: Some(lease_duration),
+        };
+        let result = encode(&mut ctx.diags, &result)?;
         Some(Opened {
             result,
             renew_at: if lease_id.is_empty() {
@@ -278,5 +259,16 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 format!("{e}. The login stays valid until its TTL ends; revoke it with: vault lease revoke {}", lease.lease_id),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::EphemeralResource;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&DatabaseCredentials.schema().block).unwrap();
     }
 }

@@ -1,7 +1,9 @@
 //! Helpers every resource file shares: turning backend errors into diagnostics and
 //! the identifier rules of the spec.
 
-use tfplugin::{AttributePath, Diagnostics, Validator, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tfplugin::{AttributePath, Diagnostics, Plan, Validator, Value};
 
 use crate::backends::BackendError;
 
@@ -34,6 +36,74 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
             None
         }
     }
+}
+
+/// Decodes a plan, state or configuration into a model. A value that does not fit is a
+/// bug of this provider (the schema and the model disagree), reported as an error.
+pub fn decode<M: DeserializeOwned>(diags: &mut Diagnostics, v: &Value) -> Option<M> {
+    match v.to_model() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error(
+                "Internal error: value does not fit the resource model",
+                format!("{e}. This is a bug in the provider; please report it."),
+            );
+            None
+        }
+    }
+}
+
+/// The configuration and the plan of `plan` read as views (see [`decode`]); `None` when
+/// one does not fit (recorded).
+pub fn plan_views<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V)> {
+    let config = decode(&mut plan.diags, plan.config);
+    let planned = decode(&mut plan.diags, &plan.planned);
+    config.zip(planned)
+}
+
+/// [`plan_views`] with the prior state first; `None` on create (no prior state) too.
+pub fn plan_views_with_prior<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V, V)> {
+    if plan.prior.is_null() {
+        return None;
+    }
+    let prior = decode(&mut plan.diags, plan.prior)?;
+    let (config, planned) = plan_views(plan)?;
+    Some((prior, config, planned))
+}
+
+/// Encodes a model as a state value (see [`decode`] for the error).
+pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
+    match Value::from_model(m) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.error(
+                "Internal error: the resource model cannot be encoded",
+                format!("{e}. This is a bug in the provider; please report it."),
+            );
+            None
+        }
+    }
+}
+
+/// Overwrites the attributes of `target` that the partial model `part` has.
+pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M) {
+    if let Err(e) = target.merge_model(part) {
+        diags.error(
+            "Internal error: the resource model cannot be encoded",
+            format!("{e}. This is a bug in the provider; please report it."),
+        );
+    }
+}
+
+/// An object value from attribute pairs (unit tests build plans and states with it).
+#[cfg(test)]
+pub fn test_object(pairs: &[(&str, Value)]) -> Value {
+    Value::Map(
+        pairs
+            .iter()
+            .map(|(k, x)| (k.to_string(), x.clone()))
+            .collect(),
+    )
 }
 
 /// A PostgreSQL identifier as the spec allows it: `^[a-z_][a-z0-9_]{0,max-1}$`.

@@ -4,15 +4,55 @@
 //! It warns when existing database-level grants (wildcards, stale grants of a dropped
 //! namesake) would let other accounts reach the new database.
 
-use tfplugin::{Attribute, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Validator, Value};
+use serde::{Deserialize, Serialize};
+use tfplugin::{
+    Attribute, Block, ClientInfo, Ctx, Diagnostics, Known, Plan, Schema, Validator, Value,
+};
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, check_no_nul, need, str_of};
+use crate::resources::common::{
+    attribute_error, backend_error, check_no_nul, decode, encode, merge, need,
+};
 use crate::sql;
 
 /// The resource type.
 pub struct SharedMysqlDatabase;
+
+/// Plan and state of one database, attribute by attribute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Known<String>,
+    name: String,
+    charset: String,
+    collation: Known<String>,
+    /// Null only in hand-made states; treated as protected.
+    deletion_protection: Option<bool>,
+    host: Known<String>,
+    port: Known<i64>,
+}
+
+/// What the charset rules look at in a configuration or plan (any of it may be unknown).
+#[derive(Debug, Deserialize)]
+struct CharsetPart {
+    charset: Known<String>,
+    collation: Known<String>,
+}
+
+/// The one attribute `modify_plan` may change.
+#[derive(Serialize)]
+struct CollationEdit {
+    collation: Known<String>,
+}
+
+/// The import id fills the name.
+#[derive(Serialize)]
+struct NamePart<'a> {
+    name: &'a str,
+}
+
+/// `charset` when the configuration leaves it out.
+const DEFAULT_CHARSET: &str = "utf8mb4";
 
 /// Schemas the server itself owns (compared case-insensitively).
 const RESERVED: &[&str] = &["mysql", "sys", "information_schema", "performance_schema"];
@@ -80,14 +120,15 @@ fn unquotable(diags: &mut Diagnostics, e: sql::BadIdentifier) {
     );
 }
 
-fn state_from(base: &Value, info: &SchemaInfo, endpoint: (String, u16)) -> Value {
-    let mut s = base.clone();
-    s.set("id", Value::string(str_of(base, "name")));
-    s.set("charset", Value::string(info.charset.clone()));
-    s.set("collation", Value::string(info.collation.clone()));
-    s.set("host", Value::string(endpoint.0));
-    s.set("port", Value::int(endpoint.1.into()));
-    s
+fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model {
+    Model {
+        id: Known::Value(base.name.clone()),
+        charset: info.charset.clone(),
+        collation: Known::Value(info.collation.clone()),
+        host: Known::Value(endpoint.0),
+        port: Known::Value(endpoint.1.into()),
+        ..base.clone()
+    }
 }
 
 fn endpoint(ctx: &Ctx<'_, Backends>) -> (String, u16) {
@@ -154,12 +195,16 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
 /// (it was never handed out).
 const CREATE_PENDING_PRIVATE: &[u8] = br#"{"create_pending":true}"#;
 
+/// The private state this resource reads (anything else in it is ignored).
+#[derive(Deserialize)]
+struct Private {
+    #[serde(default)]
+    create_pending: bool,
+}
+
 /// Whether `private` says the create of this instance never finished.
 fn create_pending(private: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(private)
-        .ok()
-        .and_then(|v| v.get("create_pending").and_then(|p| p.as_bool()))
-        .unwrap_or(false)
+    serde_json::from_slice::<Private>(private).is_ok_and(|p| p.create_pending)
 }
 
 /// A failed statement whose effect is unknown: the connection was cut (no server error,
@@ -174,23 +219,26 @@ fn outcome_unknown(e: &MysqlError) -> bool {
 async fn finish_create(
     ctx: &mut Ctx<'_, Backends>,
     mysql: &Mysql,
-    planned: &Value,
+    planned: &Model,
     resuming: bool,
 ) -> Option<Value> {
-    let name = str_of(planned, "name").to_string();
-    let charset = str_of(planned, "charset").to_string();
-    let collation = planned.get("collation").as_str().map(str::to_string);
+    let name = planned.name.clone();
+    let charset = planned.charset.clone();
+    let collation = planned.collation.as_option().cloned();
     let partial = |ctx: &mut Ctx<'_, Backends>| {
         ctx.private = CREATE_PENDING_PRIVATE.to_vec();
-        let mut s = planned.clone();
         let (host, port) = endpoint(ctx);
-        s.set("id", Value::string(name.clone()));
-        s.set("host", Value::string(host));
-        s.set("port", Value::int(port.into()));
-        if s.get("collation").is_unknown() {
-            s.set("collation", Value::Null);
-        }
-        Some(s)
+        let s = Model {
+            id: Known::Value(name.clone()),
+            host: Known::Value(host),
+            port: Known::Value(port.into()),
+            collation: match &planned.collation {
+                Known::Unknown => Known::Null,
+                c => c.clone(),
+            },
+            ..planned.clone()
+        };
+        encode(&mut ctx.diags, &s)
     };
     let fail = |diags: &mut Diagnostics, e: MysqlError| {
         backend_error(
@@ -285,7 +333,8 @@ async fn finish_create(
         }
     }
     ctx.private = Vec::new();
-    Some(state_from(planned, &info, endpoint(ctx)))
+    let state = state_from(planned, &info, endpoint(ctx));
+    encode(&mut ctx.diags, &state)
 }
 
 #[async_trait::async_trait]
@@ -309,7 +358,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             )
             .attr(
                 Attribute::string("charset")
-                    .default(Value::string("utf8mb4"))
+                    .default(Value::string(DEFAULT_CHARSET))
                     .description("Default character set, e.g. `utf8mb4` (the default) or `latin1`. Changing it runs `ALTER DATABASE` in place: new tables get it, existing tables keep theirs.")
                     .validate(Validator::new("a character set name", |v| check_charset_name("character set", v.as_str().unwrap_or_default()))),
             )
@@ -328,11 +377,14 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
-        let charset = config.get("charset").as_str().unwrap_or("utf8mb4");
-        if let (Some(collation), true) = (
-            config.get("collation").as_str(),
-            config.get("charset").is_wholly_known(),
-        ) {
+        let Some(c) = decode::<CharsetPart>(diags, config) else {
+            return;
+        };
+        let charset = c
+            .charset
+            .as_option()
+            .map_or(DEFAULT_CHARSET, String::as_str);
+        if let (Some(collation), false) = (c.collation.as_option(), c.charset.is_unknown()) {
             if !collation_matches(charset, collation) {
                 attribute_error(
                     diags,
@@ -346,11 +398,25 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
         // A new character set brings its own default collation, chosen by the server.
-        if !plan.prior.is_null()
-            && plan.config.get("collation").is_null()
-            && plan.planned.get("charset") != plan.prior.get("charset")
-        {
-            plan.planned.set("collation", Value::unknown());
+        if plan.prior.is_null() {
+            return;
+        }
+        let (Some(prior), Some(config), Some(planned)) = (
+            decode::<CharsetPart>(&mut plan.diags, plan.prior),
+            decode::<CharsetPart>(&mut plan.diags, plan.config),
+            decode::<CharsetPart>(&mut plan.diags, &plan.planned),
+        ) else {
+            return;
+        };
+        if config.collation.is_null() && planned.charset != prior.charset {
+            // Only the collation is written back: the rest of the plan stays as it was.
+            merge(
+                &mut plan.diags,
+                &mut plan.planned,
+                &CollationEdit {
+                    collation: Known::Unknown,
+                },
+            );
         }
     }
 
@@ -360,9 +426,11 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         planned: &Value,
         _config: &Value,
     ) -> Option<Value> {
-        let name = str_of(planned, "name").to_string();
-        let charset = str_of(planned, "charset").to_string();
-        let collation = planned.get("collation").as_str().map(str::to_string);
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        let planned = &planned;
+        let name = planned.name.clone();
+        let charset = planned.charset.clone();
+        let collation = planned.collation.as_option().cloned();
         let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
         let fail = |diags: &mut Diagnostics, e: MysqlError| {
             backend_error(diags, format!("Cannot create database {name:?}"), e)
@@ -462,10 +530,14 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
-        let name = str_of(state, "name").to_string();
+        let model: Model = decode(&mut ctx.diags, state)?;
+        let name = model.name.clone();
         let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
         match mysql.schema(&name).await {
-            Ok(Some(info)) => Some(state_from(state, &info, endpoint(ctx))),
+            Ok(Some(info)) => {
+                let fresh = state_from(&model, &info, endpoint(ctx));
+                encode(&mut ctx.diags, &fresh)
+            }
             Ok(None) => None,
             Err(e) => {
                 backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
@@ -481,15 +553,16 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         planned: &Value,
         _config: &Value,
     ) -> Option<Value> {
-        let name = str_of(planned, "name").to_string();
-        let charset = str_of(planned, "charset").to_string();
-        let collation = planned.get("collation").as_str().map(str::to_string);
+        let prior: Model = decode(&mut ctx.diags, prior)?;
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        let name = planned.name.clone();
+        let charset = planned.charset.clone();
+        let collation = planned.collation.as_option().cloned();
         let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
         let fail = |diags: &mut Diagnostics, e: MysqlError| {
             backend_error(diags, format!("Cannot update database {name:?}"), e)
         };
-        let changed = prior.get("charset") != planned.get("charset")
-            || prior.get("collation") != planned.get("collation");
+        let changed = prior.charset != planned.charset || prior.collation != planned.collation;
         if changed {
             match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
                 Ok(true) => {}
@@ -512,7 +585,10 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             }
         }
         match mysql.schema(&name).await {
-            Ok(Some(info)) => Some(state_from(planned, &info, endpoint(ctx))),
+            Ok(Some(info)) => {
+                let state = state_from(&planned, &info, endpoint(ctx));
+                encode(&mut ctx.diags, &state)
+            }
             Ok(None) => {
                 ctx.diags.error(
                     format!("Database {name:?} disappeared during update"),
@@ -528,8 +604,11 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
-        let name = str_of(prior, "name").to_string();
-        let protected = prior.get("deletion_protection").as_bool().unwrap_or(true);
+        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
+            return;
+        };
+        let name = prior.name;
+        let protected = prior.deletion_protection.unwrap_or(true);
         // A create that never finished (its instance is tainted) made a database nobody
         // was handed: protection does not keep it. Known from the private state, or on
         // MariaDB from the marker that only a finished create clears.
@@ -582,7 +661,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             );
             return;
         }
-        state.set("name", Value::string(id));
+        merge(&mut ctx.diags, state, &NamePart { name: id });
     }
 }
 
@@ -629,12 +708,15 @@ mod tests {
         assert!(!collation_matches("utf8", "utf8mb4_bin"));
     }
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        let mut v = Value::Map(Default::default());
-        for (k, x) in pairs {
-            v.set(k, x.clone());
-        }
-        v
+    use crate::resources::common::test_object as obj;
+
+    fn collation(v: &Value) -> Known<String> {
+        v.to_model::<CharsetPart>().unwrap().collation
+    }
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&SharedMysqlDatabase.schema().block).unwrap();
     }
 
     #[tokio::test]
@@ -658,7 +740,7 @@ mod tests {
             info: Default::default(),
         };
         r.modify_plan(&mut plan).await;
-        assert!(plan.planned.get("collation").is_unknown());
+        assert!(collation(&plan.planned).is_unknown());
 
         let config = obj(&[("collation", Value::string("utf8mb4_bin"))]);
         let mut plan = Plan {
@@ -673,7 +755,10 @@ mod tests {
             info: Default::default(),
         };
         r.modify_plan(&mut plan).await;
-        assert_eq!(plan.planned.get("collation").as_str(), Some("utf8mb4_bin"));
+        assert_eq!(
+            collation(&plan.planned).as_option().map(String::as_str),
+            Some("utf8mb4_bin")
+        );
     }
 
     #[tokio::test]

@@ -5,16 +5,69 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Row;
-use tfplugin::{Attribute, AttributePath, Block, Ctx, Plan, Schema, Type, Validator, Value};
+use serde::{Deserialize, Serialize};
+use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::{Postgres, RoleFacts};
+use crate::backends::postgres::{DatabaseSettings, PgError, Postgres, RoleFacts};
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, pg_name_validator, str_of};
+use crate::enums::PgBouncerVerb;
+use crate::resources::common::{
+    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views,
+};
 use crate::sql::{self, TenantRoles};
 
 /// The resource type.
 pub struct SharedPostgresDatabase;
+
+/// Plan and state of one database, attribute by attribute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Known<String>,
+    name: String,
+    owner: Known<String>,
+    /// A set; kept in the order Terraform sent it.
+    extensions: Known<Vec<String>>,
+    connection_limit: i64,
+    encoding: Known<String>,
+    lc_collate: Known<String>,
+    lc_ctype: Known<String>,
+    /// Null after an import (the catalog does not record it).
+    template: Option<String>,
+    deletion_protection: bool,
+    pgbouncer_auth: bool,
+    host: Known<String>,
+    port: Known<i64>,
+}
+
+/// What planning looks at in a configuration, prior state or plan (any of it unknown).
+#[derive(Debug, Deserialize)]
+struct PlanView {
+    name: Known<String>,
+    owner: Known<String>,
+    template: Known<String>,
+}
+
+/// The attributes planning may change; the others stay as Terraform planned them.
+#[derive(Debug, Default, Serialize)]
+struct PlanEdit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<Known<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<Known<String>>,
+}
+
+/// What an import fills in; read does the rest.
+#[derive(Serialize)]
+struct Imported<'a> {
+    name: &'a str,
+    /// Unknown for an existing database; adopted from configuration on the next plan.
+    template: Option<String>,
+    /// Read the installed extensions, so a configuration listing them plans no change.
+    extensions: Vec<String>,
+}
+
+/// `template` when the configuration leaves it out.
+const DEFAULT_TEMPLATE: &str = "template0";
 
 /// Names PostgreSQL itself uses.
 const RESERVED: &[&str] = &["postgres", "template0", "template1"];
@@ -111,173 +164,86 @@ struct Spec {
 }
 
 impl Spec {
-    fn from(v: &Value) -> Spec {
-        let name = str_of(v, "name").to_string();
-        let owner = v
-            .get("owner")
-            .as_str()
-            .map(str::to_string)
+    fn from(m: &Model) -> Spec {
+        let name = m.name.clone();
+        let owner = m
+            .owner
+            .as_option()
+            .cloned()
             .unwrap_or_else(|| format!("{name}_owner"));
-        let known = |a: &str| v.get(a).as_str().map(str::to_string);
+        let known = |v: &Known<String>| v.as_option().cloned();
         Spec {
             roles: TenantRoles::new(&name, &owner),
-            extensions: v.get("extensions").as_list().map(|l| {
-                l.iter()
-                    .filter_map(|e| e.as_str().map(str::to_string))
-                    .collect()
-            }),
-            connection_limit: v.get("connection_limit").as_i64().unwrap_or(-1),
-            encoding: known("encoding"),
-            lc_collate: known("lc_collate"),
-            lc_ctype: known("lc_ctype"),
-            template: known("template").unwrap_or_else(|| "template0".into()),
-            pgbouncer_auth: v.get("pgbouncer_auth").as_bool().unwrap_or(true),
+            extensions: m
+                .extensions
+                .as_option()
+                .map(|l| l.iter().cloned().collect()),
+            connection_limit: m.connection_limit,
+            encoding: known(&m.encoding),
+            lc_collate: known(&m.lc_collate),
+            lc_ctype: known(&m.lc_ctype),
+            template: m
+                .template
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
+            pgbouncer_auth: m.pgbouncer_auth,
             name,
         }
     }
 }
 
-/// What the catalog says about a database.
-struct Current {
-    owner: String,
-    connection_limit: i64,
-    encoding: String,
-    lc_collate: String,
-    lc_ctype: String,
-}
-
-fn current<'a>(
-    pg: &'a Postgres,
-    name: &'a str,
-) -> crate::backends::BoxFut<'a, Result<Option<Current>, crate::backends::postgres::PgError>> {
-    Box::pin(async move {
-        let row = sqlx::query(
-            "SELECT r.rolname::text AS owner, d.datconnlimit::int8 AS lim, pg_catalog.pg_encoding_to_char(d.encoding)::text AS enc, \
-             d.datcollate::text AS collate, d.datctype::text AS ctype \
-             FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = $1",
-        )
-        .bind(name)
-        .fetch_optional(pg.pool())
-        .await
-        .map_err(|e| pg.error(e))?;
-        Ok(row.map(|r| Current {
-            owner: r.try_get("owner").unwrap_or_default(),
-            connection_limit: r.try_get("lim").unwrap_or(-1),
-            encoding: r.try_get("enc").unwrap_or_default(),
-            lc_collate: r.try_get("collate").unwrap_or_default(),
-            lc_ctype: r.try_get("ctype").unwrap_or_default(),
-        }))
-    })
-}
-
-fn existing_roles<'a>(
-    pg: &'a Postgres,
-    names: &'a [&'a str],
-) -> crate::backends::BoxFut<'a, Result<Vec<String>, crate::backends::postgres::PgError>> {
-    Box::pin(async move {
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        sqlx::query_scalar::<_, String>(
-            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1) ORDER BY 1",
-        )
-        .bind(&names)
-        .fetch_all(pg.pool())
-        .await
-        .map_err(|e| pg.error(e))
-    })
-}
-
-/// Of the given roles, those that exist, and whether each could be a leftover of this
-/// resource's own database (NOLOGIN, owning nothing anywhere): `(name, orphan)`.
-fn existing_roles_detail<'a>(
-    pg: &'a Postgres,
-    names: &'a [&'a str],
-) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, crate::backends::postgres::PgError>> {
-    Box::pin(async move {
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let rows = sqlx::query(
-            "SELECT r.rolname::text AS name, (NOT r.rolcanlogin AND NOT r.rolsuper AND NOT EXISTS \
-             (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o')) AS orphan \
-             FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1",
-        )
-        .bind(&names)
-        .fetch_all(pg.pool())
-        .await
-        .map_err(|e| pg.error(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.try_get("name").unwrap_or_default(),
-                    r.try_get("orphan").unwrap_or(false),
-                )
-            })
-            .collect())
-    })
-}
-
-fn installed_extensions<'a>(
-    pg: &'a Postgres,
-    db: &'a str,
-) -> crate::backends::BoxFut<'a, Result<BTreeSet<String>, crate::backends::postgres::PgError>> {
-    Box::pin(async move {
-        let mut conn = pg.connect_to(db).await?;
-        let rows = sqlx::query_scalar::<_, String>(
-            "SELECT extname::text FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| pg.error(e));
-        let _ = sqlx::Connection::close(conn).await;
-        Ok(rows?.into_iter().collect())
-    })
-}
-
 fn auth_user(ctx: &Ctx<'_, Backends>) -> String {
-    ctx.client
-        .settings
-        .pgbouncer
-        .as_ref()
-        .map(|b| b.auth_user.clone())
-        .unwrap_or_else(|| "pgbouncer_auth".into())
+    ctx.client.settings.pgbouncer.as_ref().map_or_else(
+        || crate::provider::defaults::AUTH_USER.to_string(),
+        |b| b.auth_user.clone(),
+    )
 }
 
 /// Builds the state from what the catalog says, keeping what only configuration knows.
 fn state_from(
     ctx: &Ctx<'_, Backends>,
-    base: &Value,
-    cur: &Current,
+    base: &Model,
+    cur: &DatabaseSettings,
     extensions: Option<BTreeSet<String>>,
-) -> Value {
-    let mut s = base.clone();
-    s.set("id", Value::string(str_of(base, "name")));
-    s.set("owner", Value::string(cur.owner.clone()));
-    s.set("connection_limit", Value::int(cur.connection_limit));
-    s.set("encoding", Value::string(cur.encoding.clone()));
-    s.set("lc_collate", Value::string(cur.lc_collate.clone()));
-    s.set("lc_ctype", Value::string(cur.lc_ctype.clone()));
-    if let Some(ext) = extensions {
-        s.set("extensions", Value::from_strings(ext));
-    } else if s.get("extensions").is_unknown() {
-        s.set("extensions", Value::Null);
-    }
+) -> Model {
     let (host, port) = ctx.client.postgres_app_endpoint().unwrap_or_default();
-    s.set("host", Value::string(host));
-    s.set("port", Value::int(port.into()));
-    s
+    Model {
+        id: Known::Value(base.name.clone()),
+        owner: Known::Value(cur.owner.clone()),
+        connection_limit: cur.connection_limit,
+        encoding: Known::Value(cur.encoding.clone()),
+        lc_collate: Known::Value(cur.lc_collate.clone()),
+        lc_ctype: Known::Value(cur.lc_ctype.clone()),
+        extensions: match extensions {
+            Some(ext) => Known::Value(ext.into_iter().collect()),
+            None => unknown_as_null(&base.extensions),
+        },
+        host: Known::Value(host),
+        port: Known::Value(port.into()),
+        ..base.clone()
+    }
+}
+
+/// A value still unknown after apply becomes null (never unknown in state).
+fn unknown_as_null<T: Clone>(v: &Known<T>) -> Known<T> {
+    match v {
+        Known::Unknown => Known::Null,
+        other => other.clone(),
+    }
 }
 
 /// Builds the database once its roles exist (marked): closed at first, then isolated,
 /// granted, opened, set up inside, and marked complete. Every step may be repeated, so a
 /// create that was cut off resumes here. `made_database` says whether anything of the
 /// database may exist when this fails.
-fn build_database<'a>(
-    pg: &'a Postgres,
-    spec: &'a Spec,
-    auth: Option<&'a str>,
+async fn build_database(
+    pg: &Postgres,
+    spec: &Spec,
+    auth: Option<&str>,
     resume: bool,
-    made_database: &'a mut bool,
-) -> crate::backends::BoxFut<'a, Result<(), crate::backends::postgres::PgError>> {
-    Box::pin(async move {
+    made_database: &mut bool,
+) -> Result<(), PgError> {
+    {
         if !resume {
             let create = sql::create_database(&sql::CreateDatabase {
                 name: spec.name.clone(),
@@ -310,7 +276,7 @@ fn build_database<'a>(
         pg.exec_in(&spec.name, &inside).await?;
         pg.exec_all(&[sql::comment_on_database(&spec.name, sql::DATABASE_MANAGED)])
             .await
-    })
+    }
 }
 
 /// Statements that install `added` extensions safely: into the admin-owned extension
@@ -321,7 +287,7 @@ async fn extension_statements(
     pg: &Postgres,
     spec: &Spec,
     added: &[&String],
-) -> Result<Vec<String>, crate::backends::postgres::PgError> {
+) -> Result<Vec<String>, PgError> {
     if added.is_empty() {
         return Ok(Vec::new());
     }
@@ -332,20 +298,6 @@ async fn extension_statements(
         v.push(sql::create_extension(ext, pg.extension_pinned(ext).await?));
     }
     Ok(v)
-}
-
-/// Drops roles this resource created. Never `DROP OWNED`: a role that still holds
-/// something (checked before anything was dropped) makes this fail instead.
-fn drop_roles<'a>(
-    pg: &'a Postgres,
-    roles: &'a [String],
-) -> crate::backends::BoxFut<'a, Result<(), crate::backends::postgres::PgError>> {
-    Box::pin(async move {
-        for role in roles {
-            pg.exec_all(&[sql::drop_role(role)]).await?;
-        }
-        Ok(())
-    })
 }
 
 /// The foreign dependencies of `roles`, as lines for an error message.
@@ -366,28 +318,25 @@ fn describe_dependencies(deps: &[crate::backends::postgres::ForeignDependency]) 
 }
 
 /// A state for a create that did not finish: what planning left unknown is null.
-fn partial_state(ctx: &Ctx<'_, Backends>, planned: &Value, spec: &Spec) -> Value {
-    let mut s = planned.clone();
-    s.set("id", Value::string(spec.name.clone()));
-    s.set("owner", Value::string(spec.roles.owner.clone()));
+fn partial_state(ctx: &Ctx<'_, Backends>, planned: &Model, spec: &Spec) -> Model {
     let (host, port) = ctx.client.postgres_app_endpoint().unwrap_or_default();
-    s.set("host", Value::string(host));
-    s.set("port", Value::int(port.into()));
-    for attr in ["encoding", "lc_collate", "lc_ctype", "extensions"] {
-        if s.get(attr).is_unknown() {
-            s.set(attr, Value::Null);
-        }
+    Model {
+        id: Known::Value(spec.name.clone()),
+        owner: Known::Value(spec.roles.owner.clone()),
+        host: Known::Value(host),
+        port: Known::Value(port.into()),
+        encoding: unknown_as_null(&planned.encoding),
+        lc_collate: unknown_as_null(&planned.lc_collate),
+        lc_ctype: unknown_as_null(&planned.lc_ctype),
+        extensions: unknown_as_null(&planned.extensions),
+        ..planned.clone()
     }
-    s
 }
 
 /// Template rule: only `template0`, `template1` or a database marked `datistemplate`, so
 /// that no tenant's data can be cloned into another's database. `Ok(Some(reason))` is a
 /// refusal.
-async fn template_refusal(
-    pg: &Postgres,
-    template: &str,
-) -> Result<Option<String>, crate::backends::postgres::PgError> {
+async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String>, PgError> {
     if template == "template0" || template == "template1" {
         return Ok(None);
     }
@@ -445,7 +394,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             .attr(Attribute::string("lc_ctype").optional().computed().requires_replace().use_state_for_unknown().description("LC_CTYPE. Default: the server's."))
             .attr(
                 Attribute::string("template")
-                    .default(Value::string("template0"))
+                    .default(Value::string(DEFAULT_TEMPLATE))
                     .requires_replace()
                     .description("Template database: `template0` (the default: no session ever holds it, so concurrent creates never fail with `source database is being accessed by other users`, and any encoding or locale can be chosen), `template1`, or a database an administrator marked as a template (`datistemplate`). Any other database is refused, at plan time when the catalog can be read: copying it would clone its data, perhaps another tenant's, into the new database.")
                     .validate(pg_name_validator(63, &[])),
@@ -458,25 +407,36 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        if plan.config.get("owner").is_null() {
-            let owner = match plan.planned.get("name") {
-                Value::String(n) => Value::string(format!("{n}_owner")),
-                _ => Value::unknown(),
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
+            return;
+        };
+        let mut edit = PlanEdit::default();
+        let mut owner = planned.owner;
+        if config.owner.is_null() {
+            owner = match &planned.name {
+                Known::Value(n) => Known::Value(format!("{n}_owner")),
+                _ => Known::Unknown,
             };
-            plan.planned.set("owner", owner);
+            edit.owner = Some(owner.clone());
         }
         // An imported database has no recorded template: adopt the configured one
         // instead of planning a replacement of a database that already exists.
-        if !plan.prior.is_null() && plan.prior.get("template").is_null() {
-            plan.requires_replace
-                .retain(|p| *p != AttributePath::attr("template"));
-            if plan.config.get("template").is_null() {
-                plan.planned.set("template", Value::Null);
+        if !plan.prior.is_null() {
+            let Some(prior) = decode::<PlanView>(&mut plan.diags, plan.prior) else {
+                return;
+            };
+            if prior.template.is_null() {
+                plan.requires_replace
+                    .retain(|p| *p != AttributePath::attr("template"));
+                if config.template.is_null() {
+                    edit.template = Some(Known::Null);
+                }
             }
         }
-        let name = str_of(&plan.planned, "name");
-        if let Value::String(owner) = plan.planned.get("owner") {
-            if owner == &format!("{name}_readwrite") || owner == &format!("{name}_readonly") {
+        merge(&mut plan.diags, &mut plan.planned, &edit);
+        let name = planned.name.as_option().map_or("", String::as_str);
+        if let Known::Value(owner) = owner {
+            if owner == format!("{name}_readwrite") || owner == format!("{name}_readonly") {
                 plan.diags.error_at(AttributePath::attr("owner"), "owner collides with a group role", format!("{owner:?} is the name of one of the group roles this resource creates; choose another owner."));
             }
         }
@@ -488,13 +448,15 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         if !plan.prior.is_null() {
             return;
         }
-        let Value::String(template) = plan.planned.get("template") else {
+        let Some(planned) = decode::<PlanView>(&mut plan.diags, &plan.planned) else {
+            return;
+        };
+        let Known::Value(template) = planned.template else {
             return;
         };
         if template == "template0" || template == "template1" {
             return;
         }
-        let template = template.clone();
         let Ok(pg) = client.postgres().await else {
             return;
         };
@@ -510,6 +472,8 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         planned: &Value,
         _config: &Value,
     ) -> Option<Value> {
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        let planned = &planned;
         let spec = Spec::from(planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
         let cannot = format!("Cannot create database {:?}", spec.name);
@@ -527,7 +491,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let (facts, marked) = match async {
             let facts = pg.database_facts(&spec.name).await?;
             let roles = pg.role_facts(&spec.roles.all()).await?;
-            Ok::<_, crate::backends::postgres::PgError>((facts, roles))
+            Ok::<_, PgError>((facts, roles))
         }
         .await
         {
@@ -570,7 +534,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // Roles left behind by this database (dropped out of band, roles kept) are reused:
         // NOLOGIN and owning nothing, they can only be leftovers. Roles bearing this
         // provider's marker for this database are its own. Anything else is refused.
-        let missing: Vec<String> = match existing_roles_detail(pg, &spec.roles.all()).await {
+        let missing: Vec<String> = match pg.role_orphans(&spec.roles.all()).await {
             Ok(found) => {
                 let foreign: Vec<String> = found
                     .iter()
@@ -667,7 +631,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                         pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
                     }
                 }
-                drop_roles(pg, &created).await
+                pg.drop_roles(&created).await
             }
             .await;
             backend_error(&mut ctx.diags, cannot, e);
@@ -680,21 +644,25 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 format!("Database {:?} is incomplete", spec.name),
                 "The create was cut off and what it made could not be removed. Terraform records it as tainted: the next apply removes it (deletion_protection does not apply to an unfinished database) and creates it again.",
             );
-            return Some(partial_state(ctx, planned, &spec));
+            let partial = partial_state(ctx, planned, &spec);
+            return encode(&mut ctx.diags, &partial);
         }
         ctx.private = private.to_bytes();
         // The database is complete; a read that fails now (the server restarting) is
         // retried for a while rather than leaving a finished database tainted.
-        let mut read = current(pg, &spec.name).await;
+        let mut read = pg.database_settings(&spec.name).await;
         for _ in 0..40 {
             if read.is_ok() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            read = current(pg, &spec.name).await;
+            read = pg.database_settings(&spec.name).await;
         }
         match read {
-            Ok(Some(cur)) => Some(state_from(ctx, planned, &cur, None)),
+            Ok(Some(cur)) => {
+                let state = state_from(ctx, planned, &cur, None);
+                encode(&mut ctx.diags, &state)
+            }
             Ok(None) => {
                 ctx.diags.error(
                     format!("Database {:?} vanished right after creation", spec.name),
@@ -710,15 +678,17 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 );
                 private.incomplete = true;
                 ctx.private = private.to_bytes();
-                Some(partial_state(ctx, planned, &spec))
+                let partial = partial_state(ctx, planned, &spec);
+                encode(&mut ctx.diags, &partial)
             }
         }
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
-        let name = str_of(state, "name").to_string();
+        let model: Model = decode(&mut ctx.diags, state)?;
+        let name = model.name.clone();
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let cur = match current(pg, &name).await {
+        let cur = match pg.database_settings(&name).await {
             Ok(Some(c)) => c,
             Ok(None) => return None,
             Err(e) => {
@@ -727,10 +697,10 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             }
         };
         // Extensions are read only when managed: it needs a connection into the database.
-        let extensions = if state.get("extensions").is_null() {
+        let extensions = if model.extensions.is_null() {
             None
         } else {
-            match installed_extensions(pg, &name).await {
+            match pg.installed_extensions(&name).await {
                 Ok(e) => Some(e),
                 Err(e) => {
                     backend_error(
@@ -757,7 +727,8 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 ctx.private = private.to_bytes();
             }
         }
-        Some(state_from(ctx, state, &cur, extensions))
+        let fresh = state_from(ctx, &model, &cur, extensions);
+        encode(&mut ctx.diags, &fresh)
     }
 
     async fn update(
@@ -767,9 +738,12 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         planned: &Value,
         _config: &Value,
     ) -> Option<Value> {
-        let spec = Spec::from(planned);
+        let prior: Model = decode(&mut ctx.diags, prior)?;
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
+        let spec = Spec::from(&planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let fail = |ctx: &mut Ctx<'_, Backends>, e: crate::backends::postgres::PgError| {
+        let fail = |ctx: &mut Ctx<'_, Backends>, e: PgError| {
             backend_error(
                 &mut ctx.diags,
                 format!("Cannot update database {:?}", spec.name),
@@ -781,7 +755,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             let owner = private
                 .managed_owner
                 .clone()
-                .unwrap_or_else(|| str_of(prior, "owner").to_string());
+                .unwrap_or_else(|| prior_owner.clone());
             let groups = TenantRoles::new(&spec.name, &owner);
             match pg.role_facts(&groups.all()).await {
                 Ok(found) => {
@@ -797,14 +771,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let managed = private
             .managed_owner
             .clone()
-            .unwrap_or_else(|| str_of(prior, "owner").to_string());
+            .unwrap_or_else(|| prior_owner.clone());
         if managed != spec.roles.owner {
             // Only a role this resource created is renamed; an adopted one stays as it is.
             let managed_is_ours = match &private.created_roles {
                 Some(_) => private.created(&managed),
                 None => false,
             };
-            match existing_roles(pg, &[&spec.roles.owner, &managed]).await {
+            match pg.existing_roles(&[&spec.roles.owner, &managed]).await {
                 Ok(roles) if roles.contains(&spec.roles.owner) => {
                     attribute_error(&mut ctx.diags, "owner", "Role already exists", format!("Cannot rename the owner role {managed:?} to {:?}: a role with that name exists.", spec.roles.owner));
                     return None;
@@ -853,18 +827,18 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             ctx.private = private.to_bytes();
         }
         let mut admin = Vec::new();
-        if str_of(prior, "owner") != spec.roles.owner {
+        if prior_owner != spec.roles.owner {
             // Ownership drifted (or the role was just renamed): hand it back to the owner.
             admin.push(sql::alter_database_owner(&spec.name, &spec.roles.owner));
         }
-        if prior.get("connection_limit").as_i64() != Some(spec.connection_limit) {
+        if prior.connection_limit != spec.connection_limit {
             admin.push(sql::alter_connection_limit(
                 &spec.name,
                 spec.connection_limit,
             ));
         }
         let auth = auth_user(ctx);
-        let auth_before = prior.get("pgbouncer_auth").as_bool().unwrap_or(true);
+        let auth_before = prior.pgbouncer_auth;
         if auth_before != spec.pgbouncer_auth {
             if spec.pgbouncer_auth {
                 admin.extend(sql::database_grants(&spec.name, &spec.roles, Some(&auth)));
@@ -877,7 +851,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             return None;
         }
         let mut inside = Vec::new();
-        if str_of(prior, "owner") != spec.roles.owner {
+        if prior_owner != spec.roles.owner {
             inside.extend(sql::schema_setup(&spec.roles));
         }
         if auth_before != spec.pgbouncer_auth {
@@ -887,7 +861,13 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 sql::pgbouncer_auth_teardown()
             });
         }
-        let before: BTreeSet<String> = prior.get("extensions").string_list().into_iter().collect();
+        let before: BTreeSet<String> = prior
+            .extensions
+            .as_option()
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         if let Some(after) = &spec.extensions {
             inside.extend(before.difference(after).map(|e| sql::drop_extension(e)));
             let added: Vec<&String> = after.difference(&before).collect();
@@ -903,8 +883,11 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             fail(ctx, e);
             return None;
         }
-        match current(pg, &spec.name).await {
-            Ok(Some(cur)) => Some(state_from(ctx, planned, &cur, spec.extensions.clone())),
+        match pg.database_settings(&spec.name).await {
+            Ok(Some(cur)) => {
+                let state = state_from(ctx, &planned, &cur, spec.extensions.clone());
+                encode(&mut ctx.diags, &state)
+            }
             Ok(None) => {
                 ctx.diags.error(
                     format!("Database {:?} disappeared during update", spec.name),
@@ -920,9 +903,12 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
-        let spec = Spec::from(prior);
+        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
+            return;
+        };
+        let spec = Spec::from(&prior);
         let private = Private::parse(&ctx.private);
-        let protected = prior.get("deletion_protection").as_bool().unwrap_or(true);
+        let protected = prior.deletion_protection;
         let refuse_protected = |ctx: &mut Ctx<'_, Backends>| {
             attribute_error(
                 &mut ctx.diags,
@@ -948,7 +934,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             spec.roles.readonly.as_str(),
         ];
         let facts = match async {
-            Ok::<_, crate::backends::postgres::PgError>((
+            Ok::<_, PgError>((
                 pg.database_facts(&spec.name).await?,
                 pg.role_facts(&tenant_roles).await?,
             ))
@@ -1021,7 +1007,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // Pooled server connections would block DROP DATABASE and reconnect at once:
         // pause and drop them on every replica first.
         if let Some(pgb) = pgb {
-            if let Err(errors) = pgb.each("KILL", &spec.name).await {
+            if let Err(errors) = pgb.each(PgBouncerVerb::Kill, &spec.name).await {
                 for e in errors {
                     backend_error(
                         &mut ctx.diags,
@@ -1029,7 +1015,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                         e,
                     );
                 }
-                let _ = pgb.each("RESUME", &spec.name).await;
+                let _ = pgb.each(PgBouncerVerb::Resume, &spec.name).await;
                 return;
             }
         }
@@ -1049,11 +1035,11 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     kept_members.push(format!("{login} ({})", e.message));
                 }
             }
-            drop_roles(pg, &created).await
+            pg.drop_roles(&created).await
         }
         .await;
         if let Some(pgb) = pgb {
-            if let Err(errors) = pgb.each("RESUME", &spec.name).await {
+            if let Err(errors) = pgb.each(PgBouncerVerb::Resume, &spec.name).await {
                 for e in errors {
                     ctx.diags.warning(
                         format!("Cannot resume {:?} on PgBouncer", spec.name),
@@ -1084,16 +1070,42 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
             return;
         }
-        state.set("name", Value::string(id));
+        let imported = Imported {
+            name: id,
+            template: None,
+            extensions: Vec::new(),
+        };
+        merge(&mut ctx.diags, state, &imported);
         // An imported database's roles were not made here: they are adopted, never dropped.
         ctx.private = Private {
             imported: true,
             ..Private::default()
         }
         .to_bytes();
-        // Unknown for an existing database; adopted from configuration on the next plan.
-        state.set("template", Value::Null);
-        // Read the installed extensions, so a configuration listing them plans no change.
-        state.set("extensions", Value::List(Vec::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::Resource;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&SharedPostgresDatabase.schema().block).unwrap();
+    }
+
+    #[test]
+    fn private_state_of_every_release_is_read() {
+        let v010 = Private::parse(br#"{"managed_owner":"app_owner"}"#);
+        assert_eq!(v010.managed_owner.as_deref(), Some("app_owner"));
+        assert_eq!(v010.created_roles, None);
+        assert_eq!(Private::parse(b""), Private::default());
+        let now = Private {
+            managed_owner: Some("app_owner".into()),
+            created_roles: Some(vec!["app_owner".into()]),
+            ..Private::default()
+        };
+        assert_eq!(Private::parse(&now.to_bytes()), now);
     }
 }

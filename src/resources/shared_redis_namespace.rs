@@ -6,18 +6,74 @@
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Type, Validator,
-    Value,
+    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
+    Type, Validator, Value,
 };
 
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
-use crate::resources::common::{attribute_error, backend_error, need, str_of};
+use crate::resources::common::{
+    attribute_error, backend_error, decode, encode, merge, need, plan_views,
+};
 use crate::sql;
 
 /// The resource type.
 pub struct SharedRedisNamespace;
+
+/// Plan and state of one namespace, attribute by attribute.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Model {
+    id: Known<String>,
+    name: String,
+    key_prefix: Known<String>,
+    commands: Known<Vec<String>>,
+    channels: Known<Vec<String>>,
+    /// Null only in hand-made states; treated as enabled.
+    enabled: Option<bool>,
+    password: Known<String>,
+    /// Write-only: null in every plan and state.
+    password_wo: Option<String>,
+    password_wo_version: Option<Number>,
+    allow_keyspace_scan: Option<bool>,
+    delete_keys_on_destroy: Option<bool>,
+    host: Known<String>,
+    port: Known<i64>,
+    acl: Known<String>,
+}
+
+/// What validation and planning look at in a configuration, prior state or plan; any of
+/// it may be unknown, and only presence matters for the passwords.
+#[derive(Debug, Deserialize)]
+struct PlanView {
+    name: Known<String>,
+    key_prefix: Known<String>,
+    channels: Known<Vec<Known<String>>>,
+    password: Known<IgnoredAny>,
+    password_wo: Known<IgnoredAny>,
+    password_wo_version: Known<IgnoredAny>,
+}
+
+/// The attributes planning may change; the others stay as Terraform planned them.
+#[derive(Debug, Default, Serialize)]
+struct PlanEdit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_prefix: Option<Known<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<Known<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<Known<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acl: Option<Known<String>>,
+}
+
+/// The import id fills the name.
+#[derive(Serialize)]
+struct NamePart<'a> {
+    name: &'a str,
+}
 
 /// Longest user name.
 const MAX_NAME: usize = 64;
@@ -175,30 +231,27 @@ fn generate_password() -> String {
 }
 
 /// The ACL user a planned state describes, with `password` resolved by the caller.
-fn spec_from(planned: &Value, password: String) -> AclSpec {
-    let name = str_of(planned, "name").to_string();
+fn spec_from(planned: &Model, password: String) -> AclSpec {
+    let name = planned.name.clone();
     let key_prefix = planned
-        .get("key_prefix")
-        .as_str()
-        .map(str::to_string)
+        .key_prefix
+        .as_option()
+        .cloned()
         .unwrap_or_else(|| format!("{name}:"));
-    let channels = match planned.get("channels") {
-        Value::List(_) => planned.get("channels").string_list(),
+    let channels = match &planned.channels {
+        Known::Value(c) => c.clone(),
         _ => vec![format!("{key_prefix}*")],
     };
-    let mut commands = match planned.get("commands") {
-        Value::List(_) => planned.get("commands").string_list(),
+    let mut commands = match &planned.commands {
+        Known::Value(c) => c.clone(),
         _ => DEFAULT_COMMANDS.iter().map(|s| s.to_string()).collect(),
     };
     commands.extend(sql::redis_guard_rules(
-        planned
-            .get("allow_keyspace_scan")
-            .as_bool()
-            .unwrap_or(false),
+        planned.allow_keyspace_scan.unwrap_or(false),
     ));
     AclSpec {
         name,
-        enabled: planned.get("enabled").as_bool().unwrap_or(true),
+        enabled: planned.enabled.unwrap_or(true),
         password,
         key_prefix,
         channels,
@@ -208,12 +261,12 @@ fn spec_from(planned: &Value, password: String) -> AclSpec {
 
 /// The password to apply: the write-only one from configuration, else the planned one,
 /// else a new one. Returns it and whether it is to be kept in state.
-fn password_for(planned: &Value, config: &Value) -> (String, bool) {
-    if let Some(wo) = config.get("password_wo").as_str() {
-        return (wo.to_string(), false);
+fn password_for(planned: &Model, config: &Model) -> (String, bool) {
+    if let Some(wo) = &config.password_wo {
+        return (wo.clone(), false);
     }
-    match planned.get("password").as_str() {
-        Some(p) => (p.to_string(), true),
+    match planned.password.as_option() {
+        Some(p) => (p.clone(), true),
         None => (generate_password(), true),
     }
 }
@@ -221,15 +274,15 @@ fn password_for(planned: &Value, config: &Value) -> (String, bool) {
 /// Builds state from what Redis says. Where the user's rules still read as they did
 /// right after the last apply, the configured attributes stand; otherwise they are
 /// replaced by what Redis has, so the plan shows the difference and update restores it.
-fn state_from(redis: &Redis, base: &Value, user: &AclUser) -> Value {
+fn state_from(redis: &Redis, base: &Model, user: &AclUser) -> Model {
     let mut s = base.clone();
     let (host, port) = redis.endpoint();
-    s.set("id", Value::string(str_of(base, "name")));
-    s.set("host", Value::string(host));
-    s.set("port", Value::int(port.into()));
+    s.id = Known::Value(base.name.clone());
+    s.host = Known::Value(host);
+    s.port = Known::Value(port.into());
     let acl = user.rule_string();
-    if base.get("acl").as_str() != Some(acl.as_str()) {
-        s.set("enabled", Value::Bool(user.enabled()));
+    if base.acl.as_option() != Some(&acl) {
+        s.enabled = Some(user.enabled());
         let prefix = match user.keys.as_slice() {
             [one] => one
                 .strip_prefix('~')
@@ -240,17 +293,12 @@ fn state_from(redis: &Redis, base: &Value, user: &AclUser) -> Value {
         };
         // Not a plain `~<prefix>*`: show the raw key rules (never a valid prefix, so
         // destroy will not delete keys by it).
-        s.set(
-            "key_prefix",
-            Value::string(prefix.unwrap_or_else(|| user.keys.join(" "))),
-        );
-        s.set(
-            "channels",
-            Value::from_strings(
-                user.channels
-                    .iter()
-                    .map(|c| c.strip_prefix('&').unwrap_or(c).to_string()),
-            ),
+        s.key_prefix = Known::Value(prefix.unwrap_or_else(|| user.keys.join(" ")));
+        s.channels = Known::Value(
+            user.channels
+                .iter()
+                .map(|c| c.strip_prefix('&').unwrap_or(c).to_string())
+                .collect(),
         );
         // Rules outside the command list (extra flags, selectors) join it, so they show.
         let mut commands = user.commands.clone();
@@ -266,16 +314,16 @@ fn state_from(redis: &Redis, base: &Value, user: &AclUser) -> Value {
                 .cloned(),
         );
         commands.extend(user.selectors.iter().cloned());
-        s.set("commands", Value::from_strings(commands));
+        s.commands = Known::Value(commands);
     }
-    s.set("acl", Value::string(acl));
+    s.acl = Known::Value(acl);
     // A stored password that no longer opens the user (changed, joined by another, or
     // `nopass`) is dropped from state: configured ones are re-applied, generated ones renewed.
-    if let Some(p) = base.get("password").as_str() {
+    if let Some(p) = base.password.as_option() {
         let intact =
             user.password_hashes == [password_hash(p)] && !user.flags.iter().any(|f| f == "nopass");
         if !intact {
-            s.set("password", Value::Null);
+            s.password = Known::Null;
         }
     }
     s
@@ -292,18 +340,17 @@ async fn read_back(
     ctx: &mut Ctx<'_, Backends>,
     redis: &Redis,
     name: &str,
-    planned: &Value,
+    planned: &Model,
     keep_password: Option<String>,
 ) -> Option<Value> {
     match redis.get_user(name).await {
         Ok(Some(user)) => {
-            let mut base = planned.clone();
-            base.set("acl", Value::string(user.rule_string()));
-            base.set(
-                "password",
-                keep_password.map(Value::string).unwrap_or(Value::Null),
-            );
-            Some(state_from(redis, &base, &user))
+            let base = Model {
+                acl: Known::Value(user.rule_string()),
+                password: keep_password.into(),
+                ..planned.clone()
+            };
+            encode(&mut ctx.diags, &state_from(redis, &base, &user))
         }
         Ok(None) => {
             ctx.diags.error(
@@ -340,18 +387,16 @@ fn overlap_error(diags: &mut Diagnostics, prefix: &str, others: &[Overlap]) {
 
 /// State for a user that may exist but could not be read back: every value known, so
 /// Terraform records the instance (as tainted, with the error) and replaces it next time.
-fn partial_state(redis: &Redis, planned: &Value, keep_password: Option<String>) -> Value {
-    let mut s = planned.clone();
+fn partial_state(redis: &Redis, planned: &Model, keep_password: Option<String>) -> Model {
     let (host, port) = redis.endpoint();
-    s.set("id", Value::string(str_of(planned, "name")));
-    s.set("host", Value::string(host));
-    s.set("port", Value::int(port.into()));
-    s.set("acl", Value::Null);
-    s.set(
-        "password",
-        keep_password.map(Value::string).unwrap_or(Value::Null),
-    );
-    s
+    Model {
+        id: Known::Value(planned.name.clone()),
+        host: Known::Value(host),
+        port: Known::Value(port.into()),
+        acl: Known::Null,
+        password: keep_password.into(),
+        ..planned.clone()
+    }
 }
 
 #[async_trait::async_trait]
@@ -438,28 +483,31 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
-        if !config.get("password").is_null() && !config.get("password_wo").is_null() {
+        let Some(config) = decode::<PlanView>(diags, config) else {
+            return;
+        };
+        if !config.password.is_null() && !config.password_wo.is_null() {
             diags.error_at(
                 AttributePath::attr("password_wo"),
                 "Conflicting arguments",
                 "Set either `password` (stored in state, sensitive) or `password_wo` (write-only, Terraform 1.11+), not both.",
             );
         }
-        if !config.get("password_wo_version").is_null() && config.get("password_wo").is_null() {
+        if !config.password_wo_version.is_null() && config.password_wo.is_null() {
             diags.error_at(
                 AttributePath::attr("password_wo_version"),
                 "password_wo_version without password_wo",
                 "`password_wo_version` only says when to re-apply `password_wo`; set `password_wo` too, or remove it.",
             );
         }
-        let prefix = match (config.get("key_prefix"), config.get("name")) {
-            (Value::String(p), _) => Some(p.clone()),
-            (Value::Null, Value::String(n)) => Some(format!("{n}:")),
+        let prefix = match (&config.key_prefix, &config.name) {
+            (Known::Value(p), _) => Some(p.clone()),
+            (Known::Null, Known::Value(n)) => Some(format!("{n}:")),
             _ => None,
         };
-        if let (Some(prefix), Value::List(channels)) = (prefix, config.get("channels")) {
+        if let (Some(prefix), Known::Value(channels)) = (prefix, &config.channels) {
             for (i, c) in channels.iter().enumerate() {
-                if let Some(c) = c.as_str() {
+                if let Known::Value(c) = c {
                     if let Err(why) = check_channel(c, Some(&prefix)) {
                         diags.error_at(
                             AttributePath::attr("channels").index(i as i64),
@@ -473,36 +521,53 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        let name = plan.planned.get("name").clone();
-        if plan.config.get("key_prefix").is_null() {
-            let prefix = match &name {
-                Value::String(n) => Value::string(format!("{n}:")),
-                _ => Value::unknown(),
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
+            return;
+        };
+        let prior_password = if plan.prior.is_null() {
+            Known::Null
+        } else {
+            match decode::<PlanView>(&mut plan.diags, plan.prior) {
+                Some(prior) => prior.password,
+                None => return,
+            }
+        };
+        let mut edit = PlanEdit::default();
+        let mut key_prefix = planned.key_prefix;
+        if config.key_prefix.is_null() {
+            key_prefix = match &planned.name {
+                Known::Value(n) => Known::Value(format!("{n}:")),
+                _ => Known::Unknown,
             };
-            plan.planned.set("key_prefix", prefix);
+            edit.key_prefix = Some(key_prefix.clone());
         }
-        if plan.config.get("channels").is_null() {
-            let channels = match plan.planned.get("key_prefix") {
-                Value::String(p) => Value::from_strings([format!("{p}*")]),
-                _ => Value::unknown(),
-            };
-            plan.planned.set("channels", channels);
+        if config.channels.is_null() {
+            edit.channels = Some(match &key_prefix {
+                Known::Value(p) => Known::Value(vec![format!("{p}*")]),
+                _ => Known::Unknown,
+            });
         }
-        if !plan.config.get("password_wo").is_null() {
-            plan.planned.set("password", Value::Null);
-        } else if plan.config.get("password").is_null() && plan.prior.get("password").is_null() {
+        if !config.password_wo.is_null() {
+            edit.password = Some(Known::Null);
+        } else if config.password.is_null() && prior_password.is_null() {
             // Created, imported, moved off password_wo, or found changed: a new one is made.
-            plan.planned.set("password", Value::unknown());
+            edit.password = Some(Known::Unknown);
         }
+        merge(&mut plan.diags, &mut plan.planned, &edit);
         if !plan.prior.is_null() {
-            let changed = plan
-                .planned
-                .as_map()
-                .into_iter()
-                .flatten()
-                .any(|(k, v)| k != "acl" && v != plan.prior.get(k));
+            // Any planned change may change the effective rules.
+            let changed = match (plan.planned.as_map(), plan.prior.as_map()) {
+                (Some(planned), Some(prior)) => planned
+                    .iter()
+                    .any(|(k, v)| k != "acl" && v != prior.get(k).unwrap_or(&Value::Null)),
+                _ => false,
+            };
             if changed {
-                plan.planned.set("acl", Value::unknown());
+                let acl = PlanEdit {
+                    acl: Some(Known::Unknown),
+                    ..PlanEdit::default()
+                };
+                merge(&mut plan.diags, &mut plan.planned, &acl);
             }
         }
     }
@@ -513,7 +578,10 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         planned: &Value,
         config: &Value,
     ) -> Option<Value> {
-        let (password, keep) = password_for(planned, config);
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        let config: Model = decode(&mut ctx.diags, config)?;
+        let planned = &planned;
+        let (password, keep) = password_for(planned, &config);
         let spec = spec_from(planned, password);
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
         let name = spec.name.clone();
@@ -555,7 +623,12 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 return None;
             }
         }
-        let partial = || partial_state(redis, planned, keep.then(|| spec.password.clone()));
+        let partial = |diags: &mut Diagnostics| {
+            encode(
+                diags,
+                &partial_state(redis, planned, keep.then(|| spec.password.clone())),
+            )
+        };
         if let Err(e) = redis.set_user(&spec).await {
             if !e.uncertain {
                 fail(&mut ctx.diags, e);
@@ -583,7 +656,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     // tainted, the next apply replaces it and destroy removes it).
                     fail(&mut ctx.diags, e);
                     ctx.private = record_prefix(&spec.key_prefix);
-                    return Some(partial());
+                    return partial(&mut ctx.diags);
                 }
             }
         }
@@ -597,14 +670,14 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
                 if let Err(e) = removed {
                     fail(&mut ctx.diags, e);
-                    return Some(partial());
+                    return partial(&mut ctx.diags);
                 }
                 return None;
             }
             Ok(_) => {}
             Err(e) => {
                 fail(&mut ctx.diags, e);
-                return Some(partial());
+                return partial(&mut ctx.diags);
             }
         }
         drop(lock);
@@ -619,12 +692,13 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         .await
         {
             Some(s) => Some(s),
-            None => Some(partial()),
+            None => partial(&mut ctx.diags),
         }
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
-        let name = str_of(state, "name").to_string();
+        let model: Model = decode(&mut ctx.diags, state)?;
+        let name = model.name.clone();
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
         let user = match redis.get_user(&name).await {
             Ok(Some(u)) => u,
@@ -641,17 +715,17 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         };
         memory_warning(&mut ctx.diags, redis).await;
         if recorded_prefix(&ctx.private).is_none()
-            && state.get("acl").as_str() == Some(user.rule_string().as_str())
+            && model.acl.as_option() == Some(&user.rule_string())
         {
             // State from a release that kept no record: the rules read as the last
             // apply left them, so its prefix is the one that apply gave.
-            if let Some(p) = state.get("key_prefix").as_str() {
+            if let Some(p) = model.key_prefix.as_option() {
                 if user.keys == [key_rule(p)] {
                     ctx.private = record_prefix(p);
                 }
             }
         }
-        Some(state_from(redis, state, &user))
+        encode(&mut ctx.diags, &state_from(redis, &model, &user))
     }
 
     async fn update(
@@ -661,8 +735,11 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         planned: &Value,
         config: &Value,
     ) -> Option<Value> {
-        let (password, keep) = password_for(planned, config);
-        let spec = spec_from(planned, password);
+        let prior: Model = decode(&mut ctx.diags, prior)?;
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        let config: Model = decode(&mut ctx.diags, config)?;
+        let (password, keep) = password_for(&planned, &config);
+        let spec = spec_from(&planned, password);
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
         let name = spec.name.clone();
         memory_warning(&mut ctx.diags, redis).await;
@@ -670,7 +747,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
             backend_error(diags, format!("Cannot update Redis namespace {name:?}"), e)
         };
         let lock = redis.acl_write_lock().await;
-        if prior.get("key_prefix") != planned.get("key_prefix") {
+        if prior.key_prefix != planned.key_prefix {
             match redis.overlapping_users(&name, &spec.key_prefix).await {
                 Ok(others) if !others.is_empty() => {
                     overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
@@ -690,18 +767,18 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
         drop(lock);
         ctx.private = record_prefix(&spec.key_prefix);
-        read_back(ctx, redis, &name, planned, keep.then_some(spec.password)).await
+        read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
-        let name = str_of(prior, "name").to_string();
+        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
+            return;
+        };
+        let name = prior.name;
         let Some(redis) = need(&mut ctx.diags, "Redis", ctx.client.redis().await) else {
             return;
         };
-        let delete_keys = prior
-            .get("delete_keys_on_destroy")
-            .as_bool()
-            .unwrap_or(false);
+        let delete_keys = prior.delete_keys_on_destroy.unwrap_or(false);
         // Keys go by the prefix recorded at apply, never by one read back from an ACL
         // that may have been edited to point at another tenant's keys.
         let prefix = if delete_keys {
@@ -779,7 +856,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 return;
             }
         }
-        state.set("name", Value::string(id));
+        merge(&mut ctx.diags, state, &NamePart { name: id });
     }
 }
 
@@ -788,12 +865,20 @@ mod tests {
     use super::*;
     use tfplugin::Resource;
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        let mut v = Value::Map(Default::default());
-        for (k, x) in pairs {
-            v.set(k, x.clone());
-        }
-        v
+    use crate::resources::common::test_object as obj;
+
+    /// The model of a (partial) plan or state.
+    fn m(v: &Value) -> Model {
+        v.to_model().unwrap()
+    }
+
+    fn strings(v: &[&str]) -> Known<Vec<String>> {
+        Known::Value(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&SharedRedisNamespace.schema().block).unwrap();
     }
 
     #[test]
@@ -909,7 +994,7 @@ mod tests {
             ("commands", Value::from_strings(["+@all"])),
             ("enabled", Value::Bool(true)),
         ]);
-        let spec = spec_from(&planned, "pw".into());
+        let spec = spec_from(&m(&planned), "pw".into());
         assert_eq!(spec.key_prefix, "app:");
         assert_eq!(spec.channels, ["app:*"]);
         assert_eq!(spec.commands[0], "+@all");
@@ -920,11 +1005,11 @@ mod tests {
         assert!(rules.iter().any(|r| r == "-function|flush"));
 
         // A configured `+scan` comes before the guards; only the attribute opts in.
-        let mut scanning = planned.clone();
-        scanning.set("commands", Value::from_strings(["+@all", "+scan"]));
+        let mut scanning = m(&planned);
+        scanning.commands = strings(&["+@all", "+scan"]);
         let spec = spec_from(&scanning, "pw".into());
         assert_eq!(spec.commands.last().map(String::as_str), Some("-randomkey"));
-        scanning.set("allow_keyspace_scan", Value::Bool(true));
+        scanning.allow_keyspace_scan = Some(true);
         let spec = spec_from(&scanning, "pw".into());
         assert!(!spec
             .commands
@@ -950,13 +1035,14 @@ mod tests {
 
     #[test]
     fn write_only_password_wins_and_is_not_kept() {
-        let planned = obj(&[("password", Value::Null)]);
-        let config = obj(&[("password_wo", Value::string("wo-secret"))]);
+        let name = || ("name", Value::string("app"));
+        let planned = m(&obj(&[name(), ("password", Value::Null)]));
+        let config = m(&obj(&[name(), ("password_wo", Value::string("wo-secret"))]));
         assert_eq!(password_for(&planned, &config), ("wo-secret".into(), false));
-        let planned = obj(&[("password", Value::string("given"))]);
-        let config = obj(&[("password_wo", Value::Null)]);
+        let planned = m(&obj(&[name(), ("password", Value::string("given"))]));
+        let config = m(&obj(&[name(), ("password_wo", Value::Null)]));
         assert_eq!(password_for(&planned, &config), ("given".into(), true));
-        let planned = obj(&[("password", Value::unknown())]);
+        let planned = m(&obj(&[name(), ("password", Value::unknown())]));
         let (generated, keep) = password_for(&planned, &config);
         assert!(keep && generated.len() == GENERATED_PASSWORD_LEN);
     }
@@ -993,9 +1079,13 @@ mod tests {
             ]),
         );
         SharedRedisNamespace.modify_plan(&mut plan).await;
-        assert_eq!(plan.planned.get("key_prefix").as_str(), Some("app:"));
-        assert_eq!(plan.planned.get("channels").string_list(), ["app:*"]);
-        assert!(plan.planned.get("password").is_unknown());
+        let planned = m(&plan.planned);
+        assert_eq!(
+            planned.key_prefix.as_option().map(String::as_str),
+            Some("app:")
+        );
+        assert_eq!(planned.channels, strings(&["app:*"]));
+        assert!(planned.password.is_unknown());
     }
 
     #[tokio::test]
@@ -1016,9 +1106,13 @@ mod tests {
         ]);
         let mut plan = plan_for(&prior, &config, prior.clone());
         SharedRedisNamespace.modify_plan(&mut plan).await;
-        assert_eq!(plan.planned.get("key_prefix").as_str(), Some("app:"));
-        assert_eq!(plan.planned.get("password").as_str(), Some("pw"));
-        assert!(plan.planned.get("acl").is_unknown());
+        let planned = m(&plan.planned);
+        assert_eq!(
+            planned.key_prefix.as_option().map(String::as_str),
+            Some("app:")
+        );
+        assert_eq!(planned.password.as_option().map(String::as_str), Some("pw"));
+        assert!(planned.acl.is_unknown());
 
         // Nothing drifted: nothing planned.
         let prior = obj(&[
@@ -1046,7 +1140,7 @@ mod tests {
         ]);
         let mut plan = plan_for(&prior, &config, prior.clone());
         SharedRedisNamespace.modify_plan(&mut plan).await;
-        assert!(plan.planned.get("password").is_null());
+        assert!(m(&plan.planned).password.is_null());
     }
 
     #[tokio::test]
@@ -1102,9 +1196,10 @@ mod tests {
             ("password", Value::string("pw")),
             ("acl", Value::string(user.rule_string())),
         ]);
+        let state = m(&state);
         let same = state_from(&redis, &state, &user);
-        assert_eq!(same.get("commands"), state.get("commands"));
-        assert_eq!(same.get("password").as_str(), Some("pw"));
+        assert_eq!(same.commands, state.commands);
+        assert_eq!(same.password.as_option().map(String::as_str), Some("pw"));
 
         let drifted = AclUser {
             keys: vec!["~*".into()],
@@ -1112,14 +1207,15 @@ mod tests {
             ..user.clone()
         };
         let s = state_from(&redis, &state, &drifted);
-        assert_eq!(s.get("key_prefix").as_str(), Some("~*"));
-        assert!(check_prefix(str_of(&s, "key_prefix")).is_err());
+        let key_prefix = s.key_prefix.as_option().map(String::as_str);
+        assert_eq!(key_prefix, Some("~*"));
+        assert!(check_prefix(key_prefix.unwrap_or_default()).is_err());
         assert!(s
-            .get("commands")
-            .string_list()
-            .contains(&"nopass".to_string()));
+            .commands
+            .as_option()
+            .is_some_and(|c| c.contains(&"nopass".to_string())));
         assert!(
-            s.get("password").is_null(),
+            s.password.is_null(),
             "nopass: the password no longer guards the user"
         );
 
@@ -1128,7 +1224,7 @@ mod tests {
             ..user
         };
         assert!(state_from(&redis, &state, &other_password)
-            .get("password")
+            .password
             .is_null());
     }
 }

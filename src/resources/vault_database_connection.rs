@@ -2,41 +2,74 @@
 //! (`<mount>/config/<name>`) to one of the shared backends, defaulting every setting
 //! from the provider's own admin configuration.
 
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Type, Validator,
-    Value,
+    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
+    Type, Value,
 };
 
 use crate::backends::settings::Secret;
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, need, parse_vault_id, str_of, vault_mount_validator,
-    vault_name_validator,
+    attribute_error, backend_error, decode, encode, merge, need, parse_vault_id, plan_views,
+    vault_mount_validator, vault_name_validator,
 };
 
 /// The resource type.
 pub struct VaultDatabaseConnection;
 
-/// Vault plugin for each engine.
-pub fn plugin_for(engine: &str) -> &'static str {
-    match engine {
-        "mysql" => "mysql-database-plugin",
-        "redis" => "redis-database-plugin",
-        _ => "postgresql-database-plugin",
-    }
+/// Plan and state of one connection, attribute by attribute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Known<String>,
+    name: String,
+    engine: Engine,
+    mount: Known<String>,
+    connection_url: Known<String>,
+    username: Known<String>,
+    password: Option<String>,
+    /// Write-only: null in every plan and state.
+    password_wo: Option<String>,
+    password_wo_version: Option<Number>,
+    allowed_roles: Known<Vec<String>>,
+    /// Null only in hand-made states; treated as `true`.
+    verify_connection: Option<bool>,
+    plugin_name: Known<String>,
 }
 
-/// Engine for a Vault plugin name.
-pub fn engine_for(plugin: &str) -> Option<&'static str> {
-    if plugin.starts_with("postgresql") {
-        Some("postgres")
-    } else if plugin.starts_with("mysql") {
-        Some("mysql")
-    } else if plugin.starts_with("redis") {
-        Some("redis")
-    } else {
-        None
-    }
+/// What validation and planning look at in a configuration or plan (any of it may be
+/// unknown; only presence matters for some).
+#[derive(Debug, Deserialize)]
+struct PlanView {
+    name: Known<String>,
+    /// A string here: validation runs on configurations the schema may still refuse.
+    engine: Known<String>,
+    connection_url: Known<IgnoredAny>,
+    username: Known<IgnoredAny>,
+    password: Known<IgnoredAny>,
+    password_wo: Known<IgnoredAny>,
+    allowed_roles: Known<IgnoredAny>,
+}
+
+/// The attributes planning may fill; the others stay as Terraform planned them.
+#[derive(Debug, Default, Serialize)]
+struct PlanEdit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_roles: Option<Known<Vec<String>>>,
+}
+
+/// What an import id fills in; read does the rest.
+#[derive(Serialize)]
+struct Imported<'a> {
+    mount: &'a str,
+    name: &'a str,
+    engine: Engine,
 }
 
 /// What the provider's admin block says for an engine: URL (or `host:port` for Redis),
@@ -48,10 +81,10 @@ struct AdminDefaults {
     block: &'static str,
 }
 
-fn admin_defaults(b: &Backends, engine: &str) -> Option<AdminDefaults> {
+fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
     let s = &b.settings;
     match engine {
-        "postgres" => s.postgres.as_ref().map(|p| AdminDefaults {
+        Engine::Postgres => s.postgres.as_ref().map(|p| AdminDefaults {
             url: format!(
                 "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}",
                 p.host, p.port, p.database, p.sslmode
@@ -60,7 +93,7 @@ fn admin_defaults(b: &Backends, engine: &str) -> Option<AdminDefaults> {
             password: p.password.clone(),
             block: "postgres",
         }),
-        "mysql" => s.mysql.as_ref().map(|m| AdminDefaults {
+        Engine::Mysql => s.mysql.as_ref().map(|m| AdminDefaults {
             url: format!(
                 "{{{{username}}}}:{{{{password}}}}@tcp({}:{})/",
                 m.host, m.port
@@ -69,28 +102,13 @@ fn admin_defaults(b: &Backends, engine: &str) -> Option<AdminDefaults> {
             password: m.password.clone(),
             block: "mysql",
         }),
-        "redis" => s.redis.as_ref().map(|r| AdminDefaults {
+        Engine::Redis => s.redis.as_ref().map(|r| AdminDefaults {
             url: format!("{}:{}", r.host, r.port),
             username: r.username.clone(),
             password: r.password.clone(),
             block: "redis",
         }),
-        _ => None,
     }
-}
-
-fn mount_of(ctx: &Ctx<'_, Backends>, v: &Value) -> String {
-    v.get("mount")
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            ctx.client
-                .settings
-                .vault
-                .as_ref()
-                .map(|v| v.mount.clone())
-                .unwrap_or_else(|| "database".into())
-        })
 }
 
 /// Builds the body of `<mount>/config/<name>` and the state values it implies.
@@ -99,30 +117,34 @@ async fn write_config(
     planned: &Value,
     config: &Value,
 ) -> Option<Value> {
-    let name = str_of(planned, "name").to_string();
-    let engine = str_of(planned, "engine").to_string();
-    let mount = mount_of(ctx, planned);
-    let defaults = admin_defaults(ctx.client, &engine);
+    let planned: Model = decode(&mut ctx.diags, planned)?;
+    let config: Model = decode(&mut ctx.diags, config)?;
+    let name = planned.name.clone();
+    let engine = planned.engine;
+    let mount = ctx
+        .client
+        .vault_mount(planned.mount.as_option().map(String::as_str));
+    let defaults = admin_defaults(ctx.client, engine);
     let url = planned
-        .get("connection_url")
-        .as_str()
-        .map(str::to_string)
+        .connection_url
+        .as_option()
+        .cloned()
         .or_else(|| defaults.as_ref().map(|d| d.url.clone()));
     let Some(url) = url else {
         attribute_error(&mut ctx.diags, "connection_url", "No connection settings", format!("Set connection_url, or configure the provider's `{engine}` block so it can be used as the default."));
         return None;
     };
     let username = planned
-        .get("username")
-        .as_str()
-        .map(str::to_string)
+        .username
+        .as_option()
+        .cloned()
         .or_else(|| defaults.as_ref().map(|d| d.username.clone()))
         .unwrap_or_default();
     // Password: write-only value, then the stored one, then the provider's admin password.
-    let password = if let Some(p) = config.get("password_wo").as_str() {
-        p.to_string()
-    } else if let Some(p) = planned.get("password").as_str() {
-        p.to_string()
+    let password = if let Some(p) = &config.password_wo {
+        p.clone()
+    } else if let Some(p) = &planned.password {
+        p.clone()
     } else if let Some(d) = &defaults {
         match ctx.client.resolve(&d.password, d.block).await {
             Ok(c) => c.password,
@@ -134,16 +156,20 @@ async fn write_config(
     } else {
         String::new()
     };
-    let allowed: Vec<String> = planned.get("allowed_roles").string_list();
-    let verify = planned.get("verify_connection").as_bool().unwrap_or(true);
+    let allowed: Vec<String> = planned
+        .allowed_roles
+        .as_option()
+        .cloned()
+        .unwrap_or_default();
+    let verify = planned.verify_connection.unwrap_or(true);
     let mut body = serde_json::json!({
-        "plugin_name": plugin_for(&engine),
+        "plugin_name": engine.vault_plugin(),
         "allowed_roles": allowed,
         "verify_connection": verify,
         "username": username,
         "password": password,
     });
-    if engine == "redis" {
+    if engine == Engine::Redis {
         let (host, port) = url
             .rsplit_once(':')
             .map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap_or(6379)))
@@ -169,13 +195,15 @@ async fn write_config(
         );
         return None;
     }
-    let mut state = planned.clone();
-    state.set("id", Value::string(format!("{mount}/{name}")));
-    state.set("mount", Value::string(mount));
-    state.set("connection_url", Value::string(url));
-    state.set("username", Value::string(username));
-    state.set("plugin_name", Value::string(plugin_for(&engine)));
-    Some(state)
+    let state = Model {
+        id: Known::Value(format!("{mount}/{name}")),
+        mount: Known::Value(mount),
+        connection_url: Known::Value(url),
+        username: Known::Value(username),
+        plugin_name: Known::Value(engine.vault_plugin().to_string()),
+        ..planned
+    };
+    encode(&mut ctx.diags, &state)
 }
 
 #[async_trait::async_trait]
@@ -189,7 +217,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
             Block::new("A connection of Vault's database secrets engine (`<mount>/config/<name>`) to the shared PostgreSQL, MySQL or Redis. The URL, username and password default to the provider's admin settings for that engine, so a tenant stack never repeats them.")
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
                 .attr(Attribute::string("name").required().requires_replace().description("Connection name, e.g. `postgres`.").validate(vault_name_validator()))
-                .attr(Attribute::string("engine").required().requires_replace().description("`postgres`, `mysql` or `redis`.").validate(Validator::one_of(&["postgres", "mysql", "redis"])))
+                .attr(Attribute::string("engine").required().requires_replace().description(format!("{}.", Engine::or_list())).validate(Engine::validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount` (`database`).").validate(vault_mount_validator()))
                 .attr(Attribute::string("connection_url").optional().computed().use_state_for_unknown().description("Vault connection URL with `{{username}}`/`{{password}}` templates (for Redis: `host:port`). Default: built from the provider's admin block for the engine."))
                 .attr(Attribute::string("username").optional().computed().use_state_for_unknown().description("Admin user Vault connects as. Default: the provider's admin user for the engine."))
@@ -203,7 +231,10 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
-        if !config.get("password").is_null() && !config.get("password_wo").is_null() {
+        let Some(config) = decode::<PlanView>(diags, config) else {
+            return;
+        };
+        if !config.password.is_null() && !config.password_wo.is_null() {
             diags.error_at(
                 AttributePath::attr("password_wo"),
                 "Conflicting password settings",
@@ -215,27 +246,37 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
         // Defaults from the provider's admin block are planned, so an edit made in Vault
         // (say, the URL pointed elsewhere) shows as a change and is reverted.
-        let Some(engine) = plan.planned.get("engine").as_str().map(str::to_string) else {
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
             return;
         };
-        let Some(d) = admin_defaults(client, &engine) else {
+        let Some(engine) = planned.engine.as_option().and_then(|e| Engine::parse(e)) else {
             return;
         };
-        if plan.config.get("connection_url").is_null() {
-            plan.planned.set("connection_url", Value::string(d.url));
-        }
-        if plan.config.get("username").is_null() {
-            plan.planned.set("username", Value::string(d.username));
-        }
+        let Some(d) = admin_defaults(client, engine) else {
+            return;
+        };
+        let edit = PlanEdit {
+            connection_url: config.connection_url.is_null().then_some(d.url),
+            username: config.username.is_null().then_some(d.username),
+            ..PlanEdit::default()
+        };
+        merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        if plan.config.get("allowed_roles").is_null() {
-            let v = match plan.planned.get("name") {
-                Value::String(n) => Value::from_strings([format!("{n}-*")]),
-                _ => Value::unknown(),
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
+            return;
+        };
+        if config.allowed_roles.is_null() {
+            let roles = match planned.name {
+                Known::Value(n) => Known::Value(vec![format!("{n}-*")]),
+                _ => Known::Unknown,
             };
-            plan.planned.set("allowed_roles", v);
+            let edit = PlanEdit {
+                allowed_roles: Some(roles),
+                ..PlanEdit::default()
+            };
+            merge(&mut plan.diags, &mut plan.planned, &edit);
         }
     }
 
@@ -249,8 +290,11 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
-        let mount = mount_of(ctx, state);
-        let name = str_of(state, "name").to_string();
+        let mut s: Model = decode(&mut ctx.diags, state)?;
+        let mount = ctx
+            .client
+            .vault_mount(s.mount.as_option().map(String::as_str));
+        let name = s.name.clone();
         let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
         let body = match vault.read(&format!("{mount}/config/{name}")).await {
             Ok(Some(b)) => b,
@@ -265,34 +309,35 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
             }
         };
         let data = &body["data"];
-        let mut s = state.clone();
-        s.set("id", Value::string(format!("{mount}/{name}")));
-        s.set("mount", Value::string(mount));
+        s.id = Known::Value(format!("{mount}/{name}"));
+        s.mount = Known::Value(mount);
         if let Some(plugin) = data["plugin_name"].as_str() {
-            s.set("plugin_name", Value::string(plugin));
-            if let Some(engine) = engine_for(plugin) {
-                s.set("engine", Value::string(engine));
+            s.plugin_name = Known::Value(plugin.to_string());
+            if let Some(engine) = Engine::of_vault_plugin(plugin) {
+                s.engine = engine;
             }
         }
         let details = &data["connection_details"];
         if let Some(url) = details["connection_url"].as_str() {
-            s.set("connection_url", Value::string(url));
+            s.connection_url = Known::Value(url.to_string());
         } else if let (Some(h), Some(p)) = (details["host"].as_str(), details["port"].as_i64()) {
-            s.set("connection_url", Value::string(format!("{h}:{p}")));
+            s.connection_url = Known::Value(format!("{h}:{p}"));
         }
         if let Some(u) = details["username"].as_str() {
-            s.set("username", Value::string(u));
+            s.username = Known::Value(u.to_string());
         }
         if let Some(roles) = data["allowed_roles"].as_array() {
-            s.set(
-                "allowed_roles",
-                Value::from_strings(roles.iter().filter_map(|r| r.as_str())),
+            s.allowed_roles = Known::Value(
+                roles
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect(),
             );
         }
-        if s.get("verify_connection").is_null() {
-            s.set("verify_connection", Value::Bool(true));
+        if s.verify_connection.is_none() {
+            s.verify_connection = Some(true);
         }
-        Some(s)
+        encode(&mut ctx.diags, &s)
     }
 
     async fn update(
@@ -306,8 +351,13 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
-        let mount = mount_of(ctx, prior);
-        let name = str_of(prior, "name").to_string();
+        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
+            return;
+        };
+        let mount = ctx
+            .client
+            .vault_mount(prior.mount.as_option().map(String::as_str));
+        let name = prior.name;
         let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
             return;
         };
@@ -323,9 +373,13 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
     async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
         match parse_vault_id(id) {
             Ok((mount, name)) => {
-                state.set("mount", Value::string(mount));
-                state.set("name", Value::string(name));
-                state.set("engine", Value::string("postgres"));
+                // The engine is read from Vault next; any valid one fills the gap.
+                let imported = Imported {
+                    mount,
+                    name,
+                    engine: Engine::Postgres,
+                };
+                merge(&mut ctx.diags, state, &imported);
             }
             Err(why) => ctx.diags.error(
                 "Invalid import id",
@@ -339,10 +393,23 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
 mod tests {
     use super::*;
 
+    use tfplugin::Resource;
+
     #[test]
     fn ids_and_plugins() {
-        assert_eq!(engine_for(plugin_for("mysql")), Some("mysql"));
-        assert_eq!(engine_for("postgresql-database-plugin"), Some("postgres"));
-        assert_eq!(engine_for("mongodb-database-plugin"), None);
+        assert_eq!(
+            Engine::of_vault_plugin(Engine::Mysql.vault_plugin()),
+            Some(Engine::Mysql)
+        );
+        assert_eq!(
+            Engine::of_vault_plugin("postgresql-database-plugin"),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(Engine::of_vault_plugin("mongodb-database-plugin"), None);
+    }
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        tfplugin::model::check_model::<Model>(&VaultDatabaseConnection.schema().block).unwrap();
     }
 }

@@ -3,39 +3,139 @@
 //! the engine, the tenant database and the access level, plus the policy HCL that
 //! grants reading its credentials.
 
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Plan, Schema, Type, Validator,
-    Value,
+    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
+    Type, Validator, Value,
 };
 
 use crate::backends::redis::Redis;
 use crate::backends::Backends;
+use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
-    attribute_error, backend_error, need, no_nul_validator, parse_vault_id, str_of,
-    vault_mount_validator, vault_name_validator,
+    attribute_error, backend_error, decode, encode, merge, need, no_nul_validator, parse_vault_id,
+    plan_views_with_prior, vault_mount_validator, vault_name_validator,
 };
-use crate::resources::vault_database_connection::engine_for;
 use crate::sql::{self, Access, VaultStatements};
 
 /// The resource type.
 pub struct VaultRotationRole;
 
-fn mount_of(ctx: &Ctx<'_, Backends>, v: &Value) -> String {
-    v.get("mount")
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            ctx.client
-                .settings
-                .vault
-                .as_ref()
-                .map(|v| v.mount.clone())
-                .unwrap_or_else(|| "database".into())
-        })
+/// Plan and state of one role, attribute by attribute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Known<String>,
+    name: String,
+    /// Null between an import and the read that follows it.
+    connection: Option<String>,
+    /// Null after the import of a role whose database cannot be recovered.
+    database: Option<String>,
+    mount: Known<String>,
+    mode: RoleMode,
+    access: Access,
+    default_ttl: i64,
+    max_ttl: i64,
+    username: Option<String>,
+    rotation_period: i64,
+    creation_statements: Known<Vec<String>>,
+    revocation_statements: Known<Vec<String>>,
+    rotation_statements: Known<Vec<String>>,
+    engine: Known<Engine>,
+    creds_path: Known<String>,
+    policy: Known<String>,
+    database_owner: Known<String>,
 }
 
-fn is_static(v: &Value) -> bool {
-    v.get("mode").as_str() == Some("static")
+impl Model {
+    fn is_static(&self) -> bool {
+        self.mode == RoleMode::Static
+    }
+}
+
+/// Statements as planning sees them (elements may be unknown).
+type PlannedStatements = Known<Vec<Known<String>>>;
+
+/// What validation and planning look at in a configuration, prior state or plan. Words
+/// stay strings: validation runs on configurations the schema may still refuse.
+#[derive(Debug, Deserialize)]
+struct PlanView {
+    connection: Known<String>,
+    database: Known<String>,
+    mode: Known<String>,
+    access: Known<String>,
+    username: Known<IgnoredAny>,
+    default_ttl: Known<Number>,
+    max_ttl: Known<Number>,
+    creation_statements: PlannedStatements,
+    revocation_statements: PlannedStatements,
+    rotation_statements: PlannedStatements,
+    engine: Known<String>,
+    database_owner: Known<String>,
+}
+
+impl PlanView {
+    fn is_static(&self) -> bool {
+        self.mode.as_option().map(String::as_str) == Some(RoleMode::Static.as_str())
+    }
+
+    fn engine(&self) -> Option<Engine> {
+        self.engine.as_option().and_then(|e| Engine::parse(e))
+    }
+
+    fn access(&self) -> Option<Access> {
+        self.access.as_option().and_then(|a| Access::parse(a))
+    }
+
+    /// The three statement lists, in the order of [`PlanEdit::statements`].
+    fn statements(&self) -> [&PlannedStatements; 3] {
+        [
+            &self.creation_statements,
+            &self.revocation_statements,
+            &self.rotation_statements,
+        ]
+    }
+}
+
+/// The attributes planning may change; the others stay as Terraform planned them.
+#[derive(Debug, Default, Serialize)]
+struct PlanEdit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creation_statements: Option<PlannedStatements>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocation_statements: Option<PlannedStatements>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_statements: Option<PlannedStatements>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_owner: Option<Known<String>>,
+}
+
+impl PlanEdit {
+    /// The three statement lists, in the order of [`PlanView::statements`].
+    fn statements(&mut self) -> [&mut Option<PlannedStatements>; 3] {
+        [
+            &mut self.creation_statements,
+            &mut self.revocation_statements,
+            &mut self.rotation_statements,
+        ]
+    }
+}
+
+/// Known statements as planning writes them.
+fn planned_statements(v: Vec<String>) -> PlannedStatements {
+    Known::Value(v.into_iter().map(Known::Value).collect())
+}
+
+/// What an import fills in; read does the rest.
+#[derive(Serialize)]
+struct Imported<'a> {
+    mount: &'a str,
+    name: &'a str,
+    mode: RoleMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<Access>,
 }
 
 /// `<mount>/roles/<name>` or `<mount>/static-roles/<name>`.
@@ -62,15 +162,15 @@ pub fn policy_for(creds_path: &str) -> String {
 /// Statements for an engine, database and access level; refused when a name holds NUL.
 /// `owner` is the PostgreSQL database's owner role (default `<database>_owner`).
 pub fn generated_statements(
-    engine: &str,
+    engine: Engine,
     database: &str,
     owner: Option<&str>,
     access: Access,
 ) -> Result<VaultStatements, sql::BadIdentifier> {
     match engine {
-        "mysql" => sql::vault_mysql_statements(database, access),
-        "redis" => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
-        _ => {
+        Engine::Mysql => sql::vault_mysql_statements(database, access),
+        Engine::Redis => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
+        Engine::Postgres => {
             let owner = owner.map_or_else(|| format!("{database}_owner"), str::to_string);
             sql::vault_postgres_statements(
                 &sql::postgres_group(database, &owner, access),
@@ -81,14 +181,6 @@ pub fn generated_statements(
     }
 }
 
-fn list(v: &Value) -> Option<Vec<String>> {
-    v.as_list().map(|l| {
-        l.iter()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    })
-}
-
 fn ttl_secs(v: &serde_json::Value) -> Option<i64> {
     v.as_i64().or_else(|| {
         v.as_str()
@@ -97,11 +189,14 @@ fn ttl_secs(v: &serde_json::Value) -> Option<i64> {
 }
 
 /// Finds the connection's engine in Vault.
-async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -> Option<String> {
+async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -> Option<Engine> {
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
     match vault.read(&format!("{mount}/config/{connection}")).await {
-        Ok(Some(body)) => match body["data"]["plugin_name"].as_str().and_then(engine_for) {
-            Some(e) => Some(e.to_string()),
+        Ok(Some(body)) => match body["data"]["plugin_name"]
+            .as_str()
+            .and_then(Engine::of_vault_plugin)
+        {
+            Some(e) => Some(e),
             None => {
                 attribute_error(&mut ctx.diags, "connection", "Unsupported connection plugin", format!("{mount}/config/{connection} uses plugin {:?}; this resource generates statements for PostgreSQL, MySQL and Redis only.", body["data"]["plugin_name"]));
                 None
@@ -125,13 +220,10 @@ async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option
         return Ok(None);
     }
     let pg = ctx.client.postgres().await.map_err(|e| e.to_string())?;
-    sqlx::query_scalar::<_, String>(
-        "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text FROM pg_catalog.pg_database d WHERE d.datname = $1",
-    )
-    .bind(database)
-    .fetch_optional(pg.pool())
-    .await
-    .map_err(|e| pg.error(e).to_string())
+    pg.database_facts(database)
+        .await
+        .map(|facts| facts.map(|f| f.owner))
+        .map_err(|e| e.to_string())
 }
 
 /// The databases PostgreSQL role `owner` owns, from the catalog (empty when unknown).
@@ -139,30 +231,25 @@ pub async fn databases_owned_by(ctx: &Ctx<'_, Backends>, owner: &str) -> Vec<Str
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
-    sqlx::query_scalar::<_, String>(
-        "SELECT d.datname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1",
-    )
-    .bind(owner)
-    .fetch_all(pg.pool())
-    .await
-    .unwrap_or_default()
+    pg.databases_owned_by(owner).await.unwrap_or_default()
 }
 
-async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Value> {
-    let name = str_of(planned, "name").to_string();
-    let mount = mount_of(ctx, planned);
-    let connection = str_of(planned, "connection").to_string();
-    let database = str_of(planned, "database").to_string();
-    let stat = is_static(planned);
-    let access =
-        Access::parse(planned.get("access").as_str().unwrap_or("owner")).unwrap_or(Access::Owner);
+async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Model) -> Option<Value> {
+    let name = planned.name.clone();
+    let mount = ctx
+        .client
+        .vault_mount(planned.mount.as_option().map(String::as_str));
+    let connection = planned.connection.clone().unwrap_or_default();
+    let database = planned.database.clone().unwrap_or_default();
+    let stat = planned.is_static();
+    let access = planned.access;
     let engine = engine_of(ctx, &mount, &connection).await?;
     // PostgreSQL `owner` logins join the database's actual owner: the planned one when the
     // plan knew it (so apply matches the plan), else the catalog's.
-    let owner = if engine != "postgres" {
+    let owner = if engine != Engine::Postgres {
         None
-    } else if let Some(o) = planned.get("database_owner").as_str() {
-        Some(o.to_string())
+    } else if let Some(o) = planned.database_owner.as_option() {
+        Some(o.clone())
     } else {
         match catalog_owner(ctx, &database).await {
             Ok(o) => Some(o.unwrap_or_else(|| format!("{database}_owner"))),
@@ -176,7 +263,7 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
             }
         }
     };
-    let mut generated = match generated_statements(&engine, &database, owner.as_deref(), access) {
+    let mut generated = match generated_statements(engine, &database, owner.as_deref(), access) {
         Ok(g) => g,
         Err(e) => {
             attribute_error(
@@ -188,7 +275,7 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
             return None;
         }
     };
-    if engine == "redis" && !stat && planned.get("creation_statements").is_unknown() {
+    if engine == Engine::Redis && !stat && planned.creation_statements.is_unknown() {
         // Confine logins to the namespace's actual key and channel patterns (a custom
         // key_prefix included), read from its ACL user; never guess them.
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
@@ -202,7 +289,7 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
                 return None;
             }
         }
-    } else if engine == "redis" && !stat {
+    } else if engine == Engine::Redis && !stat {
         // Planned from the namespace recorded at the last read: keep that record current.
         // (Configured statements are the user's own; the record matters only when unset.)
         if let Ok(redis) = ctx.client.redis().await {
@@ -211,16 +298,18 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
             }
         }
     }
-    let creation = list(planned.get("creation_statements")).unwrap_or(generated.creation);
-    let revocation = list(planned.get("revocation_statements")).unwrap_or(generated.revocation);
-    let rotation = list(planned.get("rotation_statements")).unwrap_or(generated.rotation);
+    let given =
+        |v: &Known<Vec<String>>, default: Vec<String>| v.as_option().cloned().unwrap_or(default);
+    let creation = given(&planned.creation_statements, generated.creation);
+    let revocation = given(&planned.revocation_statements, generated.revocation);
+    let rotation = given(&planned.rotation_statements, generated.rotation);
     let body = if stat {
         let mut b = serde_json::json!({
             "db_name": connection,
-            "username": str_of(planned, "username"),
-            "rotation_period": planned.get("rotation_period").as_i64().unwrap_or(86400),
+            "username": planned.username.clone().unwrap_or_default(),
+            "rotation_period": planned.rotation_period,
         });
-        if engine != "redis" {
+        if engine != Engine::Redis {
             b["rotation_statements"] = rotation.clone().into();
         }
         b
@@ -229,8 +318,8 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
             "db_name": connection,
             "creation_statements": creation,
             "revocation_statements": revocation,
-            "default_ttl": planned.get("default_ttl").as_i64().unwrap_or(86400),
-            "max_ttl": planned.get("max_ttl").as_i64().unwrap_or(86400),
+            "default_ttl": planned.default_ttl,
+            "max_ttl": planned.max_ttl,
         })
     };
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
@@ -240,38 +329,25 @@ async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Value) -> Option<Valu
         return None;
     }
     let creds = creds_path(&mount, &name, stat);
-    let mut s = planned.clone();
-    s.set("id", Value::string(format!("{mount}/{name}")));
-    s.set("mount", Value::string(mount));
-    s.set("engine", Value::string(engine));
-    s.set(
-        "creation_statements",
-        if stat {
-            Value::from_strings(Vec::<String>::new())
-        } else {
-            Value::from_strings(creation)
-        },
-    );
-    s.set(
-        "revocation_statements",
-        if stat {
-            Value::from_strings(Vec::<String>::new())
-        } else {
-            Value::from_strings(revocation)
-        },
-    );
-    s.set(
-        "rotation_statements",
-        if stat {
-            Value::from_strings(rotation)
-        } else {
-            Value::from_strings(Vec::<String>::new())
-        },
-    );
-    s.set("policy", Value::string(policy_for(&creds)));
-    s.set("creds_path", Value::string(creds));
-    s.set("database_owner", owner.map_or(Value::Null, Value::string));
-    Some(s)
+    // A static role has only rotation statements; a dynamic one only the other two.
+    let (creation, revocation, rotation) = if stat {
+        (Vec::new(), Vec::new(), rotation)
+    } else {
+        (creation, revocation, Vec::new())
+    };
+    let state = Model {
+        id: Known::Value(format!("{mount}/{name}")),
+        mount: Known::Value(mount),
+        engine: Known::Value(engine),
+        creation_statements: Known::Value(creation),
+        revocation_statements: Known::Value(revocation),
+        rotation_statements: Known::Value(rotation),
+        policy: Known::Value(policy_for(&creds)),
+        creds_path: Known::Value(creds),
+        database_owner: owner.into(),
+        ..planned.clone()
+    };
+    encode(&mut ctx.diags, &state)
 }
 
 /// The namespace a Redis role's generated rules come from, as recorded in private state
@@ -390,30 +466,15 @@ async fn stale_logins(
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
-    sqlx::query_scalar::<_, String>(
-        "SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.rolcanlogin AND r.rolname LIKE $1 \
-         AND r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil < pg_catalog.now() \
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
-                     WHERE m.member = r.oid AND g.rolname = ANY($2)) ORDER BY 1 LIMIT 20",
-    )
-    .bind(sql::vault_login_like_pattern(role))
-    .bind(groups)
-    .fetch_all(pg.pool())
-    .await
-    .unwrap_or_default()
+    pg.expired_group_logins(&sql::vault_login_like_pattern(role), &groups)
+        .await
+        .unwrap_or_default()
 }
 
 /// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
 async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
     let pg = ctx.client.postgres().await.ok()?;
-    let groups: Vec<String> = sqlx::query_scalar(
-        "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
-         JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1",
-    )
-    .bind(username)
-    .fetch_all(pg.pool())
-    .await
-    .ok()?;
+    let groups = pg.login_groups(username).await.ok()?;
     groups.iter().find_map(|g| {
         [
             ("_owner", Access::Owner),
@@ -440,8 +501,8 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`).").validate(vault_name_validator()))
                 .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for.").validate(no_nul_validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
-                .attr(Attribute::string("mode").default(Value::string("dynamic")).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(Validator::one_of(&["dynamic", "static"])))
-                .attr(Attribute::string("access").default(Value::string("owner")).description("`owner`, `readwrite` or `readonly`.").validate(Validator::one_of(&["owner", "readwrite", "readonly"])))
+                .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(RoleMode::validator()))
+                .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}.", Access::or_list())).validate(Access::validator()))
                 .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`).").validate(no_nul_validator()))
@@ -449,7 +510,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
                 .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
-                .attr(Attribute::string("engine").computed().use_state_for_unknown().description("Engine of the connection: `postgres`, `mysql` or `redis`."))
+                .attr(Attribute::string("engine").computed().use_state_for_unknown().description(format!("Engine of the connection: {}.", Engine::or_list())))
                 .attr(Attribute::string("creds_path").computed().use_state_for_unknown().description("Where apps read credentials: `<mount>/creds/<name>` or `<mount>/static-creds/<name>`."))
                 .attr(Attribute::string("policy").computed().use_state_for_unknown().description("Vault policy HCL granting `read` on `creds_path`."))
                 .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis.")),
@@ -457,22 +518,22 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
-        if config.get("mode").as_str() == Some("static") && config.get("username").is_null() {
+        let Some(config) = decode::<PlanView>(diags, config) else {
+            return;
+        };
+        if config.is_static() && config.username.is_null() {
             diags.error_at(
                 AttributePath::attr("username"),
                 "username is required for a static role",
                 "A static role rotates an existing login: set `username`.",
             );
         }
-        if config.get("mode").as_str() != Some("static")
-            && !config.get("username").is_null()
-            && !config.get("username").is_unknown()
-        {
+        if !config.is_static() && !config.username.is_null() && !config.username.is_unknown() {
             diags.error_at(AttributePath::attr("username"), "username only applies to static roles", "Dynamic roles create a new login per lease; remove `username` or set `mode = \"static\"`.");
         }
         if let (Some(d), Some(m)) = (
-            config.get("default_ttl").as_i64(),
-            config.get("max_ttl").as_i64(),
+            config.default_ttl.as_option().and_then(Number::as_i64),
+            config.max_ttl.as_option().and_then(Number::as_i64),
         ) {
             if d > m {
                 diags.error_at(
@@ -488,120 +549,102 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         if plan.prior.is_null() {
             return;
         }
+        let Some((prior, config, planned)) = plan_views_with_prior::<PlanView>(plan) else {
+            return;
+        };
         // Statements left to the provider are what it would generate now: an edit made
         // in Vault behind Terraform's back (say, a SUPERUSER creation statement) shows
         // as a change and is reverted on apply.
-        let engine = plan.prior.get("engine").as_str().map(str::to_string);
         let (Some(engine), Some(database), Some(access)) = (
-            engine,
-            plan.planned.get("database").as_str().map(str::to_string),
-            plan.planned.get("access").as_str().and_then(Access::parse),
+            prior.engine(),
+            planned.database.as_option().cloned(),
+            planned.access(),
         ) else {
             return;
         };
-        if engine == "redis" {
+        let mut edit = PlanEdit::default();
+        let unset = config.statements().map(|s| s.is_null());
+        if engine == Engine::Redis {
             // Redis rules come from the namespace's live ACL at apply: keep them while
             // what they derive from is unchanged, else recompute at apply.
-            let same = ["connection", "database", "access"]
-                .iter()
-                .all(|a| plan.prior.get(a) == plan.planned.get(a));
-            for a in [
-                "creation_statements",
-                "revocation_statements",
-                "rotation_statements",
-            ] {
-                if plan.config.get(a).is_null() {
-                    plan.planned.set(
-                        a,
-                        if same {
-                            plan.prior.get(a).clone()
-                        } else {
-                            Value::unknown()
-                        },
-                    );
+            let same = prior.connection == planned.connection
+                && prior.database == planned.database
+                && prior.access == planned.access;
+            for ((slot, before), unset) in edit
+                .statements()
+                .into_iter()
+                .zip(prior.statements())
+                .zip(unset)
+            {
+                if unset {
+                    *slot = Some(if same { before.clone() } else { Known::Unknown });
                 }
             }
+            merge(&mut plan.diags, &mut plan.planned, &edit);
             return;
         }
         // PostgreSQL: the owner read from the catalog at refresh. Another database has an
         // owner only apply can read: plan the statements unknown.
-        let owner = plan
-            .prior
-            .get("database_owner")
-            .as_str()
-            .map(str::to_string);
-        if engine == "postgres" && plan.prior.get("database") != plan.planned.get("database") {
-            plan.planned.set("database_owner", Value::unknown());
-            for a in [
-                "creation_statements",
-                "revocation_statements",
-                "rotation_statements",
-            ] {
-                if plan.config.get(a).is_null() {
-                    plan.planned.set(a, Value::unknown());
+        let owner = prior.database_owner.as_option().cloned();
+        if engine == Engine::Postgres && prior.database != planned.database {
+            edit.database_owner = Some(Known::Unknown);
+            for (slot, unset) in edit.statements().into_iter().zip(unset) {
+                if unset {
+                    *slot = Some(Known::Unknown);
                 }
             }
+            merge(&mut plan.diags, &mut plan.planned, &edit);
             return;
         }
         // A name the builders refuse was already reported by the validators.
-        let Ok(generated) = generated_statements(&engine, &database, owner.as_deref(), access)
+        let Ok(generated) = generated_statements(engine, &database, owner.as_deref(), access)
         else {
             return;
         };
-        let stat = is_static(&plan.planned);
-        let empty = Vec::<String>::new;
-        let values = [
-            (
-                "creation_statements",
-                if stat { empty() } else { generated.creation },
-            ),
-            (
-                "revocation_statements",
-                if stat { empty() } else { generated.revocation },
-            ),
-            (
-                "rotation_statements",
-                if stat { generated.rotation } else { empty() },
-            ),
-        ];
-        for (a, v) in values {
-            if plan.config.get(a).is_null() {
-                plan.planned.set(a, Value::from_strings(v));
+        let stat = planned.is_static();
+        let values = if stat {
+            [Vec::new(), Vec::new(), generated.rotation]
+        } else {
+            [generated.creation, generated.revocation, Vec::new()]
+        };
+        for ((slot, v), unset) in edit.statements().into_iter().zip(values).zip(unset) {
+            if unset {
+                *slot = Some(planned_statements(v));
             }
         }
+        merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
     fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
         // Redis rules left to the provider are regenerated from the namespace recorded
         // at the last read, so an edit made in Vault shows as a change and is reverted.
-        if plan.prior.is_null()
-            || plan.planned.is_null()
-            || plan.prior.get("engine").as_str() != Some("redis")
-            || is_static(&plan.planned)
-            || !plan.config.get("creation_statements").is_null()
-            || ["connection", "database"]
-                .iter()
-                .any(|a| plan.prior.get(a) != plan.planned.get(a))
+        if plan.prior.is_null() || plan.planned.is_null() {
+            return;
+        }
+        let Some((prior, config, planned)) = plan_views_with_prior::<PlanView>(plan) else {
+            return;
+        };
+        if prior.engine() != Some(Engine::Redis)
+            || planned.is_static()
+            || !config.creation_statements.is_null()
+            || prior.connection != planned.connection
+            || prior.database != planned.database
         {
             return;
         }
-        let (Some(ns), Some(access)) = (
-            recorded_namespace(prior_private),
-            plan.planned.get("access").as_str().and_then(Access::parse),
-        ) else {
+        let (Some(ns), Some(access)) = (recorded_namespace(prior_private), planned.access()) else {
             return;
         };
         let generated = ns.statements(access);
-        plan.planned.set(
-            "creation_statements",
-            Value::from_strings(generated.creation),
-        );
-        if plan.config.get("revocation_statements").is_null() {
-            plan.planned.set(
-                "revocation_statements",
-                Value::from_strings(generated.revocation),
-            );
-        }
+        let edit = PlanEdit {
+            creation_statements: Some(planned_statements(generated.creation)),
+            revocation_statements: config
+                .revocation_statements
+                .is_null()
+                .then(|| planned_statements(generated.revocation)),
+            ..PlanEdit::default()
+        };
+        merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
     async fn create(
@@ -610,13 +653,17 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         planned: &Value,
         _config: &Value,
     ) -> Option<Value> {
-        write_role(ctx, planned).await
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        write_role(ctx, &planned).await
     }
 
     async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
-        let name = str_of(state, "name").to_string();
-        let mount = mount_of(ctx, state);
-        let stat = is_static(state);
+        let mut s: Model = decode(&mut ctx.diags, state)?;
+        let name = s.name.clone();
+        let mount = ctx
+            .client
+            .vault_mount(s.mount.as_option().map(String::as_str));
+        let stat = s.is_static();
         let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
         let path = role_path(&mount, &name, stat);
         let body = match vault.read(&path).await {
@@ -629,75 +676,74 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         };
         let d = &body["data"];
         let strs = |k: &str| {
-            d[k].as_array()
-                .map(|a| Value::from_strings(a.iter().filter_map(|x| x.as_str())))
-                .unwrap_or_else(|| Value::from_strings(Vec::<String>::new()))
+            Known::Value(
+                d[k].as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
         };
-        let mut s = state.clone();
-        s.set("id", Value::string(format!("{mount}/{name}")));
-        s.set("mount", Value::string(mount.clone()));
+        let none = || Known::Value(Vec::new());
+        s.id = Known::Value(format!("{mount}/{name}"));
+        s.mount = Known::Value(mount.clone());
         if let Some(c) = d["db_name"].as_str() {
-            s.set("connection", Value::string(c));
+            s.connection = Some(c.to_string());
         }
         if stat {
             if let Some(u) = d["username"].as_str() {
-                s.set("username", Value::string(u));
+                s.username = Some(u.to_string());
             }
             if let Some(p) = ttl_secs(&d["rotation_period"]) {
-                s.set("rotation_period", Value::int(p));
+                s.rotation_period = p;
             }
-            s.set("rotation_statements", strs("rotation_statements"));
-            s.set(
-                "creation_statements",
-                Value::from_strings(Vec::<String>::new()),
-            );
-            s.set(
-                "revocation_statements",
-                Value::from_strings(Vec::<String>::new()),
-            );
+            s.rotation_statements = strs("rotation_statements");
+            s.creation_statements = none();
+            s.revocation_statements = none();
         } else {
-            s.set("creation_statements", strs("creation_statements"));
-            s.set("revocation_statements", strs("revocation_statements"));
-            s.set(
-                "rotation_statements",
-                Value::from_strings(Vec::<String>::new()),
-            );
+            s.creation_statements = strs("creation_statements");
+            s.revocation_statements = strs("revocation_statements");
+            s.rotation_statements = none();
             if let Some(t) = ttl_secs(&d["default_ttl"]) {
-                s.set("default_ttl", Value::int(t));
+                s.default_ttl = t;
             }
             if let Some(t) = ttl_secs(&d["max_ttl"]) {
-                s.set("max_ttl", Value::int(t));
+                s.max_ttl = t;
             }
         }
         let creds = creds_path(&mount, &name, stat);
-        s.set("policy", Value::string(policy_for(&creds)));
-        s.set("creds_path", Value::string(creds));
-        if s.get("engine").is_null() {
-            if let Some(engine) = engine_of(ctx, &mount, str_of(&s, "connection")).await {
-                s.set("engine", Value::string(engine));
+        s.policy = Known::Value(policy_for(&creds));
+        s.creds_path = Known::Value(creds);
+        if s.engine.is_null() {
+            let connection = s.connection.clone().unwrap_or_default();
+            if let Some(engine) = engine_of(ctx, &mount, &connection).await {
+                s.engine = Known::Value(engine);
             }
         }
-        if !stat && str_of(&s, "engine") == "redis" {
+        let engine = s.engine.as_option().copied();
+        let database = s.database.clone().unwrap_or_default();
+        if !stat && engine == Some(Engine::Redis) {
             // The namespace now: the plan regenerates the rules from it, so an edit of
             // the role in Vault shows as a change. Unreadable: the last record stands.
             if let Ok(redis) = ctx.client.redis().await {
-                if let Ok(ns) = read_namespace(redis, str_of(&s, "database")).await {
+                if let Ok(ns) = read_namespace(redis, &database).await {
                     ctx.private = record_namespace(&ns);
                 }
             }
         }
-        if str_of(&s, "engine") == "postgres" {
+        if engine == Some(Engine::Postgres) {
             // The owner the statements should name; an unreachable catalog keeps the prior.
-            if let Ok(Some(owner)) = catalog_owner(ctx, str_of(&s, "database")).await {
-                s.set("database_owner", Value::string(owner));
+            if let Ok(Some(owner)) = catalog_owner(ctx, &database).await {
+                s.database_owner = Known::Value(owner);
             }
         }
-        if !stat && str_of(&s, "engine") == "postgres" {
-            let database = str_of(&s, "database").to_string();
+        if !stat && engine == Some(Engine::Postgres) {
             let owner = s
-                .get("database_owner")
-                .as_str()
-                .map_or_else(|| format!("{database}_owner"), str::to_string);
+                .database_owner
+                .as_option()
+                .map_or_else(|| format!("{database}_owner"), String::clone);
             let stale = stale_logins(ctx, &name, &database, &owner).await;
             if !stale.is_empty() {
                 ctx.diags.warning(
@@ -706,7 +752,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 );
             }
         }
-        Some(s)
+        encode(&mut ctx.diags, &s)
     }
 
     async fn update(
@@ -716,13 +762,19 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         planned: &Value,
         _config: &Value,
     ) -> Option<Value> {
-        write_role(ctx, planned).await
+        let planned: Model = decode(&mut ctx.diags, planned)?;
+        write_role(ctx, &planned).await
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
-        let name = str_of(prior, "name").to_string();
-        let mount = mount_of(ctx, prior);
-        let stat = is_static(prior);
+        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
+            return;
+        };
+        let name = prior.name.clone();
+        let mount = ctx
+            .client
+            .vault_mount(prior.mount.as_option().map(String::as_str));
+        let stat = prior.is_static();
         let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
             return;
         };
@@ -764,15 +816,21 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 return;
             }
         };
-        state.set("mount", Value::string(mount));
-        state.set("name", Value::string(name));
+        let mut imported = Imported {
+            mount,
+            name,
+            mode: RoleMode::Dynamic,
+            database: None,
+            access: None,
+        };
         let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
+            merge(&mut ctx.diags, state, &imported);
             return;
         };
         // Dynamic or static: whichever exists.
         match vault.read(&role_path(mount, name, true)).await {
             Ok(Some(body)) => {
-                state.set("mode", Value::string("static"));
+                imported.mode = RoleMode::Static;
                 // Vault keeps no database or access for a static role: recover them from
                 // the login's membership in a tenant group (`<db>_<access>`) in PostgreSQL.
                 let username = body["data"]["username"]
@@ -780,20 +838,20 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                     .unwrap_or_default()
                     .to_string();
                 if let Some((db, access)) = static_login_group(ctx, &username).await {
-                    state.set("database", Value::string(db));
-                    state.set("access", Value::string(access.name()));
+                    imported.database = Some(db);
+                    imported.access = Some(access);
                 }
             }
             _ => {
-                state.set("mode", Value::string("dynamic"));
                 if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
                     let (database, access) =
                         database_of_statements(ctx, &body["data"]["creation_statements"]).await;
-                    state.set("database", Value::string(database));
-                    state.set("access", Value::string(access.name()));
+                    imported.database = Some(database);
+                    imported.access = Some(access);
                 }
             }
         }
+        merge(&mut ctx.diags, state, &imported);
     }
 }
 
@@ -911,12 +969,12 @@ mod tests {
 
     #[test]
     fn database_is_recovered_from_generated_statements() {
-        let s = generated_statements("postgres", "shop", None, Access::ReadOnly).unwrap();
+        let s = generated_statements(Engine::Postgres, "shop", None, Access::ReadOnly).unwrap();
         assert_eq!(
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
         );
-        let s = generated_statements("postgres", "shop", None, Access::Owner).unwrap();
+        let s = generated_statements(Engine::Postgres, "shop", None, Access::Owner).unwrap();
         assert_eq!(
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
@@ -930,13 +988,13 @@ mod recover_tests {
 
     #[test]
     fn database_and_access_come_back_for_every_engine() {
-        for engine in ["postgres", "mysql", "redis"] {
+        for &engine in Engine::ALL {
             for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
                 let s = generated_statements(engine, "shop_1", None, access).unwrap();
                 let (db, got) = recover_from_statements(&serde_json::json!(s.creation));
                 assert_eq!(db, "shop_1", "{engine} {access:?}");
                 // Redis owner and readwrite generate the same rules.
-                let expected = if engine == "redis" && access == Access::ReadWrite {
+                let expected = if engine == Engine::Redis && access == Access::ReadWrite {
                     Access::Owner
                 } else {
                     access
@@ -976,12 +1034,23 @@ mod redis_rule_tests {
         assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns));
     }
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        let mut v = Value::Map(Default::default());
-        for (k, x) in pairs {
-            v.set(k, x.clone());
-        }
-        v
+    use crate::resources::common::test_object as obj;
+
+    /// The planned creation statements (known ones only).
+    fn creation(plan: &Plan<'_>) -> Vec<String> {
+        let view: PlanView = plan.planned.to_model().unwrap();
+        view.creation_statements
+            .into_option()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(Known::into_option)
+            .collect()
+    }
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        use tfplugin::Resource;
+        tfplugin::model::check_model::<Model>(&VaultRotationRole.schema().block).unwrap();
     }
 
     #[test]
@@ -1013,7 +1082,7 @@ mod redis_rule_tests {
             &record_namespace(&ns),
             &mut plan,
         );
-        let planned = plan.planned.get("creation_statements").string_list();
+        let planned = creation(&plan);
         let rules: Vec<String> = serde_json::from_str(&planned[0]).unwrap_or_default();
         assert_eq!(rules[..2], ["~app:*".to_string(), "&app:*".to_string()]);
         assert!(rules.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
@@ -1028,6 +1097,6 @@ mod redis_rule_tests {
             info: Default::default(),
         };
         tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
-        assert_eq!(plan.planned.get("creation_statements"), &edited);
+        assert_eq!(creation(&plan), edited.string_list());
     }
 }

@@ -21,6 +21,7 @@ pub mod diagnostics;
 pub mod docs;
 pub mod handshake;
 pub mod logging;
+pub mod model;
 pub mod plan;
 pub mod schema;
 pub mod server;
@@ -46,6 +47,7 @@ pub mod proto {
 }
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use model::{Known, ModelError};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::{serve, ServeOptions};
 pub use service::check_provider;

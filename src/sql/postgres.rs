@@ -1,0 +1,468 @@
+//! PostgreSQL and PgBouncer: statement builders and catalog queries for tenant databases.
+
+use std::fmt::Write as _;
+
+use super::{quote_ident, quote_literal};
+
+/// The three roles of a tenant database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRoles {
+    /// NOLOGIN owner of the database and its `public` schema.
+    pub owner: String,
+    /// NOLOGIN group with DML on the owner's objects.
+    pub readwrite: String,
+    /// NOLOGIN group with SELECT on the owner's objects.
+    pub readonly: String,
+}
+
+impl TenantRoles {
+    /// Roles for database `name` with `owner` (default `<name>_owner`).
+    pub fn new(name: &str, owner: &str) -> Self {
+        TenantRoles {
+            owner: owner.to_string(),
+            readwrite: format!("{name}_readwrite"),
+            readonly: format!("{name}_readonly"),
+        }
+    }
+
+    /// All three, owner first.
+    pub fn all(&self) -> [&str; 3] {
+        [&self.owner, &self.readwrite, &self.readonly]
+    }
+}
+
+/// Options of `CREATE DATABASE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateDatabase {
+    /// Database name.
+    pub name: String,
+    /// Owner role.
+    pub owner: String,
+    /// Template database.
+    pub template: Option<String>,
+    /// Encoding, e.g. `UTF8`.
+    pub encoding: Option<String>,
+    /// LC_COLLATE.
+    pub lc_collate: Option<String>,
+    /// LC_CTYPE.
+    pub lc_ctype: Option<String>,
+    /// Connection limit (-1 = none).
+    pub connection_limit: i64,
+}
+
+/// The comment this provider writes on each role it creates for database `db`, in the
+/// same transaction as the role: a create cut off halfway recognises its own roles by it
+/// (and never anyone else's).
+pub fn role_marker(db: &str) -> String {
+    format!("terraform-provider-dbaas: role of database {db}")
+}
+
+/// The comment on a database whose create has not finished yet.
+pub const DATABASE_CREATING: &str = "terraform-provider-dbaas: creating";
+
+/// The comment on a database this provider created completely.
+pub const DATABASE_MANAGED: &str = "terraform-provider-dbaas: managed";
+
+/// Creates the roles of a tenant (those in `missing`), marks every one of `mark` as this
+/// provider's, and lets the admin act for `owner`: one string of statements, which
+/// PostgreSQL runs as one implicit transaction (simple query protocol), so a role never
+/// exists without its marker.
+pub fn create_marked_roles(db: &str, missing: &[&str], mark: &[&str], owner: &str) -> String {
+    let mut v: Vec<String> = missing.iter().map(|r| create_nologin_role(r)).collect();
+    let marker = quote_literal(&role_marker(db));
+    v.extend(
+        mark.iter()
+            .map(|r| format!("COMMENT ON ROLE {} IS {marker}", quote_ident(r))),
+    );
+    v.push(grant_role_to_current_user(owner));
+    v.join(";\n")
+}
+
+/// `COMMENT ON DATABASE "<db>" IS '<text>'`.
+pub fn comment_on_database(db: &str, text: &str) -> String {
+    format!(
+        "COMMENT ON DATABASE {} IS {}",
+        quote_ident(db),
+        quote_literal(text)
+    )
+}
+
+/// `ALTER DATABASE "<db>" ALLOW_CONNECTIONS true`: opens a database created closed.
+pub fn open_database(db: &str) -> String {
+    format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", quote_ident(db))
+}
+
+/// Catalog: `(owner, datallowconn, comment, datistemplate)` of a database by name ($1).
+pub const DATABASE_FACTS: &str =
+    "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text, d.datallowconn, \
+     pg_catalog.shobj_description(d.oid, 'pg_database')::text, d.datistemplate \
+     FROM pg_catalog.pg_database d WHERE d.datname = $1";
+
+/// Catalog: `(owner, connection limit, encoding, lc_collate, lc_ctype)` of database $1.
+pub const DATABASE_SETTINGS: &str =
+    "SELECT r.rolname::text AS owner, d.datconnlimit::int8 AS lim, pg_catalog.pg_encoding_to_char(d.encoding)::text AS enc, \
+     d.datcollate::text AS collate, d.datctype::text AS ctype \
+     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = $1";
+
+/// Catalog: the roles named in $1 (text[]) that exist.
+pub const EXISTING_ROLES: &str =
+    "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1) ORDER BY 1";
+
+/// Catalog: `(name, orphan)` of the roles named in $1 (text[]) that exist; orphan means
+/// NOLOGIN, not superuser and owning nothing anywhere (a leftover of a dropped database).
+pub const ROLE_ORPHANS: &str =
+    "SELECT r.rolname::text AS name, (NOT r.rolcanlogin AND NOT r.rolsuper AND NOT EXISTS \
+     (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o')) AS orphan \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
+
+/// Catalog: the databases role $1 owns, sorted.
+pub const DATABASES_OWNED_BY: &str = "SELECT d.datname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1";
+
+/// Catalog: expired logins named like $1 (a LIKE pattern) that are members of any of
+/// the groups in $2 (text[]); at most 20.
+pub const EXPIRED_GROUP_LOGINS: &str = "SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.rolcanlogin AND r.rolname LIKE $1 \
+         AND r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil < pg_catalog.now() \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+                     WHERE m.member = r.oid AND g.rolname = ANY($2)) ORDER BY 1 LIMIT 20";
+
+/// Catalog: the groups login $1 is a direct member of, sorted.
+pub const LOGIN_GROUPS: &str = "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+         JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1";
+
+/// The statement a tenant login runs to prove it works.
+pub const LOGIN_CHECK: &str = "SELECT 1";
+
+/// Catalog (run inside the database): its extensions but the built-in `plpgsql`.
+pub const INSTALLED_EXTENSIONS: &str =
+    "SELECT extname::text FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'";
+
+/// Catalog: `(name, can_login, superuser, comment)` of the roles named in $1 (text[]).
+pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper, \
+     pg_catalog.shobj_description(r.oid, 'pg_authid')::text \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
+
+/// Catalog: what the roles in $1 (text[]) own or hold privileges on outside database $2:
+/// `(role, database or "" for shared objects, kind, object)`, one row per object.
+/// Ownership of other databases counts; the database $2 itself does not.
+pub const FOREIGN_DEPENDENCIES: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_database WHERE datname = $2) \
+     SELECT r.rolname::text, coalesce(d.datname::text, ''), \
+       CASE s.deptype WHEN 'o' THEN 'owns' WHEN 'a' THEN 'has privileges on' WHEN 'i' THEN 'is in the policy of' ELSE 'depends on' END, \
+       CASE WHEN s.classid = 'pg_catalog.pg_database'::regclass THEN 'database ' || coalesce((SELECT datname::text FROM pg_catalog.pg_database WHERE oid = s.objid), s.objid::text) \
+            ELSE s.classid::regclass::text || ' ' || s.objid::text END \
+     FROM pg_catalog.pg_shdepend s \
+     JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid \
+     LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid \
+     WHERE r.rolname = ANY($1) AND s.deptype IN ('o', 'a', 'i', 'r') \
+       AND s.dbid IS DISTINCT FROM (SELECT oid FROM me) \
+       AND NOT (s.dbid = 0 AND s.classid = 'pg_catalog.pg_database'::regclass AND s.objid = (SELECT oid FROM me)) \
+     UNION ALL \
+     SELECT r.rolname::text, '', 'owns', 'database ' || d.datname::text \
+     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba \
+     WHERE r.rolname = ANY($1) AND d.datname <> $2 \
+     ORDER BY 1, 2, 4";
+
+/// Catalog: logins that are members (directly) of the group roles in $1 (text[]):
+/// `(login, superuser)`, the admin itself excluded.
+pub const GROUP_MEMBERS: &str = "SELECT DISTINCT r.rolname::text, r.rolsuper \
+     FROM pg_catalog.pg_auth_members m \
+     JOIN pg_catalog.pg_roles r ON r.oid = m.member \
+     JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+     WHERE g.rolname = ANY($1) AND r.rolcanlogin AND r.rolname <> current_user ORDER BY 1";
+
+/// Ends every session of database $1 but the caller's.
+pub const TERMINATE_DATABASE_SESSIONS: &str =
+    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity \
+     WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()";
+
+/// Ends every session of login $1.
+pub const TERMINATE_USER_SESSIONS: &str =
+    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity \
+     WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()";
+
+/// `CREATE ROLE "<r>" NOLOGIN`.
+pub fn create_nologin_role(role: &str) -> String {
+    format!("CREATE ROLE {} NOLOGIN", quote_ident(role))
+}
+
+/// `GRANT "<role>" TO CURRENT_USER`: lets a non-superuser admin act for the owner.
+pub fn grant_role_to_current_user(role: &str) -> String {
+    format!("GRANT {} TO CURRENT_USER", quote_ident(role))
+}
+
+/// `CREATE DATABASE ...` (cannot run inside a transaction).
+pub fn create_database(c: &CreateDatabase) -> String {
+    let mut s = format!(
+        "CREATE DATABASE {} OWNER {}",
+        quote_ident(&c.name),
+        quote_ident(&c.owner)
+    );
+    if let Some(t) = &c.template {
+        let _ = write!(s, " TEMPLATE {}", quote_ident(t));
+    }
+    if let Some(e) = &c.encoding {
+        let _ = write!(s, " ENCODING {}", quote_literal(e));
+    }
+    if let Some(l) = &c.lc_collate {
+        let _ = write!(s, " LC_COLLATE {}", quote_literal(l));
+    }
+    if let Some(l) = &c.lc_ctype {
+        let _ = write!(s, " LC_CTYPE {}", quote_literal(l));
+    }
+    let _ = write!(s, " CONNECTION LIMIT {}", c.connection_limit);
+    // Closed until PUBLIC's CONNECT is revoked: no other tenant's login gets in between.
+    s.push_str(" ALLOW_CONNECTIONS false");
+    s
+}
+
+/// Database-level isolation and the grants the tenant's groups and PgBouncer's auth
+/// user need, run from the maintenance database.
+pub fn database_grants(db: &str, roles: &TenantRoles, auth_user: Option<&str>) -> Vec<String> {
+    let d = quote_ident(db);
+    let mut v = vec![
+        format!("REVOKE CONNECT, TEMPORARY ON DATABASE {d} FROM PUBLIC"),
+        format!(
+            "GRANT CONNECT ON DATABASE {d} TO {}, {}",
+            quote_ident(&roles.readwrite),
+            quote_ident(&roles.readonly)
+        ),
+        format!(
+            "GRANT TEMPORARY ON DATABASE {d} TO {}",
+            quote_ident(&roles.readwrite)
+        ),
+    ];
+    if let Some(a) = auth_user {
+        v.push(format!(
+            "GRANT CONNECT ON DATABASE {d} TO {}",
+            quote_ident(a)
+        ));
+    }
+    v
+}
+
+/// `ALTER DATABASE ... CONNECTION LIMIT n`.
+pub fn alter_connection_limit(db: &str, limit: i64) -> String {
+    format!(
+        "ALTER DATABASE {} CONNECTION LIMIT {limit}",
+        quote_ident(db)
+    )
+}
+
+/// `ALTER ROLE old RENAME TO new`: an owner rename keeps every object it owns.
+pub fn rename_role(old: &str, new: &str) -> String {
+    format!(
+        "ALTER ROLE {} RENAME TO {}",
+        quote_ident(old),
+        quote_ident(new)
+    )
+}
+
+/// `ALTER DATABASE ... OWNER TO ...`.
+pub fn alter_database_owner(db: &str, owner: &str) -> String {
+    format!(
+        "ALTER DATABASE {} OWNER TO {}",
+        quote_ident(db),
+        quote_ident(owner)
+    )
+}
+
+/// `DROP DATABASE IF EXISTS ... WITH (FORCE)`.
+pub fn drop_database(db: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(db))
+}
+
+/// `DROP ROLE IF EXISTS ...`.
+pub fn drop_role(role: &str) -> String {
+    format!("DROP ROLE IF EXISTS {}", quote_ident(role))
+}
+
+/// `DROP OWNED BY ...` (run in each database where the role holds privileges).
+pub fn drop_owned(role: &str) -> String {
+    format!("DROP OWNED BY {}", quote_ident(role))
+}
+
+/// `REVOKE CONNECT ON DATABASE ... FROM <auth user>`.
+pub fn revoke_connect(db: &str, role: &str) -> String {
+    format!(
+        "REVOKE CONNECT ON DATABASE {} FROM {}",
+        quote_ident(db),
+        quote_ident(role)
+    )
+}
+
+/// Inside the tenant database: the owner owns `public`, PUBLIC may not create in it,
+/// and the groups get usage plus privileges on whatever the owner creates, now and later.
+pub fn schema_setup(roles: &TenantRoles) -> Vec<String> {
+    let o = quote_ident(&roles.owner);
+    let rw = quote_ident(&roles.readwrite);
+    let ro = quote_ident(&roles.readonly);
+    vec![
+        format!("ALTER SCHEMA public OWNER TO {o}"),
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+        format!("GRANT USAGE ON SCHEMA public TO {rw}, {ro}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO {rw}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {rw}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT ON TABLES TO {ro}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT ON SEQUENCES TO {ro}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {rw}"),
+        format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {rw}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ro}"),
+        format!("GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {ro}"),
+    ]
+}
+
+/// Inside the tenant database: the SECURITY DEFINER lookup PgBouncer's `auth_query`
+/// calls (`SELECT usename, passwd FROM pgbouncer.get_auth($1)`), callable only by
+/// `auth_user`. Owned by the admin (not the tenant), with a pinned search_path, and
+/// returning only unexpired roles.
+pub fn pgbouncer_auth_setup(auth_user: &str, roles: &TenantRoles) -> Vec<String> {
+    let a = quote_ident(auth_user);
+    // Only logins of this tenant (members of its group roles), never a superuser: the
+    // hash of any other role stays out of PgBouncer's reach through this database. The
+    // group names are literals inside the body, which is itself a literal: quoted twice.
+    let groups = roles
+        .all()
+        .iter()
+        .map(|g| quote_literal(g))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = format!(
+        "SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s \
+         WHERE s.usename = p_usename AND NOT s.usesuper \
+         AND (s.valuntil IS NULL OR s.valuntil > pg_catalog.now()) \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+         WHERE m.member = s.usesysid AND g.rolname IN ({groups}))"
+    );
+    vec![
+        "CREATE SCHEMA IF NOT EXISTS pgbouncer".to_string(),
+        "REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC".to_string(),
+        format!("GRANT USAGE ON SCHEMA pgbouncer TO {a}"),
+        format!(
+            "CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) \
+             RETURNS TABLE(usename name, passwd text) LANGUAGE sql STABLE SECURITY DEFINER \
+             SET search_path = pg_catalog AS {}",
+            quote_literal(&body)
+        ),
+        "REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC".to_string(),
+        format!("GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO {a}"),
+    ]
+}
+
+/// Inside the tenant database: removes the PgBouncer auth function.
+pub fn pgbouncer_auth_teardown() -> Vec<String> {
+    vec!["DROP SCHEMA IF EXISTS pgbouncer CASCADE".to_string()]
+}
+
+/// The schema extensions go into: owned by the admin, so a tenant (who owns `public`)
+/// cannot plant objects that the superuser's extension scripts would pick up.
+pub const EXTENSION_SCHEMA: &str = "extensions";
+
+/// Inside the tenant database: the admin-owned extension schema, usable (not writable)
+/// by the tenant's roles.
+pub fn extension_schema_setup(roles: &TenantRoles) -> Vec<String> {
+    let s = quote_ident(EXTENSION_SCHEMA);
+    vec![
+        format!("CREATE SCHEMA IF NOT EXISTS {s}"),
+        format!("REVOKE ALL ON SCHEMA {s} FROM PUBLIC"),
+        format!(
+            "GRANT USAGE ON SCHEMA {s} TO {}, {}, {}",
+            quote_ident(&roles.owner),
+            quote_ident(&roles.readwrite),
+            quote_ident(&roles.readonly)
+        ),
+    ]
+}
+
+/// `ALTER DATABASE ... SET search_path`: apps find extension objects unqualified.
+pub fn database_search_path(db: &str) -> String {
+    format!(
+        "ALTER DATABASE {} SET search_path = \"$user\", public, {}",
+        quote_ident(db),
+        quote_ident(EXTENSION_SCHEMA)
+    )
+}
+
+/// Catalog: the schema extension $1's control file pins it to (NULL when relocatable).
+pub const EXTENSION_PINNED_SCHEMA: &str = "SELECT v.schema::text FROM pg_catalog.pg_available_extension_versions v \
+     JOIN pg_catalog.pg_available_extensions a ON a.name = v.name AND a.default_version = v.version \
+     WHERE v.name = $1";
+
+/// `CREATE EXTENSION IF NOT EXISTS ...` in the admin-owned extension schema, with
+/// `search_path` pinned for the statement, or in the schema its control file pins
+/// (`pinned = true`; those are system schemas such as `pg_catalog`).
+pub fn create_extension(ext: &str, pinned: bool) -> String {
+    if pinned {
+        format!(
+            "SET LOCAL search_path = pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {}",
+            quote_ident(ext)
+        )
+    } else {
+        format!(
+            "SET LOCAL search_path = {s}, pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s}",
+            quote_ident(ext),
+            s = quote_ident(EXTENSION_SCHEMA)
+        )
+    }
+}
+
+/// `DROP EXTENSION IF EXISTS ...`.
+pub fn drop_extension(ext: &str) -> String {
+    format!("DROP EXTENSION IF EXISTS {}", quote_ident(ext))
+}
+
+/// PgBouncer admin console commands take a database name; the console has no quoting
+/// rules of its own beyond PostgreSQL's identifier syntax, so only plain names pass.
+pub fn pgbouncer_command(verb: crate::enums::PgBouncerVerb, db: &str) -> Option<String> {
+    let plain = !db.is_empty() && db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    plain.then(|| format!("{verb} {db}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_database_statement() {
+        let s = create_database(&CreateDatabase {
+            name: "app".into(),
+            owner: "app_owner".into(),
+            template: Some("template0".into()),
+            encoding: Some("UTF8".into()),
+            lc_collate: Some("C".into()),
+            lc_ctype: None,
+            connection_limit: 20,
+        });
+        assert_eq!(s, "CREATE DATABASE \"app\" OWNER \"app_owner\" TEMPLATE \"template0\" ENCODING 'UTF8' LC_COLLATE 'C' CONNECTION LIMIT 20 ALLOW_CONNECTIONS false");
+    }
+
+    #[test]
+    fn grants_isolate_and_include_auth_user() {
+        let roles = TenantRoles::new("app", "app_owner");
+        let g = database_grants("app", &roles, Some("pgbouncer_auth"));
+        assert_eq!(
+            g[0],
+            "REVOKE CONNECT, TEMPORARY ON DATABASE \"app\" FROM PUBLIC"
+        );
+        assert!(g
+            .iter()
+            .any(|s| s == "GRANT CONNECT ON DATABASE \"app\" TO \"pgbouncer_auth\""));
+        assert!(schema_setup(&roles)
+            .iter()
+            .any(|s| s.contains("FOR ROLE \"app_owner\"") && s.contains("TO \"app_readonly\"")));
+    }
+
+    #[test]
+    fn pgbouncer_commands_only_take_plain_names() {
+        assert_eq!(
+            pgbouncer_command(crate::enums::PgBouncerVerb::Kill, "app_1").as_deref(),
+            Some("KILL app_1")
+        );
+        assert_eq!(
+            pgbouncer_command(crate::enums::PgBouncerVerb::Kill, "a;SHUTDOWN"),
+            None
+        );
+        assert_eq!(
+            pgbouncer_command(crate::enums::PgBouncerVerb::Kill, ""),
+            None
+        );
+    }
+}
