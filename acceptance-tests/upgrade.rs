@@ -16,8 +16,8 @@ use crate::harness::{provider_block, psql_admin, terraforms, version_tag, Workdi
 /// a replacement always does.
 const ANNOUNCED_IN_PLACE: &[(&str, &str)] = &[
     // New guard rules (issue 10): every namespace is re-applied once with them; `acl`
-    // is recomputed by that apply.
-    ("dbaas_shared_redis_namespace", "allow_keyspace_scan"),
+    // is recomputed by that apply. (`allow_keyspace_scan` is filled by the schema
+    // version 0 -> 1 state upgrader, so it plans no change.)
     ("dbaas_shared_redis_namespace", "acl"),
     // Redis rotation roles' generated rules gain the same guard rules.
     ("dbaas_vault_rotation_role", "creation_statements"),

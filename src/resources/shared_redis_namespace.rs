@@ -399,6 +399,17 @@ fn partial_state(redis: &Redis, planned: &Model, keep_password: Option<String>) 
     }
 }
 
+/// Schema version 0 (v0.1.0) had no `allow_keyspace_scan`: it starts at its default, so
+/// an upgrade plans only the new guard rules (`acl`), not the new attribute.
+fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
+    let obj = state
+        .as_object_mut()
+        .ok_or("the stored state is not an object")?;
+    obj.entry("allow_keyspace_scan")
+        .or_insert(serde_json::Value::Bool(false));
+    Ok(state)
+}
+
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for SharedRedisNamespace {
     fn type_name(&self) -> &'static str {
@@ -480,6 +491,14 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))
             .attr(Attribute::string("acl").computed().description("The user's effective rules as Redis shows them (`ACL LIST` order, password hashes left out), recorded at apply and compared on every read.")),
         )
+        .version(1)
+    }
+
+    fn state_upgraders(&self) -> Vec<tfplugin::StateUpgrader> {
+        vec![tfplugin::StateUpgrader {
+            from: 0,
+            upgrade: state_v0_to_v1,
+        }]
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
@@ -862,6 +881,21 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn state_from_v0_gains_allow_keyspace_scan_false_and_keeps_everything_else() {
+        let v0 = serde_json::json!({"id": "app", "name": "app", "key_prefix": "app:", "acl": "user app on ~app:*"});
+        let v1 = super::state_v0_to_v1(v0.clone()).expect("upgrades");
+        assert_eq!(v1["allow_keyspace_scan"], serde_json::json!(false));
+        for k in ["id", "name", "key_prefix", "acl"] {
+            assert_eq!(v1[k], v0[k], "{k} kept");
+        }
+        // A value already there (never in v0, but harmless) is kept.
+        let kept = super::state_v0_to_v1(serde_json::json!({"allow_keyspace_scan": true}))
+            .expect("upgrades");
+        assert_eq!(kept["allow_keyspace_scan"], serde_json::json!(true));
+        assert!(super::state_v0_to_v1(serde_json::json!([1])).is_err());
+    }
+
     use super::*;
     use tfplugin::Resource;
 
