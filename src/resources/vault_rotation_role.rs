@@ -471,6 +471,22 @@ async fn stale_logins(
         .unwrap_or_default()
 }
 
+/// The tenant database a static PostgreSQL login is for: the database of its tenant
+/// group (`<db>_<access>`), or the one database its group owns (a custom `owner`).
+pub async fn static_login_database(ctx: &Ctx<'_, Backends>, username: &str) -> Option<String> {
+    if let Some((database, _)) = static_login_group(ctx, username).await {
+        return Some(database);
+    }
+    let pg = ctx.client.postgres().await.ok()?;
+    let groups = pg.login_groups(username).await.ok()?;
+    for group in groups {
+        if let [only] = databases_owned_by(ctx, &group).await.as_slice() {
+            return Some(only.clone());
+        }
+    }
+    None
+}
+
 /// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
 async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
     let pg = ctx.client.postgres().await.ok()?;
@@ -613,6 +629,15 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             }
         }
         merge(&mut plan.diags, &mut plan.planned, &edit);
+    }
+
+    fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Remembered for `ephemeral "dbaas_database_credentials"`: opened at plan time
+        // for this role before it exists, it answers "known after apply".
+        if let Some(name) = plan.planned.get("name").as_str() {
+            let mount = client.vault_mount(plan.planned.get("mount").as_str());
+            client.note_planned_role(&mount, name);
+        }
     }
 
     fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
@@ -1098,5 +1123,44 @@ mod redis_rule_tests {
         };
         tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
         assert_eq!(creation(&plan), edited.string_list());
+    }
+
+    #[test]
+    fn a_planned_role_is_remembered_for_the_ephemeral_credentials() {
+        let client = Backends::new(Default::default());
+        let config = obj(&[("name", Value::string("eph-role"))]);
+        let planned = obj(&[
+            ("name", Value::string("eph-role")),
+            ("mount", Value::unknown()),
+        ]);
+        let mut plan = Plan {
+            prior: &Value::Null,
+            config: &config,
+            planned,
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        assert!(!client.role_is_planned("database", "eph-role"));
+        tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
+        assert!(
+            client.role_is_planned("database", "eph-role"),
+            "mount defaults to the provider's"
+        );
+        assert!(!client.role_is_planned("team/database", "eph-role"));
+        assert!(!client.role_is_planned("database", "other"));
+
+        // A destroy plans nothing to read credentials from.
+        let client = Backends::new(Default::default());
+        let mut plan = Plan {
+            prior: &config,
+            config: &Value::Null,
+            planned: Value::Null,
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
+        assert!(!client.role_is_planned("database", "eph-role"));
     }
 }
