@@ -1,16 +1,17 @@
-//! `ephemeral "dbaas_database_credentials"` for a rotation role created in the same
-//! configuration, applied once (Terraform 1.10+): Open at plan time answers "known after
-//! apply" while the role does not exist, and at apply reads, verifies and hands real
-//! credentials to an app login (a `local-exec` provisioner, which accepts ephemeral
-//! values); Close revokes the lease. One case per engine (PostgreSQL through PgBouncer,
-//! MySQL, Redis), each checking that the login worked and is gone after the run.
-
+//! Issue 12, items 4 and 5. `ephemeral "dbaas_database_credentials"` for a rotation
+//! role created in the same configuration, applied once (Terraform 1.10+): Open at plan
+//! time answers "known after apply" while the role does not exist, and at apply reads,
+//! verifies and hands real credentials to an app login (a `local-exec` provisioner,
+//! which accepts ephemeral values); Close revokes the lease. One case per engine
+//! (PostgreSQL through PgBouncer, MySQL, Redis), each checking that the login worked and
+//! is gone after the run. Then behaviours the docs now state: the admin username read
+//! from Vault KV reaches Vault's connection.
 use std::path::Path;
 use std::process::Command;
 
 use crate::harness::{
-    provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_request,
-    version_tag, Terraform, Workdir,
+    provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_post,
+    vault_request, version_tag, Terraform, Workdir,
 };
 
 /// The newer Terraform, or `None` (with a printed note) when only v1.0.3 exists.
@@ -417,5 +418,73 @@ resource "terraform_data" "use" {{
             e.engine
         );
         w.write(&tenant_only);
+    }
+}
+
+/// The admin block reads its password, and a `username`, from Vault KV: Vault's
+/// connection gets that username by default, not the block's (with which Vault's
+/// connection check would fail).
+#[test]
+fn acc_eph_kv_username_reaches_the_vault_connection() {
+    let path = "secret/data/eph/postgres-admin";
+    vault_post(
+        path,
+        &serde_json::json!({ "data": { "username": stack("PGUSER"), "password": stack("PGPASSWORD") } }),
+    );
+    for tf in terraforms() {
+        let conn = format!("eph-kv-{}", version_tag(&tf));
+        let _ = vault_delete(&format!("database/config/{conn}"));
+        let hcl = format!(
+            r#"provider "dbaas" {{
+  postgres {{
+    host                = "{host}"
+    port                = {port}
+    sslmode             = "disable"
+    username            = "eph_not_this_user"
+    password_vault_path = "{path}"
+  }}
+  vault {{
+    address = "{vault}"
+    token   = "{token}"
+  }}
+}}
+
+resource "dbaas_vault_database_connection" "pg" {{
+  name          = "{conn}"
+  engine        = "postgres"
+  allowed_roles = ["{conn}-none"]
+}}
+
+output "username" {{
+  value = dbaas_vault_database_connection.pg.username
+}}
+"#,
+            host = stack("PGHOST"),
+            port = stack("PGPORT"),
+            vault = stack("VAULT_ADDR"),
+            token = stack("VAULT_TOKEN"),
+        );
+        let w = Workdir::new(&tf, &hcl);
+        let r = w.run_env(
+            &["apply", "-auto-approve", "-no-color", "-input=false"],
+            &[("PGPASSWORD", ""), ("PGUSER", "")],
+        );
+        let ok = r.code == 0;
+        let cfg = vault_get(&format!("database/config/{conn}"));
+        let empty = ok && w.plan_is_empty();
+        let _ = w.run_env(
+            &["destroy", "-auto-approve", "-no-color", "-input=false"],
+            &[("PGPASSWORD", ""), ("PGUSER", "")],
+        );
+        let _ = vault_delete(&format!("database/config/{conn}"));
+        assert!(ok, "{} on {}", r.all(), tf.version);
+        assert!(empty, "plan after apply is empty on {}", tf.version);
+        let cfg = cfg.unwrap_or_default();
+        assert_eq!(
+            cfg["data"]["connection_details"]["username"],
+            stack("PGUSER").as_str(),
+            "Vault connects as the KV secret's username on {}: {cfg}",
+            tf.version
+        );
     }
 }
