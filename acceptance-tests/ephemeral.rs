@@ -488,3 +488,80 @@ output "username" {{
         );
     }
 }
+
+/// A static PostgreSQL role: with no `database` configured, the credentials log in to
+/// the database of the login's tenant group (Vault keeps no database for a static role).
+#[test]
+fn acc_eph_static_role_database_defaults_to_the_logins_tenant_database() {
+    let Some(tf) = newer() else { return };
+    let v = version_tag(&tf);
+    let name = format!("acc_eph_st_{v}");
+    let conn = format!("eph-st-{v}");
+    let role = format!("eph-st-{v}-role");
+    let login = format!("acc_eph_st_{v}_app");
+    cleanup("postgres", &name, &conn, &role);
+    let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{login}\""));
+    let base = format!(
+        r#"{provider}
+resource "dbaas_shared_postgres_database" "app" {{
+  name                = "{name}"
+  deletion_protection = false
+}}
+
+resource "dbaas_vault_database_connection" "conn" {{
+  name          = "{conn}"
+  engine        = "postgres"
+  allowed_roles = ["{role}"]
+}}
+"#,
+        provider = provider_block()
+    );
+    let w = Workdir::new(&tf, &base);
+    let _guard = Guard {
+        w: &w,
+        engine: "postgres",
+        name: name.clone(),
+        conn: conn.clone(),
+        role: role.clone(),
+    };
+    w.apply().ok();
+    psql_admin(
+        "postgres",
+        &format!("CREATE ROLE \"{login}\" LOGIN PASSWORD 'eph-initial-Secret1' IN ROLE \"{name}_readwrite\""),
+    )
+    .unwrap_or_else(|e| panic!("hand-made login: {e}"));
+    w.write(&format!(
+        r#"{base}
+resource "dbaas_vault_rotation_role" "app" {{
+  name       = "{role}"
+  connection = dbaas_vault_database_connection.conn.name
+  database   = dbaas_shared_postgres_database.app.name
+  mode       = "static"
+  username   = "{login}"
+}}
+
+ephemeral "dbaas_database_credentials" "app" {{
+  role = dbaas_vault_rotation_role.app.name
+}}
+
+resource "terraform_data" "app_login" {{
+  provisioner "local-exec" {{
+    command     = "printf %s \"$D\" > login_database.txt"
+    environment = {{ D = ephemeral.dbaas_database_credentials.app.database }}
+  }}
+}}
+"#
+    ));
+    let r = w.apply();
+    // The static role must go before the login it rotates.
+    w.write(&base);
+    let _ = w.apply();
+    let _ = vault_delete(&format!("database/static-roles/{role}"));
+    let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{login}\""));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        read(w.path(), "login_database.txt"),
+        name,
+        "verify logged in there"
+    );
+}
