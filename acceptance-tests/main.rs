@@ -6,6 +6,7 @@
 mod harness;
 
 mod demo;
+mod ephemeral;
 mod foundation;
 mod guides;
 mod mysql;

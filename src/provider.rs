@@ -51,6 +51,13 @@ pub mod defaults {
     pub const VAULT_MOUNT: &str = "database";
 }
 
+/// Appends "Required when the block is present." to an attribute's description: the
+/// block is optional, so the schema cannot mark the attribute required.
+fn required_in_block(a: Attribute) -> Attribute {
+    let text = format!("{} Required when the block is present.", a.description);
+    a.description(text)
+}
+
 /// Appends "Default `<value>`." to an attribute's description.
 fn defaulted(a: Attribute, default: impl std::fmt::Display) -> Attribute {
     let text = format!("{} Default `{default}`.", a.description);
@@ -101,9 +108,9 @@ fn host_port_list_validator() -> Validator {
 /// The provider configuration schema.
 pub fn provider_schema() -> Schema {
     let postgres = Block::new("Admin connection to the PostgreSQL primary (CloudNativePG `-rw` service). Falls back to the libpq environment variables.")
-        .attr(Attribute::string("host").optional().env(&["PGHOST"]).description("Primary host, e.g. `pg-cluster-rw.dbaas.svc.cluster.local`."))
+        .attr(required_in_block(Attribute::string("host").optional().env(&["PGHOST"]).description("Primary host, e.g. `pg-cluster-rw.dbaas.svc.cluster.local`.")))
         .attr(port("port", defaults::POSTGRES_PORT, "Primary port.").env(&["PGPORT"]))
-        .attr(Attribute::string("username").optional().env(&["PGUSER"]).description("Admin role (needs CREATEDB and CREATEROLE)."))
+        .attr(defaulted(Attribute::string("username").optional().env(&["PGUSER"]).description("Admin role (needs CREATEDB and CREATEROLE); the `username` of the `password_vault_path` secret, when it has one, takes precedence."), defaults::POSTGRES_USERNAME))
         .attr(Attribute::string("password").optional().sensitive().env(&["PGPASSWORD"]).description("Admin password."))
         .attr(vault_path_attr("PostgreSQL admin", "password", "secret/data/postgres/root"))
         .attr(defaulted(Attribute::string("database").optional().env(&["PGDATABASE"]).description("Maintenance database."), defaults::POSTGRES_DATABASE))
@@ -116,9 +123,9 @@ pub fn provider_schema() -> Schema {
         )
         .attr(defaulted(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection."), defaults::CONNECT_TIMEOUT).validate(Validator::int_between(1, 3600)));
     let pgbouncer = Block::new("PgBouncer: the endpoint apps use, and the admin console of every replica.")
-        .attr(Attribute::string("host").optional().description("Host apps connect to, e.g. `pgbouncer.dbaas.svc.cluster.local`."))
+        .attr(required_in_block(Attribute::string("host").optional().description("Host apps connect to, e.g. `pgbouncer.dbaas.svc.cluster.local`.")))
         .attr(port("port", defaults::PGBOUNCER_PORT, "Port apps connect to."))
-        .attr(Attribute::string("admin_username").optional().description("A user listed in PgBouncer's `admin_users`."))
+        .attr(Attribute::string("admin_username").optional().description("A user listed in PgBouncer's `admin_users`; the `username` of the `password_vault_path` secret, when it has one, takes precedence."))
         .attr(Attribute::string("admin_password").optional().sensitive().description("Its password."))
         .attr(vault_path_attr("PgBouncer admin", "admin_password", "secret/data/pgbouncer/admin"))
         .attr(
@@ -129,17 +136,17 @@ pub fn provider_schema() -> Schema {
         )
         .attr(defaulted(Attribute::string("auth_user").optional().description("PgBouncer's `auth_user`, granted the auth function and CONNECT."), defaults::AUTH_USER));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
-        .attr(
+        .attr(required_in_block(
             Attribute::string("host")
                 .optional()
                 .description("Host, e.g. `mysql.dbaas.svc.cluster.local`."),
-        )
+        ))
         .attr(port("port", defaults::MYSQL_PORT, "Port."))
-        .attr(
+        .attr(required_in_block(
             Attribute::string("username")
                 .optional()
-                .description("Admin user."),
-        )
+                .description("Admin user; the `username` of the `password_vault_path` secret, when it has one, takes precedence."),
+        ))
         .attr(
             Attribute::string("password")
                 .optional()
@@ -158,17 +165,17 @@ pub fn provider_schema() -> Schema {
                 .validate(MysqlTls::validator()),
         );
     let redis = Block::new("Admin connection to the shared Redis.")
-        .attr(
+        .attr(required_in_block(
             Attribute::string("host")
                 .optional()
                 .description("Host, e.g. `redis.redis.svc.cluster.local`."),
-        )
+        ))
         .attr(port("port", defaults::REDIS_PORT, "Port."))
         .attr(
             Attribute::string("username")
                 .optional()
                 .description(format!(
-                    "ACL user with `+acl`. Default `{}`.",
+                    "ACL user with `+acl`; the `username` of the `password_vault_path` secret, when it has one, takes precedence. Default `{}`.",
                     defaults::REDIS_USERNAME
                 )),
         )
@@ -193,14 +200,14 @@ pub fn provider_schema() -> Schema {
             Attribute::string("address")
                 .optional()
                 .env(&["VAULT_ADDR"])
-                .description("Vault address, e.g. `https://vault.example:8200`.")
+                .description("Vault address, e.g. `https://vault.example:8200`. Required when the block is present.")
                 .validate(Validator::new("an http(s) URL", |v| match v.as_str() {
                     Some(a) if a.starts_with("http://") || a.starts_with("https://") => Ok(()),
                     Some(a) => Err(format!("{a:?} must start with http:// or https://")),
                     None => Ok(()),
                 })),
         )
-        .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token."))
+        .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token. The token file `vault login` writes (`~/.vault-token`) is not read: pass the token here or in `VAULT_TOKEN`."))
         .attr(Attribute::string("mount").optional().description(format!("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `{}`.", defaults::VAULT_MOUNT)).validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
             Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
             None => Ok(()),

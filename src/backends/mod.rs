@@ -77,6 +77,10 @@ pub struct Backends {
     pgbouncer: OnceCell<PgBouncerAdmin>,
     mysql: OnceCell<Mysql>,
     redis: OnceCell<Redis>,
+    /// Rotation roles (`<mount>/<name>`) this process planned to write: an ephemeral
+    /// resource opened at plan time for one of them, before it exists, answers "known
+    /// after apply" instead of "no such role".
+    planned_roles: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Backends {
@@ -89,7 +93,27 @@ impl Backends {
             pgbouncer: OnceCell::new(),
             mysql: OnceCell::new(),
             redis: OnceCell::new(),
+            planned_roles: std::sync::Mutex::default(),
         }
+    }
+
+    /// Records that this process planned to write the rotation role `<mount>/<name>`.
+    pub fn note_planned_role(&self, mount: &str, name: &str) {
+        // A poisoned lock only means another thread panicked while holding it; the
+        // set itself is still a valid set of names.
+        let mut roles = self
+            .planned_roles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        roles.insert(format!("{mount}/{name}"));
+    }
+
+    /// Whether this process planned to write the rotation role `<mount>/<name>`.
+    pub fn role_is_planned(&self, mount: &str, name: &str) -> bool {
+        self.planned_roles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&format!("{mount}/{name}"))
     }
 
     /// The Vault client, built on first use.

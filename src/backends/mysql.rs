@@ -349,6 +349,65 @@ impl Mysql {
     }
 }
 
+/// Logs in as a tenant through the endpoint apps use (`mysql.host:port`, with the
+/// block's `tls` mode) into `database` (none when empty) and runs a trivial query: what
+/// an app would do first. The error names the endpoint and the login, never the password.
+pub fn verify_login<'a>(
+    s: &'a MysqlSettings,
+    database: &'a str,
+    username: &'a str,
+    password: &'a str,
+) -> BoxFut<'a, Result<(), String>> {
+    Box::pin(async move {
+        crate::backends::install_crypto_provider();
+        let (host, port) = (&s.host, s.port);
+        let opts = |tls: Option<SslOpts>| {
+            OptsBuilder::default()
+                .ip_or_hostname(host.clone())
+                .tcp_port(port)
+                .user(Some(username))
+                .pass(Some(password))
+                .db_name((!database.is_empty()).then_some(database))
+                .prefer_socket(false)
+                .ssl_opts(tls)
+        };
+        let connect = |tls| async move {
+            match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts(tls))).await {
+                Ok(r) => r,
+                Err(_) => Err(mysql_async::Error::Other(
+                    format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()).into(),
+                )),
+            }
+        };
+        let mut conn = connect(ssl_opts(s.tls)).await;
+        if s.tls == MysqlTls::Preferred
+            && matches!(
+                &conn,
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer
+                ))
+            )
+        {
+            // `preferred`: the server offers no TLS, so speak plain, as the admin pool does.
+            conn = connect(None).await;
+        }
+        let failed = |e: mysql_async::Error| {
+            let why = match e {
+                mysql_async::Error::Server(s) => s.message,
+                other => other.to_string(),
+            };
+            format!("login to {host}:{port}/{database} as {username} failed: {why}")
+        };
+        let mut conn = conn.map_err(failed)?;
+        let r = conn
+            .query_drop(sql::MYSQL_LOGIN_CHECK)
+            .await
+            .map_err(|e| format!("query as {username} on {host}:{port}/{database} failed: {e}"));
+        let _ = conn.disconnect().await;
+        r
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection};
 use crate::backends::settings::PostgresSettings;
 use crate::enums::SslMode;
 
-/// Largest pool per provider process (PERFORMANCE.md: ≤ 10 connections).
+/// Largest pool per provider process (the performance targets allow ≤ 10 connections).
 const POOL_SIZE: u32 = 8;
 
 /// A PostgreSQL failure, naming the server and provider block.

@@ -551,6 +551,55 @@ pub fn memory_warning(
     })
 }
 
+/// Logs in as a tenant through the endpoint apps use (`redis.host:port`, TLS per the
+/// block): AUTH with `username` and `password`, then PING, as an app's client would. A
+/// PING refused by the user's ACL (NOPERM) still proves the login. The error names the
+/// endpoint and the login, never the password.
+pub fn verify_login<'a>(
+    s: &'a RedisSettings,
+    username: &'a str,
+    password: &'a str,
+) -> BoxFut<'a, Result<(), String>> {
+    Box::pin(async move {
+        crate::backends::install_crypto_provider();
+        let (host, port) = (&s.host, s.port);
+        let failed =
+            |e: redis::RedisError| format!("login to {host}:{port} as {username} failed: {e}");
+        let addr = if s.tls {
+            ConnectionAddr::TcpTls {
+                host: host.clone(),
+                port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            ConnectionAddr::Tcp(host.clone(), port)
+        };
+        let settings = RedisConnectionInfo::default()
+            .set_skip_set_lib_name()
+            .set_username(username)
+            .set_password(password);
+        let info = addr
+            .into_connection_info()
+            .map_err(failed)?
+            .set_redis_settings(settings);
+        let client = redis::Client::open(info).map_err(failed)?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(10)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        // Connecting sends AUTH: a wrong login fails here.
+        let mut conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(failed)?;
+        match redis::cmd("PING").query_async::<Value>(&mut conn).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.to_string().contains("NOPERM") => Ok(()),
+            Err(e) => Err(failed(e)),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,33 +6,61 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Block, Ctx, Opened, Schema, Value};
+use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Opened, Schema, Value};
 
-use crate::backends::postgres::verify_login;
-use crate::backends::Backends;
+use crate::backends::settings::Settings;
+use crate::backends::vault::VaultClient;
+use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
 use crate::resources::common::{
     backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
     vault_name_validator,
 };
+use crate::resources::vault_rotation_role::{
+    database_from_statements, database_of_statements, static_login_database,
+};
 
 /// The ephemeral resource type.
 pub struct DatabaseCredentials;
 
-/// Configuration in, result out, attribute by attribute.
+/// Configuration in, result out, attribute by attribute. Results are unknown when the
+/// role is planned in this run but not written yet (see [`DatabaseCredentials`]).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Model {
     role: String,
-    database: Option<String>,
-    mount: Option<String>,
-    verify: Option<bool>,
-    username: Option<String>,
-    password: Option<String>,
-    host: Option<String>,
-    port: Option<u16>,
-    engine: Option<Engine>,
-    lease_id: Option<String>,
-    lease_duration: Option<i64>,
+    database: Known<String>,
+    mount: Known<String>,
+    verify: Known<bool>,
+    username: Known<String>,
+    password: Known<String>,
+    host: Known<String>,
+    port: Known<u16>,
+    engine: Known<Engine>,
+    lease_id: Known<String>,
+    lease_duration: Known<i64>,
+}
+
+impl Model {
+    /// The result while the role does not exist yet: what the configuration says,
+    /// everything else known only once the role is written (at apply).
+    fn after_apply(config: &Model, mount: String, verify: bool) -> Model {
+        Model {
+            role: config.role.clone(),
+            database: match &config.database {
+                Known::Value(d) => Known::Value(d.clone()),
+                _ => Known::Unknown,
+            },
+            mount: Known::Value(mount),
+            verify: Known::Value(verify),
+            username: Known::Unknown,
+            password: Known::Unknown,
+            host: Known::Unknown,
+            port: Known::Unknown,
+            engine: Known::Unknown,
+            lease_id: Known::Unknown,
+            lease_duration: Known::Unknown,
+        }
+    }
 }
 
 /// What Close and Renew need, kept in Terraform's private bytes.
@@ -51,6 +79,79 @@ fn renew_at(lease_duration: i64) -> Option<SystemTime> {
         .then(|| SystemTime::now() + Duration::from_secs((lease_duration as u64) * 2 / 3))
 }
 
+/// The role `<mount>/roles/<role>` (dynamic) or `<mount>/static-roles/<role>`, with
+/// whether it is static; `None` when neither exists.
+async fn find_role(
+    vault: &VaultClient,
+    mount: &str,
+    role: &str,
+) -> Result<Option<(serde_json::Value, bool)>, BackendError> {
+    if let Some(body) = vault.read(&format!("{mount}/roles/{role}")).await? {
+        return Ok(Some((body, false)));
+    }
+    Ok(vault
+        .read(&format!("{mount}/static-roles/{role}"))
+        .await?
+        .map(|body| (body, true)))
+}
+
+/// The database to log in to when the configuration names none: PostgreSQL, the
+/// tenant database whose group the logins join (from a dynamic role's generated
+/// statements, or a static login's group memberships); MySQL, the schema a dynamic
+/// role's generated statements grant on (none for a static role); Redis, none.
+async fn default_database(
+    ctx: &Ctx<'_, Backends>,
+    engine: Engine,
+    stat: bool,
+    role: &serde_json::Value,
+) -> String {
+    match (engine, stat) {
+        (Engine::Postgres, false) => {
+            database_of_statements(ctx, &role["creation_statements"])
+                .await
+                .0
+        }
+        (Engine::Postgres, true) => match role["username"].as_str() {
+            Some(username) => static_login_database(ctx, username)
+                .await
+                .unwrap_or_default(),
+            None => String::new(),
+        },
+        (Engine::Mysql, false) => database_from_statements(&role["creation_statements"]),
+        (Engine::Mysql, true) | (Engine::Redis, _) => String::new(),
+    }
+}
+
+/// Logs in the way an app would, through `host:port`; the error comes with a hint of
+/// what to check.
+async fn login(
+    settings: &Settings,
+    engine: Engine,
+    host: &str,
+    port: u16,
+    database: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), (String, &'static str)> {
+    match engine {
+        Engine::Postgres => postgres::verify_login(host, port, database, username, password)
+            .await
+            .map_err(|e| (e, "check PgBouncer's auth_query / auth_user and the database's pgbouncer_auth.")),
+        Engine::Mysql => match &settings.mysql {
+            Some(m) => mysql::verify_login(m, database, username, password)
+                .await
+                .map_err(|e| (e, "check the role's creation statements (the user's host and grants) and `mysql.tls`.")),
+            None => Err(("the provider has no `mysql` block, so there is no endpoint to log in through".to_string(), "add `mysql { ... }` to provider \"dbaas\", or set `verify = false`.")),
+        },
+        Engine::Redis => match &settings.redis {
+            Some(r) => redis::verify_login(r, username, password)
+                .await
+                .map_err(|e| (e, "check the role's creation statements (the ACL rules) and `redis.tls`.")),
+            None => Err(("the provider has no `redis` block, so there is no endpoint to log in through".to_string(), "add `redis { ... }` to provider \"dbaas\", or set `verify = false`.")),
+        },
+    }
+}
+
 #[async_trait::async_trait]
 impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
     fn type_name(&self) -> &'static str {
@@ -59,11 +160,11 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
 
     fn schema(&self) -> Schema {
         Schema::new(
-            Block::new("Credentials of a `dbaas_vault_rotation_role` for the length of one Terraform run (Terraform 1.10+). Never stored in plan or state. Open reads `<mount>/creds/<role>` (or `static-creds/<role>` for a static role) and, with `verify`, logs in through the endpoint apps use (PgBouncer for PostgreSQL); Close revokes the lease, so the login is gone when the run ends. Typical use: configuring another provider, or an aliased `dbaas`, for the tenant's own database.")
+            Block::new("Credentials of a `dbaas_vault_rotation_role` for the length of one Terraform run (Terraform 1.10+). Never stored in plan or state. Open reads `<mount>/creds/<role>` (or `static-creds/<role>` for a static role) and, with `verify`, logs in through the endpoint apps use (PgBouncer for PostgreSQL); Close revokes the lease, so the login is gone when the run ends. A role created in the same configuration works on the first apply: reference it (`role = dbaas_vault_rotation_role.<x>.name`) and the plan shows the results as known after apply, which Terraform reads once the role is written. Typical use: configuring another provider, or an aliased `dbaas`, for the tenant's own database.")
                 .attr(Attribute::string("role").required().description("Rotation role name.").validate(vault_name_validator()))
-                .attr(Attribute::string("database").optional().computed().description("Database to log in to; default: the role's database (PostgreSQL roles generated by this provider).").validate(no_nul_validator()))
+                .attr(Attribute::string("database").optional().computed().description("Database to log in to. Default, derived from the role: PostgreSQL, the tenant database whose group its logins join (from a dynamic role's generated statements, or a static login's group memberships); MySQL, the schema a dynamic role's generated statements grant on (none for a static role: the login selects no schema); Redis, none (not used).").validate(no_nul_validator()))
                 .attr(Attribute::string("mount").optional().computed().description("Database secrets engine mount. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
-                .attr(Attribute::bool("verify").optional().computed().description("Log in with the credentials before returning them (default `true`), so a broken auth path fails the run instead of the app."))
+                .attr(Attribute::bool("verify").optional().computed().description("Log in with the credentials through the endpoint apps use before returning them (default `true`), so a broken auth path fails the run instead of the app: PostgreSQL through PgBouncer into `database`, MySQL at `mysql.host:port` (with `mysql.tls`), Redis at `redis.host:port` (AUTH with the username and password, then PING)."))
                 .attr(Attribute::string("username").computed().description("Login name."))
                 .attr(Attribute::string("password").computed().sensitive().description("Password."))
                 .attr(Attribute::string("host").computed().description("Host apps use (PgBouncer for PostgreSQL)."))
@@ -77,35 +178,41 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
     async fn open(&self, ctx: &mut Ctx<'_, Backends>, config: &Value) -> Option<Opened> {
         let config: Model = decode(&mut ctx.diags, config)?;
         let role = config.role.clone();
-        let mount = ctx.client.vault_mount(config.mount.as_deref());
-        let verify = config.verify.unwrap_or(true);
+        let mount = ctx
+            .client
+            .vault_mount(config.mount.as_option().map(String::as_str));
+        let verify = config.verify.as_option().copied().unwrap_or(true);
         let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
 
         // Dynamic or static: whichever role exists.
-        let (role_body, stat) = match vault.read(&format!("{mount}/roles/{role}")).await {
-            Ok(Some(b)) => (b, false),
+        let (role_body, stat) = match find_role(vault, &mount, &role).await {
+            Ok(Some(found)) => found,
+            Ok(None) if ctx.client.role_is_planned(&mount, &role) => {
+                // Planning a configuration that also creates the role: it does not exist
+                // yet, so the credentials are known only at apply, when Terraform opens
+                // this again after writing the role.
+                let result = Model::after_apply(&config, mount, verify);
+                let result = encode(&mut ctx.diags, &result)?;
+                return Some(Opened {
+                    result,
+                    renew_at: None,
+                });
+            }
             Ok(None) => {
-                match vault.read(&format!("{mount}/static-roles/{role}")).await {
-                    Ok(Some(b)) => (b, true),
-                    Ok(None) => {
-                        ctx.diags.error_at(tfplugin::AttributePath::attr("role"), format!("No Vault role {role:?}"), format!("Neither {mount}/roles/{role} nor {mount}/static-roles/{role} exists."));
-                        return None;
-                    }
-                    Err(e) => {
-                        backend_error(&mut ctx.diags, "Cannot read the Vault role", e);
-                        return None;
-                    }
-                }
+                ctx.diags.error_at(
+                    AttributePath::attr("role"),
+                    format!("No Vault role {role:?}"),
+                    format!("Neither {mount}/roles/{role} nor {mount}/static-roles/{role} exists. A role created in the same configuration must be referenced (`role = dbaas_vault_rotation_role.<x>.name`), so that Terraform reads its credentials only after writing it."),
+                );
+                return None;
             }
             Err(e) => {
                 backend_error(&mut ctx.diags, "Cannot read the Vault role", e);
                 return None;
             }
         };
-        let connection = role_body["data"]["db_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let data = &role_body["data"];
+        let connection = data["db_name"].as_str().unwrap_or_default().to_string();
         // A connection that cannot be read is taken for PostgreSQL, the platform's default.
         let engine = match vault.read(&format!("{mount}/config/{connection}")).await {
             Ok(Some(b)) => b["data"]["plugin_name"]
@@ -115,18 +222,8 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             _ => Engine::Postgres,
         };
         let database = match &config.database {
-            Some(d) => d.clone(),
-            None if engine == Engine::Postgres => {
-                crate::resources::vault_rotation_role::database_of_statements(
-                    ctx,
-                    &role_body["data"]["creation_statements"],
-                )
-                .await
-                .0
-            }
-            None => crate::resources::vault_rotation_role::database_from_statements(
-                &role_body["data"]["creation_statements"],
-            ),
+            Known::Value(d) => d.clone(),
+            _ => default_database(ctx, engine, stat, data).await,
         };
 
         let creds_path = format!(
@@ -173,11 +270,15 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         }
         .unwrap_or_default();
 
-        if verify && engine == Engine::Postgres {
-            if let Err(e) = verify_login(&host, port, &database, &username, &password).await {
+        if verify {
+            if let Err((e, hint)) =
+                login(s, engine, &host, port, &database, &username, &password).await
+            {
                 ctx.diags.error(
                     format!("Credentials of {role:?} do not work through {host}:{port}"),
-                    format!("{e}. The app would fail the same way: check PgBouncer's auth_query / auth_user and the database's pgbouncer_auth. The lease has been revoked."),
+                    format!(
+                        "{e}. The app would fail the same way: {hint} The lease has been revoked."
+                    ),
                 );
                 if !lease_id.is_empty() {
                     let _ = vault
@@ -193,16 +294,16 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
 
         let result = Model {
             role,
-            database: Some(database),
-            mount: Some(mount),
-            verify: Some(verify),
-            username: Some(username),
-            password: Some(password),
-            host: Some(host),
-            port: Some(port),
-            engine: Some(engine),
-            lease_id: Some(lease_id.clone()),
-            lease_duration: Some(lease_duration),
+            database: Known::Value(database),
+            mount: Known::Value(mount),
+            verify: Known::Value(verify),
+            username: Known::Value(username),
+            password: Known::Value(password),
+            host: Known::Value(host),
+            port: Known::Value(port),
+            engine: Known::Value(engine),
+            lease_id: Known::Value(lease_id.clone()),
+            lease_duration: Known::Value(lease_duration),
         };
         let result = encode(&mut ctx.diags, &result)?;
         Some(Opened {
@@ -270,5 +371,50 @@ mod tests {
     #[test]
     fn the_model_has_the_schemas_attributes() {
         tfplugin::model::check_model::<Model>(&DatabaseCredentials.schema().block).unwrap();
+    }
+
+    #[test]
+    fn a_role_not_written_yet_gives_unknown_credentials_and_no_error() {
+        let mut diags = tfplugin::Diagnostics::default();
+        let config = Model {
+            role: "eph-role".into(),
+            ..Model::default()
+        };
+        let v = encode(
+            &mut diags,
+            &Model::after_apply(&config, "database".into(), true),
+        )
+        .unwrap();
+        assert!(!diags.has_errors());
+        for a in [
+            "username",
+            "password",
+            "host",
+            "port",
+            "engine",
+            "lease_id",
+            "lease_duration",
+            "database",
+        ] {
+            assert!(v.get(a).is_unknown(), "{a} must be unknown until apply");
+        }
+        assert_eq!(v.get("role").as_str(), Some("eph-role"));
+        assert_eq!(v.get("mount").as_str(), Some("database"));
+        assert_eq!(v.get("verify").as_bool(), Some(true));
+
+        // What the configuration says stays as it says.
+        let config = Model {
+            role: "eph-role".into(),
+            database: Known::Value("app".into()),
+            ..Model::default()
+        };
+        let v = encode(
+            &mut diags,
+            &Model::after_apply(&config, "team/db".into(), false),
+        )
+        .unwrap();
+        assert_eq!(v.get("database").as_str(), Some("app"));
+        assert_eq!(v.get("mount").as_str(), Some("team/db"));
+        assert_eq!(v.get("verify").as_bool(), Some(false));
     }
 }

@@ -134,28 +134,31 @@ async fn write_config(
         attribute_error(&mut ctx.diags, "connection_url", "No connection settings", format!("Set connection_url, or configure the provider's `{engine}` block so it can be used as the default."));
         return None;
     };
-    let username = planned
-        .username
-        .as_option()
-        .cloned()
+    // The provider's admin credentials, as the provider itself resolves them (a Vault
+    // KV secret gives the password and, when it has one, the username): read only
+    // when a default is needed.
+    let given_password = config.password_wo.clone().or(planned.password.clone());
+    let given_username = planned.username.as_option().cloned();
+    let admin = match &defaults {
+        Some(d) if given_password.is_none() || given_username.is_none() => {
+            match ctx.client.resolve(&d.password, d.block).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    backend_error(&mut ctx.diags, "Cannot resolve the admin credentials", e);
+                    return None;
+                }
+            }
+        }
+        _ => None,
+    };
+    let username = given_username
+        .or_else(|| admin.as_ref().and_then(|c| c.username.clone()))
         .or_else(|| defaults.as_ref().map(|d| d.username.clone()))
         .unwrap_or_default();
     // Password: write-only value, then the stored one, then the provider's admin password.
-    let password = if let Some(p) = &config.password_wo {
-        p.clone()
-    } else if let Some(p) = &planned.password {
-        p.clone()
-    } else if let Some(d) = &defaults {
-        match ctx.client.resolve(&d.password, d.block).await {
-            Ok(c) => c.password,
-            Err(e) => {
-                backend_error(&mut ctx.diags, "Cannot resolve the admin password", e);
-                return None;
-            }
-        }
-    } else {
-        String::new()
-    };
+    let password = given_password
+        .or_else(|| admin.map(|c| c.password))
+        .unwrap_or_default();
     let allowed: Vec<String> = planned
         .allowed_roles
         .as_option()
@@ -220,7 +223,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
                 .attr(Attribute::string("engine").required().requires_replace().description(format!("{}.", Engine::or_list())).validate(Engine::validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount` (`database`).").validate(vault_mount_validator()))
                 .attr(Attribute::string("connection_url").optional().computed().use_state_for_unknown().description("Vault connection URL with `{{username}}`/`{{password}}` templates (for Redis: `host:port`). Default: built from the provider's admin block for the engine."))
-                .attr(Attribute::string("username").optional().computed().use_state_for_unknown().description("Admin user Vault connects as. Default: the provider's admin user for the engine."))
+                .attr(Attribute::string("username").optional().computed().use_state_for_unknown().description("Admin user Vault connects as. Default: the provider's admin user for the engine; when the admin block reads its password from `password_vault_path` and that secret has a `username`, that username (read at create)."))
                 .attr(Attribute::string("password").optional().sensitive().description("Admin password handed to Vault (stored in state, sensitive). Default: the provider's admin password for the engine, which is then not stored. Conflicts with `password_wo`."))
                 .attr(Attribute::string("password_wo").optional().sensitive().write_only().description("Write-only admin password (Terraform 1.11+): sent to Vault, never stored in plan or state. Conflicts with `password`."))
                 .attr(Attribute::number("password_wo_version").optional().description("Change it to send `password_wo` again."))
@@ -255,9 +258,12 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         let Some(d) = admin_defaults(client, engine) else {
             return;
         };
+        // A password read from Vault KV may come with its `username`, which only apply
+        // reads: left as Terraform planned it (unknown on create, the prior after).
+        let from_kv = matches!(d.password, Secret::VaultKv(_));
         let edit = PlanEdit {
             connection_url: config.connection_url.is_null().then_some(d.url),
-            username: config.username.is_null().then_some(d.username),
+            username: (config.username.is_null() && !from_kv).then_some(d.username),
             ..PlanEdit::default()
         };
         merge(&mut plan.diags, &mut plan.planned, &edit);
@@ -411,5 +417,54 @@ mod tests {
     #[test]
     fn the_model_has_the_schemas_attributes() {
         tfplugin::model::check_model::<Model>(&VaultDatabaseConnection.schema().block).unwrap();
+    }
+
+    /// The provider's admin PostgreSQL settings with `password` as the secret.
+    fn backends(password: Secret) -> Backends {
+        Backends::new(crate::backends::settings::Settings {
+            postgres: Some(crate::backends::settings::PostgresSettings {
+                host: "pg".into(),
+                port: 5432,
+                username: "block_user".into(),
+                password,
+                database: "postgres".into(),
+                sslmode: crate::provider::defaults::SSLMODE,
+                connect_timeout: 10,
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn planned_username(client: &Backends) -> Value {
+        use crate::resources::common::test_object as obj;
+        let config = obj(&[
+            ("name", Value::string("eph-conn")),
+            ("engine", Value::string("postgres")),
+        ]);
+        let mut plan = Plan {
+            prior: &Value::Null,
+            config: &config,
+            planned: obj(&[
+                ("name", Value::string("eph-conn")),
+                ("engine", Value::string("postgres")),
+                ("username", Value::unknown()),
+            ]),
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        VaultDatabaseConnection.plan_with_client(client, &mut plan);
+        plan.planned.get("username").clone()
+    }
+
+    #[test]
+    fn the_username_comes_from_the_kv_secret_when_the_admin_password_does() {
+        // A plain password: the admin block's username is planned.
+        let plain = backends(Secret::Plain("pw".into()));
+        assert_eq!(planned_username(&plain).as_str(), Some("block_user"));
+        // From Vault KV: the secret's username (read at apply) may replace it, so the
+        // plan leaves it unknown instead of planning the block's.
+        let kv = backends(Secret::VaultKv("secret/data/pg/admin".into()));
+        assert!(planned_username(&kv).is_unknown());
     }
 }

@@ -471,6 +471,22 @@ async fn stale_logins(
         .unwrap_or_default()
 }
 
+/// The tenant database a static PostgreSQL login is for: the database of its tenant
+/// group (`<db>_<access>`), or the one database its group owns (a custom `owner`).
+pub async fn static_login_database(ctx: &Ctx<'_, Backends>, username: &str) -> Option<String> {
+    if let Some((database, _)) = static_login_group(ctx, username).await {
+        return Some(database);
+    }
+    let pg = ctx.client.postgres().await.ok()?;
+    let groups = pg.login_groups(username).await.ok()?;
+    for group in groups {
+        if let [only] = databases_owned_by(ctx, &group).await.as_slice() {
+            return Some(only.clone());
+        }
+    }
+    None
+}
+
 /// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
 async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
     let pg = ctx.client.postgres().await.ok()?;
@@ -502,7 +518,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for.").validate(no_nul_validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
                 .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(RoleMode::validator()))
-                .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}.", Access::or_list())).validate(Access::validator()))
+                .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}. Dynamic roles: the group their logins join. Static roles: changes nothing (the login keeps the grants it has); it records the login's tenant group, which import reads from PostgreSQL (`<database>_<access>`), so a configuration can state it and plan no change.", Access::or_list())).validate(Access::validator()))
                 .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`).").validate(no_nul_validator()))
@@ -613,6 +629,15 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             }
         }
         merge(&mut plan.diags, &mut plan.planned, &edit);
+    }
+
+    fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Remembered for `ephemeral "dbaas_database_credentials"`: opened at plan time
+        // for this role before it exists, it answers "known after apply".
+        if let Some(name) = plan.planned.get("name").as_str() {
+            let mount = client.vault_mount(plan.planned.get("mount").as_str());
+            client.note_planned_role(&mount, name);
+        }
     }
 
     fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
@@ -1098,5 +1123,44 @@ mod redis_rule_tests {
         };
         tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
         assert_eq!(creation(&plan), edited.string_list());
+    }
+
+    #[test]
+    fn a_planned_role_is_remembered_for_the_ephemeral_credentials() {
+        let client = Backends::new(Default::default());
+        let config = obj(&[("name", Value::string("eph-role"))]);
+        let planned = obj(&[
+            ("name", Value::string("eph-role")),
+            ("mount", Value::unknown()),
+        ]);
+        let mut plan = Plan {
+            prior: &Value::Null,
+            config: &config,
+            planned,
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        assert!(!client.role_is_planned("database", "eph-role"));
+        tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
+        assert!(
+            client.role_is_planned("database", "eph-role"),
+            "mount defaults to the provider's"
+        );
+        assert!(!client.role_is_planned("team/database", "eph-role"));
+        assert!(!client.role_is_planned("database", "other"));
+
+        // A destroy plans nothing to read credentials from.
+        let client = Backends::new(Default::default());
+        let mut plan = Plan {
+            prior: &config,
+            config: &Value::Null,
+            planned: Value::Null,
+            requires_replace: vec![],
+            diags: Default::default(),
+            info: Default::default(),
+        };
+        tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
+        assert!(!client.role_is_planned("database", "eph-role"));
     }
 }

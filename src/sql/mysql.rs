@@ -78,6 +78,9 @@ impl MysqlDialect {
     }
 }
 
+/// What a tenant login runs to prove it works (the ephemeral credentials' `verify`).
+pub const MYSQL_LOGIN_CHECK: &str = "SELECT 1";
+
 /// Query with parameter (database name) returning its default character set and
 /// collation, or no row when the database does not exist.
 pub const MYSQL_SCHEMA_QUERY: &str = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";

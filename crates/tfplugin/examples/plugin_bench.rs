@@ -9,7 +9,8 @@
 //! line (with a Terraform-shaped ECDSA P-521 client certificate, and without one), RSS
 //! right after the line and after a GetProviderSchema over mTLS, time to that first
 //! schema, and GRPCController/Shutdown → process exit. Prints one
-//! `figure | value | target` row per line; targets come from spec/PERFORMANCE.md.
+//! `figure | value | target` row per line; the targets are the project's performance
+//! targets (written beside each figure below).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -236,7 +237,7 @@ fn main() -> ExitCode {
     };
 
     println!(
-        "# plugin_bench {} runs={runs} (targets: spec/PERFORMANCE.md)",
+        "# plugin_bench {} runs={runs} (target column: the performance targets)",
         bin.display()
     );
     println!("figure | value | target");
