@@ -63,6 +63,12 @@ pub fn resource(ty: &str, label: &str, name: &str, extra: &str) -> String {
     )
 }
 
+/// A working directory whose configuration is the provider block and one `<ty>.x` with
+/// `name` and extra attribute lines: the shape of most single-resource cases.
+pub fn one_resource(tf: &Terraform, ty: &str, name: &str, extra: &str) -> Workdir {
+    Workdir::new(tf, &config(&resource(ty, "x", name, extra)))
+}
+
 /// `dbaas_shared_postgres_database.<label>`, unprotected so destroy can drop it.
 pub fn pg_database(label: &str, name: &str) -> String {
     format!("resource \"{PGDB}\" \"{label}\" {{\n  name                = \"{name}\"\n  deletion_protection = false\n}}\n")

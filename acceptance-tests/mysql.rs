@@ -10,8 +10,8 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_plan_empty, config, flat, mysql_admin as admin, mysql_as, plan_with_changes, points_at,
-    resource, Cleanup, MYDB as TYPE,
+    assert_plan_empty, config, flat, mysql_admin as admin, mysql_as, one_resource,
+    plan_with_changes, points_at, resource, Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, terraforms, version_tag as tag, Terraform, Workdir};
 
@@ -179,10 +179,7 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
     for tf in terraforms() {
         eprintln!("running on terraform {}", tf.version);
         for (bad, says) in names {
-            let w = Workdir::new(
-                &tf,
-                &config(&resource(TYPE, "x", bad, "  deletion_protection = false")),
-            );
+            let w = one_resource(&tf, TYPE, bad, "  deletion_protection = false");
             let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
             let all = r.all();
             assert!(
@@ -213,7 +210,7 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
                 "not a collation name",
             ),
         ] {
-            let w = Workdir::new(&tf, &config(&resource(TYPE, "x", &ok, extra)));
+            let w = one_resource(&tf, TYPE, &ok, extra);
             let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
             assert!(flat(&r.all()).contains(says), "{extra}: {}", r.all());
             assert!(
@@ -224,14 +221,11 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
         }
         // An unknown (well-formed) character set is refused at apply, on the attribute,
         // before CREATE DATABASE.
-        let w = Workdir::new(
+        let w = one_resource(
             &tf,
-            &config(&resource(
-                TYPE,
-                "x",
-                &ok,
-                "  charset = \"klingon9\"\n  deletion_protection = false",
-            )),
+            TYPE,
+            &ok,
+            "  charset = \"klingon9\"\n  deletion_protection = false",
         );
         let r = w.apply().failed();
         assert!(
@@ -256,10 +250,7 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
         let name = db_name("foreign", &tf);
         let _guard = Cleanup::mysql(&[&name], &[]);
         admin(&format!("CREATE DATABASE `{name}` CHARACTER SET latin1"));
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         let r = w.apply().failed();
         assert!(
             flat(&r.all()).contains("already exists")

@@ -11,20 +11,12 @@ use std::io::Read as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{psql_command, stack, terraforms, vault_delete, Workdir};
-use crate::postgres::{
-    admin, config, db_exists, db_name, ident, lit, owner_of, resource, tenant_roles, Cleanup,
+use crate::fixture::{
+    config, hcl_str as lit_hcl, ident, lit, pg_admin as admin, pg_role_exists as role_exists,
+    resource, Cleanup, PGDB as TYPE,
 };
-
-fn role_exists(name: &str) -> bool {
-    admin(
-        "postgres",
-        &format!(
-            "SELECT count(*) FROM pg_roles WHERE rolname = {}",
-            lit(name)
-        ),
-    ) == "1"
-}
+use crate::harness::{psql_command, stack, terraforms, vault_delete, Workdir};
+use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -40,7 +32,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         let billing = db_name("imp_billing", &tf);
         let legacy = db_name("imp_legacy", &tf);
         let mut guard = Cleanup::tenants(&[&shop, &billing]);
-        guard.roles.push(legacy.clone());
+        guard.pg_roles.push(legacy.clone());
         admin(
             "postgres",
             &format!("DROP ROLE IF EXISTS {}", ident(&legacy)),
@@ -64,6 +56,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         }
         // The configuration names the adopted owner, as the migration guide says.
         let body = resource(
+            TYPE,
             "shop",
             &shop,
             &format!(
@@ -76,7 +69,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
             "import",
             "-no-color",
             "-input=false",
-            &format!("{}.shop", crate::postgres::TYPE),
+            &format!("{}.shop", TYPE),
             &shop,
         ])
         .ok();
@@ -109,13 +102,18 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         );
         let w = Workdir::new(
             &tf,
-            &config(&resource("shop", &shop, "  deletion_protection = false")),
+            &config(&resource(
+                TYPE,
+                "shop",
+                &shop,
+                "  deletion_protection = false",
+            )),
         );
         w.run(&[
             "import",
             "-no-color",
             "-input=false",
-            &format!("{}.shop", crate::postgres::TYPE),
+            &format!("{}.shop", TYPE),
             &shop,
         ])
         .ok();
@@ -132,10 +130,6 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
     }
 }
 
-fn lit_hcl(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 /// Boundary: a destroy reaches only the database being dropped; a role it created that
 /// owns a table elsewhere stops it before anything is dropped, naming what and where.
 #[test]
@@ -148,7 +142,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
         admin("postgres", &format!("CREATE DATABASE {}", ident(&other)));
         let w = Workdir::new(
             &tf,
-            &config(&resource("x", &name, "  deletion_protection = false")),
+            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
         );
         w.apply().ok();
         admin(
@@ -197,6 +191,7 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
         let w = Workdir::new(
             &tf,
             &config(&resource(
+                TYPE,
                 "x",
                 &thief,
                 &format!(
@@ -286,7 +281,7 @@ fn postgres_new_database_is_never_open_to_public() {
         let body: String = names
             .iter()
             .enumerate()
-            .map(|(i, n)| resource(&format!("d{i}"), n, "  deletion_protection = false"))
+            .map(|(i, n)| resource(TYPE, &format!("d{i}"), n, "  deletion_protection = false"))
             .collect();
         let w = Workdir::new(&tf, &config(&body));
         w.run(&[
@@ -331,10 +326,10 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
         let member = format!("{name}_member");
         let outsider = format!("{name}_outsider");
         let mut guard = Cleanup::tenants(&[&name]);
-        guard.roles.extend([member.clone(), outsider.clone()]);
+        guard.pg_roles.extend([member.clone(), outsider.clone()]);
         let w = Workdir::new(
             &tf,
-            &config(&resource("x", &name, "  deletion_protection = false")),
+            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
         );
         w.apply().ok();
         admin(
@@ -377,7 +372,7 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         let guard = Cleanup::tenants(&[&name]);
         let body = format!(
             "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
-            resource("x", &name, "  deletion_protection = false")
+            resource(TYPE, "x", &name, "  deletion_protection = false")
         );
         let w = Workdir::new(&tf, &config(&body));
         w.apply().ok();
@@ -421,7 +416,7 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
         let name = db_name("refused", &tf);
         let body = format!(
             "provider \"dbaas\" {{\n  postgres {{\n    host = \"127.0.0.1\"\n    port = {port}\n    username = \"x\"\n    password = \"y\"\n    sslmode = \"disable\"\n  }}\n}}\n{}",
-            resource("x", &name, "  deletion_protection = false")
+            resource(TYPE, "x", &name, "  deletion_protection = false")
         );
         let w = Workdir::new(&tf, &body);
         let start = Instant::now();
@@ -454,9 +449,10 @@ fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
         let name = db_name("extsafe", &tf);
         let login = format!("{name}_app");
         let mut guard = Cleanup::tenants(&[&name]);
-        guard.roles.push(login.clone());
+        guard.pg_roles.push(login.clone());
         let body = |exts: &str| {
             config(&resource(
+                TYPE,
                 "x",
                 &name,
                 &format!("  extensions = [{exts}]\n  deletion_protection = false"),

@@ -11,7 +11,7 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_plan_empty, config, flat, output_str, plan_with_changes, points_at,
+    assert_plan_empty, config, flat, one_resource, output_str, plan_with_changes, points_at,
     redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
     Cleanup, RNS as TYPE,
 };
@@ -378,7 +378,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
             &["ACL", "SETUSER", &foreign, "on", ">x", "~elsewhere:*"],
         )
         .expect("SETUSER");
-        let w = Workdir::new(&tf, &config(&resource(TYPE, "x", &foreign, "")));
+        let w = one_resource(&tf, TYPE, &foreign, "");
         let r = w.apply().failed();
         assert!(
             flat(&r.all()).contains("already exists")
@@ -390,15 +390,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         assert!(acl.contains("elsewhere"), "left untouched: {acl}");
 
         // A prefix overlapping another user's keys is refused.
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(
-                TYPE,
-                "x",
-                &name,
-                "  key_prefix = \"elsewhere:sub:\"",
-            )),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  key_prefix = \"elsewhere:sub:\"");
         let r = w.apply().failed();
         assert!(
             flat(&r.all()).contains("overlaps") && flat(&r.all()).contains(&foreign),
@@ -444,7 +436,7 @@ fn redis_warns_about_a_noeviction_policy() {
             &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
         )
         .expect("CONFIG SET");
-        let w = Workdir::new(&tf, &config(&resource(TYPE, "x", &name, "")));
+        let w = one_resource(&tf, TYPE, &name, "");
         let r = w.apply().ok();
         assert!(
             r.all()
@@ -620,15 +612,7 @@ fn redis_delete_keys_uses_the_recorded_prefix_and_refuses_on_drift() {
         let victim = format!("{}:", safe_name("victim", &tf));
         let own = format!("{name}:");
         let _guard = Cleanup::redis(&[&name], &[&own, &victim]);
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(
-                TYPE,
-                "x",
-                &name,
-                "  delete_keys_on_destroy = true",
-            )),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  delete_keys_on_destroy = true");
         w.apply().ok();
         let mut c = admin();
         for i in 0..5 {
