@@ -556,6 +556,20 @@ impl Cleanup {
         c.swept()
     }
 
+    /// PostgreSQL tenant databases, Vault connections and Vault roles, swept on entry.
+    pub fn vault(tenants: &[&str], connections: &[&str], roles: &[&str]) -> Cleanup {
+        let mut c = Cleanup::default();
+        c.track(tenants, connections, roles);
+        c.swept()
+    }
+
+    /// Adds PostgreSQL tenant databases, Vault connections and Vault roles to the guard.
+    pub fn track(&mut self, tenants: &[&str], connections: &[&str], roles: &[&str]) {
+        self.tenants.extend(strings(tenants));
+        self.vault_connections.extend(strings(connections));
+        self.vault_roles.extend(strings(roles));
+    }
+
     /// Everything named with `prefix` (see [`Cleanup::name_prefixes`]), swept on entry.
     pub fn prefixed(prefix: &str) -> Cleanup {
         let mut c = Cleanup::default();
@@ -757,7 +771,8 @@ impl Drop for Cleanup {
 pub struct Case {
     /// The working directory.
     pub w: Workdir,
-    destroyed: bool,
+    /// Set when the case destroyed on its own (no `terraform destroy` on drop).
+    pub destroyed: bool,
     guard: Cleanup,
 }
 

@@ -60,9 +60,7 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
                 role_outputs("app"),
             )),
         );
-        g.tenants = vec![db.clone(), other.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone()];
+        g.track(&[&db, &other], &[&conn], &[&app]);
         g.w.apply().ok();
 
         // Computed attributes.
@@ -191,9 +189,7 @@ fn vault_postgres_readonly_creds_read_and_cannot_write() {
                 role_outputs("reader"),
             )),
         );
-        g.tenants = vec![db.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![owner.clone(), reader.clone()];
+        g.track(&[&db], &[&conn], &[&owner, &reader]);
         g.w.apply().ok();
         assert_plan_empty(&g.w, "apply");
         assert_eq!(
@@ -264,9 +260,7 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
             connection("pg", &conn, "postgres", "")
         );
         let mut g = Case::new(&tf, &config(&base));
-        g.tenants = vec![db.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![name.clone()];
+        g.track(&[&db], &[&conn], &[&name]);
         g.pg_roles = vec![login.clone()];
         g.w.apply().ok();
 
@@ -381,9 +375,7 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
                 role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
             )),
         );
-        g.tenants = vec![db.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone()];
+        g.track(&[&db], &[&conn], &[&app]);
         g.w.apply().ok();
         assert_plan_empty(&g.w, "apply");
         let role_path = format!("database/roles/{app}");
@@ -488,9 +480,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
                 role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
             )),
         );
-        g.tenants = vec![db.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone()];
+        g.track(&[&db], &[&conn], &[&app]);
         g.w.apply().ok();
         assert_plan_empty(&g.w, "apply");
         let role_path = format!("database/roles/{app}");
@@ -564,9 +554,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
                 role("b", &role_b, "pg", &format!("{PGDB}.b.name"), ""),
             )),
         );
-        g.tenants = vec![db_a.clone(), db_b.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![role_a.clone(), role_b.clone()];
+        g.track(&[&db_a, &db_b], &[&conn], &[&role_a, &role_b]);
         g.w.apply().ok();
 
         // An expired login of tenant a, as a failed revocation leaves it.
@@ -639,9 +627,7 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
                 role("my", &myrole, "my", &format!("\"acc_vim_{v}\""), ""),
             )),
         );
-        g.tenants = vec![db.clone()];
-        g.vault_connections = vec![conn.clone(), myconn.clone()];
-        g.vault_roles = vec![reader.clone(), stat.clone(), myrole.clone()];
+        g.track(&[&db], &[&conn, &myconn], &[&reader, &stat, &myrole]);
         g.pg_roles = vec![login.clone()];
         g.w.apply().ok();
         assert_plan_empty(&g.w, "apply");
@@ -701,9 +687,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
                 ),
             )),
         );
-        g.tenants = vec![db.clone()];
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone(), reader.clone()];
+        g.track(&[&db], &[&conn], &[&app, &reader]);
         g.w.apply().ok();
         assert_plan_empty(&g.w, "apply");
 
@@ -816,8 +800,7 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
                 role_outputs("app"),
             )),
         );
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone(), reader.clone()];
+        g.track(&[], &[&conn], &[&app, &reader]);
         g.mysql_dbs = vec![db.clone(), other.clone()];
         g.w.apply().ok();
         assert_plan_empty(&g.w, "apply");
@@ -971,8 +954,7 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
                 ),
             )),
         );
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone(), reader.clone()];
+        g.track(&[], &[&conn], &[&app, &reader]);
         g.redis_users = vec![ns.clone()];
         g.redis_keys = vec![format!("{ns}:*"), foreign_key.clone()];
         g.w.apply().ok();
@@ -1053,8 +1035,7 @@ fn vault_redis_creds_follow_a_custom_key_prefix() {
                 role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
             )),
         );
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone()];
+        g.track(&[], &[&conn], &[&app]);
         g.redis_users = vec![ns.clone()];
         g.redis_keys = vec![format!("{prefix}*"), format!("{ns}:*")];
         g.w.apply().ok();
@@ -1095,8 +1076,7 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
             role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
         );
         let mut g = Case::new(&tf, &config(&base));
-        g.vault_connections = vec![conn.clone()];
-        g.vault_roles = vec![app.clone(), lost.clone()];
+        g.track(&[], &[&conn], &[&app, &lost]);
         g.redis_users = vec![ns.clone()];
         g.redis_keys = vec![format!("{ns}:*")];
         g.w.apply().ok();
@@ -1279,8 +1259,7 @@ fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
             )
         };
         let mut g = Case::new(&tf, "");
-        g.vault_connections = vec![conn.clone(), missing.clone()];
-        g.vault_roles = vec![orphan.clone()];
+        g.track(&[], &[&conn, &missing], &[&orphan]);
 
         // Vault unreachable: the error names the address and the `vault` block.
         g.w.write(&format!(
