@@ -9,10 +9,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::fixture::{redis_try_admin, Cleanup};
-use crate::harness::{
-    provider_binary, psql_admin, stack, terraforms, vault_get, version_tag, Terraform,
-};
+use crate::fixture::{each_terraform, redis_try_admin, Cleanup};
+use crate::harness::{provider_binary, psql_admin, stack, vault_get, version_tag, Terraform};
 
 /// The names the demo derives from `DEMO_APP` (see examples/demo/main.tf).
 struct Names {
@@ -102,8 +100,7 @@ fn count(sql: &str) -> i64 {
 
 #[test]
 fn demo_runs_the_tenant_end_to_end_twice_without_changes_and_destroys_everything() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let names = Names::new(&format!("acc_fh_demo_{}", version_tag(&tf)));
         let mut demo = Demo {
             tf: tf.clone(),

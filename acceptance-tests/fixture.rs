@@ -24,6 +24,14 @@ use crate::harness::{
     vault_request, Run, Terraform, Workdir,
 };
 
+/// Every Terraform under test (`harness::terraforms`), each announced on stderr as its
+/// turn comes: `for tf in each_terraform() { ... }`.
+pub fn each_terraform() -> impl Iterator<Item = Terraform> {
+    crate::harness::terraforms()
+        .into_iter()
+        .inspect(|tf| eprintln!("running on terraform {}", tf.version))
+}
+
 // ---------------------------------------------------------------------------------------
 // resource types and HCL
 // ---------------------------------------------------------------------------------------

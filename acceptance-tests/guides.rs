@@ -14,10 +14,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fixture::{Case, Cleanup};
+use crate::fixture::{each_terraform, Case, Cleanup};
 use crate::harness::{
-    provider_block, psql_admin, stack, terraforms, vault_post, version_tag, Run, Terraform,
-    Workdir, REQUIRED_PROVIDERS,
+    provider_block, psql_admin, stack, vault_post, version_tag, Run, Terraform, Workdir,
+    REQUIRED_PROVIDERS,
 };
 
 fn root() -> &'static Path {
@@ -145,8 +145,7 @@ fn runnable_snippets_of_the_readme_and_guides_apply_plan_empty_and_destroy() {
         blocks.iter().any(|(f, _, _)| f.ends_with("README.md")),
         "README.md's first example is marked {RUNNABLE}"
     );
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         for (n, (file, line, hcl)) in blocks.iter().enumerate() {
             let at = format!(
                 "{}:{line} on {}",
@@ -419,8 +418,7 @@ fn migration_guide_takes_over_a_hand_made_tenant_with_its_own_commands_to_an_emp
             && commands.iter().any(|c| c.starts_with("terraform import")),
         "{commands:?}"
     );
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let app = format!("acc_fh_mig_{}", version_tag(&tf));
         let m = Migration::new(&tf, &app);
         hand_make_tenant(&app);

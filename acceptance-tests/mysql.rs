@@ -10,10 +10,10 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_plan_empty, config, flat, mysql_admin as admin, mysql_as, one_resource,
+    assert_plan_empty, config, each_terraform, flat, mysql_admin as admin, mysql_as, one_resource,
     plan_with_changes, points_at, resource, Cleanup, MYDB as TYPE,
 };
-use crate::harness::{stack, terraforms, version_tag as tag, Terraform, Workdir};
+use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
 /// `acc_my_<case>_<terraform version digits>`.
 fn db_name(case: &str, tf: &Terraform) -> String {
@@ -31,8 +31,7 @@ fn schema(name: &str) -> Option<(String, String)> {
 
 #[test]
 fn mysql_database_lifecycle_isolation_drift_import_protection() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let a = db_name("life_a", &tf);
         let b = db_name("life_b", &tf);
         let login = format!("acc_my_u_{}", tag(&tf));
@@ -176,8 +175,7 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
         ("INFORMATION_SCHEMA", "system schema"),
         (&long, "at most 64"),
     ];
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         for (bad, says) in names {
             let w = one_resource(&tf, TYPE, bad, "  deletion_protection = false");
             let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
@@ -245,8 +243,7 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
 
 #[test]
 fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("foreign", &tf);
         let _guard = Cleanup::mysql(&[&name], &[]);
         admin(&format!("CREATE DATABASE `{name}` CHARACTER SET latin1"));
@@ -293,8 +290,7 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
 
 #[test]
 fn mysql_fifty_databases_at_parallelism_20() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let prefix = format!("acc_my_many_{}_", tag(&tf));
         let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();

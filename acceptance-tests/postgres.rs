@@ -13,12 +13,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    assert_plan_empty, config, ident, lit, one_resource, pg_admin as admin, pgb_port,
-    plan_with_changes, resource, wait_until, Cleanup, PGDB,
+    assert_plan_empty, config, each_terraform, ident, lit, one_resource, pg_admin as admin,
+    pgb_port, plan_with_changes, resource, wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
-    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_command, stack, terraforms,
-    version_tag, Terraform, Workdir,
+    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_command, stack, version_tag,
+    Terraform, Workdir,
 };
 
 /// The resource type under test.
@@ -118,8 +118,7 @@ pub(crate) fn create_login(guard: &mut Cleanup, login: &str, password: &str, gro
 
 #[test]
 pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let a = format!("acc_create_a_{v}");
         let b = format!("acc_create_b_{v}");
@@ -364,8 +363,7 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
 
 #[test]
 pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("update", &tf);
         let _guard = Cleanup::tenants(&[&name]);
         let w = one_resource(
@@ -432,8 +430,7 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
 
 #[test]
 pub(crate) fn postgres_drift_is_detected_and_repaired() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("drift", &tf);
         let _guard = Cleanup::tenants(&[&name]);
         let w = one_resource(
@@ -510,8 +507,7 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
 
 #[test]
 pub(crate) fn postgres_import_by_name_then_empty_plan() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("import", &tf);
         let _guard = Cleanup::tenants(&[&name]);
         let addr = format!("{TYPE}.x");
@@ -547,8 +543,7 @@ pub(crate) fn postgres_import_by_name_then_empty_plan() {
 
 #[test]
 pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let missing = db_name("import_missing", &tf);
         let _guard = Cleanup::tenants(&[&missing]);
         let addr = format!("{TYPE}.x");
@@ -582,8 +577,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
 
 #[test]
 pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("protect", &tf);
         let mut guard = Cleanup::tenants(&[&name]);
         let w = one_resource(&tf, TYPE, &name, "");
@@ -701,8 +695,7 @@ pub(crate) fn postgres_bad_names_are_rejected_before_anything_is_sent() {
         (&long, "at most"),
         ("", "empty"),
     ];
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         for (bad, says) in cases {
             // What PostgreSQL would have stored (identifiers are cut at 63 bytes), counted
             // by name so that the other cases running in parallel do not disturb the count.
@@ -762,8 +755,7 @@ pub(crate) fn postgres_bad_names_are_rejected_before_anything_is_sent() {
 
 #[test]
 pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("taken", &tf);
         let role_taken = db_name("taken_role", &tf);
         let mut guard = Cleanup::tenants(&[&name, &role_taken]);
@@ -848,8 +840,7 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
 #[test]
 pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
     const N: usize = 50;
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let prefix = format!("acc_par_{v}_");
         let names: Vec<String> = (0..N).map(|i| format!("{prefix}{i}")).collect();
@@ -933,8 +924,7 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
 
 #[test]
 pub(crate) fn postgres_plan_without_refresh_needs_no_connection() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("norefresh", &tf);
         let _guard = Cleanup::tenants(&[&name]);
         let body = resource(

@@ -12,10 +12,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    config, hcl_str as lit_hcl, ident, lit, pg_admin as admin, pg_role_exists as role_exists,
-    resource, Cleanup, PGDB as TYPE,
+    config, each_terraform, hcl_str as lit_hcl, ident, lit, pg_admin as admin,
+    pg_role_exists as role_exists, resource, Cleanup, PGDB as TYPE,
 };
-use crate::harness::{psql_command, stack, terraforms, vault_delete, Workdir};
+use crate::harness::{psql_command, stack, vault_delete, Workdir};
 use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
 
 // ---------------------------------------------------------------------------------------
@@ -26,8 +26,7 @@ use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
 /// `legacy_app` that also owns `billing`, nor `billing` itself.
 #[test]
 fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let shop = db_name("imp_shop", &tf);
         let billing = db_name("imp_billing", &tf);
         let legacy = db_name("imp_legacy", &tf);
@@ -134,8 +133,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
 /// owns a table elsewhere stops it before anything is dropped, naming what and where.
 #[test]
 fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("elsewhere", &tf);
         let other = db_name("elsewhere_other", &tf);
         let guard = Cleanup::tenants(&[&name, &other]);
@@ -178,8 +176,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
 /// Boundary: one tenant's configuration cannot copy another tenant's data.
 #[test]
 fn postgres_template_must_be_a_template_not_another_tenant() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let victim = db_name("tpl_victim", &tf);
         let thief = db_name("tpl_thief", &tf);
         let guard = Cleanup::tenants(&[&victim, &thief]);
@@ -245,8 +242,7 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
 /// connections with PUBLIC's default CONNECT privilege.
 #[test]
 fn postgres_new_database_is_never_open_to_public() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let prefix = db_name("open", &tf);
         let names: Vec<String> = (0..10).map(|i| format!("{prefix}_{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -320,8 +316,7 @@ fn postgres_new_database_is_never_open_to_public() {
 /// password hash of that tenant's logins only: not a superuser's, not another login's.
 #[test]
 fn postgres_auth_function_returns_only_this_tenants_logins() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("getauth", &tf);
         let member = format!("{name}_member");
         let outsider = format!("{name}_outsider");
@@ -363,8 +358,7 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
 /// database is destroyed, even when its Vault role was deleted out of band first.
 #[test]
 fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v: String = tf.version.chars().filter(char::is_ascii_digit).collect();
         let name = db_name("outlive", &tf);
         let conn = format!("pgout_{v}");
@@ -411,8 +405,7 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("refused", &tf);
         let body = format!(
             "provider \"dbaas\" {{\n  postgres {{\n    host = \"127.0.0.1\"\n    port = {port}\n    username = \"x\"\n    password = \"y\"\n    sslmode = \"disable\"\n  }}\n}}\n{}",
@@ -444,8 +437,7 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
 /// tenant can use but not write, and apps still call them unqualified.
 #[test]
 fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("extsafe", &tf);
         let login = format!("{name}_app");
         let mut guard = Cleanup::tenants(&[&name]);

@@ -11,11 +11,11 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_plan_empty, config, flat, one_resource, output_str, plan_with_changes, points_at,
-    redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
-    Cleanup, RNS as TYPE,
+    assert_plan_empty, config, each_terraform, flat, one_resource, output_str, plan_with_changes,
+    points_at, redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan,
+    resource, Cleanup, RNS as TYPE,
 };
-use crate::harness::{stack, terraforms, version_tag as tag, Terraform, Workdir};
+use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
 /// `acc-rd-<case>-<terraform version digits>`.
 fn ns_name(case: &str, tf: &Terraform) -> String {
@@ -43,8 +43,7 @@ fn count_keys(prefix: &str) -> usize {
 
 #[test]
 fn redis_namespace_confinement_drift_import_and_destroy() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let a = ns_name("life", &tf);
         let wipe = ns_name("wipe", &tf);
         let (pa, pw) = (format!("{a}:"), format!("{wipe}:"));
@@ -195,8 +194,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
 #[test]
 fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("bad", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
         let named = |extra: &str| resource(TYPE, "x", &name, extra);
@@ -269,8 +267,7 @@ fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
 
 #[test]
 fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("wo", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
         let (one, two) = (
@@ -344,8 +341,7 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
 
 #[test]
 fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_policy_warns() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("fail", &tf);
         let foreign = ns_name("foreign", &tf);
         let _guard = Cleanup::redis(&[&name, &foreign], &[]);
@@ -427,8 +423,7 @@ fn redis_warns_about_a_noeviction_policy() {
             .cloned()
             .unwrap_or_else(|| "allkeys-lru".into()),
     );
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("warn", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
         run(
@@ -451,8 +446,7 @@ fn redis_warns_about_a_noeviction_policy() {
 
 #[test]
 fn redis_fifty_namespaces_at_parallelism_20() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let prefix = format!("acc-rd-many-{}-", tag(&tf));
         let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -521,8 +515,7 @@ const CROSS_TENANT: &[&[&str]] = &[
 /// that removes a guard shows in the plan and is reverted.
 #[test]
 fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let (a, undo, scan) = (
             safe_name("guard", &tf),
             safe_name("undo", &tf),
@@ -606,8 +599,7 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
 /// edited to another tenant's prefix must not make destroy delete that tenant's keys.
 #[test]
 fn redis_delete_keys_uses_the_recorded_prefix_and_refuses_on_drift() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = safe_name("wipe", &tf);
         let victim = format!("{}:", safe_name("victim", &tf));
         let own = format!("{name}:");
@@ -649,8 +641,7 @@ fn redis_delete_keys_uses_the_recorded_prefix_and_refuses_on_drift() {
 /// exactly one is created and the other is refused with the overlap error.
 #[test]
 fn redis_overlapping_prefixes_in_one_parallel_apply_are_refused() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let pairs: Vec<(String, String, String)> = (0..6)
             .map(|i| {
                 let base = safe_name(&format!("ovl{i}"), &tf);
@@ -823,8 +814,7 @@ impl Drop for DroppingProxy {
 /// with no manual step, the plan is then empty, and destroy leaves no user behind.
 #[test]
 fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = safe_name("drop", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
         let proxy = DroppingProxy::start(&name, true);
@@ -871,8 +861,7 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
 /// the same apply: no error, an empty plan, a user that logs in.
 #[test]
 fn redis_connection_lost_after_setuser_is_resolved_by_looking() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = safe_name("look", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
         let proxy = DroppingProxy::start(&name, false);

@@ -20,15 +20,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::fixture::{
-    assert_plan_empty, config, connection, direct, flat, ident, leases_under, lit, my_lit,
-    mysql_admin, mysql_as as mysql, mysql_user_exists, pg_admin as admin, pg_database,
+    assert_plan_empty, config, connection, direct, each_terraform, flat, ident, leases_under, lit,
+    my_lit, mysql_admin, mysql_as as mysql, mysql_user_exists, pg_admin as admin, pg_database,
     pg_role_exists, pgb_port, plan, plan_diff, plan_with_changes, read_creds, redis_admin,
     redis_cli as redis, redis_user_exists, revoke_lease, role, role_outputs, vault_made_logins,
     via_pgbouncer, wait_until, Case, Creds, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{
-    pgbouncer_ports, provider_block, psql, psql_command, stack, terraforms, vault_delete,
-    vault_get, vault_list, vault_post, vault_put, version_tag,
+    pgbouncer_ports, provider_block, psql, psql_command, stack, vault_delete, vault_get,
+    vault_list, vault_post, vault_put, version_tag,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -37,8 +37,7 @@ use crate::harness::{
 
 #[test]
 fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_only() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vdy_{v}");
         let other = format!("acc_vdyb_{v}");
@@ -165,8 +164,7 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
 
 #[test]
 fn vault_postgres_readonly_creds_read_and_cannot_write() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vro_{v}");
         let conn = format!("pgro_{v}");
@@ -247,8 +245,7 @@ fn vault_postgres_readonly_creds_read_and_cannot_write() {
 
 #[test]
 fn vault_postgres_static_role_rotation_changes_the_password() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vst_{v}");
         let conn = format!("pgst_{v}");
@@ -360,8 +357,7 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
 
 #[test]
 fn vault_drift_is_repaired_and_import_plans_nothing() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vdr_{v}");
         let conn = format!("pgdr_{v}");
@@ -465,8 +461,7 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
 /// statements (here: logins made SUPERUSER) and the connection's URL.
 #[test]
 fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vob_{v}");
         let conn = format!("pgob_{v}");
@@ -535,8 +530,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
 /// expired logins must name only those of this role's database.
 #[test]
 fn vault_expired_login_warning_names_only_this_roles_logins() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db_a = format!("acc_vsw_{v}");
         let db_b = format!("acc_vswb_{v}");
@@ -585,8 +579,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
 #[test]
 #[ignore = "known gap: Vault keeps no database/access for a static role; import recovers them only when the login belongs to a tenant group, and this test's login does not"]
 fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vim_{v}");
         let conn = format!("pgim_{v}");
@@ -664,8 +657,7 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
 
 #[test]
 fn vault_destroy_leaves_no_role_connection_or_login() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vds_{v}");
         let conn = format!("pgds_{v}");
@@ -772,8 +764,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
 
 #[test]
 fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vmy_{v}");
         let other = format!("acc_vmyb_{v}");
@@ -931,8 +922,7 @@ const RNS: &str = "dbaas_shared_redis_namespace";
 
 #[test]
 fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let ns = format!("acc_vrd_{v}");
         let conn = format!("rdrd_{v}");
@@ -1020,8 +1010,7 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
 
 #[test]
 fn vault_redis_creds_follow_a_custom_key_prefix() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let ns = format!("acc_vrp_{v}");
         let prefix = format!("tenant-{v}/");
@@ -1062,8 +1051,7 @@ fn vault_redis_creds_follow_a_custom_key_prefix() {
 /// fails with an error naming it instead of falling back to `~<database>:*`.
 #[test]
 fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let ns = format!("acc_rsafe_vg_{v}");
         let ghost = format!("acc_rsafe_vghost_{v}");
@@ -1159,8 +1147,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
         "/examples/tenant-stack/main.tf"
     ))
     .expect("examples/tenant-stack/main.tf");
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let app = format!("acc_vts_{v}");
         let conn = format!("pgts_{v}");
@@ -1239,8 +1226,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
 
 #[test]
 fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("pgfx_{v}");
         let missing = format!("pgfx_missing_{v}");

@@ -11,11 +11,12 @@
 #![allow(dead_code)] // helpers shared by the cases of later items
 
 use crate::fixture::{
-    assert_plan_empty, config, flat, mysql_admin as my_admin, mysql_databases as my_databases,
-    mysql_try_admin, pg_admin, plan, points_at, Cleanup, CONN, MYDB, PGDB, ROLE,
+    assert_plan_empty, config, each_terraform, flat, mysql_admin as my_admin,
+    mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, Cleanup, CONN,
+    MYDB, PGDB, ROLE,
 };
 use crate::harness::{
-    provider_block, stack, terraforms, vault_get, vault_list, vault_request, version_tag, Workdir,
+    provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -46,8 +47,7 @@ fn assert_nothing_in_vault(v: &str) {
 
 #[test]
 fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_vault() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafep{v}");
         let mut cleanup = Cleanup::default();
@@ -157,8 +157,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
 
 #[test]
 fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafen{v}");
         let mut cleanup = Cleanup::default();
@@ -207,8 +206,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
 
 #[test]
 fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vmsafe_co_{v}");
         let owner = format!("acc_vmsafe_co_{v}_boss");
@@ -322,8 +320,7 @@ fn mysql_only_provider(user: &str, password: &str) -> String {
 
 #[test]
 fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let resumed = format!("acc_vmsafe_rs_{v}");
         let foreign = format!("acc_vmsafe_fc_{v}");
@@ -370,8 +367,7 @@ fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
 #[test]
 fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothing() {
     const COUNT: usize = 20;
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let prefix = format!("acc_vmsafe_k{v}_");
         let user = format!("acc_vmsafe_adm_{v}");
