@@ -301,28 +301,14 @@ fn mysql_fifty_databases_at_parallelism_20() {
                 "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false\n}}\n"
             )),
         );
-        w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ])
-        .ok();
+        w.apply_parallel(20).ok();
         let made = admin(&format!(
             "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
             prefix.replace('_', "\\_")
         ));
         assert_eq!(made, "50");
         assert_plan_empty(&w, "creating 50 databases");
-        w.run(&[
-            "destroy",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ])
-        .ok();
+        w.destroy_parallel(20).ok();
         let left = admin(&format!(
             "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
             prefix.replace('_', "\\_")

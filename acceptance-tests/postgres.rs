@@ -867,13 +867,7 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
         );
 
         let start = Instant::now();
-        let r = w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ]);
+        let r = w.apply_parallel(20);
         let apply_time = start.elapsed();
         eprintln!(
             "terraform {}: apply of {N} databases at -parallelism=20: {apply_time:?}",
@@ -899,13 +893,7 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
         assert!(empty, "plan after creating {N} databases must be empty");
 
         let start = Instant::now();
-        let r = w.run(&[
-            "destroy",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ]);
+        let r = w.destroy_parallel(20);
         eprintln!(
             "terraform {}: destroy of {N} databases at -parallelism=20: {:?}",
             tf.version,

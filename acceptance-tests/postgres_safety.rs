@@ -280,14 +280,7 @@ fn postgres_new_database_is_never_open_to_public() {
             .map(|(i, n)| resource(TYPE, &format!("d{i}"), n, "  deletion_protection = false"))
             .collect();
         let w = Workdir::new(&tf, &config(&body));
-        w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=10",
-        ])
-        .ok();
+        w.apply_parallel(10).ok();
         let start = Instant::now();
         while watcher.try_wait().ok().flatten().is_none()
             && start.elapsed() < Duration::from_secs(130)

@@ -457,24 +457,10 @@ fn redis_fifty_namespaces_at_parallelism_20() {
                 "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  delete_keys_on_destroy = true\n}}\n"
             )),
         );
-        w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ])
-        .ok();
+        w.apply_parallel(20).ok();
         assert!(names.iter().all(|n| user_exists(n)), "all 50 users exist");
         assert_plan_empty(&w, "creating 50 namespaces");
-        w.run(&[
-            "destroy",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ])
-        .ok();
+        w.destroy_parallel(20).ok();
         assert!(
             names.iter().all(|n| !user_exists(n)),
             "all 50 users deleted"

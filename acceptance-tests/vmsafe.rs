@@ -436,13 +436,7 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
                     mysql_try_admin(&format!("CALL `{ctl}`.storm(20, {base})"))
                 })
             };
-            let r = w.run(&[
-                "apply",
-                "-auto-approve",
-                "-no-color",
-                "-input=false",
-                "-parallelism=10",
-            ]);
+            let r = w.apply_parallel(10);
             my_admin(&format!("UPDATE `{ctl}`.control SET stop = 1"));
             let kills = match killer.join() {
                 Ok(Ok(out)) => out,
