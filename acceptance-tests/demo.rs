@@ -3,16 +3,14 @@
 //! the ownership check and the neighbour's refusal; the second run changes nothing;
 //! `DESTROY=1` leaves nothing in PostgreSQL, Vault or Redis. The tenant is named
 //! `acc_fh_demo_<version>` (`DEMO_APP`) and the work dir is a temp dir (`DEMO_DIR`), so the
-//! test never touches a user's `.dev/demo`. A guard runs `DESTROY=1` and removes by SQL,
-//! the Vault API and redis-cli whatever a failed step left.
+//! test never touches a user's `.dev/demo`. A guard runs `DESTROY=1` and a fixture [`Cleanup`]
+//! removes by SQL, the Vault API and Redis whatever a failed step left.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{
-    provider_binary, psql_admin, stack, terraforms, vault_delete, vault_get, vault_request,
-    version_tag, Terraform,
-};
+use crate::fixture::{each_terraform, redis_try_admin, Cleanup};
+use crate::harness::{provider_binary, psql_admin, stack, vault_get, version_tag, Terraform};
 
 /// The names the demo derives from `DEMO_APP` (see examples/demo/main.tf).
 struct Names {
@@ -46,6 +44,8 @@ struct Demo {
     dir: tempfile::TempDir,
     names: Names,
     destroyed: bool,
+    /// Removes what a failed step left, after `DESTROY=1` (fields drop after `Drop::drop`).
+    guard: Cleanup,
 }
 
 struct Output {
@@ -88,48 +88,6 @@ impl Drop for Demo {
                 eprintln!("cleanup: DESTROY=1 scripts/demo failed:\n{}", r.text);
             }
         }
-        let n = &self.names;
-        let _ = vault_request(
-            "PUT",
-            &format!("sys/leases/revoke-prefix/database/creds/{}", n.role),
-            Some(&serde_json::json!({})),
-        );
-        let _ = vault_delete(&format!("database/roles/{}", n.role));
-        let _ = vault_delete(&format!("database/config/{}", n.connection));
-        for db in n.databases() {
-            let _ = psql_admin(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
-            );
-            for suffix in ["owner", "readwrite", "readonly"] {
-                let _ = psql_admin(
-                    "postgres",
-                    &format!("DROP ROLE IF EXISTS \"{db}_{suffix}\""),
-                );
-            }
-        }
-        let _ = redis_admin(&["ACL", "DELUSER", &n.slug]);
-    }
-}
-
-fn redis_admin(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("redis-cli")
-        .args([
-            "-h",
-            &stack("DBAAS_REDIS_HOST"),
-            "-p",
-            &stack("DBAAS_REDIS_PORT"),
-        ])
-        .args(["--user", "default", "--no-auth-warning"])
-        .env("REDISCLI_AUTH", stack("DBAAS_REDIS_PASSWORD"))
-        .args(args)
-        .output()
-        .map_err(|e| format!("redis-cli: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if out.status.success() && !text.starts_with("ERR") {
-        Ok(text)
-    } else {
-        Err(text)
     }
 }
 
@@ -142,8 +100,7 @@ fn count(sql: &str) -> i64 {
 
 #[test]
 fn demo_runs_the_tenant_end_to_end_twice_without_changes_and_destroys_everything() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let names = Names::new(&format!("acc_fh_demo_{}", version_tag(&tf)));
         let mut demo = Demo {
             tf: tf.clone(),
@@ -151,10 +108,14 @@ fn demo_runs_the_tenant_end_to_end_twice_without_changes_and_destroys_everything
                 .prefix("dbaas-acc-demo-")
                 .tempdir()
                 .expect("temp dir"),
+            guard: Cleanup::default(),
             names,
             destroyed: false,
         };
         let n = &demo.names;
+        demo.guard
+            .track(&n.databases(), &[&n.connection], &[&n.role]);
+        demo.guard.redis_users.push(n.slug.clone());
         let owner = format!("{}_owner", n.app);
 
         let first = demo.run(false);
@@ -255,7 +216,7 @@ fn demo_runs_the_tenant_end_to_end_twice_without_changes_and_destroys_everything
         assert_eq!(count(&logins), 0, "no login is left");
         assert!(vault_get(&format!("database/roles/{}", n.role)).is_none());
         assert!(vault_get(&format!("database/config/{}", n.connection)).is_none());
-        let users = redis_admin(&["ACL", "USERS"]).expect("ACL USERS");
+        let users = redis_try_admin(&["ACL", "USERS"]).expect("ACL USERS");
         assert!(
             !users.lines().any(|u| u == n.slug),
             "the Redis user {} is deleted: {users}",

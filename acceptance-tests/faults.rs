@@ -104,13 +104,7 @@ fn postgres_restart_during_apply_then_the_next_apply_converges() {
         let status = apply.wait().expect("apply ends");
         eprintln!("apply during the restart: {status}");
 
-        let r = w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=10",
-        ]);
+        let r = w.apply_parallel(10);
         assert_eq!(
             r.code, 0,
             "the apply after the fault converges with no manual step\n{}\n{}",
@@ -119,22 +113,8 @@ fn postgres_restart_during_apply_then_the_next_apply_converges() {
         assert!(w.plan_is_empty(), "then the plan is empty");
         assert_eq!(leftovers(&prefix).0.len(), 40, "all 40 databases exist");
         w.write(&tenants(&prefix, 40, false));
-        w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=10",
-        ])
-        .ok();
-        w.run(&[
-            "destroy",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=10",
-        ])
-        .ok();
+        w.apply_parallel(10).ok();
+        w.destroy_parallel(10).ok();
         let (dbs, roles) = leftovers(&prefix);
         sweep(&prefix);
         assert!(dbs.is_empty(), "destroy left databases: {dbs:?}");

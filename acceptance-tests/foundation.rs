@@ -2,6 +2,7 @@
 //! `data "dbaas_endpoints"`, reports bad provider settings on the right attribute,
 //! shows the provider's logs under TF_LOG, and leaves no provider process behind.
 
+use crate::fixture::each_terraform;
 use crate::harness::{pgbouncer_ports, provider_block, stack, terraforms, Workdir};
 
 const ENDPOINTS: &str = r#"
@@ -17,8 +18,7 @@ output "vault_address" { value = data.dbaas_endpoints.this.vault_address }
 
 #[test]
 fn endpoints_apply_then_empty_plan_and_no_stray_process() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let w = Workdir::new(&tf, &format!("{}\n{ENDPOINTS}", provider_block()));
         w.apply().ok();
         let out = w.outputs();

@@ -14,9 +14,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::fixture::{each_terraform, Case, Cleanup};
 use crate::harness::{
-    provider_block, psql_admin, stack, terraforms, vault_delete, vault_list, vault_post,
-    vault_request, version_tag, Run, Workdir, REQUIRED_PROVIDERS,
+    provider_block, psql_admin, stack, vault_post, version_tag, Run, Terraform, Workdir,
+    REQUIRED_PROVIDERS,
 };
 
 fn root() -> &'static Path {
@@ -129,70 +130,6 @@ fn protected_databases(hcl: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Removes everything named with `prefix` from PostgreSQL, MySQL, Vault and Redis.
-fn cleanup_prefix(prefix: &str) {
-    let like = prefix.replace('_', "\\_");
-    // Vault names a login `v-<display name, 8>-<role name, 8>-...`.
-    let login_like: String = prefix
-        .chars()
-        .take(8)
-        .collect::<String>()
-        .replace('_', "\\_");
-    if let Ok(dbs) = psql_admin(
-        "postgres",
-        &format!("SELECT datname FROM pg_database WHERE datname LIKE '{like}%'"),
-    ) {
-        for db in dbs.lines().filter(|l| !l.is_empty()) {
-            let _ = psql_admin(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
-            );
-        }
-    }
-    if let Ok(roles) = psql_admin(
-        "postgres",
-        &format!("SELECT rolname FROM pg_roles WHERE rolname LIKE '{like}%' OR rolname LIKE 'v-%-{login_like}-%'"),
-    ) {
-        for role in roles.lines().filter(|l| !l.is_empty()) {
-            let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{role}\""));
-        }
-    }
-    for role in vault_list("database/roles") {
-        if role.starts_with(prefix) {
-            let _ = vault_request(
-                "PUT",
-                &format!("sys/leases/revoke-prefix/database/creds/{role}"),
-                Some(&serde_json::json!({})),
-            );
-            let _ = vault_delete(&format!("database/roles/{role}"));
-        }
-    }
-    for conn in vault_list("database/config") {
-        if conn.starts_with(prefix) {
-            let _ = vault_delete(&format!("database/config/{conn}"));
-        }
-    }
-}
-
-/// A case's directory: destroyed, then everything named with `prefix` removed, on every exit.
-struct Guard {
-    w: Workdir,
-    prefix: String,
-    destroyed: bool,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if !self.destroyed {
-            let r = self.w.destroy();
-            if r.code != 0 {
-                eprintln!("cleanup: terraform destroy failed:\n{}", r.all());
-            }
-        }
-        cleanup_prefix(&self.prefix);
-    }
-}
-
 fn plan_is_empty(w: &Workdir) -> Result<(), String> {
     let r = w.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
     match r.code {
@@ -208,8 +145,7 @@ fn runnable_snippets_of_the_readme_and_guides_apply_plan_empty_and_destroy() {
         blocks.iter().any(|(f, _, _)| f.ends_with("README.md")),
         "README.md's first example is marked {RUNNABLE}"
     );
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         for (n, (file, line, hcl)) in blocks.iter().enumerate() {
             let at = format!(
                 "{}:{line} on {}",
@@ -217,16 +153,15 @@ fn runnable_snippets_of_the_readme_and_guides_apply_plan_empty_and_destroy() {
                 tf.version
             );
             let prefix = format!("fh{}b{n}_", version_tag(&tf));
-            cleanup_prefix(&prefix);
             let mut body = prefix_names(&strip_dbaas_provider(hcl), &prefix);
             if !body.contains("required_providers") {
                 body = format!("{REQUIRED_PROVIDERS}\n{body}");
             }
-            let mut g = Guard {
-                w: Workdir::new(&tf, ""),
-                prefix,
-                destroyed: false,
-            };
+            // Destroyed, then everything named with `prefix` removed, on every exit (and
+            // now, for leftovers of an earlier run).
+            let mut g = Case::new(&tf, "");
+            g.name_prefixes.push(prefix);
+            g.sweep();
             std::fs::write(g.w.path().join("main.tf"), &body).expect("main.tf");
             std::fs::write(g.w.path().join("provider.tf"), provider_block()).expect("provider.tf");
             let r = g.w.apply();
@@ -271,38 +206,29 @@ fn runnable_marker_parsing_strips_the_provider_and_prefixes_names() {
 struct Migration {
     w: Workdir,
     app: String,
+    guard: Cleanup,
 }
 
 impl Migration {
+    /// The case's directory and its guard; sweeps leftovers of an earlier, interrupted run.
+    fn new(tf: &Terraform, app: &str) -> Migration {
+        let mut m = Migration {
+            w: Workdir::new(tf, ""),
+            app: app.to_string(),
+            guard: Cleanup::default(),
+        };
+        let (conn, role) = (m.connection(), m.role());
+        m.guard.track(&[app], &[&conn], &[&role]);
+        m.guard.sweep();
+        m
+    }
+
     fn connection(&self) -> String {
         format!("postgres-{}", self.app)
     }
 
     fn role(&self) -> String {
         format!("postgres-{}-role", self.app)
-    }
-}
-
-impl Drop for Migration {
-    fn drop(&mut self) {
-        let _ = vault_request(
-            "PUT",
-            &format!("sys/leases/revoke-prefix/database/creds/{}", self.role()),
-            Some(&serde_json::json!({})),
-        );
-        let _ = vault_delete(&format!("database/roles/{}", self.role()));
-        let _ = vault_delete(&format!("database/config/{}", self.connection()));
-        let app = &self.app;
-        let _ = psql_admin(
-            "postgres",
-            &format!("DROP DATABASE IF EXISTS \"{app}\" WITH (FORCE)"),
-        );
-        for suffix in ["owner", "readwrite", "readonly"] {
-            let _ = psql_admin(
-                "postgres",
-                &format!("DROP ROLE IF EXISTS \"{app}_{suffix}\""),
-            );
-        }
     }
 }
 
@@ -492,17 +418,9 @@ fn migration_guide_takes_over_a_hand_made_tenant_with_its_own_commands_to_an_emp
             && commands.iter().any(|c| c.starts_with("terraform import")),
         "{commands:?}"
     );
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let app = format!("acc_fh_mig_{}", version_tag(&tf));
-        let m = Migration {
-            w: Workdir::new(&tf, ""),
-            app: app.clone(),
-        };
-        drop(Migration {
-            w: Workdir::new(&tf, ""),
-            app: app.clone(),
-        }); // leftovers of an earlier, interrupted run
+        let m = Migration::new(&tf, &app);
         hand_make_tenant(&app);
 
         // The stack as the hand-written one left it: its state, the new blocks written.

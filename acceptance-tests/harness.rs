@@ -270,6 +270,27 @@ impl Workdir {
         self.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
     }
 
+    /// `terraform apply -auto-approve -no-color -parallelism=<n>`.
+    pub fn apply_parallel(&self, n: u32) -> Run {
+        self.run_parallel("apply", n)
+    }
+
+    /// `terraform destroy -auto-approve -no-color -parallelism=<n>`.
+    pub fn destroy_parallel(&self, n: u32) -> Run {
+        self.run_parallel("destroy", n)
+    }
+
+    fn run_parallel(&self, verb: &str, n: u32) -> Run {
+        let parallelism = format!("-parallelism={n}");
+        self.run(&[
+            verb,
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            &parallelism,
+        ])
+    }
+
     /// Whether `terraform plan` finds nothing to change; panics on a failed plan.
     pub fn plan_is_empty(&self) -> bool {
         let r = self.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);

@@ -3,6 +3,7 @@
 //! Run through `make test` (which starts the stack) or, with the stack up,
 //! `eval "$(scripts/dev-stack env)" && cargo test --test acceptance`.
 
+mod fixture;
 mod harness;
 
 mod demo;

@@ -9,54 +9,28 @@
 //! case and per Terraform version (cases run in parallel), destroys what it made, and
 //! leaves a [`Cleanup`] guard that drops the same objects with SQL if a step panics.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::fixture::{
+    assert_plan_empty, config, each_terraform, ident, lit, one_resource, pg_admin as admin,
+    pgb_port, plan_with_changes, resource, wait_until, Cleanup, PGDB,
+};
 use crate::harness::{
-    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_admin, psql_command, stack,
-    terraforms, version_tag, Run, Terraform, Workdir,
+    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_command, stack, version_tag,
+    Terraform, Workdir,
 };
 
 /// The resource type under test.
-pub(crate) const TYPE: &str = "dbaas_shared_postgres_database";
+pub(crate) const TYPE: &str = PGDB;
 
 /// `acc_<case>_<terraform version digits>`.
 pub(crate) fn db_name(case: &str, tf: &Terraform) -> String {
     format!("acc_{case}_{}", version_tag(tf))
 }
 
-/// A PostgreSQL string literal (test names are plain; quotes doubled anyway).
-pub(crate) fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A PostgreSQL identifier.
-pub(crate) fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// An HCL string literal.
-pub(crate) fn hcl_str(s: &str) -> String {
-    format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace("${", "$${")
-            .replace("%{", "%%{")
-    )
-}
-
-/// Admin SQL that must succeed.
-pub(crate) fn admin(db: &str, sql: &str) -> String {
-    psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
-}
-
 pub(crate) fn pg_port() -> String {
     stack("PGPORT")
-}
-
-pub(crate) fn pgb_port() -> String {
-    stack("DBAAS_PGBOUNCER_PORT")
 }
 
 pub(crate) fn db_exists(name: &str) -> bool {
@@ -123,7 +97,7 @@ pub(crate) fn extensions_in(db: &str) -> Vec<String> {
 /// `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE <group>` (no group: a bare login),
 /// remembered by the guard.
 pub(crate) fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
-    guard.roles.push(login.to_string());
+    guard.pg_roles.push(login.to_string());
     admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
     let in_role = group
         .map(|g| format!(" IN ROLE {}", ident(g)))
@@ -138,131 +112,13 @@ pub(crate) fn create_login(guard: &mut Cleanup, login: &str, password: &str, gro
     );
 }
 
-/// The provider block plus `body`.
-pub(crate) fn config(body: &str) -> String {
-    format!("{}\n{body}", provider_block())
-}
-
-/// One `dbaas_shared_postgres_database.<label>` with `name` and extra attribute lines.
-pub(crate) fn resource(label: &str, name: &str, extra: &str) -> String {
-    format!(
-        "resource \"{TYPE}\" \"{label}\" {{\n  name = {}\n{extra}\n}}\n",
-        hcl_str(name)
-    )
-}
-
-/// `terraform plan -detailed-exitcode`: the run, for assertions on its text.
-pub(crate) fn plan(w: &Workdir) -> Run {
-    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
-}
-
-/// A plan that must propose changes (exit code 2); returns its text.
-pub(crate) fn plan_with_changes(w: &Workdir) -> String {
-    let r = plan(w);
-    assert_eq!(
-        r.code, 2,
-        "expected a plan with changes on {}\n--- stdout\n{}\n--- stderr\n{}",
-        w.tf.version, r.stdout, r.stderr
-    );
-    r.stdout
-}
-
-pub(crate) fn assert_plan_empty(w: &Workdir, when: &str) {
-    assert!(
-        w.plan_is_empty(),
-        "plan after {when} must be empty on {}",
-        w.tf.version
-    );
-}
-
-/// Waits until `cond` holds, up to `timeout`.
-pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    cond()
-}
-
-/// Drops, with SQL, whatever a case may have left behind: tenant databases with their
-/// three roles, extra roles, and background clients. Runs on every exit (after a
-/// successful destroy it finds nothing), so a panicking step leaves nothing behind.
-#[derive(Default)]
-pub(crate) struct Cleanup {
-    /// Tenant database names; `<name>_owner/_readwrite/_readonly` go with them.
-    pub(crate) tenants: Vec<String>,
-    /// Other roles (test logins, a pre-existing owner role).
-    pub(crate) roles: Vec<String>,
-    /// Background `psql` processes.
-    pub(crate) children: Vec<Child>,
-}
-
-impl Cleanup {
-    pub(crate) fn tenants(names: &[&str]) -> Cleanup {
-        let mut c = Cleanup::default();
-        c.tenants = names.iter().map(|s| s.to_string()).collect();
-        // Leftovers of an earlier run that could not clean up (e.g. the stack went away).
-        c.sweep();
-        c
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        self.sweep();
-    }
-}
-
-impl Cleanup {
-    /// Drops everything the guard knows about; reports (never panics on) failures.
-    pub(crate) fn sweep(&self) {
-        let mut problems = Vec::new();
-        for db in &self.tenants {
-            if let Err(e) = psql_admin(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)),
-            ) {
-                problems.push(e);
-            }
-        }
-        let roles = self
-            .roles
-            .iter()
-            .cloned()
-            .chain(self.tenants.iter().flat_map(|t| {
-                [
-                    format!("{t}_owner"),
-                    format!("{t}_readwrite"),
-                    format!("{t}_readonly"),
-                ]
-            }));
-        for role in roles {
-            if let Err(e) = psql_admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(&role)))
-            {
-                problems.push(e);
-            }
-        }
-        if !problems.is_empty() {
-            eprintln!("cleanup problems:\n{}", problems.join("\n"));
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // 1. create
 // ---------------------------------------------------------------------------------------
 
 #[test]
 pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let a = format!("acc_create_a_{v}");
         let b = format!("acc_create_b_{v}");
@@ -271,12 +127,11 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
             &tf,
             &config(&format!(
                 "{}{}output \"host\" {{ value = {TYPE}.a.host }}\noutput \"port\" {{ value = {TYPE}.a.port }}\noutput \"owner\" {{ value = {TYPE}.a.owner }}\n",
-                resource(
-                    "a",
+                resource(TYPE, "a",
                     &a,
                     "  extensions = [\"pgcrypto\"]\n  deletion_protection = false"
                 ),
-                resource("b", &b, "  deletion_protection = false"),
+                resource(TYPE, "b", &b, "  deletion_protection = false"),
             )),
         );
         w.apply().ok();
@@ -508,17 +363,14 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
 
 #[test]
 pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("update", &tf);
         let _guard = Cleanup::tenants(&[&name]);
-        let w = Workdir::new(
+        let w = one_resource(
             &tf,
-            &config(&resource(
-                "x",
-                &name,
-                "  extensions = [\"pgcrypto\", \"citext\"]\n  deletion_protection = false",
-            )),
+            TYPE,
+            &name,
+            "  extensions = [\"pgcrypto\", \"citext\"]\n  deletion_protection = false",
         );
         w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
@@ -526,8 +378,7 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
         let oid = db_oid(&name);
 
         // Limit changed, pgcrypto removed, hstore added.
-        w.write(&config(&resource(
-            "x",
+        w.write(&config(&resource(TYPE, "x",
             &name,
             "  extensions = [\"citext\", \"hstore\"]\n  connection_limit = 7\n  deletion_protection = false",
         )));
@@ -550,6 +401,7 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
 
         // All extensions removed, limit back to unlimited.
         w.write(&config(&resource(
+            TYPE,
             "x",
             &name,
             "  extensions = []\n  deletion_protection = false",
@@ -578,17 +430,14 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
 
 #[test]
 pub(crate) fn postgres_drift_is_detected_and_repaired() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("drift", &tf);
         let _guard = Cleanup::tenants(&[&name]);
-        let w = Workdir::new(
+        let w = one_resource(
             &tf,
-            &config(&resource(
-                "x",
-                &name,
-                "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",
-            )),
+            TYPE,
+            &name,
+            "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",
         );
         w.apply().ok();
         let owner = format!("{name}_owner");
@@ -658,15 +507,13 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
 
 #[test]
 pub(crate) fn postgres_import_by_name_then_empty_plan() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("import", &tf);
         let _guard = Cleanup::tenants(&[&name]);
         let addr = format!("{TYPE}.x");
         // The migration case: a protected database with a limit and an extension.
         let body = |protect: bool| {
-            config(&resource(
-                "x",
+            config(&resource(TYPE, "x",
                 &name,
                 &format!(
                     "  connection_limit = 10\n  extensions = [\"pgcrypto\"]\n  deletion_protection = {protect}"
@@ -696,15 +543,11 @@ pub(crate) fn postgres_import_by_name_then_empty_plan() {
 
 #[test]
 pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let missing = db_name("import_missing", &tf);
         let _guard = Cleanup::tenants(&[&missing]);
         let addr = format!("{TYPE}.x");
-        let w = Workdir::new(
-            &tf,
-            &config(&resource("x", &missing, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &missing, "  deletion_protection = false");
         let r = w
             .run(&["import", "-no-color", "-input=false", &addr, &missing])
             .failed();
@@ -734,11 +577,10 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
 
 #[test]
 pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("protect", &tf);
         let mut guard = Cleanup::tenants(&[&name]);
-        let w = Workdir::new(&tf, &config(&resource("x", &name, "")));
+        let w = one_resource(&tf, TYPE, &name, "");
         w.apply().ok();
         admin(
             &name,
@@ -756,6 +598,7 @@ pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_cl
         assert_plan_empty(&w, "a refused destroy");
 
         w.write(&config(&resource(
+            TYPE,
             "x",
             &name,
             "  deletion_protection = false",
@@ -852,8 +695,7 @@ pub(crate) fn postgres_bad_names_are_rejected_before_anything_is_sent() {
         (&long, "at most"),
         ("", "empty"),
     ];
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         for (bad, says) in cases {
             // What PostgreSQL would have stored (identifiers are cut at 63 bytes), counted
             // by name so that the other cases running in parallel do not disturb the count.
@@ -868,10 +710,7 @@ pub(crate) fn postgres_bad_names_are_rejected_before_anything_is_sent() {
                 )
             };
             let before = count(bad);
-            let w = Workdir::new(
-                &tf,
-                &config(&resource("x", bad, "  deletion_protection = false")),
-            );
+            let w = one_resource(&tf, TYPE, bad, "  deletion_protection = false");
             for args in [
                 &["plan", "-no-color", "-input=false"][..],
                 &["apply", "-auto-approve", "-no-color", "-input=false"][..],
@@ -916,8 +755,7 @@ pub(crate) fn postgres_bad_names_are_rejected_before_anything_is_sent() {
 
 #[test]
 pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("taken", &tf);
         let role_taken = db_name("taken_role", &tf);
         let mut guard = Cleanup::tenants(&[&name, &role_taken]);
@@ -936,10 +774,7 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
                 lit(&name)
             ),
         );
-        let w = Workdir::new(
-            &tf,
-            &config(&resource("x", &name, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         let r = w.apply().failed();
         let all = r.all();
         assert!(all.contains("already exists"), "{all}");
@@ -970,7 +805,7 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
 
         // An owner role that already exists (another tenant's, or a leftover).
         let stale = format!("{role_taken}_owner");
-        guard.roles.push(stale.clone());
+        guard.pg_roles.push(stale.clone());
         admin(
             "postgres",
             &format!("DROP ROLE IF EXISTS {}", ident(&stale)),
@@ -979,10 +814,7 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
             "postgres",
             &format!("CREATE ROLE {} NOLOGIN", ident(&stale)),
         );
-        let w2 = Workdir::new(
-            &tf,
-            &config(&resource("x", &role_taken, "  deletion_protection = false")),
-        );
+        let w2 = one_resource(&tf, TYPE, &role_taken, "  deletion_protection = false");
         let r = w2.apply().failed();
         assert!(r.all().contains("Role already exists"), "{}", r.all());
         assert!(!db_exists(&role_taken), "nothing half created");
@@ -1008,8 +840,7 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
 #[test]
 pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
     const N: usize = 50;
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let prefix = format!("acc_par_{v}_");
         let names: Vec<String> = (0..N).map(|i| format!("{prefix}{i}")).collect();
@@ -1036,13 +867,7 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
         );
 
         let start = Instant::now();
-        let r = w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ]);
+        let r = w.apply_parallel(20);
         let apply_time = start.elapsed();
         eprintln!(
             "terraform {}: apply of {N} databases at -parallelism=20: {apply_time:?}",
@@ -1068,13 +893,7 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
         assert!(empty, "plan after creating {N} databases must be empty");
 
         let start = Instant::now();
-        let r = w.run(&[
-            "destroy",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ]);
+        let r = w.destroy_parallel(20);
         eprintln!(
             "terraform {}: destroy of {N} databases at -parallelism=20: {:?}",
             tf.version,
@@ -1093,11 +912,11 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
 
 #[test]
 pub(crate) fn postgres_plan_without_refresh_needs_no_connection() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("norefresh", &tf);
         let _guard = Cleanup::tenants(&[&name]);
         let body = resource(
+            TYPE,
             "x",
             &name,
             "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",

@@ -11,20 +11,12 @@ use std::io::Read as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{psql_command, stack, terraforms, vault_delete, Workdir};
-use crate::postgres::{
-    admin, config, db_exists, db_name, ident, lit, owner_of, resource, tenant_roles, Cleanup,
+use crate::fixture::{
+    config, each_terraform, hcl_str as lit_hcl, ident, lit, pg_admin as admin,
+    pg_role_exists as role_exists, resource, Cleanup, PGDB as TYPE,
 };
-
-fn role_exists(name: &str) -> bool {
-    admin(
-        "postgres",
-        &format!(
-            "SELECT count(*) FROM pg_roles WHERE rolname = {}",
-            lit(name)
-        ),
-    ) == "1"
-}
+use crate::harness::{psql_command, stack, vault_delete, Workdir};
+use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -34,13 +26,12 @@ fn role_exists(name: &str) -> bool {
 /// `legacy_app` that also owns `billing`, nor `billing` itself.
 #[test]
 fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let shop = db_name("imp_shop", &tf);
         let billing = db_name("imp_billing", &tf);
         let legacy = db_name("imp_legacy", &tf);
         let mut guard = Cleanup::tenants(&[&shop, &billing]);
-        guard.roles.push(legacy.clone());
+        guard.pg_roles.push(legacy.clone());
         admin(
             "postgres",
             &format!("DROP ROLE IF EXISTS {}", ident(&legacy)),
@@ -64,6 +55,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         }
         // The configuration names the adopted owner, as the migration guide says.
         let body = resource(
+            TYPE,
             "shop",
             &shop,
             &format!(
@@ -76,7 +68,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
             "import",
             "-no-color",
             "-input=false",
-            &format!("{}.shop", crate::postgres::TYPE),
+            &format!("{}.shop", TYPE),
             &shop,
         ])
         .ok();
@@ -109,13 +101,18 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         );
         let w = Workdir::new(
             &tf,
-            &config(&resource("shop", &shop, "  deletion_protection = false")),
+            &config(&resource(
+                TYPE,
+                "shop",
+                &shop,
+                "  deletion_protection = false",
+            )),
         );
         w.run(&[
             "import",
             "-no-color",
             "-input=false",
-            &format!("{}.shop", crate::postgres::TYPE),
+            &format!("{}.shop", TYPE),
             &shop,
         ])
         .ok();
@@ -132,23 +129,18 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
     }
 }
 
-fn lit_hcl(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 /// Boundary: a destroy reaches only the database being dropped; a role it created that
 /// owns a table elsewhere stops it before anything is dropped, naming what and where.
 #[test]
 fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("elsewhere", &tf);
         let other = db_name("elsewhere_other", &tf);
         let guard = Cleanup::tenants(&[&name, &other]);
         admin("postgres", &format!("CREATE DATABASE {}", ident(&other)));
         let w = Workdir::new(
             &tf,
-            &config(&resource("x", &name, "  deletion_protection = false")),
+            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
         );
         w.apply().ok();
         admin(
@@ -184,8 +176,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
 /// Boundary: one tenant's configuration cannot copy another tenant's data.
 #[test]
 fn postgres_template_must_be_a_template_not_another_tenant() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let victim = db_name("tpl_victim", &tf);
         let thief = db_name("tpl_thief", &tf);
         let guard = Cleanup::tenants(&[&victim, &thief]);
@@ -197,6 +188,7 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
         let w = Workdir::new(
             &tf,
             &config(&resource(
+                TYPE,
                 "x",
                 &thief,
                 &format!(
@@ -250,8 +242,7 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
 /// connections with PUBLIC's default CONNECT privilege.
 #[test]
 fn postgres_new_database_is_never_open_to_public() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let prefix = db_name("open", &tf);
         let names: Vec<String> = (0..10).map(|i| format!("{prefix}_{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -286,17 +277,10 @@ fn postgres_new_database_is_never_open_to_public() {
         let body: String = names
             .iter()
             .enumerate()
-            .map(|(i, n)| resource(&format!("d{i}"), n, "  deletion_protection = false"))
+            .map(|(i, n)| resource(TYPE, &format!("d{i}"), n, "  deletion_protection = false"))
             .collect();
         let w = Workdir::new(&tf, &config(&body));
-        w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=10",
-        ])
-        .ok();
+        w.apply_parallel(10).ok();
         let start = Instant::now();
         while watcher.try_wait().ok().flatten().is_none()
             && start.elapsed() < Duration::from_secs(130)
@@ -325,16 +309,15 @@ fn postgres_new_database_is_never_open_to_public() {
 /// password hash of that tenant's logins only: not a superuser's, not another login's.
 #[test]
 fn postgres_auth_function_returns_only_this_tenants_logins() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("getauth", &tf);
         let member = format!("{name}_member");
         let outsider = format!("{name}_outsider");
         let mut guard = Cleanup::tenants(&[&name]);
-        guard.roles.extend([member.clone(), outsider.clone()]);
+        guard.pg_roles.extend([member.clone(), outsider.clone()]);
         let w = Workdir::new(
             &tf,
-            &config(&resource("x", &name, "  deletion_protection = false")),
+            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
         );
         w.apply().ok();
         admin(
@@ -368,8 +351,7 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
 /// database is destroyed, even when its Vault role was deleted out of band first.
 #[test]
 fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v: String = tf.version.chars().filter(char::is_ascii_digit).collect();
         let name = db_name("outlive", &tf);
         let conn = format!("pgout_{v}");
@@ -377,7 +359,7 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         let guard = Cleanup::tenants(&[&name]);
         let body = format!(
             "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
-            resource("x", &name, "  deletion_protection = false")
+            resource(TYPE, "x", &name, "  deletion_protection = false")
         );
         let w = Workdir::new(&tf, &config(&body));
         w.apply().ok();
@@ -416,12 +398,11 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("refused", &tf);
         let body = format!(
             "provider \"dbaas\" {{\n  postgres {{\n    host = \"127.0.0.1\"\n    port = {port}\n    username = \"x\"\n    password = \"y\"\n    sslmode = \"disable\"\n  }}\n}}\n{}",
-            resource("x", &name, "  deletion_protection = false")
+            resource(TYPE, "x", &name, "  deletion_protection = false")
         );
         let w = Workdir::new(&tf, &body);
         let start = Instant::now();
@@ -449,14 +430,14 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
 /// tenant can use but not write, and apps still call them unqualified.
 #[test]
 fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = db_name("extsafe", &tf);
         let login = format!("{name}_app");
         let mut guard = Cleanup::tenants(&[&name]);
-        guard.roles.push(login.clone());
+        guard.pg_roles.push(login.clone());
         let body = |exts: &str| {
             config(&resource(
+                TYPE,
                 "x",
                 &name,
                 &format!("  extensions = [{exts}]\n  deletion_protection = false"),

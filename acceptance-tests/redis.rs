@@ -10,66 +10,16 @@
 //! Every case runs on each Terraform from `terraforms()` with names unique per case and
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
-use crate::harness::{provider_block, stack, terraforms, Run, Terraform, Workdir};
-
-/// The resource type under test.
-const TYPE: &str = "dbaas_shared_redis_namespace";
-
-/// The digits of the Terraform version (`v1.0.3` → `103`).
-fn tag(tf: &Terraform) -> String {
-    tf.version.chars().filter(char::is_ascii_digit).collect()
-}
+use crate::fixture::{
+    assert_plan_empty, config, each_terraform, flat, one_resource, output_str, plan_with_changes,
+    points_at, redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan,
+    resource, Cleanup, RNS as TYPE,
+};
+use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
 /// `acc-rd-<case>-<terraform version digits>`.
 fn ns_name(case: &str, tf: &Terraform) -> String {
     format!("acc-rd-{case}-{}", tag(tf))
-}
-
-/// A connection as `user`, or the error text (e.g. WRONGPASS).
-fn login(user: &str, password: &str) -> Result<::redis::Connection, String> {
-    let info = ::redis::ConnectionAddr::Tcp(
-        stack("DBAAS_REDIS_HOST"),
-        stack("DBAAS_REDIS_PORT").parse().unwrap_or(6379),
-    );
-    let info = ::redis::IntoConnectionInfo::into_connection_info(info)
-        .map_err(|e| e.to_string())?
-        .set_redis_settings(
-            ::redis::RedisConnectionInfo::default()
-                .set_username(user)
-                .set_password(password)
-                .set_skip_set_lib_name(),
-        );
-    ::redis::Client::open(info)
-        .and_then(|c| c.get_connection())
-        .map_err(|e| e.to_string())
-}
-
-fn admin() -> ::redis::Connection {
-    login("default", &stack("DBAAS_REDIS_PASSWORD")).expect("admin login to the dev Redis")
-}
-
-/// Runs a command; its reply as text, or the error text.
-fn run(conn: &mut ::redis::Connection, args: &[&str]) -> Result<String, String> {
-    let mut cmd = ::redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query::<::redis::Value>(conn)
-        .map(|v| text(&v))
-        .map_err(|e| e.to_string())
-}
-
-/// A reply as plain text: `OK`, the string, the number, `nil`, or items joined by spaces.
-fn text(v: &::redis::Value) -> String {
-    match v {
-        ::redis::Value::Nil => "nil".into(),
-        ::redis::Value::Okay => "OK".into(),
-        ::redis::Value::Int(i) => i.to_string(),
-        ::redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        ::redis::Value::SimpleString(s) => s.clone(),
-        ::redis::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(" "),
-        other => format!("{other:?}"),
-    }
 }
 
 /// The command must be refused with NOPERM.
@@ -86,147 +36,18 @@ fn user_exists(name: &str) -> bool {
 
 /// How many keys start with `prefix` (SCAN, as an admin).
 fn count_keys(prefix: &str) -> usize {
-    let mut conn = admin();
-    let mut cursor = 0u64;
-    let mut n = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query(&mut conn)
-            .expect("SCAN");
-        n += keys.len();
-        if next == 0 {
-            return n;
-        }
-        cursor = next;
-    }
-}
-
-fn config(body: &str) -> String {
-    format!("{}\n{body}", provider_block())
-}
-
-/// One namespace resource with `name` and extra attribute lines.
-fn resource(label: &str, name: &str, extra: &str) -> String {
-    format!(
-        "resource \"{TYPE}\" \"{label}\" {{\n  name = \"{}\"\n{extra}\n}}\n",
-        name.replace('\\', "\\\\").replace('"', "\\\"")
-    )
-}
-
-fn plan(w: &Workdir) -> Run {
-    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
-}
-
-fn plan_with_changes(w: &Workdir) -> String {
-    let r = plan(w);
-    assert_eq!(
-        r.code, 2,
-        "expected a plan with changes on {}\n--- stdout\n{}\n--- stderr\n{}",
-        w.tf.version, r.stdout, r.stderr
-    );
-    r.stdout
-}
-
-fn assert_plan_empty(w: &Workdir, when: &str) {
-    assert!(
-        w.plan_is_empty(),
-        "plan after {when} must be empty on {}",
-        w.tf.version
-    );
-}
-
-/// `out` with Terraform's line wrapping undone (diagnostic details are wrapped at ~78
-/// columns), for assertions on message text.
-fn flat(out: &str) -> String {
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whether a diagnostic in `out` quotes the configuration line of `attr`.
-fn points_at(out: &str, attr: &str) -> bool {
-    out.lines().any(|l| {
-        let l = l.trim_start_matches(['│', ' ']);
-        l.split_once(':').is_some_and(|(n, rest)| {
-            n.trim().parse::<u32>().is_ok() && rest.trim_start().starts_with(&format!("{attr} "))
-        })
-    })
-}
-
-fn output_str(w: &Workdir, name: &str) -> String {
-    w.outputs()[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("output {name} is not a string"))
-        .to_string()
-}
-
-/// Deletes the users a case made and the keys under the prefixes it used; also on entry,
-/// for leftovers of an earlier run.
-struct Cleanup {
-    users: Vec<String>,
-    prefixes: Vec<String>,
-}
-
-impl Cleanup {
-    fn new(users: &[&str], prefixes: &[&str]) -> Cleanup {
-        let c = Cleanup {
-            users: users.iter().map(|s| s.to_string()).collect(),
-            prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
-        };
-        c.sweep();
-        c
-    }
-
-    fn sweep(&self) {
-        let Ok(mut conn) = login("default", &stack("DBAAS_REDIS_PASSWORD")) else {
-            eprintln!("cleanup: cannot reach Redis");
-            return;
-        };
-        for u in &self.users {
-            let _ = run(&mut conn, &["ACL", "DELUSER", u]);
-        }
-        for p in &self.prefixes {
-            let mut cursor = 0u64;
-            loop {
-                let Ok((next, keys)) = ::redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{p}*"))
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query::<(u64, Vec<String>)>(&mut conn)
-                else {
-                    break;
-                };
-                if !keys.is_empty() {
-                    let _ = ::redis::cmd("UNLINK").arg(&keys).query::<i64>(&mut conn);
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-        }
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        self.sweep();
-    }
+    redis_scan(&mut admin(), &format!("{prefix}*"))
+        .expect("SCAN")
+        .len()
 }
 
 #[test]
 fn redis_namespace_confinement_drift_import_and_destroy() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let a = ns_name("life", &tf);
         let wipe = ns_name("wipe", &tf);
         let (pa, pw) = (format!("{a}:"), format!("{wipe}:"));
-        let _guard = Cleanup::new(&[&a, &wipe], &[&pa, &pw, &format!("{wipe}-")]);
+        let _guard = Cleanup::redis(&[&a, &wipe], &[&pa, &pw, &format!("{wipe}-")]);
         let body = |a_extra: &str| {
             config(&format!(
                 "{}{}\
@@ -234,8 +55,8 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
                  output \"wipe_password\" {{\n  value = {TYPE}.wipe.password\n  sensitive = true\n}}\n\
                  output \"a_acl\" {{ value = {TYPE}.a.acl }}\n\
                  output \"a_host\" {{ value = {TYPE}.a.host }}\n",
-                resource("a", &a, a_extra),
-                resource("wipe", &wipe, "  delete_keys_on_destroy = true"),
+                resource(TYPE, "a", &a, a_extra),
+                resource(TYPE, "wipe", &wipe, "  delete_keys_on_destroy = true"),
             ))
         };
         let w = Workdir::new(&tf, &body(""));
@@ -373,15 +194,22 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
 #[test]
 fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("bad", &tf);
-        let _guard = Cleanup::new(&[&name], &[]);
-        let named = |extra: &str| resource("x", &name, extra);
+        let _guard = Cleanup::redis(&[&name], &[]);
+        let named = |extra: &str| resource(TYPE, "x", &name, extra);
         let cases: Vec<(String, &str, &str)> = vec![
-            (resource("x", "bad name", ""), "name", "may contain only"),
-            (resource("x", "default", ""), "name", "built-in"),
-            (resource("x", &"a".repeat(65), ""), "name", "at most 64"),
+            (
+                resource(TYPE, "x", "bad name", ""),
+                "name",
+                "may contain only",
+            ),
+            (resource(TYPE, "x", "default", ""), "name", "built-in"),
+            (
+                resource(TYPE, "x", &"a".repeat(65), ""),
+                "name",
+                "at most 64",
+            ),
             (named("  key_prefix = \"app*\""), "key_prefix", "glob"),
             (named("  key_prefix = \"a?b:\""), "key_prefix", "glob"),
             (named("  key_prefix = \"a[b]:\""), "key_prefix", "glob"),
@@ -439,16 +267,16 @@ fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
 
 #[test]
 fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("wo", &tf);
-        let _guard = Cleanup::new(&[&name], &[]);
+        let _guard = Cleanup::redis(&[&name], &[]);
         let (one, two) = (
             format!("wo-secret-one-{}", tag(&tf)),
             format!("wo-secret-two-{}", tag(&tf)),
         );
         let body = |pw: &str, version: u32| {
             config(&resource(
+                TYPE,
                 "x",
                 &name,
                 &format!("  password_wo = \"{pw}\"\n  password_wo_version = {version}"),
@@ -477,6 +305,7 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
 
         // Both set: refused on the attribute.
         let both = config(&resource(
+            TYPE,
             "x",
             &name,
             &format!("  password = \"p\"\n  password_wo = \"{one}\""),
@@ -512,11 +341,10 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
 
 #[test]
 fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_policy_warns() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("fail", &tf);
         let foreign = ns_name("foreign", &tf);
-        let _guard = Cleanup::new(&[&name, &foreign], &[]);
+        let _guard = Cleanup::redis(&[&name, &foreign], &[]);
         let host = stack("DBAAS_REDIS_HOST");
         let port = stack("DBAAS_REDIS_PORT");
 
@@ -532,7 +360,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         ] {
             let w = Workdir::new(
                 &tf,
-                &format!("provider \"dbaas\" {{\n  {block}\n}}\n{}", resource("x", &name, "")),
+                &format!("provider \"dbaas\" {{\n  {block}\n}}\n{}", resource(TYPE, "x", &name, "")),
             );
             let r = w.apply().failed();
             assert!(flat(&r.all()).contains(&says), "expected {says:?} in\n{}", r.all());
@@ -546,7 +374,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
             &["ACL", "SETUSER", &foreign, "on", ">x", "~elsewhere:*"],
         )
         .expect("SETUSER");
-        let w = Workdir::new(&tf, &config(&resource("x", &foreign, "")));
+        let w = one_resource(&tf, TYPE, &foreign, "");
         let r = w.apply().failed();
         assert!(
             flat(&r.all()).contains("already exists")
@@ -558,10 +386,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         assert!(acl.contains("elsewhere"), "left untouched: {acl}");
 
         // A prefix overlapping another user's keys is refused.
-        let w = Workdir::new(
-            &tf,
-            &config(&resource("x", &name, "  key_prefix = \"elsewhere:sub:\"")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  key_prefix = \"elsewhere:sub:\"");
         let r = w.apply().failed();
         assert!(
             flat(&r.all()).contains("overlaps") && flat(&r.all()).contains(&foreign),
@@ -598,16 +423,15 @@ fn redis_warns_about_a_noeviction_policy() {
             .cloned()
             .unwrap_or_else(|| "allkeys-lru".into()),
     );
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = ns_name("warn", &tf);
-        let _guard = Cleanup::new(&[&name], &[]);
+        let _guard = Cleanup::redis(&[&name], &[]);
         run(
             &mut admin(),
             &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
         )
         .expect("CONFIG SET");
-        let w = Workdir::new(&tf, &config(&resource("x", &name, "")));
+        let w = one_resource(&tf, TYPE, &name, "");
         let r = w.apply().ok();
         assert!(
             r.all()
@@ -622,36 +446,21 @@ fn redis_warns_about_a_noeviction_policy() {
 
 #[test]
 fn redis_fifty_namespaces_at_parallelism_20() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let prefix = format!("acc-rd-many-{}-", tag(&tf));
         let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let _guard = Cleanup::new(&refs, &[]);
+        let _guard = Cleanup::redis(&refs, &[]);
         let w = Workdir::new(
             &tf,
             &config(&format!(
                 "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  delete_keys_on_destroy = true\n}}\n"
             )),
         );
-        w.run(&[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ])
-        .ok();
+        w.apply_parallel(20).ok();
         assert!(names.iter().all(|n| user_exists(n)), "all 50 users exist");
         assert_plan_empty(&w, "creating 50 namespaces");
-        w.run(&[
-            "destroy",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-        ])
-        .ok();
+        w.destroy_parallel(20).ok();
         assert!(
             names.iter().all(|n| !user_exists(n)),
             "all 50 users deleted"
@@ -692,15 +501,14 @@ const CROSS_TENANT: &[&[&str]] = &[
 /// that removes a guard shows in the plan and is reverted.
 #[test]
 fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let (a, undo, scan) = (
             safe_name("guard", &tf),
             safe_name("undo", &tf),
             safe_name("scan", &tf),
         );
         let prefixes: Vec<String> = [&a, &undo, &scan].iter().map(|n| format!("{n}:")).collect();
-        let _guard = Cleanup::new(
+        let _guard = Cleanup::redis(
             &[&a, &undo, &scan],
             &prefixes.iter().map(String::as_str).collect::<Vec<_>>(),
         );
@@ -711,13 +519,12 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
             &tf,
             &config(&format!(
                 "{}{}{}{}{}{}",
-                resource("a", &a, ""),
-                resource(
-                    "undo",
+                resource(TYPE, "a", &a, ""),
+                resource(TYPE, "undo",
                     &undo,
                     "  commands = [\"+@all\", \"+scan\", \"+randomkey\", \"+function\", \"+script\", \"+pubsub\", \"allcommands\"]"
                 ),
-                resource("scan", &scan, "  allow_keyspace_scan = true"),
+                resource(TYPE, "scan", &scan, "  allow_keyspace_scan = true"),
                 out("a"),
                 out("undo"),
                 out("scan"),
@@ -778,16 +585,12 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
 /// edited to another tenant's prefix must not make destroy delete that tenant's keys.
 #[test]
 fn redis_delete_keys_uses_the_recorded_prefix_and_refuses_on_drift() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = safe_name("wipe", &tf);
         let victim = format!("{}:", safe_name("victim", &tf));
         let own = format!("{name}:");
-        let _guard = Cleanup::new(&[&name], &[&own, &victim]);
-        let w = Workdir::new(
-            &tf,
-            &config(&resource("x", &name, "  delete_keys_on_destroy = true")),
-        );
+        let _guard = Cleanup::redis(&[&name], &[&own, &victim]);
+        let w = one_resource(&tf, TYPE, &name, "  delete_keys_on_destroy = true");
         w.apply().ok();
         let mut c = admin();
         for i in 0..5 {
@@ -824,8 +627,7 @@ fn redis_delete_keys_uses_the_recorded_prefix_and_refuses_on_drift() {
 /// exactly one is created and the other is refused with the overlap error.
 #[test]
 fn redis_overlapping_prefixes_in_one_parallel_apply_are_refused() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let pairs: Vec<(String, String, String)> = (0..6)
             .map(|i| {
                 let base = safe_name(&format!("ovl{i}"), &tf);
@@ -836,11 +638,17 @@ fn redis_overlapping_prefixes_in_one_parallel_apply_are_refused() {
             .iter()
             .flat_map(|(a, b, _)| [a.as_str(), b.as_str()])
             .collect();
-        let _guard = Cleanup::new(&users, &[]);
+        let _guard = Cleanup::redis(&users, &[]);
         let mut body = String::new();
         for (i, (a, b, p)) in pairs.iter().enumerate() {
-            body += &resource(&format!("a{i}"), a, &format!("  key_prefix = \"{p}\""));
             body += &resource(
+                TYPE,
+                &format!("a{i}"),
+                a,
+                &format!("  key_prefix = \"{p}\""),
+            );
+            body += &resource(
+                TYPE,
                 &format!("b{i}"),
                 b,
                 &format!("  key_prefix = \"{p}admin:\""),
@@ -992,17 +800,16 @@ impl Drop for DroppingProxy {
 /// with no manual step, the plan is then empty, and destroy leaves no user behind.
 #[test]
 fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = safe_name("drop", &tf);
-        let _guard = Cleanup::new(&[&name], &[]);
+        let _guard = Cleanup::redis(&[&name], &[]);
         let proxy = DroppingProxy::start(&name, true);
         let body = |port: u16| {
             format!(
                 "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {port}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
                 stack("DBAAS_REDIS_HOST"),
                 stack("DBAAS_REDIS_PASSWORD"),
-                resource("x", &name, ""),
+                resource(TYPE, "x", &name, ""),
             )
         };
         let w = Workdir::new(&tf, &body(proxy.port));
@@ -1040,10 +847,9 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
 /// the same apply: no error, an empty plan, a user that logs in.
 #[test]
 fn redis_connection_lost_after_setuser_is_resolved_by_looking() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let name = safe_name("look", &tf);
-        let _guard = Cleanup::new(&[&name], &[]);
+        let _guard = Cleanup::redis(&[&name], &[]);
         let proxy = DroppingProxy::start(&name, false);
         let w = Workdir::new(
             &tf,
@@ -1052,7 +858,7 @@ fn redis_connection_lost_after_setuser_is_resolved_by_looking() {
                 stack("DBAAS_REDIS_HOST"),
                 proxy.port,
                 stack("DBAAS_REDIS_PASSWORD"),
-                resource("x", &name, ""),
+                resource(TYPE, "x", &name, ""),
             ),
         );
         w.apply().ok();

@@ -2,6 +2,7 @@
 //! write-only passwords (Terraform 1.10/1.11), and the refusal of write-only arguments
 //! by a Terraform that cannot keep them out of state (1.0.3).
 
+use crate::fixture::Cleanup;
 use crate::harness::{
     provider_block, psql_admin, terraforms, vault_get, version_tag, Terraform, Workdir,
 };
@@ -63,36 +64,6 @@ output "tenant_endpoint" {
 }
 "#;
 
-/// Removes whatever a previous (failed) run of this case left behind.
-fn cleanup(name: &str, conn: &str, role: &str) {
-    let _ = crate::harness::vault_request(
-        "PUT",
-        &format!("sys/leases/revoke-prefix/database/creds/{role}"),
-        Some(&serde_json::json!({})),
-    );
-    let _ = crate::harness::vault_delete(&format!("database/roles/{role}"));
-    let _ = crate::harness::vault_delete(&format!("database/config/{conn}"));
-    let _ = psql_admin(
-        "postgres",
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    );
-    for suffix in ["owner", "readwrite", "readonly"] {
-        let _ = psql_admin(
-            "postgres",
-            &format!("DROP ROLE IF EXISTS \"{name}_{suffix}\""),
-        );
-    }
-}
-
-/// Cleans up on drop, so a failing assertion leaves nothing behind.
-struct Guard(String, String, String);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        cleanup(&self.0, &self.1, &self.2);
-    }
-}
-
 /// Vault logins made for `role` that still exist in PostgreSQL.
 fn logins_of(role: &str) -> String {
     let short: String = role.chars().take(8).collect();
@@ -115,8 +86,7 @@ fn ephemeral_credentials_feed_an_aliased_provider_and_leave_nothing_behind() {
         format!("pg-eph-{v}"),
         format!("eph{v}-role"),
     );
-    cleanup(&name, &conn, &role);
-    let _guard = Guard(name.clone(), conn.clone(), role.clone());
+    let _guard = Cleanup::vault(&[&name], &[&conn], &[&role]);
     let w = Workdir::new(tf, &tenant(&name, &conn, &role, true));
     w.apply().ok();
     w.write(&format!("{}{EPHEMERAL}", tenant(&name, &conn, &role, true)));

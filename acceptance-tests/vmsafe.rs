@@ -5,183 +5,19 @@
 //! admin session) that the next apply converges from, with destroy leaving nothing.
 //!
 //! Names are unique per case and per Terraform version: databases `acc_vmsafe_<case>_<v>`,
-//! Vault connections `vmsafe<case><v>` and roles `<connection>-<suffix>`. A [`Cleanup`]
+//! Vault connections `vmsafe<case><v>` and roles `<connection>-<suffix>`. A fixture [`Cleanup`]
 //! destroys and then removes, with SQL and the Vault API, whatever a failing step left.
 
 #![allow(dead_code)] // helpers shared by the cases of later items
 
-use std::process::Command;
-
-use crate::harness::{
-    provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_list,
-    vault_request, version_tag, Run, Workdir,
+use crate::fixture::{
+    assert_plan_empty, config, each_terraform, flat, mysql_admin as my_admin,
+    mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, Cleanup, CONN,
+    MYDB, PGDB, ROLE,
 };
-
-const CONN: &str = "dbaas_vault_database_connection";
-const ROLE: &str = "dbaas_vault_rotation_role";
-const PGDB: &str = "dbaas_shared_postgres_database";
-const MYDB: &str = "dbaas_shared_mysql_database";
-
-// ---------------------------------------------------------------------------------------
-// helpers
-// ---------------------------------------------------------------------------------------
-
-/// The provider block plus `body`.
-fn config(body: &str) -> String {
-    format!("{}\n{body}", provider_block())
-}
-
-/// `s` with every run of whitespace made one space: Terraform wraps diagnostic text.
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whether some diagnostic in `out` quotes the configuration line of `attr` (Terraform
-/// does so when the diagnostic carries the attribute path).
-fn points_at(out: &str, attr: &str) -> bool {
-    out.lines().any(|l| {
-        let l = l.trim_start_matches(['│', ' ']);
-        l.split_once(':').is_some_and(|(n, rest)| {
-            n.trim().parse::<u32>().is_ok() && rest.trim_start().starts_with(&format!("{attr} "))
-        })
-    })
-}
-
-/// `terraform plan` (no refresh of anything: the cases here have no state).
-fn plan(w: &Workdir) -> Run {
-    w.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
-}
-
-fn assert_plan_empty(w: &Workdir, when: &str) {
-    let r = plan(w);
-    assert_eq!(
-        r.code,
-        0,
-        "plan after {when} must be empty on {}\n{}",
-        w.tf.version,
-        r.all()
-    );
-}
-
-/// A PostgreSQL string literal.
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A PostgreSQL identifier.
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Admin SQL on the PostgreSQL primary that must succeed.
-fn pg_admin(db: &str, sql: &str) -> String {
-    psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
-}
-
-/// Runs `sql` with the `mariadb` client as `user`; tab-separated rows on success.
-fn mariadb_as(user: &str, password: &str, sql: &str) -> Result<String, String> {
-    let out = Command::new("mariadb")
-        .args(["--protocol=TCP", "-h"])
-        .arg(stack("DBAAS_MYSQL_HOST"))
-        .arg("-P")
-        .arg(stack("DBAAS_MYSQL_PORT"))
-        .arg("-u")
-        .arg(user)
-        .args(["-N", "-B", "--connect-timeout=10"])
-        .env("MYSQL_PWD", password)
-        .arg("-e")
-        .arg(sql)
-        .output()
-        .map_err(|e| format!("cannot run mariadb: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
-/// MySQL admin SQL that must succeed.
-fn my_admin(sql: &str) -> String {
-    mariadb_as(
-        &stack("DBAAS_MYSQL_USER"),
-        &stack("DBAAS_MYSQL_PASSWORD"),
-        sql,
-    )
-    .unwrap_or_else(|e| panic!("MySQL admin SQL failed: {sql}\n{e}"))
-}
-
-/// Names of the MySQL databases starting with `prefix` (`_` taken literally).
-fn my_databases(prefix: &str) -> Vec<String> {
-    my_admin(&format!(
-        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%' ORDER BY 1",
-        prefix.replace('_', "\\_")
-    ))
-    .lines()
-    .map(str::to_string)
-    .collect()
-}
-
-/// What a case made, removed on drop (after `terraform destroy` when a workdir is set).
-#[derive(Default)]
-struct Cleanup {
-    workdirs: Vec<Workdir>,
-    vault_paths: Vec<String>,
-    lease_prefixes: Vec<String>,
-    pg_databases: Vec<String>,
-    pg_roles: Vec<String>,
-    my_databases: Vec<String>,
-    my_users: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for w in &self.workdirs {
-            let r = w.destroy();
-            if r.code != 0 {
-                eprintln!("cleanup: terraform destroy failed:\n{}", r.all());
-            }
-        }
-        for p in &self.lease_prefixes {
-            let _ = vault_request(
-                "PUT",
-                &format!("sys/leases/revoke-force/{p}"),
-                Some(&serde_json::json!({})),
-            );
-        }
-        for p in &self.vault_paths {
-            if let Err(e) = vault_delete(p) {
-                eprintln!("cleanup: {e}");
-            }
-        }
-        for db in &self.pg_databases {
-            let _ = psql_admin(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)),
-            );
-        }
-        for role in &self.pg_roles {
-            let _ = psql_admin(
-                "postgres",
-                &format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}; DROP ROLE IF EXISTS {}",
-                    lit(role),
-                    ident(role)
-                ),
-            );
-        }
-        let user = stack("DBAAS_MYSQL_USER");
-        let password = stack("DBAAS_MYSQL_PASSWORD");
-        for db in &self.my_databases {
-            if let Err(e) = mariadb_as(&user, &password, &format!("DROP DATABASE IF EXISTS `{db}`"))
-            {
-                eprintln!("cleanup: {e}");
-            }
-        }
-        for u in &self.my_users {
-            let _ = mariadb_as(&user, &password, &format!("DROP USER IF EXISTS '{u}'@'%'"));
-        }
-    }
-}
+use crate::harness::{
+    provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
+};
 
 // ---------------------------------------------------------------------------------------
 // A. Vault paths
@@ -211,8 +47,7 @@ fn assert_nothing_in_vault(v: &str) {
 
 #[test]
 fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_vault() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafep{v}");
         let mut cleanup = Cleanup::default();
@@ -322,8 +157,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
 
 #[test]
 fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafen{v}");
         let mut cleanup = Cleanup::default();
@@ -331,7 +165,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
             format!("database/config/{conn}"),
             format!("database/roles/{conn}-app"),
         ];
-        cleanup.my_databases = vec![format!("acc_vmsafe_nul_{v}")];
+        cleanup.mysql_dbs = vec![format!("acc_vmsafe_nul_{v}")];
         let cases: Vec<(String, &str)> = vec![
             (
                 format!("resource \"{MYDB}\" \"m\" {{\n  name = \"acc_vmsafe_nul_{v}\\u0000x\"\n  deletion_protection = false\n}}\n"),
@@ -372,8 +206,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
 
 #[test]
 fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let db = format!("acc_vmsafe_co_{v}");
         let owner = format!("acc_vmsafe_co_{v}_boss");
@@ -487,13 +320,12 @@ fn mysql_only_provider(user: &str, password: &str) -> String {
 
 #[test]
 fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let resumed = format!("acc_vmsafe_rs_{v}");
         let foreign = format!("acc_vmsafe_fc_{v}");
         let mut cleanup = Cleanup::default();
-        cleanup.my_databases = vec![resumed.clone(), foreign.clone()];
+        cleanup.mysql_dbs = vec![resumed.clone(), foreign.clone()];
         // What a create cut off after its CREATE DATABASE leaves: the marker, written by
         // the same statement. Another comment means someone else's database.
         my_admin(&format!(
@@ -535,16 +367,15 @@ fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
 #[test]
 fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothing() {
     const COUNT: usize = 20;
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
+    for tf in each_terraform() {
         let v = version_tag(&tf);
         let prefix = format!("acc_vmsafe_k{v}_");
         let user = format!("acc_vmsafe_adm_{v}");
         let password = format!("Vmsafe-{v}-{}", std::process::id());
         let names: Vec<String> = (0..COUNT).map(|i| format!("{prefix}{i}")).collect();
         let mut cleanup = Cleanup::default();
-        cleanup.my_databases = names.clone();
-        cleanup.my_users = vec![user.clone()];
+        cleanup.mysql_dbs = names.clone();
+        cleanup.mysql_users = vec![user.clone()];
         // A login of its own, so its connections can be told apart and killed.
         let pattern = prefix.replace('_', "\\_");
         my_admin(&format!(
@@ -565,7 +396,7 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
         };
         let w = Workdir::new(&tf, &body(true));
         let ctl = format!("acc_vmsafe_ctl_{v}");
-        cleanup.my_databases.push(ctl.clone());
+        cleanup.mysql_dbs.push(ctl.clone());
         let like = prefix.replace('_', "\\_");
         my_admin(&format!(
             "CREATE DATABASE IF NOT EXISTS `{ctl}`; CREATE OR REPLACE TABLE `{ctl}`.control (stop INT); INSERT INTO `{ctl}`.control VALUES (0)"
@@ -602,20 +433,10 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
             let killer = {
                 let ctl = ctl.clone();
                 std::thread::spawn(move || {
-                    mariadb_as(
-                        &stack("DBAAS_MYSQL_USER"),
-                        &stack("DBAAS_MYSQL_PASSWORD"),
-                        &format!("CALL `{ctl}`.storm(20, {base})"),
-                    )
+                    mysql_try_admin(&format!("CALL `{ctl}`.storm(20, {base})"))
                 })
             };
-            let r = w.run(&[
-                "apply",
-                "-auto-approve",
-                "-no-color",
-                "-input=false",
-                "-parallelism=10",
-            ]);
+            let r = w.apply_parallel(10);
             my_admin(&format!("UPDATE `{ctl}`.control SET stop = 1"));
             let kills = match killer.join() {
                 Ok(Ok(out)) => out,
