@@ -214,6 +214,9 @@ fn release_is_reproducible_and_names_the_platforms_it_could_not_build() {
         return;
     }
     let copy = work_dir().join("rebuild/tree");
+    // From scratch every time: a copy kept from an earlier run holds files since deleted
+    // and a target directory whose binary cargo may consider fresh.
+    let _ = std::fs::remove_dir_all(&copy);
     copy_tree(&copy);
     let epoch = run_ok(
         Command::new("git")

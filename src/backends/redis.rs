@@ -203,10 +203,44 @@ impl AclUser {
             parts.push("resetchannels".into());
         }
         parts.extend(self.channels.iter().cloned());
-        parts.extend(self.commands.iter().cloned());
+        parts.extend(canonical_command_rules(&self.commands));
         parts.extend(self.selectors.iter().cloned());
         parts.join(" ")
     }
+}
+
+/// Redis 7 lists single-command and subcommand rules in an order that can change from one
+/// `ACL GETUSER` to the next (after a restart, say) for the same permissions. Within a run
+/// of consecutive rules of the same sign that name commands (not `@categories`), order
+/// carries no meaning, so each such run is sorted; categories and sign changes stay where
+/// they are, so rules whose order matters are never reordered.
+pub fn canonical_command_rules(rules: &[String]) -> Vec<String> {
+    let tokens: Vec<&str> = rules.iter().flat_map(|r| r.split_whitespace()).collect();
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut run: Vec<&str> = Vec::new();
+    let mut run_sign: Option<char> = None;
+    let flush = |run: &mut Vec<&str>, out: &mut Vec<String>| {
+        run.sort_unstable();
+        out.extend(run.drain(..).map(str::to_string));
+    };
+    for t in tokens {
+        let sign = t.chars().next().filter(|c| *c == '+' || *c == '-');
+        let command = sign.is_some() && !t[1..].starts_with('@');
+        if command && sign == run_sign {
+            run.push(t);
+            continue;
+        }
+        flush(&mut run, &mut out);
+        if command {
+            run_sign = sign;
+            run.push(t);
+        } else {
+            run_sign = None;
+            out.push(t.to_string());
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// One `ACL LIST` line split into the user name and its key patterns (`~` and `%..~`
@@ -602,6 +636,34 @@ pub fn verify_login<'a>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn command_rules_sorted_only_within_same_sign_command_runs() {
+        let a: Vec<String> =
+            "+@all -@dangerous -pubsub|shardchannels -scan -randomkey -function|flush"
+                .split(' ')
+                .map(str::to_string)
+                .collect();
+        let b: Vec<String> = vec![
+            "+@all -@dangerous -randomkey -function|flush -scan -pubsub|shardchannels".to_string(),
+        ];
+        assert_eq!(
+            super::canonical_command_rules(&a),
+            super::canonical_command_rules(&b)
+        );
+        // Order across signs and categories is meaning, and is kept.
+        let c: Vec<String> = vec!["-pubsub +pubsub|channels".to_string()];
+        let d: Vec<String> = vec!["+pubsub|channels -pubsub".to_string()];
+        assert_ne!(
+            super::canonical_command_rules(&c),
+            super::canonical_command_rules(&d)
+        );
+        let e: Vec<String> = vec!["+@all -get +@read".to_string()];
+        assert_eq!(
+            super::canonical_command_rules(&e).join(" "),
+            "+@all -get +@read"
+        );
+    }
+
     use super::*;
 
     fn bulk(s: &str) -> Value {
