@@ -240,6 +240,8 @@ pub struct RoleFacts {
     pub superuser: bool,
     /// The role's comment (this provider's marker, or anything else).
     pub comment: Option<String>,
+    /// Owns any object (a database, or anything inside one).
+    pub owns_objects: bool,
 }
 
 /// A database's settings as the catalog reports them.
@@ -342,14 +344,14 @@ impl Postgres {
         })
     }
 
-    /// Login, superuser and comment of each existing role among `names`.
+    /// Login, superuser, comment and ownership of each existing role among `names`.
     pub fn role_facts<'a>(
         &'a self,
         names: &'a [&'a str],
     ) -> crate::backends::BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
         Box::pin(async move {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            let rows: Vec<(String, bool, bool, Option<String>)> =
+            let rows: Vec<(String, bool, bool, Option<String>, bool)> =
                 sqlx::query_as(crate::sql::ROLE_FACTS)
                     .bind(&names)
                     .fetch_all(&self.pool)
@@ -357,12 +359,15 @@ impl Postgres {
                     .map_err(|e| self.error(e))?;
             Ok(rows
                 .into_iter()
-                .map(|(name, can_login, superuser, comment)| RoleFacts {
-                    name,
-                    can_login,
-                    superuser,
-                    comment,
-                })
+                .map(
+                    |(name, can_login, superuser, comment, owns_objects)| RoleFacts {
+                        name,
+                        can_login,
+                        superuser,
+                        comment,
+                        owns_objects,
+                    },
+                )
                 .collect())
         })
     }
@@ -439,22 +444,6 @@ impl Postgres {
         Box::pin(async move {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             sqlx::query_scalar(crate::sql::EXISTING_ROLES)
-                .bind(&names)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
-        })
-    }
-
-    /// The roles among `names` that exist, each with whether it could be a leftover of a
-    /// dropped database (NOLOGIN, owning nothing anywhere): `(name, orphan)`.
-    pub fn role_orphans<'a>(
-        &'a self,
-        names: &'a [&'a str],
-    ) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, PgError>> {
-        Box::pin(async move {
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            sqlx::query_as(crate::sql::ROLE_ORPHANS)
                 .bind(&names)
                 .fetch_all(&self.pool)
                 .await

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::{DatabaseSettings, PgError, Postgres, RoleFacts};
+use crate::backends::postgres::{DatabaseFacts, DatabaseSettings, PgError, Postgres, RoleFacts};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
@@ -121,15 +121,23 @@ impl Private {
 /// in (an imported `legacy_app`) is adopted. Destroy's foreign-dependency check still
 /// guards whatever this lets through.
 fn settle_created(private: &Private, db: &str, found: &[RoleFacts]) -> Vec<String> {
-    let marker = sql::role_marker(db);
     found
         .iter()
-        .filter(|r| {
-            r.comment.as_deref() == Some(marker.as_str())
-                || (!private.imported && !r.can_login && !r.superuser)
-        })
+        .filter(|r| marked_for(r, db) || (!private.imported && !r.can_login && !r.superuser))
         .map(|r| r.name.clone())
         .collect()
+}
+
+/// Whether role `r` carries this provider's marker for database `db`.
+fn marked_for(r: &RoleFacts, db: &str) -> bool {
+    r.comment.as_deref() == Some(sql::role_marker(db).as_str())
+}
+
+/// Whether a create of this provider left database `f` unfinished: still marked as being
+/// created, or still closed and unmarked (cut off between CREATE DATABASE and its comment).
+fn unfinished(f: &DatabaseFacts) -> bool {
+    f.comment.as_deref() == Some(sql::DATABASE_CREATING)
+        || (f.comment.is_none() && !f.allow_connections)
 }
 
 /// Whether `login` has the shape of Vault's default PostgreSQL username template,
@@ -488,7 +496,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 return None;
             }
         }
-        let (facts, marked) = match async {
+        let (facts, found, marked) = match async {
             let facts = pg.database_facts(&spec.name).await?;
             let roles = pg.role_facts(&spec.roles.all()).await?;
             Ok::<_, PgError>((facts, roles))
@@ -496,13 +504,12 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         .await
         {
             Ok((facts, roles)) => {
-                let marker = sql::role_marker(&spec.name);
                 let marked: Vec<String> = roles
-                    .into_iter()
-                    .filter(|r| r.comment.as_deref() == Some(marker.as_str()))
-                    .map(|r| r.name)
+                    .iter()
+                    .filter(|r| marked_for(r, &spec.name))
+                    .map(|r| r.name.clone())
                     .collect();
-                (facts, marked)
+                (facts, roles, marked)
             }
             Err(e) => {
                 backend_error(&mut ctx.diags, cannot, e);
@@ -515,12 +522,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let all_marked = marked.len() == 3;
         let resume = match &facts {
             None => false,
-            Some(f) => {
-                all_marked
-                    && f.owner == spec.roles.owner
-                    && (f.comment.as_deref() == Some(sql::DATABASE_CREATING)
-                        || (f.comment.is_none() && !f.allow_connections))
-            }
+            Some(f) => all_marked && f.owner == spec.roles.owner && unfinished(f),
         };
         if facts.is_some() && !resume {
             attribute_error(
@@ -534,56 +536,56 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // Roles left behind by this database (dropped out of band, roles kept) are reused:
         // NOLOGIN and owning nothing, they can only be leftovers. Roles bearing this
         // provider's marker for this database are its own. Anything else is refused.
-        let missing: Vec<String> = match pg.role_orphans(&spec.roles.all()).await {
-            Ok(found) => {
-                let foreign: Vec<String> = found
-                    .iter()
-                    .filter(|(n, orphan)| !orphan && !marked.contains(n))
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                if !foreign.is_empty() {
-                    attribute_error(
-                        &mut ctx.diags,
-                        if foreign.contains(&spec.roles.owner) { "owner" } else { "name" },
-                        "Role already exists",
-                        format!("The role(s) {} already exist in PostgreSQL and can log in or own objects. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", foreign.join(", ")),
-                    );
-                    return None;
-                }
-                let leftovers: Vec<String> = found
-                    .iter()
-                    .filter(|(n, _)| !marked.contains(n))
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                // Only the complete set of three is a recognisable leftover; a lone role
-                // with one of these names may be someone else's.
-                if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
-                    attribute_error(
-                        &mut ctx.diags,
-                        if leftovers.contains(&spec.roles.owner) { "owner" } else { "name" },
-                        "Role already exists",
-                        format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", leftovers.join(", ")),
-                    );
-                    return None;
-                }
-                if !leftovers.is_empty() && marked.is_empty() {
-                    ctx.diags.warning(
-                        format!("Reusing roles left from a dropped database {:?}", spec.name),
-                        format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", leftovers.join(", ")),
-                    );
-                }
-                spec.roles
-                    .all()
-                    .iter()
-                    .filter(|r| !found.iter().any(|(n, _)| n == *r))
-                    .map(|r| r.to_string())
-                    .collect()
-            }
-            Err(e) => {
-                backend_error(&mut ctx.diags, cannot, e);
-                return None;
-            }
-        };
+        let found: Vec<(String, bool)> = found
+            .into_iter()
+            .map(|r| {
+                let orphan = !r.can_login && !r.superuser && !r.owns_objects;
+                (r.name, orphan)
+            })
+            .collect();
+        let foreign: Vec<String> = found
+            .iter()
+            .filter(|(n, orphan)| !orphan && !marked.contains(n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if !foreign.is_empty() {
+            attribute_error(
+                &mut ctx.diags,
+                if foreign.contains(&spec.roles.owner) { "owner" } else { "name" },
+                "Role already exists",
+                format!("The role(s) {} already exist in PostgreSQL and can log in or own objects. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", foreign.join(", ")),
+            );
+            return None;
+        }
+        let leftovers: Vec<String> = found
+            .iter()
+            .filter(|(n, _)| !marked.contains(n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        // Only the complete set of three is a recognisable leftover; a lone role
+        // with one of these names may be someone else's.
+        if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
+            attribute_error(
+                &mut ctx.diags,
+                if leftovers.contains(&spec.roles.owner) { "owner" } else { "name" },
+                "Role already exists",
+                format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", leftovers.join(", ")),
+            );
+            return None;
+        }
+        if !leftovers.is_empty() && marked.is_empty() {
+            ctx.diags.warning(
+                format!("Reusing roles left from a dropped database {:?}", spec.name),
+                format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", leftovers.join(", ")),
+            );
+        }
+        let missing: Vec<String> = spec
+            .roles
+            .all()
+            .iter()
+            .filter(|r| !found.iter().any(|(n, _)| n == *r))
+            .map(|r| r.to_string())
+            .collect();
         if resume {
             ctx.diags.warning(
                 format!("Resuming the create of {:?}", spec.name),
@@ -623,9 +625,8 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     // closed or marked as being created.
                     let ours = pg.database_facts(&spec.name).await?.is_some_and(|f| {
                         f.owner == spec.roles.owner
-                            && (f.comment.as_deref() == Some(sql::DATABASE_CREATING)
-                                || f.comment.as_deref() == Some(sql::DATABASE_MANAGED)
-                                || (f.comment.is_none() && !f.allow_connections))
+                            && (unfinished(&f)
+                                || f.comment.as_deref() == Some(sql::DATABASE_MANAGED))
                     });
                     if ours {
                         pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
@@ -774,10 +775,8 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             .unwrap_or_else(|| prior_owner.clone());
         if managed != spec.roles.owner {
             // Only a role this resource created is renamed; an adopted one stays as it is.
-            let managed_is_ours = match &private.created_roles {
-                Some(_) => private.created(&managed),
-                None => false,
-            };
+            // (created_roles was settled just above.)
+            let managed_is_ours = private.created(&managed);
             match pg.existing_roles(&[&spec.roles.owner, &managed]).await {
                 Ok(roles) if roles.contains(&spec.roles.owner) => {
                     attribute_error(&mut ctx.diags, "owner", "Role already exists", format!("Cannot rename the owner role {managed:?} to {:?}: a role with that name exists.", spec.roles.owner));
@@ -953,18 +952,9 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // absent, still closed, or still marked as being created, so no tenant ever had a
         // login into it. Terraform plans the replacement of a tainted object without its
         // private state, so the catalog decides, not `incomplete`.
-        let marker = sql::role_marker(&spec.name);
-        let unfinished = role_facts
-            .iter()
-            .any(|r| r.comment.as_deref() == Some(marker.as_str()))
-            && match &db_facts {
-                None => true,
-                Some(f) => {
-                    f.comment.as_deref() == Some(sql::DATABASE_CREATING)
-                        || (f.comment.is_none() && !f.allow_connections)
-                }
-            };
-        if protected && !unfinished {
+        let cut_off = role_facts.iter().any(|r| marked_for(r, &spec.name))
+            && db_facts.as_ref().is_none_or(unfinished);
+        if protected && !cut_off {
             refuse_protected(ctx);
             return;
         }

@@ -108,13 +108,6 @@ pub const DATABASE_SETTINGS: &str =
 pub const EXISTING_ROLES: &str =
     "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1) ORDER BY 1";
 
-/// Catalog: `(name, orphan)` of the roles named in $1 (text[]) that exist; orphan means
-/// NOLOGIN, not superuser and owning nothing anywhere (a leftover of a dropped database).
-pub const ROLE_ORPHANS: &str =
-    "SELECT r.rolname::text AS name, (NOT r.rolcanlogin AND NOT r.rolsuper AND NOT EXISTS \
-     (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o')) AS orphan \
-     FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
-
 /// Catalog: the databases role $1 owns, sorted.
 pub const DATABASES_OWNED_BY: &str = "SELECT d.datname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1";
 
@@ -138,7 +131,8 @@ pub const INSTALLED_EXTENSIONS: &str =
 
 /// Catalog: `(name, can_login, superuser, comment)` of the roles named in $1 (text[]).
 pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper, \
-     pg_catalog.shobj_description(r.oid, 'pg_authid')::text \
+     pg_catalog.shobj_description(r.oid, 'pg_authid')::text, \
+     EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o') \
      FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
 
 /// Catalog: what the roles in $1 (text[]) own or hold privileges on outside database $2:
