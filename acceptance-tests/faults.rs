@@ -9,6 +9,9 @@
 #[path = "harness.rs"]
 mod harness;
 
+#[path = "fixture.rs"]
+mod fixture;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -122,36 +125,10 @@ fn postgres_restart_during_apply_then_the_next_apply_converges() {
     }
 }
 
-fn mariadb(sql: &str) -> Result<String, String> {
-    let out = Command::new("mariadb")
-        .args([
-            "--no-defaults",
-            "--protocol=tcp",
-            "-h",
-            &harness::stack("DBAAS_MYSQL_HOST"),
-            "-P",
-            &harness::stack("DBAAS_MYSQL_PORT"),
-            "-u",
-            &harness::stack("DBAAS_MYSQL_USER"),
-            "-N",
-            "-B",
-            "-e",
-            sql,
-        ])
-        .env("MYSQL_PWD", harness::stack("DBAAS_MYSQL_PASSWORD"))
-        .output()
-        .map_err(|e| format!("cannot run mariadb: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
 fn mariadb_databases(prefix: &str) -> Vec<String> {
     let start = Instant::now();
     loop {
-        match mariadb(&format!(
+        match fixture::mysql_try_admin(&format!(
             "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}\\_%' ORDER BY 1",
             prefix.replace('_', "\\_")
         )) {
@@ -190,7 +167,7 @@ fn mariadb_restart_during_apply_then_the_next_apply_converges() {
         eprintln!("running on terraform {}", tf.version);
         let prefix = format!("acc_flt_my_{}", version_tag(&tf));
         for d in mariadb_databases(&prefix) {
-            let _ = mariadb(&format!("DROP DATABASE IF EXISTS `{d}`"));
+            let _ = fixture::mysql_try_admin(&format!("DROP DATABASE IF EXISTS `{d}`"));
         }
         let body = |protect: bool| {
             let mut hcl = provider_block();
@@ -225,7 +202,7 @@ fn mariadb_restart_during_apply_then_the_next_apply_converges() {
         w.destroy().ok();
         let left = mariadb_databases(&prefix);
         for d in &left {
-            let _ = mariadb(&format!("DROP DATABASE IF EXISTS `{d}`"));
+            let _ = fixture::mysql_try_admin(&format!("DROP DATABASE IF EXISTS `{d}`"));
         }
         assert!(left.is_empty(), "destroy left {left:?}");
     }
@@ -237,21 +214,10 @@ fn mariadb_restart_during_apply_then_the_next_apply_converges() {
 #[test]
 fn redis_restart_during_apply_then_the_next_apply_converges() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // Right after the restart the server may refuse for a moment: no users then.
     let users = |prefix: &str| -> Vec<String> {
-        let out = Command::new("redis-cli")
-            .args([
-                "-h",
-                &harness::stack("DBAAS_REDIS_HOST"),
-                "-p",
-                &harness::stack("DBAAS_REDIS_PORT"),
-                "--no-auth-warning",
-                "ACL",
-                "USERS",
-            ])
-            .env("REDISCLI_AUTH", harness::stack("DBAAS_REDIS_PASSWORD"))
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout)
+        fixture::redis_try_admin(&["ACL", "USERS"])
+            .unwrap_or_default()
             .lines()
             .filter(|u| u.starts_with(prefix))
             .map(str::to_string)
