@@ -178,6 +178,8 @@ impl Postgres {
 
     /// Runs statements one after another on the admin pool (simple protocol), retrying
     /// the whole batch on concurrent-DDL errors with bounded, jittered backoff.
+    /// Each element is one simple-protocol query: an element holding several statements
+    /// separated by `;` runs as one implicit transaction (all or nothing).
     pub fn exec_all<'a>(
         &'a self,
         statements: &'a [String],
@@ -294,31 +296,6 @@ impl Postgres {
                 connect_timeout.as_secs()
             ))),
         }
-    }
-
-    /// Runs `text` (several statements separated by `;`) in one round trip, which
-    /// PostgreSQL executes as one implicit transaction; retried on concurrent DDL.
-    pub fn exec_atomic<'a>(
-        &'a self,
-        text: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
-            let mut backoff = Backoff::default();
-            loop {
-                let once = async {
-                    let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
-                    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(text))
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| self.error(e))
-                }
-                .await;
-                match once {
-                    Err(e) if retryable(&e) && backoff.wait(&e).await => continue,
-                    other => return other,
-                }
-            }
-        })
     }
 
     /// Owner, `datallowconn`, comment and `datistemplate` of database `name`.

@@ -595,12 +595,12 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let missing_refs: Vec<&str> = missing.iter().map(String::as_str).collect();
         // Roles and their markers in one transaction: a role never exists unmarked.
         if let Err(e) = pg
-            .exec_atomic(&sql::create_marked_roles(
+            .exec_all(&[sql::create_marked_roles(
                 &spec.name,
                 &missing_refs,
                 &spec.roles.all(),
                 &spec.roles.owner,
-            ))
+            )])
             .await
         {
             backend_error(&mut ctx.diags, cannot, e);
@@ -793,12 +793,12 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 }
                 Ok(_) => {
                     if let Err(e) = pg
-                        .exec_atomic(&sql::create_marked_roles(
+                        .exec_all(&[sql::create_marked_roles(
                             &spec.name,
                             &[spec.roles.owner.as_str()],
                             &[spec.roles.owner.as_str()],
                             &spec.roles.owner,
-                        ))
+                        )])
                         .await
                     {
                         fail(ctx, e);
