@@ -86,11 +86,6 @@ struct Private {
     /// found (an import) are adopted and left in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     created_roles: Option<Vec<String>>,
-    /// Set on the partial state of a create that did not finish (for diagnosis only:
-    /// Terraform plans a tainted object's replacement without its private state, so
-    /// destroy decides from the catalog's markers).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    incomplete: bool,
     /// Set by import until the first read settles `created_roles` from the markers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     imported: bool,
@@ -607,7 +602,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             return None;
         }
         let created: Vec<String> = spec.roles.all().iter().map(|r| r.to_string()).collect();
-        let mut private = Private {
+        let private = Private {
             managed_owner: Some(spec.roles.owner.clone()),
             created_roles: Some(created.clone()),
             ..Private::default()
@@ -639,7 +634,6 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             if cleaned.is_ok() {
                 return None;
             }
-            private.incomplete = true;
             ctx.private = private.to_bytes();
             ctx.diags.warning(
                 format!("Database {:?} is incomplete", spec.name),
@@ -677,7 +671,6 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                     format!("Cannot read database {:?} after creating it", spec.name),
                     e,
                 );
-                private.incomplete = true;
                 ctx.private = private.to_bytes();
                 let partial = partial_state(ctx, planned, &spec);
                 encode(&mut ctx.diags, &partial)
@@ -951,7 +944,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // deletion_protection: its roles carry this provider's marker and the database is
         // absent, still closed, or still marked as being created, so no tenant ever had a
         // login into it. Terraform plans the replacement of a tainted object without its
-        // private state, so the catalog decides, not `incomplete`.
+        // private state, so the catalog decides.
         let cut_off = role_facts.iter().any(|r| marked_for(r, &spec.name))
             && db_facts.as_ref().is_none_or(unfinished);
         if protected && !cut_off {
