@@ -93,6 +93,62 @@ pub fn role(label: &str, name: &str, conn_label: &str, database: &str, extra: &s
     format!("resource \"{ROLE}\" \"{label}\" {{\n  name       = \"{name}\"\n  connection = {CONN}.{conn_label}.name\n  database   = {database}\n{extra}}}\n")
 }
 
+/// The attribute line `allowed_roles = ["<role>"]`, for [`connection`]'s extra lines.
+pub fn allowed_role(role: &str) -> String {
+    format!("  allowed_roles = [{}]\n", hcl_str(role))
+}
+
+/// A provider block with only `postgres` (the dev stack's primary, `sslmode = "disable"`,
+/// plus `postgres_lines`, e.g. a `password_vault_path`) and `vault`: for cases whose admin
+/// login comes from Vault KV. Run them with [`NO_PG_LOGIN`].
+pub fn postgres_vault_provider(postgres_lines: &str) -> String {
+    format!(
+        "provider \"dbaas\" {{\n  postgres {{\n    host    = {}\n    port    = {}\n    sslmode = \"disable\"\n{postgres_lines}  }}\n  vault {{\n    address = {}\n    token   = {}\n  }}\n}}\n",
+        hcl_str(&stack("PGHOST")),
+        stack("PGPORT"),
+        hcl_str(&stack("VAULT_ADDR")),
+        hcl_str(&stack("VAULT_TOKEN")),
+    )
+}
+
+/// The environment of a provider with no PostgreSQL admin login (`PGUSER`, `PGPASSWORD`
+/// empty): only Vault KV can supply it.
+pub const NO_PG_LOGIN: &[(&str, &str)] = &[("PGPASSWORD", ""), ("PGUSER", "")];
+
+/// `terraform apply -auto-approve` with extra environment.
+pub fn apply_env(w: &Workdir, env: &[(&str, &str)]) -> Run {
+    w.run_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        env,
+    )
+}
+
+/// `terraform destroy -auto-approve` with extra environment.
+pub fn destroy_env(w: &Workdir, env: &[(&str, &str)]) -> Run {
+    w.run_env(
+        &["destroy", "-auto-approve", "-no-color", "-input=false"],
+        env,
+    )
+}
+
+/// The first Terraform under test that is newer than v1.0 (ephemeral resources and
+/// write-only arguments need 1.10/1.11), or `None` with a note on stderr saying which
+/// cases (`what`) are skipped.
+pub fn newer_terraform(what: &str) -> Option<Terraform> {
+    let t = crate::harness::terraforms()
+        .into_iter()
+        .find(|t| !t.version.starts_with("v1.0."));
+    if t.is_none() {
+        eprintln!("note: only Terraform v1.0.3 is available, so {what} are skipped");
+    }
+    t
+}
+
+/// Credentials freshly issued by Vault for the role `role` (`database/creds/<role>`).
+pub fn issue_creds(role: &str) -> Creds {
+    read_creds(&format!("database/creds/{role}"))
+}
+
 /// Outputs `<label>_creds_path` and `<label>_policy` of a rotation role.
 pub fn role_outputs(label: &str) -> String {
     format!("output \"{label}_creds_path\" {{ value = {ROLE}.{label}.creds_path }}\noutput \"{label}_policy\" {{ value = {ROLE}.{label}.policy }}\n")
