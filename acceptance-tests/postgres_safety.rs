@@ -12,8 +12,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    config, each_terraform, hcl_str as lit_hcl, ident, lit, pg_admin as admin,
-    pg_role_exists as role_exists, resource, Cleanup, PGDB as TYPE,
+    config, each_terraform, hcl_str as lit_hcl, ident, issue_creds, lit, pg_admin as admin,
+    pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
 use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
@@ -363,16 +363,11 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         );
         let w = Workdir::new(&tf, &config(&body));
         w.apply().ok();
-        let creds =
-            crate::harness::vault_get(&format!("database/creds/{role}")).expect("creds readable");
-        let login = creds["data"]["username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let password = creds["data"]["password"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let Creds {
+            username: login,
+            password,
+            ..
+        } = issue_creds(&role);
         assert!(role_exists(&login), "Vault made {login}");
         vault_delete(&format!("database/roles/{role}")).expect("delete role out of band");
         w.destroy().ok();

@@ -11,7 +11,7 @@
 #![allow(dead_code)] // helpers shared by the cases of later items
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, mysql_admin as my_admin,
+    assert_plan_empty, config, each_terraform, flat, issue_creds, mysql_admin as my_admin,
     mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, Cleanup, CONN,
     MYDB, PGDB, ROLE,
 };
@@ -251,16 +251,8 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
         assert_plan_empty(w, "apply");
 
         // A login from Vault creates a table; the table belongs to the custom owner.
-        let (code, creds) = vault_request("GET", &format!("database/creds/{role}"), None);
-        assert_eq!(code, 200, "Vault could not issue a login: {creds}");
-        let user = creds["data"]["username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let password = creds["data"]["password"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let creds = issue_creds(&role);
+        let (user, password) = (creds.username.clone(), creds.password.clone());
         cleanup.pg_roles.push(user.clone());
         crate::harness::psql(
             &db,
@@ -280,7 +272,7 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
         let _ = vault_request(
             "PUT",
             "sys/leases/revoke",
-            Some(&serde_json::json!({ "lease_id": creds["lease_id"] })),
+            Some(&serde_json::json!({ "lease_id": creds.lease_id })),
         );
 
         // Drift: the statements edited in Vault are planned back with the custom owner.
