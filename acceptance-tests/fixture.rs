@@ -149,6 +149,70 @@ pub fn issue_creds(role: &str) -> Creds {
     read_creds(&format!("database/creds/{role}"))
 }
 
+/// The names `<prefix>00`, `<prefix>01`, ... of `n` resources made with `count`.
+pub fn counted_names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:02}")).collect()
+}
+
+/// A working directory with `n` resources `<ty>.many` (one `count`), named as
+/// [`counted_names`] says, with extra attribute lines.
+pub fn counted(tf: &Terraform, ty: &str, prefix: &str, n: usize, extra: &str) -> Workdir {
+    Workdir::new(
+        tf,
+        &config(&format!(
+            "resource \"{ty}\" \"many\" {{\n  count = {n}\n  name = format(\"{prefix}%02d\", count.index)\n{extra}\n}}\n"
+        )),
+    )
+}
+
+/// A provider with only its `<block>` (`mysql`, `redis`) on the dev stack's host, first at
+/// a closed port and then at the real one with a wrong password: applying `resource_hcl`
+/// must fail with an error naming `<engine> at host:port (provider block `<block>`)` (and
+/// `authentication failed` for the password), never with the password in it.
+pub fn assert_failures_name_the_server(
+    tf: &Terraform,
+    block: &str,
+    engine: &str,
+    username: Option<&str>,
+    resource_hcl: &str,
+) {
+    let host = stack(&format!("DBAAS_{}_HOST", block.to_ascii_uppercase()));
+    let port = stack(&format!("DBAAS_{}_PORT", block.to_ascii_uppercase()));
+    let user = username
+        .map(|u| format!("    username = {}\n", hcl_str(u)))
+        .unwrap_or_default();
+    for (at, password, says) in [
+        (
+            "1".to_string(),
+            "x",
+            format!("{engine} at {host}:1 (provider block `{block}`)"),
+        ),
+        (
+            port.clone(),
+            "wrong-password",
+            format!("{engine} at {host}:{port} (provider block `{block}`): authentication failed"),
+        ),
+    ] {
+        let w = Workdir::new(
+            tf,
+            &format!(
+                "provider \"dbaas\" {{\n  {block} {{\n    host = {}\n    port = {at}\n{user}    password = \"{password}\"\n  }}\n}}\n{resource_hcl}",
+                hcl_str(&host)
+            ),
+        );
+        let r = w.apply().failed();
+        assert!(
+            flat(&r.all()).contains(&says),
+            "expected {says:?} in\n{}",
+            r.all()
+        );
+        assert!(
+            !flat(&r.all()).contains("wrong-password"),
+            "secret in output"
+        );
+    }
+}
+
 /// Outputs `<label>_creds_path` and `<label>_policy` of a rotation role.
 pub fn role_outputs(label: &str) -> String {
     format!("output \"{label}_creds_path\" {{ value = {ROLE}.{label}.creds_path }}\noutput \"{label}_policy\" {{ value = {ROLE}.{label}.policy }}\n")

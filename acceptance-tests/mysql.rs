@@ -10,8 +10,9 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, mysql_admin as admin, mysql_as, one_resource,
-    plan_with_changes, points_at, resource, Cleanup, MYDB as TYPE,
+    assert_failures_name_the_server, assert_plan_empty, config, counted, counted_names,
+    each_terraform, flat, mysql_admin as admin, mysql_as, one_resource, plan_with_changes,
+    points_at, resource, Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -262,29 +263,8 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
         );
 
         // Unreachable server and wrong password: errors name host:port and the block.
-        let host = stack("DBAAS_MYSQL_HOST");
-        let port = stack("DBAAS_MYSQL_PORT");
-        for (block, says) in [
-            (
-                format!("mysql {{\n    host = \"{host}\"\n    port = 1\n    username = \"root\"\n    password = \"x\"\n  }}"),
-                format!("MySQL at {host}:1 (provider block `mysql`)"),
-            ),
-            (
-                format!("mysql {{\n    host = \"{host}\"\n    port = {port}\n    username = \"root\"\n    password = \"wrong-password\"\n  }}"),
-                format!("MySQL at {host}:{port} (provider block `mysql`): authentication failed"),
-            ),
-        ] {
-            let w = Workdir::new(
-                &tf,
-                &format!(
-                    "provider \"dbaas\" {{\n  {block}\n}}\n{}",
-                    resource(TYPE, "x", &db_name("unreach", &tf), "")
-                ),
-            );
-            let r = w.apply().failed();
-            assert!(flat(&r.all()).contains(&says), "expected {says:?} in\n{}", r.all());
-            assert!(!flat(&r.all()).contains("wrong-password"), "secret in output");
-        }
+        let x = resource(TYPE, "x", &db_name("unreach", &tf), "");
+        assert_failures_name_the_server(&tf, "mysql", "MySQL", Some("root"), &x);
     }
 }
 
@@ -292,14 +272,15 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
 fn mysql_fifty_databases_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc_my_many_{}_", tag(&tf));
-        let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
+        let names = counted_names(&prefix, 50);
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let _guard = Cleanup::mysql(&refs, &[]);
-        let w = Workdir::new(
+        let w = counted(
             &tf,
-            &config(&format!(
-                "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false\n}}\n"
-            )),
+            TYPE,
+            &prefix,
+            50,
+            "  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false",
         );
         w.apply_parallel(20).ok();
         let made = admin(&format!(

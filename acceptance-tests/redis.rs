@@ -11,9 +11,10 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, one_resource, output_str, plan_with_changes,
-    points_at, redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan,
-    resource, Cleanup, RNS as TYPE,
+    assert_failures_name_the_server, assert_plan_empty, config, counted, counted_names,
+    each_terraform, flat, one_resource, output_str, plan_with_changes, points_at,
+    redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
+    Cleanup, RNS as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -345,27 +346,8 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         let name = ns_name("fail", &tf);
         let foreign = ns_name("foreign", &tf);
         let _guard = Cleanup::redis(&[&name, &foreign], &[]);
-        let host = stack("DBAAS_REDIS_HOST");
-        let port = stack("DBAAS_REDIS_PORT");
-
-        for (block, says) in [
-            (
-                format!("redis {{\n    host = \"{host}\"\n    port = 1\n    password = \"x\"\n  }}"),
-                format!("Redis at {host}:1 (provider block `redis`)"),
-            ),
-            (
-                format!("redis {{\n    host = \"{host}\"\n    port = {port}\n    password = \"wrong-password\"\n  }}"),
-                format!("Redis at {host}:{port} (provider block `redis`): authentication failed"),
-            ),
-        ] {
-            let w = Workdir::new(
-                &tf,
-                &format!("provider \"dbaas\" {{\n  {block}\n}}\n{}", resource(TYPE, "x", &name, "")),
-            );
-            let r = w.apply().failed();
-            assert!(flat(&r.all()).contains(&says), "expected {says:?} in\n{}", r.all());
-            assert!(!flat(&r.all()).contains("wrong-password"));
-        }
+        let x = resource(TYPE, "x", &name, "");
+        assert_failures_name_the_server(&tf, "redis", "Redis", None, &x);
         assert!(!user_exists(&name));
 
         // A user this state does not own is never taken over.
@@ -448,15 +430,10 @@ fn redis_warns_about_a_noeviction_policy() {
 fn redis_fifty_namespaces_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc-rd-many-{}-", tag(&tf));
-        let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
+        let names = counted_names(&prefix, 50);
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let _guard = Cleanup::redis(&refs, &[]);
-        let w = Workdir::new(
-            &tf,
-            &config(&format!(
-                "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  delete_keys_on_destroy = true\n}}\n"
-            )),
-        );
+        let w = counted(&tf, TYPE, &prefix, 50, "  delete_keys_on_destroy = true");
         w.apply_parallel(20).ok();
         assert!(names.iter().all(|n| user_exists(n)), "all 50 users exist");
         assert_plan_empty(&w, "creating 50 namespaces");
