@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use crate::fixture::{
-    allowed_role, apply_env, connection, destroy_env, hcl_str, leases_under, mysql_user_exists,
-    newer_terraform, pg_role_exists, postgres_vault_provider, redis_user_exists, resource,
-    role as rotation_role, Case, Cleanup, CONN, MYDB, NO_PG_LOGIN, PGDB, RNS,
+    allowed_role, apply_env, assert_opened_and_closed, connection, destroy_env, hcl_str,
+    leases_under, mysql_user_exists, newer_terraform, pg_role_exists, postgres_vault_provider,
+    redis_user_exists, resource, role as rotation_role, Case, Cleanup, CONN, MYDB, NO_PG_LOGIN,
+    PGDB, RNS,
 };
 use crate::harness::{
     provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_post,
@@ -156,13 +157,7 @@ fn first_apply(e: &Engine, short: &str) {
 
     // One apply: the plan cannot read credentials of a role that does not exist yet.
     let r = w.apply().ok();
-    assert!(
-        r.stdout
-            .contains("ephemeral.dbaas_database_credentials.app: Opening"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
+    assert_opened_and_closed(&r, "app");
 
     // The app logged in with what the ephemeral resource returned (verify did too).
     let user = read(w.path(), "login_user.txt");

@@ -17,22 +17,14 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use harness::{provider_block, psql_admin, terraforms, version_tag, Workdir};
+use harness::{provider_block, psql_admin, run_ok, terraforms, version_tag, Workdir};
 
 /// One restart at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn restart(service: &str) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/dev-stack");
-    let out = Command::new(script)
-        .args(["restart", service])
-        .output()
-        .expect("dev-stack runs");
-    assert!(
-        out.status.success(),
-        "dev-stack restart {service} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(script).args(["restart", service]));
 }
 
 fn admin(sql: &str) -> String {

@@ -270,6 +270,39 @@ pub fn assert_plan_empty(w: &Workdir, when: &str) {
     }
 }
 
+/// A plan that must fail with `says` (whitespace flattened) in a diagnostic that points
+/// at `attr`; `what` names the input in the panic. Returns the plan's text.
+pub fn assert_refused_at_plan(w: &Workdir, attr: &str, says: &str, what: &str) -> String {
+    let all = w.run(&["plan", "-no-color", "-input=false"]).failed().all();
+    assert!(
+        flat(&all).contains(says),
+        "{what}: expected {says:?} in\n{all}"
+    );
+    assert!(
+        points_at(&all, attr),
+        "{what}: must point at `{attr}`:\n{all}"
+    );
+    all
+}
+
+/// The run opened `ephemeral.dbaas_database_credentials.<label>` and closed it again.
+pub fn assert_opened_and_closed(r: &Run, label: &str) {
+    assert!(
+        r.stdout.contains(&format!(
+            "ephemeral.dbaas_database_credentials.{label}: Opening"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
+}
+
+/// An apply that must fail before anything is applied.
+pub fn assert_apply_refused(w: &Workdir) {
+    let r = w.apply().failed();
+    assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
+}
+
 /// `s` with every run of whitespace made one space: Terraform wraps diagnostic text at
 /// ~78 columns.
 pub fn flat(s: &str) -> String {

@@ -451,6 +451,21 @@ pub fn pgbouncer_ports() -> Vec<String> {
         .collect()
 }
 
+/// Runs `cmd`, which must succeed (the panic shows the command and both streams); its
+/// stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 /// The digits of a Terraform version (`v1.0.3` → `103`), for names unique per version.
 pub fn version_tag(tf: &Terraform) -> String {
     tf.version.chars().filter(char::is_ascii_digit).collect()

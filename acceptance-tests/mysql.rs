@@ -10,9 +10,10 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_failures_name_the_server, assert_plan_empty, config, counted, counted_names,
-    each_terraform, flat, mysql_admin as admin, mysql_as, one_resource, plan_with_changes,
-    points_at, resource, Cleanup, MYDB as TYPE,
+    assert_apply_refused, assert_failures_name_the_server, assert_plan_empty,
+    assert_refused_at_plan, config, counted, counted_names, each_terraform, flat,
+    mysql_admin as admin, mysql_as, one_resource, plan_with_changes, points_at, resource, Cleanup,
+    MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -179,18 +180,8 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
     for tf in each_terraform() {
         for (bad, says) in names {
             let w = one_resource(&tf, TYPE, bad, "  deletion_protection = false");
-            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
-            let all = r.all();
-            assert!(
-                flat(&all).contains(says),
-                "{bad:?}: expected {says:?} in\n{all}"
-            );
-            assert!(
-                points_at(&all, "name"),
-                "{bad:?}: must point at `name`:\n{all}"
-            );
-            let r = w.apply().failed();
-            assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
+            assert_refused_at_plan(&w, "name", says, &format!("{bad:?}"));
+            assert_apply_refused(&w);
         }
         // Character set and collation are checked before anything is sent, too.
         let ok = db_name("bad_cs", &tf);
@@ -210,13 +201,7 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
             ),
         ] {
             let w = one_resource(&tf, TYPE, &ok, extra);
-            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
-            assert!(flat(&r.all()).contains(says), "{extra}: {}", r.all());
-            assert!(
-                points_at(&r.all(), attr),
-                "{extra}: must point at `{attr}`:\n{}",
-                r.all()
-            );
+            assert_refused_at_plan(&w, attr, says, extra);
         }
         // An unknown (well-formed) character set is refused at apply, on the attribute,
         // before CREATE DATABASE.

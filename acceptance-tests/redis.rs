@@ -11,10 +11,10 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_failures_name_the_server, assert_plan_empty, config, counted, counted_names,
-    each_terraform, flat, one_resource, output_str, plan_with_changes, points_at,
-    redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
-    Cleanup, RNS as TYPE,
+    assert_apply_refused, assert_failures_name_the_server, assert_plan_empty,
+    assert_refused_at_plan, config, counted, counted_names, each_terraform, flat, one_resource,
+    output_str, plan_with_changes, points_at, redis_admin_conn as admin, redis_login as login,
+    redis_run as run, redis_scan, resource, Cleanup, RNS as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -248,18 +248,8 @@ fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
         ];
         for (hcl, attr, says) in cases {
             let w = Workdir::new(&tf, &config(&hcl));
-            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
-            let all = r.all();
-            assert!(
-                flat(&all).contains(says),
-                "expected {says:?} for\n{hcl}\n{all}"
-            );
-            assert!(
-                points_at(&all, attr),
-                "must point at `{attr}` for\n{hcl}\n{all}"
-            );
-            let r = w.apply().failed();
-            assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
+            assert_refused_at_plan(&w, attr, says, &hcl);
+            assert_apply_refused(&w);
         }
         assert!(!user_exists(&name), "nothing may be created");
         assert!(!user_exists("bad name"));

@@ -3,8 +3,8 @@
 //! by a Terraform that cannot keep them out of state (1.0.3).
 
 use crate::fixture::{
-    allowed_role, connection, leases_under, newer_terraform, resource, role as rotation_role,
-    Cleanup, PGDB,
+    allowed_role, assert_opened_and_closed, connection, leases_under, newer_terraform, resource,
+    role as rotation_role, Cleanup, PGDB,
 };
 use crate::harness::{provider_block, psql_admin, terraforms, vault_get, version_tag, Workdir};
 
@@ -76,13 +76,7 @@ fn ephemeral_credentials_feed_an_aliased_provider_and_leave_nothing_behind() {
     w.apply().ok();
     w.write(&format!("{}{EPHEMERAL}", tenant(&name, &conn, &role, true)));
     let r = w.apply().ok();
-    assert!(
-        r.stdout
-            .contains("ephemeral.dbaas_database_credentials.app: Opening"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
+    assert_opened_and_closed(&r, "app");
     let endpoint = w.outputs()["tenant_endpoint"]
         .as_str()
         .unwrap_or_default()

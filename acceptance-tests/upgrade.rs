@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::harness::{provider_block, psql_admin, terraforms, version_tag, Workdir};
+use crate::harness::{provider_block, psql_admin, run_ok, terraforms, version_tag, Workdir};
 
 /// In-place updates this release announces for state written by the previous release,
 /// as `(resource type, attribute)`. Any other change in the upgrade plan fails the test;
@@ -94,17 +94,12 @@ fn previous_binary() -> Option<PathBuf> {
             .expect("git archive runs");
         assert!(status.success(), "git archive {commit} failed");
         eprintln!("building {version} ({commit}) for the upgrade test");
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--locked", "--bin", "terraform-provider-dbaas"])
-            .current_dir(&src)
-            .env("CARGO_TARGET_DIR", base.join("target"))
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building {version} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--locked", "--bin", "terraform-provider-dbaas"])
+                .current_dir(&src)
+                .env("CARGO_TARGET_DIR", base.join("target"))
+                .env_remove("RUSTFLAGS"),
         );
         assert!(bin.exists(), "{} was not built", bin.display());
         Some(bin)
