@@ -297,6 +297,16 @@ pub fn assert_opened_and_closed(r: &Run, label: &str) {
     assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
 }
 
+/// An apply that must fail because the object already exists outside the state, with the
+/// hint to `terraform import` it (an object this state does not own is never adopted).
+pub fn assert_apply_refuses_foreign(w: &Workdir) {
+    let all = flat(&w.apply().failed().all());
+    assert!(
+        all.contains("already exists") && all.contains("terraform import"),
+        "{all}"
+    );
+}
+
 /// An apply that must fail before anything is applied.
 pub fn assert_apply_refused(w: &Workdir) {
     let r = w.apply().failed();

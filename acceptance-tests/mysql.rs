@@ -10,10 +10,10 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_apply_refused, assert_failures_name_the_server, assert_plan_empty,
-    assert_refused_at_plan, config, counted, counted_names, each_terraform, flat,
-    mysql_admin as admin, mysql_as, one_resource, plan_with_changes, points_at, resource, Cleanup,
-    MYDB as TYPE,
+    assert_apply_refused, assert_apply_refuses_foreign, assert_failures_name_the_server,
+    assert_plan_empty, assert_refused_at_plan, config, counted, counted_names, each_terraform,
+    flat, mysql_admin as admin, mysql_as, one_resource, plan_with_changes, points_at, resource,
+    Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -234,13 +234,7 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
         let _guard = Cleanup::mysql(&[&name], &[]);
         admin(&format!("CREATE DATABASE `{name}` CHARACTER SET latin1"));
         let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
-        let r = w.apply().failed();
-        assert!(
-            flat(&r.all()).contains("already exists")
-                && flat(&r.all()).contains("terraform import"),
-            "{}",
-            r.all()
-        );
+        assert_apply_refuses_foreign(&w);
         assert_eq!(
             schema(&name).map(|s| s.0),
             Some("latin1".into()),

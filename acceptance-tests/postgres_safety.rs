@@ -12,8 +12,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    config, each_terraform, hcl_str as lit_hcl, ident, issue_creds, lit, pg_admin as admin,
-    pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
+    config, each_terraform, hcl_str as lit_hcl, ident, issue_creds, lit, one_resource,
+    pg_admin as admin, pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
 use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
@@ -138,10 +138,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
         let other = db_name("elsewhere_other", &tf);
         let guard = Cleanup::tenants(&[&name, &other]);
         admin("postgres", &format!("CREATE DATABASE {}", ident(&other)));
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         w.apply().ok();
         admin(
             &other,
@@ -185,18 +182,11 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
             &victim,
             "CREATE TABLE secrets(v text); INSERT INTO secrets VALUES ('s')",
         );
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(
-                TYPE,
-                "x",
-                &thief,
-                &format!(
-                    "  template = {}\n  deletion_protection = false",
-                    lit_hcl(&victim)
-                ),
-            )),
+        let template = format!(
+            "  template = {}\n  deletion_protection = false",
+            lit_hcl(&victim)
         );
+        let w = one_resource(&tf, TYPE, &thief, &template);
         let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
         let all = r.all();
         assert!(
@@ -315,10 +305,7 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
         let outsider = format!("{name}_outsider");
         let mut guard = Cleanup::tenants(&[&name]);
         guard.pg_roles.extend([member.clone(), outsider.clone()]);
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         w.apply().ok();
         admin(
             "postgres",

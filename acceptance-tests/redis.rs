@@ -11,10 +11,10 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_apply_refused, assert_failures_name_the_server, assert_plan_empty,
-    assert_refused_at_plan, config, counted, counted_names, each_terraform, flat, one_resource,
-    output_str, plan_with_changes, points_at, redis_admin_conn as admin, redis_login as login,
-    redis_run as run, redis_scan, resource, Cleanup, RNS as TYPE,
+    assert_apply_refused, assert_apply_refuses_foreign, assert_failures_name_the_server,
+    assert_plan_empty, assert_refused_at_plan, config, counted, counted_names, each_terraform,
+    flat, one_resource, output_str, plan_with_changes, points_at, redis_admin_conn as admin,
+    redis_login as login, redis_run as run, redis_scan, resource, Cleanup, RNS as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -347,13 +347,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         )
         .expect("SETUSER");
         let w = one_resource(&tf, TYPE, &foreign, "");
-        let r = w.apply().failed();
-        assert!(
-            flat(&r.all()).contains("already exists")
-                && flat(&r.all()).contains("terraform import"),
-            "{}",
-            r.all()
-        );
+        assert_apply_refuses_foreign(&w);
         let acl = run(&mut admin(), &["ACL", "GETUSER", &foreign]).unwrap_or_default();
         assert!(acl.contains("elsewhere"), "left untouched: {acl}");
 
