@@ -218,6 +218,76 @@ pub fn role_outputs(label: &str) -> String {
     format!("output \"{label}_creds_path\" {{ value = {ROLE}.{label}.creds_path }}\noutput \"{label}_policy\" {{ value = {ROLE}.{label}.policy }}\n")
 }
 
+/// `<ty>.<label>.name`: the expression naming another resource, e.g. a role's `database`.
+pub fn name_of(ty: &str, label: &str) -> String {
+    format!("{ty}.{label}.name")
+}
+
+/// A configuration built resource by resource together with the guard that knows what it
+/// makes: `Stack::default().database("db", &db).connection("pg", &conn, "postgres", "")
+/// .role("app", &app, "pg", &name_of(PGDB, "db"), "").case(&tf)`.
+#[derive(Default)]
+pub struct Stack {
+    hcl: String,
+    guard: Cleanup,
+}
+
+impl Stack {
+    /// An unprotected `dbaas_shared_postgres_database.<label>` (see [`pg_database`]).
+    pub fn database(mut self, label: &str, name: &str) -> Stack {
+        self.hcl.push_str(&pg_database(label, name));
+        self.guard.tenants.push(name.to_string());
+        self
+    }
+
+    /// `dbaas_vault_database_connection.<label>` (see [`connection`]).
+    pub fn connection(mut self, label: &str, name: &str, engine: &str, extra: &str) -> Stack {
+        self.hcl.push_str(&connection(label, name, engine, extra));
+        self.guard.vault_connections.push(name.to_string());
+        self
+    }
+
+    /// `dbaas_vault_rotation_role.<label>` on connection `conn_label` (see [`role`]).
+    pub fn role(
+        mut self,
+        label: &str,
+        name: &str,
+        conn_label: &str,
+        database: &str,
+        extra: &str,
+    ) -> Stack {
+        self.hcl
+            .push_str(&role(label, name, conn_label, database, extra));
+        self.guard.vault_roles.push(name.to_string());
+        self
+    }
+
+    /// Any other HCL (what it makes goes into the guard by hand: [`Stack::guard`]).
+    pub fn hcl(mut self, text: &str) -> Stack {
+        self.hcl.push_str(text);
+        self
+    }
+
+    /// The guard, for what [`Stack::hcl`] makes or the case makes by hand.
+    pub fn guard(mut self, add: impl FnOnce(&mut Cleanup)) -> Stack {
+        add(&mut self.guard);
+        self
+    }
+
+    /// The configuration so far, without the provider block.
+    pub fn body(&self) -> &str {
+        &self.hcl
+    }
+
+    /// A case whose working directory holds this configuration (with the provider block)
+    /// and whose guard knows everything the stack makes.
+    pub fn case(self, tf: &Terraform) -> Case {
+        let mut c = Case::new(tf, &config(&self.hcl));
+        c.guard = self.guard;
+        c
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // plans and messages
 // ---------------------------------------------------------------------------------------
@@ -955,6 +1025,13 @@ impl Case {
             destroyed: false,
             guard: Cleanup::default(),
         }
+    }
+
+    /// `terraform apply` that must succeed, then a plan that must be empty.
+    pub fn apply_clean(&self) -> Run {
+        let r = self.w.apply().ok();
+        assert_plan_empty(&self.w, "apply");
+        r
     }
 
     /// `terraform destroy` that must succeed.
