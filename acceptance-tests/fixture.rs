@@ -24,6 +24,13 @@ use crate::harness::{
     vault_request, Run, Terraform, Workdir,
 };
 
+/// Names unique per Terraform version: `<prefix>_<version digits>` for each prefix (cases
+/// run in parallel, each on every Terraform).
+pub fn tagged<const N: usize>(tf: &Terraform, prefixes: [&str; N]) -> [String; N] {
+    let v = crate::harness::version_tag(tf);
+    prefixes.map(|p| format!("{p}_{v}"))
+}
+
 /// Every Terraform under test (`harness::terraforms`), each announced on stderr as its
 /// turn comes: `for tf in each_terraform() { ... }`.
 pub fn each_terraform() -> impl Iterator<Item = Terraform> {

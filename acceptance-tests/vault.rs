@@ -24,7 +24,8 @@ use crate::fixture::{
     ident, leases_under, lit, my_lit, mysql_admin, mysql_as as mysql, mysql_user_exists, name_of,
     pg_admin as admin, pg_role_exists, pgb_port, plan, plan_diff, plan_with_changes, read_creds,
     redis_admin, redis_cli as redis, redis_user_exists, resource, revoke_lease, role, role_outputs,
-    vault_made_logins, via_pgbouncer, wait_until, Case, Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
+    tagged, vault_made_logins, via_pgbouncer, wait_until, Case, Creds, Stack, CONN, MYDB, PGDB,
+    RNS, ROLE,
 };
 use crate::harness::{
     pgbouncer_ports, provider_block, psql, psql_command, stack, vault_delete, vault_get,
@@ -33,6 +34,20 @@ use crate::harness::{
 
 /// The attribute line of a read-only rotation role.
 const READONLY: &str = "  access     = \"readonly\"\n";
+
+/// Neither the connection nor any of the roles is left in Vault.
+fn assert_gone_from_vault(conn: &str, roles: &[&str]) {
+    let left = vault_list("database/roles");
+    assert!(
+        !roles.iter().any(|r| left.iter().any(|l| l == r)),
+        "roles left in Vault: {left:?}"
+    );
+    let configs = vault_list("database/config");
+    assert!(
+        !configs.iter().any(|c| c == conn),
+        "connection left in Vault: {configs:?}"
+    );
+}
 
 /// A PostgreSQL tenant `db`, the Vault connection `pg` to it and the rotation role `app`.
 fn pg_app_stack(db: &str, conn: &str, app: &str) -> Stack {
@@ -62,10 +77,7 @@ fn redis_app_stack(ns: &str, ns_extra: &str, conn: &str, app: &str) -> Stack {
 #[test]
 fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_only() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vdy_{v}");
-        let other = format!("acc_vdyb_{v}");
-        let conn = format!("pgdy_{v}");
+        let [db, other, conn] = tagged(&tf, ["acc_vdy", "acc_vdyb", "pgdy"]);
         let app = format!("{conn}-app");
         let mut g = Stack::default()
             .database("a", &db)
@@ -179,9 +191,7 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
 #[test]
 fn vault_postgres_readonly_creds_read_and_cannot_write() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vro_{v}");
-        let conn = format!("pgro_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vro", "pgro"]);
         let owner = format!("{conn}-owner");
         let reader = format!("{conn}-reader");
         let mut g = Stack::default()
@@ -249,8 +259,7 @@ fn vault_postgres_readonly_creds_read_and_cannot_write() {
 fn vault_postgres_static_role_rotation_changes_the_password() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db = format!("acc_vst_{v}");
-        let conn = format!("pgst_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vst", "pgst"]);
         let name = format!("{conn}-static");
         let login = format!("acc_vst_{v}_login");
         let stack = Stack::default()
@@ -362,8 +371,7 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
 fn vault_drift_is_repaired_and_import_plans_nothing() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db = format!("acc_vdr_{v}");
-        let conn = format!("pgdr_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vdr", "pgdr"]);
         let app = format!("{conn}-app");
         let mut g = pg_app_stack(&db, &conn, &app).case(&tf);
         g.apply_clean();
@@ -455,9 +463,7 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
 #[test]
 fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vob_{v}");
-        let conn = format!("pgob_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vob", "pgob"]);
         let app = format!("{conn}-app");
         let mut g = pg_app_stack(&db, &conn, &app).case(&tf);
         g.apply_clean();
@@ -515,9 +521,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
 fn vault_expired_login_warning_names_only_this_roles_logins() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db_a = format!("acc_vsw_{v}");
-        let db_b = format!("acc_vswb_{v}");
-        let conn = format!("pgsw_{v}");
+        let [db_a, db_b, conn] = tagged(&tf, ["acc_vsw", "acc_vswb", "pgsw"]);
         let role_a = format!("{conn}-a");
         let role_b = format!("{conn}-b");
         let mut g = Stack::default()
@@ -559,8 +563,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
 fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db = format!("acc_vim_{v}");
-        let conn = format!("pgim_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vim", "pgim"]);
         let reader = format!("{conn}-reader");
         let stat = format!("{conn}-static");
         let login = format!("acc_vim_{v}_login");
@@ -624,9 +627,7 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
 #[test]
 fn vault_destroy_leaves_no_role_connection_or_login() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vds_{v}");
-        let conn = format!("pgds_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vds", "pgds"]);
         let app = format!("{conn}-app");
         let reader = format!("{conn}-ro");
         let mut g = pg_app_stack(&db, &conn, &app)
@@ -679,16 +680,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
 
         g.destroy();
 
-        let roles = vault_list("database/roles");
-        assert!(
-            !roles.contains(&app) && !roles.contains(&reader),
-            "roles left in Vault: {roles:?}"
-        );
-        let configs = vault_list("database/config");
-        assert!(
-            !configs.contains(&conn),
-            "connection left in Vault: {configs:?}"
-        );
+        assert_gone_from_vault(&conn, &[&app, &reader]);
         for r in [&app, &reader] {
             let left = leases_under(&format!("database/creds/{r}"));
             assert!(left.is_empty(), "leases of {r} left in Vault: {left:?}");
@@ -722,10 +714,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
 #[test]
 fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vmy_{v}");
-        let other = format!("acc_vmyb_{v}");
-        let conn = format!("mymy_{v}");
+        let [db, other, conn] = tagged(&tf, ["acc_vmy", "acc_vmyb", "mymy"]);
         let app = format!("{conn}-app");
         let reader = format!("{conn}-ro");
         // The tenant schema from dbaas_shared_mysql_database; another tenant's by SQL.
@@ -851,12 +840,7 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
             r.username,
             d.all()
         );
-        let roles = vault_list("database/roles");
-        assert!(
-            !roles.contains(&app) && !roles.contains(&reader),
-            "{roles:?}"
-        );
-        assert!(!vault_list("database/config").contains(&conn));
+        assert_gone_from_vault(&conn, &[&app, &reader]);
     }
 }
 
@@ -868,8 +852,7 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
 fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let ns = format!("acc_vrd_{v}");
-        let conn = format!("rdrd_{v}");
+        let [ns, conn] = tagged(&tf, ["acc_vrd", "rdrd"]);
         let app = format!("{conn}-app");
         let reader = format!("{conn}-ro");
         let foreign_key = format!("acc_vrdx_{v}:k");
@@ -928,12 +911,7 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
             !redis_user_exists(&r.username),
             "destroy revokes the readonly user's lease"
         );
-        let roles = vault_list("database/roles");
-        assert!(
-            !roles.contains(&app) && !roles.contains(&reader),
-            "{roles:?}"
-        );
-        assert!(!vault_list("database/config").contains(&conn));
+        assert_gone_from_vault(&conn, &[&app, &reader]);
     }
 }
 
@@ -978,10 +956,7 @@ fn vault_redis_creds_follow_a_custom_key_prefix() {
 #[test]
 fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let ns = format!("acc_rsafe_vg_{v}");
-        let ghost = format!("acc_rsafe_vghost_{v}");
-        let conn = format!("rdsg_{v}");
+        let [ns, ghost, conn] = tagged(&tf, ["acc_rsafe_vg", "acc_rsafe_vghost", "rdsg"]);
         let app = format!("{conn}-app");
         let lost = format!("{conn}-lost");
         let stack =
@@ -1069,8 +1044,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
     .expect("examples/tenant-stack/main.tf");
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let app = format!("acc_vts_{v}");
-        let conn = format!("pgts_{v}");
+        let [app, conn] = tagged(&tf, ["acc_vts", "pgts"]);
         let role_name = format!("{conn}-{app}-role");
 
         // The platform's shared connection, made once and reused by tenant stacks.
@@ -1148,8 +1122,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
 fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let conn = format!("pgfx_{v}");
-        let missing = format!("pgfx_missing_{v}");
+        let [conn, missing] = tagged(&tf, ["pgfx", "pgfx_missing"]);
         let orphan = format!("{missing}-app");
         let vault_lines = format!(
             "    address = \"{}\"\n    token   = \"{}\"\n",

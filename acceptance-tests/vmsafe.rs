@@ -12,8 +12,8 @@
 
 use crate::fixture::{
     assert_plan_empty, config, each_terraform, flat, issue_creds, mysql_admin as my_admin,
-    mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, Cleanup, CONN,
-    MYDB, PGDB, ROLE,
+    mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, tagged, Cleanup,
+    CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{
     provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
@@ -313,9 +313,7 @@ fn mysql_only_provider(user: &str, password: &str) -> String {
 #[test]
 fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let resumed = format!("acc_vmsafe_rs_{v}");
-        let foreign = format!("acc_vmsafe_fc_{v}");
+        let [resumed, foreign] = tagged(&tf, ["acc_vmsafe_rs", "acc_vmsafe_fc"]);
         let mut cleanup = Cleanup::default();
         cleanup.mysql_dbs = vec![resumed.clone(), foreign.clone()];
         // What a create cut off after its CREATE DATABASE leaves: the marker, written by
