@@ -50,11 +50,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
     for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafep{v}");
-        let mut cleanup = Cleanup::default();
-        cleanup.vault_paths = vec![
-            format!("database/config/{conn}"),
-            format!("database/roles/{conn}-app"),
-        ];
+        let _cleanup = Cleanup::vault(&[], &[&conn], &[&format!("{conn}-app")]);
         let good_conn = format!(
             "resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n"
         );
@@ -160,11 +156,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafen{v}");
-        let mut cleanup = Cleanup::default();
-        cleanup.vault_paths = vec![
-            format!("database/config/{conn}"),
-            format!("database/roles/{conn}-app"),
-        ];
+        let mut cleanup = Cleanup::vault(&[], &[&conn], &[&format!("{conn}-app")]);
         cleanup.mysql_dbs = vec![format!("acc_vmsafe_nul_{v}")];
         let cases: Vec<(String, &str)> = vec![
             (
