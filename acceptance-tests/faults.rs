@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use harness::{provider_block, psql_admin, run_ok, terraforms, version_tag, Workdir};
+use harness::{provider_block, psql_admin, run_ok, Workdir};
 
 /// One restart at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -84,9 +84,8 @@ fn tenants(prefix: &str, n: usize, protect: bool) -> String {
 #[test]
 fn postgres_restart_during_apply_then_the_next_apply_converges() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
-        let prefix = format!("acc_flt_{}", version_tag(&tf));
+    for tf in fixture::each_terraform() {
+        let [prefix] = fixture::tagged(&tf, ["acc_flt"]);
         sweep(&prefix);
         let w = Workdir::new(&tf, &tenants(&prefix, 40, true));
         // Restart once the apply is well under way.
@@ -171,9 +170,8 @@ fn spawn_apply(w: &Workdir) -> std::process::Child {
 #[test]
 fn mariadb_restart_during_apply_then_the_next_apply_converges() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
-        let prefix = format!("acc_flt_my_{}", version_tag(&tf));
+    for tf in fixture::each_terraform() {
+        let [prefix] = fixture::tagged(&tf, ["acc_flt_my"]);
         for d in mariadb_databases(&prefix) {
             let _ = fixture::mysql_try_admin(&format!("DROP DATABASE IF EXISTS `{d}`"));
         }
@@ -216,9 +214,8 @@ fn redis_restart_during_apply_then_the_next_apply_converges() {
             .map(str::to_string)
             .collect()
     };
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
-        let prefix = format!("acc_flt_rd_{}", version_tag(&tf));
+    for tf in fixture::each_terraform() {
+        let [prefix] = fixture::tagged(&tf, ["acc_flt_rd"]);
         let mut hcl = provider_block();
         for i in 0..20 {
             hcl.push_str(&format!(

@@ -11,9 +11,9 @@
 #![allow(dead_code)] // helpers shared by the cases of later items
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, issue_creds, mysql_admin as my_admin,
-    mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, tagged, Cleanup,
-    CONN, MYDB, PGDB, ROLE,
+    assert_plan_empty, assert_refused_at_plan, config, each_terraform, flat, issue_creds,
+    mysql_admin as my_admin, mysql_databases as my_databases, mysql_try_admin, pg_admin, plan,
+    points_at, tagged, Cleanup, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{
     provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
@@ -96,14 +96,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
         ];
         for (body, attr, says) in &cases {
             let w = Workdir::new(&tf, &config(body));
-            let r = plan(&w);
-            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
-            let all = r.all();
-            assert!(
-                points_at(&all, attr),
-                "must point at `{attr}` for\n{body}\n{all}"
-            );
-            assert!(flat(&all).contains(says), "expected {says:?} in\n{all}");
+            assert_refused_at_plan(&w, attr, says, body);
             let r = w.apply();
             assert_ne!(r.code, 0, "apply must fail for\n{body}\n{}", r.all());
             assert_nothing_in_vault(&v);
@@ -178,14 +171,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
         ];
         for (body, attr) in &cases {
             let w = Workdir::new(&tf, &config(body));
-            let r = plan(&w);
-            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
-            let all = r.all();
-            assert!(
-                points_at(&all, attr),
-                "must point at `{attr}` for\n{body}\n{all}"
-            );
-            assert!(flat(&all).contains("NUL"), "must name the NUL byte: {all}");
+            assert_refused_at_plan(&w, attr, "NUL", body);
         }
         assert!(my_databases("acc_vmsafe_nul").is_empty());
         assert!(vault_get(&format!("database/roles/{conn}-app")).is_none());
