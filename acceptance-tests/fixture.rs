@@ -315,6 +315,26 @@ pub fn plan_with_changes(w: &Workdir) -> String {
     r.stdout
 }
 
+/// A plan that must propose changes and show every one of `words`; its text.
+pub fn assert_plan_shows(w: &Workdir, words: &[&str]) -> String {
+    let p = plan_with_changes(w);
+    for word in words {
+        assert!(p.contains(word), "expected {word:?} in the plan:\n{p}");
+    }
+    p
+}
+
+/// A plan that must update in place (`update in-place`, never `must be replaced`) and show
+/// every one of `words`; its text.
+pub fn assert_plan_in_place(w: &Workdir, words: &[&str]) -> String {
+    let p = assert_plan_shows(w, &[&["update in-place"], words].concat());
+    assert!(
+        !p.contains("must be replaced"),
+        "a replacement planned:\n{p}"
+    );
+    p
+}
+
 /// The resource diffs of a plan (from the first `# <address>` line to `Plan:`), or
 /// `None` when the plan is empty; panics on a failed plan.
 pub fn plan_diff(w: &Workdir) -> Option<String> {

@@ -11,9 +11,9 @@
 
 use crate::fixture::{
     assert_apply_refused, assert_apply_refuses_foreign, assert_failures_name_the_server,
-    assert_plan_empty, assert_refused_at_plan, config, counted, counted_names, each_terraform,
-    flat, mysql_admin as admin, mysql_as, one_resource, plan_with_changes, points_at, resource,
-    Cleanup, MYDB as TYPE,
+    assert_plan_empty, assert_plan_in_place, assert_plan_shows, assert_refused_at_plan, config,
+    counted, counted_names, each_terraform, flat, mysql_admin as admin, mysql_as, one_resource,
+    points_at, resource, Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -95,22 +95,14 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
 
         // In-place update of the collation: ALTER DATABASE, not a replacement.
         w.write(&body("  collation = \"latin1_bin\"\n", ""));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && !p.contains("must be replaced"),
-            "{p}"
-        );
+        assert_plan_in_place(&w, &[]);
         w.apply().ok();
         assert_eq!(schema(&b), Some(("latin1".into(), "latin1_bin".into())));
         assert_plan_empty(&w, "collation update");
 
         // Drift: charset changed out of band shows a diff and apply restores it.
         admin(&format!("ALTER DATABASE `{b}` CHARACTER SET utf8mb4"));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("charset") && p.contains("update in-place"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["charset", "update in-place"]);
         w.apply().ok();
         assert_eq!(schema(&b), Some(("latin1".into(), "latin1_bin".into())));
         assert_plan_empty(&w, "repairing the charset");
@@ -118,11 +110,7 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
         // Drift: database dropped out of band is planned for creation. The login granted
         // on it still reaches the new one, and the provider says so.
         admin(&format!("DROP DATABASE `{a}`"));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("will be created") && p.contains("1 to add"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["will be created", "1 to add"]);
         let r = w.apply().ok();
         assert!(schema(&a).is_some());
         assert!(

@@ -16,7 +16,7 @@ use crate::fixture::{
     pg_admin as admin, pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
-use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
+use crate::postgres::{db_exists, db_name, destroy_leaves_nothing, owner_of, tenant_roles};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -159,9 +159,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
             "stray table kept"
         );
         admin(&other, "DROP TABLE stray");
-        w.destroy().ok();
-        assert!(!db_exists(&name));
-        assert!(tenant_roles(&name).is_empty());
+        destroy_leaves_nothing(&w, &name);
         drop(guard);
     }
 }

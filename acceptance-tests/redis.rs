@@ -12,9 +12,10 @@
 
 use crate::fixture::{
     assert_apply_refused, assert_apply_refuses_foreign, assert_failures_name_the_server,
-    assert_plan_empty, assert_refused_at_plan, config, counted, counted_names, each_terraform,
-    flat, one_resource, output_str, plan_with_changes, points_at, redis_admin_conn as admin,
-    redis_login as login, redis_run as run, redis_scan, resource, Cleanup, RNS as TYPE,
+    assert_plan_empty, assert_plan_in_place, assert_plan_shows, assert_refused_at_plan, config,
+    counted, counted_names, each_terraform, flat, one_resource, output_str, points_at,
+    redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
+    Cleanup, RNS as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -92,11 +93,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Drift: rules widened out of band show a diff; apply confines the user again.
         run(&mut admin(), &["ACL", "SETUSER", &a, "+flushall", "~*"]).expect("ACL SETUSER");
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && p.contains("key_prefix"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["update in-place", "key_prefix"]);
         w.apply().ok();
         let mut c = login(&a, &password).expect("same password after repair");
         assert_noperm(&mut c, &["FLUSHALL"]);
@@ -106,11 +103,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Drift: user deleted (as a Redis restart without ACL persistence does).
         run(&mut admin(), &["ACL", "DELUSER", &a]).expect("ACL DELUSER");
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("will be created") && p.contains("1 to add"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["will be created", "1 to add"]);
         w.apply().ok();
         let password = output_str(&w, "a_password");
         let mut c = login(&a, &password).expect("re-created user logs in");
@@ -150,11 +143,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
             &a,
         ])
         .ok();
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && !p.contains("must be replaced"),
-            "{p}"
-        );
+        assert_plan_in_place(&w, &[]);
         w.apply().ok();
         let password = output_str(&w, "a_password");
         assert!(login(&a, &password).is_ok());
@@ -311,11 +300,7 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
 
         // A new password with a new version: re-applied in place.
         w.write(&body(&two, 2));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && p.contains("password_wo_version"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["update in-place", "password_wo_version"]);
         w.apply().ok();
         assert!(login(&name, &two).is_ok(), "new password works");
         let old = login(&name, &one).err().unwrap_or_default();
@@ -528,8 +513,7 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
             &["ACL", "SETUSER", &a, "+scan", "+function|flush"],
         )
         .expect("ACL SETUSER");
-        let p = plan_with_changes(&w);
-        assert!(p.contains("update in-place"), "{p}");
+        assert_plan_shows(&w, &["update in-place"]);
         w.apply().ok();
         let mut c = login(&a, &output_str(&w, "a")).expect("login after repair");
         assert_noperm(&mut c, &["SCAN", "0"]);
@@ -788,11 +772,7 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
 
         let real: u16 = stack("DBAAS_REDIS_PORT").parse().expect("port");
         w.write(&body(real));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("tainted") && p.contains("must be replaced"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["tainted", "must be replaced"]);
         w.apply().ok();
         let password = output_str(&w, "password");
         assert!(login(&name, &password).is_ok(), "the replaced user logs in");

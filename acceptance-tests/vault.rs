@@ -20,12 +20,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::fixture::{
-    allowed_role, assert_plan_empty, config, connection, direct, each_terraform, flat, hcl_str,
-    ident, leases_under, lit, my_lit, mysql_admin, mysql_as as mysql, mysql_user_exists, name_of,
-    pg_admin as admin, pg_role_exists, pgb_port, plan, plan_diff, plan_with_changes, read_creds,
-    redis_admin, redis_cli as redis, redis_user_exists, resource, revoke_lease, role, role_outputs,
-    tagged, vault_made_logins, via_pgbouncer, wait_until, Case, Creds, Stack, CONN, MYDB, PGDB,
-    RNS, ROLE,
+    allowed_role, assert_plan_empty, assert_plan_shows, config, connection, direct, each_terraform,
+    flat, hcl_str, ident, leases_under, lit, my_lit, mysql_admin, mysql_as as mysql,
+    mysql_user_exists, name_of, pg_admin as admin, pg_role_exists, pgb_port, plan, plan_diff,
+    plan_with_changes, read_creds, redis_admin, redis_cli as redis, redis_user_exists, resource,
+    revoke_lease, role, role_outputs, tagged, vault_made_logins, via_pgbouncer, wait_until, Case,
+    Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{
     pgbouncer_ports, provider_block, psql, psql_command, stack, vault_delete, vault_get,
@@ -476,8 +476,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
             "CREATE ROLE \"{{name}}\" WITH LOGIN SUPERUSER PASSWORD '{{password}}';"
         ]);
         vault_post(&role_path, &edited);
-        let p = plan_with_changes(&g.w);
-        assert!(p.contains("creation_statements"), "{p}");
+        assert_plan_shows(&g.w, &["creation_statements"]);
         g.w.apply().ok();
         assert_eq!(
             vault_get(&role_path).expect("role")["data"]["creation_statements"],
@@ -501,8 +500,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
                 "verify_connection": false,
             }),
         );
-        let p = plan_with_changes(&g.w);
-        assert!(p.contains("connection_url"), "{p}");
+        assert_plan_shows(&g.w, &["connection_url"]);
         g.w.apply().ok();
         assert_eq!(
             vault_get(&config_path).expect("connection")["data"]["connection_details"]
@@ -1000,8 +998,7 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
                 "max_ttl": 86400,
             }),
         );
-        let p = plan_with_changes(&g.w);
-        assert!(p.contains("creation_statements"), "{p}");
+        assert_plan_shows(&g.w, &["creation_statements"]);
         g.w.apply().ok();
         let body = vault_get(&format!("database/roles/{app}")).expect("role");
         let rules = body["data"]["creation_statements"].to_string();
