@@ -16,12 +16,12 @@
 #![allow(dead_code)]
 
 use std::ops::{Deref, DerefMut};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    provider_block, psql, psql_admin, stack, vault_delete, vault_get, vault_list, vault_put,
-    vault_request, Run, Terraform, Workdir,
+    provider_block, psql, psql_admin, psql_command, stack, vault_delete, vault_get, vault_list,
+    vault_put, vault_request, Run, Terraform, Workdir,
 };
 
 /// Names unique per Terraform version: `<prefix>_<version digits>` for each prefix (cases
@@ -170,6 +170,25 @@ pub fn counted(tf: &Terraform, ty: &str, prefix: &str, n: usize, extra: &str) ->
             "resource \"{ty}\" \"many\" {{\n  count = {n}\n  name = format(\"{prefix}%02d\", count.index)\n{extra}\n}}\n"
         )),
     )
+}
+
+/// [`counted`] resources applied and destroyed at `-parallelism=20`: `existing()` (how many
+/// of them the backend holds) must be `n` after the apply, whose plan is then empty, and 0
+/// after the destroy.
+pub fn assert_counted_at_parallelism_20(
+    tf: &Terraform,
+    ty: &str,
+    prefix: &str,
+    n: usize,
+    extra: &str,
+    existing: impl Fn() -> usize,
+) {
+    let w = counted(tf, ty, prefix, n, extra);
+    w.apply_parallel(20).ok();
+    assert_eq!(existing(), n, "all {n} exist after the apply");
+    assert_plan_empty(&w, &format!("creating {n} {ty}"));
+    w.destroy_parallel(20).ok();
+    assert_eq!(existing(), 0, "none is left after the destroy");
 }
 
 /// A provider with only its `<block>` (`mysql`, `redis`) on the dev stack's host, first at
@@ -843,6 +862,24 @@ impl Cleanup {
         let mut c = Cleanup::default();
         c.name_prefixes = vec![prefix.to_string()];
         c.swept()
+    }
+
+    /// A session of `user` in `db` through the apps' PgBouncer running `sql` (e.g. a long
+    /// `pg_sleep`) in the background, killed with the guard.
+    pub fn pgbouncer_session(&mut self, db: &str, user: &str, password: &str, sql: &str) {
+        let child = psql_command(
+            &stack("DBAAS_PGBOUNCER_HOST"),
+            &pgb_port(),
+            db,
+            user,
+            password,
+        )
+        .args(["-c", sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn psql");
+        self.children.push(child);
     }
 
     /// The guard after one sweep now.

@@ -10,10 +10,10 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_apply_refused, assert_apply_refuses_foreign, assert_failures_name_the_server,
-    assert_plan_empty, assert_plan_in_place, assert_plan_shows, assert_refused_at_plan, config,
-    counted, counted_names, each_terraform, flat, mysql_admin as admin, mysql_as, one_resource,
-    points_at, resource, Cleanup, MYDB as TYPE,
+    assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
+    assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
+    assert_refused_at_plan, config, counted_names, each_terraform, flat, mysql_admin as admin,
+    mysql_as, mysql_databases, one_resource, points_at, resource, Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -240,27 +240,14 @@ fn mysql_fifty_databases_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc_my_many_{}_", tag(&tf));
         let names = counted_names(&prefix, 50);
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let _guard = Cleanup::mysql(&refs, &[]);
-        let w = counted(
+        let _guard = Cleanup::mysql(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        assert_counted_at_parallelism_20(
             &tf,
             TYPE,
             &prefix,
             50,
             "  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false",
+            || mysql_databases(&prefix).len(),
         );
-        w.apply_parallel(20).ok();
-        let made = admin(&format!(
-            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
-            prefix.replace('_', "\\_")
-        ));
-        assert_eq!(made, "50");
-        assert_plan_empty(&w, "creating 50 databases");
-        w.destroy_parallel(20).ok();
-        let left = admin(&format!(
-            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
-            prefix.replace('_', "\\_")
-        ));
-        assert_eq!(left, "0");
     }
 }

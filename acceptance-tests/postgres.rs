@@ -9,7 +9,6 @@
 //! case and per Terraform version (cases run in parallel), destroys what it made, and
 //! leaves a [`Cleanup`] guard that drops the same objects with SQL if a step panics.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
@@ -17,8 +16,7 @@ use crate::fixture::{
     pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
-    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_command, stack, version_tag,
-    Terraform, Workdir,
+    pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
 };
 
 /// The resource type under test.
@@ -612,19 +610,7 @@ pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_cl
             "app-pass-1",
             Some(&format!("{name}_readwrite")),
         );
-        let child = psql_command(
-            &stack("DBAAS_PGBOUNCER_HOST"),
-            &pgb_port(),
-            &name,
-            &login,
-            "app-pass-1",
-        )
-        .args(["-c", "SELECT pg_sleep(30)"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn psql");
-        guard.children.push(child);
+        guard.pgbouncer_session(&name, &login, "app-pass-1", "SELECT pg_sleep(30)");
         let active = wait_until(Duration::from_secs(15), || {
             admin(
                 "postgres",

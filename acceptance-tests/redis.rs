@@ -11,11 +11,11 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_apply_refused, assert_apply_refuses_foreign, assert_failures_name_the_server,
-    assert_plan_empty, assert_plan_in_place, assert_plan_shows, assert_refused_at_plan, config,
-    counted, counted_names, each_terraform, flat, one_resource, output_str, points_at,
-    redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
-    Cleanup, RNS as TYPE,
+    assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
+    assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
+    assert_refused_at_plan, config, counted_names, each_terraform, flat, one_resource, output_str,
+    points_at, redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan,
+    resource, Cleanup, RNS as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -400,16 +400,14 @@ fn redis_fifty_namespaces_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc-rd-many-{}-", tag(&tf));
         let names = counted_names(&prefix, 50);
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let _guard = Cleanup::redis(&refs, &[]);
-        let w = counted(&tf, TYPE, &prefix, 50, "  delete_keys_on_destroy = true");
-        w.apply_parallel(20).ok();
-        assert!(names.iter().all(|n| user_exists(n)), "all 50 users exist");
-        assert_plan_empty(&w, "creating 50 namespaces");
-        w.destroy_parallel(20).ok();
-        assert!(
-            names.iter().all(|n| !user_exists(n)),
-            "all 50 users deleted"
+        let _guard = Cleanup::redis(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        assert_counted_at_parallelism_20(
+            &tf,
+            TYPE,
+            &prefix,
+            50,
+            "  delete_keys_on_destroy = true",
+            || names.iter().filter(|n| user_exists(n)).count(),
         );
     }
 }

@@ -16,7 +16,6 @@
 //! owns the working directory: on every exit it runs `terraform destroy`, then removes with
 //! the Vault API and SQL whatever a panicking step may have left.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::fixture::{
@@ -28,8 +27,8 @@ use crate::fixture::{
     Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{
-    pgbouncer_ports, provider_block, psql, psql_command, stack, vault_delete, vault_get,
-    vault_list, vault_post, vault_put, version_tag,
+    pgbouncer_ports, provider_block, psql, stack, vault_delete, vault_get, vault_list, vault_post,
+    vault_put, version_tag,
 };
 
 /// The attribute line of a read-only rotation role.
@@ -652,19 +651,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
             vault_made_logins(&conn)
         );
         let live = &issued[0];
-        let child = psql_command(
-            &stack("DBAAS_PGBOUNCER_HOST"),
-            &pgb_port(),
-            &db,
-            &live.username,
-            &live.password,
-        )
-        .args(["-c", "SELECT pg_sleep(120)"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn psql");
-        g.children.push(child);
+        g.pgbouncer_session(&db, &live.username, &live.password, "SELECT pg_sleep(120)");
         assert!(
             wait_until(Duration::from_secs(10), || admin(
                 "postgres",
