@@ -900,22 +900,19 @@ impl Cleanup {
         let pg = |sql: String| psql_admin("postgres", &sql).map(drop);
 
         // Vault first: a role left behind would issue logins into what is dropped next.
-        let prefixed = |list: &str| -> Vec<String> {
-            let all = vault_list(list);
-            all.into_iter()
-                .filter(|n| self.name_prefixes.iter().any(|p| n.starts_with(p)))
-                .collect()
+        // The names given, plus those under `list` that start with a name prefix.
+        let named = |given: &[String], list: &str| -> Vec<String> {
+            let mut all = given.to_vec();
+            if !self.name_prefixes.is_empty() {
+                all.extend(
+                    vault_list(list)
+                        .into_iter()
+                        .filter(|n| self.name_prefixes.iter().any(|p| n.starts_with(p))),
+                );
+            }
+            all
         };
-        let roles: Vec<String> = self
-            .vault_roles
-            .iter()
-            .cloned()
-            .chain(if self.name_prefixes.is_empty() {
-                Vec::new()
-            } else {
-                prefixed("database/roles")
-            })
-            .collect();
+        let roles = named(&self.vault_roles, "database/roles");
         for role in &roles {
             let mut revoked = Err(String::new());
             for prefix in [
@@ -946,16 +943,7 @@ impl Cleanup {
         for p in &self.vault_paths {
             note(vault_delete(p));
         }
-        let connections: Vec<String> = self
-            .vault_connections
-            .iter()
-            .cloned()
-            .chain(if self.name_prefixes.is_empty() {
-                Vec::new()
-            } else {
-                prefixed("database/config")
-            })
-            .collect();
+        let connections = named(&self.vault_connections, "database/config");
         for conn in &connections {
             note(vault_delete(&format!("database/config/{conn}")));
         }

@@ -359,7 +359,6 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
                 tenant_roles(db)
             );
         }
-        drop(guard);
     }
 }
 
@@ -658,7 +657,6 @@ pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_cl
                 );
             }
         }
-        drop(guard);
     }
 }
 
@@ -811,7 +809,6 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
             &format!("DROP DATABASE {} WITH (FORCE)", ident(&name)),
         );
         admin("postgres", &format!("DROP ROLE {}", ident(&stale)));
-        drop(guard);
     }
 }
 

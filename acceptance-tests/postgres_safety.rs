@@ -125,7 +125,6 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         let _ = w.destroy();
         assert!(role_exists(&legacy));
         assert_eq!(admin(&billing, "SELECT v FROM invoices"), "kept");
-        drop(guard);
     }
 }
 
@@ -136,7 +135,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
     for tf in each_terraform() {
         let name = db_name("elsewhere", &tf);
         let other = db_name("elsewhere_other", &tf);
-        let guard = Cleanup::tenants(&[&name, &other]);
+        let _guard = Cleanup::tenants(&[&name, &other]);
         admin("postgres", &format!("CREATE DATABASE {}", ident(&other)));
         let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         w.apply().ok();
@@ -160,7 +159,6 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
         );
         admin(&other, "DROP TABLE stray");
         destroy_leaves_nothing(&w, &name);
-        drop(guard);
     }
 }
 
@@ -174,7 +172,7 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
     for tf in each_terraform() {
         let victim = db_name("tpl_victim", &tf);
         let thief = db_name("tpl_thief", &tf);
-        let guard = Cleanup::tenants(&[&victim, &thief]);
+        let _guard = Cleanup::tenants(&[&victim, &thief]);
         admin("postgres", &format!("CREATE DATABASE {}", ident(&victim)));
         admin(
             &victim,
@@ -216,7 +214,6 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
             "postgres",
             &format!("ALTER DATABASE {} IS_TEMPLATE false", ident(&victim)),
         );
-        drop(guard);
     }
 }
 
@@ -234,7 +231,7 @@ fn postgres_new_database_is_never_open_to_public() {
         let prefix = db_name("open", &tf);
         let names: Vec<String> = (0..10).map(|i| format!("{prefix}_{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let guard = Cleanup::tenants(&refs);
+        let _guard = Cleanup::tenants(&refs);
         let like = format!("{prefix}\\_%");
         let watch = format!(
             "DO $$ DECLARE t0 timestamptz := clock_timestamp(); hit text; n int; BEGIN \
@@ -285,7 +282,6 @@ fn postgres_new_database_is_never_open_to_public() {
             !err.contains("OPEN:"),
             "a new database accepted connections while PUBLIC could still connect:\n{err}"
         );
-        drop(guard);
     }
 }
 
@@ -324,7 +320,6 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
         assert_eq!(count(&stack("PGUSER")), "0", "never a superuser's hash");
         assert_eq!(count(&outsider), "0", "never another login's hash");
         w.destroy().ok();
-        drop(guard);
     }
 }
 
@@ -341,7 +336,7 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         let name = db_name("outlive", &tf);
         let conn = format!("pgout_{v}");
         let role = format!("{conn}-app");
-        let guard = Cleanup::tenants(&[&name]);
+        let _guard = Cleanup::tenants(&[&name]);
         let body = format!(
             "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
             resource(TYPE, "x", &name, "  deletion_protection = false")
@@ -363,7 +358,6 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         let r = crate::harness::psql("postgres", &login, &password, &stack("PGPORT"), "SELECT 1");
         assert!(r.is_err(), "the login can no longer connect anywhere");
         let _ = vault_delete(&format!("database/config/{conn}"));
-        drop(guard);
     }
 }
 
@@ -480,6 +474,5 @@ fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
             "32"
         );
         w.destroy().ok();
-        drop(guard);
     }
 }
