@@ -187,54 +187,55 @@ fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
     for tf in each_terraform() {
         let name = ns_name("bad", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
-        let named = |extra: &str| resource(TYPE, "x", &name, extra);
-        let cases: Vec<(String, &str, &str)> = vec![
+        let long = "a".repeat(65);
+        let mut cases: Vec<(String, &str, &str)> = [
+            ("bad name", "may contain only"),
+            ("default", "built-in"),
+            (long.as_str(), "at most 64"),
+        ]
+        .into_iter()
+        .map(|(bad, says)| (resource(TYPE, "x", bad, ""), "name", says))
+        .collect();
+        // Each value of `attr` (an HCL expression) on an otherwise valid namespace.
+        let values: [(&str, &str, &[&str]); 4] = [
             (
-                resource(TYPE, "x", "bad name", ""),
-                "name",
-                "may contain only",
+                "key_prefix",
+                "glob",
+                &[r#""app*""#, r#""a?b:""#, r#""a[b]:""#, r#""a\\b:""#],
             ),
-            (resource(TYPE, "x", "default", ""), "name", "built-in"),
+            ("key_prefix", "empty", &[r#""""#]),
             (
-                resource(TYPE, "x", &"a".repeat(65), ""),
-                "name",
-                "at most 64",
-            ),
-            (named("  key_prefix = \"app*\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"a?b:\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"a[b]:\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"a\\\\b:\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"\""), "key_prefix", "empty"),
-            (
-                named("  commands = [\"+@all\", \"~*\"]"),
                 "commands",
                 "escape",
+                &[
+                    r#"["+@all", "~*"]"#,
+                    r#"["allkeys"]"#,
+                    r#"["%R~*"]"#,
+                    r#"["&*"]"#,
+                    r#"["allchannels"]"#,
+                    r#"["resetkeys"]"#,
+                    r#"["nopass"]"#,
+                    r#"[">secret"]"#,
+                    r#"["<secret"]"#,
+                    r#"["on"]"#,
+                    r#"["off"]"#,
+                ],
             ),
-            (named("  commands = [\"allkeys\"]"), "commands", "escape"),
-            (named("  commands = [\"%R~*\"]"), "commands", "escape"),
-            (named("  commands = [\"&*\"]"), "commands", "escape"),
             (
-                named("  commands = [\"allchannels\"]"),
-                "commands",
-                "escape",
-            ),
-            (named("  commands = [\"resetkeys\"]"), "commands", "escape"),
-            (named("  commands = [\"nopass\"]"), "commands", "escape"),
-            (named("  commands = [\">secret\"]"), "commands", "escape"),
-            (named("  commands = [\"<secret\"]"), "commands", "escape"),
-            (named("  commands = [\"on\"]"), "commands", "escape"),
-            (named("  commands = [\"off\"]"), "commands", "escape"),
-            (
-                named("  channels = [\"*\"]"),
                 "channels",
                 "does not start with",
-            ),
-            (
-                named("  channels = [\"other:*\"]"),
-                "channels",
-                "does not start with",
+                &[r#"["*"]"#, r#"["other:*"]"#],
             ),
         ];
+        for (attr, says, exprs) in values {
+            for e in exprs {
+                cases.push((
+                    resource(TYPE, "x", &name, &format!("  {attr} = {e}")),
+                    attr,
+                    says,
+                ));
+            }
+        }
         for (hcl, attr, says) in cases {
             let w = Workdir::new(&tf, &config(&hcl));
             assert_refused_at_plan(&w, attr, says, &hcl);
