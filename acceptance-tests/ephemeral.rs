@@ -97,6 +97,17 @@ resource "terraform_data" "app_login" {{
     )
 }
 
+/// A case's tenant, connection and role names: `acc_eph_<short>_<v>`, `eph-<short>-<v>`
+/// and `eph<short><v>-role`, unique per case (`short`) and Terraform version.
+fn names(short: &str, tf: &Terraform) -> (String, String, String) {
+    let v = version_tag(tf);
+    (
+        format!("acc_eph_{short}_{v}"),
+        format!("eph-{short}-{v}"),
+        format!("eph{short}{v}-role"),
+    )
+}
+
 /// The named login still exists in the engine's user catalog.
 fn login_exists(engine: &str, user: &str) -> bool {
     match engine {
@@ -141,10 +152,7 @@ fn read(dir: &Path, file: &str) -> String {
 /// Applies the whole stack for `e` once and checks the app's login and its revocation.
 fn first_apply(e: &Engine, short: &str) {
     let Some(tf) = newer() else { return };
-    let v = version_tag(&tf);
-    let name = format!("acc_eph_{short}_{v}");
-    let conn = format!("eph-{short}-{v}");
-    let role = format!("eph{short}{v}-role");
+    let (name, conn, role) = names(short, &tf);
     let g = case(
         &tf,
         &stack_hcl(e, &name, &conn, &role),
@@ -236,11 +244,8 @@ ephemeral "dbaas_database_credentials" "app" {{
 #[test]
 fn acc_eph_verify_fails_the_run_for_mysql_and_redis_endpoints_that_refuse() {
     let Some(tf) = newer() else { return };
-    let v = version_tag(&tf);
     for (e, short) in [(&MYSQL, "vm"), (&REDIS, "vr")] {
-        let name = format!("acc_eph_{short}_{v}");
-        let conn = format!("eph-{short}-{v}");
-        let role = format!("eph{short}{v}-role");
+        let (name, conn, role) = names(short, &tf);
         // Without the ephemeral block and the app: the tenant and its role first.
         let tenant_only = format!(
             "{}\n{}",
@@ -354,11 +359,8 @@ fn acc_eph_kv_username_reaches_the_vault_connection() {
 #[test]
 fn acc_eph_static_role_database_defaults_to_the_logins_tenant_database() {
     let Some(tf) = newer() else { return };
-    let v = version_tag(&tf);
-    let name = format!("acc_eph_st_{v}");
-    let conn = format!("eph-st-{v}");
-    let role = format!("eph-st-{v}-role");
-    let login = format!("acc_eph_st_{v}_app");
+    let (name, conn, role) = names("st", &tf);
+    let login = format!("{name}_app");
     let base = format!(
         "{}\n{}\n{}",
         provider_block(),
