@@ -903,10 +903,8 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
 #[test]
 fn vault_redis_creds_follow_a_custom_key_prefix() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let ns = format!("acc_vrp_{v}");
-        let prefix = format!("tenant-{v}/");
-        let conn = format!("rdrp_{v}");
+        let [ns, conn] = tagged(&tf, ["acc_vrp", "rdrp"]);
+        let prefix = format!("tenant-{}/", version_tag(&tf));
         let app = format!("{conn}-app");
         let mut g = redis_app_stack(
             &ns,
