@@ -1,14 +1,18 @@
 //! The acceptance fixture: what every case needs besides its own configuration and
-//! assertions. HCL for each resource type ([`config`], [`resource`], [`pg_database`],
-//! [`connection`], [`role`]), plans ([`plan`], [`plan_with_changes`], [`plan_diff`],
-//! [`assert_plan_empty`]), message checks ([`flat`], [`points_at`]), admin access to every
-//! backend (PostgreSQL [`pg_admin`], MySQL [`mysql_admin`], Redis [`redis_admin`] and
-//! [`redis_login`], Vault through `harness::vault_*` and [`read_creds`]), and ONE cleanup
-//! guard, [`Cleanup`], that knows every backend; [`Case`] is a working directory with its
-//! guard, destroyed on every exit.
+//! assertions. HCL for each resource type ([`config`], [`resource`], [`one_resource`],
+//! [`counted`], [`pg_database`], [`connection`], [`role`], [`postgres_vault_provider`]),
+//! and [`Stack`], which builds a configuration together with the guard that knows what it
+//! makes; plans ([`plan`], [`plan_with_changes`], [`plan_diff`], [`assert_plan_empty`],
+//! [`assert_plan_shows`], [`assert_plan_in_place`]); refusals ([`assert_refused_at_plan`],
+//! [`assert_apply_refused`], [`assert_apply_refuses_foreign`],
+//! [`assert_failures_name_the_server`]); message checks ([`flat`], [`points_at`]); admin
+//! access to every backend (PostgreSQL [`pg_admin`], MySQL [`mysql_admin`], Redis
+//! [`redis_admin`] and [`redis_login`], Vault through `harness::vault_*`, [`read_creds`] and
+//! [`issue_creds`]); and ONE cleanup guard, [`Cleanup`], that knows every backend; [`Case`]
+//! is a working directory with its guard, destroyed on every exit.
 //!
-//! A new case: names unique per case and per Terraform version (`version_tag`), a
-//! `Cleanup` (or a `Case`) naming what it makes, its HCL, its assertions.
+//! A new case: names unique per case and per Terraform version ([`tagged`]), a `Stack`
+//! (or a `Case`, or a `Cleanup`) naming what it makes, its HCL, its assertions.
 //!
 //! `faults.rs` is its own test binary and includes this file with `#[path]`, as it does
 //! `harness.rs`; both are modules at the crate root there too.
