@@ -86,8 +86,12 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
     match engine {
         Engine::Postgres => s.postgres.as_ref().map(|p| AdminDefaults {
             url: format!(
-                "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}",
-                p.host, p.port, p.database, p.sslmode
+                "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}{}",
+                p.host,
+                p.port,
+                p.database,
+                p.sslmode,
+                postgres_tls_params(&p.tls_files)
             ),
             username: p.username.clone(),
             password: p.password.clone(),
@@ -95,8 +99,10 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
         }),
         Engine::Mysql => s.mysql.as_ref().map(|m| AdminDefaults {
             url: format!(
-                "{{{{username}}}}:{{{{password}}}}@tcp({}:{})/",
-                m.host, m.port
+                "{{{{username}}}}:{{{{password}}}}@tcp({}:{})/{}",
+                m.host,
+                m.port,
+                mysql_tls_param(m.tls)
             ),
             username: m.username.clone(),
             password: m.password.clone(),
@@ -109,6 +115,88 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
             block: "redis",
         }),
     }
+}
+
+/// The certificate files of the PostgreSQL admin block as libpq URL parameters
+/// (`&sslrootcert=...`): paths Vault's plugin (pgx, as libpq) opens on the Vault server,
+/// so they must exist there too.
+fn postgres_tls_params(files: &crate::backends::settings::TlsFiles) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let params = [
+        ("sslrootcert", &files.ca_cert),
+        ("sslcert", &files.client_cert),
+        ("sslkey", &files.client_key),
+    ];
+    params
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .map(|(k, v)| format!("&{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .collect()
+}
+
+/// The go-sql-driver `tls` parameter for the MySQL admin block's mode: `preferred` and
+/// `required` encrypt without checking (`preferred`, `skip-verify`); both verifying
+/// modes check chain and host name (`true`; Go has no chain-only mode).
+fn mysql_tls_param(mode: crate::enums::MysqlTls) -> &'static str {
+    use crate::enums::MysqlTls;
+    match mode {
+        MysqlTls::Disabled => "",
+        MysqlTls::Preferred => "?tls=preferred",
+        MysqlTls::Required => "?tls=skip-verify",
+        MysqlTls::VerifyCa | MysqlTls::VerifyIdentity => "?tls=true",
+    }
+}
+
+/// TLS fields of the connection body that the provider's admin block implies and the
+/// URL cannot carry: for MySQL `tls_ca` and `tls_certificate_key` (PEM contents, the
+/// client key included; never in state), for Redis `ca_cert`. Read at apply only.
+fn tls_body_fields(
+    b: &Backends,
+    engine: Engine,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let read = |what: &str, path: &str| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} {path:?}: {e}"))
+    };
+    let mut out = serde_json::Map::new();
+    match engine {
+        Engine::Mysql => {
+            let Some(m) = b.settings.mysql.as_ref() else {
+                return Ok(out);
+            };
+            if m.tls == crate::enums::MysqlTls::Disabled {
+                return Ok(out);
+            }
+            let files = &m.tls_files;
+            if let Some(ca) = &files.ca_cert {
+                out.insert("tls_ca".into(), read("mysql.ca_cert_file", ca)?.into());
+            }
+            if let Some((cert, key)) = files.client_pair() {
+                let pem = format!(
+                    "{}\n{}",
+                    read("mysql.client_cert_file", cert)?.trim_end(),
+                    read("mysql.client_key_file", key)?
+                );
+                out.insert("tls_certificate_key".into(), pem.into());
+            }
+            // A custom TLS config replaces the URL's `tls`: keep the unverified modes unverified.
+            if !out.is_empty() {
+                let verify = matches!(
+                    m.tls,
+                    crate::enums::MysqlTls::VerifyCa | crate::enums::MysqlTls::VerifyIdentity
+                );
+                out.insert("tls_skip_verify".into(), (!verify).into());
+            }
+        }
+        Engine::Redis => {
+            if let Some(r) = b.settings.redis.as_ref().filter(|r| r.tls) {
+                if let Some(ca) = &r.tls_files.ca_cert {
+                    out.insert("ca_cert".into(), read("redis.ca_cert_file", ca)?.into());
+                }
+            }
+        }
+        Engine::Postgres => {}
+    }
+    Ok(out)
 }
 
 /// Builds the body of `<mount>/config/<name>` and the state values it implies.
@@ -188,6 +276,25 @@ async fn write_config(
             .into();
     } else {
         body["connection_url"] = url.clone().into();
+    }
+    // Only a URL defaulted from the admin block gets the block's certificate files.
+    if planned.connection_url.as_option().is_none() || config.connection_url.is_null() {
+        match tls_body_fields(ctx.client, engine) {
+            Ok(fields) => {
+                if let Some(obj) = body.as_object_mut() {
+                    obj.extend(fields);
+                }
+            }
+            Err(why) => {
+                attribute_error(
+                    &mut ctx.diags,
+                    "connection_url",
+                    "Cannot read a TLS file of the provider's admin block",
+                    why,
+                );
+                return None;
+            }
+        }
     }
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
     if let Err(e) = vault.write(&format!("{mount}/config/{name}"), &body).await {
@@ -415,6 +522,24 @@ mod tests {
     }
 
     #[test]
+    fn admin_block_tls_reaches_the_vault_connection_url() {
+        let files = crate::backends::settings::TlsFiles {
+            ca_cert: Some("/etc/ssl/ca dir/ca.pem".into()),
+            client_cert: Some("/c.pem".into()),
+            client_key: Some("/k.pem".into()),
+        };
+        assert_eq!(
+            postgres_tls_params(&files),
+            "&sslrootcert=%2Fetc%2Fssl%2Fca%20dir%2Fca%2Epem&sslcert=%2Fc%2Epem&sslkey=%2Fk%2Epem"
+        );
+        assert_eq!(postgres_tls_params(&Default::default()), "");
+        use crate::enums::MysqlTls;
+        assert_eq!(mysql_tls_param(MysqlTls::Disabled), "");
+        assert_eq!(mysql_tls_param(MysqlTls::Required), "?tls=skip-verify");
+        assert_eq!(mysql_tls_param(MysqlTls::VerifyIdentity), "?tls=true");
+    }
+
+    #[test]
     fn the_model_has_the_schemas_attributes() {
         tfplugin::model::check_model::<Model>(&VaultDatabaseConnection.schema().block).unwrap();
     }
@@ -430,6 +555,7 @@ mod tests {
                 database: "postgres".into(),
                 sslmode: crate::provider::defaults::SSLMODE,
                 connect_timeout: 10,
+                tls_files: Default::default(),
             }),
             ..Default::default()
         })
