@@ -102,7 +102,7 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
                 "{{{{username}}}}:{{{{password}}}}@tcp({}:{})/{}",
                 m.host,
                 m.port,
-                mysql_tls_param(m.tls)
+                mysql_tls_param(m.tls, &m.tls_files)
             ),
             username: m.username.clone(),
             password: m.password.clone(),
@@ -136,9 +136,18 @@ fn postgres_tls_params(files: &crate::backends::settings::TlsFiles) -> String {
 
 /// The go-sql-driver `tls` parameter for the MySQL admin block's mode: `preferred` and
 /// `required` encrypt without checking (`preferred`, `skip-verify`); both verifying
-/// modes check chain and host name (`true`; Go has no chain-only mode).
-fn mysql_tls_param(mode: crate::enums::MysqlTls) -> &'static str {
+/// modes check chain and host name (`true`; Go has no chain-only mode). None when the
+/// block has certificate files: Vault then builds the TLS config from `tls_ca` /
+/// `tls_certificate_key` / `tls_skip_verify` (see [`tls_body_fields`]), and a `tls`
+/// parameter in the URL would override it (checked on OpenBao 2.7).
+fn mysql_tls_param(
+    mode: crate::enums::MysqlTls,
+    files: &crate::backends::settings::TlsFiles,
+) -> &'static str {
     use crate::enums::MysqlTls;
+    if files.ca_cert.is_some() || files.client_pair().is_some() {
+        return "";
+    }
     match mode {
         MysqlTls::Disabled => "",
         MysqlTls::Preferred => "?tls=preferred",
@@ -534,9 +543,17 @@ mod tests {
         );
         assert_eq!(postgres_tls_params(&Default::default()), "");
         use crate::enums::MysqlTls;
-        assert_eq!(mysql_tls_param(MysqlTls::Disabled), "");
-        assert_eq!(mysql_tls_param(MysqlTls::Required), "?tls=skip-verify");
-        assert_eq!(mysql_tls_param(MysqlTls::VerifyIdentity), "?tls=true");
+        let none = Default::default();
+        assert_eq!(mysql_tls_param(MysqlTls::Disabled, &none), "");
+        assert_eq!(
+            mysql_tls_param(MysqlTls::Required, &none),
+            "?tls=skip-verify"
+        );
+        assert_eq!(
+            mysql_tls_param(MysqlTls::VerifyIdentity, &none),
+            "?tls=true"
+        );
+        assert_eq!(mysql_tls_param(MysqlTls::VerifyIdentity, &files), "");
     }
 
     #[test]
