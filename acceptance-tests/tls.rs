@@ -326,3 +326,69 @@ fn tls_wrong_ca_fails_naming_the_backend_host_port_and_the_certificate_problem()
         }
     }
 }
+
+/// Vault reached over TLS trusting the hashed CA directory (`ca_cert_dir`), inside a
+/// namespace: the connection is written in the namespace's mount, not the root's.
+#[test]
+fn tls_vault_namespace_and_ca_dir() {
+    use crate::harness::{vault_delete, vault_get, vault_request};
+    for tf in each_terraform() {
+        let v = version_tag(&tf);
+        let ns = format!("acc-tls-ns-{v}");
+        let conn = format!("tlsns_{v}");
+        let right = tls_provider(&Tls {
+            ca: stack("DBAAS_CA_CERT"),
+            vault_ca: stack("DBAAS_CA_CERT"),
+            closed: false,
+        });
+        // The Vault block is last: trust the CA directory instead of the file, and
+        // work inside the namespace.
+        let at = right.rfind("    ca_cert_file").unwrap_or(right.len());
+        let provider = format!(
+            "{}    ca_cert_dir  = \"{}\"\n    namespace    = \"{ns}\"\n  }}\n}}\n",
+            &right[..at],
+            stack("DBAAS_CA_DIR")
+        );
+        let _ = vault_delete(&format!("{ns}/sys/mounts/database"));
+        let _ = vault_delete(&format!("sys/namespaces/{ns}"));
+        let (code, body) = vault_request(
+            "POST",
+            &format!("sys/namespaces/{ns}"),
+            Some(&serde_json::json!({})),
+        );
+        assert!(
+            (200..300).contains(&code),
+            "create namespace {ns}: HTTP {code}: {body}"
+        );
+        let (code, body) = vault_request(
+            "POST",
+            &format!("{ns}/sys/mounts/database"),
+            Some(&serde_json::json!({ "type": "database" })),
+        );
+        assert!(
+            (200..300).contains(&code),
+            "mount database in {ns}: HTTP {code}: {body}"
+        );
+
+        let mut g = Case::new(
+            &tf,
+            &format!("{provider}{}", connection("rd", &conn, "redis", "")),
+        );
+        g.vault_paths = vec![format!("{ns}/database/config/{conn}")];
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "apply in a namespace");
+        assert!(
+            vault_get(&format!("{ns}/database/config/{conn}")).is_some(),
+            "the connection is in namespace {ns}"
+        );
+        assert!(
+            vault_get(&format!("database/config/{conn}")).is_none(),
+            "nothing was written in the root namespace"
+        );
+        g.destroy();
+        assert!(vault_get(&format!("{ns}/database/config/{conn}")).is_none());
+        drop(g);
+        let _ = vault_delete(&format!("{ns}/sys/mounts/database"));
+        let _ = vault_delete(&format!("sys/namespaces/{ns}"));
+    }
+}
