@@ -420,11 +420,16 @@ impl<'a> Reader<'a> {
             .unwrap_or_default()
     }
 
-    /// A certificate or key file path: read now, so a missing, unreadable or wrong file
-    /// is a diagnostic on the attribute naming the path (never its contents).
-    fn pem_file(&mut self, name: &str, kind: Pem) -> Option<String> {
+    /// A path attribute checked now by `check` (reading the file or directory), so a
+    /// missing, unreadable or wrong one is a diagnostic on the attribute naming the path
+    /// (never its contents).
+    fn checked_path(
+        &mut self,
+        name: &str,
+        check: impl FnOnce(&std::path::Path) -> Result<(), String>,
+    ) -> Option<String> {
         let path = self.string(name)?;
-        if let Err(why) = check_pem_file(std::path::Path::new(&path), kind) {
+        if let Err(why) = check(std::path::Path::new(&path)) {
             let (block, from) = (self.name, self.env_note(name));
             self.diags.error_at(
                 self.path.join(name),
@@ -433,6 +438,11 @@ impl<'a> Reader<'a> {
             );
         }
         Some(path)
+    }
+
+    /// A certificate or key file path (see [`Reader::checked_path`]).
+    fn pem_file(&mut self, name: &str, kind: Pem) -> Option<String> {
+        self.checked_path(name, |p| check_pem_file(p, kind))
     }
 
     /// The CA, client certificate and client key attributes `ca`, `cert`, `key`; a
@@ -483,19 +493,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A directory of PEM CA files: read now; an unreadable one, or one holding no
-    /// certificate, is an error on the attribute naming it.
+    /// A directory of PEM CA files (see [`Reader::checked_path`]).
     fn ca_dir(&mut self, name: &str) -> Option<String> {
-        let path = self.string(name)?;
-        if let Err(why) = check_ca_dir(std::path::Path::new(&path)) {
-            let (block, from) = (self.name, self.env_note(name));
-            self.diags.error_at(
-                self.path.join(name),
-                format!("Cannot use {block}.{name}"),
-                format!("{path:?}{from}: {why}."),
-            );
-        }
-        Some(path)
+        self.checked_path(name, check_ca_dir)
     }
 }
 
