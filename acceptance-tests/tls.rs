@@ -141,8 +141,9 @@ fn tenant_set(v: &str) -> String {
     )
 }
 
-/// The PgBouncer pools data source: it reads every admin console.
-const POOLS: &str = "data \"dbaas_pgbouncer_pools\" \"p\" {}\noutput \"pools\" { value = length(data.dbaas_pgbouncer_pools.p.pools) }\n";
+/// The PgBouncer pools data source: it reads every admin console. (Its output is a bool:
+/// other cases on the same stack change the number of pools between plans.)
+const POOLS: &str = "data \"dbaas_pgbouncer_pools\" \"p\" {}\noutput \"pools_read\" { value = length(data.dbaas_pgbouncer_pools.p.pools) >= 0 }\n";
 
 #[test]
 fn tls_tenant_lifecycle_with_every_backend_verified_against_the_private_ca() {
@@ -171,10 +172,7 @@ fn tls_tenant_lifecycle_with_every_backend_verified_against_the_private_ca() {
         g.sweep();
 
         g.w.apply().ok();
-        assert!(
-            g.w.outputs()["pools"].as_u64().is_some(),
-            "pools read over TLS"
-        );
+        assert!(g.w.outputs()["pools_read"] == true, "pools read over TLS");
         assert_plan_empty(&g.w, "apply over TLS");
 
         // Vault was handed the same TLS: its connections work, so its logins do.
