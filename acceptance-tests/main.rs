@@ -16,6 +16,7 @@ mod postgres_safety;
 mod redis;
 mod release;
 mod secrets;
+mod tls;
 mod upgrade;
 mod vault;
 mod vmsafe;

@@ -22,6 +22,9 @@ const ANNOUNCED_IN_PLACE: &[(&str, &str)] = &[
     ("dbaas_shared_redis_namespace", "acl"),
     // Redis rotation roles' generated rules gain the same guard rules.
     ("dbaas_vault_rotation_role", "creation_statements"),
+    // Issue 11: the MySQL connection URL defaulted from the provider's `mysql` block
+    // carries its TLS mode (`?tls=preferred` for the default `preferred`).
+    ("dbaas_vault_database_connection", "connection_url"),
 ];
 
 fn repo_root() -> PathBuf {

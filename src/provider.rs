@@ -9,8 +9,8 @@ use tfplugin::{
 };
 
 use crate::backends::settings::{
-    MysqlSettings, PgBouncerSettings, PostgresSettings, RedisSettings, Secret, Settings,
-    VaultSettings,
+    MysqlSettings, PgBouncerSettings, PostgresSettings, RedisSettings, Secret, Settings, TlsFiles,
+    VaultSettings, VaultTls,
 };
 use crate::backends::Backends;
 use crate::enums::{MysqlTls, SslMode};
@@ -49,6 +49,18 @@ pub mod defaults {
     pub const REDIS_TLS: bool = false;
     /// `vault.mount`.
     pub const VAULT_MOUNT: &str = "database";
+    /// `pgbouncer.admin_sslmode`.
+    pub const PGBOUNCER_ADMIN_SSLMODE: SslMode = SslMode::Prefer;
+    /// `vault.skip_tls_verify`.
+    pub const VAULT_SKIP_TLS_VERIFY: bool = false;
+}
+
+/// A file-path attribute (a PEM certificate or key) read at configure: a missing or
+/// unreadable file is a diagnostic on it, naming the path.
+fn pem_file(name: &str, what: &str) -> Attribute {
+    Attribute::string(name).optional().description(format!(
+        "{what} Read when the provider is configured (a missing or unreadable file is an error naming it); never sent anywhere but the TLS handshake."
+    ))
 }
 
 /// Appends "Required when the block is present." to an attribute's description: the
@@ -121,6 +133,9 @@ pub fn provider_schema() -> Schema {
                 .description(format!("libpq sslmode. Default `{}`.", defaults::SSLMODE))
                 .validate(SslMode::validator()),
         )
+        .attr(pem_file("sslrootcert", "PEM file of the CA(s) the server certificate is checked against with `sslmode` `verify-ca` or `verify-full` (as libpq; `require` with it set checks the chain too, as libpq does). Replaces the built-in roots.").env(&["PGSSLROOTCERT"]))
+        .attr(pem_file("sslcert", "PEM client certificate, for servers that authenticate clients by certificate. Needs `sslkey`.").env(&["PGSSLCERT"]))
+        .attr(pem_file("sslkey", "PEM private key of `sslcert`.").env(&["PGSSLKEY"]))
         .attr(defaulted(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection."), defaults::CONNECT_TIMEOUT).validate(Validator::int_between(1, 3600)));
     let pgbouncer = Block::new("PgBouncer: the endpoint apps use, and the admin console of every replica.")
         .attr(required_in_block(Attribute::string("host").optional().description("Host apps connect to, e.g. `pgbouncer.dbaas.svc.cluster.local`.")))
@@ -134,7 +149,14 @@ pub fn provider_schema() -> Schema {
                 .description("Admin console of every PgBouncer replica as `host:port`. Default `[\"<host>:<port>\"]`.")
                 .validate(host_port_list_validator()),
         )
-        .attr(defaulted(Attribute::string("auth_user").optional().description("PgBouncer's `auth_user`, granted the auth function and CONNECT."), defaults::AUTH_USER));
+        .attr(defaulted(Attribute::string("auth_user").optional().description("PgBouncer's `auth_user`, granted the auth function and CONNECT."), defaults::AUTH_USER))
+        .attr(
+            Attribute::string("admin_sslmode")
+                .optional()
+                .description(format!("libpq sslmode of the admin console connections ({}). Default `{}`.", SslMode::or_list(), defaults::PGBOUNCER_ADMIN_SSLMODE))
+                .validate(SslMode::validator()),
+        )
+        .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`)."));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
         .attr(required_in_block(
             Attribute::string("host")
@@ -161,9 +183,12 @@ pub fn provider_schema() -> Schema {
         .attr(
             Attribute::string("tls")
                 .optional()
-                .description(format!("TLS mode. Default `{}`.", defaults::MYSQL_TLS))
+                .description(format!("TLS mode: {}; `verify_ca` checks the chain against `ca_cert_file`, `verify_identity` also the host name. The Vault MySQL connection built from this block uses the same mode and files. Default `{}`.", MysqlTls::or_list(), defaults::MYSQL_TLS))
                 .validate(MysqlTls::validator()),
-        );
+        )
+        .attr(pem_file("ca_cert_file", "PEM file of the CA(s) the server certificate is checked against (`tls` `verify_ca` or `verify_identity`). Replaces the built-in roots."))
+        .attr(pem_file("client_cert_file", "PEM client certificate (X.509 authentication). Needs `client_key_file`."))
+        .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."));
     let redis = Block::new("Admin connection to the shared Redis.")
         .attr(required_in_block(
             Attribute::string("host")
@@ -193,8 +218,11 @@ pub fn provider_schema() -> Schema {
         .attr(
             Attribute::bool("tls")
                 .optional()
-                .description(format!("Use TLS. Default `{}`.", defaults::REDIS_TLS)),
-        );
+                .description(format!("Use TLS, verifying the server certificate and host name (against `ca_cert_file` when set, else the system roots). Default `{}`.", defaults::REDIS_TLS)),
+        )
+        .attr(pem_file("ca_cert_file", "PEM file of the CA(s) the server certificate is checked against when `tls = true`. Replaces the system roots; also given to Vault's Redis connection."))
+        .attr(pem_file("client_cert_file", "PEM client certificate, for `tls-auth-clients`. Needs `client_key_file`."))
+        .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."));
     let vault = Block::new("Vault (or OpenBao) with the database secrets engine. Falls back to `VAULT_ADDR` and `VAULT_TOKEN`.")
         .attr(
             Attribute::string("address")
@@ -211,7 +239,11 @@ pub fn provider_schema() -> Schema {
         .attr(Attribute::string("mount").optional().description(format!("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `{}`.", defaults::VAULT_MOUNT)).validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
             Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
             None => Ok(()),
-        })));
+        })))
+        .attr(pem_file("ca_cert_file", "PEM file of the CA(s) Vault's certificate is checked against, as the Vault CLI's `VAULT_CACERT`. Replaces the built-in roots.").env(&["VAULT_CACERT"]))
+        .attr(Attribute::string("ca_cert_dir").optional().env(&["VAULT_CAPATH"]).description("Directory of PEM CA files (every file in it is read, as the Vault CLI's `VAULT_CAPATH`) Vault's certificate is checked against. Replaces the built-in roots; combines with `ca_cert_file`."))
+        .attr(Attribute::bool("skip_tls_verify").optional().env(&["VAULT_SKIP_VERIFY"]).description(format!("Do not check Vault's certificate at all (test setups only). Default `{}`.", defaults::VAULT_SKIP_TLS_VERIFY)))
+        .attr(Attribute::string("namespace").optional().env(&["VAULT_NAMESPACE"]).description("Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace` on every request; mounts and paths are relative to it."));
     Schema::new(
         Block::new("Manages tenant databases on a shared PostgreSQL/PgBouncer, MySQL and Redis platform, and their credential rotation in Vault. Every block is optional; a resource that needs a missing one says so.")
             .single_block("postgres", postgres)
@@ -378,6 +410,139 @@ impl<'a> Reader<'a> {
             (None, None) => Secret::None,
         }
     }
+
+    /// ` (from ENV)` when attribute `name` was not configured and came from its
+    /// environment fallback.
+    fn env_note(&self, name: &str) -> String {
+        self.env_of(name)
+            .filter(|_| self.block.get(name).is_null())
+            .map(|e| format!(" (from {e})"))
+            .unwrap_or_default()
+    }
+
+    /// A path attribute checked now by `check` (reading the file or directory), so a
+    /// missing, unreadable or wrong one is a diagnostic on the attribute naming the path
+    /// (never its contents).
+    fn checked_path(
+        &mut self,
+        name: &str,
+        check: impl FnOnce(&std::path::Path) -> Result<(), String>,
+    ) -> Option<String> {
+        let path = self.string(name)?;
+        if let Err(why) = check(std::path::Path::new(&path)) {
+            let (block, from) = (self.name, self.env_note(name));
+            self.diags.error_at(
+                self.path.join(name),
+                format!("Cannot use {block}.{name}"),
+                format!("{path:?}{from}: {why}."),
+            );
+        }
+        Some(path)
+    }
+
+    /// A certificate or key file path (see [`Reader::checked_path`]).
+    fn pem_file(&mut self, name: &str, kind: Pem) -> Option<String> {
+        self.checked_path(name, |p| check_pem_file(p, kind))
+    }
+
+    /// The CA, client certificate and client key attributes `ca`, `cert`, `key`; a
+    /// certificate without its key (or the reverse) is an error on the missing one.
+    fn tls_files(&mut self, ca: &str, cert: &str, key: &str) -> TlsFiles {
+        let files = TlsFiles {
+            ca_cert: self.pem_file(ca, Pem::Certificate),
+            client_cert: self.pem_file(cert, Pem::Certificate),
+            client_key: self.pem_file(key, Pem::PrivateKey),
+        };
+        let missing = match (&files.client_cert, &files.client_key) {
+            (Some(_), None) => Some((key, cert)),
+            (None, Some(_)) => Some((cert, key)),
+            _ => None,
+        };
+        if let Some((absent, present)) = missing {
+            let block = self.name;
+            self.diags.error_at(
+                self.path.join(absent),
+                format!("Missing {block}.{absent}"),
+                format!("{block}.{present} is set: a client certificate needs both `{cert}` and `{key}`."),
+            );
+        }
+        files
+    }
+
+    /// A bool with an environment fallback parsed as the Vault CLI does (`1`, `t`,
+    /// `true`, `0`, `f`, `false`, any case); anything else from the environment is an error.
+    fn flag(&mut self, name: &str, default: bool) -> bool {
+        match self.block.get(name) {
+            Value::Bool(b) => *b,
+            _ => match self.env_of(name).and_then(|e| (self.env)(e)) {
+                Some(text) => match text.trim().to_ascii_lowercase().as_str() {
+                    "1" | "t" | "true" => true,
+                    "0" | "f" | "false" => false,
+                    _ => {
+                        let from = self.env_note(name);
+                        self.diags.error_at(
+                            self.path.join(name),
+                            format!("Invalid {}.{name}", self.name),
+                            format!("{text:?}{from} is not a boolean (true or false)."),
+                        );
+                        default
+                    }
+                },
+                None => default,
+            },
+        }
+    }
+
+    /// A directory of PEM CA files (see [`Reader::checked_path`]).
+    fn ca_dir(&mut self, name: &str) -> Option<String> {
+        self.checked_path(name, check_ca_dir)
+    }
+}
+
+/// What a PEM file given to the provider must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pem {
+    /// At least one `CERTIFICATE` block.
+    Certificate,
+    /// A private key block (PKCS#8, PKCS#1 or SEC1).
+    PrivateKey,
+}
+
+/// Checks that `path` is readable and holds what `kind` says, without ever putting its
+/// contents into the error.
+fn check_pem_file(path: &std::path::Path, kind: Pem) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let ok = match kind {
+        Pem::Certificate => text.contains("-----BEGIN CERTIFICATE-----"),
+        Pem::PrivateKey => text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(match kind {
+            Pem::Certificate => {
+                "the file holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into()
+            }
+            Pem::PrivateKey => {
+                "the file holds no PEM private key (`-----BEGIN ... PRIVATE KEY-----`)".into()
+            }
+        })
+    }
+}
+
+/// Checks that directory `path` is readable and at least one file in it holds a PEM
+/// certificate (others are ignored, as the Vault CLI does).
+fn check_ca_dir(path: &std::path::Path) -> Result<(), String> {
+    let entries = std::fs::read_dir(path).map_err(|e| format!("cannot read the directory: {e}"))?;
+    let any = entries
+        .filter_map(Result::ok)
+        .any(|e| check_pem_file(&e.path(), Pem::Certificate).is_ok());
+    if any {
+        Ok(())
+    } else {
+        Err("the directory holds no PEM certificate file".into())
+    }
 }
 
 /// Builds [`Settings`] from the provider configuration; `env` supplies the fallbacks the
@@ -410,6 +575,7 @@ pub fn settings_from_config(
             database,
             sslmode,
             connect_timeout,
+            tls_files: r.tls_files("sslrootcert", "sslcert", "sslkey"),
         });
     }
 
@@ -429,6 +595,13 @@ pub fn settings_from_config(
         if admin_hosts.is_empty() {
             admin_hosts.push((host.clone(), port));
         }
+        let admin_sslmode = r.word(
+            "admin_sslmode",
+            defaults::PGBOUNCER_ADMIN_SSLMODE,
+            SslMode::parse,
+            SslMode::NAMES,
+        );
+        let admin_sslrootcert = r.pem_file("admin_sslrootcert", Pem::Certificate);
         settings.pgbouncer = Some(PgBouncerSettings {
             host,
             port,
@@ -436,6 +609,8 @@ pub fn settings_from_config(
             admin_password,
             admin_hosts,
             auth_user,
+            admin_sslmode,
+            admin_sslrootcert,
         });
     }
 
@@ -451,6 +626,7 @@ pub fn settings_from_config(
             username,
             password,
             tls,
+            tls_files: r.tls_files("ca_cert_file", "client_cert_file", "client_key_file"),
         });
     }
 
@@ -466,6 +642,7 @@ pub fn settings_from_config(
             username,
             password,
             tls,
+            tls_files: r.tls_files("ca_cert_file", "client_cert_file", "client_key_file"),
         });
     }
 
@@ -494,10 +671,21 @@ pub fn settings_from_config(
                 format!("{address:?}{from} must start with http:// or https://."),
             );
         }
+        let tls = VaultTls {
+            ca_cert_file: r.pem_file("ca_cert_file", Pem::Certificate),
+            ca_cert_dir: r.ca_dir("ca_cert_dir"),
+            skip_verify: r.flag("skip_tls_verify", defaults::VAULT_SKIP_TLS_VERIFY),
+        };
+        let namespace = r
+            .string("namespace")
+            .map(|n| n.trim_matches('/').to_string())
+            .filter(|n| !n.is_empty());
         settings.vault = Some(VaultSettings {
             address: address.trim_end_matches('/').to_string(),
             token,
             mount,
+            tls,
+            namespace,
         });
     }
     settings
@@ -655,6 +843,170 @@ mod tests {
             s.pgbouncer.unwrap().admin_hosts,
             vec![("pgb".to_string(), 6000)]
         );
+    }
+
+    /// A temp dir holding `ca.pem` (a certificate), `key.pem` (a key) and `junk.txt`.
+    fn pem_dir() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("ca.pem"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("key.pem"),
+            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        std::fs::write(d.path().join("junk.txt"), "not pem").unwrap();
+        d
+    }
+
+    fn path_in(d: &tempfile::TempDir, f: &str) -> String {
+        d.path().join(f).display().to_string()
+    }
+
+    /// The attribute paths and details of the errors.
+    fn errors(diags: &Diagnostics) -> Vec<(String, String)> {
+        diags
+            .iter()
+            .map(|d| {
+                (
+                    d.attribute
+                        .as_ref()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    d.detail.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tls_files_are_read_into_the_settings() {
+        let d = pem_dir();
+        let (ca, key) = (path_in(&d, "ca.pem"), path_in(&d, "key.pem"));
+        let env: HashMap<&str, String> = HashMap::from([
+            ("PGHOST", "db".to_string()),
+            ("PGSSLROOTCERT", ca.clone()),
+            ("PGSSLCERT", ca.clone()),
+            ("PGSSLKEY", key.clone()),
+            ("VAULT_ADDR", "https://vault:8200".to_string()),
+            ("VAULT_CACERT", ca.clone()),
+            ("VAULT_CAPATH", d.path().display().to_string()),
+            ("VAULT_SKIP_VERIFY", "TRUE".to_string()),
+            ("VAULT_NAMESPACE", "/team-a/".to_string()),
+        ]);
+        let my = block(&[
+            ("host", Value::string("m")),
+            ("username", Value::string("root")),
+            ("tls", Value::string("verify_identity")),
+            ("ca_cert_file", Value::string(&ca)),
+            ("client_cert_file", Value::string(&ca)),
+            ("client_key_file", Value::string(&key)),
+        ]);
+        let pgb = block(&[
+            ("host", Value::string("b")),
+            ("admin_sslmode", Value::string("verify-full")),
+            ("admin_sslrootcert", Value::string(&ca)),
+        ]);
+        let mut diags = Diagnostics::default();
+        let s = settings_from_config(
+            &config(&[("mysql", my), ("pgbouncer", pgb)]),
+            &|k| env.get(k).cloned(),
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags:?}");
+        let pg = s.postgres.unwrap();
+        assert_eq!(pg.tls_files.ca_cert.as_deref(), Some(ca.as_str()));
+        assert_eq!(
+            pg.tls_files.client_pair(),
+            Some((ca.as_str(), key.as_str()))
+        );
+        let m = s.mysql.unwrap();
+        assert_eq!(m.tls, MysqlTls::VerifyIdentity);
+        assert_eq!(m.tls_files.client_pair(), Some((ca.as_str(), key.as_str())));
+        let b = s.pgbouncer.unwrap();
+        assert_eq!(
+            (b.admin_sslmode, b.admin_sslrootcert.as_deref()),
+            (SslMode::VerifyFull, Some(ca.as_str()))
+        );
+        let v = s.vault.unwrap();
+        assert_eq!(v.tls.ca_cert_file.as_deref(), Some(ca.as_str()));
+        assert!(v.tls.ca_cert_dir.is_some() && v.tls.skip_verify);
+        assert_eq!(v.namespace.as_deref(), Some("team-a"));
+        // Defaults: admin console TLS `prefer`, no files, Vault verifies.
+        let mut diags = Diagnostics::default();
+        let s = settings_from_config(
+            &config(&[
+                ("pgbouncer", block(&[("host", Value::string("b"))])),
+                (
+                    "vault",
+                    block(&[("address", Value::string("http://v:8200"))]),
+                ),
+            ]),
+            &|_| None,
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert_eq!(s.pgbouncer.unwrap().admin_sslmode, SslMode::Prefer);
+        let v = s.vault.unwrap();
+        assert_eq!((v.tls, v.namespace), (Default::default(), None));
+    }
+
+    #[test]
+    fn a_missing_or_wrong_tls_file_is_an_error_on_its_attribute_naming_the_path() {
+        let d = pem_dir();
+        let missing = path_in(&d, "nope.pem");
+        let junk = path_in(&d, "junk.txt");
+        let ca = path_in(&d, "ca.pem");
+        let rd = block(&[
+            ("host", Value::string("r")),
+            ("tls", Value::Bool(true)),
+            ("ca_cert_file", Value::string(&missing)),
+            ("client_key_file", Value::string(&ca)),
+        ]);
+        let vault = block(&[
+            ("address", Value::string("https://v:8200")),
+            (
+                "ca_cert_dir",
+                Value::string(d.path().join("nodir").display().to_string()),
+            ),
+        ]);
+        let mut diags = Diagnostics::default();
+        settings_from_config(
+            &config(&[("redis", rd), ("vault", vault)]),
+            &|k| match k {
+                "PGHOST" => Some("db".into()),
+                "PGSSLROOTCERT" => Some(junk.clone()),
+                "VAULT_SKIP_VERIFY" => Some("maybe".into()),
+                _ => None,
+            },
+            &mut diags,
+        );
+        let errs = errors(&diags);
+        let at = |path: &str| {
+            errs.iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, d)| d.clone())
+                .unwrap_or_else(|| panic!("no error at {path}: {errs:?}"))
+        };
+        let pg = at("postgres.sslrootcert");
+        assert!(
+            pg.contains(&junk) && pg.contains("PGSSLROOTCERT") && pg.contains("no PEM certificate"),
+            "{pg}"
+        );
+        let rca = at("redis.ca_cert_file");
+        assert!(
+            rca.contains(&missing) && rca.contains("cannot read"),
+            "{rca}"
+        );
+        // A key that is a certificate, and a key without its certificate.
+        assert!(at("redis.client_key_file").contains("no PEM private key"));
+        assert!(at("redis.client_cert_file").contains("client_key_file"));
+        assert!(at("vault.ca_cert_dir").contains("nodir"));
+        assert!(at("vault.skip_tls_verify").contains("maybe"));
+        assert_eq!(errs.len(), 6, "{errs:?}");
     }
 
     #[test]

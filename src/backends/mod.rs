@@ -133,7 +133,7 @@ impl Backends {
             Secret::Plain(t) => t.clone(),
             _ => String::new(),
         };
-        let client = VaultClient::new(&v.address, &token)?;
+        let client = VaultClient::with_tls(&v.address, &token, &v.tls, v.namespace.as_deref())?;
         // A concurrent first use may have won the race; either client is fine.
         let _ = self.vault.set(client);
         self.vault.get().ok_or(BackendError::NotConfigured {
@@ -216,6 +216,8 @@ impl Backends {
             s.admin_hosts.clone(),
             &user,
             &creds.password,
+            s.admin_sslmode,
+            s.admin_sslrootcert.clone(),
         ));
         Ok(self.pgbouncer.get())
     }
@@ -290,4 +292,123 @@ impl Backends {
 /// from the process default, which rustls cannot pick on its own when two exist.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// The certificate problem a TLS failure's text names, in words a user acts on
+/// (rustls reports `invalid peer certificate: UnknownIssuer` and the like), or `None`
+/// when the text is not about a certificate.
+pub fn certificate_problem(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    // "password has expired" and the like are not about certificates.
+    if !["certificate", "tls", "ssl", "alert", "handshake"]
+        .iter()
+        .any(|w| t.contains(w))
+    {
+        return None;
+    }
+    let problems: &[(&[&str], &str)] = &[
+        (
+            &["unknownissuer", "unknown authority"],
+            "certificate signed by unknown authority",
+        ),
+        (
+            &["notvalidforname", "not valid for name"],
+            "certificate is not valid for this host name",
+        ),
+        (&["expired"], "certificate has expired"),
+        (&["notvalidyet"], "certificate is not valid yet"),
+        (&["revoked"], "certificate has been revoked"),
+        (
+            &["badsignature", "bad signature"],
+            "certificate signature is invalid",
+        ),
+        (
+            &["certificaterequired", "certificate required"],
+            "the server requires a client certificate",
+        ),
+        (
+            &["unknownca", "unknown ca"],
+            "the server does not trust the client certificate (unknown CA)",
+        ),
+        (
+            &["badcertificate", "bad certificate", "decrypterror"],
+            "the server refused the client certificate",
+        ),
+        (
+            &["invalid peer certificate", "invalidcertificate"],
+            "the server's certificate was refused",
+        ),
+    ];
+    problems
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| t.contains(n)))
+        .map(|(_, what)| *what)
+}
+
+/// An error and its sources as one line (`a: b: c`): drivers wrap the TLS error that
+/// says what was wrong with the certificate several layers down.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// `TLS: <certificate problem> (<how verified>; <driver text>)` when `text` is about a
+/// certificate, else `None`. `how` says what was checked, e.g. `verify-full against /ca.pem`.
+pub fn tls_failure(text: &str, how: &str) -> Option<String> {
+    certificate_problem(text).map(|problem| format!("TLS: {problem} ({how}; {text})"))
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+
+    #[test]
+    fn certificate_problems_are_named() {
+        assert_eq!(
+            certificate_problem(
+                "error communicating with database: invalid peer certificate: UnknownIssuer"
+            ),
+            Some("certificate signed by unknown authority")
+        );
+        assert_eq!(
+            certificate_problem("invalid peer certificate: NotValidForName"),
+            Some("certificate is not valid for this host name")
+        );
+        assert_eq!(
+            certificate_problem("Connection refused (os error 111)"),
+            None
+        );
+        assert_eq!(certificate_problem("Your password has expired"), None);
+        assert_eq!(
+            certificate_problem("received fatal alert: UnknownCA"),
+            Some("the server does not trust the client certificate (unknown CA)")
+        );
+        let t = tls_failure(
+            "invalid peer certificate: UnknownIssuer",
+            "verify-full against /ca.pem",
+        )
+        .unwrap();
+        assert!(
+            t.starts_with(
+                "TLS: certificate signed by unknown authority (verify-full against /ca.pem;"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn error_chains_keep_the_innermost_cause() {
+        let inner = std::io::Error::other("invalid peer certificate: UnknownIssuer");
+        let outer = std::io::Error::other(inner);
+        assert!(error_chain(&outer).contains("UnknownIssuer"));
+    }
 }

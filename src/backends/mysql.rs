@@ -9,7 +9,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 use tokio::sync::OnceCell;
 
-use crate::backends::settings::MysqlSettings;
+use crate::backends::settings::{MysqlSettings, TlsFiles};
 use crate::backends::BoxFut;
 use crate::enums::MysqlTls;
 use crate::sql::{self, MysqlDialect};
@@ -68,6 +68,7 @@ pub struct Mysql {
     user: String,
     password: String,
     tls: MysqlTls,
+    tls_files: TlsFiles,
     // Built on first use; a failure is kept too, so 50 parallel resources against an
     // unreachable server fail at once instead of each waiting out its own timeout.
     ready: OnceCell<Result<Ready, MysqlError>>,
@@ -75,17 +76,36 @@ pub struct Mysql {
 
 /// MySQL's `tls` modes as the MySQL clients define them: `preferred` and `required` encrypt
 /// without verifying the certificate, `verify_ca` checks the chain, `verify_identity`
-/// also the host name. Built-in (webpki) roots are the trust anchors.
-fn ssl_opts(mode: MysqlTls) -> Option<SslOpts> {
+/// also the host name. The trust anchors are `ca_cert_file` when set (alone, as
+/// `--ssl-ca`), else the built-in (webpki) roots; a client certificate goes with any mode.
+fn ssl_opts(mode: MysqlTls, files: &TlsFiles) -> Option<SslOpts> {
+    let mut opts = match mode {
+        MysqlTls::Disabled => return None,
+        MysqlTls::VerifyIdentity => SslOpts::default(),
+        MysqlTls::VerifyCa => SslOpts::default().with_danger_skip_domain_validation(true),
+        MysqlTls::Preferred | MysqlTls::Required => SslOpts::default()
+            .with_danger_accept_invalid_certs(true)
+            .with_danger_skip_domain_validation(true),
+    };
+    if let Some(ca) = &files.ca_cert {
+        opts = opts
+            .with_root_certs(vec![std::path::PathBuf::from(ca).into()])
+            .with_disable_built_in_roots(true);
+    }
+    if let Some((cert, key)) = files.client_pair() {
+        opts = opts.with_client_identity(Some(mysql_async::ClientIdentity::new(
+            std::path::PathBuf::from(cert).into(),
+            std::path::PathBuf::from(key).into(),
+        )));
+    }
+    Some(opts)
+}
+
+/// What was checked, for error text: `tls verify_identity against /ca.pem`.
+fn tls_check_text(mode: MysqlTls, files: &TlsFiles) -> String {
     match mode {
-        MysqlTls::Disabled => None,
-        MysqlTls::VerifyIdentity => Some(SslOpts::default()),
-        MysqlTls::VerifyCa => Some(SslOpts::default().with_danger_skip_domain_validation(true)),
-        MysqlTls::Preferred | MysqlTls::Required => Some(
-            SslOpts::default()
-                .with_danger_accept_invalid_certs(true)
-                .with_danger_skip_domain_validation(true),
-        ),
+        MysqlTls::VerifyCa | MysqlTls::VerifyIdentity => format!("tls {mode}{}", files.against()),
+        _ => format!("tls {mode}"),
     }
 }
 
@@ -105,6 +125,7 @@ impl Mysql {
             user: username.to_string(),
             password: password.to_string(),
             tls: s.tls,
+            tls_files: s.tls_files.clone(),
             ready: OnceCell::new(),
         }
     }
@@ -120,6 +141,19 @@ impl Mysql {
 
     /// Wraps a driver error with this server's address.
     pub fn error(&self, e: mysql_async::Error) -> MysqlError {
+        let text = crate::backends::error_chain(&e);
+        if matches!(e, mysql_async::Error::Server(_)) {
+            // The server answered: whatever it says is not about the TLS handshake.
+        } else if let Some(tls) =
+            crate::backends::tls_failure(&text, &tls_check_text(self.tls, &self.tls_files))
+        {
+            return self.fail(
+                format!(
+                    "{tls}; check mysql.tls, ca_cert_file, client_cert_file and client_key_file"
+                ),
+                None,
+            );
+        }
         match e {
             mysql_async::Error::Server(s) => {
                 let message = match s.code {
@@ -182,7 +216,7 @@ impl Mysql {
             let r = self
                 .ready
                 .get_or_init(|| async {
-                    let mut pool = self.pool_for(ssl_opts(self.tls));
+                    let mut pool = self.pool_for(ssl_opts(self.tls, &self.tls_files));
                     let mut probed = self.probe(&pool).await;
                     if self.tls == MysqlTls::Preferred
                         && matches!(
@@ -379,7 +413,9 @@ pub fn verify_login<'a>(
                 )),
             }
         };
-        let mut conn = connect(ssl_opts(s.tls)).await;
+        // The same TLS files as the admin pool: the server's certificate is checked the
+        // same way, and a server that wants client certificates gets one.
+        let mut conn = connect(ssl_opts(s.tls, &s.tls_files)).await;
         if s.tls == MysqlTls::Preferred
             && matches!(
                 &conn,
@@ -414,12 +450,12 @@ mod tests {
 
     #[test]
     fn tls_modes() {
-        assert!(ssl_opts(MysqlTls::Disabled).is_none());
-        let preferred = ssl_opts(MysqlTls::Preferred).unwrap_or_default();
+        assert!(ssl_opts(MysqlTls::Disabled, &TlsFiles::default()).is_none());
+        let preferred = ssl_opts(MysqlTls::Preferred, &TlsFiles::default()).unwrap_or_default();
         assert!(preferred.accept_invalid_certs() && preferred.skip_domain_validation());
-        let ca = ssl_opts(MysqlTls::VerifyCa).unwrap_or_default();
+        let ca = ssl_opts(MysqlTls::VerifyCa, &TlsFiles::default()).unwrap_or_default();
         assert!(!ca.accept_invalid_certs() && ca.skip_domain_validation());
-        let full = ssl_opts(MysqlTls::VerifyIdentity).unwrap_or_default();
+        let full = ssl_opts(MysqlTls::VerifyIdentity, &TlsFiles::default()).unwrap_or_default();
         assert!(!full.accept_invalid_certs() && !full.skip_domain_validation());
     }
 
@@ -443,6 +479,7 @@ mod tests {
                 username: "root".into(),
                 password: crate::backends::settings::Secret::Plain("hunter2".into()),
                 tls: MysqlTls::Preferred,
+                tls_files: TlsFiles::default(),
             },
             "root",
             "hunter2",

@@ -45,14 +45,30 @@ pub struct PgBouncerAdmin {
     hosts: Vec<(String, u16)>,
     username: String,
     password: String,
+    /// `admin_sslmode`.
+    sslmode: crate::enums::SslMode,
+    /// `admin_sslrootcert`, as TLS files of the admin connections (no client certificate).
+    tls_files: crate::backends::settings::TlsFiles,
     /// One kept-open admin connection per host, opened on first use.
     conns: Vec<tokio::sync::Mutex<Option<PgConnection>>>,
 }
 
 impl PgBouncerAdmin {
-    /// Admin access to `hosts` as `username`.
-    pub fn new(hosts: Vec<(String, u16)>, username: &str, password: &str) -> Self {
+    /// Admin access to `hosts` as `username`, with TLS per `sslmode` checked against
+    /// `sslrootcert`.
+    pub fn new(
+        hosts: Vec<(String, u16)>,
+        username: &str,
+        password: &str,
+        sslmode: crate::enums::SslMode,
+        sslrootcert: Option<String>,
+    ) -> Self {
         PgBouncerAdmin {
+            sslmode,
+            tls_files: crate::backends::settings::TlsFiles {
+                ca_cert: sslrootcert,
+                ..Default::default()
+            },
             conns: hosts
                 .iter()
                 .map(|_| tokio::sync::Mutex::new(None))
@@ -82,10 +98,11 @@ impl PgBouncerAdmin {
                 .username(&self.username)
                 .password(&self.password)
                 .database("pgbouncer")
-                .ssl_mode(sqlx::postgres::PgSslMode::Disable)
                 .extra_float_digits(None)
                 .statement_cache_capacity(0)
                 .disable_statement_logging();
+            let options =
+                crate::backends::postgres::with_tls(options, self.sslmode, &self.tls_files);
             let err = |message: String| PgBouncerError {
                 host: host.to_string(),
                 port,
@@ -94,7 +111,18 @@ impl PgBouncerAdmin {
             tokio::time::timeout(std::time::Duration::from_secs(10), options.connect())
                 .await
                 .map_err(|_| err("timed out connecting".into()))?
-                .map_err(|e| err(format!("cannot connect: {e}")))
+                .map_err(|e| {
+                    let text = crate::backends::error_chain(&e);
+                    let how = crate::backends::postgres::tls_check_text(
+                        self.sslmode,
+                        self.tls_files.ca_cert.as_deref(),
+                    );
+                    err(crate::backends::tls_failure(&text, &how)
+                        .map(|t| {
+                            format!("{t}; check pgbouncer.admin_sslmode and admin_sslrootcert")
+                        })
+                        .unwrap_or_else(|| format!("cannot connect: {text}")))
+                })
         })
     }
 

@@ -31,8 +31,50 @@ pub struct PgError {
 pub struct Postgres {
     host: String,
     port: u16,
+    /// How the server certificate is checked, for error text (`verify-full against /ca.pem`).
+    tls_check: String,
     options: PgConnectOptions,
     pool: PgPool,
+}
+
+/// The sslmode libpq applies: `require` with a root certificate file checks the chain
+/// (libpq: "if a root CA file exists, sslmode=require behaves like verify-ca").
+pub fn effective_sslmode(mode: SslMode, sslrootcert: Option<&str>) -> SslMode {
+    match (mode, sslrootcert) {
+        (SslMode::Require, Some(_)) => SslMode::VerifyCa,
+        (mode, _) => mode,
+    }
+}
+
+/// The sslmode and CA for error text: `verify-full against /ca.pem`.
+pub fn tls_check_text(mode: SslMode, sslrootcert: Option<&str>) -> String {
+    let mode = effective_sslmode(mode, sslrootcert);
+    match (mode, sslrootcert) {
+        (SslMode::VerifyCa | SslMode::VerifyFull, Some(ca)) => {
+            format!("sslmode {mode} against {ca}")
+        }
+        (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
+            format!("sslmode {mode} against the built-in roots; set sslrootcert")
+        }
+        _ => format!("sslmode {mode}"),
+    }
+}
+
+/// `options` with the TLS mode and certificate files of a connection applied.
+pub fn with_tls(
+    mut options: PgConnectOptions,
+    mode: SslMode,
+    files: &crate::backends::settings::TlsFiles,
+) -> PgConnectOptions {
+    let ca = files.ca_cert.as_deref();
+    options = options.ssl_mode(ssl_mode(effective_sslmode(mode, ca)));
+    if let Some(ca) = ca {
+        options = options.ssl_root_cert(ca);
+    }
+    if let Some((cert, key)) = files.client_pair() {
+        options = options.ssl_client_cert(cert).ssl_client_key(key);
+    }
+    options
 }
 
 fn ssl_mode(mode: SslMode) -> PgSslMode {
@@ -66,9 +108,9 @@ impl Postgres {
             .username(username)
             .password(password)
             .database(&s.database)
-            .ssl_mode(ssl_mode(s.sslmode))
             .application_name("terraform-provider-dbaas")
             .disable_statement_logging();
+        let options = with_tls(options, s.sslmode, &s.tls_files);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .min_connections(0)
@@ -78,6 +120,7 @@ impl Postgres {
         Postgres {
             host: s.host.clone(),
             port: s.port,
+            tls_check: tls_check_text(s.sslmode, s.tls_files.ca_cert.as_deref()),
             options,
             pool,
         }
@@ -89,6 +132,18 @@ impl Postgres {
             .as_database_error()
             .and_then(|d| d.code())
             .map(|c| c.to_string());
+        let text = crate::backends::error_chain(&e);
+        let tls = (e.as_database_error().is_none())
+            .then(|| crate::backends::tls_failure(&text, &self.tls_check))
+            .flatten();
+        if let Some(tls) = tls {
+            return PgError {
+                host: self.host.clone(),
+                port: self.port,
+                message: format!("{tls}; check postgres.sslrootcert, sslcert and sslkey"),
+                code,
+            };
+        }
         let message = match &e {
             sqlx::Error::Io(io) => format!(
                 "cannot connect: {io}; check postgres.host/port and that the server is running"
@@ -96,7 +151,10 @@ impl Postgres {
             sqlx::Error::PoolTimedOut => {
                 "timed out waiting for a connection; is the server reachable?".to_string()
             }
-            sqlx::Error::Tls(t) => format!("TLS failed: {t}; check postgres.sslmode"),
+            sqlx::Error::Tls(t) => format!(
+                "TLS failed: {t} ({}); check postgres.sslmode and sslrootcert",
+                self.tls_check
+            ),
             sqlx::Error::Database(d) => match d.code().as_deref() {
                 Some("28P01") | Some("28000") => {
                     format!("authentication failed for the admin user: {}", d.message())

@@ -11,8 +11,65 @@ use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::backends::settings::RedisSettings;
+use crate::backends::settings::{RedisSettings, TlsFiles};
 use crate::backends::BoxFut;
+
+/// A client for `host:port` with `settings`: plain, or TLS verified against
+/// `files.ca_cert` (else the system roots) with the client certificate when set. The
+/// files were checked at configure; reading them again here can still fail (moved since).
+fn client_for(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsFiles>,
+    settings: RedisConnectionInfo,
+) -> Result<redis::Client, String> {
+    let Some(files) = tls else {
+        let info = ConnectionAddr::Tcp(host.to_string(), port)
+            .into_connection_info()
+            .map_err(|e| e.to_string())?
+            .set_redis_settings(settings);
+        return redis::Client::open(info).map_err(|e| e.to_string());
+    };
+    let info = ConnectionAddr::TcpTls {
+        host: host.to_string(),
+        port,
+        insecure: false,
+        tls_params: None,
+    }
+    .into_connection_info()
+    .map_err(|e| e.to_string())?
+    .set_redis_settings(settings);
+    if files.ca_cert.is_none() && files.client_pair().is_none() {
+        return redis::Client::open(info).map_err(|e| e.to_string());
+    }
+    let read = |what: &str, path: &str| {
+        std::fs::read(path).map_err(|e| format!("cannot read redis.{what} {path:?}: {e}"))
+    };
+    let root_cert = match &files.ca_cert {
+        Some(ca) => Some(read("ca_cert_file", ca)?),
+        None => None,
+    };
+    let client_tls = match files.client_pair() {
+        Some((cert, key)) => Some(redis::ClientTlsConfig {
+            client_cert: read("client_cert_file", cert)?,
+            client_key: read("client_key_file", key)?,
+        }),
+        None => None,
+    };
+    redis::Client::build_with_tls(
+        info,
+        redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// What was checked, for error text: `tls against /ca.pem`.
+fn tls_check_text(files: &TlsFiles) -> String {
+    format!("tls{}", files.against())
+}
 
 /// Keys asked for per SCAN step and unlinked per UNLINK call.
 const SCAN_BATCH: usize = 500;
@@ -291,6 +348,7 @@ pub struct Redis {
     host: String,
     port: u16,
     tls: bool,
+    tls_files: TlsFiles,
     username: String,
     password: String,
     conn: OnceCell<Result<ConnectionManager, RedisError>>,
@@ -306,6 +364,7 @@ impl Redis {
             host: s.host.clone(),
             port: s.port,
             tls: s.tls,
+            tls_files: s.tls_files.clone(),
             username: username.to_string(),
             password: password.to_string(),
             conn: OnceCell::new(),
@@ -335,7 +394,12 @@ impl Redis {
 
     /// Wraps a driver error with this server's address.
     pub fn error(&self, e: redis::RedisError) -> RedisError {
-        let text = e.to_string();
+        let text = crate::backends::error_chain(&e);
+        if let Some(tls) = crate::backends::tls_failure(&text, &tls_check_text(&self.tls_files)) {
+            return self.fail(format!(
+                "{tls}; check redis.tls, ca_cert_file, client_cert_file and client_key_file"
+            ));
+        }
         let uncertain = !e.is_connection_refusal()
             && (e.is_io_error() || e.is_timeout() || e.is_connection_dropped());
         let message = if e.kind() == redis::ErrorKind::AuthenticationFailed
@@ -366,16 +430,6 @@ impl Redis {
 
     fn connect(&self) -> BoxFut<'_, Result<ConnectionManager, RedisError>> {
         Box::pin(async move {
-            let addr = if self.tls {
-                ConnectionAddr::TcpTls {
-                    host: self.host.clone(),
-                    port: self.port,
-                    insecure: false,
-                    tls_params: None,
-                }
-            } else {
-                ConnectionAddr::Tcp(self.host.clone(), self.port)
-            };
             let mut settings = RedisConnectionInfo::default().set_skip_set_lib_name();
             if !self.username.is_empty() {
                 settings = settings.set_username(&self.username);
@@ -383,11 +437,9 @@ impl Redis {
             if !self.password.is_empty() {
                 settings = settings.set_password(&self.password);
             }
-            let info = addr
-                .into_connection_info()
-                .map_err(|e| self.error(e))?
-                .set_redis_settings(settings);
-            let client = redis::Client::open(info).map_err(|e| self.error(e))?;
+            let tls = self.tls.then_some(&self.tls_files);
+            let client =
+                client_for(&self.host, self.port, tls, settings).map_err(|e| self.fail(e))?;
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(Duration::from_secs(10)))
                 .set_response_timeout(Some(Duration::from_secs(60)))
@@ -599,25 +651,14 @@ pub fn verify_login<'a>(
         let (host, port) = (&s.host, s.port);
         let failed =
             |e: redis::RedisError| format!("login to {host}:{port} as {username} failed: {e}");
-        let addr = if s.tls {
-            ConnectionAddr::TcpTls {
-                host: host.clone(),
-                port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            ConnectionAddr::Tcp(host.clone(), port)
-        };
         let settings = RedisConnectionInfo::default()
             .set_skip_set_lib_name()
             .set_username(username)
             .set_password(password);
-        let info = addr
-            .into_connection_info()
-            .map_err(failed)?
-            .set_redis_settings(settings);
-        let client = redis::Client::open(info).map_err(failed)?;
+        // The same TLS files as the admin connection: the certificate authenticates the
+        // TLS session (servers with `tls-auth-clients yes` need one), AUTH the tenant.
+        let client = client_for(host, port, s.tls.then_some(&s.tls_files), settings)
+            .map_err(|e| format!("login to {host}:{port} as {username} failed: {e}"))?;
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(10)))
             .set_response_timeout(Some(Duration::from_secs(10)));

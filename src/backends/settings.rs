@@ -42,6 +42,8 @@ pub struct PostgresSettings {
     pub sslmode: crate::enums::SslMode,
     /// Connect timeout in seconds.
     pub connect_timeout: u64,
+    /// `sslrootcert`, `sslcert`, `sslkey`: CA and client certificate files.
+    pub tls_files: TlsFiles,
 }
 
 /// `pgbouncer { ... }`.
@@ -59,6 +61,10 @@ pub struct PgBouncerSettings {
     pub admin_hosts: Vec<(String, u16)>,
     /// PgBouncer's auth_user.
     pub auth_user: String,
+    /// `admin_sslmode`: TLS mode of the admin console connections.
+    pub admin_sslmode: crate::enums::SslMode,
+    /// `admin_sslrootcert`: CA file the admin consoles' certificates are checked against.
+    pub admin_sslrootcert: Option<String>,
 }
 
 /// `mysql { ... }`.
@@ -74,6 +80,8 @@ pub struct MysqlSettings {
     pub password: Secret,
     /// TLS mode.
     pub tls: crate::enums::MysqlTls,
+    /// `ca_cert_file`, `client_cert_file`, `client_key_file`.
+    pub tls_files: TlsFiles,
 }
 
 /// `redis { ... }`.
@@ -89,6 +97,8 @@ pub struct RedisSettings {
     pub password: Secret,
     /// Use TLS.
     pub tls: bool,
+    /// `ca_cert_file`, `client_cert_file`, `client_key_file`.
+    pub tls_files: TlsFiles,
 }
 
 /// `vault { ... }`.
@@ -100,6 +110,50 @@ pub struct VaultSettings {
     pub token: Secret,
     /// Database secrets engine mount.
     pub mount: String,
+    /// `ca_cert_file`, `ca_cert_dir`, `skip_tls_verify`.
+    pub tls: VaultTls,
+    /// `namespace`: sent as `X-Vault-Namespace` on every request.
+    pub namespace: Option<String>,
+}
+
+/// How the Vault HTTP client checks the server: a CA file and/or a directory of CA
+/// files (replacing the built-in roots when either is set), or no check at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VaultTls {
+    /// `ca_cert_file` [VAULT_CACERT].
+    pub ca_cert_file: Option<String>,
+    /// `ca_cert_dir` [VAULT_CAPATH].
+    pub ca_cert_dir: Option<String>,
+    /// `skip_tls_verify` [VAULT_SKIP_VERIFY].
+    pub skip_verify: bool,
+}
+
+/// The certificate files of one backend connection, as paths checked readable at
+/// configure: a CA to verify the server against, and an optional client certificate
+/// with its key (both or neither).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM CA certificate(s); replaces the built-in roots when set.
+    pub ca_cert: Option<String>,
+    /// PEM client certificate (chain).
+    pub client_cert: Option<String>,
+    /// PEM private key of the client certificate.
+    pub client_key: Option<String>,
+}
+
+impl TlsFiles {
+    /// The client certificate and key, when both are set.
+    pub fn client_pair(&self) -> Option<(&str, &str)> {
+        Some((self.client_cert.as_deref()?, self.client_key.as_deref()?))
+    }
+
+    /// ` against <ca>` for error text, or `` when the built-in roots are used.
+    pub fn against(&self) -> String {
+        self.ca_cert
+            .as_deref()
+            .map(|ca| format!(" against {ca}"))
+            .unwrap_or_else(|| " against the built-in roots".to_string())
+    }
 }
 
 /// Everything the provider block configured; `None` where a block is absent.

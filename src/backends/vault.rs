@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::backends::settings::VaultTls;
 use crate::backends::BackendError;
 
 /// Characters left as they are in a path segment: RFC 3986's unreserved set. Everything
@@ -44,24 +45,127 @@ pub struct VaultClient {
     address: String,
     token: String,
     http: reqwest::Client,
+    /// `vault.namespace`: the `X-Vault-Namespace` header of every request.
+    namespace: Option<String>,
+    /// How Vault's certificate is checked, for error text.
+    tls_check: String,
+}
+
+/// The CA certificates of `tls` (the file, then every file of the directory holding a
+/// PEM certificate, as the Vault CLI reads `VAULT_CAPATH`).
+fn ca_certificates(tls: &VaultTls) -> Result<Vec<reqwest::Certificate>, String> {
+    let mut files = Vec::new();
+    if let Some(f) = &tls.ca_cert_file {
+        files.push(("vault.ca_cert_file", std::path::PathBuf::from(f)));
+    }
+    if let Some(d) = &tls.ca_cert_dir {
+        let entries = std::fs::read_dir(d)
+            .map_err(|e| format!("cannot read vault.ca_cert_dir {d:?}: {e}"))?;
+        let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        files.extend(paths.into_iter().map(|p| ("vault.ca_cert_dir", p)));
+    }
+    let mut certs = Vec::new();
+    for (what, path) in files {
+        let Ok(bytes) = std::fs::read(&path) else {
+            if what == "vault.ca_cert_file" {
+                return Err(format!("cannot read {what} {path:?}"));
+            }
+            continue;
+        };
+        if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+            continue;
+        }
+        let parsed = reqwest::Certificate::from_pem_bundle(&bytes)
+            .map_err(|e| format!("{what} {path:?} holds an unreadable certificate: {e}"))?;
+        certs.extend(parsed);
+    }
+    Ok(certs)
+}
+
+/// The HTTP client for Vault: `ca_cert_file` / `ca_cert_dir` replace the built-in
+/// roots when set (as the Vault CLI's `VAULT_CACERT` / `VAULT_CAPATH`); `skip_verify`
+/// checks nothing.
+pub fn http_client(tls: &VaultTls) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10));
+    let certs = ca_certificates(tls)?;
+    if !certs.is_empty() {
+        builder = builder.tls_built_in_root_certs(false);
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    if tls.skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))
+}
+
+/// What was checked, for error text: `against /ca.pem`.
+fn tls_check_text(tls: &VaultTls) -> String {
+    let sources: Vec<&str> = [tls.ca_cert_file.as_deref(), tls.ca_cert_dir.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if sources.is_empty() {
+        "against the built-in roots; set vault.ca_cert_file or VAULT_CACERT".into()
+    } else {
+        format!("against {}", sources.join(" and "))
+    }
 }
 
 impl VaultClient {
     /// A client for `address` (no trailing slash) using `token`.
     pub fn new(address: &str, token: &str) -> Result<Self, BackendError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| BackendError::Vault {
-                address: address.to_string(),
-                message: format!("cannot build HTTP client: {e}"),
-            })?;
+        Self::with_tls(address, token, &VaultTls::default(), None)
+    }
+
+    /// A client for `address` using `token`, checking Vault's certificate per `tls`
+    /// and sending `namespace` as `X-Vault-Namespace`.
+    pub fn with_tls(
+        address: &str,
+        token: &str,
+        tls: &VaultTls,
+        namespace: Option<&str>,
+    ) -> Result<Self, BackendError> {
+        let http = http_client(tls).map_err(|message| BackendError::Vault {
+            address: address.to_string(),
+            message,
+        })?;
         Ok(VaultClient {
             address: address.to_string(),
             token: token.to_string(),
             http,
+            namespace: namespace.map(str::to_string),
+            tls_check: tls_check_text(tls),
         })
+    }
+
+    /// A request to `url` with the token and, when configured, the namespace header.
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .request(method, url)
+            .header("X-Vault-Token", &self.token);
+        match &self.namespace {
+            Some(ns) => req.header("X-Vault-Namespace", ns),
+            None => req,
+        }
+    }
+
+    /// The text of a request that got no answer: a certificate problem named as such.
+    fn unreachable(&self, e: &reqwest::Error) -> String {
+        let text = crate::backends::error_chain(e);
+        match crate::backends::tls_failure(&text, &self.tls_check) {
+            Some(tls) => format!(
+                "{tls}; check vault.ca_cert_file / VAULT_CACERT and vault.ca_cert_dir / VAULT_CAPATH"
+            ),
+            None => format!("unreachable ({text}); check vault.address / VAULT_ADDR"),
+        }
     }
 
     fn error(&self, path: &str, message: impl Into<String>) -> BackendError {
@@ -82,17 +186,10 @@ impl VaultClient {
     pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
         let url = self.url(path)?;
         let resp = self
-            .http
-            .get(&url)
-            .header("X-Vault-Token", &self.token)
+            .request(reqwest::Method::GET, &url)
             .send()
             .await
-            .map_err(|e| {
-                self.error(
-                    path,
-                    format!("unreachable ({e}); check vault.address / VAULT_ADDR"),
-                )
-            })?;
+            .map_err(|e| self.error(path, self.unreachable(&e)))?;
         let status = resp.status();
         match status.as_u16() {
             200 => resp.json().await.map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
@@ -113,19 +210,14 @@ impl VaultClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, BackendError> {
         let url = self.url(path)?;
-        let mut req = self
-            .http
-            .request(method, &url)
-            .header("X-Vault-Token", &self.token);
+        let mut req = self.request(method, &url);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| {
-            self.error(
-                path,
-                format!("unreachable ({e}); check vault.address / VAULT_ADDR"),
-            )
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.error(path, self.unreachable(&e)))?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         match status.as_u16() {

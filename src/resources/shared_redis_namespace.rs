@@ -1208,6 +1208,7 @@ mod tests {
             username: "default".into(),
             password: Default::default(),
             tls: false,
+            tls_files: Default::default(),
         };
         let redis = Redis::new(&settings, "default", "");
         let user = AclUser {

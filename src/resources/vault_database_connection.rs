@@ -86,8 +86,12 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
     match engine {
         Engine::Postgres => s.postgres.as_ref().map(|p| AdminDefaults {
             url: format!(
-                "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}",
-                p.host, p.port, p.database, p.sslmode
+                "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}{}",
+                p.host,
+                p.port,
+                p.database,
+                p.sslmode,
+                postgres_tls_params(&p.tls_files)
             ),
             username: p.username.clone(),
             password: p.password.clone(),
@@ -95,8 +99,10 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
         }),
         Engine::Mysql => s.mysql.as_ref().map(|m| AdminDefaults {
             url: format!(
-                "{{{{username}}}}:{{{{password}}}}@tcp({}:{})/",
-                m.host, m.port
+                "{{{{username}}}}:{{{{password}}}}@tcp({}:{})/{}",
+                m.host,
+                m.port,
+                mysql_tls_param(m.tls, &m.tls_files)
             ),
             username: m.username.clone(),
             password: m.password.clone(),
@@ -109,6 +115,97 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
             block: "redis",
         }),
     }
+}
+
+/// The certificate files of the PostgreSQL admin block as libpq URL parameters
+/// (`&sslrootcert=...`): paths Vault's plugin (pgx, as libpq) opens on the Vault server,
+/// so they must exist there too.
+fn postgres_tls_params(files: &crate::backends::settings::TlsFiles) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let params = [
+        ("sslrootcert", &files.ca_cert),
+        ("sslcert", &files.client_cert),
+        ("sslkey", &files.client_key),
+    ];
+    params
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .map(|(k, v)| format!("&{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .collect()
+}
+
+/// The go-sql-driver `tls` parameter for the MySQL admin block's mode: `preferred` and
+/// `required` encrypt without checking (`preferred`, `skip-verify`); both verifying
+/// modes check chain and host name (`true`; Go has no chain-only mode). None when the
+/// block has certificate files: Vault then builds the TLS config from `tls_ca` /
+/// `tls_certificate_key` / `tls_skip_verify` (see [`tls_body_fields`]), and a `tls`
+/// parameter in the URL would override it (checked on OpenBao 2.7).
+fn mysql_tls_param(
+    mode: crate::enums::MysqlTls,
+    files: &crate::backends::settings::TlsFiles,
+) -> &'static str {
+    use crate::enums::MysqlTls;
+    if files.ca_cert.is_some() || files.client_pair().is_some() {
+        return "";
+    }
+    match mode {
+        MysqlTls::Disabled => "",
+        MysqlTls::Preferred => "?tls=preferred",
+        MysqlTls::Required => "?tls=skip-verify",
+        MysqlTls::VerifyCa | MysqlTls::VerifyIdentity => "?tls=true",
+    }
+}
+
+/// TLS fields of the connection body that the provider's admin block implies and the
+/// URL cannot carry: for MySQL `tls_ca` and `tls_certificate_key` (PEM contents, the
+/// client key included; never in state), for Redis `ca_cert`. Read at apply only.
+fn tls_body_fields(
+    b: &Backends,
+    engine: Engine,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let read = |what: &str, path: &str| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} {path:?}: {e}"))
+    };
+    let mut out = serde_json::Map::new();
+    match engine {
+        Engine::Mysql => {
+            let Some(m) = b.settings.mysql.as_ref() else {
+                return Ok(out);
+            };
+            if m.tls == crate::enums::MysqlTls::Disabled {
+                return Ok(out);
+            }
+            let files = &m.tls_files;
+            if let Some(ca) = &files.ca_cert {
+                out.insert("tls_ca".into(), read("mysql.ca_cert_file", ca)?.into());
+            }
+            if let Some((cert, key)) = files.client_pair() {
+                let pem = format!(
+                    "{}\n{}",
+                    read("mysql.client_cert_file", cert)?.trim_end(),
+                    read("mysql.client_key_file", key)?
+                );
+                out.insert("tls_certificate_key".into(), pem.into());
+            }
+            // A custom TLS config replaces the URL's `tls`: keep the unverified modes unverified.
+            if !out.is_empty() {
+                let verify = matches!(
+                    m.tls,
+                    crate::enums::MysqlTls::VerifyCa | crate::enums::MysqlTls::VerifyIdentity
+                );
+                out.insert("tls_skip_verify".into(), (!verify).into());
+            }
+        }
+        Engine::Redis => {
+            if let Some(r) = b.settings.redis.as_ref().filter(|r| r.tls) {
+                if let Some(ca) = &r.tls_files.ca_cert {
+                    out.insert("ca_cert".into(), read("redis.ca_cert_file", ca)?.into());
+                }
+            }
+        }
+        Engine::Postgres => {}
+    }
+    Ok(out)
 }
 
 /// Builds the body of `<mount>/config/<name>` and the state values it implies.
@@ -189,6 +286,25 @@ async fn write_config(
     } else {
         body["connection_url"] = url.clone().into();
     }
+    // Only a URL defaulted from the admin block gets the block's certificate files.
+    if planned.connection_url.as_option().is_none() || config.connection_url.is_null() {
+        match tls_body_fields(ctx.client, engine) {
+            Ok(fields) => {
+                if let Some(obj) = body.as_object_mut() {
+                    obj.extend(fields);
+                }
+            }
+            Err(why) => {
+                attribute_error(
+                    &mut ctx.diags,
+                    "connection_url",
+                    "Cannot read a TLS file of the provider's admin block",
+                    why,
+                );
+                return None;
+            }
+        }
+    }
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
     if let Err(e) = vault.write(&format!("{mount}/config/{name}"), &body).await {
         backend_error(
@@ -222,7 +338,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
                 .attr(Attribute::string("name").required().requires_replace().description("Connection name, e.g. `postgres`.").validate(vault_name_validator()))
                 .attr(Attribute::string("engine").required().requires_replace().description(format!("{}.", Engine::or_list())).validate(Engine::validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount` (`database`).").validate(vault_mount_validator()))
-                .attr(Attribute::string("connection_url").optional().computed().use_state_for_unknown().description("Vault connection URL with `{{username}}`/`{{password}}` templates (for Redis: `host:port`). Default: built from the provider's admin block for the engine."))
+                .attr(Attribute::string("connection_url").optional().computed().use_state_for_unknown().description("Vault connection URL with `{{username}}`/`{{password}}` templates (for Redis: `host:port`). Default: built from the provider's admin block for the engine, with its TLS: for PostgreSQL `sslmode` and the `sslrootcert`/`sslcert`/`sslkey` paths (opened by Vault, so they must exist on the Vault server), for MySQL the `tls` mode (with certificate files, Vault gets their contents as `tls_ca`/`tls_certificate_key` instead), for Redis `tls` and the CA's contents as `ca_cert`."))
                 .attr(Attribute::string("username").optional().computed().use_state_for_unknown().description("Admin user Vault connects as. Default: the provider's admin user for the engine; when the admin block reads its password from `password_vault_path` and that secret has a `username`, that username (read at create)."))
                 .attr(Attribute::string("password").optional().sensitive().description("Admin password handed to Vault (stored in state, sensitive). Default: the provider's admin password for the engine, which is then not stored. Conflicts with `password_wo`."))
                 .attr(Attribute::string("password_wo").optional().sensitive().write_only().description("Write-only admin password (Terraform 1.11+): sent to Vault, never stored in plan or state. Conflicts with `password`."))
@@ -415,6 +531,32 @@ mod tests {
     }
 
     #[test]
+    fn admin_block_tls_reaches_the_vault_connection_url() {
+        let files = crate::backends::settings::TlsFiles {
+            ca_cert: Some("/etc/ssl/ca dir/ca.pem".into()),
+            client_cert: Some("/c.pem".into()),
+            client_key: Some("/k.pem".into()),
+        };
+        assert_eq!(
+            postgres_tls_params(&files),
+            "&sslrootcert=%2Fetc%2Fssl%2Fca%20dir%2Fca%2Epem&sslcert=%2Fc%2Epem&sslkey=%2Fk%2Epem"
+        );
+        assert_eq!(postgres_tls_params(&Default::default()), "");
+        use crate::enums::MysqlTls;
+        let none = Default::default();
+        assert_eq!(mysql_tls_param(MysqlTls::Disabled, &none), "");
+        assert_eq!(
+            mysql_tls_param(MysqlTls::Required, &none),
+            "?tls=skip-verify"
+        );
+        assert_eq!(
+            mysql_tls_param(MysqlTls::VerifyIdentity, &none),
+            "?tls=true"
+        );
+        assert_eq!(mysql_tls_param(MysqlTls::VerifyIdentity, &files), "");
+    }
+
+    #[test]
     fn the_model_has_the_schemas_attributes() {
         tfplugin::model::check_model::<Model>(&VaultDatabaseConnection.schema().block).unwrap();
     }
@@ -430,6 +572,7 @@ mod tests {
                 database: "postgres".into(),
                 sslmode: crate::provider::defaults::SSLMODE,
                 connect_timeout: 10,
+                tls_files: Default::default(),
             }),
             ..Default::default()
         })
