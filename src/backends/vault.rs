@@ -1,11 +1,17 @@
 //! A small Vault HTTP API client (KV v2 reads for provider credentials; the database
 //! secrets engine endpoints arrive with the rotation resources).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use tokio::sync::OnceCell;
+
+use crate::backends::settings::VaultLogin;
 use crate::backends::BackendError;
+
+mod login;
 
 /// Characters left as they are in a path segment: RFC 3986's unreserved set. Everything
 /// else, `%`, `?`, `#` and `/` included, is percent-encoded, so a segment stays one segment.
@@ -38,12 +44,36 @@ pub fn encode_path(path: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Talks to one Vault address with one token.
+/// Talks to one Vault address with one token: configured, or obtained by logging in
+/// (on first use, once per process; renewed in the background; revoked at shutdown).
 #[derive(Clone)]
 pub struct VaultClient {
     address: String,
-    token: String,
     http: reqwest::Client,
+    auth: Arc<Auth>,
+}
+
+/// Where the client's token comes from, and the token a login obtained.
+struct Auth {
+    /// The configured token (empty when none).
+    configured: String,
+    /// The login method, when the token comes from a login.
+    login: Option<VaultLogin>,
+    /// Set once the first login succeeded: the login runs once per process.
+    logged_in: OnceCell<()>,
+    /// The token the last login or renewal gave.
+    current: std::sync::RwLock<Option<LoginToken>>,
+    /// The background renewal, stopped at shutdown.
+    renewal: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A token obtained by logging in.
+#[derive(Clone)]
+struct LoginToken {
+    token: String,
+    /// Seconds it lives (0: no expiry).
+    ttl: u64,
+    renewable: bool,
 }
 
 impl VaultClient {
@@ -59,8 +89,14 @@ impl VaultClient {
             })?;
         Ok(VaultClient {
             address: address.to_string(),
-            token: token.to_string(),
             http,
+            auth: Arc::new(Auth {
+                configured: token.to_string(),
+                login: None,
+                logged_in: OnceCell::new(),
+                current: std::sync::RwLock::new(None),
+                renewal: std::sync::Mutex::new(None),
+            }),
         })
     }
 
@@ -78,45 +114,30 @@ impl VaultClient {
             .map_err(|e| self.error(path, e))
     }
 
-    /// GET `/v1/<path>`; `Ok(None)` on 404.
-    pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
-        let url = self.url(path)?;
-        let resp = self
-            .http
-            .get(&url)
-            .header("X-Vault-Token", &self.token)
-            .send()
-            .await
-            .map_err(|e| {
-                self.error(
-                    path,
-                    format!("unreachable ({e}); check vault.address / VAULT_ADDR"),
-                )
-            })?;
-        let status = resp.status();
-        match status.as_u16() {
-            200 => resp.json().await.map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
-            404 => Ok(None),
-            403 => Err(self.error(path, "permission denied (403): the token's policy does not allow reading this path")),
-            503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
-            _ => {
-                let body = resp.text().await.unwrap_or_default();
-                Err(self.error(path, format!("HTTP {status}: {}", body.chars().take(300).collect::<String>())))
-            }
-        }
-    }
-
-    async fn send(
+    /// One request with the client's token; the status and body text.
+    async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<Option<serde_json::Value>, BackendError> {
+    ) -> Result<(reqwest::StatusCode, String), BackendError> {
+        let token = self.token().await?;
+        self.call_with(&token, method, path, body).await
+    }
+
+    /// One request with `token` (empty: none); the status and body text.
+    async fn call_with(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(reqwest::StatusCode, String), BackendError> {
         let url = self.url(path)?;
-        let mut req = self
-            .http
-            .request(method, &url)
-            .header("X-Vault-Token", &self.token);
+        let mut req = self.http.request(method, &url);
+        if !token.is_empty() {
+            req = req.header("X-Vault-Token", token);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -127,18 +148,38 @@ impl VaultClient {
             )
         })?;
         let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        Ok((status, resp.text().await.unwrap_or_default()))
+    }
+
+    /// GET `/v1/<path>`; `Ok(None)` on 404.
+    pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
+        let (status, text) = self.call(reqwest::Method::GET, path, None).await?;
+        match status.as_u16() {
+            200 => serde_json::from_str(&text).map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
+            404 => Ok(None),
+            403 => Err(self.denied(&reqwest::Method::GET, path).await),
+            503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
+            _ => Err(self.error(path, format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()))),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        let (status, text) = self.call(method.clone(), path, body).await?;
         match status.as_u16() {
             200 if text.is_empty() => Ok(None),
             200 => serde_json::from_str(&text).map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
             204 => Ok(None),
-            403 => Err(self.error(path, "permission denied (403): the token's policy does not allow this")),
+            403 => Err(self.denied(&method, path).await),
             404 => Err(self.error(path, "not found (404): is the secrets engine mounted at this path?")),
             503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
             _ => Err(self.error(path, format!("HTTP {status}: {}", vault_errors(&text)))),
         }
     }
-
     /// POST/PUT `/v1/<path>` with a JSON body.
     pub async fn write(
         &self,
