@@ -18,4 +18,5 @@ mod release;
 mod secrets;
 mod upgrade;
 mod vault;
+mod vault_auth;
 mod vmsafe;
