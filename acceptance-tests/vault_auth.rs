@@ -213,7 +213,13 @@ fn vault_auth_provider_policy_runs_the_tenant_lifecycle() {
         g.w.apply().ok();
         assert!(vault_get(&format!("database/roles/{app}")).is_some());
         assert_plan_empty(&g.w, "apply with the provider policy's token");
-        g.destroy();
+        // A login issued outside Terraform: destroy must revoke it (revoke-prefix, `sudo`).
+        let creds = crate::fixture::read_creds(&format!("database/creds/{app}"));
+        assert!(!creds.lease_id.is_empty());
+        let r = g.destroy();
+        assert!(!r.all().contains("Cannot revoke the leases"), "{}", r.all());
+        let left = crate::fixture::leases_under(&format!("database/creds/{app}"));
+        assert!(left.is_empty(), "leases left after destroy: {left:?}");
         assert!(
             vault_get(&format!("database/roles/{app}")).is_none(),
             "role left behind"
@@ -691,4 +697,43 @@ async fn futures_join_all<F: std::future::Future>(
     })
     .await;
     outputs.into_iter().flatten().collect()
+}
+
+/// Validate and a plan that needs no backend work with every login block while Vault is
+/// out of reach: nothing logs in before a resource needs Vault.
+#[test]
+fn vault_auth_login_blocks_need_no_connection_at_validate_and_plan() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("sa-token");
+    std::fs::write(&token_file, "header.claims.signature").expect("token file");
+    let blocks = [
+        "auth_login_approle {\n      role_id   = \"r\"\n      secret_id = \"s\"\n    }".to_string(),
+        "auth_login_jwt {\n      role = \"ci\"\n      jwt  = \"a.b.c\"\n    }".to_string(),
+        format!(
+            "auth_login_kubernetes {{\n      role     = \"r\"\n      jwt_file = \"{}\"\n    }}",
+            token_file.display()
+        ),
+    ];
+    for tf in each_terraform() {
+        for block in &blocks {
+            let w = Workdir::new(
+                &tf,
+                &format!("provider \"dbaas\" {{\n  vault {{\n    address = \"http://127.0.0.1:1\"\n    {block}\n  }}\n}}\ndata \"dbaas_endpoints\" \"this\" {{}}\n"),
+            );
+            run_without_token(&w, &["validate", "-no-color"], &[]).ok();
+            run_without_token(&w, &["plan", "-no-color", "-input=false"], &[]).ok();
+        }
+        // Two login blocks: an error on the second, at validate.
+        let w = Workdir::new(
+            &tf,
+            &format!("provider \"dbaas\" {{\n  vault {{\n    address = \"http://127.0.0.1:1\"\n    {}\n    {}\n  }}\n}}\ndata \"dbaas_endpoints\" \"this\" {{}}\n", blocks[0], blocks[1]),
+        );
+        let r = run_without_token(&w, &["plan", "-no-color", "-input=false"], &[]).failed();
+        assert!(
+            r.all().contains("Only one Vault auth method"),
+            "{}",
+            r.all()
+        );
+        assert!(r.all().contains("auth_login_jwt"), "{}", r.all());
+    }
 }

@@ -304,11 +304,24 @@ fn denied_message(path: &str, needed: &[&str], held: Result<Vec<String>, String>
             };
             format!("permission denied (403): the token lacks {lacks} on `{path}` (it has: {has}); grant it in the token's Vault policy (see the guide vault-policy)")
         }
+        Err(why) if why.starts_with("HTTP 403") => format!(
+            "permission denied (403) for {} on `{path}`; Vault refuses even sys/capabilities-self, so the token is invalid, expired or revoked (or lacks `update` on sys/capabilities-self)",
+            or_list(needed)
+        ),
         Err(why) => format!(
             "permission denied (403): the token's policy does not allow {} on `{path}` (sys/capabilities-self could not say more: {why})",
-            needed.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or ")
+            or_list(needed)
         ),
     }
+}
+
+/// "`create` or `update`".
+fn or_list(capabilities: &[&str]) -> String {
+    capabilities
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 #[cfg(test)]
@@ -348,7 +361,16 @@ mod tests {
             Ok(vec!["update".into()]),
         );
         assert!(m.contains("lacks `sudo`"), "{m}");
-        let m = denied_message(p, &["delete"], Err("HTTP 403".into()));
+        let m = denied_message(p, &["delete"], Err("HTTP 500: boom".into()));
         assert!(m.contains("does not allow `delete` on"), "{m}");
+        let m = denied_message(
+            p,
+            &["read"],
+            Err("HTTP 403 Forbidden: permission denied".into()),
+        );
+        assert!(
+            m.contains("the token is invalid, expired or revoked"),
+            "{m}"
+        );
     }
 }
