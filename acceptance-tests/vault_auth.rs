@@ -109,6 +109,22 @@ fn run_without_token(w: &Workdir, args: &[&str], extra: &[(&str, &str)]) -> crat
     w.run_env(args, &env)
 }
 
+/// `terraform destroy` with no `VAULT_TOKEN` (plus `extra`), which must succeed and take
+/// the Vault connection `conn` with it.
+fn destroy_without_token(g: &mut Case, conn: &str, extra: &[(&str, &str)]) {
+    run_without_token(
+        &g.w,
+        &["destroy", "-auto-approve", "-no-color", "-input=false"],
+        extra,
+    )
+    .ok();
+    g.destroyed = true;
+    assert!(
+        vault_get(&format!("database/config/{conn}")).is_none(),
+        "connection left behind"
+    );
+}
+
 const APPLY: [&str; 4] = ["apply", "-auto-approve", "-no-color", "-input=false"];
 
 /// Accessors of the live tokens that a login at `auth/<mount>/` issued.
@@ -416,14 +432,7 @@ fn vault_auth_approle_logs_in_lazily_once_and_revokes_its_token() {
         );
 
         g.w.write(&connection_only(&login(&secret), &conn));
-        run_without_token(
-            &g.w,
-            &["destroy", "-auto-approve", "-no-color", "-input=false"],
-            &[],
-        )
-        .ok();
-        g.destroyed = true;
-        assert!(vault_get(&format!("database/config/{conn}")).is_none());
+        destroy_without_token(&mut g, &conn, &[]);
         assert_login_tokens_revoked(&mount, &json!({ "role_id": role_id, "secret_id": secret }));
     }
 }
@@ -548,14 +557,7 @@ fn vault_auth_jwt_and_kubernetes_logins() {
             "refresh through the kubernetes login: {}",
             r.all()
         );
-        run_without_token(
-            &g.w,
-            &["destroy", "-auto-approve", "-no-color", "-input=false"],
-            &[],
-        )
-        .ok();
-        g.destroyed = true;
-        assert!(vault_get(&format!("database/config/{conn}")).is_none());
+        destroy_without_token(&mut g, &conn, &[]);
         assert_login_tokens_revoked(&mount, &json!({ "role": "ci", "jwt": jwt }));
     }
 }
@@ -589,14 +591,7 @@ fn vault_auth_token_file_in_home() {
         .failed();
         assert!(r.all().contains("no Vault token"), "{}", r.all());
 
-        run_without_token(
-            &g.w,
-            &["destroy", "-auto-approve", "-no-color", "-input=false"],
-            &[("HOME", &home_s)],
-        )
-        .ok();
-        g.destroyed = true;
-        assert!(vault_get(&format!("database/config/{conn}")).is_none());
+        destroy_without_token(&mut g, &conn, &[("HOME", &home_s)]);
     }
 }
 
