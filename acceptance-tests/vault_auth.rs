@@ -431,6 +431,24 @@ fn vault_auth_approle_logs_in_lazily_once_and_revokes_its_token() {
             "the secret ID must not appear in errors"
         );
 
+        // An expired secret ID (1 s TTL): the same.
+        let expired = vault_post(
+            &format!("auth/{mount}/role/tf/secret-id"),
+            &json!({ "ttl": "1s" }),
+        );
+        let expired = expired["data"]["secret_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        std::thread::sleep(Duration::from_secs(2));
+        g.w.write(&connection_only(&login(&expired), &conn));
+        let r = run_without_token(&g.w, &["plan", "-no-color", "-input=false"], &[]).failed();
+        let all = crate::fixture::flat(&r.all());
+        assert!(
+            all.contains(&format!("Vault login with approle at auth/{mount} failed")),
+            "{all}"
+        );
+
         g.w.write(&connection_only(&login(&secret), &conn));
         destroy_without_token(&mut g, &conn, &[]);
         assert_login_tokens_revoked(&mount, &json!({ "role_id": role_id, "secret_id": secret }));
