@@ -129,6 +129,12 @@ const APPLY: [&str; 4] = ["apply", "-auto-approve", "-no-color", "-input=false"]
 
 /// Accessors of the live tokens that a login at `auth/<mount>/` issued.
 fn login_tokens(mount: &str) -> Vec<String> {
+    login_tokens_of_role(mount, None)
+}
+
+/// Accessors of the live tokens that a login at `auth/<mount>/` issued, for `role` only
+/// when given (a mount other cases share).
+fn login_tokens_of_role(mount: &str, role: Option<&str>) -> Vec<String> {
     let prefix = format!("auth/{mount}/");
     vault_list("auth/token/accessors")
         .into_iter()
@@ -142,6 +148,7 @@ fn login_tokens(mount: &str) -> Vec<String> {
                 && body["data"]["path"]
                     .as_str()
                     .is_some_and(|p| p.starts_with(&prefix))
+                && role.is_none_or(|r| body["data"]["meta"]["role"].as_str() == Some(r))
         })
         .collect()
 }
@@ -149,14 +156,19 @@ fn login_tokens(mount: &str) -> Vec<String> {
 /// Asserts no token of `auth/<mount>/` outlived the runs, after proving the check finds
 /// one: a login made here is seen, then revoked.
 fn assert_login_tokens_revoked(mount: &str, login_body: &serde_json::Value) {
-    let leaked = login_tokens(mount);
+    assert_role_tokens_revoked(mount, None, login_body);
+}
+
+/// [`assert_login_tokens_revoked`] for the tokens of `role` only, when given.
+fn assert_role_tokens_revoked(mount: &str, role: Option<&str>, login_body: &serde_json::Value) {
+    let leaked = login_tokens_of_role(mount, role);
     assert!(
         leaked.is_empty(),
         "tokens obtained by the provider's logins at auth/{mount} were not revoked: {leaked:?}"
     );
     let (code, r) = vault_request("POST", &format!("auth/{mount}/login"), Some(login_body));
     assert_eq!(code, 200, "control login: {r}");
-    let seen = login_tokens(mount);
+    let seen = login_tokens_of_role(mount, role);
     assert_eq!(
         seen.len(),
         1,
@@ -748,5 +760,42 @@ fn vault_auth_login_blocks_need_no_connection_at_validate_and_plan() {
             r.all()
         );
         assert!(r.all().contains("auth_login_jwt"), "{}", r.all());
+    }
+}
+
+/// The stack's own `jwt/` auth method (key pair made by `scripts/dev-stack`, issuer
+/// `DBAAS_JWT_ISSUER`): a JWT signed with `DBAAS_JWT_SIGNING_KEY` logs in through
+/// `auth_login_jwt` with its default mount, and the token is revoked when the run ends.
+#[test]
+fn vault_auth_jwt_with_the_stack_signing_key() {
+    let key = std::path::PathBuf::from(stack("DBAAS_JWT_SIGNING_KEY"));
+    let issuer = stack("DBAAS_JWT_ISSUER");
+    for tf in each_terraform() {
+        let v = version_tag(&tf);
+        let conn = format!("pgsjwt_{v}");
+        let role_name = format!("dbaas-acc-{v}-{}", std::process::id());
+        let mut things = VaultThings::default();
+        let policy = format!("dbaas-acc-sjwt-{v}");
+        things.policy(&policy, "dbaas-provider.hcl");
+        vault_post(
+            &format!("auth/jwt/role/{role_name}"),
+            &json!({ "role_type": "jwt", "bound_audiences": ["dbaas"], "user_claim": "sub",
+                     "token_policies": [policy], "token_no_default_policy": true, "token_ttl": "10m" }),
+        );
+        let jwt = sign_jwt(&key, &issuer, "dbaas", "ci-runner");
+        let provider = provider_with_vault(&format!(
+            "    auth_login_jwt {{\n      role = \"{role_name}\"\n      jwt  = \"{jwt}\"\n    }}\n"
+        ));
+        let mut g = Case::new(&tf, &connection_only(&provider, &conn));
+        g.track(&[], &[&conn], &[]);
+        run_without_token(&g.w, &APPLY, &[]).ok();
+        assert!(vault_get(&format!("database/config/{conn}")).is_some());
+        destroy_without_token(&mut g, &conn, &[]);
+        assert_role_tokens_revoked(
+            "jwt",
+            Some(&role_name),
+            &json!({ "role": role_name, "jwt": jwt }),
+        );
+        let _ = vault_delete(&format!("auth/jwt/role/{role_name}"));
     }
 }
