@@ -464,8 +464,9 @@ fn auth_blocks_set(
     set
 }
 
-/// The login method of the `vault` block, read from its `auth_login_*` block, if any.
-fn vault_login(r: &mut Reader<'_>) -> Option<VaultLogin> {
+/// The login method of the `vault` block, read from its `auth_login_*` block, if any;
+/// `used` (no token configured) checks now that the files it will read are readable.
+fn vault_login(r: &mut Reader<'_>, used: bool) -> Option<VaultLogin> {
     let name = *auth_blocks_set(r.block, &r.path, r.diags).first()?;
     let schema = &r.schema.nested(name)?.block;
     let mut b = Reader {
@@ -494,7 +495,12 @@ fn vault_login(r: &mut Reader<'_>) -> Option<VaultLogin> {
             let jwt_file = b.string_or("jwt_file", defaults::KUBERNETES_JWT_FILE);
             // Read now only to report a missing or unreadable file on the attribute at
             // plan time; the login reads it again (projected tokens rotate).
-            if let Err(e) = std::fs::read(&jwt_file) {
+            let readable = if used {
+                std::fs::read(&jwt_file).map(drop)
+            } else {
+                Ok(())
+            };
+            if let Err(e) = readable {
                 b.diags.error_at(
                     b.path.join("jwt_file"),
                     "Cannot read the Kubernetes service-account token",
@@ -650,7 +656,7 @@ pub fn settings_from_config(
                 format!("{address:?}{from} must start with http:// or https://."),
             );
         }
-        let login = vault_login(&mut r);
+        let login = vault_login(&mut r, token == Secret::None);
         let token = match (token, &login) {
             (Secret::None, None) => vault_token_file(&mut r),
             (token, _) => token,
@@ -981,6 +987,21 @@ mod tests {
             s.vault.unwrap().login.map(|l| l.mount().to_string()),
             Some("k8s".into())
         );
+        // With a token configured the login is unused, and its file is not checked.
+        let k8s = block(&[
+            ("role", Value::string("r")),
+            ("jwt_file", Value::string("/nonexistent/token")),
+        ]);
+        let mut diags = Diagnostics::default();
+        settings_from_config(
+            &vault_with(&[
+                ("auth_login_kubernetes", k8s),
+                ("token", Value::string("t")),
+            ]),
+            &|_| None,
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags:?}");
     }
 
     #[test]

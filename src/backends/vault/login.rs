@@ -108,7 +108,10 @@ impl VaultClient {
         let (status, text) = self
             .call_with("", reqwest::Method::POST, &path, Some(&body))
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| match e {
+                BackendError::Vault { message, .. } => fail(message),
+                other => fail(other.to_string()),
+            })?;
         if !status.is_success() {
             return Err(fail(format!("{} (HTTP {status})", vault_errors(&text))));
         }
