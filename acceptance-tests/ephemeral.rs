@@ -7,86 +7,72 @@
 //! is gone after the run. Then behaviours the docs now state: the admin username read
 //! from Vault KV reaches Vault's connection.
 use std::path::Path;
-use std::process::Command;
 
+use crate::fixture::{
+    allowed_role, apply_env, assert_opened_and_closed, connection, destroy_env, hcl_str,
+    leases_under, mysql_user_exists, newer_terraform, pg_role_exists, postgres_vault_provider,
+    redis_user_exists, resource, role as rotation_role, Case, Cleanup, CONN, MYDB, NO_PG_LOGIN,
+    PGDB, RNS,
+};
 use crate::harness::{
     provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_post,
-    vault_request, version_tag, Terraform, Workdir,
+    version_tag, Terraform, Workdir,
 };
 
 /// The newer Terraform, or `None` (with a printed note) when only v1.0.3 exists.
 fn newer() -> Option<Terraform> {
-    let t = terraforms()
-        .into_iter()
-        .find(|t| !t.version.starts_with("v1.0."));
-    if t.is_none() {
-        eprintln!("note: ephemeral resources need Terraform 1.10+; only v1.0.3 is available, so the acc_eph_ cases are skipped");
-    }
-    t
+    newer_terraform("the acc_eph_ cases (ephemeral resources need Terraform 1.10+)")
 }
 
 /// One engine's tenant: its resource, the connection's engine and the role's database.
 struct Engine {
     engine: &'static str,
-    /// The tenant resource (`name` is substituted).
-    tenant: &'static str,
-    /// An expression naming the tenant for the role's `database`.
-    database: &'static str,
+    /// The tenant's resource type (labelled `app`).
+    ty: &'static str,
+    /// Extra attribute lines of the tenant resource.
+    extra: &'static str,
     /// The app's login: a shell command (reads `U`, `P`, `H`, `N`, `D`) that prints who it is.
     login: &'static str,
 }
 
 const POSTGRES: Engine = Engine {
     engine: "postgres",
-    tenant: r#"resource "dbaas_shared_postgres_database" "app" {
-  name                = "NAME"
-  deletion_protection = false
-}"#,
-    database: "dbaas_shared_postgres_database.app.name",
+    ty: PGDB,
+    extra: "  deletion_protection = false",
     login: r#"PGPASSWORD="$P" psql -X -At -v ON_ERROR_STOP=1 -h "$H" -p "$N" -U "$U" -d "$D" -c 'SELECT session_user'"#,
 };
 
 const MYSQL: Engine = Engine {
     engine: "mysql",
-    tenant: r#"resource "dbaas_shared_mysql_database" "app" {
-  name                = "NAME"
-  deletion_protection = false
-}"#,
-    database: "dbaas_shared_mysql_database.app.name",
+    ty: MYDB,
+    extra: "  deletion_protection = false",
     login: r#"MYSQL_PWD="$P" mariadb --protocol=TCP -h "$H" -P "$N" -u "$U" -D "$D" -N -B -e 'SELECT CURRENT_USER()'"#,
 };
 
 const REDIS: Engine = Engine {
     engine: "redis",
-    tenant: r#"resource "dbaas_shared_redis_namespace" "app" {
-  name = "NAME"
-}"#,
-    database: "dbaas_shared_redis_namespace.app.name",
+    ty: RNS,
+    extra: "",
     login: r#"REDISCLI_AUTH="$P" redis-cli --no-auth-warning -h "$H" -p "$N" --user "$U" PING"#,
 };
+
+/// The tenant `app` of engine `e`, its connection `conn` (engine `engine`) and the
+/// rotation role `app` on it, without the provider block.
+fn tenant_hcl(e: &Engine, name: &str, conn: &str, role_name: &str) -> String {
+    format!(
+        "{}\n{}\n{}",
+        resource(e.ty, "app", name, e.extra),
+        connection("conn", conn, e.engine, &allowed_role(role_name)),
+        rotation_role("app", role_name, "conn", &format!("{}.app.name", e.ty), ""),
+    )
+}
 
 /// The whole stack, applied at once: tenant, connection, role, the ephemeral credentials
 /// of that role, and an app login through them at apply.
 fn stack_hcl(e: &Engine, name: &str, conn: &str, role: &str) -> String {
-    let tenant = e.tenant.replace("NAME", name);
-    let login = e.login;
-    let (engine, database) = (e.engine, e.database);
     format!(
         r#"{provider}
 {tenant}
-
-resource "dbaas_vault_database_connection" "conn" {{
-  name          = "{conn}"
-  engine        = "{engine}"
-  allowed_roles = ["{role}"]
-}}
-
-resource "dbaas_vault_rotation_role" "app" {{
-  name       = "{role}"
-  connection = dbaas_vault_database_connection.conn.name
-  database   = {database}
-}}
-
 ephemeral "dbaas_database_credentials" "app" {{
   role = dbaas_vault_rotation_role.app.name
 }}
@@ -106,133 +92,54 @@ resource "terraform_data" "app_login" {{
 }}
 "#,
         provider = provider_block(),
-        login_escaped = login.replace('\\', "\\\\").replace('"', "\\\""),
+        tenant = tenant_hcl(e, name, conn, role),
+        login_escaped = e.login.replace('\\', "\\\\").replace('"', "\\\""),
+    )
+}
+
+/// A case's tenant, connection and role names: `acc_eph_<short>_<v>`, `eph-<short>-<v>`
+/// and `eph<short><v>-role`, unique per case (`short`) and Terraform version.
+fn names(short: &str, tf: &Terraform) -> (String, String, String) {
+    let v = version_tag(tf);
+    (
+        format!("acc_eph_{short}_{v}"),
+        format!("eph-{short}-{v}"),
+        format!("eph{short}{v}-role"),
     )
 }
 
 /// The named login still exists in the engine's user catalog.
 fn login_exists(engine: &str, user: &str) -> bool {
     match engine {
-        "postgres" => {
-            psql_admin(
-                "postgres",
-                &format!(
-                    "SELECT count(*) FROM pg_roles WHERE rolname = '{}'",
-                    user.replace('\'', "''")
-                ),
-            )
-            .unwrap_or_default()
-                != "0"
-        }
-        "mysql" => {
-            let out = Command::new("mariadb")
-                .args(["--protocol=TCP", "-h"])
-                .arg(stack("DBAAS_MYSQL_HOST"))
-                .arg("-P")
-                .arg(stack("DBAAS_MYSQL_PORT"))
-                .arg("-u")
-                .arg(stack("DBAAS_MYSQL_USER"))
-                .env("MYSQL_PWD", stack("DBAAS_MYSQL_PASSWORD"))
-                .args(["-N", "-B", "-e"])
-                .arg(format!(
-                    "SELECT count(*) FROM mysql.user WHERE User = '{}'",
-                    user.replace('\\', "\\\\").replace('\'', "''")
-                ))
-                .output();
-            out.map(|o| String::from_utf8_lossy(&o.stdout).trim() != "0")
-                .unwrap_or(true)
-        }
-        _ => {
-            let out = Command::new("redis-cli")
-                .arg("--no-auth-warning")
-                .arg("-h")
-                .arg(stack("DBAAS_REDIS_HOST"))
-                .arg("-p")
-                .arg(stack("DBAAS_REDIS_PORT"))
-                .env("REDISCLI_AUTH", stack("DBAAS_REDIS_PASSWORD"))
-                .args(["ACL", "USERS"])
-                .output();
-            out.map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .any(|l| l == user)
-            })
-            .unwrap_or(true)
-        }
+        "postgres" => pg_role_exists(user),
+        "mysql" => mysql_user_exists(user),
+        _ => redis_user_exists(user),
     }
 }
 
 /// Leases Vault still holds for the role.
-fn leases_of(role: &str) -> Vec<serde_json::Value> {
-    vault_get(&format!(
-        "sys/leases/lookup/database/creds/{role}?list=true"
-    ))
-    .and_then(|l| l["data"]["keys"].as_array().cloned())
-    .unwrap_or_default()
+fn leases_of(role: &str) -> Vec<String> {
+    leases_under(&format!("database/creds/{role}"))
 }
 
-/// Removes whatever the case made, Terraform first, then directly.
-struct Guard<'a> {
-    w: &'a Workdir,
-    engine: &'static str,
-    name: String,
-    conn: String,
-    role: String,
-}
-
-impl Drop for Guard<'_> {
-    fn drop(&mut self) {
-        let _ = self.w.destroy();
-        cleanup(self.engine, &self.name, &self.conn, &self.role);
-    }
-}
-
-fn cleanup(engine: &str, name: &str, conn: &str, role: &str) {
-    let _ = vault_request(
-        "PUT",
-        &format!("sys/leases/revoke-prefix/database/creds/{role}"),
-        Some(&serde_json::json!({})),
-    );
-    let _ = vault_delete(&format!("database/roles/{role}"));
-    let _ = vault_delete(&format!("database/config/{conn}"));
+/// The guard of one engine's case: its tenant, connection and role, swept on entry.
+fn guard(engine: &str, name: &str, conn: &str, role: &str) -> Cleanup {
+    let mut c = Cleanup::default();
     match engine {
-        "postgres" => {
-            let _ = psql_admin(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-            );
-            for suffix in ["owner", "readwrite", "readonly"] {
-                let _ = psql_admin(
-                    "postgres",
-                    &format!("DROP ROLE IF EXISTS \"{name}_{suffix}\""),
-                );
-            }
-        }
-        "mysql" => {
-            let _ = Command::new("mariadb")
-                .args(["--protocol=TCP", "-h"])
-                .arg(stack("DBAAS_MYSQL_HOST"))
-                .arg("-P")
-                .arg(stack("DBAAS_MYSQL_PORT"))
-                .arg("-u")
-                .arg(stack("DBAAS_MYSQL_USER"))
-                .env("MYSQL_PWD", stack("DBAAS_MYSQL_PASSWORD"))
-                .arg("-e")
-                .arg(format!("DROP DATABASE IF EXISTS `{name}`"))
-                .output();
-        }
-        _ => {
-            let _ = Command::new("redis-cli")
-                .arg("--no-auth-warning")
-                .arg("-h")
-                .arg(stack("DBAAS_REDIS_HOST"))
-                .arg("-p")
-                .arg(stack("DBAAS_REDIS_PORT"))
-                .env("REDISCLI_AUTH", stack("DBAAS_REDIS_PASSWORD"))
-                .args(["ACL", "DELUSER", name])
-                .output();
-        }
+        "postgres" => c.tenants.push(name.into()),
+        "mysql" => c.mysql_dbs.push(name.into()),
+        _ => c.redis_users.push(name.into()),
     }
+    c.vault_connections.push(conn.into());
+    c.vault_roles.push(role.into());
+    c.swept()
+}
+
+/// A case running `hcl` on `tf` with [`guard`].
+fn case(tf: &Terraform, hcl: &str, engine: &str, name: &str, conn: &str, role: &str) -> Case {
+    let mut c = Case::new(tf, hcl);
+    *c = guard(engine, name, conn, role);
+    c
 }
 
 fn read(dir: &Path, file: &str) -> String {
@@ -245,29 +152,20 @@ fn read(dir: &Path, file: &str) -> String {
 /// Applies the whole stack for `e` once and checks the app's login and its revocation.
 fn first_apply(e: &Engine, short: &str) {
     let Some(tf) = newer() else { return };
-    let v = version_tag(&tf);
-    let name = format!("acc_eph_{short}_{v}");
-    let conn = format!("eph-{short}-{v}");
-    let role = format!("eph{short}{v}-role");
-    cleanup(e.engine, &name, &conn, &role);
-    let w = Workdir::new(&tf, &stack_hcl(e, &name, &conn, &role));
-    let _guard = Guard {
-        w: &w,
-        engine: e.engine,
-        name: name.clone(),
-        conn: conn.clone(),
-        role: role.clone(),
-    };
+    let (name, conn, role) = names(short, &tf);
+    let g = case(
+        &tf,
+        &stack_hcl(e, &name, &conn, &role),
+        e.engine,
+        &name,
+        &conn,
+        &role,
+    );
+    let w = &g.w;
 
     // One apply: the plan cannot read credentials of a role that does not exist yet.
     let r = w.apply().ok();
-    assert!(
-        r.stdout
-            .contains("ephemeral.dbaas_database_credentials.app: Opening"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
+    assert_opened_and_closed(&r, "app");
 
     // The app logged in with what the ephemeral resource returned (verify did too).
     let user = read(w.path(), "login_user.txt");
@@ -346,26 +244,16 @@ ephemeral "dbaas_database_credentials" "app" {{
 #[test]
 fn acc_eph_verify_fails_the_run_for_mysql_and_redis_endpoints_that_refuse() {
     let Some(tf) = newer() else { return };
-    let v = version_tag(&tf);
     for (e, short) in [(&MYSQL, "vm"), (&REDIS, "vr")] {
-        let name = format!("acc_eph_{short}_{v}");
-        let conn = format!("eph-{short}-{v}");
-        let role = format!("eph{short}{v}-role");
-        cleanup(e.engine, &name, &conn, &role);
-        let base = stack_hcl(e, &name, &conn, &role);
+        let (name, conn, role) = names(short, &tf);
         // Without the ephemeral block and the app: the tenant and its role first.
-        let tenant_only = base[..base
-            .find("ephemeral \"dbaas_database_credentials\"")
-            .unwrap_or(base.len())]
-            .to_string();
-        let w = Workdir::new(&tf, &tenant_only);
-        let _guard = Guard {
-            w: &w,
-            engine: e.engine,
-            name: name.clone(),
-            conn: conn.clone(),
-            role: role.clone(),
-        };
+        let tenant_only = format!(
+            "{}\n{}",
+            provider_block(),
+            tenant_hcl(e, &name, &conn, &role)
+        );
+        let g = case(&tf, &tenant_only, e.engine, &name, &conn, &role);
+        let w = &g.w;
         w.apply().ok();
         // An aliased provider whose endpoint for this engine is a closed port.
         let block = if e.engine == "mysql" {
@@ -435,47 +323,24 @@ fn acc_eph_kv_username_reaches_the_vault_connection() {
         let conn = format!("eph-kv-{}", version_tag(&tf));
         let _ = vault_delete(&format!("database/config/{conn}"));
         let hcl = format!(
-            r#"provider "dbaas" {{
-  postgres {{
-    host                = "{host}"
-    port                = {port}
-    sslmode             = "disable"
-    username            = "eph_not_this_user"
-    password_vault_path = "{path}"
-  }}
-  vault {{
-    address = "{vault}"
-    token   = "{token}"
-  }}
-}}
-
-resource "dbaas_vault_database_connection" "pg" {{
-  name          = "{conn}"
-  engine        = "postgres"
-  allowed_roles = ["{conn}-none"]
-}}
-
-output "username" {{
-  value = dbaas_vault_database_connection.pg.username
-}}
-"#,
-            host = stack("PGHOST"),
-            port = stack("PGPORT"),
-            vault = stack("VAULT_ADDR"),
-            token = stack("VAULT_TOKEN"),
+            "{}\n{}\noutput \"username\" {{\n  value = {CONN}.pg.username\n}}\n",
+            postgres_vault_provider(&format!(
+                "    username            = \"eph_not_this_user\"\n    password_vault_path = {}\n",
+                hcl_str(path)
+            )),
+            connection(
+                "pg",
+                &conn,
+                "postgres",
+                &allowed_role(&format!("{conn}-none"))
+            ),
         );
         let w = Workdir::new(&tf, &hcl);
-        let r = w.run_env(
-            &["apply", "-auto-approve", "-no-color", "-input=false"],
-            &[("PGPASSWORD", ""), ("PGUSER", "")],
-        );
+        let r = apply_env(&w, NO_PG_LOGIN);
         let ok = r.code == 0;
         let cfg = vault_get(&format!("database/config/{conn}"));
         let empty = ok && w.plan_is_empty();
-        let _ = w.run_env(
-            &["destroy", "-auto-approve", "-no-color", "-input=false"],
-            &[("PGPASSWORD", ""), ("PGUSER", "")],
-        );
+        let _ = destroy_env(&w, NO_PG_LOGIN);
         let _ = vault_delete(&format!("database/config/{conn}"));
         assert!(ok, "{} on {}", r.all(), tf.version);
         assert!(empty, "plan after apply is empty on {}", tf.version);
@@ -494,51 +359,37 @@ output "username" {{
 #[test]
 fn acc_eph_static_role_database_defaults_to_the_logins_tenant_database() {
     let Some(tf) = newer() else { return };
-    let v = version_tag(&tf);
-    let name = format!("acc_eph_st_{v}");
-    let conn = format!("eph-st-{v}");
-    let role = format!("eph-st-{v}-role");
-    let login = format!("acc_eph_st_{v}_app");
-    cleanup("postgres", &name, &conn, &role);
-    let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{login}\""));
+    let (name, conn, role) = names("st", &tf);
+    let login = format!("{name}_app");
     let base = format!(
-        r#"{provider}
-resource "dbaas_shared_postgres_database" "app" {{
-  name                = "{name}"
-  deletion_protection = false
-}}
-
-resource "dbaas_vault_database_connection" "conn" {{
-  name          = "{conn}"
-  engine        = "postgres"
-  allowed_roles = ["{role}"]
-}}
-"#,
-        provider = provider_block()
+        "{}\n{}\n{}",
+        provider_block(),
+        resource(PGDB, "app", &name, POSTGRES.extra),
+        connection("conn", &conn, "postgres", &allowed_role(&role)),
     );
-    let w = Workdir::new(&tf, &base);
-    let _guard = Guard {
-        w: &w,
-        engine: "postgres",
-        name: name.clone(),
-        conn: conn.clone(),
-        role: role.clone(),
-    };
+    let mut g = case(&tf, &base, "postgres", &name, &conn, &role);
+    g.pg_roles.push(login.clone());
+    g.sweep();
+    let w = &g.w;
     w.apply().ok();
     psql_admin(
         "postgres",
         &format!("CREATE ROLE \"{login}\" LOGIN PASSWORD 'eph-initial-Secret1' IN ROLE \"{name}_readwrite\""),
     )
     .unwrap_or_else(|e| panic!("hand-made login: {e}"));
+    let role_hcl = rotation_role(
+        "app",
+        &role,
+        "conn",
+        &format!("{PGDB}.app.name"),
+        &format!(
+            "  mode       = \"static\"\n  username   = {}\n",
+            hcl_str(&login)
+        ),
+    );
     w.write(&format!(
         r#"{base}
-resource "dbaas_vault_rotation_role" "app" {{
-  name       = "{role}"
-  connection = dbaas_vault_database_connection.conn.name
-  database   = dbaas_shared_postgres_database.app.name
-  mode       = "static"
-  username   = "{login}"
-}}
+{role_hcl}
 
 ephemeral "dbaas_database_credentials" "app" {{
   role = dbaas_vault_rotation_role.app.name

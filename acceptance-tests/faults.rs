@@ -17,22 +17,14 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use harness::{provider_block, psql_admin, terraforms, version_tag, Workdir};
+use harness::{provider_block, psql_admin, run_ok, Workdir};
 
 /// One restart at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn restart(service: &str) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/dev-stack");
-    let out = Command::new(script)
-        .args(["restart", service])
-        .output()
-        .expect("dev-stack runs");
-    assert!(
-        out.status.success(),
-        "dev-stack restart {service} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(script).args(["restart", service]));
 }
 
 fn admin(sql: &str) -> String {
@@ -92,28 +84,13 @@ fn tenants(prefix: &str, n: usize, protect: bool) -> String {
 #[test]
 fn postgres_restart_during_apply_then_the_next_apply_converges() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
-        let prefix = format!("acc_flt_{}", version_tag(&tf));
+    for tf in fixture::each_terraform() {
+        let [prefix] = fixture::tagged(&tf, ["acc_flt"]);
         sweep(&prefix);
         let w = Workdir::new(&tf, &tenants(&prefix, 40, true));
-        let mut apply = spawn_apply(&w);
         // Restart once the apply is well under way.
-        let start = Instant::now();
-        while leftovers(&prefix).0.len() < 6 && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        restart("postgres");
-        let status = apply.wait().expect("apply ends");
-        eprintln!("apply during the restart: {status}");
-
-        let r = w.apply_parallel(10);
-        assert_eq!(
-            r.code, 0,
-            "the apply after the fault converges with no manual step\n{}\n{}",
-            r.stdout, r.stderr
-        );
-        assert!(w.plan_is_empty(), "then the plan is empty");
+        restart_during_apply(&w, "postgres", 20, || leftovers(&prefix).0.len() >= 6);
+        assert_converges(&w, w.apply_parallel(10));
         assert_eq!(leftovers(&prefix).0.len(), 40, "all 40 databases exist");
         w.write(&tenants(&prefix, 40, false));
         w.apply_parallel(10).ok();
@@ -137,6 +114,36 @@ fn mariadb_databases(prefix: &str) -> Vec<String> {
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     }
+}
+
+/// Starts `terraform apply -parallelism=10` in the background, restarts `service` once
+/// `under_way` holds (polled every `poll_ms`, for up to 60 s), and waits for that apply,
+/// whose outcome is only reported: it may fail.
+fn restart_during_apply(
+    w: &Workdir,
+    service: &str,
+    poll_ms: u64,
+    mut under_way: impl FnMut() -> bool,
+) {
+    let mut apply = spawn_apply(w);
+    let start = Instant::now();
+    while !under_way() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(poll_ms));
+    }
+    restart(service);
+    let status = apply.wait().expect("apply ends");
+    eprintln!("apply during the restart: {status}");
+}
+
+/// The apply after the fault, `r`, converged with no manual step, and the plan is then
+/// empty.
+fn assert_converges(w: &Workdir, r: harness::Run) {
+    assert_eq!(
+        r.code, 0,
+        "the apply after the restart converges with no manual step\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(w.plan_is_empty(), "then the plan is empty");
 }
 
 fn spawn_apply(w: &Workdir) -> std::process::Child {
@@ -163,9 +170,8 @@ fn spawn_apply(w: &Workdir) -> std::process::Child {
 #[test]
 fn mariadb_restart_during_apply_then_the_next_apply_converges() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
-        let prefix = format!("acc_flt_my_{}", version_tag(&tf));
+    for tf in fixture::each_terraform() {
+        let [prefix] = fixture::tagged(&tf, ["acc_flt_my"]);
         for d in mariadb_databases(&prefix) {
             let _ = fixture::mysql_try_admin(&format!("DROP DATABASE IF EXISTS `{d}`"));
         }
@@ -179,23 +185,8 @@ fn mariadb_restart_during_apply_then_the_next_apply_converges() {
             hcl
         };
         let w = Workdir::new(&tf, &body(true));
-        let mut apply = spawn_apply(&w);
-        let start = Instant::now();
-        while mariadb_databases(&prefix).len() < 3 && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        restart("mariadb");
-        eprintln!(
-            "apply during the restart: {}",
-            apply.wait().expect("apply ends")
-        );
-        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-        assert_eq!(
-            r.code, 0,
-            "the apply after the restart converges\n{}\n{}",
-            r.stdout, r.stderr
-        );
-        assert!(w.plan_is_empty(), "then the plan is empty");
+        restart_during_apply(&w, "mariadb", 10, || mariadb_databases(&prefix).len() >= 3);
+        assert_converges(&w, w.apply());
         assert_eq!(mariadb_databases(&prefix).len(), 20);
         w.write(&body(false));
         w.apply().ok();
@@ -223,9 +214,8 @@ fn redis_restart_during_apply_then_the_next_apply_converges() {
             .map(str::to_string)
             .collect()
     };
-    for tf in terraforms() {
-        eprintln!("running on terraform {}", tf.version);
-        let prefix = format!("acc_flt_rd_{}", version_tag(&tf));
+    for tf in fixture::each_terraform() {
+        let [prefix] = fixture::tagged(&tf, ["acc_flt_rd"]);
         let mut hcl = provider_block();
         for i in 0..20 {
             hcl.push_str(&format!(
@@ -233,23 +223,8 @@ fn redis_restart_during_apply_then_the_next_apply_converges() {
             ));
         }
         let w = Workdir::new(&tf, &hcl);
-        let mut apply = spawn_apply(&w);
-        let start = Instant::now();
-        while users(&prefix).len() < 3 && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        restart("redis");
-        eprintln!(
-            "apply during the restart: {}",
-            apply.wait().expect("apply ends")
-        );
-        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-        assert_eq!(
-            r.code, 0,
-            "the apply after the restart converges\n{}\n{}",
-            r.stdout, r.stderr
-        );
-        assert!(w.plan_is_empty(), "then the plan is empty");
+        restart_during_apply(&w, "redis", 10, || users(&prefix).len() >= 3);
+        assert_converges(&w, w.apply());
         assert_eq!(
             users(&prefix).len(),
             20,

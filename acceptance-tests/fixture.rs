@@ -1,14 +1,18 @@
 //! The acceptance fixture: what every case needs besides its own configuration and
-//! assertions. HCL for each resource type ([`config`], [`resource`], [`pg_database`],
-//! [`connection`], [`role`]), plans ([`plan`], [`plan_with_changes`], [`plan_diff`],
-//! [`assert_plan_empty`]), message checks ([`flat`], [`points_at`]), admin access to every
-//! backend (PostgreSQL [`pg_admin`], MySQL [`mysql_admin`], Redis [`redis_admin`] and
-//! [`redis_login`], Vault through `harness::vault_*` and [`read_creds`]), and ONE cleanup
-//! guard, [`Cleanup`], that knows every backend; [`Case`] is a working directory with its
-//! guard, destroyed on every exit.
+//! assertions. HCL for each resource type ([`config`], [`resource`], [`one_resource`],
+//! [`counted`], [`pg_database`], [`connection`], [`role`], [`postgres_vault_provider`]),
+//! and [`Stack`], which builds a configuration together with the guard that knows what it
+//! makes; plans ([`plan`], [`plan_with_changes`], [`plan_diff`], [`assert_plan_empty`],
+//! [`assert_plan_shows`], [`assert_plan_in_place`]); refusals ([`assert_refused_at_plan`],
+//! [`assert_apply_refused`], [`assert_apply_refuses_foreign`],
+//! [`assert_failures_name_the_server`]); message checks ([`flat`], [`points_at`]); admin
+//! access to every backend (PostgreSQL [`pg_admin`], MySQL [`mysql_admin`], Redis
+//! [`redis_admin`] and [`redis_login`], Vault through `harness::vault_*`, [`read_creds`] and
+//! [`issue_creds`]); and ONE cleanup guard, [`Cleanup`], that knows every backend; [`Case`]
+//! is a working directory with its guard, destroyed on every exit.
 //!
-//! A new case: names unique per case and per Terraform version (`version_tag`), a
-//! `Cleanup` (or a `Case`) naming what it makes, its HCL, its assertions.
+//! A new case: names unique per case and per Terraform version ([`tagged`]), a `Stack`
+//! (or a `Case`, or a `Cleanup`) naming what it makes, its HCL, its assertions.
 //!
 //! `faults.rs` is its own test binary and includes this file with `#[path]`, as it does
 //! `harness.rs`; both are modules at the crate root there too.
@@ -16,13 +20,20 @@
 #![allow(dead_code)]
 
 use std::ops::{Deref, DerefMut};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    provider_block, psql, psql_admin, stack, vault_delete, vault_get, vault_list, vault_put,
-    vault_request, Run, Terraform, Workdir,
+    provider_block, psql, psql_admin, psql_command, stack, vault_delete, vault_get, vault_list,
+    vault_put, vault_request, Run, Terraform, Workdir,
 };
+
+/// Names unique per Terraform version: `<prefix>_<version digits>` for each prefix (cases
+/// run in parallel, each on every Terraform).
+pub fn tagged<const N: usize>(tf: &Terraform, prefixes: [&str; N]) -> [String; N] {
+    let v = crate::harness::version_tag(tf);
+    prefixes.map(|p| format!("{p}_{v}"))
+}
 
 /// Every Terraform under test (`harness::terraforms`), each announced on stderr as its
 /// turn comes: `for tf in each_terraform() { ... }`.
@@ -93,9 +104,218 @@ pub fn role(label: &str, name: &str, conn_label: &str, database: &str, extra: &s
     format!("resource \"{ROLE}\" \"{label}\" {{\n  name       = \"{name}\"\n  connection = {CONN}.{conn_label}.name\n  database   = {database}\n{extra}}}\n")
 }
 
+/// The attribute line `allowed_roles = ["<role>"]`, for [`connection`]'s extra lines.
+pub fn allowed_role(role: &str) -> String {
+    format!("  allowed_roles = [{}]\n", hcl_str(role))
+}
+
+/// A provider block with only `postgres` (the dev stack's primary, `sslmode = "disable"`,
+/// plus `postgres_lines`, e.g. a `password_vault_path`) and `vault`: for cases whose admin
+/// login comes from Vault KV. Run them with [`NO_PG_LOGIN`].
+pub fn postgres_vault_provider(postgres_lines: &str) -> String {
+    format!(
+        "provider \"dbaas\" {{\n  postgres {{\n    host    = {}\n    port    = {}\n    sslmode = \"disable\"\n{postgres_lines}  }}\n  vault {{\n    address = {}\n    token   = {}\n  }}\n}}\n",
+        hcl_str(&stack("PGHOST")),
+        stack("PGPORT"),
+        hcl_str(&stack("VAULT_ADDR")),
+        hcl_str(&stack("VAULT_TOKEN")),
+    )
+}
+
+/// The environment of a provider with no PostgreSQL admin login (`PGUSER`, `PGPASSWORD`
+/// empty): only Vault KV can supply it.
+pub const NO_PG_LOGIN: &[(&str, &str)] = &[("PGPASSWORD", ""), ("PGUSER", "")];
+
+/// `terraform apply -auto-approve` with extra environment.
+pub fn apply_env(w: &Workdir, env: &[(&str, &str)]) -> Run {
+    w.run_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        env,
+    )
+}
+
+/// `terraform destroy -auto-approve` with extra environment.
+pub fn destroy_env(w: &Workdir, env: &[(&str, &str)]) -> Run {
+    w.run_env(
+        &["destroy", "-auto-approve", "-no-color", "-input=false"],
+        env,
+    )
+}
+
+/// The first Terraform under test that is newer than v1.0 (ephemeral resources and
+/// write-only arguments need 1.10/1.11), or `None` with a note on stderr saying which
+/// cases (`what`) are skipped.
+pub fn newer_terraform(what: &str) -> Option<Terraform> {
+    let t = crate::harness::terraforms()
+        .into_iter()
+        .find(|t| !t.version.starts_with("v1.0."));
+    if t.is_none() {
+        eprintln!("note: only Terraform v1.0.3 is available, so {what} are skipped");
+    }
+    t
+}
+
+/// Credentials freshly issued by Vault for the role `role` (`database/creds/<role>`).
+pub fn issue_creds(role: &str) -> Creds {
+    read_creds(&format!("database/creds/{role}"))
+}
+
+/// The names `<prefix>00`, `<prefix>01`, ... of `n` resources made with `count`.
+pub fn counted_names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:02}")).collect()
+}
+
+/// A working directory with `n` resources `<ty>.many` (one `count`), named as
+/// [`counted_names`] says, with extra attribute lines.
+pub fn counted(tf: &Terraform, ty: &str, prefix: &str, n: usize, extra: &str) -> Workdir {
+    Workdir::new(
+        tf,
+        &config(&format!(
+            "resource \"{ty}\" \"many\" {{\n  count = {n}\n  name = format(\"{prefix}%02d\", count.index)\n{extra}\n}}\n"
+        )),
+    )
+}
+
+/// [`counted`] resources applied and destroyed at `-parallelism=20`: `existing()` (how many
+/// of them the backend holds) must be `n` after the apply, whose plan is then empty, and 0
+/// after the destroy.
+pub fn assert_counted_at_parallelism_20(
+    tf: &Terraform,
+    ty: &str,
+    prefix: &str,
+    n: usize,
+    extra: &str,
+    existing: impl Fn() -> usize,
+) {
+    let w = counted(tf, ty, prefix, n, extra);
+    w.apply_parallel(20).ok();
+    assert_eq!(existing(), n, "all {n} exist after the apply");
+    assert_plan_empty(&w, &format!("creating {n} {ty}"));
+    w.destroy_parallel(20).ok();
+    assert_eq!(existing(), 0, "none is left after the destroy");
+}
+
+/// A provider with only its `<block>` (`mysql`, `redis`) on the dev stack's host, first at
+/// a closed port and then at the real one with a wrong password: applying `resource_hcl`
+/// must fail with an error naming `<engine> at host:port (provider block `<block>`)` (and
+/// `authentication failed` for the password), never with the password in it.
+pub fn assert_failures_name_the_server(
+    tf: &Terraform,
+    block: &str,
+    engine: &str,
+    username: Option<&str>,
+    resource_hcl: &str,
+) {
+    let host = stack(&format!("DBAAS_{}_HOST", block.to_ascii_uppercase()));
+    let port = stack(&format!("DBAAS_{}_PORT", block.to_ascii_uppercase()));
+    let user = username
+        .map(|u| format!("    username = {}\n", hcl_str(u)))
+        .unwrap_or_default();
+    for (at, password, says) in [
+        (
+            "1".to_string(),
+            "x",
+            format!("{engine} at {host}:1 (provider block `{block}`)"),
+        ),
+        (
+            port.clone(),
+            "wrong-password",
+            format!("{engine} at {host}:{port} (provider block `{block}`): authentication failed"),
+        ),
+    ] {
+        let w = Workdir::new(
+            tf,
+            &format!(
+                "provider \"dbaas\" {{\n  {block} {{\n    host = {}\n    port = {at}\n{user}    password = \"{password}\"\n  }}\n}}\n{resource_hcl}",
+                hcl_str(&host)
+            ),
+        );
+        let r = w.apply().failed();
+        assert!(
+            flat(&r.all()).contains(&says),
+            "expected {says:?} in\n{}",
+            r.all()
+        );
+        assert!(
+            !flat(&r.all()).contains("wrong-password"),
+            "secret in output"
+        );
+    }
+}
+
 /// Outputs `<label>_creds_path` and `<label>_policy` of a rotation role.
 pub fn role_outputs(label: &str) -> String {
     format!("output \"{label}_creds_path\" {{ value = {ROLE}.{label}.creds_path }}\noutput \"{label}_policy\" {{ value = {ROLE}.{label}.policy }}\n")
+}
+
+/// `<ty>.<label>.name`: the expression naming another resource, e.g. a role's `database`.
+pub fn name_of(ty: &str, label: &str) -> String {
+    format!("{ty}.{label}.name")
+}
+
+/// A configuration built resource by resource together with the guard that knows what it
+/// makes: `Stack::default().database("db", &db).connection("pg", &conn, "postgres", "")
+/// .role("app", &app, "pg", &name_of(PGDB, "db"), "").case(&tf)`.
+#[derive(Default)]
+pub struct Stack {
+    hcl: String,
+    guard: Cleanup,
+}
+
+impl Stack {
+    /// An unprotected `dbaas_shared_postgres_database.<label>` (see [`pg_database`]).
+    pub fn database(mut self, label: &str, name: &str) -> Stack {
+        self.hcl.push_str(&pg_database(label, name));
+        self.guard.tenants.push(name.to_string());
+        self
+    }
+
+    /// `dbaas_vault_database_connection.<label>` (see [`connection`]).
+    pub fn connection(mut self, label: &str, name: &str, engine: &str, extra: &str) -> Stack {
+        self.hcl.push_str(&connection(label, name, engine, extra));
+        self.guard.vault_connections.push(name.to_string());
+        self
+    }
+
+    /// `dbaas_vault_rotation_role.<label>` on connection `conn_label` (see [`role`]).
+    pub fn role(
+        mut self,
+        label: &str,
+        name: &str,
+        conn_label: &str,
+        database: &str,
+        extra: &str,
+    ) -> Stack {
+        self.hcl
+            .push_str(&role(label, name, conn_label, database, extra));
+        self.guard.vault_roles.push(name.to_string());
+        self
+    }
+
+    /// Any other HCL (what it makes goes into the guard by hand: [`Stack::guard`]).
+    pub fn hcl(mut self, text: &str) -> Stack {
+        self.hcl.push_str(text);
+        self
+    }
+
+    /// The guard, for what [`Stack::hcl`] makes or the case makes by hand.
+    pub fn guard(mut self, add: impl FnOnce(&mut Cleanup)) -> Stack {
+        add(&mut self.guard);
+        self
+    }
+
+    /// The configuration so far, without the provider block.
+    pub fn body(&self) -> &str {
+        &self.hcl
+    }
+
+    /// A case whose working directory holds this configuration (with the provider block)
+    /// and whose guard knows everything the stack makes.
+    pub fn case(self, tf: &Terraform) -> Case {
+        let mut c = Case::new(tf, &config(&self.hcl));
+        c.guard = self.guard;
+        c
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -116,6 +336,26 @@ pub fn plan_with_changes(w: &Workdir) -> String {
         w.tf.version, r.stdout, r.stderr
     );
     r.stdout
+}
+
+/// A plan that must propose changes and show every one of `words`; its text.
+pub fn assert_plan_shows(w: &Workdir, words: &[&str]) -> String {
+    let p = plan_with_changes(w);
+    for word in words {
+        assert!(p.contains(word), "expected {word:?} in the plan:\n{p}");
+    }
+    p
+}
+
+/// A plan that must update in place (`update in-place`, never `must be replaced`) and show
+/// every one of `words`; its text.
+pub fn assert_plan_in_place(w: &Workdir, words: &[&str]) -> String {
+    let p = assert_plan_shows(w, &[&["update in-place"], words].concat());
+    assert!(
+        !p.contains("must be replaced"),
+        "a replacement planned:\n{p}"
+    );
+    p
 }
 
 /// The resource diffs of a plan (from the first `# <address>` line to `Plan:`), or
@@ -148,6 +388,49 @@ pub fn assert_plan_empty(w: &Workdir, when: &str) {
             w.tf.version
         );
     }
+}
+
+/// A plan that must fail with `says` (whitespace flattened) in a diagnostic that points
+/// at `attr`; `what` names the input in the panic. Returns the plan's text.
+pub fn assert_refused_at_plan(w: &Workdir, attr: &str, says: &str, what: &str) -> String {
+    let all = w.run(&["plan", "-no-color", "-input=false"]).failed().all();
+    assert!(
+        flat(&all).contains(says),
+        "{what}: expected {says:?} in\n{all}"
+    );
+    assert!(
+        points_at(&all, attr),
+        "{what}: must point at `{attr}`:\n{all}"
+    );
+    all
+}
+
+/// The run opened `ephemeral.dbaas_database_credentials.<label>` and closed it again.
+pub fn assert_opened_and_closed(r: &Run, label: &str) {
+    assert!(
+        r.stdout.contains(&format!(
+            "ephemeral.dbaas_database_credentials.{label}: Opening"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
+}
+
+/// An apply that must fail because the object already exists outside the state, with the
+/// hint to `terraform import` it (an object this state does not own is never adopted).
+pub fn assert_apply_refuses_foreign(w: &Workdir) {
+    let all = flat(&w.apply().failed().all());
+    assert!(
+        all.contains("already exists") && all.contains("terraform import"),
+        "{all}"
+    );
+}
+
+/// An apply that must fail before anything is applied.
+pub fn assert_apply_refused(w: &Workdir) {
+    let r = w.apply().failed();
+    assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
 }
 
 /// `s` with every run of whitespace made one space: Terraform wraps diagnostic text at
@@ -585,6 +868,24 @@ impl Cleanup {
         c.swept()
     }
 
+    /// A session of `user` in `db` through the apps' PgBouncer running `sql` (e.g. a long
+    /// `pg_sleep`) in the background, killed with the guard.
+    pub fn pgbouncer_session(&mut self, db: &str, user: &str, password: &str, sql: &str) {
+        let child = psql_command(
+            &stack("DBAAS_PGBOUNCER_HOST"),
+            &pgb_port(),
+            db,
+            user,
+            password,
+        )
+        .args(["-c", sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn psql");
+        self.children.push(child);
+    }
+
     /// The guard after one sweep now.
     pub fn swept(self) -> Cleanup {
         self.sweep();
@@ -603,22 +904,19 @@ impl Cleanup {
         let pg = |sql: String| psql_admin("postgres", &sql).map(drop);
 
         // Vault first: a role left behind would issue logins into what is dropped next.
-        let prefixed = |list: &str| -> Vec<String> {
-            let all = vault_list(list);
-            all.into_iter()
-                .filter(|n| self.name_prefixes.iter().any(|p| n.starts_with(p)))
-                .collect()
+        // The names given, plus those under `list` that start with a name prefix.
+        let named = |given: &[String], list: &str| -> Vec<String> {
+            let mut all = given.to_vec();
+            if !self.name_prefixes.is_empty() {
+                all.extend(
+                    vault_list(list)
+                        .into_iter()
+                        .filter(|n| self.name_prefixes.iter().any(|p| n.starts_with(p))),
+                );
+            }
+            all
         };
-        let roles: Vec<String> = self
-            .vault_roles
-            .iter()
-            .cloned()
-            .chain(if self.name_prefixes.is_empty() {
-                Vec::new()
-            } else {
-                prefixed("database/roles")
-            })
-            .collect();
+        let roles = named(&self.vault_roles, "database/roles");
         for role in &roles {
             let mut revoked = Err(String::new());
             for prefix in [
@@ -649,16 +947,7 @@ impl Cleanup {
         for p in &self.vault_paths {
             note(vault_delete(p));
         }
-        let connections: Vec<String> = self
-            .vault_connections
-            .iter()
-            .cloned()
-            .chain(if self.name_prefixes.is_empty() {
-                Vec::new()
-            } else {
-                prefixed("database/config")
-            })
-            .collect();
+        let connections = named(&self.vault_connections, "database/config");
         for conn in &connections {
             note(vault_delete(&format!("database/config/{conn}")));
         }
@@ -792,6 +1081,13 @@ impl Case {
             destroyed: false,
             guard: Cleanup::default(),
         }
+    }
+
+    /// `terraform apply` that must succeed, then a plan that must be empty.
+    pub fn apply_clean(&self) -> Run {
+        let r = self.w.apply().ok();
+        assert_plan_empty(&self.w, "apply");
+        r
     }
 
     /// `terraform destroy` that must succeed.

@@ -2,7 +2,10 @@
 //! `data "dbaas_endpoints"`, reports bad provider settings on the right attribute,
 //! shows the provider's logs under TF_LOG, and leaves no provider process behind.
 
-use crate::fixture::each_terraform;
+use crate::fixture::{
+    apply_env, destroy_env, each_terraform, postgres_vault_provider, resource, Cleanup,
+    NO_PG_LOGIN, PGDB,
+};
 use crate::harness::{pgbouncer_ports, provider_block, stack, terraforms, Workdir};
 
 const ENDPOINTS: &str = r#"
@@ -161,43 +164,22 @@ fn admin_password_from_vault_kv() {
     );
     for tf in terraforms() {
         let name = format!("acc_kv_{}", version_tag(&tf));
-        let _ = psql_admin(
-            "postgres",
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        );
-        for s in ["owner", "readwrite", "readonly"] {
-            let _ = psql_admin("postgres", &format!("DROP ROLE IF EXISTS \"{name}_{s}\""));
-        }
+        let _guard = Cleanup::tenants(&[&name]);
         let hcl = format!(
-            r#"provider "dbaas" {{
-  postgres {{
-    host                = "{host}"
-    port                = {port}
-    sslmode             = "disable"
-    password_vault_path = "secret/data/acc/postgres-admin"
-  }}
-  vault {{
-    address = "{vault}"
-    token   = "{token}"
-  }}
-}}
-resource "dbaas_shared_postgres_database" "kv" {{
-  name                = "{name}"
-  deletion_protection = false
-  pgbouncer_auth      = false
-}}
-"#,
-            host = stack("PGHOST"),
-            port = stack("PGPORT"),
-            vault = stack("VAULT_ADDR"),
-            token = stack("VAULT_TOKEN"),
+            "{}{}",
+            postgres_vault_provider(
+                "    password_vault_path = \"secret/data/acc/postgres-admin\"\n"
+            ),
+            resource(
+                PGDB,
+                "kv",
+                &name,
+                "  deletion_protection = false\n  pgbouncer_auth      = false"
+            ),
         );
         let w = Workdir::new(&tf, &hcl);
         // No PGUSER/PGPASSWORD in the provider's environment: only Vault can supply them.
-        let r = w.run_env(
-            &["apply", "-auto-approve", "-no-color", "-input=false"],
-            &[("PGPASSWORD", ""), ("PGUSER", "")],
-        );
+        let r = apply_env(&w, NO_PG_LOGIN);
         assert_eq!(r.code, 0, "{}", r.all());
         assert_eq!(
             psql_admin(
@@ -211,20 +193,12 @@ resource "dbaas_shared_postgres_database" "kv" {{
             !w.state_text().contains(&stack("PGPASSWORD")),
             "admin password reached the state"
         );
-        let r = w.run_env(
-            &["destroy", "-auto-approve", "-no-color", "-input=false"],
-            &[("PGPASSWORD", ""), ("PGUSER", "")],
-        );
+        let r = destroy_env(&w, NO_PG_LOGIN);
         assert_eq!(r.code, 0, "{}", r.all());
 
         // A path that does not exist is an error naming the path, at apply (not at plan of nothing).
         w.write(&hcl.replace("secret/data/acc/postgres-admin", "secret/data/acc/missing"));
-        let r = w
-            .run_env(
-                &["apply", "-auto-approve", "-no-color", "-input=false"],
-                &[("PGPASSWORD", ""), ("PGUSER", "")],
-            )
-            .failed();
+        let r = apply_env(&w, NO_PG_LOGIN).failed();
         assert!(r.all().contains("secret/data/acc/missing"), "{}", r.all());
     }
 }

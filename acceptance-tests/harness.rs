@@ -60,66 +60,58 @@ pub fn provider_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dbaas"))
 }
 
-/// A provider block for the whole dev stack.
-pub fn provider_block() -> String {
-    format!(
-        r#"provider "dbaas" {{
-  postgres {{
-    host     = "{pg_host}"
-    port     = {pg_port}
-    username = "{pg_user}"
-    password = "{pg_password}"
+/// The provider block for the whole dev stack, with `${NAME}` standing for the stack's
+/// variable `NAME` (see [`provider_block`]).
+const PROVIDER_TEMPLATE: &str = r#"provider "dbaas" {
+  postgres {
+    host     = "${PGHOST}"
+    port     = ${PGPORT}
+    username = "${PGUSER}"
+    password = "${PGPASSWORD}"
     sslmode  = "disable"
-  }}
-  pgbouncer {{
-    host           = "{pgb_host}"
-    port           = {pgb_port}
-    admin_username = "{pgb_admin}"
-    admin_password = "{pgb_admin_password}"
-    admin_hosts    = [{admin_hosts}]
-    auth_user      = "{pgb_auth}"
-  }}
-  mysql {{
-    host     = "{my_host}"
-    port     = {my_port}
-    username = "{my_user}"
-    password = "{my_password}"
-  }}
-  redis {{
-    host     = "{redis_host}"
-    port     = {redis_port}
-    password = "{redis_password}"
-  }}
-  vault {{
-    address = "{vault_addr}"
-    token   = "{vault_token}"
-  }}
-}}
-"#,
-        pg_host = stack("PGHOST"),
-        pg_port = stack("PGPORT"),
-        pg_user = stack("PGUSER"),
-        pg_password = stack("PGPASSWORD"),
-        pgb_host = stack("DBAAS_PGBOUNCER_HOST"),
-        pgb_port = stack("DBAAS_PGBOUNCER_PORT"),
-        pgb_admin = stack("DBAAS_PGBOUNCER_ADMIN_USER"),
-        pgb_admin_password = stack("DBAAS_PGBOUNCER_ADMIN_PASSWORD"),
-        admin_hosts = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
-            .split(',')
-            .map(|h| format!("\"{h}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-        pgb_auth = stack("DBAAS_PGBOUNCER_AUTH_USER"),
-        my_host = stack("DBAAS_MYSQL_HOST"),
-        my_port = stack("DBAAS_MYSQL_PORT"),
-        my_user = stack("DBAAS_MYSQL_USER"),
-        my_password = stack("DBAAS_MYSQL_PASSWORD"),
-        redis_host = stack("DBAAS_REDIS_HOST"),
-        redis_port = stack("DBAAS_REDIS_PORT"),
-        redis_password = stack("DBAAS_REDIS_PASSWORD"),
-        vault_addr = stack("VAULT_ADDR"),
-        vault_token = stack("VAULT_TOKEN"),
-    )
+  }
+  pgbouncer {
+    host           = "${DBAAS_PGBOUNCER_HOST}"
+    port           = ${DBAAS_PGBOUNCER_PORT}
+    admin_username = "${DBAAS_PGBOUNCER_ADMIN_USER}"
+    admin_password = "${DBAAS_PGBOUNCER_ADMIN_PASSWORD}"
+    admin_hosts    = split(",", "${DBAAS_PGBOUNCER_ADMIN_HOSTS}")
+    auth_user      = "${DBAAS_PGBOUNCER_AUTH_USER}"
+  }
+  mysql {
+    host     = "${DBAAS_MYSQL_HOST}"
+    port     = ${DBAAS_MYSQL_PORT}
+    username = "${DBAAS_MYSQL_USER}"
+    password = "${DBAAS_MYSQL_PASSWORD}"
+  }
+  redis {
+    host     = "${DBAAS_REDIS_HOST}"
+    port     = ${DBAAS_REDIS_PORT}
+    password = "${DBAAS_REDIS_PASSWORD}"
+  }
+  vault {
+    address = "${VAULT_ADDR}"
+    token   = "${VAULT_TOKEN}"
+  }
+}
+"#;
+
+/// A provider block for the whole dev stack: [`PROVIDER_TEMPLATE`] with every `${NAME}`
+/// replaced by the stack's variable (see [`stack`]).
+pub fn provider_block() -> String {
+    let mut out = String::new();
+    let mut rest = PROVIDER_TEMPLATE;
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e)
+            .expect("PROVIDER_TEMPLATE closes every ${");
+        out.push_str(&rest[..start]);
+        out.push_str(&stack(&rest[start + 2..end]));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The `terraform {}` block naming our provider.
@@ -449,6 +441,21 @@ pub fn pgbouncer_ports() -> Vec<String> {
         .split(',')
         .filter_map(|h| h.rsplit_once(':').map(|(_, p)| p.to_string()))
         .collect()
+}
+
+/// Runs `cmd`, which must succeed (the panic shows the command and both streams); its
+/// stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// The digits of a Terraform version (`v1.0.3` → `103`), for names unique per version.

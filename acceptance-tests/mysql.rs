@@ -10,8 +10,10 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, mysql_admin as admin, mysql_as, one_resource,
-    plan_with_changes, points_at, resource, Cleanup, MYDB as TYPE,
+    assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
+    assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
+    assert_refused_at_plan, config, counted_names, each_terraform, flat, mysql_admin as admin,
+    mysql_as, mysql_databases, one_resource, points_at, resource, Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -93,22 +95,14 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
 
         // In-place update of the collation: ALTER DATABASE, not a replacement.
         w.write(&body("  collation = \"latin1_bin\"\n", ""));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && !p.contains("must be replaced"),
-            "{p}"
-        );
+        assert_plan_in_place(&w, &[]);
         w.apply().ok();
         assert_eq!(schema(&b), Some(("latin1".into(), "latin1_bin".into())));
         assert_plan_empty(&w, "collation update");
 
         // Drift: charset changed out of band shows a diff and apply restores it.
         admin(&format!("ALTER DATABASE `{b}` CHARACTER SET utf8mb4"));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("charset") && p.contains("update in-place"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["charset", "update in-place"]);
         w.apply().ok();
         assert_eq!(schema(&b), Some(("latin1".into(), "latin1_bin".into())));
         assert_plan_empty(&w, "repairing the charset");
@@ -116,11 +110,7 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
         // Drift: database dropped out of band is planned for creation. The login granted
         // on it still reaches the new one, and the provider says so.
         admin(&format!("DROP DATABASE `{a}`"));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("will be created") && p.contains("1 to add"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["will be created", "1 to add"]);
         let r = w.apply().ok();
         assert!(schema(&a).is_some());
         assert!(
@@ -178,18 +168,8 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
     for tf in each_terraform() {
         for (bad, says) in names {
             let w = one_resource(&tf, TYPE, bad, "  deletion_protection = false");
-            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
-            let all = r.all();
-            assert!(
-                flat(&all).contains(says),
-                "{bad:?}: expected {says:?} in\n{all}"
-            );
-            assert!(
-                points_at(&all, "name"),
-                "{bad:?}: must point at `name`:\n{all}"
-            );
-            let r = w.apply().failed();
-            assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
+            assert_refused_at_plan(&w, "name", says, &format!("{bad:?}"));
+            assert_apply_refused(&w);
         }
         // Character set and collation are checked before anything is sent, too.
         let ok = db_name("bad_cs", &tf);
@@ -209,13 +189,7 @@ fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
             ),
         ] {
             let w = one_resource(&tf, TYPE, &ok, extra);
-            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
-            assert!(flat(&r.all()).contains(says), "{extra}: {}", r.all());
-            assert!(
-                points_at(&r.all(), attr),
-                "{extra}: must point at `{attr}`:\n{}",
-                r.all()
-            );
+            assert_refused_at_plan(&w, attr, says, extra);
         }
         // An unknown (well-formed) character set is refused at apply, on the attribute,
         // before CREATE DATABASE.
@@ -248,13 +222,7 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
         let _guard = Cleanup::mysql(&[&name], &[]);
         admin(&format!("CREATE DATABASE `{name}` CHARACTER SET latin1"));
         let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
-        let r = w.apply().failed();
-        assert!(
-            flat(&r.all()).contains("already exists")
-                && flat(&r.all()).contains("terraform import"),
-            "{}",
-            r.all()
-        );
+        assert_apply_refuses_foreign(&w);
         assert_eq!(
             schema(&name).map(|s| s.0),
             Some("latin1".into()),
@@ -262,29 +230,8 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
         );
 
         // Unreachable server and wrong password: errors name host:port and the block.
-        let host = stack("DBAAS_MYSQL_HOST");
-        let port = stack("DBAAS_MYSQL_PORT");
-        for (block, says) in [
-            (
-                format!("mysql {{\n    host = \"{host}\"\n    port = 1\n    username = \"root\"\n    password = \"x\"\n  }}"),
-                format!("MySQL at {host}:1 (provider block `mysql`)"),
-            ),
-            (
-                format!("mysql {{\n    host = \"{host}\"\n    port = {port}\n    username = \"root\"\n    password = \"wrong-password\"\n  }}"),
-                format!("MySQL at {host}:{port} (provider block `mysql`): authentication failed"),
-            ),
-        ] {
-            let w = Workdir::new(
-                &tf,
-                &format!(
-                    "provider \"dbaas\" {{\n  {block}\n}}\n{}",
-                    resource(TYPE, "x", &db_name("unreach", &tf), "")
-                ),
-            );
-            let r = w.apply().failed();
-            assert!(flat(&r.all()).contains(&says), "expected {says:?} in\n{}", r.all());
-            assert!(!flat(&r.all()).contains("wrong-password"), "secret in output");
-        }
+        let x = resource(TYPE, "x", &db_name("unreach", &tf), "");
+        assert_failures_name_the_server(&tf, "mysql", "MySQL", Some("root"), &x);
     }
 }
 
@@ -292,27 +239,15 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
 fn mysql_fifty_databases_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc_my_many_{}_", tag(&tf));
-        let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let _guard = Cleanup::mysql(&refs, &[]);
-        let w = Workdir::new(
+        let names = counted_names(&prefix, 50);
+        let _guard = Cleanup::mysql(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        assert_counted_at_parallelism_20(
             &tf,
-            &config(&format!(
-                "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false\n}}\n"
-            )),
+            TYPE,
+            &prefix,
+            50,
+            "  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false",
+            || mysql_databases(&prefix).len(),
         );
-        w.apply_parallel(20).ok();
-        let made = admin(&format!(
-            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
-            prefix.replace('_', "\\_")
-        ));
-        assert_eq!(made, "50");
-        assert_plan_empty(&w, "creating 50 databases");
-        w.destroy_parallel(20).ok();
-        let left = admin(&format!(
-            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
-            prefix.replace('_', "\\_")
-        ));
-        assert_eq!(left, "0");
     }
 }

@@ -9,16 +9,14 @@
 //! case and per Terraform version (cases run in parallel), destroys what it made, and
 //! leaves a [`Cleanup`] guard that drops the same objects with SQL if a step panics.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, ident, lit, one_resource, pg_admin as admin,
-    pgb_port, plan_with_changes, resource, wait_until, Cleanup, PGDB,
+    assert_plan_empty, assert_plan_shows, config, each_terraform, ident, lit, one_resource,
+    pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
-    pgbouncer_admin, pgbouncer_ports, provider_block, psql, psql_command, stack, version_tag,
-    Terraform, Workdir,
+    pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
 };
 
 /// The resource type under test.
@@ -41,6 +39,14 @@ pub(crate) fn db_exists(name: &str) -> bool {
             lit(name)
         ),
     ) == "1"
+}
+
+/// `terraform destroy` that must succeed and leave neither the database `name` nor its
+/// three roles.
+pub(crate) fn destroy_leaves_nothing(w: &Workdir, name: &str) {
+    w.destroy().ok();
+    assert!(!db_exists(name));
+    assert!(tenant_roles(name).is_empty());
 }
 
 /// Which of `<name>_owner`, `<name>_readwrite`, `<name>_readonly` exist.
@@ -353,7 +359,6 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
                 tenant_roles(db)
             );
         }
-        drop(guard);
     }
 }
 
@@ -382,12 +387,10 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             &name,
             "  extensions = [\"citext\", \"hstore\"]\n  connection_limit = 7\n  deletion_protection = false",
         )));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("0 to add, 1 to change, 0 to destroy"),
-            "an in-place update, not a replacement:\n{p}"
+        assert_plan_shows(
+            &w,
+            &["0 to add, 1 to change, 0 to destroy", "connection_limit"],
         );
-        assert!(p.contains("connection_limit"), "{p}");
         let r = w.apply().ok();
         assert!(
             r.stdout.contains("0 added, 1 changed, 0 destroyed"),
@@ -406,8 +409,7 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             &name,
             "  extensions = []\n  deletion_protection = false",
         )));
-        let p = plan_with_changes(&w);
-        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        assert_plan_shows(&w, &["0 to add, 1 to change, 0 to destroy"]);
         w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
         assert!(
@@ -418,9 +420,7 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
         assert_eq!(db_oid(&name), oid, "same database, not recreated");
         assert_plan_empty(&w, "removing every extension");
 
-        w.destroy().ok();
-        assert!(!db_exists(&name));
-        assert!(tenant_roles(&name).is_empty());
+        destroy_leaves_nothing(&w, &name);
     }
 }
 
@@ -447,9 +447,10 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
             "postgres",
             &format!("ALTER DATABASE {} CONNECTION LIMIT 3", ident(&name)),
         );
-        let p = plan_with_changes(&w);
-        assert!(p.contains("connection_limit"), "{p}");
-        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        assert_plan_shows(
+            &w,
+            &["connection_limit", "0 to add, 1 to change, 0 to destroy"],
+        );
         w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
         assert_plan_empty(&w, "repairing the limit");
@@ -459,18 +460,14 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
             "postgres",
             &format!("ALTER DATABASE {} OWNER TO postgres", ident(&name)),
         );
-        let p = plan_with_changes(&w);
-        assert!(p.contains("owner"), "{p}");
-        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        assert_plan_shows(&w, &["owner", "0 to add, 1 to change, 0 to destroy"]);
         w.apply().ok();
         assert_eq!(owner_of(&name), owner);
         assert_plan_empty(&w, "repairing the owner");
 
         // Extensions changed out of band: a managed one dropped, an unmanaged one added.
         admin(&name, "DROP EXTENSION pgcrypto; CREATE EXTENSION hstore");
-        let p = plan_with_changes(&w);
-        assert!(p.contains("extensions"), "{p}");
-        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        assert_plan_shows(&w, &["extensions", "0 to add, 1 to change, 0 to destroy"]);
         w.apply().ok();
         assert_eq!(extensions_in(&name), ["pgcrypto"]);
         assert_plan_empty(&w, "repairing the extensions");
@@ -486,18 +483,17 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
                 &format!("DROP ROLE {}", ident(&format!("{name}_{r}"))),
             );
         }
-        let p = plan_with_changes(&w);
-        assert!(p.contains("will be created"), "{p}");
-        assert!(p.contains("1 to add, 0 to change, 0 to destroy"), "{p}");
+        assert_plan_shows(
+            &w,
+            &["will be created", "1 to add, 0 to change, 0 to destroy"],
+        );
         w.apply().ok();
         assert!(db_exists(&name));
         assert_eq!(owner_of(&name), owner);
         assert_eq!(extensions_in(&name), ["pgcrypto"]);
         assert_plan_empty(&w, "recreating the dropped database");
 
-        w.destroy().ok();
-        assert!(!db_exists(&name));
-        assert!(tenant_roles(&name).is_empty());
+        destroy_leaves_nothing(&w, &name);
     }
 }
 
@@ -535,9 +531,7 @@ pub(crate) fn postgres_import_by_name_then_empty_plan() {
         w.write(&body(false));
         w.apply().ok();
         assert_eq!(db_oid(&name), oid, "never replaced");
-        w.destroy().ok();
-        assert!(!db_exists(&name));
-        assert!(tenant_roles(&name).is_empty());
+        destroy_leaves_nothing(&w, &name);
     }
 }
 
@@ -603,8 +597,7 @@ pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_cl
             &name,
             "  deletion_protection = false",
         )));
-        let p = plan_with_changes(&w);
-        assert!(p.contains("0 to add, 1 to change, 0 to destroy"), "{p}");
+        assert_plan_shows(&w, &["0 to add, 1 to change, 0 to destroy"]);
         w.apply().ok();
         assert_eq!(admin(&name, "SELECT v FROM keep"), "precious");
 
@@ -616,19 +609,7 @@ pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_cl
             "app-pass-1",
             Some(&format!("{name}_readwrite")),
         );
-        let child = psql_command(
-            &stack("DBAAS_PGBOUNCER_HOST"),
-            &pgb_port(),
-            &name,
-            &login,
-            "app-pass-1",
-        )
-        .args(["-c", "SELECT pg_sleep(30)"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn psql");
-        guard.children.push(child);
+        guard.pgbouncer_session(&name, &login, "app-pass-1", "SELECT pg_sleep(30)");
         let active = wait_until(Duration::from_secs(15), || {
             admin(
                 "postgres",
@@ -676,7 +657,6 @@ pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_cl
                 );
             }
         }
-        drop(guard);
     }
 }
 
@@ -829,7 +809,6 @@ pub(crate) fn postgres_foreign_database_or_role_is_never_adopted() {
             &format!("DROP DATABASE {} WITH (FORCE)", ident(&name)),
         );
         admin("postgres", &format!("DROP ROLE {}", ident(&stale)));
-        drop(guard);
     }
 }
 
@@ -953,8 +932,6 @@ pub(crate) fn postgres_plan_without_refresh_needs_no_connection() {
         assert!(all.contains("postgres"), "{all}");
 
         w.write(&config(&body));
-        w.destroy().ok();
-        assert!(!db_exists(&name));
-        assert!(tenant_roles(&name).is_empty());
+        destroy_leaves_nothing(&w, &name);
     }
 }

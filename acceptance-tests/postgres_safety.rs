@@ -12,11 +12,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    config, each_terraform, hcl_str as lit_hcl, ident, lit, pg_admin as admin,
-    pg_role_exists as role_exists, resource, Cleanup, PGDB as TYPE,
+    config, each_terraform, hcl_str as lit_hcl, ident, issue_creds, lit, one_resource,
+    pg_admin as admin, pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
-use crate::postgres::{db_exists, db_name, owner_of, tenant_roles};
+use crate::postgres::{db_exists, db_name, destroy_leaves_nothing, owner_of, tenant_roles};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -125,7 +125,6 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         let _ = w.destroy();
         assert!(role_exists(&legacy));
         assert_eq!(admin(&billing, "SELECT v FROM invoices"), "kept");
-        drop(guard);
     }
 }
 
@@ -136,12 +135,9 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
     for tf in each_terraform() {
         let name = db_name("elsewhere", &tf);
         let other = db_name("elsewhere_other", &tf);
-        let guard = Cleanup::tenants(&[&name, &other]);
+        let _guard = Cleanup::tenants(&[&name, &other]);
         admin("postgres", &format!("CREATE DATABASE {}", ident(&other)));
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         w.apply().ok();
         admin(
             &other,
@@ -162,10 +158,7 @@ fn postgres_destroy_stops_when_its_role_owns_objects_in_another_database() {
             "stray table kept"
         );
         admin(&other, "DROP TABLE stray");
-        w.destroy().ok();
-        assert!(!db_exists(&name));
-        assert!(tenant_roles(&name).is_empty());
-        drop(guard);
+        destroy_leaves_nothing(&w, &name);
     }
 }
 
@@ -179,24 +172,17 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
     for tf in each_terraform() {
         let victim = db_name("tpl_victim", &tf);
         let thief = db_name("tpl_thief", &tf);
-        let guard = Cleanup::tenants(&[&victim, &thief]);
+        let _guard = Cleanup::tenants(&[&victim, &thief]);
         admin("postgres", &format!("CREATE DATABASE {}", ident(&victim)));
         admin(
             &victim,
             "CREATE TABLE secrets(v text); INSERT INTO secrets VALUES ('s')",
         );
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(
-                TYPE,
-                "x",
-                &thief,
-                &format!(
-                    "  template = {}\n  deletion_protection = false",
-                    lit_hcl(&victim)
-                ),
-            )),
+        let template = format!(
+            "  template = {}\n  deletion_protection = false",
+            lit_hcl(&victim)
         );
+        let w = one_resource(&tf, TYPE, &thief, &template);
         let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
         let all = r.all();
         assert!(
@@ -228,7 +214,6 @@ fn postgres_template_must_be_a_template_not_another_tenant() {
             "postgres",
             &format!("ALTER DATABASE {} IS_TEMPLATE false", ident(&victim)),
         );
-        drop(guard);
     }
 }
 
@@ -246,7 +231,7 @@ fn postgres_new_database_is_never_open_to_public() {
         let prefix = db_name("open", &tf);
         let names: Vec<String> = (0..10).map(|i| format!("{prefix}_{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let guard = Cleanup::tenants(&refs);
+        let _guard = Cleanup::tenants(&refs);
         let like = format!("{prefix}\\_%");
         let watch = format!(
             "DO $$ DECLARE t0 timestamptz := clock_timestamp(); hit text; n int; BEGIN \
@@ -297,7 +282,6 @@ fn postgres_new_database_is_never_open_to_public() {
             !err.contains("OPEN:"),
             "a new database accepted connections while PUBLIC could still connect:\n{err}"
         );
-        drop(guard);
     }
 }
 
@@ -315,10 +299,7 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
         let outsider = format!("{name}_outsider");
         let mut guard = Cleanup::tenants(&[&name]);
         guard.pg_roles.extend([member.clone(), outsider.clone()]);
-        let w = Workdir::new(
-            &tf,
-            &config(&resource(TYPE, "x", &name, "  deletion_protection = false")),
-        );
+        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         w.apply().ok();
         admin(
             "postgres",
@@ -339,7 +320,6 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
         assert_eq!(count(&stack("PGUSER")), "0", "never a superuser's hash");
         assert_eq!(count(&outsider), "0", "never another login's hash");
         w.destroy().ok();
-        drop(guard);
     }
 }
 
@@ -356,23 +336,18 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         let name = db_name("outlive", &tf);
         let conn = format!("pgout_{v}");
         let role = format!("{conn}-app");
-        let guard = Cleanup::tenants(&[&name]);
+        let _guard = Cleanup::tenants(&[&name]);
         let body = format!(
             "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
             resource(TYPE, "x", &name, "  deletion_protection = false")
         );
         let w = Workdir::new(&tf, &config(&body));
         w.apply().ok();
-        let creds =
-            crate::harness::vault_get(&format!("database/creds/{role}")).expect("creds readable");
-        let login = creds["data"]["username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let password = creds["data"]["password"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let Creds {
+            username: login,
+            password,
+            ..
+        } = issue_creds(&role);
         assert!(role_exists(&login), "Vault made {login}");
         vault_delete(&format!("database/roles/{role}")).expect("delete role out of band");
         w.destroy().ok();
@@ -383,7 +358,6 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         let r = crate::harness::psql("postgres", &login, &password, &stack("PGPORT"), "SELECT 1");
         assert!(r.is_err(), "the login can no longer connect anywhere");
         let _ = vault_delete(&format!("database/config/{conn}"));
-        drop(guard);
     }
 }
 
@@ -500,6 +474,5 @@ fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
             "32"
         );
         w.destroy().ok();
-        drop(guard);
     }
 }

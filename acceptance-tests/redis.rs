@@ -11,7 +11,9 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, one_resource, output_str, plan_with_changes,
+    assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
+    assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
+    assert_refused_at_plan, config, counted_names, each_terraform, flat, one_resource, output_str,
     points_at, redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan,
     resource, Cleanup, RNS as TYPE,
 };
@@ -91,11 +93,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Drift: rules widened out of band show a diff; apply confines the user again.
         run(&mut admin(), &["ACL", "SETUSER", &a, "+flushall", "~*"]).expect("ACL SETUSER");
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && p.contains("key_prefix"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["update in-place", "key_prefix"]);
         w.apply().ok();
         let mut c = login(&a, &password).expect("same password after repair");
         assert_noperm(&mut c, &["FLUSHALL"]);
@@ -105,11 +103,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Drift: user deleted (as a Redis restart without ACL persistence does).
         run(&mut admin(), &["ACL", "DELUSER", &a]).expect("ACL DELUSER");
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("will be created") && p.contains("1 to add"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["will be created", "1 to add"]);
         w.apply().ok();
         let password = output_str(&w, "a_password");
         let mut c = login(&a, &password).expect("re-created user logs in");
@@ -149,11 +143,7 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
             &a,
         ])
         .ok();
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && !p.contains("must be replaced"),
-            "{p}"
-        );
+        assert_plan_in_place(&w, &[]);
         w.apply().ok();
         let password = output_str(&w, "a_password");
         assert!(login(&a, &password).is_ok());
@@ -197,68 +187,59 @@ fn redis_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
     for tf in each_terraform() {
         let name = ns_name("bad", &tf);
         let _guard = Cleanup::redis(&[&name], &[]);
-        let named = |extra: &str| resource(TYPE, "x", &name, extra);
-        let cases: Vec<(String, &str, &str)> = vec![
+        let long = "a".repeat(65);
+        let mut cases: Vec<(String, &str, &str)> = [
+            ("bad name", "may contain only"),
+            ("default", "built-in"),
+            (long.as_str(), "at most 64"),
+        ]
+        .into_iter()
+        .map(|(bad, says)| (resource(TYPE, "x", bad, ""), "name", says))
+        .collect();
+        // Each value of `attr` (an HCL expression) on an otherwise valid namespace.
+        let values: [(&str, &str, &[&str]); 4] = [
             (
-                resource(TYPE, "x", "bad name", ""),
-                "name",
-                "may contain only",
+                "key_prefix",
+                "glob",
+                &[r#""app*""#, r#""a?b:""#, r#""a[b]:""#, r#""a\\b:""#],
             ),
-            (resource(TYPE, "x", "default", ""), "name", "built-in"),
+            ("key_prefix", "empty", &[r#""""#]),
             (
-                resource(TYPE, "x", &"a".repeat(65), ""),
-                "name",
-                "at most 64",
-            ),
-            (named("  key_prefix = \"app*\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"a?b:\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"a[b]:\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"a\\\\b:\""), "key_prefix", "glob"),
-            (named("  key_prefix = \"\""), "key_prefix", "empty"),
-            (
-                named("  commands = [\"+@all\", \"~*\"]"),
                 "commands",
                 "escape",
+                &[
+                    r#"["+@all", "~*"]"#,
+                    r#"["allkeys"]"#,
+                    r#"["%R~*"]"#,
+                    r#"["&*"]"#,
+                    r#"["allchannels"]"#,
+                    r#"["resetkeys"]"#,
+                    r#"["nopass"]"#,
+                    r#"[">secret"]"#,
+                    r#"["<secret"]"#,
+                    r#"["on"]"#,
+                    r#"["off"]"#,
+                ],
             ),
-            (named("  commands = [\"allkeys\"]"), "commands", "escape"),
-            (named("  commands = [\"%R~*\"]"), "commands", "escape"),
-            (named("  commands = [\"&*\"]"), "commands", "escape"),
             (
-                named("  commands = [\"allchannels\"]"),
-                "commands",
-                "escape",
-            ),
-            (named("  commands = [\"resetkeys\"]"), "commands", "escape"),
-            (named("  commands = [\"nopass\"]"), "commands", "escape"),
-            (named("  commands = [\">secret\"]"), "commands", "escape"),
-            (named("  commands = [\"<secret\"]"), "commands", "escape"),
-            (named("  commands = [\"on\"]"), "commands", "escape"),
-            (named("  commands = [\"off\"]"), "commands", "escape"),
-            (
-                named("  channels = [\"*\"]"),
                 "channels",
                 "does not start with",
-            ),
-            (
-                named("  channels = [\"other:*\"]"),
-                "channels",
-                "does not start with",
+                &[r#"["*"]"#, r#"["other:*"]"#],
             ),
         ];
+        for (attr, says, exprs) in values {
+            for e in exprs {
+                cases.push((
+                    resource(TYPE, "x", &name, &format!("  {attr} = {e}")),
+                    attr,
+                    says,
+                ));
+            }
+        }
         for (hcl, attr, says) in cases {
             let w = Workdir::new(&tf, &config(&hcl));
-            let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
-            let all = r.all();
-            assert!(
-                flat(&all).contains(says),
-                "expected {says:?} for\n{hcl}\n{all}"
-            );
-            assert!(
-                points_at(&all, attr),
-                "must point at `{attr}` for\n{hcl}\n{all}"
-            );
-            let r = w.apply().failed();
-            assert!(!flat(&r.all()).contains("Apply complete"), "{}", r.all());
+            assert_refused_at_plan(&w, attr, says, &hcl);
+            assert_apply_refused(&w);
         }
         assert!(!user_exists(&name), "nothing may be created");
         assert!(!user_exists("bad name"));
@@ -320,11 +301,7 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
 
         // A new password with a new version: re-applied in place.
         w.write(&body(&two, 2));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("update in-place") && p.contains("password_wo_version"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["update in-place", "password_wo_version"]);
         w.apply().ok();
         assert!(login(&name, &two).is_ok(), "new password works");
         let old = login(&name, &one).err().unwrap_or_default();
@@ -345,27 +322,8 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         let name = ns_name("fail", &tf);
         let foreign = ns_name("foreign", &tf);
         let _guard = Cleanup::redis(&[&name, &foreign], &[]);
-        let host = stack("DBAAS_REDIS_HOST");
-        let port = stack("DBAAS_REDIS_PORT");
-
-        for (block, says) in [
-            (
-                format!("redis {{\n    host = \"{host}\"\n    port = 1\n    password = \"x\"\n  }}"),
-                format!("Redis at {host}:1 (provider block `redis`)"),
-            ),
-            (
-                format!("redis {{\n    host = \"{host}\"\n    port = {port}\n    password = \"wrong-password\"\n  }}"),
-                format!("Redis at {host}:{port} (provider block `redis`): authentication failed"),
-            ),
-        ] {
-            let w = Workdir::new(
-                &tf,
-                &format!("provider \"dbaas\" {{\n  {block}\n}}\n{}", resource(TYPE, "x", &name, "")),
-            );
-            let r = w.apply().failed();
-            assert!(flat(&r.all()).contains(&says), "expected {says:?} in\n{}", r.all());
-            assert!(!flat(&r.all()).contains("wrong-password"));
-        }
+        let x = resource(TYPE, "x", &name, "");
+        assert_failures_name_the_server(&tf, "redis", "Redis", None, &x);
         assert!(!user_exists(&name));
 
         // A user this state does not own is never taken over.
@@ -375,13 +333,7 @@ fn redis_failures_name_the_server_foreign_users_are_not_adopted_and_memory_polic
         )
         .expect("SETUSER");
         let w = one_resource(&tf, TYPE, &foreign, "");
-        let r = w.apply().failed();
-        assert!(
-            flat(&r.all()).contains("already exists")
-                && flat(&r.all()).contains("terraform import"),
-            "{}",
-            r.all()
-        );
+        assert_apply_refuses_foreign(&w);
         let acl = run(&mut admin(), &["ACL", "GETUSER", &foreign]).unwrap_or_default();
         assert!(acl.contains("elsewhere"), "left untouched: {acl}");
 
@@ -448,22 +400,15 @@ fn redis_warns_about_a_noeviction_policy() {
 fn redis_fifty_namespaces_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc-rd-many-{}-", tag(&tf));
-        let names: Vec<String> = (0..50).map(|i| format!("{prefix}{i:02}")).collect();
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let _guard = Cleanup::redis(&refs, &[]);
-        let w = Workdir::new(
+        let names = counted_names(&prefix, 50);
+        let _guard = Cleanup::redis(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        assert_counted_at_parallelism_20(
             &tf,
-            &config(&format!(
-                "resource \"{TYPE}\" \"many\" {{\n  count = 50\n  name = format(\"{prefix}%02d\", count.index)\n  delete_keys_on_destroy = true\n}}\n"
-            )),
-        );
-        w.apply_parallel(20).ok();
-        assert!(names.iter().all(|n| user_exists(n)), "all 50 users exist");
-        assert_plan_empty(&w, "creating 50 namespaces");
-        w.destroy_parallel(20).ok();
-        assert!(
-            names.iter().all(|n| !user_exists(n)),
-            "all 50 users deleted"
+            TYPE,
+            &prefix,
+            50,
+            "  delete_keys_on_destroy = true",
+            || names.iter().filter(|n| user_exists(n)).count(),
         );
     }
 }
@@ -567,8 +512,7 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
             &["ACL", "SETUSER", &a, "+scan", "+function|flush"],
         )
         .expect("ACL SETUSER");
-        let p = plan_with_changes(&w);
-        assert!(p.contains("update in-place"), "{p}");
+        assert_plan_shows(&w, &["update in-place"]);
         w.apply().ok();
         let mut c = login(&a, &output_str(&w, "a")).expect("login after repair");
         assert_noperm(&mut c, &["SCAN", "0"]);
@@ -827,11 +771,7 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
 
         let real: u16 = stack("DBAAS_REDIS_PORT").parse().expect("port");
         w.write(&body(real));
-        let p = plan_with_changes(&w);
-        assert!(
-            p.contains("tainted") && p.contains("must be replaced"),
-            "{p}"
-        );
+        assert_plan_shows(&w, &["tainted", "must be replaced"]);
         w.apply().ok();
         let password = output_str(&w, "password");
         assert!(login(&name, &password).is_ok(), "the replaced user logs in");

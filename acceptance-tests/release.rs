@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use crate::harness::terraforms;
+use crate::harness::{run_ok, terraforms};
 
 const NAME: &str = "terraform-provider-dbaas";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -125,19 +125,6 @@ fn sha256_hex(path: &Path) -> String {
         .output()
         .expect("sha256sum runs");
     String::from_utf8_lossy(&out.stdout)[..64].to_string()
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 #[test]
@@ -606,18 +593,8 @@ fn gpg_fingerprint_signs_the_sums_and_terraform_verifies_them_from_a_private_reg
         !sig_bytes.starts_with(b"-----BEGIN"),
         "the signature is binary, not armored"
     );
-    let verify = gpg
-        .gpg()
-        .arg("--verify")
-        .arg(&sig)
-        .arg(&sums)
-        .output()
-        .expect("gpg");
-    assert!(
-        verify.status.success(),
-        "gpg --verify accepts the signature:\n{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    // gpg --verify accepts the signature.
+    run_ok(gpg.gpg().arg("--verify").arg(&sig).arg(&sums));
     let tampered = dist.join("tampered");
     std::fs::write(&tampered, format!("{}0000  extra\n", read(&sums))).expect("write");
     assert!(

@@ -2,41 +2,25 @@
 //! write-only passwords (Terraform 1.10/1.11), and the refusal of write-only arguments
 //! by a Terraform that cannot keep them out of state (1.0.3).
 
-use crate::fixture::Cleanup;
-use crate::harness::{
-    provider_block, psql_admin, terraforms, vault_get, version_tag, Terraform, Workdir,
+use crate::fixture::{
+    allowed_role, assert_opened_and_closed, connection, leases_under, newer_terraform, resource,
+    role as rotation_role, Cleanup, PGDB,
 };
+use crate::harness::{provider_block, psql_admin, terraforms, vault_get, version_tag, Workdir};
 
-fn newer(tfs: &[Terraform]) -> Option<&Terraform> {
-    let t = tfs.iter().find(|t| !t.version.starts_with("v1.0."));
-    if t.is_none() {
-        eprintln!("note: no Terraform 1.11+ available; secrets-out-of-state cases that need it are skipped");
-    }
-    t
-}
-
+/// The rotation role `app` on connection `pg` for tenant `app` (with `pgbouncer_auth`).
 fn tenant(name: &str, conn: &str, role: &str, pgbouncer_auth: bool) -> String {
     format!(
-        r#"{provider}
-resource "dbaas_shared_postgres_database" "app" {{
-  name                = "{name}"
-  deletion_protection = false
-  pgbouncer_auth      = {pgbouncer_auth}
-}}
-
-resource "dbaas_vault_database_connection" "pg" {{
-  name          = "{conn}"
-  engine        = "postgres"
-  allowed_roles = ["{role}"]
-}}
-
-resource "dbaas_vault_rotation_role" "app" {{
-  name       = "{role}"
-  connection = dbaas_vault_database_connection.pg.name
-  database   = dbaas_shared_postgres_database.app.name
-}}
-"#,
-        provider = provider_block()
+        "{}\n{}\n{}\n{}",
+        provider_block(),
+        resource(
+            PGDB,
+            "app",
+            name,
+            &format!("  deletion_protection = false\n  pgbouncer_auth      = {pgbouncer_auth}")
+        ),
+        connection("pg", conn, "postgres", &allowed_role(role)),
+        rotation_role("app", role, "pg", &format!("{PGDB}.app.name"), ""),
     )
 }
 
@@ -78,26 +62,21 @@ fn logins_of(role: &str) -> String {
 
 #[test]
 fn ephemeral_credentials_feed_an_aliased_provider_and_leave_nothing_behind() {
-    let tfs = terraforms();
-    let Some(tf) = newer(&tfs) else { return };
-    let v = version_tag(tf);
+    let Some(tf) = newer_terraform("secrets-out-of-state cases that need Terraform 1.11+") else {
+        return;
+    };
+    let v = version_tag(&tf);
     let (name, conn, role) = (
         format!("acc_eph_{v}"),
         format!("pg-eph-{v}"),
         format!("eph{v}-role"),
     );
     let _guard = Cleanup::vault(&[&name], &[&conn], &[&role]);
-    let w = Workdir::new(tf, &tenant(&name, &conn, &role, true));
+    let w = Workdir::new(&tf, &tenant(&name, &conn, &role, true));
     w.apply().ok();
     w.write(&format!("{}{EPHEMERAL}", tenant(&name, &conn, &role, true)));
     let r = w.apply().ok();
-    assert!(
-        r.stdout
-            .contains("ephemeral.dbaas_database_credentials.app: Opening"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("Closing complete"), "{}", r.stdout);
+    assert_opened_and_closed(&r, "app");
     let endpoint = w.outputs()["tenant_endpoint"]
         .as_str()
         .unwrap_or_default()
@@ -109,13 +88,7 @@ fn ephemeral_credentials_feed_an_aliased_provider_and_leave_nothing_behind() {
 
     // Closed: no login made for the role remains, and no lease in Vault.
     assert_eq!(logins_of(&role), "", "logins left after the run");
-    let leases = vault_get(&format!(
-        "sys/leases/lookup/database/creds/{role}?list=true"
-    ));
-    let keys = leases
-        .as_ref()
-        .and_then(|l| l["data"]["keys"].as_array().cloned())
-        .unwrap_or_default();
+    let keys = leases_under(&format!("database/creds/{role}"));
     assert!(keys.is_empty(), "leases left: {keys:?}");
     // Nothing of it is in state.
     let state = w.state_text();

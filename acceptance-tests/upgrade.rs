@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::harness::{provider_block, psql_admin, terraforms, version_tag, Workdir};
+use crate::fixture::{connection, name_of, resource, role, MYDB, PGDB, RNS};
+use crate::harness::{provider_block, psql_admin, run_ok, terraforms, version_tag, Workdir};
 
 /// In-place updates this release announces for state written by the previous release,
 /// as `(resource type, attribute)`. Any other change in the upgrade plan fails the test;
@@ -94,17 +95,12 @@ fn previous_binary() -> Option<PathBuf> {
             .expect("git archive runs");
         assert!(status.success(), "git archive {commit} failed");
         eprintln!("building {version} ({commit}) for the upgrade test");
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--locked", "--bin", "terraform-provider-dbaas"])
-            .current_dir(&src)
-            .env("CARGO_TARGET_DIR", base.join("target"))
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building {version} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--locked", "--bin", "terraform-provider-dbaas"])
+                .current_dir(&src)
+                .env("CARGO_TARGET_DIR", base.join("target"))
+                .env_remove("RUSTFLAGS"),
         );
         assert!(bin.exists(), "{} was not built", bin.display());
         Some(bin)
@@ -114,69 +110,43 @@ fn previous_binary() -> Option<PathBuf> {
 
 /// One of every resource type, and the data sources, named uniquely per Terraform.
 fn tenant_set(v: &str) -> String {
-    format!(
-        r#"{provider}
-data "dbaas_endpoints" "e" {{}}
-
-resource "dbaas_shared_postgres_database" "pg" {{
-  name                = "acc_upg_{v}"
-  deletion_protection = false
-  extensions          = ["pgcrypto"]
-}}
-
-resource "dbaas_shared_mysql_database" "my" {{
-  name                = "acc_upg_{v}"
-  deletion_protection = false
-}}
-
-resource "dbaas_shared_redis_namespace" "rd" {{
-  name = "acc_upg_{v}"
-}}
-
-resource "dbaas_vault_database_connection" "pg" {{
-  name   = "pgupg_{v}"
-  engine = "postgres"
-}}
-
-resource "dbaas_vault_database_connection" "my" {{
-  name   = "myupg_{v}"
-  engine = "mysql"
-}}
-
-resource "dbaas_vault_database_connection" "rd" {{
-  name   = "rdupg_{v}"
-  engine = "redis"
-}}
-
-resource "dbaas_vault_rotation_role" "pg" {{
-  name       = "pgupg_{v}-app"
-  connection = dbaas_vault_database_connection.pg.name
-  database   = dbaas_shared_postgres_database.pg.name
-}}
-
-resource "dbaas_vault_rotation_role" "pg_ro" {{
-  name       = "pgupg_{v}-ro"
-  connection = dbaas_vault_database_connection.pg.name
-  database   = dbaas_shared_postgres_database.pg.name
-  access     = "readonly"
-}}
-
-resource "dbaas_vault_rotation_role" "my" {{
-  name       = "myupg_{v}-app"
-  connection = dbaas_vault_database_connection.my.name
-  database   = dbaas_shared_mysql_database.my.name
-}}
-
-resource "dbaas_vault_rotation_role" "rd" {{
-  name       = "rdupg_{v}-app"
-  connection = dbaas_vault_database_connection.rd.name
-  database   = dbaas_shared_redis_namespace.rd.name
-}}
-
-output "pg_host" {{ value = data.dbaas_endpoints.e.postgres_host }}
-"#,
-        provider = provider_block()
-    )
+    let name = format!("acc_upg_{v}");
+    let mut hcl = format!(
+        "{}\ndata \"dbaas_endpoints\" \"e\" {{}}\n\n{}{}{}",
+        provider_block(),
+        resource(
+            PGDB,
+            "pg",
+            &name,
+            "  deletion_protection = false\n  extensions          = [\"pgcrypto\"]"
+        ),
+        resource(MYDB, "my", &name, "  deletion_protection = false"),
+        resource(RNS, "rd", &name, ""),
+    );
+    for (label, engine, ty) in [
+        ("pg", "postgres", PGDB),
+        ("my", "mysql", MYDB),
+        ("rd", "redis", RNS),
+    ] {
+        let conn = format!("{label}upg_{v}");
+        hcl.push_str(&connection(label, &conn, engine, ""));
+        hcl.push_str(&role(
+            label,
+            &format!("{conn}-app"),
+            label,
+            &name_of(ty, label),
+            "",
+        ));
+    }
+    hcl.push_str(&role(
+        "pg_ro",
+        &format!("pgupg_{v}-ro"),
+        "pg",
+        &name_of(PGDB, "pg"),
+        "  access     = \"readonly\"\n",
+    ));
+    hcl.push_str("output \"pg_host\" { value = data.dbaas_endpoints.e.postgres_host }\n");
+    hcl
 }
 
 /// The resource changes of a saved plan, as `(address, type, actions, changed attributes)`.

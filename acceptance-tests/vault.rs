@@ -16,20 +16,58 @@
 //! owns the working directory: on every exit it runs `terraform destroy`, then removes with
 //! the Vault API and SQL whatever a panicking step may have left.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::fixture::{
-    assert_plan_empty, config, connection, direct, each_terraform, flat, ident, leases_under, lit,
-    my_lit, mysql_admin, mysql_as as mysql, mysql_user_exists, pg_admin as admin, pg_database,
-    pg_role_exists, pgb_port, plan, plan_diff, plan_with_changes, read_creds, redis_admin,
-    redis_cli as redis, redis_user_exists, revoke_lease, role, role_outputs, vault_made_logins,
-    via_pgbouncer, wait_until, Case, Creds, CONN, MYDB, PGDB, ROLE,
+    allowed_role, assert_plan_empty, assert_plan_shows, config, connection, direct, each_terraform,
+    flat, hcl_str, ident, leases_under, lit, my_lit, mysql_admin, mysql_as as mysql,
+    mysql_user_exists, name_of, pg_admin as admin, pg_role_exists, pgb_port, plan, plan_diff,
+    plan_with_changes, read_creds, redis_admin, redis_cli as redis, redis_user_exists, resource,
+    revoke_lease, role, role_outputs, tagged, vault_made_logins, via_pgbouncer, wait_until, Case,
+    Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{
-    pgbouncer_ports, provider_block, psql, psql_command, stack, vault_delete, vault_get,
-    vault_list, vault_post, vault_put, version_tag,
+    pgbouncer_ports, provider_block, psql, stack, vault_delete, vault_get, vault_list, vault_post,
+    vault_put, version_tag,
 };
+
+/// The attribute line of a read-only rotation role.
+const READONLY: &str = "  access     = \"readonly\"\n";
+
+/// Neither the connection nor any of the roles is left in Vault.
+fn assert_gone_from_vault(conn: &str, roles: &[&str]) {
+    let left = vault_list("database/roles");
+    assert!(
+        !roles.iter().any(|r| left.iter().any(|l| l == r)),
+        "roles left in Vault: {left:?}"
+    );
+    let configs = vault_list("database/config");
+    assert!(
+        !configs.iter().any(|c| c == conn),
+        "connection left in Vault: {configs:?}"
+    );
+}
+
+/// A PostgreSQL tenant `db`, the Vault connection `pg` to it and the rotation role `app`.
+fn pg_app_stack(db: &str, conn: &str, app: &str) -> Stack {
+    Stack::default()
+        .database("db", db)
+        .connection("pg", conn, "postgres", "")
+        .role("app", app, "pg", &name_of(PGDB, "db"), "")
+}
+
+/// A Redis namespace `ns` (with extra lines), the Vault connection `rd` and the rotation
+/// role `app` on it; the guard knows the namespace's user and keys.
+fn redis_app_stack(ns: &str, ns_extra: &str, conn: &str, app: &str) -> Stack {
+    Stack::default()
+        .hcl(&resource(RNS, "ns", ns, ns_extra))
+        .connection("rd", conn, "redis", "")
+        .role("app", app, "rd", &name_of(RNS, "ns"), "")
+        .guard(|g| {
+            g.redis_users.push(ns.to_string());
+            g.redis_keys.push(format!("{ns}:*"));
+        })
+}
 
 // ---------------------------------------------------------------------------------------
 // 1. PostgreSQL dynamic role, owner access
@@ -38,28 +76,15 @@ use crate::harness::{
 #[test]
 fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_only() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vdy_{v}");
-        let other = format!("acc_vdyb_{v}");
-        let conn = format!("pgdy_{v}");
+        let [db, other, conn] = tagged(&tf, ["acc_vdy", "acc_vdyb", "pgdy"]);
         let app = format!("{conn}-app");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}{}{}",
-                pg_database("a", &db),
-                pg_database("b", &other),
-                connection(
-                    "pg",
-                    &conn,
-                    "postgres",
-                    &format!("  allowed_roles = [\"{app}\"]\n")
-                ),
-                role("app", &app, "pg", &format!("{PGDB}.a.name"), ""),
-                role_outputs("app"),
-            )),
-        );
-        g.track(&[&db, &other], &[&conn], &[&app]);
+        let mut g = Stack::default()
+            .database("a", &db)
+            .database("b", &other)
+            .connection("pg", &conn, "postgres", &allowed_role(&app))
+            .role("app", &app, "pg", &name_of(PGDB, "a"), "")
+            .hcl(&role_outputs("app"))
+            .case(&tf);
         g.w.apply().ok();
 
         // Computed attributes.
@@ -165,31 +190,17 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
 #[test]
 fn vault_postgres_readonly_creds_read_and_cannot_write() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vro_{v}");
-        let conn = format!("pgro_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vro", "pgro"]);
         let owner = format!("{conn}-owner");
         let reader = format!("{conn}-reader");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}{}{}",
-                pg_database("db", &db),
-                connection("pg", &conn, "postgres", ""),
-                role("owner", &owner, "pg", &format!("{PGDB}.db.name"), ""),
-                role(
-                    "reader",
-                    &reader,
-                    "pg",
-                    &format!("{PGDB}.db.name"),
-                    "  access     = \"readonly\"\n"
-                ),
-                role_outputs("reader"),
-            )),
-        );
-        g.track(&[&db], &[&conn], &[&owner, &reader]);
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = Stack::default()
+            .database("db", &db)
+            .connection("pg", &conn, "postgres", "")
+            .role("owner", &owner, "pg", &name_of(PGDB, "db"), "")
+            .role("reader", &reader, "pg", &name_of(PGDB, "db"), READONLY)
+            .hcl(&role_outputs("reader"))
+            .case(&tf);
+        g.apply_clean();
         assert_eq!(
             g.w.outputs()["reader_creds_path"],
             format!("database/creds/{reader}").as_str()
@@ -247,18 +258,18 @@ fn vault_postgres_readonly_creds_read_and_cannot_write() {
 fn vault_postgres_static_role_rotation_changes_the_password() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db = format!("acc_vst_{v}");
-        let conn = format!("pgst_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vst", "pgst"]);
         let name = format!("{conn}-static");
         let login = format!("acc_vst_{v}_login");
-        let base = format!(
-            "{}{}",
-            pg_database("db", &db),
-            connection("pg", &conn, "postgres", "")
-        );
-        let mut g = Case::new(&tf, &config(&base));
-        g.track(&[&db], &[&conn], &[&name]);
-        g.pg_roles = vec![login.clone()];
+        let stack = Stack::default()
+            .database("db", &db)
+            .connection("pg", &conn, "postgres", "")
+            .guard(|g| {
+                g.vault_roles.push(name.clone());
+                g.pg_roles.push(login.clone());
+            });
+        let base = stack.body().to_string();
+        let mut g = stack.case(&tf);
         g.w.apply().ok();
 
         // The existing login, made by hand with a known password.
@@ -359,21 +370,10 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
 fn vault_drift_is_repaired_and_import_plans_nothing() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db = format!("acc_vdr_{v}");
-        let conn = format!("pgdr_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vdr", "pgdr"]);
         let app = format!("{conn}-app");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}",
-                pg_database("db", &db),
-                connection("pg", &conn, "postgres", ""),
-                role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
-            )),
-        );
-        g.track(&[&db], &[&conn], &[&app]);
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = pg_app_stack(&db, &conn, &app).case(&tf);
+        g.apply_clean();
         let role_path = format!("database/roles/{app}");
         let config_path = format!("database/config/{conn}");
 
@@ -462,22 +462,10 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
 #[test]
 fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vob_{v}");
-        let conn = format!("pgob_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vob", "pgob"]);
         let app = format!("{conn}-app");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}",
-                pg_database("db", &db),
-                connection("pg", &conn, "postgres", ""),
-                role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
-            )),
-        );
-        g.track(&[&db], &[&conn], &[&app]);
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = pg_app_stack(&db, &conn, &app).case(&tf);
+        g.apply_clean();
         let role_path = format!("database/roles/{app}");
         let config_path = format!("database/config/{conn}");
         let original = vault_get(&role_path).expect("role")["data"].clone();
@@ -487,8 +475,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
             "CREATE ROLE \"{{name}}\" WITH LOGIN SUPERUSER PASSWORD '{{password}}';"
         ]);
         vault_post(&role_path, &edited);
-        let p = plan_with_changes(&g.w);
-        assert!(p.contains("creation_statements"), "{p}");
+        assert_plan_shows(&g.w, &["creation_statements"]);
         g.w.apply().ok();
         assert_eq!(
             vault_get(&role_path).expect("role")["data"]["creation_statements"],
@@ -512,8 +499,7 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
                 "verify_connection": false,
             }),
         );
-        let p = plan_with_changes(&g.w);
-        assert!(p.contains("connection_url"), "{p}");
+        assert_plan_shows(&g.w, &["connection_url"]);
         g.w.apply().ok();
         assert_eq!(
             vault_get(&config_path).expect("connection")["data"]["connection_details"]
@@ -532,23 +518,16 @@ fn vault_out_of_band_edits_of_statements_and_connection_url_are_repaired() {
 fn vault_expired_login_warning_names_only_this_roles_logins() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db_a = format!("acc_vsw_{v}");
-        let db_b = format!("acc_vswb_{v}");
-        let conn = format!("pgsw_{v}");
+        let [db_a, db_b, conn] = tagged(&tf, ["acc_vsw", "acc_vswb", "pgsw"]);
         let role_a = format!("{conn}-a");
         let role_b = format!("{conn}-b");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}{}{}",
-                pg_database("a", &db_a),
-                pg_database("b", &db_b),
-                connection("pg", &conn, "postgres", ""),
-                role("a", &role_a, "pg", &format!("{PGDB}.a.name"), ""),
-                role("b", &role_b, "pg", &format!("{PGDB}.b.name"), ""),
-            )),
-        );
-        g.track(&[&db_a, &db_b], &[&conn], &[&role_a, &role_b]);
+        let mut g = Stack::default()
+            .database("a", &db_a)
+            .database("b", &db_b)
+            .connection("pg", &conn, "postgres", "")
+            .role("a", &role_a, "pg", &name_of(PGDB, "a"), "")
+            .role("b", &role_b, "pg", &name_of(PGDB, "b"), "")
+            .case(&tf);
         g.w.apply().ok();
 
         // An expired login of tenant a, as a failed revocation leaves it.
@@ -581,8 +560,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
 fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let db = format!("acc_vim_{v}");
-        let conn = format!("pgim_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vim", "pgim"]);
         let reader = format!("{conn}-reader");
         let stat = format!("{conn}-static");
         let login = format!("acc_vim_{v}_login");
@@ -596,34 +574,22 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
                 lit("import-Secret-1")
             ),
         );
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}{}{}{}",
-                pg_database("db", &db),
-                connection("pg", &conn, "postgres", ""),
-                role(
-                    "reader",
-                    &reader,
-                    "pg",
-                    &format!("{PGDB}.db.name"),
-                    "  access     = \"readonly\"\n"
-                ),
-                role(
-                    "s",
-                    &stat,
-                    "pg",
-                    &format!("{PGDB}.db.name"),
-                    &format!("  mode       = \"static\"\n  access     = \"readwrite\"\n  username   = \"{login}\"\n")
-                ),
-                connection("my", &myconn, "mysql", ""),
-                role("my", &myrole, "my", &format!("\"acc_vim_{v}\""), ""),
-            )),
-        );
-        g.track(&[&db], &[&conn, &myconn], &[&reader, &stat, &myrole]);
-        g.pg_roles = vec![login.clone()];
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = Stack::default()
+            .database("db", &db)
+            .connection("pg", &conn, "postgres", "")
+            .role("reader", &reader, "pg", &name_of(PGDB, "db"), READONLY)
+            .role(
+                "s",
+                &stat,
+                "pg",
+                &name_of(PGDB, "db"),
+                &format!("  mode       = \"static\"\n  access     = \"readwrite\"\n  username   = \"{login}\"\n"),
+            )
+            .connection("my", &myconn, "mysql", "")
+            .role("my", &myrole, "my", &format!("\"acc_vim_{v}\""), "")
+            .guard(|g| g.pg_roles.push(login.clone()))
+            .case(&tf);
+        g.apply_clean();
 
         let mut diffs = Vec::new();
         for (addr, id) in [
@@ -658,30 +624,19 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
 #[test]
 fn vault_destroy_leaves_no_role_connection_or_login() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vds_{v}");
-        let conn = format!("pgds_{v}");
+        let [db, conn] = tagged(&tf, ["acc_vds", "pgds"]);
         let app = format!("{conn}-app");
         let reader = format!("{conn}-ro");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "{}{}{}{}",
-                pg_database("db", &db),
-                connection("pg", &conn, "postgres", ""),
-                role("app", &app, "pg", &format!("{PGDB}.db.name"), ""),
-                role(
-                    "ro",
-                    &reader,
-                    "pg",
-                    &format!("{PGDB}.db.name"),
-                    "  access     = \"readonly\"\n  default_ttl = 600\n  max_ttl     = 3600\n"
-                ),
-            )),
-        );
-        g.track(&[&db], &[&conn], &[&app, &reader]);
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = pg_app_stack(&db, &conn, &app)
+            .role(
+                "ro",
+                &reader,
+                "pg",
+                &name_of(PGDB, "db"),
+                &format!("{READONLY}  default_ttl = 600\n  max_ttl     = 3600\n"),
+            )
+            .case(&tf);
+        g.apply_clean();
 
         // Outstanding leases, one of them with a live session through PgBouncer.
         let issued = [
@@ -696,19 +651,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
             vault_made_logins(&conn)
         );
         let live = &issued[0];
-        let child = psql_command(
-            &stack("DBAAS_PGBOUNCER_HOST"),
-            &pgb_port(),
-            &db,
-            &live.username,
-            &live.password,
-        )
-        .args(["-c", "SELECT pg_sleep(120)"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn psql");
-        g.children.push(child);
+        g.pgbouncer_session(&db, &live.username, &live.password, "SELECT pg_sleep(120)");
         assert!(
             wait_until(Duration::from_secs(10), || admin(
                 "postgres",
@@ -722,16 +665,7 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
 
         g.destroy();
 
-        let roles = vault_list("database/roles");
-        assert!(
-            !roles.contains(&app) && !roles.contains(&reader),
-            "roles left in Vault: {roles:?}"
-        );
-        let configs = vault_list("database/config");
-        assert!(
-            !configs.contains(&conn),
-            "connection left in Vault: {configs:?}"
-        );
+        assert_gone_from_vault(&conn, &[&app, &reader]);
         for r in [&app, &reader] {
             let left = leases_under(&format!("database/creds/{r}"));
             assert!(left.is_empty(), "leases of {r} left in Vault: {left:?}");
@@ -765,36 +699,22 @@ fn vault_destroy_leaves_no_role_connection_or_login() {
 #[test]
 fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vmy_{v}");
-        let other = format!("acc_vmyb_{v}");
-        let conn = format!("mymy_{v}");
+        let [db, other, conn] = tagged(&tf, ["acc_vmy", "acc_vmyb", "mymy"]);
         let app = format!("{conn}-app");
         let reader = format!("{conn}-ro");
         // The tenant schema from dbaas_shared_mysql_database; another tenant's by SQL.
         mysql_admin(&format!(
             "DROP DATABASE IF EXISTS `{other}`; CREATE DATABASE `{other}`; CREATE TABLE `{other}`.secret (id int); INSERT INTO `{other}`.secret VALUES (42)"
         ));
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "resource \"{MYDB}\" \"db\" {{\n  name                = \"{db}\"\n  deletion_protection = false\n}}\n{}{}{}{}",
-                connection("my", &conn, "mysql", ""),
-                role("app", &app, "my", &format!("{MYDB}.db.name"), ""),
-                role(
-                    "ro",
-                    &reader,
-                    "my",
-                    &format!("{MYDB}.db.name"),
-                    "  access     = \"readonly\"\n"
-                ),
-                role_outputs("app"),
-            )),
-        );
-        g.track(&[], &[&conn], &[&app, &reader]);
-        g.mysql_dbs = vec![db.clone(), other.clone()];
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = Stack::default()
+            .hcl(&resource(MYDB, "db", &db, "  deletion_protection = false"))
+            .connection("my", &conn, "mysql", "")
+            .role("app", &app, "my", &name_of(MYDB, "db"), "")
+            .role("ro", &reader, "my", &name_of(MYDB, "db"), READONLY)
+            .hcl(&role_outputs("app"))
+            .guard(|g| g.mysql_dbs = vec![db.clone(), other.clone()])
+            .case(&tf);
+        g.apply_clean();
 
         let cfg = vault_get(&format!("database/config/{conn}")).expect("connection written");
         assert_eq!(cfg["data"]["plugin_name"], "mysql-database-plugin", "{cfg}");
@@ -905,12 +825,7 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
             r.username,
             d.all()
         );
-        let roles = vault_list("database/roles");
-        assert!(
-            !roles.contains(&app) && !roles.contains(&reader),
-            "{roles:?}"
-        );
-        assert!(!vault_list("database/config").contains(&conn));
+        assert_gone_from_vault(&conn, &[&app, &reader]);
     }
 }
 
@@ -918,37 +833,19 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
 // 6b. Redis
 // ---------------------------------------------------------------------------------------
 
-const RNS: &str = "dbaas_shared_redis_namespace";
-
 #[test]
 fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let ns = format!("acc_vrd_{v}");
-        let conn = format!("rdrd_{v}");
+        let [ns, conn] = tagged(&tf, ["acc_vrd", "rdrd"]);
         let app = format!("{conn}-app");
         let reader = format!("{conn}-ro");
         let foreign_key = format!("acc_vrdx_{v}:k");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "resource \"{RNS}\" \"ns\" {{\n  name                   = \"{ns}\"\n  delete_keys_on_destroy = true\n}}\n{}{}{}",
-                connection("rd", &conn, "redis", ""),
-                role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
-                role(
-                    "ro",
-                    &reader,
-                    "rd",
-                    &format!("{RNS}.ns.name"),
-                    "  access     = \"readonly\"\n"
-                ),
-            )),
-        );
-        g.track(&[], &[&conn], &[&app, &reader]);
-        g.redis_users = vec![ns.clone()];
-        g.redis_keys = vec![format!("{ns}:*"), foreign_key.clone()];
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let mut g = redis_app_stack(&ns, "  delete_keys_on_destroy = true", &conn, &app)
+            .role("ro", &reader, "rd", &name_of(RNS, "ns"), READONLY)
+            .guard(|g| g.redis_keys.push(foreign_key.clone()))
+            .case(&tf);
+        g.apply_clean();
         let cfg = vault_get(&format!("database/config/{conn}")).expect("connection written");
         assert_eq!(cfg["data"]["plugin_name"], "redis-database-plugin", "{cfg}");
         redis_admin(&["SET", &foreign_key, "theirs"]);
@@ -999,34 +896,24 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
             !redis_user_exists(&r.username),
             "destroy revokes the readonly user's lease"
         );
-        let roles = vault_list("database/roles");
-        assert!(
-            !roles.contains(&app) && !roles.contains(&reader),
-            "{roles:?}"
-        );
-        assert!(!vault_list("database/config").contains(&conn));
+        assert_gone_from_vault(&conn, &[&app, &reader]);
     }
 }
 
 #[test]
 fn vault_redis_creds_follow_a_custom_key_prefix() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let ns = format!("acc_vrp_{v}");
-        let prefix = format!("tenant-{v}/");
-        let conn = format!("rdrp_{v}");
+        let [ns, conn] = tagged(&tf, ["acc_vrp", "rdrp"]);
+        let prefix = format!("tenant-{}/", version_tag(&tf));
         let app = format!("{conn}-app");
-        let mut g = Case::new(
-            &tf,
-            &config(&format!(
-                "resource \"{RNS}\" \"ns\" {{\n  name       = \"{ns}\"\n  key_prefix = \"{prefix}\"\n}}\n{}{}",
-                connection("rd", &conn, "redis", ""),
-                role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
-            )),
-        );
-        g.track(&[], &[&conn], &[&app]);
-        g.redis_users = vec![ns.clone()];
-        g.redis_keys = vec![format!("{prefix}*"), format!("{ns}:*")];
+        let mut g = redis_app_stack(
+            &ns,
+            &format!("  key_prefix = {}", hcl_str(&prefix)),
+            &conn,
+            &app,
+        )
+        .guard(|g| g.redis_keys.push(format!("{prefix}*")))
+        .case(&tf);
         g.w.apply().ok();
         let a = read_creds(&format!("database/creds/{app}"));
         g.redis_users.push(a.username.clone());
@@ -1052,23 +939,14 @@ fn vault_redis_creds_follow_a_custom_key_prefix() {
 #[test]
 fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let ns = format!("acc_rsafe_vg_{v}");
-        let ghost = format!("acc_rsafe_vghost_{v}");
-        let conn = format!("rdsg_{v}");
+        let [ns, ghost, conn] = tagged(&tf, ["acc_rsafe_vg", "acc_rsafe_vghost", "rdsg"]);
         let app = format!("{conn}-app");
         let lost = format!("{conn}-lost");
-        let base = format!(
-            "resource \"{RNS}\" \"ns\" {{\n  name = \"{ns}\"\n}}\n{}{}",
-            connection("rd", &conn, "redis", ""),
-            role("app", &app, "rd", &format!("{RNS}.ns.name"), ""),
-        );
-        let mut g = Case::new(&tf, &config(&base));
-        g.track(&[], &[&conn], &[&app, &lost]);
-        g.redis_users = vec![ns.clone()];
-        g.redis_keys = vec![format!("{ns}:*")];
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply");
+        let stack =
+            redis_app_stack(&ns, "", &conn, &app).guard(|g| g.vault_roles.push(lost.clone()));
+        let base = stack.body().to_string();
+        let mut g = stack.case(&tf);
+        g.apply_clean();
 
         let a = read_creds(&format!("database/creds/{app}"));
         g.redis_users.push(a.username.clone());
@@ -1105,8 +983,7 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
                 "max_ttl": 86400,
             }),
         );
-        let p = plan_with_changes(&g.w);
-        assert!(p.contains("creation_statements"), "{p}");
+        assert_plan_shows(&g.w, &["creation_statements"]);
         g.w.apply().ok();
         let body = vault_get(&format!("database/roles/{app}")).expect("role");
         let rules = body["data"]["creation_statements"].to_string();
@@ -1149,8 +1026,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
     .expect("examples/tenant-stack/main.tf");
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let app = format!("acc_vts_{v}");
-        let conn = format!("pgts_{v}");
+        let [app, conn] = tagged(&tf, ["acc_vts", "pgts"]);
         let role_name = format!("{conn}-{app}-role");
 
         // The platform's shared connection, made once and reused by tenant stacks.
@@ -1228,8 +1104,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
 fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let conn = format!("pgfx_{v}");
-        let missing = format!("pgfx_missing_{v}");
+        let [conn, missing] = tagged(&tf, ["pgfx", "pgfx_missing"]);
         let orphan = format!("{missing}-app");
         let vault_lines = format!(
             "    address = \"{}\"\n    token   = \"{}\"\n",

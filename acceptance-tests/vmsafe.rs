@@ -11,9 +11,9 @@
 #![allow(dead_code)] // helpers shared by the cases of later items
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, mysql_admin as my_admin,
-    mysql_databases as my_databases, mysql_try_admin, pg_admin, plan, points_at, Cleanup, CONN,
-    MYDB, PGDB, ROLE,
+    assert_plan_empty, assert_refused_at_plan, config, each_terraform, flat, issue_creds,
+    mysql_admin as my_admin, mysql_databases as my_databases, mysql_try_admin, pg_admin, plan,
+    points_at, tagged, Cleanup, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{
     provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
@@ -50,11 +50,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
     for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafep{v}");
-        let mut cleanup = Cleanup::default();
-        cleanup.vault_paths = vec![
-            format!("database/config/{conn}"),
-            format!("database/roles/{conn}-app"),
-        ];
+        let _cleanup = Cleanup::vault(&[], &[&conn], &[&format!("{conn}-app")]);
         let good_conn = format!(
             "resource \"{CONN}\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n"
         );
@@ -100,14 +96,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
         ];
         for (body, attr, says) in &cases {
             let w = Workdir::new(&tf, &config(body));
-            let r = plan(&w);
-            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
-            let all = r.all();
-            assert!(
-                points_at(&all, attr),
-                "must point at `{attr}` for\n{body}\n{all}"
-            );
-            assert!(flat(&all).contains(says), "expected {says:?} in\n{all}");
+            assert_refused_at_plan(&w, attr, says, body);
             let r = w.apply();
             assert_ne!(r.code, 0, "apply must fail for\n{body}\n{}", r.all());
             assert_nothing_in_vault(&v);
@@ -160,11 +149,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
         let conn = format!("vmsafen{v}");
-        let mut cleanup = Cleanup::default();
-        cleanup.vault_paths = vec![
-            format!("database/config/{conn}"),
-            format!("database/roles/{conn}-app"),
-        ];
+        let mut cleanup = Cleanup::vault(&[], &[&conn], &[&format!("{conn}-app")]);
         cleanup.mysql_dbs = vec![format!("acc_vmsafe_nul_{v}")];
         let cases: Vec<(String, &str)> = vec![
             (
@@ -186,14 +171,7 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
         ];
         for (body, attr) in &cases {
             let w = Workdir::new(&tf, &config(body));
-            let r = plan(&w);
-            assert_ne!(r.code, 0, "plan must fail for\n{body}\n{}", r.all());
-            let all = r.all();
-            assert!(
-                points_at(&all, attr),
-                "must point at `{attr}` for\n{body}\n{all}"
-            );
-            assert!(flat(&all).contains("NUL"), "must name the NUL byte: {all}");
+            assert_refused_at_plan(&w, attr, "NUL", body);
         }
         assert!(my_databases("acc_vmsafe_nul").is_empty());
         assert!(vault_get(&format!("database/roles/{conn}-app")).is_none());
@@ -251,16 +229,8 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
         assert_plan_empty(w, "apply");
 
         // A login from Vault creates a table; the table belongs to the custom owner.
-        let (code, creds) = vault_request("GET", &format!("database/creds/{role}"), None);
-        assert_eq!(code, 200, "Vault could not issue a login: {creds}");
-        let user = creds["data"]["username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let password = creds["data"]["password"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let creds = issue_creds(&role);
+        let (user, password) = (creds.username.clone(), creds.password.clone());
         cleanup.pg_roles.push(user.clone());
         crate::harness::psql(
             &db,
@@ -280,7 +250,7 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
         let _ = vault_request(
             "PUT",
             "sys/leases/revoke",
-            Some(&serde_json::json!({ "lease_id": creds["lease_id"] })),
+            Some(&serde_json::json!({ "lease_id": creds.lease_id })),
         );
 
         // Drift: the statements edited in Vault are planned back with the custom owner.
@@ -321,9 +291,7 @@ fn mysql_only_provider(user: &str, password: &str) -> String {
 #[test]
 fn vmsafe_mysql_create_resumes_only_its_own_unfinished_database() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let resumed = format!("acc_vmsafe_rs_{v}");
-        let foreign = format!("acc_vmsafe_fc_{v}");
+        let [resumed, foreign] = tagged(&tf, ["acc_vmsafe_rs", "acc_vmsafe_fc"]);
         let mut cleanup = Cleanup::default();
         cleanup.mysql_dbs = vec![resumed.clone(), foreign.clone()];
         // What a create cut off after its CREATE DATABASE leaves: the marker, written by

@@ -1,9 +1,12 @@
 //! Every resource, data source and ephemeral resource has an example under `examples/`
-//! that is rendered into its docs page and `terraform validate`s on its own; every
+//! that is rendered into its docs page and `terraform validate`s (with the provider's example); every
 //! resource page has an Import section with the ID format and an example.
 //!
 //! The set of types is the set of pages under `docs/` (tests/docs.rs keeps those equal
-//! to the schemas). Validation runs each example directory alone, with a CLI config whose
+//! to the schemas). As on the registry, the provider's own example
+//! (`examples/provider/provider.tf`) carries the `terraform` and `provider` blocks, once;
+//! a type's example shows the type and is validated together with that file.
+//! Validation runs each example directory alone, with a CLI config whose
 //! `dev_overrides` points at this build (no `init`, so nothing is downloaded), on
 //! Terraform v1.0.3 (`DBAAS_TERRAFORM`, from `scripts/dev-stack env`) and on the newer
 //! Terraform when present. An example that needs a newer Terraform (ephemeral blocks:
@@ -20,6 +23,9 @@ use harness::{terraforms, Terraform, Workdir};
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The provider's example: its `terraform` and `provider` blocks serve every type's example.
+const PROVIDER_EXAMPLE: &str = "examples/provider/provider.tf";
 
 /// `(kind dir, example file name)` for each kind of page.
 const KINDS: [(&str, &str); 3] = [
@@ -79,9 +85,9 @@ fn every_type_has_a_rendered_example_and_every_resource_an_import_section() {
                     page_path.display()
                 ));
             }
-            if !example.contains("required_providers") || !example.contains("provider \"dbaas\"") {
+            if example.contains("required_providers") || example.contains("provider \"dbaas\"") {
                 problems.push(format!(
-                    "{type_name}: {rel} is not self-contained (needs terraform {{ required_providers }} and a provider \"dbaas\" block)"
+                    "{type_name}: {rel} repeats the provider configuration (it belongs to {PROVIDER_EXAMPLE} only)"
                 ));
             }
             let kind_word = match dir {
@@ -180,6 +186,13 @@ fn example_units() -> Vec<(PathBuf, Vec<(String, String)>)> {
                 name.ends_with(".tf").then(|| (name, read(&e.path())))
             })
             .collect();
+        // A type's example runs with the provider's example beside it.
+        if KINDS
+            .iter()
+            .any(|(kind, _)| dir.parent() == Some(&root().join("examples").join(kind)))
+        {
+            files.push(("provider.tf".into(), read(&root().join(PROVIDER_EXAMPLE))));
+        }
         files.sort();
         if dir.ends_with("examples/provider") {
             units.extend(files.into_iter().map(|f| (dir.join(&f.0), vec![f])));
@@ -205,7 +218,8 @@ fn needs(text: &str) -> Option<((u32, u32), &'static str)> {
 fn examples_validate_on_their_own_on_every_terraform() {
     let mut problems = Vec::new();
     for tf in terraforms() {
-        for (dir, mut files) in example_units() {
+        for (dir, files) in example_units() {
+            let mut files = files;
             // `import` blocks are Terraform 1.5+: older ones validate the rest.
             if minor(&tf) < (1, 5) {
                 files.retain(|(name, _)| name != "import.tf");

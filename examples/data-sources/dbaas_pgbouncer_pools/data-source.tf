@@ -1,30 +1,5 @@
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
-# The admin console of every PgBouncer replica (admin_hosts): the pools are read from
-# each one, so a client stuck on one replica shows up.
-provider "dbaas" {
-  pgbouncer {
-    host           = "pgbouncer.dbaas.svc.cluster.local"
-    admin_username = "pgbouncer_admin"
-    admin_password = var.pgbouncer_admin_password
-    admin_hosts = [
-      "pgbouncer-0.pgbouncer-headless.dbaas.svc.cluster.local:6432",
-      "pgbouncer-1.pgbouncer-headless.dbaas.svc.cluster.local:6432",
-      "pgbouncer-2.pgbouncer-headless.dbaas.svc.cluster.local:6432",
-    ]
-  }
-}
-
-variable "pgbouncer_admin_password" {
-  type      = string
-  sensitive = true
-}
+# Read from the admin console of every PgBouncer replica (the provider's `admin_hosts`),
+# so a client stuck on one replica shows up.
 
 # The shop database's pools on every replica.
 data "dbaas_pgbouncer_pools" "shop" {

@@ -1,24 +1,6 @@
 # Terraform 1.10+.
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
-# Admin credentials from PGUSER and PGPASSWORD, the Vault token from VAULT_TOKEN.
-provider "dbaas" {
-  postgres {
-    host = "pg-cluster-rw.dbaas.svc.cluster.local"
-  }
-  pgbouncer {
-    host = "pgbouncer.dbaas.svc.cluster.local"
-  }
-  vault {
-    address = "https://vault.vault.svc.cluster.local:8200"
-  }
-}
+# Uses the provider's `postgres`, `pgbouncer` and `vault` blocks (see the provider's
+# example).
 
 variable "shop_schema_version" {
   type        = string

@@ -1,22 +1,5 @@
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
-# The admin password from Vault KV v2 (VAULT_ADDR and VAULT_TOKEN in the environment).
-provider "dbaas" {
-  mysql {
-    host                = "mysql.dbaas.svc.cluster.local"
-    username            = "root"
-    password_vault_path = "secret/data/mysql/root"
-  }
-  vault {
-    address = "https://vault.vault.svc.cluster.local:8200"
-  }
-}
+# The server and its admin login are the provider's `mysql` block (see the provider's
+# example); nothing of the server is repeated here.
 
 # A tenant database on the shared MySQL, utf8mb4 with the server's default collation.
 # Only accounts granted on it can use it; destroy is refused until deletion_protection

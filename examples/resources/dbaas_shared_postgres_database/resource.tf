@@ -1,20 +1,5 @@
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
-# Admin credentials from PGUSER and PGPASSWORD (or password_vault_path); see the provider page.
-provider "dbaas" {
-  postgres {
-    host = "pg-cluster-rw.dbaas.svc.cluster.local"
-  }
-  pgbouncer {
-    host = "pgbouncer.dbaas.svc.cluster.local"
-  }
-}
+# The primary and PgBouncer are the provider's `postgres` and `pgbouncer` blocks (see the
+# provider's example).
 
 # A tenant database: owned by the NOLOGIN role shop_owner, with the group roles
 # shop_readwrite and shop_readonly, closed to every other tenant, and PgBouncer's auth

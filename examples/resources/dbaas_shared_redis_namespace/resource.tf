@@ -1,22 +1,5 @@
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
-provider "dbaas" {
-  redis {
-    host     = "redis.redis.svc.cluster.local"
-    password = var.redis_admin_password
-  }
-}
-
-variable "redis_admin_password" {
-  type      = string
-  sensitive = true
-}
+# The server and its admin login are the provider's `redis` block (see the provider's
+# example).
 
 # A tenant namespace on the shared Redis: the ACL user "shop" may touch only keys
 # starting with "shop:" and channels "shop:*", may run everything but administrative

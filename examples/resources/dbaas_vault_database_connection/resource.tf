@@ -1,30 +1,5 @@
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
-# Vault is handed the admin settings of each block (token from VAULT_TOKEN, PostgreSQL
-# credentials from PGUSER and PGPASSWORD).
-provider "dbaas" {
-  postgres {
-    host = "pg-cluster-rw.dbaas.svc.cluster.local"
-  }
-  mysql {
-    host                = "mysql.dbaas.svc.cluster.local"
-    username            = "root"
-    password_vault_path = "secret/data/mysql/root"
-  }
-  redis {
-    host                = "redis.redis.svc.cluster.local"
-    password_vault_path = "secret/data/redis/default"
-  }
-  vault {
-    address = "https://vault.vault.svc.cluster.local:8200"
-  }
-}
+# Vault is handed the admin settings of the provider's `postgres`, `mysql` and `redis`
+# blocks, and reached through its `vault` block (see the provider's example).
 
 # Vault's database secrets engine connected to the shared PostgreSQL. The URL, the admin
 # user and its password come from the provider's `postgres` block: nothing is repeated
