@@ -125,6 +125,17 @@ fn destroy_without_token(g: &mut Case, conn: &str, extra: &[(&str, &str)]) {
     );
 }
 
+/// `terraform plan -detailed-exitcode` (with `-refresh=false` unless `refresh`) with no
+/// `VAULT_TOKEN`, which must succeed and propose nothing; `what` says which plan failed.
+fn assert_plan_empty_without_token(w: &Workdir, refresh: bool, what: &str) {
+    let mut args = vec!["plan", "-no-color", "-input=false", "-detailed-exitcode"];
+    if !refresh {
+        args.push("-refresh=false");
+    }
+    let r = run_without_token(w, &args, &[]);
+    assert_eq!(r.code, 0, "{what}: {}", r.all());
+}
+
 const APPLY: [&str; 4] = ["apply", "-auto-approve", "-no-color", "-input=false"];
 
 /// Accessors of the live tokens that a login at `auth/<mount>/` issued.
@@ -386,39 +397,13 @@ fn vault_auth_approle_logs_in_lazily_once_and_revokes_its_token() {
         // survives it, and a refreshing plan then spends it (one login per process).
         let once = secret_id(&mount, 1);
         g.w.write(&connection_only(&login(&once), &conn));
-        let r = run_without_token(
-            &g.w,
-            &[
-                "plan",
-                "-refresh=false",
-                "-no-color",
-                "-input=false",
-                "-detailed-exitcode",
-            ],
-            &[],
-        );
-        assert_eq!(
-            r.code,
-            0,
-            "plan -refresh=false must log in nowhere: {}",
-            r.all()
-        );
+        assert_plan_empty_without_token(&g.w, false, "plan -refresh=false must log in nowhere");
         run_without_token(&g.w, &["validate", "-no-color"], &[]).ok();
         assert!(
             secret_id_exists(&mount, &once),
             "validate or plan -refresh=false logged in"
         );
-        let r = run_without_token(
-            &g.w,
-            &["plan", "-no-color", "-input=false", "-detailed-exitcode"],
-            &[],
-        );
-        assert_eq!(
-            r.code,
-            0,
-            "refreshing plan with a one-use secret ID: {}",
-            r.all()
-        );
+        assert_plan_empty_without_token(&g.w, true, "refreshing plan with a one-use secret ID");
         assert!(
             !secret_id_exists(&mount, &once),
             "the refreshing plan must have logged in"
@@ -576,17 +561,7 @@ fn vault_auth_jwt_and_kubernetes_logins() {
             token_file.display()
         ));
         g.w.write(&connection_only(&provider, &conn));
-        let r = run_without_token(
-            &g.w,
-            &["plan", "-no-color", "-input=false", "-detailed-exitcode"],
-            &[],
-        );
-        assert_eq!(
-            r.code,
-            0,
-            "refresh through the kubernetes login: {}",
-            r.all()
-        );
+        assert_plan_empty_without_token(&g.w, true, "refresh through the kubernetes login");
         destroy_without_token(&mut g, &conn, &[]);
         assert_login_tokens_revoked(&mount, &json!({ "role": "ci", "jwt": jwt }));
     }
