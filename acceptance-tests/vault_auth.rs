@@ -136,6 +136,23 @@ fn assert_plan_empty_without_token(w: &Workdir, refresh: bool, what: &str) {
     assert_eq!(r.code, 0, "{what}: {}", r.all());
 }
 
+/// A tenant database `db`, a PostgreSQL connection `conn` allowing `allowed` roles, and
+/// the rotation role `app` on it.
+fn tenant(db: &str, conn: &str, app: &str, allowed: &[&str]) -> String {
+    let allowed: Vec<String> = allowed.iter().map(|r| format!("\"{r}\"")).collect();
+    format!(
+        "{}{}{}",
+        pg_database("a", db),
+        connection(
+            "pg",
+            conn,
+            "postgres",
+            &format!("  allowed_roles = [{}]\n", allowed.join(", "))
+        ),
+        role("app", app, "pg", &format!("{PGDB}.a.name"), ""),
+    )
+}
+
 const APPLY: [&str; 4] = ["apply", "-auto-approve", "-no-color", "-input=false"];
 
 /// Accessors of the live tokens that a login at `auth/<mount>/` issued.
@@ -233,17 +250,7 @@ fn vault_auth_provider_policy_runs_the_tenant_lifecycle() {
         things.policy(&policy, "dbaas-provider.hcl");
         let token = things.token(&policy);
         let provider = provider_with_vault(&format!("    token   = \"{token}\"\n"));
-        let mut body = format!(
-            "{}{}{}",
-            pg_database("a", &db),
-            connection(
-                "pg",
-                &conn,
-                "postgres",
-                &format!("  allowed_roles = [\"{app}\"]\n")
-            ),
-            role("app", &app, "pg", &format!("{PGDB}.a.name"), ""),
-        );
+        let mut body = tenant(&db, &conn, &app, &[&app]);
         if has_ephemeral(&tf) {
             body.push_str(&ephemeral_app("dbaas_vault_rotation_role.app.name"));
         }
@@ -278,17 +285,7 @@ fn vault_auth_reader_policy_opens_credentials_but_cannot_create_a_role() {
         let (app, denied) = (format!("{conn}-app"), format!("{conn}-denied"));
         let mut g = Case::new(
             &tf,
-            &crate::fixture::config(&format!(
-                "{}{}{}",
-                pg_database("a", &db),
-                connection(
-                    "pg",
-                    &conn,
-                    "postgres",
-                    &format!("  allowed_roles = [\"{app}\", \"{denied}\"]\n")
-                ),
-                role("app", &app, "pg", &format!("{PGDB}.a.name"), ""),
-            )),
+            &crate::fixture::config(&tenant(&db, &conn, &app, &[&app, &denied])),
         );
         g.track(&[&db], &[&conn], &[&app, &denied]);
         g.w.apply().ok();
