@@ -19,4 +19,5 @@ mod secrets;
 mod tls;
 mod upgrade;
 mod vault;
+mod vault_auth;
 mod vmsafe;

@@ -10,7 +10,7 @@ use tfplugin::{
 
 use crate::backends::settings::{
     MysqlSettings, PgBouncerSettings, PostgresSettings, RedisSettings, Secret, Settings, TlsFiles,
-    VaultSettings, VaultTls,
+    VaultLogin, VaultSettings, VaultTls,
 };
 use crate::backends::Backends;
 use crate::enums::{MysqlTls, SslMode};
@@ -53,6 +53,10 @@ pub mod defaults {
     pub const PGBOUNCER_ADMIN_SSLMODE: SslMode = SslMode::Prefer;
     /// `vault.skip_tls_verify`.
     pub const VAULT_SKIP_TLS_VERIFY: bool = false;
+    /// `vault.auth_login_kubernetes.jwt_file`: where Kubernetes mounts the pod's token.
+    pub const KUBERNETES_JWT_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+    /// The token file `vault login` writes, relative to `$HOME`.
+    pub const VAULT_TOKEN_FILE: &str = ".vault-token";
 }
 
 /// A file-path attribute (a PEM certificate or key) read at configure: a missing or
@@ -115,6 +119,61 @@ fn host_port_list_validator() -> Validator {
         }
         Ok(())
     })
+}
+
+/// The names of the `vault` block's login blocks, at most one of which may be set.
+pub const VAULT_AUTH_BLOCKS: [&str; 3] = [
+    "auth_login_approle",
+    "auth_login_jwt",
+    "auth_login_kubernetes",
+];
+
+/// `mount` of an `auth_login_*` block: the auth method's path without `auth/`.
+fn auth_mount(method: &str) -> Attribute {
+    Attribute::string("mount")
+        .optional()
+        .description(format!(
+            "Path the auth method is mounted at, without `auth/`. Default `{method}`."
+        ))
+        .validate(Validator::new(
+            "`/`-separated segments, none empty, `.` or `..`; no control characters",
+            |v| match v.as_str() {
+                Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
+                None => Ok(()),
+            },
+        ))
+}
+
+/// Adds the `auth_login_*` blocks to the `vault` block.
+fn vault_auth_blocks(vault: Block) -> Block {
+    let login_note = "Used when neither `token` nor `VAULT_TOKEN` is set; at most one `auth_login_*` block. The login happens on the first Vault request of a run (never at validate or plan of unchanged resources); the token obtained is renewed while the run lasts and revoked when the provider exits.";
+    let approle = Block::new(format!(
+        "Log in with AppRole (`auth/<mount>/login`). {login_note}"
+    ))
+    .attr(auth_mount("approle"))
+    .attr(required_in_block(
+        Attribute::string("role_id")
+            .optional()
+            .description("The role's ID."),
+    ))
+    .attr(
+        Attribute::string("secret_id")
+            .optional()
+            .sensitive()
+            .description("A secret ID of the role (omit only when the role does not bind one)."),
+    );
+    let jwt = Block::new(format!("Log in with a JWT, e.g. a CI system's OIDC ID token, to a `jwt` auth method (`auth/<mount>/login`). {login_note}"))
+        .attr(auth_mount("jwt"))
+        .attr(required_in_block(Attribute::string("role").optional().description("The role of the auth method to log in as.")))
+        .attr(required_in_block(Attribute::string("jwt").optional().sensitive().env(&["TERRAFORM_VAULT_AUTH_JWT"]).description("The signed JWT.")));
+    let kubernetes = Block::new(format!("Log in with the pod's Kubernetes service-account token (`auth/<mount>/login`). {login_note}"))
+        .attr(auth_mount("kubernetes"))
+        .attr(required_in_block(Attribute::string("role").optional().description("The role of the auth method to log in as.")))
+        .attr(defaulted(Attribute::string("jwt_file").optional().description("File holding the service-account JWT; read at login time (projected tokens rotate), and checked to be readable at plan time."), defaults::KUBERNETES_JWT_FILE));
+    vault
+        .single_block(VAULT_AUTH_BLOCKS[0], approle)
+        .single_block(VAULT_AUTH_BLOCKS[1], jwt)
+        .single_block(VAULT_AUTH_BLOCKS[2], kubernetes)
 }
 
 /// The provider configuration schema.
@@ -235,7 +294,7 @@ pub fn provider_schema() -> Schema {
                     None => Ok(()),
                 })),
         )
-        .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token. The token file `vault login` writes (`~/.vault-token`) is not read: pass the token here or in `VAULT_TOKEN`."))
+        .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token. Taken, in order, from here, `VAULT_TOKEN`, an `auth_login_*` block (login on first use), then the token file `vault login` writes (`~/.vault-token`). A token given here or in `VAULT_TOKEN` is used as it is: never renewed, never revoked."))
         .attr(Attribute::string("mount").optional().description(format!("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `{}`.", defaults::VAULT_MOUNT)).validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
             Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
             None => Ok(()),
@@ -244,6 +303,7 @@ pub fn provider_schema() -> Schema {
         .attr(Attribute::string("ca_cert_dir").optional().env(&["VAULT_CAPATH"]).description("Directory of PEM CA files (every file in it is read, as the Vault CLI's `VAULT_CAPATH`) Vault's certificate is checked against. Replaces the built-in roots; combines with `ca_cert_file`."))
         .attr(Attribute::bool("skip_tls_verify").optional().env(&["VAULT_SKIP_VERIFY"]).description(format!("Do not check Vault's certificate at all (test setups only). Default `{}`.", defaults::VAULT_SKIP_TLS_VERIFY)))
         .attr(Attribute::string("namespace").optional().env(&["VAULT_NAMESPACE"]).description("Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace` on every request; mounts and paths are relative to it."));
+    let vault = vault_auth_blocks(vault);
     Schema::new(
         Block::new("Manages tenant databases on a shared PostgreSQL/PgBouncer, MySQL and Redis platform, and their credential rotation in Vault. Every block is optional; a resource that needs a missing one says so.")
             .single_block("postgres", postgres)
@@ -545,6 +605,108 @@ fn check_ca_dir(path: &std::path::Path) -> Result<(), String> {
     }
 }
 
+/// The `auth_login_*` blocks set in the `vault` block `r` reads, in schema order; more
+/// than one is an error on each one after the first.
+fn auth_blocks_set(
+    vault: &Value,
+    path: &AttributePath,
+    diags: &mut Diagnostics,
+) -> Vec<&'static str> {
+    let set: Vec<&'static str> = VAULT_AUTH_BLOCKS
+        .into_iter()
+        .filter(|name| !vault.get(name).is_null())
+        .collect();
+    for extra in set.iter().skip(1) {
+        diags.error_at(
+            path.join(extra),
+            "Only one Vault auth method",
+            format!(
+                "`{}` and `{extra}` are both set; keep one `auth_login_*` block.",
+                set[0]
+            ),
+        );
+    }
+    set
+}
+
+/// The login method of the `vault` block, read from its `auth_login_*` block, if any;
+/// `used` (no token configured) checks now that the files it will read are readable.
+fn vault_login(r: &mut Reader<'_>, used: bool) -> Option<VaultLogin> {
+    let name = *auth_blocks_set(r.block, &r.path, r.diags).first()?;
+    let schema = &r.schema.nested(name)?.block;
+    let mut b = Reader {
+        block: r.block.get(name),
+        schema,
+        name,
+        path: r.path.join(name),
+        env: r.env,
+        diags: r.diags,
+    };
+    let mount = b.string_or("mount", name.trim_start_matches("auth_login_"));
+    let mount = mount.trim_matches('/').to_string();
+    match name {
+        "auth_login_approle" => Some(VaultLogin::AppRole {
+            mount,
+            role_id: b.required_string("role_id"),
+            secret_id: b.string("secret_id"),
+        }),
+        "auth_login_jwt" => Some(VaultLogin::Jwt {
+            mount,
+            role: b.required_string("role"),
+            jwt: b.required_string("jwt"),
+        }),
+        _ => {
+            let role = b.required_string("role");
+            let jwt_file = b.string_or("jwt_file", defaults::KUBERNETES_JWT_FILE);
+            // Read now only to report a missing or unreadable file on the attribute at
+            // plan time; the login reads it again (projected tokens rotate).
+            let readable = if used {
+                std::fs::read(&jwt_file).map(drop)
+            } else {
+                Ok(())
+            };
+            if let Err(e) = readable {
+                b.diags.error_at(
+                    b.path.join("jwt_file"),
+                    "Cannot read the Kubernetes service-account token",
+                    format!("{jwt_file}: {e}. Outside a pod, set `jwt_file` or use another auth method."),
+                );
+            }
+            Some(VaultLogin::Kubernetes {
+                mount,
+                role,
+                jwt_file,
+            })
+        }
+    }
+}
+
+/// The token in `$HOME/.vault-token` (what `vault login` writes), when neither `token`,
+/// `VAULT_TOKEN` nor a login block gives one. An absent file is no token; an unreadable
+/// one is an error naming it.
+fn vault_token_file(r: &mut Reader<'_>) -> Secret {
+    let Some(home) = (r.env)("HOME") else {
+        return Secret::None;
+    };
+    let path = std::path::Path::new(&home).join(defaults::VAULT_TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Secret::Plain(text.trim().to_string()),
+        Ok(_) => Secret::None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Secret::None,
+        Err(e) => {
+            r.diags.error_at(
+                r.path.clone(),
+                "Cannot read the Vault token file",
+                format!(
+                    "{}: {e}. Fix its permissions, remove it, or set vault.token / VAULT_TOKEN.",
+                    path.display()
+                ),
+            );
+            Secret::None
+        }
+    }
+}
+
 /// Builds [`Settings`] from the provider configuration; `env` supplies the fallbacks the
 /// schema names.
 pub fn settings_from_config(
@@ -680,12 +842,18 @@ pub fn settings_from_config(
             .string("namespace")
             .map(|n| n.trim_matches('/').to_string())
             .filter(|n| !n.is_empty());
+        let login = vault_login(&mut r, token == Secret::None);
+        let token = match (token, &login) {
+            (Secret::None, None) => vault_token_file(&mut r),
+            (token, _) => token,
+        };
         settings.vault = Some(VaultSettings {
             address: address.trim_end_matches('/').to_string(),
             token,
             mount,
             tls,
             namespace,
+            login,
         });
     }
     settings
@@ -709,6 +877,17 @@ impl tfplugin::Provider for DbaasProvider {
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn tfplugin::EphemeralResource<Backends>>> {
         crate::ephemeral_resources::all()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let vault = config.get("vault");
+        if !vault.is_null() {
+            auth_blocks_set(vault, &AttributePath::attr("vault"), diags);
+        }
+    }
+
+    async fn shutdown(&self, client: &Backends) {
+        client.shutdown().await;
     }
 
     async fn configure(
@@ -1007,6 +1186,202 @@ mod tests {
         assert!(at("vault.ca_cert_dir").contains("nodir"));
         assert!(at("vault.skip_tls_verify").contains("maybe"));
         assert_eq!(errs.len(), 6, "{errs:?}");
+    }
+
+    fn vault_with(blocks: &[(&str, Value)]) -> Value {
+        let mut v = block(&[("address", Value::string("http://vault:8200"))]);
+        for name in VAULT_AUTH_BLOCKS {
+            v.set(name, Value::Null);
+        }
+        for (k, x) in blocks {
+            v.set(k, x.clone());
+        }
+        config(&[("vault", v)])
+    }
+
+    #[test]
+    fn vault_token_order_is_attribute_env_login_then_token_file() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join(".vault-token"), "from-file\n").unwrap();
+        let home_s = home.path().display().to_string();
+        let read = |c: &Value, vault_token: Option<&str>| {
+            let mut diags = Diagnostics::default();
+            let s = settings_from_config(
+                c,
+                &|k| match k {
+                    "HOME" => Some(home_s.clone()),
+                    "VAULT_TOKEN" => vault_token.map(str::to_string),
+                    _ => None,
+                },
+                &mut diags,
+            );
+            assert!(!diags.has_errors(), "{diags:?}");
+            s.vault.unwrap()
+        };
+        let with_attr = vault_with(&[("token", Value::string("attr"))]);
+        assert_eq!(
+            read(&with_attr, Some("env")).token,
+            Secret::Plain("attr".into())
+        );
+        assert_eq!(
+            read(&vault_with(&[]), Some("env")).token,
+            Secret::Plain("env".into())
+        );
+        assert_eq!(
+            read(&vault_with(&[]), None).token,
+            Secret::Plain("from-file".into())
+        );
+        let approle = block(&[
+            ("role_id", Value::string("r")),
+            ("secret_id", Value::string("s")),
+        ]);
+        let v = read(
+            &vault_with(&[("auth_login_approle", approle.clone())]),
+            None,
+        );
+        assert_eq!(
+            v.token,
+            Secret::None,
+            "a login block comes before the token file"
+        );
+        assert_eq!(
+            v.login.as_ref().map(|l| (l.method(), l.mount())),
+            Some(("approle", "approle"))
+        );
+        // A token from VAULT_TOKEN wins over the login block.
+        let v = read(&vault_with(&[("auth_login_approle", approle)]), Some("env"));
+        assert_eq!(v.token, Secret::Plain("env".into()));
+    }
+
+    #[test]
+    fn an_unreadable_token_file_is_an_error_naming_it_and_an_absent_one_is_none() {
+        let home = tempfile::tempdir().unwrap();
+        let home_s = home.path().display().to_string();
+        let mut diags = Diagnostics::default();
+        let s = settings_from_config(
+            &vault_with(&[]),
+            &|k| (k == "HOME").then(|| home_s.clone()),
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert_eq!(s.vault.unwrap().token, Secret::None);
+        // A directory in the file's place cannot be read (as root, permissions would not stop us).
+        std::fs::create_dir(home.path().join(".vault-token")).unwrap();
+        let mut diags = Diagnostics::default();
+        settings_from_config(
+            &vault_with(&[]),
+            &|k| (k == "HOME").then(|| home_s.clone()),
+            &mut diags,
+        );
+        assert!(diags.has_errors());
+        assert!(diags.0[0].detail.contains(".vault-token"), "{diags:?}");
+        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("vault")));
+    }
+
+    #[test]
+    fn login_blocks_default_their_mount_and_read_their_settings() {
+        let jwt = block(&[("role", Value::string("ci"))]);
+        let mut diags = Diagnostics::default();
+        let s = settings_from_config(
+            &vault_with(&[("auth_login_jwt", jwt)]),
+            &|k| (k == "TERRAFORM_VAULT_AUTH_JWT").then(|| "eyJ.x.y".to_string()),
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert_eq!(
+            s.vault.unwrap().login,
+            Some(VaultLogin::Jwt {
+                mount: "jwt".into(),
+                role: "ci".into(),
+                jwt: "eyJ.x.y".into()
+            })
+        );
+        // The role is required; the JWT too when the environment has none.
+        let mut diags = Diagnostics::default();
+        settings_from_config(
+            &vault_with(&[(
+                "auth_login_jwt",
+                block(&[("mount", Value::string("/gitlab/"))]),
+            )]),
+            &|_| None,
+            &mut diags,
+        );
+        let paths: Vec<String> = diags
+            .iter()
+            .filter_map(|d| d.attribute.as_ref().map(|p| p.to_string()))
+            .collect();
+        assert_eq!(
+            paths,
+            vec!["vault.auth_login_jwt.role", "vault.auth_login_jwt.jwt"]
+        );
+        // Kubernetes: a missing token file is an error on jwt_file, naming it.
+        let k8s = block(&[
+            ("role", Value::string("r")),
+            ("mount", Value::string("k8s")),
+            ("jwt_file", Value::string("/nonexistent/token")),
+        ]);
+        let mut diags = Diagnostics::default();
+        let s = settings_from_config(
+            &vault_with(&[("auth_login_kubernetes", k8s)]),
+            &|_| None,
+            &mut diags,
+        );
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(
+                AttributePath::attr("vault")
+                    .join("auth_login_kubernetes")
+                    .join("jwt_file")
+            )
+        );
+        assert!(diags.0[0].detail.contains("/nonexistent/token"));
+        assert_eq!(
+            s.vault.unwrap().login.map(|l| l.mount().to_string()),
+            Some("k8s".into())
+        );
+        // With a token configured the login is unused, and its file is not checked.
+        let k8s = block(&[
+            ("role", Value::string("r")),
+            ("jwt_file", Value::string("/nonexistent/token")),
+        ]);
+        let mut diags = Diagnostics::default();
+        settings_from_config(
+            &vault_with(&[
+                ("auth_login_kubernetes", k8s),
+                ("token", Value::string("t")),
+            ]),
+            &|_| None,
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags:?}");
+    }
+
+    #[test]
+    fn a_second_login_block_is_an_error_on_it() {
+        let approle = block(&[("role_id", Value::string("r"))]);
+        let jwt = block(&[("role", Value::string("ci")), ("jwt", Value::string("x"))]);
+        let c = vault_with(&[("auth_login_approle", approle), ("auth_login_jwt", jwt)]);
+        let mut diags = Diagnostics::default();
+        settings_from_config(&c, &|_| None, &mut diags);
+        assert_eq!(diags.0.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(AttributePath::attr("vault").join("auth_login_jwt"))
+        );
+        let mut diags = Diagnostics::default();
+        futures_lite_block_on(tfplugin::Provider::validate(&DbaasProvider, &c, &mut diags));
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(AttributePath::attr("vault").join("auth_login_jwt"))
+        );
+    }
+
+    /// Runs a future that does no I/O to completion.
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]

@@ -172,6 +172,37 @@ fn example_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// Every example with its `.tf` files (name, text), sorted: one per directory, except
+/// `examples/provider`, where each file is a whole configuration of its own (one
+/// provider block each) and validates alone.
+fn example_units() -> Vec<(PathBuf, Vec<(String, String)>)> {
+    let mut units = Vec::new();
+    for dir in example_dirs() {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("example dir")
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.ends_with(".tf").then(|| (name, read(&e.path())))
+            })
+            .collect();
+        // A type's example runs with the provider's example beside it.
+        if KINDS
+            .iter()
+            .any(|(kind, _)| dir.parent() == Some(&root().join("examples").join(kind)))
+        {
+            files.push(("provider.tf".into(), read(&root().join(PROVIDER_EXAMPLE))));
+        }
+        files.sort();
+        if dir.ends_with("examples/provider") {
+            units.extend(files.into_iter().map(|f| (dir.join(&f.0), vec![f])));
+        } else {
+            units.push((dir, files));
+        }
+    }
+    units
+}
+
 /// The lowest Terraform `(major, minor)` an example's text needs, and why.
 fn needs(text: &str) -> Option<((u32, u32), &'static str)> {
     if text.contains("password_wo") {
@@ -187,23 +218,8 @@ fn needs(text: &str) -> Option<((u32, u32), &'static str)> {
 fn examples_validate_on_their_own_on_every_terraform() {
     let mut problems = Vec::new();
     for tf in terraforms() {
-        for dir in example_dirs() {
-            let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-                .expect("example dir")
-                .flatten()
-                .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().to_string();
-                    name.ends_with(".tf").then(|| (name, read(&e.path())))
-                })
-                .collect();
-            // A type's example runs with the provider's example beside it.
-            if KINDS
-                .iter()
-                .any(|(kind, _)| dir.parent() == Some(&root().join("examples").join(kind)))
-            {
-                files.push(("provider.tf".into(), read(&root().join(PROVIDER_EXAMPLE))));
-            }
-            files.sort();
+        for (dir, files) in example_units() {
+            let mut files = files;
             // `import` blocks are Terraform 1.5+: older ones validate the rest.
             if minor(&tf) < (1, 5) {
                 files.retain(|(name, _)| name != "import.tf");

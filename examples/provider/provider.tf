@@ -1,3 +1,4 @@
+# The whole platform, one block per backend
 terraform {
   required_providers {
     dbaas = {
@@ -54,8 +55,8 @@ provider "dbaas" {
     password = var.redis_password
   }
 
-  # The token comes from VAULT_TOKEN (for example, the output of `vault login -field=token`
-  # in CI); the provider does not read the token file `vault login` writes.
+  # The token comes from `token`, VAULT_TOKEN, an auth_login_* block (see the other
+  # examples) or the file `vault login` writes (~/.vault-token), in that order.
   vault {
     address = "https://vault.vault.svc.cluster.local:8200"
     mount   = "database"

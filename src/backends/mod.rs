@@ -133,13 +133,23 @@ impl Backends {
             Secret::Plain(t) => t.clone(),
             _ => String::new(),
         };
-        let client = VaultClient::with_tls(&v.address, &token, &v.tls, v.namespace.as_deref())?;
+        let mut client = VaultClient::with_tls(&v.address, &token, &v.tls, v.namespace.as_deref())?;
+        if let (true, Some(login)) = (token.is_empty(), &v.login) {
+            client = client.with_login(login.clone());
+        }
         // A concurrent first use may have won the race; either client is fine.
         let _ = self.vault.set(client);
         self.vault.get().ok_or(BackendError::NotConfigured {
             block: "vault",
             hint: "",
         })
+    }
+
+    /// Gives back what the process holds at exit: revokes a Vault token obtained by login.
+    pub async fn shutdown(&self) {
+        if let Some(v) = self.vault.get() {
+            v.revoke_login().await;
+        }
     }
 
     /// Resolves a configured password, reading Vault KV v2 when it names a path.

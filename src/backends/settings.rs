@@ -114,6 +114,88 @@ pub struct VaultSettings {
     pub tls: VaultTls,
     /// `namespace`: sent as `X-Vault-Namespace` on every request.
     pub namespace: Option<String>,
+    /// How to log in when no token is configured (`auth_login_*`).
+    pub login: Option<VaultLogin>,
+}
+
+/// A Vault auth method the provider logs in with (`vault.auth_login_*`), on first use.
+#[derive(Clone, PartialEq, Eq)]
+pub enum VaultLogin {
+    /// `auth_login_approle`: role ID and (when the role binds one) secret ID.
+    AppRole {
+        /// Auth mount path, e.g. `approle`.
+        mount: String,
+        /// The role's ID.
+        role_id: String,
+        /// The secret ID, if the role requires one.
+        secret_id: Option<String>,
+    },
+    /// `auth_login_jwt`: a signed JWT (CI OIDC token) for a role of a `jwt` auth method.
+    Jwt {
+        /// Auth mount path, e.g. `jwt`.
+        mount: String,
+        /// Role name.
+        role: String,
+        /// The JWT itself.
+        jwt: String,
+    },
+    /// `auth_login_kubernetes`: the pod's service-account token, read at login time.
+    Kubernetes {
+        /// Auth mount path, e.g. `kubernetes`.
+        mount: String,
+        /// Role name.
+        role: String,
+        /// File holding the service-account JWT.
+        jwt_file: String,
+    },
+}
+
+impl VaultLogin {
+    /// The auth method's name, as Vault names its type.
+    pub fn method(&self) -> &'static str {
+        match self {
+            VaultLogin::AppRole { .. } => "approle",
+            VaultLogin::Jwt { .. } => "jwt",
+            VaultLogin::Kubernetes { .. } => "kubernetes",
+        }
+    }
+
+    /// The auth mount path (without `auth/`).
+    pub fn mount(&self) -> &str {
+        match self {
+            VaultLogin::AppRole { mount, .. }
+            | VaultLogin::Jwt { mount, .. }
+            | VaultLogin::Kubernetes { mount, .. } => mount,
+        }
+    }
+}
+
+impl fmt::Debug for VaultLogin {
+    // The secret ID and the JWT are credentials: never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VaultLogin::AppRole { mount, role_id, .. } => {
+                write!(
+                    f,
+                    "AppRole {{ mount: {mount:?}, role_id: {role_id:?}, secret_id: <redacted> }}"
+                )
+            }
+            VaultLogin::Jwt { mount, role, .. } => {
+                write!(
+                    f,
+                    "Jwt {{ mount: {mount:?}, role: {role:?}, jwt: <redacted> }}"
+                )
+            }
+            VaultLogin::Kubernetes {
+                mount,
+                role,
+                jwt_file,
+            } => write!(
+                f,
+                "Kubernetes {{ mount: {mount:?}, role: {role:?}, jwt_file: {jwt_file:?} }}"
+            ),
+        }
+    }
 }
 
 /// How the Vault HTTP client checks the server: a CA file and/or a directory of CA
@@ -202,5 +284,19 @@ mod tests {
     fn secrets_are_never_printed() {
         let s = format!("{:?}", Secret::Plain("hunter2".into()));
         assert!(!s.contains("hunter2"));
+        let approle = VaultLogin::AppRole {
+            mount: "approle".into(),
+            role_id: "rid".into(),
+            secret_id: Some("hunter2".into()),
+        };
+        let jwt = VaultLogin::Jwt {
+            mount: "jwt".into(),
+            role: "ci".into(),
+            jwt: "hunter2".into(),
+        };
+        for login in [approle, jwt] {
+            let s = format!("{login:?}");
+            assert!(!s.contains("hunter2") && s.contains("redacted"), "{s}");
+        }
     }
 }

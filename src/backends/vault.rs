@@ -1,12 +1,18 @@
 //! A small Vault HTTP API client (KV v2 reads for provider credentials; the database
 //! secrets engine endpoints arrive with the rotation resources).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::backends::settings::VaultTls;
+use tokio::sync::OnceCell;
+
+use crate::backends::settings::VaultLogin;
 use crate::backends::BackendError;
+
+mod login;
 
 /// Characters left as they are in a path segment: RFC 3986's unreserved set. Everything
 /// else, `%`, `?`, `#` and `/` included, is percent-encoded, so a segment stays one segment.
@@ -39,16 +45,40 @@ pub fn encode_path(path: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Talks to one Vault address with one token.
+/// Talks to one Vault address with one token: configured, or obtained by logging in
+/// (on first use, once per process; renewed in the background; revoked at shutdown).
 #[derive(Clone)]
 pub struct VaultClient {
     address: String,
-    token: String,
     http: reqwest::Client,
     /// `vault.namespace`: the `X-Vault-Namespace` header of every request.
     namespace: Option<String>,
     /// How Vault's certificate is checked, for error text.
     tls_check: String,
+    auth: Arc<Auth>,
+}
+
+/// Where the client's token comes from, and the token a login obtained.
+struct Auth {
+    /// The configured token (empty when none).
+    configured: String,
+    /// The login method, when the token comes from a login.
+    login: Option<VaultLogin>,
+    /// Set once the first login succeeded: the login runs once per process.
+    logged_in: OnceCell<()>,
+    /// The token the last login or renewal gave.
+    current: std::sync::RwLock<Option<LoginToken>>,
+    /// The background renewal, stopped at shutdown.
+    renewal: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A token obtained by logging in.
+#[derive(Clone)]
+struct LoginToken {
+    token: String,
+    /// Seconds it lives (0: no expiry).
+    ttl: u64,
+    renewable: bool,
 }
 
 /// The CA certificates of `tls` (the file, then every file of the directory holding a
@@ -138,23 +168,17 @@ impl VaultClient {
         })?;
         Ok(VaultClient {
             address: address.to_string(),
-            token: token.to_string(),
             http,
             namespace: namespace.map(str::to_string),
             tls_check: tls_check_text(tls),
+            auth: Arc::new(Auth {
+                configured: token.to_string(),
+                login: None,
+                logged_in: OnceCell::new(),
+                current: std::sync::RwLock::new(None),
+                renewal: std::sync::Mutex::new(None),
+            }),
         })
-    }
-
-    /// A request to `url` with the token and, when configured, the namespace header.
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let req = self
-            .http
-            .request(method, url)
-            .header("X-Vault-Token", &self.token);
-        match &self.namespace {
-            Some(ns) => req.header("X-Vault-Namespace", ns),
-            None => req,
-        }
     }
 
     /// The text of a request that got no answer: a certificate problem named as such.
@@ -182,24 +206,53 @@ impl VaultClient {
             .map_err(|e| self.error(path, e))
     }
 
-    /// GET `/v1/<path>`; `Ok(None)` on 404.
-    pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
+    /// One request with the client's token; the status and body text.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(reqwest::StatusCode, String), BackendError> {
+        let token = self.token().await?;
+        self.call_with(&token, method, path, body).await
+    }
+
+    /// One request with `token` (empty: none); the status and body text.
+    async fn call_with(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(reqwest::StatusCode, String), BackendError> {
         let url = self.url(path)?;
-        let resp = self
-            .request(reqwest::Method::GET, &url)
+        let mut req = self.http.request(method, &url);
+        if !token.is_empty() {
+            req = req.header("X-Vault-Token", token);
+        }
+        if let Some(ns) = &self.namespace {
+            req = req.header("X-Vault-Namespace", ns);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| self.error(path, self.unreachable(&e)))?;
         let status = resp.status();
+        Ok((status, resp.text().await.unwrap_or_default()))
+    }
+
+    /// GET `/v1/<path>`; `Ok(None)` on 404.
+    pub async fn read(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
+        let (status, text) = self.call(reqwest::Method::GET, path, None).await?;
         match status.as_u16() {
-            200 => resp.json().await.map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
+            200 => serde_json::from_str(&text).map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
             404 => Ok(None),
-            403 => Err(self.error(path, "permission denied (403): the token's policy does not allow reading this path")),
+            403 => Err(self.denied(&reqwest::Method::GET, path).await),
             503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
-            _ => {
-                let body = resp.text().await.unwrap_or_default();
-                Err(self.error(path, format!("HTTP {status}: {}", body.chars().take(300).collect::<String>())))
-            }
+            _ => Err(self.error(path, format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()))),
         }
     }
 
@@ -209,28 +262,17 @@ impl VaultClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, BackendError> {
-        let url = self.url(path)?;
-        let mut req = self.request(method, &url);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| self.error(path, self.unreachable(&e)))?;
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        let (status, text) = self.call(method.clone(), path, body).await?;
         match status.as_u16() {
             200 if text.is_empty() => Ok(None),
             200 => serde_json::from_str(&text).map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
             204 => Ok(None),
-            403 => Err(self.error(path, "permission denied (403): the token's policy does not allow this")),
+            403 => Err(self.denied(&method, path).await),
             404 => Err(self.error(path, "not found (404): is the secrets engine mounted at this path?")),
             503 => Err(self.error(path, "Vault is sealed or in standby (503): unseal it or point vault.address at the active node")),
             _ => Err(self.error(path, format!("HTTP {status}: {}", vault_errors(&text)))),
         }
     }
-
     /// POST/PUT `/v1/<path>` with a JSON body.
     pub async fn write(
         &self,

@@ -282,10 +282,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 );
                 if !lease_id.is_empty() {
                     let _ = vault
-                        .write(
-                            "sys/leases/revoke",
-                            &serde_json::json!({ "lease_id": lease_id }),
-                        )
+                        .write(&lease_path("revoke", &lease_id), &serde_json::json!({}))
                         .await;
                 }
                 return None;
@@ -324,8 +321,8 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
         match vault
             .write(
-                "sys/leases/renew",
-                &serde_json::json!({ "lease_id": lease.lease_id }),
+                &lease_path("renew", &lease.lease_id),
+                &serde_json::json!({}),
             )
             .await
         {
@@ -347,8 +344,8 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         let result = match ctx.client.vault().await {
             Ok(vault) => vault
                 .write(
-                    "sys/leases/revoke",
-                    &serde_json::json!({ "lease_id": lease.lease_id }),
+                    &lease_path("revoke", &lease.lease_id),
+                    &serde_json::json!({}),
                 )
                 .await
                 .map(|_| ()),
@@ -361,6 +358,12 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             );
         }
     }
+}
+
+/// `sys/leases/<verb>/<lease id>`: the lease in the path, not the body, so a policy can
+/// allow it for this engine's leases only (`sys/leases/revoke/database/creds/*`).
+fn lease_path(verb: &str, lease_id: &str) -> String {
+    format!("sys/leases/{verb}/{lease_id}")
 }
 
 #[cfg(test)]

@@ -4,13 +4,15 @@
 //! committed `docs/` differs from what this renders; `make docs` rewrites it.
 //!
 //! Sources, relative to the repository root:
-//! - `examples/provider/provider.tf`: "Example Usage" of `docs/index.md`;
+//! - `examples/provider/*.tf`: "Example Usage" of `docs/index.md` (`provider.tf` first;
+//!   with several files, each under a heading taken from its first comment line);
 //! - `examples/<kind dir>/<type>/<kind file>`: "Example Usage" of a type's page
 //!   (`resources/<type>/resource.tf`, `data-sources/<type>/data-source.tf`,
 //!   `ephemeral-resources/<type>/ephemeral-resource.tf`);
 //! - `examples/resources/<type>/import.sh` and `import.tf`: a resource's "Import" section;
 //! - `templates/guides/*.md`: hand-written guides, copied to `docs/guides/` as they are
-//!   (docs/ itself is generated, so guides live outside it).
+//!   (docs/ itself is generated, so guides live outside it), except that a line
+//!   `{{ codefile "<language>" "<path>" }}` becomes a fenced copy of that file.
 //!
 //! A missing example file leaves its section out. Cargo feature `docs`; any
 //! [`Provider`] renders through [`Docs::render_all`].
@@ -117,8 +119,16 @@ impl Docs<'_> {
         let mut out = front_matter(&format!("{name} Provider"), None, &block.description);
         out.push_str(&format!("# {name} Provider\n\n"));
         push_paragraph(&mut out, &block.description);
-        if let Some(example) = read_example(&root.join("examples/provider/provider.tf")) {
+        let examples = provider_examples(&root.join("examples/provider"));
+        if !examples.is_empty() {
             out.push_str("## Example Usage\n\n");
+        }
+        let titled = examples.len() > 1;
+        for example in examples {
+            match first_comment(&example) {
+                Some(title) if titled => out.push_str(&format!("### {title}\n\n")),
+                _ => {}
+            }
             push_fence(&mut out, "terraform", &example);
         }
         push_schema(&mut out, block);
@@ -161,7 +171,68 @@ impl Docs<'_> {
     }
 }
 
-/// Copies `templates/guides/*.md` to `docs/guides/`.
+/// The provider's examples: `provider.tf` first, then every other `.tf` file of `dir`
+/// by name.
+fn provider_examples(dir: &Path) -> Vec<String> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("tf"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort_by_key(|p| {
+        (
+            p.file_name().and_then(|n| n.to_str()) != Some("provider.tf"),
+            p.clone(),
+        )
+    });
+    names.iter().filter_map(|p| read_example(p)).collect()
+}
+
+/// The text of an example's first comment line (`#` or `//`), its heading.
+fn first_comment(example: &str) -> Option<String> {
+    example.lines().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix('#')
+            .or_else(|| l.strip_prefix("//"))
+            .map(|t| t.trim().trim_end_matches(['.', ':']).to_string())
+            .filter(|t| !t.is_empty())
+    })
+}
+
+/// Expands a guide's `{{ codefile "<language>" "<path>" }}` lines (tfplugindocs' template
+/// function) into a fenced copy of the file at `<path>` under `root`.
+fn expand_codefiles(text: &str, root: &Path) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let args = line
+            .trim()
+            .strip_prefix("{{")
+            .and_then(|l| l.strip_suffix("}}"))
+            .and_then(|l| l.trim().strip_prefix("codefile "))
+            .map(|l| {
+                l.split('"')
+                    .filter(|a| !a.trim().is_empty())
+                    .collect::<Vec<_>>()
+            });
+        match args.as_deref() {
+            Some([lang, path]) => match read_example(&root.join(path)) {
+                Some(body) => push_fence(&mut out, lang, &body),
+                None => out.push_str(&format!("**Missing file `{path}`.**\n\n")),
+            },
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Copies `templates/guides/*.md` to `docs/guides/`, expanding `{{ codefile }}` lines.
 fn guides(root: &Path) -> Vec<(PathBuf, String)> {
     let Ok(entries) = std::fs::read_dir(root.join("templates/guides")) else {
         return Vec::new();
@@ -173,6 +244,7 @@ fn guides(root: &Path) -> Vec<(PathBuf, String)> {
             continue;
         }
         if let (Some(name), Ok(text)) = (path.file_name(), std::fs::read_to_string(&path)) {
+            let text = expand_codefiles(&text, root);
             out.push((Path::new("docs/guides").join(name), finish(text)));
         }
     }

@@ -163,6 +163,51 @@ fn examples_import_and_guides_come_from_the_tree() {
 }
 
 #[test]
+fn provider_examples_get_headings_and_guides_expand_codefile_lines() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let ex = root.path().join("examples/provider");
+    std::fs::create_dir_all(&ex).expect("mkdir");
+    std::fs::write(
+        ex.join("provider.tf"),
+        "# Every block.\nprovider \"dbaas\" {}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        ex.join("a-ci.tf"),
+        "# A CI runner:\nprovider \"dbaas\" {}\n",
+    )
+    .expect("write");
+    std::fs::write(ex.join("notes.md"), "not an example").expect("write");
+    let page = DBAAS.render_provider_page(&sample(), root.path());
+    let every = page
+        .find("### Every block\n\n```terraform\n# Every block.")
+        .expect(&page);
+    let ci = page.find("### A CI runner\n\n```terraform\n").expect(&page);
+    assert!(every < ci, "provider.tf comes first: {page}");
+    assert!(!page.contains("not an example"));
+
+    std::fs::create_dir_all(root.path().join("policies")).expect("mkdir");
+    std::fs::write(root.path().join("policies/p.hcl"), "path \"x\" {}\n").expect("write");
+    let guides = root.path().join("templates/guides");
+    std::fs::create_dir_all(&guides).expect("mkdir");
+    std::fs::write(
+        guides.join("policy.md"),
+        "# P\n\n{{ codefile \"hcl\" \"policies/p.hcl\" }}\n{{ codefile \"hcl\" \"policies/none.hcl\" }}\n",
+    )
+    .expect("write");
+    let files = DBAAS.render_all(&ExampleProvider, root.path());
+    let guide = &files
+        .iter()
+        .find(|(p, _)| p == Path::new("docs/guides/policy.md"))
+        .expect("guide")
+        .1;
+    assert_eq!(
+        guide,
+        "# P\n\n```hcl\npath \"x\" {}\n```\n\n**Missing file `policies/none.hcl`.**\n"
+    );
+}
+
+#[test]
 fn every_fact_is_rendered_from_the_schema() {
     let a = Attribute::string("host")
         .default(Value::string("db"))

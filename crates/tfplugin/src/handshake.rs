@@ -338,12 +338,22 @@ fn socket_dir() -> std::io::Result<PathBuf> {
 
 /// Everything after argument parsing: handshake, serve until Shutdown; returns the exit
 /// code. `routes` builds the provider's gRPC service (type-erased by tonic's `Routes`).
+/// `on_exit` runs after serving stops, before the process exits (bounded, see
+/// [`crate::Provider::shutdown`]).
 pub(crate) async fn run(
     routes: impl FnOnce() -> tonic::service::Routes,
+    on_exit: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     opts: ServeOptions,
     debug: bool,
 ) -> ExitCode {
-    match run_inner(routes, &opts, debug).await {
+    let result = run_inner(routes, &opts, debug).await;
+    if tokio::time::timeout(Duration::from_millis(1500), on_exit())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the provider's shutdown hook did not finish within 1.5 s");
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}: {e}", opts.name);

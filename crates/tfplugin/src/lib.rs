@@ -129,6 +129,11 @@ pub trait Provider: Send + Sync + 'static {
         info: &ClientInfo,
         diags: &mut Diagnostics,
     ) -> Option<Self::Client>;
+
+    /// Runs once as the process ends (Terraform's Shutdown, or SIGTERM) with the client
+    /// `configure` produced, if it ran: give back what the run holds (e.g. revoke a token).
+    /// Bounded to 1.5 s: Terraform kills the process 2 s after asking it to stop.
+    async fn shutdown(&self, _client: &Self::Client) {}
 }
 
 /// A managed resource type: schema, validation and CRUD.

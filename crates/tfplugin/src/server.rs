@@ -3,6 +3,7 @@
 //! conversions in `convert.rs`, the go-plugin handshake in [`crate::handshake`].
 
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 pub use crate::plan::plan_attributes;
 use crate::service::ProviderService;
@@ -42,8 +43,23 @@ pub fn serve<P: Provider>(provider: P, opts: ServeOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The service is built after the handshake line (see `handshake::run`); the shutdown
+    // hook finds it here.
+    let service: Arc<OnceLock<Arc<ProviderService<P>>>> = Arc::default();
+    let built = service.clone();
     let code = runtime.block_on(crate::handshake::run(
-        move || tonic::service::Routes::new(ProviderService::new(provider).into_server()),
+        move || {
+            let s = Arc::new(ProviderService::new(provider));
+            let _ = built.set(s.clone());
+            tonic::service::Routes::new(ProviderService::server_from_arc(s))
+        },
+        move || {
+            Box::pin(async move {
+                if let Some(s) = service.get() {
+                    s.shutdown().await;
+                }
+            })
+        },
         opts,
         debug,
     ));

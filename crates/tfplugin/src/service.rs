@@ -235,11 +235,19 @@ impl<P: Provider> ProviderService<P> {
         }
     }
 
-    /// The gRPC service, with the message size limits raised.
-    pub(crate) fn into_server(self) -> pb::provider_server::ProviderServer<Self> {
-        pb::provider_server::ProviderServer::new(self)
+    /// The gRPC service, with the message size limits raised, over a shared instance
+    /// (the serve loop keeps another handle for [`ProviderService::shutdown`]).
+    pub(crate) fn server_from_arc(this: Arc<Self>) -> pb::provider_server::ProviderServer<Self> {
+        pb::provider_server::ProviderServer::from_arc(this)
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    /// Runs the provider's shutdown hook with the configured client, if any.
+    pub(crate) async fn shutdown(&self) {
+        if let Some(client) = self.client() {
+            self.provider.shutdown(&client).await;
+        }
     }
 
     fn client(&self) -> Option<Arc<P::Client>> {

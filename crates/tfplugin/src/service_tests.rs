@@ -521,3 +521,65 @@ async fn move_converts_declared_sources_and_names_the_others() {
         refused.diagnostics
     );
 }
+
+/// A provider whose shutdown hook records the client it was given.
+struct ShutdownRecorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+#[async_trait::async_trait]
+impl Provider for ShutdownRecorder {
+    type Client = String;
+
+    fn schema(&self) -> Schema {
+        ExampleProvider.schema()
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<String>>> {
+        Vec::new()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<String>>> {
+        Vec::new()
+    }
+
+    async fn configure(
+        &self,
+        config: &Value,
+        _: &ClientInfo,
+        _: &mut Diagnostics,
+    ) -> Option<String> {
+        Some(
+            config
+                .get("prefix")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+
+    async fn shutdown(&self, client: &String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(client.clone());
+    }
+}
+
+#[tokio::test]
+async fn shutdown_runs_the_hook_with_the_configured_client_only() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let svc = ProviderService::new(ShutdownRecorder(seen.clone()));
+    svc.shutdown().await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "not configured: the hook has no client"
+    );
+    let config = obj(&[("prefix", Value::string("p-"))]);
+    svc.configure_provider(Request::new(pb::configure_provider::Request {
+        config: dv(&config, &svc.schema_ty),
+        ..Default::default()
+    }))
+    .await
+    .expect("ConfigureProvider");
+    svc.shutdown().await;
+    assert_eq!(*seen.lock().unwrap(), vec!["p-".to_string()]);
+}
