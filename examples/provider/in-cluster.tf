@@ -7,24 +7,43 @@ terraform {
   }
 }
 
-# Vault's certificate comes from the cluster's private CA: point VAULT_CACERT at it, e.g. the
-# service-account CA bundle (/var/run/secrets/kubernetes.io/serviceaccount/ca.crt) or a
-# mounted ConfigMap. Admin passwords come from Vault KV v2, so no secret is in this file.
+# Every service's certificate comes from the platform's private CA, mounted into the pod
+# from a ConfigMap at /etc/platform-ca/ca.crt. Admin passwords come from Vault KV v2, so no
+# secret is in this file.
 provider "dbaas" {
   postgres {
     host                = "pg-cluster-rw.dbaas.svc.cluster.local"
     password_vault_path = "secret/data/postgres/root"
     sslmode             = "verify-full"
+    sslrootcert         = "/etc/platform-ca/ca.crt"
   }
 
   pgbouncer {
     host                = "pgbouncer.dbaas.svc.cluster.local"
     admin_username      = "pgbouncer_admin"
     password_vault_path = "secret/data/pgbouncer/admin"
+    admin_sslmode       = "verify-full"
+    admin_sslrootcert   = "/etc/platform-ca/ca.crt"
+  }
+
+  mysql {
+    host                = "mysql-cluster.dbaas.svc.cluster.local"
+    username            = "root"
+    password_vault_path = "secret/data/mysql/root"
+    tls                 = "verify_identity"
+    ca_cert_file        = "/etc/platform-ca/ca.crt"
+  }
+
+  redis {
+    host                = "redis.dbaas.svc.cluster.local"
+    password_vault_path = "secret/data/redis/default"
+    tls                 = true
+    ca_cert_file        = "/etc/platform-ca/ca.crt"
   }
 
   vault {
-    address = "https://vault.vault.svc.cluster.local:8200"
+    address      = "https://vault.vault.svc.cluster.local:8200"
+    ca_cert_file = "/etc/platform-ca/ca.crt"
 
     # The pod's service-account token (read at login; projected tokens rotate) is
     # exchanged for a Vault token with the policies of role `dbaas-provider` (see the
