@@ -52,9 +52,7 @@ const NUMBERS: [(&str, &str); 3] = [
 
 #[async_trait::async_trait]
 impl tfplugin::DataSource<Backends> for Endpoints {
-    fn type_name(&self) -> &'static str {
-        "dbaas_endpoints"
-    }
+    tfplugin::typed!("dbaas_endpoints", Model);
 
     fn schema(&self) -> Schema {
         let mut block = Block::new("Endpoints of the shared database platform, from the provider configuration. Null where the provider block is not configured.")
@@ -82,16 +80,5 @@ impl tfplugin::DataSource<Backends> for Endpoints {
             vault_address: s.vault.as_ref().map(|v| v.address.clone()),
         };
         encode(&mut ctx.diags, &state)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tfplugin::DataSource;
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&Endpoints.schema().block).unwrap();
     }
 }

@@ -37,9 +37,7 @@ fn pool_type() -> Type {
 
 #[async_trait::async_trait]
 impl tfplugin::DataSource<Backends> for PgBouncerPools {
-    fn type_name(&self) -> &'static str {
-        "dbaas_pgbouncer_pools"
-    }
+    tfplugin::typed!("dbaas_pgbouncer_pools", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -84,11 +82,9 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tfplugin::DataSource;
 
     #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&PgBouncerPools.schema().block).unwrap();
+    fn pool_objects_have_the_pool_models_fields() {
         let Type::Object(pool) = pool_type() else {
             panic!("pools hold objects");
         };

@@ -154,9 +154,7 @@ async fn login(
 
 #[async_trait::async_trait]
 impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
-    fn type_name(&self) -> &'static str {
-        "dbaas_database_credentials"
-    }
+    tfplugin::typed!("dbaas_database_credentials", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -366,12 +364,6 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tfplugin::EphemeralResource;
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&DatabaseCredentials.schema().block).unwrap();
-    }
 
     #[test]
     fn a_role_not_written_yet_gives_unknown_credentials_and_no_error() {

@@ -339,9 +339,7 @@ async fn finish_create(
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
-    fn type_name(&self) -> &'static str {
-        "dbaas_shared_mysql_database"
-    }
+    tfplugin::typed!("dbaas_shared_mysql_database", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -712,11 +710,6 @@ mod tests {
 
     fn collation(v: &Value) -> Known<String> {
         v.to_model::<CharsetPart>().unwrap().collation
-    }
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&SharedMysqlDatabase.schema().block).unwrap();
     }
 
     #[tokio::test]

@@ -352,9 +352,7 @@ async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
-    fn type_name(&self) -> &'static str {
-        "dbaas_shared_postgres_database"
-    }
+    tfplugin::typed!("dbaas_shared_postgres_database", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -1071,12 +1069,6 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tfplugin::Resource;
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&SharedPostgresDatabase.schema().block).unwrap();
-    }
 
     #[test]
     fn private_state_of_every_release_is_read() {

@@ -211,9 +211,7 @@ async fn write_config(
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
-    fn type_name(&self) -> &'static str {
-        "dbaas_vault_database_connection"
-    }
+    tfplugin::typed!("dbaas_vault_database_connection", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -412,11 +410,6 @@ mod tests {
             Some(Engine::Postgres)
         );
         assert_eq!(Engine::of_vault_plugin("mongodb-database-plugin"), None);
-    }
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&VaultDatabaseConnection.schema().block).unwrap();
     }
 
     /// The provider's admin PostgreSQL settings with `password` as the secret.

@@ -45,16 +45,17 @@ struct Table<T: ?Sized> {
 
 impl<T: ?Sized> Table<T> {
     /// Indexes `items` by name. A name declared twice keeps its first type and is an
-    /// error in `diags`, as is a schema that fails [`Schema::check`].
+    /// error in `diags`, as is a schema that fails [`Schema::check`] or a model that
+    /// does not match its schema (`describe` gives name, schema and model check).
     fn new(
         kind: &'static str,
         items: Vec<Arc<T>>,
-        describe: impl Fn(&T) -> (&'static str, Schema),
+        describe: impl Fn(&T) -> (&'static str, Schema, Result<(), String>),
         diags: &mut Diagnostics,
     ) -> Self {
         let mut entries = HashMap::new();
         for imp in items {
-            let (name, schema) = describe(&imp);
+            let (name, schema, model) = describe(&imp);
             if entries.contains_key(name) {
                 diags.error(
                     format!("Duplicate {kind} type {name}"),
@@ -63,6 +64,12 @@ impl<T: ?Sized> Table<T> {
                 continue;
             }
             schema.check(&format!("{kind} {name}"), diags);
+            if let Err(problem) = model {
+                diags.error(
+                    format!("Model of {kind} {name}"),
+                    format!("The model and the schema of {kind} {name:?} differ: {problem}. This is a bug in the provider."),
+                );
+            }
             let ty = schema.value_type();
             entries.insert(name, Entry { imp, schema, ty });
         }
@@ -179,8 +186,8 @@ pub(crate) struct ProviderService<P: Provider> {
 }
 
 /// Checks a provider's definition as [`crate::serve`] does at start-up: duplicate type
-/// names among its resources, data sources or ephemeral resources, and every schema's
-/// [`Schema::check`]. Empty when the provider is well-formed.
+/// names among its resources, data sources or ephemeral resources, every schema's
+/// [`Schema::check`] and every type's model against its schema. Empty when the provider is well-formed.
 pub fn check_provider<P: Provider>(provider: P) -> Diagnostics {
     ProviderService::new(provider).startup
 }
@@ -194,7 +201,7 @@ impl<P: Provider> ProviderService<P> {
         let resources = Table::new(
             "resource",
             provider.resources(),
-            |r| (r.type_name(), r.schema()),
+            |r| (r.type_name(), r.schema(), r.check_model()),
             &mut startup,
         );
         for (name, e) in &resources.entries {
@@ -209,13 +216,13 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = Table::new(
             "data source",
             provider.data_sources(),
-            |d| (d.type_name(), d.schema()),
+            |d| (d.type_name(), d.schema(), d.check_model()),
             &mut startup,
         );
         let ephemerals = Table::new(
             "ephemeral resource",
             provider.ephemeral_resources(),
-            |e| (e.type_name(), e.schema()),
+            |e| (e.type_name(), e.schema(), e.check_model()),
             &mut startup,
         );
         for d in startup.iter() {

@@ -105,6 +105,16 @@ impl DataSource<ExampleClient> for BrokenEcho {
         )
     }
 
+    fn check_model(&self) -> Result<(), String> {
+        /// Has `y` where the schema has `x` and `inner`.
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Model {
+            y: String,
+        }
+        crate::model::check_model::<Model>(&self.schema().block)
+    }
+
     async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, _config: &Value) -> Option<Value> {
         None
     }
@@ -169,6 +179,13 @@ async fn duplicate_types_and_schema_mistakes_are_start_up_diagnostics() {
         errs.iter()
             .any(|e| e.contains("`inner.a` is declared more than once")),
         "nested blocks are checked: {errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("Model of data source example_broken")
+                && e.contains("\"y\"")
+                && e.contains("\"inner\"")),
+        "models are checked: {errs:?}"
     );
     assert_eq!(schema.resource_schemas.len(), 1, "the first one is served");
 

@@ -108,3 +108,19 @@ impl Value {
         }
     }
 }
+
+/// Declares a type's name and its model inside its `impl Resource` (or `DataSource`,
+/// `EphemeralResource`) block: writes `type_name` and `check_model` (the model against
+/// `schema()`), so each type names its model once. `tfplugin::typed!("x_thing", Model);`
+#[macro_export]
+macro_rules! typed {
+    ($name:literal, $model:ty) => {
+        fn type_name(&self) -> &'static str {
+            $name
+        }
+
+        fn check_model(&self) -> ::std::result::Result<(), ::std::string::String> {
+            $crate::model::check_model::<$model>(&self.schema().block)
+        }
+    };
+}
