@@ -18,6 +18,9 @@ use crate::backends::Backends;
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, plan_views,
 };
+use crate::resources::redis_acl::{
+    self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
+};
 use crate::sql;
 
 /// The resource type.
@@ -75,15 +78,8 @@ struct NamePart<'a> {
     name: &'a str,
 }
 
-/// Longest user name.
-const MAX_NAME: usize = 64;
-/// Longest key prefix.
-const MAX_PREFIX: usize = 128;
 /// Length of generated passwords (letters and digits: ~238 bits).
 const GENERATED_PASSWORD_LEN: usize = 40;
-/// Default command rules: everything but administration and the commands that reach
-/// beyond the tenant's keys (`FLUSHALL`, `KEYS`, `CONFIG`, ...).
-const DEFAULT_COMMANDS: &[&str] = &["+@all", "-@admin", "-@dangerous"];
 
 /// What this resource keeps in Terraform's private state: the key prefix the user was
 /// given at the last apply. Destroy deletes keys by this prefix, never by one read back
@@ -109,117 +105,6 @@ fn record_prefix(prefix: &str) -> Vec<u8> {
         key_prefix: Some(prefix.to_string()),
     })
     .unwrap_or_default()
-}
-
-/// The key rule the namespace writes for `prefix`.
-fn key_rule(prefix: &str) -> String {
-    format!("~{}*", crate::backends::redis::escape_glob(prefix))
-}
-
-/// Whether `s` is a namespace (ACL user) name: `^[a-zA-Z0-9_-]{1,64}$`, not `default`.
-pub fn check_name(s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(format!(
-            "{s:?} may contain only letters, digits, `_` and `-`"
-        ));
-    }
-    if s.len() > MAX_NAME {
-        return Err(format!(
-            "{s:?} is {} characters long; at most {MAX_NAME} are allowed",
-            s.len()
-        ));
-    }
-    if s == "default" {
-        return Err("`default` is Redis's built-in administrative user".into());
-    }
-    Ok(())
-}
-
-/// Whether `s` can be a key prefix: not empty, no glob characters (`*`, `?`, `[`, `]`,
-/// `\`: the prefix must match only itself), no spaces or control characters.
-pub fn check_prefix(s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("must not be empty: an empty prefix is every key of every tenant".into());
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| matches!(c, '*' | '?' | '[' | ']' | '\\'))
-    {
-        return Err(format!("{s:?} contains the glob character {c:?}; a prefix must match only itself, so `*`, `?`, `[`, `]` and `\\` are not allowed"));
-    }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{s:?} contains whitespace or a control character"));
-    }
-    if s.len() > MAX_PREFIX {
-        return Err(format!("{s:?} is longer than {MAX_PREFIX} characters"));
-    }
-    Ok(())
-}
-
-/// Whether `rule` is a command rule: `+cmd`, `-cmd`, `+cmd|sub`, `+@category`,
-/// `-@category`, `allcommands` or `nocommands`. Everything else ACL SETUSER accepts
-/// (key and channel patterns, passwords, `on`/`off`, `reset*`, selectors) is refused:
-/// those come from `key_prefix`, `channels`, `password` and `enabled`.
-pub fn check_command_rule(rule: &str) -> Result<(), String> {
-    let lower = rule.to_ascii_lowercase();
-    if lower == "allcommands" || lower == "nocommands" {
-        return Ok(());
-    }
-    let managed = "keys, channels, passwords and on/off are set by `key_prefix`, `channels`, `password` and `enabled`";
-    match lower.as_str() {
-        "" => return Err("a command rule must not be empty".into()),
-        "allkeys" | "resetkeys" | "allchannels" | "resetchannels" | "nopass" | "resetpass"
-        | "on" | "off" | "reset" | "clearselectors" => {
-            return Err(format!(
-                "{rule:?} is not a command rule and would escape or unlock the namespace; {managed}"
-            ))
-        }
-        _ => {}
-    }
-    if let Some(c) = rule.chars().next().filter(|c| "~%&><#!(".contains(*c)) {
-        return Err(format!(
-            "{rule:?} starts with {c:?}: not a command rule (it would add key, channel, password or selector rules that escape the namespace); {managed}"
-        ));
-    }
-    let body = rule
-        .strip_prefix('+')
-        .or_else(|| rule.strip_prefix('-'))
-        .ok_or_else(|| format!("{rule:?} is not a command rule: use `+command`, `-command`, `+command|subcommand`, `+@category`, `-@category`, `allcommands` or `nocommands`"))?;
-    let name = body.strip_prefix('@').unwrap_or(body);
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '|'))
-        && !name.starts_with('|')
-        && !name.ends_with('|')
-        && (!body.starts_with('@') || !name.contains('|'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{rule:?} is not a command rule: use `+command`, `-command`, `+command|subcommand`, `+@category` or `-@category`"))
-    }
-}
-
-/// Whether `s` can be a channel pattern of a namespace with key prefix `prefix`.
-pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("a channel pattern must not be empty".into());
-    }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{s:?} contains whitespace or a control character"));
-    }
-    if let Some(p) = prefix {
-        if !s.starts_with(p) {
-            return Err(format!("{s:?} does not start with the namespace's key prefix {p:?}; channels are confined to it too (e.g. `{p}events` or `{p}*`)"));
-        }
-    }
-    Ok(())
 }
 
 fn generate_password() -> String {
@@ -283,38 +168,9 @@ fn state_from(redis: &Redis, base: &Model, user: &AclUser) -> Model {
     let acl = user.rule_string();
     if base.acl.as_option() != Some(&acl) {
         s.enabled = Some(user.enabled());
-        let prefix = match user.keys.as_slice() {
-            [one] => one
-                .strip_prefix('~')
-                .and_then(|p| p.strip_suffix('*'))
-                .filter(|p| check_prefix(p).is_ok())
-                .map(str::to_string),
-            _ => None,
-        };
-        // Not a plain `~<prefix>*`: show the raw key rules (never a valid prefix, so
-        // destroy will not delete keys by it).
-        s.key_prefix = Known::Value(prefix.unwrap_or_else(|| user.keys.join(" ")));
-        s.channels = Known::Value(
-            user.channels
-                .iter()
-                .map(|c| c.strip_prefix('&').unwrap_or(c).to_string())
-                .collect(),
-        );
-        // Rules outside the command list (extra flags, selectors) join it, so they show.
-        let mut commands = user.commands.clone();
-        commands.extend(
-            user.flags
-                .iter()
-                .filter(|f| {
-                    !matches!(
-                        f.as_str(),
-                        "on" | "off" | "sanitize-payload" | "allchannels"
-                    )
-                })
-                .cloned(),
-        );
-        commands.extend(user.selectors.iter().cloned());
-        s.commands = Known::Value(commands);
+        s.key_prefix = Known::Value(redis_acl::key_prefix_of(user));
+        s.channels = Known::Value(redis_acl::channels_of(user));
+        s.commands = Known::Value(redis_acl::commands_of(user));
     }
     s.acl = Known::Value(acl);
     // A stored password that no longer opens the user (changed, joined by another, or
@@ -909,102 +765,6 @@ mod tests {
     }
 
     #[test]
-    fn names() {
-        for ok in ["app", "App-1", "a_b", &"a".repeat(64)] {
-            assert!(check_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "default",
-            "a b",
-            "a:b",
-            "a*",
-            "é",
-            ">pw",
-            &"a".repeat(65),
-        ] {
-            assert!(check_name(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn prefixes() {
-        for ok in ["app:", "team/app:", "x"] {
-            assert!(check_prefix(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "*",
-            "app*",
-            "a?",
-            "a[b]",
-            "a\\",
-            "a b",
-            "a\n",
-            &"a".repeat(129),
-        ] {
-            assert!(check_prefix(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn command_rules() {
-        for ok in [
-            "+@all",
-            "-@admin",
-            "-@dangerous",
-            "+get",
-            "-flushall",
-            "+config|get",
-            "+json.get",
-            "allcommands",
-            "nocommands",
-        ] {
-            assert!(check_command_rule(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "~*",
-            "~other:*",
-            "%R~*",
-            "%RW~x",
-            "&*",
-            "allkeys",
-            "allchannels",
-            "resetkeys",
-            "resetchannels",
-            "nopass",
-            "resetpass",
-            ">secret",
-            "<secret",
-            "#abc",
-            "!abc",
-            "on",
-            "OFF",
-            "reset",
-            "(~* +@all)",
-            "clearselectors",
-            "get",
-            "+",
-            "+@",
-            "+@all|x",
-            "+a b",
-            "+|x",
-        ] {
-            assert!(check_command_rule(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn channels_stay_under_the_prefix() {
-        assert!(check_channel("app:events", Some("app:")).is_ok());
-        assert!(check_channel("app:*", Some("app:")).is_ok());
-        assert!(check_channel("*", Some("app:")).is_err());
-        assert!(check_channel("other:*", Some("app:")).is_err());
-        assert!(check_channel("a b", None).is_err());
-    }
-
-    #[test]
     fn generated_passwords_are_long_and_distinct() {
         let (a, b) = (generate_password(), generate_password());
         assert_eq!(a.len(), GENERATED_PASSWORD_LEN);
@@ -1057,7 +817,6 @@ mod tests {
             recorded_prefix(&record_prefix("app:")).as_deref(),
             Some("app:")
         );
-        assert_eq!(key_rule("app:"), "~app:*");
     }
 
     #[test]
