@@ -16,9 +16,8 @@ use crate::resources::common::{
     backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
     vault_name_validator,
 };
-use crate::resources::vault_rotation_role::{
-    database_from_statements, database_of_statements, static_login_database,
-};
+use crate::resources::vault_role_rules::database_from_statements;
+use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
 
 /// The ephemeral resource type.
 pub struct DatabaseCredentials;

@@ -164,6 +164,33 @@ pub fn commands_of(user: &AclUser) -> Vec<String> {
     commands
 }
 
+/// Whether an ACL user's key and channel patterns are a namespace's: one `~<prefix>*`
+/// with a glob-free prefix, and channels under it.
+pub fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
+    let prefix = match keys {
+        [one] => one
+            .strip_prefix('~')
+            .and_then(|k| k.strip_suffix('*'))
+            .filter(|p| !p.is_empty() && !p.contains(['*', '?', '[', ']', '\\'])),
+        _ => None,
+    };
+    let Some(prefix) = prefix else {
+        return Err(format!(
+            "its key rules are {:?}, not one `~<prefix>*`",
+            keys.join(" ")
+        ));
+    };
+    match channels
+        .iter()
+        .find(|c| !c.strip_prefix('&').is_some_and(|c| c.starts_with(prefix)))
+    {
+        Some(c) => Err(format!(
+            "its channel rule {c:?} is outside the prefix {prefix:?}"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +323,18 @@ mod tests {
     #[test]
     fn key_rule_escapes_nothing_in_a_plain_prefix() {
         assert_eq!(key_rule("app:"), "~app:*");
+    }
+
+    #[test]
+    fn only_a_namespace_confined_to_one_prefix_is_used() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(confined(&s(&["~app:*"]), &s(&["&app:*", "&app:events"])).is_ok());
+        assert!(confined(&s(&["~app:*"]), &[]).is_ok());
+        assert!(confined(&s(&["~*"]), &[]).is_err());
+        assert!(confined(&s(&["~app:*", "~other:*"]), &[]).is_err());
+        assert!(confined(&s(&["%R~app:*"]), &[]).is_err());
+        assert!(confined(&s(&["~a?p:*"]), &[]).is_err());
+        assert!(confined(&s(&["~app:*"]), &s(&["&*"])).is_err());
+        assert!(confined(&[], &[]).is_err());
     }
 }
