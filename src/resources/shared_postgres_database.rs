@@ -8,11 +8,14 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::{DatabaseFacts, DatabaseSettings, PgError, Postgres, RoleFacts};
+use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views,
+};
+use crate::resources::postgres_marks::{
+    describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
 };
 use crate::sql::{self, TenantRoles};
 
@@ -73,85 +76,6 @@ const DEFAULT_TEMPLATE: &str = "template0";
 const RESERVED: &[&str] = &["postgres", "template0", "template1"];
 /// The longest name whose `<name>_readwrite` role still fits PostgreSQL's 63 bytes.
 const MAX_NAME: usize = 63 - "_readwrite".len();
-
-/// What this resource remembers privately (JSON). v0.1.0 wrote only `managed_owner`;
-/// `created_roles` is `None` in its state, and [`settle_created`] decides then.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Private {
-    /// The owner role this resource manages, so an owner rename in configuration renames
-    /// that role instead of touching another one (kept for a rollback to v0.1.0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    managed_owner: Option<String>,
-    /// Roles this resource created (only these are ever renamed or dropped); roles it
-    /// found (an import) are adopted and left in place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    created_roles: Option<Vec<String>>,
-    /// Set by import until the first read settles `created_roles` from the markers.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    imported: bool,
-}
-
-impl Private {
-    /// Reads private state of any version; anything unreadable counts as empty.
-    fn parse(bytes: &[u8]) -> Private {
-        serde_json::from_slice(bytes).unwrap_or_default()
-    }
-
-    fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
-    fn created(&self, role: &str) -> bool {
-        self.created_roles
-            .as_ref()
-            .is_some_and(|c| c.iter().any(|r| r == role))
-    }
-}
-
-/// Which of the `found` roles of database `db` count as created by this provider when
-/// private state does not say. A role carrying this provider's marker for `db` always
-/// does (an import of a database this provider made, after `state rm`). Otherwise, after
-/// an import nothing does; and private state from v0.1.0, which recorded no roles, counts
-/// roles that are NOLOGIN and not superusers (its own always were): a role that can log
-/// in (an imported `legacy_app`) is adopted. Destroy's foreign-dependency check still
-/// guards whatever this lets through.
-fn settle_created(private: &Private, db: &str, found: &[RoleFacts]) -> Vec<String> {
-    found
-        .iter()
-        .filter(|r| marked_for(r, db) || (!private.imported && !r.can_login && !r.superuser))
-        .map(|r| r.name.clone())
-        .collect()
-}
-
-/// Whether role `r` carries this provider's marker for database `db`.
-fn marked_for(r: &RoleFacts, db: &str) -> bool {
-    r.comment.as_deref() == Some(sql::role_marker(db).as_str())
-}
-
-/// Whether a create of this provider left database `f` unfinished: still marked as being
-/// created, or still closed and unmarked (cut off between CREATE DATABASE and its comment).
-fn unfinished(f: &DatabaseFacts) -> bool {
-    f.comment.as_deref() == Some(sql::DATABASE_CREATING)
-        || (f.comment.is_none() && !f.allow_connections)
-}
-
-/// Whether `login` has the shape of Vault's default PostgreSQL username template,
-/// `v-<display name>-<role name>-<20 random alphanumerics>-<unix time>`.
-fn vault_made_login(login: &str) -> bool {
-    let Some(rest) = login.strip_prefix("v-") else {
-        return false;
-    };
-    let mut parts = rest.rsplitn(3, '-');
-    let (Some(time), Some(random), Some(middle)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    time.len() >= 10
-        && time.chars().all(|c| c.is_ascii_digit())
-        && random.len() == 20
-        && random.chars().all(|c| c.is_ascii_alphanumeric())
-        && !middle.is_empty()
-}
 
 /// The desired database, read from a planned state.
 struct Spec {
@@ -301,23 +225,6 @@ async fn extension_statements(
         v.push(sql::create_extension(ext, pg.extension_pinned(ext).await?));
     }
     Ok(v)
-}
-
-/// The foreign dependencies of `roles`, as lines for an error message.
-fn describe_dependencies(deps: &[crate::backends::postgres::ForeignDependency]) -> String {
-    deps.iter()
-        .map(|d| {
-            if d.database.is_empty() {
-                format!("  - {} {} {}", d.role, d.kind, d.object)
-            } else {
-                format!(
-                    "  - {} {} {} in database {}",
-                    d.role, d.kind, d.object, d.database
-                )
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A state for a create that did not finish: what planning left unknown is null.
@@ -1063,24 +970,5 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             ..Private::default()
         }
         .to_bytes();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_state_of_every_release_is_read() {
-        let v010 = Private::parse(br#"{"managed_owner":"app_owner"}"#);
-        assert_eq!(v010.managed_owner.as_deref(), Some("app_owner"));
-        assert_eq!(v010.created_roles, None);
-        assert_eq!(Private::parse(b""), Private::default());
-        let now = Private {
-            managed_owner: Some("app_owner".into()),
-            created_roles: Some(vec!["app_owner".into()]),
-            ..Private::default()
-        };
-        assert_eq!(Private::parse(&now.to_bytes()), now);
     }
 }
