@@ -226,6 +226,29 @@ async fn read_back(
     }
 }
 
+/// Refuses a key prefix that overlaps other users' key patterns (an attribute error), or
+/// records why the check failed (`summary`); `None` when either was recorded.
+async fn refuse_overlap(
+    diags: &mut Diagnostics,
+    redis: &Redis,
+    name: &str,
+    prefix: &str,
+    summary: &str,
+) -> Option<()> {
+    let others = match redis.overlapping_users(name, prefix).await {
+        Ok(others) => others,
+        Err(e) => {
+            backend_error(diags, summary, e);
+            return None;
+        }
+    };
+    if others.is_empty() {
+        return Some(());
+    }
+    overlap_error(diags, prefix, &others);
+    None
+}
+
 /// The error for a key prefix that overlaps other users' key patterns.
 fn overlap_error(diags: &mut Diagnostics, prefix: &str, others: &[Overlap]) {
     let list = others
@@ -485,17 +508,8 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 return None;
             }
         }
-        match redis.overlapping_users(&name, &spec.key_prefix).await {
-            Ok(others) if !others.is_empty() => {
-                overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
-                return None;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-        }
+        let summary = format!("Cannot create Redis namespace {name:?}");
+        refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
         let partial = |diags: &mut Diagnostics| {
             encode(
                 diags,
@@ -621,17 +635,8 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         };
         let lock = redis.acl_write_lock().await;
         if prior.key_prefix != planned.key_prefix {
-            match redis.overlapping_users(&name, &spec.key_prefix).await {
-                Ok(others) if !others.is_empty() => {
-                    overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
-                    return None;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-            }
+            let summary = format!("Cannot update Redis namespace {name:?}");
+            refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
         }
         // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
         if let Err(e) = redis.set_user(&spec).await {
