@@ -106,6 +106,19 @@ pub fn test_object(pairs: &[(&str, Value)]) -> Value {
     )
 }
 
+/// A plan as Terraform hands it to `modify_plan` and the later planning hooks (unit tests).
+#[cfg(test)]
+pub fn test_plan<'a>(prior: &'a Value, config: &'a Value, planned: Value) -> Plan<'a> {
+    Plan {
+        prior,
+        config,
+        planned,
+        requires_replace: vec![],
+        diags: Default::default(),
+        info: Default::default(),
+    }
+}
+
 /// A PostgreSQL identifier as the spec allows it: `^[a-z_][a-z0-9_]{0,max-1}$`.
 pub fn is_pg_identifier(s: &str, max: usize) -> bool {
     let mut chars = s.chars();

@@ -666,6 +666,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::common::test_plan;
     use tfplugin::Resource;
 
     #[test]
@@ -720,33 +721,28 @@ mod tests {
             ("charset", Value::string("latin1")),
             ("collation", Value::string("latin1_swedish_ci")),
         ]);
-        let mut plan = Plan {
-            prior: &prior,
-            config: &obj(&[("collation", Value::Null)]),
-            planned: obj(&[
+        let no_collation = obj(&[("collation", Value::Null)]);
+        let mut plan = test_plan(
+            &prior,
+            &no_collation,
+            obj(&[
                 ("name", Value::string("app")),
                 ("charset", Value::string("utf8mb4")),
                 ("collation", Value::string("latin1_swedish_ci")),
             ]),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        );
         r.modify_plan(&mut plan).await;
         assert!(collation(&plan.planned).is_unknown());
 
         let config = obj(&[("collation", Value::string("utf8mb4_bin"))]);
-        let mut plan = Plan {
-            prior: &prior,
-            config: &config,
-            planned: obj(&[
+        let mut plan = test_plan(
+            &prior,
+            &config,
+            obj(&[
                 ("charset", Value::string("utf8mb4")),
                 ("collation", Value::string("utf8mb4_bin")),
             ]),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        );
         r.modify_plan(&mut plan).await;
         assert_eq!(
             collation(&plan.planned).as_option().map(String::as_str),

@@ -838,16 +838,7 @@ mod tests {
         assert!(keep && generated.len() == GENERATED_PASSWORD_LEN);
     }
 
-    fn plan_for<'a>(prior: &'a Value, config: &'a Value, planned: Value) -> Plan<'a> {
-        Plan {
-            prior,
-            config,
-            planned,
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        }
-    }
+    use crate::resources::common::test_plan as plan_for;
 
     #[tokio::test]
     async fn plan_fills_prefix_channels_and_password() {

@@ -396,6 +396,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::common::test_plan;
 
     use tfplugin::Resource;
 
@@ -434,18 +435,15 @@ mod tests {
             ("name", Value::string("eph-conn")),
             ("engine", Value::string("postgres")),
         ]);
-        let mut plan = Plan {
-            prior: &Value::Null,
-            config: &config,
-            planned: obj(&[
+        let mut plan = test_plan(
+            &Value::Null,
+            &config,
+            obj(&[
                 ("name", Value::string("eph-conn")),
                 ("engine", Value::string("postgres")),
                 ("username", Value::unknown()),
             ]),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        );
         VaultDatabaseConnection.plan_with_client(client, &mut plan);
         plan.planned.get("username").clone()
     }

@@ -836,6 +836,7 @@ pub async fn database_of_statements(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::common::test_plan;
 
     #[test]
     fn private_state_of_earlier_releases_reads_as_no_record() {
@@ -878,14 +879,7 @@ mod tests {
             ("creation_statements", edited.clone()),
         ]);
         let config = obj(&[("creation_statements", Value::Null)]);
-        let mut plan = Plan {
-            prior: &prior,
-            config: &config,
-            planned: prior.clone(),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&prior, &config, prior.clone());
         tfplugin::Resource::<Backends>::plan_with_private(
             &VaultRotationRole,
             &record_namespace(&ns),
@@ -897,14 +891,7 @@ mod tests {
         assert!(rules.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
 
         // No record (state of an earlier release): the plan keeps what it had.
-        let mut plan = Plan {
-            prior: &prior,
-            config: &config,
-            planned: prior.clone(),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&prior, &config, prior.clone());
         tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
         assert_eq!(creation(&plan), edited.string_list());
     }
@@ -917,14 +904,7 @@ mod tests {
             ("name", Value::string("eph-role")),
             ("mount", Value::unknown()),
         ]);
-        let mut plan = Plan {
-            prior: &Value::Null,
-            config: &config,
-            planned,
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&Value::Null, &config, planned);
         assert!(!client.role_is_planned("database", "eph-role"));
         tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
         assert!(
@@ -936,14 +916,7 @@ mod tests {
 
         // A destroy plans nothing to read credentials from.
         let client = Backends::new(Default::default());
-        let mut plan = Plan {
-            prior: &config,
-            config: &Value::Null,
-            planned: Value::Null,
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&config, &Value::Null, Value::Null);
         tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
         assert!(!client.role_is_planned("database", "eph-role"));
     }
