@@ -258,9 +258,16 @@ pub fn parse_vault_id(id: &str) -> Result<(&str, &str), String> {
     Ok((mount, name))
 }
 
-/// The string attribute `name` of an object, or "" when null/unknown.
-pub fn str_of<'a>(v: &'a Value, name: &str) -> &'a str {
-    v.get(name).as_str().unwrap_or_default()
+/// Asserts that `check` accepts every `ok` and refuses every `bad` (unit tests of
+/// validators).
+#[cfg(test)]
+pub fn assert_verdicts<E>(check: impl Fn(&str) -> Result<(), E>, ok: &[&str], bad: &[&str]) {
+    for s in ok {
+        assert!(check(s).is_ok(), "{s:?} is accepted");
+    }
+    for s in bad {
+        assert!(check(s).is_err(), "{s:?} is refused");
+    }
 }
 
 #[cfg(test)]
@@ -269,40 +276,38 @@ mod tests {
 
     #[test]
     fn vault_mounts_and_names() {
-        for ok in ["database", "team/database", "a b/c%d", "x.y/..z"] {
-            assert!(check_vault_mount(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "/database",
-            "database/",
-            "a//b",
-            "..",
-            "a/../b",
-            "vmsafe/../sys/policy",
-            "./a",
-            "a/.",
-            "data\tbase",
-            "a\0b",
-        ] {
-            assert!(check_vault_mount(bad).is_err(), "{bad:?}");
-        }
+        assert_verdicts(
+            check_vault_mount,
+            &["database", "team/database", "a b/c%d", "x.y/..z"],
+            &[
+                "",
+                "/database",
+                "database/",
+                "a//b",
+                "..",
+                "a/../b",
+                "vmsafe/../sys/policy",
+                "./a",
+                "a/.",
+                "data\tbase",
+                "a\0b",
+            ],
+        );
         assert!(check_vault_mount("a\0b").unwrap_err().contains("NUL"));
-        for ok in ["postgres", "pg-app_1", &"a".repeat(128)] {
-            assert!(check_vault_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "..",
-            "a/b",
-            "../sys/policy/x",
-            "a/../../b",
-            "a.b",
-            "a\0",
-            &"a".repeat(129),
-        ] {
-            assert!(check_vault_name(bad).is_err(), "{bad:?}");
-        }
+        assert_verdicts(
+            check_vault_name,
+            &["postgres", "pg-app_1", &"a".repeat(128)],
+            &[
+                "",
+                "..",
+                "a/b",
+                "../sys/policy/x",
+                "a/../../b",
+                "a.b",
+                "a\0",
+                &"a".repeat(129),
+            ],
+        );
         assert!(check_vault_name("../x").unwrap_err().contains("`..`"));
         assert_eq!(parse_vault_id("team/db/pg"), Ok(("team/db", "pg")));
         for bad in [

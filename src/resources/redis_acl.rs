@@ -194,16 +194,7 @@ pub fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Asserts that `check` accepts every `ok` and refuses every `bad`.
-    fn verdicts(check: fn(&str) -> Result<(), String>, ok: &[&str], bad: &[&str]) {
-        for s in ok {
-            assert!(check(s).is_ok(), "{s:?}");
-        }
-        for s in bad {
-            assert!(check(s).is_err(), "{s:?}");
-        }
-    }
+    use crate::resources::common::assert_verdicts;
 
     #[test]
     fn names() {
@@ -218,7 +209,7 @@ mod tests {
             ">pw",
             &"a".repeat(65),
         ];
-        verdicts(check_name, &ok, &bad);
+        assert_verdicts(check_name, &ok, &bad);
     }
 
     #[test]
@@ -234,7 +225,7 @@ mod tests {
             "a\n",
             &"a".repeat(129),
         ];
-        verdicts(check_prefix, &["app:", "team/app:", "x"], &bad);
+        assert_verdicts(check_prefix, &["app:", "team/app:", "x"], &bad);
     }
 
     #[test]
@@ -279,7 +270,7 @@ mod tests {
             "+a b",
             "+|x",
         ];
-        verdicts(check_command_rule, &ok, &bad);
+        assert_verdicts(check_command_rule, &ok, &bad);
     }
 
     #[test]

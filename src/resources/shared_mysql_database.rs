@@ -666,29 +666,28 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::common::test_plan;
+    use crate::resources::common::{assert_verdicts, test_plan};
     use tfplugin::Resource;
 
     #[test]
     fn names() {
-        for ok in ["app", "App_1", "_x", "9lives", &"a".repeat(64)] {
-            assert!(check_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "a-b",
-            "a b",
-            "a;drop",
-            "a`b",
-            "é",
-            "mysql",
-            "SYS",
-            "information_schema",
-            "Performance_Schema",
-            &"a".repeat(65),
-        ] {
-            assert!(check_name(bad).is_err(), "{bad}");
-        }
+        assert_verdicts(
+            check_name,
+            &["app", "App_1", "_x", "9lives", &"a".repeat(64)],
+            &[
+                "",
+                "a-b",
+                "a b",
+                "a;drop",
+                "a`b",
+                "é",
+                "mysql",
+                "SYS",
+                "information_schema",
+                "Performance_Schema",
+                &"a".repeat(65),
+            ],
+        );
     }
 
     #[test]
