@@ -226,6 +226,14 @@ async fn read_back(
     }
 }
 
+/// The validator of both password attributes: an empty password is refused.
+fn non_empty_password() -> Validator {
+    Validator::new("a non-empty password", |v| match v.as_str() {
+        Some("") => Err("must not be empty".into()),
+        _ => Ok(()),
+    })
+}
+
 /// Refuses a key prefix that overlaps other users' key patterns (an attribute error), or
 /// records why the check failed (`summary`); `None` when either was recorded.
 async fn refuse_overlap(
@@ -345,10 +353,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     .sensitive()
                     .use_state_for_unknown()
                     .description("The user's password. Generated (40 letters and digits) when not given, and kept in state; to keep it out of state use `password_wo` (Terraform 1.11+). Redis receives only its SHA-256. After an import, or when it was changed out of band, the next apply sets it again (a new one when generated).")
-                    .validate(Validator::new("a non-empty password", |v| match v.as_str() {
-                        Some("") => Err("must not be empty".into()),
-                        _ => Ok(()),
-                    })),
+                    .validate(non_empty_password()),
             )
             .attr(
                 Attribute::string("password_wo")
@@ -356,10 +361,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     .sensitive()
                     .write_only()
                     .description("Write-only password (Terraform 1.11 and later): used for the user but never stored in plan or state. Conflicts with `password`. Terraform cannot see when it changes: bump `password_wo_version` to apply a new one.")
-                    .validate(Validator::new("a non-empty password", |v| match v.as_str() {
-                        Some("") => Err("must not be empty".into()),
-                        _ => Ok(()),
-                    })),
+                    .validate(non_empty_password()),
             )
             .attr(Attribute::number("password_wo_version").optional().description("Any number; changing it re-applies `password_wo`."))
             .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Default `false`. Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
