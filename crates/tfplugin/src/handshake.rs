@@ -113,19 +113,25 @@ pub fn pem_to_der(pem: &str) -> Result<Vec<u8>, HandshakeError> {
         .map_err(|e| HandshakeError::BadClientCert(e.to_string()))
 }
 
-/// A fresh self-signed server certificate for `localhost` and its key.
-pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), HandshakeError>
-{
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+/// Certificate parameters for `localhost` (SAN and CN), organisation `HashiCorp`, as
+/// go-plugin writes them on both sides; the caller sets CA and key usages.
+pub(crate) fn localhost_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "localhost");
     params
         .distinguished_name
         .push(rcgen::DnType::OrganizationName, "HashiCorp");
+    Ok(params)
+}
+
+/// A fresh self-signed server certificate for `localhost` and its key.
+pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), HandshakeError>
+{
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+    let mut params = localhost_params().map_err(|e| HandshakeError::Tls(e.to_string()))?;
     params.is_ca = rcgen::IsCa::NoCa;
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,

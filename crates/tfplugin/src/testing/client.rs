@@ -35,13 +35,7 @@ impl ClientIdentity {
     pub fn terraform_like() -> Result<Self, String> {
         let e = |e: rcgen::Error| e.to_string();
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(e)?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(e)?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "localhost");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "HashiCorp");
+        let mut params = crate::handshake::localhost_params().map_err(e)?;
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params.key_usages = vec![
             rcgen::KeyUsagePurpose::DigitalSignature,
