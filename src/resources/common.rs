@@ -98,12 +98,7 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
 /// An object value from attribute pairs (unit tests build plans and states with it).
 #[cfg(test)]
 pub fn test_object(pairs: &[(&str, Value)]) -> Value {
-    Value::Map(
-        pairs
-            .iter()
-            .map(|(k, x)| (k.to_string(), x.clone()))
-            .collect(),
-    )
+    Value::object(pairs)
 }
 
 /// A plan as Terraform hands it to `modify_plan` and the later planning hooks (unit tests).

@@ -9,11 +9,7 @@ fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
 }
 
 fn obj(pairs: &[(&str, Value)]) -> Value {
-    let mut v = Value::Map(Default::default());
-    for (k, x) in pairs {
-        v.set(k, x.clone());
-    }
-    v
+    Value::object(pairs)
 }
 
 /// Sends one request to an RPC of the service; a gRPC error fails the test.

@@ -44,13 +44,8 @@ fn obj_ty(attrs: &[(&str, Type)]) -> Type {
     )
 }
 
-fn obj(entries: &[(&str, Value)]) -> Value {
-    Value::Map(
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
+fn obj(pairs: &[(&str, Value)]) -> Value {
+    Value::object(pairs)
 }
 
 fn list(items: &[Value]) -> Value {
@@ -104,47 +99,35 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// `v` with every refined unknown replaced by a plain one (what `to_msgpack` keeps).
-fn strip_refinements(v: &Value) -> Value {
+/// `v` with each leaf that `f` replaces replaced, through lists and maps.
+fn replace_leaves(v: &Value, f: &dyn Fn(&Value) -> Option<Value>) -> Value {
     match v {
-        Value::Unknown(_) => Value::unknown(),
-        Value::List(items) => Value::List(items.iter().map(strip_refinements).collect()),
+        Value::List(items) => Value::List(items.iter().map(|x| replace_leaves(x, f)).collect()),
         Value::Map(m) => Value::Map(
             m.iter()
-                .map(|(k, v)| (k.clone(), strip_refinements(v)))
+                .map(|(k, x)| (k.clone(), replace_leaves(x, f)))
                 .collect(),
         ),
-        other => other.clone(),
+        other => f(other).unwrap_or_else(|| other.clone()),
     }
+}
+
+/// `v` with every refined unknown replaced by a plain one (what `to_msgpack` keeps).
+fn strip_refinements(v: &Value) -> Value {
+    replace_leaves(v, &|x| matches!(x, Value::Unknown(_)).then(Value::unknown))
 }
 
 /// `v` with every float replaced by 0.5, for comparisons through JSON text (serde_json's
 /// default float parser can be one ULP off); integers and the `Float` variant are kept.
 fn strip_floats(v: &Value) -> Value {
-    match v {
-        Value::Number(Number::Float(_)) => float(0.5),
-        Value::List(items) => Value::List(items.iter().map(strip_floats).collect()),
-        Value::Map(m) => Value::Map(
-            m.iter()
-                .map(|(k, v)| (k.clone(), strip_floats(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    replace_leaves(v, &|x| {
+        matches!(x, Value::Number(Number::Float(_))).then(|| float(0.5))
+    })
 }
 
 /// `v` with every unknown replaced by null (what `to_json` keeps).
 fn unknowns_to_null(v: &Value) -> Value {
-    match v {
-        Value::Unknown(_) => Value::Null,
-        Value::List(items) => Value::List(items.iter().map(unknowns_to_null).collect()),
-        Value::Map(m) => Value::Map(
-            m.iter()
-                .map(|(k, v)| (k.clone(), unknowns_to_null(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    replace_leaves(v, &|x| matches!(x, Value::Unknown(_)).then(|| Value::Null))
 }
 
 #[track_caller]

@@ -37,12 +37,7 @@ struct Model {
 }
 
 fn obj(pairs: &[(&str, Value)]) -> Value {
-    Value::Map(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
+    Value::object(pairs)
 }
 
 fn sample() -> Value {
