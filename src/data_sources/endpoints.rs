@@ -2,10 +2,10 @@
 //! configuration; the replacement for hand-kept shared variables. Opens no connection.
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Block, Ctx, Schema, Value};
+use tfplugin::{Attribute, Block, Schema, Value};
 
 use crate::backends::Backends;
-use crate::resources::common::encode;
+use crate::resources::common::{encode, Ctx};
 
 /// The endpoints data source.
 pub struct Endpoints;
@@ -66,7 +66,7 @@ impl tfplugin::DataSource<Backends> for Endpoints {
         Schema::new(block)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, _config: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, _config: &Value) -> Option<Value> {
         let s = &ctx.client.settings;
         let state = Model {
             id: "dbaas".into(),

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Block, Ctx, Schema, Type, Value};
+use tfplugin::{Attribute, Block, Schema, Type, Value};
 
 use crate::backends::pgbouncer::Pool;
 use crate::backends::Backends;
-use crate::resources::common::{backend_error, decode, encode, need};
+use crate::resources::common::{backend_error, decode, encode, need, Ctx};
 
 /// The pools data source.
 pub struct PgBouncerPools;
@@ -52,7 +52,7 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
         )
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, config: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Option<Value> {
         let pgb = need(&mut ctx.diags, "PgBouncer", ctx.client.pgbouncer().await)?;
         let Some(pgb) = pgb else {
             ctx.diags.error(

@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Opened, Schema, Value};
+use tfplugin::{Attribute, AttributePath, Block, Known, Opened, Schema, Value};
 
 use crate::backends::settings::Settings;
 use crate::backends::vault::VaultClient;
@@ -14,7 +14,7 @@ use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
 use crate::resources::common::{
     backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
-    vault_name_validator,
+    vault_name_validator, Ctx,
 };
 use crate::resources::vault_role_rules::database_from_statements;
 use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
@@ -99,7 +99,7 @@ async fn find_role(
 /// statements, or a static login's group memberships); MySQL, the schema a dynamic
 /// role's generated statements grant on (none for a static role); Redis, none.
 async fn default_database(
-    ctx: &Ctx<'_, Backends>,
+    ctx: &Ctx<'_>,
     engine: Engine,
     stat: bool,
     role: &serde_json::Value,
@@ -172,7 +172,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         )
     }
 
-    async fn open(&self, ctx: &mut Ctx<'_, Backends>, config: &Value) -> Option<Opened> {
+    async fn open(&self, ctx: &mut Ctx<'_>, config: &Value) -> Option<Opened> {
         let config: Model = decode(&mut ctx.diags, config)?;
         let role = config.role.clone();
         let mount = ctx
@@ -313,7 +313,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         })
     }
 
-    async fn renew(&self, ctx: &mut Ctx<'_, Backends>) -> Option<SystemTime> {
+    async fn renew(&self, ctx: &mut Ctx<'_>) -> Option<SystemTime> {
         let lease = lease_of(&ctx.private);
         if lease.lease_id.is_empty() {
             return None;
@@ -336,7 +336,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         }
     }
 
-    async fn close(&self, ctx: &mut Ctx<'_, Backends>) {
+    async fn close(&self, ctx: &mut Ctx<'_>) {
         let lease = lease_of(&ctx.private);
         if lease.lease_id.is_empty() {
             return;

@@ -5,7 +5,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tfplugin::{AttributePath, Diagnostics, Plan, Validator, Value};
 
-use crate::backends::BackendError;
+use crate::backends::{BackendError, Backends};
+
+/// What every operation of this provider's types gets: [`tfplugin::Ctx`] with the
+/// configured [`Backends`].
+pub type Ctx<'a> = tfplugin::Ctx<'a, Backends>;
 
 /// Records a backend failure as an error diagnostic. The error text names the host,
 /// port and provider block; it never carries a secret.

@@ -5,14 +5,12 @@
 //! namesake) would let other accounts reach the new database.
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{
-    Attribute, Block, ClientInfo, Ctx, Diagnostics, Known, Plan, Schema, Validator, Value,
-};
+use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Validator, Value};
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, encode, merge, need,
+    attribute_error, backend_error, check_no_nul, decode, encode, merge, need, Ctx,
 };
 use crate::sql;
 
@@ -131,7 +129,7 @@ fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model
     }
 }
 
-fn endpoint(ctx: &Ctx<'_, Backends>) -> (String, u16) {
+fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
     ctx.client
         .settings
         .mysql
@@ -217,7 +215,7 @@ fn outcome_unknown(e: &MysqlError) -> bool {
 /// marker, read the database back. A failure here returns the partial state with the
 /// error, so Terraform records the instance as tainted and replaces it next time.
 async fn finish_create(
-    ctx: &mut Ctx<'_, Backends>,
+    ctx: &mut Ctx<'_>,
     mysql: &Mysql,
     planned: &Model,
     resuming: bool,
@@ -225,7 +223,7 @@ async fn finish_create(
     let name = planned.name.clone();
     let charset = planned.charset.clone();
     let collation = planned.collation.as_option().cloned();
-    let partial = |ctx: &mut Ctx<'_, Backends>| {
+    let partial = |ctx: &mut Ctx<'_>| {
         ctx.private = CREATE_PENDING_PRIVATE.to_vec();
         let (host, port) = endpoint(ctx);
         let s = Model {
@@ -418,12 +416,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        _config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         let planned = &planned;
         let name = planned.name.clone();
@@ -527,7 +520,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         finish_create(ctx, mysql, planned, false).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let model: Model = decode(&mut ctx.diags, state)?;
         let name = model.name.clone();
         let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
@@ -546,7 +539,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         prior: &Value,
         planned: &Value,
         _config: &Value,
@@ -601,7 +594,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -651,7 +644,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if let Err(why) = check_name(id) {
             ctx.diags.error(
                 "Invalid import id",

@@ -6,13 +6,13 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Plan, Schema, Type, Validator, Value};
+use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
 
 use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views,
+    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views, Ctx,
 };
 use crate::resources::postgres_marks::{
     describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
@@ -119,7 +119,7 @@ impl Spec {
     }
 }
 
-fn auth_user(ctx: &Ctx<'_, Backends>) -> String {
+fn auth_user(ctx: &Ctx<'_>) -> String {
     ctx.client.settings.pgbouncer.as_ref().map_or_else(
         || crate::provider::defaults::AUTH_USER.to_string(),
         |b| b.auth_user.clone(),
@@ -128,7 +128,7 @@ fn auth_user(ctx: &Ctx<'_, Backends>) -> String {
 
 /// Builds the state from what the catalog says, keeping what only configuration knows.
 fn state_from(
-    ctx: &Ctx<'_, Backends>,
+    ctx: &Ctx<'_>,
     base: &Model,
     cur: &DatabaseSettings,
     extensions: Option<BTreeSet<String>>,
@@ -228,7 +228,7 @@ async fn extension_statements(
 }
 
 /// A state for a create that did not finish: what planning left unknown is null.
-fn partial_state(ctx: &Ctx<'_, Backends>, planned: &Model, spec: &Spec) -> Model {
+fn partial_state(ctx: &Ctx<'_>, planned: &Model, spec: &Spec) -> Model {
     let (host, port) = ctx.client.postgres_app_endpoint().unwrap_or_default();
     Model {
         id: Known::Value(spec.name.clone()),
@@ -374,12 +374,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        _config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         let planned = &planned;
         let spec = Spec::from(planned);
@@ -583,7 +578,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let model: Model = decode(&mut ctx.diags, state)?;
         let name = model.name.clone();
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
@@ -632,7 +627,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         prior: &Value,
         planned: &Value,
         _config: &Value,
@@ -642,7 +637,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
         let spec = Spec::from(&planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let fail = |ctx: &mut Ctx<'_, Backends>, e: PgError| {
+        let fail = |ctx: &mut Ctx<'_>, e: PgError| {
             backend_error(
                 &mut ctx.diags,
                 format!("Cannot update database {:?}", spec.name),
@@ -799,14 +794,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
         let spec = Spec::from(&prior);
         let private = Private::parse(&ctx.private);
         let protected = prior.deletion_protection;
-        let refuse_protected = |ctx: &mut Ctx<'_, Backends>| {
+        let refuse_protected = |ctx: &mut Ctx<'_>| {
             attribute_error(
                 &mut ctx.diags,
                 "deletion_protection",
@@ -953,7 +948,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if !crate::resources::common::is_pg_identifier(id, 63) {
             ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
             return;

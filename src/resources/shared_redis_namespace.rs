@@ -9,14 +9,14 @@ use rand::Rng;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
-    Type, Validator, Value,
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
+    Validator, Value,
 };
 
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, plan_views,
+    attribute_error, backend_error, decode, encode, merge, need, plan_views, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -193,7 +193,7 @@ async fn memory_warning(diags: &mut Diagnostics, redis: &Redis) {
 
 /// Reads the user back after a write; the error names what failed.
 async fn read_back(
-    ctx: &mut Ctx<'_, Backends>,
+    ctx: &mut Ctx<'_>,
     redis: &Redis,
     name: &str,
     planned: &Model,
@@ -470,12 +470,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         let config: Model = decode(&mut ctx.diags, config)?;
         let planned = &planned;
@@ -585,7 +580,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let model: Model = decode(&mut ctx.diags, state)?;
         let name = model.name.clone();
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
@@ -619,7 +614,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         prior: &Value,
         planned: &Value,
         config: &Value,
@@ -650,7 +645,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -713,7 +708,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if let Err(why) = check_name(id) {
             ctx.diags.error(
                 "Invalid import id",

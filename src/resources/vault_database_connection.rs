@@ -5,8 +5,8 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
-    Type, Value,
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
+    Value,
 };
 
 use crate::backends::settings::Secret;
@@ -14,7 +14,7 @@ use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, parse_vault_id, plan_views,
-    vault_mount_validator, vault_name_validator,
+    vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -112,11 +112,7 @@ fn admin_defaults(b: &Backends, engine: Engine) -> Option<AdminDefaults> {
 }
 
 /// Builds the body of `<mount>/config/<name>` and the state values it implies.
-async fn write_config(
-    ctx: &mut Ctx<'_, Backends>,
-    planned: &Value,
-    config: &Value,
-) -> Option<Value> {
+async fn write_config(ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
     let planned: Model = decode(&mut ctx.diags, planned)?;
     let config: Model = decode(&mut ctx.diags, config)?;
     let name = planned.name.clone();
@@ -284,16 +280,11 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
         write_config(ctx, planned, config).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let mut s: Model = decode(&mut ctx.diags, state)?;
         let mount = ctx
             .client
@@ -346,7 +337,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         _prior: &Value,
         planned: &Value,
         config: &Value,
@@ -354,7 +345,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         write_config(ctx, planned, config).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -374,7 +365,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         match parse_vault_id(id) {
             Ok((mount, name)) => {
                 // The engine is read from Vault next; any valid one fills the gap.

@@ -6,8 +6,8 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
-    Type, Validator, Value,
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
+    Validator, Value,
 };
 
 use crate::backends::redis::Redis;
@@ -15,7 +15,7 @@ use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, no_nul_validator, parse_vault_id,
-    plan_views_with_prior, vault_mount_validator, vault_name_validator,
+    plan_views_with_prior, vault_mount_validator, vault_name_validator, Ctx,
 };
 use crate::resources::redis_acl::confined;
 use crate::resources::vault_role_rules::{
@@ -143,7 +143,7 @@ struct Imported<'a> {
 }
 
 /// Finds the connection's engine in Vault.
-async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -> Option<Engine> {
+async fn engine_of(ctx: &mut Ctx<'_>, mount: &str, connection: &str) -> Option<Engine> {
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
     match vault.read(&format!("{mount}/config/{connection}")).await {
         Ok(Some(body)) => match body["data"]["plugin_name"]
@@ -169,7 +169,7 @@ async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -
 
 /// The owner role of PostgreSQL database `database` from the catalog (`pg_database.datdba`):
 /// `Ok(None)` when the provider has no `postgres` block or the database does not exist.
-async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option<String>, String> {
+async fn catalog_owner(ctx: &Ctx<'_>, database: &str) -> Result<Option<String>, String> {
     if ctx.client.settings.postgres.is_none() {
         return Ok(None);
     }
@@ -181,14 +181,14 @@ async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option
 }
 
 /// The databases PostgreSQL role `owner` owns, from the catalog (empty when unknown).
-pub async fn databases_owned_by(ctx: &Ctx<'_, Backends>, owner: &str) -> Vec<String> {
+pub async fn databases_owned_by(ctx: &Ctx<'_>, owner: &str) -> Vec<String> {
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
     pg.databases_owned_by(owner).await.unwrap_or_default()
 }
 
-async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Model) -> Option<Value> {
+async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Value> {
     let name = planned.name.clone();
     let mount = ctx
         .client
@@ -378,12 +378,7 @@ async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (St
 
 /// Expired logins Vault made for this role that still exist in PostgreSQL: they are
 /// what makes a later issue fail with `user already exists`.
-async fn stale_logins(
-    ctx: &Ctx<'_, Backends>,
-    role: &str,
-    database: &str,
-    owner: &str,
-) -> Vec<String> {
+async fn stale_logins(ctx: &Ctx<'_>, role: &str, database: &str, owner: &str) -> Vec<String> {
     // Only logins in this database's groups: role names share Vault's 8-character prefix.
     let groups: Vec<String> = vec![
         owner.to_string(),
@@ -400,7 +395,7 @@ async fn stale_logins(
 
 /// The tenant database a static PostgreSQL login is for: the database of its tenant
 /// group (`<db>_<access>`), or the one database its group owns (a custom `owner`).
-pub async fn static_login_database(ctx: &Ctx<'_, Backends>, username: &str) -> Option<String> {
+pub async fn static_login_database(ctx: &Ctx<'_>, username: &str) -> Option<String> {
     if let Some((database, _)) = static_login_group(ctx, username).await {
         return Some(database);
     }
@@ -415,7 +410,7 @@ pub async fn static_login_database(ctx: &Ctx<'_, Backends>, username: &str) -> O
 }
 
 /// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
-async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
+async fn static_login_group(ctx: &Ctx<'_>, username: &str) -> Option<(String, Access)> {
     let pg = ctx.client.postgres().await.ok()?;
     let groups = pg.login_groups(username).await.ok()?;
     groups.iter().find_map(|g| {
@@ -597,17 +592,12 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        _config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         write_role(ctx, &planned).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let mut s: Model = decode(&mut ctx.diags, state)?;
         let name = s.name.clone();
         let mount = ctx
@@ -707,7 +697,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         _prior: &Value,
         planned: &Value,
         _config: &Value,
@@ -716,7 +706,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         write_role(ctx, &planned).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -753,7 +743,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         let (mount, name) = match parse_vault_id(id) {
             Ok(parts) => parts,
             Err(why) => {
@@ -808,10 +798,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
 /// The database a dynamic role's generated statements are for. An `owner` login joins
 /// the database's owner role, which may be a custom name (no `_owner` suffix): the
 /// catalog says which database that role owns.
-pub async fn database_of_statements(
-    ctx: &Ctx<'_, Backends>,
-    v: &serde_json::Value,
-) -> (String, Access) {
+pub async fn database_of_statements(ctx: &Ctx<'_>, v: &serde_json::Value) -> (String, Access) {
     let (database, access) = recover_from_statements(v);
     if access != Access::Owner || ctx.client.settings.postgres.is_none() {
         return (database, access);
