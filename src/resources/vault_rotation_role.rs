@@ -57,6 +57,13 @@ impl Model {
     }
 }
 
+/// Where a planned role lives (either may be unknown, or null for the default mount).
+#[derive(Debug, Deserialize)]
+struct RoleName {
+    name: Known<String>,
+    mount: Known<String>,
+}
+
 /// Statements as planning sees them (elements may be unknown).
 type PlannedStatements = Known<Vec<Known<String>>>;
 
@@ -554,8 +561,11 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
         // Remembered for `ephemeral "dbaas_database_credentials"`: opened at plan time
         // for this role before it exists, it answers "known after apply".
-        if let Some(name) = plan.planned.get("name").as_str() {
-            let mount = client.vault_mount(plan.planned.get("mount").as_str());
+        let Ok(role) = plan.planned.to_model::<RoleName>() else {
+            return;
+        };
+        if let Some(name) = role.name.as_option() {
+            let mount = client.vault_mount(role.mount.as_option().map(String::as_str));
             client.note_planned_role(&mount, name);
         }
     }
