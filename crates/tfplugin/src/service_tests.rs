@@ -153,33 +153,38 @@ async fn duplicate_types_and_schema_mistakes_are_start_up_diagnostics() {
     let svc = ProviderService::new(Broken);
     let schema = call!(svc.get_provider_schema(pb::get_provider_schema::Request {}));
     let errs = errors(&schema.diagnostics);
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("Duplicate resource type example_thing")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("Duplicate ephemeral resource type example_token")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter().any(|e| e.contains("data source example_broken")
-            && e.contains("`x` is required and also optional or computed")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("`inner.a` is declared more than once")),
-        "nested blocks are checked: {errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("Model of data source example_broken")
-                && e.contains("\"y\"")
-                && e.contains("\"inner\"")),
-        "models are checked: {errs:?}"
-    );
+    // Each expected error: the fragments one diagnostic holds, and what it shows.
+    let expected: [(&[&str], &str); 5] = [
+        (
+            &["Duplicate resource type example_thing"],
+            "duplicate resources",
+        ),
+        (
+            &["Duplicate ephemeral resource type example_token"],
+            "duplicate ephemerals",
+        ),
+        (
+            &[
+                "data source example_broken",
+                "`x` is required and also optional or computed",
+            ],
+            "schema flags are checked",
+        ),
+        (
+            &["`inner.a` is declared more than once"],
+            "nested blocks are checked",
+        ),
+        (
+            &["Model of data source example_broken", "\"y\"", "\"inner\""],
+            "models are checked",
+        ),
+    ];
+    for (fragments, what) in expected {
+        assert!(
+            errs.iter().any(|e| fragments.iter().all(|f| e.contains(f))),
+            "{what}: {errs:?}"
+        );
+    }
     assert_eq!(schema.resource_schemas.len(), 1, "the first one is served");
 
     let meta = call!(svc.get_metadata(pb::get_metadata::Request {}));
