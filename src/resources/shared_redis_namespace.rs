@@ -837,15 +837,20 @@ mod tests {
 
     use crate::resources::common::test_plan as plan_for;
 
-    #[tokio::test]
-    async fn plan_fills_prefix_channels_and_password() {
-        let config = obj(&[
+    /// A configuration of namespace `app` that leaves everything to the defaults.
+    fn defaults_config() -> Value {
+        obj(&[
             ("name", Value::string("app")),
             ("key_prefix", Value::Null),
             ("channels", Value::Null),
             ("password", Value::Null),
             ("password_wo", Value::Null),
-        ]);
+        ])
+    }
+
+    #[tokio::test]
+    async fn plan_fills_prefix_channels_and_password() {
+        let config = defaults_config();
         let mut plan = plan_for(
             &Value::Null,
             &config,
@@ -876,13 +881,7 @@ mod tests {
             ("password", Value::string("pw")),
             ("acl", Value::string("on ~* resetchannels &app:* +@all")),
         ]);
-        let config = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::Null),
-            ("channels", Value::Null),
-            ("password", Value::Null),
-            ("password_wo", Value::Null),
-        ]);
+        let config = defaults_config();
         let mut plan = plan_for(&prior, &config, prior.clone());
         SharedRedisNamespace.modify_plan(&mut plan).await;
         let planned = m(&plan.planned);

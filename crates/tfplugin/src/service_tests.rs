@@ -320,24 +320,17 @@ async fn data_sources_and_ephemeral_resources_answer() {
 
     let ty = svc.ephemerals.entries["example_token"].ty.clone();
     let unknown = obj(&[("name", Value::unknown())]);
-    let planning = call!(
-        svc.open_ephemeral_resource(pb::open_ephemeral_resource::Request {
-            type_name: "example_token".into(),
-            config: dv(&unknown, &ty),
-            ..Default::default()
-        })
-    );
+    let open_token = |config: Value| pb::open_ephemeral_resource::Request {
+        type_name: "example_token".into(),
+        config: dv(&config, &ty),
+        ..Default::default()
+    };
+    let planning = call!(svc.open_ephemeral_resource(open_token(unknown)));
     let result = value(planning.result.as_ref(), &ty);
     assert!(result.get("token").is_unknown() && planning.private.is_none());
 
     let config = obj(&[("name", Value::string("t"))]);
-    let open = call!(
-        svc.open_ephemeral_resource(pb::open_ephemeral_resource::Request {
-            type_name: "example_token".into(),
-            config: dv(&config, &ty),
-            ..Default::default()
-        })
-    );
+    let open = call!(svc.open_ephemeral_resource(open_token(config)));
     let result = value(open.result.as_ref(), &ty);
     assert_eq!(result.get("token").as_str(), Some("p-t-token"));
     assert_eq!(open.private.as_deref(), Some(&b"opened"[..]));
