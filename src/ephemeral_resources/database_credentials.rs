@@ -16,7 +16,7 @@ use crate::resources::common::{
     backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
     vault_name_validator, Ctx,
 };
-use crate::resources::vault_role_rules::database_from_statements;
+use crate::resources::vault_role_rules::{creds_path, database_from_statements};
 use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
 
 /// The ephemeral resource type.
@@ -223,10 +223,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             _ => default_database(ctx, engine, stat, data).await,
         };
 
-        let creds_path = format!(
-            "{mount}/{}/{role}",
-            if stat { "static-creds" } else { "creds" }
-        );
+        let creds_path = creds_path(&mount, &role, stat);
         let creds = match vault.read(&creds_path).await {
             Ok(Some(b)) => b,
             Ok(None) => {
@@ -241,15 +238,12 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 return None;
             }
         };
-        let username = creds["data"]["username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let password = creds["data"]["password"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let lease_id = creds["lease_id"].as_str().unwrap_or_default().to_string();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let (username, password) = (
+            text(&creds["data"]["username"]),
+            text(&creds["data"]["password"]),
+        );
+        let lease_id = text(&creds["lease_id"]);
         let lease_duration = creds["lease_duration"]
             .as_i64()
             .or_else(|| creds["data"]["ttl"].as_i64())
