@@ -2,10 +2,10 @@
 //! configuration; the replacement for hand-kept shared variables. Opens no connection.
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Block, Ctx, Schema, Value};
+use tfplugin::{Attribute, Block, Schema, Value};
 
 use crate::backends::Backends;
-use crate::resources::common::encode;
+use crate::resources::common::{encode, Ctx};
 
 /// The endpoints data source.
 pub struct Endpoints;
@@ -52,9 +52,7 @@ const NUMBERS: [(&str, &str); 3] = [
 
 #[async_trait::async_trait]
 impl tfplugin::DataSource<Backends> for Endpoints {
-    fn type_name(&self) -> &'static str {
-        "dbaas_endpoints"
-    }
+    tfplugin::typed!("dbaas_endpoints", Model);
 
     fn schema(&self) -> Schema {
         let mut block = Block::new("Endpoints of the shared database platform, from the provider configuration. Null where the provider block is not configured.")
@@ -68,7 +66,7 @@ impl tfplugin::DataSource<Backends> for Endpoints {
         Schema::new(block)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, _config: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, _config: &Value) -> Option<Value> {
         let s = &ctx.client.settings;
         let state = Model {
             id: "dbaas".into(),
@@ -82,16 +80,5 @@ impl tfplugin::DataSource<Backends> for Endpoints {
             vault_address: s.vault.as_ref().map(|v| v.address.clone()),
         };
         encode(&mut ctx.diags, &state)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tfplugin::DataSource;
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&Endpoints.schema().block).unwrap();
     }
 }

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Block, Ctx, Schema, Type, Value};
+use tfplugin::{Attribute, Block, Schema, Type, Value};
 
 use crate::backends::pgbouncer::Pool;
 use crate::backends::Backends;
-use crate::resources::common::{backend_error, decode, encode, need};
+use crate::resources::common::{backend_error, decode, encode, need, Ctx};
 
 /// The pools data source.
 pub struct PgBouncerPools;
@@ -37,9 +37,7 @@ fn pool_type() -> Type {
 
 #[async_trait::async_trait]
 impl tfplugin::DataSource<Backends> for PgBouncerPools {
-    fn type_name(&self) -> &'static str {
-        "dbaas_pgbouncer_pools"
-    }
+    tfplugin::typed!("dbaas_pgbouncer_pools", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -54,7 +52,7 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
         )
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, config: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Option<Value> {
         let pgb = need(&mut ctx.diags, "PgBouncer", ctx.client.pgbouncer().await)?;
         let Some(pgb) = pgb else {
             ctx.diags.error(
@@ -84,11 +82,9 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tfplugin::DataSource;
 
     #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&PgBouncerPools.schema().block).unwrap();
+    fn pool_objects_have_the_pool_models_fields() {
         let Type::Object(pool) = pool_type() else {
             panic!("pools hold objects");
         };

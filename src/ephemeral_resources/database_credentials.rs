@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Opened, Schema, Value};
+use tfplugin::{Attribute, AttributePath, Block, Known, Opened, Schema, Value};
 
 use crate::backends::settings::Settings;
 use crate::backends::vault::VaultClient;
@@ -14,11 +14,10 @@ use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
 use crate::resources::common::{
     backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
-    vault_name_validator,
+    vault_name_validator, Ctx,
 };
-use crate::resources::vault_rotation_role::{
-    database_from_statements, database_of_statements, static_login_database,
-};
+use crate::resources::vault_role_rules::{creds_path, database_from_statements};
+use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
 
 /// The ephemeral resource type.
 pub struct DatabaseCredentials;
@@ -100,7 +99,7 @@ async fn find_role(
 /// statements, or a static login's group memberships); MySQL, the schema a dynamic
 /// role's generated statements grant on (none for a static role); Redis, none.
 async fn default_database(
-    ctx: &Ctx<'_, Backends>,
+    ctx: &Ctx<'_>,
     engine: Engine,
     stat: bool,
     role: &serde_json::Value,
@@ -154,9 +153,7 @@ async fn login(
 
 #[async_trait::async_trait]
 impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
-    fn type_name(&self) -> &'static str {
-        "dbaas_database_credentials"
-    }
+    tfplugin::typed!("dbaas_database_credentials", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -175,7 +172,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         )
     }
 
-    async fn open(&self, ctx: &mut Ctx<'_, Backends>, config: &Value) -> Option<Opened> {
+    async fn open(&self, ctx: &mut Ctx<'_>, config: &Value) -> Option<Opened> {
         let config: Model = decode(&mut ctx.diags, config)?;
         let role = config.role.clone();
         let mount = ctx
@@ -226,10 +223,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             _ => default_database(ctx, engine, stat, data).await,
         };
 
-        let creds_path = format!(
-            "{mount}/{}/{role}",
-            if stat { "static-creds" } else { "creds" }
-        );
+        let creds_path = creds_path(&mount, &role, stat);
         let creds = match vault.read(&creds_path).await {
             Ok(Some(b)) => b,
             Ok(None) => {
@@ -244,15 +238,12 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 return None;
             }
         };
-        let username = creds["data"]["username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let password = creds["data"]["password"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let lease_id = creds["lease_id"].as_str().unwrap_or_default().to_string();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let (username, password) = (
+            text(&creds["data"]["username"]),
+            text(&creds["data"]["password"]),
+        );
+        let lease_id = text(&creds["lease_id"]);
         let lease_duration = creds["lease_duration"]
             .as_i64()
             .or_else(|| creds["data"]["ttl"].as_i64())
@@ -313,7 +304,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         })
     }
 
-    async fn renew(&self, ctx: &mut Ctx<'_, Backends>) -> Option<SystemTime> {
+    async fn renew(&self, ctx: &mut Ctx<'_>) -> Option<SystemTime> {
         let lease = lease_of(&ctx.private);
         if lease.lease_id.is_empty() {
             return None;
@@ -336,7 +327,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         }
     }
 
-    async fn close(&self, ctx: &mut Ctx<'_, Backends>) {
+    async fn close(&self, ctx: &mut Ctx<'_>) {
         let lease = lease_of(&ctx.private);
         if lease.lease_id.is_empty() {
             return;
@@ -369,12 +360,6 @@ fn lease_path(verb: &str, lease_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tfplugin::EphemeralResource;
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&DatabaseCredentials.schema().block).unwrap();
-    }
 
     #[test]
     fn a_role_not_written_yet_gives_unknown_credentials_and_no_error() {

@@ -5,7 +5,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tfplugin::{AttributePath, Diagnostics, Plan, Validator, Value};
 
-use crate::backends::BackendError;
+use crate::backends::{BackendError, Backends};
+
+/// What every operation of this provider's types gets: [`tfplugin::Ctx`] with the
+/// configured [`Backends`].
+pub type Ctx<'a> = tfplugin::Ctx<'a, Backends>;
 
 /// Records a backend failure as an error diagnostic. The error text names the host,
 /// port and provider block; it never carries a secret.
@@ -98,12 +102,20 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
 /// An object value from attribute pairs (unit tests build plans and states with it).
 #[cfg(test)]
 pub fn test_object(pairs: &[(&str, Value)]) -> Value {
-    Value::Map(
-        pairs
-            .iter()
-            .map(|(k, x)| (k.to_string(), x.clone()))
-            .collect(),
-    )
+    Value::object(pairs)
+}
+
+/// A plan as Terraform hands it to `modify_plan` and the later planning hooks (unit tests).
+#[cfg(test)]
+pub fn test_plan<'a>(prior: &'a Value, config: &'a Value, planned: Value) -> Plan<'a> {
+    Plan {
+        prior,
+        config,
+        planned,
+        requires_replace: vec![],
+        diags: Default::default(),
+        info: Default::default(),
+    }
 }
 
 /// A PostgreSQL identifier as the spec allows it: `^[a-z_][a-z0-9_]{0,max-1}$`.
@@ -245,9 +257,16 @@ pub fn parse_vault_id(id: &str) -> Result<(&str, &str), String> {
     Ok((mount, name))
 }
 
-/// The string attribute `name` of an object, or "" when null/unknown.
-pub fn str_of<'a>(v: &'a Value, name: &str) -> &'a str {
-    v.get(name).as_str().unwrap_or_default()
+/// Asserts that `check` accepts every `ok` and refuses every `bad` (unit tests of
+/// validators).
+#[cfg(test)]
+pub fn assert_verdicts<E>(check: impl Fn(&str) -> Result<(), E>, ok: &[&str], bad: &[&str]) {
+    for s in ok {
+        assert!(check(s).is_ok(), "{s:?} is accepted");
+    }
+    for s in bad {
+        assert!(check(s).is_err(), "{s:?} is refused");
+    }
 }
 
 #[cfg(test)]
@@ -256,40 +275,38 @@ mod tests {
 
     #[test]
     fn vault_mounts_and_names() {
-        for ok in ["database", "team/database", "a b/c%d", "x.y/..z"] {
-            assert!(check_vault_mount(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "/database",
-            "database/",
-            "a//b",
-            "..",
-            "a/../b",
-            "vmsafe/../sys/policy",
-            "./a",
-            "a/.",
-            "data\tbase",
-            "a\0b",
-        ] {
-            assert!(check_vault_mount(bad).is_err(), "{bad:?}");
-        }
+        assert_verdicts(
+            check_vault_mount,
+            &["database", "team/database", "a b/c%d", "x.y/..z"],
+            &[
+                "",
+                "/database",
+                "database/",
+                "a//b",
+                "..",
+                "a/../b",
+                "vmsafe/../sys/policy",
+                "./a",
+                "a/.",
+                "data\tbase",
+                "a\0b",
+            ],
+        );
         assert!(check_vault_mount("a\0b").unwrap_err().contains("NUL"));
-        for ok in ["postgres", "pg-app_1", &"a".repeat(128)] {
-            assert!(check_vault_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "..",
-            "a/b",
-            "../sys/policy/x",
-            "a/../../b",
-            "a.b",
-            "a\0",
-            &"a".repeat(129),
-        ] {
-            assert!(check_vault_name(bad).is_err(), "{bad:?}");
-        }
+        assert_verdicts(
+            check_vault_name,
+            &["postgres", "pg-app_1", &"a".repeat(128)],
+            &[
+                "",
+                "..",
+                "a/b",
+                "../sys/policy/x",
+                "a/../../b",
+                "a.b",
+                "a\0",
+                &"a".repeat(129),
+            ],
+        );
         assert!(check_vault_name("../x").unwrap_err().contains("`..`"));
         assert_eq!(parse_vault_id("team/db/pg"), Ok(("team/db", "pg")));
         for bad in [

@@ -1,10 +1,13 @@
 //! Managed resources, one file each.
 
 pub mod common;
+pub mod postgres_marks;
+pub mod redis_acl;
 pub mod shared_mysql_database;
 pub mod shared_postgres_database;
 pub mod shared_redis_namespace;
 pub mod vault_database_connection;
+pub mod vault_role_rules;
 pub mod vault_rotation_role;
 
 use std::sync::Arc;

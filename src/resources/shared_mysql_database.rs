@@ -5,14 +5,12 @@
 //! namesake) would let other accounts reach the new database.
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{
-    Attribute, Block, ClientInfo, Ctx, Diagnostics, Known, Plan, Schema, Validator, Value,
-};
+use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Validator, Value};
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, encode, merge, need,
+    attribute_error, backend_error, check_no_nul, decode, encode, merge, need, Ctx,
 };
 use crate::sql;
 
@@ -131,7 +129,7 @@ fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model
     }
 }
 
-fn endpoint(ctx: &Ctx<'_, Backends>) -> (String, u16) {
+fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
     ctx.client
         .settings
         .mysql
@@ -217,7 +215,7 @@ fn outcome_unknown(e: &MysqlError) -> bool {
 /// marker, read the database back. A failure here returns the partial state with the
 /// error, so Terraform records the instance as tainted and replaces it next time.
 async fn finish_create(
-    ctx: &mut Ctx<'_, Backends>,
+    ctx: &mut Ctx<'_>,
     mysql: &Mysql,
     planned: &Model,
     resuming: bool,
@@ -225,7 +223,7 @@ async fn finish_create(
     let name = planned.name.clone();
     let charset = planned.charset.clone();
     let collation = planned.collation.as_option().cloned();
-    let partial = |ctx: &mut Ctx<'_, Backends>| {
+    let partial = |ctx: &mut Ctx<'_>| {
         ctx.private = CREATE_PENDING_PRIVATE.to_vec();
         let (host, port) = endpoint(ctx);
         let s = Model {
@@ -339,9 +337,7 @@ async fn finish_create(
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
-    fn type_name(&self) -> &'static str {
-        "dbaas_shared_mysql_database"
-    }
+    tfplugin::typed!("dbaas_shared_mysql_database", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -420,12 +416,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        _config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         let planned = &planned;
         let name = planned.name.clone();
@@ -529,7 +520,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         finish_create(ctx, mysql, planned, false).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let model: Model = decode(&mut ctx.diags, state)?;
         let name = model.name.clone();
         let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
@@ -548,7 +539,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         prior: &Value,
         planned: &Value,
         _config: &Value,
@@ -603,7 +594,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -653,7 +644,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if let Err(why) = check_name(id) {
             ctx.diags.error(
                 "Invalid import id",
@@ -668,28 +659,28 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::common::{assert_verdicts, test_plan};
     use tfplugin::Resource;
 
     #[test]
     fn names() {
-        for ok in ["app", "App_1", "_x", "9lives", &"a".repeat(64)] {
-            assert!(check_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "a-b",
-            "a b",
-            "a;drop",
-            "a`b",
-            "é",
-            "mysql",
-            "SYS",
-            "information_schema",
-            "Performance_Schema",
-            &"a".repeat(65),
-        ] {
-            assert!(check_name(bad).is_err(), "{bad}");
-        }
+        assert_verdicts(
+            check_name,
+            &["app", "App_1", "_x", "9lives", &"a".repeat(64)],
+            &[
+                "",
+                "a-b",
+                "a b",
+                "a;drop",
+                "a`b",
+                "é",
+                "mysql",
+                "SYS",
+                "information_schema",
+                "Performance_Schema",
+                &"a".repeat(65),
+            ],
+        );
     }
 
     #[test]
@@ -714,11 +705,6 @@ mod tests {
         v.to_model::<CharsetPart>().unwrap().collation
     }
 
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&SharedMysqlDatabase.schema().block).unwrap();
-    }
-
     #[tokio::test]
     async fn a_new_charset_plans_the_collation_unknown_unless_configured() {
         let r = SharedMysqlDatabase;
@@ -727,33 +713,28 @@ mod tests {
             ("charset", Value::string("latin1")),
             ("collation", Value::string("latin1_swedish_ci")),
         ]);
-        let mut plan = Plan {
-            prior: &prior,
-            config: &obj(&[("collation", Value::Null)]),
-            planned: obj(&[
+        let no_collation = obj(&[("collation", Value::Null)]);
+        let mut plan = test_plan(
+            &prior,
+            &no_collation,
+            obj(&[
                 ("name", Value::string("app")),
                 ("charset", Value::string("utf8mb4")),
                 ("collation", Value::string("latin1_swedish_ci")),
             ]),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        );
         r.modify_plan(&mut plan).await;
         assert!(collation(&plan.planned).is_unknown());
 
         let config = obj(&[("collation", Value::string("utf8mb4_bin"))]);
-        let mut plan = Plan {
-            prior: &prior,
-            config: &config,
-            planned: obj(&[
+        let mut plan = test_plan(
+            &prior,
+            &config,
+            obj(&[
                 ("charset", Value::string("utf8mb4")),
                 ("collation", Value::string("utf8mb4_bin")),
             ]),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        );
         r.modify_plan(&mut plan).await;
         assert_eq!(
             collation(&plan.planned).as_option().map(String::as_str),

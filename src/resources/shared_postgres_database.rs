@@ -6,13 +6,16 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, AttributePath, Block, Ctx, Known, Plan, Schema, Type, Validator, Value};
+use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::{DatabaseFacts, DatabaseSettings, PgError, Postgres, RoleFacts};
+use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views,
+    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views, Ctx,
+};
+use crate::resources::postgres_marks::{
+    describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
 };
 use crate::sql::{self, TenantRoles};
 
@@ -74,85 +77,6 @@ const RESERVED: &[&str] = &["postgres", "template0", "template1"];
 /// The longest name whose `<name>_readwrite` role still fits PostgreSQL's 63 bytes.
 const MAX_NAME: usize = 63 - "_readwrite".len();
 
-/// What this resource remembers privately (JSON). v0.1.0 wrote only `managed_owner`;
-/// `created_roles` is `None` in its state, and [`settle_created`] decides then.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Private {
-    /// The owner role this resource manages, so an owner rename in configuration renames
-    /// that role instead of touching another one (kept for a rollback to v0.1.0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    managed_owner: Option<String>,
-    /// Roles this resource created (only these are ever renamed or dropped); roles it
-    /// found (an import) are adopted and left in place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    created_roles: Option<Vec<String>>,
-    /// Set by import until the first read settles `created_roles` from the markers.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    imported: bool,
-}
-
-impl Private {
-    /// Reads private state of any version; anything unreadable counts as empty.
-    fn parse(bytes: &[u8]) -> Private {
-        serde_json::from_slice(bytes).unwrap_or_default()
-    }
-
-    fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
-    fn created(&self, role: &str) -> bool {
-        self.created_roles
-            .as_ref()
-            .is_some_and(|c| c.iter().any(|r| r == role))
-    }
-}
-
-/// Which of the `found` roles of database `db` count as created by this provider when
-/// private state does not say. A role carrying this provider's marker for `db` always
-/// does (an import of a database this provider made, after `state rm`). Otherwise, after
-/// an import nothing does; and private state from v0.1.0, which recorded no roles, counts
-/// roles that are NOLOGIN and not superusers (its own always were): a role that can log
-/// in (an imported `legacy_app`) is adopted. Destroy's foreign-dependency check still
-/// guards whatever this lets through.
-fn settle_created(private: &Private, db: &str, found: &[RoleFacts]) -> Vec<String> {
-    found
-        .iter()
-        .filter(|r| marked_for(r, db) || (!private.imported && !r.can_login && !r.superuser))
-        .map(|r| r.name.clone())
-        .collect()
-}
-
-/// Whether role `r` carries this provider's marker for database `db`.
-fn marked_for(r: &RoleFacts, db: &str) -> bool {
-    r.comment.as_deref() == Some(sql::role_marker(db).as_str())
-}
-
-/// Whether a create of this provider left database `f` unfinished: still marked as being
-/// created, or still closed and unmarked (cut off between CREATE DATABASE and its comment).
-fn unfinished(f: &DatabaseFacts) -> bool {
-    f.comment.as_deref() == Some(sql::DATABASE_CREATING)
-        || (f.comment.is_none() && !f.allow_connections)
-}
-
-/// Whether `login` has the shape of Vault's default PostgreSQL username template,
-/// `v-<display name>-<role name>-<20 random alphanumerics>-<unix time>`.
-fn vault_made_login(login: &str) -> bool {
-    let Some(rest) = login.strip_prefix("v-") else {
-        return false;
-    };
-    let mut parts = rest.rsplitn(3, '-');
-    let (Some(time), Some(random), Some(middle)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    time.len() >= 10
-        && time.chars().all(|c| c.is_ascii_digit())
-        && random.len() == 20
-        && random.chars().all(|c| c.is_ascii_alphanumeric())
-        && !middle.is_empty()
-}
-
 /// The desired database, read from a planned state.
 struct Spec {
     name: String,
@@ -195,7 +119,7 @@ impl Spec {
     }
 }
 
-fn auth_user(ctx: &Ctx<'_, Backends>) -> String {
+fn auth_user(ctx: &Ctx<'_>) -> String {
     ctx.client.settings.pgbouncer.as_ref().map_or_else(
         || crate::provider::defaults::AUTH_USER.to_string(),
         |b| b.auth_user.clone(),
@@ -204,7 +128,7 @@ fn auth_user(ctx: &Ctx<'_, Backends>) -> String {
 
 /// Builds the state from what the catalog says, keeping what only configuration knows.
 fn state_from(
-    ctx: &Ctx<'_, Backends>,
+    ctx: &Ctx<'_>,
     base: &Model,
     cur: &DatabaseSettings,
     extensions: Option<BTreeSet<String>>,
@@ -303,25 +227,8 @@ async fn extension_statements(
     Ok(v)
 }
 
-/// The foreign dependencies of `roles`, as lines for an error message.
-fn describe_dependencies(deps: &[crate::backends::postgres::ForeignDependency]) -> String {
-    deps.iter()
-        .map(|d| {
-            if d.database.is_empty() {
-                format!("  - {} {} {}", d.role, d.kind, d.object)
-            } else {
-                format!(
-                    "  - {} {} {} in database {}",
-                    d.role, d.kind, d.object, d.database
-                )
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// A state for a create that did not finish: what planning left unknown is null.
-fn partial_state(ctx: &Ctx<'_, Backends>, planned: &Model, spec: &Spec) -> Model {
+fn partial_state(ctx: &Ctx<'_>, planned: &Model, spec: &Spec) -> Model {
     let (host, port) = ctx.client.postgres_app_endpoint().unwrap_or_default();
     Model {
         id: Known::Value(spec.name.clone()),
@@ -352,9 +259,7 @@ async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
-    fn type_name(&self) -> &'static str {
-        "dbaas_shared_postgres_database"
-    }
+    tfplugin::typed!("dbaas_shared_postgres_database", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -469,12 +374,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        _config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         let planned = &planned;
         let spec = Spec::from(planned);
@@ -678,7 +578,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let model: Model = decode(&mut ctx.diags, state)?;
         let name = model.name.clone();
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
@@ -727,7 +627,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         prior: &Value,
         planned: &Value,
         _config: &Value,
@@ -737,7 +637,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
         let spec = Spec::from(&planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let fail = |ctx: &mut Ctx<'_, Backends>, e: PgError| {
+        let fail = |ctx: &mut Ctx<'_>, e: PgError| {
             backend_error(
                 &mut ctx.diags,
                 format!("Cannot update database {:?}", spec.name),
@@ -894,14 +794,14 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
         let spec = Spec::from(&prior);
         let private = Private::parse(&ctx.private);
         let protected = prior.deletion_protection;
-        let refuse_protected = |ctx: &mut Ctx<'_, Backends>| {
+        let refuse_protected = |ctx: &mut Ctx<'_>| {
             attribute_error(
                 &mut ctx.diags,
                 "deletion_protection",
@@ -1048,7 +948,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if !crate::resources::common::is_pg_identifier(id, 63) {
             ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
             return;
@@ -1065,30 +965,5 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             ..Private::default()
         }
         .to_bytes();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tfplugin::Resource;
-
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&SharedPostgresDatabase.schema().block).unwrap();
-    }
-
-    #[test]
-    fn private_state_of_every_release_is_read() {
-        let v010 = Private::parse(br#"{"managed_owner":"app_owner"}"#);
-        assert_eq!(v010.managed_owner.as_deref(), Some("app_owner"));
-        assert_eq!(v010.created_roles, None);
-        assert_eq!(Private::parse(b""), Private::default());
-        let now = Private {
-            managed_owner: Some("app_owner".into()),
-            created_roles: Some(vec!["app_owner".into()]),
-            ..Private::default()
-        };
-        assert_eq!(Private::parse(&now.to_bytes()), now);
     }
 }

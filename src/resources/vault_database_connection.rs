@@ -5,8 +5,8 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
-    Type, Value,
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
+    Value,
 };
 
 use crate::backends::settings::Secret;
@@ -14,7 +14,7 @@ use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, parse_vault_id, plan_views,
-    vault_mount_validator, vault_name_validator,
+    vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -209,11 +209,7 @@ fn tls_body_fields(
 }
 
 /// Builds the body of `<mount>/config/<name>` and the state values it implies.
-async fn write_config(
-    ctx: &mut Ctx<'_, Backends>,
-    planned: &Value,
-    config: &Value,
-) -> Option<Value> {
+async fn write_config(ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
     let planned: Model = decode(&mut ctx.diags, planned)?;
     let config: Model = decode(&mut ctx.diags, config)?;
     let name = planned.name.clone();
@@ -327,9 +323,7 @@ async fn write_config(
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
-    fn type_name(&self) -> &'static str {
-        "dbaas_vault_database_connection"
-    }
+    tfplugin::typed!("dbaas_vault_database_connection", Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -402,16 +396,11 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
         write_config(ctx, planned, config).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let mut s: Model = decode(&mut ctx.diags, state)?;
         let mount = ctx
             .client
@@ -464,7 +453,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         _prior: &Value,
         planned: &Value,
         config: &Value,
@@ -472,7 +461,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         write_config(ctx, planned, config).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -492,7 +481,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         match parse_vault_id(id) {
             Ok((mount, name)) => {
                 // The engine is read from Vault next; any valid one fills the gap.
@@ -514,6 +503,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::common::test_plan;
 
     use tfplugin::Resource;
 
@@ -556,11 +546,6 @@ mod tests {
         assert_eq!(mysql_tls_param(MysqlTls::VerifyIdentity, &files), "");
     }
 
-    #[test]
-    fn the_model_has_the_schemas_attributes() {
-        tfplugin::model::check_model::<Model>(&VaultDatabaseConnection.schema().block).unwrap();
-    }
-
     /// The provider's admin PostgreSQL settings with `password` as the secret.
     fn backends(password: Secret) -> Backends {
         Backends::new(crate::backends::settings::Settings {
@@ -584,18 +569,15 @@ mod tests {
             ("name", Value::string("eph-conn")),
             ("engine", Value::string("postgres")),
         ]);
-        let mut plan = Plan {
-            prior: &Value::Null,
-            config: &config,
-            planned: obj(&[
+        let mut plan = test_plan(
+            &Value::Null,
+            &config,
+            obj(&[
                 ("name", Value::string("eph-conn")),
                 ("engine", Value::string("postgres")),
                 ("username", Value::unknown()),
             ]),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        );
         VaultDatabaseConnection.plan_with_client(client, &mut plan);
         plan.planned.get("username").clone()
     }

@@ -6,8 +6,8 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Ctx, Diagnostics, Known, Number, Plan, Schema,
-    Type, Validator, Value,
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
+    Validator, Value,
 };
 
 use crate::backends::redis::Redis;
@@ -15,7 +15,11 @@ use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
     attribute_error, backend_error, decode, encode, merge, need, no_nul_validator, parse_vault_id,
-    plan_views_with_prior, vault_mount_validator, vault_name_validator,
+    plan_views_with_prior, vault_mount_validator, vault_name_validator, Ctx,
+};
+use crate::resources::redis_acl::confined;
+use crate::resources::vault_role_rules::{
+    creds_path, generated_statements, policy_for, recover_from_statements, role_path, ttl_secs,
 };
 use crate::sql::{self, Access, VaultStatements};
 
@@ -51,6 +55,13 @@ impl Model {
     fn is_static(&self) -> bool {
         self.mode == RoleMode::Static
     }
+}
+
+/// Where a planned role lives (either may be unknown, or null for the default mount).
+#[derive(Debug, Deserialize)]
+struct RoleName {
+    name: Known<String>,
+    mount: Known<String>,
 }
 
 /// Statements as planning sees them (elements may be unknown).
@@ -138,58 +149,8 @@ struct Imported<'a> {
     access: Option<Access>,
 }
 
-/// `<mount>/roles/<name>` or `<mount>/static-roles/<name>`.
-fn role_path(mount: &str, name: &str, stat: bool) -> String {
-    format!(
-        "{mount}/{}/{name}",
-        if stat { "static-roles" } else { "roles" }
-    )
-}
-
-/// `<mount>/creds/<name>` or `<mount>/static-creds/<name>`.
-pub fn creds_path(mount: &str, name: &str, stat: bool) -> String {
-    format!(
-        "{mount}/{}/{name}",
-        if stat { "static-creds" } else { "creds" }
-    )
-}
-
-/// Vault policy HCL granting read on the credentials path.
-pub fn policy_for(creds_path: &str) -> String {
-    format!("path \"{creds_path}\" {{\n  capabilities = [\"read\"]\n}}\n")
-}
-
-/// Statements for an engine, database and access level; refused when a name holds NUL.
-/// `owner` is the PostgreSQL database's owner role (default `<database>_owner`).
-pub fn generated_statements(
-    engine: Engine,
-    database: &str,
-    owner: Option<&str>,
-    access: Access,
-) -> Result<VaultStatements, sql::BadIdentifier> {
-    match engine {
-        Engine::Mysql => sql::vault_mysql_statements(database, access),
-        Engine::Redis => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
-        Engine::Postgres => {
-            let owner = owner.map_or_else(|| format!("{database}_owner"), str::to_string);
-            sql::vault_postgres_statements(
-                &sql::postgres_group(database, &owner, access),
-                &owner,
-                access,
-            )
-        }
-    }
-}
-
-fn ttl_secs(v: &serde_json::Value) -> Option<i64> {
-    v.as_i64().or_else(|| {
-        v.as_str()
-            .and_then(|s| s.trim_end_matches('s').parse().ok())
-    })
-}
-
 /// Finds the connection's engine in Vault.
-async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -> Option<Engine> {
+async fn engine_of(ctx: &mut Ctx<'_>, mount: &str, connection: &str) -> Option<Engine> {
     let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
     match vault.read(&format!("{mount}/config/{connection}")).await {
         Ok(Some(body)) => match body["data"]["plugin_name"]
@@ -215,7 +176,7 @@ async fn engine_of(ctx: &mut Ctx<'_, Backends>, mount: &str, connection: &str) -
 
 /// The owner role of PostgreSQL database `database` from the catalog (`pg_database.datdba`):
 /// `Ok(None)` when the provider has no `postgres` block or the database does not exist.
-async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option<String>, String> {
+async fn catalog_owner(ctx: &Ctx<'_>, database: &str) -> Result<Option<String>, String> {
     if ctx.client.settings.postgres.is_none() {
         return Ok(None);
     }
@@ -227,14 +188,14 @@ async fn catalog_owner(ctx: &Ctx<'_, Backends>, database: &str) -> Result<Option
 }
 
 /// The databases PostgreSQL role `owner` owns, from the catalog (empty when unknown).
-pub async fn databases_owned_by(ctx: &Ctx<'_, Backends>, owner: &str) -> Vec<String> {
+pub async fn databases_owned_by(ctx: &Ctx<'_>, owner: &str) -> Vec<String> {
     let Ok(pg) = ctx.client.postgres().await else {
         return Vec::new();
     };
     pg.databases_owned_by(owner).await.unwrap_or_default()
 }
 
-async fn write_role(ctx: &mut Ctx<'_, Backends>, planned: &Model) -> Option<Value> {
+async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Value> {
     let name = planned.name.clone();
     let mount = ctx
         .client
@@ -392,33 +353,6 @@ fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Whether an ACL user's key and channel patterns are a namespace's: one `~<prefix>*`
-/// with a glob-free prefix, and channels under it.
-fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
-    let prefix = match keys {
-        [one] => one
-            .strip_prefix('~')
-            .and_then(|k| k.strip_suffix('*'))
-            .filter(|p| !p.is_empty() && !p.contains(['*', '?', '[', ']', '\\'])),
-        _ => None,
-    };
-    let Some(prefix) = prefix else {
-        return Err(format!(
-            "its key rules are {:?}, not one `~<prefix>*`",
-            keys.join(" ")
-        ));
-    };
-    match channels
-        .iter()
-        .find(|c| !c.strip_prefix('&').is_some_and(|c| c.starts_with(prefix)))
-    {
-        Some(c) => Err(format!(
-            "its channel rule {c:?} is outside the prefix {prefix:?}"
-        )),
-        None => Ok(()),
-    }
-}
-
 /// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
 /// a diagnostic's summary and detail.
 async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (String, String)> {
@@ -451,12 +385,7 @@ async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (St
 
 /// Expired logins Vault made for this role that still exist in PostgreSQL: they are
 /// what makes a later issue fail with `user already exists`.
-async fn stale_logins(
-    ctx: &Ctx<'_, Backends>,
-    role: &str,
-    database: &str,
-    owner: &str,
-) -> Vec<String> {
+async fn stale_logins(ctx: &Ctx<'_>, role: &str, database: &str, owner: &str) -> Vec<String> {
     // Only logins in this database's groups: role names share Vault's 8-character prefix.
     let groups: Vec<String> = vec![
         owner.to_string(),
@@ -473,7 +402,7 @@ async fn stale_logins(
 
 /// The tenant database a static PostgreSQL login is for: the database of its tenant
 /// group (`<db>_<access>`), or the one database its group owns (a custom `owner`).
-pub async fn static_login_database(ctx: &Ctx<'_, Backends>, username: &str) -> Option<String> {
+pub async fn static_login_database(ctx: &Ctx<'_>, username: &str) -> Option<String> {
     if let Some((database, _)) = static_login_group(ctx, username).await {
         return Some(database);
     }
@@ -488,7 +417,7 @@ pub async fn static_login_database(ctx: &Ctx<'_, Backends>, username: &str) -> O
 }
 
 /// The tenant group a PostgreSQL login belongs to, as `(database, access)`.
-async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(String, Access)> {
+async fn static_login_group(ctx: &Ctx<'_>, username: &str) -> Option<(String, Access)> {
     let pg = ctx.client.postgres().await.ok()?;
     let groups = pg.login_groups(username).await.ok()?;
     groups.iter().find_map(|g| {
@@ -504,9 +433,7 @@ async fn static_login_group(ctx: &Ctx<'_, Backends>, username: &str) -> Option<(
 
 #[async_trait::async_trait]
 impl tfplugin::Resource<Backends> for VaultRotationRole {
-    fn type_name(&self) -> &'static str {
-        "dbaas_vault_rotation_role"
-    }
+    tfplugin::typed!("dbaas_vault_rotation_role", Model);
 
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
@@ -634,8 +561,11 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
         // Remembered for `ephemeral "dbaas_database_credentials"`: opened at plan time
         // for this role before it exists, it answers "known after apply".
-        if let Some(name) = plan.planned.get("name").as_str() {
-            let mount = client.vault_mount(plan.planned.get("mount").as_str());
+        let Ok(role) = plan.planned.to_model::<RoleName>() else {
+            return;
+        };
+        if let Some(name) = role.name.as_option() {
+            let mount = client.vault_mount(role.mount.as_option().map(String::as_str));
             client.note_planned_role(&mount, name);
         }
     }
@@ -672,17 +602,12 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
-    async fn create(
-        &self,
-        ctx: &mut Ctx<'_, Backends>,
-        planned: &Value,
-        _config: &Value,
-    ) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
         let planned: Model = decode(&mut ctx.diags, planned)?;
         write_role(ctx, &planned).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, Backends>, state: &Value) -> Option<Value> {
+    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
         let mut s: Model = decode(&mut ctx.diags, state)?;
         let name = s.name.clone();
         let mount = ctx
@@ -782,7 +707,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
 
     async fn update(
         &self,
-        ctx: &mut Ctx<'_, Backends>,
+        ctx: &mut Ctx<'_>,
         _prior: &Value,
         planned: &Value,
         _config: &Value,
@@ -791,7 +716,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         write_role(ctx, &planned).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, Backends>, prior: &Value) {
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
         let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
             return;
         };
@@ -828,7 +753,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         }
     }
 
-    async fn import(&self, ctx: &mut Ctx<'_, Backends>, id: &str, state: &mut Value) {
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         let (mount, name) = match parse_vault_id(id) {
             Ok(parts) => parts,
             Err(why) => {
@@ -883,10 +808,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
 /// The database a dynamic role's generated statements are for. An `owner` login joins
 /// the database's owner role, which may be a custom name (no `_owner` suffix): the
 /// catalog says which database that role owns.
-pub async fn database_of_statements(
-    ctx: &Ctx<'_, Backends>,
-    v: &serde_json::Value,
-) -> (String, Access) {
+pub async fn database_of_statements(ctx: &Ctx<'_>, v: &serde_json::Value) -> (String, Access) {
     let (database, access) = recover_from_statements(v);
     if access != Access::Owner || ctx.client.settings.postgres.is_none() {
         return (database, access);
@@ -908,144 +830,10 @@ pub async fn database_of_statements(
     (database, access)
 }
 
-/// Recovers the tenant database from generated PostgreSQL statements (`IN ROLE "<db>_<access>"`),
-/// so an imported role plans no change when its configuration matches.
-pub fn database_from_statements(v: &serde_json::Value) -> String {
-    recover_from_statements(v).0
-}
-
-/// Recovers `(database, access)` from statements this provider generated, for any
-/// engine: PostgreSQL `IN ROLE "<db>_<access>"`, MySQL `GRANT <privileges> ON `db`.*`,
-/// Redis `["~<db>:*", ...]`. Unknown shapes give an empty database and `owner`.
-pub fn recover_from_statements(v: &serde_json::Value) -> (String, Access) {
-    let statements: Vec<&str> = v
-        .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
-        .unwrap_or_default();
-    for text in &statements {
-        if let Some(i) = text.find("IN ROLE \"") {
-            let role = text[i + 9..].split('"').next().unwrap_or_default();
-            for (suffix, access) in [
-                ("_owner", Access::Owner),
-                ("_readwrite", Access::ReadWrite),
-                ("_readonly", Access::ReadOnly),
-            ] {
-                if let Some(db) = role.strip_suffix(suffix) {
-                    return (db.to_string(), access);
-                }
-            }
-            return (role.to_string(), Access::Owner);
-        }
-        if let (Some(g), Some(on)) = (text.find("GRANT "), text.find(" ON `")) {
-            let privileges = &text[g + 6..on];
-            let db = text[on + 5..]
-                .split("`.")
-                .next()
-                .unwrap_or_default()
-                .replace("``", "`")
-                .replace("\\_", "_")
-                .replace("\\%", "%");
-            let access = match privileges {
-                "ALL PRIVILEGES" => Access::Owner,
-                "SELECT" => Access::ReadOnly,
-                _ => Access::ReadWrite,
-            };
-            return (db, access);
-        }
-        if let Ok(rules) = serde_json::from_str::<Vec<String>>(text) {
-            let prefix = rules
-                .iter()
-                .find_map(|r| r.strip_prefix('~').and_then(|p| p.strip_suffix('*')))
-                .unwrap_or_default();
-            let access =
-                if rules.iter().any(|r| r == "+@read") && !rules.iter().any(|r| r == "+@all") {
-                    Access::ReadOnly
-                } else {
-                    Access::Owner
-                };
-            return (
-                prefix.strip_suffix(':').unwrap_or(prefix).to_string(),
-                access,
-            );
-        }
-    }
-    (String::new(), Access::Owner)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_and_policy() {
-        assert_eq!(
-            creds_path("database", "app-role", false),
-            "database/creds/app-role"
-        );
-        assert_eq!(
-            creds_path("database", "app-role", true),
-            "database/static-creds/app-role"
-        );
-        assert_eq!(
-            policy_for("database/creds/app-role"),
-            "path \"database/creds/app-role\" {\n  capabilities = [\"read\"]\n}\n"
-        );
-    }
-
-    #[test]
-    fn database_is_recovered_from_generated_statements() {
-        let s = generated_statements(Engine::Postgres, "shop", None, Access::ReadOnly).unwrap();
-        assert_eq!(
-            database_from_statements(&serde_json::json!(s.creation)),
-            "shop"
-        );
-        let s = generated_statements(Engine::Postgres, "shop", None, Access::Owner).unwrap();
-        assert_eq!(
-            database_from_statements(&serde_json::json!(s.creation)),
-            "shop"
-        );
-    }
-}
-
-#[cfg(test)]
-mod recover_tests {
-    use super::*;
-
-    #[test]
-    fn database_and_access_come_back_for_every_engine() {
-        for &engine in Engine::ALL {
-            for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
-                let s = generated_statements(engine, "shop_1", None, access).unwrap();
-                let (db, got) = recover_from_statements(&serde_json::json!(s.creation));
-                assert_eq!(db, "shop_1", "{engine} {access:?}");
-                // Redis owner and readwrite generate the same rules.
-                let expected = if engine == Engine::Redis && access == Access::ReadWrite {
-                    Access::Owner
-                } else {
-                    access
-                };
-                assert_eq!(got, expected, "{engine}");
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod redis_rule_tests {
-    use super::*;
-
-    #[test]
-    fn only_a_namespace_confined_to_one_prefix_is_used() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(confined(&s(&["~app:*"]), &s(&["&app:*", "&app:events"])).is_ok());
-        assert!(confined(&s(&["~app:*"]), &[]).is_ok());
-        assert!(confined(&s(&["~*"]), &[]).is_err());
-        assert!(confined(&s(&["~app:*", "~other:*"]), &[]).is_err());
-        assert!(confined(&s(&["%R~app:*"]), &[]).is_err());
-        assert!(confined(&s(&["~a?p:*"]), &[]).is_err());
-        assert!(confined(&s(&["~app:*"]), &s(&["&*"])).is_err());
-        assert!(confined(&[], &[]).is_err());
-    }
+    use crate::resources::common::test_plan;
 
     #[test]
     fn private_state_of_earlier_releases_reads_as_no_record() {
@@ -1073,12 +861,6 @@ mod redis_rule_tests {
     }
 
     #[test]
-    fn the_model_has_the_schemas_attributes() {
-        use tfplugin::Resource;
-        tfplugin::model::check_model::<Model>(&VaultRotationRole.schema().block).unwrap();
-    }
-
-    #[test]
     fn edited_rules_are_planned_back_from_the_recorded_namespace() {
         let ns = RedisNamespace {
             keys: vec!["~app:*".into()],
@@ -1094,14 +876,7 @@ mod redis_rule_tests {
             ("creation_statements", edited.clone()),
         ]);
         let config = obj(&[("creation_statements", Value::Null)]);
-        let mut plan = Plan {
-            prior: &prior,
-            config: &config,
-            planned: prior.clone(),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&prior, &config, prior.clone());
         tfplugin::Resource::<Backends>::plan_with_private(
             &VaultRotationRole,
             &record_namespace(&ns),
@@ -1113,14 +888,7 @@ mod redis_rule_tests {
         assert!(rules.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
 
         // No record (state of an earlier release): the plan keeps what it had.
-        let mut plan = Plan {
-            prior: &prior,
-            config: &config,
-            planned: prior.clone(),
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&prior, &config, prior.clone());
         tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
         assert_eq!(creation(&plan), edited.string_list());
     }
@@ -1133,14 +901,7 @@ mod redis_rule_tests {
             ("name", Value::string("eph-role")),
             ("mount", Value::unknown()),
         ]);
-        let mut plan = Plan {
-            prior: &Value::Null,
-            config: &config,
-            planned,
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&Value::Null, &config, planned);
         assert!(!client.role_is_planned("database", "eph-role"));
         tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
         assert!(
@@ -1152,14 +913,7 @@ mod redis_rule_tests {
 
         // A destroy plans nothing to read credentials from.
         let client = Backends::new(Default::default());
-        let mut plan = Plan {
-            prior: &config,
-            config: &Value::Null,
-            planned: Value::Null,
-            requires_replace: vec![],
-            diags: Default::default(),
-            info: Default::default(),
-        };
+        let mut plan = test_plan(&config, &Value::Null, Value::Null);
         tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
         assert!(!client.role_is_planned("database", "eph-role"));
     }

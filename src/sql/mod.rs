@@ -68,10 +68,14 @@ pub fn quote_ident(name: &str) -> String {
 /// the result means the same whatever `standard_conforming_strings` says. A NUL byte is
 /// kept, as in [`quote_ident`].
 pub fn quote_literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 3);
-    if value.contains('\\') {
-        out.push('E');
-    }
+    let prefix = if value.contains('\\') { "E" } else { "" };
+    format!("{prefix}{}", escaped_literal(value))
+}
+
+/// `'value'` with quotes doubled and backslashes escaped: the literal both PostgreSQL's
+/// `E''` form and MySQL's default sql_mode read back as `value`.
+fn escaped_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
         match c {
@@ -94,17 +98,7 @@ pub fn quote_mysql_ident(name: &str) -> Result<String, BadIdentifier> {
 /// on): quotes doubled, backslashes escaped; NUL refused.
 pub fn quote_mysql_literal(value: &str) -> Result<String, BadIdentifier> {
     refuse_nul(value)?;
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    Ok(out)
+    Ok(escaped_literal(value))
 }
 
 #[cfg(test)]

@@ -18,10 +18,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine;
-use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls::DistinguishedName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use tokio::sync::Notify;
@@ -114,19 +113,25 @@ pub fn pem_to_der(pem: &str) -> Result<Vec<u8>, HandshakeError> {
         .map_err(|e| HandshakeError::BadClientCert(e.to_string()))
 }
 
-/// A fresh self-signed server certificate for `localhost` and its key.
-pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), HandshakeError>
-{
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+/// Certificate parameters for `localhost` (SAN and CN), organisation `HashiCorp`, as
+/// go-plugin writes them on both sides; the caller sets CA and key usages.
+pub(crate) fn localhost_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "localhost");
     params
         .distinguished_name
         .push(rcgen::DnType::OrganizationName, "HashiCorp");
+    Ok(params)
+}
+
+/// A fresh self-signed server certificate for `localhost` and its key.
+pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), HandshakeError>
+{
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+    let mut params = localhost_params().map_err(|e| HandshakeError::Tls(e.to_string()))?;
     params.is_ca = rcgen::IsCa::NoCa;
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
@@ -152,6 +157,36 @@ pub struct PinnedClientCert {
     der: Vec<u8>,
     algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
 }
+
+/// The handshake-signature checks of a rustls certificate verifier whose `algorithms`
+/// field holds the provider's algorithms: the same for our server and the test client.
+macro_rules! signature_checks {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.algorithms.supported_schemes()
+        }
+    };
+}
+#[cfg_attr(not(feature = "testing"), allow(unused_imports))]
+pub(crate) use signature_checks;
 
 impl PinnedClientCert {
     /// Pins `der`.
@@ -184,27 +219,7 @@ impl ClientCertVerifier for PinnedClientCert {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
+    signature_checks!();
 }
 
 /// TLS server configuration for AutoMTLS: our identity, the pinned client, ALPN h2.
@@ -545,7 +560,7 @@ mod tests {
         assert!(v.verify_client_cert(&b, &[], UnixTime::now()).is_err());
         assert!(
             v.supported_verify_schemes()
-                .contains(&SignatureScheme::ECDSA_NISTP521_SHA512),
+                .contains(&rustls::SignatureScheme::ECDSA_NISTP521_SHA512),
             "Terraform signs with P-521"
         );
     }

@@ -145,6 +145,10 @@ pub trait Resource<C>: Send + Sync {
     /// The schema, with descriptions, defaults, validators and plan modifiers.
     fn schema(&self) -> Schema;
 
+    /// Compares the type's model struct with its schema, usually
+    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
+    fn check_model(&self) -> Result<(), String>;
+
     /// Cross-attribute checks beyond the schema's validators.
     async fn validate(&self, _config: &Value, _info: &ClientInfo, _diags: &mut Diagnostics) {}
 
@@ -209,6 +213,10 @@ pub trait DataSource<C>: Send + Sync {
     /// The schema.
     fn schema(&self) -> Schema;
 
+    /// Compares the type's model struct with its schema, usually
+    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
+    fn check_model(&self) -> Result<(), String>;
+
     /// Checks beyond the schema's validators.
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
@@ -234,6 +242,10 @@ pub trait EphemeralResource<C>: Send + Sync {
 
     /// The schema.
     fn schema(&self) -> Schema;
+
+    /// Compares the type's model struct with its schema, usually
+    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
+    fn check_model(&self) -> Result<(), String>;
 
     /// Checks beyond the schema's validators.
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}

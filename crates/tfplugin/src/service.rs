@@ -45,16 +45,17 @@ struct Table<T: ?Sized> {
 
 impl<T: ?Sized> Table<T> {
     /// Indexes `items` by name. A name declared twice keeps its first type and is an
-    /// error in `diags`, as is a schema that fails [`Schema::check`].
+    /// error in `diags`, as is a schema that fails [`Schema::check`] or a model that
+    /// does not match its schema (`describe` gives name, schema and model check).
     fn new(
         kind: &'static str,
         items: Vec<Arc<T>>,
-        describe: impl Fn(&T) -> (&'static str, Schema),
+        describe: impl Fn(&T) -> (&'static str, Schema, Result<(), String>),
         diags: &mut Diagnostics,
     ) -> Self {
         let mut entries = HashMap::new();
         for imp in items {
-            let (name, schema) = describe(&imp);
+            let (name, schema, model) = describe(&imp);
             if entries.contains_key(name) {
                 diags.error(
                     format!("Duplicate {kind} type {name}"),
@@ -63,6 +64,12 @@ impl<T: ?Sized> Table<T> {
                 continue;
             }
             schema.check(&format!("{kind} {name}"), diags);
+            if let Err(problem) = model {
+                diags.error(
+                    format!("Model of {kind} {name}"),
+                    format!("The model and the schema of {kind} {name:?} differ: {problem}. This is a bug in the provider."),
+                );
+            }
             let ty = schema.value_type();
             entries.insert(name, Entry { imp, schema, ty });
         }
@@ -179,8 +186,8 @@ pub(crate) struct ProviderService<P: Provider> {
 }
 
 /// Checks a provider's definition as [`crate::serve`] does at start-up: duplicate type
-/// names among its resources, data sources or ephemeral resources, and every schema's
-/// [`Schema::check`]. Empty when the provider is well-formed.
+/// names among its resources, data sources or ephemeral resources, every schema's
+/// [`Schema::check`] and every type's model against its schema. Empty when the provider is well-formed.
 pub fn check_provider<P: Provider>(provider: P) -> Diagnostics {
     ProviderService::new(provider).startup
 }
@@ -194,7 +201,7 @@ impl<P: Provider> ProviderService<P> {
         let resources = Table::new(
             "resource",
             provider.resources(),
-            |r| (r.type_name(), r.schema()),
+            |r| (r.type_name(), r.schema(), r.check_model()),
             &mut startup,
         );
         for (name, e) in &resources.entries {
@@ -209,13 +216,13 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = Table::new(
             "data source",
             provider.data_sources(),
-            |d| (d.type_name(), d.schema()),
+            |d| (d.type_name(), d.schema(), d.check_model()),
             &mut startup,
         );
         let ephemerals = Table::new(
             "ephemeral resource",
             provider.ephemeral_resources(),
-            |e| (e.type_name(), e.schema()),
+            |e| (e.type_name(), e.schema(), e.check_model()),
             &mut startup,
         );
         for d in startup.iter() {
@@ -344,377 +351,308 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
+/// Writes one RPC's body (see [`Body`]): an associated fn of [`ProviderService`] from the
+/// entry of a `$kind` type, the RPC's request and the diagnostics, to its response.
+macro_rules! rpc_body {
+    (fn $name:ident($self:ident, $e:ident: $kind:ident, $r:ident: $rpc:ident, $diags:ident) $body:block) => {
+        fn $name<'a>(
+            &'a $self,
+            $e: &'a Entry<dyn $kind<P::Client>>,
+            $r: pb::$rpc::Request,
+            $diags: &'a mut Diagnostics,
+        ) -> BoxFuture<'a, Option<pb::$rpc::Response>> {
+            Box::pin(async move $body)
+        }
+    };
+}
+
 /// What each RPC about one type does once `on_type` has found the type.
 impl<P: Provider> ProviderService<P> {
-    fn validate_resource<'a>(
-        &'a self,
-        e: &'a Entry<dyn Resource<P::Client>>,
-        r: pb::validate_resource_config::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::validate_resource_config::Response>> {
-        Box::pin(async move {
-            let info = self.info(r.client_capabilities.as_ref());
-            let what = "resource configuration";
-            let config = validated_config(&e.schema, &e.ty, r.config.as_ref(), what, diags)?;
-            check_write_only(&e.schema, &config, &info, diags);
-            e.imp.validate(&config, &info, diags).await;
-            None
-        })
-    }
+    rpc_body!(fn validate_resource(self, e: Resource, r: validate_resource_config, diags) {
+        let info = self.info(r.client_capabilities.as_ref());
+        let what = "resource configuration";
+        let config = validated_config(&e.schema, &e.ty, r.config.as_ref(), what, diags)?;
+        check_write_only(&e.schema, &config, &info, diags);
+        e.imp.validate(&config, &info, diags).await;
+        None
+    });
 
-    fn validate_data_source<'a>(
-        &'a self,
-        e: &'a Entry<dyn DataSource<P::Client>>,
-        r: pb::validate_data_resource_config::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::validate_data_resource_config::Response>> {
-        Box::pin(async move {
-            let what = "data source configuration";
-            let config = validated_config(&e.schema, &e.ty, r.config.as_ref(), what, diags)?;
-            e.imp.validate(&config, diags).await;
-            None
-        })
-    }
+    rpc_body!(fn validate_data_source(self, e: DataSource, r: validate_data_resource_config, diags) {
+        let what = "data source configuration";
+        let config = validated_config(&e.schema, &e.ty, r.config.as_ref(), what, diags)?;
+        e.imp.validate(&config, diags).await;
+        None
+    });
 
-    fn validate_ephemeral<'a>(
-        &'a self,
-        e: &'a Entry<dyn EphemeralResource<P::Client>>,
-        r: pb::validate_ephemeral_resource_config::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::validate_ephemeral_resource_config::Response>> {
-        Box::pin(async move {
-            let what = "ephemeral resource configuration";
-            let config = validated_config(&e.schema, &e.ty, r.config.as_ref(), what, diags)?;
-            e.imp.validate(&config, diags).await;
-            None
-        })
-    }
+    rpc_body!(fn validate_ephemeral(self, e: EphemeralResource, r: validate_ephemeral_resource_config, diags) {
+        let what = "ephemeral resource configuration";
+        let config = validated_config(&e.schema, &e.ty, r.config.as_ref(), what, diags)?;
+        e.imp.validate(&config, diags).await;
+        None
+    });
 
-    fn upgrade<'a>(
-        &'a self,
-        e: &'a Entry<dyn Resource<P::Client>>,
-        r: pb::upgrade_resource_state::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::upgrade_resource_state::Response>> {
-        Box::pin(async move {
-            let json = r
-                .raw_state
-                .as_ref()
-                .map(|s| s.json.as_slice())
-                .unwrap_or_default();
-            let flatmap = r.raw_state.as_ref().is_some_and(|s| !s.flatmap.is_empty());
-            let upgraded = if json.is_empty() && flatmap {
-                diags.error(
-                    "State from Terraform 0.11 or older",
-                    crate::upgrade::flatmap_refusal(&r.type_name),
-                );
-                return None;
-            } else if json.is_empty() {
+    rpc_body!(fn upgrade(self, e: Resource, r: upgrade_resource_state, diags) {
+        let json = r
+            .raw_state
+            .as_ref()
+            .map(|s| s.json.as_slice())
+            .unwrap_or_default();
+        let flatmap = r.raw_state.as_ref().is_some_and(|s| !s.flatmap.is_empty());
+        let upgraded = if json.is_empty() && flatmap {
+            diags.error(
+                "State from Terraform 0.11 or older",
+                crate::upgrade::flatmap_refusal(&r.type_name),
+            );
+            return None;
+        } else if json.is_empty() {
+            Value::Null
+        } else if r.version > e.schema.version {
+            diags.error(
+                "State written by a newer provider",
+                format!("This {} was stored by schema version {}, newer than this provider's {}. Use the newer provider version.", r.type_name, r.version, e.schema.version),
+            );
+            return None;
+        } else {
+            let parsed = serde_json::from_slice::<serde_json::Value>(json);
+            let mut state = match parsed {
+                Ok(state) => state,
+                Err(err) => {
+                    let detail = format!("{}: {err}", r.type_name);
+                    diags.error("Stored state is not JSON", detail);
+                    return None;
+                }
+            };
+            if r.version < e.schema.version {
+                let upgraders = e.imp.state_upgraders();
+                match crate::upgrade::upgrade_json(
+                    state,
+                    r.version,
+                    e.schema.version,
+                    &upgraders,
+                ) {
+                    Ok(s) => state = s,
+                    Err(why) => {
+                        diags.error(
+                            "Cannot upgrade stored state",
+                            format!("{}: {why}", r.type_name),
+                        );
+                        return None;
+                    }
+                }
+            }
+            match Value::from_json(&state, &e.ty) {
+                Ok(v) => v,
+                Err(err) => {
+                    let detail = format!("{}: {err}", r.type_name);
+                    diags.error("Stored state does not match the schema", detail);
+                    return None;
+                }
+            }
+        };
+        Some(pb::upgrade_resource_state::Response {
+            upgraded_state: encode(&upgraded, &e.ty),
+            diagnostics: vec![],
+        })
+    });
+
+    rpc_body!(fn read(self, e: Resource, r: read_resource, diags) {
+        let info = self.info(r.client_capabilities.as_ref());
+        // Whatever stops the read early answers with the private state unchanged.
+        let mut response = pb::read_resource::Response {
+            private: r.private.clone(),
+            ..Default::default()
+        };
+        let what = "current state";
+        let Some(state) = decode(r.current_state.as_ref(), &e.ty, what, diags) else {
+            return Some(response);
+        };
+        if state.is_null() {
+            response.new_state = encode(&Value::Null, &e.ty);
+            return Some(response);
+        }
+        let client = self.client();
+        let Some(mut ctx) = self.ctx(&client, r.private, diags, info) else {
+            return Some(response);
+        };
+        let read = e.imp.read(&mut ctx, &state).await;
+        response.private = done(ctx, diags);
+        let mut v = read.unwrap_or(Value::Null);
+        if diags.has_errors() && v.is_null() {
+            // Keep what we had: a failed read must not make Terraform forget the object.
+            v = state;
+        }
+        finish_state(&e.schema, &mut v, diags);
+        response.new_state = encode(&v, &e.ty);
+        Some(response)
+    });
+
+    rpc_body!(fn plan(self, e: Resource, r: plan_resource_change, diags) {
+        let info = self.info(r.client_capabilities.as_ref());
+        let mut response = pb::plan_resource_change::Response {
+            planned_private: r.prior_private.clone(),
+            ..Default::default()
+        };
+        let prior = decode(r.prior_state.as_ref(), &e.ty, "prior state", diags);
+        let proposed = r.proposed_new_state.as_ref();
+        let proposed = decode(proposed, &e.ty, "proposed new state", diags);
+        let config = decode(r.config.as_ref(), &e.ty, "configuration", diags);
+        let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) else {
+            return Some(response);
+        };
+        let (planned, requires_replace) =
+            plan_attributes(&e.schema, &prior, &proposed, &config);
+        if planned.is_null() {
+            response.planned_state = encode(&Value::Null, &e.ty);
+            return Some(response);
+        }
+        let mut plan = Plan {
+            prior: &prior,
+            config: &config,
+            planned,
+            requires_replace,
+            diags: std::mem::take(diags),
+            info,
+        };
+        e.imp.modify_plan(&mut plan).await;
+        if let Some(client) = self.client() {
+            e.imp.plan_with_client(client.as_ref(), &mut plan);
+            e.imp.check_plan(client.as_ref(), &mut plan).await;
+        }
+        e.imp.plan_with_private(&r.prior_private, &mut plan);
+        null_write_only(&e.schema, &mut plan.planned);
+        *diags = plan.diags;
+        response.planned_state = encode(&plan.planned, &e.ty);
+        response.requires_replace = plan.requires_replace.iter().map(path_to_proto).collect();
+        Some(response)
+    });
+
+    rpc_body!(fn apply(self, e: Resource, r: apply_resource_change, diags) {
+        let prior = decode(r.prior_state.as_ref(), &e.ty, "prior state", diags);
+        let planned = decode(r.planned_state.as_ref(), &e.ty, "planned state", diags);
+        let config = decode(r.config.as_ref(), &e.ty, "configuration", diags);
+        let mut response = pb::apply_resource_change::Response {
+            private: r.planned_private.clone(),
+            ..Default::default()
+        };
+        let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) else {
+            return Some(response);
+        };
+        let client = self.client();
+        let Some(mut ctx) = self.ctx(&client, r.planned_private, diags, self.info(None)) else {
+            // Not configured: nothing was done.
+            response.new_state = encode(&prior, &e.ty);
+            return Some(response);
+        };
+        let mut new_state = if planned.is_null() {
+            e.imp.delete(&mut ctx, &prior).await;
+            // A failed delete leaves the object in state so it can be retried.
+            if ctx.diags.has_errors() {
+                prior.clone()
+            } else {
                 Value::Null
-            } else if r.version > e.schema.version {
-                diags.error(
-                    "State written by a newer provider",
-                    format!("This {} was stored by schema version {}, newer than this provider's {}. Use the newer provider version.", r.type_name, r.version, e.schema.version),
+            }
+        } else if prior.is_null() {
+            let created = e.imp.create(&mut ctx, &planned, &config).await;
+            if created.is_none() && !ctx.diags.has_errors() {
+                ctx.diags.error(
+                    "Provider returned no state after create",
+                    "This is a bug in the provider.",
                 );
-                return None;
-            } else {
-                let parsed = serde_json::from_slice::<serde_json::Value>(json);
-                let mut state = match parsed {
-                    Ok(state) => state,
-                    Err(err) => {
-                        let detail = format!("{}: {err}", r.type_name);
-                        diags.error("Stored state is not JSON", detail);
-                        return None;
-                    }
-                };
-                if r.version < e.schema.version {
-                    let upgraders = e.imp.state_upgraders();
-                    match crate::upgrade::upgrade_json(
-                        state,
-                        r.version,
-                        e.schema.version,
-                        &upgraders,
-                    ) {
-                        Ok(s) => state = s,
-                        Err(why) => {
-                            diags.error(
-                                "Cannot upgrade stored state",
-                                format!("{}: {why}", r.type_name),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                match Value::from_json(&state, &e.ty) {
-                    Ok(v) => v,
-                    Err(err) => {
-                        let detail = format!("{}: {err}", r.type_name);
-                        diags.error("Stored state does not match the schema", detail);
-                        return None;
-                    }
-                }
-            };
-            Some(pb::upgrade_resource_state::Response {
-                upgraded_state: encode(&upgraded, &e.ty),
-                diagnostics: vec![],
-            })
-        })
-    }
-
-    fn read<'a>(
-        &'a self,
-        e: &'a Entry<dyn Resource<P::Client>>,
-        r: pb::read_resource::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::read_resource::Response>> {
-        Box::pin(async move {
-            let info = self.info(r.client_capabilities.as_ref());
-            // Whatever stops the read early answers with the private state unchanged.
-            let mut response = pb::read_resource::Response {
-                private: r.private.clone(),
-                ..Default::default()
-            };
-            let what = "current state";
-            let Some(state) = decode(r.current_state.as_ref(), &e.ty, what, diags) else {
-                return Some(response);
-            };
-            if state.is_null() {
-                response.new_state = encode(&Value::Null, &e.ty);
-                return Some(response);
             }
-            let client = self.client();
-            let Some(mut ctx) = self.ctx(&client, r.private, diags, info) else {
-                return Some(response);
-            };
-            let read = e.imp.read(&mut ctx, &state).await;
-            response.private = done(ctx, diags);
-            let mut v = read.unwrap_or(Value::Null);
-            if diags.has_errors() && v.is_null() {
-                // Keep what we had: a failed read must not make Terraform forget the object.
-                v = state;
-            }
-            finish_state(&e.schema, &mut v, diags);
-            response.new_state = encode(&v, &e.ty);
-            Some(response)
-        })
-    }
+            created.unwrap_or(Value::Null)
+        } else {
+            let updated = e.imp.update(&mut ctx, &prior, &planned, &config).await;
+            // A failed update keeps the prior state rather than losing the object.
+            updated.unwrap_or_else(|| prior.clone())
+        };
+        response.private = done(ctx, diags);
+        finish_state(&e.schema, &mut new_state, diags);
+        response.new_state = encode(&new_state, &e.ty);
+        Some(response)
+    });
 
-    fn plan<'a>(
-        &'a self,
-        e: &'a Entry<dyn Resource<P::Client>>,
-        r: pb::plan_resource_change::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::plan_resource_change::Response>> {
-        Box::pin(async move {
-            let info = self.info(r.client_capabilities.as_ref());
-            let mut response = pb::plan_resource_change::Response {
-                planned_private: r.prior_private.clone(),
+    rpc_body!(fn import(self, e: Resource, r: import_resource_state, diags) {
+        let info = self.info(r.client_capabilities.as_ref());
+        let client = self.client();
+        let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
+        let mut state = import_state(&e.schema, &r.id);
+        e.imp.import(&mut ctx, &r.id, &mut state).await;
+        let private = done(ctx, diags);
+        if diags.has_errors() {
+            return None;
+        }
+        null_write_only(&e.schema, &mut state);
+        Some(pb::import_resource_state::Response {
+            imported_resources: vec![pb::import_resource_state::ImportedResource {
+                state: encode(&state, &e.ty),
+                type_name: r.type_name,
+                private,
+            }],
+            ..Default::default()
+        })
+    });
+
+    rpc_body!(fn read_data(self, e: DataSource, r: read_data_source, diags) {
+        let info = self.info(r.client_capabilities.as_ref());
+        let what = "data source configuration";
+        let config = decode(r.config.as_ref(), &e.ty, what, diags)?;
+        let client = self.client();
+        let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
+        let read = e.imp.read(&mut ctx, &config).await;
+        done(ctx, diags);
+        let mut v = read?;
+        finish_state(&e.schema, &mut v, diags);
+        Some(pb::read_data_source::Response {
+            state: encode(&v, &e.ty),
+            ..Default::default()
+        })
+    });
+
+    rpc_body!(fn open(self, e: EphemeralResource, r: open_ephemeral_resource, diags) {
+        let info = self.info(r.client_capabilities.as_ref());
+        let what = "ephemeral resource configuration";
+        let config = decode(r.config.as_ref(), &e.ty, what, diags)?;
+        if !config.is_wholly_known() {
+            // Not knowable yet (planning): everything the provider computes is unknown.
+            let result = unknown_ephemeral_result(&e.schema, &config);
+            return Some(pb::open_ephemeral_resource::Response {
+                result: encode(&result, &e.ty),
                 ..Default::default()
-            };
-            let prior = decode(r.prior_state.as_ref(), &e.ty, "prior state", diags);
-            let proposed = r.proposed_new_state.as_ref();
-            let proposed = decode(proposed, &e.ty, "proposed new state", diags);
-            let config = decode(r.config.as_ref(), &e.ty, "configuration", diags);
-            let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) else {
-                return Some(response);
-            };
-            let (planned, requires_replace) =
-                plan_attributes(&e.schema, &prior, &proposed, &config);
-            if planned.is_null() {
-                response.planned_state = encode(&Value::Null, &e.ty);
-                return Some(response);
-            }
-            let mut plan = Plan {
-                prior: &prior,
-                config: &config,
-                planned,
-                requires_replace,
-                diags: std::mem::take(diags),
-                info,
-            };
-            e.imp.modify_plan(&mut plan).await;
-            if let Some(client) = self.client() {
-                e.imp.plan_with_client(client.as_ref(), &mut plan);
-                e.imp.check_plan(client.as_ref(), &mut plan).await;
-            }
-            e.imp.plan_with_private(&r.prior_private, &mut plan);
-            null_write_only(&e.schema, &mut plan.planned);
-            *diags = plan.diags;
-            response.planned_state = encode(&plan.planned, &e.ty);
-            response.requires_replace = plan.requires_replace.iter().map(path_to_proto).collect();
-            Some(response)
+            });
+        }
+        let client = self.client();
+        let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
+        let opened = e.imp.open(&mut ctx, &config).await;
+        let private = done(ctx, diags);
+        let opened = opened?;
+        Some(pb::open_ephemeral_resource::Response {
+            result: encode(&opened.result, &e.ty),
+            renew_at: opened.renew_at.map(timestamp),
+            private: Some(private),
+            ..Default::default()
         })
-    }
+    });
 
-    fn apply<'a>(
-        &'a self,
-        e: &'a Entry<dyn Resource<P::Client>>,
-        r: pb::apply_resource_change::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::apply_resource_change::Response>> {
-        Box::pin(async move {
-            let prior = decode(r.prior_state.as_ref(), &e.ty, "prior state", diags);
-            let planned = decode(r.planned_state.as_ref(), &e.ty, "planned state", diags);
-            let config = decode(r.config.as_ref(), &e.ty, "configuration", diags);
-            let mut response = pb::apply_resource_change::Response {
-                private: r.planned_private.clone(),
-                ..Default::default()
-            };
-            let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) else {
-                return Some(response);
-            };
-            let client = self.client();
-            let Some(mut ctx) = self.ctx(&client, r.planned_private, diags, self.info(None)) else {
-                // Not configured: nothing was done.
-                response.new_state = encode(&prior, &e.ty);
-                return Some(response);
-            };
-            let mut new_state = if planned.is_null() {
-                e.imp.delete(&mut ctx, &prior).await;
-                // A failed delete leaves the object in state so it can be retried.
-                if ctx.diags.has_errors() {
-                    prior.clone()
-                } else {
-                    Value::Null
-                }
-            } else if prior.is_null() {
-                let created = e.imp.create(&mut ctx, &planned, &config).await;
-                if created.is_none() && !ctx.diags.has_errors() {
-                    ctx.diags.error(
-                        "Provider returned no state after create",
-                        "This is a bug in the provider.",
-                    );
-                }
-                created.unwrap_or(Value::Null)
-            } else {
-                let updated = e.imp.update(&mut ctx, &prior, &planned, &config).await;
-                // A failed update keeps the prior state rather than losing the object.
-                updated.unwrap_or_else(|| prior.clone())
-            };
-            response.private = done(ctx, diags);
-            finish_state(&e.schema, &mut new_state, diags);
-            response.new_state = encode(&new_state, &e.ty);
-            Some(response)
+    rpc_body!(fn renew(self, e: EphemeralResource, r: renew_ephemeral_resource, diags) {
+        let client = self.client();
+        let private = r.private.unwrap_or_default();
+        let mut ctx = self.ctx(&client, private, diags, self.info(None))?;
+        let next = e.imp.renew(&mut ctx).await;
+        Some(pb::renew_ephemeral_resource::Response {
+            renew_at: next.map(timestamp),
+            private: Some(done(ctx, diags)),
+            ..Default::default()
         })
-    }
+    });
 
-    fn import<'a>(
-        &'a self,
-        e: &'a Entry<dyn Resource<P::Client>>,
-        r: pb::import_resource_state::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::import_resource_state::Response>> {
-        Box::pin(async move {
-            let info = self.info(r.client_capabilities.as_ref());
-            let client = self.client();
-            let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
-            let mut state = import_state(&e.schema, &r.id);
-            e.imp.import(&mut ctx, &r.id, &mut state).await;
-            let private = done(ctx, diags);
-            if diags.has_errors() {
-                return None;
-            }
-            null_write_only(&e.schema, &mut state);
-            Some(pb::import_resource_state::Response {
-                imported_resources: vec![pb::import_resource_state::ImportedResource {
-                    state: encode(&state, &e.ty),
-                    type_name: r.type_name,
-                    private,
-                }],
-                ..Default::default()
-            })
-        })
-    }
-
-    fn read_data<'a>(
-        &'a self,
-        e: &'a Entry<dyn DataSource<P::Client>>,
-        r: pb::read_data_source::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::read_data_source::Response>> {
-        Box::pin(async move {
-            let info = self.info(r.client_capabilities.as_ref());
-            let what = "data source configuration";
-            let config = decode(r.config.as_ref(), &e.ty, what, diags)?;
-            let client = self.client();
-            let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
-            let read = e.imp.read(&mut ctx, &config).await;
-            done(ctx, diags);
-            let mut v = read?;
-            finish_state(&e.schema, &mut v, diags);
-            Some(pb::read_data_source::Response {
-                state: encode(&v, &e.ty),
-                ..Default::default()
-            })
-        })
-    }
-
-    fn open<'a>(
-        &'a self,
-        e: &'a Entry<dyn EphemeralResource<P::Client>>,
-        r: pb::open_ephemeral_resource::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::open_ephemeral_resource::Response>> {
-        Box::pin(async move {
-            let info = self.info(r.client_capabilities.as_ref());
-            let what = "ephemeral resource configuration";
-            let config = decode(r.config.as_ref(), &e.ty, what, diags)?;
-            if !config.is_wholly_known() {
-                // Not knowable yet (planning): everything the provider computes is unknown.
-                let result = unknown_ephemeral_result(&e.schema, &config);
-                return Some(pb::open_ephemeral_resource::Response {
-                    result: encode(&result, &e.ty),
-                    ..Default::default()
-                });
-            }
-            let client = self.client();
-            let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
-            let opened = e.imp.open(&mut ctx, &config).await;
-            let private = done(ctx, diags);
-            let opened = opened?;
-            Some(pb::open_ephemeral_resource::Response {
-                result: encode(&opened.result, &e.ty),
-                renew_at: opened.renew_at.map(timestamp),
-                private: Some(private),
-                ..Default::default()
-            })
-        })
-    }
-
-    fn renew<'a>(
-        &'a self,
-        e: &'a Entry<dyn EphemeralResource<P::Client>>,
-        r: pb::renew_ephemeral_resource::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::renew_ephemeral_resource::Response>> {
-        Box::pin(async move {
-            let client = self.client();
-            let private = r.private.unwrap_or_default();
-            let mut ctx = self.ctx(&client, private, diags, self.info(None))?;
-            let next = e.imp.renew(&mut ctx).await;
-            Some(pb::renew_ephemeral_resource::Response {
-                renew_at: next.map(timestamp),
-                private: Some(done(ctx, diags)),
-                ..Default::default()
-            })
-        })
-    }
-
-    fn close<'a>(
-        &'a self,
-        e: &'a Entry<dyn EphemeralResource<P::Client>>,
-        r: pb::close_ephemeral_resource::Request,
-        diags: &'a mut Diagnostics,
-    ) -> BoxFuture<'a, Option<pb::close_ephemeral_resource::Response>> {
-        Box::pin(async move {
-            let client = self.client();
-            let private = r.private.unwrap_or_default();
-            let mut ctx = self.ctx(&client, private, diags, self.info(None))?;
-            e.imp.close(&mut ctx).await;
-            done(ctx, diags);
-            None
-        })
-    }
+    rpc_body!(fn close(self, e: EphemeralResource, r: close_ephemeral_resource, diags) {
+        let client = self.client();
+        let private = r.private.unwrap_or_default();
+        let mut ctx = self.ctx(&client, private, diags, self.info(None))?;
+        e.imp.close(&mut ctx).await;
+        done(ctx, diags);
+        None
+    });
 }
 
 /// Trait methods for the RPCs about one type, written out as `#[tonic::async_trait]`

@@ -9,11 +9,22 @@ fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
 }
 
 fn obj(pairs: &[(&str, Value)]) -> Value {
-    let mut v = Value::Map(Default::default());
-    for (k, x) in pairs {
-        v.set(k, x.clone());
-    }
-    v
+    Value::object(pairs)
+}
+
+/// Sends one request to an RPC of the service; a gRPC error fails the test.
+macro_rules! call {
+    ($svc:ident.$rpc:ident($req:expr)) => {
+        $svc.$rpc(Request::new($req))
+            .await
+            .expect(stringify!($rpc))
+            .into_inner()
+    };
+}
+
+/// The value a response carries (a test fails when it does not decode).
+fn value(v: Option<&pb::DynamicValue>, ty: &Type) -> Value {
+    decode(v, ty, "value", &mut Diagnostics::default()).expect("a value of the type")
 }
 
 fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
@@ -27,14 +38,10 @@ fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
 async fn configured() -> ProviderService<ExampleProvider> {
     let svc = ProviderService::new(ExampleProvider);
     let config = obj(&[("prefix", Value::string("p-"))]);
-    let r = svc
-        .configure_provider(Request::new(pb::configure_provider::Request {
-            config: dv(&config, &svc.schema_ty),
-            ..Default::default()
-        }))
-        .await
-        .expect("ConfigureProvider")
-        .into_inner();
+    let r = call!(svc.configure_provider(pb::configure_provider::Request {
+        config: dv(&config, &svc.schema_ty),
+        ..Default::default()
+    }));
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     svc
 }
@@ -42,14 +49,10 @@ async fn configured() -> ProviderService<ExampleProvider> {
 #[tokio::test]
 async fn unknown_type_names_are_error_diagnostics_naming_the_type() {
     let svc = configured().await;
-    let read = svc
-        .read_resource(Request::new(pb::read_resource::Request {
-            type_name: "example_nope".into(),
-            ..Default::default()
-        }))
-        .await
-        .expect("an unknown type is not a gRPC error")
-        .into_inner();
+    let read = call!(svc.read_resource(pb::read_resource::Request {
+        type_name: "example_nope".into(),
+        ..Default::default()
+    }));
     let errs = errors(&read.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
@@ -61,24 +64,18 @@ async fn unknown_type_names_are_error_diagnostics_naming_the_type() {
         "lists what exists: {errs:?}"
     );
 
-    let data = svc
-        .read_data_source(Request::new(pb::read_data_source::Request {
-            type_name: "example_thing".into(),
-            ..Default::default()
-        }))
-        .await
-        .expect("ReadDataSource")
-        .into_inner();
+    let data = call!(svc.read_data_source(pb::read_data_source::Request {
+        type_name: "example_thing".into(),
+        ..Default::default()
+    }));
     assert!(errors(&data.diagnostics)[0].contains("Unknown data source type example_thing"));
 
-    let open = svc
-        .open_ephemeral_resource(Request::new(pb::open_ephemeral_resource::Request {
+    let open = call!(
+        svc.open_ephemeral_resource(pb::open_ephemeral_resource::Request {
             type_name: "example_echo".into(),
             ..Default::default()
-        }))
-        .await
-        .expect("OpenEphemeralResource")
-        .into_inner();
+        })
+    );
     assert!(errors(&open.diagnostics)[0].contains("Unknown ephemeral resource type example_echo"));
 }
 
@@ -103,6 +100,16 @@ impl DataSource<ExampleClient> for BrokenEcho {
                 .attr(Attribute::string("x").required().computed())
                 .single_block("inner", inner),
         )
+    }
+
+    fn check_model(&self) -> Result<(), String> {
+        /// Has `y` where the schema has `x` and `inner`.
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Model {
+            y: String,
+        }
+        crate::model::check_model::<Model>(&self.schema().block)
     }
 
     async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, _config: &Value) -> Option<Value> {
@@ -144,39 +151,43 @@ impl Provider for Broken {
 async fn duplicate_types_and_schema_mistakes_are_start_up_diagnostics() {
     assert!(check_provider(ExampleProvider).0.is_empty());
     let svc = ProviderService::new(Broken);
-    let schema = svc
-        .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
-        .await
-        .expect("GetProviderSchema")
-        .into_inner();
+    let schema = call!(svc.get_provider_schema(pb::get_provider_schema::Request {}));
     let errs = errors(&schema.diagnostics);
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("Duplicate resource type example_thing")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("Duplicate ephemeral resource type example_token")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter().any(|e| e.contains("data source example_broken")
-            && e.contains("`x` is required and also optional or computed")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("`inner.a` is declared more than once")),
-        "nested blocks are checked: {errs:?}"
-    );
+    // Each expected error: the fragments one diagnostic holds, and what it shows.
+    let expected: [(&[&str], &str); 5] = [
+        (
+            &["Duplicate resource type example_thing"],
+            "duplicate resources",
+        ),
+        (
+            &["Duplicate ephemeral resource type example_token"],
+            "duplicate ephemerals",
+        ),
+        (
+            &[
+                "data source example_broken",
+                "`x` is required and also optional or computed",
+            ],
+            "schema flags are checked",
+        ),
+        (
+            &["`inner.a` is declared more than once"],
+            "nested blocks are checked",
+        ),
+        (
+            &["Model of data source example_broken", "\"y\"", "\"inner\""],
+            "models are checked",
+        ),
+    ];
+    for (fragments, what) in expected {
+        assert!(
+            errs.iter().any(|e| fragments.iter().all(|f| e.contains(f))),
+            "{what}: {errs:?}"
+        );
+    }
     assert_eq!(schema.resource_schemas.len(), 1, "the first one is served");
 
-    let meta = svc
-        .get_metadata(Request::new(pb::get_metadata::Request {}))
-        .await
-        .expect("GetMetadata")
-        .into_inner();
+    let meta = call!(svc.get_metadata(pb::get_metadata::Request {}));
     assert_eq!(errors(&meta.diagnostics), errs);
     assert_eq!(check_provider(Broken).0.len(), errs.len());
 }
@@ -194,110 +205,76 @@ async fn a_resource_lives_through_plan_apply_read_import_and_destroy() {
         deferral_allowed: false,
         write_only_attributes_allowed: true,
     });
-    let validate = svc
-        .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+    let validate = call!(
+        svc.validate_resource_config(pb::validate_resource_config::Request {
             type_name: "example_thing".into(),
             config: dv(&config, &ty),
             client_capabilities: caps,
-        }))
-        .await
-        .expect("ValidateResourceConfig")
-        .into_inner();
+        })
+    );
     assert!(
         validate.diagnostics.is_empty(),
         "{:?}",
         validate.diagnostics
     );
 
-    let plan = svc
-        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
-            type_name: "example_thing".into(),
-            prior_state: dv(&Value::Null, &ty),
-            proposed_new_state: dv(&config, &ty),
-            config: dv(&config, &ty),
-            ..Default::default()
-        }))
-        .await
-        .expect("PlanResourceChange")
-        .into_inner();
+    let plan = call!(svc.plan_resource_change(pb::plan_resource_change::Request {
+        type_name: "example_thing".into(),
+        prior_state: dv(&Value::Null, &ty),
+        proposed_new_state: dv(&config, &ty),
+        config: dv(&config, &ty),
+        ..Default::default()
+    }));
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
-    let planned = decode(
-        plan.planned_state.as_ref(),
-        &ty,
-        "plan",
-        &mut Diagnostics::default(),
-    )
-    .expect("planned state");
+    let planned = value(plan.planned_state.as_ref(), &ty);
     assert!(planned.get("id").is_unknown());
     assert_eq!(planned.get("size"), &Value::int(1));
     assert!(planned.get("secret_wo").is_null());
 
-    let apply = svc
-        .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+    let apply = call!(
+        svc.apply_resource_change(pb::apply_resource_change::Request {
             type_name: "example_thing".into(),
             prior_state: dv(&Value::Null, &ty),
             planned_state: plan.planned_state.clone(),
             config: dv(&config, &ty),
             ..Default::default()
-        }))
-        .await
-        .expect("ApplyResourceChange")
-        .into_inner();
+        })
+    );
     assert!(apply.diagnostics.is_empty(), "{:?}", apply.diagnostics);
-    let state = decode(
-        apply.new_state.as_ref(),
-        &ty,
-        "state",
-        &mut Diagnostics::default(),
-    )
-    .expect("new state");
+    let state = value(apply.new_state.as_ref(), &ty);
     assert_eq!(state.get("id").as_str(), Some("p-a"));
     assert!(state.get("secret_wo").is_null());
 
-    let read = svc
-        .read_resource(Request::new(pb::read_resource::Request {
-            type_name: "example_thing".into(),
-            current_state: apply.new_state.clone(),
-            private: b"kept".to_vec(),
-            ..Default::default()
-        }))
-        .await
-        .expect("ReadResource")
-        .into_inner();
+    let read = call!(svc.read_resource(pb::read_resource::Request {
+        type_name: "example_thing".into(),
+        current_state: apply.new_state.clone(),
+        private: b"kept".to_vec(),
+        ..Default::default()
+    }));
     assert_eq!(read.new_state, apply.new_state);
     assert_eq!(read.private, b"kept");
 
-    let import = svc
-        .import_resource_state(Request::new(pb::import_resource_state::Request {
+    let import = call!(
+        svc.import_resource_state(pb::import_resource_state::Request {
             type_name: "example_thing".into(),
             id: "p-b".into(),
             ..Default::default()
-        }))
-        .await
-        .expect("ImportResourceState")
-        .into_inner();
-    let imported = decode(
-        import.imported_resources[0].state.as_ref(),
-        &ty,
-        "imported",
-        &mut Diagnostics::default(),
-    )
-    .expect("imported state");
+        })
+    );
+    let imported = value(import.imported_resources[0].state.as_ref(), &ty);
     assert_eq!(imported.get("name").as_str(), Some("b"));
     assert_eq!(imported.get("id").as_str(), Some("p-b"));
     assert_eq!(imported.get("size"), &Value::int(1));
 
-    let destroy = svc
-        .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+    let destroy = call!(
+        svc.apply_resource_change(pb::apply_resource_change::Request {
             type_name: "example_thing".into(),
             prior_state: apply.new_state,
             planned_state: None,
             config: None,
             ..Default::default()
-        }))
-        .await
-        .expect("destroy")
-        .into_inner();
+        })
+    );
     assert!(destroy.diagnostics.is_empty(), "{:?}", destroy.diagnostics);
     let gone = decode(
         destroy.new_state.as_ref(),
@@ -313,18 +290,16 @@ async fn not_configured_is_a_diagnostic_and_apply_keeps_the_prior_state() {
     let svc = ProviderService::new(ExampleProvider);
     let ty = svc.resources.entries["example_thing"].ty.clone();
     let prior = obj(&[("id", Value::string("p-a")), ("name", Value::string("a"))]);
-    let apply = svc
-        .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+    let apply = call!(
+        svc.apply_resource_change(pb::apply_resource_change::Request {
             type_name: "example_thing".into(),
             prior_state: dv(&prior, &ty),
             planned_state: dv(&prior, &ty),
             config: dv(&prior, &ty),
             planned_private: b"p".to_vec(),
             ..Default::default()
-        }))
-        .await
-        .expect("ApplyResourceChange")
-        .into_inner();
+        })
+    );
     assert!(errors(&apply.diagnostics)[0].contains("Provider not configured"));
     assert_eq!(apply.new_state, dv(&prior, &ty));
     assert_eq!(apply.private, b"p");
@@ -335,72 +310,37 @@ async fn data_sources_and_ephemeral_resources_answer() {
     let svc = configured().await;
     let ty = svc.data_sources.entries["example_echo"].ty.clone();
     let config = obj(&[("input", Value::string("hello"))]);
-    let read = svc
-        .read_data_source(Request::new(pb::read_data_source::Request {
-            type_name: "example_echo".into(),
-            config: dv(&config, &ty),
-            ..Default::default()
-        }))
-        .await
-        .expect("ReadDataSource")
-        .into_inner();
-    let state = decode(
-        read.state.as_ref(),
-        &ty,
-        "state",
-        &mut Diagnostics::default(),
-    )
-    .expect("state");
+    let read = call!(svc.read_data_source(pb::read_data_source::Request {
+        type_name: "example_echo".into(),
+        config: dv(&config, &ty),
+        ..Default::default()
+    }));
+    let state = value(read.state.as_ref(), &ty);
     assert_eq!(state.get("length"), &Value::int(5));
 
     let ty = svc.ephemerals.entries["example_token"].ty.clone();
     let unknown = obj(&[("name", Value::unknown())]);
-    let planning = svc
-        .open_ephemeral_resource(Request::new(pb::open_ephemeral_resource::Request {
-            type_name: "example_token".into(),
-            config: dv(&unknown, &ty),
-            ..Default::default()
-        }))
-        .await
-        .expect("OpenEphemeralResource")
-        .into_inner();
-    let result = decode(
-        planning.result.as_ref(),
-        &ty,
-        "result",
-        &mut Diagnostics::default(),
-    )
-    .expect("result");
+    let open_token = |config: Value| pb::open_ephemeral_resource::Request {
+        type_name: "example_token".into(),
+        config: dv(&config, &ty),
+        ..Default::default()
+    };
+    let planning = call!(svc.open_ephemeral_resource(open_token(unknown)));
+    let result = value(planning.result.as_ref(), &ty);
     assert!(result.get("token").is_unknown() && planning.private.is_none());
 
     let config = obj(&[("name", Value::string("t"))]);
-    let open = svc
-        .open_ephemeral_resource(Request::new(pb::open_ephemeral_resource::Request {
-            type_name: "example_token".into(),
-            config: dv(&config, &ty),
-            ..Default::default()
-        }))
-        .await
-        .expect("OpenEphemeralResource")
-        .into_inner();
-    let result = decode(
-        open.result.as_ref(),
-        &ty,
-        "result",
-        &mut Diagnostics::default(),
-    )
-    .expect("result");
+    let open = call!(svc.open_ephemeral_resource(open_token(config)));
+    let result = value(open.result.as_ref(), &ty);
     assert_eq!(result.get("token").as_str(), Some("p-t-token"));
     assert_eq!(open.private.as_deref(), Some(&b"opened"[..]));
 
-    let close = svc
-        .close_ephemeral_resource(Request::new(pb::close_ephemeral_resource::Request {
+    let close = call!(
+        svc.close_ephemeral_resource(pb::close_ephemeral_resource::Request {
             type_name: "example_token".into(),
             private: open.private,
-        }))
-        .await
-        .expect("CloseEphemeralResource")
-        .into_inner();
+        })
+    );
     assert!(close.diagnostics.is_empty());
 }
 
@@ -415,38 +355,28 @@ fn raw_json(json: &str) -> Option<pb::RawState> {
 async fn upgrade_runs_the_chain_from_an_earlier_version() {
     let svc = configured().await;
     let ty = &svc.resources.entries["example_thing"].ty;
-    let r = svc
-        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+    let r = call!(
+        svc.upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "example_thing".into(),
             version: 0,
             raw_state: raw_json(r#"{"id":"p-a","title":"a","size":1,"secret_wo":null}"#),
-        }))
-        .await
-        .expect("UpgradeResourceState")
-        .into_inner();
+        })
+    );
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
-    let state = crate::convert::decode(
-        r.upgraded_state.as_ref(),
-        ty,
-        "state",
-        &mut Diagnostics::default(),
-    )
-    .expect("decodes");
+    let state = value(r.upgraded_state.as_ref(), ty);
     assert_eq!(state.get("name").as_str(), Some("a"), "title became name");
 }
 
 #[tokio::test]
 async fn upgrade_refuses_newer_and_flatmap_state_with_a_reason() {
     let svc = configured().await;
-    let newer = svc
-        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+    let newer = call!(
+        svc.upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "example_thing".into(),
             version: 2,
             raw_state: raw_json(r#"{"id":"p-a","name":"a"}"#),
-        }))
-        .await
-        .expect("UpgradeResourceState")
-        .into_inner();
+        })
+    );
     assert!(
         errors(&newer.diagnostics)
             .iter()
@@ -456,18 +386,16 @@ async fn upgrade_refuses_newer_and_flatmap_state_with_a_reason() {
     );
     let mut flat = std::collections::HashMap::new();
     flat.insert("id".to_string(), "p-a".to_string());
-    let legacy = svc
-        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+    let legacy = call!(
+        svc.upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "example_thing".into(),
             version: 0,
             raw_state: Some(pb::RawState {
                 json: Vec::new(),
                 flatmap: flat,
             }),
-        }))
-        .await
-        .expect("UpgradeResourceState")
-        .into_inner();
+        })
+    );
     assert!(
         errors(&legacy.diagnostics)
             .iter()
@@ -482,37 +410,23 @@ async fn upgrade_refuses_newer_and_flatmap_state_with_a_reason() {
 async fn move_converts_declared_sources_and_names_the_others() {
     let svc = configured().await;
     let ty = &svc.resources.entries["example_thing"].ty;
-    let moved = svc
-        .move_resource_state(Request::new(pb::move_resource_state::Request {
-            source_type_name: "example_old_thing".into(),
-            target_type_name: "example_thing".into(),
-            source_state: raw_json(r#"{"id":"p-b","title":"b","size":2,"secret_wo":null}"#),
-            source_private: b"{\"k\":1}".to_vec(),
-            ..Default::default()
-        }))
-        .await
-        .expect("MoveResourceState")
-        .into_inner();
+    let moved = call!(svc.move_resource_state(pb::move_resource_state::Request {
+        source_type_name: "example_old_thing".into(),
+        target_type_name: "example_thing".into(),
+        source_state: raw_json(r#"{"id":"p-b","title":"b","size":2,"secret_wo":null}"#),
+        source_private: b"{\"k\":1}".to_vec(),
+        ..Default::default()
+    }));
     assert!(moved.diagnostics.is_empty(), "{:?}", moved.diagnostics);
-    let state = crate::convert::decode(
-        moved.target_state.as_ref(),
-        ty,
-        "state",
-        &mut Diagnostics::default(),
-    )
-    .expect("decodes");
+    let state = value(moved.target_state.as_ref(), ty);
     assert_eq!(state.get("name").as_str(), Some("b"));
     assert_eq!(moved.target_private, b"{\"k\":1}".to_vec());
-    let refused = svc
-        .move_resource_state(Request::new(pb::move_resource_state::Request {
-            source_type_name: "example_stranger".into(),
-            target_type_name: "example_thing".into(),
-            source_state: raw_json("{}"),
-            ..Default::default()
-        }))
-        .await
-        .expect("MoveResourceState")
-        .into_inner();
+    let refused = call!(svc.move_resource_state(pb::move_resource_state::Request {
+        source_type_name: "example_stranger".into(),
+        target_type_name: "example_thing".into(),
+        source_state: raw_json("{}"),
+        ..Default::default()
+    }));
     assert!(
         errors(&refused.diagnostics)
             .iter()

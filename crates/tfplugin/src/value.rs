@@ -154,6 +154,16 @@ impl Value {
         Value::Number(Number::Int(i))
     }
 
+    /// An object from attribute pairs (a later pair wins over an earlier one).
+    pub fn object(pairs: &[(&str, Value)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
     /// Whether this is a present null.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)

@@ -129,6 +129,10 @@ impl Resource<ExampleClient> for Thing {
         .version(1)
     }
 
+    fn check_model(&self) -> Result<(), String> {
+        Ok(()) // reads its values by name: no model to compare
+    }
+
     async fn create(
         &self,
         ctx: &mut Ctx<'_, ExampleClient>,
@@ -188,6 +192,10 @@ impl DataSource<ExampleClient> for Echo {
         )
     }
 
+    fn check_model(&self) -> Result<(), String> {
+        Ok(()) // reads its values by name: no model to compare
+    }
+
     async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, config: &Value) -> Option<Value> {
         let mut state = config.clone();
         let length = config.get("input").as_str().map_or(0, str::len);
@@ -220,6 +228,10 @@ impl EphemeralResource<ExampleClient> for Token {
                         .description("The token."),
                 ),
         )
+    }
+
+    fn check_model(&self) -> Result<(), String> {
+        Ok(()) // reads its values by name: no model to compare
     }
 
     async fn open(&self, ctx: &mut Ctx<'_, ExampleClient>, config: &Value) -> Option<Opened> {
