@@ -17,6 +17,7 @@ mod redis;
 mod release;
 mod secrets;
 mod tls;
+mod tls_login;
 mod upgrade;
 mod vault;
 mod vault_auth;

@@ -285,6 +285,22 @@ impl Backends {
         }
     }
 
+    /// How a tenant login through [`Self::postgres_app_endpoint`] checks the server: through
+    /// PgBouncer, the `pgbouncer` block's `admin_sslmode` / `admin_sslrootcert` (the same
+    /// listener and certificate); directly, the `postgres` block's `sslmode` /
+    /// `sslrootcert`. Never the admin's client certificate: the login is the tenant's.
+    pub fn postgres_app_tls(&self) -> (crate::enums::SslMode, settings::TlsFiles) {
+        let ca = |ca: &Option<String>| settings::TlsFiles {
+            ca_cert: ca.clone(),
+            ..Default::default()
+        };
+        match (&self.settings.pgbouncer, &self.settings.postgres) {
+            (Some(b), _) => (b.admin_sslmode, ca(&b.admin_sslrootcert)),
+            (None, Some(p)) => (p.sslmode, ca(&p.tls_files.ca_cert)),
+            _ => (crate::enums::SslMode::Prefer, Default::default()),
+        }
+    }
+
     /// The Vault mount a resource uses: its own `mount` when set, else the provider's
     /// `vault.mount`, else the provider default.
     pub fn vault_mount(&self, configured: Option<&str>) -> String {
@@ -380,6 +396,31 @@ pub fn tls_failure(text: &str, how: &str) -> Option<String> {
 #[cfg(test)]
 mod tls_tests {
     use super::*;
+
+    #[test]
+    fn tenant_login_checks_use_the_endpoints_tls_never_the_admin_client_cert() {
+        use crate::enums::SslMode;
+        let pgbouncer = settings::PgBouncerSettings {
+            host: "pgb".into(),
+            port: 6432,
+            admin_username: "a".into(),
+            admin_password: Secret::None,
+            admin_hosts: vec![],
+            auth_user: "auth".into(),
+            admin_sslmode: SslMode::VerifyFull,
+            admin_sslrootcert: Some("/ca/pgb.pem".into()),
+        };
+        let mut s = Settings::default();
+        assert_eq!(
+            Backends::new(s.clone()).postgres_app_tls(),
+            (SslMode::Prefer, Default::default())
+        );
+        s.pgbouncer = Some(pgbouncer);
+        let (mode, files) = Backends::new(s).postgres_app_tls();
+        assert_eq!(mode, SslMode::VerifyFull);
+        assert_eq!(files.ca_cert.as_deref(), Some("/ca/pgb.pem"));
+        assert_eq!(files.client_pair(), None);
+    }
 
     #[test]
     fn certificate_problems_are_named() {

@@ -608,13 +608,14 @@ impl Postgres {
     }
 }
 
-/// Logs in as a tenant through `host:port` (PgBouncer for apps) and runs a trivial
-/// query: what an app would do first. The error names the endpoint and the login, never
+/// Logs in as a tenant through `host:port` (PgBouncer for apps), with TLS checked as
+/// `mode` against `files` (see `Backends::postgres_app_tls`), and runs a trivial query:
+/// what an app would do first. The error names the endpoint and the login, never
 /// the password. Sends no startup parameter beyond user, database and application_name,
 /// which PgBouncer may refuse.
 pub async fn verify_login(
-    host: &str,
-    port: u16,
+    (host, port): (&str, u16),
+    (mode, files): (SslMode, &crate::backends::settings::TlsFiles),
     database: &str,
     username: &str,
     password: &str,
@@ -625,14 +626,21 @@ pub async fn verify_login(
         .database(database)
         .username(username)
         .password(password)
-        .ssl_mode(PgSslMode::Prefer)
         .extra_float_digits(None)
         .statement_cache_capacity(0)
         .disable_statement_logging();
+    let options = with_tls(options, mode, files);
     let mut conn = tokio::time::timeout(Duration::from_secs(15), options.connect())
         .await
         .map_err(|_| format!("timed out logging in to {host}:{port}"))?
-        .map_err(|e| format!("login to {host}:{port}/{database} as {username} failed: {e}"))?;
+        .map_err(|e| {
+            let text = crate::backends::error_chain(&e);
+            let how = tls_check_text(mode, files.ca_cert.as_deref());
+            match crate::backends::tls_failure(&text, &how) {
+                Some(tls) => format!("login to {host}:{port}/{database} as {username}: {tls}"),
+                None => format!("login to {host}:{port}/{database} as {username} failed: {e}"),
+            }
+        })?;
     let r = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(crate::sql::LOGIN_CHECK))
         .await
         .map(|_| ())

@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Known, Opened, Schema, Value};
 
-use crate::backends::settings::Settings;
 use crate::backends::vault::VaultClient;
 use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
@@ -124,7 +123,7 @@ async fn default_database(
 /// Logs in the way an app would, through `host:port`; the error comes with a hint of
 /// what to check.
 async fn login(
-    settings: &Settings,
+    backends: &Backends,
     engine: Engine,
     host: &str,
     port: u16,
@@ -132,10 +131,14 @@ async fn login(
     username: &str,
     password: &str,
 ) -> Result<(), (String, &'static str)> {
+    let settings = &backends.settings;
     match engine {
-        Engine::Postgres => postgres::verify_login(host, port, database, username, password)
-            .await
-            .map_err(|e| (e, "check PgBouncer's auth_query / auth_user and the database's pgbouncer_auth.")),
+        Engine::Postgres => {
+            let (mode, files) = backends.postgres_app_tls();
+            postgres::verify_login((host, port), (mode, &files), database, username, password)
+                .await
+                .map_err(|e| (e, "check PgBouncer's auth_query / auth_user, the database's pgbouncer_auth, and the endpoint's TLS settings (pgbouncer.admin_sslmode / admin_sslrootcert; postgres.sslmode / sslrootcert without a pgbouncer block)."))
+        }
         Engine::Mysql => match &settings.mysql {
             Some(m) => mysql::verify_login(m, database, username, password)
                 .await
@@ -262,8 +265,10 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         .unwrap_or_default();
 
         if verify {
-            if let Err((e, hint)) =
-                login(s, engine, &host, port, &database, &username, &password).await
+            if let Err((e, hint)) = login(
+                ctx.client, engine, &host, port, &database, &username, &password,
+            )
+            .await
             {
                 ctx.diags.error(
                     format!("Credentials of {role:?} do not work through {host}:{port}"),
