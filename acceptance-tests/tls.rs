@@ -8,7 +8,7 @@
 //! `DBAAS_REDIS_TLS_PORT`, `DBAAS_VAULT_TLS_ADDR`); a missing one fails the case by name.
 
 use crate::fixture::{
-    assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role,
+    assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role, tagged,
     via_pgbouncer, Case, Cleanup, CONN, MYDB, PGDB, RNS,
 };
 use crate::harness::{stack, version_tag, Workdir};
@@ -331,9 +331,7 @@ fn tls_wrong_ca_fails_naming_the_backend_host_port_and_the_certificate_problem()
 fn tls_vault_namespace_and_ca_dir() {
     use crate::harness::{vault_delete, vault_get, vault_request};
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let ns = format!("acc-tls-ns-{v}");
-        let conn = format!("tlsns_{v}");
+        let [ns, conn] = tagged(&tf, ["acc-tls-ns", "tlsns"]);
         let right = tls_provider(&Tls {
             ca: stack("DBAAS_CA_CERT"),
             vault_ca: stack("DBAAS_CA_CERT"),

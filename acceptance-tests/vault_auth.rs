@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::fixture::{
-    assert_plan_empty, connection, each_terraform, pg_database, role, Case, PGDB,
+    assert_plan_empty, connection, each_terraform, pg_database, role, tagged, Case, PGDB,
 };
 use crate::harness::{
     provider_block, stack, vault_delete, vault_get, vault_list, vault_post, vault_request,
@@ -369,8 +369,7 @@ fn secret_id_exists(mount: &str, s: &str) -> bool {
 fn vault_auth_approle_logs_in_lazily_once_and_revokes_its_token() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let mount = format!("approle-acc-{v}");
-        let conn = format!("pgapr_{v}");
+        let [mount, conn] = tagged(&tf, ["approle-acc", "pgapr"]);
         let mut things = VaultThings::default();
         let policy = format!("dbaas-acc-approle-{v}");
         things.policy(&policy, "dbaas-provider.hcl");
@@ -480,8 +479,7 @@ printf %s "$input.$sig""#;
 fn vault_auth_jwt_and_kubernetes_logins() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let mount = format!("jwt-acc-{v}");
-        let conn = format!("pgjwt_{v}");
+        let [mount, conn] = tagged(&tf, ["jwt-acc", "pgjwt"]);
         let dir = tempfile::tempdir().expect("temp dir");
         let key = dir.path().join("key.pem");
         let out = Command::new("openssl")

@@ -185,10 +185,8 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
 #[test]
 fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vmsafe_co_{v}");
-        let owner = format!("acc_vmsafe_co_{v}_boss");
-        let conn = format!("vmsafeo{v}");
+        let [db, conn] = tagged(&tf, ["acc_vmsafe_co", "vmsafeo"]);
+        let owner = format!("{db}_boss");
         let role = format!("{conn}-app");
         let mut cleanup = Cleanup::default();
         cleanup.lease_prefixes = vec![format!("database/creds/{role}")];
