@@ -176,17 +176,18 @@ pub fn counted(tf: &Terraform, ty: &str, prefix: &str, n: usize, extra: &str) ->
     )
 }
 
-/// [`counted`] resources applied and destroyed at `-parallelism=20`: `existing()` (how many
-/// of them the backend holds) must be `n` after the apply, whose plan is then empty, and 0
-/// after the destroy.
+/// [`counted`] resources applied and destroyed at `-parallelism=20`, held by the guard
+/// `guard(names)` makes: `existing(names)` (how many of them the backend holds) must be
+/// `n` after the apply, whose plan is then empty, and 0 after the destroy.
 pub fn assert_counted_at_parallelism_20(
     tf: &Terraform,
-    ty: &str,
-    prefix: &str,
-    n: usize,
-    extra: &str,
-    existing: impl Fn() -> usize,
+    (ty, prefix, n, extra): (&str, &str, usize, &str),
+    guard: impl FnOnce(&[&str]) -> Cleanup,
+    existing: impl Fn(&[String]) -> usize,
 ) {
+    let names = counted_names(prefix, n);
+    let _guard = guard(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let existing = || existing(&names);
     let w = counted(tf, ty, prefix, n, extra);
     w.apply_parallel(20).ok();
     assert_eq!(existing(), n, "all {n} exist after the apply");
