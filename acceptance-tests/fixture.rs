@@ -58,6 +58,29 @@ pub const CONN: &str = "dbaas_vault_database_connection";
 /// `dbaas_vault_rotation_role`.
 pub const ROLE: &str = "dbaas_vault_rotation_role";
 
+/// `ephemeral "dbaas_database_credentials" "app"` for rotation role `role_expr` (an HCL
+/// expression), and `resource "terraform_data" "<label>"` whose local-exec runs `command`
+/// (an HCL string, quoted) at apply with `env` in its environment: `(variable, attribute
+/// of the credentials)`.
+pub fn ephemeral_login(
+    role_expr: &str,
+    label: &str,
+    command: &str,
+    env: &[(&str, &str)],
+) -> String {
+    let env: String = env
+        .iter()
+        .map(|(var, attr)| {
+            format!("      {var} = ephemeral.dbaas_database_credentials.app.{attr}\n")
+        })
+        .collect();
+    format!(
+        "ephemeral \"dbaas_database_credentials\" \"app\" {{\n  role = {role_expr}\n}}\n\n\
+         resource \"terraform_data\" \"{label}\" {{\n  provisioner \"local-exec\" {{\n    \
+         command     = {command}\n    environment = {{\n{env}    }}\n  }}\n}}\n"
+    )
+}
+
 /// The provider block for the whole dev stack plus `body`.
 pub fn config(body: &str) -> String {
     format!("{}\n{body}", provider_block())
