@@ -57,7 +57,31 @@ fn tls_provider(t: &Tls) -> String {
     } else {
         stack("DBAAS_VAULT_TLS_ADDR")
     };
-    let (ca, cert, key) = (&t.ca, stack("DBAAS_CLIENT_CERT"), stack("DBAAS_CLIENT_KEY"));
+    let (ca, vault_ca, admin_hosts) = (&t.ca, &t.vault_ca, admin_hosts(t.closed));
+    let [cert, key, pg_user, pg_password, pgb_admin, pgb_admin_password, pgb_auth] = [
+        "DBAAS_CLIENT_CERT",
+        "DBAAS_CLIENT_KEY",
+        "PGUSER",
+        "PGPASSWORD",
+        "DBAAS_PGBOUNCER_ADMIN_USER",
+        "DBAAS_PGBOUNCER_ADMIN_PASSWORD",
+        "DBAAS_PGBOUNCER_AUTH_USER",
+    ]
+    .map(stack);
+    let [my_user, my_password, redis_password, vault_token] = [
+        "DBAAS_MYSQL_USER",
+        "DBAAS_MYSQL_PASSWORD",
+        "DBAAS_REDIS_PASSWORD",
+        "VAULT_TOKEN",
+    ]
+    .map(stack);
+    let [pg_port, pgb_port, my_port, redis_port] = [
+        "PGPORT",
+        "DBAAS_PGBOUNCER_PORT",
+        "DBAAS_MYSQL_PORT",
+        "DBAAS_REDIS_TLS_PORT",
+    ]
+    .map(port);
     format!(
         r#"provider "dbaas" {{
   postgres {{
@@ -105,22 +129,7 @@ fn tls_provider(t: &Tls) -> String {
     ca_cert_file = "{vault_ca}"
   }}
 }}
-"#,
-        pg_port = port("PGPORT"),
-        pg_user = stack("PGUSER"),
-        pg_password = stack("PGPASSWORD"),
-        pgb_port = port("DBAAS_PGBOUNCER_PORT"),
-        pgb_admin = stack("DBAAS_PGBOUNCER_ADMIN_USER"),
-        pgb_admin_password = stack("DBAAS_PGBOUNCER_ADMIN_PASSWORD"),
-        admin_hosts = admin_hosts(t.closed),
-        pgb_auth = stack("DBAAS_PGBOUNCER_AUTH_USER"),
-        my_port = port("DBAAS_MYSQL_PORT"),
-        my_user = stack("DBAAS_MYSQL_USER"),
-        my_password = stack("DBAAS_MYSQL_PASSWORD"),
-        redis_port = port("DBAAS_REDIS_TLS_PORT"),
-        redis_password = stack("DBAAS_REDIS_PASSWORD"),
-        vault_token = stack("VAULT_TOKEN"),
-        vault_ca = t.vault_ca,
+"#
     )
 }
 
