@@ -1,6 +1,7 @@
 //! The acceptance fixture: what every case needs besides its own configuration and
 //! assertions. HCL for each resource type ([`config`], [`resource`], [`one_resource`],
-//! [`counted`], [`pg_database`], [`connection`], [`role`], [`postgres_vault_provider`]),
+//! [`counted`], [`pg_database`], [`connection`], [`role`], [`postgres_vault_provider`],
+//! [`ephemeral_login`]),
 //! and [`Stack`], which builds a configuration together with the guard that knows what it
 //! makes; plans ([`plan`], [`plan_with_changes`], [`plan_diff`], [`assert_plan_empty`],
 //! [`assert_plan_shows`], [`assert_plan_in_place`]); refusals ([`assert_refused_at_plan`],
