@@ -9,10 +9,10 @@
 use std::path::Path;
 
 use crate::fixture::{
-    allowed_role, apply_env, assert_opened_and_closed, connection, destroy_env, hcl_str,
-    leases_under, mysql_user_exists, newer_terraform, pg_role_exists, postgres_vault_provider,
-    redis_user_exists, resource, role as rotation_role, Case, Cleanup, CONN, MYDB, NO_PG_LOGIN,
-    PGDB, RNS,
+    allowed_role, apply_env, assert_opened_and_closed, connection, destroy_env, ephemeral_login,
+    hcl_str, leases_under, mysql_user_exists, newer_terraform, pg_role_exists,
+    postgres_vault_provider, redis_user_exists, resource, role as rotation_role, Case, Cleanup,
+    CONN, MYDB, NO_PG_LOGIN, PGDB, RNS,
 };
 use crate::harness::{
     provider_block, psql_admin, stack, terraforms, vault_delete, vault_get, vault_post,
@@ -73,27 +73,25 @@ fn stack_hcl(e: &Engine, name: &str, conn: &str, role: &str) -> String {
     format!(
         r#"{provider}
 {tenant}
-ephemeral "dbaas_database_credentials" "app" {{
-  role = dbaas_vault_rotation_role.app.name
-}}
-
-# The app: logs in with the credentials and records who it was.
-resource "terraform_data" "app_login" {{
-  provisioner "local-exec" {{
-    command = "printf %s \"$U\" > login_user.txt && {login_escaped} > login_check.txt"
-    environment = {{
-      U = ephemeral.dbaas_database_credentials.app.username
-      P = ephemeral.dbaas_database_credentials.app.password
-      H = ephemeral.dbaas_database_credentials.app.host
-      N = ephemeral.dbaas_database_credentials.app.port
-      D = ephemeral.dbaas_database_credentials.app.database
-    }}
-  }}
-}}
-"#,
+# The app: its credentials, and a login with them that records who it was.
+{login}"#,
         provider = provider_block(),
         tenant = tenant_hcl(e, name, conn, role),
-        login_escaped = e.login.replace('\\', "\\\\").replace('"', "\\\""),
+        login = ephemeral_login(
+            "dbaas_vault_rotation_role.app.name",
+            "app_login",
+            &format!(
+                "\"printf %s \\\"$U\\\" > login_user.txt && {} > login_check.txt\"",
+                e.login.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+            &[
+                ("U", "username"),
+                ("P", "password"),
+                ("H", "host"),
+                ("N", "port"),
+                ("D", "database"),
+            ],
+        ),
     )
 }
 
@@ -391,17 +389,13 @@ fn acc_eph_static_role_database_defaults_to_the_logins_tenant_database() {
         r#"{base}
 {role_hcl}
 
-ephemeral "dbaas_database_credentials" "app" {{
-  role = dbaas_vault_rotation_role.app.name
-}}
-
-resource "terraform_data" "app_login" {{
-  provisioner "local-exec" {{
-    command     = "printf %s \"$D\" > login_database.txt"
-    environment = {{ D = ephemeral.dbaas_database_credentials.app.database }}
-  }}
-}}
-"#
+{}"#,
+        ephemeral_login(
+            "dbaas_vault_rotation_role.app.name",
+            "app_login",
+            r#""printf %s \"$D\" > login_database.txt""#,
+            &[("D", "database")],
+        )
     ));
     let r = w.apply();
     // The static role must go before the login it rotates.

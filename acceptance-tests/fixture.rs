@@ -1,6 +1,7 @@
 //! The acceptance fixture: what every case needs besides its own configuration and
 //! assertions. HCL for each resource type ([`config`], [`resource`], [`one_resource`],
-//! [`counted`], [`pg_database`], [`connection`], [`role`], [`postgres_vault_provider`]),
+//! [`counted`], [`pg_database`], [`connection`], [`role`], [`postgres_vault_provider`],
+//! [`ephemeral_login`]),
 //! and [`Stack`], which builds a configuration together with the guard that knows what it
 //! makes; plans ([`plan`], [`plan_with_changes`], [`plan_diff`], [`assert_plan_empty`],
 //! [`assert_plan_shows`], [`assert_plan_in_place`]); refusals ([`assert_refused_at_plan`],
@@ -57,6 +58,29 @@ pub const RNS: &str = "dbaas_shared_redis_namespace";
 pub const CONN: &str = "dbaas_vault_database_connection";
 /// `dbaas_vault_rotation_role`.
 pub const ROLE: &str = "dbaas_vault_rotation_role";
+
+/// `ephemeral "dbaas_database_credentials" "app"` for rotation role `role_expr` (an HCL
+/// expression), and `resource "terraform_data" "<label>"` whose local-exec runs `command`
+/// (an HCL string, quoted) at apply with `env` in its environment: `(variable, attribute
+/// of the credentials)`.
+pub fn ephemeral_login(
+    role_expr: &str,
+    label: &str,
+    command: &str,
+    env: &[(&str, &str)],
+) -> String {
+    let env: String = env
+        .iter()
+        .map(|(var, attr)| {
+            format!("      {var} = ephemeral.dbaas_database_credentials.app.{attr}\n")
+        })
+        .collect();
+    format!(
+        "ephemeral \"dbaas_database_credentials\" \"app\" {{\n  role = {role_expr}\n}}\n\n\
+         resource \"terraform_data\" \"{label}\" {{\n  provisioner \"local-exec\" {{\n    \
+         command     = {command}\n    environment = {{\n{env}    }}\n  }}\n}}\n"
+    )
+}
 
 /// The provider block for the whole dev stack plus `body`.
 pub fn config(body: &str) -> String {
@@ -176,17 +200,18 @@ pub fn counted(tf: &Terraform, ty: &str, prefix: &str, n: usize, extra: &str) ->
     )
 }
 
-/// [`counted`] resources applied and destroyed at `-parallelism=20`: `existing()` (how many
-/// of them the backend holds) must be `n` after the apply, whose plan is then empty, and 0
-/// after the destroy.
+/// [`counted`] resources applied and destroyed at `-parallelism=20`, held by the guard
+/// `guard(names)` makes: `existing(names)` (how many of them the backend holds) must be
+/// `n` after the apply, whose plan is then empty, and 0 after the destroy.
 pub fn assert_counted_at_parallelism_20(
     tf: &Terraform,
-    ty: &str,
-    prefix: &str,
-    n: usize,
-    extra: &str,
-    existing: impl Fn() -> usize,
+    (ty, prefix, n, extra): (&str, &str, usize, &str),
+    guard: impl FnOnce(&[&str]) -> Cleanup,
+    existing: impl Fn(&[String]) -> usize,
 ) {
+    let names = counted_names(prefix, n);
+    let _guard = guard(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let existing = || existing(&names);
     let w = counted(tf, ty, prefix, n, extra);
     w.apply_parallel(20).ok();
     assert_eq!(existing(), n, "all {n} exist after the apply");

@@ -6,7 +6,7 @@ use crate::fixture::{
     apply_env, destroy_env, each_terraform, postgres_vault_provider, resource, Cleanup,
     NO_PG_LOGIN, PGDB,
 };
-use crate::harness::{pgbouncer_ports, provider_block, stack, terraforms, Workdir};
+use crate::harness::{pgbouncer_ports, provider_block, stack, terraforms, Terraform, Workdir};
 
 const ENDPOINTS: &str = r#"
 data "dbaas_endpoints" "this" {}
@@ -18,6 +18,16 @@ output "mysql_port" { value = data.dbaas_endpoints.this.mysql_port }
 output "redis_port" { value = data.dbaas_endpoints.this.redis_port }
 output "vault_address" { value = data.dbaas_endpoints.this.vault_address }
 "#;
+
+/// `provider "dbaas"` with `blocks` (its body), and the endpoints with their outputs.
+fn endpoints_with(blocks: &str) -> String {
+    format!("provider \"dbaas\" {{\n{blocks}}}\n{ENDPOINTS}")
+}
+
+/// A working directory with [`endpoints_with`] `blocks`.
+fn endpoints_workdir(tf: &Terraform, blocks: &str) -> Workdir {
+    Workdir::new(tf, &endpoints_with(blocks))
+}
 
 #[test]
 fn endpoints_apply_then_empty_plan_and_no_stray_process() {
@@ -56,10 +66,7 @@ fn endpoints_apply_then_empty_plan_and_no_stray_process() {
 #[test]
 fn unconfigured_blocks_give_null_endpoints() {
     for tf in terraforms() {
-        let w = Workdir::new(
-            &tf,
-            &format!("provider \"dbaas\" {{\n  redis {{\n    host = \"cache.example\"\n  }}\n}}\n{ENDPOINTS}"),
-        );
+        let w = endpoints_workdir(&tf, "  redis {\n    host = \"cache.example\"\n  }\n");
         // Without VAULT_ADDR/PGHOST in the environment those blocks stay unset.
         let r = w
             .run_env(
@@ -83,12 +90,7 @@ fn unconfigured_blocks_give_null_endpoints() {
 #[test]
 fn broken_provider_config_is_reported_on_the_attribute() {
     for tf in terraforms() {
-        let w = Workdir::new(
-            &tf,
-            &format!(
-                "provider \"dbaas\" {{\n  postgres {{\n    host    = \"db\"\n    port    = 70000\n    sslmode = \"sometimes\"\n  }}\n}}\n{ENDPOINTS}"
-            ),
-        );
+        let w = endpoints_workdir(&tf, "  postgres {\n    host    = \"db\"\n    port    = 70000\n    sslmode = \"sometimes\"\n  }\n");
         let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
         let all = r.all();
         assert!(all.contains("Invalid value for port"), "{all}");
@@ -99,9 +101,7 @@ fn broken_provider_config_is_reported_on_the_attribute() {
             "diagnostic should point at the attribute: {all}"
         );
 
-        w.write(&format!(
-            "provider \"dbaas\" {{\n  mysql {{\n    username = \"root\"\n  }}\n}}\n{ENDPOINTS}"
-        ));
+        w.write(&endpoints_with("  mysql {\n    username = \"root\"\n  }\n"));
         let r = w.run(&["plan", "-no-color", "-input=false"]).failed();
         assert!(r.all().contains("Missing mysql.host"), "{}", r.all());
     }
@@ -112,12 +112,7 @@ fn validate_and_plan_need_no_backend() {
     for tf in terraforms() {
         // Every backend points at a closed port: validate and plan of a data source
         // that needs none of them must still work.
-        let w = Workdir::new(
-            &tf,
-            &format!(
-                "provider \"dbaas\" {{\n  postgres {{\n    host = \"127.0.0.1\"\n    port = 1\n    password_vault_path = \"secret/data/nowhere\"\n  }}\n  vault {{\n    address = \"http://127.0.0.1:1\"\n  }}\n}}\n{ENDPOINTS}"
-            ),
-        );
+        let w = endpoints_workdir(&tf, "  postgres {\n    host = \"127.0.0.1\"\n    port = 1\n    password_vault_path = \"secret/data/nowhere\"\n  }\n  vault {\n    address = \"http://127.0.0.1:1\"\n  }\n");
         w.run(&["validate", "-no-color"]).ok();
         w.run(&["plan", "-no-color", "-input=false"]).ok();
     }

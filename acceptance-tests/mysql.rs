@@ -12,8 +12,8 @@
 use crate::fixture::{
     assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
     assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
-    assert_refused_at_plan, config, counted_names, each_terraform, flat, mysql_admin as admin,
-    mysql_as, mysql_databases, one_resource, points_at, resource, Cleanup, MYDB as TYPE,
+    assert_refused_at_plan, config, each_terraform, flat, mysql_admin as admin, mysql_as,
+    mysql_databases, one_resource, points_at, resource, Cleanup, MYDB as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -157,13 +157,13 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
 #[test]
 fn mysql_bad_input_is_refused_on_the_attribute_and_nothing_is_created() {
     let long = "a".repeat(65);
-    let names: [(&str, &str); 6] = [
+    let names = [
         ("bad-name", "may contain only"),
         ("a;drop", "may contain only"),
         ("a`b", "may contain only"),
         ("mysql", "system schema"),
         ("INFORMATION_SCHEMA", "system schema"),
-        (&long, "at most 64"),
+        (long.as_str(), "at most 64"),
     ];
     for tf in each_terraform() {
         for (bad, says) in names {
@@ -239,15 +239,13 @@ fn mysql_foreign_database_is_never_adopted_and_failures_name_the_server() {
 fn mysql_fifty_databases_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc_my_many_{}_", tag(&tf));
-        let names = counted_names(&prefix, 50);
-        let _guard = Cleanup::mysql(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        let charsets =
+            "  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false";
         assert_counted_at_parallelism_20(
             &tf,
-            TYPE,
-            &prefix,
-            50,
-            "  charset = count.index % 2 == 0 ? \"utf8mb4\" : \"latin1\"\n  deletion_protection = false",
-            || mysql_databases(&prefix).len(),
+            (TYPE, &prefix, 50, charsets),
+            |dbs| Cleanup::mysql(dbs, &[]),
+            |_| mysql_databases(&prefix).len(),
         );
     }
 }

@@ -27,6 +27,13 @@ pub(crate) fn db_name(case: &str, tf: &Terraform) -> String {
     format!("acc_{case}_{}", version_tag(tf))
 }
 
+/// A tenant database's name, [`db_name`], with the guard that drops it.
+pub(crate) fn tenant(case: &str, tf: &Terraform) -> (String, Cleanup) {
+    let name = db_name(case, tf);
+    let guard = Cleanup::tenants(&[&name]);
+    (name, guard)
+}
+
 pub(crate) fn pg_port() -> String {
     stack("PGPORT")
 }
@@ -369,8 +376,7 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
 #[test]
 pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
     for tf in each_terraform() {
-        let name = db_name("update", &tf);
-        let _guard = Cleanup::tenants(&[&name]);
+        let (name, _guard) = tenant("update", &tf);
         let w = one_resource(
             &tf,
             TYPE,
@@ -431,8 +437,7 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
 #[test]
 pub(crate) fn postgres_drift_is_detected_and_repaired() {
     for tf in each_terraform() {
-        let name = db_name("drift", &tf);
-        let _guard = Cleanup::tenants(&[&name]);
+        let (name, _guard) = tenant("drift", &tf);
         let w = one_resource(
             &tf,
             TYPE,
@@ -504,8 +509,7 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
 #[test]
 pub(crate) fn postgres_import_by_name_then_empty_plan() {
     for tf in each_terraform() {
-        let name = db_name("import", &tf);
-        let _guard = Cleanup::tenants(&[&name]);
+        let (name, _guard) = tenant("import", &tf);
         let addr = format!("{TYPE}.x");
         // The migration case: a protected database with a limit and an extension.
         let body = |protect: bool| {
@@ -572,8 +576,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
 #[test]
 pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
     for tf in each_terraform() {
-        let name = db_name("protect", &tf);
-        let mut guard = Cleanup::tenants(&[&name]);
+        let (name, mut guard) = tenant("protect", &tf);
         let w = one_resource(&tf, TYPE, &name, "");
         w.apply().ok();
         admin(
@@ -892,8 +895,7 @@ pub(crate) fn postgres_fifty_databases_at_parallelism_20() {
 #[test]
 pub(crate) fn postgres_plan_without_refresh_needs_no_connection() {
     for tf in each_terraform() {
-        let name = db_name("norefresh", &tf);
-        let _guard = Cleanup::tenants(&[&name]);
+        let (name, _guard) = tenant("norefresh", &tf);
         let body = resource(
             TYPE,
             "x",

@@ -16,7 +16,7 @@ use crate::fixture::{
     pg_admin as admin, pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
-use crate::postgres::{db_exists, db_name, destroy_leaves_nothing, owner_of, tenant_roles};
+use crate::postgres::{db_exists, db_name, destroy_leaves_nothing, owner_of, tenant, tenant_roles};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -294,10 +294,9 @@ fn postgres_new_database_is_never_open_to_public() {
 #[test]
 fn postgres_auth_function_returns_only_this_tenants_logins() {
     for tf in each_terraform() {
-        let name = db_name("getauth", &tf);
+        let (name, mut guard) = tenant("getauth", &tf);
         let member = format!("{name}_member");
         let outsider = format!("{name}_outsider");
-        let mut guard = Cleanup::tenants(&[&name]);
         guard.pg_roles.extend([member.clone(), outsider.clone()]);
         let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
         w.apply().ok();
@@ -333,10 +332,9 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
 fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
     for tf in each_terraform() {
         let v: String = tf.version.chars().filter(char::is_ascii_digit).collect();
-        let name = db_name("outlive", &tf);
+        let (name, _guard) = tenant("outlive", &tf);
         let conn = format!("pgout_{v}");
         let role = format!("{conn}-app");
-        let _guard = Cleanup::tenants(&[&name]);
         let body = format!(
             "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
             resource(TYPE, "x", &name, "  deletion_protection = false")
@@ -405,9 +403,8 @@ fn postgres_refused_port_fails_at_once_naming_host_and_port() {
 #[test]
 fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
     for tf in each_terraform() {
-        let name = db_name("extsafe", &tf);
+        let (name, mut guard) = tenant("extsafe", &tf);
         let login = format!("{name}_app");
-        let mut guard = Cleanup::tenants(&[&name]);
         guard.pg_roles.push(login.clone());
         let body = |exts: &str| {
             config(&resource(

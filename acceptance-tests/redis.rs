@@ -13,9 +13,9 @@
 use crate::fixture::{
     assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
     assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
-    assert_refused_at_plan, config, counted_names, each_terraform, flat, one_resource, output_str,
-    points_at, redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan,
-    resource, Cleanup, RNS as TYPE,
+    assert_refused_at_plan, config, each_terraform, flat, one_resource, output_str, points_at,
+    redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
+    Cleanup, RNS as TYPE,
 };
 use crate::harness::{stack, version_tag as tag, Terraform, Workdir};
 
@@ -400,15 +400,11 @@ fn redis_warns_about_a_noeviction_policy() {
 fn redis_fifty_namespaces_at_parallelism_20() {
     for tf in each_terraform() {
         let prefix = format!("acc-rd-many-{}-", tag(&tf));
-        let names = counted_names(&prefix, 50);
-        let _guard = Cleanup::redis(&names.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
         assert_counted_at_parallelism_20(
             &tf,
-            TYPE,
-            &prefix,
-            50,
-            "  delete_keys_on_destroy = true",
-            || names.iter().filter(|n| user_exists(n)).count(),
+            (TYPE, &prefix, 50, "  delete_keys_on_destroy = true"),
+            |users| Cleanup::redis(users, &[]),
+            |names| names.iter().filter(|n| user_exists(n)).count(),
         );
     }
 }
@@ -737,6 +733,31 @@ impl Drop for DroppingProxy {
     }
 }
 
+/// The namespace `name` (`x`, with its password as output `password`) made through a
+/// provider whose Redis is at `port` on the dev stack's host.
+fn namespace_via(name: &str, port: u16) -> String {
+    format!(
+        "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {port}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
+        stack("DBAAS_REDIS_HOST"),
+        stack("DBAAS_REDIS_PASSWORD"),
+        resource(TYPE, "x", name, ""),
+    )
+}
+
+/// A case behind a [`DroppingProxy`]: the namespace `safe_name(case)`, its guard, the proxy
+/// and a working directory whose provider reaches Redis through the proxy.
+fn behind_proxy(
+    tf: &Terraform,
+    case: &str,
+    refuse_reconnects: bool,
+) -> (String, Cleanup, DroppingProxy, Workdir) {
+    let name = safe_name(case, tf);
+    let guard = Cleanup::redis(&[&name], &[]);
+    let proxy = DroppingProxy::start(&name, refuse_reconnects);
+    let w = Workdir::new(tf, &namespace_via(&name, proxy.port));
+    (name, guard, proxy, w)
+}
+
 /// Item 4 (Redis): the server drops after `ACL SETUSER` reached it (simulated by
 /// [`DroppingProxy`]: the provider's connection is cut and reconnects are refused, so the
 /// provider cannot tell whether the user was made). The create fails, but returns the
@@ -745,18 +766,7 @@ impl Drop for DroppingProxy {
 #[test]
 fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
     for tf in each_terraform() {
-        let name = safe_name("drop", &tf);
-        let _guard = Cleanup::redis(&[&name], &[]);
-        let proxy = DroppingProxy::start(&name, true);
-        let body = |port: u16| {
-            format!(
-                "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {port}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
-                stack("DBAAS_REDIS_HOST"),
-                stack("DBAAS_REDIS_PASSWORD"),
-                resource(TYPE, "x", &name, ""),
-            )
-        };
-        let w = Workdir::new(&tf, &body(proxy.port));
+        let (name, _guard, proxy, w) = behind_proxy(&tf, "drop", true);
         let r = w.apply().failed();
         assert!(
             flat(&r.all()).contains(&format!("Cannot create Redis namespace \"{name}\"")),
@@ -770,7 +780,7 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
         drop(proxy);
 
         let real: u16 = stack("DBAAS_REDIS_PORT").parse().expect("port");
-        w.write(&body(real));
+        w.write(&namespace_via(&name, real));
         assert_plan_shows(&w, &["tainted", "must be replaced"]);
         w.apply().ok();
         let password = output_str(&w, "password");
@@ -788,19 +798,7 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
 #[test]
 fn redis_connection_lost_after_setuser_is_resolved_by_looking() {
     for tf in each_terraform() {
-        let name = safe_name("look", &tf);
-        let _guard = Cleanup::redis(&[&name], &[]);
-        let proxy = DroppingProxy::start(&name, false);
-        let w = Workdir::new(
-            &tf,
-            &format!(
-                "provider \"dbaas\" {{\n  redis {{\n    host     = \"{}\"\n    port     = {}\n    password = \"{}\"\n  }}\n}}\n{}output \"password\" {{\n  value     = {TYPE}.x.password\n  sensitive = true\n}}\n",
-                stack("DBAAS_REDIS_HOST"),
-                proxy.port,
-                stack("DBAAS_REDIS_PASSWORD"),
-                resource(TYPE, "x", &name, ""),
-            ),
-        );
+        let (name, _guard, proxy, w) = behind_proxy(&tf, "look", false);
         w.apply().ok();
         assert!(
             proxy.cut.load(std::sync::atomic::Ordering::SeqCst),

@@ -8,7 +8,7 @@
 //! `DBAAS_REDIS_TLS_PORT`, `DBAAS_VAULT_TLS_ADDR`); a missing one fails the case by name.
 
 use crate::fixture::{
-    assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role,
+    assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role, tagged,
     via_pgbouncer, Case, Cleanup, CONN, MYDB, PGDB, RNS,
 };
 use crate::harness::{stack, version_tag, Workdir};
@@ -57,7 +57,31 @@ fn tls_provider(t: &Tls) -> String {
     } else {
         stack("DBAAS_VAULT_TLS_ADDR")
     };
-    let (ca, cert, key) = (&t.ca, stack("DBAAS_CLIENT_CERT"), stack("DBAAS_CLIENT_KEY"));
+    let (ca, vault_ca, admin_hosts) = (&t.ca, &t.vault_ca, admin_hosts(t.closed));
+    let [cert, key, pg_user, pg_password, pgb_admin, pgb_admin_password, pgb_auth] = [
+        "DBAAS_CLIENT_CERT",
+        "DBAAS_CLIENT_KEY",
+        "PGUSER",
+        "PGPASSWORD",
+        "DBAAS_PGBOUNCER_ADMIN_USER",
+        "DBAAS_PGBOUNCER_ADMIN_PASSWORD",
+        "DBAAS_PGBOUNCER_AUTH_USER",
+    ]
+    .map(stack);
+    let [my_user, my_password, redis_password, vault_token] = [
+        "DBAAS_MYSQL_USER",
+        "DBAAS_MYSQL_PASSWORD",
+        "DBAAS_REDIS_PASSWORD",
+        "VAULT_TOKEN",
+    ]
+    .map(stack);
+    let [pg_port, pgb_port, my_port, redis_port] = [
+        "PGPORT",
+        "DBAAS_PGBOUNCER_PORT",
+        "DBAAS_MYSQL_PORT",
+        "DBAAS_REDIS_TLS_PORT",
+    ]
+    .map(port);
     format!(
         r#"provider "dbaas" {{
   postgres {{
@@ -105,22 +129,7 @@ fn tls_provider(t: &Tls) -> String {
     ca_cert_file = "{vault_ca}"
   }}
 }}
-"#,
-        pg_port = port("PGPORT"),
-        pg_user = stack("PGUSER"),
-        pg_password = stack("PGPASSWORD"),
-        pgb_port = port("DBAAS_PGBOUNCER_PORT"),
-        pgb_admin = stack("DBAAS_PGBOUNCER_ADMIN_USER"),
-        pgb_admin_password = stack("DBAAS_PGBOUNCER_ADMIN_PASSWORD"),
-        admin_hosts = admin_hosts(t.closed),
-        pgb_auth = stack("DBAAS_PGBOUNCER_AUTH_USER"),
-        my_port = port("DBAAS_MYSQL_PORT"),
-        my_user = stack("DBAAS_MYSQL_USER"),
-        my_password = stack("DBAAS_MYSQL_PASSWORD"),
-        redis_port = port("DBAAS_REDIS_TLS_PORT"),
-        redis_password = stack("DBAAS_REDIS_PASSWORD"),
-        vault_token = stack("VAULT_TOKEN"),
-        vault_ca = t.vault_ca,
+"#
     )
 }
 
@@ -331,9 +340,7 @@ fn tls_wrong_ca_fails_naming_the_backend_host_port_and_the_certificate_problem()
 fn tls_vault_namespace_and_ca_dir() {
     use crate::harness::{vault_delete, vault_get, vault_request};
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let ns = format!("acc-tls-ns-{v}");
-        let conn = format!("tlsns_{v}");
+        let [ns, conn] = tagged(&tf, ["acc-tls-ns", "tlsns"]);
         let right = tls_provider(&Tls {
             ca: stack("DBAAS_CA_CERT"),
             vault_ca: stack("DBAAS_CA_CERT"),

@@ -21,7 +21,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::fixture::{
-    assert_plan_empty, connection, each_terraform, pg_database, role, Case, PGDB,
+    assert_plan_empty, connection, each_terraform, ephemeral_login, pg_database, role, tagged,
+    Case, PGDB,
 };
 use crate::harness::{
     provider_block, stack, vault_delete, vault_get, vault_list, vault_post, vault_request,
@@ -220,23 +221,13 @@ fn has_ephemeral(tf: &Terraform) -> bool {
 
 /// The ephemeral credentials of rotation role `role_expr`, used by an app login at apply.
 fn ephemeral_app(role_expr: &str) -> String {
-    format!(
-        r#"
-ephemeral "dbaas_database_credentials" "app" {{
-  role = {role_expr}
-}}
-
-resource "terraform_data" "app" {{
-  provisioner "local-exec" {{
-    command     = "test -n \"$U\" && test -n \"$P\""
-    environment = {{
-      U = ephemeral.dbaas_database_credentials.app.username
-      P = ephemeral.dbaas_database_credentials.app.password
-    }}
-  }}
-}}
-"#
-    )
+    let login = ephemeral_login(
+        role_expr,
+        "app",
+        r#""test -n \"$U\" && test -n \"$P\"""#,
+        &[("U", "username"), ("P", "password")],
+    );
+    format!("\n{login}")
 }
 
 #[test]
@@ -266,14 +257,12 @@ fn vault_auth_provider_policy_runs_the_tenant_lifecycle() {
         assert!(!r.all().contains("Cannot revoke the leases"), "{}", r.all());
         let left = crate::fixture::leases_under(&format!("database/creds/{app}"));
         assert!(left.is_empty(), "leases left after destroy: {left:?}");
-        assert!(
-            vault_get(&format!("database/roles/{app}")).is_none(),
-            "role left behind"
-        );
-        assert!(
-            vault_get(&format!("database/config/{conn}")).is_none(),
-            "connection left behind"
-        );
+        for (what, path) in [
+            ("role", format!("database/roles/{app}")),
+            ("connection", format!("database/config/{conn}")),
+        ] {
+            assert!(vault_get(&path).is_none(), "{what} left behind");
+        }
     }
 }
 
@@ -369,8 +358,7 @@ fn secret_id_exists(mount: &str, s: &str) -> bool {
 fn vault_auth_approle_logs_in_lazily_once_and_revokes_its_token() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let mount = format!("approle-acc-{v}");
-        let conn = format!("pgapr_{v}");
+        let [mount, conn] = tagged(&tf, ["approle-acc", "pgapr"]);
         let mut things = VaultThings::default();
         let policy = format!("dbaas-acc-approle-{v}");
         things.policy(&policy, "dbaas-provider.hcl");
@@ -461,16 +449,22 @@ fn sign_jwt(key: &Path, issuer: &str, audience: &str, subject: &str) -> String {
 input="$(printf %s "$H" | b64).$(printf %s "$C" | b64)"
 sig="$(printf %s "$input" | openssl dgst -sha256 -sign "$K" | b64)"
 printf %s "$input.$sig""#;
-    let out = Command::new("sh")
-        .args(["-c", script])
-        .env("H", header)
-        .env("C", claims)
-        .env("K", key)
-        .output()
-        .expect("sh");
+    stdout_of(
+        Command::new("sh")
+            .args(["-c", script])
+            .env("H", header)
+            .env("C", claims)
+            .env("K", key),
+        "signing the JWT",
+    )
+}
+
+/// The standard output of `cmd` (`what` it does), which must succeed.
+fn stdout_of(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
-        "signing the JWT: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).to_string()
@@ -480,33 +474,22 @@ printf %s "$input.$sig""#;
 fn vault_auth_jwt_and_kubernetes_logins() {
     for tf in each_terraform() {
         let v = version_tag(&tf);
-        let mount = format!("jwt-acc-{v}");
-        let conn = format!("pgjwt_{v}");
+        let [mount, conn] = tagged(&tf, ["jwt-acc", "pgjwt"]);
         let dir = tempfile::tempdir().expect("temp dir");
         let key = dir.path().join("key.pem");
-        let out = Command::new("openssl")
-            .args([
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-            ])
-            .arg(&key)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        stdout_of(
+            Command::new("openssl")
+                .args(["genpkey", "-algorithm", "RSA"])
+                .args(["-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+                .arg(&key),
+            "generating the key",
         );
-        let public = Command::new("openssl")
-            .args(["pkey", "-pubout", "-in"])
-            .arg(&key)
-            .output()
-            .expect("openssl");
-        let public = String::from_utf8_lossy(&public.stdout).to_string();
+        let public = stdout_of(
+            Command::new("openssl")
+                .args(["pkey", "-pubout", "-in"])
+                .arg(&key),
+            "the public key",
+        );
 
         let mut things = VaultThings::default();
         let policy = format!("dbaas-acc-jwt-{v}");

@@ -12,8 +12,8 @@
 
 use crate::fixture::{
     assert_plan_empty, assert_refused_at_plan, config, each_terraform, flat, issue_creds,
-    mysql_admin as my_admin, mysql_databases as my_databases, mysql_try_admin, pg_admin, plan,
-    points_at, tagged, Cleanup, CONN, MYDB, PGDB, ROLE,
+    mysql_admin as my_admin, mysql_databases as my_databases, mysql_try_admin, name_of, pg_admin,
+    plan, points_at, resource, tagged, Cleanup, Stack, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{
     provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
@@ -185,53 +185,41 @@ fn vmsafe_nul_bytes_in_names_are_refused_on_the_attribute() {
 #[test]
 fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
     for tf in each_terraform() {
-        let v = version_tag(&tf);
-        let db = format!("acc_vmsafe_co_{v}");
-        let owner = format!("acc_vmsafe_co_{v}_boss");
-        let conn = format!("vmsafeo{v}");
-        let role = format!("{conn}-app");
-        let mut cleanup = Cleanup::default();
-        cleanup.lease_prefixes = vec![format!("database/creds/{role}")];
-        cleanup.vault_paths = vec![
-            format!("database/roles/{role}"),
-            format!("database/config/{conn}"),
-        ];
-        cleanup.pg_databases = vec![db.clone()];
-        cleanup.pg_roles = vec![
-            owner.clone(),
-            format!("{db}_owner"),
-            format!("{db}_readwrite"),
-            format!("{db}_readonly"),
-        ];
-        let body = format!(
-            "resource \"{PGDB}\" \"db\" {{\n  name = \"{db}\"\n  owner = \"{owner}\"\n  deletion_protection = false\n}}\n\
-             resource \"{CONN}\" \"pg\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\n\
-             resource \"{ROLE}\" \"app\" {{\n  name = \"{role}\"\n  connection = {CONN}.pg.name\n  database = {PGDB}.db.name\n}}\n"
-        );
-        let w = Workdir::new(&tf, &config(&body));
-        let r = w.apply();
-        cleanup.workdirs.push(w);
-        let w = &cleanup.workdirs[0];
+        let [db, conn] = tagged(&tf, ["acc_vmsafe_co", "vmsafeo"]);
+        let (owner, role) = (format!("{db}_boss"), format!("{conn}-app"));
+        let mut g = Stack::default()
+            .hcl(&resource(
+                PGDB,
+                "db",
+                &db,
+                &format!("  owner = \"{owner}\"\n  deletion_protection = false"),
+            ))
+            .guard(|c| {
+                c.tenants.push(db.clone());
+                c.pg_roles.push(owner.clone());
+            })
+            .connection("pg", &conn, "postgres", "")
+            .role("app", &role, "pg", &name_of(PGDB, "db"), "")
+            .case(&tf);
+        let r = g.w.apply();
         assert_eq!(r.code, 0, "apply failed:\n{}", r.all());
 
         // The generated statements name the database's actual owner.
         let stored = vault_get(&format!("database/roles/{role}")).expect("role written");
         let creation = stored["data"]["creation_statements"].to_string();
-        assert!(
-            creation.contains(&format!("IN ROLE \\\"{owner}\\\"")),
-            "{creation}"
-        );
-        assert!(
-            creation.contains(&format!("SET role = '{owner}'")),
-            "{creation}"
-        );
+        for says in [
+            format!("IN ROLE \\\"{owner}\\\""),
+            format!("SET role = '{owner}'"),
+        ] {
+            assert!(creation.contains(&says), "{creation}");
+        }
         assert!(!creation.contains(&format!("{db}_owner")), "{creation}");
-        assert_plan_empty(w, "apply");
+        assert_plan_empty(&g.w, "apply");
 
         // A login from Vault creates a table; the table belongs to the custom owner.
         let creds = issue_creds(&role);
         let (user, password) = (creds.username.clone(), creds.password.clone());
-        cleanup.pg_roles.push(user.clone());
+        g.pg_roles.push(user.clone());
         crate::harness::psql(
             &db,
             &user,
@@ -261,16 +249,16 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
         edited["db_name"] = serde_json::json!(conn);
         let (code, body) = vault_request("POST", &format!("database/roles/{role}"), Some(&edited));
         assert!((200..300).contains(&code), "{body}");
-        let r = plan(w);
+        let r = plan(&g.w);
         assert_eq!(r.code, 2, "the edit must show in the plan:\n{}", r.all());
         assert!(
             r.stdout.contains(&format!("SET role = '{owner}'")),
             "the plan shows the custom owner:\n{}",
             r.stdout
         );
-        w.apply().ok();
-        assert_plan_empty(w, "repair");
-        w.destroy().ok();
+        g.w.apply().ok();
+        assert_plan_empty(&g.w, "repair");
+        g.destroy();
         assert!(vault_get(&format!("database/roles/{role}")).is_none());
     }
 }

@@ -5,7 +5,9 @@
 //! The set of types is the set of pages under `docs/` (tests/docs.rs keeps those equal
 //! to the schemas). As on the registry, the provider's own example
 //! (`examples/provider/provider.tf`) carries the `terraform` and `provider` blocks, once;
-//! a type's example shows the type and is validated together with that file.
+//! a type's example shows the type and is validated together with that file. The other
+//! provider examples (rendered under the same Example Usage) are provider blocks alone and
+//! validate with `provider.tf`'s `terraform` block.
 //! Validation runs each example directory alone, with a CLI config whose
 //! `dev_overrides` points at this build (no `init`, so nothing is downloaded), on
 //! Terraform v1.0.3 (`DBAAS_TERRAFORM`, from `scripts/dev-stack env`) and on the newer
@@ -26,6 +28,22 @@ fn root() -> &'static Path {
 
 /// The provider's example: its `terraform` and `provider` blocks serve every type's example.
 const PROVIDER_EXAMPLE: &str = "examples/provider/provider.tf";
+
+/// The `terraform { ... }` block of the provider's example (from its `terraform {` line to
+/// the first `}` at the start of a line).
+fn terraform_block() -> String {
+    let text = read(&root().join(PROVIDER_EXAMPLE));
+    let start = text
+        .find("\nterraform {")
+        .expect("provider.tf has a terraform block")
+        + 1;
+    let end = start
+        + text[start..]
+            .find("\n}")
+            .expect("the terraform block closes")
+        + 3;
+    text[start..end].to_string()
+}
 
 /// `(kind dir, example file name)` for each kind of page.
 const KINDS: [(&str, &str); 3] = [
@@ -195,7 +213,19 @@ fn example_units() -> Vec<(PathBuf, Vec<(String, String)>)> {
         }
         files.sort();
         if dir.ends_with("examples/provider") {
-            units.extend(files.into_iter().map(|f| (dir.join(&f.0), vec![f])));
+            // Each alone, the others with provider.tf's `terraform` block beside them.
+            units.extend(files.into_iter().map(|f| {
+                let mut unit = vec![f.clone()];
+                if f.0 != "provider.tf" {
+                    assert!(
+                        !f.1.contains("required_providers"),
+                        "examples/provider/{}: the terraform block belongs to provider.tf only",
+                        f.0
+                    );
+                    unit.push(("versions.tf".into(), terraform_block()));
+                }
+                (dir.join(&f.0), unit)
+            }));
         } else {
             units.push((dir, files));
         }

@@ -1,12 +1,4 @@
 # A CI runner outside the cluster: it logs in to Vault with the pipeline's OIDC ID token
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
 # The pipeline exports:
 #   VAULT_ADDR               = "https://vault.example.com:8200"
 #   VAULT_CACERT             = path of the platform's private CA certificate

@@ -1,12 +1,4 @@
 # An in-cluster platform: Terraform runs in a pod and logs in to Vault with its service account
-terraform {
-  required_providers {
-    dbaas = {
-      source = "infra/dbaas"
-    }
-  }
-}
-
 # Every service's certificate comes from the platform's private CA, mounted into the pod
 # from a ConfigMap at /etc/platform-ca/ca.crt. Admin passwords come from Vault KV v2, so no
 # secret is in this file.
