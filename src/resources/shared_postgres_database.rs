@@ -442,13 +442,18 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             .filter(|(n, orphan)| !orphan && !marked.contains(n))
             .map(|(n, _)| n.clone())
             .collect();
-        if !foreign.is_empty() {
+        // Refuses roles that exist and are not this database's, on `owner` when the owner
+        // role is among them; `why` says what makes them someone else's.
+        let refuse = |diags: &mut tfplugin::Diagnostics, roles: &[String], why: &str| {
             attribute_error(
-                &mut ctx.diags,
-                if foreign.contains(&spec.roles.owner) { "owner" } else { "name" },
+                diags,
+                if roles.contains(&spec.roles.owner) { "owner" } else { "name" },
                 "Role already exists",
-                format!("The role(s) {} already exist in PostgreSQL and can log in or own objects. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", foreign.join(", ")),
+                format!("The role(s) {} already exist in PostgreSQL{why}. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", roles.join(", ")),
             );
+        };
+        if !foreign.is_empty() {
+            refuse(&mut ctx.diags, &foreign, " and can log in or own objects");
             return None;
         }
         let leftovers: Vec<String> = found
@@ -459,12 +464,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         // Only the complete set of three is a recognisable leftover; a lone role
         // with one of these names may be someone else's.
         if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
-            attribute_error(
-                &mut ctx.diags,
-                if leftovers.contains(&spec.roles.owner) { "owner" } else { "name" },
-                "Role already exists",
-                format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", leftovers.join(", ")),
-            );
+            refuse(&mut ctx.diags, &leftovers, "");
             return None;
         }
         if !leftovers.is_empty() && marked.is_empty() {
