@@ -222,4 +222,19 @@ mod tests {
         assert_eq!(at(".hosts[1]"), Some(AttributePath::attr("hosts")));
         assert_eq!(at("."), None);
     }
+
+    #[test]
+    fn a_value_that_does_not_fit_is_an_error_at_its_attribute() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct M {
+            port: i64,
+        }
+        let mut diags = Diagnostics::default();
+        let v = Value::object(&[("port", Value::string("x"))]);
+        assert!(decode::<M>(&mut diags, &v).is_none());
+        assert_eq!(diags.0.len(), 1);
+        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("port")));
+        assert!(diags.has_errors());
+    }
 }
