@@ -42,20 +42,7 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
     }
 }
 
-/// Decodes a plan, state or configuration into a model. A value that does not fit is a
-/// bug of this provider (the schema and the model disagree), reported as an error.
-pub fn decode<M: DeserializeOwned>(diags: &mut Diagnostics, v: &Value) -> Option<M> {
-    match v.to_model() {
-        Ok(m) => Some(m),
-        Err(e) => {
-            diags.error(
-                "Internal error: value does not fit the resource model",
-                format!("{e}. This is a bug in the provider; please report it."),
-            );
-            None
-        }
-    }
-}
+pub use tfplugin::typed::{decode, encode};
 
 /// The configuration and the plan of `plan` read as views (see [`decode`]); `None` when
 /// one does not fit (recorded).
@@ -73,20 +60,6 @@ pub fn plan_views_with_prior<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option
     let prior = decode(&mut plan.diags, plan.prior)?;
     let (config, planned) = plan_views(plan)?;
     Some((prior, config, planned))
-}
-
-/// Encodes a model as a state value (see [`decode`] for the error).
-pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
-    match Value::from_model(m) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            diags.error(
-                "Internal error: the resource model cannot be encoded",
-                format!("{e}. This is a bug in the provider; please report it."),
-            );
-            None
-        }
-    }
 }
 
 /// Overwrites the attributes of `target` that the partial model `part` has.

@@ -10,7 +10,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, encode, merge, need, Ctx,
+    attribute_error, backend_error, check_no_nul, decode, merge, need, Ctx,
 };
 use crate::sql;
 
@@ -19,7 +19,7 @@ pub struct SharedMysqlDatabase;
 
 /// Plan and state of one database, attribute by attribute.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Model {
+pub struct Model {
     id: Known<String>,
     name: String,
     charset: String,
@@ -219,7 +219,7 @@ async fn finish_create(
     mysql: &Mysql,
     planned: &Model,
     resuming: bool,
-) -> Option<Value> {
+) -> Option<Model> {
     let name = planned.name.clone();
     let charset = planned.charset.clone();
     let collation = planned.collation.as_option().cloned();
@@ -236,7 +236,7 @@ async fn finish_create(
             },
             ..planned.clone()
         };
-        encode(&mut ctx.diags, &s)
+        Some(s)
     };
     let fail = |diags: &mut Diagnostics, e: MysqlError| {
         backend_error(
@@ -331,13 +331,12 @@ async fn finish_create(
         }
     }
     ctx.private = Vec::new();
-    let state = state_from(planned, &info, endpoint(ctx));
-    encode(&mut ctx.diags, &state)
+    Some(state_from(planned, &info, endpoint(ctx)))
 }
 
 #[async_trait::async_trait]
-impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
-    tfplugin::typed!("dbaas_shared_mysql_database", Model);
+impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
+    tfplugin::typed!("dbaas_shared_mysql_database", type Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -416,8 +415,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         let planned = &planned;
         let name = planned.name.clone();
         let charset = planned.charset.clone();
@@ -520,19 +518,15 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         finish_create(ctx, mysql, planned, false).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
-        let model: Model = decode(&mut ctx.diags, state)?;
+    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Option<Model> {
         let name = model.name.clone();
         let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
         match mysql.schema(&name).await {
-            Ok(Some(info)) => {
-                let fresh = state_from(&model, &info, endpoint(ctx));
-                encode(&mut ctx.diags, &fresh)
-            }
+            Ok(Some(info)) => Some(state_from(&model, &info, endpoint(ctx))),
             Ok(None) => None,
             Err(e) => {
                 backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
-                Some(state.clone())
+                Some(model)
             }
         }
     }
@@ -540,12 +534,10 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
     async fn update(
         &self,
         ctx: &mut Ctx<'_>,
-        prior: &Value,
-        planned: &Value,
+        prior: Model,
+        planned: Model,
         _config: &Value,
-    ) -> Option<Value> {
-        let prior: Model = decode(&mut ctx.diags, prior)?;
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    ) -> Option<Model> {
         let name = planned.name.clone();
         let charset = planned.charset.clone();
         let collation = planned.collation.as_option().cloned();
@@ -576,10 +568,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
             }
         }
         match mysql.schema(&name).await {
-            Ok(Some(info)) => {
-                let state = state_from(&planned, &info, endpoint(ctx));
-                encode(&mut ctx.diags, &state)
-            }
+            Ok(Some(info)) => Some(state_from(&planned, &info, endpoint(ctx))),
             Ok(None) => {
                 ctx.diags.error(
                     format!("Database {name:?} disappeared during update"),
@@ -594,10 +583,7 @@ impl tfplugin::Resource<Backends> for SharedMysqlDatabase {
         }
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
-        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
-            return;
-        };
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
         let name = prior.name;
         let protected = prior.deletion_protection.unwrap_or(true);
         // A create that never finished (its instance is tainted) made a database nobody

@@ -12,7 +12,7 @@ use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, pg_name_validator, plan_views, Ctx,
+    attribute_error, backend_error, decode, merge, need, pg_name_validator, plan_views, Ctx,
 };
 use crate::resources::postgres_marks::{
     describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
@@ -24,7 +24,7 @@ pub struct SharedPostgresDatabase;
 
 /// Plan and state of one database, attribute by attribute.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Model {
+pub struct Model {
     id: Known<String>,
     name: String,
     owner: Known<String>,
@@ -258,8 +258,8 @@ async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String
 }
 
 #[async_trait::async_trait]
-impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
-    tfplugin::typed!("dbaas_shared_postgres_database", Model);
+impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
+    tfplugin::typed!("dbaas_shared_postgres_database", type Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -374,8 +374,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         let planned = &planned;
         let spec = Spec::from(planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
@@ -443,13 +442,18 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             .filter(|(n, orphan)| !orphan && !marked.contains(n))
             .map(|(n, _)| n.clone())
             .collect();
-        if !foreign.is_empty() {
+        // Refuses roles that exist and are not this database's, on `owner` when the owner
+        // role is among them; `why` says what makes them someone else's.
+        let refuse = |diags: &mut tfplugin::Diagnostics, roles: &[String], why: &str| {
             attribute_error(
-                &mut ctx.diags,
-                if foreign.contains(&spec.roles.owner) { "owner" } else { "name" },
+                diags,
+                if roles.contains(&spec.roles.owner) { "owner" } else { "name" },
                 "Role already exists",
-                format!("The role(s) {} already exist in PostgreSQL and can log in or own objects. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", foreign.join(", ")),
+                format!("The role(s) {} already exist in PostgreSQL{why}. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", roles.join(", ")),
             );
+        };
+        if !foreign.is_empty() {
+            refuse(&mut ctx.diags, &foreign, " and can log in or own objects");
             return None;
         }
         let leftovers: Vec<String> = found
@@ -460,12 +464,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         // Only the complete set of three is a recognisable leftover; a lone role
         // with one of these names may be someone else's.
         if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
-            attribute_error(
-                &mut ctx.diags,
-                if leftovers.contains(&spec.roles.owner) { "owner" } else { "name" },
-                "Role already exists",
-                format!("The role(s) {} already exist in PostgreSQL. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", leftovers.join(", ")),
-            );
+            refuse(&mut ctx.diags, &leftovers, "");
             return None;
         }
         if !leftovers.is_empty() && marked.is_empty() {
@@ -540,7 +539,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 "The create was cut off and what it made could not be removed. Terraform records it as tainted: the next apply removes it (deletion_protection does not apply to an unfinished database) and creates it again.",
             );
             let partial = partial_state(ctx, planned, &spec);
-            return encode(&mut ctx.diags, &partial);
+            return Some(partial);
         }
         ctx.private = private.to_bytes();
         // The database is complete; a read that fails now (the server restarting) is
@@ -556,7 +555,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         match read {
             Ok(Some(cur)) => {
                 let state = state_from(ctx, planned, &cur, None);
-                encode(&mut ctx.diags, &state)
+                Some(state)
             }
             Ok(None) => {
                 ctx.diags.error(
@@ -573,13 +572,12 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                 );
                 ctx.private = private.to_bytes();
                 let partial = partial_state(ctx, planned, &spec);
-                encode(&mut ctx.diags, &partial)
+                Some(partial)
             }
         }
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
-        let model: Model = decode(&mut ctx.diags, state)?;
+    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Option<Model> {
         let name = model.name.clone();
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
         let cur = match pg.database_settings(&name).await {
@@ -587,7 +585,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             Ok(None) => return None,
             Err(e) => {
                 backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
-                return Some(state.clone());
+                return Some(model);
             }
         };
         // Extensions are read only when managed: it needs a connection into the database.
@@ -602,7 +600,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
                         format!("Cannot read extensions of {name:?}"),
                         e,
                     );
-                    return Some(state.clone());
+                    return Some(model);
                 }
             }
         };
@@ -622,18 +620,16 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
             }
         }
         let fresh = state_from(ctx, &model, &cur, extensions);
-        encode(&mut ctx.diags, &fresh)
+        Some(fresh)
     }
 
     async fn update(
         &self,
         ctx: &mut Ctx<'_>,
-        prior: &Value,
-        planned: &Value,
+        prior: Model,
+        planned: Model,
         _config: &Value,
-    ) -> Option<Value> {
-        let prior: Model = decode(&mut ctx.diags, prior)?;
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    ) -> Option<Model> {
         let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
         let spec = Spec::from(&planned);
         let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
@@ -778,7 +774,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         match pg.database_settings(&spec.name).await {
             Ok(Some(cur)) => {
                 let state = state_from(ctx, &planned, &cur, spec.extensions.clone());
-                encode(&mut ctx.diags, &state)
+                Some(state)
             }
             Ok(None) => {
                 ctx.diags.error(
@@ -794,10 +790,7 @@ impl tfplugin::Resource<Backends> for SharedPostgresDatabase {
         }
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
-        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
-            return;
-        };
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
         let spec = Spec::from(&prior);
         let private = Private::parse(&ctx.private);
         let protected = prior.deletion_protection;

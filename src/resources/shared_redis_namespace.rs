@@ -16,7 +16,7 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, plan_views, Ctx,
+    attribute_error, backend_error, decode, merge, need, plan_views, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -28,7 +28,7 @@ pub struct SharedRedisNamespace;
 
 /// Plan and state of one namespace, attribute by attribute.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Model {
+pub struct Model {
     id: Known<String>,
     name: String,
     key_prefix: Known<String>,
@@ -198,7 +198,7 @@ async fn read_back(
     name: &str,
     planned: &Model,
     keep_password: Option<String>,
-) -> Option<Value> {
+) -> Option<Model> {
     match redis.get_user(name).await {
         Ok(Some(user)) => {
             let base = Model {
@@ -206,7 +206,7 @@ async fn read_back(
                 password: keep_password.into(),
                 ..planned.clone()
             };
-            encode(&mut ctx.diags, &state_from(redis, &base, &user))
+            Some(state_from(redis, &base, &user))
         }
         Ok(None) => {
             ctx.diags.error(
@@ -298,8 +298,8 @@ fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, Str
 }
 
 #[async_trait::async_trait]
-impl tfplugin::Resource<Backends> for SharedRedisNamespace {
-    tfplugin::typed!("dbaas_shared_redis_namespace", Model);
+impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
+    tfplugin::typed!("dbaas_shared_redis_namespace", type Model);
 
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
@@ -470,8 +470,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
     }
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
         let config: Model = decode(&mut ctx.diags, config)?;
         let planned = &planned;
         let (password, keep) = password_for(planned, &config);
@@ -507,11 +506,12 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         }
         let summary = format!("Cannot create Redis namespace {name:?}");
         refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
-        let partial = |diags: &mut Diagnostics| {
-            encode(
-                diags,
-                &partial_state(redis, planned, keep.then(|| spec.password.clone())),
-            )
+        let partial = || {
+            Some(partial_state(
+                redis,
+                planned,
+                keep.then(|| spec.password.clone()),
+            ))
         };
         if let Err(e) = redis.set_user(&spec).await {
             if !e.uncertain {
@@ -540,7 +540,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     // tainted, the next apply replaces it and destroy removes it).
                     fail(&mut ctx.diags, e);
                     ctx.private = record_prefix(&spec.key_prefix);
-                    return partial(&mut ctx.diags);
+                    return partial();
                 }
             }
         }
@@ -554,14 +554,14 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
                 if let Err(e) = removed {
                     fail(&mut ctx.diags, e);
-                    return partial(&mut ctx.diags);
+                    return partial();
                 }
                 return None;
             }
             Ok(_) => {}
             Err(e) => {
                 fail(&mut ctx.diags, e);
-                return partial(&mut ctx.diags);
+                return partial();
             }
         }
         drop(lock);
@@ -576,12 +576,11 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         .await
         {
             Some(s) => Some(s),
-            None => partial(&mut ctx.diags),
+            None => partial(),
         }
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
-        let model: Model = decode(&mut ctx.diags, state)?;
+    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Option<Model> {
         let name = model.name.clone();
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
         let user = match redis.get_user(&name).await {
@@ -594,7 +593,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                     format!("Cannot read Redis namespace {name:?}"),
                     e,
                 );
-                return Some(state.clone());
+                return Some(model);
             }
         };
         memory_warning(&mut ctx.diags, redis).await;
@@ -609,18 +608,16 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
                 }
             }
         }
-        encode(&mut ctx.diags, &state_from(redis, &model, &user))
+        Some(state_from(redis, &model, &user))
     }
 
     async fn update(
         &self,
         ctx: &mut Ctx<'_>,
-        prior: &Value,
-        planned: &Value,
+        prior: Model,
+        planned: Model,
         config: &Value,
-    ) -> Option<Value> {
-        let prior: Model = decode(&mut ctx.diags, prior)?;
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    ) -> Option<Model> {
         let config: Model = decode(&mut ctx.diags, config)?;
         let (password, keep) = password_for(&planned, &config);
         let spec = spec_from(&planned, password);
@@ -645,10 +642,7 @@ impl tfplugin::Resource<Backends> for SharedRedisNamespace {
         read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
-        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
-            return;
-        };
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
         let name = prior.name;
         let Some(redis) = need(&mut ctx.diags, "Redis", ctx.client.redis().await) else {
             return;

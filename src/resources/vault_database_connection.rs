@@ -13,7 +13,7 @@ use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, parse_vault_id, plan_views,
+    attribute_error, backend_error, decode, merge, need, parse_vault_id, plan_views,
     vault_mount_validator, vault_name_validator, Ctx,
 };
 
@@ -22,7 +22,7 @@ pub struct VaultDatabaseConnection;
 
 /// Plan and state of one connection, attribute by attribute.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Model {
+pub struct Model {
     id: Known<String>,
     name: String,
     engine: Engine,
@@ -209,8 +209,7 @@ fn tls_body_fields(
 }
 
 /// Builds the body of `<mount>/config/<name>` and the state values it implies.
-async fn write_config(ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
-    let planned: Model = decode(&mut ctx.diags, planned)?;
+async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
     let config: Model = decode(&mut ctx.diags, config)?;
     let name = planned.name.clone();
     let engine = planned.engine;
@@ -318,12 +317,12 @@ async fn write_config(ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Opt
         plugin_name: Known::Value(engine.vault_plugin().to_string()),
         ..planned
     };
-    encode(&mut ctx.diags, &state)
+    Some(state)
 }
 
 #[async_trait::async_trait]
-impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
-    tfplugin::typed!("dbaas_vault_database_connection", Model);
+impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
+    tfplugin::typed!("dbaas_vault_database_connection", type Model);
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -396,12 +395,11 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         }
     }
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, config: &Value) -> Option<Value> {
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
         write_config(ctx, planned, config).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
-        let mut s: Model = decode(&mut ctx.diags, state)?;
+    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Option<Model> {
         let mount = ctx
             .client
             .vault_mount(s.mount.as_option().map(String::as_str));
@@ -416,7 +414,7 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
                     format!("Cannot read Vault connection {mount}/config/{name}"),
                     e,
                 );
-                return Some(state.clone());
+                return Some(s);
             }
         };
         let data = &body["data"];
@@ -448,23 +446,20 @@ impl tfplugin::Resource<Backends> for VaultDatabaseConnection {
         if s.verify_connection.is_none() {
             s.verify_connection = Some(true);
         }
-        encode(&mut ctx.diags, &s)
+        Some(s)
     }
 
     async fn update(
         &self,
         ctx: &mut Ctx<'_>,
-        _prior: &Value,
-        planned: &Value,
+        _prior: Model,
+        planned: Model,
         config: &Value,
-    ) -> Option<Value> {
+    ) -> Option<Model> {
         write_config(ctx, planned, config).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
-        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
-            return;
-        };
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
         let mount = ctx
             .client
             .vault_mount(prior.mount.as_option().map(String::as_str));

@@ -14,7 +14,7 @@ use crate::backends::redis::Redis;
 use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
-    attribute_error, backend_error, decode, encode, merge, need, no_nul_validator, parse_vault_id,
+    attribute_error, backend_error, decode, merge, need, no_nul_validator, parse_vault_id,
     plan_views_with_prior, vault_mount_validator, vault_name_validator, Ctx,
 };
 use crate::resources::redis_acl::confined;
@@ -28,7 +28,7 @@ pub struct VaultRotationRole;
 
 /// Plan and state of one role, attribute by attribute.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Model {
+pub struct Model {
     id: Known<String>,
     name: String,
     /// Null between an import and the read that follows it.
@@ -195,7 +195,7 @@ pub async fn databases_owned_by(ctx: &Ctx<'_>, owner: &str) -> Vec<String> {
     pg.databases_owned_by(owner).await.unwrap_or_default()
 }
 
-async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Value> {
+async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Model> {
     let name = planned.name.clone();
     let mount = ctx
         .client
@@ -308,7 +308,7 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Value> {
         database_owner: owner.into(),
         ..planned.clone()
     };
-    encode(&mut ctx.diags, &state)
+    Some(state)
 }
 
 /// The namespace a Redis role's generated rules come from, as recorded in private state
@@ -432,8 +432,8 @@ async fn static_login_group(ctx: &Ctx<'_>, username: &str) -> Option<(String, Ac
 }
 
 #[async_trait::async_trait]
-impl tfplugin::Resource<Backends> for VaultRotationRole {
-    tfplugin::typed!("dbaas_vault_rotation_role", Model);
+impl tfplugin::TypedResource<Backends> for VaultRotationRole {
+    tfplugin::typed!("dbaas_vault_rotation_role", type Model);
 
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
@@ -602,13 +602,11 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
         merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: &Value, _config: &Value) -> Option<Value> {
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         write_role(ctx, &planned).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, state: &Value) -> Option<Value> {
-        let mut s: Model = decode(&mut ctx.diags, state)?;
+    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Option<Model> {
         let name = s.name.clone();
         let mount = ctx
             .client
@@ -621,7 +619,7 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
             Ok(None) => return None,
             Err(e) => {
                 backend_error(&mut ctx.diags, format!("Cannot read Vault role {path}"), e);
-                return Some(state.clone());
+                return Some(s);
             }
         };
         let d = &body["data"];
@@ -702,24 +700,20 @@ impl tfplugin::Resource<Backends> for VaultRotationRole {
                 );
             }
         }
-        encode(&mut ctx.diags, &s)
+        Some(s)
     }
 
     async fn update(
         &self,
         ctx: &mut Ctx<'_>,
-        _prior: &Value,
-        planned: &Value,
+        _prior: Model,
+        planned: Model,
         _config: &Value,
-    ) -> Option<Value> {
-        let planned: Model = decode(&mut ctx.diags, planned)?;
+    ) -> Option<Model> {
         write_role(ctx, &planned).await
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: &Value) {
-        let Some(prior) = decode::<Model>(&mut ctx.diags, prior) else {
-            return;
-        };
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
         let name = prior.name.clone();
         let mount = ctx
             .client

@@ -28,6 +28,7 @@ pub mod server;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod typed;
 pub mod types;
 pub mod upgrade;
 pub mod value;
@@ -51,6 +52,7 @@ pub use model::{Known, ModelError};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::{serve, ServeOptions};
 pub use service::check_provider;
+pub use typed::TypedResource;
 pub use types::Type;
 pub use upgrade::{MoveSource, StateUpgrader};
 pub use value::{Number, Refinements, Value};

@@ -1,13 +1,13 @@
 //! A small provider without any backend, for the crate's own tests and benchmarks:
 //! `example_thing` (a resource kept in the state only, with a computed id, a default,
-//! a replacing name and a write-only secret), `example_echo` (a data source) and
+//! a replacing name and a write-only secret; written on its model, a [`TypedResource`]), `example_echo` (a data source) and
 //! `example_token` (an ephemeral resource).
 
 use std::sync::Arc;
 
 use crate::{
-    Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Opened,
-    Provider, Resource, Schema, Validator, Value,
+    Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Known, Opened,
+    Provider, Resource, Schema, TypedResource, Validator, Value,
 };
 
 /// The example provider; its client is the configured `prefix`.
@@ -63,6 +63,15 @@ impl Provider for ExampleProvider {
 /// `title`.
 pub struct Thing;
 
+/// `example_thing`'s plan and state.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ThingModel {
+    id: Known<String>,
+    name: String,
+    size: Known<i64>,
+    secret_wo: Option<String>,
+}
+
 /// `example_thing` state history: version 0's `title` is version 1's `name`.
 fn thing_v0_to_v1(mut v: serde_json::Value) -> Result<serde_json::Value, String> {
     let obj = v.as_object_mut().ok_or("the state is not an object")?;
@@ -73,10 +82,8 @@ fn thing_v0_to_v1(mut v: serde_json::Value) -> Result<serde_json::Value, String>
 }
 
 #[async_trait::async_trait]
-impl Resource<ExampleClient> for Thing {
-    fn type_name(&self) -> &'static str {
-        "example_thing"
-    }
+impl TypedResource<ExampleClient> for Thing {
+    crate::typed!("example_thing", type ThingModel);
 
     fn state_upgraders(&self) -> Vec<crate::StateUpgrader> {
         vec![crate::StateUpgrader {
@@ -129,37 +136,38 @@ impl Resource<ExampleClient> for Thing {
         .version(1)
     }
 
-    fn check_model(&self) -> Result<(), String> {
-        Ok(()) // reads its values by name: no model to compare
-    }
-
     async fn create(
         &self,
         ctx: &mut Ctx<'_, ExampleClient>,
-        planned: &Value,
+        planned: ThingModel,
         _config: &Value,
-    ) -> Option<Value> {
-        let mut state = planned.clone();
-        let id = format!("{}{}", ctx.client.prefix, planned.get("name").as_str()?);
-        state.set("id", Value::string(id));
-        Some(state)
+    ) -> Option<ThingModel> {
+        let id = format!("{}{}", ctx.client.prefix, planned.name);
+        Some(ThingModel {
+            id: Known::Value(id),
+            ..planned
+        })
     }
 
-    async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, state: &Value) -> Option<Value> {
-        Some(state.clone())
+    async fn read(
+        &self,
+        _ctx: &mut Ctx<'_, ExampleClient>,
+        state: ThingModel,
+    ) -> Option<ThingModel> {
+        Some(state)
     }
 
     async fn update(
         &self,
         _ctx: &mut Ctx<'_, ExampleClient>,
-        _prior: &Value,
-        planned: &Value,
+        _prior: ThingModel,
+        planned: ThingModel,
         _config: &Value,
-    ) -> Option<Value> {
-        Some(planned.clone())
+    ) -> Option<ThingModel> {
+        Some(planned)
     }
 
-    async fn delete(&self, _ctx: &mut Ctx<'_, ExampleClient>, _prior: &Value) {}
+    async fn delete(&self, _ctx: &mut Ctx<'_, ExampleClient>, _prior: ThingModel) {}
 
     async fn import(&self, ctx: &mut Ctx<'_, ExampleClient>, id: &str, state: &mut Value) {
         let name = id.strip_prefix(ctx.client.prefix.as_str()).unwrap_or(id);

@@ -1,0 +1,240 @@
+//! Types written on their model: [`TypedResource`] takes and returns the type's model
+//! struct instead of [`Value`]s, like terraform-plugin-framework's `req.Plan.Get(ctx,
+//! &model)`. One blanket adapter implements [`Resource`] for every [`TypedResource`]:
+//! it decodes plan and state (a value that does not fit is an error
+//! diagnostic at the attribute it names), calls the typed method and encodes its answer.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::diagnostics::{AttributePath, Diagnostics};
+use crate::model::ModelError;
+use crate::schema::Schema;
+use crate::upgrade::{MoveSource, StateUpgrader};
+use crate::value::Value;
+use crate::{ClientInfo, Ctx, Plan, Resource};
+
+/// The top-level attribute a model error's path (`.name.sub[0]`) starts with, if any.
+fn error_path(e: &ModelError) -> Option<AttributePath> {
+    let name = e.path.strip_prefix('.')?.split(['.', '[']).next()?;
+    (!name.is_empty()).then(|| AttributePath::attr(name))
+}
+
+/// Records an internal error about a value that does not fit a model (a bug of the
+/// provider: its schema and model disagree), at the attribute the error names.
+fn model_error(diags: &mut Diagnostics, summary: &str, e: ModelError) {
+    let detail = format!("{e}. This is a bug in the provider; please report it.");
+    match error_path(&e) {
+        Some(path) => diags.error_at(path, summary, detail),
+        None => diags.error(summary, detail),
+    }
+}
+
+/// Decodes a plan, state or configuration into a model; a value that does not fit is
+/// an error diagnostic and `None`.
+pub fn decode<M: DeserializeOwned>(diags: &mut Diagnostics, v: &Value) -> Option<M> {
+    v.to_model()
+        .map_err(|e| {
+            model_error(
+                diags,
+                "Internal error: value does not fit the resource model",
+                e,
+            )
+        })
+        .ok()
+}
+
+/// Encodes a model as a value; a model that cannot be encoded is an error diagnostic
+/// and `None`.
+pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
+    Value::from_model(m)
+        .map_err(|e| {
+            model_error(
+                diags,
+                "Internal error: the resource model cannot be encoded",
+                e,
+            )
+        })
+        .ok()
+}
+
+/// A managed resource type written on its model: every [`TypedResource`] is a
+/// [`Resource`] through the blanket adapter of this module.
+#[async_trait::async_trait]
+pub trait TypedResource<C>: Send + Sync {
+    /// The model: one field per schema attribute (checked at start-up).
+    type Model: Serialize + DeserializeOwned + Send + Sync;
+
+    /// The type name, e.g. `dbaas_shared_postgres_database`.
+    fn type_name(&self) -> &'static str;
+
+    /// The schema, as [`Resource::schema`].
+    fn schema(&self) -> Schema;
+
+    /// As [`Resource::validate`].
+    async fn validate(&self, _config: &Value, _info: &ClientInfo, _diags: &mut Diagnostics) {}
+
+    /// As [`Resource::modify_plan`].
+    async fn modify_plan(&self, _plan: &mut Plan<'_>) {}
+
+    /// As [`Resource::plan_with_client`].
+    fn plan_with_client(&self, _client: &C, _plan: &mut Plan<'_>) {}
+
+    /// As [`Resource::check_plan`].
+    async fn check_plan(&self, _client: &C, _plan: &mut Plan<'_>) {}
+
+    /// As [`Resource::plan_with_private`].
+    fn plan_with_private(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}
+
+    /// Creates the object; returns the new state. `Some` with an error records a
+    /// partial (tainted) object. The configuration stays a [`Value`]: attributes left to
+    /// their defaults are null in it, which a model's plain fields refuse.
+    async fn create(
+        &self,
+        ctx: &mut Ctx<'_, C>,
+        planned: Self::Model,
+        config: &Value,
+    ) -> Option<Self::Model>;
+
+    /// Reads the object; `None` means it no longer exists.
+    async fn read(&self, ctx: &mut Ctx<'_, C>, state: Self::Model) -> Option<Self::Model>;
+
+    /// Updates in place; returns the new state (the configuration as in `create`).
+    async fn update(
+        &self,
+        ctx: &mut Ctx<'_, C>,
+        prior: Self::Model,
+        planned: Self::Model,
+        config: &Value,
+    ) -> Option<Self::Model>;
+
+    /// Deletes the object.
+    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: Self::Model);
+
+    /// As [`Resource::import`] (the state is not a whole model yet: only `id` and the
+    /// defaults are set).
+    async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
+
+    /// As [`Resource::state_upgraders`].
+    fn state_upgraders(&self) -> Vec<StateUpgrader> {
+        Vec::new()
+    }
+
+    /// As [`Resource::move_sources`].
+    fn move_sources(&self) -> Vec<MoveSource> {
+        Vec::new()
+    }
+}
+
+/// The adapter: decode, call the typed method, encode.
+#[async_trait::async_trait]
+impl<C: Send + Sync, T: TypedResource<C>> Resource<C> for T {
+    fn type_name(&self) -> &'static str {
+        TypedResource::type_name(self)
+    }
+
+    fn schema(&self) -> Schema {
+        TypedResource::schema(self)
+    }
+
+    fn check_model(&self) -> Result<(), String> {
+        crate::model::check_model::<T::Model>(&TypedResource::schema(self).block)
+    }
+
+    async fn validate(&self, config: &Value, info: &ClientInfo, diags: &mut Diagnostics) {
+        TypedResource::validate(self, config, info, diags).await
+    }
+
+    async fn modify_plan(&self, plan: &mut Plan<'_>) {
+        TypedResource::modify_plan(self, plan).await
+    }
+
+    fn plan_with_client(&self, client: &C, plan: &mut Plan<'_>) {
+        TypedResource::plan_with_client(self, client, plan)
+    }
+
+    async fn check_plan(&self, client: &C, plan: &mut Plan<'_>) {
+        TypedResource::check_plan(self, client, plan).await
+    }
+
+    fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
+        TypedResource::plan_with_private(self, prior_private, plan)
+    }
+
+    async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value> {
+        let planned = decode(&mut ctx.diags, planned)?;
+        let state = TypedResource::create(self, ctx, planned, config).await?;
+        encode(&mut ctx.diags, &state)
+    }
+
+    async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Option<Value> {
+        let state = decode(&mut ctx.diags, state)?;
+        let fresh = TypedResource::read(self, ctx, state).await?;
+        encode(&mut ctx.diags, &fresh)
+    }
+
+    async fn update(
+        &self,
+        ctx: &mut Ctx<'_, C>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+    ) -> Option<Value> {
+        let prior = decode(&mut ctx.diags, prior)?;
+        let planned = decode(&mut ctx.diags, planned)?;
+        let state = TypedResource::update(self, ctx, prior, planned, config).await?;
+        encode(&mut ctx.diags, &state)
+    }
+
+    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value) {
+        if let Some(prior) = decode(&mut ctx.diags, prior) {
+            TypedResource::delete(self, ctx, prior).await
+        }
+    }
+
+    async fn import(&self, ctx: &mut Ctx<'_, C>, id: &str, state: &mut Value) {
+        TypedResource::import(self, ctx, id, state).await
+    }
+
+    fn state_upgraders(&self) -> Vec<StateUpgrader> {
+        TypedResource::state_upgraders(self)
+    }
+
+    fn move_sources(&self) -> Vec<MoveSource> {
+        TypedResource::move_sources(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_error_points_at_its_top_level_attribute() {
+        let at = |p: &str| {
+            error_path(&ModelError {
+                path: p.into(),
+                message: String::new(),
+            })
+        };
+        assert_eq!(at(".port"), Some(AttributePath::attr("port")));
+        assert_eq!(at(".postgres.port"), Some(AttributePath::attr("postgres")));
+        assert_eq!(at(".hosts[1]"), Some(AttributePath::attr("hosts")));
+        assert_eq!(at("."), None);
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_is_an_error_at_its_attribute() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct M {
+            port: i64,
+        }
+        let mut diags = Diagnostics::default();
+        let v = Value::object(&[("port", Value::string("x"))]);
+        assert!(decode::<M>(&mut diags, &v).is_none());
+        assert_eq!(diags.0.len(), 1);
+        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("port")));
+        assert!(diags.has_errors());
+    }
+}
