@@ -72,6 +72,19 @@ struct Auth {
     renewal: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
+impl Auth {
+    /// Nothing obtained yet: the configured `token` (empty when none) or a `login`.
+    fn new(token: &str, login: Option<VaultLogin>) -> Self {
+        Auth {
+            configured: token.to_string(),
+            login,
+            logged_in: OnceCell::new(),
+            current: std::sync::RwLock::new(None),
+            renewal: std::sync::Mutex::new(None),
+        }
+    }
+}
+
 /// A token obtained by logging in.
 #[derive(Clone)]
 struct LoginToken {
@@ -149,11 +162,6 @@ fn tls_check_text(tls: &VaultTls) -> String {
 }
 
 impl VaultClient {
-    /// A client for `address` (no trailing slash) using `token`.
-    pub fn new(address: &str, token: &str) -> Result<Self, BackendError> {
-        Self::with_tls(address, token, &VaultTls::default(), None)
-    }
-
     /// A client for `address` using `token`, checking Vault's certificate per `tls`
     /// and sending `namespace` as `X-Vault-Namespace`.
     pub fn with_tls(
@@ -171,13 +179,7 @@ impl VaultClient {
             http,
             namespace: namespace.map(str::to_string),
             tls_check: tls_check_text(tls),
-            auth: Arc::new(Auth {
-                configured: token.to_string(),
-                login: None,
-                logged_in: OnceCell::new(),
-                current: std::sync::RwLock::new(None),
-                renewal: std::sync::Mutex::new(None),
-            }),
+            auth: Arc::new(Auth::new(token, None)),
         })
     }
 

@@ -14,13 +14,7 @@ use crate::backends::BackendError;
 impl VaultClient {
     /// This client, logging in with `login` on first use instead of a configured token.
     pub fn with_login(mut self, login: VaultLogin) -> Self {
-        self.auth = std::sync::Arc::new(super::Auth {
-            configured: String::new(),
-            login: Some(login),
-            logged_in: tokio::sync::OnceCell::new(),
-            current: std::sync::RwLock::new(None),
-            renewal: std::sync::Mutex::new(None),
-        });
+        self.auth = std::sync::Arc::new(super::Auth::new("", Some(login)));
         self
     }
 
