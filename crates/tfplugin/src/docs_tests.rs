@@ -69,6 +69,16 @@ fn sample() -> Schema {
     Schema::new(block)
 }
 
+/// Writes `files` (path below `root`, contents), creating their directories.
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, contents) in files {
+        let path = root.join(path);
+        let dir = path.parent().expect("a file inside a directory");
+        std::fs::create_dir_all(dir).expect("mkdir");
+        std::fs::write(&path, contents).expect("write");
+    }
+}
+
 fn page() -> String {
     DBAAS.render_type_page(
         Kind::Resource,
@@ -122,23 +132,28 @@ fn nested_sections_follow_depth_first_with_anchors() {
 #[test]
 fn examples_import_and_guides_come_from_the_tree() {
     let root = tempfile::tempdir().expect("tempdir");
-    let ex = root.path().join("examples/resources/dbaas_thing");
-    std::fs::create_dir_all(&ex).expect("mkdir");
-    std::fs::write(
-        ex.join("resource.tf"),
-        "resource \"dbaas_thing\" \"x\" {}\n\n",
-    )
-    .expect("write");
-    std::fs::write(ex.join("import.sh"), "terraform import dbaas_thing.x x\n").expect("write");
-    std::fs::write(
-        ex.join("import.tf"),
-        "import {\n  to = dbaas_thing.x\n  id = \"x\"\n}\n",
-    )
-    .expect("write");
-    let guides = root.path().join("templates/guides");
-    std::fs::create_dir_all(&guides).expect("mkdir");
-    std::fs::write(guides.join("ci.md"), "---\npage_title: CI\n---\n\n# CI\n\n").expect("write");
-    std::fs::write(guides.join("notes.txt"), "ignored").expect("write");
+    write_tree(
+        root.path(),
+        &[
+            (
+                "examples/resources/dbaas_thing/resource.tf",
+                "resource \"dbaas_thing\" \"x\" {}\n\n",
+            ),
+            (
+                "examples/resources/dbaas_thing/import.sh",
+                "terraform import dbaas_thing.x x\n",
+            ),
+            (
+                "examples/resources/dbaas_thing/import.tf",
+                "import {\n  to = dbaas_thing.x\n  id = \"x\"\n}\n",
+            ),
+            (
+                "templates/guides/ci.md",
+                "---\npage_title: CI\n---\n\n# CI\n\n",
+            ),
+            ("templates/guides/notes.txt", "ignored"),
+        ],
+    );
 
     let page = DBAAS.render_type_page(Kind::Resource, "dbaas_thing", &sample(), root.path());
     assert!(page.contains(
@@ -165,19 +180,20 @@ fn examples_import_and_guides_come_from_the_tree() {
 #[test]
 fn provider_examples_get_headings_and_guides_expand_codefile_lines() {
     let root = tempfile::tempdir().expect("tempdir");
-    let ex = root.path().join("examples/provider");
-    std::fs::create_dir_all(&ex).expect("mkdir");
-    std::fs::write(
-        ex.join("provider.tf"),
-        "# Every block.\nprovider \"dbaas\" {}\n",
-    )
-    .expect("write");
-    std::fs::write(
-        ex.join("a-ci.tf"),
-        "# A CI runner:\nprovider \"dbaas\" {}\n",
-    )
-    .expect("write");
-    std::fs::write(ex.join("notes.md"), "not an example").expect("write");
+    write_tree(
+        root.path(),
+        &[
+            (
+                "examples/provider/provider.tf",
+                "# Every block.\nprovider \"dbaas\" {}\n",
+            ),
+            (
+                "examples/provider/a-ci.tf",
+                "# A CI runner:\nprovider \"dbaas\" {}\n",
+            ),
+            ("examples/provider/notes.md", "not an example"),
+        ],
+    );
     let page = DBAAS.render_provider_page(&sample(), root.path());
     let every = page
         .find("### Every block\n\n```terraform\n# Every block.")
@@ -186,15 +202,16 @@ fn provider_examples_get_headings_and_guides_expand_codefile_lines() {
     assert!(every < ci, "provider.tf comes first: {page}");
     assert!(!page.contains("not an example"));
 
-    std::fs::create_dir_all(root.path().join("policies")).expect("mkdir");
-    std::fs::write(root.path().join("policies/p.hcl"), "path \"x\" {}\n").expect("write");
-    let guides = root.path().join("templates/guides");
-    std::fs::create_dir_all(&guides).expect("mkdir");
-    std::fs::write(
-        guides.join("policy.md"),
-        "# P\n\n{{ codefile \"hcl\" \"policies/p.hcl\" }}\n{{ codefile \"hcl\" \"policies/none.hcl\" }}\n",
-    )
-    .expect("write");
+    write_tree(
+        root.path(),
+        &[
+            ("policies/p.hcl", "path \"x\" {}\n"),
+            (
+                "templates/guides/policy.md",
+                "# P\n\n{{ codefile \"hcl\" \"policies/p.hcl\" }}\n{{ codefile \"hcl\" \"policies/none.hcl\" }}\n",
+            ),
+        ],
+    );
     let files = DBAAS.render_all(&ExampleProvider, root.path());
     let guide = &files
         .iter()

@@ -180,11 +180,7 @@ mod tests {
     }
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
-        let mut v = Value::Map(Default::default());
-        for (k, x) in pairs {
-            v.set(k, x.clone());
-        }
-        v
+        Value::object(pairs)
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::iter;
 
 use crate::types::Type;
 
@@ -126,12 +127,38 @@ pub struct DecodeError {
 
 fn err(path: &str, message: impl Into<String>) -> DecodeError {
     DecodeError {
-        path: if path.is_empty() {
-            ".".into()
-        } else {
-            path.into()
-        },
+        path: shown_path(path),
         message: message.into(),
+    }
+}
+
+/// A path built from [`Step`]s as an error shows it: `.` for the whole value.
+pub(crate) fn shown_path(path: &str) -> String {
+    if path.is_empty() {
+        ".".into()
+    } else {
+        path.into()
+    }
+}
+
+/// One step down into a value, as error paths spell it: `.name`, `["key"]` or `[0]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'a> {
+    /// An object attribute (or a model's field).
+    Attr(&'a str),
+    /// A map key.
+    Key(&'a str),
+    /// An element of a list, set or tuple.
+    Index(usize),
+}
+
+impl fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Attr(name) => write!(f, ".{name}"),
+            Step::Key(key) => write!(f, "[{key:?}]"),
+            Step::Index(i) => write!(f, "[{i}]"),
+        }
     }
 }
 
@@ -323,8 +350,49 @@ impl Value {
     }
 }
 
-fn child(path: &str, step: impl fmt::Display) -> String {
+fn child(path: &str, step: Step<'_>) -> String {
     format!("{path}{step}")
+}
+
+/// Refuses input nested deeper than [`MAX_DEPTH`]; both decoders call it on each value.
+fn check_depth(path: &str, depth: usize) -> Result<(), DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(err(path, "value nested too deeply"));
+    }
+    Ok(())
+}
+
+/// Decodes the elements of a list, set or tuple, each with its type, into a list value;
+/// element `i` is at `path[i]`. `decode` is the decoder of the wire format.
+fn decode_elements<'t, T>(
+    items: impl Iterator<Item = (T, &'t Type)>,
+    path: &str,
+    depth: usize,
+    decode: impl Fn(T, &Type, &str, usize) -> Result<Value, DecodeError>,
+) -> Result<Value, DecodeError> {
+    items
+        .enumerate()
+        .map(|(i, (item, ty))| decode(item, ty, &child(path, Step::Index(i)), depth + 1))
+        .collect::<Result<_, _>>()
+        .map(Value::List)
+}
+
+/// Decodes the entries of a map of `elem` (keys already read, or the error reading
+/// one) into a map value; the entry with key `k` is at `path["k"]`.
+fn decode_entries<T>(
+    entries: impl Iterator<Item = Result<(String, T), DecodeError>>,
+    elem: &Type,
+    path: &str,
+    depth: usize,
+    decode: impl Fn(T, &Type, &str, usize) -> Result<Value, DecodeError>,
+) -> Result<Value, DecodeError> {
+    let mut out = BTreeMap::new();
+    for entry in entries {
+        let (key, v) = entry?;
+        let p = child(path, Step::Key(&key));
+        out.insert(key, decode(v, elem, &p, depth + 1)?);
+    }
+    Ok(Value::Map(out))
 }
 
 fn decode_msgpack(
@@ -334,9 +402,7 @@ fn decode_msgpack(
     depth: usize,
 ) -> Result<Value, DecodeError> {
     use rmpv::Value as R;
-    if depth > MAX_DEPTH {
-        return Err(err(path, "value nested too deeply"));
-    }
+    check_depth(path, depth)?;
     match raw {
         R::Nil => return Ok(Value::Null),
         R::Ext(code, data) => return decode_unknown(code, &data, ty, path),
@@ -356,26 +422,18 @@ fn decode_msgpack(
             other => Err(err(path, format!("expected string, got {}", kind(&other)))),
         },
         Type::List(elem) | Type::Set(elem) => match raw {
-            R::Array(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    decode_msgpack(item, elem, &child(path, format_args!("[{i}]")), depth + 1)
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::List),
+            R::Array(items) => decode_elements(
+                items.into_iter().zip(iter::repeat(elem.as_ref())),
+                path,
+                depth,
+                decode_msgpack,
+            ),
             other => Err(err(path, format!("expected array, got {}", kind(&other)))),
         },
         Type::Tuple(elems) => match raw {
-            R::Array(items) if items.len() == elems.len() => items
-                .into_iter()
-                .zip(elems)
-                .enumerate()
-                .map(|(i, (item, t))| {
-                    decode_msgpack(item, t, &child(path, format_args!("[{i}]")), depth + 1)
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::List),
+            R::Array(items) if items.len() == elems.len() => {
+                decode_elements(items.into_iter().zip(elems), path, depth, decode_msgpack)
+            }
             R::Array(items) => Err(err(
                 path,
                 format!(
@@ -387,15 +445,13 @@ fn decode_msgpack(
             other => Err(err(path, format!("expected array, got {}", kind(&other)))),
         },
         Type::Map(elem) => match raw {
-            R::Map(entries) => {
-                let mut out = BTreeMap::new();
-                for (k, v) in entries {
-                    let key = map_key(k, path)?;
-                    let p = child(path, format_args!("[{key:?}]"));
-                    out.insert(key, decode_msgpack(v, elem, &p, depth + 1)?);
-                }
-                Ok(Value::Map(out))
-            }
+            R::Map(entries) => decode_entries(
+                entries.into_iter().map(|(k, v)| Ok((map_key(k, path)?, v))),
+                elem,
+                path,
+                depth,
+                decode_msgpack,
+            ),
             other => Err(err(path, format!("expected map, got {}", kind(&other)))),
         },
         Type::Object(attrs) => match raw {
@@ -403,7 +459,7 @@ fn decode_msgpack(
                 let mut out = BTreeMap::new();
                 for (k, v) in entries {
                     let key = map_key(k, path)?;
-                    let p = child(path, format_args!(".{key}"));
+                    let p = child(path, Step::Attr(&key));
                     let Some(attr_ty) = attrs.get(&key) else {
                         return Err(err(&p, "unexpected attribute"));
                     };
@@ -715,9 +771,7 @@ fn decode_json(
     depth: usize,
 ) -> Result<Value, DecodeError> {
     use serde_json::Value as J;
-    if depth > MAX_DEPTH {
-        return Err(err(path, "value nested too deeply"));
-    }
+    check_depth(path, depth)?;
     if json.is_null() {
         return Ok(Value::Null);
     }
@@ -747,46 +801,35 @@ fn decode_json(
             _ => Err(err(path, "expected string")),
         },
         Type::List(elem) | Type::Set(elem) => match json {
-            J::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    decode_json(item, elem, &child(path, format_args!("[{i}]")), depth + 1)
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::List),
+            J::Array(items) => decode_elements(
+                items.iter().zip(iter::repeat(elem.as_ref())),
+                path,
+                depth,
+                decode_json,
+            ),
             _ => Err(err(path, "expected array")),
         },
         Type::Tuple(elems) => match json {
-            J::Array(items) if items.len() == elems.len() => items
-                .iter()
-                .zip(elems)
-                .enumerate()
-                .map(|(i, (item, t))| {
-                    decode_json(item, t, &child(path, format_args!("[{i}]")), depth + 1)
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::List),
+            J::Array(items) if items.len() == elems.len() => {
+                decode_elements(items.iter().zip(elems), path, depth, decode_json)
+            }
             _ => Err(err(path, format!("expected array of {}", elems.len()))),
         },
         Type::Map(elem) => match json {
-            J::Object(entries) => entries
-                .iter()
-                .map(|(k, v)| {
-                    Ok((
-                        k.clone(),
-                        decode_json(v, elem, &child(path, format_args!("[{k:?}]")), depth + 1)?,
-                    ))
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::Map),
+            J::Object(entries) => decode_entries(
+                entries.iter().map(|(k, v)| Ok((k.clone(), v))),
+                elem,
+                path,
+                depth,
+                decode_json,
+            ),
             _ => Err(err(path, "expected object")),
         },
         Type::Object(attrs) => match json {
             J::Object(entries) => {
                 let mut out = BTreeMap::new();
                 for (name, attr_ty) in attrs {
-                    let p = child(path, format_args!(".{name}"));
+                    let p = child(path, Step::Attr(name));
                     let v = match entries.get(name) {
                         Some(j) => decode_json(j, attr_ty, &p, depth + 1)?,
                         None => Value::Null,

@@ -23,7 +23,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned};
 use serde::ser::{self, Serialize};
 
-use crate::value::Value;
+use crate::value::{shown_path, Value};
 
 pub use check::{check_model, fields_of};
 pub use known::Known;
@@ -45,11 +45,7 @@ pub struct ModelError {
 impl ModelError {
     pub(super) fn at(path: &str, message: impl Into<String>) -> Self {
         ModelError {
-            path: if path.is_empty() {
-                ".".into()
-            } else {
-                path.into()
-            },
+            path: shown_path(path),
             message: message.into(),
         }
     }
@@ -57,11 +53,7 @@ impl ModelError {
     /// Errors raised by serde's derived code carry no path: give them this one.
     pub(super) fn within(mut self, path: &str) -> Self {
         if self.path.is_empty() {
-            self.path = if path.is_empty() {
-                ".".into()
-            } else {
-                path.into()
-            };
+            self.path = shown_path(path);
         }
         self
     }

@@ -1,12 +1,9 @@
 //! Value -> model: a serde deserializer over a borrowed [`Value`].
 
-use std::collections::BTreeMap;
-use std::fmt;
-
 use serde::de::{self, IntoDeserializer};
 
 use super::{ModelError, KNOWN};
-use crate::value::Value;
+use crate::value::{Step, Value};
 
 /// A deserializer over a borrowed value that knows where in the whole value it is.
 pub(super) struct Reader<'a> {
@@ -17,7 +14,7 @@ pub(super) struct Reader<'a> {
 static NULL: Value = Value::Null;
 
 impl<'a> Reader<'a> {
-    fn child(&self, step: impl fmt::Display, v: &'a Value) -> Reader<'a> {
+    fn child(&self, step: Step<'_>, v: &'a Value) -> Reader<'a> {
         Reader {
             v,
             path: format!("{}{step}", self.path),
@@ -27,7 +24,7 @@ impl<'a> Reader<'a> {
     /// Reads child `v` (at `step` below this value) with `seed`; errors get its path.
     fn read<S: de::DeserializeSeed<'a>>(
         &self,
-        step: impl fmt::Display,
+        step: Step<'_>,
         v: &'a Value,
         seed: S,
     ) -> Result<S::Value, ModelError> {
@@ -76,8 +73,10 @@ impl<'a> de::Deserializer<'a> for Reader<'a> {
                 items: items.iter().enumerate(),
                 parent: &self,
             }),
-            Value::Map(entries) => visitor.visit_map(Entries {
-                entries: entries.iter(),
+            Value::Map(entries) => visitor.visit_map(Pairs {
+                pairs: entries.iter().map(|(k, v)| (k.as_str(), v)),
+                step: Step::Key,
+                unpaired: "map value without a key",
                 pending: None,
                 parent: &self,
             }),
@@ -134,9 +133,12 @@ impl<'a> de::Deserializer<'a> for Reader<'a> {
         };
         let path = self.path.clone();
         visitor
-            .visit_map(Fields {
-                fields: fields.iter(),
-                entries,
+            .visit_map(Pairs {
+                pairs: fields
+                    .iter()
+                    .map(|name| (*name, entries.get(*name).unwrap_or(&NULL))),
+                step: Step::Attr,
+                unpaired: "field value without a name",
                 pending: None,
                 parent: &self,
             })
@@ -208,30 +210,36 @@ impl<'a> de::SeqAccess<'a> for Items<'a, '_> {
         seed: S,
     ) -> Result<Option<S::Value>, ModelError> {
         match self.items.next() {
-            Some((i, v)) => self.parent.read(format_args!("[{i}]"), v, seed).map(Some),
+            Some((i, v)) => self.parent.read(Step::Index(i), v, seed).map(Some),
             None => Ok(None),
         }
     }
 }
 
-/// Entries of a map (or of an object read as a map).
-struct Entries<'a, 'p> {
-    entries: std::collections::btree_map::Iter<'a, String, Value>,
-    pending: Option<(&'a String, &'a Value)>,
+/// Named values handed to a visitor as a map: the entries of a map (or of an object
+/// read as a map), each at `["key"]`, or the fields a struct declares, each at `.name`
+/// and read from the object (null when absent).
+struct Pairs<'a, 'p, I> {
+    pairs: I,
+    /// How a name is spelled in the path: [`Step::Key`] or [`Step::Attr`].
+    step: fn(&'a str) -> Step<'a>,
+    /// The error when a value is asked for before its name.
+    unpaired: &'static str,
+    pending: Option<(&'a str, &'a Value)>,
     parent: &'p Reader<'a>,
 }
 
-impl<'a> de::MapAccess<'a> for Entries<'a, '_> {
+impl<'a, I: Iterator<Item = (&'a str, &'a Value)>> de::MapAccess<'a> for Pairs<'a, '_, I> {
     type Error = ModelError;
 
     fn next_key_seed<K: de::DeserializeSeed<'a>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, ModelError> {
-        match self.entries.next() {
-            Some((k, v)) => {
-                self.pending = Some((k, v));
-                seed.deserialize(k.as_str().into_deserializer()).map(Some)
+        match self.pairs.next() {
+            Some((name, v)) => {
+                self.pending = Some((name, v));
+                seed.deserialize(name.into_deserializer()).map(Some)
             }
             None => Ok(None),
         }
@@ -241,47 +249,10 @@ impl<'a> de::MapAccess<'a> for Entries<'a, '_> {
         &mut self,
         seed: S,
     ) -> Result<S::Value, ModelError> {
-        let (k, v) = self
+        let (name, v) = self
             .pending
             .take()
-            .ok_or_else(|| self.parent.fail("map value without a key"))?;
-        self.parent.read(format_args!("[{k:?}]"), v, seed)
-    }
-}
-
-/// The attributes a struct declares, each read from the object (null when absent).
-struct Fields<'a, 'p> {
-    fields: std::slice::Iter<'static, &'static str>,
-    entries: &'a BTreeMap<String, Value>,
-    pending: Option<&'static str>,
-    parent: &'p Reader<'a>,
-}
-
-impl<'a> de::MapAccess<'a> for Fields<'a, '_> {
-    type Error = ModelError;
-
-    fn next_key_seed<K: de::DeserializeSeed<'a>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, ModelError> {
-        match self.fields.next() {
-            Some(name) => {
-                self.pending = Some(name);
-                seed.deserialize((*name).into_deserializer()).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn next_value_seed<S: de::DeserializeSeed<'a>>(
-        &mut self,
-        seed: S,
-    ) -> Result<S::Value, ModelError> {
-        let name = self
-            .pending
-            .take()
-            .ok_or_else(|| self.parent.fail("field value without a name"))?;
-        let v = self.entries.get(name).unwrap_or(&NULL);
-        self.parent.read(format_args!(".{name}"), v, seed)
+            .ok_or_else(|| self.parent.fail(self.unpaired))?;
+        self.parent.read((self.step)(name), v, seed)
     }
 }

@@ -5,13 +5,21 @@ use std::collections::BTreeMap;
 use serde::ser::{self, Serialize};
 
 use super::{ModelError, KNOWN};
-use crate::value::{Number, Value};
+use crate::value::{Number, Step, Value};
 
 /// A serializer producing [`Value`]s.
 pub(super) struct Writer;
 
 fn int(i: i64) -> Result<Value, ModelError> {
     Ok(Value::Number(Number::Int(i)))
+}
+
+/// The error for an enum variant that carries data (newtype, tuple or struct variant).
+fn variant_with_data(name: &str, variant: &str) -> ModelError {
+    ModelError::at(
+        "",
+        format!("{name}::{variant}: enum variants with data have no Terraform type"),
+    )
 }
 
 impl ser::Serializer for Writer {
@@ -107,10 +115,7 @@ impl ser::Serializer for Writer {
         variant: &'static str,
         _: &T,
     ) -> Result<Value, ModelError> {
-        Err(ModelError::at(
-            "",
-            format!("{name}::{variant}: enum variants with data have no Terraform type"),
-        ))
+        Err(variant_with_data(name, variant))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Seq, ModelError> {
         Ok(Seq(Vec::with_capacity(len.unwrap_or(0))))
@@ -128,10 +133,7 @@ impl ser::Serializer for Writer {
         variant: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, ModelError> {
-        Err(ModelError::at(
-            "",
-            format!("{name}::{variant}: enum variants with data have no Terraform type"),
-        ))
+        Err(variant_with_data(name, variant))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Object, ModelError> {
         Ok(Object::default())
@@ -146,10 +148,7 @@ impl ser::Serializer for Writer {
         variant: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, ModelError> {
-        Err(ModelError::at(
-            "",
-            format!("{name}::{variant}: enum variants with data have no Terraform type"),
-        ))
+        Err(variant_with_data(name, variant))
     }
 }
 
@@ -163,7 +162,7 @@ impl ser::SerializeSeq for Seq {
         let i = self.0.len();
         self.0.push(
             v.serialize(Writer)
-                .map_err(|e| e.within(&format!("[{i}]")))?,
+                .map_err(|e| e.within(&Step::Index(i).to_string()))?,
         );
         Ok(())
     }
@@ -220,7 +219,7 @@ impl ser::SerializeMap for Object {
             .ok_or_else(|| ModelError::at("", "map value without a key"))?;
         let value = v
             .serialize(Writer)
-            .map_err(|e| e.within(&format!("[{key:?}]")))?;
+            .map_err(|e| e.within(&Step::Key(&key).to_string()))?;
         self.entries.insert(key, value);
         Ok(())
     }
@@ -239,7 +238,7 @@ impl ser::SerializeStruct for Object {
     ) -> Result<(), ModelError> {
         let value = v
             .serialize(Writer)
-            .map_err(|e| e.within(&format!(".{name}")))?;
+            .map_err(|e| e.within(&Step::Attr(name).to_string()))?;
         self.entries.insert(name.to_string(), value);
         Ok(())
     }
