@@ -122,15 +122,9 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
         assert_plan_empty(&w, "re-creating the dropped database");
 
         // Import by name, then an empty plan.
-        w.run(&["state", "rm", &format!("{TYPE}.b")]).ok();
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{TYPE}.b"),
-            &b,
-        ])
-        .ok();
+        let addr = format!("{TYPE}.b");
+        w.state_rm(&[&addr]).ok();
+        w.import(&addr, &b).ok();
         assert_plan_empty(&w, "import");
 
         // Deletion protection: destroy fails and keeps both databases.

@@ -523,11 +523,9 @@ pub(crate) fn postgres_import_by_name_then_empty_plan() {
         let w = Workdir::new(&tf, &body(true));
         w.apply().ok();
         let oid = db_oid(&name);
-        w.run(&["state", "rm", "-no-color", &addr]).ok();
+        w.state_rm(&[&addr]).ok();
         assert!(db_exists(&name), "state rm must not touch the database");
-        let r = w
-            .run(&["import", "-no-color", "-input=false", &addr, &name])
-            .ok();
+        let r = w.import(&addr, &name).ok();
         assert!(r.stdout.contains("Import successful"), "{}", r.stdout);
         assert_plan_empty(&w, "import");
         assert_eq!(db_oid(&name), oid);
@@ -546,9 +544,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
         let _guard = Cleanup::tenants(&[&missing]);
         let addr = format!("{TYPE}.x");
         let w = one_resource(&tf, TYPE, &missing, "  deletion_protection = false");
-        let r = w
-            .run(&["import", "-no-color", "-input=false", &addr, &missing])
-            .failed();
+        let r = w.import(&addr, &missing).failed();
         assert!(
             r.all().contains("non-existent") || r.all().contains("does not exist"),
             "{}",
@@ -562,9 +558,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
             w.state_text()
         );
         // An id that is not a database name at all.
-        let r = w
-            .run(&["import", "-no-color", "-input=false", &addr, "Not;A-Name"])
-            .failed();
+        let r = w.import(&addr, "Not;A-Name").failed();
         assert!(r.all().contains("Invalid import id"), "{}", r.all());
     }
 }

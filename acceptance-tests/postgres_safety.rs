@@ -64,14 +64,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
             ),
         );
         let w = Workdir::new(&tf, &config(&body));
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{}.shop", TYPE),
-            &shop,
-        ])
-        .ok();
+        w.import(&format!("{TYPE}.shop"), &shop).ok();
         w.apply().ok();
         let r = w.destroy().ok();
         assert!(
@@ -108,14 +101,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
                 "  deletion_protection = false",
             )),
         );
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{}.shop", TYPE),
-            &shop,
-        ])
-        .ok();
+        w.import(&format!("{TYPE}.shop"), &shop).ok();
         let _ = w.apply();
         assert!(
             role_exists(&legacy),

@@ -134,15 +134,9 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Import by name: the password cannot be read back, so the next apply sets it
         // (an in-place update, never a replacement); then the plan is empty.
-        w.run(&["state", "rm", &format!("{TYPE}.a")]).ok();
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{TYPE}.a"),
-            &a,
-        ])
-        .ok();
+        let addr = format!("{TYPE}.a");
+        w.state_rm(&[&addr]).ok();
+        w.import(&addr, &a).ok();
         assert_plan_in_place(&w, &[]);
         w.apply().ok();
         let password = output_str(&w, "a_password");

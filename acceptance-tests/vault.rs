@@ -429,28 +429,13 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
         // Import both after dropping them from state.
         let role_addr = format!("{ROLE}.app");
         let conn_addr = format!("{CONN}.pg");
-        g.w.run(&["state", "rm", "-no-color", &role_addr, &conn_addr])
-            .ok();
+        g.w.state_rm(&[&role_addr, &conn_addr]).ok();
         assert!(
             vault_get(&role_path).is_some(),
             "state rm must not touch Vault"
         );
-        g.w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &role_addr,
-            &format!("database/{app}"),
-        ])
-        .ok();
-        g.w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &conn_addr,
-            &format!("database/{conn}"),
-        ])
-        .ok();
+        g.w.import(&role_addr, &format!("database/{app}")).ok();
+        g.w.import(&conn_addr, &format!("database/{conn}")).ok();
         assert_plan_empty(&g.w, "importing the connection and the role");
 
         g.destroy();
@@ -598,9 +583,8 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
             (format!("{CONN}.my"), format!("database/{myconn}")),
             (format!("{ROLE}.my"), format!("database/{myrole}")),
         ] {
-            g.w.run(&["state", "rm", "-no-color", &addr]).ok();
-            g.w.run(&["import", "-no-color", "-input=false", &addr, &id])
-                .ok();
+            g.w.state_rm(&[&addr]).ok();
+            g.w.import(&addr, &id).ok();
             if let Some(d) = plan_diff(&g.w) {
                 diffs.push(format!("after importing {addr}:\n{d}"));
                 // Put the resource back as the provider wrote it, for the next one.

@@ -122,13 +122,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
             format!("database/{conn}/.."),
             format!("/database/{conn}"),
         ] {
-            let r = w.run(&[
-                "import",
-                "-no-color",
-                "-input=false",
-                &format!("{CONN}.c"),
-                &id,
-            ]);
+            let r = w.import(&format!("{CONN}.c"), &id);
             assert_ne!(r.code, 0, "import {id} must fail\n{}", r.all());
             assert!(
                 flat(&r.all()).contains("Invalid import id"),
