@@ -48,6 +48,32 @@ fn assert_gone_from_vault(conn: &str, roles: &[&str]) {
     );
 }
 
+/// Revoking `c`'s lease removes its login within 15 s: `exists` says whether the backend
+/// still holds a login of that name, `what` names it in the panic.
+fn assert_revoking_removes_the_login(c: &Creds, what: &str, exists: impl Fn(&str) -> bool) {
+    revoke_lease(&c.lease_id);
+    assert!(
+        wait_until(Duration::from_secs(15), || !exists(&c.username)),
+        "{what} {} still exists after its lease was revoked",
+        c.username
+    );
+}
+
+/// An expired login in `<db>_owner` named as Vault names the logins of `role`, as a failed
+/// revocation leaves it (`v`: unique per Terraform); its name.
+fn expired_login(role: &str, db: &str, v: &str) -> String {
+    let stale = format!("v-token-{}-stale{v}-1700000000", &role[..8]);
+    admin(
+        "postgres",
+        &format!(
+            "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
+            ident(&stale),
+            ident(&format!("{db}_owner"))
+        ),
+    );
+    stale
+}
+
 /// A PostgreSQL tenant `db`, the Vault connection `pg` to it and the rotation role `app`.
 fn pg_app_stack(db: &str, conn: &str, app: &str) -> Stack {
     Stack::default()
@@ -162,12 +188,7 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
         assert!(err.contains("permission denied"), "{err}");
 
         // Revoking the lease removes the login; the table stays.
-        revoke_lease(&c.lease_id);
-        assert!(
-            wait_until(Duration::from_secs(15), || !pg_role_exists(&c.username)),
-            "login {} still in pg_roles after its lease was revoked",
-            c.username
-        );
+        assert_revoking_removes_the_login(&c, "PostgreSQL login", pg_role_exists);
         assert_eq!(admin(&db, "SELECT count(*) FROM kept"), "2");
         assert_eq!(
             admin(
@@ -408,15 +429,8 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
         revoke_lease(&c.lease_id);
 
         // An expired login made for this role and never dropped: plan warns, naming it.
-        let stale = format!("v-token-{}-stale{v}-1700000000", &app[..8]);
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
-                ident(&stale),
-                ident(&format!("{db}_owner"))
-            ),
-        );
+        let stale = expired_login(&app, &db, &v);
+        g.pg_roles.push(stale.clone());
         let r = plan(&g.w);
         assert_eq!(r.code, 0, "a warning is not a change:\n{}", r.all());
         assert!(
@@ -516,15 +530,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
         g.w.apply().ok();
 
         // An expired login of tenant a, as a failed revocation leaves it.
-        let stale = format!("v-token-{}-stale{v}-1700000000", &role_a[..8]);
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
-                ident(&stale),
-                ident(&format!("{db_a}_owner"))
-            ),
-        );
+        let stale = expired_login(&role_a, &db_a, &v);
         g.pg_roles.push(stale.clone());
         let r = plan(&g.w);
         let all = flat(&r.all());
@@ -780,12 +786,7 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
 
         // Revocation drops the user.
         assert!(mysql_user_exists(&o.username));
-        revoke_lease(&o.lease_id);
-        assert!(
-            wait_until(Duration::from_secs(15), || !mysql_user_exists(&o.username)),
-            "MySQL user {} still exists after its lease was revoked",
-            o.username
-        );
+        assert_revoking_removes_the_login(&o, "MySQL user", mysql_user_exists);
         mysql(&o.username, &o.password, Some(&db), "SELECT 1")
             .expect_err("a revoked user must not connect");
         assert_eq!(
@@ -866,12 +867,7 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
             .expect_err("readonly creds must not read another namespace's keys");
 
         // Revocation removes the ACL user; the data stays.
-        revoke_lease(&a.lease_id);
-        assert!(
-            wait_until(Duration::from_secs(15), || !redis_user_exists(&a.username)),
-            "Redis user {} still exists after its lease was revoked",
-            a.username
-        );
+        assert_revoking_removes_the_login(&a, "Redis user", redis_user_exists);
         assert_eq!(redis_admin(&["GET", &key]), "hello");
         assert_plan_empty(&g.w, "revoking a lease");
 
@@ -1105,79 +1101,75 @@ fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
         };
         let mut g = Case::new(&tf, "");
         g.track(&[], &[&conn, &missing], &[&orphan]);
+        let pg_conn = |extra: &str| connection("pg", &conn, "postgres", extra);
+        let config_path = format!("database/config/{conn}");
 
-        // Vault unreachable: the error names the address and the `vault` block.
-        g.w.write(&format!(
-            "{}\n{}",
-            with_vault("http://127.0.0.1:1", "root"),
-            connection("pg", &conn, "postgres", "")
-        ));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(
-            all.contains("http://127.0.0.1:1 "),
-            "names the address: {all}"
-        );
-        assert!(
-            all.contains("provider block `vault`"),
-            "names the provider block: {all}"
-        );
-        assert!(all.contains("unreachable"), "{all}");
-        assert!(!all.contains("panic"), "{all}");
-
-        // A token Vault refuses: permission denied (403).
-        g.w.write(&format!(
-            "{}\n{}",
-            with_vault(&stack("VAULT_ADDR"), "acc-not-a-token"),
-            connection("pg", &conn, "postgres", "")
-        ));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(all.contains("permission denied (403)"), "{all}");
-        assert!(all.contains("provider block `vault`"), "{all}");
-        assert!(
-            !all.contains("acc-not-a-token"),
-            "the token must not appear in errors: {all}"
-        );
-        assert!(vault_get(&format!("database/config/{conn}")).is_none());
-
-        // Engine not mounted at the given mount.
-        g.w.write(&config(&connection(
-            "pg",
-            &conn,
-            "postgres",
-            "  mount  = \"acc-not-mounted\"\n",
-        )));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(
-            all.contains(&format!("acc-not-mounted/config/{conn}")),
-            "names the path: {all}"
-        );
-        assert!(
-            all.contains("is the secrets engine mounted"),
-            "says what is wrong: {all}"
-        );
-
-        // A role on a connection that does not exist: error on `connection`, create it first.
-        g.w.write(&config(&format!(
-            "resource \"{ROLE}\" \"orphan\" {{\n  name       = \"{orphan}\"\n  connection = \"{missing}\"\n  database   = \"acc_vfx_{v}\"\n}}\n"
-        )));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(all.contains("Create it first"), "{all}");
-        assert!(
-            all.contains(&format!("database/config/{missing} does not exist")),
-            "{all}"
-        );
-        assert!(
-            all.contains(&format!("connection = \"{missing}\"")),
-            "the diagnostic points at `connection`: {all}"
-        );
-        assert!(
-            vault_get(&format!("database/roles/{orphan}")).is_none(),
-            "nothing written for a role without its connection"
-        );
+        // Each failure: its configuration, what the error must say and must never say,
+        // and the Vault path nothing may have been written to.
+        for (hcl, says, never, not_written) in [
+            // Vault unreachable: the error names the address and the `vault` block.
+            (
+                format!("{}\n{}", with_vault("http://127.0.0.1:1", "root"), pg_conn("")),
+                vec![
+                    "http://127.0.0.1:1 ".to_string(),
+                    "provider block `vault`".into(),
+                    "unreachable".into(),
+                ],
+                vec!["panic"],
+                &config_path,
+            ),
+            // A token Vault refuses: permission denied (403), and the token is never shown.
+            (
+                format!(
+                    "{}\n{}",
+                    with_vault(&stack("VAULT_ADDR"), "acc-not-a-token"),
+                    pg_conn("")
+                ),
+                vec![
+                    "permission denied (403)".into(),
+                    "provider block `vault`".into(),
+                ],
+                vec!["acc-not-a-token"],
+                &config_path,
+            ),
+            // Engine not mounted at the given mount: names the path, says what is wrong.
+            (
+                config(&pg_conn("  mount  = \"acc-not-mounted\"\n")),
+                vec![
+                    format!("acc-not-mounted/config/{conn}"),
+                    "is the secrets engine mounted".into(),
+                ],
+                vec![],
+                &config_path,
+            ),
+            // A role on a connection that does not exist: the diagnostic points at
+            // `connection` and says to create it first.
+            (
+                config(&format!(
+                    "resource \"{ROLE}\" \"orphan\" {{\n  name       = \"{orphan}\"\n  connection = \"{missing}\"\n  database   = \"acc_vfx_{v}\"\n}}\n"
+                )),
+                vec![
+                    "Create it first".into(),
+                    format!("database/config/{missing} does not exist"),
+                    format!("connection = \"{missing}\""),
+                ],
+                vec![],
+                &format!("database/roles/{orphan}"),
+            ),
+        ] {
+            g.w.write(&hcl);
+            let all = flat(&g.w.apply().failed().all());
+            for s in &says {
+                assert!(all.contains(s.as_str()), "expected {s:?} in: {all}");
+            }
+            for s in never {
+                assert!(!all.contains(s), "{s:?} must not appear in errors: {all}");
+            }
+            assert!(
+                vault_get(not_written).is_none(),
+                "a failed apply wrote {not_written}"
+            );
+        }
         assert_eq!(
             g.w.show_json()["values"]["root_module"]["resources"]
                 .as_array()
