@@ -4,8 +4,9 @@
 //! [`ephemeral_login`]),
 //! and [`Stack`], which builds a configuration together with the guard that knows what it
 //! makes; plans ([`plan`], [`plan_with_changes`], [`plan_diff`], [`assert_plan_empty`],
-//! [`assert_plan_shows`], [`assert_plan_in_place`]); refusals ([`assert_refused_at_plan`],
-//! [`assert_apply_refused`], [`assert_apply_refuses_foreign`],
+//! [`assert_plan_shows`], [`assert_plan_in_place`]) and applies seen through to an empty
+//! plan ([`apply_clean`], [`apply_planned`], [`apply_in_place`]); refusals
+//! ([`assert_refused_at_plan`], [`assert_apply_refused`], [`assert_apply_refuses_foreign`],
 //! [`assert_failures_name_the_server`]); message checks ([`flat`], [`points_at`]); admin
 //! access to every backend (PostgreSQL [`pg_admin`], MySQL [`mysql_admin`], Redis
 //! [`redis_admin`] and [`redis_login`], Vault through `harness::vault_*`, [`read_creds`] and
@@ -381,6 +382,27 @@ pub fn assert_plan_in_place(w: &Workdir, words: &[&str]) -> String {
         "a replacement planned:\n{p}"
     );
     p
+}
+
+/// `terraform apply` that must succeed, then a plan that must be empty (`after` names the
+/// step in the panic); the apply's run.
+pub fn apply_clean(w: &Workdir, after: &str) -> Run {
+    let r = w.apply().ok();
+    assert_plan_empty(w, after);
+    r
+}
+
+/// A change seen through: a plan that must propose changes showing every one of `words`,
+/// then [`apply_clean`]. The apply's run, for checks of what it did.
+pub fn apply_planned(w: &Workdir, words: &[&str], after: &str) -> Run {
+    assert_plan_shows(w, words);
+    apply_clean(w, after)
+}
+
+/// [`apply_planned`] for a change that must be an update in place ([`assert_plan_in_place`]).
+pub fn apply_in_place(w: &Workdir, words: &[&str], after: &str) -> Run {
+    assert_plan_in_place(w, words);
+    apply_clean(w, after)
 }
 
 /// The resource diffs of a plan (from the first `# <address>` line to `Plan:`), or
@@ -1110,9 +1132,7 @@ impl Case {
 
     /// `terraform apply` that must succeed, then a plan that must be empty.
     pub fn apply_clean(&self) -> Run {
-        let r = self.w.apply().ok();
-        assert_plan_empty(&self.w, "apply");
-        r
+        apply_clean(&self.w, "apply")
     }
 
     /// `terraform destroy` that must succeed.

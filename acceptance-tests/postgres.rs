@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    assert_plan_empty, assert_plan_shows, config, each_terraform, ident, lit, one_resource,
-    pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
+    apply_planned, assert_plan_empty, assert_plan_shows, config, each_terraform, ident, lit,
+    one_resource, pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
     pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
@@ -393,11 +393,11 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             &name,
             "  extensions = [\"citext\", \"hstore\"]\n  connection_limit = 7\n  deletion_protection = false",
         )));
-        assert_plan_shows(
+        let r = apply_planned(
             &w,
             &["0 to add, 1 to change, 0 to destroy", "connection_limit"],
+            "the update",
         );
-        let r = w.apply().ok();
         assert!(
             r.stdout.contains("0 added, 1 changed, 0 destroyed"),
             "{}",
@@ -406,7 +406,6 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
         assert_eq!(conn_limit(&name), "7");
         assert_eq!(extensions_in(&name), ["citext", "hstore"]);
         assert_eq!(db_oid(&name), oid, "same database, not recreated");
-        assert_plan_empty(&w, "the update");
 
         // All extensions removed, limit back to unlimited.
         w.write(&config(&resource(
@@ -415,8 +414,11 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             &name,
             "  extensions = []\n  deletion_protection = false",
         )));
-        assert_plan_shows(&w, &["0 to add, 1 to change, 0 to destroy"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["0 to add, 1 to change, 0 to destroy"],
+            "removing every extension",
+        );
         assert_eq!(conn_limit(&name), "-1");
         assert!(
             extensions_in(&name).is_empty(),
@@ -424,7 +426,6 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             extensions_in(&name)
         );
         assert_eq!(db_oid(&name), oid, "same database, not recreated");
-        assert_plan_empty(&w, "removing every extension");
 
         destroy_leaves_nothing(&w, &name);
     }
@@ -452,30 +453,33 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
             "postgres",
             &format!("ALTER DATABASE {} CONNECTION LIMIT 3", ident(&name)),
         );
-        assert_plan_shows(
+        apply_planned(
             &w,
             &["connection_limit", "0 to add, 1 to change, 0 to destroy"],
+            "repairing the limit",
         );
-        w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
-        assert_plan_empty(&w, "repairing the limit");
 
         // Owner changed out of band.
         admin(
             "postgres",
             &format!("ALTER DATABASE {} OWNER TO postgres", ident(&name)),
         );
-        assert_plan_shows(&w, &["owner", "0 to add, 1 to change, 0 to destroy"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["owner", "0 to add, 1 to change, 0 to destroy"],
+            "repairing the owner",
+        );
         assert_eq!(owner_of(&name), owner);
-        assert_plan_empty(&w, "repairing the owner");
 
         // Extensions changed out of band: a managed one dropped, an unmanaged one added.
         admin(&name, "DROP EXTENSION pgcrypto; CREATE EXTENSION hstore");
-        assert_plan_shows(&w, &["extensions", "0 to add, 1 to change, 0 to destroy"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["extensions", "0 to add, 1 to change, 0 to destroy"],
+            "repairing the extensions",
+        );
         assert_eq!(extensions_in(&name), ["pgcrypto"]);
-        assert_plan_empty(&w, "repairing the extensions");
 
         // Database (and its roles) dropped out of band.
         admin(
@@ -488,15 +492,14 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
                 &format!("DROP ROLE {}", ident(&format!("{name}_{r}"))),
             );
         }
-        assert_plan_shows(
+        apply_planned(
             &w,
             &["will be created", "1 to add, 0 to change, 0 to destroy"],
+            "recreating the dropped database",
         );
-        w.apply().ok();
         assert!(db_exists(&name));
         assert_eq!(owner_of(&name), owner);
         assert_eq!(extensions_in(&name), ["pgcrypto"]);
-        assert_plan_empty(&w, "recreating the dropped database");
 
         destroy_leaves_nothing(&w, &name);
     }

@@ -19,12 +19,12 @@
 use std::time::Duration;
 
 use crate::fixture::{
-    allowed_role, assert_plan_empty, assert_plan_shows, config, connection, direct, each_terraform,
-    flat, hcl_str, ident, leases_under, lit, my_lit, mysql_admin, mysql_as as mysql,
-    mysql_user_exists, name_of, pg_admin as admin, pg_role_exists, pgb_port, plan, plan_diff,
-    plan_with_changes, read_creds, redis_admin, redis_cli as redis, redis_user_exists, resource,
-    revoke_lease, role, role_outputs, tagged, vault_made_logins, via_pgbouncer, wait_until, Case,
-    Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
+    allowed_role, apply_clean, apply_planned, assert_plan_empty, assert_plan_shows, config,
+    connection, direct, each_terraform, flat, hcl_str, ident, leases_under, lit, my_lit,
+    mysql_admin, mysql_as as mysql, mysql_user_exists, name_of, pg_admin as admin, pg_role_exists,
+    pgb_port, plan, plan_diff, read_creds, redis_admin, redis_cli as redis, redis_user_exists,
+    resource, revoke_lease, role, role_outputs, tagged, vault_made_logins, via_pgbouncer,
+    wait_until, Case, Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{
     pgbouncer_ports, provider_block, psql, stack, vault_delete, vault_get, vault_list, vault_post,
@@ -398,31 +398,29 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
         let role_path = format!("database/roles/{app}");
         let config_path = format!("database/config/{conn}");
 
-        // Role deleted in Vault out of band.
+        // Role deleted in Vault out of band: planned for creation, restored.
         vault_delete(&role_path).unwrap();
-        let p = plan_with_changes(&g.w);
-        assert!(
-            p.contains(&format!("# {ROLE}.app will be created")),
-            "a role deleted in Vault must be planned for creation:\n{p}"
+        apply_planned(
+            &g.w,
+            &[
+                &format!("# {ROLE}.app will be created"),
+                "1 to add, 0 to change, 0 to destroy",
+            ],
+            "restoring the role",
         );
-        assert!(p.contains("1 to add, 0 to change, 0 to destroy"), "{p}");
-        g.w.apply().ok();
         assert!(vault_get(&role_path).is_some(), "apply restores the role");
-        assert_plan_empty(&g.w, "restoring the role");
 
-        // Connection deleted in Vault out of band.
+        // Connection deleted in Vault out of band: planned for creation, restored.
         vault_delete(&config_path).unwrap();
-        let p = plan_with_changes(&g.w);
-        assert!(
-            p.contains(&format!("# {CONN}.pg will be created")),
-            "a connection deleted in Vault must be planned for creation:\n{p}"
+        apply_planned(
+            &g.w,
+            &[&format!("# {CONN}.pg will be created")],
+            "restoring the connection",
         );
-        g.w.apply().ok();
         assert!(
             vault_get(&config_path).is_some(),
             "apply restores the connection"
         );
-        assert_plan_empty(&g.w, "restoring the connection");
         let c = read_creds(&format!("database/creds/{app}"));
         via_pgbouncer(&c, &db, "SELECT 1")
             .unwrap_or_else(|e| panic!("credentials after the repair: {e}"));
@@ -963,8 +961,7 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
                 "max_ttl": 86400,
             }),
         );
-        assert_plan_shows(&g.w, &["creation_statements"]);
-        g.w.apply().ok();
+        apply_planned(&g.w, &["creation_statements"], "reverting the edited rules");
         let body = vault_get(&format!("database/roles/{app}")).expect("role");
         let rules = body["data"]["creation_statements"].to_string();
         assert!(
@@ -973,7 +970,6 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
                 && !rules.contains("~*\\\""),
             "{rules}"
         );
-        assert_plan_empty(&g.w, "reverting the edited rules");
 
         // A namespace that cannot be read: an error naming it, and no role written.
         g.w.write(&config(&format!(
@@ -1026,8 +1022,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
             format!("app              = \"{app}\"\nvault_connection = \"{conn}\"\n"),
         )
         .unwrap();
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "applying the tenant stack");
+        apply_clean(&g.w, "applying the tenant stack");
 
         let out = g.w.outputs();
         assert_eq!(
