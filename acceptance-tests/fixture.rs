@@ -543,6 +543,25 @@ pub fn pg_admin(db: &str, sql: &str) -> String {
     psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
 }
 
+/// A PostgreSQL login made by hand, `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE
+/// <group>` (no group: a bare login), after dropping a leftover of that name; remembered
+/// by the guard.
+pub fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
+    guard.pg_roles.push(login.to_string());
+    pg_admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
+    let in_role = group
+        .map(|g| format!(" IN ROLE {}", ident(g)))
+        .unwrap_or_default();
+    pg_admin(
+        "postgres",
+        &format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}{in_role}",
+            ident(login),
+            lit(password)
+        ),
+    );
+}
+
 /// The port of the apps' PgBouncer.
 pub fn pgb_port() -> String {
     stack("DBAAS_PGBOUNCER_PORT")

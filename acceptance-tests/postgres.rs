@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    apply_planned, assert_plan_empty, assert_plan_shows, config, each_terraform, ident, lit,
-    one_resource, pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
+    apply_planned, assert_plan_empty, assert_plan_shows, config, create_login, each_terraform,
+    ident, lit, one_resource, pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
     pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
@@ -105,24 +105,6 @@ pub(crate) fn extensions_in(db: &str) -> Vec<String> {
     .lines()
     .map(str::to_string)
     .collect()
-}
-
-/// `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE <group>` (no group: a bare login),
-/// remembered by the guard.
-pub(crate) fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
-    guard.pg_roles.push(login.to_string());
-    admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
-    let in_role = group
-        .map(|g| format!(" IN ROLE {}", ident(g)))
-        .unwrap_or_default();
-    admin(
-        "postgres",
-        &format!(
-            "CREATE ROLE {} LOGIN PASSWORD {}{in_role}",
-            ident(login),
-            lit(password)
-        ),
-    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use crate::fixture::{
     allowed_role, apply_clean, apply_planned, assert_plan_empty, assert_plan_shows, config,
-    connection, direct, each_terraform, flat, hcl_str, ident, leases_under, lit, my_lit,
-    mysql_admin, mysql_as as mysql, mysql_user_exists, name_of, pg_admin as admin, pg_role_exists,
-    pgb_port, plan, plan_diff, read_creds, redis_admin, redis_cli as redis, redis_user_exists,
-    resource, revoke_lease, role, role_outputs, tagged, vault_made_logins, via_pgbouncer,
-    wait_until, Case, Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
+    connection, create_login, direct, each_terraform, flat, hcl_str, ident, leases_under, lit,
+    my_lit, mysql_admin, mysql_as as mysql, mysql_user_exists, name_of, pg_admin as admin,
+    pg_role_exists, pgb_port, plan, plan_diff, read_creds, redis_admin, redis_cli as redis,
+    redis_user_exists, resource, revoke_lease, role, role_outputs, tagged, vault_made_logins,
+    via_pgbouncer, wait_until, Case, Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{
     pgbouncer_ports, provider_block, psql, stack, vault_delete, vault_get, vault_list, vault_post,
@@ -285,10 +285,7 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
         let stack = Stack::default()
             .database("db", &db)
             .connection("pg", &conn, "postgres", "")
-            .guard(|g| {
-                g.vault_roles.push(name.clone());
-                g.pg_roles.push(login.clone());
-            });
+            .guard(|g| g.vault_roles.push(name.clone()));
         let base = stack.body().to_string();
         let mut g = stack.case(&tf);
         g.w.apply().ok();
@@ -299,14 +296,11 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
             password: format!("initial-{v}-Secret"),
             lease_id: String::new(),
         };
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}",
-                ident(&login),
-                lit(&initial.password),
-                ident(&format!("{db}_readwrite"))
-            ),
+        create_login(
+            &mut g,
+            &login,
+            &initial.password,
+            Some(&format!("{db}_readwrite")),
         );
         via_pgbouncer(&initial, &db, "SELECT 1")
             .unwrap_or_else(|e| panic!("the hand-made login works before Vault manages it: {e}"));
@@ -555,14 +549,6 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
         let login = format!("acc_vim_{v}_login");
         let myconn = format!("myim_{v}");
         let myrole = format!("{myconn}-app");
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD {}",
-                ident(&login),
-                lit("import-Secret-1")
-            ),
-        );
         let mut g = Stack::default()
             .database("db", &db)
             .connection("pg", &conn, "postgres", "")
@@ -576,8 +562,8 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
             )
             .connection("my", &myconn, "mysql", "")
             .role("my", &myrole, "my", &format!("\"acc_vim_{v}\""), "")
-            .guard(|g| g.pg_roles.push(login.clone()))
             .case(&tf);
+        create_login(&mut g, &login, "import-Secret-1", None);
         g.apply_clean();
 
         let mut diffs = Vec::new();
