@@ -34,6 +34,19 @@ pub(crate) fn tenant(case: &str, tf: &Terraform) -> (String, Cleanup) {
     (name, guard)
 }
 
+/// A [`tenant`] database with `extra` attribute lines, applied: its name, its guard and
+/// its working directory.
+pub(crate) fn applied_tenant(
+    case: &str,
+    tf: &Terraform,
+    extra: &str,
+) -> (String, Cleanup, Workdir) {
+    let (name, guard) = tenant(case, tf);
+    let w = one_resource(tf, TYPE, &name, extra);
+    w.apply().ok();
+    (name, guard, w)
+}
+
 pub(crate) fn pg_port() -> String {
     stack("PGPORT")
 }
@@ -358,14 +371,11 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
 #[test]
 pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
     for tf in each_terraform() {
-        let (name, _guard) = tenant("update", &tf);
-        let w = one_resource(
+        let (name, _guard, w) = applied_tenant(
+            "update",
             &tf,
-            TYPE,
-            &name,
             "  extensions = [\"pgcrypto\", \"citext\"]\n  deletion_protection = false",
         );
-        w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
         assert_eq!(extensions_in(&name), ["citext", "pgcrypto"]);
         let oid = db_oid(&name);
@@ -420,14 +430,11 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
 #[test]
 pub(crate) fn postgres_drift_is_detected_and_repaired() {
     for tf in each_terraform() {
-        let (name, _guard) = tenant("drift", &tf);
-        let w = one_resource(
+        let (name, _guard, w) = applied_tenant(
+            "drift",
             &tf,
-            TYPE,
-            &name,
             "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",
         );
-        w.apply().ok();
         let owner = format!("{name}_owner");
 
         // Connection limit changed out of band.
@@ -555,9 +562,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
 #[test]
 pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
     for tf in each_terraform() {
-        let (name, mut guard) = tenant("protect", &tf);
-        let w = one_resource(&tf, TYPE, &name, "");
-        w.apply().ok();
+        let (name, mut guard, w) = applied_tenant("protect", &tf, "");
         admin(
             &name,
             &format!(

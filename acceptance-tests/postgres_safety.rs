@@ -17,7 +17,9 @@ use crate::fixture::{
     Creds, Stack, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
-use crate::postgres::{db_exists, db_name, destroy_leaves_nothing, owner_of, tenant, tenant_roles};
+use crate::postgres::{
+    applied_tenant, db_exists, db_name, destroy_leaves_nothing, owner_of, tenant, tenant_roles,
+};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -273,11 +275,9 @@ fn postgres_new_database_is_never_open_to_public() {
 #[test]
 fn postgres_auth_function_returns_only_this_tenants_logins() {
     for tf in each_terraform() {
-        let (name, mut guard) = tenant("getauth", &tf);
+        let (name, mut guard, w) = applied_tenant("getauth", &tf, "  deletion_protection = false");
         let member = format!("{name}_member");
         let outsider = format!("{name}_outsider");
-        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
-        w.apply().ok();
         create_login(&mut guard, &member, "m", Some(&format!("{name}_readwrite")));
         create_login(&mut guard, &outsider, "o", None);
         let count = |who: &str| {

@@ -167,13 +167,13 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
             "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1), (2)",
         )
         .unwrap_or_else(|e| panic!("owner login creates a table: {e}"));
-        assert_eq!(
+        let kept_owner = || {
             admin(
                 &db,
-                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'kept'"
-            ),
-            format!("{db}_owner")
-        );
+                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'kept'",
+            )
+        };
+        assert_eq!(kept_owner(), format!("{db}_owner"));
 
         // Not into another tenant's database, through PgBouncer or directly.
         // (PgBouncer refuses first: the other database's get_auth does not serve this login.)
@@ -190,13 +190,7 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
         // Revoking the lease removes the login; the table stays.
         assert_revoking_removes_the_login(&c, "PostgreSQL login", pg_role_exists);
         assert_eq!(admin(&db, "SELECT count(*) FROM kept"), "2");
-        assert_eq!(
-            admin(
-                &db,
-                "SELECT tableowner FROM pg_tables WHERE tablename = 'kept'"
-            ),
-            format!("{db}_owner")
-        );
+        assert_eq!(kept_owner(), format!("{db}_owner"));
         via_pgbouncer(&c, &db, "SELECT 1").expect_err("a revoked login must not connect");
         assert_plan_empty(&g.w, "revoking a lease");
 
