@@ -543,6 +543,12 @@ pub fn pg_admin(db: &str, sql: &str) -> String {
     psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
 }
 
+/// The roles a tenant database `name` comes with: `<name>_owner`, `<name>_readwrite` and
+/// `<name>_readonly`.
+pub fn tenant_group_roles(name: &str) -> [String; 3] {
+    ["owner", "readwrite", "readonly"].map(|r| format!("{name}_{r}"))
+}
+
 /// A PostgreSQL login made by hand, `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE
 /// <group>` (no group: a bare login), after dropping a leftover of that name; remembered
 /// by the guard.
@@ -1060,13 +1066,7 @@ impl Cleanup {
             }
         }
         pg_roles.extend(self.pg_roles.iter().cloned());
-        pg_roles.extend(self.tenants.iter().flat_map(|t| {
-            [
-                format!("{t}_owner"),
-                format!("{t}_readwrite"),
-                format!("{t}_readonly"),
-            ]
-        }));
+        pg_roles.extend(self.tenants.iter().flat_map(|t| tenant_group_roles(t)));
         for role in &pg_roles {
             note(pg(format!(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}; DROP ROLE IF EXISTS {}",

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::fixture::{
     apply_planned, assert_plan_empty, assert_plan_shows, config, create_login, each_terraform,
-    ident, lit, one_resource, pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
+    ident, lit, one_resource, pg_admin as admin, pgb_port, resource, tenant_group_roles,
+    wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
     pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
@@ -69,15 +70,18 @@ pub(crate) fn destroy_leaves_nothing(w: &Workdir, name: &str) {
     assert!(tenant_roles(name).is_empty());
 }
 
+/// The [`tenant_group_roles`] of `name` as an SQL list of literals.
+fn group_role_list(name: &str) -> String {
+    tenant_group_roles(name).map(|r| lit(&r)).join(", ")
+}
+
 /// Which of `<name>_owner`, `<name>_readwrite`, `<name>_readonly` exist.
 pub(crate) fn tenant_roles(name: &str) -> Vec<String> {
     let out = admin(
         "postgres",
         &format!(
-            "SELECT rolname FROM pg_roles WHERE rolname IN ({}, {}, {}) ORDER BY 1",
-            lit(&format!("{name}_owner")),
-            lit(&format!("{name}_readwrite")),
-            lit(&format!("{name}_readonly"))
+            "SELECT rolname FROM pg_roles WHERE rolname IN ({}) ORDER BY 1",
+            group_role_list(name)
         ),
     );
     out.lines().map(str::to_string).collect()
@@ -159,10 +163,8 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
         let roles = admin(
             "postgres",
             &format!(
-                "SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ({}, {}, {}) ORDER BY 1",
-                lit(&format!("{a}_owner")),
-                lit(&format!("{a}_readwrite")),
-                lit(&format!("{a}_readonly"))
+                "SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ({}) ORDER BY 1",
+                group_role_list(&a)
             ),
         );
         assert_eq!(
@@ -475,11 +477,8 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
             "postgres",
             &format!("DROP DATABASE {} WITH (FORCE)", ident(&name)),
         );
-        for r in ["owner", "readwrite", "readonly"] {
-            admin(
-                "postgres",
-                &format!("DROP ROLE {}", ident(&format!("{name}_{r}"))),
-            );
+        for r in tenant_group_roles(&name) {
+            admin("postgres", &format!("DROP ROLE {}", ident(&r)));
         }
         apply_planned(
             &w,
