@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use crate::fixture::{
-    allowed_role, apply_env, assert_opened_and_closed, connection, destroy_env, ephemeral_login,
-    hcl_str, leases_under, mysql_user_exists, newer_terraform, pg_role_exists,
+    allowed_role, apply_env, assert_opened_and_closed, connection, create_login, destroy_env,
+    ephemeral_login, hcl_str, leases_under, mysql_user_exists, newer_terraform, pg_role_exists,
     postgres_vault_provider, redis_user_exists, resource, role as rotation_role, Case, Cleanup,
     CONN, MYDB, NO_PG_LOGIN, PGDB, RNS,
 };
@@ -366,15 +366,14 @@ fn acc_eph_static_role_database_defaults_to_the_logins_tenant_database() {
         connection("conn", &conn, "postgres", &allowed_role(&role)),
     );
     let mut g = case(&tf, &base, "postgres", &name, &conn, &role);
-    g.pg_roles.push(login.clone());
-    g.sweep();
+    g.w.apply().ok();
+    create_login(
+        &mut g,
+        &login,
+        "eph-initial-Secret1",
+        Some(&format!("{name}_readwrite")),
+    );
     let w = &g.w;
-    w.apply().ok();
-    psql_admin(
-        "postgres",
-        &format!("CREATE ROLE \"{login}\" LOGIN PASSWORD 'eph-initial-Secret1' IN ROLE \"{name}_readwrite\""),
-    )
-    .unwrap_or_else(|e| panic!("hand-made login: {e}"));
     let role_hcl = rotation_role(
         "app",
         &role,

@@ -4,8 +4,9 @@
 //! [`ephemeral_login`]),
 //! and [`Stack`], which builds a configuration together with the guard that knows what it
 //! makes; plans ([`plan`], [`plan_with_changes`], [`plan_diff`], [`assert_plan_empty`],
-//! [`assert_plan_shows`], [`assert_plan_in_place`]); refusals ([`assert_refused_at_plan`],
-//! [`assert_apply_refused`], [`assert_apply_refuses_foreign`],
+//! [`assert_plan_shows`], [`assert_plan_in_place`]) and applies seen through to an empty
+//! plan ([`apply_clean`], [`apply_planned`], [`apply_in_place`]); refusals
+//! ([`assert_refused_at_plan`], [`assert_apply_refused`], [`assert_apply_refuses_foreign`],
 //! [`assert_failures_name_the_server`]); message checks ([`flat`], [`points_at`]); admin
 //! access to every backend (PostgreSQL [`pg_admin`], MySQL [`mysql_admin`], Redis
 //! [`redis_admin`] and [`redis_login`], Vault through `harness::vault_*`, [`read_creds`] and
@@ -383,6 +384,27 @@ pub fn assert_plan_in_place(w: &Workdir, words: &[&str]) -> String {
     p
 }
 
+/// `terraform apply` that must succeed, then a plan that must be empty (`after` names the
+/// step in the panic); the apply's run.
+pub fn apply_clean(w: &Workdir, after: &str) -> Run {
+    let r = w.apply().ok();
+    assert_plan_empty(w, after);
+    r
+}
+
+/// A change seen through: a plan that must propose changes showing every one of `words`,
+/// then [`apply_clean`]. The apply's run, for checks of what it did.
+pub fn apply_planned(w: &Workdir, words: &[&str], after: &str) -> Run {
+    assert_plan_shows(w, words);
+    apply_clean(w, after)
+}
+
+/// [`apply_planned`] for a change that must be an update in place ([`assert_plan_in_place`]).
+pub fn apply_in_place(w: &Workdir, words: &[&str], after: &str) -> Run {
+    assert_plan_in_place(w, words);
+    apply_clean(w, after)
+}
+
 /// The resource diffs of a plan (from the first `# <address>` line to `Plan:`), or
 /// `None` when the plan is empty; panics on a failed plan.
 pub fn plan_diff(w: &Workdir) -> Option<String> {
@@ -519,6 +541,31 @@ pub fn like_escape(s: &str) -> String {
 /// Admin SQL in `db` on the PostgreSQL primary that must succeed.
 pub fn pg_admin(db: &str, sql: &str) -> String {
     psql_admin(db, sql).unwrap_or_else(|e| panic!("admin SQL failed in {db}: {sql}\n{e}"))
+}
+
+/// The roles a tenant database `name` comes with: `<name>_owner`, `<name>_readwrite` and
+/// `<name>_readonly`.
+pub fn tenant_group_roles(name: &str) -> [String; 3] {
+    ["owner", "readwrite", "readonly"].map(|r| format!("{name}_{r}"))
+}
+
+/// A PostgreSQL login made by hand, `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE
+/// <group>` (no group: a bare login), after dropping a leftover of that name; remembered
+/// by the guard.
+pub fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
+    guard.pg_roles.push(login.to_string());
+    pg_admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
+    let in_role = group
+        .map(|g| format!(" IN ROLE {}", ident(g)))
+        .unwrap_or_default();
+    pg_admin(
+        "postgres",
+        &format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}{in_role}",
+            ident(login),
+            lit(password)
+        ),
+    );
 }
 
 /// The port of the apps' PgBouncer.
@@ -1019,13 +1066,7 @@ impl Cleanup {
             }
         }
         pg_roles.extend(self.pg_roles.iter().cloned());
-        pg_roles.extend(self.tenants.iter().flat_map(|t| {
-            [
-                format!("{t}_owner"),
-                format!("{t}_readwrite"),
-                format!("{t}_readonly"),
-            ]
-        }));
+        pg_roles.extend(self.tenants.iter().flat_map(|t| tenant_group_roles(t)));
         for role in &pg_roles {
             note(pg(format!(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}; DROP ROLE IF EXISTS {}",
@@ -1110,9 +1151,7 @@ impl Case {
 
     /// `terraform apply` that must succeed, then a plan that must be empty.
     pub fn apply_clean(&self) -> Run {
-        let r = self.w.apply().ok();
-        assert_plan_empty(&self.w, "apply");
-        r
+        apply_clean(&self.w, "apply")
     }
 
     /// `terraform destroy` that must succeed.

@@ -262,6 +262,16 @@ impl Workdir {
         self.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
     }
 
+    /// `terraform import -no-color <addr> <id>`.
+    pub fn import(&self, addr: &str, id: &str) -> Run {
+        self.run(&["import", "-no-color", "-input=false", addr, id])
+    }
+
+    /// `terraform state rm -no-color <addrs>`: forgets them, touching nothing outside.
+    pub fn state_rm(&self, addrs: &[&str]) -> Run {
+        self.run(&[&["state", "rm", "-no-color"], addrs].concat())
+    }
+
     /// `terraform apply -auto-approve -no-color -parallelism=<n>`.
     pub fn apply_parallel(&self, n: u32) -> Run {
         self.run_parallel("apply", n)

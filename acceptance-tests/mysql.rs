@@ -10,8 +10,8 @@
 //! whatever happens.
 
 use crate::fixture::{
-    assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
-    assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
+    apply_in_place, apply_planned, assert_apply_refused, assert_apply_refuses_foreign,
+    assert_counted_at_parallelism_20, assert_failures_name_the_server, assert_plan_empty,
     assert_refused_at_plan, config, each_terraform, flat, mysql_admin as admin, mysql_as,
     mysql_databases, one_resource, points_at, resource, Cleanup, MYDB as TYPE,
 };
@@ -95,23 +95,22 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
 
         // In-place update of the collation: ALTER DATABASE, not a replacement.
         w.write(&body("  collation = \"latin1_bin\"\n", ""));
-        assert_plan_in_place(&w, &[]);
-        w.apply().ok();
+        apply_in_place(&w, &[], "collation update");
         assert_eq!(schema(&b), Some(("latin1".into(), "latin1_bin".into())));
-        assert_plan_empty(&w, "collation update");
 
         // Drift: charset changed out of band shows a diff and apply restores it.
         admin(&format!("ALTER DATABASE `{b}` CHARACTER SET utf8mb4"));
-        assert_plan_shows(&w, &["charset", "update in-place"]);
-        w.apply().ok();
+        apply_planned(&w, &["charset", "update in-place"], "repairing the charset");
         assert_eq!(schema(&b), Some(("latin1".into(), "latin1_bin".into())));
-        assert_plan_empty(&w, "repairing the charset");
 
         // Drift: database dropped out of band is planned for creation. The login granted
         // on it still reaches the new one, and the provider says so.
         admin(&format!("DROP DATABASE `{a}`"));
-        assert_plan_shows(&w, &["will be created", "1 to add"]);
-        let r = w.apply().ok();
+        let r = apply_planned(
+            &w,
+            &["will be created", "1 to add"],
+            "re-creating the dropped database",
+        );
         assert!(schema(&a).is_some());
         assert!(
             flat(&r.all()).contains("Other accounts can reach database")
@@ -119,18 +118,11 @@ fn mysql_database_lifecycle_isolation_drift_import_protection() {
             "stale grants must be reported: {}",
             r.all()
         );
-        assert_plan_empty(&w, "re-creating the dropped database");
 
         // Import by name, then an empty plan.
-        w.run(&["state", "rm", &format!("{TYPE}.b")]).ok();
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{TYPE}.b"),
-            &b,
-        ])
-        .ok();
+        let addr = format!("{TYPE}.b");
+        w.state_rm(&[&addr]).ok();
+        w.import(&addr, &b).ok();
         assert_plan_empty(&w, "import");
 
         // Deletion protection: destroy fails and keeps both databases.

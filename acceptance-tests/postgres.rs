@@ -12,8 +12,9 @@
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    assert_plan_empty, assert_plan_shows, config, each_terraform, ident, lit, one_resource,
-    pg_admin as admin, pgb_port, resource, wait_until, Cleanup, PGDB,
+    apply_planned, assert_plan_empty, assert_plan_shows, config, create_login, each_terraform,
+    ident, lit, one_resource, pg_admin as admin, pgb_port, resource, tenant_group_roles,
+    wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
     pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
@@ -32,6 +33,19 @@ pub(crate) fn tenant(case: &str, tf: &Terraform) -> (String, Cleanup) {
     let name = db_name(case, tf);
     let guard = Cleanup::tenants(&[&name]);
     (name, guard)
+}
+
+/// A [`tenant`] database with `extra` attribute lines, applied: its name, its guard and
+/// its working directory.
+pub(crate) fn applied_tenant(
+    case: &str,
+    tf: &Terraform,
+    extra: &str,
+) -> (String, Cleanup, Workdir) {
+    let (name, guard) = tenant(case, tf);
+    let w = one_resource(tf, TYPE, &name, extra);
+    w.apply().ok();
+    (name, guard, w)
 }
 
 pub(crate) fn pg_port() -> String {
@@ -56,15 +70,18 @@ pub(crate) fn destroy_leaves_nothing(w: &Workdir, name: &str) {
     assert!(tenant_roles(name).is_empty());
 }
 
+/// The [`tenant_group_roles`] of `name` as an SQL list of literals.
+fn group_role_list(name: &str) -> String {
+    tenant_group_roles(name).map(|r| lit(&r)).join(", ")
+}
+
 /// Which of `<name>_owner`, `<name>_readwrite`, `<name>_readonly` exist.
 pub(crate) fn tenant_roles(name: &str) -> Vec<String> {
     let out = admin(
         "postgres",
         &format!(
-            "SELECT rolname FROM pg_roles WHERE rolname IN ({}, {}, {}) ORDER BY 1",
-            lit(&format!("{name}_owner")),
-            lit(&format!("{name}_readwrite")),
-            lit(&format!("{name}_readonly"))
+            "SELECT rolname FROM pg_roles WHERE rolname IN ({}) ORDER BY 1",
+            group_role_list(name)
         ),
     );
     out.lines().map(str::to_string).collect()
@@ -107,24 +124,6 @@ pub(crate) fn extensions_in(db: &str) -> Vec<String> {
     .collect()
 }
 
-/// `CREATE ROLE <login> LOGIN PASSWORD ... IN ROLE <group>` (no group: a bare login),
-/// remembered by the guard.
-pub(crate) fn create_login(guard: &mut Cleanup, login: &str, password: &str, group: Option<&str>) {
-    guard.pg_roles.push(login.to_string());
-    admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(login)));
-    let in_role = group
-        .map(|g| format!(" IN ROLE {}", ident(g)))
-        .unwrap_or_default();
-    admin(
-        "postgres",
-        &format!(
-            "CREATE ROLE {} LOGIN PASSWORD {}{in_role}",
-            ident(login),
-            lit(password)
-        ),
-    );
-}
-
 // ---------------------------------------------------------------------------------------
 // 1. create
 // ---------------------------------------------------------------------------------------
@@ -164,10 +163,8 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
         let roles = admin(
             "postgres",
             &format!(
-                "SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ({}, {}, {}) ORDER BY 1",
-                lit(&format!("{a}_owner")),
-                lit(&format!("{a}_readwrite")),
-                lit(&format!("{a}_readonly"))
+                "SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ({}) ORDER BY 1",
+                group_role_list(&a)
             ),
         );
         assert_eq!(
@@ -376,14 +373,11 @@ pub(crate) fn postgres_create_builds_an_isolated_tenant_database() {
 #[test]
 pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
     for tf in each_terraform() {
-        let (name, _guard) = tenant("update", &tf);
-        let w = one_resource(
+        let (name, _guard, w) = applied_tenant(
+            "update",
             &tf,
-            TYPE,
-            &name,
             "  extensions = [\"pgcrypto\", \"citext\"]\n  deletion_protection = false",
         );
-        w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
         assert_eq!(extensions_in(&name), ["citext", "pgcrypto"]);
         let oid = db_oid(&name);
@@ -393,11 +387,11 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             &name,
             "  extensions = [\"citext\", \"hstore\"]\n  connection_limit = 7\n  deletion_protection = false",
         )));
-        assert_plan_shows(
+        let r = apply_planned(
             &w,
             &["0 to add, 1 to change, 0 to destroy", "connection_limit"],
+            "the update",
         );
-        let r = w.apply().ok();
         assert!(
             r.stdout.contains("0 added, 1 changed, 0 destroyed"),
             "{}",
@@ -406,7 +400,6 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
         assert_eq!(conn_limit(&name), "7");
         assert_eq!(extensions_in(&name), ["citext", "hstore"]);
         assert_eq!(db_oid(&name), oid, "same database, not recreated");
-        assert_plan_empty(&w, "the update");
 
         // All extensions removed, limit back to unlimited.
         w.write(&config(&resource(
@@ -415,8 +408,11 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             &name,
             "  extensions = []\n  deletion_protection = false",
         )));
-        assert_plan_shows(&w, &["0 to add, 1 to change, 0 to destroy"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["0 to add, 1 to change, 0 to destroy"],
+            "removing every extension",
+        );
         assert_eq!(conn_limit(&name), "-1");
         assert!(
             extensions_in(&name).is_empty(),
@@ -424,7 +420,6 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
             extensions_in(&name)
         );
         assert_eq!(db_oid(&name), oid, "same database, not recreated");
-        assert_plan_empty(&w, "removing every extension");
 
         destroy_leaves_nothing(&w, &name);
     }
@@ -437,14 +432,11 @@ pub(crate) fn postgres_update_in_place_connection_limit_and_extensions() {
 #[test]
 pub(crate) fn postgres_drift_is_detected_and_repaired() {
     for tf in each_terraform() {
-        let (name, _guard) = tenant("drift", &tf);
-        let w = one_resource(
+        let (name, _guard, w) = applied_tenant(
+            "drift",
             &tf,
-            TYPE,
-            &name,
             "  extensions = [\"pgcrypto\"]\n  deletion_protection = false",
         );
-        w.apply().ok();
         let owner = format!("{name}_owner");
 
         // Connection limit changed out of band.
@@ -452,51 +444,50 @@ pub(crate) fn postgres_drift_is_detected_and_repaired() {
             "postgres",
             &format!("ALTER DATABASE {} CONNECTION LIMIT 3", ident(&name)),
         );
-        assert_plan_shows(
+        apply_planned(
             &w,
             &["connection_limit", "0 to add, 1 to change, 0 to destroy"],
+            "repairing the limit",
         );
-        w.apply().ok();
         assert_eq!(conn_limit(&name), "-1");
-        assert_plan_empty(&w, "repairing the limit");
 
         // Owner changed out of band.
         admin(
             "postgres",
             &format!("ALTER DATABASE {} OWNER TO postgres", ident(&name)),
         );
-        assert_plan_shows(&w, &["owner", "0 to add, 1 to change, 0 to destroy"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["owner", "0 to add, 1 to change, 0 to destroy"],
+            "repairing the owner",
+        );
         assert_eq!(owner_of(&name), owner);
-        assert_plan_empty(&w, "repairing the owner");
 
         // Extensions changed out of band: a managed one dropped, an unmanaged one added.
         admin(&name, "DROP EXTENSION pgcrypto; CREATE EXTENSION hstore");
-        assert_plan_shows(&w, &["extensions", "0 to add, 1 to change, 0 to destroy"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["extensions", "0 to add, 1 to change, 0 to destroy"],
+            "repairing the extensions",
+        );
         assert_eq!(extensions_in(&name), ["pgcrypto"]);
-        assert_plan_empty(&w, "repairing the extensions");
 
         // Database (and its roles) dropped out of band.
         admin(
             "postgres",
             &format!("DROP DATABASE {} WITH (FORCE)", ident(&name)),
         );
-        for r in ["owner", "readwrite", "readonly"] {
-            admin(
-                "postgres",
-                &format!("DROP ROLE {}", ident(&format!("{name}_{r}"))),
-            );
+        for r in tenant_group_roles(&name) {
+            admin("postgres", &format!("DROP ROLE {}", ident(&r)));
         }
-        assert_plan_shows(
+        apply_planned(
             &w,
             &["will be created", "1 to add, 0 to change, 0 to destroy"],
+            "recreating the dropped database",
         );
-        w.apply().ok();
         assert!(db_exists(&name));
         assert_eq!(owner_of(&name), owner);
         assert_eq!(extensions_in(&name), ["pgcrypto"]);
-        assert_plan_empty(&w, "recreating the dropped database");
 
         destroy_leaves_nothing(&w, &name);
     }
@@ -523,11 +514,9 @@ pub(crate) fn postgres_import_by_name_then_empty_plan() {
         let w = Workdir::new(&tf, &body(true));
         w.apply().ok();
         let oid = db_oid(&name);
-        w.run(&["state", "rm", "-no-color", &addr]).ok();
+        w.state_rm(&[&addr]).ok();
         assert!(db_exists(&name), "state rm must not touch the database");
-        let r = w
-            .run(&["import", "-no-color", "-input=false", &addr, &name])
-            .ok();
+        let r = w.import(&addr, &name).ok();
         assert!(r.stdout.contains("Import successful"), "{}", r.stdout);
         assert_plan_empty(&w, "import");
         assert_eq!(db_oid(&name), oid);
@@ -546,9 +535,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
         let _guard = Cleanup::tenants(&[&missing]);
         let addr = format!("{TYPE}.x");
         let w = one_resource(&tf, TYPE, &missing, "  deletion_protection = false");
-        let r = w
-            .run(&["import", "-no-color", "-input=false", &addr, &missing])
-            .failed();
+        let r = w.import(&addr, &missing).failed();
         assert!(
             r.all().contains("non-existent") || r.all().contains("does not exist"),
             "{}",
@@ -562,9 +549,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
             w.state_text()
         );
         // An id that is not a database name at all.
-        let r = w
-            .run(&["import", "-no-color", "-input=false", &addr, "Not;A-Name"])
-            .failed();
+        let r = w.import(&addr, "Not;A-Name").failed();
         assert!(r.all().contains("Invalid import id"), "{}", r.all());
     }
 }
@@ -576,9 +561,7 @@ pub(crate) fn postgres_import_of_a_missing_or_invalid_name_fails() {
 #[test]
 pub(crate) fn postgres_deletion_protection_then_destroy_with_a_live_pgbouncer_client() {
     for tf in each_terraform() {
-        let (name, mut guard) = tenant("protect", &tf);
-        let w = one_resource(&tf, TYPE, &name, "");
-        w.apply().ok();
+        let (name, mut guard, w) = applied_tenant("protect", &tf, "");
         admin(
             &name,
             &format!(

@@ -12,11 +12,14 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    config, each_terraform, hcl_str as lit_hcl, ident, issue_creds, lit, one_resource,
-    pg_admin as admin, pg_role_exists as role_exists, resource, Cleanup, Creds, PGDB as TYPE,
+    config, create_login, each_terraform, hcl_str as lit_hcl, ident, issue_creds, lit, name_of,
+    one_resource, pg_admin as admin, pg_role_exists as role_exists, resource, tagged, Cleanup,
+    Creds, Stack, PGDB as TYPE,
 };
 use crate::harness::{psql_command, stack, vault_delete, Workdir};
-use crate::postgres::{db_exists, db_name, destroy_leaves_nothing, owner_of, tenant, tenant_roles};
+use crate::postgres::{
+    applied_tenant, db_exists, db_name, destroy_leaves_nothing, owner_of, tenant, tenant_roles,
+};
 
 // ---------------------------------------------------------------------------------------
 // item 1: never drop, rename or DROP OWNED what it did not create
@@ -31,15 +34,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
         let billing = db_name("imp_billing", &tf);
         let legacy = db_name("imp_legacy", &tf);
         let mut guard = Cleanup::tenants(&[&shop, &billing]);
-        guard.pg_roles.push(legacy.clone());
-        admin(
-            "postgres",
-            &format!("DROP ROLE IF EXISTS {}", ident(&legacy)),
-        );
-        admin(
-            "postgres",
-            &format!("CREATE ROLE {} LOGIN PASSWORD 'legacy-pw'", ident(&legacy)),
-        );
+        create_login(&mut guard, &legacy, "legacy-pw", None);
         for db in [&shop, &billing] {
             admin(
                 "postgres",
@@ -64,14 +59,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
             ),
         );
         let w = Workdir::new(&tf, &config(&body));
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{}.shop", TYPE),
-            &shop,
-        ])
-        .ok();
+        w.import(&format!("{TYPE}.shop"), &shop).ok();
         w.apply().ok();
         let r = w.destroy().ok();
         assert!(
@@ -108,14 +96,7 @@ fn postgres_destroy_after_import_keeps_the_adopted_owner_and_other_databases() {
                 "  deletion_protection = false",
             )),
         );
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{}.shop", TYPE),
-            &shop,
-        ])
-        .ok();
+        w.import(&format!("{TYPE}.shop"), &shop).ok();
         let _ = w.apply();
         assert!(
             role_exists(&legacy),
@@ -294,21 +275,11 @@ fn postgres_new_database_is_never_open_to_public() {
 #[test]
 fn postgres_auth_function_returns_only_this_tenants_logins() {
     for tf in each_terraform() {
-        let (name, mut guard) = tenant("getauth", &tf);
+        let (name, mut guard, w) = applied_tenant("getauth", &tf, "  deletion_protection = false");
         let member = format!("{name}_member");
         let outsider = format!("{name}_outsider");
-        guard.pg_roles.extend([member.clone(), outsider.clone()]);
-        let w = one_resource(&tf, TYPE, &name, "  deletion_protection = false");
-        w.apply().ok();
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD 'm' IN ROLE {}; CREATE ROLE {} LOGIN PASSWORD 'o'",
-                ident(&member),
-                ident(&format!("{name}_readwrite")),
-                ident(&outsider)
-            ),
-        );
+        create_login(&mut guard, &member, "m", Some(&format!("{name}_readwrite")));
+        create_login(&mut guard, &outsider, "o", None);
         let count = |who: &str| {
             admin(
                 &name,
@@ -331,16 +302,15 @@ fn postgres_auth_function_returns_only_this_tenants_logins() {
 #[test]
 fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
     for tf in each_terraform() {
-        let v: String = tf.version.chars().filter(char::is_ascii_digit).collect();
-        let (name, _guard) = tenant("outlive", &tf);
-        let conn = format!("pgout_{v}");
+        let [conn] = tagged(&tf, ["pgout"]);
+        let name = db_name("outlive", &tf);
         let role = format!("{conn}-app");
-        let body = format!(
-            "{}\nresource \"dbaas_vault_database_connection\" \"c\" {{\n  name = \"{conn}\"\n  engine = \"postgres\"\n}}\nresource \"dbaas_vault_rotation_role\" \"r\" {{\n  name = \"{role}\"\n  connection = dbaas_vault_database_connection.c.name\n  database = dbaas_shared_postgres_database.x.name\n}}\n",
-            resource(TYPE, "x", &name, "  deletion_protection = false")
-        );
-        let w = Workdir::new(&tf, &config(&body));
-        w.apply().ok();
+        let mut g = Stack::default()
+            .database("x", &name)
+            .connection("c", &conn, "postgres", "")
+            .role("r", &role, "c", &name_of(TYPE, "x"), "")
+            .case(&tf);
+        g.w.apply().ok();
         let Creds {
             username: login,
             password,
@@ -348,14 +318,13 @@ fn postgres_destroy_drops_vault_logins_whose_role_was_deleted_out_of_band() {
         } = issue_creds(&role);
         assert!(role_exists(&login), "Vault made {login}");
         vault_delete(&format!("database/roles/{role}")).expect("delete role out of band");
-        w.destroy().ok();
+        g.destroy();
         assert!(
             !role_exists(&login),
             "the Vault-issued login {login} was dropped with its database"
         );
         let r = crate::harness::psql("postgres", &login, &password, &stack("PGPORT"), "SELECT 1");
         assert!(r.is_err(), "the login can no longer connect anywhere");
-        let _ = vault_delete(&format!("database/config/{conn}"));
     }
 }
 
@@ -405,7 +374,6 @@ fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
     for tf in each_terraform() {
         let (name, mut guard) = tenant("extsafe", &tf);
         let login = format!("{name}_app");
-        guard.pg_roles.push(login.clone());
         let body = |exts: &str| {
             config(&resource(
                 TYPE,
@@ -416,14 +384,7 @@ fn postgres_extensions_go_into_a_schema_the_tenant_cannot_write() {
         };
         let w = Workdir::new(&tf, &body("\"pgcrypto\""));
         w.apply().ok();
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD 'app-pw' IN ROLE {}",
-                ident(&login),
-                ident(&format!("{name}_owner"))
-            ),
-        );
+        create_login(&mut guard, &login, "app-pw", Some(&format!("{name}_owner")));
         // Added later, once the tenant has had its chance to plant objects in public.
         w.write(&body("\"pgcrypto\", \"hstore\""));
         w.apply().ok();

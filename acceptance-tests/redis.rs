@@ -11,8 +11,8 @@
 //! per Terraform version, and holds a [`Cleanup`] guard that deletes its users and keys.
 
 use crate::fixture::{
-    assert_apply_refused, assert_apply_refuses_foreign, assert_counted_at_parallelism_20,
-    assert_failures_name_the_server, assert_plan_empty, assert_plan_in_place, assert_plan_shows,
+    apply_clean, apply_in_place, apply_planned, assert_apply_refused, assert_apply_refuses_foreign,
+    assert_counted_at_parallelism_20, assert_failures_name_the_server, assert_plan_empty,
     assert_refused_at_plan, config, each_terraform, flat, one_resource, output_str, points_at,
     redis_admin_conn as admin, redis_login as login, redis_run as run, redis_scan, resource,
     Cleanup, RNS as TYPE,
@@ -93,18 +93,19 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Drift: rules widened out of band show a diff; apply confines the user again.
         run(&mut admin(), &["ACL", "SETUSER", &a, "+flushall", "~*"]).expect("ACL SETUSER");
-        assert_plan_shows(&w, &["update in-place", "key_prefix"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["update in-place", "key_prefix"],
+            "repairing the rules",
+        );
         let mut c = login(&a, &password).expect("same password after repair");
         assert_noperm(&mut c, &["FLUSHALL"]);
         assert_noperm(&mut c, &["GET", "other:k"]);
         drop(c);
-        assert_plan_empty(&w, "repairing the rules");
 
         // Drift: user deleted (as a Redis restart without ACL persistence does).
         run(&mut admin(), &["ACL", "DELUSER", &a]).expect("ACL DELUSER");
-        assert_plan_shows(&w, &["will be created", "1 to add"]);
-        w.apply().ok();
+        apply_planned(&w, &["will be created", "1 to add"], "re-creating the user");
         let password = output_str(&w, "a_password");
         let mut c = login(&a, &password).expect("re-created user logs in");
         assert_eq!(
@@ -113,7 +114,6 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
             "keys survive the user"
         );
         drop(c);
-        assert_plan_empty(&w, "re-creating the user");
 
         // Disabled: cannot log in; enabled again: can.
         w.write(&body("  enabled = false"));
@@ -134,20 +134,12 @@ fn redis_namespace_confinement_drift_import_and_destroy() {
 
         // Import by name: the password cannot be read back, so the next apply sets it
         // (an in-place update, never a replacement); then the plan is empty.
-        w.run(&["state", "rm", &format!("{TYPE}.a")]).ok();
-        w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &format!("{TYPE}.a"),
-            &a,
-        ])
-        .ok();
-        assert_plan_in_place(&w, &[]);
-        w.apply().ok();
+        let addr = format!("{TYPE}.a");
+        w.state_rm(&[&addr]).ok();
+        w.import(&addr, &a).ok();
+        apply_in_place(&w, &[], "import and apply");
         let password = output_str(&w, "a_password");
         assert!(login(&a, &password).is_ok());
-        assert_plan_empty(&w, "import and apply");
 
         // Keys: the wipe namespace gets more than one SCAN/UNLINK batch; a key that only
         // looks similar (no `:`) must survive.
@@ -301,8 +293,11 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
 
         // A new password with a new version: re-applied in place.
         w.write(&body(&two, 2));
-        assert_plan_shows(&w, &["update in-place", "password_wo_version"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["update in-place", "password_wo_version"],
+            "rotating password_wo",
+        );
         assert!(login(&name, &two).is_ok(), "new password works");
         let old = login(&name, &one).err().unwrap_or_default();
         assert!(
@@ -310,7 +305,6 @@ fn redis_write_only_password_on_terraform_1_11_and_refused_on_1_0() {
             "old password must fail: {old}"
         );
         assert!(!w.state_text().contains(&two));
-        assert_plan_empty(&w, "rotating password_wo");
         w.destroy().ok();
         assert!(!user_exists(&name));
     }
@@ -471,8 +465,7 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
                 out("scan"),
             )),
         );
-        w.apply().ok();
-        assert_plan_empty(&w, "create");
+        apply_clean(&w, "create");
         run(&mut admin(), &["SET", &format!("{a}:k"), "v"]).expect("SET");
 
         for (label, user, may_scan) in [
@@ -508,13 +501,11 @@ fn redis_guard_rules_hide_other_tenants_and_survive_configured_rules() {
             &["ACL", "SETUSER", &a, "+scan", "+function|flush"],
         )
         .expect("ACL SETUSER");
-        assert_plan_shows(&w, &["update in-place"]);
-        w.apply().ok();
+        apply_planned(&w, &["update in-place"], "repairing the guards");
         let mut c = login(&a, &output_str(&w, "a")).expect("login after repair");
         assert_noperm(&mut c, &["SCAN", "0"]);
         assert_noperm(&mut c, &["FUNCTION", "FLUSH"]);
         drop(c);
-        assert_plan_empty(&w, "repairing the guards");
         w.destroy().ok();
         assert!(!user_exists(&a) && !user_exists(&undo) && !user_exists(&scan));
     }
@@ -781,11 +772,13 @@ fn redis_server_drop_mid_create_taints_and_the_next_apply_converges() {
 
         let real: u16 = stack("DBAAS_REDIS_PORT").parse().expect("port");
         w.write(&namespace_via(&name, real));
-        assert_plan_shows(&w, &["tainted", "must be replaced"]);
-        w.apply().ok();
+        apply_planned(
+            &w,
+            &["tainted", "must be replaced"],
+            "the apply after the fault",
+        );
         let password = output_str(&w, "password");
         assert!(login(&name, &password).is_ok(), "the replaced user logs in");
-        assert_plan_empty(&w, "the apply after the fault");
         w.destroy().ok();
         assert!(!user_exists(&name), "destroy leaves nothing");
     }

@@ -8,8 +8,8 @@
 //! `DBAAS_REDIS_TLS_PORT`, `DBAAS_VAULT_TLS_ADDR`); a missing one fails the case by name.
 
 use crate::fixture::{
-    assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role, tagged,
-    via_pgbouncer, Case, Cleanup, CONN, MYDB, PGDB, RNS,
+    apply_clean, assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role,
+    tagged, via_pgbouncer, Case, Cleanup, CONN, MYDB, PGDB, RNS,
 };
 use crate::harness::{stack, version_tag, Workdir};
 
@@ -380,8 +380,7 @@ fn tls_vault_namespace_and_ca_dir() {
             &format!("{provider}{}", connection("rd", &conn, "redis", "")),
         );
         g.vault_paths = vec![format!("{ns}/database/config/{conn}")];
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "apply in a namespace");
+        apply_clean(&g.w, "apply in a namespace");
         assert!(
             vault_get(&format!("{ns}/database/config/{conn}")).is_some(),
             "the connection is in namespace {ns}"

@@ -19,12 +19,12 @@
 use std::time::Duration;
 
 use crate::fixture::{
-    allowed_role, assert_plan_empty, assert_plan_shows, config, connection, direct, each_terraform,
-    flat, hcl_str, ident, leases_under, lit, my_lit, mysql_admin, mysql_as as mysql,
-    mysql_user_exists, name_of, pg_admin as admin, pg_role_exists, pgb_port, plan, plan_diff,
-    plan_with_changes, read_creds, redis_admin, redis_cli as redis, redis_user_exists, resource,
-    revoke_lease, role, role_outputs, tagged, vault_made_logins, via_pgbouncer, wait_until, Case,
-    Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
+    allowed_role, apply_clean, apply_planned, assert_plan_empty, assert_plan_shows, config,
+    connection, create_login, direct, each_terraform, flat, hcl_str, ident, leases_under, lit,
+    my_lit, mysql_admin, mysql_as as mysql, mysql_user_exists, name_of, pg_admin as admin,
+    pg_role_exists, pgb_port, plan, plan_diff, read_creds, redis_admin, redis_cli as redis,
+    redis_user_exists, resource, revoke_lease, role, role_outputs, tagged, vault_made_logins,
+    via_pgbouncer, wait_until, Case, Creds, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{
     pgbouncer_ports, provider_block, psql, stack, vault_delete, vault_get, vault_list, vault_post,
@@ -46,6 +46,32 @@ fn assert_gone_from_vault(conn: &str, roles: &[&str]) {
         !configs.iter().any(|c| c == conn),
         "connection left in Vault: {configs:?}"
     );
+}
+
+/// Revoking `c`'s lease removes its login within 15 s: `exists` says whether the backend
+/// still holds a login of that name, `what` names it in the panic.
+fn assert_revoking_removes_the_login(c: &Creds, what: &str, exists: impl Fn(&str) -> bool) {
+    revoke_lease(&c.lease_id);
+    assert!(
+        wait_until(Duration::from_secs(15), || !exists(&c.username)),
+        "{what} {} still exists after its lease was revoked",
+        c.username
+    );
+}
+
+/// An expired login in `<db>_owner` named as Vault names the logins of `role`, as a failed
+/// revocation leaves it (`v`: unique per Terraform); its name.
+fn expired_login(role: &str, db: &str, v: &str) -> String {
+    let stale = format!("v-token-{}-stale{v}-1700000000", &role[..8]);
+    admin(
+        "postgres",
+        &format!(
+            "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
+            ident(&stale),
+            ident(&format!("{db}_owner"))
+        ),
+    );
+    stale
 }
 
 /// A PostgreSQL tenant `db`, the Vault connection `pg` to it and the rotation role `app`.
@@ -141,13 +167,13 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
             "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1), (2)",
         )
         .unwrap_or_else(|e| panic!("owner login creates a table: {e}"));
-        assert_eq!(
+        let kept_owner = || {
             admin(
                 &db,
-                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'kept'"
-            ),
-            format!("{db}_owner")
-        );
+                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'kept'",
+            )
+        };
+        assert_eq!(kept_owner(), format!("{db}_owner"));
 
         // Not into another tenant's database, through PgBouncer or directly.
         // (PgBouncer refuses first: the other database's get_auth does not serve this login.)
@@ -162,20 +188,9 @@ fn vault_postgres_dynamic_owner_creds_work_through_pgbouncer_on_their_database_o
         assert!(err.contains("permission denied"), "{err}");
 
         // Revoking the lease removes the login; the table stays.
-        revoke_lease(&c.lease_id);
-        assert!(
-            wait_until(Duration::from_secs(15), || !pg_role_exists(&c.username)),
-            "login {} still in pg_roles after its lease was revoked",
-            c.username
-        );
+        assert_revoking_removes_the_login(&c, "PostgreSQL login", pg_role_exists);
         assert_eq!(admin(&db, "SELECT count(*) FROM kept"), "2");
-        assert_eq!(
-            admin(
-                &db,
-                "SELECT tableowner FROM pg_tables WHERE tablename = 'kept'"
-            ),
-            format!("{db}_owner")
-        );
+        assert_eq!(kept_owner(), format!("{db}_owner"));
         via_pgbouncer(&c, &db, "SELECT 1").expect_err("a revoked login must not connect");
         assert_plan_empty(&g.w, "revoking a lease");
 
@@ -264,10 +279,7 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
         let stack = Stack::default()
             .database("db", &db)
             .connection("pg", &conn, "postgres", "")
-            .guard(|g| {
-                g.vault_roles.push(name.clone());
-                g.pg_roles.push(login.clone());
-            });
+            .guard(|g| g.vault_roles.push(name.clone()));
         let base = stack.body().to_string();
         let mut g = stack.case(&tf);
         g.w.apply().ok();
@@ -278,14 +290,11 @@ fn vault_postgres_static_role_rotation_changes_the_password() {
             password: format!("initial-{v}-Secret"),
             lease_id: String::new(),
         };
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}",
-                ident(&login),
-                lit(&initial.password),
-                ident(&format!("{db}_readwrite"))
-            ),
+        create_login(
+            &mut g,
+            &login,
+            &initial.password,
+            Some(&format!("{db}_readwrite")),
         );
         via_pgbouncer(&initial, &db, "SELECT 1")
             .unwrap_or_else(|e| panic!("the hand-made login works before Vault manages it: {e}"));
@@ -377,46 +386,37 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
         let role_path = format!("database/roles/{app}");
         let config_path = format!("database/config/{conn}");
 
-        // Role deleted in Vault out of band.
+        // Role deleted in Vault out of band: planned for creation, restored.
         vault_delete(&role_path).unwrap();
-        let p = plan_with_changes(&g.w);
-        assert!(
-            p.contains(&format!("# {ROLE}.app will be created")),
-            "a role deleted in Vault must be planned for creation:\n{p}"
+        apply_planned(
+            &g.w,
+            &[
+                &format!("# {ROLE}.app will be created"),
+                "1 to add, 0 to change, 0 to destroy",
+            ],
+            "restoring the role",
         );
-        assert!(p.contains("1 to add, 0 to change, 0 to destroy"), "{p}");
-        g.w.apply().ok();
         assert!(vault_get(&role_path).is_some(), "apply restores the role");
-        assert_plan_empty(&g.w, "restoring the role");
 
-        // Connection deleted in Vault out of band.
+        // Connection deleted in Vault out of band: planned for creation, restored.
         vault_delete(&config_path).unwrap();
-        let p = plan_with_changes(&g.w);
-        assert!(
-            p.contains(&format!("# {CONN}.pg will be created")),
-            "a connection deleted in Vault must be planned for creation:\n{p}"
+        apply_planned(
+            &g.w,
+            &[&format!("# {CONN}.pg will be created")],
+            "restoring the connection",
         );
-        g.w.apply().ok();
         assert!(
             vault_get(&config_path).is_some(),
             "apply restores the connection"
         );
-        assert_plan_empty(&g.w, "restoring the connection");
         let c = read_creds(&format!("database/creds/{app}"));
         via_pgbouncer(&c, &db, "SELECT 1")
             .unwrap_or_else(|e| panic!("credentials after the repair: {e}"));
         revoke_lease(&c.lease_id);
 
         // An expired login made for this role and never dropped: plan warns, naming it.
-        let stale = format!("v-token-{}-stale{v}-1700000000", &app[..8]);
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
-                ident(&stale),
-                ident(&format!("{db}_owner"))
-            ),
-        );
+        let stale = expired_login(&app, &db, &v);
+        g.pg_roles.push(stale.clone());
         let r = plan(&g.w);
         assert_eq!(r.code, 0, "a warning is not a change:\n{}", r.all());
         assert!(
@@ -429,28 +429,13 @@ fn vault_drift_is_repaired_and_import_plans_nothing() {
         // Import both after dropping them from state.
         let role_addr = format!("{ROLE}.app");
         let conn_addr = format!("{CONN}.pg");
-        g.w.run(&["state", "rm", "-no-color", &role_addr, &conn_addr])
-            .ok();
+        g.w.state_rm(&[&role_addr, &conn_addr]).ok();
         assert!(
             vault_get(&role_path).is_some(),
             "state rm must not touch Vault"
         );
-        g.w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &role_addr,
-            &format!("database/{app}"),
-        ])
-        .ok();
-        g.w.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            &conn_addr,
-            &format!("database/{conn}"),
-        ])
-        .ok();
+        g.w.import(&role_addr, &format!("database/{app}")).ok();
+        g.w.import(&conn_addr, &format!("database/{conn}")).ok();
         assert_plan_empty(&g.w, "importing the connection and the role");
 
         g.destroy();
@@ -531,15 +516,7 @@ fn vault_expired_login_warning_names_only_this_roles_logins() {
         g.w.apply().ok();
 
         // An expired login of tenant a, as a failed revocation leaves it.
-        let stale = format!("v-token-{}-stale{v}-1700000000", &role_a[..8]);
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD 'x' VALID UNTIL '2000-01-01' IN ROLE {}",
-                ident(&stale),
-                ident(&format!("{db_a}_owner"))
-            ),
-        );
+        let stale = expired_login(&role_a, &db_a, &v);
         g.pg_roles.push(stale.clone());
         let r = plan(&g.w);
         let all = flat(&r.all());
@@ -566,14 +543,6 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
         let login = format!("acc_vim_{v}_login");
         let myconn = format!("myim_{v}");
         let myrole = format!("{myconn}-app");
-        admin(
-            "postgres",
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD {}",
-                ident(&login),
-                lit("import-Secret-1")
-            ),
-        );
         let mut g = Stack::default()
             .database("db", &db)
             .connection("pg", &conn, "postgres", "")
@@ -587,8 +556,8 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
             )
             .connection("my", &myconn, "mysql", "")
             .role("my", &myrole, "my", &format!("\"acc_vim_{v}\""), "")
-            .guard(|g| g.pg_roles.push(login.clone()))
             .case(&tf);
+        create_login(&mut g, &login, "import-Secret-1", None);
         g.apply_clean();
 
         let mut diffs = Vec::new();
@@ -598,9 +567,8 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
             (format!("{CONN}.my"), format!("database/{myconn}")),
             (format!("{ROLE}.my"), format!("database/{myrole}")),
         ] {
-            g.w.run(&["state", "rm", "-no-color", &addr]).ok();
-            g.w.run(&["import", "-no-color", "-input=false", &addr, &id])
-                .ok();
+            g.w.state_rm(&[&addr]).ok();
+            g.w.import(&addr, &id).ok();
             if let Some(d) = plan_diff(&g.w) {
                 diffs.push(format!("after importing {addr}:\n{d}"));
                 // Put the resource back as the provider wrote it, for the next one.
@@ -796,12 +764,7 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
 
         // Revocation drops the user.
         assert!(mysql_user_exists(&o.username));
-        revoke_lease(&o.lease_id);
-        assert!(
-            wait_until(Duration::from_secs(15), || !mysql_user_exists(&o.username)),
-            "MySQL user {} still exists after its lease was revoked",
-            o.username
-        );
+        assert_revoking_removes_the_login(&o, "MySQL user", mysql_user_exists);
         mysql(&o.username, &o.password, Some(&db), "SELECT 1")
             .expect_err("a revoked user must not connect");
         assert_eq!(
@@ -882,12 +845,7 @@ fn vault_redis_dynamic_creds_are_confined_to_the_namespace() {
             .expect_err("readonly creds must not read another namespace's keys");
 
         // Revocation removes the ACL user; the data stays.
-        revoke_lease(&a.lease_id);
-        assert!(
-            wait_until(Duration::from_secs(15), || !redis_user_exists(&a.username)),
-            "Redis user {} still exists after its lease was revoked",
-            a.username
-        );
+        assert_revoking_removes_the_login(&a, "Redis user", redis_user_exists);
         assert_eq!(redis_admin(&["GET", &key]), "hello");
         assert_plan_empty(&g.w, "revoking a lease");
 
@@ -983,8 +941,7 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
                 "max_ttl": 86400,
             }),
         );
-        assert_plan_shows(&g.w, &["creation_statements"]);
-        g.w.apply().ok();
+        apply_planned(&g.w, &["creation_statements"], "reverting the edited rules");
         let body = vault_get(&format!("database/roles/{app}")).expect("role");
         let rules = body["data"]["creation_statements"].to_string();
         assert!(
@@ -993,7 +950,6 @@ fn vault_redis_logins_carry_the_guard_rules_and_edited_rules_are_reverted() {
                 && !rules.contains("~*\\\""),
             "{rules}"
         );
-        assert_plan_empty(&g.w, "reverting the edited rules");
 
         // A namespace that cannot be read: an error naming it, and no role written.
         g.w.write(&config(&format!(
@@ -1046,8 +1002,7 @@ fn vault_tenant_stack_example_applies_against_the_dev_stack() {
             format!("app              = \"{app}\"\nvault_connection = \"{conn}\"\n"),
         )
         .unwrap();
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "applying the tenant stack");
+        apply_clean(&g.w, "applying the tenant stack");
 
         let out = g.w.outputs();
         assert_eq!(
@@ -1121,79 +1076,75 @@ fn vault_failures_name_the_address_the_permission_and_the_missing_connection() {
         };
         let mut g = Case::new(&tf, "");
         g.track(&[], &[&conn, &missing], &[&orphan]);
+        let pg_conn = |extra: &str| connection("pg", &conn, "postgres", extra);
+        let config_path = format!("database/config/{conn}");
 
-        // Vault unreachable: the error names the address and the `vault` block.
-        g.w.write(&format!(
-            "{}\n{}",
-            with_vault("http://127.0.0.1:1", "root"),
-            connection("pg", &conn, "postgres", "")
-        ));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(
-            all.contains("http://127.0.0.1:1 "),
-            "names the address: {all}"
-        );
-        assert!(
-            all.contains("provider block `vault`"),
-            "names the provider block: {all}"
-        );
-        assert!(all.contains("unreachable"), "{all}");
-        assert!(!all.contains("panic"), "{all}");
-
-        // A token Vault refuses: permission denied (403).
-        g.w.write(&format!(
-            "{}\n{}",
-            with_vault(&stack("VAULT_ADDR"), "acc-not-a-token"),
-            connection("pg", &conn, "postgres", "")
-        ));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(all.contains("permission denied (403)"), "{all}");
-        assert!(all.contains("provider block `vault`"), "{all}");
-        assert!(
-            !all.contains("acc-not-a-token"),
-            "the token must not appear in errors: {all}"
-        );
-        assert!(vault_get(&format!("database/config/{conn}")).is_none());
-
-        // Engine not mounted at the given mount.
-        g.w.write(&config(&connection(
-            "pg",
-            &conn,
-            "postgres",
-            "  mount  = \"acc-not-mounted\"\n",
-        )));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(
-            all.contains(&format!("acc-not-mounted/config/{conn}")),
-            "names the path: {all}"
-        );
-        assert!(
-            all.contains("is the secrets engine mounted"),
-            "says what is wrong: {all}"
-        );
-
-        // A role on a connection that does not exist: error on `connection`, create it first.
-        g.w.write(&config(&format!(
-            "resource \"{ROLE}\" \"orphan\" {{\n  name       = \"{orphan}\"\n  connection = \"{missing}\"\n  database   = \"acc_vfx_{v}\"\n}}\n"
-        )));
-        let r = g.w.apply().failed();
-        let all = flat(&r.all());
-        assert!(all.contains("Create it first"), "{all}");
-        assert!(
-            all.contains(&format!("database/config/{missing} does not exist")),
-            "{all}"
-        );
-        assert!(
-            all.contains(&format!("connection = \"{missing}\"")),
-            "the diagnostic points at `connection`: {all}"
-        );
-        assert!(
-            vault_get(&format!("database/roles/{orphan}")).is_none(),
-            "nothing written for a role without its connection"
-        );
+        // Each failure: its configuration, what the error must say and must never say,
+        // and the Vault path nothing may have been written to.
+        for (hcl, says, never, not_written) in [
+            // Vault unreachable: the error names the address and the `vault` block.
+            (
+                format!("{}\n{}", with_vault("http://127.0.0.1:1", "root"), pg_conn("")),
+                vec![
+                    "http://127.0.0.1:1 ".to_string(),
+                    "provider block `vault`".into(),
+                    "unreachable".into(),
+                ],
+                vec!["panic"],
+                &config_path,
+            ),
+            // A token Vault refuses: permission denied (403), and the token is never shown.
+            (
+                format!(
+                    "{}\n{}",
+                    with_vault(&stack("VAULT_ADDR"), "acc-not-a-token"),
+                    pg_conn("")
+                ),
+                vec![
+                    "permission denied (403)".into(),
+                    "provider block `vault`".into(),
+                ],
+                vec!["acc-not-a-token"],
+                &config_path,
+            ),
+            // Engine not mounted at the given mount: names the path, says what is wrong.
+            (
+                config(&pg_conn("  mount  = \"acc-not-mounted\"\n")),
+                vec![
+                    format!("acc-not-mounted/config/{conn}"),
+                    "is the secrets engine mounted".into(),
+                ],
+                vec![],
+                &config_path,
+            ),
+            // A role on a connection that does not exist: the diagnostic points at
+            // `connection` and says to create it first.
+            (
+                config(&format!(
+                    "resource \"{ROLE}\" \"orphan\" {{\n  name       = \"{orphan}\"\n  connection = \"{missing}\"\n  database   = \"acc_vfx_{v}\"\n}}\n"
+                )),
+                vec![
+                    "Create it first".into(),
+                    format!("database/config/{missing} does not exist"),
+                    format!("connection = \"{missing}\""),
+                ],
+                vec![],
+                &format!("database/roles/{orphan}"),
+            ),
+        ] {
+            g.w.write(&hcl);
+            let all = flat(&g.w.apply().failed().all());
+            for s in &says {
+                assert!(all.contains(s.as_str()), "expected {s:?} in: {all}");
+            }
+            for s in never {
+                assert!(!all.contains(s), "{s:?} must not appear in errors: {all}");
+            }
+            assert!(
+                vault_get(not_written).is_none(),
+                "a failed apply wrote {not_written}"
+            );
+        }
         assert_eq!(
             g.w.show_json()["values"]["root_module"]["resources"]
                 .as_array()

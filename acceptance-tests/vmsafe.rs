@@ -11,9 +11,9 @@
 #![allow(dead_code)] // helpers shared by the cases of later items
 
 use crate::fixture::{
-    assert_plan_empty, assert_refused_at_plan, config, each_terraform, flat, issue_creds,
-    mysql_admin as my_admin, mysql_databases as my_databases, mysql_try_admin, name_of, pg_admin,
-    plan, points_at, resource, tagged, Cleanup, Stack, CONN, MYDB, PGDB, ROLE,
+    apply_clean, assert_plan_empty, assert_refused_at_plan, config, each_terraform, flat,
+    issue_creds, mysql_admin as my_admin, mysql_databases as my_databases, mysql_try_admin,
+    name_of, pg_admin, plan, points_at, resource, tagged, Cleanup, Stack, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{
     provider_block, stack, vault_get, vault_list, vault_request, version_tag, Workdir,
@@ -122,13 +122,7 @@ fn vmsafe_vault_paths_with_dot_segments_are_refused_at_plan_and_nothing_reaches_
             format!("database/{conn}/.."),
             format!("/database/{conn}"),
         ] {
-            let r = w.run(&[
-                "import",
-                "-no-color",
-                "-input=false",
-                &format!("{CONN}.c"),
-                &id,
-            ]);
+            let r = w.import(&format!("{CONN}.c"), &id);
             assert_ne!(r.code, 0, "import {id} must fail\n{}", r.all());
             assert!(
                 flat(&r.all()).contains("Invalid import id"),
@@ -256,8 +250,7 @@ fn vmsafe_rotation_role_logins_join_a_custom_database_owner() {
             "the plan shows the custom owner:\n{}",
             r.stdout
         );
-        g.w.apply().ok();
-        assert_plan_empty(&g.w, "repair");
+        apply_clean(&g.w, "repair");
         g.destroy();
         assert!(vault_get(&format!("database/roles/{role}")).is_none());
     }
