@@ -335,8 +335,10 @@ async fn finish_create(
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
-    tfplugin::typed!("dbaas_shared_mysql_database", type Model);
+impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_mysql_database"
+    }
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -414,6 +416,22 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
             );
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        if let Err(why) = check_name(id) {
+            ctx.diags.error(
+                "Invalid import id",
+                format!("The import id is the database name. {why}"),
+            );
+            return;
+        }
+        merge(&mut ctx.diags, state, &NamePart { name: id });
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         let planned = &planned;
@@ -629,24 +647,13 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
             backend_error(&mut ctx.diags, format!("Cannot drop database {name:?}"), e);
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        if let Err(why) = check_name(id) {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("The import id is the database name. {why}"),
-            );
-            return;
-        }
-        merge(&mut ctx.diags, state, &NamePart { name: id });
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::resources::common::{assert_verdicts, test_plan};
-    use tfplugin::Resource;
+    use tfplugin::ResourceType;
 
     #[test]
     fn names() {

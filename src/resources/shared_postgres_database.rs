@@ -258,8 +258,10 @@ async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
-    tfplugin::typed!("dbaas_shared_postgres_database", type Model);
+impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_postgres_database"
+    }
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -373,6 +375,30 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 .error_at(AttributePath::attr("template"), "Template refused", why);
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        if !crate::resources::common::is_pg_identifier(id, 63) {
+            ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
+            return;
+        }
+        let imported = Imported {
+            name: id,
+            template: None,
+            extensions: Vec::new(),
+        };
+        merge(&mut ctx.diags, state, &imported);
+        // An imported database's roles were not made here: they are adopted, never dropped.
+        ctx.private = Private {
+            imported: true,
+            ..Private::default()
+        }
+        .to_bytes();
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         let planned = &planned;
@@ -939,24 +965,5 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         if let Err(e) = dropped {
             backend_error(&mut ctx.diags, cannot, e);
         }
-    }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        if !crate::resources::common::is_pg_identifier(id, 63) {
-            ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
-            return;
-        }
-        let imported = Imported {
-            name: id,
-            template: None,
-            extensions: Vec::new(),
-        };
-        merge(&mut ctx.diags, state, &imported);
-        // An imported database's roles were not made here: they are adopted, never dropped.
-        ctx.private = Private {
-            imported: true,
-            ..Private::default()
-        }
-        .to_bytes();
     }
 }

@@ -298,8 +298,10 @@ fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, Str
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
-    tfplugin::typed!("dbaas_shared_redis_namespace", type Model);
+impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_redis_namespace"
+    }
 
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
@@ -469,6 +471,37 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
             }
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        if let Err(why) = check_name(id) {
+            ctx.diags.error(
+                "Invalid import id",
+                format!("The import id is the ACL user name. {why}"),
+            );
+            return;
+        }
+        if let Some(admin) = ctx
+            .client
+            .settings
+            .redis
+            .as_ref()
+            .map(|r| r.username.as_str())
+        {
+            if admin == id {
+                ctx.diags.error(
+                    "Invalid import id",
+                    format!("{id:?} is the user the provider connects as; it is not a namespace."),
+                );
+                return;
+            }
+        }
+        merge(&mut ctx.diags, state, &NamePart { name: id });
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
         let config: Model = decode(&mut ctx.diags, config)?;
@@ -701,32 +734,6 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
             ),
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        if let Err(why) = check_name(id) {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("The import id is the ACL user name. {why}"),
-            );
-            return;
-        }
-        if let Some(admin) = ctx
-            .client
-            .settings
-            .redis
-            .as_ref()
-            .map(|r| r.username.as_str())
-        {
-            if admin == id {
-                ctx.diags.error(
-                    "Invalid import id",
-                    format!("{id:?} is the user the provider connects as; it is not a namespace."),
-                );
-                return;
-            }
-        }
-        merge(&mut ctx.diags, state, &NamePart { name: id });
-    }
 }
 
 #[cfg(test)]
@@ -747,7 +754,7 @@ mod tests {
     }
 
     use super::*;
-    use tfplugin::Resource;
+    use tfplugin::ResourceType;
 
     use crate::resources::common::test_object as obj;
 

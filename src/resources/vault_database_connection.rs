@@ -321,8 +321,10 @@ async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Opti
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
-    tfplugin::typed!("dbaas_vault_database_connection", type Model);
+impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
+    fn type_name(&self) -> &'static str {
+        "dbaas_vault_database_connection"
+    }
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -394,6 +396,29 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             merge(&mut plan.diags, &mut plan.planned, &edit);
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        match parse_vault_id(id) {
+            Ok((mount, name)) => {
+                // The engine is read from Vault next; any valid one fills the gap.
+                let imported = Imported {
+                    mount,
+                    name,
+                    engine: Engine::Postgres,
+                };
+                merge(&mut ctx.diags, state, &imported);
+            }
+            Err(why) => ctx.diags.error(
+                "Invalid import id",
+                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres`."),
+            ),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
         write_config(ctx, planned, config).await
@@ -475,24 +500,6 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             );
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        match parse_vault_id(id) {
-            Ok((mount, name)) => {
-                // The engine is read from Vault next; any valid one fills the gap.
-                let imported = Imported {
-                    mount,
-                    name,
-                    engine: Engine::Postgres,
-                };
-                merge(&mut ctx.diags, state, &imported);
-            }
-            Err(why) => ctx.diags.error(
-                "Invalid import id",
-                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres`."),
-            ),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -500,7 +507,7 @@ mod tests {
     use super::*;
     use crate::resources::common::test_plan;
 
-    use tfplugin::Resource;
+    use tfplugin::ResourceType;
 
     #[test]
     fn ids_and_plugins() {
