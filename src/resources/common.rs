@@ -42,6 +42,22 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
     }
 }
 
+/// Refuses `password` and `password_wo` set together, on `password_wo` (a resource takes
+/// its password either way, never both).
+pub fn check_password_conflict<A, B>(
+    diags: &mut Diagnostics,
+    password: &tfplugin::Known<A>,
+    password_wo: &tfplugin::Known<B>,
+) {
+    if !password.is_null() && !password_wo.is_null() {
+        diags.error_at(
+            AttributePath::attr("password_wo"),
+            "Conflicting password settings",
+            "Set either `password` (stored in state, sensitive) or `password_wo` (write-only, Terraform 1.11+), not both.",
+        );
+    }
+}
+
 pub use tfplugin::typed::{decode, encode};
 
 /// The configuration and the plan of `plan` read as views (see [`decode`]); `None` when

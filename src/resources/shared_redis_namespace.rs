@@ -16,7 +16,7 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, merge, need, plan_views, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, merge, need, plan_views, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -386,13 +386,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
-        if !config.password.is_null() && !config.password_wo.is_null() {
-            diags.error_at(
-                AttributePath::attr("password_wo"),
-                "Conflicting arguments",
-                "Set either `password` (stored in state, sensitive) or `password_wo` (write-only, Terraform 1.11+), not both.",
-            );
-        }
+        check_password_conflict(diags, &config.password, &config.password_wo);
         if !config.password_wo_version.is_null() && config.password_wo.is_null() {
             diags.error_at(
                 AttributePath::attr("password_wo_version"),

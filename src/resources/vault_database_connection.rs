@@ -5,16 +5,15 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
-    Value,
+    Attribute, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type, Value,
 };
 
 use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, merge, need, parse_vault_id, plan_views,
-    vault_mount_validator, vault_name_validator, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, merge, need, parse_vault_id,
+    plan_views, vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -348,13 +347,7 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
-        if !config.password.is_null() && !config.password_wo.is_null() {
-            diags.error_at(
-                AttributePath::attr("password_wo"),
-                "Conflicting password settings",
-                "Set either password or password_wo, not both.",
-            );
-        }
+        check_password_conflict(diags, &config.password, &config.password_wo);
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
