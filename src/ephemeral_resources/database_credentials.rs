@@ -12,8 +12,8 @@ use crate::backends::vault::VaultClient;
 use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
 use crate::resources::common::{
-    backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
-    vault_name_validator, Ctx,
+    backend_error, decode, encode, need, no_nul_validator, read_private, vault_mount_validator,
+    vault_name_validator, write_private, Ctx,
 };
 use crate::resources::vault_role_rules::{creds_path, database_from_statements};
 use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
@@ -68,7 +68,7 @@ struct Lease {
 }
 
 fn lease_of(private: &[u8]) -> Lease {
-    serde_json::from_slice(private).unwrap_or_default()
+    read_private(private)
 }
 
 /// Renew when two thirds of the lease have passed.
@@ -251,10 +251,9 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             .as_i64()
             .or_else(|| creds["data"]["ttl"].as_i64())
             .unwrap_or(0);
-        ctx.private = serde_json::to_vec(&Lease {
+        ctx.private = write_private(&Lease {
             lease_id: lease_id.clone(),
-        })
-        .unwrap_or_default();
+        });
 
         let s = &ctx.client.settings;
         let (host, port) = match engine {

@@ -88,6 +88,18 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
     }
 }
 
+/// Reads a resource's private state (JSON); empty bytes (a release that kept none) or
+/// unreadable ones give the default (so a field a release adds wants `#[serde(default)]`,
+/// or the older state reads as empty).
+pub fn read_private<P: DeserializeOwned + Default>(bytes: &[u8]) -> P {
+    serde_json::from_slice(bytes).unwrap_or_default()
+}
+
+/// The bytes Terraform keeps as a resource's private state (see [`read_private`]).
+pub fn write_private<P: Serialize>(private: &P) -> Vec<u8> {
+    serde_json::to_vec(private).unwrap_or_default()
+}
+
 /// An object value from attribute pairs (unit tests build plans and states with it).
 #[cfg(test)]
 pub fn test_object(pairs: &[(&str, Value)]) -> Value {

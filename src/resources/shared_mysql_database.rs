@@ -10,7 +10,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, merge, need, Ctx,
+    attribute_error, backend_error, check_no_nul, decode, merge, need, read_private, Ctx,
 };
 use crate::sql;
 
@@ -194,7 +194,7 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
 const CREATE_PENDING_PRIVATE: &[u8] = br#"{"create_pending":true}"#;
 
 /// The private state this resource reads (anything else in it is ignored).
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct Private {
     #[serde(default)]
     create_pending: bool,
@@ -202,7 +202,7 @@ struct Private {
 
 /// Whether `private` says the create of this instance never finished.
 fn create_pending(private: &[u8]) -> bool {
-    serde_json::from_slice::<Private>(private).is_ok_and(|p| p.create_pending)
+    read_private::<Private>(private).create_pending
 }
 
 /// A failed statement whose effect is unknown: the connection was cut (no server error,

@@ -16,7 +16,8 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_conflict, decode, merge, need, plan_views, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, merge, need, plan_views,
+    read_private, write_private, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -93,18 +94,16 @@ struct Recorded {
 
 /// The recorded prefix, if any; private state of earlier releases (empty) gives none.
 fn recorded_prefix(private: &[u8]) -> Option<String> {
-    serde_json::from_slice::<Recorded>(private)
-        .ok()
-        .and_then(|r| r.key_prefix)
+    read_private::<Recorded>(private)
+        .key_prefix
         .filter(|p| check_prefix(p).is_ok())
 }
 
 /// Private state recording `prefix`.
 fn record_prefix(prefix: &str) -> Vec<u8> {
-    serde_json::to_vec(&Recorded {
+    write_private(&Recorded {
         key_prefix: Some(prefix.to_string()),
     })
-    .unwrap_or_default()
 }
 
 fn generate_password() -> String {

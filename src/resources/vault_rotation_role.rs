@@ -15,7 +15,8 @@ use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
     attribute_error, backend_error, decode, merge, need, no_nul_validator, parse_vault_id,
-    plan_views_with_prior, vault_mount_validator, vault_name_validator, Ctx,
+    plan_views_with_prior, read_private, vault_mount_validator, vault_name_validator,
+    write_private, Ctx,
 };
 use crate::resources::redis_acl::confined;
 use crate::resources::vault_role_rules::{
@@ -340,17 +341,14 @@ struct Private {
 
 /// The recorded namespace; private state of earlier releases (empty) gives none.
 fn recorded_namespace(private: &[u8]) -> Option<RedisNamespace> {
-    serde_json::from_slice::<Private>(private)
-        .ok()
-        .and_then(|p| p.redis_namespace)
+    read_private::<Private>(private).redis_namespace
 }
 
 /// Private state recording `ns`.
 fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
-    serde_json::to_vec(&Private {
+    write_private(&Private {
         redis_namespace: Some(ns.clone()),
     })
-    .unwrap_or_default()
 }
 
 /// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
