@@ -139,14 +139,22 @@ fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
 }
 
 /// Checks charset and collation against the server before any DDL, so a typo becomes a
-/// diagnostic on the attribute instead of a server error. `false` when one was recorded.
+/// diagnostic on the attribute instead of a server error. `false` when a diagnostic was
+/// recorded: the check's own, or `fail`'s when the server could not be asked.
 async fn server_knows(
     diags: &mut Diagnostics,
     mysql: &Mysql,
     charset: &str,
     collation: Option<&str>,
-) -> Result<bool, MysqlError> {
-    let (known, applies) = mysql.charset_check(charset, collation).await?;
+    fail: impl FnOnce(&mut Diagnostics, MysqlError),
+) -> bool {
+    let (known, applies) = match mysql.charset_check(charset, collation).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            fail(diags, e);
+            return false;
+        }
+    };
     if !known {
         attribute_error(
             diags,
@@ -154,7 +162,7 @@ async fn server_knows(
             "Unknown character set",
             format!("The server has no character set {charset:?}; `SHOW CHARACTER SET` lists those it has."),
         );
-        return Ok(false);
+        return false;
     }
     if !applies {
         attribute_error(
@@ -163,9 +171,9 @@ async fn server_knows(
             "Unknown collation for this character set",
             format!("The server has no collation {:?} for character set {charset:?}; `SHOW COLLATION WHERE Charset = '{charset}'` lists them.", collation.unwrap_or_default()),
         );
-        return Ok(false);
+        return false;
     }
-    Ok(true)
+    true
 }
 
 /// Warns when accounts already hold database-level grants that reach `name`.
@@ -247,13 +255,8 @@ async fn finish_create(
     };
     let mut statements = Vec::new();
     if resuming {
-        match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
-            Ok(true) => {}
-            Ok(false) => return partial(ctx),
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return partial(ctx);
-            }
+        if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+            return partial(ctx);
         }
         match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
             Ok(s) => statements.push(s),
@@ -476,13 +479,8 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
                 return None;
             }
         }
-        match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
+        if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+            return None;
         }
         warn_about_grants(&mut ctx.diags, mysql, &name).await;
         // On MariaDB the marker is written by the CREATE itself: a database bearing it can
@@ -565,13 +563,8 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         };
         let changed = prior.charset != planned.charset || prior.collation != planned.collation;
         if changed {
-            match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
+            if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+                return None;
             }
             let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
                 Ok(s) => [s],
