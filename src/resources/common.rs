@@ -88,6 +88,15 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
     }
 }
 
+/// Fills `name` of an imported state with the import id; read does the rest.
+pub fn import_name(diags: &mut Diagnostics, state: &mut Value, name: &str) {
+    #[derive(Serialize)]
+    struct NamePart<'a> {
+        name: &'a str,
+    }
+    merge(diags, state, &NamePart { name });
+}
+
 /// Reads a resource's private state (JSON); empty bytes (a release that kept none) or
 /// unreadable ones give the default (so a field a release adds wants `#[serde(default)]`,
 /// or the older state reads as empty).

@@ -10,7 +10,8 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, merge, need, read_private, Ctx,
+    attribute_error, backend_error, check_no_nul, decode, import_name, merge, need, read_private,
+    Ctx,
 };
 use crate::sql;
 
@@ -41,12 +42,6 @@ struct CharsetPart {
 #[derive(Serialize)]
 struct CollationEdit {
     collation: Known<String>,
-}
-
-/// The import id fills the name.
-#[derive(Serialize)]
-struct NamePart<'a> {
-    name: &'a str,
 }
 
 /// `charset` when the configuration leaves it out.
@@ -428,7 +423,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
             );
             return;
         }
-        merge(&mut ctx.diags, state, &NamePart { name: id });
+        import_name(&mut ctx.diags, state, id);
     }
 }
 

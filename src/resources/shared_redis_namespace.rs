@@ -16,8 +16,8 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_conflict, decode, merge, need, plan_views,
-    read_private, write_private, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, import_name, merge, need,
+    plan_views, read_private, write_private, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -71,12 +71,6 @@ struct PlanEdit {
     password: Option<Known<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     acl: Option<Known<String>>,
-}
-
-/// The import id fills the name.
-#[derive(Serialize)]
-struct NamePart<'a> {
-    name: &'a str,
 }
 
 /// Length of generated passwords (letters and digits: ~238 bits).
@@ -488,7 +482,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                 return;
             }
         }
-        merge(&mut ctx.diags, state, &NamePart { name: id });
+        import_name(&mut ctx.diags, state, id);
     }
 }
 
