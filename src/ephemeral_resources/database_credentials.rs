@@ -12,8 +12,8 @@ use crate::backends::vault::VaultClient;
 use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
 use crate::resources::common::{
-    backend_error, decode, encode, need, no_nul_validator, read_private, vault_mount_validator,
-    vault_name_validator, write_private, Ctx,
+    backend_error, decode, derived, encode, need, no_nul_validator, read_private,
+    vault_mount_validator, vault_name_validator, write_private, Ctx,
 };
 use crate::resources::vault_role_rules::{creds_path, database_from_statements};
 use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
@@ -44,10 +44,7 @@ impl Model {
     fn after_apply(config: &Model, mount: String, verify: bool) -> Model {
         Model {
             role: config.role.clone(),
-            database: match &config.database {
-                Known::Value(d) => Known::Value(d.clone()),
-                _ => Known::Unknown,
-            },
+            database: derived(&config.database, String::clone),
             mount: Known::Value(mount),
             verify: Known::Value(verify),
             username: Known::Unknown,

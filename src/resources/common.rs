@@ -88,6 +88,14 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
     }
 }
 
+/// A planned value derived from another one (a default made from the name, say): known
+/// once `from` is, unknown until then (and for a null `from`).
+pub fn derived<T, U>(from: &tfplugin::Known<T>, make: impl FnOnce(&T) -> U) -> tfplugin::Known<U> {
+    from.as_option().map_or(tfplugin::Known::Unknown, |v| {
+        tfplugin::Known::Value(make(v))
+    })
+}
+
 /// Fills `name` of an imported state with the import id; read does the rest.
 pub fn import_name(diags: &mut Diagnostics, state: &mut Value, name: &str) {
     #[derive(Serialize)]

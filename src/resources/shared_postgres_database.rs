@@ -12,7 +12,8 @@ use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, merge, need, pg_name_validator, plan_views, Ctx,
+    attribute_error, backend_error, decode, derived, merge, need, pg_name_validator, plan_views,
+    Ctx,
 };
 use crate::resources::postgres_marks::{
     describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
@@ -323,10 +324,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
         let mut edit = PlanEdit::default();
         let mut owner = planned.owner;
         if config.owner.is_null() {
-            owner = match &planned.name {
-                Known::Value(n) => Known::Value(format!("{n}_owner")),
-                _ => Known::Unknown,
-            };
+            owner = derived(&planned.name, |n| format!("{n}_owner"));
             edit.owner = Some(owner.clone());
         }
         // An imported database has no recorded template: adopt the configured one

@@ -16,8 +16,8 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_conflict, decode, import_name, merge, need,
-    plan_views, read_private, write_private, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, derived, import_name, merge,
+    need, plan_views, read_private, write_private, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -422,17 +422,11 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
         let mut edit = PlanEdit::default();
         let mut key_prefix = planned.key_prefix;
         if config.key_prefix.is_null() {
-            key_prefix = match &planned.name {
-                Known::Value(n) => Known::Value(format!("{n}:")),
-                _ => Known::Unknown,
-            };
+            key_prefix = derived(&planned.name, |n| format!("{n}:"));
             edit.key_prefix = Some(key_prefix.clone());
         }
         if config.channels.is_null() {
-            edit.channels = Some(match &key_prefix {
-                Known::Value(p) => Known::Value(vec![format!("{p}*")]),
-                _ => Known::Unknown,
-            });
+            edit.channels = Some(derived(&key_prefix, |p| vec![format!("{p}*")]));
         }
         if !config.password_wo.is_null() {
             edit.password = Some(Known::Null);

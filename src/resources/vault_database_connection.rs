@@ -12,8 +12,8 @@ use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_conflict, decode, merge, need, parse_vault_id,
-    plan_views, vault_mount_validator, vault_name_validator, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, derived, merge, need,
+    parse_vault_id, plan_views, vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -378,10 +378,7 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             return;
         };
         if config.allowed_roles.is_null() {
-            let roles = match planned.name {
-                Known::Value(n) => Known::Value(vec![format!("{n}-*")]),
-                _ => Known::Unknown,
-            };
+            let roles = derived(&planned.name, |n| vec![format!("{n}-*")]);
             let edit = PlanEdit {
                 allowed_roles: Some(roles),
                 ..PlanEdit::default()
