@@ -283,6 +283,18 @@ impl Backends {
         }
     }
 
+    /// The host and port apps use for `engine`: [`Self::postgres_app_endpoint`] for
+    /// PostgreSQL, the `mysql` and `redis` blocks' own host and port for the others.
+    pub fn app_endpoint(&self, engine: crate::enums::Engine) -> Option<(String, u16)> {
+        use crate::enums::Engine;
+        let s = &self.settings;
+        match engine {
+            Engine::Postgres => self.postgres_app_endpoint(),
+            Engine::Mysql => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
+            Engine::Redis => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
+        }
+    }
+
     /// How a tenant login through [`Self::postgres_app_endpoint`] checks the server: through
     /// PgBouncer, the `pgbouncer` block's `admin_sslmode` / `admin_sslrootcert` (the same
     /// listener and certificate); directly, the `postgres` block's `sslmode` /

@@ -252,13 +252,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             lease_id: lease_id.clone(),
         });
 
-        let s = &ctx.client.settings;
-        let (host, port) = match engine {
-            Engine::Mysql => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
-            Engine::Redis => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
-            Engine::Postgres => ctx.client.postgres_app_endpoint(),
-        }
-        .unwrap_or_default();
+        let (host, port) = ctx.client.app_endpoint(engine).unwrap_or_default();
 
         if verify {
             if let Err((e, hint)) = login(

@@ -9,6 +9,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::{
     attribute_error, backend_error, check_no_nul, decode, import_name, merge, need, read_private,
     Ctx,
@@ -125,12 +126,7 @@ fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model
 }
 
 fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
-    ctx.client
-        .settings
-        .mysql
-        .as_ref()
-        .map(|m| (m.host.clone(), m.port))
-        .unwrap_or_default()
+    ctx.client.app_endpoint(Engine::Mysql).unwrap_or_default()
 }
 
 /// Checks charset and collation against the server before any DDL, so a typo becomes a
