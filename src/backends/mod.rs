@@ -14,7 +14,7 @@ use self::redis::{Redis, RedisError};
 use mysql::{Mysql, MysqlError};
 use pgbouncer::PgBouncerAdmin;
 use postgres::{PgError, Postgres};
-use settings::{Secret, Settings};
+use settings::{AdminLogin, Secret, Settings};
 use vault::VaultClient;
 
 /// A boxed `Send` future: backend calls return these so the futures of resource
@@ -186,94 +186,92 @@ impl Backends {
         }
     }
 
+    /// A backend's admin client, opened once per process: the block's settings (else
+    /// [`BackendError::NotConfigured`] with `hint`), its password resolved (a Vault KV
+    /// `username` overrides the configured one), then `open` with the user and password.
+    /// A failed open is tried again on the next use.
+    async fn open_once<'a, S: AdminLogin, C, F>(
+        &'a self,
+        cell: &'a OnceCell<C>,
+        (block, hint): (&'static str, &'static str),
+        settings: Option<&'a S>,
+        open: impl FnOnce(&'a S, String, String) -> F,
+    ) -> Result<&'a C, BackendError>
+    where
+        F: std::future::Future<Output = Result<C, BackendError>>,
+    {
+        if let Some(c) = cell.get() {
+            return Ok(c);
+        }
+        let s = settings.ok_or(BackendError::NotConfigured { block, hint })?;
+        let (password, username) = s.admin_login();
+        let creds = self.resolve(password, block).await?;
+        let user = creds.username.unwrap_or_else(|| username.to_string());
+        let client = open(s, user, creds.password).await?;
+        // A concurrent first use may have won the race; either client is fine.
+        let _ = cell.set(client);
+        cell.get()
+            .ok_or(BackendError::NotConfigured { block, hint: "" })
+    }
+
     /// The PostgreSQL admin client (pool opens on first query).
     pub async fn postgres(&self) -> Result<&Postgres, BackendError> {
-        if let Some(p) = self.postgres.get() {
-            return Ok(p);
-        }
-        let s = self
-            .settings
-            .postgres
-            .as_ref()
-            .ok_or(BackendError::NotConfigured {
-                block: "postgres",
-                hint: " or set PGHOST",
-            })?;
-        let creds = self.resolve(&s.password, "postgres").await?;
-        let user = creds.username.unwrap_or_else(|| s.username.clone());
-        let pg = Postgres::new(s, &user, &creds.password);
-        // A refused port fails here at once; the pool alone would retry until its timeout.
-        pg.probe(std::time::Duration::from_secs(s.connect_timeout.max(1)))
-            .await?;
-        let _ = self.postgres.set(pg);
-        self.postgres.get().ok_or(BackendError::NotConfigured {
-            block: "postgres",
-            hint: "",
-        })
+        let s = self.settings.postgres.as_ref();
+        self.open_once(
+            &self.postgres,
+            ("postgres", " or set PGHOST"),
+            s,
+            |s, user, password| async move {
+                let pg = Postgres::new(s, &user, &password);
+                // A refused port fails here at once; the pool alone would retry until its
+                // timeout.
+                pg.probe(std::time::Duration::from_secs(s.connect_timeout.max(1)))
+                    .await?;
+                Ok(pg)
+            },
+        )
+        .await
     }
 
     /// The PgBouncer admin consoles, or `None` when no `pgbouncer` block is configured.
     pub async fn pgbouncer(&self) -> Result<Option<&PgBouncerAdmin>, BackendError> {
-        if let Some(p) = self.pgbouncer.get() {
-            return Ok(Some(p));
-        }
         let Some(s) = self.settings.pgbouncer.as_ref() else {
             return Ok(None);
         };
-        let creds = self.resolve(&s.admin_password, "pgbouncer").await?;
-        let user = creds.username.unwrap_or_else(|| s.admin_username.clone());
-        let _ = self.pgbouncer.set(PgBouncerAdmin::new(
-            s.admin_hosts.clone(),
-            &user,
-            &creds.password,
-            s.admin_sslmode,
-            s.admin_sslrootcert.clone(),
-        ));
-        Ok(self.pgbouncer.get())
+        self.open_once(
+            &self.pgbouncer,
+            ("pgbouncer", ""),
+            Some(s),
+            |s, user, password| {
+                std::future::ready(Ok(PgBouncerAdmin::new(
+                    s.admin_hosts.clone(),
+                    &user,
+                    &password,
+                    s.admin_sslmode,
+                    s.admin_sslrootcert.clone(),
+                )))
+            },
+        )
+        .await
+        .map(Some)
     }
 
     /// The MySQL admin client (pool opens on first query).
     pub async fn mysql(&self) -> Result<&Mysql, BackendError> {
-        if let Some(m) = self.mysql.get() {
-            return Ok(m);
-        }
-        let s = self
-            .settings
-            .mysql
-            .as_ref()
-            .ok_or(BackendError::NotConfigured {
-                block: "mysql",
-                hint: "",
-            })?;
-        let creds = self.resolve(&s.password, "mysql").await?;
-        let user = creds.username.unwrap_or_else(|| s.username.clone());
-        let _ = self.mysql.set(Mysql::new(s, &user, &creds.password));
-        self.mysql.get().ok_or(BackendError::NotConfigured {
-            block: "mysql",
-            hint: "",
+        let s = self.settings.mysql.as_ref();
+        self.open_once(&self.mysql, ("mysql", ""), s, |s, user, password| {
+            std::future::ready(Ok(Mysql::new(s, &user, &password)))
         })
+        .await
     }
 
     /// The Redis admin client (connects on first command).
     pub async fn redis(&self) -> Result<&Redis, BackendError> {
-        if let Some(r) = self.redis.get() {
-            return Ok(r);
-        }
-        let s = self
-            .settings
-            .redis
-            .as_ref()
-            .ok_or(BackendError::NotConfigured {
-                block: "redis",
-                hint: "",
-            })?;
-        let creds = self.resolve(&s.password, "redis").await?;
-        let user = creds.username.unwrap_or_else(|| s.username.clone());
-        let _ = self.redis.set(Redis::new(s, &user, &creds.password));
-        self.redis.get().ok_or(BackendError::NotConfigured {
-            block: "redis",
-            hint: "",
+        let s = self.settings.redis.as_ref();
+        self.open_once(&self.redis, ("redis", ""), s, |s, user, password| {
+            std::future::ready(Ok(Redis::new(s, &user, &password)))
         })
+        .await
     }
 
     /// The host and port apps use for PostgreSQL: PgBouncer when configured, else the primary.
@@ -282,6 +280,18 @@ impl Backends {
             (Some(b), _) => Some((b.host.clone(), b.port)),
             (None, Some(p)) => Some((p.host.clone(), p.port)),
             _ => None,
+        }
+    }
+
+    /// The host and port apps use for `engine`: [`Self::postgres_app_endpoint`] for
+    /// PostgreSQL, the `mysql` and `redis` blocks' own host and port for the others.
+    pub fn app_endpoint(&self, engine: crate::enums::Engine) -> Option<(String, u16)> {
+        use crate::enums::Engine;
+        let s = &self.settings;
+        match engine {
+            Engine::Postgres => self.postgres_app_endpoint(),
+            Engine::Mysql => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
+            Engine::Redis => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
         }
     }
 

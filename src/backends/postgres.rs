@@ -60,7 +60,11 @@ pub fn tls_check_text(mode: SslMode, sslrootcert: Option<&str>) -> String {
     }
 }
 
-/// `options` with the TLS mode and certificate files of a connection applied.
+/// `options` with the TLS mode and certificate files of a connection applied, and
+/// nothing else: sqlx fills every `PgConnectOptions` from `PGSSLMODE` and `PGSSLROOTCERT`
+/// of the process environment, which are meant for the `postgres` block (and reach it
+/// through its own env fallbacks), never for the PgBouncer admin consoles or a tenant's
+/// login. Without a CA file only the built-in roots check the server.
 pub fn with_tls(
     mut options: PgConnectOptions,
     mode: SslMode,
@@ -68,9 +72,11 @@ pub fn with_tls(
 ) -> PgConnectOptions {
     let ca = files.ca_cert.as_deref();
     options = options.ssl_mode(ssl_mode(effective_sslmode(mode, ca)));
-    if let Some(ca) = ca {
-        options = options.ssl_root_cert(ca);
-    }
+    options = match ca {
+        Some(ca) => options.ssl_root_cert(ca),
+        // sqlx has no way to unset a root certificate: an empty PEM adds none.
+        None => options.ssl_root_cert_from_pem(Vec::new()),
+    };
     if let Some((cert, key)) = files.client_pair() {
         options = options.ssl_client_cert(cert).ssl_client_key(key);
     }
@@ -703,5 +709,41 @@ mod tests {
         assert!(retryable(&e("40P01", "deadlock detected")));
         assert!(!retryable(&e("42P04", "database \"x\" already exists")));
         assert!(!retryable(&e("XX000", "some other internal error")));
+    }
+
+    /// The root certificate of `options` as sqlx keeps it (no getter exists; `Debug` shows it).
+    fn root_cert_of(options: &PgConnectOptions) -> String {
+        let debug = format!("{options:?}");
+        let start = debug
+            .find("ssl_root_cert: ")
+            .expect("options show ssl_root_cert");
+        let rest = &debug[start..];
+        rest[..rest.find(", ssl_client_cert").unwrap_or(rest.len())].to_string()
+    }
+
+    #[test]
+    fn a_root_certificate_from_the_environment_never_reaches_a_connection() {
+        // What sqlx makes of PGSSLROOTCERT=/env/pg-ca.pem and PGSSLMODE=disable.
+        let from_env = || {
+            PgConnectOptions::new_without_pgpass()
+                .ssl_root_cert("/env/pg-ca.pem")
+                .ssl_mode(PgSslMode::Disable)
+        };
+        let no_ca = crate::backends::settings::TlsFiles::default();
+        for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
+            let options = with_tls(from_env(), mode, &no_ca);
+            let root = root_cert_of(&options);
+            assert!(!root.contains("pg-ca.pem"), "{mode}: {root}");
+            assert_eq!(root, "ssl_root_cert: Some(Inline([]))", "{mode}");
+            let want = format!("{:?}", ssl_mode(mode));
+            assert_eq!(format!("{:?}", options.get_ssl_mode()), want);
+        }
+        let own = crate::backends::settings::TlsFiles {
+            ca_cert: Some("/etc/pgbouncer-ca.pem".into()),
+            ..Default::default()
+        };
+        let options = with_tls(from_env(), SslMode::VerifyFull, &own);
+        assert!(root_cert_of(&options).contains("/etc/pgbouncer-ca.pem"));
+        assert_eq!(format!("{:?}", options.get_ssl_mode()), "VerifyFull");
     }
 }

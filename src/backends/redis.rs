@@ -468,19 +468,28 @@ impl Redis {
         })
     }
 
+    /// `ACL <args>` on the admin connection; a failure names this server.
+    fn acl<'a, T: redis::FromRedisValue + Send + 'a>(
+        &'a self,
+        args: impl redis::ToRedisArgs + Send + 'a,
+    ) -> BoxFut<'a, Result<T, RedisError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            redis::cmd("ACL")
+                .arg(args)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// The user `name`, or `None` when Redis has no such user.
     pub fn get_user<'a>(
         &'a self,
         name: &'a str,
     ) -> BoxFut<'a, Result<Option<AclUser>, RedisError>> {
         Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let reply: Value = redis::cmd("ACL")
-                .arg("GETUSER")
-                .arg(name)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.error(e))?;
+            let reply: Value = self.acl(("GETUSER", name)).await?;
             Ok(AclUser::from_reply(&reply))
         })
     }
@@ -488,14 +497,8 @@ impl Redis {
     /// Creates or replaces the user (`ACL SETUSER name reset ...`).
     pub fn set_user<'a>(&'a self, spec: &'a AclSpec) -> BoxFut<'a, Result<(), RedisError>> {
         Box::pin(async move {
-            let mut conn = self.conn().await?;
-            redis::cmd("ACL")
-                .arg("SETUSER")
-                .arg(&spec.name)
-                .arg(spec.setuser_rules())
-                .query_async::<Value>(&mut conn)
-                .await
-                .map_err(|e| self.error(e))?;
+            let rules = spec.setuser_rules();
+            self.acl::<Value>(("SETUSER", &spec.name, rules)).await?;
             Ok(())
         })
     }
@@ -503,13 +506,7 @@ impl Redis {
     /// Deletes the user (its connections are closed by Redis); `false` if it was gone.
     pub fn del_user<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<bool, RedisError>> {
         Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let n: i64 = redis::cmd("ACL")
-                .arg("DELUSER")
-                .arg(name)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.error(e))?;
+            let n: i64 = self.acl(("DELUSER", name)).await?;
             Ok(n > 0)
         })
     }
@@ -522,12 +519,7 @@ impl Redis {
         prefix: &'a str,
     ) -> BoxFut<'a, Result<Vec<Overlap>, RedisError>> {
         Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let lines: Vec<String> = redis::cmd("ACL")
-                .arg("LIST")
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.error(e))?;
+            let lines: Vec<String> = self.acl("LIST").await?;
             Ok(lines
                 .iter()
                 .filter_map(|l| key_patterns_of(l))

@@ -101,6 +101,37 @@ pub struct RedisSettings {
     pub tls_files: TlsFiles,
 }
 
+/// A block whose admin logs in with a username and a password (the password may name a
+/// Vault KV path whose `username` then takes precedence).
+pub trait AdminLogin {
+    /// The configured password and username.
+    fn admin_login(&self) -> (&Secret, &str);
+}
+
+impl AdminLogin for PostgresSettings {
+    fn admin_login(&self) -> (&Secret, &str) {
+        (&self.password, &self.username)
+    }
+}
+
+impl AdminLogin for PgBouncerSettings {
+    fn admin_login(&self) -> (&Secret, &str) {
+        (&self.admin_password, &self.admin_username)
+    }
+}
+
+impl AdminLogin for MysqlSettings {
+    fn admin_login(&self) -> (&Secret, &str) {
+        (&self.password, &self.username)
+    }
+}
+
+impl AdminLogin for RedisSettings {
+    fn admin_login(&self) -> (&Secret, &str) {
+        (&self.password, &self.username)
+    }
+}
+
 /// `vault { ... }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultSettings {

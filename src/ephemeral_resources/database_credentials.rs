@@ -12,8 +12,8 @@ use crate::backends::vault::VaultClient;
 use crate::backends::{mysql, postgres, redis, BackendError, Backends};
 use crate::enums::Engine;
 use crate::resources::common::{
-    backend_error, decode, encode, need, no_nul_validator, vault_mount_validator,
-    vault_name_validator, Ctx,
+    backend_error, decode, derived, encode, need, no_nul_validator, read_private,
+    vault_mount_validator, vault_name_validator, write_private, Ctx,
 };
 use crate::resources::vault_role_rules::{creds_path, database_from_statements};
 use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
@@ -44,10 +44,7 @@ impl Model {
     fn after_apply(config: &Model, mount: String, verify: bool) -> Model {
         Model {
             role: config.role.clone(),
-            database: match &config.database {
-                Known::Value(d) => Known::Value(d.clone()),
-                _ => Known::Unknown,
-            },
+            database: derived(&config.database, String::clone),
             mount: Known::Value(mount),
             verify: Known::Value(verify),
             username: Known::Unknown,
@@ -68,7 +65,7 @@ struct Lease {
 }
 
 fn lease_of(private: &[u8]) -> Lease {
-    serde_json::from_slice(private).unwrap_or_default()
+    read_private(private)
 }
 
 /// Renew when two thirds of the lease have passed.
@@ -251,18 +248,11 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
             .as_i64()
             .or_else(|| creds["data"]["ttl"].as_i64())
             .unwrap_or(0);
-        ctx.private = serde_json::to_vec(&Lease {
+        ctx.private = write_private(&Lease {
             lease_id: lease_id.clone(),
-        })
-        .unwrap_or_default();
+        });
 
-        let s = &ctx.client.settings;
-        let (host, port) = match engine {
-            Engine::Mysql => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
-            Engine::Redis => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
-            Engine::Postgres => ctx.client.postgres_app_endpoint(),
-        }
-        .unwrap_or_default();
+        let (host, port) = ctx.client.app_endpoint(engine).unwrap_or_default();
 
         if verify {
             if let Err((e, hint)) = login(

@@ -42,6 +42,22 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
     }
 }
 
+/// Refuses `password` and `password_wo` set together, on `password_wo` (a resource takes
+/// its password either way, never both).
+pub fn check_password_conflict<A, B>(
+    diags: &mut Diagnostics,
+    password: &tfplugin::Known<A>,
+    password_wo: &tfplugin::Known<B>,
+) {
+    if !password.is_null() && !password_wo.is_null() {
+        diags.error_at(
+            AttributePath::attr("password_wo"),
+            "Conflicting password settings",
+            "Set either `password` (stored in state, sensitive) or `password_wo` (write-only, Terraform 1.11+), not both.",
+        );
+    }
+}
+
 pub use tfplugin::typed::{decode, encode};
 
 /// The configuration and the plan of `plan` read as views (see [`decode`]); `None` when
@@ -70,6 +86,35 @@ pub fn merge<M: Serialize>(diags: &mut Diagnostics, target: &mut Value, part: &M
             format!("{e}. This is a bug in the provider; please report it."),
         );
     }
+}
+
+/// A planned value derived from another one (a default made from the name, say): known
+/// once `from` is, unknown until then (and for a null `from`).
+pub fn derived<T, U>(from: &tfplugin::Known<T>, make: impl FnOnce(&T) -> U) -> tfplugin::Known<U> {
+    from.as_option().map_or(tfplugin::Known::Unknown, |v| {
+        tfplugin::Known::Value(make(v))
+    })
+}
+
+/// Fills `name` of an imported state with the import id; read does the rest.
+pub fn import_name(diags: &mut Diagnostics, state: &mut Value, name: &str) {
+    #[derive(Serialize)]
+    struct NamePart<'a> {
+        name: &'a str,
+    }
+    merge(diags, state, &NamePart { name });
+}
+
+/// Reads a resource's private state (JSON); empty bytes (a release that kept none) or
+/// unreadable ones give the default (so a field a release adds wants `#[serde(default)]`,
+/// or the older state reads as empty).
+pub fn read_private<P: DeserializeOwned + Default>(bytes: &[u8]) -> P {
+    serde_json::from_slice(bytes).unwrap_or_default()
+}
+
+/// The bytes Terraform keeps as a resource's private state (see [`read_private`]).
+pub fn write_private<P: Serialize>(private: &P) -> Vec<u8> {
+    serde_json::to_vec(private).unwrap_or_default()
 }
 
 /// An object value from attribute pairs (unit tests build plans and states with it).

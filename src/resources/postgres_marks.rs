@@ -25,12 +25,12 @@ pub struct Private {
 impl Private {
     /// Reads private state of any version; anything unreadable counts as empty.
     pub fn parse(bytes: &[u8]) -> Private {
-        serde_json::from_slice(bytes).unwrap_or_default()
+        crate::resources::common::read_private(bytes)
     }
 
     /// The JSON Terraform stores.
     pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        crate::resources::common::write_private(self)
     }
 
     /// Whether `role` is recorded as created here.

@@ -9,8 +9,10 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, merge, need, Ctx,
+    attribute_error, backend_error, check_no_nul, decode, import_name, merge, need, read_private,
+    Ctx,
 };
 use crate::sql;
 
@@ -41,12 +43,6 @@ struct CharsetPart {
 #[derive(Serialize)]
 struct CollationEdit {
     collation: Known<String>,
-}
-
-/// The import id fills the name.
-#[derive(Serialize)]
-struct NamePart<'a> {
-    name: &'a str,
 }
 
 /// `charset` when the configuration leaves it out.
@@ -130,23 +126,26 @@ fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model
 }
 
 fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
-    ctx.client
-        .settings
-        .mysql
-        .as_ref()
-        .map(|m| (m.host.clone(), m.port))
-        .unwrap_or_default()
+    ctx.client.app_endpoint(Engine::Mysql).unwrap_or_default()
 }
 
 /// Checks charset and collation against the server before any DDL, so a typo becomes a
-/// diagnostic on the attribute instead of a server error. `false` when one was recorded.
+/// diagnostic on the attribute instead of a server error. `false` when a diagnostic was
+/// recorded: the check's own, or `fail`'s when the server could not be asked.
 async fn server_knows(
     diags: &mut Diagnostics,
     mysql: &Mysql,
     charset: &str,
     collation: Option<&str>,
-) -> Result<bool, MysqlError> {
-    let (known, applies) = mysql.charset_check(charset, collation).await?;
+    fail: impl FnOnce(&mut Diagnostics, MysqlError),
+) -> bool {
+    let (known, applies) = match mysql.charset_check(charset, collation).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            fail(diags, e);
+            return false;
+        }
+    };
     if !known {
         attribute_error(
             diags,
@@ -154,7 +153,7 @@ async fn server_knows(
             "Unknown character set",
             format!("The server has no character set {charset:?}; `SHOW CHARACTER SET` lists those it has."),
         );
-        return Ok(false);
+        return false;
     }
     if !applies {
         attribute_error(
@@ -163,9 +162,9 @@ async fn server_knows(
             "Unknown collation for this character set",
             format!("The server has no collation {:?} for character set {charset:?}; `SHOW COLLATION WHERE Charset = '{charset}'` lists them.", collation.unwrap_or_default()),
         );
-        return Ok(false);
+        return false;
     }
-    Ok(true)
+    true
 }
 
 /// Warns when accounts already hold database-level grants that reach `name`.
@@ -194,7 +193,7 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
 const CREATE_PENDING_PRIVATE: &[u8] = br#"{"create_pending":true}"#;
 
 /// The private state this resource reads (anything else in it is ignored).
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct Private {
     #[serde(default)]
     create_pending: bool,
@@ -202,7 +201,7 @@ struct Private {
 
 /// Whether `private` says the create of this instance never finished.
 fn create_pending(private: &[u8]) -> bool {
-    serde_json::from_slice::<Private>(private).is_ok_and(|p| p.create_pending)
+    read_private::<Private>(private).create_pending
 }
 
 /// A failed statement whose effect is unknown: the connection was cut (no server error,
@@ -247,13 +246,8 @@ async fn finish_create(
     };
     let mut statements = Vec::new();
     if resuming {
-        match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
-            Ok(true) => {}
-            Ok(false) => return partial(ctx),
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return partial(ctx);
-            }
+        if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+            return partial(ctx);
         }
         match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
             Ok(s) => statements.push(s),
@@ -335,8 +329,10 @@ async fn finish_create(
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
-    tfplugin::typed!("dbaas_shared_mysql_database", type Model);
+impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_mysql_database"
+    }
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -415,6 +411,22 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         }
     }
 
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        if let Err(why) = check_name(id) {
+            ctx.diags.error(
+                "Invalid import id",
+                format!("The import id is the database name. {why}"),
+            );
+            return;
+        }
+        import_name(&mut ctx.diags, state, id);
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
+    type Model = Model;
+
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         let planned = &planned;
         let name = planned.name.clone();
@@ -458,13 +470,8 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
                 return None;
             }
         }
-        match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
+        if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+            return None;
         }
         warn_about_grants(&mut ctx.diags, mysql, &name).await;
         // On MariaDB the marker is written by the CREATE itself: a database bearing it can
@@ -547,13 +554,8 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         };
         let changed = prior.charset != planned.charset || prior.collation != planned.collation;
         if changed {
-            match server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref()).await {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
+            if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+                return None;
             }
             let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
                 Ok(s) => [s],
@@ -629,24 +631,13 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
             backend_error(&mut ctx.diags, format!("Cannot drop database {name:?}"), e);
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        if let Err(why) = check_name(id) {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("The import id is the database name. {why}"),
-            );
-            return;
-        }
-        merge(&mut ctx.diags, state, &NamePart { name: id });
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::resources::common::{assert_verdicts, test_plan};
-    use tfplugin::Resource;
+    use tfplugin::ResourceType;
 
     #[test]
     fn names() {

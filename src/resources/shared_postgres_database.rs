@@ -12,7 +12,8 @@ use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, merge, need, pg_name_validator, plan_views, Ctx,
+    attribute_error, backend_error, decode, derived, merge, need, pg_name_validator, plan_views,
+    Ctx,
 };
 use crate::resources::postgres_marks::{
     describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
@@ -258,8 +259,10 @@ async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
-    tfplugin::typed!("dbaas_shared_postgres_database", type Model);
+impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_postgres_database"
+    }
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -321,10 +324,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let mut edit = PlanEdit::default();
         let mut owner = planned.owner;
         if config.owner.is_null() {
-            owner = match &planned.name {
-                Known::Value(n) => Known::Value(format!("{n}_owner")),
-                _ => Known::Unknown,
-            };
+            owner = derived(&planned.name, |n| format!("{n}_owner"));
             edit.owner = Some(owner.clone());
         }
         // An imported database has no recorded template: adopt the configured one
@@ -373,6 +373,30 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 .error_at(AttributePath::attr("template"), "Template refused", why);
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        if !crate::resources::common::is_pg_identifier(id, 63) {
+            ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
+            return;
+        }
+        let imported = Imported {
+            name: id,
+            template: None,
+            extensions: Vec::new(),
+        };
+        merge(&mut ctx.diags, state, &imported);
+        // An imported database's roles were not made here: they are adopted, never dropped.
+        ctx.private = Private {
+            imported: true,
+            ..Private::default()
+        }
+        .to_bytes();
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         let planned = &planned;
@@ -939,24 +963,5 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         if let Err(e) = dropped {
             backend_error(&mut ctx.diags, cannot, e);
         }
-    }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        if !crate::resources::common::is_pg_identifier(id, 63) {
-            ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
-            return;
-        }
-        let imported = Imported {
-            name: id,
-            template: None,
-            extensions: Vec::new(),
-        };
-        merge(&mut ctx.diags, state, &imported);
-        // An imported database's roles were not made here: they are adopted, never dropped.
-        ctx.private = Private {
-            imported: true,
-            ..Private::default()
-        }
-        .to_bytes();
     }
 }

@@ -16,7 +16,8 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, merge, need, plan_views, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, derived, import_name, merge,
+    need, plan_views, read_private, write_private, Ctx,
 };
 use crate::resources::redis_acl::{
     self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
@@ -72,12 +73,6 @@ struct PlanEdit {
     acl: Option<Known<String>>,
 }
 
-/// The import id fills the name.
-#[derive(Serialize)]
-struct NamePart<'a> {
-    name: &'a str,
-}
-
 /// Length of generated passwords (letters and digits: ~238 bits).
 const GENERATED_PASSWORD_LEN: usize = 40;
 
@@ -93,18 +88,16 @@ struct Recorded {
 
 /// The recorded prefix, if any; private state of earlier releases (empty) gives none.
 fn recorded_prefix(private: &[u8]) -> Option<String> {
-    serde_json::from_slice::<Recorded>(private)
-        .ok()
-        .and_then(|r| r.key_prefix)
+    read_private::<Recorded>(private)
+        .key_prefix
         .filter(|p| check_prefix(p).is_ok())
 }
 
 /// Private state recording `prefix`.
 fn record_prefix(prefix: &str) -> Vec<u8> {
-    serde_json::to_vec(&Recorded {
+    write_private(&Recorded {
         key_prefix: Some(prefix.to_string()),
     })
-    .unwrap_or_default()
 }
 
 fn generate_password() -> String {
@@ -298,8 +291,10 @@ fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, Str
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
-    tfplugin::typed!("dbaas_shared_redis_namespace", type Model);
+impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
+    fn type_name(&self) -> &'static str {
+        "dbaas_shared_redis_namespace"
+    }
 
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
@@ -384,13 +379,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
-        if !config.password.is_null() && !config.password_wo.is_null() {
-            diags.error_at(
-                AttributePath::attr("password_wo"),
-                "Conflicting arguments",
-                "Set either `password` (stored in state, sensitive) or `password_wo` (write-only, Terraform 1.11+), not both.",
-            );
-        }
+        check_password_conflict(diags, &config.password, &config.password_wo);
         if !config.password_wo_version.is_null() && config.password_wo.is_null() {
             diags.error_at(
                 AttributePath::attr("password_wo_version"),
@@ -433,17 +422,11 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let mut edit = PlanEdit::default();
         let mut key_prefix = planned.key_prefix;
         if config.key_prefix.is_null() {
-            key_prefix = match &planned.name {
-                Known::Value(n) => Known::Value(format!("{n}:")),
-                _ => Known::Unknown,
-            };
+            key_prefix = derived(&planned.name, |n| format!("{n}:"));
             edit.key_prefix = Some(key_prefix.clone());
         }
         if config.channels.is_null() {
-            edit.channels = Some(match &key_prefix {
-                Known::Value(p) => Known::Value(vec![format!("{p}*")]),
-                _ => Known::Unknown,
-            });
+            edit.channels = Some(derived(&key_prefix, |p| vec![format!("{p}*")]));
         }
         if !config.password_wo.is_null() {
             edit.password = Some(Known::Null);
@@ -469,6 +452,37 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
             }
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        if let Err(why) = check_name(id) {
+            ctx.diags.error(
+                "Invalid import id",
+                format!("The import id is the ACL user name. {why}"),
+            );
+            return;
+        }
+        if let Some(admin) = ctx
+            .client
+            .settings
+            .redis
+            .as_ref()
+            .map(|r| r.username.as_str())
+        {
+            if admin == id {
+                ctx.diags.error(
+                    "Invalid import id",
+                    format!("{id:?} is the user the provider connects as; it is not a namespace."),
+                );
+                return;
+            }
+        }
+        import_name(&mut ctx.diags, state, id);
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
         let config: Model = decode(&mut ctx.diags, config)?;
@@ -701,32 +715,6 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
             ),
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        if let Err(why) = check_name(id) {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("The import id is the ACL user name. {why}"),
-            );
-            return;
-        }
-        if let Some(admin) = ctx
-            .client
-            .settings
-            .redis
-            .as_ref()
-            .map(|r| r.username.as_str())
-        {
-            if admin == id {
-                ctx.diags.error(
-                    "Invalid import id",
-                    format!("{id:?} is the user the provider connects as; it is not a namespace."),
-                );
-                return;
-            }
-        }
-        merge(&mut ctx.diags, state, &NamePart { name: id });
-    }
 }
 
 #[cfg(test)]
@@ -747,7 +735,7 @@ mod tests {
     }
 
     use super::*;
-    use tfplugin::Resource;
+    use tfplugin::ResourceType;
 
     use crate::resources::common::test_object as obj;
 

@@ -5,16 +5,15 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
-    Value,
+    Attribute, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type, Value,
 };
 
 use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, decode, merge, need, parse_vault_id, plan_views,
-    vault_mount_validator, vault_name_validator, Ctx,
+    attribute_error, backend_error, check_password_conflict, decode, derived, merge, need,
+    parse_vault_id, plan_views, vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -321,8 +320,10 @@ async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Opti
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
-    tfplugin::typed!("dbaas_vault_database_connection", type Model);
+impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
+    fn type_name(&self) -> &'static str {
+        "dbaas_vault_database_connection"
+    }
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -346,13 +347,7 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
-        if !config.password.is_null() && !config.password_wo.is_null() {
-            diags.error_at(
-                AttributePath::attr("password_wo"),
-                "Conflicting password settings",
-                "Set either password or password_wo, not both.",
-            );
-        }
+        check_password_conflict(diags, &config.password, &config.password_wo);
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
@@ -383,10 +378,7 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             return;
         };
         if config.allowed_roles.is_null() {
-            let roles = match planned.name {
-                Known::Value(n) => Known::Value(vec![format!("{n}-*")]),
-                _ => Known::Unknown,
-            };
+            let roles = derived(&planned.name, |n| vec![format!("{n}-*")]);
             let edit = PlanEdit {
                 allowed_roles: Some(roles),
                 ..PlanEdit::default()
@@ -394,6 +386,29 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             merge(&mut plan.diags, &mut plan.planned, &edit);
         }
     }
+
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        match parse_vault_id(id) {
+            Ok((mount, name)) => {
+                // The engine is read from Vault next; any valid one fills the gap.
+                let imported = Imported {
+                    mount,
+                    name,
+                    engine: Engine::Postgres,
+                };
+                merge(&mut ctx.diags, state, &imported);
+            }
+            Err(why) => ctx.diags.error(
+                "Invalid import id",
+                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres`."),
+            ),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
+    type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
         write_config(ctx, planned, config).await
@@ -475,24 +490,6 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             );
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        match parse_vault_id(id) {
-            Ok((mount, name)) => {
-                // The engine is read from Vault next; any valid one fills the gap.
-                let imported = Imported {
-                    mount,
-                    name,
-                    engine: Engine::Postgres,
-                };
-                merge(&mut ctx.diags, state, &imported);
-            }
-            Err(why) => ctx.diags.error(
-                "Invalid import id",
-                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres`."),
-            ),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -500,7 +497,7 @@ mod tests {
     use super::*;
     use crate::resources::common::test_plan;
 
-    use tfplugin::Resource;
+    use tfplugin::ResourceType;
 
     #[test]
     fn ids_and_plugins() {

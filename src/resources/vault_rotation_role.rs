@@ -15,7 +15,8 @@ use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
     attribute_error, backend_error, decode, merge, need, no_nul_validator, parse_vault_id,
-    plan_views_with_prior, vault_mount_validator, vault_name_validator, Ctx,
+    plan_views_with_prior, read_private, vault_mount_validator, vault_name_validator,
+    write_private, Ctx,
 };
 use crate::resources::redis_acl::confined;
 use crate::resources::vault_role_rules::{
@@ -340,17 +341,14 @@ struct Private {
 
 /// The recorded namespace; private state of earlier releases (empty) gives none.
 fn recorded_namespace(private: &[u8]) -> Option<RedisNamespace> {
-    serde_json::from_slice::<Private>(private)
-        .ok()
-        .and_then(|p| p.redis_namespace)
+    read_private::<Private>(private).redis_namespace
 }
 
 /// Private state recording `ns`.
 fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
-    serde_json::to_vec(&Private {
+    write_private(&Private {
         redis_namespace: Some(ns.clone()),
     })
-    .unwrap_or_default()
 }
 
 /// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
@@ -432,8 +430,10 @@ async fn static_login_group(ctx: &Ctx<'_>, username: &str) -> Option<(String, Ac
 }
 
 #[async_trait::async_trait]
-impl tfplugin::TypedResource<Backends> for VaultRotationRole {
-    tfplugin::typed!("dbaas_vault_rotation_role", type Model);
+impl tfplugin::ResourceType<Backends> for VaultRotationRole {
+    fn type_name(&self) -> &'static str {
+        "dbaas_vault_rotation_role"
+    }
 
     fn schema(&self) -> Schema {
         let strings = || Type::list_of(Type::String);
@@ -602,6 +602,62 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
+    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        let (mount, name) = match parse_vault_id(id) {
+            Ok(parts) => parts,
+            Err(why) => {
+                ctx.diags.error(
+                    "Invalid import id",
+                    format!(
+                        "{why}. The id is `<mount>/<name>`, e.g. `database/postgres-myapp-role`."
+                    ),
+                );
+                return;
+            }
+        };
+        let mut imported = Imported {
+            mount,
+            name,
+            mode: RoleMode::Dynamic,
+            database: None,
+            access: None,
+        };
+        let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
+            merge(&mut ctx.diags, state, &imported);
+            return;
+        };
+        // Dynamic or static: whichever exists.
+        match vault.read(&role_path(mount, name, true)).await {
+            Ok(Some(body)) => {
+                imported.mode = RoleMode::Static;
+                // Vault keeps no database or access for a static role: recover them from
+                // the login's membership in a tenant group (`<db>_<access>`) in PostgreSQL.
+                let username = body["data"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some((db, access)) = static_login_group(ctx, &username).await {
+                    imported.database = Some(db);
+                    imported.access = Some(access);
+                }
+            }
+            _ => {
+                if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
+                    let (database, access) =
+                        database_of_statements(ctx, &body["data"]["creation_statements"]).await;
+                    imported.database = Some(database);
+                    imported.access = Some(access);
+                }
+            }
+        }
+        merge(&mut ctx.diags, state, &imported);
+    }
+}
+
+#[async_trait::async_trait]
+impl tfplugin::TypedResource<Backends> for VaultRotationRole {
+    type Model = Model;
+
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
         write_role(ctx, &planned).await
     }
@@ -746,57 +802,6 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
             );
         }
     }
-
-    async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        let (mount, name) = match parse_vault_id(id) {
-            Ok(parts) => parts,
-            Err(why) => {
-                ctx.diags.error(
-                    "Invalid import id",
-                    format!(
-                        "{why}. The id is `<mount>/<name>`, e.g. `database/postgres-myapp-role`."
-                    ),
-                );
-                return;
-            }
-        };
-        let mut imported = Imported {
-            mount,
-            name,
-            mode: RoleMode::Dynamic,
-            database: None,
-            access: None,
-        };
-        let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
-            merge(&mut ctx.diags, state, &imported);
-            return;
-        };
-        // Dynamic or static: whichever exists.
-        match vault.read(&role_path(mount, name, true)).await {
-            Ok(Some(body)) => {
-                imported.mode = RoleMode::Static;
-                // Vault keeps no database or access for a static role: recover them from
-                // the login's membership in a tenant group (`<db>_<access>`) in PostgreSQL.
-                let username = body["data"]["username"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                if let Some((db, access)) = static_login_group(ctx, &username).await {
-                    imported.database = Some(db);
-                    imported.access = Some(access);
-                }
-            }
-            _ => {
-                if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
-                    let (database, access) =
-                        database_of_statements(ctx, &body["data"]["creation_statements"]).await;
-                    imported.database = Some(database);
-                    imported.access = Some(access);
-                }
-            }
-        }
-        merge(&mut ctx.diags, state, &imported);
-    }
 }
 
 /// The database a dynamic role's generated statements are for. An `owner` login joins
@@ -871,7 +876,7 @@ mod tests {
         ]);
         let config = obj(&[("creation_statements", Value::Null)]);
         let mut plan = test_plan(&prior, &config, prior.clone());
-        tfplugin::Resource::<Backends>::plan_with_private(
+        tfplugin::ResourceType::<Backends>::plan_with_private(
             &VaultRotationRole,
             &record_namespace(&ns),
             &mut plan,
@@ -883,7 +888,7 @@ mod tests {
 
         // No record (state of an earlier release): the plan keeps what it had.
         let mut plan = test_plan(&prior, &config, prior.clone());
-        tfplugin::Resource::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
+        tfplugin::ResourceType::<Backends>::plan_with_private(&VaultRotationRole, b"", &mut plan);
         assert_eq!(creation(&plan), edited.string_list());
     }
 
@@ -897,7 +902,11 @@ mod tests {
         ]);
         let mut plan = test_plan(&Value::Null, &config, planned);
         assert!(!client.role_is_planned("database", "eph-role"));
-        tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
+        tfplugin::ResourceType::<Backends>::plan_with_client(
+            &VaultRotationRole,
+            &client,
+            &mut plan,
+        );
         assert!(
             client.role_is_planned("database", "eph-role"),
             "mount defaults to the provider's"
@@ -908,7 +917,11 @@ mod tests {
         // A destroy plans nothing to read credentials from.
         let client = Backends::new(Default::default());
         let mut plan = test_plan(&config, &Value::Null, Value::Null);
-        tfplugin::Resource::<Backends>::plan_with_client(&VaultRotationRole, &client, &mut plan);
+        tfplugin::ResourceType::<Backends>::plan_with_client(
+            &VaultRotationRole,
+            &client,
+            &mut plan,
+        );
         assert!(!client.role_is_planned("database", "eph-role"));
     }
 }

@@ -138,18 +138,16 @@ pub trait Provider: Send + Sync + 'static {
     async fn shutdown(&self, _client: &Self::Client) {}
 }
 
-/// A managed resource type: schema, validation and CRUD.
+/// What a managed resource type is and how it plans: its name, schema and the hooks
+/// that run before any backend object changes. [`Resource`] (on [`Value`]s) or
+/// [`TypedResource`] (on the type's model) adds the CRUD.
 #[async_trait::async_trait]
-pub trait Resource<C>: Send + Sync {
+pub trait ResourceType<C>: Send + Sync {
     /// The type name, e.g. `dbaas_shared_postgres_database`.
     fn type_name(&self) -> &'static str;
 
     /// The schema, with descriptions, defaults, validators and plan modifiers.
     fn schema(&self) -> Schema;
-
-    /// Compares the type's model struct with its schema, usually
-    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
-    fn check_model(&self) -> Result<(), String>;
 
     /// Cross-attribute checks beyond the schema's validators.
     async fn validate(&self, _config: &Value, _info: &ClientInfo, _diags: &mut Diagnostics) {}
@@ -171,6 +169,30 @@ pub trait Resource<C>: Send + Sync {
     /// (`prior_private`; empty on create; no I/O); runs last.
     fn plan_with_private(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}
 
+    /// Fills the state of an imported object from its import id; `state` arrives with
+    /// `id` set to the id and every defaulted attribute at its default. Read runs next.
+    async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
+
+    /// The chain of state upgraders: one per schema version below the current one
+    /// (checked at start-up). `UpgradeResourceState` runs them from the stored version.
+    fn state_upgraders(&self) -> Vec<StateUpgrader> {
+        Vec::new()
+    }
+
+    /// Resource types whose state may be moved into this one (`moved` blocks across types).
+    fn move_sources(&self) -> Vec<MoveSource> {
+        Vec::new()
+    }
+}
+
+/// A managed resource type's CRUD on [`Value`]s; every [`TypedResource`] is one through
+/// the adapter in [`typed`].
+#[async_trait::async_trait]
+pub trait Resource<C>: ResourceType<C> {
+    /// Compares the type's model struct with its schema, usually
+    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
+    fn check_model(&self) -> Result<(), String>;
+
     /// Creates the object; returns the new state (with every computed value known).
     /// Returning `Some` together with an error records a partial (tainted) object.
     async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value>;
@@ -189,21 +211,6 @@ pub trait Resource<C>: Send + Sync {
 
     /// Deletes the object.
     async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value);
-
-    /// Fills the state of an imported object from its import id; `state` arrives with
-    /// `id` set to the id and every defaulted attribute at its default. Read runs next.
-    async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
-
-    /// The chain of state upgraders: one per schema version below the current one
-    /// (checked at start-up). `UpgradeResourceState` runs them from the stored version.
-    fn state_upgraders(&self) -> Vec<StateUpgrader> {
-        Vec::new()
-    }
-
-    /// Resource types whose state may be moved into this one (`moved` blocks across types).
-    fn move_sources(&self) -> Vec<MoveSource> {
-        Vec::new()
-    }
 }
 
 /// A data source type.

@@ -9,10 +9,8 @@ use serde::Serialize;
 
 use crate::diagnostics::{AttributePath, Diagnostics};
 use crate::model::ModelError;
-use crate::schema::Schema;
-use crate::upgrade::{MoveSource, StateUpgrader};
 use crate::value::Value;
-use crate::{ClientInfo, Ctx, Plan, Resource};
+use crate::{Ctx, Resource, ResourceType};
 
 /// The top-level attribute a model error's path (`.name.sub[0]`) starts with, if any.
 fn error_path(e: &ModelError) -> Option<AttributePath> {
@@ -58,33 +56,13 @@ pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
         .ok()
 }
 
-/// A managed resource type written on its model: every [`TypedResource`] is a
-/// [`Resource`] through the blanket adapter of this module.
+/// A managed resource type's CRUD written on its model: every [`TypedResource`] is a
+/// [`Resource`] through the blanket adapter of this module. Name, schema and plan
+/// hooks come from its [`ResourceType`].
 #[async_trait::async_trait]
-pub trait TypedResource<C>: Send + Sync {
+pub trait TypedResource<C>: ResourceType<C> {
     /// The model: one field per schema attribute (checked at start-up).
     type Model: Serialize + DeserializeOwned + Send + Sync;
-
-    /// The type name, e.g. `dbaas_shared_postgres_database`.
-    fn type_name(&self) -> &'static str;
-
-    /// The schema, as [`Resource::schema`].
-    fn schema(&self) -> Schema;
-
-    /// As [`Resource::validate`].
-    async fn validate(&self, _config: &Value, _info: &ClientInfo, _diags: &mut Diagnostics) {}
-
-    /// As [`Resource::modify_plan`].
-    async fn modify_plan(&self, _plan: &mut Plan<'_>) {}
-
-    /// As [`Resource::plan_with_client`].
-    fn plan_with_client(&self, _client: &C, _plan: &mut Plan<'_>) {}
-
-    /// As [`Resource::check_plan`].
-    async fn check_plan(&self, _client: &C, _plan: &mut Plan<'_>) {}
-
-    /// As [`Resource::plan_with_private`].
-    fn plan_with_private(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}
 
     /// Creates the object; returns the new state. `Some` with an error records a
     /// partial (tainted) object. The configuration stays a [`Value`]: attributes left to
@@ -110,55 +88,13 @@ pub trait TypedResource<C>: Send + Sync {
 
     /// Deletes the object.
     async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: Self::Model);
-
-    /// As [`Resource::import`] (the state is not a whole model yet: only `id` and the
-    /// defaults are set).
-    async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}
-
-    /// As [`Resource::state_upgraders`].
-    fn state_upgraders(&self) -> Vec<StateUpgrader> {
-        Vec::new()
-    }
-
-    /// As [`Resource::move_sources`].
-    fn move_sources(&self) -> Vec<MoveSource> {
-        Vec::new()
-    }
 }
 
 /// The adapter: decode, call the typed method, encode.
 #[async_trait::async_trait]
 impl<C: Send + Sync, T: TypedResource<C>> Resource<C> for T {
-    fn type_name(&self) -> &'static str {
-        TypedResource::type_name(self)
-    }
-
-    fn schema(&self) -> Schema {
-        TypedResource::schema(self)
-    }
-
     fn check_model(&self) -> Result<(), String> {
-        crate::model::check_model::<T::Model>(&TypedResource::schema(self).block)
-    }
-
-    async fn validate(&self, config: &Value, info: &ClientInfo, diags: &mut Diagnostics) {
-        TypedResource::validate(self, config, info, diags).await
-    }
-
-    async fn modify_plan(&self, plan: &mut Plan<'_>) {
-        TypedResource::modify_plan(self, plan).await
-    }
-
-    fn plan_with_client(&self, client: &C, plan: &mut Plan<'_>) {
-        TypedResource::plan_with_client(self, client, plan)
-    }
-
-    async fn check_plan(&self, client: &C, plan: &mut Plan<'_>) {
-        TypedResource::check_plan(self, client, plan).await
-    }
-
-    fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
-        TypedResource::plan_with_private(self, prior_private, plan)
+        crate::model::check_model::<T::Model>(&self.schema().block)
     }
 
     async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value> {
@@ -190,18 +126,6 @@ impl<C: Send + Sync, T: TypedResource<C>> Resource<C> for T {
         if let Some(prior) = decode(&mut ctx.diags, prior) {
             TypedResource::delete(self, ctx, prior).await
         }
-    }
-
-    async fn import(&self, ctx: &mut Ctx<'_, C>, id: &str, state: &mut Value) {
-        TypedResource::import(self, ctx, id, state).await
-    }
-
-    fn state_upgraders(&self) -> Vec<StateUpgrader> {
-        TypedResource::state_upgraders(self)
-    }
-
-    fn move_sources(&self) -> Vec<MoveSource> {
-        TypedResource::move_sources(self)
     }
 }
 

@@ -101,20 +101,13 @@ impl Value {
     }
 }
 
-/// Declares a type's name and its model inside its `impl Resource` (or `DataSource`,
-/// `EphemeralResource`) block: writes `type_name` and `check_model` (the model against
-/// `schema()`), so each type names its model once. `tfplugin::typed!("x_thing", Model);`
-/// In an `impl TypedResource` write `typed!("x_thing", type Model)`: it declares
-/// `type Model` and `type_name` (the adapter derives the model check).
+/// Declares a data source's or ephemeral resource's name and its model inside its
+/// `impl DataSource` (or `EphemeralResource`) block: writes `type_name` and
+/// `check_model` (the model against `schema()`), so each type names its model once:
+/// `tfplugin::typed!("x_thing", Model);`. A [`crate::TypedResource`] names its model as
+/// `type Model` and the adapter derives the check.
 #[macro_export]
 macro_rules! typed {
-    ($name:literal, type $model:ty) => {
-        type Model = $model;
-
-        fn type_name(&self) -> &'static str {
-            $name
-        }
-    };
     ($name:literal, $model:ty) => {
         fn type_name(&self) -> &'static str {
             $name

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Known, Opened,
-    Provider, Resource, Schema, TypedResource, Validator, Value,
+    Provider, Resource, ResourceType, Schema, TypedResource, Validator, Value,
 };
 
 /// The example provider; its client is the configured `prefix`.
@@ -82,8 +82,10 @@ fn thing_v0_to_v1(mut v: serde_json::Value) -> Result<serde_json::Value, String>
 }
 
 #[async_trait::async_trait]
-impl TypedResource<ExampleClient> for Thing {
-    crate::typed!("example_thing", type ThingModel);
+impl ResourceType<ExampleClient> for Thing {
+    fn type_name(&self) -> &'static str {
+        "example_thing"
+    }
 
     fn state_upgraders(&self) -> Vec<crate::StateUpgrader> {
         vec![crate::StateUpgrader {
@@ -136,6 +138,16 @@ impl TypedResource<ExampleClient> for Thing {
         .version(1)
     }
 
+    async fn import(&self, ctx: &mut Ctx<'_, ExampleClient>, id: &str, state: &mut Value) {
+        let name = id.strip_prefix(ctx.client.prefix.as_str()).unwrap_or(id);
+        state.set("name", Value::string(name));
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedResource<ExampleClient> for Thing {
+    type Model = ThingModel;
+
     async fn create(
         &self,
         ctx: &mut Ctx<'_, ExampleClient>,
@@ -168,11 +180,6 @@ impl TypedResource<ExampleClient> for Thing {
     }
 
     async fn delete(&self, _ctx: &mut Ctx<'_, ExampleClient>, _prior: ThingModel) {}
-
-    async fn import(&self, ctx: &mut Ctx<'_, ExampleClient>, id: &str, state: &mut Value) {
-        let name = id.strip_prefix(ctx.client.prefix.as_str()).unwrap_or(id);
-        state.set("name", Value::string(name));
-    }
 }
 
 /// `example_echo`: returns its input, and its length.
