@@ -396,3 +396,47 @@ fn tls_vault_namespace_and_ca_dir() {
         let _ = vault_delete(&format!("sys/namespaces/{ns}"));
     }
 }
+
+/// `PGSSLROOTCERT` in the environment is PostgreSQL's root certificate (the `postgres`
+/// block's documented fallback), not the PgBouncer admin consoles': with
+/// `admin_sslmode = "verify-full"` and no `admin_sslrootcert`, the consoles are checked
+/// against the built-in roots, so the private CA's server certificate is refused even
+/// though the environment names that CA. Setting `admin_sslrootcert` makes it work.
+#[test]
+fn tls_pgbouncer_admin_console_does_not_take_postgres_root_cert_from_the_environment() {
+    let ca = stack("DBAAS_CA_CERT");
+    let host = stack("DBAAS_TLS_HOST");
+    let first_admin = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
+        .split(',')
+        .next()
+        .and_then(|h| h.rsplit(':').next())
+        .unwrap_or_default()
+        .to_string();
+    let with_ca = tls_provider(&Tls {
+        ca: ca.clone(),
+        vault_ca: ca.clone(),
+        closed: false,
+    });
+    let line = format!("    admin_sslrootcert = \"{ca}\"\n");
+    assert!(
+        with_ca.contains(&line),
+        "the provider block sets admin_sslrootcert:\n{with_ca}"
+    );
+    let without_ca = with_ca.replace(&line, "");
+    let env = [("PGSSLROOTCERT", ca.as_str())];
+    for tf in each_terraform() {
+        let w = Workdir::new(&tf, &format!("{without_ca}{POOLS}"));
+        let r = w
+            .run_env(&["apply", "-auto-approve", "-input=false"], &env)
+            .failed();
+        let all = flat(&r.all());
+        assert!(
+            all.contains(&format!("PgBouncer admin console at {host}:{first_admin}"))
+                && all.contains("certificate signed by unknown authority"),
+            "the console is checked against the built-in roots, not PGSSLROOTCERT:\n{all}"
+        );
+        w.write(&format!("{with_ca}{POOLS}"));
+        w.run_env(&["apply", "-auto-approve", "-input=false"], &env)
+            .ok();
+    }
+}
