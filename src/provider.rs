@@ -192,7 +192,7 @@ pub fn provider_schema() -> Schema {
                 .description(format!("libpq sslmode. Default `{}`.", defaults::SSLMODE))
                 .validate(SslMode::validator()),
         )
-        .attr(pem_file("sslrootcert", "PEM file of the CA(s) the server certificate is checked against with `sslmode` `verify-ca` or `verify-full` (as libpq; `require` with it set checks the chain too, as libpq does). Replaces the built-in roots.").env(&["PGSSLROOTCERT"]))
+        .attr(pem_file("sslrootcert", "PEM file of the CA(s) the server certificate is checked against with `sslmode` `verify-ca` or `verify-full` (as libpq; `require` with it set checks the chain too, as libpq does). Unlike libpq, the built-in (webpki) roots stay trusted beside it: the PostgreSQL driver offers no way to drop them.").env(&["PGSSLROOTCERT"]))
         .attr(pem_file("sslcert", "PEM client certificate, for servers that authenticate clients by certificate. Needs `sslkey`.").env(&["PGSSLCERT"]))
         .attr(pem_file("sslkey", "PEM private key of `sslcert`.").env(&["PGSSLKEY"]))
         .attr(defaulted(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection."), defaults::CONNECT_TIMEOUT).validate(Validator::int_between(1, 3600)));
@@ -215,7 +215,7 @@ pub fn provider_schema() -> Schema {
                 .description(format!("libpq sslmode of the admin console connections ({}). Default `{}`.", SslMode::or_list(), defaults::PGBOUNCER_ADMIN_SSLMODE))
                 .validate(SslMode::validator()),
         )
-        .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`)."));
+        .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`); the built-in (webpki) roots stay trusted beside it, as for `postgres.sslrootcert`. Not taken from `PGSSLROOTCERT`: without it the consoles are checked against the built-in roots only."));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
         .attr(required_in_block(
             Attribute::string("host")

@@ -246,7 +246,8 @@ pub struct VaultTls {
 /// with its key (both or neither).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsFiles {
-    /// PEM CA certificate(s); replaces the built-in roots when set.
+    /// PEM CA certificate(s); replaces the built-in roots when set (MySQL, Redis; the
+    /// PostgreSQL driver keeps them beside it).
     pub ca_cert: Option<String>,
     /// PEM client certificate (chain).
     pub client_cert: Option<String>,
