@@ -40,6 +40,16 @@ fn admin_hosts(closed: bool) -> String {
         .join(", ")
 }
 
+/// The port of the dev stack's first PgBouncer admin console (the one errors name first).
+fn first_admin_port() -> String {
+    stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
+        .split(',')
+        .next()
+        .and_then(|h| h.rsplit(':').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A provider block reaching every backend over TLS: `verify-full` / `verify_identity` /
 /// `tls = true` / https, all against `t.ca`, with the stack's client certificate for
 /// PostgreSQL, MySQL and Redis.
@@ -255,12 +265,7 @@ fn tls_tenant_lifecycle_with_every_backend_verified_against_the_private_ca() {
 #[test]
 fn tls_wrong_ca_fails_naming_the_backend_host_port_and_the_certificate_problem() {
     let host = stack("DBAAS_TLS_HOST");
-    let first_admin = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
-        .split(',')
-        .next()
-        .and_then(|h| h.rsplit(':').next())
-        .unwrap_or_default()
-        .to_string();
+    let first_admin = first_admin_port();
     for tf in each_terraform() {
         let v = version_tag(&tf);
         let wrong = tls_provider(&Tls {
@@ -406,12 +411,7 @@ fn tls_vault_namespace_and_ca_dir() {
 fn tls_pgbouncer_admin_console_does_not_take_postgres_root_cert_from_the_environment() {
     let ca = stack("DBAAS_CA_CERT");
     let host = stack("DBAAS_TLS_HOST");
-    let first_admin = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
-        .split(',')
-        .next()
-        .and_then(|h| h.rsplit(':').next())
-        .unwrap_or_default()
-        .to_string();
+    let first_admin = first_admin_port();
     let with_ca = tls_provider(&Tls {
         ca: ca.clone(),
         vault_ca: ca.clone(),
