@@ -11,6 +11,7 @@ mod ephemeral;
 mod foundation;
 mod guides;
 mod mysql;
+mod pg_env;
 mod postgres;
 mod postgres_safety;
 mod redis;

@@ -6,6 +6,7 @@ pub mod backends;
 pub mod data_sources;
 pub mod enums;
 pub mod ephemeral_resources;
+pub mod libpq_env;
 pub mod provider;
 pub mod resources;
 pub mod sql;

@@ -896,11 +896,7 @@ impl tfplugin::Provider for DbaasProvider {
         _info: &ClientInfo,
         diags: &mut Diagnostics,
     ) -> Option<Backends> {
-        let settings = settings_from_config(
-            config,
-            &|k| std::env::var(k).ok().filter(|v| !v.is_empty()),
-            diags,
-        );
+        let settings = settings_from_config(config, &crate::libpq_env::var, diags);
         if diags.has_errors() {
             return None;
         }
