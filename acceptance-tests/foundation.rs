@@ -3,8 +3,8 @@
 //! shows the provider's logs under TF_LOG, and leaves no provider process behind.
 
 use crate::fixture::{
-    apply_env, destroy_env, each_terraform, postgres_vault_provider, resource, Cleanup,
-    NO_PG_LOGIN, PGDB,
+    apply_env, connection, destroy_env, each_terraform, flat, points_at, postgres_vault_provider,
+    resource, Cleanup, NO_PG_LOGIN, PGDB, RNS,
 };
 use crate::harness::{pgbouncer_ports, provider_block, stack, terraforms, Terraform, Workdir};
 
@@ -226,5 +226,28 @@ output "none" { value = length(data.dbaas_pgbouncer_pools.none.pools) }
             "second plan must be empty on {}",
             tf.version
         );
+    }
+}
+
+/// `password_wo_version` only says when to send `password_wo` again: alone it does
+/// nothing, so `validate` refuses it on that attribute for both types that take a
+/// write-only password (no backend is dialled: validate never configures the provider).
+#[test]
+fn password_wo_version_without_password_wo_is_refused_on_the_attribute() {
+    let configs = [
+        resource(RNS, "x", "acc_wover", "  password_wo_version = 1"),
+        connection("x", "acc_wover", "postgres", "  password_wo_version = 1\n"),
+    ];
+    for tf in each_terraform() {
+        for hcl in &configs {
+            let w = Workdir::new(&tf, &format!("{}\n{hcl}", provider_block()));
+            let r = w.run(&["validate", "-no-color"]).failed();
+            assert!(
+                flat(&r.all()).contains("password_wo_version without password_wo")
+                    && points_at(&r.all(), "password_wo_version"),
+                "refused on password_wo_version:\n{hcl}\n{}",
+                r.all()
+            );
+        }
     }
 }

@@ -42,18 +42,27 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
     }
 }
 
-/// Refuses `password` and `password_wo` set together, on `password_wo` (a resource takes
-/// its password either way, never both).
-pub fn check_password_conflict<A, B>(
+/// The write-only password's rules, for every type that takes `password` or
+/// `password_wo` (+ `password_wo_version`): not both passwords (on `password_wo`), and no
+/// `password_wo_version` without `password_wo` (on `password_wo_version`).
+pub fn check_password_settings<A, B, C>(
     diags: &mut Diagnostics,
     password: &tfplugin::Known<A>,
     password_wo: &tfplugin::Known<B>,
+    password_wo_version: &tfplugin::Known<C>,
 ) {
     if !password.is_null() && !password_wo.is_null() {
         diags.error_at(
             AttributePath::attr("password_wo"),
             "Conflicting password settings",
             "Set either `password` (stored in state, sensitive) or `password_wo` (write-only, Terraform 1.11+), not both.",
+        );
+    }
+    if !password_wo_version.is_null() && password_wo.is_null() {
+        diags.error_at(
+            AttributePath::attr("password_wo_version"),
+            "password_wo_version without password_wo",
+            "`password_wo_version` only says when to re-apply `password_wo`; set `password_wo` too, or remove it.",
         );
     }
 }

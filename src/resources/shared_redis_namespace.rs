@@ -16,7 +16,7 @@ use tfplugin::{
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_conflict, decode, derived, import_name, merge,
+    attribute_error, backend_error, check_password_settings, decode, derived, import_name, merge,
     need, plan_views, read_private, write_private, Ctx,
 };
 use crate::resources::redis_acl::{
@@ -379,14 +379,12 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
-        check_password_conflict(diags, &config.password, &config.password_wo);
-        if !config.password_wo_version.is_null() && config.password_wo.is_null() {
-            diags.error_at(
-                AttributePath::attr("password_wo_version"),
-                "password_wo_version without password_wo",
-                "`password_wo_version` only says when to re-apply `password_wo`; set `password_wo` too, or remove it.",
-            );
-        }
+        check_password_settings(
+            diags,
+            &config.password,
+            &config.password_wo,
+            &config.password_wo_version,
+        );
         let prefix = match (&config.key_prefix, &config.name) {
             (Known::Value(p), _) => Some(p.clone()),
             (Known::Null, Known::Value(n)) => Some(format!("{n}:")),

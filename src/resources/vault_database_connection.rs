@@ -12,7 +12,7 @@ use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_conflict, decode, derived, merge, need,
+    attribute_error, backend_error, check_password_settings, decode, derived, merge, need,
     parse_vault_id, plan_views, vault_mount_validator, vault_name_validator, Ctx,
 };
 
@@ -49,6 +49,7 @@ struct PlanView {
     username: Known<IgnoredAny>,
     password: Known<IgnoredAny>,
     password_wo: Known<IgnoredAny>,
+    password_wo_version: Known<IgnoredAny>,
     allowed_roles: Known<IgnoredAny>,
 }
 
@@ -347,7 +348,12 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
-        check_password_conflict(diags, &config.password, &config.password_wo);
+        check_password_settings(
+            diags,
+            &config.password,
+            &config.password_wo,
+            &config.password_wo_version,
+        );
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
