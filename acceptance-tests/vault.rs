@@ -585,6 +585,46 @@ fn vault_import_of_readonly_static_and_mysql_roles_plans_nothing() {
     }
 }
 
+/// A MySQL role whose statements someone rewrote by hand (a REVOKE ahead of the GRANT, both
+/// naming ` ON `) is imported without crashing the provider: database and access come
+/// from the GRANT.
+#[test]
+fn vault_import_of_a_hand_written_mysql_role_reads_its_grant() {
+    for tf in each_terraform() {
+        let v = version_tag(&tf);
+        let myconn = format!("myhw_{v}");
+        let myrole = format!("{myconn}-app");
+        let db = format!("acc_vhw_{v}");
+        let mut g = Stack::default()
+            .connection("my", &myconn, "mysql", "")
+            .role("my", &myrole, "my", &format!("\"{db}\""), READONLY)
+            .case(&tf);
+        g.apply_clean();
+        let path = format!("database/roles/{myrole}");
+        let mut edited = vault_get(&path).expect("role")["data"].clone();
+        edited["creation_statements"] = serde_json::json!([format!(
+            "REVOKE ALL ON `{db}`.* FROM '{{{{name}}}}'@'%'; GRANT SELECT ON `{db}`.* TO '{{{{name}}}}'@'%';"
+        )]);
+        vault_post(&path, &edited);
+        let addr = format!("{ROLE}.my");
+        g.w.state_rm(&[&addr]).ok();
+        let r = g.w.import(&addr, &format!("database/{myrole}"));
+        assert_eq!(
+            r.code,
+            0,
+            "import of the hand-written role works:\n{}",
+            r.all()
+        );
+        let state = g.w.state_text();
+        assert!(
+            state.contains(&format!("\"database\": \"{db}\""))
+                && state.contains("\"access\": \"readonly\""),
+            "database and access read from the GRANT:\n{state}"
+        );
+        g.destroy();
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. destroy
 // ---------------------------------------------------------------------------------------

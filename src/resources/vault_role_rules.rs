@@ -84,9 +84,11 @@ pub fn recover_from_statements(v: &serde_json::Value) -> (String, Access) {
             }
             return (role.to_string(), Access::Owner);
         }
-        if let (Some(g), Some(on)) = (text.find("GRANT "), text.find(" ON `")) {
-            let privileges = &text[g + 6..on];
-            let db = text[on + 5..]
+        // The privileges run from `GRANT ` to the first ` ON `` after it (a statement
+        // written by hand may name ` ON `` earlier, in a REVOKE).
+        let grant = text.find("GRANT ").map(|g| &text[g + 6..]);
+        if let Some((privileges, on)) = grant.and_then(|t| t.split_once(" ON `")) {
+            let db = on
                 .split("`.")
                 .next()
                 .unwrap_or_default()
@@ -152,6 +154,18 @@ mod tests {
             database_from_statements(&serde_json::json!(s.creation)),
             "shop"
         );
+    }
+
+    #[test]
+    fn hand_written_grants_are_read_without_panicking() {
+        let read = |t: &str| recover_from_statements(&serde_json::json!([t]));
+        assert_eq!(
+            read("REVOKE ALL ON `shop`.* FROM '{{name}}'; GRANT SELECT ON `shop`.* TO '{{name}}';"),
+            ("shop".to_string(), Access::ReadOnly)
+        );
+        // ` ON `` ends inside `GRANT `: no privileges, nothing recovered.
+        assert_eq!(read("GRANT ON `db`.*"), (String::new(), Access::Owner));
+        assert_eq!(read("GRANT ALL"), (String::new(), Access::Owner));
     }
 
     #[test]
