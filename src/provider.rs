@@ -135,13 +135,19 @@ fn auth_mount(method: &str) -> Attribute {
         .description(format!(
             "Path the auth method is mounted at, without `auth/`. Default `{method}`."
         ))
-        .validate(Validator::new(
-            "`/`-separated segments, none empty, `.` or `..`; no control characters",
-            |v| match v.as_str() {
-                Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
-                None => Ok(()),
-            },
-        ))
+        .validate(trimmed_vault_mount_validator())
+}
+
+/// A Vault mount path in the provider block, where slashes at either end are dropped
+/// before the check (`resources::common::vault_mount_validator` refuses them).
+fn trimmed_vault_mount_validator() -> Validator {
+    Validator::new(
+        "`/`-separated segments, none empty, `.` or `..`; no control characters",
+        |v| match v.as_str() {
+            Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
+            None => Ok(()),
+        },
+    )
 }
 
 /// Adds the `auth_login_*` blocks to the `vault` block.
@@ -295,10 +301,7 @@ pub fn provider_schema() -> Schema {
                 })),
         )
         .attr(Attribute::string("token").optional().sensitive().env(&["VAULT_TOKEN"]).description("Vault token. Taken, in order, from here, `VAULT_TOKEN`, an `auth_login_*` block (login on first use), then the token file `vault login` writes (`~/.vault-token`). A token given here or in `VAULT_TOKEN` is used as it is: never renewed, never revoked."))
-        .attr(Attribute::string("mount").optional().description(format!("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `{}`.", defaults::VAULT_MOUNT)).validate(Validator::new("`/`-separated segments, none empty, `.` or `..`; no control characters", |v| match v.as_str() {
-            Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
-            None => Ok(()),
-        })))
+        .attr(Attribute::string("mount").optional().description(format!("Mount path of the database secrets engine, e.g. `database` or `team/database` (slashes at either end are dropped). Default `{}`.", defaults::VAULT_MOUNT)).validate(trimmed_vault_mount_validator()))
         .attr(pem_file("ca_cert_file", "PEM file of the CA(s) Vault's certificate is checked against, as the Vault CLI's `VAULT_CACERT`. Replaces the built-in roots.").env(&["VAULT_CACERT"]))
         .attr(Attribute::string("ca_cert_dir").optional().env(&["VAULT_CAPATH"]).description("Directory of PEM CA files (every file in it is read, as the Vault CLI's `VAULT_CAPATH`) Vault's certificate is checked against. Replaces the built-in roots; combines with `ca_cert_file`."))
         .attr(Attribute::bool("skip_tls_verify").optional().env(&["VAULT_SKIP_VERIFY"]).description(format!("Do not check Vault's certificate at all (test setups only). Default `{}`.", defaults::VAULT_SKIP_TLS_VERIFY)))

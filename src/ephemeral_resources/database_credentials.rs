@@ -15,7 +15,7 @@ use crate::resources::common::{
     backend_error, decode, derived, encode, need, no_nul_validator, read_private,
     vault_mount_validator, vault_name_validator, write_private, Ctx,
 };
-use crate::resources::vault_role_rules::{creds_path, database_from_statements};
+use crate::resources::vault_role_rules::{creds_path, database_from_statements, role_path};
 use crate::resources::vault_rotation_role::{database_of_statements, static_login_database};
 
 /// The ephemeral resource type.
@@ -81,11 +81,11 @@ async fn find_role(
     mount: &str,
     role: &str,
 ) -> Result<Option<(serde_json::Value, bool)>, BackendError> {
-    if let Some(body) = vault.read(&format!("{mount}/roles/{role}")).await? {
+    if let Some(body) = vault.read(&role_path(mount, role, false)).await? {
         return Ok(Some((body, false)));
     }
     Ok(vault
-        .read(&format!("{mount}/static-roles/{role}"))
+        .read(&role_path(mount, role, true))
         .await?
         .map(|body| (body, true)))
 }
@@ -199,7 +199,7 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
                 ctx.diags.error_at(
                     AttributePath::attr("role"),
                     format!("No Vault role {role:?}"),
-                    format!("Neither {mount}/roles/{role} nor {mount}/static-roles/{role} exists. A role created in the same configuration must be referenced (`role = dbaas_vault_rotation_role.<x>.name`), so that Terraform reads its credentials only after writing it."),
+                    format!("Neither {} nor {} exists. A role created in the same configuration must be referenced (`role = dbaas_vault_rotation_role.<x>.name`), so that Terraform reads its credentials only after writing it.", role_path(&mount, &role, false), role_path(&mount, &role, true)),
                 );
                 return None;
             }

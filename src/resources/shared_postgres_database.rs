@@ -594,7 +594,6 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                     format!("Cannot read database {:?} after creating it", spec.name),
                     e,
                 );
-                ctx.private = private.to_bytes();
                 let partial = partial_state(ctx, planned, &spec);
                 Some(partial)
             }

@@ -494,9 +494,8 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
             return None;
         }
         memory_warning(&mut ctx.diags, redis).await;
-        let fail = |diags: &mut Diagnostics, e| {
-            backend_error(diags, format!("Cannot create Redis namespace {name:?}"), e)
-        };
+        let summary = format!("Cannot create Redis namespace {name:?}");
+        let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
         // The existence and overlap checks and the write run under one lock, so two
         // creates of this process cannot both pass the overlap check.
         let lock = redis.acl_write_lock().await;
@@ -516,7 +515,6 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
                 return None;
             }
         }
-        let summary = format!("Cannot create Redis namespace {name:?}");
         refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
         let partial = || {
             Some(partial_state(
@@ -636,12 +634,10 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
         let name = spec.name.clone();
         memory_warning(&mut ctx.diags, redis).await;
-        let fail = |diags: &mut Diagnostics, e| {
-            backend_error(diags, format!("Cannot update Redis namespace {name:?}"), e)
-        };
+        let summary = format!("Cannot update Redis namespace {name:?}");
+        let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
         let lock = redis.acl_write_lock().await;
         if prior.key_prefix != planned.key_prefix {
-            let summary = format!("Cannot update Redis namespace {name:?}");
             refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
         }
         // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
