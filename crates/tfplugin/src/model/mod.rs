@@ -23,7 +23,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned};
 use serde::ser::{self, Serialize};
 
-use crate::value::{shown_path, Value};
+use crate::value::{shown_path, Step, Value};
 
 pub use check::{check_model, fields_of};
 pub use known::Known;
@@ -48,6 +48,14 @@ impl ModelError {
             path: shown_path(path),
             message: message.into(),
         }
+    }
+
+    /// An error from below `step` on the way out of the writer: the path gets `step` in
+    /// front, one level at a time (`.` is the error's own level).
+    pub(super) fn under(mut self, step: Step<'_>) -> Self {
+        let rest = if self.path == "." { "" } else { &self.path };
+        self.path = format!("{step}{rest}");
+        self
     }
 
     /// Errors raised by serde's derived code carry no path: give them this one.

@@ -238,3 +238,41 @@ fn field_names_are_checked_against_the_schema() {
     let e = check_model::<Endpoint>(&block).unwrap_err();
     assert!(e.contains("tags"), "{e}");
 }
+
+#[test]
+fn write_errors_name_the_whole_path() {
+    #[derive(serde::Serialize)]
+    struct Inner {
+        port: i64,
+        blob: Blob,
+    }
+    /// Serializes as bytes, which have no Terraform type.
+    struct Blob;
+    impl serde::Serialize for Blob {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(b"x")
+        }
+    }
+    #[derive(serde::Serialize)]
+    struct Outer {
+        postgres: Vec<Inner>,
+        top: Blob,
+    }
+    let e = Value::from_model(&Outer {
+        postgres: vec![Inner {
+            port: 1,
+            blob: Blob,
+        }],
+        top: Blob,
+    })
+    .unwrap_err();
+    assert_eq!(e.path, ".postgres[0].blob", "{e}");
+    let e = Value::from_model(&Blob).unwrap_err();
+    assert_eq!(e.path, ".", "{e}");
+    let e = Value::from_model(&Inner {
+        port: 1,
+        blob: Blob,
+    })
+    .unwrap_err();
+    assert_eq!(e.path, ".blob", "{e}");
+}

@@ -160,10 +160,8 @@ impl ser::SerializeSeq for Seq {
     type Error = ModelError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ModelError> {
         let i = self.0.len();
-        self.0.push(
-            v.serialize(Writer)
-                .map_err(|e| e.within(&Step::Index(i).to_string()))?,
-        );
+        self.0
+            .push(v.serialize(Writer).map_err(|e| e.under(Step::Index(i)))?);
         Ok(())
     }
     fn end(self) -> Result<Value, ModelError> {
@@ -217,9 +215,7 @@ impl ser::SerializeMap for Object {
             .key
             .take()
             .ok_or_else(|| ModelError::at("", "map value without a key"))?;
-        let value = v
-            .serialize(Writer)
-            .map_err(|e| e.within(&Step::Key(&key).to_string()))?;
+        let value = v.serialize(Writer).map_err(|e| e.under(Step::Key(&key)))?;
         self.entries.insert(key, value);
         Ok(())
     }
@@ -236,9 +232,7 @@ impl ser::SerializeStruct for Object {
         name: &'static str,
         v: &T,
     ) -> Result<(), ModelError> {
-        let value = v
-            .serialize(Writer)
-            .map_err(|e| e.within(&Step::Attr(name).to_string()))?;
+        let value = v.serialize(Writer).map_err(|e| e.under(Step::Attr(name)))?;
         self.entries.insert(name.to_string(), value);
         Ok(())
     }
