@@ -11,8 +11,6 @@ pub(super) struct Reader<'a> {
     pub(super) path: String,
 }
 
-static NULL: Value = Value::Null;
-
 impl<'a> Reader<'a> {
     fn child(&self, step: Step<'_>, v: &'a Value) -> Reader<'a> {
         Reader {
@@ -60,9 +58,10 @@ macro_rules! forward_to_any {
 impl<'a> de::Deserializer<'a> for Reader<'a> {
     type Error = ModelError;
 
+    // Errors below carry no path of their own only when serde's derived code raised them;
+    // `read` (and `to_model` at the root) gives them this value's path.
     fn deserialize_any<V: de::Visitor<'a>>(self, visitor: V) -> Result<V::Value, ModelError> {
-        let path = self.path.clone();
-        let r = match self.present()? {
+        match self.present()? {
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Number(n) => match n.as_i64() {
                 Some(i) => visitor.visit_i64(i),
@@ -81,8 +80,7 @@ impl<'a> de::Deserializer<'a> for Reader<'a> {
                 parent: &self,
             }),
             Value::Null | Value::Unknown(_) => Err(self.fail("no value")),
-        };
-        r.map_err(|e| e.within(&path))
+        }
     }
 
     fn deserialize_option<V: de::Visitor<'a>>(self, visitor: V) -> Result<V::Value, ModelError> {
@@ -128,21 +126,16 @@ impl<'a> de::Deserializer<'a> for Reader<'a> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ModelError> {
-        let Value::Map(entries) = self.present()? else {
+        let Value::Map(_) = self.present()? else {
             return Err(self.fail("expected an object"));
         };
-        let path = self.path.clone();
-        visitor
-            .visit_map(Pairs {
-                pairs: fields
-                    .iter()
-                    .map(|name| (*name, entries.get(*name).unwrap_or(&NULL))),
-                step: Step::Attr,
-                unpaired: "field value without a name",
-                pending: None,
-                parent: &self,
-            })
-            .map_err(|e| e.within(&path))
+        visitor.visit_map(Pairs {
+            pairs: fields.iter().map(|name| (*name, self.v.get(name))),
+            step: Step::Attr,
+            unpaired: "field value without a name",
+            pending: None,
+            parent: &self,
+        })
     }
 
     fn deserialize_enum<V: de::Visitor<'a>>(

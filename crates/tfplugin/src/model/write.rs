@@ -10,10 +10,6 @@ use crate::value::{Number, Step, Value};
 /// A serializer producing [`Value`]s.
 pub(super) struct Writer;
 
-fn int(i: i64) -> Result<Value, ModelError> {
-    Ok(Value::Number(Number::Int(i)))
-}
-
 /// The error for an enum variant that carries data (newtype, tuple or struct variant).
 fn variant_with_data(name: &str, variant: &str) -> ModelError {
     ModelError::at(
@@ -37,29 +33,29 @@ impl ser::Serializer for Writer {
         Ok(Value::Bool(v))
     }
     fn serialize_i8(self, v: i8) -> Result<Value, ModelError> {
-        int(v.into())
+        Ok(Value::int(v.into()))
     }
     fn serialize_i16(self, v: i16) -> Result<Value, ModelError> {
-        int(v.into())
+        Ok(Value::int(v.into()))
     }
     fn serialize_i32(self, v: i32) -> Result<Value, ModelError> {
-        int(v.into())
+        Ok(Value::int(v.into()))
     }
     fn serialize_i64(self, v: i64) -> Result<Value, ModelError> {
-        int(v)
+        Ok(Value::int(v))
     }
     fn serialize_u8(self, v: u8) -> Result<Value, ModelError> {
-        int(v.into())
+        Ok(Value::int(v.into()))
     }
     fn serialize_u16(self, v: u16) -> Result<Value, ModelError> {
-        int(v.into())
+        Ok(Value::int(v.into()))
     }
     fn serialize_u32(self, v: u32) -> Result<Value, ModelError> {
-        int(v.into())
+        Ok(Value::int(v.into()))
     }
     fn serialize_u64(self, v: u64) -> Result<Value, ModelError> {
         match i64::try_from(v) {
-            Ok(i) => int(i),
+            Ok(i) => Ok(Value::int(i)),
             Err(_) => Ok(Value::Number(Number::Float(v as f64))),
         }
     }
