@@ -27,17 +27,17 @@ mod tests {
         checked.extend(
             p.resources()
                 .iter()
-                .map(|r| (r.type_name(), r.check_model())),
+                .map(|r| (r.type_name(), r.check_model(&r.schema().block))),
         );
         checked.extend(
             p.data_sources()
                 .iter()
-                .map(|d| (d.type_name(), d.check_model())),
+                .map(|d| (d.type_name(), d.check_model(&d.schema().block))),
         );
         checked.extend(
             p.ephemeral_resources()
                 .iter()
-                .map(|e| (e.type_name(), e.check_model())),
+                .map(|e| (e.type_name(), e.check_model(&e.schema().block))),
         );
         assert!(
             checked.len() >= 8,

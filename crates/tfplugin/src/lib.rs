@@ -189,9 +189,9 @@ pub trait ResourceType<C>: Send + Sync {
 /// the adapter in [`typed`].
 #[async_trait::async_trait]
 pub trait Resource<C>: ResourceType<C> {
-    /// Compares the type's model struct with its schema, usually
-    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
-    fn check_model(&self) -> Result<(), String>;
+    /// Compares the type's model struct with its schema's `block` (the start-up self-check
+    /// passes the schema it already built), usually `model::check_model::<Model>(block)`.
+    fn check_model(&self, block: &Block) -> Result<(), String>;
 
     /// Creates the object; returns the new state (with every computed value known).
     /// Returning `Some` together with an error records a partial (tainted) object.
@@ -222,9 +222,9 @@ pub trait DataSource<C>: Send + Sync {
     /// The schema.
     fn schema(&self) -> Schema;
 
-    /// Compares the type's model struct with its schema, usually
-    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
-    fn check_model(&self) -> Result<(), String>;
+    /// Compares the type's model struct with its schema's `block` (the start-up self-check
+    /// passes the schema it already built), usually `model::check_model::<Model>(block)`.
+    fn check_model(&self, block: &Block) -> Result<(), String>;
 
     /// Checks beyond the schema's validators.
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
@@ -252,9 +252,9 @@ pub trait EphemeralResource<C>: Send + Sync {
     /// The schema.
     fn schema(&self) -> Schema;
 
-    /// Compares the type's model struct with its schema, usually
-    /// `model::check_model::<Model>(&self.schema().block)`; the start-up self-check runs it.
-    fn check_model(&self) -> Result<(), String>;
+    /// Compares the type's model struct with its schema's `block` (the start-up self-check
+    /// passes the schema it already built), usually `model::check_model::<Model>(block)`.
+    fn check_model(&self, block: &Block) -> Result<(), String>;
 
     /// Checks beyond the schema's validators.
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}

@@ -201,7 +201,11 @@ impl<P: Provider> ProviderService<P> {
         let resources = Table::new(
             "resource",
             provider.resources(),
-            |r| (r.type_name(), r.schema(), r.check_model()),
+            |r| {
+                let schema = r.schema();
+                let fits = r.check_model(&schema.block);
+                (r.type_name(), schema, fits)
+            },
             &mut startup,
         );
         for (name, e) in &resources.entries {
@@ -216,13 +220,21 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = Table::new(
             "data source",
             provider.data_sources(),
-            |d| (d.type_name(), d.schema(), d.check_model()),
+            |d| {
+                let schema = d.schema();
+                let fits = d.check_model(&schema.block);
+                (d.type_name(), schema, fits)
+            },
             &mut startup,
         );
         let ephemerals = Table::new(
             "ephemeral resource",
             provider.ephemeral_resources(),
-            |e| (e.type_name(), e.schema(), e.check_model()),
+            |e| {
+                let schema = e.schema();
+                let fits = e.check_model(&schema.block);
+                (e.type_name(), schema, fits)
+            },
             &mut startup,
         );
         for d in startup.iter() {

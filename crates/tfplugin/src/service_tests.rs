@@ -116,14 +116,14 @@ impl DataSource<ExampleClient> for BrokenEcho {
         )
     }
 
-    fn check_model(&self) -> Result<(), String> {
+    fn check_model(&self, block: &crate::Block) -> Result<(), String> {
         /// Has `y` where the schema has `x` and `inner`.
         #[derive(serde::Deserialize)]
         #[allow(dead_code)]
         struct Model {
             y: String,
         }
-        crate::model::check_model::<Model>(&self.schema().block)
+        crate::model::check_model::<Model>(block)
     }
 
     async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, _config: &Value) -> Option<Value> {

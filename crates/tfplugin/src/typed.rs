@@ -93,8 +93,8 @@ pub trait TypedResource<C>: ResourceType<C> {
 /// The adapter: decode, call the typed method, encode.
 #[async_trait::async_trait]
 impl<C: Send + Sync, T: TypedResource<C>> Resource<C> for T {
-    fn check_model(&self) -> Result<(), String> {
-        crate::model::check_model::<T::Model>(&self.schema().block)
+    fn check_model(&self, block: &crate::Block) -> Result<(), String> {
+        crate::model::check_model::<T::Model>(block)
     }
 
     async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value> {

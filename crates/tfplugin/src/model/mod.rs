@@ -111,7 +111,7 @@ impl Value {
 
 /// Declares a data source's or ephemeral resource's name and its model inside its
 /// `impl DataSource` (or `EphemeralResource`) block: writes `type_name` and
-/// `check_model` (the model against `schema()`), so each type names its model once:
+/// `check_model` (the model against the schema's block), so each type names its model once:
 /// `tfplugin::typed!("x_thing", Model);`. A [`crate::TypedResource`] names its model as
 /// `type Model` and the adapter derives the check.
 #[macro_export]
@@ -121,8 +121,11 @@ macro_rules! typed {
             $name
         }
 
-        fn check_model(&self) -> ::std::result::Result<(), ::std::string::String> {
-            $crate::model::check_model::<$model>(&self.schema().block)
+        fn check_model(
+            &self,
+            block: &$crate::Block,
+        ) -> ::std::result::Result<(), ::std::string::String> {
+            $crate::model::check_model::<$model>(block)
         }
     };
 }

@@ -207,7 +207,7 @@ impl DataSource<ExampleClient> for Echo {
         )
     }
 
-    fn check_model(&self) -> Result<(), String> {
+    fn check_model(&self, _block: &Block) -> Result<(), String> {
         Ok(()) // reads its values by name: no model to compare
     }
 
@@ -245,7 +245,7 @@ impl EphemeralResource<ExampleClient> for Token {
         )
     }
 
-    fn check_model(&self) -> Result<(), String> {
+    fn check_model(&self, _block: &Block) -> Result<(), String> {
         Ok(()) // reads its values by name: no model to compare
     }
 
