@@ -60,11 +60,8 @@ pub fn tls_check_text(mode: SslMode, sslrootcert: Option<&str>) -> String {
     }
 }
 
-/// `options` with the TLS mode and certificate files of a connection applied, and
-/// nothing else: sqlx fills every `PgConnectOptions` from `PGSSLMODE` and `PGSSLROOTCERT`
-/// of the process environment, which are meant for the `postgres` block (and reach it
-/// through its own env fallbacks), never for the PgBouncer admin consoles or a tenant's
-/// login. Without a CA file only the built-in roots check the server.
+/// `options` with the TLS mode and certificate files of a connection applied. (The libpq
+/// environment sqlx would read into `options` is out of the process: see `libpq_env`.)
 pub fn with_tls(
     mut options: PgConnectOptions,
     mode: SslMode,
@@ -72,11 +69,9 @@ pub fn with_tls(
 ) -> PgConnectOptions {
     let ca = files.ca_cert.as_deref();
     options = options.ssl_mode(ssl_mode(effective_sslmode(mode, ca)));
-    options = match ca {
-        Some(ca) => options.ssl_root_cert(ca),
-        // sqlx has no way to unset a root certificate: an empty PEM adds none.
-        None => options.ssl_root_cert_from_pem(Vec::new()),
-    };
+    if let Some(ca) = ca {
+        options = options.ssl_root_cert(ca);
+    }
     if let Some((cert, key)) = files.client_pair() {
         options = options.ssl_client_cert(cert).ssl_client_key(key);
     }
@@ -722,19 +717,10 @@ mod tests {
     }
 
     #[test]
-    fn a_root_certificate_from_the_environment_never_reaches_a_connection() {
-        // What sqlx makes of PGSSLROOTCERT=/env/pg-ca.pem and PGSSLMODE=disable.
-        let from_env = || {
-            PgConnectOptions::new_without_pgpass()
-                .ssl_root_cert("/env/pg-ca.pem")
-                .ssl_mode(PgSslMode::Disable)
-        };
+    fn with_tls_sets_the_mode_and_the_configured_ca() {
         let no_ca = crate::backends::settings::TlsFiles::default();
         for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
-            let options = with_tls(from_env(), mode, &no_ca);
-            let root = root_cert_of(&options);
-            assert!(!root.contains("pg-ca.pem"), "{mode}: {root}");
-            assert_eq!(root, "ssl_root_cert: Some(Inline([]))", "{mode}");
+            let options = with_tls(PgConnectOptions::new_without_pgpass(), mode, &no_ca);
             let want = format!("{:?}", ssl_mode(mode));
             assert_eq!(format!("{:?}", options.get_ssl_mode()), want);
         }
@@ -742,7 +728,11 @@ mod tests {
             ca_cert: Some("/etc/pgbouncer-ca.pem".into()),
             ..Default::default()
         };
-        let options = with_tls(from_env(), SslMode::VerifyFull, &own);
+        let options = with_tls(
+            PgConnectOptions::new_without_pgpass(),
+            SslMode::VerifyFull,
+            &own,
+        );
         assert!(root_cert_of(&options).contains("/etc/pgbouncer-ca.pem"));
         assert_eq!(format!("{:?}", options.get_ssl_mode()), "VerifyFull");
     }
