@@ -756,3 +756,69 @@ fn vault_auth_jwt_with_the_stack_signing_key() {
         let _ = vault_delete(&format!("auth/jwt/role/{role_name}"));
     }
 }
+
+/// The backend directly: when the background re-login fails (here: the Kubernetes token
+/// file is gone at that moment), the client does not keep sending the expired token for
+/// the rest of the run; once the file is back, the next request logs in again. Batch
+/// tokens (3 s) are never renewable, so a re-login is due at 2 s.
+#[test]
+fn vault_auth_a_failed_relogin_is_retried_on_the_next_request() {
+    use terraform_provider_dbaas::backends::settings::{
+        Secret, Settings, VaultLogin, VaultSettings,
+    };
+    use terraform_provider_dbaas::backends::Backends;
+
+    let key = std::path::PathBuf::from(stack("DBAAS_JWT_SIGNING_KEY"));
+    let role_name = format!("dbaas-acc-relogin-{}", std::process::id());
+    let mut things = VaultThings::default();
+    let policy = format!("dbaas-acc-relogin-{}", std::process::id());
+    things.policy(&policy, "dbaas-provider.hcl");
+    vault_post(
+        &format!("auth/jwt/role/{role_name}"),
+        &json!({ "role_type": "jwt", "bound_audiences": ["dbaas"], "user_claim": "sub",
+                 "token_policies": [policy], "token_no_default_policy": true,
+                 "token_type": "batch", "token_ttl": "3s", "token_max_ttl": "3s" }),
+    );
+    let jwt = sign_jwt(&key, &stack("DBAAS_JWT_ISSUER"), "dbaas", "ci-runner");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("sa-token");
+    std::fs::write(&token_file, &jwt).expect("token file");
+    let b = Backends::new(Settings {
+        vault: Some(VaultSettings {
+            address: stack("VAULT_ADDR"),
+            token: Secret::None,
+            mount: "database".into(),
+            tls: Default::default(),
+            namespace: None,
+            login: Some(VaultLogin::Kubernetes {
+                mount: "jwt".into(),
+                role: role_name.clone(),
+                jwt_file: token_file.display().to_string(),
+            }),
+        }),
+        ..Settings::default()
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcome = rt.block_on(async {
+        let vault = b.vault().await.expect("client");
+        vault
+            .read("database/config/acc-none-such")
+            .await
+            .expect("first login");
+        // The re-login at 2 s fails; the token expires at 3 s.
+        std::fs::remove_file(&token_file).expect("remove token file");
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        std::fs::write(&token_file, &jwt).expect("token file back");
+        let r = vault.read("database/config/acc-none-such").await;
+        b.shutdown().await;
+        r.map(|_| ()).map_err(|e| e.to_string())
+    });
+    let _ = vault_delete(&format!("auth/jwt/role/{role_name}"));
+    assert!(
+        outcome.is_ok(),
+        "after a failed re-login the next request logs in again: {outcome:?}"
+    );
+}

@@ -38,7 +38,14 @@ impl VaultClient {
                 Ok::<(), BackendError>(())
             })
             .await?;
-        Ok(self.current().map(|t| t.token).unwrap_or_default())
+        if let Some(current) = self.current() {
+            return Ok(current.token);
+        }
+        // The background re-login failed and the token has expired: log in for this
+        // request (a failure names method and mount, rather than a 403 on an old token).
+        let token = self.login(login).await?;
+        self.install(token.clone());
+        Ok(token.token)
     }
 
     fn current(&self) -> Option<LoginToken> {
@@ -56,6 +63,19 @@ impl VaultClient {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::replace(&mut current, token)
+    }
+
+    /// Forgets `expired` if it is still the current token (a request may have logged in
+    /// again meanwhile).
+    fn clear_current(&self, expired: &str) {
+        let mut current = self
+            .auth
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.as_ref().is_some_and(|t| t.token == expired) {
+            *current = None;
+        }
     }
 
     /// Makes `token` current and starts renewing it when it expires.
@@ -158,7 +178,10 @@ impl VaultClient {
                         self.set_current(Some(token.clone()));
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "the Vault token could not be renewed nor obtained again");
+                        tracing::warn!(error = %e, "the Vault token could not be renewed nor obtained again; the first request after it expires logs in anew");
+                        // A third of its TTL is left: use it, then let requests log in.
+                        tokio::time::sleep(Duration::from_millis(token.ttl * 1000 / 3)).await;
+                        self.clear_current(&token.token);
                         return;
                     }
                 },
