@@ -126,6 +126,12 @@ pub fn escape_glob(s: &str) -> String {
     out
 }
 
+/// The key rule a user confined to `prefix` gets: `~<prefix>*`, the prefix's glob
+/// characters escaped. Destroy compares a user's rules with it before deleting keys.
+pub fn key_rule(prefix: &str) -> String {
+    format!("~{}*", escape_glob(prefix))
+}
+
 impl AclSpec {
     /// The rules of `ACL SETUSER <name> ...`: `reset` first, so whatever was there before
     /// (extra passwords, keys, selectors) is gone, then exactly this user. One command,
@@ -135,7 +141,7 @@ impl AclSpec {
             "reset".to_string(),
             if self.enabled { "on" } else { "off" }.to_string(),
             format!("#{}", password_hash(&self.password)),
-            format!("~{}*", escape_glob(&self.key_prefix)),
+            key_rule(&self.key_prefix),
             "resetchannels".to_string(),
         ];
         rules.extend(self.channels.iter().map(|c| format!("&{c}")));

@@ -12,10 +12,8 @@ const MAX_PREFIX: usize = 128;
 /// beyond the tenant's keys (`FLUSHALL`, `KEYS`, `CONFIG`, ...).
 pub const DEFAULT_COMMANDS: &[&str] = &["+@all", "-@admin", "-@dangerous"];
 
-/// The key rule the namespace writes for `prefix`.
-pub fn key_rule(prefix: &str) -> String {
-    format!("~{}*", crate::backends::redis::escape_glob(prefix))
-}
+/// The key rule the namespace writes for `prefix` (the one `ACL SETUSER` sends).
+pub use crate::backends::redis::key_rule;
 
 /// Whether `s` is a namespace (ACL user) name: `^[a-zA-Z0-9_-]{1,64}$`, not `default`.
 pub fn check_name(s: &str) -> Result<(), String> {
