@@ -213,7 +213,7 @@ fn pinned(db: &str, sql: &str) -> String {
 
 /// Names for one Terraform: database, connection, role.
 fn names(tf: &Terraform, case: &str) -> (String, String, String) {
-    let [db, conn] = tagged(tf, [&format!("h1{case}"), &format!("h1{case}c")]);
+    let [db, conn] = tagged(tf, [&format!("hpin{case}"), &format!("hpin{case}c")]);
     let role = format!("{conn}-app");
     (db, conn, role)
 }
@@ -379,7 +379,7 @@ fn hostile_tenant_squatted_schemas_are_refused() {
             &login,
             &db,
             "CREATE SCHEMA extensions; \
-             CREATE FUNCTION extensions.similarity(text, text) RETURNS real LANGUAGE sql AS 'SELECT 1::real'",
+             CREATE FUNCTION extensions.h1_planted() RETURNS int LANGUAGE sql AS 'SELECT 1'",
         )
         .expect("the tenant squats `extensions`");
         assert_eq!(

@@ -13,6 +13,49 @@ use crate::enums::SslMode;
 /// Largest pool per provider process (the performance targets allow ≤ 10 connections).
 const POOL_SIZE: u32 = 8;
 
+/// Settings every admin session starts with, as start-up options (`-c name=value`), which
+/// win over `ALTER DATABASE/ROLE ... SET`: a tenant owns its database and may set its
+/// defaults, but never the admin's name resolution (`search_path`: no tenant schema, so no
+/// planted operator or function is ever found) nor whom the admin acts as (`role`).
+/// Values hold no spaces (the server splits the option string on whitespace).
+pub const ADMIN_SESSION_SETTINGS: &[(&str, &str)] =
+    &[("search_path", "pg_catalog,pg_temp"), ("role", "none")];
+
+/// Connect options for an admin session on `s` as `username`: TLS applied and
+/// [`ADMIN_SESSION_SETTINGS`] pinned. The one place admin sessions are configured (the
+/// pool in the maintenance database and every connection into a tenant database).
+pub fn admin_options(s: &PostgresSettings, username: &str, password: &str) -> PgConnectOptions {
+    let options = PgConnectOptions::new()
+        .host(&s.host)
+        .port(s.port)
+        .username(username)
+        .password(password)
+        .database(&s.database)
+        .application_name("terraform-provider-dbaas")
+        .options(ADMIN_SESSION_SETTINGS.iter().copied())
+        .disable_statement_logging();
+    with_tls(options, s.sslmode, &s.tls_files)
+}
+
+/// Whether a session reports the pinned settings (`search_path`, `role`, as
+/// `current_setting` shows them). `Err` says what differs: a server or pooler that drops
+/// the `options` start-up parameter must not leave an admin session in a tenant's
+/// namespace.
+pub fn check_pinned(search_path: &str, role: &str) -> Result<(), String> {
+    let path: Vec<&str> = search_path.split(',').map(str::trim).collect();
+    if path != ["pg_catalog", "pg_temp"] {
+        return Err(format!(
+            "the admin session's search_path is {search_path:?}, not \"pg_catalog, pg_temp\""
+        ));
+    }
+    if role != "none" {
+        return Err(format!(
+            "the admin session acts as role {role:?}, not as itself"
+        ));
+    }
+    Ok(())
+}
+
 /// A PostgreSQL failure, naming the server and provider block.
 #[derive(Debug, thiserror::Error)]
 #[error("PostgreSQL at {host}:{port} (provider block `postgres`): {message}")]
@@ -103,20 +146,13 @@ impl Postgres {
     /// Connection settings for `s` with the resolved user and password. Opens nothing:
     /// the pool connects on first use.
     pub fn new(s: &PostgresSettings, username: &str, password: &str) -> Self {
-        let options = PgConnectOptions::new()
-            .host(&s.host)
-            .port(s.port)
-            .username(username)
-            .password(password)
-            .database(&s.database)
-            .application_name("terraform-provider-dbaas")
-            .disable_statement_logging();
-        let options = with_tls(options, s.sslmode, &s.tls_files);
+        let options = admin_options(s, username, password);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(s.connect_timeout.max(1) + 20))
             .idle_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| Box::pin(async move { verify_pinned(conn).await }))
             .connect_lazy_with(options.clone());
         Postgres {
             host: s.host.clone(),
@@ -124,6 +160,17 @@ impl Postgres {
             tls_check: tls_check_text(s.sslmode, s.tls_files.ca_cert.as_deref()),
             options,
             pool,
+        }
+    }
+
+    /// A refusal decided above the backend (nothing was sent), in this server's error
+    /// shape.
+    pub fn refusal(&self, message: String) -> PgError {
+        PgError {
+            host: self.host.clone(),
+            port: self.port,
+            message,
+            code: None,
         }
     }
 
@@ -172,18 +219,25 @@ impl Postgres {
         }
     }
 
-    /// A fresh admin connection into database `db` (closed by the caller).
+    /// A fresh admin connection into database `db` (closed by the caller), with the
+    /// pinned settings checked: the database may be a tenant's, with its own defaults.
     fn connect_to<'a>(
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
         Box::pin(async move {
-            self.options
+            let mut conn = self
+                .options
                 .clone()
                 .database(db)
                 .connect()
                 .await
-                .map_err(|e| self.error(e))
+                .map_err(|e| self.error(e))?;
+            if let Err(e) = verify_pinned(&mut conn).await {
+                let _ = conn.close().await;
+                return Err(self.error(e));
+            }
+            Ok(conn)
         })
     }
 
@@ -277,6 +331,19 @@ impl Postgres {
     }
 }
 
+/// Reads the session's settings and refuses a session where [`ADMIN_SESSION_SETTINGS`]
+/// did not take (see [`check_pinned`]).
+async fn verify_pinned(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let (path, role): (String, String) = sqlx::query_as(crate::sql::SESSION_SETTINGS)
+        .fetch_one(&mut *conn)
+        .await?;
+    check_pinned(&path, &role).map_err(|e| {
+        sqlx::Error::Configuration(
+            format!("{e}; the admin connection must reach PostgreSQL itself, which applies the `options` start-up parameter (not a pooler that ignores it)").into(),
+        )
+    })
+}
+
 /// What the catalog says about a database, for create's resume and destroy's checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseFacts {
@@ -318,6 +385,19 @@ pub struct DatabaseSettings {
     pub lc_collate: String,
     /// LC_CTYPE.
     pub lc_ctype: String,
+}
+
+/// What the catalog of a tenant database says about one schema the admin installs into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaFacts {
+    /// Schema name.
+    pub name: String,
+    /// Owner role.
+    pub owner: String,
+    /// The owner is a superuser or the admin itself.
+    pub owner_is_admin: bool,
+    /// Roles other than the owner that hold CREATE on it (`PUBLIC` for everyone).
+    pub creators: Vec<String>,
 }
 
 /// One thing a role owns or holds outside the database being dropped.
@@ -500,6 +580,35 @@ impl Postgres {
                 .map_err(|e| self.error(e));
             let _ = conn.close().await;
             Ok(rows?.into_iter().collect())
+        })
+    }
+
+    /// The schemas among `names` that exist in database `db`, with owner and CREATE
+    /// grantees (read on a pinned session inside the database).
+    pub fn schema_facts<'a>(
+        &'a self,
+        db: &'a str,
+        names: &'a [&'a str],
+    ) -> crate::backends::BoxFut<'a, Result<Vec<SchemaFacts>, PgError>> {
+        Box::pin(async move {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            let mut conn = self.connect_to(db).await?;
+            let rows: Result<Vec<(String, String, bool, Vec<String>)>, PgError> =
+                sqlx::query_as(crate::sql::SCHEMA_FACTS)
+                    .bind(&names)
+                    .fetch_all(&mut conn)
+                    .await
+                    .map_err(|e| self.error(e));
+            let _ = conn.close().await;
+            Ok(rows?
+                .into_iter()
+                .map(|(name, owner, owner_is_admin, creators)| SchemaFacts {
+                    name,
+                    owner,
+                    owner_is_admin,
+                    creators,
+                })
+                .collect())
         })
     }
 
@@ -691,6 +800,45 @@ mod tests {
             port: 1,
             message: message.into(),
             code: Some(code.into()),
+        }
+    }
+
+    #[test]
+    fn admin_sessions_pin_search_path_and_role_at_start_up() {
+        let s = PostgresSettings {
+            host: "db".into(),
+            port: 5432,
+            username: "admin".into(),
+            password: crate::backends::settings::Secret::default(),
+            database: "postgres".into(),
+            sslmode: SslMode::Disable,
+            connect_timeout: 10,
+            tls_files: Default::default(),
+        };
+        let options = admin_options(&s, "admin", "pw");
+        let sent = options.get_options().unwrap_or_default();
+        assert!(sent.contains("-c search_path=pg_catalog,pg_temp"), "{sent}");
+        assert!(sent.contains("-c role=none"), "{sent}");
+        // No value holds whitespace: the server splits the option string on it.
+        for (_, v) in ADMIN_SESSION_SETTINGS {
+            assert!(!v.contains(char::is_whitespace), "{v}");
+        }
+        // Every connection into a tenant database is these options with another database.
+        let tenant = options.clone().database("shop");
+        assert_eq!(tenant.get_options(), options.get_options());
+    }
+
+    #[test]
+    fn a_session_without_the_pinned_settings_is_refused() {
+        assert_eq!(check_pinned("pg_catalog,pg_temp", "none"), Ok(()));
+        assert_eq!(check_pinned("pg_catalog, pg_temp", "none"), Ok(()));
+        for (path, role) in [
+            ("public, pg_catalog", "none"),
+            ("\"$user\", public", "none"),
+            ("pg_catalog, public", "none"),
+            ("pg_catalog,pg_temp", "shop_owner"),
+        ] {
+            assert!(check_pinned(path, role).is_err(), "{path} {role}");
         }
     }
 

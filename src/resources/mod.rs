@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod postgres_marks;
+pub mod postgres_schemas;
 pub mod redis_acl;
 pub mod shared_mysql_database;
 pub mod shared_postgres_database;

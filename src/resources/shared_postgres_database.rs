@@ -18,6 +18,7 @@ use crate::resources::common::{
 use crate::resources::postgres_marks::{
     describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
 };
+use crate::resources::postgres_schemas::{schema_verdicts, SchemaVerdict};
 use crate::sql::{self, TenantRoles};
 
 /// The resource type.
@@ -195,33 +196,78 @@ async fn build_database(
         // PUBLIC has lost CONNECT: only now may anyone connect at all.
         admin.push(sql::open_database(&spec.name));
         pg.exec_all(&admin).await?;
+        let added: Vec<&String> = spec.extensions.iter().flatten().collect();
+        let create = match admin_schemas(pg, &spec.name, auth.is_some(), !added.is_empty()).await? {
+            Ok(create) => create,
+            Err((_, why)) => return Err(pg.refusal(why)),
+        };
         let mut inside = sql::schema_setup(&spec.roles);
         if let Some(a) = auth {
-            inside.extend(sql::pgbouncer_auth_setup(a, &spec.roles));
+            inside.extend(sql::pgbouncer_auth_setup(
+                a,
+                &spec.roles,
+                create.contains(sql::PGBOUNCER_SCHEMA),
+            ));
         }
-        let added: Vec<&String> = spec.extensions.iter().flatten().collect();
-        inside.extend(extension_statements(pg, spec, &added).await?);
+        inside.extend(
+            extension_statements(pg, spec, &added, create.contains(sql::EXTENSION_SCHEMA)).await?,
+        );
         pg.exec_in(&spec.name, &inside).await?;
         pg.exec_all(&[sql::comment_on_database(&spec.name, sql::DATABASE_MANAGED)])
             .await
     }
 }
 
+/// The admin schemas about to be installed into in database `db` (`pgbouncer` and/or
+/// `extensions`), checked before anything goes into them: `Ok(Ok(to_create))` with those
+/// that are absent, or `Ok(Err((attribute, why)))` for one a tenant could plant in.
+async fn admin_schemas(
+    pg: &Postgres,
+    db: &str,
+    pgbouncer: bool,
+    extensions: bool,
+) -> Result<Result<BTreeSet<&'static str>, (&'static str, String)>, PgError> {
+    let mut wanted: Vec<(&'static str, &'static str)> = Vec::new();
+    if pgbouncer {
+        wanted.push((sql::PGBOUNCER_SCHEMA, "pgbouncer_auth"));
+    }
+    if extensions {
+        wanted.push((sql::EXTENSION_SCHEMA, "extensions"));
+    }
+    if wanted.is_empty() {
+        return Ok(Ok(BTreeSet::new()));
+    }
+    let names: Vec<&str> = wanted.iter().map(|(s, _)| *s).collect();
+    let found = pg.schema_facts(db, &names).await?;
+    let mut create = BTreeSet::new();
+    for ((schema, attr), verdict) in wanted.iter().zip(schema_verdicts(db, &names, &found)) {
+        match verdict {
+            SchemaVerdict::Create => {
+                create.insert(*schema);
+            }
+            SchemaVerdict::Use => {}
+            SchemaVerdict::Refuse(why) => return Ok(Err((attr, why))),
+        }
+    }
+    Ok(Ok(create))
+}
+
 /// Statements that install `added` extensions safely: into the admin-owned extension
-/// schema (created, with the database's `search_path` extended to it), never into the
-/// tenant-owned `public`, with `search_path` pinned while their scripts run as superuser.
-/// Empty when nothing is added.
+/// schema (created when `create_schema`, with the database's `search_path` extended to
+/// it), never into the tenant-owned `public`, with `search_path` pinned while their
+/// scripts run as superuser. Empty when nothing is added.
 async fn extension_statements(
     pg: &Postgres,
     spec: &Spec,
     added: &[&String],
+    create_schema: bool,
 ) -> Result<Vec<String>, PgError> {
     if added.is_empty() {
         return Ok(Vec::new());
     }
     pg.exec_all(&[sql::database_search_path(&spec.name)])
         .await?;
-    let mut v = sql::extension_schema_setup(&spec.roles);
+    let mut v = sql::extension_schema_setup(&spec.roles, create_schema);
     for ext in added {
         v.push(sql::create_extension(ext, pg.extension_pinned(ext).await?));
     }
@@ -663,6 +709,33 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 e,
             );
         };
+        let auth = auth_user(ctx);
+        let auth_before = prior.pgbouncer_auth;
+        let before: BTreeSet<String> = prior
+            .extensions
+            .as_option()
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let added: Vec<&String> = spec
+            .extensions
+            .iter()
+            .flat_map(|after| after.difference(&before))
+            .collect();
+        // The schemas about to be installed into, checked before anything changes.
+        let pgbouncer_on = spec.pgbouncer_auth && !auth_before;
+        let create = match admin_schemas(pg, &spec.name, pgbouncer_on, !added.is_empty()).await {
+            Ok(Ok(create)) => create,
+            Ok(Err((attr, why))) => {
+                attribute_error(&mut ctx.diags, attr, "Schema open to the tenant", why);
+                return None;
+            }
+            Err(e) => {
+                fail(ctx, e);
+                return None;
+            }
+        };
         let mut private = Private::parse(&ctx.private);
         if private.created_roles.is_none() {
             let owner = private
@@ -748,8 +821,6 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 spec.connection_limit,
             ));
         }
-        let auth = auth_user(ctx);
-        let auth_before = prior.pgbouncer_auth;
         if auth_before != spec.pgbouncer_auth {
             if spec.pgbouncer_auth {
                 admin.extend(sql::database_grants(&spec.name, &spec.roles, Some(&auth)));
@@ -767,22 +838,19 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         }
         if auth_before != spec.pgbouncer_auth {
             inside.extend(if spec.pgbouncer_auth {
-                sql::pgbouncer_auth_setup(&auth, &spec.roles)
+                sql::pgbouncer_auth_setup(
+                    &auth,
+                    &spec.roles,
+                    create.contains(sql::PGBOUNCER_SCHEMA),
+                )
             } else {
                 sql::pgbouncer_auth_teardown()
             });
         }
-        let before: BTreeSet<String> = prior
-            .extensions
-            .as_option()
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
         if let Some(after) = &spec.extensions {
             inside.extend(before.difference(after).map(|e| sql::drop_extension(e)));
-            let added: Vec<&String> = after.difference(&before).collect();
-            match extension_statements(pg, &spec, &added).await {
+            let create_schema = create.contains(sql::EXTENSION_SCHEMA);
+            match extension_statements(pg, &spec, &added, create_schema).await {
                 Ok(v) => inside.extend(v),
                 Err(e) => {
                     fail(ctx, e);

@@ -5,6 +5,7 @@
 
 pub mod mysql;
 pub mod postgres;
+pub mod qualified;
 pub mod vault;
 
 pub use mysql::*;

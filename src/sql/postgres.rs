@@ -127,7 +127,26 @@ pub const LOGIN_CHECK: &str = "SELECT 1";
 
 /// Catalog (run inside the database): its extensions but the built-in `plpgsql`.
 pub const INSTALLED_EXTENSIONS: &str =
-    "SELECT extname::text FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'";
+    "SELECT e.extname::pg_catalog.text FROM pg_catalog.pg_extension e \
+     WHERE e.extname OPERATOR(pg_catalog.<>) 'plpgsql'::pg_catalog.name";
+
+/// The admin session's `(search_path, role)`, to check that the pinned start-up settings
+/// took (run in every admin session, tenant databases included).
+pub const SESSION_SETTINGS: &str = "SELECT pg_catalog.current_setting('search_path'), \
+     pg_catalog.current_setting('role')";
+
+/// Catalog (run inside the database): the schemas named in $1 (text[]) that exist:
+/// `(schema, owner, owner is a superuser or the session's user, roles other than the
+/// owner holding CREATE on it (`PUBLIC` for everyone))`.
+pub const SCHEMA_FACTS: &str = "SELECT n.nspname::pg_catalog.text, o.rolname::pg_catalog.text, \
+     (o.rolsuper OR o.rolname OPERATOR(pg_catalog.=) CURRENT_USER), \
+     ARRAY(SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'::pg_catalog.text \
+                  ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END \
+           FROM pg_catalog.aclexplode(n.nspacl) a \
+           WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'::pg_catalog.text \
+             AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner ORDER BY 1) \
+     FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner \
+     WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.name[]) ORDER BY 1";
 
 /// Catalog: `(name, can_login, superuser, comment)` of the roles named in $1 (text[]).
 pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper, \
@@ -304,12 +323,19 @@ pub fn schema_setup(roles: &TenantRoles) -> Vec<String> {
     ]
 }
 
-/// Inside the tenant database: the SECURITY DEFINER lookup PgBouncer's `auth_query`
-/// calls (`SELECT usename, passwd FROM pgbouncer.get_auth($1)`), callable only by
-/// `auth_user`. Owned by the admin (not the tenant), with a pinned search_path, and
-/// returning only unexpired roles.
-pub fn pgbouncer_auth_setup(auth_user: &str, roles: &TenantRoles) -> Vec<String> {
-    let a = quote_ident(auth_user);
+/// The schema PgBouncer's auth function lives in.
+pub const PGBOUNCER_SCHEMA: &str = "pgbouncer";
+
+/// `CREATE SCHEMA "<schema>"`, without `IF NOT EXISTS`: run only when the schema was
+/// checked absent, so a same-named schema a tenant created in between makes it fail
+/// instead of being used.
+pub fn create_schema(schema: &str) -> String {
+    format!("CREATE SCHEMA {}", quote_ident(schema))
+}
+
+/// The body of `pgbouncer.get_auth(p_usename)`: this tenant's unexpired, non-superuser
+/// logins whose name is `p_usename`.
+pub fn pgbouncer_auth_body(roles: &TenantRoles) -> String {
     // Only logins of this tenant (members of its group roles), never a superuser: the
     // hash of any other role stays out of PgBouncer's reach through this database. The
     // group names are literals inside the body, which is itself a literal: quoted twice.
@@ -319,31 +345,57 @@ pub fn pgbouncer_auth_setup(auth_user: &str, roles: &TenantRoles) -> Vec<String>
         .map(|g| quote_literal(g))
         .collect::<Vec<_>>()
         .join(", ");
-    let body = format!(
+    // Every operator and function qualified: the body runs as the admin (SECURITY
+    // DEFINER), and its search_path is pinned as well.
+    format!(
         "SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s \
-         WHERE s.usename = p_usename AND NOT s.usesuper \
-         AND (s.valuntil IS NULL OR s.valuntil > pg_catalog.now()) \
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
-         WHERE m.member = s.usesysid AND g.rolname IN ({groups}))"
-    );
-    vec![
-        "CREATE SCHEMA IF NOT EXISTS pgbouncer".to_string(),
+         WHERE s.usename OPERATOR(pg_catalog.=) p_usename AND NOT s.usesuper \
+         AND (s.valuntil IS NULL OR s.valuntil OPERATOR(pg_catalog.>) pg_catalog.now()) \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid \
+         WHERE m.member OPERATOR(pg_catalog.=) s.usesysid \
+         AND g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{groups}]::pg_catalog.name[]))"
+    )
+}
+
+/// Inside the tenant database: the SECURITY DEFINER lookup PgBouncer's `auth_query`
+/// calls (`SELECT usename, passwd FROM pgbouncer.get_auth($1)`), callable only by
+/// `auth_user`. Owned by the admin (not the tenant), with a pinned search_path, and
+/// returning only unexpired roles. `create_schema`: the schema was checked absent (else
+/// it was checked admin-owned and closed to tenants: see `resources::postgres_schemas`).
+pub fn pgbouncer_auth_setup(
+    auth_user: &str,
+    roles: &TenantRoles,
+    create_schema: bool,
+) -> Vec<String> {
+    let a = quote_ident(auth_user);
+    let body = pgbouncer_auth_body(roles);
+    let mut v = Vec::new();
+    if create_schema {
+        v.push(self::create_schema(PGBOUNCER_SCHEMA));
+    }
+    v.extend([
         "REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC".to_string(),
         format!("GRANT USAGE ON SCHEMA pgbouncer TO {a}"),
         format!(
-            "CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) \
-             RETURNS TABLE(usename name, passwd text) LANGUAGE sql STABLE SECURITY DEFINER \
-             SET search_path = pg_catalog AS {}",
+            "CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename pg_catalog.text) \
+             RETURNS TABLE(usename pg_catalog.name, passwd pg_catalog.text) LANGUAGE sql STABLE SECURITY DEFINER \
+             SET search_path TO pg_catalog, pg_temp AS {}",
             quote_literal(&body)
         ),
-        "REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC".to_string(),
-        format!("GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO {a}"),
-    ]
+        "REVOKE ALL ON FUNCTION pgbouncer.get_auth(pg_catalog.text) FROM PUBLIC".to_string(),
+        format!("GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(pg_catalog.text) TO {a}"),
+    ]);
+    v
 }
 
-/// Inside the tenant database: removes the PgBouncer auth function.
+/// Inside the tenant database: removes the PgBouncer auth function and then its schema,
+/// without CASCADE: anything else found there (nothing the admin put) stops it rather than
+/// being dropped by a superuser.
 pub fn pgbouncer_auth_teardown() -> Vec<String> {
-    vec!["DROP SCHEMA IF EXISTS pgbouncer CASCADE".to_string()]
+    vec![
+        "DROP FUNCTION IF EXISTS pgbouncer.get_auth(pg_catalog.text)".to_string(),
+        "DROP SCHEMA IF EXISTS pgbouncer".to_string(),
+    ]
 }
 
 /// The schema extensions go into: owned by the admin, so a tenant (who owns `public`)
@@ -351,11 +403,14 @@ pub fn pgbouncer_auth_teardown() -> Vec<String> {
 pub const EXTENSION_SCHEMA: &str = "extensions";
 
 /// Inside the tenant database: the admin-owned extension schema, usable (not writable)
-/// by the tenant's roles.
-pub fn extension_schema_setup(roles: &TenantRoles) -> Vec<String> {
+/// by the tenant's roles. `create_schema` as in [`pgbouncer_auth_setup`].
+pub fn extension_schema_setup(roles: &TenantRoles, create_schema: bool) -> Vec<String> {
     let s = quote_ident(EXTENSION_SCHEMA);
-    vec![
-        format!("CREATE SCHEMA IF NOT EXISTS {s}"),
+    let mut v = Vec::new();
+    if create_schema {
+        v.push(self::create_schema(EXTENSION_SCHEMA));
+    }
+    v.extend([
         format!("REVOKE ALL ON SCHEMA {s} FROM PUBLIC"),
         format!(
             "GRANT USAGE ON SCHEMA {s} TO {}, {}, {}",
@@ -363,7 +418,8 @@ pub fn extension_schema_setup(roles: &TenantRoles) -> Vec<String> {
             quote_ident(&roles.readwrite),
             quote_ident(&roles.readonly)
         ),
-    ]
+    ]);
+    v
 }
 
 /// `ALTER DATABASE ... SET search_path`: apps find extension objects unqualified.
@@ -386,12 +442,12 @@ pub const EXTENSION_PINNED_SCHEMA: &str = "SELECT v.schema::text FROM pg_catalog
 pub fn create_extension(ext: &str, pinned: bool) -> String {
     if pinned {
         format!(
-            "SET LOCAL search_path = pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {}",
+            "SET LOCAL search_path TO pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {}",
             quote_ident(ext)
         )
     } else {
         format!(
-            "SET LOCAL search_path = {s}, pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s}",
+            "SET LOCAL search_path TO {s}, pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s}",
             quote_ident(ext),
             s = quote_ident(EXTENSION_SCHEMA)
         )
@@ -410,9 +466,65 @@ pub fn pgbouncer_command(verb: crate::enums::PgBouncerVerb, db: &str) -> Option<
     plain.then(|| format!("{verb} {db}"))
 }
 
+/// Every statement text the provider runs inside a tenant database (where the tenant
+/// owns `public` and may set the database's defaults), built for sample roles: what the
+/// qualification audit (`sql::qualified::unqualified`) checks. A new statement or query
+/// that runs in a tenant database belongs here.
+pub fn tenant_database_statements() -> Vec<String> {
+    let roles = TenantRoles::new("app", "app_owner");
+    let mut v = vec![
+        INSTALLED_EXTENSIONS.to_string(),
+        SESSION_SETTINGS.to_string(),
+        SCHEMA_FACTS.to_string(),
+        pgbouncer_auth_body(&roles),
+        drop_extension("pg_trgm"),
+        create_extension("pg_trgm", false),
+        create_extension("plpgsql", true),
+    ];
+    v.extend(schema_setup(&roles));
+    for create in [true, false] {
+        v.extend(pgbouncer_auth_setup("pgbouncer_auth", &roles, create));
+        v.extend(extension_schema_setup(&roles, create));
+    }
+    v.extend(pgbouncer_auth_teardown());
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_database_statements_qualify_every_operator_and_function() {
+        for s in tenant_database_statements() {
+            let found = crate::sql::qualified::unqualified(&s);
+            assert!(
+                found.is_empty(),
+                "unqualified {found:?} in a statement run inside a tenant database:\n{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn admin_schemas_are_created_only_when_checked_absent() {
+        let roles = TenantRoles::new("app", "app_owner");
+        for create in [true, false] {
+            for v in [
+                extension_schema_setup(&roles, create),
+                pgbouncer_auth_setup("pgbouncer_auth", &roles, create),
+            ] {
+                assert!(v.iter().all(|s| !s.contains("IF NOT EXISTS")), "{v:?}");
+                assert_eq!(
+                    v.iter().any(|s| s.starts_with("CREATE SCHEMA")),
+                    create,
+                    "{v:?}"
+                );
+            }
+        }
+        assert!(pgbouncer_auth_teardown()
+            .iter()
+            .all(|s| !s.contains("CASCADE")));
+    }
 
     #[test]
     fn create_database_statement() {
