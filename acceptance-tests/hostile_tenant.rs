@@ -221,11 +221,13 @@ fn names(tf: &Terraform, case: &str) -> (String, String, String) {
 /// The stack: the tenant database with `extra` attribute lines, a Vault connection, and
 /// an owner-access rotation role for it.
 fn hostile_stack(db: &str, conn: &str, role: &str, extra: &str) -> String {
-    let stack = Stack::default()
-        .hcl(&database_hcl(db, extra))
-        .connection("c", conn, "postgres", "")
-        .role("r", role, "c", &name_of(PGDB, "db"), "");
-    stack.body().to_string()
+    // Plain HCL (a `Stack` would sweep what it names when dropped).
+    [
+        database_hcl(db, extra),
+        crate::fixture::connection("c", conn, "postgres", ""),
+        crate::fixture::role("r", role, "c", &name_of(PGDB, "db"), ""),
+    ]
+    .concat()
 }
 
 fn database_hcl(db: &str, extra: &str) -> String {
@@ -308,13 +310,15 @@ fn hostile_tenant_planted_operators_never_run_as_the_admin() {
             assert_eq!(r.code, 0, "apply ({what}) failed:\n{}", r.all());
         }
 
-        // Import: forget the database and read it back by name.
+        // Import: forget the database and read it back by name, then apply (the
+        // configuration's deletion_protection = false reaches the state).
         case.w.state_rm(&[&format!("{PGDB}.db")]).ok();
         let r = case.w.import(&format!("{PGDB}.db"), &db);
         t.assert_no_trace(&format!("terraform import\n{}", r.all()));
         assert_eq!(r.code, 0, "import failed:\n{}", r.all());
-        let r = case.w.run(&["plan", "-no-color", "-input=false"]);
-        t.assert_no_trace(&format!("plan after import\n{}", r.all()));
+        let r = case.w.apply();
+        t.assert_no_trace(&format!("apply after import\n{}", r.all()));
+        assert_eq!(r.code, 0, "apply after import failed:\n{}", r.all());
 
         // Destroy (deletion_protection = false).
         let r = case.w.destroy();
@@ -470,13 +474,13 @@ fn hostile_tenant_squatted_schemas_are_refused() {
         let granted = pinned(
             &db,
             &format!(
-                "SELECT has_function_privilege({}, 'pgbouncer.get_auth(text)', 'EXECUTE')",
+                "SELECT has_schema_privilege({}, 'pgbouncer', 'USAGE')",
                 lit(&auth_user)
             ),
         );
         assert_eq!(
             granted, "f",
-            "PgBouncer's auth user was not pointed at the tenant's function"
+            "the admin granted PgBouncer's auth user nothing in the tenant's `pgbouncer`"
         );
 
         // Back to a clean state so the guard's destroy works.
