@@ -488,3 +488,51 @@ fn hostile_tenant_squatted_schemas_are_refused() {
         case.w.apply().ok();
     }
 }
+
+/// Beyond the issue's list: the tenant, owning its database, sets the database's default
+/// `role` to its owner role, so that an admin session without a pinned `role` acts as
+/// the tenant (what it creates would be the tenant's). The admin's extension, schema and
+/// PgBouncer auth function stay owned by a superuser.
+#[test]
+fn hostile_tenant_database_role_setting_never_becomes_the_admins_role() {
+    for tf in each_terraform() {
+        let (db, conn, role) = names(&tf, "ro");
+        let owner = format!("{db}_owner");
+        let mut case = case_for(&tf, &db, &conn, &role, "  pgbouncer_auth = false");
+        case.w.apply().ok();
+        let login = issue_creds(&role);
+        case.pg_roles.push(login.username.clone());
+        crate::fixture::direct(
+            &login,
+            &db,
+            &format!("ALTER DATABASE {} SET role = {}", ident(&db), lit(&owner)),
+        )
+        .expect("the tenant sets its database's default role");
+        case.w.write(&crate::fixture::config(&hostile_stack(
+            &db,
+            &conn,
+            &role,
+            "  pgbouncer_auth = true\n  extensions = [\"citext\"]",
+        )));
+        case.w.apply().ok();
+        let owners = pinned(
+            &db,
+            "SELECT string_agg(x, ', ' ORDER BY x) FROM ( \
+               SELECT 'extension ' || e.extname || ' ' || r.rolname AS x FROM pg_extension e JOIN pg_roles r ON r.oid = e.extowner \
+                 WHERE e.extname = 'citext' AND NOT r.rolsuper \
+               UNION ALL SELECT 'schema ' || n.nspname || ' ' || r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner \
+                 WHERE n.nspname IN ('extensions', 'pgbouncer') AND NOT r.rolsuper \
+               UNION ALL SELECT 'function ' || p.proname || ' ' || r.rolname FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner \
+                 WHERE p.proname = 'get_auth' AND NOT r.rolsuper) q",
+        );
+        assert_eq!(
+            owners, "",
+            "what the admin made is owned by the tenant: {owners}"
+        );
+        // The tenant's own sessions still act as its owner (its setting stays its own).
+        assert_eq!(
+            crate::fixture::via_pgbouncer(&login, &db, "SELECT current_user").as_deref(),
+            Ok(owner.as_str())
+        );
+    }
+}
