@@ -400,6 +400,9 @@ pub struct SchemaFacts {
     pub creators: Vec<String>,
 }
 
+/// A row of `sql::SCHEMA_FACTS`: name, owner, owner is admin, CREATE grantees.
+type SchemaRow = (String, String, bool, Vec<String>);
+
 /// One thing a role owns or holds outside the database being dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignDependency {
@@ -593,12 +596,11 @@ impl Postgres {
         Box::pin(async move {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             let mut conn = self.connect_to(db).await?;
-            let rows: Result<Vec<(String, String, bool, Vec<String>)>, PgError> =
-                sqlx::query_as(crate::sql::SCHEMA_FACTS)
-                    .bind(&names)
-                    .fetch_all(&mut conn)
-                    .await
-                    .map_err(|e| self.error(e));
+            let rows: Result<Vec<SchemaRow>, PgError> = sqlx::query_as(crate::sql::SCHEMA_FACTS)
+                .bind(&names)
+                .fetch_all(&mut conn)
+                .await
+                .map_err(|e| self.error(e));
             let _ = conn.close().await;
             Ok(rows?
                 .into_iter()

@@ -170,10 +170,8 @@ pub fn unqualified(sql: &str) -> Vec<String> {
                     found.push(format!("operator {op}"));
                 }
             }
-            Token::Cast => {
-                if !(word(i + 1) == Some("PG_CATALOG") && is(i + 2, Token::Punct('.'))) {
-                    found.push("cast to an unqualified type".to_string());
-                }
+            Token::Cast if !(word(i + 1) == Some("PG_CATALOG") && is(i + 2, Token::Punct('.'))) => {
+                found.push("cast to an unqualified type".to_string());
             }
             Token::Word(w) => {
                 let qualified = i >= 1 && is(i - 1, Token::Punct('.'));
