@@ -489,10 +489,12 @@ fn hostile_tenant_squatted_schemas_are_refused() {
     }
 }
 
-/// Beyond the issue's list: the tenant, owning its database, sets the database's default
-/// `role` to its owner role, so that an admin session without a pinned `role` acts as
-/// the tenant (what it creates would be the tenant's). The admin's extension, schema and
-/// PgBouncer auth function stay owned by a superuser.
+/// Beyond the issue's list: the tenant, owning its database, sets the database's defaults
+/// against the admin: `role` = its owner role, so that an admin session without a pinned
+/// `role` acts as the tenant (what it creates would be the tenant's); a missing
+/// `local_preload_libraries` entry (every new session refused) and
+/// `default_transaction_read_only`. The admin's extension, schemas and PgBouncer auth
+/// function are made all the same, owned by a superuser.
 #[test]
 fn hostile_tenant_database_role_setting_never_becomes_the_admins_role() {
     for tf in each_terraform() {
@@ -505,9 +507,15 @@ fn hostile_tenant_database_role_setting_never_becomes_the_admins_role() {
         crate::fixture::direct(
             &login,
             &db,
-            &format!("ALTER DATABASE {} SET role = {}", ident(&db), lit(&owner)),
+            &format!(
+                "ALTER DATABASE {d} SET role = {}; \
+                 ALTER DATABASE {d} SET local_preload_libraries = 'hpin_missing'; \
+                 ALTER DATABASE {d} SET default_transaction_read_only = on",
+                lit(&owner),
+                d = ident(&db)
+            ),
         )
-        .expect("the tenant sets its database's default role");
+        .expect("the tenant sets its database's defaults");
         case.w.write(&crate::fixture::config(&hostile_stack(
             &db,
             &conn,
@@ -515,6 +523,15 @@ fn hostile_tenant_database_role_setting_never_becomes_the_admins_role() {
             "  pgbouncer_auth = true\n  extensions = [\"citext\"]",
         )));
         case.w.apply().ok();
+        // The library setting refuses every session but the provider's (the test's psql
+        // too): put it back.
+        admin(
+            "postgres",
+            &format!(
+                "ALTER DATABASE {d} RESET local_preload_libraries; ALTER DATABASE {d} RESET default_transaction_read_only",
+                d = ident(&db)
+            ),
+        );
         let owners = pinned(
             &db,
             "SELECT string_agg(x, ', ' ORDER BY x) FROM ( \

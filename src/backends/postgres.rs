@@ -16,10 +16,16 @@ const POOL_SIZE: u32 = 8;
 /// Settings every admin session starts with, as start-up options (`-c name=value`), which
 /// win over `ALTER DATABASE/ROLE ... SET`: a tenant owns its database and may set its
 /// defaults, but never the admin's name resolution (`search_path`: no tenant schema, so no
-/// planted operator or function is ever found) nor whom the admin acts as (`role`).
+/// planted operator or function is ever found), whom the admin acts as (`role`), which
+/// libraries its session loads (`local_preload_libraries`: a missing one would refuse
+/// the admin's connection) or whether it may write (`default_transaction_read_only`).
 /// Values hold no spaces (the server splits the option string on whitespace).
-pub const ADMIN_SESSION_SETTINGS: &[(&str, &str)] =
-    &[("search_path", "pg_catalog,pg_temp"), ("role", "none")];
+pub const ADMIN_SESSION_SETTINGS: &[(&str, &str)] = &[
+    ("search_path", "pg_catalog,pg_temp"),
+    ("role", "none"),
+    ("local_preload_libraries", ""),
+    ("default_transaction_read_only", "off"),
+];
 
 /// Connect options for an admin session on `s` as `username`: TLS applied and
 /// [`ADMIN_SESSION_SETTINGS`] pinned. The one place admin sessions are configured (the
@@ -821,6 +827,11 @@ mod tests {
         let sent = options.get_options().unwrap_or_default();
         assert!(sent.contains("-c search_path=pg_catalog,pg_temp"), "{sent}");
         assert!(sent.contains("-c role=none"), "{sent}");
+        assert!(sent.contains("-c local_preload_libraries= "), "{sent}");
+        assert!(
+            sent.contains("-c default_transaction_read_only=off"),
+            "{sent}"
+        );
         // No value holds whitespace: the server splits the option string on it.
         for (_, v) in ADMIN_SESSION_SETTINGS {
             assert!(!v.contains(char::is_whitespace), "{v}");
