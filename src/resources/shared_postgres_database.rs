@@ -335,7 +335,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
                     .optional()
                     .computed()
                     .use_state_for_unknown()
-                    .description("Extensions to install in the database (`CREATE EXTENSION`); removing one drops it. When unset, extensions are not managed (an imported database reports what it has).")
+                    .description("Extensions to install in the database (`CREATE EXTENSION`), into the schema `extensions`, which the provider's admin creates and owns; removing one drops it. An `extensions` schema owned by anyone else (a tenant may have created it first) or where others may create objects is refused, naming schema and owner, and nothing is installed. When unset, extensions are not managed (an imported database reports what it has).")
                     .validate(Validator::new("extension names", |v| {
                         for e in v.string_list() {
                             if e.is_empty() || !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -357,7 +357,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
                     .validate(pg_name_validator(63, &[])),
             )
             .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying. A database whose create was cut off before it was complete (tainted, and marked unfinished in the catalog) can be replaced regardless: no tenant could have stored data in it."))
-            .attr(Attribute::bool("pgbouncer_auth").default(Value::Bool(true)).description("Install `pgbouncer.get_auth(text)` (SECURITY DEFINER, unexpired roles only) and grant it and CONNECT to PgBouncer's `auth_user`, so logins work through PgBouncer's `auth_query`."))
+            .attr(Attribute::bool("pgbouncer_auth").default(Value::Bool(true)).description("Install `pgbouncer.get_auth(text)` (SECURITY DEFINER, unexpired roles only) and grant it and CONNECT to PgBouncer's `auth_user`, so logins work through PgBouncer's `auth_query`. The schema `pgbouncer` is created and owned by the provider's admin; one created by anyone else (a tenant, while this was `false`) is refused, naming schema and owner."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use: the PgBouncer endpoint (`pgbouncer.host`), or the primary when no `pgbouncer` block is configured."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use.")),
         )
