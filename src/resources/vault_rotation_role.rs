@@ -320,14 +320,23 @@ struct RedisNamespace {
     keys: Vec<String>,
     /// Channel patterns (`&app:*`).
     channels: Vec<String>,
+    /// The namespace user may not run Lua (`allow_scripting = false`); absent in records
+    /// of earlier releases.
+    #[serde(default)]
+    no_scripting: bool,
 }
 
 impl RedisNamespace {
     /// The statements generated for it at `access`. Issued logins never get SCAN or
     /// RANDOMKEY, even for a namespace with `allow_keyspace_scan`: the opt-in is the
     /// namespace user's, and deriving it from a live ACL would flip while that ACL changes.
+    /// They lose scripting with the namespace user (`allow_scripting = false`).
     fn statements(&self, access: Access) -> VaultStatements {
-        sql::vault_redis_statements_for(&self.keys, &self.channels, access, false)
+        let opt_ins = sql::RedisOptIns {
+            keyspace_scan: false,
+            scripting: !self.no_scripting,
+        };
+        sql::vault_redis_statements_for(&self.keys, &self.channels, access, opt_ins)
     }
 }
 
@@ -350,6 +359,9 @@ fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
         redis_namespace: Some(ns.clone()),
     })
 }
+
+/// The command whose `ACL DRYRUN` tells whether a namespace user may run Lua.
+const SCRIPTING_PROBE: &[&str] = &["EVAL", "return 1", "0"];
 
 /// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
 /// a diagnostic's summary and detail.
@@ -375,9 +387,20 @@ async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (St
             format!("The namespace's ACL user is not as dbaas_shared_redis_namespace leaves it: {why}. Apply the namespace first to restore its rules."),
         ));
     }
+    // Scripting follows what the namespace user may do, not how its rules read.
+    let no_scripting = match redis.may_run(name, SCRIPTING_PROBE).await {
+        Ok(allowed) => !allowed,
+        Err(e) => {
+            return Err((
+                format!("Cannot read Redis namespace {name:?}"),
+                format!("{e}. The role's rules are generated from the namespace's ACL user and are not guessed."),
+            ))
+        }
+    };
     Ok(RedisNamespace {
         keys: user.keys,
         channels: user.channels,
+        no_scripting,
     })
 }
 
@@ -842,8 +865,33 @@ mod tests {
         let ns = RedisNamespace {
             keys: vec!["~app:*".into()],
             channels: vec!["&app:*".into()],
+            no_scripting: false,
         };
-        assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns));
+        assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns.clone()));
+        // A record without `no_scripting` (before issue 19) reads as scripting on.
+        let old = br#"{"redis_namespace":{"keys":["~app:*"],"channels":["&app:*"]}}"#;
+        assert_eq!(recorded_namespace(old), Some(ns));
+    }
+
+    #[test]
+    fn issued_logins_lose_scripting_with_the_namespace() {
+        let ns = |no_scripting| RedisNamespace {
+            keys: vec!["~app:*".into()],
+            channels: vec![],
+            no_scripting,
+        };
+        for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
+            let rules = |n: RedisNamespace| -> Vec<String> {
+                serde_json::from_str(&n.statements(access).creation[0]).unwrap_or_default()
+            };
+            let on = rules(ns(false));
+            let off = rules(ns(true));
+            assert!(!on.iter().any(|r| r == "-@scripting"), "{on:?}");
+            assert_eq!(off.last().map(String::as_str), Some("-@scripting"));
+            for rule in ["-client|tracking", "-script|kill", "-select", "-scan"] {
+                assert!(on.iter().any(|r| r == rule) && off.iter().any(|r| r == rule));
+            }
+        }
     }
 
     use crate::resources::common::test_object as obj;
@@ -864,6 +912,7 @@ mod tests {
         let ns = RedisNamespace {
             keys: vec!["~app:*".into()],
             channels: vec!["&app:*".into()],
+            no_scripting: false,
         };
         let edited = Value::from_strings([r#"["~*","+@all"]"#]);
         let prior = obj(&[
