@@ -352,3 +352,40 @@ fn run_case(tf: &Terraform) {
         .unwrap_or_else(|e| panic!("C's Vault logins may EVAL again: {e}"));
     g.destroy();
 }
+
+/// Beyond the list: a configuration author gives a namespace a key prefix (or
+/// channels) whose channel patterns match Redis's keyspace-notification channels
+/// (`__keyevent@0__:set` carries the name of every key any tenant sets, once the platform
+/// enables `notify-keyspace-events`). Refused at plan on the attribute; nothing is created.
+#[test]
+fn hostile_redis_channels_never_reach_keyspace_notifications() {
+    for tf in each_terraform() {
+        let [n] = tagged(&tf, ["h19r_notif"]);
+        let _sweep = Cleanup::redis(&[&n], &[]);
+        for (attr, extra) in [
+            ("key_prefix", "  key_prefix = \"_\"".to_string()),
+            (
+                "key_prefix",
+                format!("  key_prefix = \"__keyevent@0__:{n}\""),
+            ),
+            (
+                "channels",
+                "  key_prefix = \"_\"\n  channels = [\"_*\"]".to_string(),
+            ),
+        ] {
+            let w = crate::fixture::one_resource(&tf, RNS, &n, &extra);
+            crate::fixture::assert_refused_at_plan(
+                &w,
+                attr,
+                "keyspace-notification channels",
+                &extra,
+            );
+            assert!(
+                redis_try_admin(&["ACL", "GETUSER", &n])
+                    .unwrap_or_default()
+                    .is_empty(),
+                "{extra}: nothing may be created"
+            );
+        }
+    }
+}

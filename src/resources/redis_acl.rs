@@ -105,6 +105,20 @@ pub fn check_command_rule(rule: &str) -> Result<(), String> {
     }
 }
 
+/// Where the channels Redis publishes keyspace notifications on begin: their names and
+/// messages carry every tenant's key names.
+const NOTIFICATION_CHANNELS: &[&str] = &["__keyspace@", "__keyevent@"];
+
+/// Whether channel pattern `s` can match a keyspace-notification channel. Conservative:
+/// the literal part before the first glob character (`*`, `?`, `[`, `\`) decides.
+pub fn reaches_notifications(s: &str) -> bool {
+    let end = s.find(['*', '?', '[', '\\']).unwrap_or(s.len());
+    let (literal, glob) = (&s[..end], end < s.len());
+    NOTIFICATION_CHANNELS
+        .iter()
+        .any(|n| literal.starts_with(n) || (glob && n.starts_with(literal)))
+}
+
 /// Whether `s` can be a channel pattern of a namespace with key prefix `prefix`.
 pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
     if s.is_empty() {
@@ -112,6 +126,9 @@ pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("{s:?} contains whitespace or a control character"));
+    }
+    if reaches_notifications(s) {
+        return Err(format!("{s:?} can match Redis's keyspace-notification channels (`__keyspace@<db>__:<key>`, `__keyevent@<db>__:<event>`), which carry every tenant's key names; choose a key prefix and channels that cannot start with `__keyspace@` or `__keyevent@`"));
     }
     if let Some(p) = prefix {
         if !s.starts_with(p) {
@@ -278,6 +295,35 @@ mod tests {
         assert!(check_channel("*", Some("app:")).is_err());
         assert!(check_channel("other:*", Some("app:")).is_err());
         assert!(check_channel("a b", None).is_err());
+    }
+
+    #[test]
+    fn channels_never_reach_keyspace_notifications() {
+        let ok = |s: &str| check_channel(s, None);
+        assert_verdicts(
+            ok,
+            &[
+                "app:*",
+                "_x:*",
+                "_",
+                "__",
+                "__keyspace",
+                "__k",
+                "__keyspacex@*",
+            ],
+            &[
+                "*",
+                "_*",
+                "__*",
+                "__key*",
+                "__keyspace@*",
+                "__keyevent@0__:set",
+                "__keyspace@0__:app:*",
+                "_?keyevent@*",
+                "[_]_keyevent@*",
+                "\\_\\_keyevent@*",
+            ],
+        );
     }
 
     #[test]

@@ -453,6 +453,16 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             (Known::Null, Known::Value(n)) => Some(format!("{n}:")),
             _ => None,
         };
+        if let (Some(prefix), Known::Null) = (&prefix, &config.channels) {
+            // The default channel pattern, `<key_prefix>*`.
+            if let Err(why) = check_channel(&format!("{prefix}*"), Some(prefix)) {
+                diags.error_at(
+                    AttributePath::attr("key_prefix"),
+                    "Key prefix reaches other tenants' channels",
+                    format!("With this key prefix, the default channel pattern {why}. Or set `channels` to patterns that cannot."),
+                );
+            }
+        }
         if let (Some(prefix), Known::Value(channels)) = (prefix, &config.channels) {
             for (i, c) in channels.iter().enumerate() {
                 if let Known::Value(c) = c {
