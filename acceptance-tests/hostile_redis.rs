@@ -389,3 +389,85 @@ fn hostile_redis_channels_never_reach_keyspace_notifications() {
         }
     }
 }
+
+/// Beyond the list: a configuration author writes a static Redis rotation role
+/// for namespace A whose `username` is tenant B's namespace user. Vault would rotate B's
+/// password and hand it to whoever reads A's credentials (and lock B's apps out). Refused
+/// at apply on `username`; nothing is written to Vault; B's password still works. A login
+/// confined to A's own prefix is accepted.
+#[test]
+fn hostile_redis_static_role_cannot_take_another_tenants_login() {
+    for tf in each_terraform() {
+        let [a, b, own, conn] = tagged(&tf, ["h19r_sa", "h19r_sb", "h19r_sown", "h19rst"]);
+        let (steal, keep) = (format!("{conn}-steal"), format!("{conn}-own"));
+        let _sweep = Cleanup::redis(&[&own], &[]);
+        let stack = Stack::default()
+            .hcl(&resource(RNS, "a", &a, ""))
+            .hcl(&resource(RNS, "b", &b, ""))
+            .connection("rd", &conn, "redis", "")
+            .hcl(&password_output("b"))
+            .guard(|g| {
+                g.redis_users.extend([a.clone(), b.clone(), own.clone()]);
+                g.redis_keys.extend([format!("{a}:*"), format!("{b}:*")]);
+                g.vault_roles.extend([steal.clone(), keep.clone()]);
+            });
+        let body = stack.body().to_string();
+        let mut g = stack.case(&tf);
+        g.apply_clean();
+        let pb = output_str(&g.w, "b");
+
+        let static_role = |label: &str, name: &str, user: &str| {
+            crate::fixture::role(
+                label,
+                name,
+                "rd",
+                &name_of(RNS, "a"),
+                &format!("  mode     = \"static\"\n  username = \"{user}\"\n"),
+            )
+        };
+        g.w.write(&config(&format!(
+            "{body}{}",
+            static_role("steal", &steal, &b)
+        )));
+        let r = g.w.apply().failed();
+        let all = crate::fixture::flat(&r.all());
+        assert!(
+            crate::fixture::points_at(&r.all(), "username") && all.contains(&b),
+            "a static role for {a} taking {b}'s login must be refused on `username`:\n{}",
+            r.all()
+        );
+        assert!(
+            crate::harness::vault_get(&format!("database/static-roles/{steal}")).is_none(),
+            "nothing written to Vault"
+        );
+        redis(&b, &pb, &["PING"]).unwrap_or_else(|e| panic!("B's password still works: {e}"));
+
+        // A login confined to A's own prefix (as the platform makes for an app) is fine.
+        let own_pw = "h19r-own-password-1";
+        redis_admin(&[
+            "ACL",
+            "SETUSER",
+            &own,
+            "reset",
+            "on",
+            &format!(">{own_pw}"),
+            &format!("~{a}:*"),
+            "resetchannels",
+            &format!("&{a}:*"),
+            "+@all",
+            "-@admin",
+        ]);
+        g.w.write(&config(&format!(
+            "{body}{}",
+            static_role("own", &keep, &own)
+        )));
+        g.w.apply().ok();
+        let creds = read_creds(&format!("database/static-creds/{keep}"));
+        assert_eq!(creds.username, own);
+        redis(&own, &creds.password, &["SET", &format!("{a}:k"), "v"])
+            .unwrap_or_else(|e| panic!("the rotated own login works: {e}"));
+        g.w.write(&config(&body));
+        g.w.apply().ok();
+        g.destroy();
+    }
+}

@@ -206,6 +206,44 @@ pub fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
     }
 }
 
+/// Whether ACL user `login` (read back as `user`; `None` when missing) may be the
+/// `username` of a static rotation role for namespace `namespace`, whose key rules are
+/// `namespace_keys`: Vault rotates its password and hands it to the role's readers, so it
+/// must be an existing login confined to exactly the namespace's keys and channels, with no
+/// selectors, and neither the provider's `admin` nor the namespace user (whose password
+/// belongs to Terraform).
+pub fn check_static_login(
+    login: &str,
+    user: Option<&AclUser>,
+    namespace: &str,
+    namespace_keys: &[String],
+    admin: &str,
+) -> Result<(), String> {
+    if login == admin {
+        return Err(format!("{login:?} is the user the provider connects as; Vault would rotate the shared Redis's admin password and hand it out"));
+    }
+    if login == namespace {
+        return Err(format!("{login:?} is the namespace's own user, whose password `dbaas_shared_redis_namespace` sets; use a separate login confined to the namespace's prefix, or a dynamic role"));
+    }
+    let Some(user) = user else {
+        return Err(format!(
+            "Redis has no user {login:?}; a static role rotates an existing login"
+        ));
+    };
+    let confined_here = confined(&user.keys, &user.channels).is_ok()
+        && user.keys == namespace_keys
+        && user.selectors.is_empty();
+    if !confined_here {
+        return Err(format!(
+            "{login:?} is not confined to namespace {namespace:?} (its key rules are {:?}, the namespace's {:?}{}); Vault would hand its password to the readers of this role",
+            user.keys.join(" "),
+            namespace_keys.join(" "),
+            if user.selectors.is_empty() { "" } else { ", and it has selectors" },
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +333,46 @@ mod tests {
         assert!(check_channel("*", Some("app:")).is_err());
         assert!(check_channel("other:*", Some("app:")).is_err());
         assert!(check_channel("a b", None).is_err());
+    }
+
+    #[test]
+    fn static_logins_must_be_confined_to_the_namespace() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let user = |keys: &[&str], channels: &[&str], selectors: &[&str]| AclUser {
+            keys: s(keys),
+            channels: s(channels),
+            selectors: s(selectors),
+            ..AclUser::default()
+        };
+        let ns_keys = s(&["~a:*"]);
+        let check = |login: &str, u: Option<&AclUser>| {
+            check_static_login(login, u, "a", &ns_keys, "default")
+        };
+        let own = user(&["~a:*"], &["&a:*"], &[]);
+        assert!(check("a-app", Some(&own)).is_ok());
+        assert!(check("a-app", Some(&user(&["~a:*"], &[], &[]))).is_ok());
+        for (login, u, says) in [
+            ("default", Some(own.clone()), "provider connects as"),
+            ("a", Some(own.clone()), "namespace's own user"),
+            ("ghost", None, "no user"),
+            ("b", Some(user(&["~b:*"], &["&b:*"], &[])), "not confined"),
+            ("admin2", Some(user(&["~*"], &["&*"], &[])), "not confined"),
+            (
+                "wide",
+                Some(user(&["~a:*", "~b:*"], &[], &[])),
+                "not confined",
+            ),
+            ("sub", Some(user(&["~a:x:*"], &[], &[])), "not confined"),
+            ("chan", Some(user(&["~a:*"], &["&*"], &[])), "not confined"),
+            (
+                "sel",
+                Some(user(&["~a:*"], &[], &["(~b:* +get)"])),
+                "selectors",
+            ),
+        ] {
+            let e = check(login, u.as_ref()).expect_err(login);
+            assert!(e.contains(says), "{login}: {e}");
+        }
     }
 
     #[test]

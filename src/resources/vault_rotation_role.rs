@@ -18,7 +18,7 @@ use crate::resources::common::{
     plan_views_with_prior, read_private, vault_mount_validator, vault_name_validator,
     write_private, Ctx,
 };
-use crate::resources::redis_acl::confined;
+use crate::resources::redis_acl::{check_static_login, confined};
 use crate::resources::vault_role_rules::{
     creds_path, generated_statements, policy_for, recover_from_statements, role_path, ttl_secs,
 };
@@ -206,6 +206,15 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Model> {
     let stat = planned.is_static();
     let access = planned.access;
     let engine = engine_of(ctx, &mount, &connection).await?;
+    if engine == Engine::Redis && stat {
+        let username = planned.username.clone().unwrap_or_default();
+        let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
+        if let Err((summary, detail)) = check_static_redis_login(redis, &database, &username).await
+        {
+            attribute_error(&mut ctx.diags, "username", summary, detail);
+            return None;
+        }
+    }
     // PostgreSQL `owner` logins join the database's actual owner: the planned one when the
     // plan knew it (so apply matches the plan), else the catalog's.
     let owner = if engine != Engine::Postgres {
@@ -357,6 +366,36 @@ fn recorded_namespace(private: &[u8]) -> Option<RedisNamespace> {
 fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
     write_private(&Private {
         redis_namespace: Some(ns.clone()),
+    })
+}
+
+/// Refuses a static Redis role's `username` that is not a login confined to namespace
+/// `database` (another tenant's user, the admin, the namespace user itself): Vault would
+/// rotate its password and hand it out. The error is a diagnostic's summary and detail.
+async fn check_static_redis_login(
+    redis: &Redis,
+    database: &str,
+    username: &str,
+) -> Result<(), (String, String)> {
+    let ns = read_namespace(redis, database).await?;
+    let user = redis.get_user(username).await.map_err(|e| {
+        (
+            format!("Cannot read Redis user {username:?}"),
+            format!("{e}. Nothing was written to Vault."),
+        )
+    })?;
+    check_static_login(
+        username,
+        user.as_ref(),
+        database,
+        &ns.keys,
+        redis.admin_user(),
+    )
+    .map_err(|why| {
+        (
+            "Static role's username is not a login of this namespace".to_string(),
+            format!("{why}. Nothing was written to Vault."),
+        )
     })
 }
 
