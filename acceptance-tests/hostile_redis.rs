@@ -161,6 +161,22 @@ fn assert_confined(who: &str, user: &str, password: &str, mine: &str, theirs: (&
         open.join("\n  ")
     );
 
+    // The same from inside a script: scripts run with the caller's ACL. (FUNCTION,
+    // CLIENT, SCRIPT and the Pub/Sub subscriptions are never allowed from a script.)
+    for call in [
+        "redis.call('select', '1')".to_string(),
+        format!("redis.call('move', '{own_key}', '1')"),
+        format!("redis.call('pubsub', 'numsub', '{b_prefix}events')"),
+        "redis.call('dbsize')".to_string(),
+        "redis.call('info', 'keyspace')".to_string(),
+    ] {
+        let out = redis(user, password, &["EVAL", &format!("return {call}"), "0"]);
+        assert!(
+            matches!(&out, Err(e) if e.contains("can't run this command")),
+            "{who}: EVAL {call} must be refused inside the script, got {out:?}"
+        );
+    }
+
     // RESP3 tracking in broadcasting mode, no prefix: the other tenant's write must not
     // reach us as an invalidation.
     let mut raw = Raw::login(user, password);
