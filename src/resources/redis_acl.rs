@@ -127,13 +127,13 @@ pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("{s:?} contains whitespace or a control character"));
     }
-    if reaches_notifications(s) {
-        return Err(format!("{s:?} can match Redis's keyspace-notification channels (`__keyspace@<db>__:<key>`, `__keyevent@<db>__:<event>`), which carry every tenant's key names; choose a key prefix and channels that cannot start with `__keyspace@` or `__keyevent@`"));
-    }
     if let Some(p) = prefix {
         if !s.starts_with(p) {
             return Err(format!("{s:?} does not start with the namespace's key prefix {p:?}; channels are confined to it too (e.g. `{p}events` or `{p}*`)"));
         }
+    }
+    if reaches_notifications(s) {
+        return Err(format!("{s:?} can match Redis's keyspace-notification channels (`__keyspace@<db>__:<key>`, `__keyevent@<db>__:<event>`), which carry every tenant's key names; choose a key prefix and channels that cannot start with `__keyspace@` or `__keyevent@`"));
     }
     Ok(())
 }
