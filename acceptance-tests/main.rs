@@ -11,6 +11,7 @@ mod ephemeral;
 mod foundation;
 mod guides;
 mod hostile_tenant;
+mod hostile_redis;
 mod mysql;
 mod pg_env;
 mod postgres;

@@ -517,6 +517,19 @@ impl Redis {
         })
     }
 
+    /// Whether user `name` may run the command `args` (`ACL DRYRUN`): `false` when its
+    /// rules refuse it.
+    pub fn may_run<'a>(
+        &'a self,
+        name: &'a str,
+        args: &'a [&'a str],
+    ) -> BoxFut<'a, Result<bool, RedisError>> {
+        Box::pin(async move {
+            let reply: Value = self.acl(("DRYRUN", name, args)).await?;
+            Ok(dryrun_allowed(&reply))
+        })
+    }
+
     /// Every other user whose key patterns reach keys starting with `prefix`, with the
     /// overlapping patterns.
     pub fn overlapping_users<'a>(
@@ -608,6 +621,12 @@ impl Redis {
             }
         })
     }
+}
+
+/// Whether an `ACL DRYRUN` reply allows the command: `OK`; a refusal is a text saying
+/// which permission is missing.
+pub fn dryrun_allowed(reply: &Value) -> bool {
+    text(reply).as_deref() == Some("OK")
 }
 
 /// The warning for a shared Redis whose memory settings let it refuse every tenant's
@@ -744,6 +763,16 @@ mod tests {
         };
         assert_eq!(off.setuser_rules()[1], "off");
         assert!(!off.setuser_rules().iter().any(|r| r.starts_with('&')));
+    }
+
+    #[test]
+    fn dryrun_verdicts() {
+        assert!(dryrun_allowed(&Value::Okay));
+        assert!(dryrun_allowed(&Value::SimpleString("OK".into())));
+        assert!(!dryrun_allowed(&bulk(
+            "This user has no permissions to run the 'eval' command"
+        )));
+        assert!(!dryrun_allowed(&Value::Nil));
     }
 
     #[test]

@@ -105,6 +105,20 @@ pub fn check_command_rule(rule: &str) -> Result<(), String> {
     }
 }
 
+/// Where the channels Redis publishes keyspace notifications on begin: their names and
+/// messages carry every tenant's key names.
+const NOTIFICATION_CHANNELS: &[&str] = &["__keyspace@", "__keyevent@"];
+
+/// Whether channel pattern `s` can match a keyspace-notification channel. Conservative:
+/// the literal part before the first glob character (`*`, `?`, `[`, `\`) decides.
+pub fn reaches_notifications(s: &str) -> bool {
+    let end = s.find(['*', '?', '[', '\\']).unwrap_or(s.len());
+    let (literal, glob) = (&s[..end], end < s.len());
+    NOTIFICATION_CHANNELS
+        .iter()
+        .any(|n| literal.starts_with(n) || (glob && n.starts_with(literal)))
+}
+
 /// Whether `s` can be a channel pattern of a namespace with key prefix `prefix`.
 pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
     if s.is_empty() {
@@ -117,6 +131,9 @@ pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
         if !s.starts_with(p) {
             return Err(format!("{s:?} does not start with the namespace's key prefix {p:?}; channels are confined to it too (e.g. `{p}events` or `{p}*`)"));
         }
+    }
+    if reaches_notifications(s) {
+        return Err(format!("{s:?} can match Redis's keyspace-notification channels (`__keyspace@<db>__:<key>`, `__keyevent@<db>__:<event>`), which carry every tenant's key names; choose a key prefix and channels that cannot start with `__keyspace@` or `__keyevent@`"));
     }
     Ok(())
 }
@@ -187,6 +204,44 @@ pub fn confined(keys: &[String], channels: &[String]) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Whether ACL user `login` (read back as `user`; `None` when missing) may be the
+/// `username` of a static rotation role for namespace `namespace`, whose key rules are
+/// `namespace_keys`: Vault rotates its password and hands it to the role's readers, so it
+/// must be an existing login confined to exactly the namespace's keys and channels, with no
+/// selectors, and neither the provider's `admin` nor the namespace user (whose password
+/// belongs to Terraform).
+pub fn check_static_login(
+    login: &str,
+    user: Option<&AclUser>,
+    namespace: &str,
+    namespace_keys: &[String],
+    admin: &str,
+) -> Result<(), String> {
+    if login == admin {
+        return Err(format!("{login:?} is the user the provider connects as; Vault would rotate the shared Redis's admin password and hand it out"));
+    }
+    if login == namespace {
+        return Err(format!("{login:?} is the namespace's own user, whose password `dbaas_shared_redis_namespace` sets; use a separate login confined to the namespace's prefix, or a dynamic role"));
+    }
+    let Some(user) = user else {
+        return Err(format!(
+            "Redis has no user {login:?}; a static role rotates an existing login"
+        ));
+    };
+    let confined_here = confined(&user.keys, &user.channels).is_ok()
+        && user.keys == namespace_keys
+        && user.selectors.is_empty();
+    if !confined_here {
+        return Err(format!(
+            "{login:?} is not confined to namespace {namespace:?} (its key rules are {:?}, the namespace's {:?}{}); Vault would hand its password to the readers of this role",
+            user.keys.join(" "),
+            namespace_keys.join(" "),
+            if user.selectors.is_empty() { "" } else { ", and it has selectors" },
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -278,6 +333,75 @@ mod tests {
         assert!(check_channel("*", Some("app:")).is_err());
         assert!(check_channel("other:*", Some("app:")).is_err());
         assert!(check_channel("a b", None).is_err());
+    }
+
+    #[test]
+    fn static_logins_must_be_confined_to_the_namespace() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let user = |keys: &[&str], channels: &[&str], selectors: &[&str]| AclUser {
+            keys: s(keys),
+            channels: s(channels),
+            selectors: s(selectors),
+            ..AclUser::default()
+        };
+        let ns_keys = s(&["~a:*"]);
+        let check = |login: &str, u: Option<&AclUser>| {
+            check_static_login(login, u, "a", &ns_keys, "default")
+        };
+        let own = user(&["~a:*"], &["&a:*"], &[]);
+        assert!(check("a-app", Some(&own)).is_ok());
+        assert!(check("a-app", Some(&user(&["~a:*"], &[], &[]))).is_ok());
+        for (login, u, says) in [
+            ("default", Some(own.clone()), "provider connects as"),
+            ("a", Some(own.clone()), "namespace's own user"),
+            ("ghost", None, "no user"),
+            ("b", Some(user(&["~b:*"], &["&b:*"], &[])), "not confined"),
+            ("admin2", Some(user(&["~*"], &["&*"], &[])), "not confined"),
+            (
+                "wide",
+                Some(user(&["~a:*", "~b:*"], &[], &[])),
+                "not confined",
+            ),
+            ("sub", Some(user(&["~a:x:*"], &[], &[])), "not confined"),
+            ("chan", Some(user(&["~a:*"], &["&*"], &[])), "not confined"),
+            (
+                "sel",
+                Some(user(&["~a:*"], &[], &["(~b:* +get)"])),
+                "selectors",
+            ),
+        ] {
+            let e = check(login, u.as_ref()).expect_err(login);
+            assert!(e.contains(says), "{login}: {e}");
+        }
+    }
+
+    #[test]
+    fn channels_never_reach_keyspace_notifications() {
+        let ok = |s: &str| check_channel(s, None);
+        assert_verdicts(
+            ok,
+            &[
+                "app:*",
+                "_x:*",
+                "_",
+                "__",
+                "__keyspace",
+                "__k",
+                "__keyspacex@*",
+            ],
+            &[
+                "*",
+                "_*",
+                "__*",
+                "__key*",
+                "__keyspace@*",
+                "__keyevent@0__:set",
+                "__keyspace@0__:app:*",
+                "_?keyevent@*",
+                "[_]_keyevent@*",
+                "\\_\\_keyevent@*",
+            ],
+        );
     }
 
     #[test]

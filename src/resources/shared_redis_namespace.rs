@@ -42,6 +42,8 @@ pub struct Model {
     password_wo: Option<String>,
     password_wo_version: Option<Number>,
     allow_keyspace_scan: Option<bool>,
+    /// Null only in hand-made states; treated as allowed.
+    allow_scripting: Option<bool>,
     delete_keys_on_destroy: Option<bool>,
     host: Known<String>,
     port: Known<i64>,
@@ -77,13 +79,17 @@ struct PlanEdit {
 const GENERATED_PASSWORD_LEN: usize = 40;
 
 /// What this resource keeps in Terraform's private state: the key prefix the user was
-/// given at the last apply. Destroy deletes keys by this prefix, never by one read back
-/// from a possibly edited ACL.
+/// given at the last apply (destroy deletes keys by this prefix, never by one read back
+/// from a possibly edited ACL), and the guard rules that apply sent (a release with other
+/// guard rules plans an in-place update that applies its own).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Recorded {
     /// The key prefix applied last.
     #[serde(default)]
     key_prefix: Option<String>,
+    /// The guard rules applied last; absent before issue 19.
+    #[serde(default)]
+    guards: Option<Vec<String>>,
 }
 
 /// The recorded prefix, if any; private state of earlier releases (empty) gives none.
@@ -93,11 +99,34 @@ fn recorded_prefix(private: &[u8]) -> Option<String> {
         .filter(|p| check_prefix(p).is_ok())
 }
 
-/// Private state recording `prefix`.
+/// Private state recording `prefix` (no guard rules: only for state of earlier releases).
 fn record_prefix(prefix: &str) -> Vec<u8> {
     write_private(&Recorded {
         key_prefix: Some(prefix.to_string()),
+        guards: None,
     })
+}
+
+/// Private state recording what an apply sent: the spec's prefix and guard rules.
+fn record_applied(spec: &AclSpec, guards: Vec<String>) -> Vec<u8> {
+    write_private(&Recorded {
+        key_prefix: Some(spec.key_prefix.clone()),
+        guards: Some(guards),
+    })
+}
+
+/// What a namespace opts into beyond the guard rules (null reads as the default).
+fn opt_ins(m: &Model) -> sql::RedisOptIns {
+    sql::RedisOptIns {
+        keyspace_scan: m.allow_keyspace_scan.unwrap_or(false),
+        scripting: m.allow_scripting.unwrap_or(true),
+    }
+}
+
+/// Whether the guard rules recorded at the last apply (`private`) differ from those this
+/// release sends for `opt_ins`: then the ACL user is applied again, in place.
+fn guards_outdated(private: &[u8], opt_ins: sql::RedisOptIns) -> bool {
+    read_private::<Recorded>(private).guards != Some(sql::redis_guard_rules(opt_ins))
 }
 
 fn generate_password() -> String {
@@ -124,9 +153,7 @@ fn spec_from(planned: &Model, password: String) -> AclSpec {
         Known::Value(c) => c.clone(),
         _ => DEFAULT_COMMANDS.iter().map(|s| s.to_string()).collect(),
     };
-    commands.extend(sql::redis_guard_rules(
-        planned.allow_keyspace_scan.unwrap_or(false),
-    ));
+    commands.extend(sql::redis_guard_rules(opt_ins(planned)));
     AclSpec {
         name,
         enabled: planned.enabled.unwrap_or(true),
@@ -279,6 +306,17 @@ fn partial_state(redis: &Redis, planned: &Model, keep_password: Option<String>) 
     }
 }
 
+/// Schema version 1 had no `allow_scripting`: it starts at its default (`true`), so an
+/// upgrade plans no change of the attribute (the new guard rules update `acl` in place).
+fn state_v1_to_v2(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
+    let obj = state
+        .as_object_mut()
+        .ok_or("the stored state is not an object")?;
+    obj.entry("allow_scripting")
+        .or_insert(serde_json::Value::Bool(true));
+    Ok(state)
+}
+
 /// Schema version 0 (v0.1.0) had no `allow_keyspace_scan`: it starts at its default, so
 /// an upgrade plans only the new guard rules (`acl`), not the new attribute.
 fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
@@ -300,7 +338,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
         let strings = || Type::list_of(Type::String);
         Schema::new(
             Block::new(
-                "A tenant's namespace on the shared Redis: an ACL user that may touch only keys starting with `key_prefix` and Pub/Sub channels under it, with the given command rules. Whatever the rules say, the provider appends guard rules no configured rule can undo: `-@admin -flushall -flushdb -swapdb -keys -migrate` (they reach every tenant's keys or the server), `-function|flush -function|delete -function|load -function|restore -script|flush` (scripts and functions are shared by every tenant), `-pubsub|channels -pubsub|shardchannels` (they list other tenants' channels), and `-scan -randomkey` (they show other tenants' key names) unless `allow_keyspace_scan` is set. `DBSIZE` stays allowed: it reveals only how many keys the whole instance holds, not their names. Logins that `dbaas_vault_rotation_role` issues for the namespace get the same guard rules. Two namespaces whose prefixes overlap are refused, also when created in the same apply. Read compares the user's effective rules with those recorded at the last apply: rules changed out of band show as a diff, and a user lost in a Redis restart is planned for creation. Destroy deletes the user and, with `delete_keys_on_destroy`, its keys (SCAN + UNLINK) under the prefix recorded at the last apply. A create cut off by a lost connection is recorded as tainted and replaced by the next apply. The provider warns once per run when the shared Redis has no `maxmemory` or the `noeviction` policy.",
+                "A tenant's namespace on the shared Redis: an ACL user that may touch only keys starting with `key_prefix` and Pub/Sub channels under it, with the given command rules. Whatever the rules say, the provider appends guard rules no configured rule can undo, closing every Redis 7 command that reaches past the prefix (the platform prerequisites guide lists each with its reason): `-@admin` (CONFIG, ACL, CLIENT LIST|KILL|PAUSE|NO-EVICT, MONITOR, DEBUG, SLOWLOG, LATENCY); `-flushall -flushdb -keys -migrate` (every tenant's keys); `-select +select|0 -move -copy -swapdb` (other logical databases, where destroy does not look and a later namespace of the same name would find the keys; `SELECT 0` stays for clients that send it); `-function|flush|delete|load|restore|list|dump|stats|kill` and `-script|flush|kill|debug` (scripts and functions are shared by every tenant: no listing, changing or killing another's, no view of what runs, no blocking debugger); `-pubsub|channels|shardchannels|numsub|shardnumsub|numpat` (other tenants' channel names and subscribers); `-client|tracking` (RESP3 tracking with `BCAST` delivers an invalidation for every key any tenant writes); `-info -dbsize -memory|stats|doctor|malloc-stats|purge` (everyone's key counts and activity); `-cluster|getkeysinslot|countkeysinslot` (key names by slot); `-scan -randomkey` (every tenant's key names) unless `allow_keyspace_scan`; `-@scripting` when `allow_scripting = false`. What stays open is confined by Redis itself: every key a command names or a script touches is checked against `~<prefix>*` (`SORT ... BY|GET` on other keys is refused), every channel and `PSUBSCRIBE` pattern against the channel patterns (patterns match literally), `CLIENT ID|INFO|SETNAME|GETNAME|REPLY` see only the caller's connection, and `SCRIPT LOAD|EXISTS` and `EVALSHA` reach a cached script only by the SHA-1 of its whole text. Lua is allowed by default; one endless script freezes the shared server for every tenant until an administrator kills it (see `allow_scripting`). Logins that `dbaas_vault_rotation_role` issues for the namespace get the same guard rules, and lose scripting with the namespace. Namespaces applied by an earlier release are updated in place with the current guard rules on the next apply. Two namespaces whose prefixes overlap are refused, also when created in the same apply. Read compares the user's effective rules with those recorded at the last apply: rules changed out of band show as a diff, and a user lost in a Redis restart is planned for creation. Destroy deletes the user and, with `delete_keys_on_destroy`, its keys (SCAN + UNLINK) under the prefix recorded at the last apply. A create cut off by a lost connection is recorded as tainted and replaced by the next apply. The provider warns once per run when the shared Redis has no `maxmemory` or the `noeviction` policy.",
             )
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The ACL user name."))
             .attr(
@@ -360,19 +398,44 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             )
             .attr(Attribute::number("password_wo_version").optional().description("Any number; changing it re-applies `password_wo`."))
             .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Default `false`. Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
+            .attr(Attribute::bool("allow_scripting").default(Value::Bool(true)).description("Allow Lua scripts and functions (`EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`, `SCRIPT LOAD|EXISTS`). Default `true`: many client libraries need them (locks, rate limiters, queues). A script runs alone on the shared server: one that never ends (`EVAL \"while true do end\" 0`) blocks every tenant, and after the server's `busy-reply-threshold` (5 s by default) they get `BUSY` until an administrator runs `SCRIPT KILL`. Set `false` for tenants that do not need scripting: the user gets `-@scripting` after its rules, and so do the logins `dbaas_vault_rotation_role` issues for the namespace."))
             .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Default `false`: keys are kept."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`redis.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))
             .attr(Attribute::string("acl").computed().description("The user's effective rules as Redis shows them (`ACL LIST` order, password hashes left out), recorded at apply and compared on every read.")),
         )
-        .version(1)
+        .version(2)
     }
 
     fn state_upgraders(&self) -> Vec<tfplugin::StateUpgrader> {
-        vec![tfplugin::StateUpgrader {
-            from: 0,
-            upgrade: state_v0_to_v1,
-        }]
+        vec![
+            tfplugin::StateUpgrader {
+                from: 0,
+                upgrade: state_v0_to_v1,
+            },
+            tfplugin::StateUpgrader {
+                from: 1,
+                upgrade: state_v1_to_v2,
+            },
+        ]
+    }
+
+    fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
+        // A namespace last applied with other guard rules (an earlier release) is applied
+        // again with this release's: an in-place update, planned as a new `acl`.
+        if plan.prior.is_null() || plan.planned.is_null() {
+            return;
+        }
+        let Ok(planned) = plan.planned.to_model::<Model>() else {
+            return;
+        };
+        if !planned.acl.is_unknown() && guards_outdated(prior_private, opt_ins(&planned)) {
+            let acl = PlanEdit {
+                acl: Some(Known::Unknown),
+                ..PlanEdit::default()
+            };
+            merge(&mut plan.diags, &mut plan.planned, &acl);
+        }
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
@@ -390,6 +453,16 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             (Known::Null, Known::Value(n)) => Some(format!("{n}:")),
             _ => None,
         };
+        if let (Some(prefix), Known::Null) = (&prefix, &config.channels) {
+            // The default channel pattern, `<key_prefix>*`.
+            if let Err(why) = check_channel(&format!("{prefix}*"), Some(prefix)) {
+                diags.error_at(
+                    AttributePath::attr("key_prefix"),
+                    "Key prefix reaches other tenants' channels",
+                    format!("With this key prefix, the default channel pattern {why}. Or set `channels` to patterns that cannot."),
+                );
+            }
+        }
         if let (Some(prefix), Known::Value(channels)) = (prefix, &config.channels) {
             for (i, c) in channels.iter().enumerate() {
                 if let Known::Value(c) = c {
@@ -549,12 +622,12 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
                     // Unknown whether the user exists: record it (Terraform marks it
                     // tainted, the next apply replaces it and destroy removes it).
                     fail(&mut ctx.diags, e);
-                    ctx.private = record_prefix(&spec.key_prefix);
+                    ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
                     return partial();
                 }
             }
         }
-        ctx.private = record_prefix(&spec.key_prefix);
+        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
         // Another provider process may have written an overlapping user meanwhile (the
         // lock is per process): check again now that ours exists. Of two racing writers
         // at least the later one sees the other and backs out.
@@ -646,7 +719,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
             return None;
         }
         drop(lock);
-        ctx.private = record_prefix(&spec.key_prefix);
+        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(&planned)));
         read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
     }
 
@@ -763,7 +836,10 @@ mod tests {
         assert_eq!(spec.key_prefix, "app:");
         assert_eq!(spec.channels, ["app:*"]);
         assert_eq!(spec.commands[0], "+@all");
-        assert_eq!(spec.commands[1..], sql::redis_guard_rules(false));
+        assert_eq!(
+            spec.commands[1..],
+            sql::redis_guard_rules(sql::RedisOptIns::default())
+        );
         let rules = spec.setuser_rules();
         assert!(rules.contains(&"~app:*".to_string()));
         assert_eq!(rules.last().map(String::as_str), Some("-randomkey"));
@@ -782,8 +858,78 @@ mod tests {
             .any(|c| c == "-scan" || c == "-randomkey"));
         assert_eq!(
             spec.commands.last().map(String::as_str),
-            Some("-pubsub|shardchannels")
+            Some("-cluster|countkeysinslot")
         );
+
+        // `allow_scripting = false` appends `-@scripting` after every configured rule.
+        let mut quiet = m(&planned);
+        quiet.commands = strings(&["+@all", "+eval"]);
+        quiet.allow_scripting = Some(false);
+        let spec = spec_from(&quiet, "pw".into());
+        assert_eq!(
+            spec.commands.last().map(String::as_str),
+            Some("-@scripting")
+        );
+        assert!(spec.commands.iter().any(|c| c == "-client|tracking"));
+    }
+
+    #[test]
+    fn state_from_v1_gains_allow_scripting_true() {
+        let v1 = serde_json::json!({"name": "app", "allow_keyspace_scan": true, "acl": "x"});
+        let v2 = super::state_v1_to_v2(v1.clone()).expect("upgrades");
+        assert_eq!(v2["allow_scripting"], serde_json::json!(true));
+        for k in ["name", "allow_keyspace_scan", "acl"] {
+            assert_eq!(v2[k], v1[k], "{k} kept");
+        }
+        assert!(super::state_v1_to_v2(serde_json::json!("x")).is_err());
+    }
+
+    #[test]
+    fn guards_applied_by_an_earlier_release_are_outdated() {
+        let defaults = sql::RedisOptIns::default();
+        let spec = spec_from(&m(&obj(&[("name", Value::string("app"))])), "pw".into());
+        let current = record_applied(&spec, sql::redis_guard_rules(defaults));
+        for (private, outdated) in [
+            (&b""[..], true),
+            (&record_prefix("app:")[..], true),
+            (
+                &record_applied(&spec, vec!["-@admin".into(), "-scan".into()])[..],
+                true,
+            ),
+            (&current[..], false),
+        ] {
+            assert_eq!(guards_outdated(private, defaults), outdated, "{private:?}");
+        }
+        // Other opt-ins than those applied: outdated too (the attribute change plans it).
+        let no_scripting = sql::RedisOptIns {
+            scripting: false,
+            ..defaults
+        };
+        assert!(guards_outdated(&current, no_scripting));
+        assert_eq!(recorded_prefix(&current).as_deref(), Some("app:"));
+    }
+
+    #[tokio::test]
+    async fn outdated_guards_plan_an_in_place_acl_update() {
+        let prior = obj(&[
+            ("name", Value::string("app")),
+            ("key_prefix", Value::string("app:")),
+            ("allow_keyspace_scan", Value::Bool(false)),
+            ("allow_scripting", Value::Bool(true)),
+            ("acl", Value::string("on ~app:* +@all")),
+        ]);
+        let config = defaults_config();
+        let spec = spec_from(&m(&prior), "pw".into());
+        let current = record_applied(&spec, sql::redis_guard_rules(opt_ins(&m(&prior))));
+        for (private, acl_unknown) in [(&b""[..], true), (&current[..], false)] {
+            let mut plan = plan_for(&prior, &config, prior.clone());
+            SharedRedisNamespace.plan_with_private(private, &mut plan);
+            assert_eq!(m(&plan.planned).acl.is_unknown(), acl_unknown);
+        }
+        // A create has no prior: nothing to compare.
+        let mut plan = plan_for(&Value::Null, &config, prior.clone());
+        SharedRedisNamespace.plan_with_private(b"", &mut plan);
+        assert!(!m(&plan.planned).acl.is_unknown());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::resources::common::{
     plan_views_with_prior, read_private, vault_mount_validator, vault_name_validator,
     write_private, Ctx,
 };
-use crate::resources::redis_acl::confined;
+use crate::resources::redis_acl::{check_static_login, confined};
 use crate::resources::vault_role_rules::{
     creds_path, generated_statements, policy_for, recover_from_statements, role_path, ttl_secs,
 };
@@ -206,6 +206,15 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Model> {
     let stat = planned.is_static();
     let access = planned.access;
     let engine = engine_of(ctx, &mount, &connection).await?;
+    if engine == Engine::Redis && stat {
+        let username = planned.username.clone().unwrap_or_default();
+        let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
+        if let Err((summary, detail)) = check_static_redis_login(redis, &database, &username).await
+        {
+            attribute_error(&mut ctx.diags, "username", summary, detail);
+            return None;
+        }
+    }
     // PostgreSQL `owner` logins join the database's actual owner: the planned one when the
     // plan knew it (so apply matches the plan), else the catalog's.
     let owner = if engine != Engine::Postgres {
@@ -320,14 +329,23 @@ struct RedisNamespace {
     keys: Vec<String>,
     /// Channel patterns (`&app:*`).
     channels: Vec<String>,
+    /// The namespace user may not run Lua (`allow_scripting = false`); absent in records
+    /// of earlier releases.
+    #[serde(default)]
+    no_scripting: bool,
 }
 
 impl RedisNamespace {
     /// The statements generated for it at `access`. Issued logins never get SCAN or
     /// RANDOMKEY, even for a namespace with `allow_keyspace_scan`: the opt-in is the
     /// namespace user's, and deriving it from a live ACL would flip while that ACL changes.
+    /// They lose scripting with the namespace user (`allow_scripting = false`).
     fn statements(&self, access: Access) -> VaultStatements {
-        sql::vault_redis_statements_for(&self.keys, &self.channels, access, false)
+        let opt_ins = sql::RedisOptIns {
+            keyspace_scan: false,
+            scripting: !self.no_scripting,
+        };
+        sql::vault_redis_statements_for(&self.keys, &self.channels, access, opt_ins)
     }
 }
 
@@ -350,6 +368,39 @@ fn record_namespace(ns: &RedisNamespace) -> Vec<u8> {
         redis_namespace: Some(ns.clone()),
     })
 }
+
+/// Refuses a static Redis role's `username` that is not a login confined to namespace
+/// `database` (another tenant's user, the admin, the namespace user itself): Vault would
+/// rotate its password and hand it out. The error is a diagnostic's summary and detail.
+async fn check_static_redis_login(
+    redis: &Redis,
+    database: &str,
+    username: &str,
+) -> Result<(), (String, String)> {
+    let ns = read_namespace(redis, database).await?;
+    let user = redis.get_user(username).await.map_err(|e| {
+        (
+            format!("Cannot read Redis user {username:?}"),
+            format!("{e}. Nothing was written to Vault."),
+        )
+    })?;
+    check_static_login(
+        username,
+        user.as_ref(),
+        database,
+        &ns.keys,
+        redis.admin_user(),
+    )
+    .map_err(|why| {
+        (
+            "Static role's username is not a login of this namespace".to_string(),
+            format!("{why}. Nothing was written to Vault."),
+        )
+    })
+}
+
+/// The command whose `ACL DRYRUN` tells whether a namespace user may run Lua.
+const SCRIPTING_PROBE: &[&str] = &["EVAL", "return 1", "0"];
 
 /// Reads namespace `name`'s ACL user: its patterns, confined to one prefix. The error is
 /// a diagnostic's summary and detail.
@@ -375,9 +426,20 @@ async fn read_namespace(redis: &Redis, name: &str) -> Result<RedisNamespace, (St
             format!("The namespace's ACL user is not as dbaas_shared_redis_namespace leaves it: {why}. Apply the namespace first to restore its rules."),
         ));
     }
+    // Scripting follows what the namespace user may do, not how its rules read.
+    let no_scripting = match redis.may_run(name, SCRIPTING_PROBE).await {
+        Ok(allowed) => !allowed,
+        Err(e) => {
+            return Err((
+                format!("Cannot read Redis namespace {name:?}"),
+                format!("{e}. The role's rules are generated from the namespace's ACL user and are not guessed."),
+            ))
+        }
+    };
     Ok(RedisNamespace {
         keys: user.keys,
         channels: user.channels,
+        no_scripting,
     })
 }
 
@@ -842,8 +904,33 @@ mod tests {
         let ns = RedisNamespace {
             keys: vec!["~app:*".into()],
             channels: vec!["&app:*".into()],
+            no_scripting: false,
         };
-        assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns));
+        assert_eq!(recorded_namespace(&record_namespace(&ns)), Some(ns.clone()));
+        // A record without `no_scripting` (before issue 19) reads as scripting on.
+        let old = br#"{"redis_namespace":{"keys":["~app:*"],"channels":["&app:*"]}}"#;
+        assert_eq!(recorded_namespace(old), Some(ns));
+    }
+
+    #[test]
+    fn issued_logins_lose_scripting_with_the_namespace() {
+        let ns = |no_scripting| RedisNamespace {
+            keys: vec!["~app:*".into()],
+            channels: vec![],
+            no_scripting,
+        };
+        for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
+            let rules = |n: RedisNamespace| -> Vec<String> {
+                serde_json::from_str(&n.statements(access).creation[0]).unwrap_or_default()
+            };
+            let on = rules(ns(false));
+            let off = rules(ns(true));
+            assert!(!on.iter().any(|r| r == "-@scripting"), "{on:?}");
+            assert_eq!(off.last().map(String::as_str), Some("-@scripting"));
+            for rule in ["-client|tracking", "-script|kill", "-select", "-scan"] {
+                assert!(on.iter().any(|r| r == rule) && off.iter().any(|r| r == rule));
+            }
+        }
     }
 
     use crate::resources::common::test_object as obj;
@@ -864,6 +951,7 @@ mod tests {
         let ns = RedisNamespace {
             keys: vec!["~app:*".into()],
             channels: vec!["&app:*".into()],
+            no_scripting: false,
         };
         let edited = Value::from_strings([r#"["~*","+@all"]"#]);
         let prior = obj(&[

@@ -76,40 +76,105 @@ pub fn vault_mysql_statements(db: &str, access: Access) -> Result<VaultStatement
 
 /// Command rules every tenant login of the shared Redis gets after its own rules
 /// (namespace users and Vault-issued logins alike; ACL rules apply left to right, so no
-/// configured rule can undo them): server administration; commands acting on every
-/// tenant's keys whatever the key patterns (`FLUSHALL`, `FLUSHDB`, `SWAPDB`, `KEYS`,
-/// `MIGRATE`); and those that destroy or list every tenant's scripts and channels
-/// (`FUNCTION FLUSH|DELETE|LOAD|RESTORE`, `SCRIPT FLUSH`, `PUBSUB CHANNELS|SHARDCHANNELS`).
+/// configured rule can undo them). Each closes a command or subcommand that reaches past
+/// the tenant's key prefix and channels, whatever its key patterns say; the resource page
+/// of `dbaas_shared_redis_namespace` lists them with the reason, and what stays open.
 pub const REDIS_GUARD_RULES: &[&str] = &[
+    // Server administration (CONFIG, CLIENT LIST|KILL|PAUSE|NO-EVICT, MONITOR, DEBUG,
+    // SLOWLOG, LATENCY, ACL, ...).
     "-@admin",
+    // Every tenant's keys at once, or the server.
     "-flushall",
     "-flushdb",
-    "-swapdb",
     "-keys",
     "-migrate",
+    // Other logical databases: keys moved or copied there escape the prefix's owner
+    // (destroy's key deletion looks in database 0 only, and a later namespace of the same
+    // name would find them). `SELECT 0` stays, as clients send it on connect.
+    "-select",
+    "+select|0",
+    "-move",
+    "-copy",
+    "-swapdb",
+    // Scripts and functions are shared by every tenant: no flushing, deleting, loading,
+    // listing, dumping or killing them, no view of what runs, no (blocking) debugger.
     "-function|flush",
     "-function|delete",
     "-function|load",
     "-function|restore",
+    "-function|list",
+    "-function|dump",
+    "-function|stats",
+    "-function|kill",
     "-script|flush",
+    "-script|kill",
+    "-script|debug",
+    // Other tenants' channels: listed, or probed by name or pattern count.
     "-pubsub|channels",
     "-pubsub|shardchannels",
+    "-pubsub|numsub",
+    "-pubsub|shardnumsub",
+    "-pubsub|numpat",
+    // Client-side caching: BCAST without a prefix delivers an invalidation for every key
+    // any tenant writes, and REDIRECT sends them to another client.
+    "-client|tracking",
+    // Whole-instance counters that show everyone's activity (INFO keyspace, clients,
+    // commandstats; in `@dangerous`, which a configured `+@all` would re-allow).
+    "-info",
+    "-dbsize",
+    "-memory|stats",
+    "-memory|doctor",
+    "-memory|malloc-stats",
+    "-memory|purge",
+    // Key names and counts by hash slot (cluster deployments).
+    "-cluster|getkeysinslot",
+    "-cluster|countkeysinslot",
 ];
 
 /// Guard rules against walking the keyspace, which shows every tenant's key names
 /// (`SCAN`, `RANDOMKEY`); a namespace opts out with `allow_keyspace_scan`.
 pub const REDIS_KEYSPACE_GUARD_RULES: &[&str] = &["-scan", "-randomkey"];
 
+/// The guard rule removing Lua scripts and functions (`EVAL*`, `EVALSHA*`, `FCALL*`,
+/// `SCRIPT`, `FUNCTION`) for a namespace with `allow_scripting = false`: one script
+/// without an end freezes the shared server for every tenant.
+pub const REDIS_SCRIPTING_GUARD_RULE: &str = "-@scripting";
+
+/// What a namespace opts into beyond the guard rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptIns {
+    /// `SCAN` and `RANDOMKEY` (every tenant's key names).
+    pub keyspace_scan: bool,
+    /// Lua scripts and functions.
+    pub scripting: bool,
+}
+
+impl Default for RedisOptIns {
+    /// The namespace defaults: no keyspace scan, scripting on.
+    fn default() -> Self {
+        RedisOptIns {
+            keyspace_scan: false,
+            scripting: true,
+        }
+    }
+}
+
 /// The guard rules appended after a tenant login's own command rules.
-pub fn redis_guard_rules(allow_keyspace_scan: bool) -> Vec<String> {
-    let scan: &[&str] = if allow_keyspace_scan {
+pub fn redis_guard_rules(opt_ins: RedisOptIns) -> Vec<String> {
+    let scan: &[&str] = if opt_ins.keyspace_scan {
         &[]
     } else {
         REDIS_KEYSPACE_GUARD_RULES
     };
+    let scripting: &[&str] = if opt_ins.scripting {
+        &[]
+    } else {
+        &[REDIS_SCRIPTING_GUARD_RULE]
+    };
     REDIS_GUARD_RULES
         .iter()
         .chain(scan)
+        .chain(scripting)
         .map(|r| r.to_string())
         .collect()
 }
@@ -128,22 +193,21 @@ pub fn vault_redis_statements(key_prefix: &str, access: Access) -> VaultStatemen
         &[format!("~{key_prefix}*")],
         &[format!("&{key_prefix}*")],
         access,
-        false,
+        RedisOptIns::default(),
     )
 }
 
 /// Redis statements from a namespace's own key and channel patterns (`~p*`, `&p*`):
-/// access rules, then the guard rules (keeping `SCAN`/`RANDOMKEY` only where the
-/// namespace allows them).
+/// access rules, then the guard rules for `opt_ins`.
 pub fn vault_redis_statements_for(
     keys: &[String],
     channels: &[String],
     access: Access,
-    allow_keyspace_scan: bool,
+    opt_ins: RedisOptIns,
 ) -> VaultStatements {
     let mut rules: Vec<String> = keys.iter().chain(channels).cloned().collect();
     rules.extend(redis_access_rules(access).iter().map(|c| c.to_string()));
-    rules.extend(redis_guard_rules(allow_keyspace_scan));
+    rules.extend(redis_guard_rules(opt_ins));
     VaultStatements {
         creation: vec![serde_json::Value::from(rules).to_string()],
         revocation: vec![],
@@ -205,24 +269,104 @@ mod vault_statement_tests {
     }
 
     #[test]
-    fn redis_guards_come_last_and_scan_is_the_only_opt_in() {
+    fn redis_guards_come_last_and_opt_ins_remove_only_their_own() {
         let keys = ["~app:*".to_string()];
-        let s = vault_redis_statements_for(&keys, &[], Access::Owner, true);
+        let scan = RedisOptIns {
+            keyspace_scan: true,
+            scripting: true,
+        };
+        let s = vault_redis_statements_for(&keys, &[], Access::Owner, scan);
         let rules: Vec<String> = serde_json::from_str(&s.creation[0]).unwrap_or_default();
-        let guards = redis_guard_rules(true);
+        let guards = redis_guard_rules(scan);
         assert!(rules.ends_with(&guards), "{rules:?}");
         assert!(!rules.iter().any(|r| r == "-scan" || r == "-randomkey"));
-        for r in [
-            "-function|flush",
-            "-script|flush",
-            "-pubsub|channels",
-            "-keys",
+        let defaults = redis_guard_rules(RedisOptIns::default());
+        assert!(defaults.ends_with(&["-scan".to_string(), "-randomkey".to_string()]));
+        assert!(!defaults.iter().any(|r| r == "-@scripting"));
+        let no_scripting = redis_guard_rules(RedisOptIns {
+            scripting: false,
+            ..RedisOptIns::default()
+        });
+        assert_eq!(no_scripting.last().map(String::as_str), Some("-@scripting"));
+    }
+
+    /// Issue 19: every command or subcommand that reaches past the tenant's prefix, with
+    /// the rule that closes it in every tenant login, whatever the opt-ins.
+    #[test]
+    fn redis_guards_close_every_cross_tenant_command() {
+        let closed = [
+            // (attack, rule)
+            (
+                "CLIENT TRACKING ON BCAST: every tenant's key names",
+                "-client|tracking",
+            ),
+            (
+                "SCRIPT KILL: another tenant's running script",
+                "-script|kill",
+            ),
+            (
+                "FUNCTION KILL: another tenant's running function",
+                "-function|kill",
+            ),
+            ("SCRIPT DEBUG SYNC: blocks the server", "-script|debug"),
+            ("SELECT n: keys out of destroy's reach", "-select"),
+            ("MOVE key n", "-move"),
+            ("COPY src dst DB n", "-copy"),
+            ("SWAPDB", "-swapdb"),
+            ("PUBSUB NUMSUB: probes channel names", "-pubsub|numsub"),
+            ("PUBSUB SHARDNUMSUB", "-pubsub|shardnumsub"),
+            (
+                "PUBSUB NUMPAT: others' pattern subscriptions",
+                "-pubsub|numpat",
+            ),
+            ("PUBSUB CHANNELS", "-pubsub|channels"),
+            ("PUBSUB SHARDCHANNELS", "-pubsub|shardchannels"),
+            ("FUNCTION LIST: the platform's libraries", "-function|list"),
+            ("FUNCTION DUMP", "-function|dump"),
+            ("FUNCTION STATS: what runs now", "-function|stats"),
+            ("FUNCTION FLUSH", "-function|flush"),
+            ("FUNCTION DELETE", "-function|delete"),
+            ("FUNCTION LOAD", "-function|load"),
+            ("FUNCTION RESTORE", "-function|restore"),
+            ("SCRIPT FLUSH", "-script|flush"),
+            ("DBSIZE: everyone's key count", "-dbsize"),
+            ("INFO keyspace|clients|commandstats", "-info"),
+            ("MEMORY STATS: keys.count and more", "-memory|stats"),
+            ("MEMORY DOCTOR", "-memory|doctor"),
+            ("MEMORY MALLOC-STATS", "-memory|malloc-stats"),
+            ("MEMORY PURGE", "-memory|purge"),
+            ("CLUSTER GETKEYSINSLOT: key names", "-cluster|getkeysinslot"),
+            ("CLUSTER COUNTKEYSINSLOT", "-cluster|countkeysinslot"),
+            ("FLUSHALL", "-flushall"),
+            ("FLUSHDB", "-flushdb"),
+            ("KEYS", "-keys"),
+            ("MIGRATE", "-migrate"),
+            ("CLIENT LIST|KILL|PAUSE|NO-EVICT, MONITOR, ...", "-@admin"),
+        ];
+        for opt_ins in [
+            RedisOptIns::default(),
+            RedisOptIns {
+                keyspace_scan: true,
+                scripting: true,
+            },
+            RedisOptIns {
+                keyspace_scan: true,
+                scripting: false,
+            },
         ] {
-            assert!(guards.iter().any(|g| g == r), "{r}");
+            let guards = redis_guard_rules(opt_ins);
+            for (attack, rule) in closed {
+                assert!(guards.iter().any(|g| g == rule), "{attack}: {rule} missing");
+            }
+            // The one allowing rule re-opens only `SELECT 0`, right after `-select`.
+            let allows: Vec<&String> = guards.iter().filter(|g| g.starts_with('+')).collect();
+            assert_eq!(allows, ["+select|0"]);
+            let at = guards.iter().position(|g| g == "-select");
+            assert_eq!(
+                at.and_then(|i| guards.get(i + 1)).map(String::as_str),
+                Some("+select|0")
+            );
         }
-        assert!(
-            redis_guard_rules(false).ends_with(&["-scan".to_string(), "-randomkey".to_string()])
-        );
     }
 
     #[test]
