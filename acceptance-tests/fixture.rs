@@ -687,7 +687,14 @@ impl MysqlSession {
             .arg(stack("DBAAS_MYSQL_PORT"))
             .arg("-u")
             .arg(user)
-            .args(["-N", "-B", "-n", "--skip-reconnect", "--connect-timeout=10", "-D"])
+            .args([
+                "-N",
+                "-B",
+                "-n",
+                "--skip-reconnect",
+                "--connect-timeout=10",
+                "-D",
+            ])
             .arg(db)
             .env("MYSQL_PWD", password)
             .stdin(Stdio::piped())

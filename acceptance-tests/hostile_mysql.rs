@@ -13,8 +13,8 @@
 
 use crate::fixture::{
     apply_clean, each_terraform, flat, my_lit, mysql_admin as admin, mysql_as, mysql_grants_on,
-    mysql_sessions_of, mysql_user_exists, name_of, read_creds, resource, tagged, wait_until,
-    Case, Creds, MysqlSession, Stack, MYDB,
+    mysql_sessions_of, mysql_user_exists, name_of, read_creds, resource, tagged, wait_until, Case,
+    Creds, MysqlSession, Stack, MYDB,
 };
 use crate::harness::{version_tag, Terraform};
 
@@ -110,14 +110,36 @@ fn hostile_mysql_destroy_ends_issued_logins_and_revokes_other_grants() {
             ],
         );
 
+        // A role granted on it (MariaDB roles: no host), every account through PUBLIC,
+        // and a wildcard grant that reaches it and other names.
+        let readers = format!("h19my_readers_{}", version_tag(&tf));
+        let wild = format!("h19my_wild_{}", version_tag(&tf));
+        admin(&format!(
+            "DROP ROLE IF EXISTS `{readers}`; CREATE ROLE `{readers}`; GRANT SELECT ON `{}`.* TO `{readers}`; GRANT SELECT ON `{db}`.`items` TO PUBLIC",
+            esc(&db)
+        ));
+        let wild_pattern = format!("{}%", esc(&db));
+        hand_made_account(
+            &mut g,
+            &wild,
+            &[format!("GRANT SELECT ON `{wild_pattern}`.* TO {{u}}")],
+        );
+
         // The tenant and the other account hold sessions in the database and read it.
         let mut tenant = MysqlSession::open(&login.username, &login.password, &db);
-        assert_eq!(tenant.query("SELECT v FROM items").as_deref(), Ok("tenant-a"));
+        assert_eq!(
+            tenant.query("SELECT v FROM items").as_deref(),
+            Ok("tenant-a")
+        );
         let mut others = MysqlSession::open(&other, "pw", &db);
-        assert_eq!(others.query("SELECT v FROM items").as_deref(), Ok("tenant-a"));
+        assert_eq!(
+            others.query("SELECT v FROM items").as_deref(),
+            Ok("tenant-a")
+        );
 
         let d = g.destroy();
         let out = flat(&d.all());
+        eprintln!("destroy said:\n{}", d.all());
 
         // The issued login and its session are gone.
         assert!(
@@ -134,7 +156,10 @@ fn hostile_mysql_destroy_ends_issued_logins_and_revokes_other_grants() {
             "the issued login's session is still open after destroy"
         );
         let after = tenant.query("SELECT v FROM items");
-        assert!(after.is_err(), "the tenant's session still reads: {after:?}");
+        assert!(
+            after.is_err(),
+            "the tenant's session still reads: {after:?}"
+        );
 
         // The other account lost everything on the database, its session ended, and the
         // warning names it.
@@ -162,13 +187,41 @@ fn hostile_mysql_destroy_ends_issued_logins_and_revokes_other_grants() {
             1,
             "{elsewhere} keeps its grant on {elsewhere_db}"
         );
-        mysql_as(&elsewhere, "pw", Some(&elsewhere_db), "SELECT count(*) FROM kept")
-            .unwrap_or_else(|e| panic!("{elsewhere} still works on {elsewhere_db}: {e}"));
+        mysql_as(
+            &elsewhere,
+            "pw",
+            Some(&elsewhere_db),
+            "SELECT count(*) FROM kept",
+        )
+        .unwrap_or_else(|e| panic!("{elsewhere} still works on {elsewhere_db}: {e}"));
 
         // The Vault-named account with a global privilege is kept, without its grant.
-        assert!(mysql_user_exists(&decoy), "{decoy} has a global privilege: kept");
+        assert!(
+            mysql_user_exists(&decoy),
+            "{decoy} has a global privilege: kept"
+        );
         assert_eq!(mysql_grants_on(&decoy, &db), Vec::<String>::new());
         assert!(out.contains(&decoy), "{}", d.all());
+
+        // The role and PUBLIC lost their grants; the role is named.
+        assert_eq!(
+            admin(&format!(
+                "SELECT count(*) FROM mysql.db WHERE User IN ({}, 'PUBLIC') AND Db IN ({}, {})",
+                my_lit(&readers),
+                my_lit(&db),
+                my_lit(&esc(&db))
+            )),
+            "0"
+        );
+        assert_eq!(mysql_grants_on("PUBLIC", &db), Vec::<String>::new());
+        assert!(out.contains(&readers), "{}", d.all());
+        admin(&format!("DROP ROLE IF EXISTS `{readers}`"));
+        // The wildcard grant reaches other names too: left, and named.
+        assert!(
+            out.contains(&wild) && out.contains("Wildcard"),
+            "{}",
+            d.all()
+        );
 
         // A new tenant taking the name: none of them reaches it.
         admin(&format!(
@@ -191,10 +244,9 @@ fn hostile_mysql_replace_leaves_the_old_login_nothing() {
         assert_eq!(old.query("SELECT v FROM items").as_deref(), Ok("tenant-a"));
 
         let addr = format!("-replace={MYDB}.db");
-        let r = g
-            .w
-            .run(&["apply", "-auto-approve", "-no-color", "-input=false", &addr])
-            .ok();
+        let r =
+            g.w.run(&["apply", "-auto-approve", "-no-color", "-input=false", &addr])
+                .ok();
         // The new tenant's data.
         admin(&format!(
             "CREATE TABLE `{db}`.secret (v varchar(20)); INSERT INTO `{db}`.secret VALUES ('tenant-b')"
