@@ -242,6 +242,10 @@ fn hostile_mysql_replace_leaves_the_old_login_nothing() {
         g.mysql_users.push(login.username.clone());
         let mut old = MysqlSession::open(&login.username, &login.password, &db);
         assert_eq!(old.query("SELECT v FROM items").as_deref(), Ok("tenant-a"));
+        // A routine of its own: the server grants its creator EXECUTE on it (a routine
+        // grant on this database), and the login is the routine's DEFINER.
+        old.query("CREATE PROCEDURE mine() SELECT v FROM items")
+            .unwrap_or_else(|e| panic!("the tenant creates a procedure: {e}"));
 
         let addr = format!("-replace={MYDB}.db");
         let r =
@@ -280,6 +284,23 @@ fn hostile_mysql_replace_leaves_the_old_login_nothing() {
                 my_lit(&db)
             )),
             "1"
+        );
+
+        // Dropped outside the provider, the database leaves its table grants behind; the
+        // create that follows names the account they still let in.
+        let stale = format!("h19my_stale_{}", version_tag(&tf));
+        hand_made_account(
+            &mut g,
+            &stale,
+            &[format!("GRANT SELECT ON `{db}`.`secret` TO {{u}}")],
+        );
+        admin(&format!("DROP DATABASE `{db}`"));
+        let r = g.w.apply().ok();
+        assert!(
+            flat(&r.all()).contains("Other accounts can reach database")
+                && flat(&r.all()).contains(&format!("{db}.secret")),
+            "a stale table grant must be reported: {}",
+            r.all()
         );
     }
 }

@@ -45,14 +45,14 @@ pub struct SchemaInfo {
     pub collation: String,
 }
 
-/// An account whose database-level grant reaches a database name.
+/// An account whose grant (database, table or routine level) reaches a database name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grantee {
     /// `User` (empty for the anonymous account).
     pub user: String,
     /// `Host`.
     pub host: String,
-    /// The `Db` pattern of the grant.
+    /// What the grant is on: the `Db` pattern, or `db.table` / `db.routine`.
     pub pattern: String,
 }
 
@@ -206,7 +206,7 @@ impl Mysql {
                     // 1698: MariaDB's answer when an account that may also use unix_socket fails.
                     1045 | 1698 => format!("authentication failed for the admin user: {}", s.message),
                     1044 | 1142 | 1227 => format!(
-                        "the admin user lacks a privilege: {}; it needs CREATE, ALTER and DROP on the tenant databases and SELECT on mysql.db",
+                        "the admin user lacks a privilege: {}; it needs CREATE, ALTER and DROP on the tenant databases, SELECT on the mysql schema, CREATE USER, and PROCESS with CONNECTION_ADMIN (MariaDB: CONNECTION ADMIN or SUPER) to end tenant sessions on destroy",
                         s.message
                     ),
                     _ => s.message,
@@ -375,7 +375,8 @@ impl Mysql {
         })
     }
 
-    /// Accounts whose database-level grants reach a database called `name`.
+    /// Accounts whose grants (database, table or routine level) reach a database
+    /// called `name`.
     pub fn grants_reaching<'a>(
         &'a self,
         name: &'a str,
@@ -384,7 +385,7 @@ impl Mysql {
             let dialect = self.dialect().await?;
             let mut conn = self.conn().await?;
             let rows: Vec<(String, String, String)> = conn
-                .exec(dialect.grants_reaching_query(), (name, name))
+                .exec(dialect.grants_reaching_query(), (name, name, name, name))
                 .await
                 .map_err(|e| self.error(e))?;
             Ok(rows

@@ -2,7 +2,9 @@
 //! Cluster; MariaDB in tests) with its default character set and collation. Works on
 //! MySQL 8 and MariaDB: the backend detects the server once and picks the dialect.
 //! It warns when existing database-level grants (wildcards, stale grants of a dropped
-//! namesake) would let other accounts reach the new database.
+//! namesake) would let other accounts reach the new database. Destroy takes the logins
+//! Vault issued for the database with it and revokes what other accounts hold on it
+//! (`mysql_accounts` decides which is which).
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Validator, Value};
@@ -179,7 +181,7 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
                 .join(", ");
             diags.warning(
                 format!("Other accounts can reach database {name:?}"),
-                format!("Database-level grants that existed before this database match its name, so these accounts can use it: {list}. In grants `_` and `%` are wildcards (escape them as `\\_`), and grants outlive a dropped database. Revoke the ones that are not meant for this tenant."),
+                format!("Grants that existed before this database reach it, so these accounts can use it: {list}. In database-level grants `_` and `%` are wildcards (escape them as `\\_`), and database, table and routine grants outlive a dropped database (one dropped outside this provider: its destroy revokes them). Revoke the ones that are not meant for this tenant."),
             );
         }
         Ok(_) => {}
@@ -392,7 +394,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(
-                "A tenant database on the shared MySQL (InnoDB Cluster, MySQL 8; MariaDB works too), with its default character set and collation. Only accounts granted on it can use it: new accounts have no access to any database, and the provider warns when existing grants (wildcards such as `app_%`, or stale grants of a dropped database of the same name) would reach it. Destroy (when `deletion_protection = false`) drops the database.",
+                "A tenant database on the shared MySQL (InnoDB Cluster, MySQL 8; MariaDB works too), with its default character set and collation. Only accounts granted on it can use it: new accounts have no access to any database, and the provider warns when existing grants (wildcards such as `app_%`, or stale grants of a dropped database of the same name) would reach it. Destroy (when `deletion_protection = false`) drops the database and leaves no way into a later database of the same name: the logins Vault issued for it (named as Vault names them, holding grants on this database only) are locked, their sessions ended, and dropped; every other account and role (`PUBLIC` too) loses its grants on the database (database, table with its columns, and routine level) and keeps the rest; every session inside the database is ended; each is named in a warning. Grants whose `_`/`%` wildcards also match other databases are left in place and named.",
             )
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
             .attr(

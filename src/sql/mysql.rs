@@ -66,14 +66,21 @@ impl MysqlDialect {
         }
     }
 
-    /// A query with parameters (database name, database name) listing the accounts whose
-    /// database-level grants would reach a database of that name: `user`, `host`, `db`
-    /// pattern. Grants on `app_1` also match `appx1` (`_` and `%` are wildcards), except
-    /// on MySQL 8 with `partial_revokes`, which reads them literally.
+    /// A query with parameters (database name, four times) listing the accounts whose
+    /// grants would reach a database of that name: `user`, `host`, and what the grant is
+    /// on (the `db` pattern, or `db.table` / `db.routine`). Grants on `app_1` also match
+    /// `appx1` (`_` and `%` are wildcards), except on MySQL 8 with `partial_revokes`,
+    /// which reads them literally. Table (and column) and routine grants name the
+    /// database literally and outlive a dropped database, reaching its namesake's
+    /// objects of the same name.
     pub fn grants_reaching_query(self) -> &'static str {
         match self {
-            MysqlDialect::Mysql8 => "SELECT User, Host, Db FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) ORDER BY User, Host",
-            MysqlDialect::MariaDb { .. } => "SELECT User, Host, Db FROM mysql.db WHERE Db = ? OR ? LIKE Db ORDER BY User, Host",
+            MysqlDialect::Mysql8 => "SELECT User, Host, Db FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) \
+UNION SELECT User, Host, CONCAT(Db, '.', Table_name) FROM mysql.tables_priv WHERE Db = ? \
+UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHERE Db = ? ORDER BY 1, 2, 3",
+            MysqlDialect::MariaDb { .. } => "SELECT User, Host, Db FROM mysql.db WHERE Db = ? OR ? LIKE Db \
+UNION SELECT User, Host, CONCAT(Db, '.', Table_name) FROM mysql.tables_priv WHERE Db = ? \
+UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHERE Db = ? ORDER BY 1, 2, 3",
         }
     }
 }
@@ -487,9 +494,9 @@ mod mysql_tests {
             old.collation_applies_query(),
             MYSQL8.collation_applies_query()
         );
-        // The same parameters (name, name) bind in every dialect.
+        // The same parameters (name four times) bind in every dialect.
         for d in [MYSQL8, maria, old] {
-            assert_eq!(d.grants_reaching_query().matches('?').count(), 2);
+            assert_eq!(d.grants_reaching_query().matches('?').count(), 4);
             assert_eq!(d.collation_applies_query().matches('?').count(), 2);
         }
     }
