@@ -463,7 +463,17 @@ impl Mysql {
                 let counts: Option<(i64, i64, i64, i64, i64)> = conn
                     .exec_first(
                         dialect.account_footprint_query(),
-                        (user, host, a.account.grantee(), name),
+                        mysql_async::Params::Named(
+                            [
+                                ("u", user.to_string()),
+                                ("h", host.to_string()),
+                                ("g", a.account.grantee()),
+                                ("d", name.to_string()),
+                            ]
+                            .into_iter()
+                            .map(|(k, v)| (k.as_bytes().to_vec(), mysql_async::Value::from(v)))
+                            .collect(),
+                        ),
                     )
                     .await
                     .map_err(fail)?;

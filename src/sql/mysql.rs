@@ -380,27 +380,26 @@ pub const MYSQL_PROXIES_OF_QUERY: &str =
 pub const MYSQL_SESSIONS_QUERY: &str = "SELECT ID, USER, COALESCE(DB, '') FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER <> 'system user' AND COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID')";
 
 impl MysqlDialect {
-    /// A query with parameters (user, host, grantee as [`MysqlAccount::grantee`], database
-    /// name) returning one row of counts about the account: global privileges (or a
+    /// A query with named parameters `:u` (user), `:h` (host), `:g` (grantee as
+    /// [`MysqlAccount::grantee`]) and `:d` (database name), each bound where it is used (a
+    /// bound value gives way to the catalog column's collation), returning one row of counts about the account: global privileges (or a
     /// global GRANT OPTION), table and routine grants on other databases, proxy grants it
     /// holds, roles granted to it, and whether it is a role itself (MariaDB's `is_role`;
     /// on MySQL 8 a role is an account granted to others).
     pub fn account_footprint_query(self) -> &'static str {
         match self {
             MysqlDialect::Mysql8 => "SELECT \
-(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = a.g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')) + (SELECT COUNT(*) FROM mysql.global_grants gg WHERE gg.USER = a.u AND gg.HOST = a.h), \
-(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = a.u AND t.Host = a.h AND t.Db <> a.d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = a.u AND r.Host = a.h AND r.Db <> a.d), \
-(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = a.u AND x.Host = a.h), \
-(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.TO_USER = a.u AND e.TO_HOST = a.h), \
-(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.FROM_USER = a.u AND e.FROM_HOST = a.h) \
-FROM (SELECT ? AS u, ? AS h, ? AS g, ? AS d) AS a",
+(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')) + (SELECT COUNT(*) FROM mysql.global_grants gg WHERE gg.USER = :u AND gg.HOST = :h), \
+(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d), \
+(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h), \
+(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.TO_USER = :u AND e.TO_HOST = :h), \
+(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.FROM_USER = :u AND e.FROM_HOST = :h)",
             MysqlDialect::MariaDb { .. } => "SELECT \
-(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = a.g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')), \
-(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = a.u AND t.Host = a.h AND t.Db <> a.d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = a.u AND r.Host = a.h AND r.Db <> a.d), \
-(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = a.u AND x.Host = a.h), \
-(SELECT COUNT(*) FROM mysql.roles_mapping m WHERE m.User = a.u AND m.Host = a.h), \
-(SELECT COUNT(*) FROM mysql.user r WHERE r.User = a.u AND r.Host = a.h AND r.is_role = 'Y') \
-FROM (SELECT ? AS u, ? AS h, ? AS g, ? AS d) AS a",
+(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')), \
+(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d), \
+(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h), \
+(SELECT COUNT(*) FROM mysql.roles_mapping m WHERE m.User = :u AND m.Host = :h), \
+(SELECT COUNT(*) FROM mysql.user r WHERE r.User = :u AND r.Host = :h AND r.is_role = 'Y')",
         }
     }
 
@@ -499,6 +498,37 @@ mod mysql_tests {
             assert_eq!(d.grants_reaching_query().matches('?').count(), 4);
             assert_eq!(d.collation_applies_query().matches('?').count(), 2);
         }
+    }
+
+    #[test]
+    fn account_queries_bind_the_same_parameters_in_every_dialect() {
+        let maria = MysqlDialect::from_version("10.11.14-MariaDB");
+        for d in [MYSQL8, maria] {
+            let q = d.account_footprint_query();
+            assert!(!q.contains('?'), "{q}");
+            for p in [":u", ":h", ":g", ":d"] {
+                assert!(q.contains(p), "{p} in {q}");
+            }
+        }
+        assert!(MYSQL8.account_footprint_query().contains("role_edges"));
+        assert!(maria.account_footprint_query().contains("is_role"));
+        assert!(MYSQL8
+            .literal_grant_patterns_query()
+            .contains("partial_revokes"));
+        assert_eq!(MYSQL_GRANTS_ON_DATABASE_QUERY.matches('?').count(), 5);
+        assert_eq!(mysql_grant_db_pattern("m_b%\\"), "m\\_b\\%\\\\");
+        assert_eq!(mysql_kill_connection(42), "KILL CONNECTION 42");
+        let login = MysqlAccount {
+            user: "v-a-b".into(),
+            host: "%".into(),
+            mariadb_role: false,
+        };
+        assert_eq!(
+            mysql_drop_user(&login).as_deref(),
+            Ok("DROP USER IF EXISTS `v-a-b`@`%`")
+        );
+        assert_eq!(login.display(), "'v-a-b'@'%'");
+        assert_eq!(login.grantee(), "'v-a-b'@'%'");
     }
 
     #[test]
