@@ -308,8 +308,10 @@ fn hostile_mysql_replace_leaves_the_old_login_nothing() {
 #[test]
 fn hostile_mysql_tenant_login_stays_inside_its_database() {
     for tf in each_terraform() {
-        let [db, neighbour, conn, victim] =
-            tagged(&tf, ["h19my_t", "h19my_n", "h19myt", "h19my_victim"]);
+        let [db, conn, victim] = tagged(&tf, ["h19my_t", "h19myt", "h19my_victim"]);
+        // The tenant's name with its `_` as any character: what an unescaped grant on it
+        // would reach too.
+        let neighbour = db.replacen('_', "x", 1);
         let (mut g, login) = tenant_with_login(&tf, &db, &conn, &[&neighbour]);
         g.mysql_users.push(login.username.clone());
         admin(&format!(
@@ -342,8 +344,17 @@ fn hostile_mysql_tenant_login_stays_inside_its_database() {
         ] {
             refused(&format!("CREATE DEFINER = 'root'@'localhost' {object}"));
         }
+        // No other session: not even one it can name.
+        let mut other = MysqlSession::open(&victim, "pw", &neighbour);
+        let id = other.query("SELECT CONNECTION_ID()").unwrap_or_default();
+        assert!(id.parse::<u64>().is_ok(), "{id:?}");
+        refused(&format!("KILL CONNECTION {id}"));
+        refused(&format!("KILL QUERY {id}"));
+        refused("SET GLOBAL max_connections = 1");
+        assert_eq!(other.query("SELECT 1").as_deref(), Ok("1"));
         // No files, no server-wide reads.
         refused("SELECT * FROM mysql.user");
+        refused(&format!("SHOW GRANTS FOR {v}"));
         refused("SELECT 1 INTO OUTFILE '/tmp/h19my_out'");
         assert_eq!(
             mysql_as(u, p, Some(&db), "SELECT LOAD_FILE('/etc/passwd')").as_deref(),
@@ -358,6 +369,8 @@ fn hostile_mysql_tenant_login_stays_inside_its_database() {
             "SELECT TABLE_SCHEMA FROM information_schema.TABLES",
             "SELECT GRANTEE, TABLE_SCHEMA FROM information_schema.SCHEMA_PRIVILEGES",
             "SELECT USER, DB FROM information_schema.PROCESSLIST",
+            "SELECT GRANTEE FROM information_schema.USER_PRIVILEGES",
+            "SELECT GRANTEE, TABLE_SCHEMA FROM information_schema.TABLE_PRIVILEGES",
             "SHOW PROCESSLIST",
         ] {
             let seen = mysql_as(u, p, Some(&db), q).unwrap_or_default();
