@@ -140,8 +140,9 @@ fn only_on(a: &DatabaseAccount, name: &str, literal: bool) -> bool {
             .all(|p| pattern_reach(p, name, literal) == Reach::Exact)
 }
 
-/// Decides, for each account whose grants reach database `name`, whether destroy drops
-/// it (a login of Vault's username shape, not the admin (`admin`) nor `root`, holding
+/// Decides, for each account whose grants reach database `name` (but the provider's
+/// admin `admin`, left as it is), whether destroy drops it (a login of Vault's username
+/// shape, not `root`, holding
 /// nothing but grants on exactly this database: no global privilege, no other database,
 /// no role, no proxy) or revokes its exact grants on the database (everyone else);
 /// wildcard patterns that match the name are left (they are grants on other databases
@@ -164,6 +165,11 @@ pub fn teardown(name: &str, admin: &str, access: &DatabaseAccess) -> Teardown {
             }
         }
         let user = &a.account.user;
+        // The provider's own admin: its grants are the platform's, and revoking them
+        // first could stop the DROP DATABASE itself.
+        if user == admin {
+            continue;
+        }
         if vault_made_mysql_login(user)
             && !protected_account(user, admin)
             && !exact.is_empty()
@@ -404,7 +410,6 @@ mod tests {
                 "v-token-mb-inrole00000",
                 "v-token-mb-proxy000000",
                 "v-token-mb-role0000000",
-                "v-token-mb-admin000000",
                 "root",
                 "analytics",
             ]
