@@ -118,6 +118,12 @@ fn hostile_mysql_destroy_ends_issued_logins_and_revokes_other_grants() {
             "DROP ROLE IF EXISTS `{readers}`; CREATE ROLE `{readers}`; GRANT SELECT ON `{}`.* TO `{readers}`; GRANT SELECT ON `{db}`.`items` TO PUBLIC",
             esc(&db)
         ));
+        // The anonymous user of a host no client comes from (so it shadows nobody).
+        let anon = format!("''@'h19my-anon-{}.invalid'", version_tag(&tf));
+        admin(&format!(
+            "DROP USER IF EXISTS {anon}; CREATE USER {anon}; GRANT SELECT ON `{}`.* TO {anon}",
+            esc(&db)
+        ));
         let wild_pattern = format!("{}%", esc(&db));
         hand_made_account(
             &mut g,
@@ -216,6 +222,8 @@ fn hostile_mysql_destroy_ends_issued_logins_and_revokes_other_grants() {
         assert_eq!(mysql_grants_on("PUBLIC", &db), Vec::<String>::new());
         assert!(out.contains(&readers), "{}", d.all());
         admin(&format!("DROP ROLE IF EXISTS `{readers}`"));
+        assert_eq!(mysql_grants_on("", &db), Vec::<String>::new(), "anonymous");
+        admin(&format!("DROP USER IF EXISTS {anon}"));
         // The wildcard grant reaches other names too: left, and named.
         assert!(
             out.contains(&wild) && out.contains("Wildcard"),

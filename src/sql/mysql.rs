@@ -193,14 +193,19 @@ impl MysqlAccount {
     /// `` `user`@`host` ``, or `` `role` `` for a MariaDB role (`'role'@''` names no role
     /// there). Backticks read the same whatever the sql_mode.
     pub fn quoted(&self) -> Result<String, BadIdentifier> {
+        // The anonymous user (and a MariaDB role's host) is empty: `''` reads the same in
+        // every sql_mode, where an empty quoted identifier is not valid on every server.
+        let part = |s: &str| {
+            if s.is_empty() {
+                Ok("''".to_string())
+            } else {
+                quote_mysql_ident(s)
+            }
+        };
         if self.mariadb_role {
-            quote_mysql_ident(&self.user)
+            part(&self.user)
         } else {
-            Ok(format!(
-                "{}@{}",
-                quote_mysql_ident(&self.user)?,
-                quote_mysql_ident(&self.host)?
-            ))
+            Ok(format!("{}@{}", part(&self.user)?, part(&self.host)?))
         }
     }
 
@@ -528,6 +533,15 @@ mod mysql_tests {
             Ok("DROP USER IF EXISTS `v-a-b`@`%`")
         );
         assert_eq!(login.display(), "'v-a-b'@'%'");
+        let anonymous = MysqlAccount {
+            user: String::new(),
+            host: "10.%".into(),
+            mariadb_role: false,
+        };
+        assert_eq!(
+            mysql_drop_user(&anonymous).as_deref(),
+            Ok("DROP USER IF EXISTS ''@`10.%`")
+        );
         assert_eq!(login.grantee(), "'v-a-b'@'%'");
     }
 
