@@ -665,6 +665,135 @@ pub fn mysql_user_exists(user: &str) -> bool {
     )) != "0"
 }
 
+/// An open MySQL session (the `mariadb` client reading statements from a pipe), as an app
+/// holds one: it stays connected between [`MysqlSession::query`] calls, so a test can see
+/// what a session opened before some change still reaches after it. Killed on drop.
+pub struct MysqlSession {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<Result<String, String>>,
+}
+
+/// What [`MysqlSession::query`] prints after each statement to know it is done.
+const SESSION_DONE: &str = "-- session statement done --";
+
+impl MysqlSession {
+    /// Connects as `user` into `db` and runs `SELECT 1`; panics when that fails.
+    pub fn open(user: &str, password: &str, db: &str) -> MysqlSession {
+        let mut child = Command::new("mariadb")
+            .args(["--no-defaults", "--protocol=TCP", "-h"])
+            .arg(stack("DBAAS_MYSQL_HOST"))
+            .arg("-P")
+            .arg(stack("DBAAS_MYSQL_PORT"))
+            .arg("-u")
+            .arg(user)
+            .args([
+                "-N",
+                "-B",
+                "-n",
+                "--skip-reconnect",
+                "--connect-timeout=10",
+                "-D",
+            ])
+            .arg(db)
+            .env("MYSQL_PWD", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mariadb");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdin = child.stdin.take().expect("piped stdin");
+        let out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        let tx_err = tx.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(Ok(l)).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if tx_err.send(Err(l)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut s = MysqlSession {
+            child,
+            stdin,
+            lines,
+        };
+        s.query("SELECT 1")
+            .unwrap_or_else(|e| panic!("session of {user} in {db} does not open: {e}"));
+        s
+    }
+
+    /// Runs `sql` on the open session: its output rows, or the error (the client stops on
+    /// the first error; a killed session says so).
+    pub fn query(&mut self, sql: &str) -> Result<String, String> {
+        use std::io::Write;
+        let text = format!("{sql};\nSELECT '{SESSION_DONE}';\n");
+        if self
+            .stdin
+            .write_all(text.as_bytes())
+            .and_then(|_| self.stdin.flush())
+            .is_err()
+        {
+            return Err("the session is closed (its client exited)".into());
+        }
+        let mut rows = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(Ok(l)) if l == SESSION_DONE => return Ok(rows.join("\n")),
+                Ok(Ok(l)) => rows.push(l),
+                Ok(Err(e)) => return Err(e),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(format!("no answer within 20 s to {sql:?}"))
+                }
+                Err(_) => return Err("the session is closed (its client exited)".into()),
+            }
+        }
+    }
+}
+
+impl Drop for MysqlSession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Ids of the server sessions `user` holds (any host), as the admin sees them.
+pub fn mysql_sessions_of(user: &str) -> Vec<String> {
+    mysql_admin(&format!(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {}",
+        my_lit(user)
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// Every grant row (database, table/column, routine level) of `'user'@'%'` whose database
+/// is `db`, or whose database pattern is `db` escaped, as `level:db[:object]` lines.
+pub fn mysql_grants_on(user: &str, db: &str) -> Vec<String> {
+    let (u, d, e) = (my_lit(user), my_lit(db), my_lit(&db.replace('_', "\\_")));
+    mysql_admin(&format!(
+        "SELECT CONCAT('db:', Db) FROM mysql.db WHERE User = {u} AND Db IN ({d}, {e}) \
+         UNION ALL SELECT CONCAT('table:', Db, ':', Table_name) FROM mysql.tables_priv WHERE User = {u} AND Db = {d} \
+         UNION ALL SELECT CONCAT('column:', Db, ':', Table_name, '.', Column_name) FROM mysql.columns_priv WHERE User = {u} AND Db = {d} \
+         UNION ALL SELECT CONCAT('routine:', Db, ':', Routine_name) FROM mysql.procs_priv WHERE User = {u} AND Db = {d}"
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
 /// Names of the MySQL databases starting with `prefix` (`_` taken literally).
 pub fn mysql_databases(prefix: &str) -> Vec<String> {
     mysql_admin(&format!(

@@ -12,6 +12,7 @@ mod foundation;
 mod guides;
 mod hostile_tenant;
 mod hostile_redis;
+mod hostile_mysql;
 mod mysql;
 mod pg_env;
 mod postgres;

@@ -325,11 +325,13 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
         let mut cleanup = Cleanup::default();
         cleanup.mysql_dbs = names.clone();
         cleanup.mysql_users = vec![user.clone()];
-        // A login of its own, so its connections can be told apart and killed.
+        // A login of its own, so its connections can be told apart and killed; destroy
+        // reads who holds grants on a database (the mysql schema) before dropping it.
         let pattern = prefix.replace('_', "\\_");
         my_admin(&format!(
             "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; \
-             GRANT CREATE, ALTER, DROP, SELECT ON `{pattern}%`.* TO '{user}'@'%'"
+             GRANT CREATE, ALTER, DROP, SELECT ON `{pattern}%`.* TO '{user}'@'%'; \
+             GRANT SELECT ON mysql.* TO '{user}'@'%'"
         ));
         for n in &names {
             my_admin(&format!("DROP DATABASE IF EXISTS `{n}`"));

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use crate::backends::settings::{MysqlSettings, TlsFiles};
 use crate::backends::BoxFut;
 use crate::enums::MysqlTls;
+use crate::sql::mysql::{MysqlAccount, MysqlGrant, MysqlGrantLevel, RoutineKind};
 use crate::sql::{self, MysqlDialect};
 
 /// Largest pool per provider process.
@@ -44,15 +45,60 @@ pub struct SchemaInfo {
     pub collation: String,
 }
 
-/// An account whose database-level grant reaches a database name.
+/// An account whose grant (database, table or routine level) reaches a database name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grantee {
     /// `User` (empty for the anonymous account).
     pub user: String,
     /// `Host`.
     pub host: String,
-    /// The `Db` pattern of the grant.
+    /// What the grant is on: the `Db` pattern, or `db.table` / `db.routine`.
     pub pattern: String,
+}
+
+/// An account whose grants reach a database, and what else it holds (what decides
+/// whether destroy may drop it or only revokes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DatabaseAccount {
+    /// The account (or role).
+    pub account: MysqlAccount,
+    /// Its grant rows that may reach the database (database-level patterns matching its
+    /// name, table and routine grants in it).
+    pub grants: Vec<MysqlGrant>,
+    /// Every database-level pattern it holds a grant on, this database's included.
+    pub db_patterns: Vec<String>,
+    /// It holds a global privilege (or a global GRANT OPTION).
+    pub global: bool,
+    /// Table and routine grants it holds on other databases.
+    pub other_objects: u64,
+    /// Proxy grants it holds (it may act as another account).
+    pub proxies: u64,
+    /// Roles granted to it.
+    pub roles_held: u64,
+    /// It is a role (MariaDB), or is granted to other accounts as one (MySQL 8).
+    pub is_role: bool,
+    /// Accounts that may proxy as it.
+    pub proxied_by: Vec<MysqlAccount>,
+}
+
+/// Who may reach a database by its grants, as destroy needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DatabaseAccess {
+    /// Every account with a grant row that may reach the database.
+    pub accounts: Vec<DatabaseAccount>,
+    /// Database-level grant patterns are read literally (MySQL 8 `partial_revokes`).
+    pub literal_patterns: bool,
+}
+
+/// One session in the server's process list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// `ID`, for KILL.
+    pub id: u64,
+    /// `USER`.
+    pub user: String,
+    /// `DB`: its current database (empty when none).
+    pub db: String,
 }
 
 /// The pool and what the first connection learnt about the server.
@@ -160,7 +206,7 @@ impl Mysql {
                     // 1698: MariaDB's answer when an account that may also use unix_socket fails.
                     1045 | 1698 => format!("authentication failed for the admin user: {}", s.message),
                     1044 | 1142 | 1227 => format!(
-                        "the admin user lacks a privilege: {}; it needs CREATE, ALTER and DROP on the tenant databases and SELECT on mysql.db",
+                        "the admin user lacks a privilege: {}; it needs CREATE, ALTER and DROP on the tenant databases, SELECT on the mysql schema, CREATE USER, and PROCESS with CONNECTION_ADMIN (MariaDB: CONNECTION ADMIN or SUPER) to end tenant sessions on destroy",
                         s.message
                     ),
                     _ => s.message,
@@ -246,6 +292,11 @@ impl Mysql {
         })
     }
 
+    /// The admin user this client logs in as.
+    pub fn admin_user(&self) -> &str {
+        &self.user
+    }
+
     /// The server's dialect (detected once, on the pool's first connection).
     pub fn dialect(&self) -> BoxFut<'_, Result<MysqlDialect, MysqlError>> {
         Box::pin(async move { Ok(self.ready().await?.dialect) })
@@ -324,7 +375,8 @@ impl Mysql {
         })
     }
 
-    /// Accounts whose database-level grants reach a database called `name`.
+    /// Accounts whose grants (database, table or routine level) reach a database
+    /// called `name`.
     pub fn grants_reaching<'a>(
         &'a self,
         name: &'a str,
@@ -333,7 +385,7 @@ impl Mysql {
             let dialect = self.dialect().await?;
             let mut conn = self.conn().await?;
             let rows: Vec<(String, String, String)> = conn
-                .exec(dialect.grants_reaching_query(), (name, name))
+                .exec(dialect.grants_reaching_query(), (name, name, name, name))
                 .await
                 .map_err(|e| self.error(e))?;
             Ok(rows
@@ -344,6 +396,150 @@ impl Mysql {
                     pattern,
                 })
                 .collect())
+        })
+    }
+
+    /// Every account whose grants may reach database `name` (database, table and
+    /// routine level, roles included), with what else each holds.
+    pub fn database_access<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<DatabaseAccess, MysqlError>> {
+        Box::pin(async move {
+            let dialect = self.dialect().await?;
+            let mut conn = self.conn().await?;
+            let fail = |e| self.error(e);
+            let literal: Option<i64> = conn
+                .query_first(dialect.literal_grant_patterns_query())
+                .await
+                .map_err(fail)?;
+            let escaped = sql::mysql::mysql_grant_db_pattern(name);
+            let rows: Vec<(String, String, String, String, String, i64)> = conn
+                .exec(
+                    sql::mysql::MYSQL_GRANTS_ON_DATABASE_QUERY,
+                    (name, name, escaped.as_str(), name, name),
+                )
+                .await
+                .map_err(fail)?;
+            let mut accounts: Vec<DatabaseAccount> = Vec::new();
+            for (level, user, host, db, object, grant_option) in rows {
+                let level = match level.as_str() {
+                    "database" => MysqlGrantLevel::Database,
+                    "table" => MysqlGrantLevel::Table,
+                    other => match RoutineKind::parse(other) {
+                        Some(kind) => MysqlGrantLevel::Routine(kind),
+                        None => {
+                            return Err(self.fail(
+                                format!("unknown routine type {other:?} in mysql.procs_priv"),
+                                None,
+                            ))
+                        }
+                    },
+                };
+                let grant = MysqlGrant {
+                    level,
+                    db,
+                    object,
+                    grant_option: grant_option != 0,
+                };
+                match accounts
+                    .iter_mut()
+                    .find(|a| a.account.user == user && a.account.host == host)
+                {
+                    Some(a) => a.grants.push(grant),
+                    None => accounts.push(DatabaseAccount {
+                        account: MysqlAccount {
+                            user,
+                            host,
+                            mariadb_role: false,
+                        },
+                        grants: vec![grant],
+                        ..DatabaseAccount::default()
+                    }),
+                }
+            }
+            for a in &mut accounts {
+                let (user, host) = (a.account.user.as_str(), a.account.host.as_str());
+                let counts: Option<(i64, i64, i64, i64, i64)> = conn
+                    .exec_first(
+                        dialect.account_footprint_query(),
+                        mysql_async::Params::Named(
+                            [
+                                ("u", user.to_string()),
+                                ("h", host.to_string()),
+                                ("g", a.account.grantee()),
+                                ("d", name.to_string()),
+                            ]
+                            .into_iter()
+                            .map(|(k, v)| (k.as_bytes().to_vec(), mysql_async::Value::from(v)))
+                            .collect(),
+                        ),
+                    )
+                    .await
+                    .map_err(fail)?;
+                let (global, other, proxies, roles, is_role) = counts.unwrap_or_default();
+                a.global = global > 0;
+                a.other_objects = other.unsigned_abs();
+                a.proxies = proxies.unsigned_abs();
+                a.roles_held = roles.unsigned_abs();
+                a.is_role = is_role > 0;
+                a.account.mariadb_role = a.is_role && dialect != MysqlDialect::Mysql8;
+                a.db_patterns = conn
+                    .exec(sql::mysql::MYSQL_ACCOUNT_DB_PATTERNS_QUERY, (user, host))
+                    .await
+                    .map_err(fail)?;
+                let proxied: Vec<(String, String)> = conn
+                    .exec(sql::mysql::MYSQL_PROXIES_OF_QUERY, (user, host))
+                    .await
+                    .map_err(fail)?;
+                a.proxied_by = proxied
+                    .into_iter()
+                    .map(|(user, host)| MysqlAccount {
+                        user,
+                        host,
+                        mariadb_role: false,
+                    })
+                    .collect();
+            }
+            accounts.sort_by(|a, b| a.account.cmp(&b.account));
+            Ok(DatabaseAccess {
+                accounts,
+                literal_patterns: literal.unwrap_or(0) != 0,
+            })
+        })
+    }
+
+    /// The server's sessions other than this one, without its own threads.
+    pub fn sessions(&self) -> BoxFut<'_, Result<Vec<Session>, MysqlError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let rows: Vec<(u64, String, String)> = conn
+                .query(sql::mysql::MYSQL_SESSIONS_QUERY)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, user, db)| Session { id, user, db })
+                .collect())
+        })
+    }
+
+    /// Ends the sessions `ids`; one that already ended is no error.
+    pub fn end_sessions<'a>(&'a self, ids: &'a [u64]) -> BoxFut<'a, Result<(), MysqlError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            for id in ids {
+                match conn
+                    .query_drop(sql::mysql::mysql_kill_connection(*id))
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(mysql_async::Error::Server(e))
+                        if e.code == sql::mysql::MYSQL_UNKNOWN_THREAD => {}
+                    Err(e) => return Err(self.error(e)),
+                }
+            }
+            Ok(())
         })
     }
 

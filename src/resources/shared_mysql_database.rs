@@ -2,7 +2,9 @@
 //! Cluster; MariaDB in tests) with its default character set and collation. Works on
 //! MySQL 8 and MariaDB: the backend detects the server once and picks the dialect.
 //! It warns when existing database-level grants (wildcards, stale grants of a dropped
-//! namesake) would let other accounts reach the new database.
+//! namesake) would let other accounts reach the new database. Destroy takes the logins
+//! Vault issued for the database with it and revokes what other accounts hold on it
+//! (`mysql_accounts` decides which is which).
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Validator, Value};
@@ -14,6 +16,7 @@ use crate::resources::common::{
     attribute_error, backend_error, check_no_nul, decode, import_name, merge, need, read_private,
     Ctx,
 };
+use crate::resources::mysql_accounts;
 use crate::sql;
 
 /// The resource type.
@@ -178,12 +181,66 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
                 .join(", ");
             diags.warning(
                 format!("Other accounts can reach database {name:?}"),
-                format!("Database-level grants that existed before this database match its name, so these accounts can use it: {list}. In grants `_` and `%` are wildcards (escape them as `\\_`), and grants outlive a dropped database. Revoke the ones that are not meant for this tenant."),
+                format!("Grants that existed before this database reach it, so these accounts can use it: {list}. In database-level grants `_` and `%` are wildcards (escape them as `\\_`), and database, table and routine grants outlive a dropped database (one dropped outside this provider: its destroy revokes them). Revoke the ones that are not meant for this tenant."),
             );
         }
         Ok(_) => {}
         // Reading mysql.db needs a privilege the admin may lack; the check is advisory.
         Err(e) => tracing::debug!(error = %e, "cannot check database-level grants"),
+    }
+}
+
+/// Names, after a destroy, the logins dropped or left locked and the accounts whose
+/// grants were revoked or left.
+fn warn_about_teardown(
+    diags: &mut Diagnostics,
+    name: &str,
+    t: &mysql_accounts::Teardown,
+    dropped: &[String],
+    locked: &[String],
+) {
+    if !dropped.is_empty() {
+        diags.warning(
+            format!("Logins of database {name:?} dropped"),
+            format!("These logins had been issued by Vault for this database alone; their sessions were ended and they were dropped (their Vault leases end without effect): {}.", dropped.join(", ")),
+        );
+    }
+    if !locked.is_empty() {
+        diags.warning(
+            format!("Logins of database {name:?} locked but not dropped"),
+            format!("Their sessions were ended and they are locked (ACCOUNT LOCK), but DROP USER failed: {}. Drop them by hand.", locked.join(", ")),
+        );
+    }
+    if !t.unproxy.is_empty() {
+        let list: Vec<String> = t
+            .unproxy
+            .iter()
+            .map(|(login, proxy)| format!("{} on {}", proxy.display(), login.display()))
+            .collect();
+        diags.warning(
+            format!("Proxy grants on the logins of {name:?} revoked"),
+            format!(
+                "These accounts could act as the dropped logins: {}.",
+                list.join(", ")
+            ),
+        );
+    }
+    if !t.revoke.is_empty() {
+        diags.warning(
+            format!("Grants on database {name:?} revoked"),
+            format!("These accounts and roles held privileges on the destroyed database; those were revoked (they keep everything else, and their sessions inside it were ended), so none of them reaches a later database of the same name: {}.", mysql_accounts::describe_grants(&t.revoke)),
+        );
+    }
+    if !t.kept.is_empty() {
+        let list: Vec<String> = t
+            .kept
+            .iter()
+            .map(|(a, patterns)| format!("{} (`{}`.*)", a.display(), patterns.join("`.*, `")))
+            .collect();
+        diags.warning(
+            format!("Wildcard grants still reach the name {name:?}"),
+            format!("These grants use `_` or `%` as wildcards, so they are grants on other databases too and were left in place; a later database named {name:?} is open to them: {}. Revoke them, or escape the wildcards (`\\_`), if that is not meant.", list.join(", ")),
+        );
     }
 }
 
@@ -337,7 +394,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(
-                "A tenant database on the shared MySQL (InnoDB Cluster, MySQL 8; MariaDB works too), with its default character set and collation. Only accounts granted on it can use it: new accounts have no access to any database, and the provider warns when existing grants (wildcards such as `app_%`, or stale grants of a dropped database of the same name) would reach it. Destroy (when `deletion_protection = false`) drops the database.",
+                "A tenant database on the shared MySQL (InnoDB Cluster, MySQL 8; MariaDB works too), with its default character set and collation. Only accounts granted on it can use it: new accounts have no access to any database, and the provider warns when existing grants (wildcards such as `app_%`, or stale grants of a dropped database of the same name) would reach it. Destroy (when `deletion_protection = false`) drops the database and leaves no way into a later database of the same name: the logins Vault issued for it (named as Vault names them, holding grants on this database only) are locked, their sessions ended, and dropped; every other account and role (`PUBLIC` too) loses its grants on the database (database, table with its columns, and routine level) and keeps the rest; every session inside the database is ended; each is named in a warning. Grants whose `_`/`%` wildcards also match other databases are left in place and named.",
             )
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
             .attr(
@@ -620,16 +677,60 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
             return;
         };
-        let drop = match sql::mysql_drop_database(&name) {
-            Ok(s) => [s],
+        let cannot = format!("Cannot drop database {name:?}");
+        // The logins Vault issued for this database must not outlive it, nor may other
+        // accounts keep grants that reach a later database of the same name.
+        let teardown = match mysql.database_access(&name).await {
+            Ok(access) => mysql_accounts::teardown(&name, mysql.admin_user(), &access),
+            Err(e) => {
+                backend_error(&mut ctx.diags, cannot, format!("{e}. Nothing was dropped: before the database, destroy ends the logins issued for it and revokes the grants other accounts hold on it, which needs SELECT on the `mysql` schema, CREATE USER and the right to end other sessions (CONNECTION_ADMIN or SUPER)."));
+                return;
+            }
+        };
+        let (drop_database, drop_users) = match (
+            sql::mysql_drop_database(&name),
+            teardown
+                .drop
+                .iter()
+                .map(sql::mysql::mysql_drop_user)
+                .collect::<Result<Vec<_>, _>>(),
+        ) {
+            (Ok(d), Ok(u)) => (d, u),
+            (Err(e), _) | (_, Err(e)) => {
+                unquotable(&mut ctx.diags, e);
+                return;
+            }
+        };
+        let before = match mysql_accounts::teardown_statements(&teardown) {
+            Ok(s) => s,
             Err(e) => {
                 unquotable(&mut ctx.diags, e);
                 return;
             }
         };
-        if let Err(e) = mysql.exec(&drop).await {
-            backend_error(&mut ctx.diags, format!("Cannot drop database {name:?}"), e);
+        let ended = async {
+            mysql.exec(&before).await?;
+            let sessions = mysql.sessions().await?;
+            let ids = mysql_accounts::sessions_to_end(&sessions, &name, &teardown.drop);
+            mysql.end_sessions(&ids).await?;
+            mysql.exec(&[drop_database]).await
         }
+        .await;
+        if let Err(e) = ended {
+            backend_error(&mut ctx.diags, cannot, e);
+            return;
+        }
+        // After the database: MySQL 8 refuses to drop a user still named as the DEFINER of
+        // a stored object, and the objects went with it. Locked until then.
+        let mut dropped = Vec::new();
+        let mut locked = Vec::new();
+        for (login, statement) in teardown.drop.iter().zip(drop_users) {
+            match mysql.exec(&[statement]).await {
+                Ok(()) => dropped.push(login.display()),
+                Err(e) => locked.push(format!("{} ({})", login.display(), e.message)),
+            }
+        }
+        warn_about_teardown(&mut ctx.diags, &name, &teardown, &dropped, &locked);
     }
 }
 

@@ -66,14 +66,21 @@ impl MysqlDialect {
         }
     }
 
-    /// A query with parameters (database name, database name) listing the accounts whose
-    /// database-level grants would reach a database of that name: `user`, `host`, `db`
-    /// pattern. Grants on `app_1` also match `appx1` (`_` and `%` are wildcards), except
-    /// on MySQL 8 with `partial_revokes`, which reads them literally.
+    /// A query with parameters (database name, four times) listing the accounts whose
+    /// grants would reach a database of that name: `user`, `host`, and what the grant is
+    /// on (the `db` pattern, or `db.table` / `db.routine`). Grants on `app_1` also match
+    /// `appx1` (`_` and `%` are wildcards), except on MySQL 8 with `partial_revokes`,
+    /// which reads them literally. Table (and column) and routine grants name the
+    /// database literally and outlive a dropped database, reaching its namesake's
+    /// objects of the same name.
     pub fn grants_reaching_query(self) -> &'static str {
         match self {
-            MysqlDialect::Mysql8 => "SELECT User, Host, Db FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) ORDER BY User, Host",
-            MysqlDialect::MariaDb { .. } => "SELECT User, Host, Db FROM mysql.db WHERE Db = ? OR ? LIKE Db ORDER BY User, Host",
+            MysqlDialect::Mysql8 => "SELECT User, Host, Db FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) \
+UNION SELECT User, Host, CONCAT(Db, '.', Table_name) FROM mysql.tables_priv WHERE Db = ? \
+UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHERE Db = ? ORDER BY 1, 2, 3",
+            MysqlDialect::MariaDb { .. } => "SELECT User, Host, Db FROM mysql.db WHERE Db = ? OR ? LIKE Db \
+UNION SELECT User, Host, CONCAT(Db, '.', Table_name) FROM mysql.tables_priv WHERE Db = ? \
+UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHERE Db = ? ORDER BY 1, 2, 3",
         }
     }
 }
@@ -151,12 +158,264 @@ pub fn mysql_alter_database(
     ))
 }
 
+/// `name` as the database position of GRANT reads it literally: `\\`, `_` and `%`
+/// escaped with a backslash (unescaped, `_` and `%` are wildcards there).
+pub fn mysql_grant_db_pattern(name: &str) -> String {
+    name.replace('\\', "\\\\")
+        .replace('_', "\\_")
+        .replace('%', "\\%")
+}
+
 /// `DROP DATABASE IF EXISTS`: a retried destroy finds it gone and succeeds.
 pub fn mysql_drop_database(name: &str) -> Result<String, BadIdentifier> {
     Ok(format!(
         "DROP DATABASE IF EXISTS {}",
         quote_mysql_ident(name)?
     ))
+}
+
+// ---------------------------------------------------------------------------------------
+// accounts of a database being destroyed
+// ---------------------------------------------------------------------------------------
+
+/// An account (or role) as GRANT, REVOKE and DROP USER name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct MysqlAccount {
+    /// `User`.
+    pub user: String,
+    /// `Host` (empty for a MariaDB role).
+    pub host: String,
+    /// A MariaDB role (`is_role = 'Y'`, including `PUBLIC`): named without a host.
+    pub mariadb_role: bool,
+}
+
+impl MysqlAccount {
+    /// `` `user`@`host` ``, or `` `role` `` for a MariaDB role (`'role'@''` names no role
+    /// there). Backticks read the same whatever the sql_mode.
+    pub fn quoted(&self) -> Result<String, BadIdentifier> {
+        // The anonymous user (and a MariaDB role's host) is empty: `''` reads the same in
+        // every sql_mode, where an empty quoted identifier is not valid on every server.
+        let part = |s: &str| {
+            if s.is_empty() {
+                Ok("''".to_string())
+            } else {
+                quote_mysql_ident(s)
+            }
+        };
+        if self.mariadb_role {
+            part(&self.user)
+        } else {
+            Ok(format!("{}@{}", part(&self.user)?, part(&self.host)?))
+        }
+    }
+
+    /// How messages name it: `'user'@'host'`, or `role 'name'`.
+    pub fn display(&self) -> String {
+        if self.mariadb_role {
+            format!("role '{}'", self.user)
+        } else {
+            format!("'{}'@'{}'", self.user, self.host)
+        }
+    }
+
+    /// `'user'@'host'` as `information_schema` spells the `GRANTEE` (unescaped).
+    pub fn grantee(&self) -> String {
+        format!("'{}'@'{}'", self.user, self.host)
+    }
+}
+
+/// The level of one grant row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MysqlGrantLevel {
+    /// `mysql.db`: `` `pattern`.* `` (`_` and `%` are wildcards unless escaped).
+    Database,
+    /// `mysql.tables_priv`: a table, with its column privileges (`Column_priv`).
+    Table,
+    /// `mysql.procs_priv`: a routine of this kind.
+    Routine(RoutineKind),
+}
+
+/// The kinds of routine `mysql.procs_priv.Routine_type` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RoutineKind {
+    /// `PROCEDURE`.
+    Procedure,
+    /// `FUNCTION`.
+    Function,
+    /// MariaDB's `PACKAGE`.
+    Package,
+    /// MariaDB's `PACKAGE BODY`.
+    PackageBody,
+}
+
+impl RoutineKind {
+    /// The kind a `Routine_type` value names; `None` for anything else.
+    pub fn parse(s: &str) -> Option<RoutineKind> {
+        match s.to_ascii_uppercase().as_str() {
+            "PROCEDURE" => Some(RoutineKind::Procedure),
+            "FUNCTION" => Some(RoutineKind::Function),
+            "PACKAGE" => Some(RoutineKind::Package),
+            "PACKAGE BODY" => Some(RoutineKind::PackageBody),
+            _ => None,
+        }
+    }
+
+    fn keyword(self) -> &'static str {
+        match self {
+            RoutineKind::Procedure => "PROCEDURE",
+            RoutineKind::Function => "FUNCTION",
+            RoutineKind::Package => "PACKAGE",
+            RoutineKind::PackageBody => "PACKAGE BODY",
+        }
+    }
+}
+
+/// One grant row: where it is, and whether it carries GRANT OPTION.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MysqlGrant {
+    /// Database, table or routine level.
+    pub level: MysqlGrantLevel,
+    /// `Db`: the stored pattern (database level) or database name (other levels).
+    pub db: String,
+    /// Table or routine name; empty at database level.
+    pub object: String,
+    /// `WITH GRANT OPTION` on this row.
+    pub grant_option: bool,
+}
+
+impl MysqlGrant {
+    /// The `ON` part of GRANT/REVOKE for this row, exactly as stored.
+    fn target(&self) -> Result<String, BadIdentifier> {
+        let db = quote_mysql_ident(&self.db)?;
+        Ok(match self.level {
+            MysqlGrantLevel::Database => format!("{db}.*"),
+            MysqlGrantLevel::Table => format!("{db}.{}", quote_mysql_ident(&self.object)?),
+            MysqlGrantLevel::Routine(kind) => {
+                format!(
+                    "{} {db}.{}",
+                    kind.keyword(),
+                    quote_mysql_ident(&self.object)?
+                )
+            }
+        })
+    }
+
+    /// How messages name it: `` `db`.* ``, `` `db`.`t` ``, `` PROCEDURE `db`.`p` ``.
+    pub fn display(&self) -> String {
+        self.target()
+            .unwrap_or_else(|_| format!("{}.{}", self.db, self.object))
+    }
+}
+
+/// REVOKE statements removing one grant row: `ALL PRIVILEGES` (which at a database,
+/// table or routine level takes everything but GRANT OPTION, column privileges of the
+/// table included), then `GRANT OPTION` when the row has it (REVOKE of a grant that is
+/// not there is an error, so only then). `ALL PRIVILEGES, GRANT OPTION` is only valid
+/// for the global form.
+pub fn mysql_revoke_grant(
+    account: &MysqlAccount,
+    grant: &MysqlGrant,
+) -> Result<Vec<String>, BadIdentifier> {
+    let (on, from) = (grant.target()?, account.quoted()?);
+    let mut out = vec![format!("REVOKE ALL PRIVILEGES ON {on} FROM {from}")];
+    if grant.grant_option {
+        out.push(format!("REVOKE GRANT OPTION ON {on} FROM {from}"));
+    }
+    Ok(out)
+}
+
+/// `REVOKE PROXY ON <login> FROM <proxy>`: nobody may go on proxying as a dropped login
+/// (DROP USER leaves those `proxies_priv` rows behind).
+pub fn mysql_revoke_proxy(
+    login: &MysqlAccount,
+    proxy: &MysqlAccount,
+) -> Result<String, BadIdentifier> {
+    Ok(format!(
+        "REVOKE PROXY ON {} FROM {}",
+        login.quoted()?,
+        proxy.quoted()?
+    ))
+}
+
+/// `ALTER USER ... ACCOUNT LOCK`: no new session, while the database still exists.
+pub fn mysql_lock_account(account: &MysqlAccount) -> Result<String, BadIdentifier> {
+    Ok(format!(
+        "ALTER USER IF EXISTS {} ACCOUNT LOCK",
+        account.quoted()?
+    ))
+}
+
+/// `DROP USER IF EXISTS`: a retried destroy finds it gone and succeeds.
+pub fn mysql_drop_user(account: &MysqlAccount) -> Result<String, BadIdentifier> {
+    Ok(format!("DROP USER IF EXISTS {}", account.quoted()?))
+}
+
+/// `KILL CONNECTION <id>` (ids come from the server's process list).
+pub fn mysql_kill_connection(id: u64) -> String {
+    format!("KILL CONNECTION {id}")
+}
+
+/// The server error of KILL for a session that has already ended.
+pub const MYSQL_UNKNOWN_THREAD: u16 = 1094;
+
+/// Query with parameters (name, name, name escaped for GRANT, name, name) listing every
+/// grant row that may reach database `name`: `level` (`database`, `table`, or the
+/// routine type), `User`, `Host`, `Db`, object, grant option. Database-level rows are
+/// those whose pattern matches the name as a wildcard, or equals it literally or
+/// escaped (MySQL 8 with `partial_revokes` reads patterns literally); the caller tells
+/// which are exact. Table (with their column privileges) and routine rows name the
+/// database literally; DROP DATABASE leaves all of them behind, and they reach a later
+/// database of the same name.
+pub const MYSQL_GRANTS_ON_DATABASE_QUERY: &str = "SELECT CAST('database' AS CHAR), User, Host, Db, CAST('' AS CHAR), Grant_priv = 'Y' FROM mysql.db WHERE ? LIKE Db OR Db = ? OR Db = ? \
+UNION ALL SELECT CAST('table' AS CHAR), User, Host, Db, Table_name, FIND_IN_SET('Grant', Table_priv) > 0 FROM mysql.tables_priv WHERE Db = ? \
+UNION ALL SELECT CAST(Routine_type AS CHAR), User, Host, Db, Routine_name, FIND_IN_SET('Grant', Proc_priv) > 0 FROM mysql.procs_priv WHERE Db = ?";
+
+/// Query with parameters (user, host) returning every database-level pattern the
+/// account holds a grant on.
+pub const MYSQL_ACCOUNT_DB_PATTERNS_QUERY: &str =
+    "SELECT Db FROM mysql.db WHERE User = ? AND Host = ?";
+
+/// Query with parameters (user, host) returning the accounts that may proxy as it.
+pub const MYSQL_PROXIES_OF_QUERY: &str =
+    "SELECT User, Host FROM mysql.proxies_priv WHERE Proxied_user = ? AND Proxied_host = ?";
+
+/// Query listing the sessions other than this one that a destroy may end: `ID`,
+/// `USER`, `DB` (empty when none). Server threads (replication appliers, the event
+/// scheduler's daemon, binlog dumps) are left out.
+pub const MYSQL_SESSIONS_QUERY: &str = "SELECT ID, USER, COALESCE(DB, '') FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER <> 'system user' AND COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID')";
+
+impl MysqlDialect {
+    /// A query with named parameters `:u` (user), `:h` (host), `:g` (grantee as
+    /// [`MysqlAccount::grantee`]) and `:d` (database name), each bound where it is used (a
+    /// bound value gives way to the catalog column's collation), returning one row of counts about the account: global privileges (or a
+    /// global GRANT OPTION), table and routine grants on other databases, proxy grants it
+    /// holds, roles granted to it, and whether it is a role itself (MariaDB's `is_role`;
+    /// on MySQL 8 a role is an account granted to others).
+    pub fn account_footprint_query(self) -> &'static str {
+        match self {
+            MysqlDialect::Mysql8 => "SELECT \
+(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')) + (SELECT COUNT(*) FROM mysql.global_grants gg WHERE gg.USER = :u AND gg.HOST = :h), \
+(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d), \
+(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h), \
+(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.TO_USER = :u AND e.TO_HOST = :h), \
+(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.FROM_USER = :u AND e.FROM_HOST = :h)",
+            MysqlDialect::MariaDb { .. } => "SELECT \
+(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')), \
+(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d), \
+(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h), \
+(SELECT COUNT(*) FROM mysql.roles_mapping m WHERE m.User = :u AND m.Host = :h), \
+(SELECT COUNT(*) FROM mysql.user r WHERE r.User = :u AND r.Host = :h AND r.is_role = 'Y')",
+        }
+    }
+
+    /// A query without parameters returning 1 when database-level grant patterns are
+    /// read literally (MySQL 8's `partial_revokes`), else 0.
+    pub fn literal_grant_patterns_query(self) -> &'static str {
+        match self {
+            MysqlDialect::Mysql8 => "SELECT CAST(@@GLOBAL.partial_revokes AS SIGNED)",
+            MysqlDialect::MariaDb { .. } => "SELECT 0",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -239,11 +498,51 @@ mod mysql_tests {
             old.collation_applies_query(),
             MYSQL8.collation_applies_query()
         );
-        // The same parameters (name, name) bind in every dialect.
+        // The same parameters (name four times) bind in every dialect.
         for d in [MYSQL8, maria, old] {
-            assert_eq!(d.grants_reaching_query().matches('?').count(), 2);
+            assert_eq!(d.grants_reaching_query().matches('?').count(), 4);
             assert_eq!(d.collation_applies_query().matches('?').count(), 2);
         }
+    }
+
+    #[test]
+    fn account_queries_bind_the_same_parameters_in_every_dialect() {
+        let maria = MysqlDialect::from_version("10.11.14-MariaDB");
+        for d in [MYSQL8, maria] {
+            let q = d.account_footprint_query();
+            assert!(!q.contains('?'), "{q}");
+            for p in [":u", ":h", ":g", ":d"] {
+                assert!(q.contains(p), "{p} in {q}");
+            }
+        }
+        assert!(MYSQL8.account_footprint_query().contains("role_edges"));
+        assert!(maria.account_footprint_query().contains("is_role"));
+        assert!(MYSQL8
+            .literal_grant_patterns_query()
+            .contains("partial_revokes"));
+        assert_eq!(MYSQL_GRANTS_ON_DATABASE_QUERY.matches('?').count(), 5);
+        assert_eq!(mysql_grant_db_pattern("m_b%\\"), "m\\_b\\%\\\\");
+        assert_eq!(mysql_kill_connection(42), "KILL CONNECTION 42");
+        let login = MysqlAccount {
+            user: "v-a-b".into(),
+            host: "%".into(),
+            mariadb_role: false,
+        };
+        assert_eq!(
+            mysql_drop_user(&login).as_deref(),
+            Ok("DROP USER IF EXISTS `v-a-b`@`%`")
+        );
+        assert_eq!(login.display(), "'v-a-b'@'%'");
+        let anonymous = MysqlAccount {
+            user: String::new(),
+            host: "10.%".into(),
+            mariadb_role: false,
+        };
+        assert_eq!(
+            mysql_drop_user(&anonymous).as_deref(),
+            Ok("DROP USER IF EXISTS ''@`10.%`")
+        );
+        assert_eq!(login.grantee(), "'v-a-b'@'%'");
     }
 
     #[test]
