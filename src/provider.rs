@@ -142,7 +142,7 @@ fn auth_mount(method: &str) -> Attribute {
 /// before the check (`resources::common::vault_mount_validator` refuses them).
 fn trimmed_vault_mount_validator() -> Validator {
     Validator::new(
-        "`/`-separated segments, none empty, `.` or `..`; no control characters",
+        "`/`-separated segments of letters, digits, `-`, `_` and `.`, none empty, `.` or holding `..`",
         |v| match v.as_str() {
             Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
             None => Ok(()),

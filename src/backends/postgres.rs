@@ -331,6 +331,9 @@ pub struct ForeignDependency {
     pub kind: String,
     /// The object, e.g. `pg_class 16423` or `database billing`.
     pub object: String,
+    /// Ownership (`owns`); otherwise a privilege, default privilege or policy entry,
+    /// which `DROP OWNED` in that database revokes.
+    pub owned: bool,
 }
 
 impl Postgres {
@@ -415,7 +418,7 @@ impl Postgres {
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Vec<ForeignDependency>, PgError>> {
         Box::pin(async move {
-            let rows: Vec<(String, String, String, String)> =
+            let rows: Vec<(String, String, String, String, bool)> =
                 sqlx::query_as(crate::sql::FOREIGN_DEPENDENCIES)
                     .bind(roles)
                     .bind(db)
@@ -424,13 +427,36 @@ impl Postgres {
                     .map_err(|e| self.error(e))?;
             Ok(rows
                 .into_iter()
-                .map(|(role, database, kind, object)| ForeignDependency {
+                .map(|(role, database, kind, object, owned)| ForeignDependency {
                     role,
                     database,
                     kind,
                     object,
+                    owned,
                 })
                 .collect())
+        })
+    }
+
+    /// `DROP OWNED BY roles` inside database `db` (on the admin's own database when `db`
+    /// is empty: privileges on shared objects only). Run only where the roles own
+    /// nothing, it revokes what was granted to them there; it goes through `exec_in`,
+    /// the one way into a tenant's database.
+    pub fn drop_owned_in<'a>(
+        &'a self,
+        db: &'a str,
+        roles: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            if roles.is_empty() {
+                return Ok(());
+            }
+            let statement = [crate::sql::drop_owned(roles)];
+            if db.is_empty() {
+                self.exec_all(&statement).await
+            } else {
+                self.exec_in(db, &statement).await
+            }
         })
     }
 
