@@ -111,7 +111,11 @@ fn hostile_destroy_grants_from_another_tenant_do_not_block_destroy() {
         );
         assert!(!db_exists(&b), "B's database is gone");
         assert!(tenant_roles(&b).is_empty(), "none of B's roles is left");
-        assert_eq!(privileges_of(&a, &b), "0", "no privilege of B's roles left in A");
+        assert_eq!(
+            privileges_of(&a, &b),
+            "0",
+            "no privilege of B's roles left in A"
+        );
 
         // A's objects are intact, and A's login still works.
         assert_eq!(admin(&a, "SELECT v FROM t"), "kept");

@@ -115,13 +115,21 @@ pub fn sort_elsewhere(deps: &[ForeignDependency], created: &[String]) -> Elsewhe
     // One DROP OWNED anywhere covers shared objects: the admin's own database only for
     // roles that have no other database to be revoked in.
     for role in shared {
-        if !per_db.iter().any(|(db, roles)| !db.is_empty() && roles.contains(role)) {
+        if !per_db
+            .iter()
+            .any(|(db, roles)| !db.is_empty() && roles.contains(role))
+        {
             per_db.entry("").or_default().insert(role);
         }
     }
     out.revoke_in = per_db
         .into_iter()
-        .map(|(db, roles)| (db.to_string(), roles.into_iter().map(str::to_string).collect()))
+        .map(|(db, roles)| {
+            (
+                db.to_string(),
+                roles.into_iter().map(str::to_string).collect(),
+            )
+        })
         .collect();
     out
 }
@@ -234,7 +242,11 @@ mod tests {
         let login = role("legacy_app", true, None);
         let found = [marked.clone(), unmarked.clone(), login.clone()];
         let cases: [(&str, &[u8], &[&str]); 5] = [
-            ("import of another configuration's database", br#"{"imported":true}"#, &[]),
+            (
+                "import of another configuration's database",
+                br#"{"imported":true}"#,
+                &[],
+            ),
             (
                 "v0.1.0 state (managed_owner only)",
                 br#"{"managed_owner":"app_owner"}"#,
@@ -306,7 +318,10 @@ mod tests {
         assert_eq!(e.revoke_in, vec![(String::new(), s(&["b_readonly"]))]);
 
         // Ownership by a created role stops everything it is listed in.
-        let e = sort_elsewhere(&[dep("b_owner", "a", true), dep("b_readonly", "a", false)], &created);
+        let e = sort_elsewhere(
+            &[dep("b_owner", "a", true), dep("b_readonly", "a", false)],
+            &created,
+        );
         assert_eq!(e.owned, vec![dep("b_owner", "a", true)]);
         assert_eq!(e.revoke_in, vec![("a".to_string(), s(&["b_readonly"]))]);
 

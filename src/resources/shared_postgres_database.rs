@@ -16,8 +16,8 @@ use crate::resources::common::{
     Ctx,
 };
 use crate::resources::postgres_marks::{
-    describe_dependencies, marked_for, settle_created, sort_elsewhere, unfinished, vault_made_login,
-    Private,
+    describe_dependencies, marked_for, settle_created, sort_elsewhere, unfinished,
+    vault_made_login, Private,
 };
 use crate::sql::{self, TenantRoles};
 
@@ -296,7 +296,9 @@ async fn revoke_elsewhere(
             elsewhere
                 .granted
                 .iter()
-                .filter(|d| in_roles.contains(&d.role) && (d.database == *database || d.database.is_empty()))
+                .filter(|d| {
+                    in_roles.contains(&d.role) && (d.database == *database || d.database.is_empty())
+                })
                 .filter(|d| !revoked.contains(d))
                 .cloned()
                 .collect::<Vec<_>>(),
@@ -1065,7 +1067,13 @@ mod tests {
     fn owners_named_like_a_group_role_are_refused() {
         crate::resources::common::assert_verdicts(
             check_owner_name,
-            &["shop_owner", "legacy_app", "readwrite", "shop_readwriter", "x_readonly_owner"],
+            &[
+                "shop_owner",
+                "legacy_app",
+                "readwrite",
+                "shop_readwriter",
+                "x_readonly_owner",
+            ],
             &["tv_readwrite", "tv_readonly", "_readwrite", "a_b_readonly"],
         );
         assert!(check_owner_name("tv_readwrite")
