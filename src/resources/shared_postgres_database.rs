@@ -1001,8 +1001,9 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 pg.terminate_user_sessions(&login).await?;
                 logins.push(login);
             }
-            // Grants to the logins are revoked too; a grant made to any of the roles
-            // between the revocation and DROP ROLE (2BP01) is revoked again, twice.
+            // Grants to the logins are revoked too. A grant made to one of the roles
+            // between the revocation and its DROP ROLE (2BP01) is revoked in another
+            // round; three rounds at most.
             let mut round = 0;
             loop {
                 round += 1;
