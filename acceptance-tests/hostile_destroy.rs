@@ -6,9 +6,9 @@
 //! tenant's group role.
 
 use crate::fixture::{
-    allowed_role, config, each_terraform, flat, ident, issue_creds, lit, name_of, one_resource,
-    pg_admin as admin, points_at, resource, tagged, tenant_group_roles, via_pgbouncer, Cleanup,
-    Stack, CONN, PGDB, ROLE,
+    allowed_role, config, direct, each_terraform, flat, ident, issue_creds, lit, name_of,
+    one_resource, pg_admin as admin, points_at, resource, tagged, tenant_group_roles,
+    via_pgbouncer, Cleanup, Stack, CONN, PGDB, ROLE,
 };
 use crate::harness::{provider_block, vault_list, Workdir};
 use crate::postgres::{db_exists, tenant_roles};
@@ -43,10 +43,11 @@ fn grants_to(a: &str, b: &str) -> String {
 fn privileges_of(a: &str, b: &str) -> String {
     let roles = tenant_group_roles(b).map(|r| lit(&r)).join(", ");
     admin(
-        a,
+        "postgres",
         &format!(
             "SELECT count(*) FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid \
-             WHERE r.rolname IN ({roles}) AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))"
+             WHERE r.rolname IN ({roles}) AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = {}))",
+            lit(a)
         ),
     )
 }
@@ -102,6 +103,26 @@ fn hostile_destroy_grants_from_another_tenant_do_not_block_destroy() {
         assert_eq!(privileges_of(&a, &b), held, "nothing revoked on refusal");
         admin(&a, "DROP TABLE b_stray");
 
+        // Then A closes its database to every connection, the admin's included, from the
+        // maintenance database its login can reach (PUBLIC's CONNECT there): no one could
+        // get in to revoke anything.
+        direct(
+            &login,
+            "postgres",
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", ident(&a)),
+        )
+        .unwrap_or_else(|e| panic!("tenant A's login closes its database: {e}"));
+        let allows = || {
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT datallowconn FROM pg_database WHERE datname = {}",
+                    lit(&a)
+                ),
+            )
+        };
+        assert_eq!(allows(), "f");
+
         // Privileges only: B's destroy revokes them and goes on.
         let r = gb.destroy();
         let all = flat(&r.all());
@@ -115,6 +136,12 @@ fn hostile_destroy_grants_from_another_tenant_do_not_block_destroy() {
             privileges_of(&a, &b),
             "0",
             "no privilege of B's roles left in A"
+        );
+
+        assert_eq!(allows(), "f", "A's database is closed again, as A left it");
+        admin(
+            "postgres",
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", ident(&a)),
         );
 
         // A's objects are intact, and A's login still works.

@@ -453,9 +453,25 @@ impl Postgres {
             }
             let statement = [crate::sql::drop_owned(roles)];
             if db.is_empty() {
-                self.exec_all(&statement).await
-            } else {
-                self.exec_in(db, &statement).await
+                return self.exec_all(&statement).await;
+            }
+            match self.exec_in(db, &statement).await {
+                // Its owner may close a database to every connection (from any database
+                // it can reach), so that no one gets in to revoke what it granted: opened
+                // for this one statement, closed again whatever happens.
+                Err(e)
+                    if e.code.as_deref() == Some("55000")
+                        && self
+                            .database_facts(db)
+                            .await?
+                            .is_some_and(|f| !f.allow_connections) =>
+                {
+                    self.exec_all(&[crate::sql::open_database(db)]).await?;
+                    let revoked = self.exec_in(db, &statement).await;
+                    let closed = self.exec_all(&[crate::sql::close_database(db)]).await;
+                    revoked.and(closed)
+                }
+                other => other,
             }
         })
     }

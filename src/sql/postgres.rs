@@ -92,6 +92,11 @@ pub fn open_database(db: &str) -> String {
     format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", quote_ident(db))
 }
 
+/// `ALTER DATABASE "<db>" ALLOW_CONNECTIONS false`: closes it again (see `open_database`).
+pub fn close_database(db: &str) -> String {
+    format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", quote_ident(db))
+}
+
 /// Catalog: `(owner, datallowconn, comment, datistemplate)` of a database by name ($1).
 pub const DATABASE_FACTS: &str =
     "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text, d.datallowconn, \
