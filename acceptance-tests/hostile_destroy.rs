@@ -205,6 +205,40 @@ fn hostile_destroy_import_into_a_second_configuration_leaves_the_tenants_roles()
             3,
             "roles the second configuration did not create are never dropped"
         );
+
+        // The same when `terraform taint` makes Terraform replace the imported instance:
+        // it hands that destroy no private state, and the roles still stay (same oids).
+        let _ = first.destroy();
+        admin(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {}", ident(&a)),
+        );
+        first.apply().ok();
+        let second = one_resource(&tf, PGDB, &a, "  deletion_protection = false");
+        second.import(&format!("{PGDB}.x"), &a).ok();
+        second.apply().ok();
+        let oids = || {
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT string_agg(oid::text, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE {}",
+                    lit(&format!("{a}\\_%"))
+                ),
+            )
+        };
+        let before = oids();
+        second.run(&["taint", &format!("{PGDB}.x")]).ok();
+        let r = second.apply().ok();
+        assert_eq!(
+            oids(),
+            before,
+            "replacing a tainted import never drops the roles (the new database reuses them): {}",
+            r.all()
+        );
+        // The replacement is a database this configuration created (reusing the marked
+        // roles left by the one it replaced, as a create does): its destroy drops them.
+        second.destroy().ok();
+        assert!(!db_exists(&a));
     }
 }
 

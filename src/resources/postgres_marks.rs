@@ -65,6 +65,33 @@ pub fn settle_created(private: &Private, db: &str, found: &[RoleFacts]) -> Vec<S
         .collect()
 }
 
+/// Which of the `found` roles of database `db` a destroy drops. Private state lists
+/// them (`created_roles`), or [`settle_created`] decides for older or imported state.
+/// Without any private state (Terraform sends none when it replaces a tainted
+/// instance, an imported one included) only a create that was cut off (`cut_off`: the
+/// database absent or unfinished, its roles marked) drops its marked roles; a complete
+/// database's roles stay, and the replacement's create reuses them (they are marked).
+pub fn created_at_destroy(
+    private: &Private,
+    db: &str,
+    found: &[RoleFacts],
+    cut_off: bool,
+) -> Vec<String> {
+    match &private.created_roles {
+        Some(c) => found
+            .iter()
+            .filter(|r| c.contains(&r.name))
+            .map(|r| r.name.clone())
+            .collect(),
+        None if *private == Private::default() => found
+            .iter()
+            .filter(|r| cut_off && marked_for(r, db))
+            .map(|r| r.name.clone())
+            .collect(),
+        None => settle_created(private, db, found),
+    }
+}
+
 /// What destroy does about what the roles it drops hold outside their own database.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Elsewhere {
@@ -275,6 +302,61 @@ mod tests {
         // Recorded roles are never re-settled: `created` answers from the list.
         let recorded = Private::parse(br#"{"created_roles":[]}"#);
         assert!(!recorded.created("app_owner"));
+    }
+
+    #[test]
+    fn which_roles_a_destroy_drops() {
+        let found = [
+            role("app_owner", false, Some(sql::role_marker("app"))),
+            role("app_readwrite", false, Some(sql::role_marker("app"))),
+            role("app_readonly", false, None),
+            role("legacy_app", true, None),
+        ];
+        // (what, private state, create cut off, roles dropped)
+        let cases: [(&str, &[u8], bool, &[&str]); 8] = [
+            (
+                "recorded by this resource",
+                br#"{"created_roles":["app_owner","legacy_app"]}"#,
+                false,
+                &["app_owner", "legacy_app"],
+            ),
+            ("recorded: nothing", br#"{"created_roles":[]}"#, false, &[]),
+            (
+                "imported, not yet read",
+                br#"{"imported":true}"#,
+                false,
+                &[],
+            ),
+            (
+                "imported, cut-off markers",
+                br#"{"imported":true}"#,
+                true,
+                &[],
+            ),
+            (
+                "v0.1.0 state",
+                br#"{"managed_owner":"app_owner"}"#,
+                false,
+                &["app_owner", "app_readwrite", "app_readonly"],
+            ),
+            (
+                "no private state: a tainted complete database (maybe imported)",
+                b"",
+                false,
+                &[],
+            ),
+            (
+                "no private state: a create that was cut off",
+                b"",
+                true,
+                &["app_owner", "app_readwrite"],
+            ),
+            ("unreadable private state counts as none", b"{", false, &[]),
+        ];
+        for (what, bytes, cut_off, want) in cases {
+            let got = created_at_destroy(&Private::parse(bytes), "app", &found, cut_off);
+            assert_eq!(got, want, "{what}");
+        }
     }
 
     fn dep(role: &str, database: &str, owned: bool) -> ForeignDependency {

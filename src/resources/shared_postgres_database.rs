@@ -16,8 +16,8 @@ use crate::resources::common::{
     Ctx,
 };
 use crate::resources::postgres_marks::{
-    describe_dependencies, marked_for, settle_created, sort_elsewhere, unfinished,
-    vault_made_login, Private,
+    created_at_destroy, describe_dependencies, marked_for, settle_created, sort_elsewhere,
+    unfinished, vault_made_login, Private,
 };
 use crate::sql::{self, TenantRoles};
 
@@ -931,14 +931,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             refuse_protected(ctx);
             return;
         }
-        let created: Vec<String> = match &private.created_roles {
-            Some(c) => role_facts
-                .iter()
-                .filter(|r| c.contains(&r.name))
-                .map(|r| r.name.clone())
-                .collect(),
-            None => settle_created(&private, &spec.name, &role_facts),
-        };
+        let created = created_at_destroy(&private, &spec.name, &role_facts, cut_off);
         let adopted: Vec<String> = role_facts
             .iter()
             .filter(|r| !created.contains(&r.name))
