@@ -103,8 +103,18 @@ fn vault_path_attr(what: &str, key: &str, example: &str) -> Attribute {
 /// Whether `p` looks like `<mount>/data/<path>` (no leading slash, no empty segments).
 pub fn valid_kv2_path(p: &str) -> bool {
     let segments: Vec<&str> = p.split('/').collect();
+    // No `.`/`..` segment, and nothing a layer could decode into a separator or read as
+    // the end of the path (`%2F`, `?`, `#`), nor whitespace, backslashes or control
+    // characters: the path names one secret, literally.
+    let plain = |s: &&str| {
+        !s.is_empty()
+            && !matches!(*s, "." | "..")
+            && !s
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '%' | '?' | '#' | '\\'))
+    };
     segments.len() >= 3
-        && segments.iter().all(|s| !s.is_empty())
+        && segments.iter().all(plain)
         && segments[1..segments.len() - 1].contains(&"data")
 }
 
@@ -1390,6 +1400,19 @@ mod tests {
         assert!(!valid_kv2_path("secret/postgres/root"));
         assert!(!valid_kv2_path("/secret/data/x"));
         assert!(!valid_kv2_path("secret/data/"));
+        for bad in [
+            "secret/data/../sys/policy/x",
+            "secret/data/./x",
+            "secret/data/a%2F..%2Fb",
+            "secret/data/x?version=1",
+            "secret/data/x#y",
+            "secret/data/a b",
+            "secret/data/a\\b",
+            "secret/data/a\tb",
+        ] {
+            assert!(!valid_kv2_path(bad), "{bad:?}");
+        }
+        assert!(valid_kv2_path("secret/data/team-a/pg.root_1"));
     }
 
     #[test]

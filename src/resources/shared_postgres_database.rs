@@ -940,9 +940,14 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         // Objects another database holds are never dropped: a role this resource made
         // that owns something elsewhere stops the destroy before anything is dropped.
         // Privileges others granted to these roles (another tenant's GRANT, say) are
-        // theirs to lose: revoked now, so no one can block this destroy with a GRANT.
+        // theirs to lose: revoked once the database is gone (DROP OWNED also revokes the
+        // roles' CONNECT on their own database, which must last while this may fail).
         let mut revoked = Vec::new();
-        match revoke_elsewhere(pg, &created, &created, &spec.name, &mut revoked).await {
+        let owned = pg
+            .foreign_dependencies(&created, &spec.name)
+            .await
+            .map(|deps| sort_elsewhere(&deps, &created).owned);
+        match owned {
             Ok(owned) if !owned.is_empty() => {
                 ctx.diags.error(
                     format!("{cannot}: its roles own objects elsewhere"),
@@ -952,7 +957,6 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             }
             Ok(_) => {}
             Err(e) => {
-                revoked_warning(ctx, &spec.name, &revoked);
                 backend_error(&mut ctx.diags, cannot, e);
                 return;
             }
