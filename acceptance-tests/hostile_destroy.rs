@@ -178,6 +178,67 @@ fn hostile_destroy_grants_from_another_tenant_do_not_block_destroy() {
     }
 }
 
+/// Item 5, logins: tenant A grants privileges in its database to the login Vault issued
+/// for tenant B. B's destroy still drops that login (a login never outlives its tenant)
+/// after revoking A's grants, and names them.
+#[test]
+fn hostile_destroy_grants_to_another_tenants_vault_login_do_not_keep_it_alive() {
+    for tf in each_terraform() {
+        let [a, b, conn] = tagged(&tf, ["h19d_la", "h19d_lb", "h19dl"]);
+        let (ra, rb) = (format!("{conn}-a"), format!("{conn}-b"));
+        let _sweep = Cleanup::tenants(&[&a, &b]);
+        let mut g = Stack::default()
+            .database("a", &a)
+            .database("b", &b)
+            .connection(
+                "pg",
+                &conn,
+                "postgres",
+                &format!("  allowed_roles = [\"{ra}\", \"{rb}\"]\n"),
+            )
+            .role("a", &ra, "pg", &name_of(PGDB, "a"), "")
+            .role("b", &rb, "pg", &name_of(PGDB, "b"), "")
+            .case(&tf);
+        g.w.apply().ok();
+        let la = issue_creds(&ra);
+        let lb = issue_creds(&rb);
+        let login = ident(&lb.username);
+        via_pgbouncer(
+            &la,
+            &a,
+            &format!(
+                "CREATE TABLE t (v text); INSERT INTO t VALUES ('kept'); \
+                 GRANT SELECT ON t TO {login}; GRANT CONNECT ON DATABASE {} TO {login}",
+                ident(&a)
+            ),
+        )
+        .unwrap_or_else(|e| panic!("tenant A grants to B's login: {e}"));
+
+        let r =
+            g.w.run(&[
+                "destroy",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                &format!("-target={PGDB}.b"),
+            ])
+            .ok();
+        let all = flat(&r.all());
+        assert!(
+            all.contains("Revoked") && all.contains(&lb.username),
+            "the warning names the login's revoked privileges: {all}"
+        );
+        assert!(!db_exists(&b));
+        assert!(
+            !crate::fixture::pg_role_exists(&lb.username),
+            "B's Vault login {} is dropped with B: {all}",
+            lb.username
+        );
+        assert_eq!(admin(&a, "SELECT v FROM t"), "kept");
+        g.destroy();
+    }
+}
+
 /// Item 7a. A second configuration imports tenant A's database (made by the first
 /// configuration) and destroys it: the database it took over goes, A's roles stay, with a
 /// warning, as the resource page says.
