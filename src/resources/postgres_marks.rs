@@ -48,10 +48,10 @@ impl Private {
 ///   configuration, perhaps another tenant's), even when they carry this provider's
 ///   marker, so destroy leaves them in place (with a warning), as the resource page says.
 /// - Otherwise the state predates `created_roles` (v0.1.0 recorded only
-///   `managed_owner`), or Terraform sent no private state (the replacement of a tainted
-///   instance): a role carrying this provider's marker for `db` counts, and so does a
-///   NOLOGIN non-superuser role (v0.1.0's own always were); a role that can log in (an
-///   adopted `legacy_app`) does not.
+///   `managed_owner`): a role carrying this provider's marker for `db` counts, and so
+///   does a NOLOGIN non-superuser role (v0.1.0's own always were); a role that can log
+///   in (an adopted `legacy_app`) does not. (A destroy without any private state is
+///   decided by [`created_at_destroy`].)
 ///
 /// Destroy's foreign-ownership check still guards whatever this lets through.
 pub fn settle_created(private: &Private, db: &str, found: &[RoleFacts]) -> Vec<String> {
