@@ -125,6 +125,7 @@ fn hostile_destroy_grants_from_another_tenant_do_not_block_destroy() {
 
         // Privileges only: B's destroy revokes them and goes on.
         let r = gb.destroy();
+        eprintln!("B's destroy said:\n{}", r.stdout);
         let all = flat(&r.all());
         assert!(
             all.contains("Revoked") && all.contains(&a),
