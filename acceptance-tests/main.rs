@@ -13,6 +13,7 @@ mod guides;
 mod hostile_tenant;
 mod hostile_redis;
 mod hostile_mysql;
+mod hostile_destroy;
 mod mysql;
 mod pg_env;
 mod postgres;

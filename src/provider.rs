@@ -103,8 +103,18 @@ fn vault_path_attr(what: &str, key: &str, example: &str) -> Attribute {
 /// Whether `p` looks like `<mount>/data/<path>` (no leading slash, no empty segments).
 pub fn valid_kv2_path(p: &str) -> bool {
     let segments: Vec<&str> = p.split('/').collect();
+    // No `.`/`..` segment, and nothing a layer could decode into a separator or read as
+    // the end of the path (`%2F`, `?`, `#`), nor whitespace, backslashes or control
+    // characters: the path names one secret, literally.
+    let plain = |s: &&str| {
+        !s.is_empty()
+            && !matches!(*s, "." | "..")
+            && !s
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '%' | '?' | '#' | '\\'))
+    };
     segments.len() >= 3
-        && segments.iter().all(|s| !s.is_empty())
+        && segments.iter().all(plain)
         && segments[1..segments.len() - 1].contains(&"data")
 }
 
@@ -142,7 +152,7 @@ fn auth_mount(method: &str) -> Attribute {
 /// before the check (`resources::common::vault_mount_validator` refuses them).
 fn trimmed_vault_mount_validator() -> Validator {
     Validator::new(
-        "`/`-separated segments, none empty, `.` or `..`; no control characters",
+        "`/`-separated segments of letters, digits, `-`, `_` and `.`, none empty, `.` or holding `..`",
         |v| match v.as_str() {
             Some(m) => crate::resources::common::check_vault_mount(m.trim_matches('/')),
             None => Ok(()),
@@ -1390,6 +1400,19 @@ mod tests {
         assert!(!valid_kv2_path("secret/postgres/root"));
         assert!(!valid_kv2_path("/secret/data/x"));
         assert!(!valid_kv2_path("secret/data/"));
+        for bad in [
+            "secret/data/../sys/policy/x",
+            "secret/data/./x",
+            "secret/data/a%2F..%2Fb",
+            "secret/data/x?version=1",
+            "secret/data/x#y",
+            "secret/data/a b",
+            "secret/data/a\\b",
+            "secret/data/a\tb",
+        ] {
+            assert!(!valid_kv2_path(bad), "{bad:?}");
+        }
+        assert!(valid_kv2_path("secret/data/team-a/pg.root_1"));
     }
 
     #[test]

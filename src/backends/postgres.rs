@@ -420,6 +420,9 @@ pub struct ForeignDependency {
     pub kind: String,
     /// The object, e.g. `pg_class 16423` or `database billing`.
     pub object: String,
+    /// Ownership (`owns`); otherwise a privilege, default privilege or policy entry,
+    /// which `DROP OWNED` in that database revokes.
+    pub owned: bool,
 }
 
 impl Postgres {
@@ -504,7 +507,7 @@ impl Postgres {
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Vec<ForeignDependency>, PgError>> {
         Box::pin(async move {
-            let rows: Vec<(String, String, String, String)> =
+            let rows: Vec<(String, String, String, String, bool)> =
                 sqlx::query_as(crate::sql::FOREIGN_DEPENDENCIES)
                     .bind(roles)
                     .bind(db)
@@ -513,13 +516,52 @@ impl Postgres {
                     .map_err(|e| self.error(e))?;
             Ok(rows
                 .into_iter()
-                .map(|(role, database, kind, object)| ForeignDependency {
+                .map(|(role, database, kind, object, owned)| ForeignDependency {
                     role,
                     database,
                     kind,
                     object,
+                    owned,
                 })
                 .collect())
+        })
+    }
+
+    /// `DROP OWNED BY roles` inside database `db` (on the admin's own database when `db`
+    /// is empty: privileges on shared objects only). Run only where the roles own
+    /// nothing, it revokes what was granted to them there; it goes through `exec_in`,
+    /// the one way into a tenant's database.
+    pub fn drop_owned_in<'a>(
+        &'a self,
+        db: &'a str,
+        roles: &'a [String],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            if roles.is_empty() {
+                return Ok(());
+            }
+            let statement = [crate::sql::drop_owned(roles)];
+            if db.is_empty() {
+                return self.exec_all(&statement).await;
+            }
+            match self.exec_in(db, &statement).await {
+                // Its owner may close a database to every connection (from any database
+                // it can reach), so that no one gets in to revoke what it granted: opened
+                // for this one statement, closed again whatever happens.
+                Err(e)
+                    if e.code.as_deref() == Some("55000")
+                        && self
+                            .database_facts(db)
+                            .await?
+                            .is_some_and(|f| !f.allow_connections) =>
+                {
+                    self.exec_all(&[crate::sql::open_database(db)]).await?;
+                    let revoked = self.exec_in(db, &statement).await;
+                    let closed = self.exec_all(&[crate::sql::close_database(db)]).await;
+                    revoked.and(closed)
+                }
+                other => other,
+            }
         })
     }
 

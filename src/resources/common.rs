@@ -202,9 +202,12 @@ pub fn no_nul_validator() -> Validator {
     })
 }
 
-/// Whether `s` is a Vault mount path: one or more `/`-separated segments, none empty,
-/// `.` or `..`, no control character, no `/` at either end. Each segment is
-/// percent-encoded when a URL is built, so any other character is taken literally.
+/// Whether `s` is a Vault mount path: one or more `/`-separated segments of ASCII
+/// letters, digits, `-`, `_` and `.`, none empty, none holding `..` or being `.`, no
+/// `/` at either end. Anything else is refused rather than encoded: a `%2F` or `%2e`
+/// that some layer decodes would be a separator or a traversal, `?` and `#` end a URL's
+/// path, `*` and `+` are wildcards in the Vault policy this provider derives from the
+/// mount, and whitespace, backslashes and control characters name no real mount.
 pub fn check_vault_mount(s: &str) -> Result<(), String> {
     check_no_nul(s)?;
     if s.is_empty() {
@@ -219,14 +222,21 @@ pub fn check_vault_mount(s: &str) -> Result<(), String> {
         ));
     }
     for segment in s.split('/') {
-        match segment {
-            "" => return Err(format!("{s:?} has an empty segment (`//`)")),
-            "." | ".." => {
-                return Err(format!(
-                    "{s:?} has a `{segment}` segment; Vault paths are taken literally, so `.` and `..` are refused (they would point outside the mount)"
-                ))
-            }
-            _ => {}
+        if segment.is_empty() {
+            return Err(format!("{s:?} has an empty segment (`//`)"));
+        }
+        if segment == "." || segment.contains("..") {
+            return Err(format!(
+                "{s:?} has a `{segment}` segment; Vault paths are taken literally, so `.` and `..` are refused (they would point outside the mount)"
+            ));
+        }
+        if let Some(c) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(format!(
+                "{s:?} contains {c:?}: a mount is `/`-separated segments of letters, digits, `-`, `_` and `.`; percent-encoded separators (`%2F`), `?`, `#`, `*`, `+`, whitespace and backslashes are refused"
+            ));
         }
     }
     Ok(())
@@ -257,7 +267,7 @@ pub fn check_vault_name(s: &str) -> Result<(), String> {
 /// Validator for a Vault mount path (see [`check_vault_mount`]).
 pub fn vault_mount_validator() -> Validator {
     Validator::new(
-        "`/`-separated segments, none empty, `.` or `..`; no control characters; no `/` at either end",
+        "`/`-separated segments of letters, digits, `-`, `_` and `.`, none empty, `.` or holding `..`; no `/` at either end",
         |v| match v.as_str() {
             Some(s) => check_vault_mount(s),
             None => Ok(()),
@@ -304,8 +314,22 @@ mod tests {
     fn vault_mounts_and_names() {
         assert_verdicts(
             check_vault_mount,
-            &["database", "team/database", "a b/c%d", "x.y/..z"],
+            &["database", "team/database", "kv.v2/db-1_x", "A/b/C"],
             &[
+                "database%2F..%2Fsys",
+                "database%2fsys",
+                "%2e%2e/sys",
+                "a b/c%d",
+                "x.y/..z",
+                "database?x=1",
+                "database#frag",
+                "data\\base",
+                "database/*",
+                "database/+",
+                " database",
+                "database\u{7f}",
+                "base\u{2028}x",
+                "dätabase",
                 "",
                 "/database",
                 "database/",

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::{DatabaseSettings, PgError, Postgres};
+use crate::backends::postgres::{DatabaseSettings, ForeignDependency, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
@@ -16,7 +16,8 @@ use crate::resources::common::{
     Ctx,
 };
 use crate::resources::postgres_marks::{
-    describe_dependencies, marked_for, settle_created, unfinished, vault_made_login, Private,
+    created_at_destroy, describe_dependencies, marked_for, settle_created, sort_elsewhere,
+    unfinished, vault_made_login, Private,
 };
 use crate::resources::postgres_schemas::{schema_verdicts, SchemaVerdict};
 use crate::sql::{self, TenantRoles};
@@ -78,6 +79,22 @@ const DEFAULT_TEMPLATE: &str = "template0";
 const RESERVED: &[&str] = &["postgres", "template0", "template1"];
 /// The longest name whose `<name>_readwrite` role still fits PostgreSQL's 63 bytes.
 const MAX_NAME: usize = 63 - "_readwrite".len();
+
+/// The suffixes of the group roles every database gets (`<name>_readwrite`, ...).
+const GROUP_SUFFIXES: [&str; 2] = ["_readwrite", "_readonly"];
+
+/// Refuses an owner named like a group role (`shop_readwrite`): that role belongs to
+/// database `shop`, and an owner taking the name first would squat that tenant's group
+/// (its create would then refuse, or its logins join a role someone else owns).
+fn check_owner_name(owner: &str) -> Result<(), String> {
+    match GROUP_SUFFIXES.iter().find(|s| owner.ends_with(*s)) {
+        Some(suffix) => Err(format!(
+            "{owner:?} ends in `{suffix}`, the name of a group role of database {:?}; choose an owner name that does not end in `_readwrite` or `_readonly` (the default is `<name>_owner`)",
+            &owner[..owner.len() - suffix.len()]
+        )),
+        None => Ok(()),
+    }
+}
 
 /// The desired database, read from a planned state.
 struct Spec {
@@ -304,6 +321,49 @@ async fn template_refusal(pg: &Postgres, template: &str) -> Result<Option<String
     })
 }
 
+/// Revokes what others granted to `roles` outside database `db` (`DROP OWNED BY` in
+/// each database holding a grant, where those roles own nothing; see `sort_elsewhere`),
+/// adding what it revoked to `revoked`. Returns, without revoking anything, the objects
+/// that roles among `created` own elsewhere: those stop a destroy.
+async fn revoke_elsewhere(
+    pg: &Postgres,
+    roles: &[String],
+    created: &[String],
+    db: &str,
+    revoked: &mut Vec<ForeignDependency>,
+) -> Result<Vec<ForeignDependency>, PgError> {
+    let elsewhere = sort_elsewhere(&pg.foreign_dependencies(roles, db).await?, created);
+    if !elsewhere.owned.is_empty() {
+        return Ok(elsewhere.owned);
+    }
+    for (database, in_roles) in &elsewhere.revoke_in {
+        pg.drop_owned_in(database, in_roles).await?;
+        revoked.extend(
+            elsewhere
+                .granted
+                .iter()
+                .filter(|d| {
+                    in_roles.contains(&d.role) && (d.database == *database || d.database.is_empty())
+                })
+                .filter(|d| !revoked.contains(d))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(Vec::new())
+}
+
+/// The warning naming what a destroy revoked, and where (nothing when nothing was).
+fn revoked_warning(ctx: &mut Ctx<'_>, name: &str, revoked: &[ForeignDependency]) {
+    if revoked.is_empty() {
+        return;
+    }
+    ctx.diags.warning(
+        format!("Revoked privileges others granted to the roles of {name:?}"),
+        format!("Other databases granted privileges to the roles of {name:?} (its owner and group roles, or logins Vault issued into them). They were revoked (DROP OWNED BY in each of those databases, where these roles own nothing), so that the roles could be dropped:\n{}", describe_dependencies(revoked)),
+    );
+}
+
 #[async_trait::async_trait]
 impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
     fn type_name(&self) -> &'static str {
@@ -313,7 +373,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(
-                "A tenant database on the shared PostgreSQL, reached by apps through PgBouncer. Creates the database, its NOLOGIN owner role and the NOLOGIN group roles `<name>_readwrite` and `<name>_readonly` (with default privileges so whatever the owner creates is usable by them), revokes CONNECT and TEMP from PUBLIC and CREATE on `public`, and installs the PgBouncer auth function. Destroy (when `deletion_protection = false`) drains PgBouncer on every admin host, terminates sessions, drops the database, the logins Vault issued into its group roles, and the roles this resource created. Roles it did not create (an imported database's) are left in place with a warning; a role it created that still owns or holds objects in another database stops the destroy before anything is dropped. Nothing outside the database is touched.",
+                "A tenant database on the shared PostgreSQL, reached by apps through PgBouncer. Creates the database, its NOLOGIN owner role and the NOLOGIN group roles `<name>_readwrite` and `<name>_readonly` (with default privileges so whatever the owner creates is usable by them), revokes CONNECT and TEMP from PUBLIC and CREATE on `public`, and installs the PgBouncer auth function. Destroy (when `deletion_protection = false`) drains PgBouncer on every admin host, terminates sessions, drops the database, the logins Vault issued into its group roles, and the roles this resource created. Only roles this resource created, as its private state records, are dropped: an imported database's roles (even ones another configuration of this provider created) are left in place with a warning. Privileges that others granted to the dropped roles in other databases (a tenant's `GRANT ... TO <name>_readonly`, default privileges, policy entries, CONNECT on a database) are revoked with `DROP OWNED BY` in those databases and named in a warning; a role it created that owns objects in another database stops the destroy before anything is dropped. No object outside the database is dropped.",
             )
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
             .attr(
@@ -327,8 +387,12 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
                 Attribute::string("owner")
                     .optional()
                     .computed()
-                    .description("NOLOGIN role created to own the database and its `public` schema. Default `<name>_owner`. Changing it renames the role (everything it owns follows).")
-                    .validate(pg_name_validator(63, RESERVED)),
+                    .description("NOLOGIN role created to own the database and its `public` schema. Default `<name>_owner`. Changing it renames the role (everything it owns follows). Names ending in `_readwrite` or `_readonly` are refused: they are the group roles of a database of that name (`<x>_readwrite`), which an owner would otherwise take before that database exists.")
+                    .validate(pg_name_validator(63, RESERVED))
+                    .validate(Validator::new(
+                        "not ending in `_readwrite` or `_readonly`",
+                        |v| v.as_str().map_or(Ok(()), check_owner_name),
+                    )),
             )
             .attr(
                 Attribute::typed("extensions", Type::set_of(Type::String))
@@ -935,26 +999,27 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             refuse_protected(ctx);
             return;
         }
-        let created: Vec<String> = match &private.created_roles {
-            Some(c) => role_facts
-                .iter()
-                .filter(|r| c.contains(&r.name))
-                .map(|r| r.name.clone())
-                .collect(),
-            None => settle_created(&private, &spec.name, &role_facts),
-        };
+        let created = created_at_destroy(&private, &spec.name, &role_facts, cut_off);
         let adopted: Vec<String> = role_facts
             .iter()
             .filter(|r| !created.contains(&r.name))
             .map(|r| r.name.clone())
             .collect();
-        // Nothing outside this database is ever touched: a role this resource made that
-        // still owns or holds something elsewhere stops the destroy before any drop.
-        match pg.foreign_dependencies(&created, &spec.name).await {
-            Ok(deps) if !deps.is_empty() => {
+        // Objects another database holds are never dropped: a role this resource made
+        // that owns something elsewhere stops the destroy before anything is dropped.
+        // Privileges others granted to these roles (another tenant's GRANT, say) are
+        // theirs to lose: revoked once the database is gone (DROP OWNED also revokes the
+        // roles' CONNECT on their own database, which must last while this may fail).
+        let mut revoked = Vec::new();
+        let owned = pg
+            .foreign_dependencies(&created, &spec.name)
+            .await
+            .map(|deps| sort_elsewhere(&deps, &created).owned);
+        match owned {
+            Ok(owned) if !owned.is_empty() => {
                 ctx.diags.error(
-                    format!("{cannot}: its roles are still used elsewhere"),
-                    format!("Nothing was dropped. These roles, created for {:?}, own or hold privileges on objects outside it:\n{}\nMove or drop those objects (e.g. REASSIGN OWNED / REVOKE in those databases), then destroy again.", spec.name, describe_dependencies(&deps)),
+                    format!("{cannot}: its roles own objects elsewhere"),
+                    format!("Nothing was dropped. These roles, created for {:?}, own objects outside it:\n{}\nMove those objects to another owner or drop them (e.g. REASSIGN OWNED BY ... TO ... in that database), then destroy again. Privileges that others granted to these roles do not stop a destroy: it revokes them.", spec.name, describe_dependencies(&owned)),
                 );
                 return;
             }
@@ -992,17 +1057,43 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
             // Logins Vault issued into this tenant's groups must not outlive it (their
             // role may be gone from Vault already); other members are only named.
+            let mut logins = Vec::new();
             for (login, superuser) in pg.group_members(&created).await? {
                 if superuser || !vault_made_login(&login) {
                     kept_members.push(login);
                     continue;
                 }
                 pg.terminate_user_sessions(&login).await?;
-                if let Err(e) = pg.exec_all(&[sql::drop_role(&login)]).await {
-                    kept_members.push(format!("{login} ({})", e.message));
+                logins.push(login);
+            }
+            // Grants to the logins are revoked too. A grant made to one of the roles
+            // between the revocation and its DROP ROLE (2BP01) is revoked in another
+            // round; three rounds at most.
+            let mut round = 0;
+            loop {
+                round += 1;
+                let last = round == 3;
+                let mut roles = logins.clone();
+                roles.extend(created.iter().cloned());
+                revoke_elsewhere(pg, &roles, &created, &spec.name, &mut revoked).await?;
+                let mut failed = Vec::new();
+                for login in std::mem::take(&mut logins) {
+                    if let Err(e) = pg.exec_all(&[sql::drop_role(&login)]).await {
+                        if last {
+                            kept_members.push(format!("{login} ({})", e.message));
+                        } else {
+                            failed.push(login);
+                        }
+                    }
+                }
+                logins = failed;
+                match pg.drop_roles(&created).await {
+                    Err(e) if !last && e.code.as_deref() == Some("2BP01") => continue,
+                    Err(e) => return Err(e),
+                    Ok(()) if !logins.is_empty() && !last => continue,
+                    Ok(()) => return Ok(()),
                 }
             }
-            pg.drop_roles(&created).await
         }
         .await;
         if let Some(pgb) = pgb {
@@ -1015,6 +1106,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 }
             }
         }
+        revoked_warning(ctx, &spec.name, &revoked);
         if !kept_members.is_empty() {
             ctx.diags.warning(
                 format!("Logins of {:?} kept", spec.name),
@@ -1024,11 +1116,34 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         if !adopted.is_empty() && dropped.is_ok() {
             ctx.diags.warning(
                 format!("Roles of {:?} left in place", spec.name),
-                format!("{} existed before this resource managed the database (it was imported), so destroy leaves them as they are.", adopted.join(", ")),
+                format!("{} were not created by this resource (it imported the database; its private state records no roles as created here), so destroy leaves them as they are. The configuration that created them, or an administrator, drops them.", adopted.join(", ")),
             );
         }
         if let Err(e) = dropped {
             backend_error(&mut ctx.diags, cannot, e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_named_like_a_group_role_are_refused() {
+        crate::resources::common::assert_verdicts(
+            check_owner_name,
+            &[
+                "shop_owner",
+                "legacy_app",
+                "readwrite",
+                "shop_readwriter",
+                "x_readonly_owner",
+            ],
+            &["tv_readwrite", "tv_readonly", "_readwrite", "a_b_readonly"],
+        );
+        assert!(check_owner_name("tv_readwrite")
+            .unwrap_err()
+            .contains("database \"tv\""));
     }
 }

@@ -92,6 +92,11 @@ pub fn open_database(db: &str) -> String {
     format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", quote_ident(db))
 }
 
+/// `ALTER DATABASE "<db>" ALLOW_CONNECTIONS false`: closes it again (see `open_database`).
+pub fn close_database(db: &str) -> String {
+    format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", quote_ident(db))
+}
+
 /// Catalog: `(owner, datallowconn, comment, datistemplate)` of a database by name ($1).
 pub const DATABASE_FACTS: &str =
     "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text, d.datallowconn, \
@@ -155,23 +160,34 @@ pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper,
      FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
 
 /// Catalog: what the roles in $1 (text[]) own or hold privileges on outside database $2:
-/// `(role, database or "" for shared objects, kind, object)`, one row per object.
-/// Ownership of other databases counts; the database $2 itself does not.
-pub const FOREIGN_DEPENDENCIES: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_database WHERE datname = $2) \
-     SELECT r.rolname::text, coalesce(d.datname::text, ''), \
-       CASE s.deptype WHEN 'o' THEN 'owns' WHEN 'a' THEN 'has privileges on' WHEN 'i' THEN 'is in the policy of' ELSE 'depends on' END, \
-       CASE WHEN s.classid = 'pg_catalog.pg_database'::regclass THEN 'database ' || coalesce((SELECT datname::text FROM pg_catalog.pg_database WHERE oid = s.objid), s.objid::text) \
-            ELSE s.classid::regclass::text || ' ' || s.objid::text END \
+/// `(role, database or "" for shared objects, kind, object, owned)`, one row per object;
+/// `owned` is true for ownership (`pg_shdepend.deptype = 'o'`), false for privileges,
+/// default privileges and policy entries (`a`, `r`, `i`), which `DROP OWNED` revokes.
+/// Ownership of other databases counts; the database $2 itself does not. Every operator
+/// and function is qualified (`pg_catalog`), whatever the session's search_path.
+pub const FOREIGN_DEPENDENCIES: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) $2) \
+     SELECT r.rolname::pg_catalog.text, COALESCE(d.datname::pg_catalog.text, ''), \
+       CASE WHEN s.deptype OPERATOR(pg_catalog.=) 'o' THEN 'owns' \
+            WHEN s.deptype OPERATOR(pg_catalog.=) 'a' THEN 'has privileges on' \
+            WHEN s.deptype OPERATOR(pg_catalog.=) 'r' THEN 'is named in a policy on' \
+            ELSE 'has initial privileges on' END, \
+       CASE WHEN s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_database'::pg_catalog.regclass \
+            THEN 'database ' OPERATOR(pg_catalog.||) COALESCE((SELECT x.datname::pg_catalog.text FROM pg_catalog.pg_database x WHERE x.oid OPERATOR(pg_catalog.=) s.objid), s.objid::pg_catalog.text) \
+            ELSE s.classid::pg_catalog.regclass::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) s.objid::pg_catalog.text END, \
+       s.deptype OPERATOR(pg_catalog.=) 'o' \
      FROM pg_catalog.pg_shdepend s \
-     JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid \
-     LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid \
-     WHERE r.rolname = ANY($1) AND s.deptype IN ('o', 'a', 'i', 'r') \
-       AND s.dbid IS DISTINCT FROM (SELECT oid FROM me) \
-       AND NOT (s.dbid = 0 AND s.classid = 'pg_catalog.pg_database'::regclass AND s.objid = (SELECT oid FROM me)) \
+     JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.refobjid \
+     LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.dbid \
+     WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1) \
+       AND s.deptype OPERATOR(pg_catalog.=) ANY(ARRAY['o', 'a', 'r', 'i']::pg_catalog.\"char\"[]) \
+       AND NOT EXISTS (SELECT 1 FROM me WHERE me.oid OPERATOR(pg_catalog.=) s.dbid) \
+       AND NOT (s.dbid OPERATOR(pg_catalog.=) 0::pg_catalog.oid \
+                AND s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_database'::pg_catalog.regclass \
+                AND EXISTS (SELECT 1 FROM me WHERE me.oid OPERATOR(pg_catalog.=) s.objid)) \
      UNION ALL \
-     SELECT r.rolname::text, '', 'owns', 'database ' || d.datname::text \
-     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba \
-     WHERE r.rolname = ANY($1) AND d.datname <> $2 \
+     SELECT r.rolname::pg_catalog.text, '', 'owns', 'database ' OPERATOR(pg_catalog.||) d.datname::pg_catalog.text, true \
+     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) d.datdba \
+     WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1) AND d.datname OPERATOR(pg_catalog.<>) $2 \
      ORDER BY 1, 2, 4";
 
 /// Catalog: logins that are members (directly) of the group roles in $1 (text[]):
@@ -288,9 +304,12 @@ pub fn drop_role(role: &str) -> String {
     format!("DROP ROLE IF EXISTS {}", quote_ident(role))
 }
 
-/// `DROP OWNED BY ...` (run in each database where the role holds privileges).
-pub fn drop_owned(role: &str) -> String {
-    format!("DROP OWNED BY {}", quote_ident(role))
+/// `DROP OWNED BY r1, r2, ...`: run in a database where the roles own nothing, it only
+/// revokes their privileges there (and on shared objects such as databases), their
+/// default-privilege entries, and removes them from policies.
+pub fn drop_owned(roles: &[String]) -> String {
+    let list: Vec<String> = roles.iter().map(|r| quote_ident(r)).collect();
+    format!("DROP OWNED BY {}", list.join(", "))
 }
 
 /// `REVOKE CONNECT ON DATABASE ... FROM <auth user>`.
@@ -554,6 +573,14 @@ mod tests {
         assert!(schema_setup(&roles)
             .iter()
             .any(|s| s.contains("FOR ROLE \"app_owner\"") && s.contains("TO \"app_readonly\"")));
+    }
+
+    #[test]
+    fn drop_owned_quotes_every_role() {
+        assert_eq!(
+            drop_owned(&["b_owner".into(), "we\"ird".into()]),
+            "DROP OWNED BY \"b_owner\", \"we\"\"ird\""
+        );
     }
 
     #[test]
