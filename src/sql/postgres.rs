@@ -499,6 +499,8 @@ pub fn tenant_database_statements() -> Vec<String> {
         drop_extension("pg_trgm"),
         create_extension("pg_trgm", false),
         create_extension("plpgsql", true),
+        // Destroy revokes what others granted to a tenant's roles inside their databases.
+        drop_owned(&[roles.owner.clone(), roles.readonly.clone()]),
     ];
     v.extend(schema_setup(&roles));
     for create in [true, false] {
