@@ -10,6 +10,7 @@ mod demo;
 mod ephemeral;
 mod foundation;
 mod guides;
+mod hostile_config;
 mod mysql;
 mod pg_env;
 mod postgres;

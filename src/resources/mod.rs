@@ -3,6 +3,7 @@
 pub mod common;
 pub mod postgres_marks;
 pub mod redis_acl;
+pub mod role_guard;
 pub mod shared_mysql_database;
 pub mod shared_postgres_database;
 pub mod shared_redis_namespace;
