@@ -161,7 +161,7 @@ fn hostile_config_rotation_roles_never_hand_out_the_platform() {
                 g.mysql_dbs.push(mydb.clone());
                 g.mysql_users.push(myglobal.clone());
                 g.pg_databases.extend([hand.clone(), sudb.clone()]);
-                g.name_prefixes.push(format!("h19r-"));
+                g.name_prefixes.push("h19r-".to_string());
             });
         let body = base.body().to_string();
         let mut g = base.case(&tf);
@@ -172,7 +172,20 @@ fn hostile_config_rotation_roles_never_hand_out_the_platform() {
             "postgres",
             &format!("DROP DATABASE IF EXISTS {0}; ", ident(&hand)),
         );
-        pg_admin("postgres", &format!("CREATE DATABASE {}", ident(&hand)));
+        // A database made by hand for a plain NOLOGIN owner, without a tenant's group roles.
+        let handown = format!("h19r_handown_{v}");
+        g.pg_roles.push(handown.clone());
+        pg_admin(
+            "postgres",
+            &format!(
+                "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} NOLOGIN",
+                ident(&handown)
+            ),
+        );
+        pg_admin(
+            "postgres",
+            &format!("CREATE DATABASE {} OWNER {}", ident(&hand), ident(&handown)),
+        );
         pg_admin(
             "postgres",
             &format!("DROP DATABASE IF EXISTS {}", ident(&sudb)),

@@ -4,7 +4,7 @@
 //! that grant platform privileges or membership outside the tenant's groups. Pure: the
 //! resource gathers the facts, these functions decide, with table tests below.
 
-use crate::backends::postgres::DatabaseFacts;
+use crate::backends::postgres::{DatabaseFacts, RoleFacts};
 use crate::enums::Engine;
 
 /// PostgreSQL's system databases.
@@ -28,13 +28,32 @@ pub fn system_database(database: &str) -> Option<String> {
     system.then(|| format!("{database:?} is a system database: its logins would reach the platform's own data and roles. A rotation role is for a tenant database made by dbaas_shared_postgres_database or dbaas_shared_mysql_database (PostgreSQL system databases: {}; MySQL system schemas: {}).", POSTGRES_SYSTEM_DATABASES.join(", "), MYSQL_SYSTEM_SCHEMAS.join(", ")))
 }
 
-/// Refuses a PostgreSQL database a rotation role may not serve: missing, not marked as
-/// this provider's (`COMMENT ON DATABASE ... IS 'terraform-provider-dbaas: managed'`),
-/// a template, the provider's own admin database, or owned by a superuser.
+/// Whether PostgreSQL database `database` is one this provider manages: it carries the
+/// marker dbaas_shared_postgres_database writes, or (a database made by v0.1.0, which
+/// wrote no marker, or adopted by import) it has a tenant's shape: its owner and
+/// `<database>_readwrite`, `<database>_readonly` all exist, NOLOGIN and not superusers.
+/// `roles` are the catalog's facts about those three (any order; missing ones absent).
+pub fn managed_database(database: &str, facts: &DatabaseFacts, roles: &[RoleFacts]) -> bool {
+    if facts.comment.as_deref() == Some(DATABASE_MANAGED) {
+        return true;
+    }
+    let plain_group = |name: &str| {
+        roles
+            .iter()
+            .any(|r| r.name == name && !r.can_login && !r.superuser)
+    };
+    plain_group(&facts.owner)
+        && plain_group(&format!("{database}_readwrite"))
+        && plain_group(&format!("{database}_readonly"))
+}
+
+/// Refuses a PostgreSQL database a rotation role may not serve: missing, not managed by
+/// this provider ([`managed_database`]), a template, the provider's own admin database,
+/// or owned by a superuser. `roles`: the facts of its owner and group roles.
 pub fn postgres_database_refusal(
     database: &str,
     facts: Option<&DatabaseFacts>,
-    owner_is_superuser: bool,
+    roles: &[RoleFacts],
     admin_database: &str,
 ) -> Option<String> {
     if let Some(why) = system_database(database) {
@@ -48,16 +67,16 @@ pub fn postgres_database_refusal(
     let Some(f) = facts else {
         return Some(format!("Database {database:?} does not exist. Create it with dbaas_shared_postgres_database and reference it, e.g. `database = dbaas_shared_postgres_database.<x>.name`."));
     };
-    if f.comment.as_deref() != Some(DATABASE_MANAGED) {
-        return Some(format!("{database:?} is not a database this provider manages: it lacks the marker dbaas_shared_postgres_database writes (`COMMENT ON DATABASE {database} IS '{DATABASE_MANAGED}'`). A platform admin who vouches for a database made by hand may set that comment."));
-    }
     if f.is_template {
         return Some(format!(
             "{database:?} is a template database, not a tenant database."
         ));
     }
-    if owner_is_superuser {
+    if roles.iter().any(|r| r.name == f.owner && r.superuser) {
         return Some(format!("{database:?} is owned by {:?}, a superuser: its `owner` logins would act as a superuser.", f.owner));
+    }
+    if !managed_database(database, f, roles) {
+        return Some(format!("{database:?} is not a database this provider manages: it has neither the marker dbaas_shared_postgres_database writes (`COMMENT ON DATABASE {database} IS '{DATABASE_MANAGED}'`) nor a tenant's roles (a NOLOGIN owner, `{database}_readwrite` and `{database}_readonly`, none of them superusers). Create it with dbaas_shared_postgres_database, or import it there and give it the tenant's roles."));
     }
     None
 }
@@ -792,43 +811,112 @@ mod tests {
         }
     }
 
+    fn role(name: &str, can_login: bool, superuser: bool) -> RoleFacts {
+        RoleFacts {
+            name: name.into(),
+            can_login,
+            superuser,
+            comment: None,
+            owns_objects: false,
+        }
+    }
+
     #[test]
-    fn only_marked_tenant_databases_owned_by_a_plain_role_serve_roles() {
+    fn only_managed_tenant_databases_owned_by_a_plain_role_serve_roles() {
         let managed = facts(Some(DATABASE_MANAGED), false);
-        let cases: Vec<(&str, Option<DatabaseFacts>, bool, Option<&str>)> = vec![
-            ("shop", Some(managed.clone()), false, None),
-            ("shop", None, false, Some("does not exist")),
+        let unmarked = facts(None, false);
+        let tenant = vec![
+            role("shop_owner", false, false),
+            role("shop_readwrite", false, false),
+            role("shop_readonly", false, false),
+        ];
+        let without = |name: &str| -> Vec<RoleFacts> {
+            tenant.iter().filter(|r| r.name != name).cloned().collect()
+        };
+        let changed = |name: &str, login: bool, su: bool| -> Vec<RoleFacts> {
+            tenant
+                .iter()
+                .map(|r| {
+                    if r.name == name {
+                        role(name, login, su)
+                    } else {
+                        r.clone()
+                    }
+                })
+                .collect()
+        };
+        type Case<'a> = (
+            &'a str,
+            Option<DatabaseFacts>,
+            Vec<RoleFacts>,
+            Option<&'a str>,
+        );
+        let cases: Vec<Case> = vec![
+            ("shop", Some(managed.clone()), tenant.clone(), None),
+            ("shop", Some(managed.clone()), vec![], None),
+            // v0.1.0 or imported: no marker, a tenant's shape.
+            ("shop", Some(unmarked.clone()), tenant.clone(), None),
+            ("shop", None, tenant.clone(), Some("does not exist")),
             (
                 "shop",
-                Some(facts(None, false)),
-                false,
+                Some(unmarked.clone()),
+                vec![],
+                Some("not a database this provider manages"),
+            ),
+            (
+                "shop",
+                Some(unmarked.clone()),
+                without("shop_readonly"),
+                Some("not a database this provider manages"),
+            ),
+            (
+                "shop",
+                Some(unmarked.clone()),
+                changed("shop_owner", true, false),
+                Some("not a database this provider manages"),
+            ),
+            (
+                "shop",
+                Some(unmarked.clone()),
+                changed("shop_readwrite", true, false),
                 Some("not a database this provider manages"),
             ),
             (
                 "shop",
                 Some(facts(Some("terraform-provider-dbaas: creating"), false)),
-                false,
+                vec![],
                 Some("not a database this provider manages"),
             ),
             (
                 "shop",
                 Some(facts(Some(DATABASE_MANAGED), true)),
-                false,
+                tenant.clone(),
                 Some("template"),
             ),
-            ("shop", Some(managed.clone()), true, Some("superuser")),
+            (
+                "shop",
+                Some(managed.clone()),
+                changed("shop_owner", false, true),
+                Some("superuser"),
+            ),
+            (
+                "shop",
+                Some(unmarked),
+                changed("shop_owner", true, true),
+                Some("superuser"),
+            ),
             (
                 "postgres",
                 Some(managed.clone()),
-                false,
+                tenant.clone(),
                 Some("system database"),
             ),
-            ("admin_db", Some(managed), false, Some("admin connects to")),
+            ("admin_db", Some(managed), tenant, Some("admin connects to")),
         ];
-        for (db, f, su, expected) in cases {
-            let got = postgres_database_refusal(db, f.as_ref(), su, "admin_db");
+        for (db, f, roles, expected) in cases {
+            let got = postgres_database_refusal(db, f.as_ref(), &roles, "admin_db");
             match expected {
-                None => assert_eq!(got, None, "{db}"),
+                None => assert_eq!(got, None, "{db} {roles:?}"),
                 Some(says) => assert!(
                     got.as_deref().unwrap_or_default().contains(says),
                     "{db}: {got:?}"

@@ -623,11 +623,28 @@ async fn check(client: &Backends, g: &Guarded, phase: Phase, diags: &mut Diagnos
             };
             match pg.database_facts(database).await {
                 Ok(facts) if facts.is_some() || phase == Phase::Apply => {
-                    let owner_super = match &facts {
+                    // The owner's and the group roles' facts: superuser owner, tenant shape.
+                    let roles = match &facts {
                         Some(f) => {
-                            matches!(pg.login_facts(&f.owner).await, Ok(Some(o)) if o.superuser)
+                            let names = [
+                                f.owner.clone(),
+                                format!("{database}_readwrite"),
+                                format!("{database}_readonly"),
+                            ];
+                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            match pg.role_facts(&names).await {
+                                Ok(r) => r,
+                                Err(e) => {
+                                    cannot(
+                                        diags,
+                                        &format!("the roles of {database:?}"),
+                                        e.to_string(),
+                                    );
+                                    return;
+                                }
+                            }
                         }
-                        None => false,
+                        None => Vec::new(),
                     };
                     let admin_db = client
                         .settings
@@ -637,7 +654,7 @@ async fn check(client: &Backends, g: &Guarded, phase: Phase, diags: &mut Diagnos
                     if let Some(why) = role_guard::postgres_database_refusal(
                         database,
                         facts.as_ref(),
-                        owner_super,
+                        &roles,
                         admin_db,
                     ) {
                         refuse(diags, "database", "Database refused", why);
@@ -760,15 +777,15 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
                 .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(vault_name_validator()))
                 .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`).").validate(vault_name_validator()))
-                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for.").validate(no_nul_validator()))
+                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for: a tenant database this provider manages (PostgreSQL: marked by dbaas_shared_postgres_database, or with a tenant's NOLOGIN owner and `<database>_readwrite`/`<database>_readonly` roles; MySQL: an existing schema). Never a system database (`postgres`, `template0`, `template1`, `mysql`, `sys`, `information_schema`, `performance_schema`, in any case: refused at validate), a template, the provider's admin database, or one owned by a superuser (refused at plan when the catalog can be read, else at apply; nothing is written to Vault).").validate(no_nul_validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
                 .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(RoleMode::validator()))
                 .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}. Dynamic roles: the group their logins join. Static roles: changes nothing (the login keeps the grants it has); it records the login's tenant group, which import reads from PostgreSQL (`<database>_<access>`), so a configuration can state it and plan no change.", Access::or_list())).validate(Access::validator()))
                 .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
-                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`).").validate(no_nul_validator()))
+                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`). A plain tenant login only: PostgreSQL LOGIN without SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a member of no role outside the database's groups; MySQL without global grants or grants on other databases; never the PgBouncer auth user, a provider admin or the admin of any Vault connection on the mount.").validate(no_nul_validator()))
                 .attr(Attribute::number("rotation_period").default(Value::int(86400)).description("Static: seconds between rotations.").validate(Validator::int_between(5, 10 * 365 * 86400)))
-                .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access."))
+                .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access. Setting it (or the other statement lists) needs the provider's `vault { allow_custom_statements = true }`; even then statements granting SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS, membership in a role outside the tenant's groups, MySQL privileges beyond the tenant database, or anything other than creating, changing and dropping the issued login are refused."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
                 .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
                 .attr(Attribute::string("engine").computed().use_state_for_unknown().description(format!("Engine of the connection: {}.", Engine::or_list())))
