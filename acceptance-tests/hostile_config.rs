@@ -218,6 +218,17 @@ fn hostile_config_rotation_roles_never_hand_out_the_platform() {
             "postgres",
             &format!("GRANT pg_read_all_data TO {}", ident(&member)),
         );
+        // A plain tenant login that may also connect to another database.
+        let elsewhere = format!("h19r_else_{v}");
+        create_login(&mut g, &elsewhere, "h19r-Secret-1", Some(&rw));
+        pg_admin(
+            "postgres",
+            &format!(
+                "GRANT CONNECT ON DATABASE {} TO {}",
+                ident(&hand),
+                ident(&elsewhere)
+            ),
+        );
         mysql_admin(&format!(
             "DROP USER IF EXISTS '{myglobal}'@'%'; CREATE USER '{myglobal}'@'%' IDENTIFIED BY 'h19r-Secret-1'; GRANT SELECT ON *.* TO '{myglobal}'@'%'"
         ));
@@ -365,6 +376,14 @@ fn hostile_config_rotation_roles_never_hand_out_the_platform() {
                 extra: static_login(&member),
                 attr: "username",
                 says: "pg_read_all_data",
+            },
+            Attack {
+                what: "static login with privileges on another database",
+                conn: "pg",
+                database: tenant.clone(),
+                extra: static_login(&elsewhere),
+                attr: "username",
+                says: "outside the tenant database",
             },
             Attack {
                 what: "static admin of a Vault connection",

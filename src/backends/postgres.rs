@@ -598,6 +598,7 @@ impl Postgres {
                         bypassrls,
                         is_admin,
                         member_of,
+                        elsewhere: Vec::new(),
                     }
                 },
             ))

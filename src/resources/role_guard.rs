@@ -100,6 +100,8 @@ pub struct PgLoginFacts {
     pub is_admin: bool,
     /// Every role it is a member of, directly or not.
     pub member_of: Vec<String>,
+    /// What it owns or holds privileges on outside the tenant database, as lines.
+    pub elsewhere: Vec<String>,
 }
 
 /// Logins no static role may rotate, each with why: `(name, reason)`.
@@ -142,6 +144,9 @@ pub fn postgres_static_login_refusal(
         return Some(format!(
             "{username:?} is not a login (NOLOGIN): a static role rotates a tenant's login."
         ));
+    }
+    if !f.elsewhere.is_empty() {
+        return Some(format!("{username:?} owns or holds privileges outside the tenant database: {}. Vault would hand those out with the login.", f.elsewhere.join("; ")));
     }
     let outside: Vec<&str> = f
         .member_of
@@ -966,6 +971,14 @@ mod tests {
                 "app",
                 with(|p| p.member_of.push("other_owner".into())),
                 Some("other_owner"),
+            ),
+            (
+                "app",
+                with(|p| {
+                    p.elsewhere
+                        .push("has privileges on database billing".into())
+                }),
+                Some("database billing"),
             ),
         ];
         for (user, f, expected) in cases {

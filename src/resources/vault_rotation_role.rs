@@ -667,7 +667,29 @@ async fn check(client: &Backends, g: &Guarded, phase: Phase, diags: &mut Diagnos
             if let Some(user) = &g.username {
                 let forbidden = forbidden_logins(client, &g.mount, Some(connection)).await;
                 let groups = Scope::new(database, owner.as_deref()).groups;
-                match pg.login_facts(user).await {
+                let facts = pg.login_facts(user).await;
+                // What it owns or may use in other databases goes with its password.
+                let deps = pg
+                    .foreign_dependencies(std::slice::from_ref(user), database)
+                    .await;
+                let facts = match (facts, deps) {
+                    (Ok(Some(mut f)), Ok(deps)) => {
+                        f.elsewhere = deps
+                            .iter()
+                            .map(|d| {
+                                if d.database.is_empty() {
+                                    format!("{} {}", d.kind, d.object)
+                                } else {
+                                    format!("{} {} in database {}", d.kind, d.object, d.database)
+                                }
+                            })
+                            .collect();
+                        Ok(Some(f))
+                    }
+                    (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                    (Ok(None), Ok(_)) => Ok(None),
+                };
+                match facts {
                     Ok(facts)
                         if facts.is_some()
                             || phase == Phase::Apply
