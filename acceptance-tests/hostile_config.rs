@@ -595,3 +595,92 @@ fn hostile_config_rotation_roles_never_hand_out_the_platform() {
         let _ = mysql_admin(&format!("DROP USER IF EXISTS '{myglobal}'@'%'"));
     }
 }
+
+/// The checks run at plan only for a role being created or changed: with PostgreSQL and
+/// Vault out of reach, `terraform validate` and `plan -refresh=false` of unchanged dynamic
+/// and static roles dial nothing and plan nothing.
+#[test]
+fn hostile_config_unchanged_roles_plan_without_refresh_and_without_connections() {
+    for tf in each_terraform() {
+        let v = version_tag(&tf);
+        let [db, pg] = tagged(&tf, ["h19rn", "h19rnpg"]);
+        // Role names as the connection's default `allowed_roles` has them: `<connection>-*`.
+        let (app, fixed) = (format!("{pg}-app"), format!("{pg}-static"));
+        let login = format!("h19r_nlogin_{v}");
+        let base = Stack::default()
+            .database("db", &db)
+            .connection(
+                "pg",
+                &pg,
+                "postgres",
+                // Set, so that closing the provider's port does not change it.
+                &format!(
+                    "  connection_url = {}\n",
+                    hcl_str(&format!(
+                        "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/postgres?sslmode=disable",
+                        stack("PGHOST"),
+                        stack("PGPORT")
+                    ))
+                ),
+            )
+            .role("app", &app, "pg", &format!("{PGDB}.db.name"), "")
+            .guard(|g| g.vault_roles.push(fixed.clone()));
+        let first = base.body().to_string();
+        let mut g = base.case(&tf);
+        g.w.apply().ok();
+        create_login(
+            &mut g,
+            &login,
+            "h19r-Secret-1",
+            Some(&format!("{db}_readwrite")),
+        );
+        let body = format!(
+            "{first}{}",
+            attack_role(
+                &fixed,
+                "pg",
+                &format!("{PGDB}.db.name"),
+                &static_login(&login)
+            )
+            .replace("\"attack\"", "\"fixed\"")
+        );
+        g.w.write(&config(&body));
+        g.w.apply().ok();
+
+        let live = provider_block();
+        let pg_port = format!("port     = {}", stack("PGPORT"));
+        let vault = stack("VAULT_ADDR");
+        assert!(
+            live.contains(&pg_port) && live.contains(&vault),
+            "provider block layout changed: {live}"
+        );
+        let closed =
+            live.replacen(&pg_port, "port     = 1", 1)
+                .replacen(&vault, "http://127.0.0.1:1", 1);
+        g.w.write(&format!("{closed}\n{body}"));
+        let r = g.w.run(&[
+            "plan",
+            "-refresh=false",
+            "-no-color",
+            "-input=false",
+            "-detailed-exitcode",
+        ]);
+        let valid = g.w.run(&["validate", "-no-color"]);
+        g.w.write(&config(&body));
+        assert_eq!(
+            r.code,
+            0,
+            "plan -refresh=false of unchanged roles must dial nothing and plan nothing:\n{}",
+            r.all()
+        );
+        assert_eq!(
+            valid.code,
+            0,
+            "validate without connections:\n{}",
+            valid.all()
+        );
+        // The static role goes before the login it rotates.
+        g.w.write(&config(&first));
+        g.w.apply().ok();
+    }
+}
