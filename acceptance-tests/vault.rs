@@ -595,9 +595,12 @@ fn vault_import_of_a_hand_written_mysql_role_reads_its_grant() {
         let myconn = format!("myhw_{v}");
         let myrole = format!("{myconn}-app");
         let db = format!("acc_vhw_{v}");
+        // A rotation role is for an existing tenant database (issue 19).
         let mut g = Stack::default()
+            .hcl(&resource(MYDB, "db", &db, "  deletion_protection = false"))
             .connection("my", &myconn, "mysql", "")
-            .role("my", &myrole, "my", &format!("\"{db}\""), READONLY)
+            .role("my", &myrole, "my", &name_of(MYDB, "db"), READONLY)
+            .guard(|g| g.mysql_dbs.push(db.clone()))
             .case(&tf);
         g.apply_clean();
         let path = format!("database/roles/{myrole}");

@@ -608,6 +608,7 @@ fn vault_auth_login_token_is_renewed_shared_and_revoked() {
                 mount: "database".into(),
                 tls: Default::default(),
                 namespace: None,
+                allow_custom_statements: false,
                 login: Some(VaultLogin::AppRole {
                     mount: mount.clone(),
                     role_id: role_id.clone(),
@@ -790,6 +791,7 @@ fn vault_auth_a_failed_relogin_is_retried_on_the_next_request() {
             mount: "database".into(),
             tls: Default::default(),
             namespace: None,
+            allow_custom_statements: false,
             login: Some(VaultLogin::Kubernetes {
                 mount: "jwt".into(),
                 role: role_name.clone(),

@@ -315,6 +315,7 @@ pub fn provider_schema() -> Schema {
         .attr(pem_file("ca_cert_file", "PEM file of the CA(s) Vault's certificate is checked against, as the Vault CLI's `VAULT_CACERT`. Replaces the built-in roots.").env(&["VAULT_CACERT"]))
         .attr(Attribute::string("ca_cert_dir").optional().env(&["VAULT_CAPATH"]).description("Directory of PEM CA files (every file in it is read, as the Vault CLI's `VAULT_CAPATH`) Vault's certificate is checked against. Replaces the built-in roots; combines with `ca_cert_file`."))
         .attr(Attribute::bool("skip_tls_verify").optional().env(&["VAULT_SKIP_VERIFY"]).description(format!("Do not check Vault's certificate at all (test setups only). Default `{}`.", defaults::VAULT_SKIP_TLS_VERIFY)))
+        .attr(Attribute::bool("allow_custom_statements").optional().description("Let `dbaas_vault_rotation_role` set its own `creation_statements`, `revocation_statements` and `rotation_statements`. They run with the Vault connection's admin rights, so this is a platform decision, off by default: a role that sets them is refused at plan. Even when on, statements granting SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, membership in a role outside the tenant's groups, MySQL privileges beyond the tenant database (`ON *.*`, `WITH GRANT OPTION`, system schemas), or anything the check cannot read with certainty are refused. Default `false`."))
         .attr(Attribute::string("namespace").optional().env(&["VAULT_NAMESPACE"]).description("Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace` on every request; mounts and paths are relative to it."));
     let vault = vault_auth_blocks(vault);
     Schema::new(
@@ -855,6 +856,7 @@ pub fn settings_from_config(
             .string("namespace")
             .map(|n| n.trim_matches('/').to_string())
             .filter(|n| !n.is_empty());
+        let allow_custom_statements = r.flag("allow_custom_statements", false);
         let login = vault_login(&mut r, token == Secret::None);
         let token = match (token, &login) {
             (Secret::None, None) => vault_token_file(&mut r),
@@ -867,6 +869,7 @@ pub fn settings_from_config(
             tls,
             namespace,
             login,
+            allow_custom_statements,
         });
     }
     settings

@@ -509,6 +509,59 @@ impl Mysql {
         })
     }
 
+    /// What the server says about user `name` (a static rotation role's) with respect
+    /// to tenant database `database`: whether it exists, is this client's admin, its
+    /// global privileges and the other databases it holds privileges in.
+    pub fn login_facts<'a>(
+        &'a self,
+        name: &'a str,
+        database: &'a str,
+    ) -> BoxFut<'a, Result<crate::resources::role_guard::MysqlLoginFacts, MysqlError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let count: Option<i64> = conn
+                .exec_first(sql::MYSQL_USER_EXISTS, (name,))
+                .await
+                .map_err(|e| self.error(e))?;
+            let mine = |grantee: &str| sql::mysql_grantee_user(grantee).as_deref() == Some(name);
+            let global: Vec<(String, String)> = conn
+                .query(sql::MYSQL_GLOBAL_PRIVILEGES)
+                .await
+                .map_err(|e| self.error(e))?;
+            let schemas: Vec<(String, String)> = conn
+                .query(sql::MYSQL_SCHEMA_PRIVILEGES)
+                .await
+                .map_err(|e| self.error(e))?;
+            let tables: Vec<(String, String)> = conn
+                .query(sql::MYSQL_TABLE_PRIVILEGES)
+                .await
+                .map_err(|e| self.error(e))?;
+            let escaped = database.replace('_', "\\_").replace('%', "\\%");
+            let mut other_schemas: Vec<String> = schemas
+                .into_iter()
+                .filter(|(g, db)| mine(g) && *db != escaped)
+                .chain(
+                    tables
+                        .into_iter()
+                        .filter(|(g, db)| mine(g) && db != database),
+                )
+                .map(|(_, db)| db)
+                .collect();
+            other_schemas.sort();
+            other_schemas.dedup();
+            Ok(crate::resources::role_guard::MysqlLoginFacts {
+                exists: count.unwrap_or(0) > 0,
+                is_admin: name == self.user,
+                global_privileges: global
+                    .into_iter()
+                    .filter(|(g, p)| mine(g) && p != "USAGE")
+                    .map(|(_, p)| p)
+                    .collect(),
+                other_schemas,
+            })
+        })
+    }
+
     /// The server's sessions other than this one, without its own threads.
     pub fn sessions(&self) -> BoxFut<'_, Result<Vec<Session>, MysqlError>> {
         Box::pin(async move {

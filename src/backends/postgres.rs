@@ -721,6 +721,49 @@ impl Postgres {
         })
     }
 
+    /// What the catalog says about login `name` (a static rotation role's), `None` when
+    /// there is no such role.
+    pub fn login_facts<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> crate::backends::BoxFut<
+        'a,
+        Result<Option<crate::resources::role_guard::PgLoginFacts>, PgError>,
+    > {
+        Box::pin(async move {
+            type Row = (bool, bool, bool, bool, bool, bool, bool, Vec<String>);
+            let row: Option<Row> = sqlx::query_as(crate::sql::POSTGRES_LOGIN_FACTS)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(row.map(
+                |(
+                    can_login,
+                    superuser,
+                    createrole,
+                    createdb,
+                    replication,
+                    bypassrls,
+                    is_admin,
+                    member_of,
+                )| {
+                    crate::resources::role_guard::PgLoginFacts {
+                        can_login,
+                        superuser,
+                        createrole,
+                        createdb,
+                        replication,
+                        bypassrls,
+                        is_admin,
+                        member_of,
+                        elsewhere: Vec::new(),
+                    }
+                },
+            ))
+        })
+    }
+
     /// Whether extension `name`'s control file pins the schema it installs into.
     pub fn extension_pinned<'a>(
         &'a self,

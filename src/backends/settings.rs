@@ -147,6 +147,8 @@ pub struct VaultSettings {
     pub namespace: Option<String>,
     /// How to log in when no token is configured (`auth_login_*`).
     pub login: Option<VaultLogin>,
+    /// `allow_custom_statements`: rotation roles may set their own statements.
+    pub allow_custom_statements: bool,
 }
 
 /// A Vault auth method the provider logs in with (`vault.auth_login_*`), on first use.

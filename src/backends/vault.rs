@@ -284,6 +284,28 @@ impl VaultClient {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// LIST `/v1/<path>`: the keys under it; none on 404.
+    pub async fn list(&self, path: &str) -> Result<Vec<String>, BackendError> {
+        let method =
+            reqwest::Method::from_bytes(b"LIST").map_err(|e| self.error(path, e.to_string()))?;
+        let (status, text) = self.call(method.clone(), path, None).await?;
+        match status.as_u16() {
+            200 => {
+                let body: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| self.error(path, format!("invalid JSON: {e}")))?;
+                Ok(body["data"]["keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect())
+            }
+            404 => Ok(Vec::new()),
+            403 => Err(self.denied(&method, path).await),
+            _ => Err(self.error(path, format!("HTTP {status}: {}", vault_errors(&text)))),
+        }
+    }
+
     /// DELETE `/v1/<path>`; a missing object counts as deleted.
     pub async fn delete(&self, path: &str) -> Result<(), BackendError> {
         match self.send(reqwest::Method::DELETE, path, None).await {

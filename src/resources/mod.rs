@@ -5,6 +5,7 @@ pub mod mysql_accounts;
 pub mod postgres_marks;
 pub mod postgres_schemas;
 pub mod redis_acl;
+pub mod role_guard;
 pub mod shared_mysql_database;
 pub mod shared_postgres_database;
 pub mod shared_redis_namespace;

@@ -3,7 +3,6 @@
 //! the engine, the tenant database and the access level, plus the policy HCL that
 //! grants reading its credentials.
 
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tfplugin::{
     Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
@@ -15,10 +14,11 @@ use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::{
     attribute_error, backend_error, decode, merge, need, no_nul_validator, parse_vault_id,
-    plan_views_with_prior, read_private, vault_mount_validator, vault_name_validator,
+    plan_views, plan_views_with_prior, read_private, vault_mount_validator, vault_name_validator,
     write_private, Ctx,
 };
 use crate::resources::redis_acl::{check_static_login, confined};
+use crate::resources::role_guard::{self, Scope};
 use crate::resources::vault_role_rules::{
     creds_path, generated_statements, policy_for, recover_from_statements, role_path, ttl_secs,
 };
@@ -76,7 +76,7 @@ struct PlanView {
     database: Known<String>,
     mode: Known<String>,
     access: Known<String>,
-    username: Known<IgnoredAny>,
+    username: Known<String>,
     default_ttl: Known<Number>,
     max_ttl: Known<Number>,
     creation_statements: PlannedStatements,
@@ -196,7 +196,7 @@ pub async fn databases_owned_by(ctx: &Ctx<'_>, owner: &str) -> Vec<String> {
     pg.databases_owned_by(owner).await.unwrap_or_default()
 }
 
-async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Model> {
+async fn write_role(ctx: &mut Ctx<'_>, planned: &Model, config: &Value) -> Option<Model> {
     let name = planned.name.clone();
     let mount = ctx
         .client
@@ -206,6 +206,26 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: &Model) -> Option<Model> {
     let stat = planned.is_static();
     let access = planned.access;
     let engine = engine_of(ctx, &mount, &connection).await?;
+    // Issue 19: nothing is written to Vault unless the rules hold, read from the catalog now.
+    let custom = match config.to_model::<PlanView>() {
+        Ok(view) => configured(&view),
+        Err(e) => {
+            ctx.diags
+                .error("Cannot read the configuration", e.to_string());
+            return None;
+        }
+    };
+    let g = Guarded {
+        mount: mount.clone(),
+        connection: Some(connection.clone()),
+        database: Some(database.clone()),
+        username: stat.then(|| planned.username.clone().unwrap_or_default()),
+        custom,
+        engine: Some(engine),
+    };
+    if guard(ctx.client, &g, Phase::Apply, &mut ctx.diags).await {
+        return None;
+    }
     if engine == Engine::Redis && stat {
         let username = planned.username.clone().unwrap_or_default();
         let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
@@ -491,6 +511,343 @@ async fn static_login_group(ctx: &Ctx<'_>, username: &str) -> Option<(String, Ac
     })
 }
 
+/// What the issue 19 guard looks at in a role about to be written: from a plan (at plan
+/// time) or from the planned model (at create and update).
+struct Guarded {
+    mount: String,
+    connection: Option<String>,
+    database: Option<String>,
+    /// Static roles: the login Vault would rotate.
+    username: Option<String>,
+    /// The configured custom statements, per attribute (`None`: left to the provider;
+    /// unknown elements are left out).
+    custom: [(&'static str, Option<Vec<String>>); 3],
+    engine: Option<Engine>,
+}
+
+/// The three statement attributes, in [`PlanView::statements`] order.
+const STATEMENT_ATTRIBUTES: [&str; 3] = [
+    "creation_statements",
+    "revocation_statements",
+    "rotation_statements",
+];
+
+/// When the guard runs: at plan, what cannot be read yet is checked again at apply; at
+/// apply, everything must be known and readable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Plan,
+    Apply,
+}
+
+/// Logins no static role may rotate: the PgBouncer auth user, the provider's admins,
+/// and the admin of every Vault connection on the mount (or, when the mount cannot be
+/// listed, of the role's own connection).
+async fn forbidden_logins(
+    client: &Backends,
+    mount: &str,
+    connection: Option<&str>,
+) -> role_guard::ForbiddenLogins {
+    let s = &client.settings;
+    let mut out: role_guard::ForbiddenLogins = vec![(
+        s.pgbouncer.as_ref().map_or_else(
+            || crate::provider::defaults::AUTH_USER.to_string(),
+            |p| p.auth_user.clone(),
+        ),
+        "the PgBouncer auth user (its password opens every tenant's SCRAM verifier)".to_string(),
+    )];
+    if let Some(p) = &s.postgres {
+        out.push((
+            p.username.clone(),
+            "the provider's PostgreSQL admin login".to_string(),
+        ));
+    }
+    if let Some(p) = &s.pgbouncer {
+        out.push((
+            p.admin_username.clone(),
+            "the PgBouncer admin user".to_string(),
+        ));
+    }
+    if let Some(m) = &s.mysql {
+        out.push((
+            m.username.clone(),
+            "the provider's MySQL admin user".to_string(),
+        ));
+    }
+    if let Some(r) = &s.redis {
+        out.push((
+            r.username.clone(),
+            "the provider's Redis admin user".to_string(),
+        ));
+    }
+    let Ok(vault) = client.vault().await else {
+        return out;
+    };
+    let names = match vault.list(&format!("{mount}/config")).await {
+        Ok(names) => names,
+        Err(_) => connection.map(|c| vec![c.to_string()]).unwrap_or_default(),
+    };
+    for name in names {
+        if let Ok(Some(body)) = vault.read(&format!("{mount}/config/{name}")).await {
+            let d = &body["data"];
+            let user = d["connection_details"]["username"]
+                .as_str()
+                .or_else(|| d["username"].as_str());
+            if let Some(u) = user.filter(|u| !u.is_empty()) {
+                out.push((
+                    u.to_string(),
+                    format!("the admin of Vault connection {name:?}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Applies the issue 19 rules to a role about to be written; errors go to `diags` at the
+/// attribute they are about. At plan, what cannot be read (no backend, a connection or
+/// database created in the same apply) is left to apply; at apply it is refused.
+/// Returns whether the role is refused.
+async fn guard(client: &Backends, g: &Guarded, phase: Phase, out: &mut Diagnostics) -> bool {
+    let mut local = Diagnostics::default();
+    check(client, g, phase, &mut local).await;
+    let refused = local.has_errors();
+    out.extend(local);
+    refused
+}
+
+async fn check(client: &Backends, g: &Guarded, phase: Phase, diags: &mut Diagnostics) {
+    let refuse = |diags: &mut Diagnostics, attr: &str, summary: &str, why: String| {
+        diags.error_at(
+            AttributePath::attr(attr),
+            summary.to_string(),
+            format!("{why} Nothing was written to Vault."),
+        );
+    };
+    // Word rules, no backend.
+    if let Some(why) = g.database.as_deref().and_then(role_guard::system_database) {
+        refuse(diags, "database", "System database refused", why);
+    }
+    let allowed = client
+        .settings
+        .vault
+        .as_ref()
+        .is_some_and(|v| v.allow_custom_statements);
+    for (attr, list) in &g.custom {
+        if list.is_some() {
+            if let Some(why) = role_guard::custom_statements_refusal(allowed, attr) {
+                refuse(diags, attr, "Custom statements refused", why);
+            }
+        }
+    }
+    if diags.has_errors() {
+        return;
+    }
+    let (Some(database), Some(connection)) = (g.database.as_deref(), g.connection.as_deref())
+    else {
+        return;
+    };
+    let engine = match g.engine {
+        Some(e) => e,
+        None => {
+            let Ok(vault) = client.vault().await else {
+                return;
+            };
+            match vault
+                .read(&format!("{}/config/{connection}", g.mount))
+                .await
+            {
+                Ok(Some(body)) => match body["data"]["plugin_name"]
+                    .as_str()
+                    .and_then(Engine::of_vault_plugin)
+                {
+                    Some(e) => e,
+                    None => return,
+                },
+                _ => return,
+            }
+        }
+    };
+    let mut owner = None;
+    let cannot = |diags: &mut Diagnostics, what: &str, e: String| {
+        if phase == Phase::Apply {
+            diags.error(format!("Cannot check {what}"), format!("{e}. The role is written only once the catalog shows it is allowed; nothing was written to Vault."));
+        }
+    };
+    match engine {
+        Engine::Postgres => {
+            let pg = match client.postgres().await {
+                Ok(pg) => pg,
+                Err(e) => {
+                    cannot(diags, "the role's database and login", e.to_string());
+                    return;
+                }
+            };
+            match pg.database_facts(database).await {
+                Ok(facts) if facts.is_some() || phase == Phase::Apply => {
+                    // The owner's and the group roles' facts: superuser owner, tenant shape.
+                    let roles = match &facts {
+                        Some(f) => {
+                            let names = [
+                                f.owner.clone(),
+                                format!("{database}_readwrite"),
+                                format!("{database}_readonly"),
+                            ];
+                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            match pg.role_facts(&names).await {
+                                Ok(r) => r,
+                                Err(e) => {
+                                    cannot(
+                                        diags,
+                                        &format!("the roles of {database:?}"),
+                                        e.to_string(),
+                                    );
+                                    return;
+                                }
+                            }
+                        }
+                        None => Vec::new(),
+                    };
+                    let admin_db = client
+                        .settings
+                        .postgres
+                        .as_ref()
+                        .map_or("", |p| p.database.as_str());
+                    if let Some(why) = role_guard::postgres_database_refusal(
+                        database,
+                        facts.as_ref(),
+                        &roles,
+                        admin_db,
+                    ) {
+                        refuse(diags, "database", "Database refused", why);
+                    }
+                    owner = facts.map(|f| f.owner);
+                }
+                Ok(_) => {}
+                Err(e) => cannot(diags, &format!("database {database:?}"), e.to_string()),
+            }
+            if let Some(user) = &g.username {
+                let forbidden = forbidden_logins(client, &g.mount, Some(connection)).await;
+                let groups = Scope::new(database, owner.as_deref()).groups;
+                let facts = pg.login_facts(user).await;
+                // What it owns or may use in other databases goes with its password.
+                let deps = pg
+                    .foreign_dependencies(std::slice::from_ref(user), database)
+                    .await;
+                let facts = match (facts, deps) {
+                    (Ok(Some(mut f)), Ok(deps)) => {
+                        f.elsewhere = deps
+                            .iter()
+                            .map(|d| {
+                                if d.database.is_empty() {
+                                    format!("{} {}", d.kind, d.object)
+                                } else {
+                                    format!("{} {} in database {}", d.kind, d.object, d.database)
+                                }
+                            })
+                            .collect();
+                        Ok(Some(f))
+                    }
+                    (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                    (Ok(None), Ok(_)) => Ok(None),
+                };
+                match facts {
+                    Ok(facts)
+                        if facts.is_some()
+                            || phase == Phase::Apply
+                            || forbidden.iter().any(|(n, _)| n == user) =>
+                    {
+                        if let Some(why) = role_guard::postgres_static_login_refusal(
+                            user,
+                            facts.as_ref(),
+                            &groups,
+                            &forbidden,
+                        ) {
+                            refuse(diags, "username", "Static login refused", why);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => cannot(diags, &format!("login {user:?}"), e.to_string()),
+                }
+            }
+        }
+        Engine::Mysql => {
+            let my = match client.mysql().await {
+                Ok(m) => m,
+                Err(e) => {
+                    cannot(diags, "the role's database and user", e.to_string());
+                    return;
+                }
+            };
+            match my.schema(database).await {
+                Ok(None) if phase == Phase::Apply => refuse(diags, "database", "Database refused", format!("MySQL database {database:?} does not exist. Create it with dbaas_shared_mysql_database and reference it, e.g. `database = dbaas_shared_mysql_database.<x>.name`.")),
+                Ok(_) => {}
+                Err(e) => cannot(diags, &format!("database {database:?}"), e.to_string()),
+            }
+            if let Some(user) = &g.username {
+                let forbidden = forbidden_logins(client, &g.mount, Some(connection)).await;
+                match my.login_facts(user, database).await {
+                    Ok(facts)
+                        if facts.exists
+                            || phase == Phase::Apply
+                            || facts.is_admin
+                            || forbidden.iter().any(|(n, _)| n == user) =>
+                    {
+                        if let Some(why) = role_guard::mysql_static_login_refusal(
+                            user, &facts, database, &forbidden,
+                        ) {
+                            refuse(diags, "username", "Static login refused", why);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => cannot(diags, &format!("user {user:?}"), e.to_string()),
+                }
+            }
+        }
+        Engine::Redis => {
+            if let Some(user) = &g.username {
+                let forbidden = forbidden_logins(client, &g.mount, Some(connection)).await;
+                if let Some((_, why)) = forbidden.iter().find(|(n, _)| n == user) {
+                    refuse(
+                        diags,
+                        "username",
+                        "Static login refused",
+                        format!(
+                            "{user:?} is {why}: Vault would rotate its password and hand it out."
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    // Custom statements (opted in): the text check, with the tenant's groups.
+    let scope = Scope::new(database, owner.as_deref());
+    for (attr, list) in &g.custom {
+        for text in list.iter().flatten() {
+            if let Some(why) = role_guard::statement_refusal(engine, text, &scope) {
+                refuse(diags, attr, "Custom statement refused", format!("{why}: {text:?}. Custom statements may create, change and drop only the issued login, within the tenant database's groups ({})."  , scope.groups.join(", ")));
+                break;
+            }
+        }
+    }
+}
+
+/// The configured custom statements of a planned role (config, not the computed value).
+fn configured(view: &PlanView) -> [(&'static str, Option<Vec<String>>); 3] {
+    let lists = view.statements();
+    let mut out: [(&'static str, Option<Vec<String>>); 3] = STATEMENT_ATTRIBUTES.map(|a| (a, None));
+    for (slot, list) in out.iter_mut().zip(lists) {
+        if !list.is_null() {
+            slot.1 = Some(
+                list.as_option()
+                    .map(|l| l.iter().filter_map(|s| s.as_option().cloned()).collect())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    out
+}
+
 #[async_trait::async_trait]
 impl tfplugin::ResourceType<Backends> for VaultRotationRole {
     fn type_name(&self) -> &'static str {
@@ -504,15 +861,15 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("id").computed().use_state_for_unknown().description("`<mount>/<name>`."))
                 .attr(Attribute::string("name").required().requires_replace().description("Role name, e.g. `postgres-myapp-role`; must match the connection's `allowed_roles`.").validate(vault_name_validator()))
                 .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`).").validate(vault_name_validator()))
-                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for.").validate(no_nul_validator()))
+                .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for: a tenant database this provider manages (PostgreSQL: marked by dbaas_shared_postgres_database, or with a tenant's NOLOGIN owner and `<database>_readwrite`/`<database>_readonly` roles; MySQL: an existing schema). Never a system database (`postgres`, `template0`, `template1`, `mysql`, `sys`, `information_schema`, `performance_schema`, in any case: refused at validate), a template, the provider's admin database, or one owned by a superuser (refused at plan when the catalog can be read, else at apply; nothing is written to Vault).").validate(no_nul_validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
                 .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(RoleMode::validator()))
                 .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}. Dynamic roles: the group their logins join. Static roles: changes nothing (the login keeps the grants it has); it records the login's tenant group, which import reads from PostgreSQL (`<database>_<access>`), so a configuration can state it and plan no change.", Access::or_list())).validate(Access::validator()))
                 .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
-                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`).").validate(no_nul_validator()))
+                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`). A plain tenant login only: PostgreSQL LOGIN without SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a member of no role outside the database's groups; MySQL without global grants or grants on other databases; never the PgBouncer auth user, a provider admin or the admin of any Vault connection on the mount.").validate(no_nul_validator()))
                 .attr(Attribute::number("rotation_period").default(Value::int(86400)).description("Static: seconds between rotations.").validate(Validator::int_between(5, 10 * 365 * 86400)))
-                .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access."))
+                .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access. Setting it (or the other statement lists) needs the provider's `vault { allow_custom_statements = true }`; even then statements granting SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS, membership in a role outside the tenant's groups, MySQL privileges beyond the tenant database, or anything other than creating, changing and dropping the issued login are refused."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
                 .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
                 .attr(Attribute::string("engine").computed().use_state_for_unknown().description(format!("Engine of the connection: {}.", Engine::or_list())))
@@ -526,6 +883,17 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
         let Some(config) = decode::<PlanView>(diags, config) else {
             return;
         };
+        if let Some(why) = config
+            .database
+            .as_option()
+            .and_then(|d| role_guard::system_database(d))
+        {
+            diags.error_at(
+                AttributePath::attr("database"),
+                "System database refused",
+                format!("{why} Nothing was written to Vault."),
+            );
+        }
         if config.is_static() && config.username.is_null() {
             diags.error_at(
                 AttributePath::attr("username"),
@@ -632,6 +1000,33 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
         }
     }
 
+    async fn check_plan(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Issue 19: a role being created or changed is checked now where the catalog can
+        // be read (apply checks again); an unchanged one dials nothing.
+        if plan.planned.is_null() || (!plan.prior.is_null() && plan.planned == *plan.prior) {
+            return;
+        }
+        let Some((config, planned)) = plan_views::<PlanView>(plan) else {
+            return;
+        };
+        let Ok(role) = plan.planned.to_model::<RoleName>() else {
+            return;
+        };
+        let g = Guarded {
+            mount: client.vault_mount(role.mount.as_option().map(String::as_str)),
+            connection: planned.connection.as_option().cloned(),
+            database: planned.database.as_option().cloned(),
+            username: if planned.is_static() {
+                planned.username.as_option().cloned()
+            } else {
+                None
+            },
+            custom: configured(&config),
+            engine: None,
+        };
+        guard(client, &g, Phase::Plan, &mut plan.diags).await;
+    }
+
     fn plan_with_private(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
         // Redis rules left to the provider are regenerated from the namespace recorded
         // at the last read, so an edit made in Vault shows as a change and is reverted.
@@ -720,8 +1115,8 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
 impl tfplugin::TypedResource<Backends> for VaultRotationRole {
     type Model = Model;
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
-        write_role(ctx, &planned).await
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
+        write_role(ctx, &planned, config).await
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Option<Model> {
@@ -826,9 +1221,9 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         ctx: &mut Ctx<'_>,
         _prior: Model,
         planned: Model,
-        _config: &Value,
+        config: &Value,
     ) -> Option<Model> {
-        write_role(ctx, &planned).await
+        write_role(ctx, &planned, config).await
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {

@@ -215,6 +215,40 @@ pub fn vault_redis_statements_for(
     }
 }
 
+/// Catalog: what a static role's login is, by name ($1): `(rolcanlogin, rolsuper,
+/// rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, is the current user, every
+/// role it is a member of, directly or not)`.
+pub const POSTGRES_LOGIN_FACTS: &str =
+    "SELECT r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, \
+     r.rolbypassrls, r.rolname OPERATOR(pg_catalog.=) CURRENT_USER, \
+     ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_roles g \
+           WHERE g.oid OPERATOR(pg_catalog.<>) r.oid \
+           AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER') ORDER BY 1) \
+     FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1";
+
+/// MySQL: how many accounts (any host) have user name `?`.
+pub const MYSQL_USER_EXISTS: &str = "SELECT COUNT(*) FROM mysql.user WHERE User = ?";
+
+/// MySQL: every global privilege, as `(grantee, privilege)`; the grantee is `'user'@'host'`.
+pub const MYSQL_GLOBAL_PRIVILEGES: &str =
+    "SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES";
+
+/// MySQL: every database-level grant as `(grantee, database pattern as granted)`.
+pub const MYSQL_SCHEMA_PRIVILEGES: &str =
+    "SELECT DISTINCT GRANTEE, TABLE_SCHEMA FROM information_schema.SCHEMA_PRIVILEGES";
+
+/// MySQL: every table- and column-level grant as `(grantee, database)`.
+pub const MYSQL_TABLE_PRIVILEGES: &str =
+    "SELECT DISTINCT GRANTEE, TABLE_SCHEMA FROM information_schema.TABLE_PRIVILEGES \
+     UNION SELECT DISTINCT GRANTEE, TABLE_SCHEMA FROM information_schema.COLUMN_PRIVILEGES";
+
+/// The user part of a MySQL grantee `'user'@'host'` (as `information_schema` writes it).
+pub fn mysql_grantee_user(grantee: &str) -> Option<String> {
+    let rest = grantee.strip_prefix('\'')?;
+    let (user, _) = rest.rsplit_once("'@'")?;
+    Some(user.replace("''", "'"))
+}
+
 /// A LIKE pattern matching logins Vault's default username template made for `role`
 /// (`v-<display>-<role, 8 chars>-<random>-<time>`), with LIKE wildcards escaped.
 pub fn vault_login_like_pattern(role: &str) -> String {
@@ -367,6 +401,16 @@ mod vault_statement_tests {
                 Some("+select|0")
             );
         }
+    }
+
+    #[test]
+    fn grantee_user_part() {
+        assert_eq!(mysql_grantee_user("'app'@'%'").as_deref(), Some("app"));
+        assert_eq!(
+            mysql_grantee_user("'a''b'@'10.0.0.1'").as_deref(),
+            Some("a'b")
+        );
+        assert_eq!(mysql_grantee_user("app"), None);
     }
 
     #[test]
