@@ -214,9 +214,14 @@ async fn build_database(
         admin.push(sql::open_database(&spec.name));
         pg.exec_all(&admin).await?;
         let added: Vec<&String> = spec.extensions.iter().flatten().collect();
-        let create = match admin_schemas(pg, &spec.name, auth.is_some(), !added.is_empty()).await? {
-            Ok(create) => create,
-            Err((_, why)) => return Err(pg.refusal(why)),
+        let (pgbouncer, extensions) = (auth.is_some(), !added.is_empty());
+        let create = if fresh_from_template0(resume, &spec.template) {
+            wanted_admin_schemas(pgbouncer, extensions)
+        } else {
+            match admin_schemas(pg, &spec.name, pgbouncer, extensions).await? {
+                Ok(create) => create,
+                Err((_, why)) => return Err(pg.refusal(why)),
+            }
         };
         let mut inside = sql::schema_setup(&spec.roles);
         if let Some(a) = auth {
@@ -233,6 +238,27 @@ async fn build_database(
         pg.exec_all(&[sql::comment_on_database(&spec.name, sql::DATABASE_MANAGED)])
             .await
     }
+}
+
+/// A database this very create copied from `template0` holds no schema of anyone's (no
+/// session ever enters `template0`), so the admin schemas need no read-back in a second
+/// session: each is made with a plain `CREATE SCHEMA`, which fails, refusing, if a tenant
+/// got in first. A resumed create, or another template, reads them (`admin_schemas`).
+fn fresh_from_template0(resume: bool, template: &str) -> bool {
+    !resume && template == "template0"
+}
+
+/// The admin schemas a create installs into: `pgbouncer` for the auth function and/or
+/// `extensions`.
+fn wanted_admin_schemas(pgbouncer: bool, extensions: bool) -> BTreeSet<&'static str> {
+    let mut v = BTreeSet::new();
+    if pgbouncer {
+        v.insert(sql::PGBOUNCER_SCHEMA);
+    }
+    if extensions {
+        v.insert(sql::EXTENSION_SCHEMA);
+    }
+    v
 }
 
 /// The admin schemas about to be installed into in database `db` (`pgbouncer` and/or
@@ -1145,5 +1171,29 @@ mod tests {
         assert!(check_owner_name("tv_readwrite")
             .unwrap_err()
             .contains("database \"tv\""));
+    }
+
+    #[test]
+    fn only_a_fresh_copy_of_template0_skips_reading_its_schemas() {
+        for (resume, template, skip) in [
+            (false, "template0", true),
+            (true, "template0", false),
+            (false, "template1", false),
+            (false, "golden", false),
+            (true, "template1", false),
+        ] {
+            assert_eq!(
+                fresh_from_template0(resume, template),
+                skip,
+                "{resume} {template}"
+            );
+        }
+        assert!(wanted_admin_schemas(false, false).is_empty());
+        assert_eq!(
+            wanted_admin_schemas(true, true)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [sql::EXTENSION_SCHEMA, sql::PGBOUNCER_SCHEMA]
+        );
     }
 }
