@@ -788,6 +788,22 @@ pub fn custom_statements_refusal(allowed: bool, attribute: &str) -> Option<Strin
 mod tests {
     use super::*;
 
+    /// A table row's verdict: `None` expects no refusal; `Some(says)` a refusal whose text
+    /// contains `says` (letter case ignored when `ignore_case`).
+    fn assert_verdict(got: Option<String>, expected: Option<&str>, ignore_case: bool, row: &str) {
+        match (expected, got) {
+            (None, got) => assert_eq!(got, None, "{row}"),
+            (Some(says), Some(text)) if ignore_case => assert!(
+                text.to_lowercase().contains(&says.to_lowercase()),
+                "{row}: {text:?}"
+            ),
+            (Some(says), got) => assert!(
+                got.as_deref().unwrap_or_default().contains(says),
+                "{row}: {got:?}"
+            ),
+        }
+    }
+
     fn scope() -> Scope {
         Scope::new("shop", Some("shop_owner"))
     }
@@ -925,13 +941,7 @@ mod tests {
         ];
         for (db, f, roles, expected) in cases {
             let got = postgres_database_refusal(db, f.as_ref(), &roles, "admin_db");
-            match expected {
-                None => assert_eq!(got, None, "{db} {roles:?}"),
-                Some(says) => assert!(
-                    got.as_deref().unwrap_or_default().contains(says),
-                    "{db}: {got:?}"
-                ),
-            }
+            assert_verdict(got, expected, false, &format!("{db} {roles:?}"));
         }
     }
 
@@ -988,13 +998,7 @@ mod tests {
         ];
         for (user, f, expected) in cases {
             let got = postgres_static_login_refusal(user, f.as_ref(), &groups, &forbidden);
-            match expected {
-                None => assert_eq!(got, None, "{user}"),
-                Some(says) => assert!(
-                    got.as_deref().unwrap_or_default().contains(says),
-                    "{user}: {got:?}"
-                ),
-            }
+            assert_verdict(got, expected, false, user);
         }
     }
 
@@ -1046,13 +1050,7 @@ mod tests {
         ];
         for (user, f, expected) in cases {
             let got = mysql_static_login_refusal(user, &f, "shop", &forbidden);
-            match expected {
-                None => assert_eq!(got, None, "{user}"),
-                Some(says) => assert!(
-                    got.as_deref().unwrap_or_default().contains(says),
-                    "{user}: {got:?}"
-                ),
-            }
+            assert_verdict(got, expected, false, user);
         }
     }
 
@@ -1129,16 +1127,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let got = statement_refusal(Engine::Postgres, text, &scope());
-            match expected {
-                None => assert_eq!(got, None, "{text}"),
-                Some(says) => assert!(
-                    got.as_deref()
-                        .unwrap_or_default()
-                        .to_lowercase()
-                        .contains(&says.to_lowercase()),
-                    "{text}: {got:?}"
-                ),
-            }
+            assert_verdict(got, *expected, true, text);
         }
     }
 
@@ -1196,16 +1185,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let got = statement_refusal(Engine::Mysql, text, &s);
-            match expected {
-                None => assert_eq!(got, None, "{text}"),
-                Some(says) => assert!(
-                    got.as_deref()
-                        .unwrap_or_default()
-                        .to_lowercase()
-                        .contains(&says.to_lowercase()),
-                    "{text}: {got:?}"
-                ),
-            }
+            assert_verdict(got, *expected, true, text);
         }
     }
 
