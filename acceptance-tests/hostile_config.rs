@@ -11,8 +11,8 @@
 //! roles `h19r-<case>-<v>`, hand-made logins and databases `h19r_<what>_<v>`.
 
 use crate::fixture::{
-    config, create_login, each_terraform, flat, hcl_str, ident, mysql_admin, pg_admin, points_at,
-    resource, tagged, Stack, CONN, MYDB, PGDB, ROLE,
+    config, create_login, each_terraform, flat, hcl_str, ident, mysql_admin, pg_admin,
+    plan_without_refresh, points_at, resource, tagged, Stack, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{provider_block, stack, vault_get, version_tag, Workdir};
 
@@ -658,13 +658,7 @@ fn hostile_config_unchanged_roles_plan_without_refresh_and_without_connections()
             live.replacen(&pg_port, "port     = 1", 1)
                 .replacen(&vault, "http://127.0.0.1:1", 1);
         g.w.write(&format!("{closed}\n{body}"));
-        let r = g.w.run(&[
-            "plan",
-            "-refresh=false",
-            "-no-color",
-            "-input=false",
-            "-detailed-exitcode",
-        ]);
+        let r = plan_without_refresh(&g.w);
         let valid = g.w.run(&["validate", "-no-color"]);
         g.w.write(&config(&body));
         assert_eq!(

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::fixture::{
     apply_planned, assert_plan_empty, assert_plan_shows, config, create_login, each_terraform,
-    ident, lit, one_resource, pg_admin as admin, pgb_port, resource, tenant_group_roles,
-    wait_until, Cleanup, PGDB,
+    ident, lit, one_resource, pg_admin as admin, pgb_port, plan_without_refresh, resource,
+    tenant_group_roles, wait_until, Cleanup, PGDB,
 };
 use crate::harness::{
     pgbouncer_admin, pgbouncer_ports, provider_block, psql, stack, version_tag, Terraform, Workdir,
@@ -902,13 +902,7 @@ pub(crate) fn postgres_plan_without_refresh_needs_no_connection() {
         let closed = provider.replacen(&live, "port     = 1", 1);
         w.write(&format!("{closed}\n{body}"));
 
-        let r = w.run(&[
-            "plan",
-            "-refresh=false",
-            "-no-color",
-            "-input=false",
-            "-detailed-exitcode",
-        ]);
+        let r = plan_without_refresh(&w);
         assert_eq!(
             r.code, 0,
             "plan -refresh=false of an unchanged resource must succeed with no changes and no connection\n--- stdout\n{}\n--- stderr\n{}",

@@ -8,8 +8,8 @@
 //! `DBAAS_REDIS_TLS_PORT`, `DBAAS_VAULT_TLS_ADDR`); a missing one fails the case by name.
 
 use crate::fixture::{
-    apply_clean, assert_plan_empty, connection, each_terraform, flat, read_creds, redis_cli, role,
-    tagged, via_pgbouncer, Case, Cleanup, CONN, MYDB, PGDB, RNS,
+    apply_clean, assert_plan_empty, connection, each_terraform, flat, plan_without_refresh,
+    read_creds, redis_cli, role, tagged, via_pgbouncer, Case, Cleanup, CONN, MYDB, PGDB, RNS,
 };
 use crate::harness::{stack, version_tag, Workdir};
 
@@ -239,13 +239,7 @@ fn tls_tenant_lifecycle_with_every_backend_verified_against_the_private_ca() {
             closed: true,
         };
         g.w.write(&format!("{}{body}", tls_provider(&closed)));
-        let r = g.w.run(&[
-            "plan",
-            "-refresh=false",
-            "-no-color",
-            "-input=false",
-            "-detailed-exitcode",
-        ]);
+        let r = plan_without_refresh(&g.w);
         // Exit 2: the Vault connections' default URLs follow the (changed) ports; that
         // plan is computed from the configuration alone.
         assert!(
