@@ -1,7 +1,9 @@
 //! `data "dbaas_endpoints"`: the hosts and ports apps and admins use, from the provider
 //! configuration; the replacement for hand-kept shared variables. Opens no connection.
 
+use crate::resources::common::legacy_value;
 use serde::{Deserialize, Serialize};
+use tfplugin::Error;
 use tfplugin::{Attribute, Block, Schema, Value};
 
 use crate::backends::Backends;
@@ -66,19 +68,23 @@ impl tfplugin::DataSource<Backends> for Endpoints {
         Schema::new(block)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, _config: &Value) -> Option<Value> {
-        let s = &ctx.client.settings;
-        let state = Model {
-            id: "dbaas".into(),
-            postgres_host: s.pgbouncer.as_ref().map(|p| p.host.clone()),
-            postgres_port: s.pgbouncer.as_ref().map(|p| p.port),
-            postgres_admin_host: s.postgres.as_ref().map(|p| p.host.clone()),
-            mysql_host: s.mysql.as_ref().map(|m| m.host.clone()),
-            mysql_port: s.mysql.as_ref().map(|m| m.port),
-            redis_host: s.redis.as_ref().map(|r| r.host.clone()),
-            redis_port: s.redis.as_ref().map(|r| r.port),
-            vault_address: s.vault.as_ref().map(|v| v.address.clone()),
-        };
-        encode(&mut ctx.diags, &state)
+    async fn read(&self, ctx: &mut Ctx<'_>, _config: &Value) -> Result<Value, Error> {
+        let out = async {
+            let s = &ctx.client.settings;
+            let state = Model {
+                id: "dbaas".into(),
+                postgres_host: s.pgbouncer.as_ref().map(|p| p.host.clone()),
+                postgres_port: s.pgbouncer.as_ref().map(|p| p.port),
+                postgres_admin_host: s.postgres.as_ref().map(|p| p.host.clone()),
+                mysql_host: s.mysql.as_ref().map(|m| m.host.clone()),
+                mysql_port: s.mysql.as_ref().map(|m| m.port),
+                redis_host: s.redis.as_ref().map(|r| r.host.clone()),
+                redis_port: s.redis.as_ref().map(|r| r.port),
+                vault_address: s.vault.as_ref().map(|v| v.address.clone()),
+            };
+            encode(&mut ctx.diags, &state)
+        }
+        .await;
+        legacy_value(&mut ctx.diags, out)
     }
 }

@@ -1,7 +1,9 @@
 //! `data "dbaas_pgbouncer_pools"`: `SHOW POOLS` from every PgBouncer admin host, one
 //! entry per replica and pool, optionally for one database.
 
+use crate::resources::common::legacy_value;
 use std::collections::BTreeMap;
+use tfplugin::Error;
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Schema, Type, Value};
@@ -52,30 +54,34 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
         )
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Option<Value> {
-        let pgb = need(&mut ctx.diags, "PgBouncer", ctx.client.pgbouncer().await)?;
-        let Some(pgb) = pgb else {
-            ctx.diags.error(
-                "PgBouncer is not configured",
-                "data \"dbaas_pgbouncer_pools\" needs the provider's `pgbouncer { ... }` block.",
-            );
-            return None;
-        };
-        let config: Model = decode(&mut ctx.diags, config)?;
-        let database = config.database;
-        let pools = match pgb.pools(database.as_deref()).await {
-            Ok(p) => p,
-            Err(e) => {
-                backend_error(&mut ctx.diags, "Cannot read PgBouncer pools", e);
+    async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Result<Value, Error> {
+        let out = async {
+            let pgb = need(&mut ctx.diags, "PgBouncer", ctx.client.pgbouncer().await)?;
+            let Some(pgb) = pgb else {
+                ctx.diags.error(
+                    "PgBouncer is not configured",
+                    "data \"dbaas_pgbouncer_pools\" needs the provider's `pgbouncer { ... }` block.",
+                );
                 return None;
-            }
-        };
-        let state = Model {
-            id: Some(database.clone().unwrap_or_else(|| "*".into())),
-            database,
-            pools: Some(pools),
-        };
-        encode(&mut ctx.diags, &state)
+            };
+            let config: Model = decode(&mut ctx.diags, config)?;
+            let database = config.database;
+            let pools = match pgb.pools(database.as_deref()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    backend_error(&mut ctx.diags, "Cannot read PgBouncer pools", e);
+                    return None;
+                }
+            };
+            let state = Model {
+                id: Some(database.clone().unwrap_or_else(|| "*".into())),
+                database,
+                pools: Some(pools),
+            };
+            encode(&mut ctx.diags, &state)
+        }
+        .await;
+        legacy_value(&mut ctx.diags, out)
     }
 }
 

@@ -3,7 +3,9 @@
 //! and, with `verify`, logs in through the endpoint apps use; Renew renews the lease;
 //! Close revokes it, so the login is gone when the run ends. Nothing reaches state.
 
+use crate::resources::common::{legacy_done, legacy_read, legacy_value};
 use std::time::{Duration, SystemTime};
+use tfplugin::Error;
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Known, Opened, Schema, Value};
@@ -172,177 +174,189 @@ impl tfplugin::EphemeralResource<Backends> for DatabaseCredentials {
         )
     }
 
-    async fn open(&self, ctx: &mut Ctx<'_>, config: &Value) -> Option<Opened> {
-        let config: Model = decode(&mut ctx.diags, config)?;
-        let role = config.role.clone();
-        let mount = ctx
-            .client
-            .vault_mount(config.mount.as_option().map(String::as_str));
-        let verify = config.verify.as_option().copied().unwrap_or(true);
-        let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+    async fn open(&self, ctx: &mut Ctx<'_>, config: &Value) -> Result<Opened, Error> {
+        let out = async {
+            let config: Model = decode(&mut ctx.diags, config)?;
+            let role = config.role.clone();
+            let mount = ctx
+                .client
+                .vault_mount(config.mount.as_option().map(String::as_str));
+            let verify = config.verify.as_option().copied().unwrap_or(true);
+            let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
 
-        // Dynamic or static: whichever role exists.
-        let (role_body, stat) = match find_role(vault, &mount, &role).await {
-            Ok(Some(found)) => found,
-            Ok(None) if ctx.client.role_is_planned(&mount, &role) => {
-                // Planning a configuration that also creates the role: it does not exist
-                // yet, so the credentials are known only at apply, when Terraform opens
-                // this again after writing the role.
-                let result = Model::after_apply(&config, mount, verify);
-                let result = encode(&mut ctx.diags, &result)?;
-                return Some(Opened {
-                    result,
-                    renew_at: None,
-                });
-            }
-            Ok(None) => {
-                ctx.diags.error_at(
-                    AttributePath::attr("role"),
-                    format!("No Vault role {role:?}"),
-                    format!("Neither {} nor {} exists. A role created in the same configuration must be referenced (`role = dbaas_vault_rotation_role.<x>.name`), so that Terraform reads its credentials only after writing it.", role_path(&mount, &role, false), role_path(&mount, &role, true)),
-                );
-                return None;
-            }
-            Err(e) => {
-                backend_error(&mut ctx.diags, "Cannot read the Vault role", e);
-                return None;
-            }
-        };
-        let data = &role_body["data"];
-        let connection = data["db_name"].as_str().unwrap_or_default().to_string();
-        // A connection that cannot be read is taken for PostgreSQL, the platform's default.
-        let engine = match vault.read(&format!("{mount}/config/{connection}")).await {
-            Ok(Some(b)) => b["data"]["plugin_name"]
-                .as_str()
-                .and_then(Engine::of_vault_plugin)
-                .unwrap_or(Engine::Postgres),
-            _ => Engine::Postgres,
-        };
-        let database = match &config.database {
-            Known::Value(d) => d.clone(),
-            _ => default_database(ctx, engine, stat, data).await,
-        };
-
-        let creds_path = creds_path(&mount, &role, stat);
-        let creds = match vault.read(&creds_path).await {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                ctx.diags.error(
-                    format!("No credentials at {creds_path}"),
-                    "Vault returned nothing for this role.",
-                );
-                return None;
-            }
-            Err(e) => {
-                backend_error(&mut ctx.diags, format!("Cannot read {creds_path}"), e);
-                return None;
-            }
-        };
-        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-        let (username, password) = (
-            text(&creds["data"]["username"]),
-            text(&creds["data"]["password"]),
-        );
-        let lease_id = text(&creds["lease_id"]);
-        let lease_duration = creds["lease_duration"]
-            .as_i64()
-            .or_else(|| creds["data"]["ttl"].as_i64())
-            .unwrap_or(0);
-        ctx.private = write_private(&Lease {
-            lease_id: lease_id.clone(),
-        });
-
-        let (host, port) = ctx.client.app_endpoint(engine).unwrap_or_default();
-
-        if verify {
-            if let Err((e, hint)) = login(
-                ctx.client, engine, &host, port, &database, &username, &password,
-            )
-            .await
-            {
-                ctx.diags.error(
-                    format!("Credentials of {role:?} do not work through {host}:{port}"),
-                    format!(
-                        "{e}. The app would fail the same way: {hint} The lease has been revoked."
-                    ),
-                );
-                if !lease_id.is_empty() {
-                    let _ = vault
-                        .write(&lease_path("revoke", &lease_id), &serde_json::json!({}))
-                        .await;
+            // Dynamic or static: whichever role exists.
+            let (role_body, stat) = match find_role(vault, &mount, &role).await {
+                Ok(Some(found)) => found,
+                Ok(None) if ctx.client.role_is_planned(&mount, &role) => {
+                    // Planning a configuration that also creates the role: it does not exist
+                    // yet, so the credentials are known only at apply, when Terraform opens
+                    // this again after writing the role.
+                    let result = Model::after_apply(&config, mount, verify);
+                    let result = encode(&mut ctx.diags, &result)?;
+                    return Some(Opened {
+                        result,
+                        renew_at: None,
+                    });
                 }
+                Ok(None) => {
+                    ctx.diags.error_at(
+                        AttributePath::attr("role"),
+                        format!("No Vault role {role:?}"),
+                        format!("Neither {} nor {} exists. A role created in the same configuration must be referenced (`role = dbaas_vault_rotation_role.<x>.name`), so that Terraform reads its credentials only after writing it.", role_path(&mount, &role, false), role_path(&mount, &role, true)),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    backend_error(&mut ctx.diags, "Cannot read the Vault role", e);
+                    return None;
+                }
+            };
+            let data = &role_body["data"];
+            let connection = data["db_name"].as_str().unwrap_or_default().to_string();
+            // A connection that cannot be read is taken for PostgreSQL, the platform's default.
+            let engine = match vault.read(&format!("{mount}/config/{connection}")).await {
+                Ok(Some(b)) => b["data"]["plugin_name"]
+                    .as_str()
+                    .and_then(Engine::of_vault_plugin)
+                    .unwrap_or(Engine::Postgres),
+                _ => Engine::Postgres,
+            };
+            let database = match &config.database {
+                Known::Value(d) => d.clone(),
+                _ => default_database(ctx, engine, stat, data).await,
+            };
+
+            let creds_path = creds_path(&mount, &role, stat);
+            let creds = match vault.read(&creds_path).await {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    ctx.diags.error(
+                        format!("No credentials at {creds_path}"),
+                        "Vault returned nothing for this role.",
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    backend_error(&mut ctx.diags, format!("Cannot read {creds_path}"), e);
+                    return None;
+                }
+            };
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            let (username, password) = (
+                text(&creds["data"]["username"]),
+                text(&creds["data"]["password"]),
+            );
+            let lease_id = text(&creds["lease_id"]);
+            let lease_duration = creds["lease_duration"]
+                .as_i64()
+                .or_else(|| creds["data"]["ttl"].as_i64())
+                .unwrap_or(0);
+            ctx.private = write_private(&Lease {
+                lease_id: lease_id.clone(),
+            });
+
+            let (host, port) = ctx.client.app_endpoint(engine).unwrap_or_default();
+
+            if verify {
+                if let Err((e, hint)) = login(
+                    ctx.client, engine, &host, port, &database, &username, &password,
+                )
+                .await
+                {
+                    ctx.diags.error(
+                        format!("Credentials of {role:?} do not work through {host}:{port}"),
+                        format!(
+                            "{e}. The app would fail the same way: {hint} The lease has been revoked."
+                        ),
+                    );
+                    if !lease_id.is_empty() {
+                        let _ = vault
+                            .write(&lease_path("revoke", &lease_id), &serde_json::json!({}))
+                            .await;
+                    }
+                    return None;
+                }
+            }
+
+            let result = Model {
+                role,
+                database: Known::Value(database),
+                mount: Known::Value(mount),
+                verify: Known::Value(verify),
+                username: Known::Value(username),
+                password: Known::Value(password),
+                host: Known::Value(host),
+                port: Known::Value(port),
+                engine: Known::Value(engine),
+                lease_id: Known::Value(lease_id.clone()),
+                lease_duration: Known::Value(lease_duration),
+            };
+            let result = encode(&mut ctx.diags, &result)?;
+            Some(Opened {
+                result,
+                renew_at: if lease_id.is_empty() {
+                    None
+                } else {
+                    renew_at(lease_duration)
+                },
+            })
+        }
+        .await;
+        legacy_value(&mut ctx.diags, out)
+    }
+
+    async fn renew(&self, ctx: &mut Ctx<'_>) -> Result<Option<SystemTime>, Error> {
+        let out = async {
+            let lease = lease_of(&ctx.private);
+            if lease.lease_id.is_empty() {
                 return None;
             }
-        }
-
-        let result = Model {
-            role,
-            database: Known::Value(database),
-            mount: Known::Value(mount),
-            verify: Known::Value(verify),
-            username: Known::Value(username),
-            password: Known::Value(password),
-            host: Known::Value(host),
-            port: Known::Value(port),
-            engine: Known::Value(engine),
-            lease_id: Known::Value(lease_id.clone()),
-            lease_duration: Known::Value(lease_duration),
-        };
-        let result = encode(&mut ctx.diags, &result)?;
-        Some(Opened {
-            result,
-            renew_at: if lease_id.is_empty() {
-                None
-            } else {
-                renew_at(lease_duration)
-            },
-        })
-    }
-
-    async fn renew(&self, ctx: &mut Ctx<'_>) -> Option<SystemTime> {
-        let lease = lease_of(&ctx.private);
-        if lease.lease_id.is_empty() {
-            return None;
-        }
-        let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
-        match vault
-            .write(
-                &lease_path("renew", &lease.lease_id),
-                &serde_json::json!({}),
-            )
-            .await
-        {
-            Ok(Some(b)) => renew_at(b["lease_duration"].as_i64().unwrap_or(0)),
-            Ok(None) => None,
-            Err(e) => {
-                ctx.diags
-                    .warning("Cannot renew the credentials' lease", e.to_string());
-                None
-            }
-        }
-    }
-
-    async fn close(&self, ctx: &mut Ctx<'_>) {
-        let lease = lease_of(&ctx.private);
-        if lease.lease_id.is_empty() {
-            return;
-        }
-        let result = match ctx.client.vault().await {
-            Ok(vault) => vault
+            let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+            match vault
                 .write(
-                    &lease_path("revoke", &lease.lease_id),
+                    &lease_path("renew", &lease.lease_id),
                     &serde_json::json!({}),
                 )
                 .await
-                .map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            ctx.diags.warning(
-                "Could not revoke the credentials' lease",
-                format!("{e}. The login stays valid until its TTL ends; revoke it with: vault lease revoke {}", lease.lease_id),
-            );
+            {
+                Ok(Some(b)) => renew_at(b["lease_duration"].as_i64().unwrap_or(0)),
+                Ok(None) => None,
+                Err(e) => {
+                    ctx.diags
+                        .warning("Cannot renew the credentials' lease", e.to_string());
+                    None
+                }
+            }
         }
+        .await;
+        legacy_read(&mut ctx.diags, out)
+    }
+
+    async fn close(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+        let out = async {
+            let lease = lease_of(&ctx.private);
+            if lease.lease_id.is_empty() {
+                return;
+            }
+            let result = match ctx.client.vault().await {
+                Ok(vault) => vault
+                    .write(
+                        &lease_path("revoke", &lease.lease_id),
+                        &serde_json::json!({}),
+                    )
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                ctx.diags.warning(
+                    "Could not revoke the credentials' lease",
+                    format!("{e}. The login stays valid until its TTL ends; revoke it with: vault lease revoke {}", lease.lease_id),
+                );
+            }
+        }
+        .await;
+        legacy_done(&mut ctx.diags, out)
     }
 }
 

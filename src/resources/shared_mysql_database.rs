@@ -6,7 +6,9 @@
 //! Vault issued for the database with it and revokes what other accounts hold on it
 //! (`mysql_accounts` decides which is which).
 
+use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use serde::{Deserialize, Serialize};
+use tfplugin::{Applied, Error};
 use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Validator, Value};
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
@@ -484,115 +486,123 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
 impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
     type Model = Model;
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
-        let planned = &planned;
-        let name = planned.name.clone();
-        let charset = planned.charset.clone();
-        let collation = planned.collation.as_option().cloned();
-        let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
-        let fail = |diags: &mut Diagnostics, e: MysqlError| {
-            backend_error(diags, format!("Cannot create database {name:?}"), e)
-        };
-        let dialect = match mysql.dialect().await {
-            Ok(d) => d,
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-        };
-        match mysql.schema(&name).await {
-            Ok(Some(_)) => match mysql.schema_comment(&name).await {
-                // Made by a create of this provider that never finished: resume it.
-                Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {
-                    tracing::info!(database = %name, "resuming a create that never finished");
-                    return finish_create(ctx, mysql, planned, true).await;
-                }
-                Ok(_) => {
-                    attribute_error(
-                        &mut ctx.diags,
-                        "name",
-                        format!("Database {name:?} already exists"),
-                        format!("A database named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                    );
-                    return None;
-                }
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
+        let out = async {
+            let planned = &planned;
+            let name = planned.name.clone();
+            let charset = planned.charset.clone();
+            let collation = planned.collation.as_option().cloned();
+            let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
+            let fail = |diags: &mut Diagnostics, e: MysqlError| {
+                backend_error(diags, format!("Cannot create database {name:?}"), e)
+            };
+            let dialect = match mysql.dialect().await {
+                Ok(d) => d,
                 Err(e) => {
                     fail(&mut ctx.diags, e);
                     return None;
                 }
-            },
-            Ok(None) => {}
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-        }
-        if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
-            return None;
-        }
-        warn_about_grants(&mut ctx.diags, mysql, &name).await;
-        // On MariaDB the marker is written by the CREATE itself: a database bearing it can
-        // only come from a create of this provider.
-        let marker = dialect
-            .schema_comments()
-            .then_some(sql::MYSQL_CREATE_PENDING_MARKER);
-        let create = match sql::mysql_create_database(&name, &charset, collation.as_deref(), marker)
-        {
-            Ok(s) => [s],
-            Err(e) => {
-                unquotable(&mut ctx.diags, e);
-                return None;
-            }
-        };
-        if let Err(e) = mysql.exec(&create).await {
-            if e.code == Some(1007) {
-                attribute_error(
-                    &mut ctx.diags,
-                    "name",
-                    format!("Database {name:?} already exists"),
-                    format!("It was created concurrently, outside this resource. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                );
-                return None;
-            }
-            if !outcome_unknown(&e) {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-            // The connection died while CREATE DATABASE ran: it may have been executed.
-            // Look again on a fresh connection; our marker tells whether it was.
-            match mysql.schema_comment(&name).await {
-                Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {}
-                Ok(_) => {
-                    fail(&mut ctx.diags, e);
-                    if !dialect.schema_comments() {
-                        ctx.diags.warning(
-                            format!("Whether database {name:?} was created is unknown"),
-                            "MySQL 8 keeps no database comment, so a database created by a CREATE whose connection was cut cannot be told apart from a foreign one. If the next apply says it already exists, import it.",
-                        );
+            };
+            match mysql.schema(&name).await {
+                Ok(Some(_)) => match mysql.schema_comment(&name).await {
+                    // Made by a create of this provider that never finished: resume it.
+                    Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {
+                        tracing::info!(database = %name, "resuming a create that never finished");
+                        return finish_create(ctx, mysql, planned, true).await;
                     }
-                    return None;
-                }
-                Err(again) => {
+                    Ok(_) => {
+                        attribute_error(
+                            &mut ctx.diags,
+                            "name",
+                            format!("Database {name:?} already exists"),
+                            format!("A database named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
+                        );
+                        return None;
+                    }
+                    Err(e) => {
+                        fail(&mut ctx.diags, e);
+                        return None;
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => {
                     fail(&mut ctx.diags, e);
-                    tracing::debug!(error = %again, "cannot check whether CREATE DATABASE ran");
                     return None;
                 }
             }
+            if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
+                return None;
+            }
+            warn_about_grants(&mut ctx.diags, mysql, &name).await;
+            // On MariaDB the marker is written by the CREATE itself: a database bearing it can
+            // only come from a create of this provider.
+            let marker = dialect
+                .schema_comments()
+                .then_some(sql::MYSQL_CREATE_PENDING_MARKER);
+            let create = match sql::mysql_create_database(&name, &charset, collation.as_deref(), marker)
+            {
+                Ok(s) => [s],
+                Err(e) => {
+                    unquotable(&mut ctx.diags, e);
+                    return None;
+                }
+            };
+            if let Err(e) = mysql.exec(&create).await {
+                if e.code == Some(1007) {
+                    attribute_error(
+                        &mut ctx.diags,
+                        "name",
+                        format!("Database {name:?} already exists"),
+                        format!("It was created concurrently, outside this resource. To manage it here, import it:\n  terraform import <resource address> {name}"),
+                    );
+                    return None;
+                }
+                if !outcome_unknown(&e) {
+                    fail(&mut ctx.diags, e);
+                    return None;
+                }
+                // The connection died while CREATE DATABASE ran: it may have been executed.
+                // Look again on a fresh connection; our marker tells whether it was.
+                match mysql.schema_comment(&name).await {
+                    Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {}
+                    Ok(_) => {
+                        fail(&mut ctx.diags, e);
+                        if !dialect.schema_comments() {
+                            ctx.diags.warning(
+                                format!("Whether database {name:?} was created is unknown"),
+                                "MySQL 8 keeps no database comment, so a database created by a CREATE whose connection was cut cannot be told apart from a foreign one. If the next apply says it already exists, import it.",
+                            );
+                        }
+                        return None;
+                    }
+                    Err(again) => {
+                        fail(&mut ctx.diags, e);
+                        tracing::debug!(error = %again, "cannot check whether CREATE DATABASE ran");
+                        return None;
+                    }
+                }
+            }
+            finish_create(ctx, mysql, planned, false).await
         }
-        finish_create(ctx, mysql, planned, false).await
+        .await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Option<Model> {
-        let name = model.name.clone();
-        let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
-        match mysql.schema(&name).await {
-            Ok(Some(info)) => Some(state_from(&model, &info, endpoint(ctx))),
-            Ok(None) => None,
-            Err(e) => {
-                backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
-                Some(model)
+    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
+        let out = async {
+            let name = model.name.clone();
+            let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
+            match mysql.schema(&name).await {
+                Ok(Some(info)) => Some(state_from(&model, &info, endpoint(ctx))),
+                Ok(None) => None,
+                Err(e) => {
+                    backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
+                    Some(model)
+                }
             }
         }
+        .await;
+        legacy_read(&mut ctx.diags, out)
     }
 
     async fn update(
@@ -601,136 +611,145 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         prior: Model,
         planned: Model,
         _config: &Value,
-    ) -> Option<Model> {
-        let name = planned.name.clone();
-        let charset = planned.charset.clone();
-        let collation = planned.collation.as_option().cloned();
-        let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
-        let fail = |diags: &mut Diagnostics, e: MysqlError| {
-            backend_error(diags, format!("Cannot update database {name:?}"), e)
-        };
-        let changed = prior.charset != planned.charset || prior.collation != planned.collation;
-        if changed {
-            if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
-                return None;
-            }
-            let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
-                Ok(s) => [s],
-                Err(e) => {
-                    unquotable(&mut ctx.diags, e);
+    ) -> Applied<Model> {
+        let out = async {
+            let name = planned.name.clone();
+            let charset = planned.charset.clone();
+            let collation = planned.collation.as_option().cloned();
+            let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
+            let fail = |diags: &mut Diagnostics, e: MysqlError| {
+                backend_error(diags, format!("Cannot update database {name:?}"), e)
+            };
+            let changed = prior.charset != planned.charset || prior.collation != planned.collation;
+            if changed {
+                if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await
+                {
                     return None;
                 }
-            };
-            if let Err(e) = mysql.exec(&alter).await {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-        }
-        match mysql.schema(&name).await {
-            Ok(Some(info)) => Some(state_from(&planned, &info, endpoint(ctx))),
-            Ok(None) => {
-                ctx.diags.error(
-                    format!("Database {name:?} disappeared during update"),
-                    "Something dropped it concurrently; the next plan will create it again.",
-                );
-                None
-            }
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                None
-            }
-        }
-    }
-
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
-        let name = prior.name;
-        let protected = prior.deletion_protection.unwrap_or(true);
-        // A create that never finished (its instance is tainted) made a database nobody
-        // was handed: protection does not keep it. Known from the private state, or on
-        // MariaDB from the marker that only a finished create clears.
-        let mut pending = create_pending(&ctx.private);
-        if protected && !pending {
-            if let Ok(mysql) = ctx.client.mysql().await {
-                // A database that does not exist has nothing to protect (a tainted create
-                // cut off before CREATE DATABASE took effect): the delete is a no-op.
-                if let Ok(None) = mysql.schema(&name).await {
-                    return;
+                let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
+                    Ok(s) => [s],
+                    Err(e) => {
+                        unquotable(&mut ctx.diags, e);
+                        return None;
+                    }
+                };
+                if let Err(e) = mysql.exec(&alter).await {
+                    fail(&mut ctx.diags, e);
+                    return None;
                 }
-                pending = matches!(mysql.schema_comment(&name).await, Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER);
             }
-        }
-        if pending && protected {
-            ctx.diags.warning(
-                format!("Dropping database {name:?}, whose create never finished"),
-                "Its create was cut off, so Terraform marked it tainted; it was never handed out, so deletion_protection does not keep it.",
-            );
-        }
-        if !pending && protected {
-            attribute_error(
-                &mut ctx.diags,
-                "deletion_protection",
-                format!("Database {name:?} is protected by deletion_protection"),
-                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
-            );
-            return;
-        }
-        let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
-            return;
-        };
-        let cannot = format!("Cannot drop database {name:?}");
-        // The logins Vault issued for this database must not outlive it, nor may other
-        // accounts keep grants that reach a later database of the same name.
-        let teardown = match mysql.database_access(&name).await {
-            Ok(access) => mysql_accounts::teardown(&name, mysql.admin_user(), &access),
-            Err(e) => {
-                backend_error(&mut ctx.diags, cannot, format!("{e}. Nothing was dropped: before the database, destroy ends the logins issued for it and revokes the grants other accounts hold on it, which needs SELECT on the `mysql` schema, CREATE USER and the right to end other sessions (CONNECTION_ADMIN or SUPER)."));
-                return;
+            match mysql.schema(&name).await {
+                Ok(Some(info)) => Some(state_from(&planned, &info, endpoint(ctx))),
+                Ok(None) => {
+                    ctx.diags.error(
+                        format!("Database {name:?} disappeared during update"),
+                        "Something dropped it concurrently; the next plan will create it again.",
+                    );
+                    None
+                }
+                Err(e) => {
+                    fail(&mut ctx.diags, e);
+                    None
+                }
             }
-        };
-        let (drop_database, drop_users) = match (
-            sql::mysql_drop_database(&name),
-            teardown
-                .drop
-                .iter()
-                .map(sql::mysql::mysql_drop_user)
-                .collect::<Result<Vec<_>, _>>(),
-        ) {
-            (Ok(d), Ok(u)) => (d, u),
-            (Err(e), _) | (_, Err(e)) => {
-                unquotable(&mut ctx.diags, e);
-                return;
-            }
-        };
-        let before = match mysql_accounts::teardown_statements(&teardown) {
-            Ok(s) => s,
-            Err(e) => {
-                unquotable(&mut ctx.diags, e);
-                return;
-            }
-        };
-        let ended = async {
-            mysql.exec(&before).await?;
-            let sessions = mysql.sessions().await?;
-            let ids = mysql_accounts::sessions_to_end(&sessions, &name, &teardown.drop);
-            mysql.end_sessions(&ids).await?;
-            mysql.exec(&[drop_database]).await
         }
         .await;
-        if let Err(e) = ended {
-            backend_error(&mut ctx.diags, cannot, e);
-            return;
-        }
-        // After the database: MySQL 8 refuses to drop a user still named as the DEFINER of
-        // a stored object, and the objects went with it. Locked until then.
-        let mut dropped = Vec::new();
-        let mut locked = Vec::new();
-        for (login, statement) in teardown.drop.iter().zip(drop_users) {
-            match mysql.exec(&[statement]).await {
-                Ok(()) => dropped.push(login.display()),
-                Err(e) => locked.push(format!("{} ({})", login.display(), e.message)),
+        legacy_applied(&mut ctx.diags, out)
+    }
+
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
+        let out = async {
+            let name = prior.name;
+            let protected = prior.deletion_protection.unwrap_or(true);
+            // A create that never finished (its instance is tainted) made a database nobody
+            // was handed: protection does not keep it. Known from the private state, or on
+            // MariaDB from the marker that only a finished create clears.
+            let mut pending = create_pending(&ctx.private);
+            if protected && !pending {
+                if let Ok(mysql) = ctx.client.mysql().await {
+                    // A database that does not exist has nothing to protect (a tainted create
+                    // cut off before CREATE DATABASE took effect): the delete is a no-op.
+                    if let Ok(None) = mysql.schema(&name).await {
+                        return;
+                    }
+                    pending = matches!(mysql.schema_comment(&name).await, Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER);
+                }
             }
+            if pending && protected {
+                ctx.diags.warning(
+                    format!("Dropping database {name:?}, whose create never finished"),
+                    "Its create was cut off, so Terraform marked it tainted; it was never handed out, so deletion_protection does not keep it.",
+                );
+            }
+            if !pending && protected {
+                attribute_error(
+                    &mut ctx.diags,
+                    "deletion_protection",
+                    format!("Database {name:?} is protected by deletion_protection"),
+                    "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
+                );
+                return;
+            }
+            let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
+                return;
+            };
+            let cannot = format!("Cannot drop database {name:?}");
+            // The logins Vault issued for this database must not outlive it, nor may other
+            // accounts keep grants that reach a later database of the same name.
+            let teardown = match mysql.database_access(&name).await {
+                Ok(access) => mysql_accounts::teardown(&name, mysql.admin_user(), &access),
+                Err(e) => {
+                    backend_error(&mut ctx.diags, cannot, format!("{e}. Nothing was dropped: before the database, destroy ends the logins issued for it and revokes the grants other accounts hold on it, which needs SELECT on the `mysql` schema, CREATE USER and the right to end other sessions (CONNECTION_ADMIN or SUPER)."));
+                    return;
+                }
+            };
+            let (drop_database, drop_users) = match (
+                sql::mysql_drop_database(&name),
+                teardown
+                    .drop
+                    .iter()
+                    .map(sql::mysql::mysql_drop_user)
+                    .collect::<Result<Vec<_>, _>>(),
+            ) {
+                (Ok(d), Ok(u)) => (d, u),
+                (Err(e), _) | (_, Err(e)) => {
+                    unquotable(&mut ctx.diags, e);
+                    return;
+                }
+            };
+            let before = match mysql_accounts::teardown_statements(&teardown) {
+                Ok(s) => s,
+                Err(e) => {
+                    unquotable(&mut ctx.diags, e);
+                    return;
+                }
+            };
+            let ended = async {
+                mysql.exec(&before).await?;
+                let sessions = mysql.sessions().await?;
+                let ids = mysql_accounts::sessions_to_end(&sessions, &name, &teardown.drop);
+                mysql.end_sessions(&ids).await?;
+                mysql.exec(&[drop_database]).await
+            }
+            .await;
+            if let Err(e) = ended {
+                backend_error(&mut ctx.diags, cannot, e);
+                return;
+            }
+            // After the database: MySQL 8 refuses to drop a user still named as the DEFINER of
+            // a stored object, and the objects went with it. Locked until then.
+            let mut dropped = Vec::new();
+            let mut locked = Vec::new();
+            for (login, statement) in teardown.drop.iter().zip(drop_users) {
+                match mysql.exec(&[statement]).await {
+                    Ok(()) => dropped.push(login.display()),
+                    Err(e) => locked.push(format!("{} ({})", login.display(), e.message)),
+                }
+            }
+            warn_about_teardown(&mut ctx.diags, &name, &teardown, &dropped, &locked);
         }
-        warn_about_teardown(&mut ctx.diags, &name, &teardown, &dropped, &locked);
+        .await;
+        legacy_done(&mut ctx.diags, out)
     }
 }
 

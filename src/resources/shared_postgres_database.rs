@@ -3,7 +3,9 @@
 //! privileges, isolation from other tenants, and PgBouncer's auth function.
 //! Destroy drains PgBouncer on every replica before dropping anything.
 
+use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use std::collections::BTreeSet;
+use tfplugin::{Applied, Error};
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
@@ -534,252 +536,260 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
 impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
     type Model = Model;
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Option<Model> {
-        let planned = &planned;
-        let spec = Spec::from(planned);
-        let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let cannot = format!("Cannot create database {:?}", spec.name);
-        match template_refusal(pg, &spec.template).await {
-            Ok(None) => {}
-            Ok(Some(why)) => {
-                attribute_error(&mut ctx.diags, "template", "Template refused", why);
-                return None;
-            }
-            Err(e) => {
-                backend_error(&mut ctx.diags, cannot, e);
-                return None;
-            }
-        }
-        let (facts, found, marked) = match async {
-            let facts = pg.database_facts(&spec.name).await?;
-            let roles = pg.role_facts(&spec.roles.all()).await?;
-            Ok::<_, PgError>((facts, roles))
-        }
-        .await
-        {
-            Ok((facts, roles)) => {
-                let marked: Vec<String> = roles
-                    .iter()
-                    .filter(|r| marked_for(r, &spec.name))
-                    .map(|r| r.name.clone())
-                    .collect();
-                (facts, roles, marked)
-            }
-            Err(e) => {
-                backend_error(&mut ctx.diags, cannot, e);
-                return None;
-            }
-        };
-        // A database is resumed only when a create of this provider, for this name, was
-        // cut off: all three roles carry the marker, and the database is still closed and
-        // unmarked, or marked as being created.
-        let all_marked = marked.len() == 3;
-        let resume = match &facts {
-            None => false,
-            Some(f) => all_marked && f.owner == spec.roles.owner && unfinished(f),
-        };
-        if facts.is_some() && !resume {
-            attribute_error(
-                &mut ctx.diags,
-                "name",
-                format!("Database {:?} already exists", spec.name),
-                format!("A database named {:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {}", spec.name, spec.name),
-            );
-            return None;
-        }
-        // Roles left behind by this database (dropped out of band, roles kept) are reused:
-        // NOLOGIN and owning nothing, they can only be leftovers. Roles bearing this
-        // provider's marker for this database are its own. Anything else is refused.
-        let found: Vec<(String, bool)> = found
-            .into_iter()
-            .map(|r| {
-                let orphan = !r.can_login && !r.superuser && !r.owns_objects;
-                (r.name, orphan)
-            })
-            .collect();
-        let foreign: Vec<String> = found
-            .iter()
-            .filter(|(n, orphan)| !orphan && !marked.contains(n))
-            .map(|(n, _)| n.clone())
-            .collect();
-        // Refuses roles that exist and are not this database's, on `owner` when the owner
-        // role is among them; `why` says what makes them someone else's.
-        let refuse = |diags: &mut tfplugin::Diagnostics, roles: &[String], why: &str| {
-            attribute_error(
-                diags,
-                if roles.contains(&spec.roles.owner) { "owner" } else { "name" },
-                "Role already exists",
-                format!("The role(s) {} already exist in PostgreSQL{why}. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", roles.join(", ")),
-            );
-        };
-        if !foreign.is_empty() {
-            refuse(&mut ctx.diags, &foreign, " and can log in or own objects");
-            return None;
-        }
-        let leftovers: Vec<String> = found
-            .iter()
-            .filter(|(n, _)| !marked.contains(n))
-            .map(|(n, _)| n.clone())
-            .collect();
-        // Only the complete set of three is a recognisable leftover; a lone role
-        // with one of these names may be someone else's.
-        if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
-            refuse(&mut ctx.diags, &leftovers, "");
-            return None;
-        }
-        if !leftovers.is_empty() && marked.is_empty() {
-            ctx.diags.warning(
-                format!("Reusing roles left from a dropped database {:?}", spec.name),
-                format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", leftovers.join(", ")),
-            );
-        }
-        let missing: Vec<String> = spec
-            .roles
-            .all()
-            .iter()
-            .filter(|r| !found.iter().any(|(n, _)| n == *r))
-            .map(|r| r.to_string())
-            .collect();
-        if resume {
-            ctx.diags.warning(
-                format!("Resuming the create of {:?}", spec.name),
-                "An earlier create of this database was cut off (its roles and database carry this provider's marker): it is completed now.",
-            );
-        }
-        let missing_refs: Vec<&str> = missing.iter().map(String::as_str).collect();
-        // Roles and their markers in one transaction: a role never exists unmarked.
-        if let Err(e) = pg
-            .exec_all(&[sql::create_marked_roles(
-                &spec.name,
-                &missing_refs,
-                &spec.roles.all(),
-                &spec.roles.owner,
-            )])
-            .await
-        {
-            backend_error(&mut ctx.diags, cannot, e);
-            return None;
-        }
-        let created: Vec<String> = spec.roles.all().iter().map(|r| r.to_string()).collect();
-        let private = Private {
-            managed_owner: Some(spec.roles.owner.clone()),
-            created_roles: Some(created.clone()),
-            ..Private::default()
-        };
-        let auth = spec.pgbouncer_auth.then(|| auth_user(ctx));
-        let mut made_database = false;
-        if let Err(e) = build_database(pg, &spec, auth.as_deref(), resume, &mut made_database).await
-        {
-            // Leave nothing half made: remove what this create made. When that fails too
-            // (the server went away), return what exists so Terraform taints it and
-            // replaces it next time.
-            let cleaned = async {
-                if made_database {
-                    // Only our own unfinished database: owned by our marked owner, still
-                    // closed or marked as being created.
-                    let ours = pg.database_facts(&spec.name).await?.is_some_and(|f| {
-                        f.owner == spec.roles.owner
-                            && (unfinished(&f)
-                                || f.comment.as_deref() == Some(sql::DATABASE_MANAGED))
-                    });
-                    if ours {
-                        pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
-                    }
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
+        let out = async {
+            let planned = &planned;
+            let spec = Spec::from(planned);
+            let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
+            let cannot = format!("Cannot create database {:?}", spec.name);
+            match template_refusal(pg, &spec.template).await {
+                Ok(None) => {}
+                Ok(Some(why)) => {
+                    attribute_error(&mut ctx.diags, "template", "Template refused", why);
+                    return None;
                 }
-                pg.drop_roles(&created).await
+                Err(e) => {
+                    backend_error(&mut ctx.diags, cannot, e);
+                    return None;
+                }
             }
-            .await;
-            backend_error(&mut ctx.diags, cannot, e);
-            if cleaned.is_ok() {
+            let (facts, found, marked) = match async {
+                let facts = pg.database_facts(&spec.name).await?;
+                let roles = pg.role_facts(&spec.roles.all()).await?;
+                Ok::<_, PgError>((facts, roles))
+            }
+            .await
+            {
+                Ok((facts, roles)) => {
+                    let marked: Vec<String> = roles
+                        .iter()
+                        .filter(|r| marked_for(r, &spec.name))
+                        .map(|r| r.name.clone())
+                        .collect();
+                    (facts, roles, marked)
+                }
+                Err(e) => {
+                    backend_error(&mut ctx.diags, cannot, e);
+                    return None;
+                }
+            };
+            // A database is resumed only when a create of this provider, for this name, was
+            // cut off: all three roles carry the marker, and the database is still closed and
+            // unmarked, or marked as being created.
+            let all_marked = marked.len() == 3;
+            let resume = match &facts {
+                None => false,
+                Some(f) => all_marked && f.owner == spec.roles.owner && unfinished(f),
+            };
+            if facts.is_some() && !resume {
+                attribute_error(
+                    &mut ctx.diags,
+                    "name",
+                    format!("Database {:?} already exists", spec.name),
+                    format!("A database named {:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {}", spec.name, spec.name),
+                );
                 return None;
             }
-            ctx.private = private.to_bytes();
-            ctx.diags.warning(
-                format!("Database {:?} is incomplete", spec.name),
-                "The create was cut off and what it made could not be removed. Terraform records it as tainted: the next apply removes it (deletion_protection does not apply to an unfinished database) and creates it again.",
-            );
-            let partial = partial_state(ctx, planned, &spec);
-            return Some(partial);
-        }
-        ctx.private = private.to_bytes();
-        // The database is complete; a read that fails now (the server restarting) is
-        // retried for a while rather than leaving a finished database tainted.
-        let mut read = pg.database_settings(&spec.name).await;
-        for _ in 0..40 {
-            if read.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            read = pg.database_settings(&spec.name).await;
-        }
-        match read {
-            Ok(Some(cur)) => {
-                let state = state_from(ctx, planned, &cur, None);
-                Some(state)
-            }
-            Ok(None) => {
-                ctx.diags.error(
-                    format!("Database {:?} vanished right after creation", spec.name),
-                    "Something dropped it concurrently.",
+            // Roles left behind by this database (dropped out of band, roles kept) are reused:
+            // NOLOGIN and owning nothing, they can only be leftovers. Roles bearing this
+            // provider's marker for this database are its own. Anything else is refused.
+            let found: Vec<(String, bool)> = found
+                .into_iter()
+                .map(|r| {
+                    let orphan = !r.can_login && !r.superuser && !r.owns_objects;
+                    (r.name, orphan)
+                })
+                .collect();
+            let foreign: Vec<String> = found
+                .iter()
+                .filter(|(n, orphan)| !orphan && !marked.contains(n))
+                .map(|(n, _)| n.clone())
+                .collect();
+            // Refuses roles that exist and are not this database's, on `owner` when the owner
+            // role is among them; `why` says what makes them someone else's.
+            let refuse = |diags: &mut tfplugin::Diagnostics, roles: &[String], why: &str| {
+                attribute_error(
+                    diags,
+                    if roles.contains(&spec.roles.owner) { "owner" } else { "name" },
+                    "Role already exists",
+                    format!("The role(s) {} already exist in PostgreSQL{why}. They may belong to another tenant or to a database created outside Terraform; this resource will not take them over. Choose another `owner`/`name`, or drop the stale roles.", roles.join(", ")),
                 );
-                None
+            };
+            if !foreign.is_empty() {
+                refuse(&mut ctx.diags, &foreign, " and can log in or own objects");
+                return None;
             }
-            Err(e) => {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot read database {:?} after creating it", spec.name),
-                    e,
+            let leftovers: Vec<String> = found
+                .iter()
+                .filter(|(n, _)| !marked.contains(n))
+                .map(|(n, _)| n.clone())
+                .collect();
+            // Only the complete set of three is a recognisable leftover; a lone role
+            // with one of these names may be someone else's.
+            if !leftovers.is_empty() && leftovers.len() + marked.len() < 3 {
+                refuse(&mut ctx.diags, &leftovers, "");
+                return None;
+            }
+            if !leftovers.is_empty() && marked.is_empty() {
+                ctx.diags.warning(
+                    format!("Reusing roles left from a dropped database {:?}", spec.name),
+                    format!("{} exist without a database, cannot log in and own nothing: they are reused for the new database.", leftovers.join(", ")),
+                );
+            }
+            let missing: Vec<String> = spec
+                .roles
+                .all()
+                .iter()
+                .filter(|r| !found.iter().any(|(n, _)| n == *r))
+                .map(|r| r.to_string())
+                .collect();
+            if resume {
+                ctx.diags.warning(
+                    format!("Resuming the create of {:?}", spec.name),
+                    "An earlier create of this database was cut off (its roles and database carry this provider's marker): it is completed now.",
+                );
+            }
+            let missing_refs: Vec<&str> = missing.iter().map(String::as_str).collect();
+            // Roles and their markers in one transaction: a role never exists unmarked.
+            if let Err(e) = pg
+                .exec_all(&[sql::create_marked_roles(
+                    &spec.name,
+                    &missing_refs,
+                    &spec.roles.all(),
+                    &spec.roles.owner,
+                )])
+                .await
+            {
+                backend_error(&mut ctx.diags, cannot, e);
+                return None;
+            }
+            let created: Vec<String> = spec.roles.all().iter().map(|r| r.to_string()).collect();
+            let private = Private {
+                managed_owner: Some(spec.roles.owner.clone()),
+                created_roles: Some(created.clone()),
+                ..Private::default()
+            };
+            let auth = spec.pgbouncer_auth.then(|| auth_user(ctx));
+            let mut made_database = false;
+            if let Err(e) = build_database(pg, &spec, auth.as_deref(), resume, &mut made_database).await
+            {
+                // Leave nothing half made: remove what this create made. When that fails too
+                // (the server went away), return what exists so Terraform taints it and
+                // replaces it next time.
+                let cleaned = async {
+                    if made_database {
+                        // Only our own unfinished database: owned by our marked owner, still
+                        // closed or marked as being created.
+                        let ours = pg.database_facts(&spec.name).await?.is_some_and(|f| {
+                            f.owner == spec.roles.owner
+                                && (unfinished(&f)
+                                    || f.comment.as_deref() == Some(sql::DATABASE_MANAGED))
+                        });
+                        if ours {
+                            pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
+                        }
+                    }
+                    pg.drop_roles(&created).await
+                }
+                .await;
+                backend_error(&mut ctx.diags, cannot, e);
+                if cleaned.is_ok() {
+                    return None;
+                }
+                ctx.private = private.to_bytes();
+                ctx.diags.warning(
+                    format!("Database {:?} is incomplete", spec.name),
+                    "The create was cut off and what it made could not be removed. Terraform records it as tainted: the next apply removes it (deletion_protection does not apply to an unfinished database) and creates it again.",
                 );
                 let partial = partial_state(ctx, planned, &spec);
-                Some(partial)
+                return Some(partial);
             }
-        }
-    }
-
-    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Option<Model> {
-        let name = model.name.clone();
-        let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let cur = match pg.database_settings(&name).await {
-            Ok(Some(c)) => c,
-            Ok(None) => return None,
-            Err(e) => {
-                backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
-                return Some(model);
+            ctx.private = private.to_bytes();
+            // The database is complete; a read that fails now (the server restarting) is
+            // retried for a while rather than leaving a finished database tainted.
+            let mut read = pg.database_settings(&spec.name).await;
+            for _ in 0..40 {
+                if read.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                read = pg.database_settings(&spec.name).await;
             }
-        };
-        // Extensions are read only when managed: it needs a connection into the database.
-        let extensions = if model.extensions.is_null() {
-            None
-        } else {
-            match pg.installed_extensions(&name).await {
-                Ok(e) => Some(e),
+            match read {
+                Ok(Some(cur)) => {
+                    let state = state_from(ctx, planned, &cur, None);
+                    Some(state)
+                }
+                Ok(None) => {
+                    ctx.diags.error(
+                        format!("Database {:?} vanished right after creation", spec.name),
+                        "Something dropped it concurrently.",
+                    );
+                    None
+                }
                 Err(e) => {
                     backend_error(
                         &mut ctx.diags,
-                        format!("Cannot read extensions of {name:?}"),
+                        format!("Cannot read database {:?} after creating it", spec.name),
                         e,
                     );
-                    return Some(model);
+                    let partial = partial_state(ctx, planned, &spec);
+                    Some(partial)
                 }
             }
-        };
-        let mut private = Private::parse(&ctx.private);
-        if private.managed_owner.is_none() {
-            private.managed_owner = Some(cur.owner.clone());
-            ctx.private = private.to_bytes();
         }
-        if private.created_roles.is_none() {
-            // State from v0.1.0: settle once which roles count as created.
-            let owner = private.managed_owner.clone().unwrap_or_default();
-            let groups = TenantRoles::new(&name, &owner);
-            if let Ok(found) = pg.role_facts(&groups.all()).await {
-                private.created_roles = Some(settle_created(&private, &name, &found));
-                private.imported = false;
+        .await;
+        legacy_applied(&mut ctx.diags, out)
+    }
+
+    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
+        let out = async {
+            let name = model.name.clone();
+            let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
+            let cur = match pg.database_settings(&name).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return None,
+                Err(e) => {
+                    backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
+                    return Some(model);
+                }
+            };
+            // Extensions are read only when managed: it needs a connection into the database.
+            let extensions = if model.extensions.is_null() {
+                None
+            } else {
+                match pg.installed_extensions(&name).await {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        backend_error(
+                            &mut ctx.diags,
+                            format!("Cannot read extensions of {name:?}"),
+                            e,
+                        );
+                        return Some(model);
+                    }
+                }
+            };
+            let mut private = Private::parse(&ctx.private);
+            if private.managed_owner.is_none() {
+                private.managed_owner = Some(cur.owner.clone());
                 ctx.private = private.to_bytes();
             }
+            if private.created_roles.is_none() {
+                // State from v0.1.0: settle once which roles count as created.
+                let owner = private.managed_owner.clone().unwrap_or_default();
+                let groups = TenantRoles::new(&name, &owner);
+                if let Ok(found) = pg.role_facts(&groups.all()).await {
+                    private.created_roles = Some(settle_created(&private, &name, &found));
+                    private.imported = false;
+                    ctx.private = private.to_bytes();
+                }
+            }
+            let fresh = state_from(ctx, &model, &cur, extensions);
+            Some(fresh)
         }
-        let fresh = state_from(ctx, &model, &cur, extensions);
-        Some(fresh)
+        .await;
+        legacy_read(&mut ctx.diags, out)
     }
 
     async fn update(
@@ -788,366 +798,374 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         prior: Model,
         planned: Model,
         _config: &Value,
-    ) -> Option<Model> {
-        let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
-        let spec = Spec::from(&planned);
-        let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
-        let fail = |ctx: &mut Ctx<'_>, e: PgError| {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot update database {:?}", spec.name),
-                e,
-            );
-        };
-        let auth = auth_user(ctx);
-        let auth_before = prior.pgbouncer_auth;
-        let before: BTreeSet<String> = prior
-            .extensions
-            .as_option()
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        let added: Vec<&String> = spec
-            .extensions
-            .iter()
-            .flat_map(|after| after.difference(&before))
-            .collect();
-        // The schemas about to be installed into, checked before anything changes.
-        let pgbouncer_on = spec.pgbouncer_auth && !auth_before;
-        let create = match admin_schemas(pg, &spec.name, pgbouncer_on, !added.is_empty()).await {
-            Ok(Ok(create)) => create,
-            Ok(Err((attr, why))) => {
-                attribute_error(&mut ctx.diags, attr, "Schema open to the tenant", why);
-                return None;
+    ) -> Applied<Model> {
+        let out = async {
+            let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
+            let spec = Spec::from(&planned);
+            let pg = need(&mut ctx.diags, "PostgreSQL", ctx.client.postgres().await)?;
+            let fail = |ctx: &mut Ctx<'_>, e: PgError| {
+                backend_error(
+                    &mut ctx.diags,
+                    format!("Cannot update database {:?}", spec.name),
+                    e,
+                );
+            };
+            let auth = auth_user(ctx);
+            let auth_before = prior.pgbouncer_auth;
+            let before: BTreeSet<String> = prior
+                .extensions
+                .as_option()
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            let added: Vec<&String> = spec
+                .extensions
+                .iter()
+                .flat_map(|after| after.difference(&before))
+                .collect();
+            // The schemas about to be installed into, checked before anything changes.
+            let pgbouncer_on = spec.pgbouncer_auth && !auth_before;
+            let create = match admin_schemas(pg, &spec.name, pgbouncer_on, !added.is_empty()).await {
+                Ok(Ok(create)) => create,
+                Ok(Err((attr, why))) => {
+                    attribute_error(&mut ctx.diags, attr, "Schema open to the tenant", why);
+                    return None;
+                }
+                Err(e) => {
+                    fail(ctx, e);
+                    return None;
+                }
+            };
+            let mut private = Private::parse(&ctx.private);
+            if private.created_roles.is_none() {
+                let owner = private
+                    .managed_owner
+                    .clone()
+                    .unwrap_or_else(|| prior_owner.clone());
+                let groups = TenantRoles::new(&spec.name, &owner);
+                match pg.role_facts(&groups.all()).await {
+                    Ok(found) => {
+                        private.created_roles = Some(settle_created(&private, &spec.name, &found));
+                        private.imported = false;
+                    }
+                    Err(e) => {
+                        fail(ctx, e);
+                        return None;
+                    }
+                }
             }
-            Err(e) => {
-                fail(ctx, e);
-                return None;
-            }
-        };
-        let mut private = Private::parse(&ctx.private);
-        if private.created_roles.is_none() {
-            let owner = private
+            let managed = private
                 .managed_owner
                 .clone()
                 .unwrap_or_else(|| prior_owner.clone());
-            let groups = TenantRoles::new(&spec.name, &owner);
-            match pg.role_facts(&groups.all()).await {
-                Ok(found) => {
-                    private.created_roles = Some(settle_created(&private, &spec.name, &found));
-                    private.imported = false;
-                }
-                Err(e) => {
-                    fail(ctx, e);
-                    return None;
-                }
-            }
-        }
-        let managed = private
-            .managed_owner
-            .clone()
-            .unwrap_or_else(|| prior_owner.clone());
-        if managed != spec.roles.owner {
-            // Only a role this resource created is renamed; an adopted one stays as it is.
-            // (created_roles was settled just above.)
-            let managed_is_ours = private.created(&managed);
-            match pg.existing_roles(&[&spec.roles.owner, &managed]).await {
-                Ok(roles) if roles.contains(&spec.roles.owner) => {
-                    attribute_error(&mut ctx.diags, "owner", "Role already exists", format!("Cannot rename the owner role {managed:?} to {:?}: a role with that name exists.", spec.roles.owner));
-                    return None;
-                }
-                Ok(roles) if roles.contains(&managed) && managed_is_ours => {
-                    if let Err(e) = pg
-                        .exec_all(&[sql::rename_role(&managed, &spec.roles.owner)])
-                        .await
-                    {
-                        fail(ctx, e);
+            if managed != spec.roles.owner {
+                // Only a role this resource created is renamed; an adopted one stays as it is.
+                // (created_roles was settled just above.)
+                let managed_is_ours = private.created(&managed);
+                match pg.existing_roles(&[&spec.roles.owner, &managed]).await {
+                    Ok(roles) if roles.contains(&spec.roles.owner) => {
+                        attribute_error(&mut ctx.diags, "owner", "Role already exists", format!("Cannot rename the owner role {managed:?} to {:?}: a role with that name exists.", spec.roles.owner));
                         return None;
                     }
-                }
-                Ok(_) => {
-                    if let Err(e) = pg
-                        .exec_all(&[sql::create_marked_roles(
-                            &spec.name,
-                            &[spec.roles.owner.as_str()],
-                            &[spec.roles.owner.as_str()],
-                            &spec.roles.owner,
-                        )])
-                        .await
-                    {
-                        fail(ctx, e);
-                        return None;
-                    }
-                    if !managed_is_ours {
-                        ctx.diags.warning(
-                            format!("Role {managed:?} is left in place"),
-                            format!("{managed:?} was not created by this provider (the database was imported): a new owner role {:?} was created and takes over the database; {managed:?} keeps everything else it owns.", spec.roles.owner),
-                        );
-                    }
-                }
-                Err(e) => {
-                    fail(ctx, e);
-                    return None;
-                }
-            }
-            let mut created = private.created_roles.clone().unwrap_or_default();
-            created.retain(|r| r != &managed);
-            if managed_is_ours || !created.contains(&spec.roles.owner) {
-                created.push(spec.roles.owner.clone());
-            }
-            private.created_roles = Some(created);
-            private.managed_owner = Some(spec.roles.owner.clone());
-            ctx.private = private.to_bytes();
-        }
-        let mut admin = Vec::new();
-        if prior_owner != spec.roles.owner {
-            // Ownership drifted (or the role was just renamed): hand it back to the owner.
-            admin.push(sql::alter_database_owner(&spec.name, &spec.roles.owner));
-        }
-        if prior.connection_limit != spec.connection_limit {
-            admin.push(sql::alter_connection_limit(
-                &spec.name,
-                spec.connection_limit,
-            ));
-        }
-        if auth_before != spec.pgbouncer_auth {
-            if spec.pgbouncer_auth {
-                admin.extend(sql::database_grants(&spec.name, &spec.roles, Some(&auth)));
-            } else {
-                admin.push(sql::revoke_connect(&spec.name, &auth));
-            }
-        }
-        if let Err(e) = pg.exec_all(&admin).await {
-            fail(ctx, e);
-            return None;
-        }
-        let mut inside = Vec::new();
-        if prior_owner != spec.roles.owner {
-            inside.extend(sql::schema_setup(&spec.roles));
-        }
-        if auth_before != spec.pgbouncer_auth {
-            inside.extend(if spec.pgbouncer_auth {
-                sql::pgbouncer_auth_setup(
-                    &auth,
-                    &spec.roles,
-                    create.contains(sql::PGBOUNCER_SCHEMA),
-                )
-            } else {
-                sql::pgbouncer_auth_teardown()
-            });
-        }
-        if let Some(after) = &spec.extensions {
-            inside.extend(before.difference(after).map(|e| sql::drop_extension(e)));
-            let create_schema = create.contains(sql::EXTENSION_SCHEMA);
-            match extension_statements(pg, &spec, &added, create_schema).await {
-                Ok(v) => inside.extend(v),
-                Err(e) => {
-                    fail(ctx, e);
-                    return None;
-                }
-            }
-        }
-        if let Err(e) = pg.exec_in(&spec.name, &inside).await {
-            fail(ctx, e);
-            return None;
-        }
-        match pg.database_settings(&spec.name).await {
-            Ok(Some(cur)) => {
-                let state = state_from(ctx, &planned, &cur, spec.extensions.clone());
-                Some(state)
-            }
-            Ok(None) => {
-                ctx.diags.error(
-                    format!("Database {:?} disappeared during update", spec.name),
-                    "Something dropped it concurrently.",
-                );
-                None
-            }
-            Err(e) => {
-                fail(ctx, e);
-                None
-            }
-        }
-    }
-
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
-        let spec = Spec::from(&prior);
-        let private = Private::parse(&ctx.private);
-        let protected = prior.deletion_protection;
-        let refuse_protected = |ctx: &mut Ctx<'_>| {
-            attribute_error(
-                &mut ctx.diags,
-                "deletion_protection",
-                format!("Database {:?} is protected by deletion_protection", spec.name),
-                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy. If Terraform wants to replace it because an earlier apply was cut off after the database was complete (the instance is tainted), keep it with `terraform untaint <address>` instead.",
-            );
-        };
-        let pg = match ctx.client.postgres().await {
-            Ok(pg) => pg,
-            // Protected: say so first, whatever else is wrong.
-            Err(_) if protected => return refuse_protected(ctx),
-            Err(e) => return backend_error(&mut ctx.diags, "Cannot reach PostgreSQL", e),
-        };
-        let cannot = format!("Cannot drop database {:?}", spec.name);
-        let owner = private
-            .managed_owner
-            .clone()
-            .unwrap_or_else(|| spec.roles.owner.clone());
-        let tenant_roles = [
-            owner.as_str(),
-            spec.roles.readwrite.as_str(),
-            spec.roles.readonly.as_str(),
-        ];
-        let facts = match async {
-            Ok::<_, PgError>((
-                pg.database_facts(&spec.name).await?,
-                pg.role_facts(&tenant_roles).await?,
-            ))
-        }
-        .await
-        {
-            Ok(f) => f,
-            Err(e) => {
-                backend_error(&mut ctx.diags, cannot, e);
-                return;
-            }
-        };
-        let (db_facts, role_facts) = facts;
-        // An unfinished create (tainted, and replaced next apply) may go despite
-        // deletion_protection: its roles carry this provider's marker and the database is
-        // absent, still closed, or still marked as being created, so no tenant ever had a
-        // login into it. Terraform plans the replacement of a tainted object without its
-        // private state, so the catalog decides.
-        let cut_off = role_facts.iter().any(|r| marked_for(r, &spec.name))
-            && db_facts.as_ref().is_none_or(unfinished);
-        if protected && !cut_off {
-            refuse_protected(ctx);
-            return;
-        }
-        let created = created_at_destroy(&private, &spec.name, &role_facts, cut_off);
-        let adopted: Vec<String> = role_facts
-            .iter()
-            .filter(|r| !created.contains(&r.name))
-            .map(|r| r.name.clone())
-            .collect();
-        // Objects another database holds are never dropped: a role this resource made
-        // that owns something elsewhere stops the destroy before anything is dropped.
-        // Privileges others granted to these roles (another tenant's GRANT, say) are
-        // theirs to lose: revoked once the database is gone (DROP OWNED also revokes the
-        // roles' CONNECT on their own database, which must last while this may fail).
-        let mut revoked = Vec::new();
-        let owned = pg
-            .foreign_dependencies(&created, &spec.name)
-            .await
-            .map(|deps| sort_elsewhere(&deps, &created).owned);
-        match owned {
-            Ok(owned) if !owned.is_empty() => {
-                ctx.diags.error(
-                    format!("{cannot}: its roles own objects elsewhere"),
-                    format!("Nothing was dropped. These roles, created for {:?}, own objects outside it:\n{}\nMove those objects to another owner or drop them (e.g. REASSIGN OWNED BY ... TO ... in that database), then destroy again. Privileges that others granted to these roles do not stop a destroy: it revokes them.", spec.name, describe_dependencies(&owned)),
-                );
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                backend_error(&mut ctx.diags, cannot, e);
-                return;
-            }
-        }
-        let pgb = match ctx.client.pgbouncer().await {
-            Ok(p) => p,
-            Err(e) => {
-                backend_error(&mut ctx.diags, "Cannot reach PgBouncer", e);
-                return;
-            }
-        };
-        // Pooled server connections would block DROP DATABASE and reconnect at once:
-        // pause and drop them on every replica first.
-        if let Some(pgb) = pgb {
-            if let Err(errors) = pgb.each(PgBouncerVerb::Kill, &spec.name).await {
-                for e in errors {
-                    backend_error(
-                        &mut ctx.diags,
-                        format!("Cannot drain {:?} on PgBouncer", spec.name),
-                        e,
-                    );
-                }
-                let _ = pgb.each(PgBouncerVerb::Resume, &spec.name).await;
-                return;
-            }
-        }
-        let mut kept_members = Vec::new();
-        let dropped = async {
-            pg.terminate_database_sessions(&spec.name).await?;
-            pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
-            // Logins Vault issued into this tenant's groups must not outlive it (their
-            // role may be gone from Vault already); other members are only named.
-            let mut logins = Vec::new();
-            for (login, superuser) in pg.group_members(&created).await? {
-                if superuser || !vault_made_login(&login) {
-                    kept_members.push(login);
-                    continue;
-                }
-                pg.terminate_user_sessions(&login).await?;
-                logins.push(login);
-            }
-            // Grants to the logins are revoked too. A grant made to one of the roles
-            // between the revocation and its DROP ROLE (2BP01) is revoked in another
-            // round; three rounds at most.
-            let mut round = 0;
-            loop {
-                round += 1;
-                let last = round == 3;
-                let mut roles = logins.clone();
-                roles.extend(created.iter().cloned());
-                revoke_elsewhere(pg, &roles, &created, &spec.name, &mut revoked).await?;
-                let mut failed = Vec::new();
-                for login in std::mem::take(&mut logins) {
-                    if let Err(e) = pg.exec_all(&[sql::drop_role(&login)]).await {
-                        if last {
-                            kept_members.push(format!("{login} ({})", e.message));
-                        } else {
-                            failed.push(login);
+                    Ok(roles) if roles.contains(&managed) && managed_is_ours => {
+                        if let Err(e) = pg
+                            .exec_all(&[sql::rename_role(&managed, &spec.roles.owner)])
+                            .await
+                        {
+                            fail(ctx, e);
+                            return None;
                         }
                     }
+                    Ok(_) => {
+                        if let Err(e) = pg
+                            .exec_all(&[sql::create_marked_roles(
+                                &spec.name,
+                                &[spec.roles.owner.as_str()],
+                                &[spec.roles.owner.as_str()],
+                                &spec.roles.owner,
+                            )])
+                            .await
+                        {
+                            fail(ctx, e);
+                            return None;
+                        }
+                        if !managed_is_ours {
+                            ctx.diags.warning(
+                                format!("Role {managed:?} is left in place"),
+                                format!("{managed:?} was not created by this provider (the database was imported): a new owner role {:?} was created and takes over the database; {managed:?} keeps everything else it owns.", spec.roles.owner),
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        fail(ctx, e);
+                        return None;
+                    }
                 }
-                logins = failed;
-                match pg.drop_roles(&created).await {
-                    Err(e) if !last && e.code.as_deref() == Some("2BP01") => continue,
-                    Err(e) => return Err(e),
-                    Ok(()) if !logins.is_empty() && !last => continue,
-                    Ok(()) => return Ok(()),
+                let mut created = private.created_roles.clone().unwrap_or_default();
+                created.retain(|r| r != &managed);
+                if managed_is_ours || !created.contains(&spec.roles.owner) {
+                    created.push(spec.roles.owner.clone());
+                }
+                private.created_roles = Some(created);
+                private.managed_owner = Some(spec.roles.owner.clone());
+                ctx.private = private.to_bytes();
+            }
+            let mut admin = Vec::new();
+            if prior_owner != spec.roles.owner {
+                // Ownership drifted (or the role was just renamed): hand it back to the owner.
+                admin.push(sql::alter_database_owner(&spec.name, &spec.roles.owner));
+            }
+            if prior.connection_limit != spec.connection_limit {
+                admin.push(sql::alter_connection_limit(
+                    &spec.name,
+                    spec.connection_limit,
+                ));
+            }
+            if auth_before != spec.pgbouncer_auth {
+                if spec.pgbouncer_auth {
+                    admin.extend(sql::database_grants(&spec.name, &spec.roles, Some(&auth)));
+                } else {
+                    admin.push(sql::revoke_connect(&spec.name, &auth));
+                }
+            }
+            if let Err(e) = pg.exec_all(&admin).await {
+                fail(ctx, e);
+                return None;
+            }
+            let mut inside = Vec::new();
+            if prior_owner != spec.roles.owner {
+                inside.extend(sql::schema_setup(&spec.roles));
+            }
+            if auth_before != spec.pgbouncer_auth {
+                inside.extend(if spec.pgbouncer_auth {
+                    sql::pgbouncer_auth_setup(
+                        &auth,
+                        &spec.roles,
+                        create.contains(sql::PGBOUNCER_SCHEMA),
+                    )
+                } else {
+                    sql::pgbouncer_auth_teardown()
+                });
+            }
+            if let Some(after) = &spec.extensions {
+                inside.extend(before.difference(after).map(|e| sql::drop_extension(e)));
+                let create_schema = create.contains(sql::EXTENSION_SCHEMA);
+                match extension_statements(pg, &spec, &added, create_schema).await {
+                    Ok(v) => inside.extend(v),
+                    Err(e) => {
+                        fail(ctx, e);
+                        return None;
+                    }
+                }
+            }
+            if let Err(e) = pg.exec_in(&spec.name, &inside).await {
+                fail(ctx, e);
+                return None;
+            }
+            match pg.database_settings(&spec.name).await {
+                Ok(Some(cur)) => {
+                    let state = state_from(ctx, &planned, &cur, spec.extensions.clone());
+                    Some(state)
+                }
+                Ok(None) => {
+                    ctx.diags.error(
+                        format!("Database {:?} disappeared during update", spec.name),
+                        "Something dropped it concurrently.",
+                    );
+                    None
+                }
+                Err(e) => {
+                    fail(ctx, e);
+                    None
                 }
             }
         }
         .await;
-        if let Some(pgb) = pgb {
-            if let Err(errors) = pgb.each(PgBouncerVerb::Resume, &spec.name).await {
-                for e in errors {
-                    ctx.diags.warning(
-                        format!("Cannot resume {:?} on PgBouncer", spec.name),
-                        e.to_string(),
+        legacy_applied(&mut ctx.diags, out)
+    }
+
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
+        let out = async {
+            let spec = Spec::from(&prior);
+            let private = Private::parse(&ctx.private);
+            let protected = prior.deletion_protection;
+            let refuse_protected = |ctx: &mut Ctx<'_>| {
+                attribute_error(
+                    &mut ctx.diags,
+                    "deletion_protection",
+                    format!("Database {:?} is protected by deletion_protection", spec.name),
+                    "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy. If Terraform wants to replace it because an earlier apply was cut off after the database was complete (the instance is tainted), keep it with `terraform untaint <address>` instead.",
+                );
+            };
+            let pg = match ctx.client.postgres().await {
+                Ok(pg) => pg,
+                // Protected: say so first, whatever else is wrong.
+                Err(_) if protected => return refuse_protected(ctx),
+                Err(e) => return backend_error(&mut ctx.diags, "Cannot reach PostgreSQL", e),
+            };
+            let cannot = format!("Cannot drop database {:?}", spec.name);
+            let owner = private
+                .managed_owner
+                .clone()
+                .unwrap_or_else(|| spec.roles.owner.clone());
+            let tenant_roles = [
+                owner.as_str(),
+                spec.roles.readwrite.as_str(),
+                spec.roles.readonly.as_str(),
+            ];
+            let facts = match async {
+                Ok::<_, PgError>((
+                    pg.database_facts(&spec.name).await?,
+                    pg.role_facts(&tenant_roles).await?,
+                ))
+            }
+            .await
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    backend_error(&mut ctx.diags, cannot, e);
+                    return;
+                }
+            };
+            let (db_facts, role_facts) = facts;
+            // An unfinished create (tainted, and replaced next apply) may go despite
+            // deletion_protection: its roles carry this provider's marker and the database is
+            // absent, still closed, or still marked as being created, so no tenant ever had a
+            // login into it. Terraform plans the replacement of a tainted object without its
+            // private state, so the catalog decides.
+            let cut_off = role_facts.iter().any(|r| marked_for(r, &spec.name))
+                && db_facts.as_ref().is_none_or(unfinished);
+            if protected && !cut_off {
+                refuse_protected(ctx);
+                return;
+            }
+            let created = created_at_destroy(&private, &spec.name, &role_facts, cut_off);
+            let adopted: Vec<String> = role_facts
+                .iter()
+                .filter(|r| !created.contains(&r.name))
+                .map(|r| r.name.clone())
+                .collect();
+            // Objects another database holds are never dropped: a role this resource made
+            // that owns something elsewhere stops the destroy before anything is dropped.
+            // Privileges others granted to these roles (another tenant's GRANT, say) are
+            // theirs to lose: revoked once the database is gone (DROP OWNED also revokes the
+            // roles' CONNECT on their own database, which must last while this may fail).
+            let mut revoked = Vec::new();
+            let owned = pg
+                .foreign_dependencies(&created, &spec.name)
+                .await
+                .map(|deps| sort_elsewhere(&deps, &created).owned);
+            match owned {
+                Ok(owned) if !owned.is_empty() => {
+                    ctx.diags.error(
+                        format!("{cannot}: its roles own objects elsewhere"),
+                        format!("Nothing was dropped. These roles, created for {:?}, own objects outside it:\n{}\nMove those objects to another owner or drop them (e.g. REASSIGN OWNED BY ... TO ... in that database), then destroy again. Privileges that others granted to these roles do not stop a destroy: it revokes them.", spec.name, describe_dependencies(&owned)),
                     );
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    backend_error(&mut ctx.diags, cannot, e);
+                    return;
                 }
             }
+            let pgb = match ctx.client.pgbouncer().await {
+                Ok(p) => p,
+                Err(e) => {
+                    backend_error(&mut ctx.diags, "Cannot reach PgBouncer", e);
+                    return;
+                }
+            };
+            // Pooled server connections would block DROP DATABASE and reconnect at once:
+            // pause and drop them on every replica first.
+            if let Some(pgb) = pgb {
+                if let Err(errors) = pgb.each(PgBouncerVerb::Kill, &spec.name).await {
+                    for e in errors {
+                        backend_error(
+                            &mut ctx.diags,
+                            format!("Cannot drain {:?} on PgBouncer", spec.name),
+                            e,
+                        );
+                    }
+                    let _ = pgb.each(PgBouncerVerb::Resume, &spec.name).await;
+                    return;
+                }
+            }
+            let mut kept_members = Vec::new();
+            let dropped = async {
+                pg.terminate_database_sessions(&spec.name).await?;
+                pg.exec_all(&[sql::drop_database(&spec.name)]).await?;
+                // Logins Vault issued into this tenant's groups must not outlive it (their
+                // role may be gone from Vault already); other members are only named.
+                let mut logins = Vec::new();
+                for (login, superuser) in pg.group_members(&created).await? {
+                    if superuser || !vault_made_login(&login) {
+                        kept_members.push(login);
+                        continue;
+                    }
+                    pg.terminate_user_sessions(&login).await?;
+                    logins.push(login);
+                }
+                // Grants to the logins are revoked too. A grant made to one of the roles
+                // between the revocation and its DROP ROLE (2BP01) is revoked in another
+                // round; three rounds at most.
+                let mut round = 0;
+                loop {
+                    round += 1;
+                    let last = round == 3;
+                    let mut roles = logins.clone();
+                    roles.extend(created.iter().cloned());
+                    revoke_elsewhere(pg, &roles, &created, &spec.name, &mut revoked).await?;
+                    let mut failed = Vec::new();
+                    for login in std::mem::take(&mut logins) {
+                        if let Err(e) = pg.exec_all(&[sql::drop_role(&login)]).await {
+                            if last {
+                                kept_members.push(format!("{login} ({})", e.message));
+                            } else {
+                                failed.push(login);
+                            }
+                        }
+                    }
+                    logins = failed;
+                    match pg.drop_roles(&created).await {
+                        Err(e) if !last && e.code.as_deref() == Some("2BP01") => continue,
+                        Err(e) => return Err(e),
+                        Ok(()) if !logins.is_empty() && !last => continue,
+                        Ok(()) => return Ok(()),
+                    }
+                }
+            }
+            .await;
+            if let Some(pgb) = pgb {
+                if let Err(errors) = pgb.each(PgBouncerVerb::Resume, &spec.name).await {
+                    for e in errors {
+                        ctx.diags.warning(
+                            format!("Cannot resume {:?} on PgBouncer", spec.name),
+                            e.to_string(),
+                        );
+                    }
+                }
+            }
+            revoked_warning(ctx, &spec.name, &revoked);
+            if !kept_members.is_empty() {
+                ctx.diags.warning(
+                    format!("Logins of {:?} kept", spec.name),
+                    format!("These logins were members of the database's group roles but were not issued by Vault (or could not be dropped); they are left in place, without the memberships: {}", kept_members.join(", ")),
+                );
+            }
+            if !adopted.is_empty() && dropped.is_ok() {
+                ctx.diags.warning(
+                    format!("Roles of {:?} left in place", spec.name),
+                    format!("{} were not created by this resource (it imported the database; its private state records no roles as created here), so destroy leaves them as they are. The configuration that created them, or an administrator, drops them.", adopted.join(", ")),
+                );
+            }
+            if let Err(e) = dropped {
+                backend_error(&mut ctx.diags, cannot, e);
+            }
         }
-        revoked_warning(ctx, &spec.name, &revoked);
-        if !kept_members.is_empty() {
-            ctx.diags.warning(
-                format!("Logins of {:?} kept", spec.name),
-                format!("These logins were members of the database's group roles but were not issued by Vault (or could not be dropped); they are left in place, without the memberships: {}", kept_members.join(", ")),
-            );
-        }
-        if !adopted.is_empty() && dropped.is_ok() {
-            ctx.diags.warning(
-                format!("Roles of {:?} left in place", spec.name),
-                format!("{} were not created by this resource (it imported the database; its private state records no roles as created here), so destroy leaves them as they are. The configuration that created them, or an administrator, drops them.", adopted.join(", ")),
-            );
-        }
-        if let Err(e) = dropped {
-            backend_error(&mut ctx.diags, cannot, e);
-        }
+        .await;
+        legacy_done(&mut ctx.diags, out)
     }
 }
 

@@ -4,10 +4,12 @@
 //! user's effective rules with those recorded at the last apply, so rules changed out of
 //! band show up as a diff; a user lost in a Redis restart is planned for creation.
 
+use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
+use tfplugin::{Applied, Error};
 use tfplugin::{
     Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
     Validator, Value,
@@ -555,143 +557,151 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
 impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
     type Model = Model;
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
-        let config: Model = decode(&mut ctx.diags, config)?;
-        let planned = &planned;
-        let (password, keep) = password_for(planned, &config);
-        let spec = spec_from(planned, password);
-        let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
-        let name = spec.name.clone();
-        if name == redis.admin_user() {
-            attribute_error(&mut ctx.diags, "name", "Name taken by the provider's admin user", format!("{name:?} is the user the provider connects as (`redis.username`); choose another name."));
-            return None;
-        }
-        memory_warning(&mut ctx.diags, redis).await;
-        let summary = format!("Cannot create Redis namespace {name:?}");
-        let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
-        // The existence and overlap checks and the write run under one lock, so two
-        // creates of this process cannot both pass the overlap check.
-        let lock = redis.acl_write_lock().await;
-        match redis.get_user(&name).await {
-            Ok(Some(_)) => {
-                attribute_error(
-                    &mut ctx.diags,
-                    "name",
-                    format!("Redis user {name:?} already exists"),
-                    format!("An ACL user named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                );
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
+        let out = async {
+            let config: Model = decode(&mut ctx.diags, config)?;
+            let planned = &planned;
+            let (password, keep) = password_for(planned, &config);
+            let spec = spec_from(planned, password);
+            let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
+            let name = spec.name.clone();
+            if name == redis.admin_user() {
+                attribute_error(&mut ctx.diags, "name", "Name taken by the provider's admin user", format!("{name:?} is the user the provider connects as (`redis.username`); choose another name."));
                 return None;
             }
-            Ok(None) => {}
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-        }
-        refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
-        let partial = || {
-            Some(partial_state(
-                redis,
-                planned,
-                keep.then(|| spec.password.clone()),
-            ))
-        };
-        if let Err(e) = redis.set_user(&spec).await {
-            if !e.uncertain {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-            // The connection broke after the command may have reached Redis: look.
+            memory_warning(&mut ctx.diags, redis).await;
+            let summary = format!("Cannot create Redis namespace {name:?}");
+            let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
+            // The existence and overlap checks and the write run under one lock, so two
+            // creates of this process cannot both pass the overlap check.
+            let lock = redis.acl_write_lock().await;
             match redis.get_user(&name).await {
-                Ok(None) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-                Ok(Some(u)) if u.password_hashes == [password_hash(&spec.password)] => {
-                    tracing::debug!(namespace = %name, "ACL SETUSER applied before the connection broke");
-                }
                 Ok(Some(_)) => {
-                    fail(&mut ctx.diags, e);
-                    ctx.diags.error(
-                        format!("Redis user {name:?} was created concurrently by someone else"),
-                        "It is not adopted; remove it or import it.",
+                    attribute_error(
+                        &mut ctx.diags,
+                        "name",
+                        format!("Redis user {name:?} already exists"),
+                        format!("An ACL user named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
                     );
                     return None;
                 }
-                Err(_) => {
-                    // Unknown whether the user exists: record it (Terraform marks it
-                    // tainted, the next apply replaces it and destroy removes it).
+                Ok(None) => {}
+                Err(e) => {
                     fail(&mut ctx.diags, e);
-                    ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
+                    return None;
+                }
+            }
+            refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
+            let partial = || {
+                Some(partial_state(
+                    redis,
+                    planned,
+                    keep.then(|| spec.password.clone()),
+                ))
+            };
+            if let Err(e) = redis.set_user(&spec).await {
+                if !e.uncertain {
+                    fail(&mut ctx.diags, e);
+                    return None;
+                }
+                // The connection broke after the command may have reached Redis: look.
+                match redis.get_user(&name).await {
+                    Ok(None) => {
+                        fail(&mut ctx.diags, e);
+                        return None;
+                    }
+                    Ok(Some(u)) if u.password_hashes == [password_hash(&spec.password)] => {
+                        tracing::debug!(namespace = %name, "ACL SETUSER applied before the connection broke");
+                    }
+                    Ok(Some(_)) => {
+                        fail(&mut ctx.diags, e);
+                        ctx.diags.error(
+                            format!("Redis user {name:?} was created concurrently by someone else"),
+                            "It is not adopted; remove it or import it.",
+                        );
+                        return None;
+                    }
+                    Err(_) => {
+                        // Unknown whether the user exists: record it (Terraform marks it
+                        // tainted, the next apply replaces it and destroy removes it).
+                        fail(&mut ctx.diags, e);
+                        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
+                        return partial();
+                    }
+                }
+            }
+            ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
+            // Another provider process may have written an overlapping user meanwhile (the
+            // lock is per process): check again now that ours exists. Of two racing writers
+            // at least the later one sees the other and backs out.
+            match redis.overlapping_users(&name, &spec.key_prefix).await {
+                Ok(others) if !others.is_empty() => {
+                    let removed = redis.del_user(&name).await;
+                    overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
+                    if let Err(e) = removed {
+                        fail(&mut ctx.diags, e);
+                        return partial();
+                    }
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    fail(&mut ctx.diags, e);
                     return partial();
                 }
             }
-        }
-        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
-        // Another provider process may have written an overlapping user meanwhile (the
-        // lock is per process): check again now that ours exists. Of two racing writers
-        // at least the later one sees the other and backs out.
-        match redis.overlapping_users(&name, &spec.key_prefix).await {
-            Ok(others) if !others.is_empty() => {
-                let removed = redis.del_user(&name).await;
-                overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
-                if let Err(e) = removed {
-                    fail(&mut ctx.diags, e);
-                    return partial();
-                }
-                return None;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                fail(&mut ctx.diags, e);
-                return partial();
+            drop(lock);
+            // The user exists from here on: whatever fails, it stays in state (tainted).
+            match read_back(
+                ctx,
+                redis,
+                &name,
+                planned,
+                keep.then_some(spec.password.clone()),
+            )
+            .await
+            {
+                Some(s) => Some(s),
+                None => partial(),
             }
         }
-        drop(lock);
-        // The user exists from here on: whatever fails, it stays in state (tainted).
-        match read_back(
-            ctx,
-            redis,
-            &name,
-            planned,
-            keep.then_some(spec.password.clone()),
-        )
-        .await
-        {
-            Some(s) => Some(s),
-            None => partial(),
-        }
+        .await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Option<Model> {
-        let name = model.name.clone();
-        let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
-        let user = match redis.get_user(&name).await {
-            Ok(Some(u)) => u,
-            // Gone (deleted, or lost in a restart without ACL persistence): plan creates it.
-            Ok(None) => return None,
-            Err(e) => {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot read Redis namespace {name:?}"),
-                    e,
-                );
-                return Some(model);
-            }
-        };
-        memory_warning(&mut ctx.diags, redis).await;
-        if recorded_prefix(&ctx.private).is_none()
-            && model.acl.as_option() == Some(&user.rule_string())
-        {
-            // State from a release that kept no record: the rules read as the last
-            // apply left them, so its prefix is the one that apply gave.
-            if let Some(p) = model.key_prefix.as_option() {
-                if user.keys == [key_rule(p)] {
-                    ctx.private = record_prefix(p);
+    async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
+        let out = async {
+            let name = model.name.clone();
+            let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
+            let user = match redis.get_user(&name).await {
+                Ok(Some(u)) => u,
+                // Gone (deleted, or lost in a restart without ACL persistence): plan creates it.
+                Ok(None) => return None,
+                Err(e) => {
+                    backend_error(
+                        &mut ctx.diags,
+                        format!("Cannot read Redis namespace {name:?}"),
+                        e,
+                    );
+                    return Some(model);
+                }
+            };
+            memory_warning(&mut ctx.diags, redis).await;
+            if recorded_prefix(&ctx.private).is_none()
+                && model.acl.as_option() == Some(&user.rule_string())
+            {
+                // State from a release that kept no record: the rules read as the last
+                // apply left them, so its prefix is the one that apply gave.
+                if let Some(p) = model.key_prefix.as_option() {
+                    if user.keys == [key_rule(p)] {
+                        ctx.private = record_prefix(p);
+                    }
                 }
             }
+            Some(state_from(redis, &model, &user))
         }
-        Some(state_from(redis, &model, &user))
+        .await;
+        legacy_read(&mut ctx.diags, out)
     }
 
     async fn update(
@@ -700,87 +710,95 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         prior: Model,
         planned: Model,
         config: &Value,
-    ) -> Option<Model> {
-        let config: Model = decode(&mut ctx.diags, config)?;
-        let (password, keep) = password_for(&planned, &config);
-        let spec = spec_from(&planned, password);
-        let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
-        let name = spec.name.clone();
-        memory_warning(&mut ctx.diags, redis).await;
-        let summary = format!("Cannot update Redis namespace {name:?}");
-        let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
-        let lock = redis.acl_write_lock().await;
-        if prior.key_prefix != planned.key_prefix {
-            refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
+    ) -> Applied<Model> {
+        let out = async {
+            let config: Model = decode(&mut ctx.diags, config)?;
+            let (password, keep) = password_for(&planned, &config);
+            let spec = spec_from(&planned, password);
+            let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
+            let name = spec.name.clone();
+            memory_warning(&mut ctx.diags, redis).await;
+            let summary = format!("Cannot update Redis namespace {name:?}");
+            let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
+            let lock = redis.acl_write_lock().await;
+            if prior.key_prefix != planned.key_prefix {
+                refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
+            }
+            // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
+            if let Err(e) = redis.set_user(&spec).await {
+                fail(&mut ctx.diags, e);
+                return None;
+            }
+            drop(lock);
+            ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(&planned)));
+            read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
         }
-        // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
-        if let Err(e) = redis.set_user(&spec).await {
-            fail(&mut ctx.diags, e);
-            return None;
-        }
-        drop(lock);
-        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(&planned)));
-        read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
+        .await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
-        let name = prior.name;
-        let Some(redis) = need(&mut ctx.diags, "Redis", ctx.client.redis().await) else {
-            return;
-        };
-        let delete_keys = prior.delete_keys_on_destroy.unwrap_or(false);
-        // Keys go by the prefix recorded at apply, never by one read back from an ACL
-        // that may have been edited to point at another tenant's keys.
-        let prefix = if delete_keys {
-            let Some(prefix) = recorded_prefix(&ctx.private) else {
-                ctx.diags.error(
-                    format!("Keys of Redis namespace {name:?} not deleted: no recorded prefix"),
-                    "`delete_keys_on_destroy` deletes by the key prefix recorded at the last apply, and none is recorded (state from an earlier release whose user's rules changed since). Nothing was deleted. Run `terraform apply` once to restore and record the rules, or set `delete_keys_on_destroy = false` and delete the keys by hand.",
-                );
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
+        let out = async {
+            let name = prior.name;
+            let Some(redis) = need(&mut ctx.diags, "Redis", ctx.client.redis().await) else {
                 return;
             };
-            match redis.get_user(&name).await {
-                Ok(Some(user)) if user.keys != [key_rule(&prefix)] => {
+            let delete_keys = prior.delete_keys_on_destroy.unwrap_or(false);
+            // Keys go by the prefix recorded at apply, never by one read back from an ACL
+            // that may have been edited to point at another tenant's keys.
+            let prefix = if delete_keys {
+                let Some(prefix) = recorded_prefix(&ctx.private) else {
                     ctx.diags.error(
-                        format!("Redis namespace {name:?}: key rules drifted, nothing deleted"),
-                        format!("The user's key rules are now {:?}, not `{}` as applied (prefix {prefix:?}): they were changed out of band. Deleting keys by either could remove another tenant's data, so nothing was deleted (neither keys nor user). Run `terraform apply` to restore the rules, then destroy again; or set `delete_keys_on_destroy = false`.", user.keys.join(" "), key_rule(&prefix)),
+                        format!("Keys of Redis namespace {name:?} not deleted: no recorded prefix"),
+                        "`delete_keys_on_destroy` deletes by the key prefix recorded at the last apply, and none is recorded (state from an earlier release whose user's rules changed since). Nothing was deleted. Run `terraform apply` once to restore and record the rules, or set `delete_keys_on_destroy = false` and delete the keys by hand.",
                     );
                     return;
+                };
+                match redis.get_user(&name).await {
+                    Ok(Some(user)) if user.keys != [key_rule(&prefix)] => {
+                        ctx.diags.error(
+                            format!("Redis namespace {name:?}: key rules drifted, nothing deleted"),
+                            format!("The user's key rules are now {:?}, not `{}` as applied (prefix {prefix:?}): they were changed out of band. Deleting keys by either could remove another tenant's data, so nothing was deleted (neither keys nor user). Run `terraform apply` to restore the rules, then destroy again; or set `delete_keys_on_destroy = false`.", user.keys.join(" "), key_rule(&prefix)),
+                        );
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        backend_error(
+                            &mut ctx.diags,
+                            format!("Cannot read Redis user {name:?} before deleting it"),
+                            e,
+                        );
+                        return;
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    backend_error(
-                        &mut ctx.diags,
-                        format!("Cannot read Redis user {name:?} before deleting it"),
-                        e,
-                    );
-                    return;
-                }
+                Some(prefix)
+            } else {
+                None
+            };
+            // Deleting the user first closes its connections, so no new keys appear meanwhile.
+            if let Err(e) = redis.del_user(&name).await {
+                backend_error(
+                    &mut ctx.diags,
+                    format!("Cannot delete Redis user {name:?}"),
+                    e,
+                );
+                return;
             }
-            Some(prefix)
-        } else {
-            None
-        };
-        // Deleting the user first closes its connections, so no new keys appear meanwhile.
-        if let Err(e) = redis.del_user(&name).await {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot delete Redis user {name:?}"),
-                e,
-            );
-            return;
+            let Some(prefix) = prefix else {
+                return;
+            };
+            match redis.delete_keys(&prefix).await {
+                Ok(n) => tracing::debug!(namespace = %name, deleted = n, "deleted namespace keys"),
+                Err(e) => backend_error(
+                    &mut ctx.diags,
+                    format!("Deleted Redis user {name:?}, but not all keys under {prefix:?}"),
+                    e,
+                ),
+            }
         }
-        let Some(prefix) = prefix else {
-            return;
-        };
-        match redis.delete_keys(&prefix).await {
-            Ok(n) => tracing::debug!(namespace = %name, deleted = n, "deleted namespace keys"),
-            Err(e) => backend_error(
-                &mut ctx.diags,
-                format!("Deleted Redis user {name:?}, but not all keys under {prefix:?}"),
-                e,
-            ),
-        }
+        .await;
+        legacy_done(&mut ctx.diags, out)
     }
 }
 

@@ -2,8 +2,10 @@
 //! (`<mount>/config/<name>`) to one of the shared backends, defaulting every setting
 //! from the provider's own admin configuration.
 
+use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
+use tfplugin::{Applied, Error};
 use tfplugin::{
     Attribute, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type, Value,
 };
@@ -416,58 +418,64 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
 impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
     type Model = Model;
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
-        write_config(ctx, planned, config).await
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
+        let out = async { write_config(ctx, planned, config).await }.await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Option<Model> {
-        let mount = ctx
-            .client
-            .vault_mount(s.mount.as_option().map(String::as_str));
-        let name = s.name.clone();
-        let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
-        let body = match vault.read(&format!("{mount}/config/{name}")).await {
-            Ok(Some(b)) => b,
-            Ok(None) => return None,
-            Err(e) => {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot read Vault connection {mount}/config/{name}"),
-                    e,
+    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Result<Option<Model>, Error> {
+        let out = async {
+            let mount = ctx
+                .client
+                .vault_mount(s.mount.as_option().map(String::as_str));
+            let name = s.name.clone();
+            let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+            let body = match vault.read(&format!("{mount}/config/{name}")).await {
+                Ok(Some(b)) => b,
+                Ok(None) => return None,
+                Err(e) => {
+                    backend_error(
+                        &mut ctx.diags,
+                        format!("Cannot read Vault connection {mount}/config/{name}"),
+                        e,
+                    );
+                    return Some(s);
+                }
+            };
+            let data = &body["data"];
+            s.id = Known::Value(format!("{mount}/{name}"));
+            s.mount = Known::Value(mount);
+            if let Some(plugin) = data["plugin_name"].as_str() {
+                s.plugin_name = Known::Value(plugin.to_string());
+                if let Some(engine) = Engine::of_vault_plugin(plugin) {
+                    s.engine = engine;
+                }
+            }
+            let details = &data["connection_details"];
+            if let Some(url) = details["connection_url"].as_str() {
+                s.connection_url = Known::Value(url.to_string());
+            } else if let (Some(h), Some(p)) = (details["host"].as_str(), details["port"].as_i64())
+            {
+                s.connection_url = Known::Value(format!("{h}:{p}"));
+            }
+            if let Some(u) = details["username"].as_str() {
+                s.username = Known::Value(u.to_string());
+            }
+            if let Some(roles) = data["allowed_roles"].as_array() {
+                s.allowed_roles = Known::Value(
+                    roles
+                        .iter()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect(),
                 );
-                return Some(s);
             }
-        };
-        let data = &body["data"];
-        s.id = Known::Value(format!("{mount}/{name}"));
-        s.mount = Known::Value(mount);
-        if let Some(plugin) = data["plugin_name"].as_str() {
-            s.plugin_name = Known::Value(plugin.to_string());
-            if let Some(engine) = Engine::of_vault_plugin(plugin) {
-                s.engine = engine;
+            if s.verify_connection.is_none() {
+                s.verify_connection = Some(true);
             }
+            Some(s)
         }
-        let details = &data["connection_details"];
-        if let Some(url) = details["connection_url"].as_str() {
-            s.connection_url = Known::Value(url.to_string());
-        } else if let (Some(h), Some(p)) = (details["host"].as_str(), details["port"].as_i64()) {
-            s.connection_url = Known::Value(format!("{h}:{p}"));
-        }
-        if let Some(u) = details["username"].as_str() {
-            s.username = Known::Value(u.to_string());
-        }
-        if let Some(roles) = data["allowed_roles"].as_array() {
-            s.allowed_roles = Known::Value(
-                roles
-                    .iter()
-                    .filter_map(|r| r.as_str().map(str::to_string))
-                    .collect(),
-            );
-        }
-        if s.verify_connection.is_none() {
-            s.verify_connection = Some(true);
-        }
-        Some(s)
+        .await;
+        legacy_read(&mut ctx.diags, out)
     }
 
     async fn update(
@@ -476,25 +484,30 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         _prior: Model,
         planned: Model,
         config: &Value,
-    ) -> Option<Model> {
-        write_config(ctx, planned, config).await
+    ) -> Applied<Model> {
+        let out = async { write_config(ctx, planned, config).await }.await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
-        let mount = ctx
-            .client
-            .vault_mount(prior.mount.as_option().map(String::as_str));
-        let name = prior.name;
-        let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
-            return;
-        };
-        if let Err(e) = vault.delete(&format!("{mount}/config/{name}")).await {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot delete Vault connection {mount}/config/{name}"),
-                e,
-            );
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
+        let out = async {
+            let mount = ctx
+                .client
+                .vault_mount(prior.mount.as_option().map(String::as_str));
+            let name = prior.name;
+            let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
+                return;
+            };
+            if let Err(e) = vault.delete(&format!("{mount}/config/{name}")).await {
+                backend_error(
+                    &mut ctx.diags,
+                    format!("Cannot delete Vault connection {mount}/config/{name}"),
+                    e,
+                );
+            }
         }
+        .await;
+        legacy_done(&mut ctx.diags, out)
     }
 }
 

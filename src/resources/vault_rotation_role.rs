@@ -3,7 +3,9 @@
 //! the engine, the tenant database and the access level, plus the policy HCL that
 //! grants reading its credentials.
 
+use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use serde::{Deserialize, Serialize};
+use tfplugin::{Applied, Error};
 use tfplugin::{
     Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
     Validator, Value,
@@ -1115,105 +1117,110 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
 impl tfplugin::TypedResource<Backends> for VaultRotationRole {
     type Model = Model;
 
-    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
-        write_role(ctx, &planned, config).await
+    async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
+        let out = async { write_role(ctx, &planned, config).await }.await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Option<Model> {
-        let name = s.name.clone();
-        let mount = ctx
-            .client
-            .vault_mount(s.mount.as_option().map(String::as_str));
-        let stat = s.is_static();
-        let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
-        let path = role_path(&mount, &name, stat);
-        let body = match vault.read(&path).await {
-            Ok(Some(b)) => b,
-            Ok(None) => return None,
-            Err(e) => {
-                backend_error(&mut ctx.diags, format!("Cannot read Vault role {path}"), e);
-                return Some(s);
+    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Result<Option<Model>, Error> {
+        let out = async {
+            let name = s.name.clone();
+            let mount = ctx
+                .client
+                .vault_mount(s.mount.as_option().map(String::as_str));
+            let stat = s.is_static();
+            let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
+            let path = role_path(&mount, &name, stat);
+            let body = match vault.read(&path).await {
+                Ok(Some(b)) => b,
+                Ok(None) => return None,
+                Err(e) => {
+                    backend_error(&mut ctx.diags, format!("Cannot read Vault role {path}"), e);
+                    return Some(s);
+                }
+            };
+            let d = &body["data"];
+            let strs = |k: &str| {
+                Known::Value(
+                    d[k].as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                )
+            };
+            let none = || Known::Value(Vec::new());
+            s.id = Known::Value(format!("{mount}/{name}"));
+            s.mount = Known::Value(mount.clone());
+            if let Some(c) = d["db_name"].as_str() {
+                s.connection = Some(c.to_string());
             }
-        };
-        let d = &body["data"];
-        let strs = |k: &str| {
-            Known::Value(
-                d[k].as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )
-        };
-        let none = || Known::Value(Vec::new());
-        s.id = Known::Value(format!("{mount}/{name}"));
-        s.mount = Known::Value(mount.clone());
-        if let Some(c) = d["db_name"].as_str() {
-            s.connection = Some(c.to_string());
-        }
-        if stat {
-            if let Some(u) = d["username"].as_str() {
-                s.username = Some(u.to_string());
-            }
-            if let Some(p) = ttl_secs(&d["rotation_period"]) {
-                s.rotation_period = p;
-            }
-            s.rotation_statements = strs("rotation_statements");
-            s.creation_statements = none();
-            s.revocation_statements = none();
-        } else {
-            s.creation_statements = strs("creation_statements");
-            s.revocation_statements = strs("revocation_statements");
-            s.rotation_statements = none();
-            if let Some(t) = ttl_secs(&d["default_ttl"]) {
-                s.default_ttl = t;
-            }
-            if let Some(t) = ttl_secs(&d["max_ttl"]) {
-                s.max_ttl = t;
-            }
-        }
-        let creds = creds_path(&mount, &name, stat);
-        s.policy = Known::Value(policy_for(&creds));
-        s.creds_path = Known::Value(creds);
-        if s.engine.is_null() {
-            let connection = s.connection.clone().unwrap_or_default();
-            if let Some(engine) = engine_of(ctx, &mount, &connection).await {
-                s.engine = Known::Value(engine);
-            }
-        }
-        let engine = s.engine.as_option().copied();
-        let database = s.database.clone().unwrap_or_default();
-        if !stat && engine == Some(Engine::Redis) {
-            // The namespace now: the plan regenerates the rules from it, so an edit of
-            // the role in Vault shows as a change. Unreadable: the last record stands.
-            if let Ok(redis) = ctx.client.redis().await {
-                if let Ok(ns) = read_namespace(redis, &database).await {
-                    ctx.private = record_namespace(&ns);
+            if stat {
+                if let Some(u) = d["username"].as_str() {
+                    s.username = Some(u.to_string());
+                }
+                if let Some(p) = ttl_secs(&d["rotation_period"]) {
+                    s.rotation_period = p;
+                }
+                s.rotation_statements = strs("rotation_statements");
+                s.creation_statements = none();
+                s.revocation_statements = none();
+            } else {
+                s.creation_statements = strs("creation_statements");
+                s.revocation_statements = strs("revocation_statements");
+                s.rotation_statements = none();
+                if let Some(t) = ttl_secs(&d["default_ttl"]) {
+                    s.default_ttl = t;
+                }
+                if let Some(t) = ttl_secs(&d["max_ttl"]) {
+                    s.max_ttl = t;
                 }
             }
-        }
-        if engine == Some(Engine::Postgres) {
-            // The owner the statements should name; an unreachable catalog keeps the prior.
-            if let Ok(Some(owner)) = catalog_owner(ctx, &database).await {
-                s.database_owner = Known::Value(owner);
+            let creds = creds_path(&mount, &name, stat);
+            s.policy = Known::Value(policy_for(&creds));
+            s.creds_path = Known::Value(creds);
+            if s.engine.is_null() {
+                let connection = s.connection.clone().unwrap_or_default();
+                if let Some(engine) = engine_of(ctx, &mount, &connection).await {
+                    s.engine = Known::Value(engine);
+                }
             }
-        }
-        if !stat && engine == Some(Engine::Postgres) {
-            let owner = s
-                .database_owner
-                .as_option()
-                .map_or_else(|| format!("{database}_owner"), String::clone);
-            let stale = stale_logins(ctx, &name, &database, &owner).await;
-            if !stale.is_empty() {
-                ctx.diags.warning(
-                    format!("Expired logins of Vault role {name:?} still exist in PostgreSQL"),
-                    format!("These logins expired but were never dropped (failed revocations): {}. They own sessions or objects, and can make later rotations fail with `user already exists`. Revoke their leases (`vault lease revoke -prefix {mount}/creds/{name}`) or drop them.", stale.join(", ")),
-                );
+            let engine = s.engine.as_option().copied();
+            let database = s.database.clone().unwrap_or_default();
+            if !stat && engine == Some(Engine::Redis) {
+                // The namespace now: the plan regenerates the rules from it, so an edit of
+                // the role in Vault shows as a change. Unreadable: the last record stands.
+                if let Ok(redis) = ctx.client.redis().await {
+                    if let Ok(ns) = read_namespace(redis, &database).await {
+                        ctx.private = record_namespace(&ns);
+                    }
+                }
             }
+            if engine == Some(Engine::Postgres) {
+                // The owner the statements should name; an unreachable catalog keeps the prior.
+                if let Ok(Some(owner)) = catalog_owner(ctx, &database).await {
+                    s.database_owner = Known::Value(owner);
+                }
+            }
+            if !stat && engine == Some(Engine::Postgres) {
+                let owner = s
+                    .database_owner
+                    .as_option()
+                    .map_or_else(|| format!("{database}_owner"), String::clone);
+                let stale = stale_logins(ctx, &name, &database, &owner).await;
+                if !stale.is_empty() {
+                    ctx.diags.warning(
+                        format!("Expired logins of Vault role {name:?} still exist in PostgreSQL"),
+                        format!("These logins expired but were never dropped (failed revocations): {}. They own sessions or objects, and can make later rotations fail with `user already exists`. Revoke their leases (`vault lease revoke -prefix {mount}/creds/{name}`) or drop them.", stale.join(", ")),
+                    );
+                }
+            }
+            Some(s)
         }
-        Some(s)
+        .await;
+        legacy_read(&mut ctx.diags, out)
     }
 
     async fn update(
@@ -1222,42 +1229,47 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         _prior: Model,
         planned: Model,
         config: &Value,
-    ) -> Option<Model> {
-        write_role(ctx, &planned, config).await
+    ) -> Applied<Model> {
+        let out = async { write_role(ctx, &planned, config).await }.await;
+        legacy_applied(&mut ctx.diags, out)
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) {
-        let name = prior.name.clone();
-        let mount = ctx
-            .client
-            .vault_mount(prior.mount.as_option().map(String::as_str));
-        let stat = prior.is_static();
-        let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
-            return;
-        };
-        if !stat {
-            // End every outstanding lease so the logins leave the database with the role.
-            if let Err(e) = vault
-                .write(
-                    &format!("sys/leases/revoke-prefix/{mount}/creds/{name}"),
-                    &serde_json::json!({}),
-                )
-                .await
-            {
-                ctx.diags.warning(
-                    format!("Cannot revoke the leases of {mount}/creds/{name}"),
-                    format!("{e}. Logins issued by this role may remain until their TTL ends."),
+    async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
+        let out = async {
+            let name = prior.name.clone();
+            let mount = ctx
+                .client
+                .vault_mount(prior.mount.as_option().map(String::as_str));
+            let stat = prior.is_static();
+            let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
+                return;
+            };
+            if !stat {
+                // End every outstanding lease so the logins leave the database with the role.
+                if let Err(e) = vault
+                    .write(
+                        &format!("sys/leases/revoke-prefix/{mount}/creds/{name}"),
+                        &serde_json::json!({}),
+                    )
+                    .await
+                {
+                    ctx.diags.warning(
+                        format!("Cannot revoke the leases of {mount}/creds/{name}"),
+                        format!("{e}. Logins issued by this role may remain until their TTL ends."),
+                    );
+                }
+            }
+            let path = role_path(&mount, &name, stat);
+            if let Err(e) = vault.delete(&path).await {
+                backend_error(
+                    &mut ctx.diags,
+                    format!("Cannot delete Vault role {path}"),
+                    e,
                 );
             }
         }
-        let path = role_path(&mount, &name, stat);
-        if let Err(e) = vault.delete(&path).await {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot delete Vault role {path}"),
-                e,
-            );
-        }
+        .await;
+        legacy_done(&mut ctx.diags, out)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod docs;
 pub mod handshake;
 pub mod logging;
 pub mod model;
+pub mod outcome;
 pub mod plan;
 pub mod schema;
 pub mod server;
@@ -49,6 +50,7 @@ pub mod proto {
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use model::{Known, ModelError};
+pub use outcome::{Applied, Error, Failure, OrDiag, OrTaint};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::{serve, ServeOptions};
 pub use service::check_provider;
@@ -193,24 +195,25 @@ pub trait Resource<C>: ResourceType<C> {
     /// passes the schema it already built), usually `model::check_model::<Model>(block)`.
     fn check_model(&self, block: &Block) -> Result<(), String>;
 
-    /// Creates the object; returns the new state (with every computed value known).
-    /// Returning `Some` together with an error records a partial (tainted) object.
-    async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value>;
+    /// Creates the object; returns the new state (with every computed value known), or a
+    /// failure: an error (nothing recorded) or a tainted partial object.
+    async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value)
+        -> Applied<Value>;
 
-    /// Reads the object; `None` means it no longer exists.
-    async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Option<Value>;
+    /// Reads the object; `Ok(None)` means it no longer exists; an error keeps the prior state.
+    async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Result<Option<Value>, Error>;
 
-    /// Updates in place; returns the new state.
+    /// Updates in place; returns the new state (a plain error keeps the prior state).
     async fn update(
         &self,
         ctx: &mut Ctx<'_, C>,
         prior: &Value,
         planned: &Value,
         config: &Value,
-    ) -> Option<Value>;
+    ) -> Applied<Value>;
 
-    /// Deletes the object.
-    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value);
+    /// Deletes the object; an error keeps it in state so the destroy can be retried.
+    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value) -> Result<(), Error>;
 }
 
 /// A data source type.
@@ -230,7 +233,7 @@ pub trait DataSource<C>: Send + Sync {
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// Reads it; returns the state.
-    async fn read(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Option<Value>;
+    async fn read(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Result<Value, Error>;
 }
 
 /// What opening an ephemeral resource produced.
@@ -260,13 +263,15 @@ pub trait EphemeralResource<C>: Send + Sync {
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// Opens it: acquires whatever it represents and returns the result.
-    async fn open(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Option<Opened>;
+    async fn open(&self, ctx: &mut Ctx<'_, C>, config: &Value) -> Result<Opened, Error>;
 
-    /// Extends it; returns the next renewal time.
-    async fn renew(&self, _ctx: &mut Ctx<'_, C>) -> Option<std::time::SystemTime> {
-        None
+    /// Extends it; returns the next renewal time, if any.
+    async fn renew(&self, _ctx: &mut Ctx<'_, C>) -> Result<Option<std::time::SystemTime>, Error> {
+        Ok(None)
     }
 
     /// Releases it.
-    async fn close(&self, _ctx: &mut Ctx<'_, C>) {}
+    async fn close(&self, _ctx: &mut Ctx<'_, C>) -> Result<(), Error> {
+        Ok(())
+    }
 }

@@ -488,11 +488,14 @@ impl<P: Provider> ProviderService<P> {
         };
         let read = e.imp.read(&mut ctx, &state).await;
         response.private = done(ctx, diags);
-        let mut v = read.unwrap_or(Value::Null);
-        if diags.has_errors() && v.is_null() {
-            // Keep what we had: a failed read must not make Terraform forget the object.
-            v = state;
-        }
+        let mut v = match read {
+            Ok(fresh) => fresh.unwrap_or(Value::Null),
+            Err(e) => {
+                // Keep what we had: a failed read must not make Terraform forget the object.
+                e.report(diags);
+                state
+            }
+        };
         finish_state(&e.schema, &mut v, diags);
         response.new_state = encode(&v, &e.ty);
         Some(response)
@@ -556,26 +559,19 @@ impl<P: Provider> ProviderService<P> {
             return Some(response);
         };
         let mut new_state = if planned.is_null() {
-            e.imp.delete(&mut ctx, &prior).await;
-            // A failed delete leaves the object in state so it can be retried.
-            if ctx.diags.has_errors() {
-                prior.clone()
-            } else {
-                Value::Null
+            match e.imp.delete(&mut ctx, &prior).await {
+                Ok(()) => Value::Null,
+                // A failed delete leaves the object in state so it can be retried.
+                Err(err) => failed(&mut ctx.diags, err, prior.clone()),
             }
         } else if prior.is_null() {
             let created = e.imp.create(&mut ctx, &planned, &config).await;
-            if created.is_none() && !ctx.diags.has_errors() {
-                ctx.diags.error(
-                    "Provider returned no state after create",
-                    "This is a bug in the provider.",
-                );
-            }
-            created.unwrap_or(Value::Null)
+            // A failed create records nothing, or its partial object (tainted).
+            applied(&mut ctx.diags, created, Value::Null)
         } else {
             let updated = e.imp.update(&mut ctx, &prior, &planned, &config).await;
             // A failed update keeps the prior state rather than losing the object.
-            updated.unwrap_or_else(|| prior.clone())
+            applied(&mut ctx.diags, updated, prior.clone())
         };
         response.private = done(ctx, diags);
         finish_state(&e.schema, &mut new_state, diags);
@@ -612,7 +608,7 @@ impl<P: Provider> ProviderService<P> {
         let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
         let read = e.imp.read(&mut ctx, &config).await;
         done(ctx, diags);
-        let mut v = read?;
+        let mut v = read.map_err(|e| e.report(diags)).ok()?;
         finish_state(&e.schema, &mut v, diags);
         Some(pb::read_data_source::Response {
             state: encode(&v, &e.ty),
@@ -636,7 +632,7 @@ impl<P: Provider> ProviderService<P> {
         let mut ctx = self.ctx(&client, Vec::new(), diags, info)?;
         let opened = e.imp.open(&mut ctx, &config).await;
         let private = done(ctx, diags);
-        let opened = opened?;
+        let opened = opened.map_err(|e| e.report(diags)).ok()?;
         Some(pb::open_ephemeral_resource::Response {
             result: encode(&opened.result, &e.ty),
             renew_at: opened.renew_at.map(timestamp),
@@ -649,7 +645,10 @@ impl<P: Provider> ProviderService<P> {
         let client = self.client();
         let private = r.private.unwrap_or_default();
         let mut ctx = self.ctx(&client, private, diags, self.info(None))?;
-        let next = e.imp.renew(&mut ctx).await;
+        let next = e.imp.renew(&mut ctx).await.unwrap_or_else(|e| {
+            e.report(&mut ctx.diags);
+            None
+        });
         Some(pb::renew_ephemeral_resource::Response {
             renew_at: next.map(timestamp),
             private: Some(done(ctx, diags)),
@@ -661,10 +660,28 @@ impl<P: Provider> ProviderService<P> {
         let client = self.client();
         let private = r.private.unwrap_or_default();
         let mut ctx = self.ctx(&client, private, diags, self.info(None))?;
-        e.imp.close(&mut ctx).await;
+        if let Err(e) = e.imp.close(&mut ctx).await {
+            e.report(&mut ctx.diags);
+        }
         done(ctx, diags);
         None
     });
+}
+
+/// The state an apply records: the new object, or on failure `otherwise` (nothing,
+/// or the prior state) or the tainted partial object, with the failure's diagnostics.
+fn applied(diags: &mut Diagnostics, result: crate::Applied<Value>, otherwise: Value) -> Value {
+    match result {
+        Ok(v) => v,
+        Err(crate::Failure::Error(e)) => failed(diags, e, otherwise),
+        Err(crate::Failure::Tainted { partial, error }) => failed(diags, error, partial),
+    }
+}
+
+/// Reports `e` and answers `keep`.
+fn failed(diags: &mut Diagnostics, e: crate::Error, keep: Value) -> Value {
+    e.report(diags);
+    keep
 }
 
 /// Trait methods for the RPCs about one type, written out as `#[tonic::async_trait]`

@@ -126,8 +126,12 @@ impl DataSource<ExampleClient> for BrokenEcho {
         crate::model::check_model::<Model>(block)
     }
 
-    async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, _config: &Value) -> Option<Value> {
-        None
+    async fn read(
+        &self,
+        _ctx: &mut Ctx<'_, ExampleClient>,
+        _config: &Value,
+    ) -> Result<Value, crate::Error> {
+        Err(crate::Error::new("broken", ""))
     }
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::diagnostics::{AttributePath, Diagnostics};
 use crate::model::ModelError;
+use crate::outcome::{Applied, Error, Failure};
 use crate::value::Value;
 use crate::{Ctx, Resource, ResourceType};
 
@@ -56,6 +57,34 @@ pub fn encode<M: Serialize>(diags: &mut Diagnostics, m: &M) -> Option<Value> {
         .ok()
 }
 
+/// Decodes like [`decode`], as an [`Error`] for the CRUD adapter's `?`.
+pub fn try_decode<M: DeserializeOwned>(v: &Value) -> Result<M, Error> {
+    let mut diags = Diagnostics::default();
+    decode(&mut diags, v).ok_or_else(|| fault(diags))
+}
+
+/// Encodes like [`encode`], as an [`Error`].
+pub fn try_encode<M: Serialize>(m: &M) -> Result<Value, Error> {
+    let mut diags = Diagnostics::default();
+    encode(&mut diags, m).ok_or_else(|| fault(diags))
+}
+
+fn fault(mut diags: Diagnostics) -> Error {
+    Error::take_from(&mut diags).unwrap_or_else(|| Error::new("Internal error", ""))
+}
+
+/// A failure on the model as one on values: a partial object that cannot be encoded
+/// is reported with its own error (nothing is recorded).
+fn encode_failure<M: Serialize>(f: Failure<M>) -> Failure<Value> {
+    match f {
+        Failure::Error(e) => Failure::Error(e),
+        Failure::Tainted { partial, error } => match try_encode(&partial) {
+            Ok(v) => error.tainted(v),
+            Err(e) => Failure::Error(error.and(e)),
+        },
+    }
+}
+
 /// A managed resource type's CRUD written on its model: every [`TypedResource`] is a
 /// [`Resource`] through the blanket adapter of this module. Name, schema and plan
 /// hooks come from its [`ResourceType`].
@@ -64,18 +93,22 @@ pub trait TypedResource<C>: ResourceType<C> {
     /// The model: one field per schema attribute (checked at start-up).
     type Model: Serialize + DeserializeOwned + Send + Sync;
 
-    /// Creates the object; returns the new state. `Some` with an error records a
-    /// partial (tainted) object. The configuration stays a [`Value`]: attributes left to
+    /// Creates the object; returns the new state or a failure (an error, or a partial
+    /// object recorded tainted). The configuration stays a [`Value`]: attributes left to
     /// their defaults are null in it, which a model's plain fields refuse.
     async fn create(
         &self,
         ctx: &mut Ctx<'_, C>,
         planned: Self::Model,
         config: &Value,
-    ) -> Option<Self::Model>;
+    ) -> Applied<Self::Model>;
 
-    /// Reads the object; `None` means it no longer exists.
-    async fn read(&self, ctx: &mut Ctx<'_, C>, state: Self::Model) -> Option<Self::Model>;
+    /// Reads the object; `Ok(None)` means it no longer exists.
+    async fn read(
+        &self,
+        ctx: &mut Ctx<'_, C>,
+        state: Self::Model,
+    ) -> Result<Option<Self::Model>, Error>;
 
     /// Updates in place; returns the new state (the configuration as in `create`).
     async fn update(
@@ -84,29 +117,39 @@ pub trait TypedResource<C>: ResourceType<C> {
         prior: Self::Model,
         planned: Self::Model,
         config: &Value,
-    ) -> Option<Self::Model>;
+    ) -> Applied<Self::Model>;
 
     /// Deletes the object.
-    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: Self::Model);
+    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: Self::Model) -> Result<(), Error>;
 }
 
-/// The adapter: decode, call the typed method, encode.
+/// The adapter: decode, call the typed method, encode; a failure's partial object is
+/// encoded here, once for every type.
 #[async_trait::async_trait]
 impl<C: Send + Sync, T: TypedResource<C>> Resource<C> for T {
     fn check_model(&self, block: &crate::Block) -> Result<(), String> {
         crate::model::check_model::<T::Model>(block)
     }
 
-    async fn create(&self, ctx: &mut Ctx<'_, C>, planned: &Value, config: &Value) -> Option<Value> {
-        let planned = decode(&mut ctx.diags, planned)?;
-        let state = TypedResource::create(self, ctx, planned, config).await?;
-        encode(&mut ctx.diags, &state)
+    async fn create(
+        &self,
+        ctx: &mut Ctx<'_, C>,
+        planned: &Value,
+        config: &Value,
+    ) -> Applied<Value> {
+        let planned = try_decode(planned)?;
+        let state = TypedResource::create(self, ctx, planned, config)
+            .await
+            .map_err(encode_failure)?;
+        Ok(try_encode(&state)?)
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Option<Value> {
-        let state = decode(&mut ctx.diags, state)?;
-        let fresh = TypedResource::read(self, ctx, state).await?;
-        encode(&mut ctx.diags, &fresh)
+    async fn read(&self, ctx: &mut Ctx<'_, C>, state: &Value) -> Result<Option<Value>, Error> {
+        let state = try_decode(state)?;
+        match TypedResource::read(self, ctx, state).await? {
+            Some(fresh) => Ok(Some(try_encode(&fresh)?)),
+            None => Ok(None),
+        }
     }
 
     async fn update(
@@ -115,17 +158,18 @@ impl<C: Send + Sync, T: TypedResource<C>> Resource<C> for T {
         prior: &Value,
         planned: &Value,
         config: &Value,
-    ) -> Option<Value> {
-        let prior = decode(&mut ctx.diags, prior)?;
-        let planned = decode(&mut ctx.diags, planned)?;
-        let state = TypedResource::update(self, ctx, prior, planned, config).await?;
-        encode(&mut ctx.diags, &state)
+    ) -> Applied<Value> {
+        let prior = try_decode(prior)?;
+        let planned = try_decode(planned)?;
+        let state = TypedResource::update(self, ctx, prior, planned, config)
+            .await
+            .map_err(encode_failure)?;
+        Ok(try_encode(&state)?)
     }
 
-    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value) {
-        if let Some(prior) = decode(&mut ctx.diags, prior) {
-            TypedResource::delete(self, ctx, prior).await
-        }
+    async fn delete(&self, ctx: &mut Ctx<'_, C>, prior: &Value) -> Result<(), Error> {
+        let prior = try_decode(prior)?;
+        TypedResource::delete(self, ctx, prior).await
     }
 }
 

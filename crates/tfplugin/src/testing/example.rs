@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use crate::{
-    Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Known, Opened,
-    Provider, Resource, ResourceType, Schema, TypedResource, Validator, Value,
+    Applied, Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Error,
+    Known, Opened, Provider, Resource, ResourceType, Schema, TypedResource, Validator, Value,
 };
 
 /// The example provider; its client is the configured `prefix`.
@@ -153,9 +153,9 @@ impl TypedResource<ExampleClient> for Thing {
         ctx: &mut Ctx<'_, ExampleClient>,
         planned: ThingModel,
         _config: &Value,
-    ) -> Option<ThingModel> {
+    ) -> Applied<ThingModel> {
         let id = format!("{}{}", ctx.client.prefix, planned.name);
-        Some(ThingModel {
+        Ok(ThingModel {
             id: Known::Value(id),
             ..planned
         })
@@ -165,8 +165,8 @@ impl TypedResource<ExampleClient> for Thing {
         &self,
         _ctx: &mut Ctx<'_, ExampleClient>,
         state: ThingModel,
-    ) -> Option<ThingModel> {
-        Some(state)
+    ) -> Result<Option<ThingModel>, Error> {
+        Ok(Some(state))
     }
 
     async fn update(
@@ -175,11 +175,17 @@ impl TypedResource<ExampleClient> for Thing {
         _prior: ThingModel,
         planned: ThingModel,
         _config: &Value,
-    ) -> Option<ThingModel> {
-        Some(planned)
+    ) -> Applied<ThingModel> {
+        Ok(planned)
     }
 
-    async fn delete(&self, _ctx: &mut Ctx<'_, ExampleClient>, _prior: ThingModel) {}
+    async fn delete(
+        &self,
+        _ctx: &mut Ctx<'_, ExampleClient>,
+        _prior: ThingModel,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// `example_echo`: returns its input, and its length.
@@ -211,11 +217,15 @@ impl DataSource<ExampleClient> for Echo {
         Ok(()) // reads its values by name: no model to compare
     }
 
-    async fn read(&self, _ctx: &mut Ctx<'_, ExampleClient>, config: &Value) -> Option<Value> {
+    async fn read(
+        &self,
+        _ctx: &mut Ctx<'_, ExampleClient>,
+        config: &Value,
+    ) -> Result<Value, Error> {
         let mut state = config.clone();
         let length = config.get("input").as_str().map_or(0, str::len);
         state.set("length", Value::int(length as i64));
-        Some(state)
+        Ok(state)
     }
 }
 
@@ -249,16 +259,18 @@ impl EphemeralResource<ExampleClient> for Token {
         Ok(()) // reads its values by name: no model to compare
     }
 
-    async fn open(&self, ctx: &mut Ctx<'_, ExampleClient>, config: &Value) -> Option<Opened> {
+    async fn open(
+        &self,
+        ctx: &mut Ctx<'_, ExampleClient>,
+        config: &Value,
+    ) -> Result<Opened, Error> {
         let mut result = config.clone();
-        let token = format!(
-            "{}{}-token",
-            ctx.client.prefix,
-            config.get("name").as_str()?
-        );
+        let name = config.get("name").as_str();
+        let name = name.ok_or_else(|| Error::at_attr("name", "Missing name", ""))?;
+        let token = format!("{}{}-token", ctx.client.prefix, name);
         result.set("token", Value::string(token));
         ctx.private = b"opened".to_vec();
-        Some(Opened {
+        Ok(Opened {
             result,
             renew_at: None,
         })
