@@ -82,7 +82,14 @@ pub struct Ctx<'a, C> {
     pub diags: Diagnostics,
     /// Facts about the calling Terraform.
     pub info: ClientInfo,
+    /// Fires when Terraform asks the provider to stop (StopProvider, on Ctrl-C): waits,
+    /// retries and connects should end promptly and report what was left behind.
+    pub cancel: Cancel,
 }
+
+/// The provider-wide stop signal every [`Ctx`] carries (`ctx.cancel.cancelled().await`,
+/// `ctx.cancel.is_cancelled()`).
+pub use tokio_util::sync::CancellationToken as Cancel;
 
 /// The plan being made for one resource instance; `Resource::modify_plan` may change
 /// `planned` and add `requires_replace` paths after the schema's own rules ran.

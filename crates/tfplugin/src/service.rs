@@ -183,6 +183,8 @@ pub(crate) struct ProviderService<P: Provider> {
     client: RwLock<Option<Arc<P::Client>>>,
     info: RwLock<ClientInfo>,
     schema_response: OnceLock<pb::get_provider_schema::Response>,
+    /// Tripped by StopProvider (Terraform's interrupt); every [`Ctx`] carries a clone.
+    stop: crate::Cancel,
 }
 
 /// Checks a provider's definition as [`crate::serve`] does at start-up: duplicate type
@@ -251,6 +253,7 @@ impl<P: Provider> ProviderService<P> {
             client: RwLock::new(None),
             info: RwLock::new(ClientInfo::default()),
             schema_response: OnceLock::new(),
+            stop: crate::Cancel::new(),
         }
     }
 
@@ -323,6 +326,7 @@ impl<P: Provider> ProviderService<P> {
             private,
             diags: std::mem::take(diags),
             info,
+            cancel: self.stop.clone(),
         })
     }
 
@@ -857,6 +861,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         _r: Request<pb::stop_provider::Request>,
     ) -> RpcResult<pb::stop_provider::Response> {
         tracing::info!("StopProvider received");
+        // Every running and later request's `ctx.cancel` fires: retries and waits end.
+        self.stop.cancel();
         Ok(Response::new(pb::stop_provider::Response {
             error: String::new(),
         }))
