@@ -42,7 +42,9 @@ output "tenant_admin_host" {
 
 #[test]
 fn acc_provider_config_from_credentials_of_a_role_made_in_the_same_run() {
-    let Some(tf) = newer_terraform("the provider-config-from-credentials case (ephemeral resources need Terraform 1.10+)") else {
+    let Some(tf) = newer_terraform(
+        "the provider-config-from-credentials case (ephemeral resources need Terraform 1.10+)",
+    ) else {
         return;
     };
     let [db, conn, role] = tagged(&tf, ["acc_pcfg", "pcfg-conn", "pcfg-role"]);
