@@ -486,4 +486,39 @@ mod tls_tests {
         let outer = std::io::Error::other(inner);
         assert!(error_chain(&outer).contains("UnknownIssuer"));
     }
+
+    /// Runs a future that does no I/O to completion.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_block_not_known_yet_is_its_own_error_not_a_missing_block() {
+        let b = Backends::new(Settings {
+            unknown: vec!["postgres", "pgbouncer", "vault"],
+            ..Default::default()
+        });
+        let not_known =
+            |r: Result<(), BackendError>| matches!(r, Err(BackendError::NotKnownYet { .. }));
+        assert!(not_known(block_on(b.postgres()).map(drop)));
+        assert!(not_known(block_on(b.pgbouncer()).map(drop)));
+        assert!(not_known(block_on(b.vault()).map(drop)));
+        // A block that is simply absent stays "not configured" (PgBouncer: optional).
+        assert!(matches!(
+            block_on(b.mysql()).map(drop),
+            Err(BackendError::NotConfigured { block: "mysql", .. })
+        ));
+        let b = Backends::new(Settings::default());
+        assert!(matches!(block_on(b.pgbouncer()), Ok(None)));
+    }
+
+    #[test]
+    fn a_resources_own_mount_wins_over_the_providers() {
+        let b = Backends::new(Settings::default());
+        assert_eq!(b.vault_mount(None), "database");
+        assert_eq!(b.vault_mount(Some("team/db")), "team/db");
+    }
 }

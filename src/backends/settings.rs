@@ -368,4 +368,46 @@ mod tests {
             assert!(!s.contains("hunter2") && s.contains("redacted"), "{s}");
         }
     }
+
+    #[test]
+    fn settings_answer_resolved_values_defaults_included() {
+        let mut s = Settings::default();
+        assert_eq!(
+            (
+                s.vault_mount(),
+                s.pgbouncer_auth_user(),
+                s.allow_custom_statements()
+            ),
+            ("database", "pgbouncer_auth", false),
+            "no block: the defaults"
+        );
+        s.vault = Some(VaultSettings {
+            address: "http://v:8200".into(),
+            token: Secret::None,
+            mount: "team/db".into(),
+            tls: VaultTls::default(),
+            namespace: None,
+            login: None,
+            allow_custom_statements: true,
+        });
+        s.pgbouncer = Some(PgBouncerSettings {
+            host: "pgb".into(),
+            port: 6432,
+            admin_username: "admin".into(),
+            admin_password: Secret::None,
+            admin_hosts: vec![],
+            auth_user: "auth_query_user".into(),
+            admin_sslmode: crate::enums::SslMode::Prefer,
+            admin_sslrootcert: None,
+        });
+        assert_eq!(
+            (
+                s.vault_mount(),
+                s.pgbouncer_auth_user(),
+                s.allow_custom_statements()
+            ),
+            ("team/db", "auth_query_user", true),
+            "configured: the configured values"
+        );
+    }
 }

@@ -70,3 +70,68 @@ pub fn read_token_file(path: &Path) -> Result<Option<String>, std::io::Error> {
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_text_holds_what_its_blocks_say() {
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let cases = [
+            ("a certificate", cert, Pem::Certificate, true),
+            ("a certificate is no key", cert, Pem::PrivateKey, false),
+            (
+                "a PKCS#8 key",
+                "-----BEGIN PRIVATE KEY-----",
+                Pem::PrivateKey,
+                true,
+            ),
+            (
+                "an RSA key",
+                "-----BEGIN RSA PRIVATE KEY-----",
+                Pem::PrivateKey,
+                true,
+            ),
+            (
+                "an EC key",
+                "-----BEGIN EC PRIVATE KEY-----",
+                Pem::PrivateKey,
+                true,
+            ),
+            ("not PEM", "MIIB", Pem::Certificate, false),
+        ];
+        for (situation, text, kind, want) in cases {
+            assert_eq!(holds(text, kind), want, "{situation}");
+        }
+    }
+
+    #[test]
+    fn the_token_file_is_trimmed_and_absent_or_empty_is_no_token() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join(".vault-token");
+        assert_eq!(read_token_file(&path).ok(), Some(None), "absent");
+        std::fs::write(&path, " \n").unwrap();
+        assert_eq!(read_token_file(&path).ok(), Some(None), "empty");
+        std::fs::write(&path, "s.abc\n").unwrap();
+        assert_eq!(read_token_file(&path).ok(), Some(Some("s.abc".into())));
+        assert!(
+            read_token_file(d.path()).is_err(),
+            "a directory cannot be read"
+        );
+    }
+
+    #[test]
+    fn a_ca_directory_needs_one_certificate_file() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("junk.txt"), "not pem").unwrap();
+        assert!(check_ca_dir(d.path())
+            .unwrap_err()
+            .contains("no PEM certificate"));
+        std::fs::write(d.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        assert!(check_ca_dir(d.path()).is_ok());
+        assert!(check_ca_dir(&d.path().join("nodir"))
+            .unwrap_err()
+            .contains("cannot read"));
+    }
+}

@@ -369,4 +369,50 @@ mod tests {
             assert!(v.check(&Value::string(bad)).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn word_validators_accept_exactly_the_words() {
+        use crate::enums::{Access, Engine, MysqlTls, PgBouncerVerb, RoleMode, SslMode};
+        let cases: [(&str, Validator, &[&str], &[&str]); 6] = [
+            (
+                "engine",
+                Engine::validator(),
+                Engine::NAMES,
+                &["postgresql", "Postgres"],
+            ),
+            ("access", Access::validator(), Access::NAMES, &["admin"]),
+            (
+                "mode",
+                RoleMode::validator(),
+                RoleMode::NAMES,
+                &["rotating"],
+            ),
+            (
+                "sslmode",
+                SslMode::validator(),
+                SslMode::NAMES,
+                &["verify_full", ""],
+            ),
+            (
+                "tls",
+                MysqlTls::validator(),
+                MysqlTls::NAMES,
+                &["verify-ca"],
+            ),
+            (
+                "verb",
+                PgBouncerVerb::validator(),
+                PgBouncerVerb::NAMES,
+                &["kill", "SHUTDOWN"],
+            ),
+        ];
+        for (attr, v, ok, bad) in cases {
+            for w in ok {
+                assert!(v.check(&Value::string(*w)).is_ok(), "{attr}: {w:?}");
+            }
+            for w in bad {
+                assert!(v.check(&Value::string(*w)).is_err(), "{attr}: {w:?}");
+            }
+        }
+    }
 }
