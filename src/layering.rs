@@ -151,6 +151,24 @@ fn backends_and_sql_know_nothing_of_terraform_the_provider_or_resources() {
 }
 
 #[test]
+fn resources_ask_the_settings_never_the_defaults() {
+    // `Settings::vault_mount()`, `pgbouncer_auth_user()`, ... answer resolved values; a
+    // resource reading a default would miss what the provider block configured.
+    let mut found = Vec::new();
+    for layer in ["resources", "data_sources", "ephemeral_resources"] {
+        for file in rust_files(&src().join(layer)) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for (n, line) in text.lines().enumerate() {
+                if !is_comment(line) && line.contains("defaults::") {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
 fn the_lower_layers_reach_the_word_enums_through_the_domain() {
     // The test follows `crate::enums` to `src/domain/enums.rs` (a re-export in lib.rs);
     // were it to stop following, a tfplugin import there would pass unseen.

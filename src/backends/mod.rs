@@ -149,6 +149,16 @@ impl Backends {
         })
     }
 
+    /// The settings, when every configured block is known: what a reader of the whole
+    /// configuration (the endpoints data source) needs; else the first block configured
+    /// from values not known yet.
+    pub fn known_settings(&self) -> Result<&Settings, BackendError> {
+        match self.settings.unknown.first() {
+            Some(&block) => Err(BackendError::NotKnownYet { block }),
+            None => Ok(&self.settings),
+        }
+    }
+
     /// Why block `block` cannot be used: configured from values not known yet, or not
     /// configured at all (`hint`: its environment fallbacks).
     fn absent(&self, block: &'static str, hint: &'static str) -> BackendError {
@@ -511,8 +521,13 @@ mod tls_tests {
             block_on(b.mysql()).map(drop),
             Err(BackendError::NotConfigured { block: "mysql", .. })
         ));
+        assert!(matches!(
+            b.known_settings(),
+            Err(BackendError::NotKnownYet { block: "postgres" })
+        ));
         let b = Backends::new(Settings::default());
         assert!(matches!(block_on(b.pgbouncer()), Ok(None)));
+        assert!(b.known_settings().is_ok());
     }
 
     #[test]
