@@ -52,17 +52,18 @@ pub fn settings_from_config(
     diags: &mut Diagnostics,
 ) -> Settings {
     let schema = provider_schema().block;
-    let (config, from_env) = overlay(config, &schema, env, diags);
+    let (mut config, from_env) = overlay(config, &schema, env, diags);
     let mut settings = Settings::default();
     for name in ["postgres", "pgbouncer", "mysql", "redis", "vault"] {
         if block_state(config.get(name)) == BlockState::NotKnownYet {
+            // Left out whole: the model below reads only what is known.
             settings.unknown.push(name);
+            config.set(name, Value::Null);
         }
     }
     let Some(model) = tfplugin::typed::decode::<ProviderModel>(diags, &config) else {
         return settings;
     };
-    let known = |name: &str| block_state(config.get(name)) == BlockState::Known;
     let check = |name: &'static str| Check {
         name,
         path: AttributePath::attr(name),
@@ -70,19 +71,19 @@ pub fn settings_from_config(
         from_env: &from_env,
         env,
     };
-    if let (true, Known::Value(b)) = (known("postgres"), model.postgres) {
+    if let Known::Value(b) = model.postgres {
         settings.postgres = Some(postgres(b, &check("postgres"), diags));
     }
-    if let (true, Known::Value(b)) = (known("pgbouncer"), model.pgbouncer) {
+    if let Known::Value(b) = model.pgbouncer {
         settings.pgbouncer = Some(pgbouncer(b, &check("pgbouncer"), diags));
     }
-    if let (true, Known::Value(b)) = (known("mysql"), model.mysql) {
+    if let Known::Value(b) = model.mysql {
         settings.mysql = Some(mysql(b, &check("mysql"), diags));
     }
-    if let (true, Known::Value(b)) = (known("redis"), model.redis) {
+    if let Known::Value(b) = model.redis {
         settings.redis = Some(redis(b, &check("redis"), diags));
     }
-    if let (true, Known::Value(b)) = (known("vault"), model.vault) {
+    if let Known::Value(b) = model.vault {
         let raw = config.get("vault");
         settings.vault = Some(vault(b, raw, &check("vault"), diags));
     }

@@ -48,6 +48,25 @@ fn a_block_configured_from_values_not_known_yet_is_left_out_without_an_error() {
 }
 
 #[test]
+fn an_unknown_entry_of_a_list_leaves_its_block_out_and_the_others_are_read() {
+    let pgb = block(&[
+        ("host", Value::string("pgb")),
+        (
+            "admin_hosts",
+            Value::List(vec![Value::string("a:1"), Value::unknown()]),
+        ),
+    ]);
+    let my = block(&[
+        ("host", Value::string("m")),
+        ("username", Value::string("root")),
+    ]);
+    let (s, diags) = read_with(&config(&[("pgbouncer", pgb), ("mysql", my)]), &[]);
+    assert!(diags.0.is_empty(), "{diags:?}");
+    assert_eq!(s.unknown, vec!["pgbouncer"]);
+    assert_eq!(s.mysql.map(|m| m.host), Some("m".into()));
+}
+
+#[test]
 fn a_block_unknown_as_a_whole_is_not_known_yet() {
     let (s, diags) = read_with(&config(&[("redis", Value::unknown())]), &[]);
     assert!(diags.0.is_empty(), "{diags:?}");
