@@ -82,10 +82,10 @@ pub fn plan_views<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V)> {
 
 /// [`plan_views`] with the prior state first; `None` on create (no prior state) too.
 pub fn plan_views_with_prior<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V, V)> {
-    if plan.prior.is_null() {
-        return None;
-    }
-    let prior = decode(&mut plan.diags, plan.prior)?;
+    let prior = match plan.prior {
+        Value::Null => None,
+        prior => decode(&mut plan.diags, prior),
+    }?;
     let (config, planned) = plan_views(plan)?;
     Some((prior, config, planned))
 }
