@@ -19,6 +19,7 @@ mod mysql;
 mod pg_env;
 mod postgres;
 mod postgres_safety;
+mod provider_config;
 mod redis;
 mod release;
 mod secrets;

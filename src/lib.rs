@@ -4,12 +4,18 @@
 
 pub mod backends;
 pub mod data_sources;
-pub mod enums;
+pub mod domain;
 pub mod ephemeral_resources;
 pub mod libpq_env;
 pub mod provider;
 pub mod resources;
 pub mod sql;
+
+/// The word enums, where every layer has always found them (`crate::enums::Engine`).
+pub use domain::enums;
+
+#[cfg(test)]
+mod layering;
 
 /// Provider address in the registry.
 pub const ADDRESS: &str = "registry.terraform.io/infra/dbaas";

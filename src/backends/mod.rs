@@ -32,6 +32,13 @@ pub enum BackendError {
         /// Extra hint (environment fallbacks).
         hint: &'static str,
     },
+    /// The provider block a resource needs is configured from values not known yet (at
+    /// plan, from something made in the same run).
+    #[error("the provider's `{block}` block is configured from values that are not known yet (resources or ephemeral credentials made in the same run); Terraform configures the provider with them at apply, so whatever reads through this provider must wait for them (reference them, or `depends_on` what makes them)")]
+    NotKnownYet {
+        /// Block name.
+        block: &'static str,
+    },
     /// A Vault request failed.
     #[error("Vault at {address} (provider block `vault`): {message}")]
     Vault {
@@ -125,10 +132,7 @@ impl Backends {
             .settings
             .vault
             .as_ref()
-            .ok_or(BackendError::NotConfigured {
-                block: "vault",
-                hint: " or set VAULT_ADDR and VAULT_TOKEN",
-            })?;
+            .ok_or_else(|| self.absent("vault", " or set VAULT_ADDR and VAULT_TOKEN"))?;
         let token = match &v.token {
             Secret::Plain(t) => t.clone(),
             _ => String::new(),
@@ -143,6 +147,26 @@ impl Backends {
             block: "vault",
             hint: "",
         })
+    }
+
+    /// The settings, when every configured block is known: what a reader of the whole
+    /// configuration (the endpoints data source) needs; else the first block configured
+    /// from values not known yet.
+    pub fn known_settings(&self) -> Result<&Settings, BackendError> {
+        match self.settings.unknown.first() {
+            Some(&block) => Err(BackendError::NotKnownYet { block }),
+            None => Ok(&self.settings),
+        }
+    }
+
+    /// Why block `block` cannot be used: configured from values not known yet, or not
+    /// configured at all (`hint`: its environment fallbacks).
+    fn absent(&self, block: &'static str, hint: &'static str) -> BackendError {
+        if self.settings.is_unknown(block) {
+            BackendError::NotKnownYet { block }
+        } else {
+            BackendError::NotConfigured { block, hint }
+        }
     }
 
     /// Gives back what the process holds at exit: revokes a Vault token obtained by login.
@@ -203,7 +227,7 @@ impl Backends {
         if let Some(c) = cell.get() {
             return Ok(c);
         }
-        let s = settings.ok_or(BackendError::NotConfigured { block, hint })?;
+        let s = settings.ok_or_else(|| self.absent(block, hint))?;
         let (password, username) = s.admin_login();
         let creds = self.resolve(password, block).await?;
         let user = creds.username.unwrap_or_else(|| username.to_string());
@@ -236,7 +260,10 @@ impl Backends {
     /// The PgBouncer admin consoles, or `None` when no `pgbouncer` block is configured.
     pub async fn pgbouncer(&self) -> Result<Option<&PgBouncerAdmin>, BackendError> {
         let Some(s) = self.settings.pgbouncer.as_ref() else {
-            return Ok(None);
+            return match self.absent("pgbouncer", "") {
+                e @ BackendError::NotKnownYet { .. } => Err(e),
+                _ => Ok(None),
+            };
         };
         self.open_once(
             &self.pgbouncer,
@@ -312,14 +339,11 @@ impl Backends {
     }
 
     /// The Vault mount a resource uses: its own `mount` when set, else the provider's
-    /// `vault.mount`, else the provider default.
+    /// (`Settings::vault_mount`: `vault.mount` or its default).
     pub fn vault_mount(&self, configured: Option<&str>) -> String {
-        configured.map(str::to_string).unwrap_or_else(|| {
-            self.settings.vault.as_ref().map_or_else(
-                || crate::provider::defaults::VAULT_MOUNT.to_string(),
-                |v| v.mount.clone(),
-            )
-        })
+        configured
+            .unwrap_or_else(|| self.settings.vault_mount())
+            .to_string()
     }
 }
 
@@ -471,5 +495,45 @@ mod tls_tests {
         let inner = std::io::Error::other("invalid peer certificate: UnknownIssuer");
         let outer = std::io::Error::other(inner);
         assert!(error_chain(&outer).contains("UnknownIssuer"));
+    }
+
+    /// Runs a future that does no I/O to completion.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_block_not_known_yet_is_its_own_error_not_a_missing_block() {
+        let b = Backends::new(Settings {
+            unknown: vec!["postgres", "pgbouncer", "vault"],
+            ..Default::default()
+        });
+        let not_known =
+            |r: Result<(), BackendError>| matches!(r, Err(BackendError::NotKnownYet { .. }));
+        assert!(not_known(block_on(b.postgres()).map(drop)));
+        assert!(not_known(block_on(b.pgbouncer()).map(drop)));
+        assert!(not_known(block_on(b.vault()).map(drop)));
+        // A block that is simply absent stays "not configured" (PgBouncer: optional).
+        assert!(matches!(
+            block_on(b.mysql()).map(drop),
+            Err(BackendError::NotConfigured { block: "mysql", .. })
+        ));
+        assert!(matches!(
+            b.known_settings(),
+            Err(BackendError::NotKnownYet { block: "postgres" })
+        ));
+        let b = Backends::new(Settings::default());
+        assert!(matches!(block_on(b.pgbouncer()), Ok(None)));
+        assert!(b.known_settings().is_ok());
+    }
+
+    #[test]
+    fn a_resources_own_mount_wins_over_the_providers() {
+        let b = Backends::new(Settings::default());
+        assert_eq!(b.vault_mount(None), "database");
+        assert_eq!(b.vault_mount(Some("team/db")), "team/db");
     }
 }

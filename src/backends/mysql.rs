@@ -516,7 +516,7 @@ impl Mysql {
         &'a self,
         name: &'a str,
         database: &'a str,
-    ) -> BoxFut<'a, Result<crate::resources::role_guard::MysqlLoginFacts, MysqlError>> {
+    ) -> BoxFut<'a, Result<crate::domain::facts::MysqlLoginFacts, MysqlError>> {
         Box::pin(async move {
             let mut conn = self.conn().await?;
             let count: Option<i64> = conn
@@ -549,7 +549,7 @@ impl Mysql {
                 .collect();
             other_schemas.sort();
             other_schemas.dedup();
-            Ok(crate::resources::role_guard::MysqlLoginFacts {
+            Ok(crate::domain::facts::MysqlLoginFacts {
                 exists: count.unwrap_or(0) > 0,
                 is_admin: name == self.user,
                 global_privileges: global

@@ -726,10 +726,8 @@ impl Postgres {
     pub fn login_facts<'a>(
         &'a self,
         name: &'a str,
-    ) -> crate::backends::BoxFut<
-        'a,
-        Result<Option<crate::resources::role_guard::PgLoginFacts>, PgError>,
-    > {
+    ) -> crate::backends::BoxFut<'a, Result<Option<crate::domain::facts::PgLoginFacts>, PgError>>
+    {
         Box::pin(async move {
             type Row = (bool, bool, bool, bool, bool, bool, bool, Vec<String>);
             let row: Option<Row> = sqlx::query_as(crate::sql::POSTGRES_LOGIN_FACTS)
@@ -748,7 +746,7 @@ impl Postgres {
                     is_admin,
                     member_of,
                 )| {
-                    crate::resources::role_guard::PgLoginFacts {
+                    crate::domain::facts::PgLoginFacts {
                         can_login,
                         superuser,
                         createrole,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::domain::defaults;
+
 /// A password: absent, given, or to be read from Vault KV v2 on first use.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub enum Secret {
@@ -285,6 +287,39 @@ pub struct Settings {
     pub redis: Option<RedisSettings>,
     /// Vault.
     pub vault: Option<VaultSettings>,
+    /// Blocks configured from values not known yet (at plan, from resources or ephemeral
+    /// credentials made in the same run): left out above, dialled by nothing, until
+    /// Terraform configures the provider again with the values.
+    pub unknown: Vec<&'static str>,
+}
+
+impl Settings {
+    /// Whether block `name` is configured from values not known yet.
+    pub fn is_unknown(&self, name: &str) -> bool {
+        self.unknown.contains(&name)
+    }
+
+    /// `vault.mount`, or its default.
+    pub fn vault_mount(&self) -> &str {
+        self.vault
+            .as_ref()
+            .map_or(defaults::VAULT_MOUNT, |v| v.mount.as_str())
+    }
+
+    /// `pgbouncer.auth_user`, or its default (also without a `pgbouncer` block: the
+    /// platform's PgBouncers use it all the same).
+    pub fn pgbouncer_auth_user(&self) -> &str {
+        self.pgbouncer
+            .as_ref()
+            .map_or(defaults::AUTH_USER, |b| b.auth_user.as_str())
+    }
+
+    /// Whether rotation roles may set their own statements (`vault.allow_custom_statements`).
+    pub fn allow_custom_statements(&self) -> bool {
+        self.vault
+            .as_ref()
+            .is_some_and(|v| v.allow_custom_statements)
+    }
 }
 
 /// Parses `host:port` (IPv6 as `[::1]:6432`).
@@ -332,5 +367,47 @@ mod tests {
             let s = format!("{login:?}");
             assert!(!s.contains("hunter2") && s.contains("redacted"), "{s}");
         }
+    }
+
+    #[test]
+    fn settings_answer_resolved_values_defaults_included() {
+        let mut s = Settings::default();
+        assert_eq!(
+            (
+                s.vault_mount(),
+                s.pgbouncer_auth_user(),
+                s.allow_custom_statements()
+            ),
+            ("database", "pgbouncer_auth", false),
+            "no block: the defaults"
+        );
+        s.vault = Some(VaultSettings {
+            address: "http://v:8200".into(),
+            token: Secret::None,
+            mount: "team/db".into(),
+            tls: VaultTls::default(),
+            namespace: None,
+            login: None,
+            allow_custom_statements: true,
+        });
+        s.pgbouncer = Some(PgBouncerSettings {
+            host: "pgb".into(),
+            port: 6432,
+            admin_username: "admin".into(),
+            admin_password: Secret::None,
+            admin_hosts: vec![],
+            auth_user: "auth_query_user".into(),
+            admin_sslmode: crate::enums::SslMode::Prefer,
+            admin_sslrootcert: None,
+        });
+        assert_eq!(
+            (
+                s.vault_mount(),
+                s.pgbouncer_auth_user(),
+                s.allow_custom_statements()
+            ),
+            ("team/db", "auth_query_user", true),
+            "configured: the configured values"
+        );
     }
 }

@@ -6,6 +6,9 @@ use serde::Serialize;
 use tfplugin::{Applied, AttributePath, Diagnostics, Error, Plan, Validator, Value};
 
 use crate::backends::{BackendError, Backends};
+pub use crate::domain::checks::{
+    check_no_nul, check_vault_mount, check_vault_name, is_pg_identifier, parse_vault_id,
+};
 
 /// What every operation of this provider's types gets: [`tfplugin::Ctx`] with the
 /// configured [`Backends`].
@@ -79,10 +82,10 @@ pub fn plan_views<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V)> {
 
 /// [`plan_views`] with the prior state first; `None` on create (no prior state) too.
 pub fn plan_views_with_prior<V: DeserializeOwned>(plan: &mut Plan<'_>) -> Option<(V, V, V)> {
-    if plan.prior.is_null() {
-        return None;
-    }
-    let prior = decode(&mut plan.diags, plan.prior)?;
+    let prior = match plan.prior {
+        Value::Null => None,
+        prior => decode(&mut plan.diags, prior),
+    }?;
     let (config, planned) = plan_views(plan)?;
     Some((prior, config, planned))
 }
@@ -145,13 +148,20 @@ pub fn test_plan<'a>(prior: &'a Value, config: &'a Value, planned: Value) -> Pla
     }
 }
 
-/// A PostgreSQL identifier as the spec allows it: `^[a-z_][a-z0-9_]{0,max-1}$`.
-pub fn is_pg_identifier(s: &str, max: usize) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && s.len() <= max
+/// Gives each word enum of [`crate::enums`] its schema validator, `X::validator()`,
+/// here on the schema side: the enums themselves know nothing of Terraform.
+macro_rules! word_validators {
+    ($($word:ident),+) => {
+        $(impl crate::enums::$word {
+            /// A schema validator that accepts exactly these values.
+            pub fn validator() -> Validator {
+                Validator::one_of(Self::NAMES)
+            }
+        })+
+    };
 }
+
+word_validators!(Engine, Access, RoleMode, SslMode, MysqlTls, PgBouncerVerb);
 
 /// Validator for a lower-case PostgreSQL name of at most `max` bytes, not in `reserved`.
 pub fn pg_name_validator(max: usize, reserved: &'static [&'static str]) -> Validator {
@@ -183,85 +193,12 @@ pub fn pg_name_validator(max: usize, reserved: &'static [&'static str]) -> Valid
     )
 }
 
-/// Refuses a NUL byte: PostgreSQL and MySQL reject it in identifiers and literals, and
-/// stripping it would act on another name than the one configured.
-pub fn check_no_nul(s: &str) -> Result<(), String> {
-    if s.contains('\0') {
-        return Err(format!(
-            "{s:?} contains a NUL byte (\\u0000), which no database name or value may hold; remove it"
-        ));
-    }
-    Ok(())
-}
-
 /// Validator for a string that becomes an SQL identifier or literal: no NUL byte.
 pub fn no_nul_validator() -> Validator {
     Validator::new("no NUL byte", |v| match v.as_str() {
         Some(s) => check_no_nul(s),
         None => Ok(()),
     })
-}
-
-/// Whether `s` is a Vault mount path: one or more `/`-separated segments of ASCII
-/// letters, digits, `-`, `_` and `.`, none empty, none holding `..` or being `.`, no
-/// `/` at either end. Anything else is refused rather than encoded: a `%2F` or `%2e`
-/// that some layer decodes would be a separator or a traversal, `?` and `#` end a URL's
-/// path, `*` and `+` are wildcards in the Vault policy this provider derives from the
-/// mount, and whitespace, backslashes and control characters name no real mount.
-pub fn check_vault_mount(s: &str) -> Result<(), String> {
-    check_no_nul(s)?;
-    if s.is_empty() {
-        return Err("must not be empty; the default mount is `database`".into());
-    }
-    if s.chars().any(char::is_control) {
-        return Err(format!("{s:?} contains a control character"));
-    }
-    if s.starts_with('/') || s.ends_with('/') {
-        return Err(format!(
-            "{s:?} starts or ends with `/`; write the mount without slashes at either end, e.g. `database` or `team/database`"
-        ));
-    }
-    for segment in s.split('/') {
-        if segment.is_empty() {
-            return Err(format!("{s:?} has an empty segment (`//`)"));
-        }
-        if segment == "." || segment.contains("..") {
-            return Err(format!(
-                "{s:?} has a `{segment}` segment; Vault paths are taken literally, so `.` and `..` are refused (they would point outside the mount)"
-            ));
-        }
-        if let Some(c) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(format!(
-                "{s:?} contains {c:?}: a mount is `/`-separated segments of letters, digits, `-`, `_` and `.`; percent-encoded separators (`%2F`), `?`, `#`, `*`, `+`, whitespace and backslashes are refused"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `s` is a Vault connection or role name: 1 to 128 letters, digits, `-` or `_`
-/// (one path segment, never `.` or `..`).
-pub fn check_vault_name(s: &str) -> Result<(), String> {
-    check_no_nul(s)?;
-    if s.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if s.contains("..") || s.contains('/') {
-        return Err(format!(
-            "{s:?} contains `/` or `..`: a name is one segment of a Vault path (`<mount>/roles/<name>`); use 1-128 letters, digits, `-` or `_`"
-        ));
-    }
-    if s.len() > 128
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!("{s:?} must be 1-128 letters, digits, `-` or `_`"));
-    }
-    Ok(())
 }
 
 /// Validator for a Vault mount path (see [`check_vault_mount`]).
@@ -281,17 +218,6 @@ pub fn vault_name_validator() -> Validator {
         Some(s) => check_vault_name(s),
         None => Ok(()),
     })
-}
-
-/// Parses an import id `<mount>/<name>` (the mount may contain `/`) with the rules of
-/// [`check_vault_mount`] and [`check_vault_name`].
-pub fn parse_vault_id(id: &str) -> Result<(&str, &str), String> {
-    let Some((mount, name)) = id.rsplit_once('/') else {
-        return Err(format!("{id:?} must be `<mount>/<name>`"));
-    };
-    check_vault_mount(mount).map_err(|e| format!("mount: {e}"))?;
-    check_vault_name(name).map_err(|e| format!("name: {e}"))?;
-    Ok((mount, name))
 }
 
 /// Asserts that `check` accepts every `ok` and refuses every `bad` (unit tests of
@@ -441,6 +367,52 @@ mod tests {
             "é",
         ] {
             assert!(v.check(&Value::string(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn word_validators_accept_exactly_the_words() {
+        use crate::enums::{Access, Engine, MysqlTls, PgBouncerVerb, RoleMode, SslMode};
+        let cases: [(&str, Validator, &[&str], &[&str]); 6] = [
+            (
+                "engine",
+                Engine::validator(),
+                Engine::NAMES,
+                &["postgresql", "Postgres"],
+            ),
+            ("access", Access::validator(), Access::NAMES, &["admin"]),
+            (
+                "mode",
+                RoleMode::validator(),
+                RoleMode::NAMES,
+                &["rotating"],
+            ),
+            (
+                "sslmode",
+                SslMode::validator(),
+                SslMode::NAMES,
+                &["verify_full", ""],
+            ),
+            (
+                "tls",
+                MysqlTls::validator(),
+                MysqlTls::NAMES,
+                &["verify-ca"],
+            ),
+            (
+                "verb",
+                PgBouncerVerb::validator(),
+                PgBouncerVerb::NAMES,
+                &["kill", "SHUTDOWN"],
+            ),
+        ];
+        for (attr, v, ok, bad) in cases {
+            for w in ok {
+                assert!(v.check(&Value::string(*w)).is_ok(), "{attr}: {w:?}");
+            }
+            for w in bad {
+                assert!(v.check(&Value::string(*w)).is_err(), "{attr}: {w:?}");
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 //! resource gathers the facts, these functions decide, with table tests below.
 
 use crate::backends::postgres::{DatabaseFacts, RoleFacts};
+pub use crate::domain::facts::{MysqlLoginFacts, PgLoginFacts};
 use crate::enums::Engine;
 
 /// PostgreSQL's system databases.
@@ -81,29 +82,6 @@ pub fn postgres_database_refusal(
     None
 }
 
-/// What the catalog says about the login a static PostgreSQL role would rotate.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PgLoginFacts {
-    /// LOGIN.
-    pub can_login: bool,
-    /// SUPERUSER.
-    pub superuser: bool,
-    /// CREATEROLE.
-    pub createrole: bool,
-    /// CREATEDB.
-    pub createdb: bool,
-    /// REPLICATION.
-    pub replication: bool,
-    /// BYPASSRLS.
-    pub bypassrls: bool,
-    /// Whether it is the login the provider's admin connection uses.
-    pub is_admin: bool,
-    /// Every role it is a member of, directly or not.
-    pub member_of: Vec<String>,
-    /// What it owns or holds privileges on outside the tenant database, as lines.
-    pub elsewhere: Vec<String>,
-}
-
 /// Logins no static role may rotate, each with why: `(name, reason)`.
 pub type ForbiddenLogins = Vec<(String, String)>;
 
@@ -158,19 +136,6 @@ pub fn postgres_static_login_refusal(
         return Some(format!("{username:?} is a member of {}, outside the tenant database's groups ({}): Vault would hand out what those roles hold.", outside.join(", "), groups.join(", ")));
     }
     None
-}
-
-/// What the server says about the account a static MySQL role would rotate.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MysqlLoginFacts {
-    /// An account of that user name exists (any host).
-    pub exists: bool,
-    /// Whether it is the provider's admin user.
-    pub is_admin: bool,
-    /// Global privileges (`USER_PRIVILEGES`), `USAGE` left out.
-    pub global_privileges: Vec<String>,
-    /// Schemas other than the tenant's it holds privileges in.
-    pub other_schemas: Vec<String>,
 }
 
 /// Refuses a static MySQL role's `username` unless it is a plain account of the tenant:

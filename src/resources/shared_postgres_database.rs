@@ -141,10 +141,7 @@ impl Spec {
 }
 
 fn auth_user(ctx: &Ctx<'_>) -> String {
-    ctx.client.settings.pgbouncer.as_ref().map_or_else(
-        || crate::provider::defaults::AUTH_USER.to_string(),
-        |b| b.auth_user.clone(),
-    )
+    ctx.client.settings.pgbouncer_auth_user().to_string()
 }
 
 /// Builds the state from what the catalog says, keeping what only configuration knows.

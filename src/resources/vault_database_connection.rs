@@ -566,7 +566,7 @@ mod tests {
                 username: "block_user".into(),
                 password,
                 database: "postgres".into(),
-                sslmode: crate::provider::defaults::SSLMODE,
+                sslmode: crate::enums::SslMode::Prefer,
                 connect_timeout: 10,
                 tls_files: Default::default(),
             }),

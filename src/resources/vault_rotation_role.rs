@@ -552,10 +552,7 @@ async fn forbidden_logins(
 ) -> role_guard::ForbiddenLogins {
     let s = &client.settings;
     let mut out: role_guard::ForbiddenLogins = vec![(
-        s.pgbouncer.as_ref().map_or_else(
-            || crate::provider::defaults::AUTH_USER.to_string(),
-            |p| p.auth_user.clone(),
-        ),
+        s.pgbouncer_auth_user().to_string(),
         "the PgBouncer auth user (its password opens every tenant's SCRAM verifier)".to_string(),
     )];
     if let Some(p) = &s.postgres {
