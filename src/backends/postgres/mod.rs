@@ -1,66 +1,34 @@
 //! PostgreSQL admin client: one lazily opened pool to the primary's maintenance
 //! database per provider process, short-lived connections into tenant databases,
-//! and retries for the errors PostgreSQL raises under concurrent DDL.
+//! and retries for the errors PostgreSQL raises under concurrent DDL. Statements run as
+//! units (`sql::Unit`): one statement alone, a `sql::Batch` in one transaction.
+//! `session.rs` opens and checks admin sessions (pinned settings, TLS), `catalog.rs`
+//! holds the catalog reads and the named rows they decode into.
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use crate::backends::settings::PostgresSettings;
-use crate::enums::SslMode;
+use crate::sql::Unit;
+
+mod catalog;
+mod session;
+#[cfg(test)]
+mod tests;
+
+pub use catalog::{
+    DatabaseFacts, DatabaseSettings, ForeignDependency, GroupMember, PgLoginFacts, RoleFacts,
+    SchemaFacts, SessionSettings,
+};
+pub use session::{
+    admin_options, check_pinned, effective_sslmode, tls_check_text, verify_login, with_tls,
+    ADMIN_SESSION_SETTINGS,
+};
 
 /// Largest pool per provider process (the performance targets allow ≤ 10 connections).
 const POOL_SIZE: u32 = 8;
-
-/// Settings every admin session starts with, as start-up options (`-c name=value`), which
-/// win over `ALTER DATABASE/ROLE ... SET`: a tenant owns its database and may set its
-/// defaults, but never the admin's name resolution (`search_path`: no tenant schema, so no
-/// planted operator or function is ever found), whom the admin acts as (`role`), which
-/// libraries its session loads (`local_preload_libraries`: a missing one would refuse
-/// the admin's connection) or whether it may write (`default_transaction_read_only`).
-/// Values hold no spaces (the server splits the option string on whitespace).
-pub const ADMIN_SESSION_SETTINGS: &[(&str, &str)] = &[
-    ("search_path", "pg_catalog,pg_temp"),
-    ("role", "none"),
-    ("local_preload_libraries", ""),
-    ("default_transaction_read_only", "off"),
-];
-
-/// Connect options for an admin session on `s` as `username`: TLS applied and
-/// [`ADMIN_SESSION_SETTINGS`] pinned. The one place admin sessions are configured (the
-/// pool in the maintenance database and every connection into a tenant database).
-pub fn admin_options(s: &PostgresSettings, username: &str, password: &str) -> PgConnectOptions {
-    let options = PgConnectOptions::new()
-        .host(&s.host)
-        .port(s.port)
-        .username(username)
-        .password(password)
-        .database(&s.database)
-        .application_name("terraform-provider-dbaas")
-        .options(ADMIN_SESSION_SETTINGS.iter().copied())
-        .disable_statement_logging();
-    with_tls(options, s.sslmode, &s.tls_files)
-}
-
-/// Whether a session reports the pinned settings (`search_path`, `role`, as
-/// `current_setting` shows them). `Err` says what differs: a server or pooler that drops
-/// the `options` start-up parameter must not leave an admin session in a tenant's
-/// namespace.
-pub fn check_pinned(search_path: &str, role: &str) -> Result<(), String> {
-    let path: Vec<&str> = search_path.split(',').map(str::trim).collect();
-    if path != ["pg_catalog", "pg_temp"] {
-        return Err(format!(
-            "the admin session's search_path is {search_path:?}, not \"pg_catalog, pg_temp\""
-        ));
-    }
-    if role != "none" {
-        return Err(format!(
-            "the admin session acts as role {role:?}, not as itself"
-        ));
-    }
-    Ok(())
-}
 
 /// A PostgreSQL failure, naming the server and provider block.
 #[derive(Debug, thiserror::Error)]
@@ -84,58 +52,6 @@ pub struct Postgres {
     tls_check: String,
     options: PgConnectOptions,
     pool: PgPool,
-}
-
-/// The sslmode libpq applies: `require` with a root certificate file checks the chain
-/// (libpq: "if a root CA file exists, sslmode=require behaves like verify-ca").
-pub fn effective_sslmode(mode: SslMode, sslrootcert: Option<&str>) -> SslMode {
-    match (mode, sslrootcert) {
-        (SslMode::Require, Some(_)) => SslMode::VerifyCa,
-        (mode, _) => mode,
-    }
-}
-
-/// The sslmode and CA for error text: `verify-full against /ca.pem`.
-pub fn tls_check_text(mode: SslMode, sslrootcert: Option<&str>) -> String {
-    let mode = effective_sslmode(mode, sslrootcert);
-    match (mode, sslrootcert) {
-        (SslMode::VerifyCa | SslMode::VerifyFull, Some(ca)) => {
-            format!("sslmode {mode} against {ca}")
-        }
-        (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
-            format!("sslmode {mode} against the built-in roots; set sslrootcert")
-        }
-        _ => format!("sslmode {mode}"),
-    }
-}
-
-/// `options` with the TLS mode and certificate files of a connection applied. (The libpq
-/// environment sqlx would read into `options` is out of the process: see `libpq_env`.)
-pub fn with_tls(
-    mut options: PgConnectOptions,
-    mode: SslMode,
-    files: &crate::backends::settings::TlsFiles,
-) -> PgConnectOptions {
-    let ca = files.ca_cert.as_deref();
-    options = options.ssl_mode(ssl_mode(effective_sslmode(mode, ca)));
-    if let Some(ca) = ca {
-        options = options.ssl_root_cert(ca);
-    }
-    if let Some((cert, key)) = files.client_pair() {
-        options = options.ssl_client_cert(cert).ssl_client_key(key);
-    }
-    options
-}
-
-fn ssl_mode(mode: SslMode) -> PgSslMode {
-    match mode {
-        SslMode::Disable => PgSslMode::Disable,
-        SslMode::Allow => PgSslMode::Allow,
-        SslMode::Prefer => PgSslMode::Prefer,
-        SslMode::Require => PgSslMode::Require,
-        SslMode::VerifyCa => PgSslMode::VerifyCa,
-        SslMode::VerifyFull => PgSslMode::VerifyFull,
-    }
 }
 
 /// SQLSTATEs worth retrying: concurrent catalog updates (`tuple concurrently updated`
@@ -247,14 +163,15 @@ impl Postgres {
         })
     }
 
-    fn exec_all_once<'a>(
+    /// Runs `units` in order on `conn`, stopping at the first failure.
+    fn run_units<'a, U: Unit>(
         &'a self,
-        statements: &'a [String],
+        conn: &'a mut PgConnection,
+        units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
-            for s in statements {
-                sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(s))
+            for unit in units {
+                run_unit(conn, unit.statements())
                     .await
                     .map_err(|e| self.error(e))?;
             }
@@ -262,20 +179,24 @@ impl Postgres {
         })
     }
 
-    fn exec_in_once<'a>(
+    fn exec_all_once<'a, U: Unit>(
+        &'a self,
+        units: &'a [U],
+    ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
+            self.run_units(&mut conn, units).await
+        })
+    }
+
+    fn exec_in_once<'a, U: Unit>(
         &'a self,
         db: &'a str,
-        statements: &'a [String],
+        units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
         Box::pin(async move {
             let mut conn = self.connect_to(db).await?;
-            let mut result = Ok(());
-            for s in statements {
-                if let Err(e) = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(s)).await {
-                    result = Err(self.error(e));
-                    break;
-                }
-            }
+            let result = self.run_units(&mut conn, units).await;
             let _ = conn.close().await;
             result
         })
@@ -283,8 +204,8 @@ impl Postgres {
 
     /// Refuses statements holding a NUL byte (a name quoted without refusing it): sending
     /// them would fail at the protocol level, and stripping would name another object.
-    fn refuse_nul(&self, statements: &[String]) -> Result<(), PgError> {
-        for s in statements {
+    fn refuse_nul<U: Unit>(&self, units: &[U]) -> Result<(), PgError> {
+        for s in units.iter().flat_map(|u| u.statements()) {
             crate::sql::check_statement(s).map_err(|e| PgError {
                 host: self.host.clone(),
                 port: self.port,
@@ -295,19 +216,18 @@ impl Postgres {
         Ok(())
     }
 
-    /// Runs statements one after another on the admin pool (simple protocol), retrying
-    /// the whole batch on concurrent-DDL errors with bounded, jittered backoff.
-    /// Each element is one simple-protocol query: an element holding several statements
-    /// separated by `;` runs as one implicit transaction (all or nothing).
-    pub fn exec_all<'a>(
+    /// Runs units one after another on the admin pool (simple protocol), retrying the
+    /// whole list on concurrent-DDL errors with bounded, jittered backoff. A statement
+    /// runs on its own; a `sql::Batch` runs in one transaction (all or nothing).
+    pub fn exec_all<'a, U: Unit>(
         &'a self,
-        statements: &'a [String],
+        units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
         Box::pin(async move {
-            self.refuse_nul(statements)?;
+            self.refuse_nul(units)?;
             let mut backoff = Backoff::default();
             loop {
-                match self.exec_all_once(statements).await {
+                match self.exec_all_once(units).await {
                     Err(e) if retryable(&e) && backoff.wait(&e).await => continue,
                     other => return other,
                 }
@@ -315,114 +235,61 @@ impl Postgres {
         })
     }
 
-    /// Runs statements inside database `db` on a short-lived connection, with retries.
-    pub fn exec_in<'a>(
+    /// Runs units inside database `db` on a short-lived connection, with retries (as
+    /// [`Postgres::exec_all`]).
+    pub fn exec_in<'a, U: Unit>(
         &'a self,
         db: &'a str,
-        statements: &'a [String],
+        units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
         Box::pin(async move {
-            if statements.is_empty() {
+            if units.iter().all(|u| u.statements().is_empty()) {
                 return Ok(());
             }
-            self.refuse_nul(statements)?;
+            self.refuse_nul(units)?;
             let mut backoff = Backoff::default();
             loop {
-                match self.exec_in_once(db, statements).await {
+                match self.exec_in_once(db, units).await {
                     Err(e) if retryable(&e) && backoff.wait(&e).await => continue,
                     other => return other,
                 }
             }
         })
+    }
+}
+
+/// Runs one unit's statements on `conn` (simple protocol): one as it is, several in one
+/// transaction, rolled back at the first failure.
+async fn run_unit(conn: &mut PgConnection, statements: &[String]) -> Result<(), sqlx::Error> {
+    match statements {
+        [] => Ok(()),
+        [one] => sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(one))
+            .await
+            .map(|_| ()),
+        several => {
+            let mut tx = conn.begin().await?;
+            for s in several {
+                if let Err(e) = sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(s)).await {
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            }
+            tx.commit().await
+        }
     }
 }
 
 /// Reads the session's settings and refuses a session where [`ADMIN_SESSION_SETTINGS`]
 /// did not take (see [`check_pinned`]).
 async fn verify_pinned(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    let (path, role): (String, String) = sqlx::query_as(crate::sql::SESSION_SETTINGS)
+    let s: SessionSettings = sqlx::query_as(crate::sql::SESSION_SETTINGS)
         .fetch_one(&mut *conn)
         .await?;
-    check_pinned(&path, &role).map_err(|e| {
+    check_pinned(&s.search_path, &s.role).map_err(|e| {
         sqlx::Error::Configuration(
             format!("{e}; the admin connection must reach PostgreSQL itself, which applies the `options` start-up parameter (not a pooler that ignores it)").into(),
         )
     })
-}
-
-/// What the catalog says about a database, for create's resume and destroy's checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseFacts {
-    /// Owner role.
-    pub owner: String,
-    /// `datallowconn`: false while a create has not opened it yet.
-    pub allow_connections: bool,
-    /// The database's comment (this provider's marker, or anything else).
-    pub comment: Option<String>,
-    /// `datistemplate`: may serve as a template for anyone with CREATEDB.
-    pub is_template: bool,
-}
-
-/// What the catalog says about a role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleFacts {
-    /// Role name.
-    pub name: String,
-    /// LOGIN.
-    pub can_login: bool,
-    /// SUPERUSER.
-    pub superuser: bool,
-    /// The role's comment (this provider's marker, or anything else).
-    pub comment: Option<String>,
-    /// Owns any object (a database, or anything inside one).
-    pub owns_objects: bool,
-}
-
-/// A database's settings as the catalog reports them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseSettings {
-    /// Owner role.
-    pub owner: String,
-    /// `CONNECTION LIMIT` (-1: none).
-    pub connection_limit: i64,
-    /// Character encoding, e.g. `UTF8`.
-    pub encoding: String,
-    /// LC_COLLATE.
-    pub lc_collate: String,
-    /// LC_CTYPE.
-    pub lc_ctype: String,
-}
-
-/// What the catalog of a tenant database says about one schema the admin installs into.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaFacts {
-    /// Schema name.
-    pub name: String,
-    /// Owner role.
-    pub owner: String,
-    /// The owner is a superuser or the admin itself.
-    pub owner_is_admin: bool,
-    /// Roles other than the owner that hold CREATE on it (`PUBLIC` for everyone).
-    pub creators: Vec<String>,
-}
-
-/// A row of `sql::SCHEMA_FACTS`: name, owner, owner is admin, CREATE grantees.
-type SchemaRow = (String, String, bool, Vec<String>);
-
-/// One thing a role owns or holds outside the database being dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForeignDependency {
-    /// The role.
-    pub role: String,
-    /// The database holding the object ("" for shared objects such as databases).
-    pub database: String,
-    /// `owns`, `has privileges on`, ...
-    pub kind: String,
-    /// The object, e.g. `pg_class 16423` or `database billing`.
-    pub object: String,
-    /// Ownership (`owns`); otherwise a privilege, default privilege or policy entry,
-    /// which `DROP OWNED` in that database revokes.
-    pub owned: bool,
 }
 
 impl Postgres {
@@ -447,84 +314,6 @@ impl Postgres {
                 connect_timeout.as_secs()
             ))),
         }
-    }
-
-    /// Owner, `datallowconn`, comment and `datistemplate` of database `name`.
-    pub fn database_facts<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseFacts>, PgError>> {
-        Box::pin(async move {
-            let row: Option<(String, bool, Option<String>, bool)> =
-                sqlx::query_as(crate::sql::DATABASE_FACTS)
-                    .bind(name)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
-            Ok(row.map(
-                |(owner, allow_connections, comment, is_template)| DatabaseFacts {
-                    owner,
-                    allow_connections,
-                    comment,
-                    is_template,
-                },
-            ))
-        })
-    }
-
-    /// Login, superuser, comment and ownership of each existing role among `names`.
-    pub fn role_facts<'a>(
-        &'a self,
-        names: &'a [&'a str],
-    ) -> crate::backends::BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
-        Box::pin(async move {
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            let rows: Vec<(String, bool, bool, Option<String>, bool)> =
-                sqlx::query_as(crate::sql::ROLE_FACTS)
-                    .bind(&names)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
-            Ok(rows
-                .into_iter()
-                .map(
-                    |(name, can_login, superuser, comment, owns_objects)| RoleFacts {
-                        name,
-                        can_login,
-                        superuser,
-                        comment,
-                        owns_objects,
-                    },
-                )
-                .collect())
-        })
-    }
-
-    /// What `roles` own or hold privileges on anywhere but in database `db`.
-    pub fn foreign_dependencies<'a>(
-        &'a self,
-        roles: &'a [String],
-        db: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<Vec<ForeignDependency>, PgError>> {
-        Box::pin(async move {
-            let rows: Vec<(String, String, String, String, bool)> =
-                sqlx::query_as(crate::sql::FOREIGN_DEPENDENCIES)
-                    .bind(roles)
-                    .bind(db)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
-            Ok(rows
-                .into_iter()
-                .map(|(role, database, kind, object, owned)| ForeignDependency {
-                    role,
-                    database,
-                    kind,
-                    object,
-                    owned,
-                })
-                .collect())
-        })
     }
 
     /// `DROP OWNED BY roles` inside database `db` (on the admin's own database when `db`
@@ -565,103 +354,6 @@ impl Postgres {
         })
     }
 
-    /// Logins that are direct members of any of `groups`: `(login, superuser)`.
-    pub fn group_members<'a>(
-        &'a self,
-        groups: &'a [String],
-    ) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, PgError>> {
-        Box::pin(async move {
-            sqlx::query_as(crate::sql::GROUP_MEMBERS)
-                .bind(groups)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
-        })
-    }
-
-    /// Owner, connection limit, encoding and locales of database `name`.
-    pub fn database_settings<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseSettings>, PgError>> {
-        Box::pin(async move {
-            let row: Option<(String, i64, String, String, String)> =
-                sqlx::query_as(crate::sql::DATABASE_SETTINGS)
-                    .bind(name)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
-            Ok(row.map(
-                |(owner, connection_limit, encoding, lc_collate, lc_ctype)| DatabaseSettings {
-                    owner,
-                    connection_limit,
-                    encoding,
-                    lc_collate,
-                    lc_ctype,
-                },
-            ))
-        })
-    }
-
-    /// The roles among `names` that exist, sorted.
-    pub fn existing_roles<'a>(
-        &'a self,
-        names: &'a [&'a str],
-    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            sqlx::query_scalar(crate::sql::EXISTING_ROLES)
-                .bind(&names)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
-        })
-    }
-
-    /// The extensions installed in database `db` (but `plpgsql`).
-    pub fn installed_extensions<'a>(
-        &'a self,
-        db: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<std::collections::BTreeSet<String>, PgError>> {
-        Box::pin(async move {
-            let mut conn = self.connect_to(db).await?;
-            let rows = sqlx::query_scalar::<_, String>(crate::sql::INSTALLED_EXTENSIONS)
-                .fetch_all(&mut conn)
-                .await
-                .map_err(|e| self.error(e));
-            let _ = conn.close().await;
-            Ok(rows?.into_iter().collect())
-        })
-    }
-
-    /// The schemas among `names` that exist in database `db`, with owner and CREATE
-    /// grantees (read on a pinned session inside the database).
-    pub fn schema_facts<'a>(
-        &'a self,
-        db: &'a str,
-        names: &'a [&'a str],
-    ) -> crate::backends::BoxFut<'a, Result<Vec<SchemaFacts>, PgError>> {
-        Box::pin(async move {
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            let mut conn = self.connect_to(db).await?;
-            let rows: Result<Vec<SchemaRow>, PgError> = sqlx::query_as(crate::sql::SCHEMA_FACTS)
-                .bind(&names)
-                .fetch_all(&mut conn)
-                .await
-                .map_err(|e| self.error(e));
-            let _ = conn.close().await;
-            Ok(rows?
-                .into_iter()
-                .map(|(name, owner, owner_is_admin, creators)| SchemaFacts {
-                    name,
-                    owner,
-                    owner_is_admin,
-                    creators,
-                })
-                .collect())
-        })
-    }
-
     /// Drops `roles` one by one (never `DROP OWNED`: a role still holding something
     /// makes this fail).
     pub fn drop_roles<'a>(
@@ -673,110 +365,6 @@ impl Postgres {
                 self.exec_all(&[crate::sql::drop_role(role)]).await?;
             }
             Ok(())
-        })
-    }
-
-    /// The databases role `owner` owns, sorted.
-    pub fn databases_owned_by<'a>(
-        &'a self,
-        owner: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
-            sqlx::query_scalar(crate::sql::DATABASES_OWNED_BY)
-                .bind(owner)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
-        })
-    }
-
-    /// Expired logins named like `like` (a LIKE pattern) that belong to any of `groups`
-    /// (at most 20): Vault logins whose revocation failed.
-    pub fn expired_group_logins<'a>(
-        &'a self,
-        like: &'a str,
-        groups: &'a [String],
-    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
-            sqlx::query_scalar(crate::sql::EXPIRED_GROUP_LOGINS)
-                .bind(like)
-                .bind(groups)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
-        })
-    }
-
-    /// The groups `login` is a direct member of, sorted.
-    pub fn login_groups<'a>(
-        &'a self,
-        login: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
-            sqlx::query_scalar(crate::sql::LOGIN_GROUPS)
-                .bind(login)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
-        })
-    }
-
-    /// What the catalog says about login `name` (a static rotation role's), `None` when
-    /// there is no such role.
-    pub fn login_facts<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> crate::backends::BoxFut<
-        'a,
-        Result<Option<crate::resources::role_guard::PgLoginFacts>, PgError>,
-    > {
-        Box::pin(async move {
-            type Row = (bool, bool, bool, bool, bool, bool, bool, Vec<String>);
-            let row: Option<Row> = sqlx::query_as(crate::sql::POSTGRES_LOGIN_FACTS)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.error(e))?;
-            Ok(row.map(
-                |(
-                    can_login,
-                    superuser,
-                    createrole,
-                    createdb,
-                    replication,
-                    bypassrls,
-                    is_admin,
-                    member_of,
-                )| {
-                    crate::resources::role_guard::PgLoginFacts {
-                        can_login,
-                        superuser,
-                        createrole,
-                        createdb,
-                        replication,
-                        bypassrls,
-                        is_admin,
-                        member_of,
-                        elsewhere: Vec::new(),
-                    }
-                },
-            ))
-        })
-    }
-
-    /// Whether extension `name`'s control file pins the schema it installs into.
-    pub fn extension_pinned<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<bool, PgError>> {
-        Box::pin(async move {
-            let row: Option<(Option<String>,)> =
-                sqlx::query_as(crate::sql::EXTENSION_PINNED_SCHEMA)
-                    .bind(name)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
-            Ok(matches!(row, Some((Some(_),))))
         })
     }
 
@@ -811,47 +399,6 @@ impl Postgres {
     }
 }
 
-/// Logs in as a tenant through `host:port` (PgBouncer for apps), with TLS checked as
-/// `mode` against `files` (see `Backends::postgres_app_tls`), and runs a trivial query:
-/// what an app would do first. The error names the endpoint and the login, never
-/// the password. Sends no startup parameter beyond user, database and application_name,
-/// which PgBouncer may refuse.
-pub async fn verify_login(
-    (host, port): (&str, u16),
-    (mode, files): (SslMode, &crate::backends::settings::TlsFiles),
-    database: &str,
-    username: &str,
-    password: &str,
-) -> Result<(), String> {
-    let options = PgConnectOptions::new()
-        .host(host)
-        .port(port)
-        .database(database)
-        .username(username)
-        .password(password)
-        .extra_float_digits(None)
-        .statement_cache_capacity(0)
-        .disable_statement_logging();
-    let options = with_tls(options, mode, files);
-    let mut conn = tokio::time::timeout(Duration::from_secs(15), options.connect())
-        .await
-        .map_err(|_| format!("timed out logging in to {host}:{port}"))?
-        .map_err(|e| {
-            let text = crate::backends::error_chain(&e);
-            let how = tls_check_text(mode, files.ca_cert.as_deref());
-            match crate::backends::tls_failure(&text, &how) {
-                Some(tls) => format!("login to {host}:{port}/{database} as {username}: {tls}"),
-                None => format!("login to {host}:{port}/{database} as {username} failed: {e}"),
-            }
-        })?;
-    let r = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(crate::sql::LOGIN_CHECK))
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("query as {username} on {host}:{port}/{database} failed: {e}"));
-    let _ = conn.close().await;
-    r
-}
-
 /// Bounded retry schedule: up to 8 attempts, 25 ms doubling to 1.6 s, with jitter.
 #[derive(Debug)]
 pub struct Backoff {
@@ -880,106 +427,5 @@ impl Backoff {
         self.delay = (self.delay * 2).min(Duration::from_millis(1600));
         self.attempt += 1;
         true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn e(code: &str, message: &str) -> PgError {
-        PgError {
-            host: "h".into(),
-            port: 1,
-            message: message.into(),
-            code: Some(code.into()),
-        }
-    }
-
-    #[test]
-    fn admin_sessions_pin_search_path_and_role_at_start_up() {
-        let s = PostgresSettings {
-            host: "db".into(),
-            port: 5432,
-            username: "admin".into(),
-            password: crate::backends::settings::Secret::default(),
-            database: "postgres".into(),
-            sslmode: SslMode::Disable,
-            connect_timeout: 10,
-            tls_files: Default::default(),
-        };
-        let options = admin_options(&s, "admin", "pw");
-        let sent = options.get_options().unwrap_or_default();
-        assert!(sent.contains("-c search_path=pg_catalog,pg_temp"), "{sent}");
-        assert!(sent.contains("-c role=none"), "{sent}");
-        assert!(sent.contains("-c local_preload_libraries= "), "{sent}");
-        assert!(
-            sent.contains("-c default_transaction_read_only=off"),
-            "{sent}"
-        );
-        // No value holds whitespace: the server splits the option string on it.
-        for (_, v) in ADMIN_SESSION_SETTINGS {
-            assert!(!v.contains(char::is_whitespace), "{v}");
-        }
-        // Every connection into a tenant database is these options with another database.
-        let tenant = options.clone().database("shop");
-        assert_eq!(tenant.get_options(), options.get_options());
-    }
-
-    #[test]
-    fn a_session_without_the_pinned_settings_is_refused() {
-        assert_eq!(check_pinned("pg_catalog,pg_temp", "none"), Ok(()));
-        assert_eq!(check_pinned("pg_catalog, pg_temp", "none"), Ok(()));
-        for (path, role) in [
-            ("public, pg_catalog", "none"),
-            ("\"$user\", public", "none"),
-            ("pg_catalog, public", "none"),
-            ("pg_catalog,pg_temp", "shop_owner"),
-        ] {
-            assert!(check_pinned(path, role).is_err(), "{path} {role}");
-        }
-    }
-
-    #[test]
-    fn concurrent_ddl_errors_are_retried_and_others_are_not() {
-        assert!(retryable(&e("XX000", "tuple concurrently updated")));
-        assert!(retryable(&e(
-            "55006",
-            "source database \"template1\" is being accessed by other users"
-        )));
-        assert!(retryable(&e("40P01", "deadlock detected")));
-        assert!(!retryable(&e("42P04", "database \"x\" already exists")));
-        assert!(!retryable(&e("XX000", "some other internal error")));
-    }
-
-    /// The root certificate of `options` as sqlx keeps it (no getter exists; `Debug` shows it).
-    fn root_cert_of(options: &PgConnectOptions) -> String {
-        let debug = format!("{options:?}");
-        let start = debug
-            .find("ssl_root_cert: ")
-            .expect("options show ssl_root_cert");
-        let rest = &debug[start..];
-        rest[..rest.find(", ssl_client_cert").unwrap_or(rest.len())].to_string()
-    }
-
-    #[test]
-    fn with_tls_sets_the_mode_and_the_configured_ca() {
-        let no_ca = crate::backends::settings::TlsFiles::default();
-        for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
-            let options = with_tls(PgConnectOptions::new_without_pgpass(), mode, &no_ca);
-            let want = format!("{:?}", ssl_mode(mode));
-            assert_eq!(format!("{:?}", options.get_ssl_mode()), want);
-        }
-        let own = crate::backends::settings::TlsFiles {
-            ca_cert: Some("/etc/pgbouncer-ca.pem".into()),
-            ..Default::default()
-        };
-        let options = with_tls(
-            PgConnectOptions::new_without_pgpass(),
-            SslMode::VerifyFull,
-            &own,
-        );
-        assert!(root_cert_of(&options).contains("/etc/pgbouncer-ca.pem"));
-        assert_eq!(format!("{:?}", options.get_ssl_mode()), "VerifyFull");
     }
 }
