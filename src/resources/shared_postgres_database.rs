@@ -10,9 +10,7 @@ use tfplugin::{Applied, Error};
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
 
-use crate::backends::postgres::{
-    DatabaseSettings, ForeignDependency, GroupMember, PgError, Postgres,
-};
+use crate::backends::postgres::{DatabaseSettings, ForeignDependency, PgError, Postgres};
 use crate::backends::Backends;
 use crate::enums::PgBouncerVerb;
 use crate::resources::common::{
@@ -1101,7 +1099,8 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 // Logins Vault issued into this tenant's groups must not outlive it (their
                 // role may be gone from Vault already); other members are only named.
                 let mut logins = Vec::new();
-                for GroupMember { login, superuser } in pg.group_members(&created).await? {
+                for member in pg.group_members(&created).await? {
+                    let (login, superuser) = (member.login, member.superuser);
                     if superuser || !vault_made_login(&login) {
                         kept_members.push(login);
                         continue;
