@@ -16,7 +16,6 @@ use crate::enums::MysqlTls;
 use crate::sql::mysql::{MysqlAccount, MysqlGrant, MysqlGrantLevel, RoutineKind};
 use crate::sql::{self, MysqlDialect};
 
-#[macro_use]
 mod rows;
 
 pub use rows::{
