@@ -1,10 +1,8 @@
 //! What the provider knows of its domain without Terraform, a backend or a resource: the
 //! closed sets of words ([`enums`]), the settings' defaults ([`defaults`]), pure checks of
-//! names and paths ([`checks`]) and the facts backends read for the resources' rules
-//! ([`facts`]). Every other layer may use it; it uses nothing of theirs (the layering
+//! names and paths ([`checks`]). Every other layer may use it; it uses nothing of theirs (the layering
 //! test in `src/layering.rs` holds `backends/` and `sql/` to the same).
 
 pub mod checks;
 pub mod defaults;
 pub mod enums;
-pub mod facts;

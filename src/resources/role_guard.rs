@@ -5,7 +5,6 @@
 //! resource gathers the facts, these functions decide, with table tests below.
 
 use crate::backends::postgres::{DatabaseFacts, RoleFacts};
-pub use crate::domain::facts::{MysqlLoginFacts, PgLoginFacts};
 use crate::enums::Engine;
 
 /// PostgreSQL's system databases.
@@ -82,6 +81,10 @@ pub fn postgres_database_refusal(
     None
 }
 
+/// What the catalog says about the login a static PostgreSQL role would rotate (a
+/// backend row: backends know nothing of resources).
+pub use crate::backends::postgres::PgLoginFacts;
+
 /// Logins no static role may rotate, each with why: `(name, reason)`.
 pub type ForbiddenLogins = Vec<(String, String)>;
 
@@ -137,6 +140,10 @@ pub fn postgres_static_login_refusal(
     }
     None
 }
+
+/// What the server says about the account a static MySQL role would rotate (from the
+/// backend).
+pub use crate::backends::mysql::MysqlLoginFacts;
 
 /// Refuses a static MySQL role's `username` unless it is a plain account of the tenant:
 /// not the provider's admin nor a Vault connection's, no global privileges, no privileges

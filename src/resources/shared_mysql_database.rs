@@ -145,7 +145,7 @@ async fn server_knows(
     fail: impl FnOnce(&mut Diagnostics, MysqlError),
 ) -> bool {
     let (known, applies) = match mysql.charset_check(charset, collation).await {
-        Ok(verdict) => verdict,
+        Ok(c) => (c.known, c.collation_applies),
         Err(e) => {
             fail(diags, e);
             return false;

@@ -222,7 +222,7 @@ async fn build_database(
                 Err((_, why)) => return Err(pg.refusal(why)),
             }
         };
-        let mut inside = sql::schema_setup(&spec.roles);
+        let mut inside = sql::Script::from(sql::schema_setup(&spec.roles));
         if let Some(a) = auth {
             inside.extend(sql::pgbouncer_auth_setup(
                 a,
@@ -303,13 +303,13 @@ async fn extension_statements(
     spec: &Spec,
     added: &[&String],
     create_schema: bool,
-) -> Result<Vec<String>, PgError> {
+) -> Result<sql::Script, PgError> {
     if added.is_empty() {
-        return Ok(Vec::new());
+        return Ok(sql::Script::default());
     }
     pg.exec_all(&[sql::database_search_path(&spec.name)])
         .await?;
-    let mut v = sql::extension_schema_setup(&spec.roles, create_schema);
+    let mut v = sql::Script::from(sql::extension_schema_setup(&spec.roles, create_schema));
     for ext in added {
         v.push(sql::create_extension(ext, pg.extension_pinned(ext).await?));
     }
@@ -930,7 +930,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 fail(ctx, e);
                 return None;
             }
-            let mut inside = Vec::new();
+            let mut inside = sql::Script::default();
             if prior_owner != spec.roles.owner {
                 inside.extend(sql::schema_setup(&spec.roles));
             }
@@ -1096,7 +1096,8 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
                 // Logins Vault issued into this tenant's groups must not outlive it (their
                 // role may be gone from Vault already); other members are only named.
                 let mut logins = Vec::new();
-                for (login, superuser) in pg.group_members(&created).await? {
+                for member in pg.group_members(&created).await? {
+                    let (login, superuser) = (member.login, member.superuser);
                     if superuser || !vault_made_login(&login) {
                         kept_members.push(login);
                         continue;

@@ -2,12 +2,20 @@
 //! statement builders and catalog queries by engine in [`postgres`], [`mysql`] and
 //! [`vault`] (Vault's statement templates). Nothing else may `format!` a user string
 //! into SQL.
+//!
+//! Catalog queries name every column they return (`AS name`); the row each decodes into
+//! is a named struct in the backend that runs it (`backends::postgres::catalog`,
+//! `backends::mysql::rows`), with one field per alias, so no column order lives
+//! anywhere. Statements that must take effect together are a [`Batch`] (one
+//! transaction), never two statements joined with `;` ([`batch`]).
 
+pub mod batch;
 pub mod mysql;
 pub mod postgres;
 pub mod qualified;
 pub mod vault;
 
+pub use batch::{Batch, Script, Unit};
 pub use mysql::*;
 pub use postgres::*;
 pub use vault::*;
@@ -102,10 +110,59 @@ pub fn quote_mysql_literal(value: &str) -> Result<String, BadIdentifier> {
     Ok(escaped_literal(value))
 }
 
+/// The column aliases (`AS name`) of a query's outer select list, in order: what the
+/// backends' row structs decode by. Skips literals, quoted names, parenthesised
+/// expressions and a leading `WITH x AS (...)`; stops at the outer `FROM`.
+#[cfg(test)]
+pub(crate) fn select_aliases(query: &str) -> Vec<String> {
+    let b = query.as_bytes();
+    let upper = query.to_ascii_uppercase();
+    let (mut depth, mut i, mut out) = (0i32, 0usize, Vec::new());
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ if depth == 0 && upper[i..].starts_with(" FROM ") => break,
+            _ if depth == 0 && upper[i..].starts_with(" AS ") => {
+                let rest = &query[i + 4..];
+                let end = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                if end > 0 {
+                    out.push(rest[..end].to_string());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn select_aliases_reads_the_outer_select_list_only() {
+        assert_eq!(
+            select_aliases(
+                "WITH me AS (SELECT 1 AS x) SELECT CAST(a AS text) AS a, 'b AS c' AS b FROM t AS u"
+            ),
+            ["a", "b"]
+        );
+        assert_eq!(
+            select_aliases("SELECT (SELECT 1 AS x) AS y, (1) AS z"),
+            ["y", "z"]
+        );
+    }
 
     #[test]
     fn identifiers_and_literals() {

@@ -67,18 +67,19 @@ impl MysqlDialect {
     }
 
     /// A query with parameters (database name, four times) listing the accounts whose
-    /// grants would reach a database of that name: `user`, `host`, and what the grant is
-    /// on (the `db` pattern, or `db.table` / `db.routine`). Grants on `app_1` also match
+    /// grants would reach a database of that name, as `backends::mysql::Grantee`: `user`,
+    /// `host`, and `pattern`, what the grant is on (the `db` pattern, or `db.table` /
+    /// `db.routine`). Grants on `app_1` also match
     /// `appx1` (`_` and `%` are wildcards), except on MySQL 8 with `partial_revokes`,
     /// which reads them literally. Table (and column) and routine grants name the
     /// database literally and outlive a dropped database, reaching its namesake's
     /// objects of the same name.
     pub fn grants_reaching_query(self) -> &'static str {
         match self {
-            MysqlDialect::Mysql8 => "SELECT User, Host, Db FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) \
+            MysqlDialect::Mysql8 => "SELECT User AS user, Host AS host, Db AS pattern FROM mysql.db WHERE IF(@@GLOBAL.partial_revokes, Db = ?, ? LIKE Db) \
 UNION SELECT User, Host, CONCAT(Db, '.', Table_name) FROM mysql.tables_priv WHERE Db = ? \
 UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHERE Db = ? ORDER BY 1, 2, 3",
-            MysqlDialect::MariaDb { .. } => "SELECT User, Host, Db FROM mysql.db WHERE Db = ? OR ? LIKE Db \
+            MysqlDialect::MariaDb { .. } => "SELECT User AS user, Host AS host, Db AS pattern FROM mysql.db WHERE Db = ? OR ? LIKE Db \
 UNION SELECT User, Host, CONCAT(Db, '.', Table_name) FROM mysql.tables_priv WHERE Db = ? \
 UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHERE Db = ? ORDER BY 1, 2, 3",
         }
@@ -89,8 +90,9 @@ UNION SELECT User, Host, CONCAT(Db, '.', Routine_name) FROM mysql.procs_priv WHE
 pub const MYSQL_LOGIN_CHECK: &str = "SELECT 1";
 
 /// Query with parameter (database name) returning its default character set and
-/// collation, or no row when the database does not exist.
-pub const MYSQL_SCHEMA_QUERY: &str = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+/// collation as `backends::mysql::SchemaInfo` (`charset`, `collation`), or no row when
+/// the database does not exist.
+pub const MYSQL_SCHEMA_QUERY: &str = "SELECT DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
 
 /// Query with parameter (database name) returning its comment (MariaDB 10.5+ only).
 pub const MARIADB_SCHEMA_COMMENT_QUERY: &str =
@@ -359,14 +361,15 @@ pub fn mysql_kill_connection(id: u64) -> String {
 pub const MYSQL_UNKNOWN_THREAD: u16 = 1094;
 
 /// Query with parameters (name, name, name escaped for GRANT, name, name) listing every
-/// grant row that may reach database `name`: `level` (`database`, `table`, or the
-/// routine type), `User`, `Host`, `Db`, object, grant option. Database-level rows are
+/// grant row that may reach database `name`, as `backends::mysql::GrantRow`: `level`
+/// (`database`, `table`, or the routine type), `user`, `host`, `db`, `object`,
+/// `grant_option`. Database-level rows are
 /// those whose pattern matches the name as a wildcard, or equals it literally or
 /// escaped (MySQL 8 with `partial_revokes` reads patterns literally); the caller tells
 /// which are exact. Table (with their column privileges) and routine rows name the
 /// database literally; DROP DATABASE leaves all of them behind, and they reach a later
 /// database of the same name.
-pub const MYSQL_GRANTS_ON_DATABASE_QUERY: &str = "SELECT CAST('database' AS CHAR), User, Host, Db, CAST('' AS CHAR), Grant_priv = 'Y' FROM mysql.db WHERE ? LIKE Db OR Db = ? OR Db = ? \
+pub const MYSQL_GRANTS_ON_DATABASE_QUERY: &str = "SELECT CAST('database' AS CHAR) AS level, User AS user, Host AS host, Db AS db, CAST('' AS CHAR) AS object, Grant_priv = 'Y' AS grant_option FROM mysql.db WHERE ? LIKE Db OR Db = ? OR Db = ? \
 UNION ALL SELECT CAST('table' AS CHAR), User, Host, Db, Table_name, FIND_IN_SET('Grant', Table_priv) > 0 FROM mysql.tables_priv WHERE Db = ? \
 UNION ALL SELECT CAST(Routine_type AS CHAR), User, Host, Db, Routine_name, FIND_IN_SET('Grant', Proc_priv) > 0 FROM mysql.procs_priv WHERE Db = ?";
 
@@ -375,36 +378,39 @@ UNION ALL SELECT CAST(Routine_type AS CHAR), User, Host, Db, Routine_name, FIND_
 pub const MYSQL_ACCOUNT_DB_PATTERNS_QUERY: &str =
     "SELECT Db FROM mysql.db WHERE User = ? AND Host = ?";
 
-/// Query with parameters (user, host) returning the accounts that may proxy as it.
+/// Query with parameters (user, host) returning the accounts that may proxy as it, as
+/// `backends::mysql::AccountRow` (`user`, `host`).
 pub const MYSQL_PROXIES_OF_QUERY: &str =
-    "SELECT User, Host FROM mysql.proxies_priv WHERE Proxied_user = ? AND Proxied_host = ?";
+    "SELECT User AS user, Host AS host FROM mysql.proxies_priv WHERE Proxied_user = ? AND Proxied_host = ?";
 
-/// Query listing the sessions other than this one that a destroy may end: `ID`,
-/// `USER`, `DB` (empty when none). Server threads (replication appliers, the event
+/// Query listing the sessions other than this one that a destroy may end, as
+/// `backends::mysql::Session`: `id`, `user`, `db` (empty when none). Server threads (replication appliers, the event
 /// scheduler's daemon, binlog dumps) are left out.
-pub const MYSQL_SESSIONS_QUERY: &str = "SELECT ID, USER, COALESCE(DB, '') FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER <> 'system user' AND COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID')";
+pub const MYSQL_SESSIONS_QUERY: &str = "SELECT ID AS id, USER AS user, COALESCE(DB, '') AS db FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER <> 'system user' AND COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID')";
 
 impl MysqlDialect {
     /// A query with named parameters `:u` (user), `:h` (host), `:g` (grantee as
     /// [`MysqlAccount::grantee`]) and `:d` (database name), each bound where it is used (a
-    /// bound value gives way to the catalog column's collation), returning one row of counts about the account: global privileges (or a
-    /// global GRANT OPTION), table and routine grants on other databases, proxy grants it
-    /// holds, roles granted to it, and whether it is a role itself (MariaDB's `is_role`;
-    /// on MySQL 8 a role is an account granted to others).
+    /// bound value gives way to the catalog column's collation), returning one row of
+    /// counts about the account, as `backends::mysql::AccountFootprint`:
+    /// `global_privileges` (or a global GRANT OPTION), `other_objects` (table and routine
+    /// grants on other databases), `proxies` (proxy grants it holds), `roles_held` (roles
+    /// granted to it), and `is_role` (MariaDB's `is_role`; on MySQL 8 a role is an
+    /// account granted to others).
     pub fn account_footprint_query(self) -> &'static str {
         match self {
             MysqlDialect::Mysql8 => "SELECT \
-(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')) + (SELECT COUNT(*) FROM mysql.global_grants gg WHERE gg.USER = :u AND gg.HOST = :h), \
-(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d), \
-(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h), \
-(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.TO_USER = :u AND e.TO_HOST = :h), \
-(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.FROM_USER = :u AND e.FROM_HOST = :h)",
+(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')) + (SELECT COUNT(*) FROM mysql.global_grants gg WHERE gg.USER = :u AND gg.HOST = :h) AS global_privileges, \
+(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d) AS other_objects, \
+(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h) AS proxies, \
+(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.TO_USER = :u AND e.TO_HOST = :h) AS roles_held, \
+(SELECT COUNT(*) FROM mysql.role_edges e WHERE e.FROM_USER = :u AND e.FROM_HOST = :h) AS is_role",
             MysqlDialect::MariaDb { .. } => "SELECT \
-(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')), \
-(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d), \
-(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h), \
-(SELECT COUNT(*) FROM mysql.roles_mapping m WHERE m.User = :u AND m.Host = :h), \
-(SELECT COUNT(*) FROM mysql.user r WHERE r.User = :u AND r.Host = :h AND r.is_role = 'Y')",
+(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES p WHERE p.GRANTEE = :g AND (p.PRIVILEGE_TYPE <> 'USAGE' OR p.IS_GRANTABLE = 'YES')) AS global_privileges, \
+(SELECT COUNT(*) FROM mysql.tables_priv t WHERE t.User = :u AND t.Host = :h AND t.Db <> :d) + (SELECT COUNT(*) FROM mysql.procs_priv r WHERE r.User = :u AND r.Host = :h AND r.Db <> :d) AS other_objects, \
+(SELECT COUNT(*) FROM mysql.proxies_priv x WHERE x.User = :u AND x.Host = :h) AS proxies, \
+(SELECT COUNT(*) FROM mysql.roles_mapping m WHERE m.User = :u AND m.Host = :h) AS roles_held, \
+(SELECT COUNT(*) FROM mysql.user r WHERE r.User = :u AND r.Host = :h AND r.is_role = 'Y') AS is_role",
         }
     }
 

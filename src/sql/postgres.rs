@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{quote_ident, quote_literal};
+use super::{quote_ident, quote_literal, Batch, Unit};
 
 /// The three roles of a tenant database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,18 +64,16 @@ pub const DATABASE_CREATING: &str = "terraform-provider-dbaas: creating";
 pub const DATABASE_MANAGED: &str = "terraform-provider-dbaas: managed";
 
 /// Creates the roles of a tenant (those in `missing`), marks every one of `mark` as this
-/// provider's, and lets the admin act for `owner`: one string of statements, which
-/// PostgreSQL runs as one implicit transaction (simple query protocol), so a role never
-/// exists without its marker.
-pub fn create_marked_roles(db: &str, missing: &[&str], mark: &[&str], owner: &str) -> String {
-    let mut v: Vec<String> = missing.iter().map(|r| create_nologin_role(r)).collect();
+/// provider's, and lets the admin act for `owner`: one batch, run in one transaction, so
+/// a role never exists without its marker.
+pub fn create_marked_roles(db: &str, missing: &[&str], mark: &[&str], owner: &str) -> Batch {
+    let mut batch: Batch = missing.iter().map(|r| create_nologin_role(r)).collect();
     let marker = quote_literal(&role_marker(db));
-    v.extend(
+    batch.extend(
         mark.iter()
             .map(|r| format!("COMMENT ON ROLE {} IS {marker}", quote_ident(r))),
     );
-    v.push(grant_role_to_current_user(owner));
-    v.join(";\n")
+    batch.then(grant_role_to_current_user(owner))
 }
 
 /// `COMMENT ON DATABASE "<db>" IS '<text>'`.
@@ -97,16 +95,18 @@ pub fn close_database(db: &str) -> String {
     format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", quote_ident(db))
 }
 
-/// Catalog: `(owner, datallowconn, comment, datistemplate)` of a database by name ($1).
+/// Catalog: a database by name ($1), as `backends::postgres::DatabaseFacts` (`owner`,
+/// `allow_connections`, `comment`, `is_template`).
 pub const DATABASE_FACTS: &str =
-    "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text, d.datallowconn, \
-     pg_catalog.shobj_description(d.oid, 'pg_database')::text, d.datistemplate \
+    "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text AS owner, d.datallowconn AS allow_connections, \
+     pg_catalog.shobj_description(d.oid, 'pg_database')::text AS comment, d.datistemplate AS is_template \
      FROM pg_catalog.pg_database d WHERE d.datname = $1";
 
-/// Catalog: `(owner, connection limit, encoding, lc_collate, lc_ctype)` of database $1.
+/// Catalog: database $1's settings, as `backends::postgres::DatabaseSettings` (`owner`,
+/// `connection_limit`, `encoding`, `lc_collate`, `lc_ctype`).
 pub const DATABASE_SETTINGS: &str =
-    "SELECT r.rolname::text AS owner, d.datconnlimit::int8 AS lim, pg_catalog.pg_encoding_to_char(d.encoding)::text AS enc, \
-     d.datcollate::text AS collate, d.datctype::text AS ctype \
+    "SELECT r.rolname::text AS owner, d.datconnlimit::int8 AS connection_limit, pg_catalog.pg_encoding_to_char(d.encoding)::text AS encoding, \
+     d.datcollate::text AS lc_collate, d.datctype::text AS lc_ctype \
      FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = $1";
 
 /// Catalog: the roles named in $1 (text[]) that exist.
@@ -135,46 +135,51 @@ pub const INSTALLED_EXTENSIONS: &str =
     "SELECT e.extname::pg_catalog.text FROM pg_catalog.pg_extension e \
      WHERE e.extname OPERATOR(pg_catalog.<>) 'plpgsql'::pg_catalog.name";
 
-/// The admin session's `(search_path, role)`, to check that the pinned start-up settings
-/// took (run in every admin session, tenant databases included).
-pub const SESSION_SETTINGS: &str = "SELECT pg_catalog.current_setting('search_path'), \
-     pg_catalog.current_setting('role')";
+/// The admin session's settings, as `backends::postgres::SessionSettings` (`search_path`,
+/// `role`), to check that the pinned start-up settings took (run in every admin session,
+/// tenant databases included).
+pub const SESSION_SETTINGS: &str =
+    "SELECT pg_catalog.current_setting('search_path') AS search_path, \
+     pg_catalog.current_setting('role') AS role";
 
-/// Catalog (run inside the database): the schemas named in $1 (text[]) that exist:
-/// `(schema, owner, owner is a superuser or the session's user, roles other than the
-/// owner holding CREATE on it (`PUBLIC` for everyone))`.
-pub const SCHEMA_FACTS: &str = "SELECT n.nspname::pg_catalog.text, o.rolname::pg_catalog.text, \
-     (o.rolsuper OR o.rolname OPERATOR(pg_catalog.=) CURRENT_USER), \
+/// Catalog (run inside the database): the schemas named in $1 (text[]) that exist, as
+/// `backends::postgres::SchemaFacts`: `name`, `owner`, `owner_is_admin` (a superuser or
+/// the session's user), `creators` (roles other than the owner holding CREATE on it,
+/// `PUBLIC` for everyone).
+pub const SCHEMA_FACTS: &str = "SELECT n.nspname::pg_catalog.text AS name, o.rolname::pg_catalog.text AS owner, \
+     (o.rolsuper OR o.rolname OPERATOR(pg_catalog.=) CURRENT_USER) AS owner_is_admin, \
      ARRAY(SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'::pg_catalog.text \
                   ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END \
            FROM pg_catalog.aclexplode(n.nspacl) a \
            WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'::pg_catalog.text \
-             AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner ORDER BY 1) \
+             AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner ORDER BY 1) AS creators \
      FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner \
      WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.name[]) ORDER BY 1";
 
-/// Catalog: `(name, can_login, superuser, comment)` of the roles named in $1 (text[]).
-pub const ROLE_FACTS: &str = "SELECT r.rolname::text, r.rolcanlogin, r.rolsuper, \
-     pg_catalog.shobj_description(r.oid, 'pg_authid')::text, \
-     EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o') \
+/// Catalog: the roles named in $1 (text[]) that exist, as `backends::postgres::RoleFacts`
+/// (`name`, `can_login`, `superuser`, `comment`, `owns_objects`).
+pub const ROLE_FACTS: &str = "SELECT r.rolname::text AS name, r.rolcanlogin AS can_login, r.rolsuper AS superuser, \
+     pg_catalog.shobj_description(r.oid, 'pg_authid')::text AS comment, \
+     EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refobjid = r.oid AND d.deptype = 'o') AS owns_objects \
      FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
 
-/// Catalog: what the roles in $1 (text[]) own or hold privileges on outside database $2:
-/// `(role, database or "" for shared objects, kind, object, owned)`, one row per object;
+/// Catalog: what the roles in $1 (text[]) own or hold privileges on outside database $2,
+/// as `backends::postgres::ForeignDependency`: `role`, `database` ("" for shared
+/// objects), `kind`, `object`, `owned`, one row per object;
 /// `owned` is true for ownership (`pg_shdepend.deptype = 'o'`), false for privileges,
 /// default privileges and policy entries (`a`, `r`, `i`), which `DROP OWNED` revokes.
 /// Ownership of other databases counts; the database $2 itself does not. Every operator
 /// and function is qualified (`pg_catalog`), whatever the session's search_path.
 pub const FOREIGN_DEPENDENCIES: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) $2) \
-     SELECT r.rolname::pg_catalog.text, COALESCE(d.datname::pg_catalog.text, ''), \
+     SELECT r.rolname::pg_catalog.text AS role, COALESCE(d.datname::pg_catalog.text, '') AS database, \
        CASE WHEN s.deptype OPERATOR(pg_catalog.=) 'o' THEN 'owns' \
             WHEN s.deptype OPERATOR(pg_catalog.=) 'a' THEN 'has privileges on' \
             WHEN s.deptype OPERATOR(pg_catalog.=) 'r' THEN 'is named in a policy on' \
-            ELSE 'has initial privileges on' END, \
+            ELSE 'has initial privileges on' END AS kind, \
        CASE WHEN s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_database'::pg_catalog.regclass \
             THEN 'database ' OPERATOR(pg_catalog.||) COALESCE((SELECT x.datname::pg_catalog.text FROM pg_catalog.pg_database x WHERE x.oid OPERATOR(pg_catalog.=) s.objid), s.objid::pg_catalog.text) \
-            ELSE s.classid::pg_catalog.regclass::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) s.objid::pg_catalog.text END, \
-       s.deptype OPERATOR(pg_catalog.=) 'o' \
+            ELSE s.classid::pg_catalog.regclass::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) s.objid::pg_catalog.text END AS object, \
+       s.deptype OPERATOR(pg_catalog.=) 'o' AS owned \
      FROM pg_catalog.pg_shdepend s \
      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.refobjid \
      LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.dbid \
@@ -190,9 +195,10 @@ pub const FOREIGN_DEPENDENCIES: &str = "WITH me AS (SELECT oid FROM pg_catalog.p
      WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1) AND d.datname OPERATOR(pg_catalog.<>) $2 \
      ORDER BY 1, 2, 4";
 
-/// Catalog: logins that are members (directly) of the group roles in $1 (text[]):
-/// `(login, superuser)`, the admin itself excluded.
-pub const GROUP_MEMBERS: &str = "SELECT DISTINCT r.rolname::text, r.rolsuper \
+/// Catalog: logins that are members (directly) of the group roles in $1 (text[]), as
+/// `backends::postgres::GroupMember` (`login`, `superuser`), the admin itself excluded.
+pub const GROUP_MEMBERS: &str =
+    "SELECT DISTINCT r.rolname::text AS login, r.rolsuper AS superuser \
      FROM pg_catalog.pg_auth_members m \
      JOIN pg_catalog.pg_roles r ON r.oid = m.member \
      JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
@@ -456,20 +462,25 @@ pub const EXTENSION_PINNED_SCHEMA: &str = "SELECT v.schema::text FROM pg_catalog
      WHERE v.name = $1";
 
 /// `CREATE EXTENSION IF NOT EXISTS ...` in the admin-owned extension schema, with
-/// `search_path` pinned for the statement, or in the schema its control file pins
-/// (`pinned = true`; those are system schemas such as `pg_catalog`).
-pub fn create_extension(ext: &str, pinned: bool) -> String {
+/// `search_path` pinned for the statement (`SET LOCAL`: one batch, one transaction), or
+/// in the schema its control file pins (`pinned = true`; those are system schemas such as
+/// `pg_catalog`).
+pub fn create_extension(ext: &str, pinned: bool) -> Batch {
     if pinned {
-        format!(
-            "SET LOCAL search_path TO pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {}",
-            quote_ident(ext)
-        )
+        Batch::new()
+            .then("SET LOCAL search_path TO pg_catalog, pg_temp")
+            .then(format!(
+                "CREATE EXTENSION IF NOT EXISTS {}",
+                quote_ident(ext)
+            ))
     } else {
-        format!(
-            "SET LOCAL search_path TO {s}, pg_catalog, pg_temp; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s}",
-            quote_ident(ext),
-            s = quote_ident(EXTENSION_SCHEMA)
-        )
+        let s = quote_ident(EXTENSION_SCHEMA);
+        Batch::new()
+            .then(format!("SET LOCAL search_path TO {s}, pg_catalog, pg_temp"))
+            .then(format!(
+                "CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s}",
+                quote_ident(ext)
+            ))
     }
 }
 
@@ -497,11 +508,12 @@ pub fn tenant_database_statements() -> Vec<String> {
         SCHEMA_FACTS.to_string(),
         pgbouncer_auth_body(&roles),
         drop_extension("pg_trgm"),
-        create_extension("pg_trgm", false),
-        create_extension("plpgsql", true),
         // Destroy revokes what others granted to a tenant's roles inside their databases.
         drop_owned(&[roles.owner.clone(), roles.readonly.clone()]),
     ];
+    for (ext, pinned) in [("pg_trgm", false), ("plpgsql", true)] {
+        v.extend(create_extension(ext, pinned).statements().iter().cloned());
+    }
     v.extend(schema_setup(&roles));
     for create in [true, false] {
         v.extend(pgbouncer_auth_setup("pgbouncer_auth", &roles, create));
@@ -524,6 +536,78 @@ mod tests {
                 "unqualified {found:?} in a statement run inside a tenant database:\n{s}"
             );
         }
+    }
+
+    #[test]
+    fn no_statement_joins_two_with_a_semicolon() {
+        let roles = TenantRoles::new("app", "app_owner");
+        let mut all = tenant_database_statements();
+        all.extend(
+            create_marked_roles("app", &roles.all(), &roles.all(), "app_owner")
+                .statements()
+                .iter()
+                .cloned(),
+        );
+        all.extend(database_grants("app", &roles, Some("pgbouncer_auth")));
+        all.extend(
+            [
+                DATABASE_FACTS,
+                DATABASE_SETTINGS,
+                EXISTING_ROLES,
+                DATABASES_OWNED_BY,
+                EXPIRED_GROUP_LOGINS,
+                LOGIN_GROUPS,
+                ROLE_FACTS,
+                FOREIGN_DEPENDENCIES,
+                GROUP_MEMBERS,
+                TERMINATE_DATABASE_SESSIONS,
+                TERMINATE_USER_SESSIONS,
+                EXTENSION_PINNED_SCHEMA,
+            ]
+            .map(String::from),
+        );
+        for s in all {
+            assert!(!crate::sql::batch::joins_statements(&s), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_role_is_created_and_marked_in_one_batch() {
+        let b = create_marked_roles(
+            "app",
+            &["app_owner", "app_readonly"],
+            &["app_owner", "app_readonly"],
+            "app_owner",
+        );
+        let marker = "'terraform-provider-dbaas: role of database app'";
+        assert_eq!(
+            b.statements(),
+            [
+                "CREATE ROLE \"app_owner\" NOLOGIN".to_string(),
+                "CREATE ROLE \"app_readonly\" NOLOGIN".to_string(),
+                format!("COMMENT ON ROLE \"app_owner\" IS {marker}"),
+                format!("COMMENT ON ROLE \"app_readonly\" IS {marker}"),
+                "GRANT \"app_owner\" TO CURRENT_USER".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_extension_is_created_with_its_search_path_in_one_batch() {
+        assert_eq!(
+            create_extension("pg_trgm", false).statements(),
+            [
+                "SET LOCAL search_path TO \"extensions\", pg_catalog, pg_temp",
+                "CREATE EXTENSION IF NOT EXISTS \"pg_trgm\" SCHEMA \"extensions\"",
+            ]
+        );
+        assert_eq!(
+            create_extension("plpgsql", true).statements(),
+            [
+                "SET LOCAL search_path TO pg_catalog, pg_temp",
+                "CREATE EXTENSION IF NOT EXISTS \"plpgsql\"",
+            ]
+        );
     }
 
     #[test]

@@ -215,31 +215,36 @@ pub fn vault_redis_statements_for(
     }
 }
 
-/// Catalog: what a static role's login is, by name ($1): `(rolcanlogin, rolsuper,
-/// rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, is the current user, every
-/// role it is a member of, directly or not)`.
+/// Catalog: what a static role's login is, by name ($1), as
+/// `backends::postgres::PgLoginFacts`: `can_login`, `superuser`, `createrole`,
+/// `createdb`, `replication`, `bypassrls`, `is_admin` (it is the current user),
+/// `member_of` (every role it is a member of, directly or not).
 pub const POSTGRES_LOGIN_FACTS: &str =
-    "SELECT r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, \
-     r.rolbypassrls, r.rolname OPERATOR(pg_catalog.=) CURRENT_USER, \
+    "SELECT r.rolcanlogin AS can_login, r.rolsuper AS superuser, r.rolcreaterole AS createrole, \
+     r.rolcreatedb AS createdb, r.rolreplication AS replication, \
+     r.rolbypassrls AS bypassrls, r.rolname OPERATOR(pg_catalog.=) CURRENT_USER AS is_admin, \
      ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_roles g \
            WHERE g.oid OPERATOR(pg_catalog.<>) r.oid \
-           AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER') ORDER BY 1) \
+           AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER') ORDER BY 1) AS member_of \
      FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1";
 
 /// MySQL: how many accounts (any host) have user name `?`.
 pub const MYSQL_USER_EXISTS: &str = "SELECT COUNT(*) FROM mysql.user WHERE User = ?";
 
-/// MySQL: every global privilege, as `(grantee, privilege)`; the grantee is `'user'@'host'`.
+/// MySQL: every global privilege, as `backends::mysql::GranteePrivilege` (`grantee`,
+/// `privilege`); the grantee is `'user'@'host'`.
 pub const MYSQL_GLOBAL_PRIVILEGES: &str =
-    "SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES";
+    "SELECT GRANTEE AS grantee, PRIVILEGE_TYPE AS privilege FROM information_schema.USER_PRIVILEGES";
 
-/// MySQL: every database-level grant as `(grantee, database pattern as granted)`.
+/// MySQL: every database-level grant as `backends::mysql::GranteeSchema` (`grantee`,
+/// `schema_name`: the database pattern as granted).
 pub const MYSQL_SCHEMA_PRIVILEGES: &str =
-    "SELECT DISTINCT GRANTEE, TABLE_SCHEMA FROM information_schema.SCHEMA_PRIVILEGES";
+    "SELECT DISTINCT GRANTEE AS grantee, TABLE_SCHEMA AS schema_name FROM information_schema.SCHEMA_PRIVILEGES";
 
-/// MySQL: every table- and column-level grant as `(grantee, database)`.
+/// MySQL: every table- and column-level grant as `backends::mysql::GranteeSchema`
+/// (`grantee`, `schema_name`: the database).
 pub const MYSQL_TABLE_PRIVILEGES: &str =
-    "SELECT DISTINCT GRANTEE, TABLE_SCHEMA FROM information_schema.TABLE_PRIVILEGES \
+    "SELECT DISTINCT GRANTEE AS grantee, TABLE_SCHEMA AS schema_name FROM information_schema.TABLE_PRIVILEGES \
      UNION SELECT DISTINCT GRANTEE, TABLE_SCHEMA FROM information_schema.COLUMN_PRIVILEGES";
 
 /// The user part of a MySQL grantee `'user'@'host'` (as `information_schema` writes it).

@@ -1,7 +1,8 @@
 //! MySQL/MariaDB admin client: one lazily opened pool per provider process (at most
 //! [`POOL_SIZE`] connections), the server dialect detected once on its first connection,
 //! TLS per the provider block's `tls` mode, and retries for the errors concurrent DDL
-//! raises on InnoDB Cluster.
+//! raises on InnoDB Cluster. Catalog rows decode by column name into the structs of
+//! `rows.rs`.
 
 use std::time::Duration;
 
@@ -14,6 +15,13 @@ use crate::backends::BoxFut;
 use crate::enums::MysqlTls;
 use crate::sql::mysql::{MysqlAccount, MysqlGrant, MysqlGrantLevel, RoutineKind};
 use crate::sql::{self, MysqlDialect};
+
+mod rows;
+
+pub use rows::{
+    AccountFootprint, AccountRow, GrantRow, Grantee, GranteePrivilege, GranteeSchema, NamedRow,
+    SchemaInfo, Session,
+};
 
 /// Largest pool per provider process.
 const POOL_SIZE: usize = 8;
@@ -36,24 +44,26 @@ pub struct MysqlError {
     pub code: Option<u16>,
 }
 
-/// The default character set and collation of one database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaInfo {
-    /// `DEFAULT_CHARACTER_SET_NAME`.
-    pub charset: String,
-    /// `DEFAULT_COLLATION_NAME`.
-    pub collation: String,
+/// Whether the server knows a character set, and whether a collation applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CharsetCheck {
+    /// The server has the character set.
+    pub known: bool,
+    /// The collation asked about exists and applies to it (true when none was asked).
+    pub collation_applies: bool,
 }
 
-/// An account whose grant (database, table or routine level) reaches a database name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grantee {
-    /// `User` (empty for the anonymous account).
-    pub user: String,
-    /// `Host`.
-    pub host: String,
-    /// What the grant is on: the `Db` pattern, or `db.table` / `db.routine`.
-    pub pattern: String,
+/// What the server says about the account a static MySQL role would rotate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MysqlLoginFacts {
+    /// An account of that user name exists (any host).
+    pub exists: bool,
+    /// Whether it is the provider's admin user.
+    pub is_admin: bool,
+    /// Global privileges (`USER_PRIVILEGES`), `USAGE` left out.
+    pub global_privileges: Vec<String>,
+    /// Schemas other than the tenant's it holds privileges in.
+    pub other_schemas: Vec<String>,
 }
 
 /// An account whose grants reach a database, and what else it holds (what decides
@@ -88,17 +98,6 @@ pub struct DatabaseAccess {
     pub accounts: Vec<DatabaseAccount>,
     /// Database-level grant patterns are read literally (MySQL 8 `partial_revokes`).
     pub literal_patterns: bool,
-}
-
-/// One session in the server's process list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    /// `ID`, for KILL.
-    pub id: u64,
-    /// `USER`.
-    pub user: String,
-    /// `DB`: its current database (empty when none).
-    pub db: String,
 }
 
 /// The pool and what the first connection learnt about the server.
@@ -342,11 +341,9 @@ impl Mysql {
     ) -> BoxFut<'a, Result<Option<SchemaInfo>, MysqlError>> {
         Box::pin(async move {
             let mut conn = self.conn().await?;
-            let row: Option<(String, String)> = conn
-                .exec_first(sql::MYSQL_SCHEMA_QUERY, (name,))
+            conn.exec_first(sql::MYSQL_SCHEMA_QUERY, (name,))
                 .await
-                .map_err(|e| self.error(e))?;
-            Ok(row.map(|(charset, collation)| SchemaInfo { charset, collation }))
+                .map_err(|e| self.error(e))
         })
     }
 
@@ -355,7 +352,7 @@ impl Mysql {
         &'a self,
         charset: &'a str,
         collation: Option<&'a str>,
-    ) -> BoxFut<'a, Result<(bool, bool), MysqlError>> {
+    ) -> BoxFut<'a, Result<CharsetCheck, MysqlError>> {
         Box::pin(async move {
             let dialect = self.dialect().await?;
             let mut conn = self.conn().await?;
@@ -371,7 +368,10 @@ impl Mysql {
                     .is_some(),
                 _ => true,
             };
-            Ok((known.is_some(), applies))
+            Ok(CharsetCheck {
+                known: known.is_some(),
+                collation_applies: applies,
+            })
         })
     }
 
@@ -384,18 +384,9 @@ impl Mysql {
         Box::pin(async move {
             let dialect = self.dialect().await?;
             let mut conn = self.conn().await?;
-            let rows: Vec<(String, String, String)> = conn
-                .exec(dialect.grants_reaching_query(), (name, name, name, name))
+            conn.exec(dialect.grants_reaching_query(), (name, name, name, name))
                 .await
-                .map_err(|e| self.error(e))?;
-            Ok(rows
-                .into_iter()
-                .map(|(user, host, pattern)| Grantee {
-                    user,
-                    host,
-                    pattern,
-                })
-                .collect())
+                .map_err(|e| self.error(e))
         })
     }
 
@@ -414,7 +405,7 @@ impl Mysql {
                 .await
                 .map_err(fail)?;
             let escaped = sql::mysql::mysql_grant_db_pattern(name);
-            let rows: Vec<(String, String, String, String, String, i64)> = conn
+            let rows: Vec<GrantRow> = conn
                 .exec(
                     sql::mysql::MYSQL_GRANTS_ON_DATABASE_QUERY,
                     (name, name, escaped.as_str(), name, name),
@@ -422,8 +413,8 @@ impl Mysql {
                 .await
                 .map_err(fail)?;
             let mut accounts: Vec<DatabaseAccount> = Vec::new();
-            for (level, user, host, db, object, grant_option) in rows {
-                let level = match level.as_str() {
+            for row in rows {
+                let level = match row.level.as_str() {
                     "database" => MysqlGrantLevel::Database,
                     "table" => MysqlGrantLevel::Table,
                     other => match RoutineKind::parse(other) {
@@ -438,19 +429,19 @@ impl Mysql {
                 };
                 let grant = MysqlGrant {
                     level,
-                    db,
-                    object,
-                    grant_option: grant_option != 0,
+                    db: row.db,
+                    object: row.object,
+                    grant_option: row.grant_option != 0,
                 };
                 match accounts
                     .iter_mut()
-                    .find(|a| a.account.user == user && a.account.host == host)
+                    .find(|a| a.account.user == row.user && a.account.host == row.host)
                 {
                     Some(a) => a.grants.push(grant),
                     None => accounts.push(DatabaseAccount {
                         account: MysqlAccount {
-                            user,
-                            host,
+                            user: row.user,
+                            host: row.host,
                             mariadb_role: false,
                         },
                         grants: vec![grant],
@@ -460,7 +451,7 @@ impl Mysql {
             }
             for a in &mut accounts {
                 let (user, host) = (a.account.user.as_str(), a.account.host.as_str());
-                let counts: Option<(i64, i64, i64, i64, i64)> = conn
+                let counts: Option<AccountFootprint> = conn
                     .exec_first(
                         dialect.account_footprint_query(),
                         mysql_async::Params::Named(
@@ -477,26 +468,26 @@ impl Mysql {
                     )
                     .await
                     .map_err(fail)?;
-                let (global, other, proxies, roles, is_role) = counts.unwrap_or_default();
-                a.global = global > 0;
-                a.other_objects = other.unsigned_abs();
-                a.proxies = proxies.unsigned_abs();
-                a.roles_held = roles.unsigned_abs();
-                a.is_role = is_role > 0;
+                let counts = counts.unwrap_or_default();
+                a.global = counts.global_privileges > 0;
+                a.other_objects = counts.other_objects.unsigned_abs();
+                a.proxies = counts.proxies.unsigned_abs();
+                a.roles_held = counts.roles_held.unsigned_abs();
+                a.is_role = counts.is_role > 0;
                 a.account.mariadb_role = a.is_role && dialect != MysqlDialect::Mysql8;
                 a.db_patterns = conn
                     .exec(sql::mysql::MYSQL_ACCOUNT_DB_PATTERNS_QUERY, (user, host))
                     .await
                     .map_err(fail)?;
-                let proxied: Vec<(String, String)> = conn
+                let proxied: Vec<AccountRow> = conn
                     .exec(sql::mysql::MYSQL_PROXIES_OF_QUERY, (user, host))
                     .await
                     .map_err(fail)?;
                 a.proxied_by = proxied
                     .into_iter()
-                    .map(|(user, host)| MysqlAccount {
-                        user,
-                        host,
+                    .map(|p| MysqlAccount {
+                        user: p.user,
+                        host: p.host,
                         mariadb_role: false,
                     })
                     .collect();
@@ -516,7 +507,7 @@ impl Mysql {
         &'a self,
         name: &'a str,
         database: &'a str,
-    ) -> BoxFut<'a, Result<crate::domain::facts::MysqlLoginFacts, MysqlError>> {
+    ) -> BoxFut<'a, Result<MysqlLoginFacts, MysqlError>> {
         Box::pin(async move {
             let mut conn = self.conn().await?;
             let count: Option<i64> = conn
@@ -524,38 +515,38 @@ impl Mysql {
                 .await
                 .map_err(|e| self.error(e))?;
             let mine = |grantee: &str| sql::mysql_grantee_user(grantee).as_deref() == Some(name);
-            let global: Vec<(String, String)> = conn
+            let global: Vec<GranteePrivilege> = conn
                 .query(sql::MYSQL_GLOBAL_PRIVILEGES)
                 .await
                 .map_err(|e| self.error(e))?;
-            let schemas: Vec<(String, String)> = conn
+            let schemas: Vec<GranteeSchema> = conn
                 .query(sql::MYSQL_SCHEMA_PRIVILEGES)
                 .await
                 .map_err(|e| self.error(e))?;
-            let tables: Vec<(String, String)> = conn
+            let tables: Vec<GranteeSchema> = conn
                 .query(sql::MYSQL_TABLE_PRIVILEGES)
                 .await
                 .map_err(|e| self.error(e))?;
             let escaped = database.replace('_', "\\_").replace('%', "\\%");
             let mut other_schemas: Vec<String> = schemas
                 .into_iter()
-                .filter(|(g, db)| mine(g) && *db != escaped)
+                .filter(|s| mine(&s.grantee) && s.schema_name != escaped)
                 .chain(
                     tables
                         .into_iter()
-                        .filter(|(g, db)| mine(g) && db != database),
+                        .filter(|s| mine(&s.grantee) && s.schema_name != database),
                 )
-                .map(|(_, db)| db)
+                .map(|s| s.schema_name)
                 .collect();
             other_schemas.sort();
             other_schemas.dedup();
-            Ok(crate::domain::facts::MysqlLoginFacts {
+            Ok(MysqlLoginFacts {
                 exists: count.unwrap_or(0) > 0,
                 is_admin: name == self.user,
                 global_privileges: global
                     .into_iter()
-                    .filter(|(g, p)| mine(g) && p != "USAGE")
-                    .map(|(_, p)| p)
+                    .filter(|p| mine(&p.grantee) && p.privilege != "USAGE")
+                    .map(|p| p.privilege)
                     .collect(),
                 other_schemas,
             })
@@ -566,14 +557,9 @@ impl Mysql {
     pub fn sessions(&self) -> BoxFut<'_, Result<Vec<Session>, MysqlError>> {
         Box::pin(async move {
             let mut conn = self.conn().await?;
-            let rows: Vec<(u64, String, String)> = conn
-                .query(sql::mysql::MYSQL_SESSIONS_QUERY)
+            conn.query(sql::mysql::MYSQL_SESSIONS_QUERY)
                 .await
-                .map_err(|e| self.error(e))?;
-            Ok(rows
-                .into_iter()
-                .map(|(id, user, db)| Session { id, user, db })
-                .collect())
+                .map_err(|e| self.error(e))
         })
     }
 
