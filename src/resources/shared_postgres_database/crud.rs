@@ -11,8 +11,8 @@ use super::decide::{
 };
 use super::execute::{
     admin_schemas, build_database, change_owner, create_facts, create_roles, drain,
-    drop_everything, extension_statements, read_back, read_facts, remove_failed_create,
-    resume, settled_for_update, template_refusal, Dropped, ReadBack,
+    drop_everything, extension_statements, read_back, read_facts, remove_failed_create, resume,
+    settled_for_update, template_refusal, Dropped, ReadBack,
 };
 use super::{auth_user, endpoint, Model, SharedPostgresDatabase, Spec};
 use crate::backends::postgres::{PgError, Postgres};
@@ -27,7 +27,11 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
         let spec = Spec::from(&planned);
-        let pg = ctx.client.postgres().await.or_diag("Cannot reach PostgreSQL")?;
+        let pg = ctx
+            .client
+            .postgres()
+            .await
+            .or_diag("Cannot reach PostgreSQL")?;
         let cannot = format!("Cannot create database {:?}", spec.name);
         let template = template_refusal(pg, &spec.template).await;
         if let Some(why) = template.or_diag(&cannot)? {
@@ -63,7 +67,11 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let pg = ctx.client.postgres().await.or_diag("Cannot reach PostgreSQL")?;
+        let pg = ctx
+            .client
+            .postgres()
+            .await
+            .or_diag("Cannot reach PostgreSQL")?;
         let private = Private::parse(&ctx.private);
         let managed_extensions = !model.extensions.is_null();
         let facts = read_facts(pg, &model.name, managed_extensions, &private).await?;
@@ -86,7 +94,11 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         _config: &Value,
     ) -> Applied<Model> {
         let spec = Spec::from(&planned);
-        let pg = ctx.client.postgres().await.or_diag("Cannot reach PostgreSQL")?;
+        let pg = ctx
+            .client
+            .postgres()
+            .await
+            .or_diag("Cannot reach PostgreSQL")?;
         let cannot = format!("Cannot update database {:?}", spec.name);
         let auth = auth_user(ctx);
         let (before, added) = extension_change(&prior, &spec);
@@ -97,7 +109,9 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             .await
             .or_diag(&cannot)?
             .map_err(|r| Error::at_attr(r.attr, "Schema open to the tenant", r.why))?;
-        update_owner(ctx, pg, &prior, &spec).await.or_diag(&cannot)??;
+        update_owner(ctx, pg, &prior, &spec)
+            .await
+            .or_diag(&cannot)??;
         let (admin, mut inside) = update_statements(&prior, &spec, &auth, &create, &before);
         pg.exec_all(&admin).await.or_diag(&cannot)?;
         if spec.extensions.is_some() {
@@ -132,7 +146,10 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             Err(e) => return Err(Error::new("Cannot reach PostgreSQL", e.to_string())),
         };
         let cannot = cannot_drop(name);
-        let owner = private.managed_owner.as_deref().unwrap_or(&spec.roles.owner);
+        let owner = private
+            .managed_owner
+            .as_deref()
+            .unwrap_or(&spec.roles.owner);
         let tenant_roles = [owner, &spec.roles.readwrite, &spec.roles.readonly];
         let database = pg.database_facts(name).await.or_diag(&cannot)?;
         let roles = pg.role_facts(&tenant_roles).await.or_diag(&cannot)?;
@@ -145,14 +162,21 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let deps = pg.foreign_dependencies(&plan.created, name).await;
         let owned = sort_elsewhere(&deps.or_diag(&cannot)?, &plan.created).owned;
         check_owned_elsewhere(name, owned).map_err(|r| r.error())?;
-        let pgb = ctx.client.pgbouncer().await.or_diag("Cannot reach PgBouncer")?;
+        let pgb = ctx
+            .client
+            .pgbouncer()
+            .await
+            .or_diag("Cannot reach PgBouncer")?;
         drain(pgb, name).await?;
         let mut dropped = Dropped::default();
         let result = drop_everything(pg, name, &plan.created, &mut dropped).await;
         resume(pgb, name, &mut ctx.diags).await;
         let (revoked, kept) = (&dropped.revoked, &dropped.kept);
         let ok = result.is_ok();
-        warn(ctx, destroy_warnings(name, revoked, kept, &plan.adopted, ok));
+        warn(
+            ctx,
+            destroy_warnings(name, revoked, kept, &plan.adopted, ok),
+        );
         result.or_diag(&cannot)
     }
 }

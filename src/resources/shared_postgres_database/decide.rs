@@ -21,10 +21,8 @@ pub(super) type Warning = (String, String);
 /// that no tenant's data can be cloned into another's database. `found` is the catalog's
 /// answer for `template` (not asked for `template0`/`template1`); `Some(reason)` refuses.
 pub(super) fn template_verdict(template: &str, found: Option<&DatabaseFacts>) -> Option<String> {
-    if is_builtin_template(template) {
-        return None;
-    }
     match found {
+        _ if is_builtin_template(template) => None,
         Some(f) if f.is_template => None,
         Some(_) => Some(format!("{template:?} is an ordinary database, not a template: copying it would clone its data (another tenant's, perhaps) into the new database. Use template0, template1, or a database an administrator marked as a template (ALTER DATABASE ... IS_TEMPLATE true).")),
         None => Some(format!("No database {template:?} exists to serve as a template. Use template0, template1, or a database marked as a template (datistemplate).")),
@@ -550,8 +548,7 @@ pub(super) fn decide_destroy(
     database: Option<&DatabaseFacts>,
     roles: &[RoleFacts],
 ) -> Result<DestroyPlan, DestroyRefusal> {
-    let cut_off =
-        roles.iter().any(|r| marked_for(r, name)) && database.is_none_or(unfinished);
+    let cut_off = roles.iter().any(|r| marked_for(r, name)) && database.is_none_or(unfinished);
     if protected && !cut_off {
         return Err(DestroyRefusal::Protected { name: name.into() });
     }
@@ -609,7 +606,11 @@ pub(super) enum Round {
 /// The rule of the drop loop: three rounds at most; a 2BP01 (`dependent objects`) on the
 /// created roles, or logins left to drop, is another round while one remains. `dropped`
 /// is how dropping the created roles went (`Err` with the error's SQLSTATE, if any).
-pub(super) fn after_round(last: bool, dropped: Result<(), Option<&str>>, logins_left: bool) -> Round {
+pub(super) fn after_round(
+    last: bool,
+    dropped: Result<(), Option<&str>>,
+    logins_left: bool,
+) -> Round {
     match dropped {
         Err(Some("2BP01")) if !last => Round::Again,
         Err(_) => Round::Fail,
@@ -657,7 +658,10 @@ pub(super) fn update_statements(
         inside.extend(sql::schema_setup(&spec.roles));
     }
     if prior.connection_limit != spec.connection_limit {
-        admin.push(sql::alter_connection_limit(&spec.name, spec.connection_limit));
+        admin.push(sql::alter_connection_limit(
+            &spec.name,
+            spec.connection_limit,
+        ));
     }
     if auth_changed && spec.pgbouncer_auth {
         admin.extend(sql::database_grants(&spec.name, &spec.roles, Some(auth)));

@@ -69,7 +69,10 @@ pub(super) async fn build_database(
     made_database: &mut bool,
 ) -> Result<(), PgError> {
     if !resume {
-        if let Err(e) = pg.exec_all(&[sql::create_database(&create_options(spec))]).await {
+        if let Err(e) = pg
+            .exec_all(&[sql::create_database(&create_options(spec))])
+            .await
+        {
             // A server error means nothing was made (a same-named database created
             // concurrently is someone else's); a lost connection leaves it unknown.
             *made_database = e.code.is_none();
@@ -236,7 +239,9 @@ pub(super) async fn read_facts(
         Some(_) => None,
         None => {
             let owner = private.managed_owner.as_deref().unwrap_or(&cur.owner);
-            pg.role_facts(&TenantRoles::new(name, owner).all()).await.ok()
+            pg.role_facts(&TenantRoles::new(name, owner).all())
+                .await
+                .ok()
         }
     };
     Ok(ReadFacts {
@@ -309,7 +314,10 @@ pub(super) async fn resume(pgb: Option<&PgBouncerAdmin>, name: &str, diags: &mut
     };
     if let Err(errors) = pgb.each(PgBouncerVerb::Resume, name).await {
         for e in errors {
-            diags.warning(format!("Cannot resume {name:?} on PgBouncer"), e.to_string());
+            diags.warning(
+                format!("Cannot resume {name:?} on PgBouncer"),
+                e.to_string(),
+            );
         }
     }
 }
