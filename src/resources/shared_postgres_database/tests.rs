@@ -968,3 +968,57 @@ fn destroy_warns_about_what_it_revoked_kept_and_left() {
     );
     assert!(destroy_warnings("shop", &[], &[], &[], true).is_empty());
 }
+
+// ---- the read after create, stopped -----------------------------------------------------
+
+fn unreachable_postgres(port: u16) -> crate::backends::postgres::Postgres {
+    let s = crate::backends::settings::PostgresSettings {
+        host: "127.0.0.1".into(),
+        port,
+        username: "admin".into(),
+        password: crate::backends::settings::Secret::default(),
+        database: "postgres".into(),
+        sslmode: crate::enums::SslMode::Disable,
+        connect_timeout: 10,
+        tls_files: Default::default(),
+    };
+    crate::backends::postgres::Postgres::new(&s, "admin", "pw")
+}
+
+/// Ctrl-C while the read-back waits ends it at once (not after 40 x 500 ms or a connect
+/// timeout): the create then returns its partial state tainted.
+async fn read_back_stops_on_cancel(pg: crate::backends::postgres::Postgres) {
+    let cancel = tfplugin::Cancel::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        stop.cancel();
+    });
+    let started = std::time::Instant::now();
+    let read = super::execute::read_back(&pg, "shop", &cancel).await;
+    assert!(matches!(read, super::execute::ReadBack::Stopped));
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn read_after_create_on_a_hung_server_ends_on_cancel() {
+    // Accepts TCP, never answers (a stopped process).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    read_back_stops_on_cancel(unreachable_postgres(port)).await;
+}
+
+#[tokio::test]
+async fn read_after_create_retrying_a_refused_server_ends_on_cancel() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    read_back_stops_on_cancel(unreachable_postgres(port)).await;
+}
