@@ -15,7 +15,7 @@ use super::execute::{
     settled_for_update, template_refusal, Dropped, ReadBack,
 };
 use super::{auth_user, endpoint, Model, SharedPostgresDatabase, Spec};
-use crate::backends::postgres::{PgError, Postgres};
+use crate::backends::postgres::Postgres;
 use crate::backends::Backends;
 use crate::resources::common::Ctx;
 use crate::resources::postgres_marks::{sort_elsewhere, Private};
@@ -109,9 +109,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             .await
             .or_diag(&cannot)?
             .map_err(|r| Error::at_attr(r.attr, "Schema open to the tenant", r.why))?;
-        update_owner(ctx, pg, &prior, &spec)
-            .await
-            .or_diag(&cannot)??;
+        update_owner(ctx, pg, &prior, &spec, &cannot).await?;
         let (admin, mut inside) = update_statements(&prior, &spec, &auth, &create, &before);
         pg.exec_all(&admin).await.or_diag(&cannot)?;
         if spec.extensions.is_some() {
@@ -213,32 +211,34 @@ async fn failed_create(
 }
 
 /// Settles which roles this resource created, then renames or replaces the owner role
-/// when the configured owner differs from the managed one. The outer error is the
-/// server's; the inner one a refusal.
+/// when the configured owner differs from the managed one. Server errors are reported
+/// under `cannot`; a refusal on `owner`.
 async fn update_owner(
     ctx: &mut Ctx<'_>,
     pg: &Postgres,
     prior: &Model,
     spec: &Spec,
-) -> Result<Result<(), Error>, PgError> {
+    cannot: &str,
+) -> Result<(), Error> {
     let private = Private::parse(&ctx.private);
     let prior_owner = prior.owner.as_option().cloned().unwrap_or_default();
     let managed = private.managed_owner.clone().unwrap_or(prior_owner);
-    let private = settled_for_update(pg, private, &spec.name, &managed).await?;
+    let settled = settled_for_update(pg, private, &spec.name, &managed).await;
+    let private = settled.or_diag(cannot)?;
     let new_owner = spec.roles.owner.as_str();
     if managed == new_owner {
-        return Ok(Ok(()));
+        return Ok(());
     }
-    let existing = pg.existing_roles(&[new_owner, &managed]).await?;
-    let change = match decide_owner(&private, &managed, new_owner, &existing) {
-        Ok(Some(change)) => change,
-        Ok(None) => return Ok(Ok(())),
-        Err(taken) => return Ok(Err(taken.error())),
+    let existing = pg.existing_roles(&[new_owner, &managed]).await;
+    let existing = existing.or_diag(cannot)?;
+    let decided = decide_owner(&private, &managed, new_owner, &existing);
+    let Some(change) = decided.map_err(|taken| taken.error())? else {
+        return Ok(());
     };
-    change_owner(pg, spec, &change.step).await?;
+    change_owner(pg, spec, &change.step).await.or_diag(cannot)?;
     if let OwnerStep::Create { left: Some(left) } = &change.step {
         warn(ctx, vec![owner_left_warning(left, new_owner)]);
     }
     ctx.private = change.private.to_bytes();
-    Ok(Ok(()))
+    Ok(())
 }
