@@ -6,20 +6,24 @@
 //! Vault issued for the database with it and revokes what other accounts hold on it
 //! (`mysql_accounts` decides which is which).
 
-use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use serde::{Deserialize, Serialize};
-use tfplugin::{Applied, Error};
+use tfplugin::{Applied, Cancel, Error, Failure, OrDiag, OrTaint};
 use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Validator, Value};
 
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, check_no_nul, decode, import_name, merge, need, read_private,
-    Ctx,
+    attribute_error, check_no_nul, decode, import_name, merge, read_private, Ctx,
 };
-use crate::resources::mysql_accounts;
+use crate::resources::mysql_accounts::{self, Teardown};
 use crate::sql;
+
+mod decide;
+#[cfg(test)]
+mod tests;
+
+use decide::{CreateFailed, CreateStep, CutCreate, Found, Gate, Refusal, Seen};
 
 /// The resource type.
 pub struct SharedMysqlDatabase;
@@ -111,12 +115,12 @@ fn collation_matches(charset: &str, collation: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('_'))
 }
 
-/// Records a name or value the SQL builders refused (a NUL byte): nothing was sent.
-fn unquotable(diags: &mut Diagnostics, e: sql::BadIdentifier) {
-    diags.error(
+/// A name or value the SQL builders refused (a NUL byte): nothing was sent.
+fn unquotable(e: sql::BadIdentifier) -> Error {
+    Error::new(
         "Invalid name or value",
         format!("{e}. Nothing was sent to MySQL."),
-    );
+    )
 }
 
 fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model {
@@ -132,44 +136,6 @@ fn state_from(base: &Model, info: &SchemaInfo, endpoint: (String, u16)) -> Model
 
 fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
     ctx.client.app_endpoint(Engine::Mysql).unwrap_or_default()
-}
-
-/// Checks charset and collation against the server before any DDL, so a typo becomes a
-/// diagnostic on the attribute instead of a server error. `false` when a diagnostic was
-/// recorded: the check's own, or `fail`'s when the server could not be asked.
-async fn server_knows(
-    diags: &mut Diagnostics,
-    mysql: &Mysql,
-    charset: &str,
-    collation: Option<&str>,
-    fail: impl FnOnce(&mut Diagnostics, MysqlError),
-) -> bool {
-    let (known, applies) = match mysql.charset_check(charset, collation).await {
-        Ok(verdict) => verdict,
-        Err(e) => {
-            fail(diags, e);
-            return false;
-        }
-    };
-    if !known {
-        attribute_error(
-            diags,
-            "charset",
-            "Unknown character set",
-            format!("The server has no character set {charset:?}; `SHOW CHARACTER SET` lists those it has."),
-        );
-        return false;
-    }
-    if !applies {
-        attribute_error(
-            diags,
-            "collation",
-            "Unknown collation for this character set",
-            format!("The server has no collation {:?} for character set {charset:?}; `SHOW COLLATION WHERE Charset = '{charset}'` lists them.", collation.unwrap_or_default()),
-        );
-        return false;
-    }
-    true
 }
 
 /// Warns when accounts already hold database-level grants that reach `name`.
@@ -192,60 +158,6 @@ async fn warn_about_grants(diags: &mut Diagnostics, mysql: &Mysql, name: &str) {
     }
 }
 
-/// Names, after a destroy, the logins dropped or left locked and the accounts whose
-/// grants were revoked or left.
-fn warn_about_teardown(
-    diags: &mut Diagnostics,
-    name: &str,
-    t: &mysql_accounts::Teardown,
-    dropped: &[String],
-    locked: &[String],
-) {
-    if !dropped.is_empty() {
-        diags.warning(
-            format!("Logins of database {name:?} dropped"),
-            format!("These logins had been issued by Vault for this database alone; their sessions were ended and they were dropped (their Vault leases end without effect): {}.", dropped.join(", ")),
-        );
-    }
-    if !locked.is_empty() {
-        diags.warning(
-            format!("Logins of database {name:?} locked but not dropped"),
-            format!("Their sessions were ended and they are locked (ACCOUNT LOCK), but DROP USER failed: {}. Drop them by hand.", locked.join(", ")),
-        );
-    }
-    if !t.unproxy.is_empty() {
-        let list: Vec<String> = t
-            .unproxy
-            .iter()
-            .map(|(login, proxy)| format!("{} on {}", proxy.display(), login.display()))
-            .collect();
-        diags.warning(
-            format!("Proxy grants on the logins of {name:?} revoked"),
-            format!(
-                "These accounts could act as the dropped logins: {}.",
-                list.join(", ")
-            ),
-        );
-    }
-    if !t.revoke.is_empty() {
-        diags.warning(
-            format!("Grants on database {name:?} revoked"),
-            format!("These accounts and roles held privileges on the destroyed database; those were revoked (they keep everything else, and their sessions inside it were ended), so none of them reaches a later database of the same name: {}.", mysql_accounts::describe_grants(&t.revoke)),
-        );
-    }
-    if !t.kept.is_empty() {
-        let list: Vec<String> = t
-            .kept
-            .iter()
-            .map(|(a, patterns)| format!("{} (`{}`.*)", a.display(), patterns.join("`.*, `")))
-            .collect();
-        diags.warning(
-            format!("Wildcard grants still reach the name {name:?}"),
-            format!("These grants use `_` or `%` as wildcards, so they are grants on other databases too and were left in place; a later database named {name:?} is open to them: {}. Revoke them, or escape the wildcards (`\\_`), if that is not meant.", list.join(", ")),
-        );
-    }
-}
-
 /// Private state of an instance whose create made the database but did not finish:
 /// Terraform keeps it tainted, and destroy may drop it despite `deletion_protection`
 /// (it was never handed out).
@@ -263,128 +175,275 @@ fn create_pending(private: &[u8]) -> bool {
     read_private::<Private>(private).create_pending
 }
 
-/// A failed statement whose effect is unknown: the connection was cut (no server error,
-/// or MariaDB's "connection was killed" / "query interrupted").
-fn outcome_unknown(e: &MysqlError) -> bool {
-    matches!(e.code, None | Some(1927 | 1317 | 2006 | 2013))
+/// The marker a create writes into the database comment (MariaDB) until it finishes.
+const MARKER: &str = sql::MYSQL_CREATE_PENDING_MARKER;
+
+/// How a create's read-back and marker clearing retry: attempts, and the pause between.
+const RETRIES: usize = 20;
+/// The pause between two retries.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Waits between two retries; `false` when Terraform asked the provider to stop first.
+async fn pause(cancel: &Cancel) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep(RETRY_PAUSE) => true,
+    }
 }
 
-/// The steps after `CREATE DATABASE`: align charset/collation when resuming, clear the
-/// marker, read the database back. A failure here returns the partial state with the
+/// The error of a step after `CREATE DATABASE`: the database exists, so the instance is
+/// recorded tainted and replaced.
+fn finish_failed(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        format!("Cannot finish creating database {name:?}"),
+        format!("{e}. The database exists: Terraform marks it tainted and replaces it on the next apply."),
+    )
+}
+
+/// Checks charset and collation against the server before any DDL, so a typo becomes a
+/// diagnostic on the attribute instead of a server error; `fail` words a server error.
+async fn check_charset(
+    mysql: &Mysql,
+    charset: &str,
+    collation: Option<&str>,
+    fail: &(dyn Fn(MysqlError) -> Error + Sync),
+) -> Result<(), Error> {
+    let verdict = mysql
+        .charset_check(charset, collation)
+        .await
+        .map_err(fail)?;
+    Ok(decide::charset_verdict(charset, collation, verdict)?)
+}
+
+/// Observes what exists under the name a create wants.
+async fn observe_name(mysql: &Mysql, name: &str) -> Result<Found, MysqlError> {
+    if mysql.schema(name).await?.is_none() {
+        return Ok(Found::Nothing);
+    }
+    let comment = mysql.schema_comment(name).await?;
+    Ok(decide::found(true, comment.as_deref(), MARKER))
+}
+
+/// `CREATE DATABASE` (with the marker where the server keeps comments). A statement cut
+/// off by a lost connection may have run: the marker, looked for again, tells.
+async fn create_database(
+    diags: &mut Diagnostics,
+    mysql: &Mysql,
+    planned: &Model,
+    comments: bool,
+    fail: &(dyn Fn(MysqlError) -> Error + Sync),
+) -> Result<(), Error> {
+    let name = &planned.name;
+    let collation = planned.collation.as_option().map(String::as_str);
+    let marker = comments.then_some(MARKER);
+    let create = [
+        sql::mysql_create_database(name, &planned.charset, collation, marker)
+            .map_err(unquotable)?,
+    ];
+    let Err(e) = mysql.exec(&create).await else {
+        return Ok(());
+    };
+    match decide::create_failed(e.code) {
+        CreateFailed::Concurrent => Err(Refusal::CreatedConcurrently(name.clone()).into()),
+        CreateFailed::Refused => Err(fail(e)),
+        CreateFailed::LookAgain => {
+            let seen = match mysql.schema_comment(name).await {
+                Ok(c) => Some(c.as_deref() == Some(MARKER)),
+                Err(again) => {
+                    tracing::debug!(error = %again, "cannot check whether CREATE DATABASE ran");
+                    None
+                }
+            };
+            match decide::cut_create(seen, comments) {
+                CutCreate::Ran => Ok(()),
+                CutCreate::Failed { warn_unknown } => {
+                    if warn_unknown {
+                        diags.warning(
+                            format!("Whether database {name:?} was created is unknown"),
+                            "MySQL 8 keeps no database comment, so a database created by a CREATE whose connection was cut cannot be told apart from a foreign one. If the next apply says it already exists, import it.",
+                        );
+                    }
+                    Err(fail(e))
+                }
+            }
+        }
+    }
+}
+
+/// The state of a create that made the database but did not finish (recorded tainted).
+fn pending_state(planned: &Model, (host, port): (String, u16)) -> Model {
+    Model {
+        id: Known::Value(planned.name.clone()),
+        host: Known::Value(host),
+        port: Known::Value(port.into()),
+        collation: match &planned.collation {
+            Known::Unknown => Known::Null,
+            c => c.clone(),
+        },
+        ..planned.clone()
+    }
+}
+
+/// The steps after `CREATE DATABASE`: align charset/collation when resuming, read the
+/// database back, clear the marker. A failure returns the partial state with the
 /// error, so Terraform records the instance as tainted and replaces it next time.
 async fn finish_create(
     ctx: &mut Ctx<'_>,
     mysql: &Mysql,
     planned: &Model,
     resuming: bool,
-) -> Option<Model> {
-    let name = planned.name.clone();
-    let charset = planned.charset.clone();
-    let collation = planned.collation.as_option().cloned();
-    let partial = |ctx: &mut Ctx<'_>| {
-        ctx.private = CREATE_PENDING_PRIVATE.to_vec();
-        let (host, port) = endpoint(ctx);
-        let s = Model {
-            id: Known::Value(name.clone()),
-            host: Known::Value(host),
-            port: Known::Value(port.into()),
-            collation: match &planned.collation {
-                Known::Unknown => Known::Null,
-                c => c.clone(),
-            },
-            ..planned.clone()
-        };
-        Some(s)
-    };
-    let fail = |diags: &mut Diagnostics, e: MysqlError| {
-        backend_error(
-            diags,
-            format!("Cannot finish creating database {name:?}"),
-            format!("{e}. The database exists: Terraform marks it tainted and replaces it on the next apply."),
-        )
-    };
-    let mut statements = Vec::new();
+) -> Applied<Model> {
+    match finish_steps(&ctx.cancel, mysql, planned, resuming).await {
+        Ok(info) => {
+            ctx.private = Vec::new();
+            Ok(state_from(planned, &info, endpoint(ctx)))
+        }
+        Err(Failure::Tainted { error, .. }) => {
+            ctx.private = CREATE_PENDING_PRIVATE.to_vec();
+            Err(error.tainted(pending_state(planned, endpoint(ctx))))
+        }
+        Err(Failure::Error(e)) => Err(e.into()),
+    }
+}
+
+/// [`finish_create`]'s steps; a tainted failure (its partial object is made by the caller).
+async fn finish_steps(
+    cancel: &Cancel,
+    mysql: &Mysql,
+    planned: &Model,
+    resuming: bool,
+) -> Result<SchemaInfo, Failure<()>> {
+    let name = &planned.name;
+    let fail = |e: MysqlError| finish_failed(name, e);
     if resuming {
-        if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
-            return partial(ctx);
-        }
-        match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
-            Ok(s) => statements.push(s),
-            Err(e) => {
-                unquotable(&mut ctx.diags, e);
-                return partial(ctx);
-            }
-        }
+        let collation = planned.collation.as_option().map(String::as_str);
+        check_charset(mysql, &planned.charset, collation, &fail)
+            .await
+            .or_taint(&())?;
+        let alter = sql::mysql_alter_database(name, &planned.charset, collation)
+            .map_err(unquotable)
+            .or_taint(&())?;
+        mysql.exec(&[alter]).await.map_err(fail).or_taint(&())?;
     }
-    if !statements.is_empty() {
-        if let Err(e) = mysql.exec(&statements).await {
-            fail(&mut ctx.diags, e);
-            return partial(ctx);
-        }
-    }
-    let mut read = mysql.schema(&name).await;
-    for _ in 0..20 {
-        if read.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        read = mysql.schema(&name).await;
-    }
-    let info = match read {
-        Ok(Some(info)) => info,
-        Ok(None) => {
-            ctx.diags.error(
+    let info = match read_back(cancel, mysql, name).await.or_taint(&())? {
+        Some(info) => info,
+        None => {
+            return Err(Error::new(
                 format!("Database {name:?} vanished right after creation"),
                 "Something dropped it concurrently.",
-            );
-            return None;
-        }
-        Err(e) => {
-            fail(&mut ctx.diags, e);
-            return partial(ctx);
+            )
+            .into())
         }
     };
     // Last: clear the marker. Until then a cut-off create leaves it, so the next create
     // resumes and a destroy of the tainted instance knows the database is its own.
     if matches!(mysql.dialect().await, Ok(d) if d.schema_comments()) {
-        let clear = match sql::mysql_set_database_comment(&name, "") {
-            Ok(s) => [s],
-            Err(e) => {
-                unquotable(&mut ctx.diags, e);
-                return partial(ctx);
-            }
-        };
-        if let Err(mut e) = mysql.exec(&clear).await {
-            // The clear may have run before the connection died: look again for a while
-            // on fresh connections, rather than leaving a finished database tainted (its
-            // replacement would then meet deletion_protection).
-            let mut cleared = false;
-            for _ in 0..20 {
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-                match mysql.schema_comment(&name).await {
-                    Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {
-                        if let Err(again) = mysql.exec(&clear).await {
-                            e = again;
-                        } else {
-                            cleared = true;
-                            break;
-                        }
-                    }
-                    Ok(_) => {
-                        cleared = true;
-                        break;
-                    }
-                    Err(again) => e = again,
-                }
-            }
-            if !cleared {
-                fail(&mut ctx.diags, e);
-                return partial(ctx);
-            }
+        let clear = [sql::mysql_set_database_comment(name, "")
+            .map_err(unquotable)
+            .or_taint(&())?];
+        if let Err(e) = mysql.exec(&clear).await {
+            clear_again(cancel, mysql, name, &clear, e)
+                .await
+                .map_err(fail)
+                .or_taint(&())?;
         }
     }
-    ctx.private = Vec::new();
-    Some(state_from(planned, &info, endpoint(ctx)))
+    Ok(info)
+}
+
+/// Reads the database just made, retrying a failed read for a while (a connection cut
+/// right after the create); ends early when Terraform asks the provider to stop.
+async fn read_back(
+    cancel: &Cancel,
+    mysql: &Mysql,
+    name: &str,
+) -> Result<Option<SchemaInfo>, Error> {
+    let mut read = mysql.schema(name).await;
+    for _ in 0..RETRIES {
+        if read.is_ok() {
+            break;
+        }
+        if !pause(cancel).await {
+            return Err(finish_failed(name, "Terraform asked the provider to stop"));
+        }
+        read = mysql.schema(name).await;
+    }
+    read.map_err(|e| finish_failed(name, e))
+}
+
+/// After a failed clear of the marker: the clear may have run before the connection
+/// died, so look again for a while on fresh connections (clearing again while it is
+/// there) rather than leaving a finished database tainted (its replacement would then
+/// meet deletion_protection). The last error when it never got through.
+async fn clear_again(
+    cancel: &Cancel,
+    mysql: &Mysql,
+    name: &str,
+    clear: &[String],
+    mut e: MysqlError,
+) -> Result<(), MysqlError> {
+    for _ in 0..RETRIES {
+        if !pause(cancel).await {
+            return Err(e);
+        }
+        match mysql.schema_comment(name).await {
+            Ok(Some(c)) if c == MARKER => match mysql.exec(clear).await {
+                Ok(()) => return Ok(()),
+                Err(again) => e = again,
+            },
+            Ok(_) => return Ok(()),
+            Err(again) => e = again,
+        }
+    }
+    Err(e)
+}
+
+/// What a protected destroy looks at: whether the database exists and bears the marker.
+/// MySQL unreachable or unreadable reads as present (protection holds).
+async fn look_before_destroy(ctx: &Ctx<'_>, name: &str) -> Seen {
+    let Ok(mysql) = ctx.client.mysql().await else {
+        return Seen::NotLooked;
+    };
+    if let Ok(None) = mysql.schema(name).await {
+        return Seen::Gone;
+    }
+    match mysql.schema_comment(name).await {
+        Ok(Some(c)) if c == MARKER => Seen::Marked,
+        _ => Seen::Present,
+    }
+}
+
+/// Drops the database with what [`mysql_accounts::teardown`] decided: locks, unproxies
+/// and revokes first, ends the sessions, drops the database, then the logins (after it:
+/// MySQL 8 refuses to drop a user still named as the DEFINER of a stored object). Returns
+/// the logins dropped, and those left locked with the reason.
+async fn drop_with_accounts(
+    mysql: &Mysql,
+    name: &str,
+    t: &Teardown,
+    cannot: &str,
+) -> Result<(Vec<String>, Vec<String>), Error> {
+    let drop_database = sql::mysql_drop_database(name).map_err(unquotable)?;
+    let drop_users = t
+        .drop
+        .iter()
+        .map(sql::mysql::mysql_drop_user)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unquotable)?;
+    let before = mysql_accounts::teardown_statements(t).map_err(unquotable)?;
+    mysql.exec(&before).await.or_diag(cannot)?;
+    let sessions = mysql.sessions().await.or_diag(cannot)?;
+    let ids = mysql_accounts::sessions_to_end(&sessions, name, &t.drop);
+    mysql.end_sessions(&ids).await.or_diag(cannot)?;
+    mysql.exec(&[drop_database]).await.or_diag(cannot)?;
+    let (mut dropped, mut locked) = (Vec::new(), Vec::new());
+    for (login, statement) in t.drop.iter().zip(drop_users) {
+        match mysql.exec(&[statement]).await {
+            Ok(()) => dropped.push(login.display()),
+            Err(e) => locked.push(format!("{} ({})", login.display(), e.message)),
+        }
+    }
+    Ok((dropped, locked))
 }
 
 #[async_trait::async_trait]
@@ -487,122 +546,33 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
     type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
-        let out = async {
-            let planned = &planned;
-            let name = planned.name.clone();
-            let charset = planned.charset.clone();
-            let collation = planned.collation.as_option().cloned();
-            let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
-            let fail = |diags: &mut Diagnostics, e: MysqlError| {
-                backend_error(diags, format!("Cannot create database {name:?}"), e)
-            };
-            let dialect = match mysql.dialect().await {
-                Ok(d) => d,
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-            };
-            match mysql.schema(&name).await {
-                Ok(Some(_)) => match mysql.schema_comment(&name).await {
-                    // Made by a create of this provider that never finished: resume it.
-                    Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {
-                        tracing::info!(database = %name, "resuming a create that never finished");
-                        return finish_create(ctx, mysql, planned, true).await;
-                    }
-                    Ok(_) => {
-                        attribute_error(
-                            &mut ctx.diags,
-                            "name",
-                            format!("Database {name:?} already exists"),
-                            format!("A database named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                        );
-                        return None;
-                    }
-                    Err(e) => {
-                        fail(&mut ctx.diags, e);
-                        return None;
-                    }
-                },
-                Ok(None) => {}
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-            }
-            if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await {
-                return None;
-            }
-            warn_about_grants(&mut ctx.diags, mysql, &name).await;
-            // On MariaDB the marker is written by the CREATE itself: a database bearing it can
-            // only come from a create of this provider.
-            let marker = dialect
-                .schema_comments()
-                .then_some(sql::MYSQL_CREATE_PENDING_MARKER);
-            let create = match sql::mysql_create_database(&name, &charset, collation.as_deref(), marker)
-            {
-                Ok(s) => [s],
-                Err(e) => {
-                    unquotable(&mut ctx.diags, e);
-                    return None;
-                }
-            };
-            if let Err(e) = mysql.exec(&create).await {
-                if e.code == Some(1007) {
-                    attribute_error(
-                        &mut ctx.diags,
-                        "name",
-                        format!("Database {name:?} already exists"),
-                        format!("It was created concurrently, outside this resource. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                    );
-                    return None;
-                }
-                if !outcome_unknown(&e) {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-                // The connection died while CREATE DATABASE ran: it may have been executed.
-                // Look again on a fresh connection; our marker tells whether it was.
-                match mysql.schema_comment(&name).await {
-                    Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER => {}
-                    Ok(_) => {
-                        fail(&mut ctx.diags, e);
-                        if !dialect.schema_comments() {
-                            ctx.diags.warning(
-                                format!("Whether database {name:?} was created is unknown"),
-                                "MySQL 8 keeps no database comment, so a database created by a CREATE whose connection was cut cannot be told apart from a foreign one. If the next apply says it already exists, import it.",
-                            );
-                        }
-                        return None;
-                    }
-                    Err(again) => {
-                        fail(&mut ctx.diags, e);
-                        tracing::debug!(error = %again, "cannot check whether CREATE DATABASE ran");
-                        return None;
-                    }
-                }
-            }
-            finish_create(ctx, mysql, planned, false).await
+        let name = &planned.name;
+        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let fail =
+            |e: MysqlError| Error::new(format!("Cannot create database {name:?}"), e.to_string());
+        let dialect = mysql.dialect().await.map_err(fail)?;
+        let found = observe_name(mysql, name).await.map_err(fail)?;
+        if decide::create_step(found, name)? == CreateStep::Resume {
+            tracing::info!(database = %name, "resuming a create that never finished");
+            return finish_create(ctx, mysql, &planned, true).await;
         }
-        .await;
-        legacy_applied(&mut ctx.diags, out)
+        let collation = planned.collation.as_option().map(String::as_str);
+        check_charset(mysql, &planned.charset, collation, &fail).await?;
+        warn_about_grants(&mut ctx.diags, mysql, name).await;
+        // On MariaDB the marker is written by the CREATE itself: a database bearing it can
+        // only come from a create of this provider.
+        let comments = dialect.schema_comments();
+        create_database(&mut ctx.diags, mysql, &planned, comments, &fail).await?;
+        finish_create(ctx, mysql, &planned, false).await
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let out = async {
-            let name = model.name.clone();
-            let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
-            match mysql.schema(&name).await {
-                Ok(Some(info)) => Some(state_from(&model, &info, endpoint(ctx))),
-                Ok(None) => None,
-                Err(e) => {
-                    backend_error(&mut ctx.diags, format!("Cannot read database {name:?}"), e);
-                    Some(model)
-                }
-            }
-        }
-        .await;
-        legacy_read(&mut ctx.diags, out)
+        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let found = mysql
+            .schema(&model.name)
+            .await
+            .or_diag(format!("Cannot read database {:?}", model.name))?;
+        Ok(found.map(|info| state_from(&model, &info, endpoint(ctx))))
     }
 
     async fn update(
@@ -612,247 +582,60 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         planned: Model,
         _config: &Value,
     ) -> Applied<Model> {
-        let out = async {
-            let name = planned.name.clone();
-            let charset = planned.charset.clone();
-            let collation = planned.collation.as_option().cloned();
-            let mysql = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await)?;
-            let fail = |diags: &mut Diagnostics, e: MysqlError| {
-                backend_error(diags, format!("Cannot update database {name:?}"), e)
-            };
-            let changed = prior.charset != planned.charset || prior.collation != planned.collation;
-            if changed {
-                if !server_knows(&mut ctx.diags, mysql, &charset, collation.as_deref(), &fail).await
-                {
-                    return None;
-                }
-                let alter = match sql::mysql_alter_database(&name, &charset, collation.as_deref()) {
-                    Ok(s) => [s],
-                    Err(e) => {
-                        unquotable(&mut ctx.diags, e);
-                        return None;
-                    }
-                };
-                if let Err(e) = mysql.exec(&alter).await {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-            }
-            match mysql.schema(&name).await {
-                Ok(Some(info)) => Some(state_from(&planned, &info, endpoint(ctx))),
-                Ok(None) => {
-                    ctx.diags.error(
-                        format!("Database {name:?} disappeared during update"),
-                        "Something dropped it concurrently; the next plan will create it again.",
-                    );
-                    None
-                }
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    None
-                }
-            }
+        let name = &planned.name;
+        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let fail =
+            |e: MysqlError| Error::new(format!("Cannot update database {name:?}"), e.to_string());
+        if prior.charset != planned.charset || prior.collation != planned.collation {
+            let collation = planned.collation.as_option().map(String::as_str);
+            check_charset(mysql, &planned.charset, collation, &fail).await?;
+            let alter =
+                sql::mysql_alter_database(name, &planned.charset, collation).map_err(unquotable)?;
+            mysql.exec(&[alter]).await.map_err(fail)?;
         }
-        .await;
-        legacy_applied(&mut ctx.diags, out)
+        match mysql.schema(name).await.map_err(fail)? {
+            Some(info) => Ok(state_from(&planned, &info, endpoint(ctx))),
+            None => Err(Error::new(
+                format!("Database {name:?} disappeared during update"),
+                "Something dropped it concurrently; the next plan will create it again.",
+            )
+            .into()),
+        }
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
-        let out = async {
-            let name = prior.name;
-            let protected = prior.deletion_protection.unwrap_or(true);
-            // A create that never finished (its instance is tainted) made a database nobody
-            // was handed: protection does not keep it. Known from the private state, or on
-            // MariaDB from the marker that only a finished create clears.
-            let mut pending = create_pending(&ctx.private);
-            if protected && !pending {
-                if let Ok(mysql) = ctx.client.mysql().await {
-                    // A database that does not exist has nothing to protect (a tainted create
-                    // cut off before CREATE DATABASE took effect): the delete is a no-op.
-                    if let Ok(None) = mysql.schema(&name).await {
-                        return;
-                    }
-                    pending = matches!(mysql.schema_comment(&name).await, Ok(Some(c)) if c == sql::MYSQL_CREATE_PENDING_MARKER);
-                }
+        let name = &prior.name;
+        let protected = prior.deletion_protection.unwrap_or(true);
+        // A create that never finished (its instance is tainted) made a database nobody
+        // was handed: protection does not keep it. Known from the private state, or on
+        // MariaDB from the marker that only a finished create clears.
+        let pending = create_pending(&ctx.private);
+        let seen = if protected && !pending {
+            look_before_destroy(ctx, name).await
+        } else {
+            Seen::NotLooked
+        };
+        match decide::destroy_gate(name, protected, pending, seen)? {
+            Gate::Nothing => return Ok(()),
+            Gate::Drop { warn_unfinished } if warn_unfinished => {
+                let (summary, detail) = decide::unfinished_warning(name);
+                ctx.diags.warning(summary, detail);
             }
-            if pending && protected {
-                ctx.diags.warning(
-                    format!("Dropping database {name:?}, whose create never finished"),
-                    "Its create was cut off, so Terraform marked it tainted; it was never handed out, so deletion_protection does not keep it.",
-                );
-            }
-            if !pending && protected {
-                attribute_error(
-                    &mut ctx.diags,
-                    "deletion_protection",
-                    format!("Database {name:?} is protected by deletion_protection"),
-                    "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
-                );
-                return;
-            }
-            let Some(mysql) = need(&mut ctx.diags, "MySQL", ctx.client.mysql().await) else {
-                return;
-            };
-            let cannot = format!("Cannot drop database {name:?}");
-            // The logins Vault issued for this database must not outlive it, nor may other
-            // accounts keep grants that reach a later database of the same name.
-            let teardown = match mysql.database_access(&name).await {
-                Ok(access) => mysql_accounts::teardown(&name, mysql.admin_user(), &access),
-                Err(e) => {
-                    backend_error(&mut ctx.diags, cannot, format!("{e}. Nothing was dropped: before the database, destroy ends the logins issued for it and revokes the grants other accounts hold on it, which needs SELECT on the `mysql` schema, CREATE USER and the right to end other sessions (CONNECTION_ADMIN or SUPER)."));
-                    return;
-                }
-            };
-            let (drop_database, drop_users) = match (
-                sql::mysql_drop_database(&name),
-                teardown
-                    .drop
-                    .iter()
-                    .map(sql::mysql::mysql_drop_user)
-                    .collect::<Result<Vec<_>, _>>(),
-            ) {
-                (Ok(d), Ok(u)) => (d, u),
-                (Err(e), _) | (_, Err(e)) => {
-                    unquotable(&mut ctx.diags, e);
-                    return;
-                }
-            };
-            let before = match mysql_accounts::teardown_statements(&teardown) {
-                Ok(s) => s,
-                Err(e) => {
-                    unquotable(&mut ctx.diags, e);
-                    return;
-                }
-            };
-            let ended = async {
-                mysql.exec(&before).await?;
-                let sessions = mysql.sessions().await?;
-                let ids = mysql_accounts::sessions_to_end(&sessions, &name, &teardown.drop);
-                mysql.end_sessions(&ids).await?;
-                mysql.exec(&[drop_database]).await
-            }
-            .await;
-            if let Err(e) = ended {
-                backend_error(&mut ctx.diags, cannot, e);
-                return;
-            }
-            // After the database: MySQL 8 refuses to drop a user still named as the DEFINER of
-            // a stored object, and the objects went with it. Locked until then.
-            let mut dropped = Vec::new();
-            let mut locked = Vec::new();
-            for (login, statement) in teardown.drop.iter().zip(drop_users) {
-                match mysql.exec(&[statement]).await {
-                    Ok(()) => dropped.push(login.display()),
-                    Err(e) => locked.push(format!("{} ({})", login.display(), e.message)),
-                }
-            }
-            warn_about_teardown(&mut ctx.diags, &name, &teardown, &dropped, &locked);
+            Gate::Drop { .. } => {}
         }
-        .await;
-        legacy_done(&mut ctx.diags, out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resources::common::{assert_verdicts, test_plan};
-    use tfplugin::ResourceType;
-
-    #[test]
-    fn names() {
-        assert_verdicts(
-            check_name,
-            &["app", "App_1", "_x", "9lives", &"a".repeat(64)],
-            &[
-                "",
-                "a-b",
-                "a b",
-                "a;drop",
-                "a`b",
-                "é",
-                "mysql",
-                "SYS",
-                "information_schema",
-                "Performance_Schema",
-                &"a".repeat(65),
-            ],
-        );
-    }
-
-    #[test]
-    fn charset_and_collation_names() {
-        for ok in ["utf8mb4", "latin1", "utf8mb3", "binary"] {
-            assert!(check_charset_name("character set", ok).is_ok(), "{ok}");
+        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let cannot = format!("Cannot drop database {name:?}");
+        // The logins Vault issued for this database must not outlive it, nor may other
+        // accounts keep grants that reach a later database of the same name.
+        let access = mysql
+            .database_access(name)
+            .await
+            .map_err(|e| Error::new(&cannot, decide::access_unreadable(e)))?;
+        let teardown = mysql_accounts::teardown(name, mysql.admin_user(), &access);
+        let (dropped, locked) = drop_with_accounts(mysql, name, &teardown, &cannot).await?;
+        for (summary, detail) in decide::teardown_warnings(name, &teardown, &dropped, &locked) {
+            ctx.diags.warning(summary, detail);
         }
-        for bad in ["", "UTF8MB4", "utf8", "utf8_general_ci", "a b", "x'y"] {
-            assert!(check_charset_name("collation", bad).is_err(), "{bad}");
-        }
-        assert!(collation_matches("utf8mb4", "utf8mb4_0900_ai_ci"));
-        assert!(collation_matches("utf8mb4", "utf8mb4_uca1400_ai_ci"));
-        assert!(collation_matches("binary", "binary"));
-        assert!(!collation_matches("utf8mb4", "latin1_swedish_ci"));
-        assert!(!collation_matches("utf8mb4", "uca1400_ai_ci"));
-        assert!(!collation_matches("utf8", "utf8mb4_bin"));
-    }
-
-    use crate::resources::common::test_object as obj;
-
-    fn collation(v: &Value) -> Known<String> {
-        v.to_model::<CharsetPart>().unwrap().collation
-    }
-
-    #[tokio::test]
-    async fn a_new_charset_plans_the_collation_unknown_unless_configured() {
-        let r = SharedMysqlDatabase;
-        let prior = obj(&[
-            ("name", Value::string("app")),
-            ("charset", Value::string("latin1")),
-            ("collation", Value::string("latin1_swedish_ci")),
-        ]);
-        let no_collation = obj(&[("collation", Value::Null)]);
-        let mut plan = test_plan(
-            &prior,
-            &no_collation,
-            obj(&[
-                ("name", Value::string("app")),
-                ("charset", Value::string("utf8mb4")),
-                ("collation", Value::string("latin1_swedish_ci")),
-            ]),
-        );
-        r.modify_plan(&mut plan).await;
-        assert!(collation(&plan.planned).is_unknown());
-
-        let config = obj(&[("collation", Value::string("utf8mb4_bin"))]);
-        let mut plan = test_plan(
-            &prior,
-            &config,
-            obj(&[
-                ("charset", Value::string("utf8mb4")),
-                ("collation", Value::string("utf8mb4_bin")),
-            ]),
-        );
-        r.modify_plan(&mut plan).await;
-        assert_eq!(
-            collation(&plan.planned).as_option().map(String::as_str),
-            Some("utf8mb4_bin")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_collation_of_another_charset_is_refused_on_the_attribute() {
-        let mut diags = Diagnostics::default();
-        let config = obj(&[
-            ("charset", Value::string("latin1")),
-            ("collation", Value::string("utf8mb4_bin")),
-        ]);
-        SharedMysqlDatabase
-            .validate(&config, &ClientInfo::default(), &mut diags)
-            .await;
-        assert!(diags.has_errors());
-        assert_eq!(
-            diags.0[0].attribute,
-            Some(tfplugin::AttributePath::attr("collation"))
-        );
+        Ok(())
     }
 }
