@@ -4,27 +4,33 @@
 //! user's effective rules with those recorded at the last apply, so rules changed out of
 //! band show up as a diff; a user lost in a Redis restart is planned for creation.
 
-use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use tfplugin::{Applied, Error};
+use tfplugin::typed::try_decode;
+use tfplugin::{Applied, Cancel, Error, Failure, OrDiag, OrTaint};
 use tfplugin::{
     Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type,
     Validator, Value,
 };
 
-use crate::backends::redis::{password_hash, AclSpec, AclUser, Overlap, Redis};
+use crate::backends::redis::{password_hash, AclSpec, AclUser, Redis, RedisError};
 use crate::backends::Backends;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_settings, decode, derived, import_name, merge,
-    need, plan_views, read_private, write_private, Ctx,
+    check_password_settings, decode, derived, import_name, merge, plan_views, read_private,
+    write_private, Ctx,
 };
 use crate::resources::redis_acl::{
-    self, check_channel, check_command_rule, check_name, check_prefix, key_rule, DEFAULT_COMMANDS,
+    self, check_channel, check_command_rule, check_name, check_prefix, DEFAULT_COMMANDS,
 };
 use crate::sql;
+
+mod decide;
+#[cfg(test)]
+mod tests;
+
+use decide::{CreateFacts, KeySweep, Landed, Refusal};
 
 /// The resource type.
 pub struct SharedRedisNamespace;
@@ -215,37 +221,27 @@ async fn memory_warning(diags: &mut Diagnostics, redis: &Redis) {
 
 /// Reads the user back after a write; the error names what failed.
 async fn read_back(
-    ctx: &mut Ctx<'_>,
     redis: &Redis,
     name: &str,
     planned: &Model,
     keep_password: Option<String>,
-) -> Option<Model> {
-    match redis.get_user(name).await {
-        Ok(Some(user)) => {
-            let base = Model {
-                acl: Known::Value(user.rule_string()),
-                password: keep_password.into(),
-                ..planned.clone()
-            };
-            Some(state_from(redis, &base, &user))
-        }
-        Ok(None) => {
-            ctx.diags.error(
-                format!("Redis user {name:?} vanished right after it was written"),
-                "Something deleted it concurrently; the next plan will create it again.",
-            );
-            None
-        }
-        Err(e) => {
-            backend_error(
-                &mut ctx.diags,
-                format!("Cannot read Redis user {name:?} after writing it"),
-                e,
-            );
-            None
-        }
-    }
+) -> Result<Model, Error> {
+    let read = redis
+        .get_user(name)
+        .await
+        .or_diag(format!("Cannot read Redis user {name:?} after writing it"))?;
+    let Some(user) = read else {
+        return Err(Error::new(
+            format!("Redis user {name:?} vanished right after it was written"),
+            "Something deleted it concurrently; the next plan will create it again.",
+        ));
+    };
+    let base = Model {
+        acl: Known::Value(user.rule_string()),
+        password: keep_password.into(),
+        ..planned.clone()
+    };
+    Ok(state_from(redis, &base, &user))
 }
 
 /// The validator of both password attributes: an empty password is refused.
@@ -256,42 +252,107 @@ fn non_empty_password() -> Validator {
     })
 }
 
-/// Refuses a key prefix that overlaps other users' key patterns (an attribute error), or
-/// records why the check failed (`summary`); `None` when either was recorded.
-async fn refuse_overlap(
-    diags: &mut Diagnostics,
+/// What a create observes before writing the user (under the ACL write lock): whether
+/// it exists and, if not, who else reaches its prefix.
+async fn observe_create(redis: &Redis, spec: &AclSpec) -> Result<CreateFacts, RedisError> {
+    let exists = redis.get_user(&spec.name).await?.is_some();
+    let overlaps = if exists {
+        Vec::new()
+    } else {
+        redis
+            .overlapping_users(&spec.name, &spec.key_prefix)
+            .await?
+    };
+    Ok(CreateFacts { exists, overlaps })
+}
+
+/// How a create's `ACL SETUSER` ended when it did not fail outright.
+enum Written {
+    /// The user is ours (written, or found written after a cut).
+    Done,
+    /// Unknown whether it exists: the error, for a tainted partial state.
+    Unknown(Error),
+}
+
+/// Writes the user. A write whose connection broke may have reached Redis: look, and
+/// adopt the user only when it has exactly the password just written.
+async fn write_user(redis: &Redis, spec: &AclSpec, cannot: &str) -> Result<Written, Error> {
+    let Err(e) = redis.set_user(spec).await else {
+        return Ok(Written::Done);
+    };
+    let uncertain = e.uncertain;
+    let fail = Error::new(cannot, e.to_string());
+    if !uncertain {
+        return Err(fail);
+    }
+    let looked = redis.get_user(&spec.name).await;
+    let hash = password_hash(&spec.password);
+    match decide::landed(looked.as_ref().ok().map(Option::as_ref), &hash) {
+        Landed::Absent => Err(fail),
+        Landed::Ours => {
+            tracing::debug!(namespace = %spec.name, "ACL SETUSER applied before the connection broke");
+            Ok(Written::Done)
+        }
+        Landed::Foreign => Err(fail.and(Refusal::WrittenByOthers(spec.name.clone()).error())),
+        Landed::Unknown => Ok(Written::Unknown(fail)),
+    }
+}
+
+/// After the write: another provider process may have written an overlapping user
+/// meanwhile (the lock is per process), so check again now that ours exists. Of two
+/// racing writers at least the later one sees the other and backs out, deleting its
+/// user; a failure to delete it leaves it tainted.
+async fn recheck_overlap(
+    redis: &Redis,
+    spec: &AclSpec,
+    cannot: &str,
+    partial: &Model,
+) -> Result<(), Failure<Model>> {
+    let others = redis
+        .overlapping_users(&spec.name, &spec.key_prefix)
+        .await
+        .or_diag(cannot)
+        .or_taint(partial)?;
+    let Err(refusal) = decide::no_overlap(&spec.key_prefix, others) else {
+        return Ok(());
+    };
+    match redis.del_user(&spec.name).await {
+        Ok(_) => Err(refusal.into()),
+        Err(e) => Err(refusal
+            .error()
+            .and(Error::new(cannot, e.to_string()))
+            .tainted(partial.clone())),
+    }
+}
+
+/// Deletes every key under `prefix`, one SCAN batch at a time (UNLINK per batch, never
+/// KEYS); stops between batches when Terraform asks the provider to stop, saying what is
+/// left (destroy again deletes the rest).
+async fn delete_keys(
+    cancel: &Cancel,
     redis: &Redis,
     name: &str,
     prefix: &str,
-    summary: &str,
-) -> Option<()> {
-    let others = match redis.overlapping_users(name, prefix).await {
-        Ok(others) => others,
-        Err(e) => {
-            backend_error(diags, summary, e);
-            return None;
-        }
+) -> Result<(), Error> {
+    let incomplete = |detail: String| {
+        Error::new(
+            format!("Deleted Redis user {name:?}, but not all keys under {prefix:?}"),
+            detail,
+        )
     };
-    if others.is_empty() {
-        return Some(());
+    let mut sweep = KeySweep::default();
+    loop {
+        let step = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(incomplete(sweep.stopped(prefix))),
+            step = redis.delete_keys_step(prefix, sweep.cursor) => step,
+        };
+        let (next, unlinked) = step.map_err(|e| incomplete(e.to_string()))?;
+        if sweep.advance(next, unlinked) {
+            tracing::debug!(namespace = %name, deleted = sweep.deleted, "deleted namespace keys");
+            return Ok(());
+        }
     }
-    overlap_error(diags, prefix, &others);
-    None
-}
-
-/// The error for a key prefix that overlaps other users' key patterns.
-fn overlap_error(diags: &mut Diagnostics, prefix: &str, others: &[Overlap]) {
-    let list = others
-        .iter()
-        .map(|o| format!("{} (~{})", o.user, o.patterns.join(" ~")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    attribute_error(
-        diags,
-        "key_prefix",
-        "Key prefix overlaps another namespace",
-        format!("Keys starting with {prefix:?} are also reachable by: {list}. Tenants would read each other's keys; choose a prefix neither contains nor is contained in theirs."),
-    );
 }
 
 /// State for a user that may exist but could not be read back: every value known, so
@@ -558,150 +619,53 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
     type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
-        let out = async {
-            let config: Model = decode(&mut ctx.diags, config)?;
-            let planned = &planned;
-            let (password, keep) = password_for(planned, &config);
-            let spec = spec_from(planned, password);
-            let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
-            let name = spec.name.clone();
-            if name == redis.admin_user() {
-                attribute_error(&mut ctx.diags, "name", "Name taken by the provider's admin user", format!("{name:?} is the user the provider connects as (`redis.username`); choose another name."));
-                return None;
-            }
-            memory_warning(&mut ctx.diags, redis).await;
-            let summary = format!("Cannot create Redis namespace {name:?}");
-            let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
-            // The existence and overlap checks and the write run under one lock, so two
-            // creates of this process cannot both pass the overlap check.
-            let lock = redis.acl_write_lock().await;
-            match redis.get_user(&name).await {
-                Ok(Some(_)) => {
-                    attribute_error(
-                        &mut ctx.diags,
-                        "name",
-                        format!("Redis user {name:?} already exists"),
-                        format!("An ACL user named {name:?} exists but is not in this Terraform state. This provider never adopts it silently. To manage it here, import it:\n  terraform import <resource address> {name}"),
-                    );
-                    return None;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-            }
-            refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
-            let partial = || {
-                Some(partial_state(
-                    redis,
-                    planned,
-                    keep.then(|| spec.password.clone()),
-                ))
-            };
-            if let Err(e) = redis.set_user(&spec).await {
-                if !e.uncertain {
-                    fail(&mut ctx.diags, e);
-                    return None;
-                }
-                // The connection broke after the command may have reached Redis: look.
-                match redis.get_user(&name).await {
-                    Ok(None) => {
-                        fail(&mut ctx.diags, e);
-                        return None;
-                    }
-                    Ok(Some(u)) if u.password_hashes == [password_hash(&spec.password)] => {
-                        tracing::debug!(namespace = %name, "ACL SETUSER applied before the connection broke");
-                    }
-                    Ok(Some(_)) => {
-                        fail(&mut ctx.diags, e);
-                        ctx.diags.error(
-                            format!("Redis user {name:?} was created concurrently by someone else"),
-                            "It is not adopted; remove it or import it.",
-                        );
-                        return None;
-                    }
-                    Err(_) => {
-                        // Unknown whether the user exists: record it (Terraform marks it
-                        // tainted, the next apply replaces it and destroy removes it).
-                        fail(&mut ctx.diags, e);
-                        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
-                        return partial();
-                    }
-                }
-            }
-            ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(planned)));
-            // Another provider process may have written an overlapping user meanwhile (the
-            // lock is per process): check again now that ours exists. Of two racing writers
-            // at least the later one sees the other and backs out.
-            match redis.overlapping_users(&name, &spec.key_prefix).await {
-                Ok(others) if !others.is_empty() => {
-                    let removed = redis.del_user(&name).await;
-                    overlap_error(&mut ctx.diags, &spec.key_prefix, &others);
-                    if let Err(e) = removed {
-                        fail(&mut ctx.diags, e);
-                        return partial();
-                    }
-                    return None;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    fail(&mut ctx.diags, e);
-                    return partial();
-                }
-            }
-            drop(lock);
-            // The user exists from here on: whatever fails, it stays in state (tainted).
-            match read_back(
-                ctx,
-                redis,
-                &name,
-                planned,
-                keep.then_some(spec.password.clone()),
-            )
-            .await
-            {
-                Some(s) => Some(s),
-                None => partial(),
-            }
+        let config: Model = try_decode(config)?;
+        let (password, keep) = password_for(&planned, &config);
+        let spec = spec_from(&planned, password);
+        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        decide::not_the_admin(&spec.name, redis.admin_user())?;
+        memory_warning(&mut ctx.diags, redis).await;
+        let cannot = format!("Cannot create Redis namespace {:?}", spec.name);
+        // The existence and overlap checks and the write run under one lock, so two
+        // creates of this process cannot both pass the overlap check.
+        let lock = redis.acl_write_lock().await;
+        let facts = observe_create(redis, &spec).await.or_diag(&cannot)?;
+        decide::create_gate(&spec.name, &spec.key_prefix, facts)?;
+        let kept = keep.then(|| spec.password.clone());
+        let partial = partial_state(redis, &planned, kept.clone());
+        let written = write_user(redis, &spec, &cannot).await?;
+        // The user may exist from here on: whatever fails, it stays in state (tainted).
+        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(&planned)));
+        if let Written::Unknown(e) = written {
+            return Err(e.tainted(partial));
         }
-        .await;
-        legacy_applied(&mut ctx.diags, out)
+        recheck_overlap(redis, &spec, &cannot, &partial).await?;
+        drop(lock);
+        read_back(redis, &spec.name, &planned, kept)
+            .await
+            .or_taint(&partial)
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let out = async {
-            let name = model.name.clone();
-            let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
-            let user = match redis.get_user(&name).await {
-                Ok(Some(u)) => u,
-                // Gone (deleted, or lost in a restart without ACL persistence): plan creates it.
-                Ok(None) => return None,
-                Err(e) => {
-                    backend_error(
-                        &mut ctx.diags,
-                        format!("Cannot read Redis namespace {name:?}"),
-                        e,
-                    );
-                    return Some(model);
-                }
-            };
-            memory_warning(&mut ctx.diags, redis).await;
-            if recorded_prefix(&ctx.private).is_none()
-                && model.acl.as_option() == Some(&user.rule_string())
-            {
-                // State from a release that kept no record: the rules read as the last
-                // apply left them, so its prefix is the one that apply gave.
-                if let Some(p) = model.key_prefix.as_option() {
-                    if user.keys == [key_rule(p)] {
-                        ctx.private = record_prefix(p);
-                    }
-                }
-            }
-            Some(state_from(redis, &model, &user))
+        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let read = redis
+            .get_user(&model.name)
+            .await
+            .or_diag(format!("Cannot read Redis namespace {:?}", model.name))?;
+        // Gone (deleted, or lost in a restart without ACL persistence): plan creates it.
+        let Some(user) = read else {
+            return Ok(None);
+        };
+        memory_warning(&mut ctx.diags, redis).await;
+        // State from a release that kept no record: when the rules read as the last apply
+        // left them, its prefix is the one that apply gave.
+        let recorded = recorded_prefix(&ctx.private);
+        let acl = model.acl.as_option().map(String::as_str);
+        let prefix = model.key_prefix.as_option().map(String::as_str);
+        if let Some(p) = decide::prefix_to_record(recorded.as_deref(), acl, prefix, &user) {
+            ctx.private = record_prefix(&p);
         }
-        .await;
-        legacy_read(&mut ctx.diags, out)
+        Ok(Some(state_from(redis, &model, &user)))
     }
 
     async fn update(
@@ -711,439 +675,50 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         planned: Model,
         config: &Value,
     ) -> Applied<Model> {
-        let out = async {
-            let config: Model = decode(&mut ctx.diags, config)?;
-            let (password, keep) = password_for(&planned, &config);
-            let spec = spec_from(&planned, password);
-            let redis = need(&mut ctx.diags, "Redis", ctx.client.redis().await)?;
-            let name = spec.name.clone();
-            memory_warning(&mut ctx.diags, redis).await;
-            let summary = format!("Cannot update Redis namespace {name:?}");
-            let fail = |diags: &mut Diagnostics, e| backend_error(diags, summary.as_str(), e);
-            let lock = redis.acl_write_lock().await;
-            if prior.key_prefix != planned.key_prefix {
-                refuse_overlap(&mut ctx.diags, redis, &name, &spec.key_prefix, &summary).await?;
-            }
-            // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
-            if let Err(e) = redis.set_user(&spec).await {
-                fail(&mut ctx.diags, e);
-                return None;
-            }
-            drop(lock);
-            ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(&planned)));
-            read_back(ctx, redis, &name, &planned, keep.then_some(spec.password)).await
+        let config: Model = try_decode(config)?;
+        let (password, keep) = password_for(&planned, &config);
+        let spec = spec_from(&planned, password);
+        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        memory_warning(&mut ctx.diags, redis).await;
+        let cannot = format!("Cannot update Redis namespace {:?}", spec.name);
+        let lock = redis.acl_write_lock().await;
+        if prior.key_prefix != planned.key_prefix {
+            let others = redis
+                .overlapping_users(&spec.name, &spec.key_prefix)
+                .await
+                .or_diag(&cannot)?;
+            decide::no_overlap(&spec.key_prefix, others)?;
         }
-        .await;
-        legacy_applied(&mut ctx.diags, out)
+        // One atomic `ACL SETUSER name reset ...`: whatever drifted is replaced whole.
+        redis.set_user(&spec).await.or_diag(&cannot)?;
+        drop(lock);
+        ctx.private = record_applied(&spec, sql::redis_guard_rules(opt_ins(&planned)));
+        let kept = keep.then_some(spec.password);
+        Ok(read_back(redis, &spec.name, &planned, kept).await?)
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
-        let out = async {
-            let name = prior.name;
-            let Some(redis) = need(&mut ctx.diags, "Redis", ctx.client.redis().await) else {
-                return;
-            };
-            let delete_keys = prior.delete_keys_on_destroy.unwrap_or(false);
-            // Keys go by the prefix recorded at apply, never by one read back from an ACL
-            // that may have been edited to point at another tenant's keys.
-            let prefix = if delete_keys {
-                let Some(prefix) = recorded_prefix(&ctx.private) else {
-                    ctx.diags.error(
-                        format!("Keys of Redis namespace {name:?} not deleted: no recorded prefix"),
-                        "`delete_keys_on_destroy` deletes by the key prefix recorded at the last apply, and none is recorded (state from an earlier release whose user's rules changed since). Nothing was deleted. Run `terraform apply` once to restore and record the rules, or set `delete_keys_on_destroy = false` and delete the keys by hand.",
-                    );
-                    return;
-                };
-                match redis.get_user(&name).await {
-                    Ok(Some(user)) if user.keys != [key_rule(&prefix)] => {
-                        ctx.diags.error(
-                            format!("Redis namespace {name:?}: key rules drifted, nothing deleted"),
-                            format!("The user's key rules are now {:?}, not `{}` as applied (prefix {prefix:?}): they were changed out of band. Deleting keys by either could remove another tenant's data, so nothing was deleted (neither keys nor user). Run `terraform apply` to restore the rules, then destroy again; or set `delete_keys_on_destroy = false`.", user.keys.join(" "), key_rule(&prefix)),
-                        );
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        backend_error(
-                            &mut ctx.diags,
-                            format!("Cannot read Redis user {name:?} before deleting it"),
-                            e,
-                        );
-                        return;
-                    }
-                }
-                Some(prefix)
-            } else {
-                None
-            };
-            // Deleting the user first closes its connections, so no new keys appear meanwhile.
-            if let Err(e) = redis.del_user(&name).await {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot delete Redis user {name:?}"),
-                    e,
-                );
-                return;
-            }
-            let Some(prefix) = prefix else {
-                return;
-            };
-            match redis.delete_keys(&prefix).await {
-                Ok(n) => tracing::debug!(namespace = %name, deleted = n, "deleted namespace keys"),
-                Err(e) => backend_error(
-                    &mut ctx.diags,
-                    format!("Deleted Redis user {name:?}, but not all keys under {prefix:?}"),
-                    e,
-                ),
-            }
+        let name = &prior.name;
+        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        // Keys go by the prefix recorded at apply, never by one read back from an ACL
+        // that may have been edited to point at another tenant's keys.
+        let delete_keys_on_destroy = prior.delete_keys_on_destroy.unwrap_or(false);
+        let recorded = recorded_prefix(&ctx.private);
+        let prefix = decide::key_prefix_to_delete(name, delete_keys_on_destroy, recorded)?;
+        if let Some(prefix) = &prefix {
+            let user = redis.get_user(name).await.or_diag(format!(
+                "Cannot read Redis user {name:?} before deleting it"
+            ))?;
+            decide::keys_still_ours(name, prefix, user.as_ref())?;
         }
-        .await;
-        legacy_done(&mut ctx.diags, out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn state_from_v0_gains_allow_keyspace_scan_false_and_keeps_everything_else() {
-        let v0 = serde_json::json!({"id": "app", "name": "app", "key_prefix": "app:", "acl": "user app on ~app:*"});
-        let v1 = super::state_v0_to_v1(v0.clone()).expect("upgrades");
-        assert_eq!(v1["allow_keyspace_scan"], serde_json::json!(false));
-        for k in ["id", "name", "key_prefix", "acl"] {
-            assert_eq!(v1[k], v0[k], "{k} kept");
+        // Deleting the user first closes its connections, so no new keys appear meanwhile.
+        redis
+            .del_user(name)
+            .await
+            .or_diag(format!("Cannot delete Redis user {name:?}"))?;
+        match prefix {
+            Some(prefix) => delete_keys(&ctx.cancel, redis, name, &prefix).await,
+            None => Ok(()),
         }
-        // A value already there (never in v0, but harmless) is kept.
-        let kept = super::state_v0_to_v1(serde_json::json!({"allow_keyspace_scan": true}))
-            .expect("upgrades");
-        assert_eq!(kept["allow_keyspace_scan"], serde_json::json!(true));
-        assert!(super::state_v0_to_v1(serde_json::json!([1])).is_err());
-    }
-
-    use super::*;
-    use tfplugin::ResourceType;
-
-    use crate::resources::common::test_object as obj;
-
-    /// The model of a (partial) plan or state.
-    fn m(v: &Value) -> Model {
-        v.to_model().unwrap()
-    }
-
-    fn strings(v: &[&str]) -> Known<Vec<String>> {
-        Known::Value(v.iter().map(|s| s.to_string()).collect())
-    }
-
-    #[test]
-    fn generated_passwords_are_long_and_distinct() {
-        let (a, b) = (generate_password(), generate_password());
-        assert_eq!(a.len(), GENERATED_PASSWORD_LEN);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn spec_defaults_and_guard() {
-        let planned = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::string("app:")),
-            ("channels", Value::from_strings(["app:*"])),
-            ("commands", Value::from_strings(["+@all"])),
-            ("enabled", Value::Bool(true)),
-        ]);
-        let spec = spec_from(&m(&planned), "pw".into());
-        assert_eq!(spec.key_prefix, "app:");
-        assert_eq!(spec.channels, ["app:*"]);
-        assert_eq!(spec.commands[0], "+@all");
-        assert_eq!(
-            spec.commands[1..],
-            sql::redis_guard_rules(sql::RedisOptIns::default())
-        );
-        let rules = spec.setuser_rules();
-        assert!(rules.contains(&"~app:*".to_string()));
-        assert_eq!(rules.last().map(String::as_str), Some("-randomkey"));
-        assert!(rules.iter().any(|r| r == "-function|flush"));
-
-        // A configured `+scan` comes before the guards; only the attribute opts in.
-        let mut scanning = m(&planned);
-        scanning.commands = strings(&["+@all", "+scan"]);
-        let spec = spec_from(&scanning, "pw".into());
-        assert_eq!(spec.commands.last().map(String::as_str), Some("-randomkey"));
-        scanning.allow_keyspace_scan = Some(true);
-        let spec = spec_from(&scanning, "pw".into());
-        assert!(!spec
-            .commands
-            .iter()
-            .any(|c| c == "-scan" || c == "-randomkey"));
-        assert_eq!(
-            spec.commands.last().map(String::as_str),
-            Some("-cluster|countkeysinslot")
-        );
-
-        // `allow_scripting = false` appends `-@scripting` after every configured rule.
-        let mut quiet = m(&planned);
-        quiet.commands = strings(&["+@all", "+eval"]);
-        quiet.allow_scripting = Some(false);
-        let spec = spec_from(&quiet, "pw".into());
-        assert_eq!(
-            spec.commands.last().map(String::as_str),
-            Some("-@scripting")
-        );
-        assert!(spec.commands.iter().any(|c| c == "-client|tracking"));
-    }
-
-    #[test]
-    fn state_from_v1_gains_allow_scripting_true() {
-        let v1 = serde_json::json!({"name": "app", "allow_keyspace_scan": true, "acl": "x"});
-        let v2 = super::state_v1_to_v2(v1.clone()).expect("upgrades");
-        assert_eq!(v2["allow_scripting"], serde_json::json!(true));
-        for k in ["name", "allow_keyspace_scan", "acl"] {
-            assert_eq!(v2[k], v1[k], "{k} kept");
-        }
-        assert!(super::state_v1_to_v2(serde_json::json!("x")).is_err());
-    }
-
-    #[test]
-    fn guards_applied_by_an_earlier_release_are_outdated() {
-        let defaults = sql::RedisOptIns::default();
-        let spec = spec_from(&m(&obj(&[("name", Value::string("app"))])), "pw".into());
-        let current = record_applied(&spec, sql::redis_guard_rules(defaults));
-        for (private, outdated) in [
-            (&b""[..], true),
-            (&record_prefix("app:")[..], true),
-            (
-                &record_applied(&spec, vec!["-@admin".into(), "-scan".into()])[..],
-                true,
-            ),
-            (&current[..], false),
-        ] {
-            assert_eq!(guards_outdated(private, defaults), outdated, "{private:?}");
-        }
-        // Other opt-ins than those applied: outdated too (the attribute change plans it).
-        let no_scripting = sql::RedisOptIns {
-            scripting: false,
-            ..defaults
-        };
-        assert!(guards_outdated(&current, no_scripting));
-        assert_eq!(recorded_prefix(&current).as_deref(), Some("app:"));
-    }
-
-    #[tokio::test]
-    async fn outdated_guards_plan_an_in_place_acl_update() {
-        let prior = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::string("app:")),
-            ("allow_keyspace_scan", Value::Bool(false)),
-            ("allow_scripting", Value::Bool(true)),
-            ("acl", Value::string("on ~app:* +@all")),
-        ]);
-        let config = defaults_config();
-        let spec = spec_from(&m(&prior), "pw".into());
-        let current = record_applied(&spec, sql::redis_guard_rules(opt_ins(&m(&prior))));
-        for (private, acl_unknown) in [(&b""[..], true), (&current[..], false)] {
-            let mut plan = plan_for(&prior, &config, prior.clone());
-            SharedRedisNamespace.plan_with_private(private, &mut plan);
-            assert_eq!(m(&plan.planned).acl.is_unknown(), acl_unknown);
-        }
-        // A create has no prior: nothing to compare.
-        let mut plan = plan_for(&Value::Null, &config, prior.clone());
-        SharedRedisNamespace.plan_with_private(b"", &mut plan);
-        assert!(!m(&plan.planned).acl.is_unknown());
-    }
-
-    #[test]
-    fn recorded_prefix_reads_old_and_new_private_state() {
-        assert_eq!(recorded_prefix(b""), None, "v0.1.0 wrote no private state");
-        assert_eq!(recorded_prefix(b"garbage"), None);
-        assert_eq!(recorded_prefix(b"{}"), None);
-        assert_eq!(
-            recorded_prefix(&record_prefix("app:")).as_deref(),
-            Some("app:")
-        );
-    }
-
-    #[test]
-    fn write_only_password_wins_and_is_not_kept() {
-        let name = || ("name", Value::string("app"));
-        let planned = m(&obj(&[name(), ("password", Value::Null)]));
-        let config = m(&obj(&[name(), ("password_wo", Value::string("wo-secret"))]));
-        assert_eq!(password_for(&planned, &config), ("wo-secret".into(), false));
-        let planned = m(&obj(&[name(), ("password", Value::string("given"))]));
-        let config = m(&obj(&[name(), ("password_wo", Value::Null)]));
-        assert_eq!(password_for(&planned, &config), ("given".into(), true));
-        let planned = m(&obj(&[name(), ("password", Value::unknown())]));
-        let (generated, keep) = password_for(&planned, &config);
-        assert!(keep && generated.len() == GENERATED_PASSWORD_LEN);
-    }
-
-    use crate::resources::common::test_plan as plan_for;
-
-    /// A configuration of namespace `app` that leaves everything to the defaults.
-    fn defaults_config() -> Value {
-        obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::Null),
-            ("channels", Value::Null),
-            ("password", Value::Null),
-            ("password_wo", Value::Null),
-        ])
-    }
-
-    #[tokio::test]
-    async fn plan_fills_prefix_channels_and_password() {
-        let config = defaults_config();
-        let mut plan = plan_for(
-            &Value::Null,
-            &config,
-            obj(&[
-                ("name", Value::string("app")),
-                ("key_prefix", Value::unknown()),
-                ("channels", Value::unknown()),
-                ("password", Value::unknown()),
-                ("acl", Value::unknown()),
-            ]),
-        );
-        SharedRedisNamespace.modify_plan(&mut plan).await;
-        let planned = m(&plan.planned);
-        assert_eq!(
-            planned.key_prefix.as_option().map(String::as_str),
-            Some("app:")
-        );
-        assert_eq!(planned.channels, strings(&["app:*"]));
-        assert!(planned.password.is_unknown());
-    }
-
-    #[tokio::test]
-    async fn drifted_prefix_is_planned_back_and_acl_becomes_unknown() {
-        let prior = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::string("~*")),
-            ("channels", Value::from_strings(["app:*"])),
-            ("password", Value::string("pw")),
-            ("acl", Value::string("on ~* resetchannels &app:* +@all")),
-        ]);
-        let config = defaults_config();
-        let mut plan = plan_for(&prior, &config, prior.clone());
-        SharedRedisNamespace.modify_plan(&mut plan).await;
-        let planned = m(&plan.planned);
-        assert_eq!(
-            planned.key_prefix.as_option().map(String::as_str),
-            Some("app:")
-        );
-        assert_eq!(planned.password.as_option().map(String::as_str), Some("pw"));
-        assert!(planned.acl.is_unknown());
-
-        // Nothing drifted: nothing planned.
-        let prior = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::string("app:")),
-            ("channels", Value::from_strings(["app:*"])),
-            ("password", Value::string("pw")),
-            ("acl", Value::string("on ~app:* resetchannels &app:* +@all")),
-        ]);
-        let mut plan = plan_for(&prior, &config, prior.clone());
-        SharedRedisNamespace.modify_plan(&mut plan).await;
-        assert_eq!(plan.planned, prior);
-    }
-
-    #[tokio::test]
-    async fn write_only_password_keeps_password_out_of_the_plan() {
-        let prior = obj(&[
-            ("name", Value::string("app")),
-            ("password", Value::string("old")),
-        ]);
-        let config = obj(&[
-            ("name", Value::string("app")),
-            ("password", Value::Null),
-            ("password_wo", Value::string("new")),
-        ]);
-        let mut plan = plan_for(&prior, &config, prior.clone());
-        SharedRedisNamespace.modify_plan(&mut plan).await;
-        assert!(m(&plan.planned).password.is_null());
-    }
-
-    #[tokio::test]
-    async fn validate_conflicts_and_channels() {
-        let mut diags = Diagnostics::default();
-        let config = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::Null),
-            ("channels", Value::from_strings(["app:x", "other:*"])),
-            ("password", Value::string("a")),
-            ("password_wo", Value::string("b")),
-            ("password_wo_version", Value::Null),
-        ]);
-        SharedRedisNamespace
-            .validate(&config, &ClientInfo::default(), &mut diags)
-            .await;
-        let paths: Vec<String> = diags
-            .iter()
-            .filter_map(|d| d.attribute.as_ref().map(|p| p.to_string()))
-            .collect();
-        assert_eq!(paths.len(), 2, "{paths:?}");
-        assert!(paths[0].contains("password_wo"));
-        assert!(paths[1].contains("channels"));
-    }
-
-    #[test]
-    fn drift_is_reflected_only_when_the_rules_changed() {
-        let settings = crate::backends::settings::RedisSettings {
-            host: "r".into(),
-            port: 6379,
-            username: "default".into(),
-            password: Default::default(),
-            tls: false,
-            tls_files: Default::default(),
-        };
-        let redis = Redis::new(&settings, "default", "");
-        let user = AclUser {
-            flags: vec!["on".into(), "sanitize-payload".into()],
-            password_hashes: vec![password_hash("pw")],
-            keys: vec!["~app:*".into()],
-            channels: vec!["&app:*".into()],
-            commands: vec!["+@all".into(), "-@dangerous".into()],
-            selectors: vec![],
-        };
-        let state = obj(&[
-            ("name", Value::string("app")),
-            ("key_prefix", Value::string("app:")),
-            ("channels", Value::from_strings(["app:*"])),
-            (
-                "commands",
-                Value::from_strings(DEFAULT_COMMANDS.iter().copied()),
-            ),
-            ("enabled", Value::Bool(true)),
-            ("password", Value::string("pw")),
-            ("acl", Value::string(user.rule_string())),
-        ]);
-        let state = m(&state);
-        let same = state_from(&redis, &state, &user);
-        assert_eq!(same.commands, state.commands);
-        assert_eq!(same.password.as_option().map(String::as_str), Some("pw"));
-
-        let drifted = AclUser {
-            keys: vec!["~*".into()],
-            flags: vec!["on".into(), "nopass".into()],
-            ..user.clone()
-        };
-        let s = state_from(&redis, &state, &drifted);
-        let key_prefix = s.key_prefix.as_option().map(String::as_str);
-        assert_eq!(key_prefix, Some("~*"));
-        assert!(check_prefix(key_prefix.unwrap_or_default()).is_err());
-        assert!(s
-            .commands
-            .as_option()
-            .is_some_and(|c| c.contains(&"nopass".to_string())));
-        assert!(
-            s.password.is_null(),
-            "nopass: the password no longer guards the user"
-        );
-
-        let other_password = AclUser {
-            password_hashes: vec![password_hash("changed")],
-            ..user
-        };
-        assert!(state_from(&redis, &state, &other_password)
-            .password
-            .is_null());
     }
 }
