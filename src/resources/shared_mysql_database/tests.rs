@@ -100,3 +100,64 @@ async fn a_collation_of_another_charset_is_refused_on_the_attribute() {
         Some(tfplugin::AttributePath::attr("collation"))
     );
 }
+
+fn planned(collation: Known<String>) -> Model {
+    Model {
+        id: Known::Unknown,
+        name: "app".into(),
+        charset: "utf8mb4".into(),
+        collation,
+        deletion_protection: Some(true),
+        host: Known::Unknown,
+        port: Known::Unknown,
+    }
+}
+
+#[test]
+fn an_unfinished_create_records_every_value_known() {
+    let s = pending_state(&planned(Known::Unknown), ("db".into(), 3306));
+    assert_eq!(s.id, Known::Value("app".into()));
+    assert_eq!(s.host, Known::Value("db".into()));
+    assert_eq!(s.port, Known::Value(3306));
+    assert!(
+        s.collation.is_null(),
+        "an unknown collation is recorded null"
+    );
+    let configured = pending_state(
+        &planned(Known::Value("utf8mb4_bin".into())),
+        ("db".into(), 1),
+    );
+    assert_eq!(configured.collation, Known::Value("utf8mb4_bin".into()));
+}
+
+#[test]
+fn a_read_database_takes_the_servers_charset_and_collation() {
+    let info = SchemaInfo {
+        charset: "latin1".into(),
+        collation: "latin1_swedish_ci".into(),
+    };
+    let s = state_from(&planned(Known::Unknown), &info, ("db".into(), 3306));
+    assert_eq!(s.charset, "latin1");
+    assert_eq!(s.collation, Known::Value("latin1_swedish_ci".into()));
+    assert_eq!(s.deletion_protection, Some(true), "the rest is kept");
+}
+
+#[test]
+fn only_the_create_pending_private_state_reads_pending() {
+    for (situation, private, want) in [
+        (
+            "written_by_an_unfinished_create",
+            CREATE_PENDING_PRIVATE,
+            true,
+        ),
+        ("empty_from_a_finished_create", &b""[..], false),
+        ("unreadable_is_not_pending", &b"garbage"[..], false),
+        (
+            "explicitly_false",
+            &br#"{"create_pending":false}"#[..],
+            false,
+        ),
+    ] {
+        assert_eq!(create_pending(private), want, "{situation}");
+    }
+}

@@ -343,3 +343,32 @@ fn drift_is_reflected_only_when_the_rules_changed() {
         .password
         .is_null());
 }
+
+#[test]
+fn a_partial_namespace_is_recorded_with_every_value_known() {
+    let settings = crate::backends::settings::RedisSettings {
+        host: "r".into(),
+        port: 6379,
+        username: "default".into(),
+        password: Default::default(),
+        tls: false,
+        tls_files: Default::default(),
+    };
+    let redis = Redis::new(&settings, "default", "");
+    let planned = m(&obj(&[
+        ("name", Value::string("app")),
+        ("password", Value::unknown()),
+        ("acl", Value::unknown()),
+    ]));
+    let kept = partial_state(&redis, &planned, Some("pw".into()));
+    assert_eq!(kept.id, Known::Value("app".into()));
+    assert_eq!(kept.host, Known::Value("r".into()));
+    assert_eq!(kept.port, Known::Value(6379));
+    assert!(kept.acl.is_null(), "unknown rules are recorded null");
+    assert_eq!(kept.password, Known::Value("pw".into()));
+    let write_only = partial_state(&redis, &planned, None);
+    assert!(
+        write_only.password.is_null(),
+        "a write-only password is never kept"
+    );
+}
