@@ -162,11 +162,9 @@ pub fn prefix_to_record(
     state_prefix: Option<&str>,
     user: &AclUser,
 ) -> Option<String> {
-    if recorded.is_some() || state_acl != Some(user.rule_string().as_str()) {
-        return None;
-    }
+    let untouched = recorded.is_none() && state_acl == Some(user.rule_string().as_str());
     state_prefix
-        .filter(|p| user.keys == [key_rule(p)])
+        .filter(|p| untouched && user.keys == [key_rule(p)])
         .map(str::to_string)
 }
 
