@@ -161,3 +161,13 @@ fn only_the_create_pending_private_state_reads_pending() {
         assert_eq!(create_pending(private), want, "{situation}");
     }
 }
+
+#[tokio::test]
+async fn a_retry_pause_ends_at_once_when_terraform_asks_to_stop() {
+    let cancel = Cancel::new();
+    assert!(pause(&cancel).await, "an uninterrupted pause runs out");
+    cancel.cancel();
+    let started = std::time::Instant::now();
+    assert!(!pause(&cancel).await, "a stopped pause says so");
+    assert!(started.elapsed() < RETRY_PAUSE);
+}

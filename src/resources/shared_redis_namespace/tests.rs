@@ -372,3 +372,33 @@ fn a_partial_namespace_is_recorded_with_every_value_known() {
         "a write-only password is never kept"
     );
 }
+
+#[tokio::test]
+async fn a_stopped_key_deletion_ends_before_the_next_batch() {
+    // A server nobody listens on: a batch that ran would fail to connect instead.
+    let settings = crate::backends::settings::RedisSettings {
+        host: "127.0.0.1".into(),
+        port: 9,
+        username: "default".into(),
+        password: Default::default(),
+        tls: false,
+        tls_files: Default::default(),
+    };
+    let redis = Redis::new(&settings, "default", "");
+    let cancel = tfplugin::Cancel::new();
+    cancel.cancel();
+    let e = delete_keys(&cancel, &redis, "app", "app:")
+        .await
+        .unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!(
+        d.summary,
+        "Deleted Redis user \"app\", but not all keys under \"app:\""
+    );
+    assert!(
+        d.detail.starts_with("Stopped when Terraform asked"),
+        "{}",
+        d.detail
+    );
+    assert!(d.detail.contains("0 keys deleted"), "{}", d.detail);
+}
