@@ -5,6 +5,8 @@
 //! namesake) would let other accounts reach the new database. Destroy takes the logins
 //! Vault issued for the database with it and revokes what other accounts hold on it
 //! (`mysql_accounts` decides which is which).
+//! Each CRUD method observes (backend reads), hands the facts to a pure decision in
+//! `decide.rs` (table-tested), then executes the step it returns.
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{Applied, Cancel, Error, Failure, OrDiag, OrTaint};

@@ -3,6 +3,8 @@
 //! generated (or given, or write-only) password, and an enable switch. Read compares the
 //! user's effective rules with those recorded at the last apply, so rules changed out of
 //! band show up as a diff; a user lost in a Redis restart is planned for creation.
+//! Each CRUD method observes (backend reads), hands the facts to a pure decision in
+//! `decide.rs` (table-tested), then executes the step it returns.
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
