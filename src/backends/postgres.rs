@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+use crate::backends::interrupt::{unless_stopped, Interrupted, Stop};
 use crate::backends::settings::PostgresSettings;
 use crate::enums::SslMode;
 
@@ -84,6 +85,8 @@ pub struct Postgres {
     tls_check: String,
     options: PgConnectOptions,
     pool: PgPool,
+    /// Ends every call's wait (pool acquire, connect, query, back-off) on Ctrl-C.
+    stop: Stop,
 }
 
 /// The sslmode libpq applies: `require` with a root certificate file checks the chain
@@ -166,7 +169,33 @@ impl Postgres {
             tls_check: tls_check_text(s.sslmode, s.tls_files.ca_cert.as_deref()),
             options,
             pool,
+            stop: Stop::new(),
         }
+    }
+
+    /// This client, every call's wait ended by `stop` (Terraform's Ctrl-C).
+    pub fn stopped_by(self, stop: Stop) -> Self {
+        Postgres { stop, ..self }
+    }
+
+    /// `work` boxed, ended with an "interrupted" error when the stop signal fires first:
+    /// every call waits on the server somewhere (the pool's acquire and connect, a query,
+    /// a tenant connection, a retry's back-off), and none of those has a timeout that
+    /// knows about Ctrl-C.
+    fn interruptible<'a, T: Send + 'a>(
+        &'a self,
+        work: impl std::future::Future<Output = Result<T, PgError>> + Send + 'a,
+    ) -> crate::backends::BoxFut<'a, Result<T, PgError>> {
+        Box::pin(async move {
+            unless_stopped(&self.stop, "waiting for PostgreSQL", work)
+                .await
+                .unwrap_or_else(|i| Err(self.interrupted(i)))
+        })
+    }
+
+    /// The error of a call the stop signal ended, in this server's error shape.
+    fn interrupted(&self, i: Interrupted) -> PgError {
+        self.refusal(i.to_string())
     }
 
     /// A refusal decided above the backend (nothing was sent), in this server's error
@@ -231,7 +260,7 @@ impl Postgres {
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self
                 .options
                 .clone()
@@ -251,7 +280,7 @@ impl Postgres {
         &'a self,
         statements: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
             for s in statements {
                 sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(s))
@@ -267,7 +296,7 @@ impl Postgres {
         db: &'a str,
         statements: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let mut result = Ok(());
             for s in statements {
@@ -303,7 +332,7 @@ impl Postgres {
         &'a self,
         statements: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             self.refuse_nul(statements)?;
             let mut backoff = Backoff::default();
             loop {
@@ -321,7 +350,7 @@ impl Postgres {
         db: &'a str,
         statements: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             if statements.is_empty() {
                 return Ok(());
             }
@@ -437,7 +466,9 @@ impl Postgres {
             message,
             code: None,
         };
-        match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(&addr)).await {
+        let connect = tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(&addr));
+        let connected = unless_stopped(&self.stop, "connecting to PostgreSQL", connect);
+        match connected.await.map_err(|i| self.interrupted(i))? {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(fail(format!(
                 "cannot connect: {e}; check postgres.host/port and that the server is running"
@@ -454,7 +485,7 @@ impl Postgres {
         &'a self,
         name: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let row: Option<(String, bool, Option<String>, bool)> =
                 sqlx::query_as(crate::sql::DATABASE_FACTS)
                     .bind(name)
@@ -477,7 +508,7 @@ impl Postgres {
         &'a self,
         names: &'a [&'a str],
     ) -> crate::backends::BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             let rows: Vec<(String, bool, bool, Option<String>, bool)> =
                 sqlx::query_as(crate::sql::ROLE_FACTS)
@@ -506,7 +537,7 @@ impl Postgres {
         roles: &'a [String],
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Vec<ForeignDependency>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let rows: Vec<(String, String, String, String, bool)> =
                 sqlx::query_as(crate::sql::FOREIGN_DEPENDENCIES)
                     .bind(roles)
@@ -536,7 +567,7 @@ impl Postgres {
         db: &'a str,
         roles: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             if roles.is_empty() {
                 return Ok(());
             }
@@ -570,7 +601,7 @@ impl Postgres {
         &'a self,
         groups: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<Vec<(String, bool)>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::GROUP_MEMBERS)
                 .bind(groups)
                 .fetch_all(&self.pool)
@@ -584,7 +615,7 @@ impl Postgres {
         &'a self,
         name: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Option<DatabaseSettings>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let row: Option<(String, i64, String, String, String)> =
                 sqlx::query_as(crate::sql::DATABASE_SETTINGS)
                     .bind(name)
@@ -608,7 +639,7 @@ impl Postgres {
         &'a self,
         names: &'a [&'a str],
     ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             sqlx::query_scalar(crate::sql::EXISTING_ROLES)
                 .bind(&names)
@@ -623,7 +654,7 @@ impl Postgres {
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<std::collections::BTreeSet<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let rows = sqlx::query_scalar::<_, String>(crate::sql::INSTALLED_EXTENSIONS)
                 .fetch_all(&mut conn)
@@ -641,7 +672,7 @@ impl Postgres {
         db: &'a str,
         names: &'a [&'a str],
     ) -> crate::backends::BoxFut<'a, Result<Vec<SchemaFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             let mut conn = self.connect_to(db).await?;
             let rows: Result<Vec<SchemaRow>, PgError> = sqlx::query_as(crate::sql::SCHEMA_FACTS)
@@ -668,7 +699,7 @@ impl Postgres {
         &'a self,
         roles: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             for role in roles {
                 self.exec_all(&[crate::sql::drop_role(role)]).await?;
             }
@@ -681,7 +712,7 @@ impl Postgres {
         &'a self,
         owner: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::DATABASES_OWNED_BY)
                 .bind(owner)
                 .fetch_all(&self.pool)
@@ -697,7 +728,7 @@ impl Postgres {
         like: &'a str,
         groups: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::EXPIRED_GROUP_LOGINS)
                 .bind(like)
                 .bind(groups)
@@ -712,7 +743,7 @@ impl Postgres {
         &'a self,
         login: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::LOGIN_GROUPS)
                 .bind(login)
                 .fetch_all(&self.pool)
@@ -730,7 +761,7 @@ impl Postgres {
         'a,
         Result<Option<crate::resources::role_guard::PgLoginFacts>, PgError>,
     > {
-        Box::pin(async move {
+        self.interruptible(async move {
             type Row = (bool, bool, bool, bool, bool, bool, bool, Vec<String>);
             let row: Option<Row> = sqlx::query_as(crate::sql::POSTGRES_LOGIN_FACTS)
                 .bind(name)
@@ -769,7 +800,7 @@ impl Postgres {
         &'a self,
         name: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<bool, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let row: Option<(Option<String>,)> =
                 sqlx::query_as(crate::sql::EXTENSION_PINNED_SCHEMA)
                     .bind(name)
@@ -785,7 +816,7 @@ impl Postgres {
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query(crate::sql::TERMINATE_DATABASE_SESSIONS)
                 .bind(db)
                 .execute(&self.pool)
@@ -800,7 +831,7 @@ impl Postgres {
         &'a self,
         user: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query(crate::sql::TERMINATE_USER_SESSIONS)
                 .bind(user)
                 .execute(&self.pool)
