@@ -222,6 +222,8 @@ mod tests {
         for (name, answer) in answers {
             let text = answer.expect_err(name);
             assert!(text.contains("interrupted while"), "{name}: {text}");
+            let block = format!(":{port} (provider block `{name}`)");
+            assert!(text.contains(&block), "names the server and block: {text}");
         }
     }
 }

@@ -50,9 +50,6 @@ pub enum BackendError {
     /// A Redis request failed.
     #[error(transparent)]
     Redis(#[from] RedisError),
-    /// Terraform asked the provider to stop (Ctrl-C) while this waited.
-    #[error(transparent)]
-    Interrupted(#[from] interrupt::Interrupted),
     /// A secret could not be resolved.
     #[error("{block}: {message}")]
     Secret {

@@ -235,7 +235,9 @@ impl VaultClient {
             let token = self.token().await?;
             self.call_with(&token, method, path, body).await
         };
-        crate::backends::interrupt::unless_stopped(&self.stop, "waiting for Vault", work).await?
+        crate::backends::interrupt::unless_stopped(&self.stop, "waiting for Vault", work)
+            .await
+            .unwrap_or_else(|i| Err(self.error(path, i.to_string())))
     }
 
     /// One request with `token` (empty: none); the status and body text.
