@@ -195,7 +195,12 @@ impl Postgres {
 
     /// The error of a call the stop signal ended, in this server's error shape.
     fn interrupted(&self, i: Interrupted) -> PgError {
-        self.refusal(i.to_string())
+        PgError {
+            host: self.host.clone(),
+            port: self.port,
+            message: i.to_string(),
+            code: None,
+        }
     }
 
     /// A refusal decided above the backend (nothing was sent), in this server's error
