@@ -179,6 +179,7 @@ fn interrupt_ends_an_apply_stuck_on_a_silent_postgres_and_the_next_apply_converg
         };
         let took = interrupted.elapsed();
         let run = w.finished("apply", code);
+        eprintln!("terraform {} exited {took:?} after Ctrl-C", tf.version);
         assert!(
             took < Duration::from_secs(15),
             "terraform {} took {took:?} to exit after Ctrl-C (connect_timeout is 60 s)\n{}",
