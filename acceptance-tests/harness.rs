@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// One Terraform binary under test.
 #[derive(Debug, Clone)]
@@ -223,8 +223,8 @@ impl Workdir {
         self.dir.path()
     }
 
-    /// Runs `terraform <args>` here with extra environment.
-    pub fn run_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+    /// `terraform <args>` to run here, with extra environment.
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(&self.tf.bin);
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -237,7 +237,43 @@ impl Workdir {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        let out: Output = cmd
+        cmd
+    }
+
+    /// Starts `terraform <args>` here in the background, in a process group of its own
+    /// (whose id is the child's pid) to signal as a terminal does; its stdout and stderr
+    /// written to `<name>.stdout` and `<name>.stderr` in this directory.
+    pub fn start(&self, name: &str, args: &[&str]) -> Child {
+        use std::os::unix::process::CommandExt;
+        let file = |ext: &str| {
+            std::fs::File::create(self.dir.path().join(format!("{name}.{ext}")))
+                .expect("output file")
+        };
+        self.command(args, &[])
+            .process_group(0)
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.tf.bin.display()))
+    }
+
+    /// What a command started with [`Workdir::start`] as `name` wrote, once it ended.
+    pub fn finished(&self, name: &str, code: i32) -> Run {
+        let read = |ext: &str| {
+            std::fs::read_to_string(self.dir.path().join(format!("{name}.{ext}")))
+                .unwrap_or_default()
+        };
+        Run {
+            code,
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        }
+    }
+
+    /// Runs `terraform <args>` here with extra environment.
+    pub fn run_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let out: Output = self
+            .command(args, extra)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.tf.bin.display()));
         Run {

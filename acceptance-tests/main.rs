@@ -15,6 +15,7 @@ mod hostile_destroy;
 mod hostile_mysql;
 mod hostile_redis;
 mod hostile_tenant;
+mod interrupt;
 mod mysql;
 mod pg_env;
 mod postgres;

@@ -1,6 +1,7 @@
 //! One typed client per backend system, opened lazily on first use and shared by every
 //! resource of the provider process.
 
+pub mod interrupt;
 pub mod mysql;
 pub mod pgbouncer;
 pub mod postgres;
@@ -88,6 +89,8 @@ pub struct Backends {
     /// resource opened at plan time for one of them, before it exists, answers "known
     /// after apply" instead of "no such role".
     planned_roles: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Ends every client's waits when Terraform asks the provider to stop.
+    stop: interrupt::Stop,
 }
 
 impl Backends {
@@ -101,7 +104,13 @@ impl Backends {
             mysql: OnceCell::new(),
             redis: OnceCell::new(),
             planned_roles: std::sync::Mutex::default(),
+            stop: interrupt::Stop::new(),
         }
+    }
+
+    /// These backends, with every client's connects, retries and waits ended by `stop`.
+    pub fn stopped_by(self, stop: interrupt::Stop) -> Self {
+        Backends { stop, ..self }
     }
 
     /// Records that this process planned to write the rotation role `<mount>/<name>`.
@@ -137,7 +146,8 @@ impl Backends {
             Secret::Plain(t) => t.clone(),
             _ => String::new(),
         };
-        let mut client = VaultClient::with_tls(&v.address, &token, &v.tls, v.namespace.as_deref())?;
+        let mut client = VaultClient::with_tls(&v.address, &token, &v.tls, v.namespace.as_deref())?
+            .stopped_by(self.stop.clone());
         if let (true, Some(login)) = (token.is_empty(), &v.login) {
             client = client.with_login(login.clone());
         }
@@ -246,7 +256,7 @@ impl Backends {
             ("postgres", " or set PGHOST"),
             s,
             |s, user, password| async move {
-                let pg = Postgres::new(s, &user, &password);
+                let pg = Postgres::new(s, &user, &password).stopped_by(self.stop.clone());
                 // A refused port fails here at once; the pool alone would retry until its
                 // timeout.
                 pg.probe(std::time::Duration::from_secs(s.connect_timeout.max(1)))
@@ -276,7 +286,8 @@ impl Backends {
                     &password,
                     s.admin_sslmode,
                     s.admin_sslrootcert.clone(),
-                )))
+                )
+                .stopped_by(self.stop.clone())))
             },
         )
         .await
@@ -287,7 +298,9 @@ impl Backends {
     pub async fn mysql(&self) -> Result<&Mysql, BackendError> {
         let s = self.settings.mysql.as_ref();
         self.open_once(&self.mysql, ("mysql", ""), s, |s, user, password| {
-            std::future::ready(Ok(Mysql::new(s, &user, &password)))
+            std::future::ready(Ok(
+                Mysql::new(s, &user, &password).stopped_by(self.stop.clone())
+            ))
         })
         .await
     }
@@ -296,7 +309,9 @@ impl Backends {
     pub async fn redis(&self) -> Result<&Redis, BackendError> {
         let s = self.settings.redis.as_ref();
         self.open_once(&self.redis, ("redis", ""), s, |s, user, password| {
-            std::future::ready(Ok(Redis::new(s, &user, &password)))
+            std::future::ready(Ok(
+                Redis::new(s, &user, &password).stopped_by(self.stop.clone())
+            ))
         })
         .await
     }

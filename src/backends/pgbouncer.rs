@@ -51,6 +51,8 @@ pub struct PgBouncerAdmin {
     tls_files: crate::backends::settings::TlsFiles,
     /// One kept-open admin connection per host, opened on first use.
     conns: Vec<tokio::sync::Mutex<Option<PgConnection>>>,
+    /// Ends every command's wait (connect, answer) on Ctrl-C.
+    stop: crate::backends::interrupt::Stop,
 }
 
 impl PgBouncerAdmin {
@@ -64,6 +66,7 @@ impl PgBouncerAdmin {
         sslrootcert: Option<String>,
     ) -> Self {
         PgBouncerAdmin {
+            stop: crate::backends::interrupt::Stop::new(),
             sslmode,
             tls_files: crate::backends::settings::TlsFiles {
                 ca_cert: sslrootcert,
@@ -77,6 +80,11 @@ impl PgBouncerAdmin {
             username: username.to_string(),
             password: password.to_string(),
         }
+    }
+
+    /// This client, its waits ended by `stop` (Terraform's Ctrl-C).
+    pub fn stopped_by(self, stop: crate::backends::interrupt::Stop) -> Self {
+        PgBouncerAdmin { stop, ..self }
     }
 
     /// The configured admin hosts.
@@ -126,10 +134,32 @@ impl PgBouncerAdmin {
         })
     }
 
+    /// Runs one admin command on replica `idx` (see [`Self::run_once`]), ended with an
+    /// "interrupted" error when the stop signal fires first.
+    fn run<'a>(
+        &'a self,
+        idx: usize,
+        command: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<PgRow>, PgBouncerError>> {
+        Box::pin(async move {
+            let work = self.run_once(idx, command);
+            let during = "waiting for PgBouncer";
+            crate::backends::interrupt::unless_stopped(&self.stop, during, work)
+                .await
+                .unwrap_or_else(|i| {
+                    Err(PgBouncerError {
+                        host: self.hosts[idx].0.clone(),
+                        port: self.hosts[idx].1,
+                        message: i.to_string(),
+                    })
+                })
+        })
+    }
+
     /// Runs one admin command on replica `idx` over its kept-open connection (one per
     /// admin host per process: logins cost far more than commands), reconnecting once
     /// if the connection went away.
-    fn run<'a>(
+    fn run_once<'a>(
         &'a self,
         idx: usize,
         command: &'a str,

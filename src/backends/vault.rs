@@ -56,6 +56,8 @@ pub struct VaultClient {
     /// How Vault's certificate is checked, for error text.
     tls_check: String,
     auth: Arc<Auth>,
+    /// Ends every request's wait (the login included) on Ctrl-C.
+    stop: crate::backends::interrupt::Stop,
 }
 
 /// Where the client's token comes from, and the token a login obtained.
@@ -180,7 +182,21 @@ impl VaultClient {
             namespace: namespace.map(str::to_string),
             tls_check: tls_check_text(tls),
             auth: Arc::new(Auth::new(token, None)),
+            stop: crate::backends::interrupt::Stop::new(),
         })
+    }
+
+    /// This client, its requests ended by `stop` (Terraform's Ctrl-C).
+    pub fn stopped_by(self, stop: crate::backends::interrupt::Stop) -> Self {
+        VaultClient { stop, ..self }
+    }
+
+    /// This client without the stop signal, for giving back what a run holds (revoking a
+    /// lease as it closes): that should still happen after Ctrl-C, within the client's
+    /// own timeouts.
+    pub fn unstoppable(&self) -> Self {
+        self.clone()
+            .stopped_by(crate::backends::interrupt::Stop::new())
     }
 
     /// The text of a request that got no answer: a certificate problem named as such.
@@ -215,8 +231,13 @@ impl VaultClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(reqwest::StatusCode, String), BackendError> {
-        let token = self.token().await?;
-        self.call_with(&token, method, path, body).await
+        let work = async {
+            let token = self.token().await?;
+            self.call_with(&token, method, path, body).await
+        };
+        crate::backends::interrupt::unless_stopped(&self.stop, "waiting for Vault", work)
+            .await
+            .unwrap_or_else(|i| Err(self.error(path, i.to_string())))
     }
 
     /// One request with `token` (empty: none); the status and body text.

@@ -1,13 +1,13 @@
 //! `data "dbaas_endpoints"`: the hosts and ports apps and admins use, from the provider
 //! configuration; the replacement for hand-kept shared variables. Opens no connection.
 
-use crate::resources::common::legacy_value;
 use serde::{Deserialize, Serialize};
-use tfplugin::Error;
-use tfplugin::{Attribute, Block, Schema, Value};
+use tfplugin::typed::try_encode;
+use tfplugin::{Attribute, Block, Error, Schema, Value};
 
+use crate::backends::settings::Settings;
 use crate::backends::Backends;
-use crate::resources::common::{encode, Ctx};
+use crate::resources::common::Ctx;
 
 /// The endpoints data source.
 pub struct Endpoints;
@@ -69,22 +69,41 @@ impl tfplugin::DataSource<Backends> for Endpoints {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, _config: &Value) -> Result<Value, Error> {
-        let out = async {
-            let s = &ctx.client.settings;
-            let state = Model {
-                id: "dbaas".into(),
-                postgres_host: s.pgbouncer.as_ref().map(|p| p.host.clone()),
-                postgres_port: s.pgbouncer.as_ref().map(|p| p.port),
-                postgres_admin_host: s.postgres.as_ref().map(|p| p.host.clone()),
-                mysql_host: s.mysql.as_ref().map(|m| m.host.clone()),
-                mysql_port: s.mysql.as_ref().map(|m| m.port),
-                redis_host: s.redis.as_ref().map(|r| r.host.clone()),
-                redis_port: s.redis.as_ref().map(|r| r.port),
-                vault_address: s.vault.as_ref().map(|v| v.address.clone()),
-            };
-            encode(&mut ctx.diags, &state)
+        try_encode(&Model::of(&ctx.client.settings))
+    }
+}
+
+impl Model {
+    /// The endpoints the provider block configures; null where a block is absent.
+    fn of(s: &Settings) -> Model {
+        Model {
+            id: "dbaas".into(),
+            postgres_host: s.pgbouncer.as_ref().map(|p| p.host.clone()),
+            postgres_port: s.pgbouncer.as_ref().map(|p| p.port),
+            postgres_admin_host: s.postgres.as_ref().map(|p| p.host.clone()),
+            mysql_host: s.mysql.as_ref().map(|m| m.host.clone()),
+            mysql_port: s.mysql.as_ref().map(|m| m.port),
+            redis_host: s.redis.as_ref().map(|r| r.host.clone()),
+            redis_port: s.redis.as_ref().map(|r| r.port),
+            vault_address: s.vault.as_ref().map(|v| v.address.clone()),
         }
-        .await;
-        legacy_value(&mut ctx.diags, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_null_where_no_block_is_configured() {
+        let none = Model::of(&Settings::default());
+        assert_eq!(none.id, "dbaas");
+        assert_eq!((none.postgres_host, none.postgres_port), (None, None));
+        assert_eq!(
+            (none.mysql_host, none.redis_port, none.vault_address),
+            (None, None, None)
+        );
+        let v = try_encode(&Model::of(&Settings::default())).unwrap();
+        assert!(v.get("postgres_host").is_null());
     }
 }

@@ -1,16 +1,15 @@
 //! `data "dbaas_pgbouncer_pools"`: `SHOW POOLS` from every PgBouncer admin host, one
 //! entry per replica and pool, optionally for one database.
 
-use crate::resources::common::legacy_value;
 use std::collections::BTreeMap;
-use tfplugin::Error;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Block, Schema, Type, Value};
+use tfplugin::typed::{try_decode, try_encode};
+use tfplugin::{Attribute, Block, Error, OrDiag, Schema, Type, Value};
 
 use crate::backends::pgbouncer::Pool;
 use crate::backends::Backends;
-use crate::resources::common::{backend_error, decode, encode, need, Ctx};
+use crate::resources::common::Ctx;
 
 /// The pools data source.
 pub struct PgBouncerPools;
@@ -55,34 +54,31 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Result<Value, Error> {
-        let out = async {
-            let pgb = need(&mut ctx.diags, "PgBouncer", ctx.client.pgbouncer().await)?;
-            let Some(pgb) = pgb else {
-                ctx.diags.error(
-                    "PgBouncer is not configured",
-                    "data \"dbaas_pgbouncer_pools\" needs the provider's `pgbouncer { ... }` block.",
-                );
-                return None;
-            };
-            let config: Model = decode(&mut ctx.diags, config)?;
-            let database = config.database;
-            let pools = match pgb.pools(database.as_deref()).await {
-                Ok(p) => p,
-                Err(e) => {
-                    backend_error(&mut ctx.diags, "Cannot read PgBouncer pools", e);
-                    return None;
-                }
-            };
-            let state = Model {
-                id: Some(database.clone().unwrap_or_else(|| "*".into())),
-                database,
-                pools: Some(pools),
-            };
-            encode(&mut ctx.diags, &state)
-        }
-        .await;
-        legacy_value(&mut ctx.diags, out)
+        let pgb = ctx
+            .client
+            .pgbouncer()
+            .await
+            .or_diag("Cannot reach PgBouncer")?;
+        let pgb = pgb.ok_or_else(not_configured)?;
+        let database = try_decode::<Model>(config)?.database;
+        let pools = pgb
+            .pools(database.as_deref())
+            .await
+            .or_diag("Cannot read PgBouncer pools")?;
+        try_encode(&Model {
+            id: Some(database.clone().unwrap_or_else(|| "*".into())),
+            database,
+            pools: Some(pools),
+        })
     }
+}
+
+/// The refusal without a `pgbouncer` block.
+fn not_configured() -> Error {
+    Error::new(
+        "PgBouncer is not configured",
+        "data \"dbaas_pgbouncer_pools\" needs the provider's `pgbouncer { ... }` block.",
+    )
 }
 
 #[cfg(test)]
@@ -98,5 +94,12 @@ mod tests {
         let mut fields = tfplugin::model::fields_of::<Pool>().to_vec();
         fields.sort_unstable();
         assert_eq!(columns, fields);
+    }
+
+    #[test]
+    fn pools_without_a_pgbouncer_block_are_refused_naming_the_block() {
+        let e = not_configured();
+        assert_eq!(e.diagnostics()[0].summary, "PgBouncer is not configured");
+        assert!(e.diagnostics()[0].detail.contains("`pgbouncer { ... }`"));
     }
 }

@@ -65,14 +65,14 @@ impl tfplugin::Provider for DbaasProvider {
     async fn configure(
         &self,
         config: &Value,
-        _info: &ClientInfo,
+        info: &ClientInfo,
         diags: &mut Diagnostics,
     ) -> Option<Backends> {
         let settings = settings_from_config(config, &crate::libpq_env::var, diags);
         if diags.has_errors() {
             return None;
         }
-        Some(Backends::new(settings))
+        Some(Backends::new(settings).stopped_by(info.cancel.clone()))
     }
 }
 

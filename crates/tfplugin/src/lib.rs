@@ -68,6 +68,10 @@ pub struct ClientInfo {
     pub terraform_version: String,
     /// The client keeps write-only attributes out of plan and state (Terraform 1.11+).
     pub write_only_attributes_allowed: bool,
+    /// The provider-wide stop signal (the same token as every [`Ctx::cancel`]), for what
+    /// `Provider::configure` builds and shares: long-lived clients end their waits when
+    /// Terraform asks the provider to stop. A default `ClientInfo` carries one that never fires.
+    pub cancel: Cancel,
 }
 
 /// What a resource operation gets besides its values: the configured provider client,

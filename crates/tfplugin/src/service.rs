@@ -242,6 +242,7 @@ impl<P: Provider> ProviderService<P> {
         for d in startup.iter() {
             tracing::error!(summary = %d.summary, detail = %d.detail, "provider self-check");
         }
+        let stop = crate::Cancel::new();
         ProviderService {
             provider,
             schema,
@@ -251,9 +252,12 @@ impl<P: Provider> ProviderService<P> {
             ephemerals,
             startup,
             client: RwLock::new(None),
-            info: RwLock::new(ClientInfo::default()),
+            info: RwLock::new(ClientInfo {
+                cancel: stop.clone(),
+                ..ClientInfo::default()
+            }),
             schema_response: OnceLock::new(),
-            stop: crate::Cancel::new(),
+            stop,
         }
     }
 
@@ -784,6 +788,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .client_capabilities
                 .as_ref()
                 .is_some_and(|c| c.write_only_attributes_allowed),
+            cancel: self.stop.clone(),
         };
         *self.info.write().unwrap_or_else(|e| e.into_inner()) = info.clone();
         let what = "provider configuration";

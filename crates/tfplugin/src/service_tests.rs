@@ -491,3 +491,49 @@ async fn shutdown_runs_the_hook_with_the_configured_client_only() {
     svc.shutdown().await;
     assert_eq!(*seen.lock().unwrap(), vec!["p-".to_string()]);
 }
+
+/// A provider whose client is the stop signal `configure` was given.
+struct StopKeeper;
+
+#[async_trait::async_trait]
+impl Provider for StopKeeper {
+    type Client = crate::Cancel;
+
+    fn schema(&self) -> Schema {
+        ExampleProvider.schema()
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<crate::Cancel>>> {
+        Vec::new()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<crate::Cancel>>> {
+        Vec::new()
+    }
+
+    async fn configure(
+        &self,
+        _: &Value,
+        info: &ClientInfo,
+        _: &mut Diagnostics,
+    ) -> Option<crate::Cancel> {
+        Some(info.cancel.clone())
+    }
+}
+
+#[tokio::test]
+async fn stop_provider_reaches_the_client_configure_built_and_every_ctx() {
+    let svc = ProviderService::new(StopKeeper);
+    configure(&svc).await;
+    let client = svc.client();
+    let mut diags = Diagnostics::default();
+    let ctx = svc
+        .ctx(&client, Vec::new(), &mut diags, svc.info(None))
+        .expect("configured");
+    let kept = client.as_deref().expect("configured").clone();
+    assert!(!kept.is_cancelled() && !ctx.cancel.is_cancelled());
+    call!(svc.stop_provider(pb::stop_provider::Request {}));
+    assert!(kept.is_cancelled(), "the configured client's token fires");
+    assert!(ctx.cancel.is_cancelled(), "a running request's token fires");
+    assert!(svc.info(None).cancel.is_cancelled(), "plans see it too");
+}

@@ -117,6 +117,8 @@ pub struct Mysql {
     // Built on first use; a failure is kept too, so 50 parallel resources against an
     // unreachable server fail at once instead of each waiting out its own timeout.
     ready: OnceCell<Result<Ready, MysqlError>>,
+    /// Ends connects, acquires and retry back-offs on Ctrl-C.
+    stop: crate::backends::interrupt::Stop,
 }
 
 /// MySQL's `tls` modes as the MySQL clients define them: `preferred` and `required` encrypt
@@ -165,6 +167,7 @@ impl Mysql {
     pub fn new(s: &MysqlSettings, username: &str, password: &str) -> Self {
         crate::backends::install_crypto_provider();
         Mysql {
+            stop: crate::backends::interrupt::Stop::new(),
             host: s.host.clone(),
             port: s.port,
             user: username.to_string(),
@@ -173,6 +176,11 @@ impl Mysql {
             tls_files: s.tls_files.clone(),
             ready: OnceCell::new(),
         }
+    }
+
+    /// This client, its waits ended by `stop` (Terraform's Ctrl-C).
+    pub fn stopped_by(self, stop: crate::backends::interrupt::Stop) -> Self {
+        Mysql { stop, ..self }
     }
 
     fn fail(&self, message: impl Into<String>, code: Option<u16>) -> MysqlError {
@@ -258,7 +266,20 @@ impl Mysql {
 
     fn ready(&self) -> BoxFut<'_, Result<&Ready, MysqlError>> {
         Box::pin(async move {
-            let r = self
+            // Interrupted, the cell stays empty: the interruption is not kept as the outcome.
+            let during = "connecting to MySQL";
+            let r =
+                crate::backends::interrupt::unless_stopped(&self.stop, during, self.ready_once())
+                    .await
+                    .map_err(|i| self.fail(i.to_string(), None))?;
+            r.as_ref().map_err(Clone::clone)
+        })
+    }
+
+    /// [`Self::ready`]'s work: the pool and its first connection, once per process.
+    fn ready_once(&self) -> BoxFut<'_, &Result<Ready, MysqlError>> {
+        Box::pin(async move {
+            self
                 .ready
                 .get_or_init(|| async {
                     let mut pool = self.pool_for(ssl_opts(self.tls, &self.tls_files));
@@ -286,8 +307,7 @@ impl Mysql {
                         Err(e) => Err(self.error(e)),
                     }
                 })
-                .await;
-            r.as_ref().map_err(Clone::clone)
+                .await
         })
     }
 
@@ -304,7 +324,12 @@ impl Mysql {
     fn conn(&self) -> BoxFut<'_, Result<Conn, MysqlError>> {
         Box::pin(async move {
             let ready = self.ready().await?;
-            match tokio::time::timeout(ACQUIRE_TIMEOUT, ready.pool.get_conn()).await {
+            let acquire = tokio::time::timeout(ACQUIRE_TIMEOUT, ready.pool.get_conn());
+            let during = "waiting for a MySQL connection";
+            let acquired = crate::backends::interrupt::unless_stopped(&self.stop, during, acquire)
+                .await
+                .map_err(|i| self.fail(i.to_string(), None))?;
+            match acquired {
                 Ok(c) => c.map_err(|e| self.error(e)),
                 Err(_) => Err(self.fail(
                     format!(
@@ -607,7 +632,9 @@ impl Mysql {
                     Err(e) if retryable(e.code) && attempt < 8 => {
                         tracing::debug!(attempt, code = ?e.code, "retrying MySQL statement after a concurrency error");
                         let jitter = Duration::from_millis(rand::random::<u64>() % 25);
-                        tokio::time::sleep(delay + jitter).await;
+                        crate::backends::interrupt::pause(&self.stop, delay + jitter)
+                            .await
+                            .map_err(|i| self.fail(i.to_string(), e.code))?;
                         delay = (delay * 2).min(Duration::from_millis(1600));
                         attempt += 1;
                     }

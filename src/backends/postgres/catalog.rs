@@ -199,7 +199,7 @@ impl Postgres {
         &'a self,
         name: &'a str,
     ) -> BoxFut<'a, Result<Option<DatabaseFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::DATABASE_FACTS)
                 .bind(name)
                 .fetch_optional(&self.pool)
@@ -213,7 +213,7 @@ impl Postgres {
         &'a self,
         names: &'a [&'a str],
     ) -> BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::ROLE_FACTS)
                 .bind(owned(names))
                 .fetch_all(&self.pool)
@@ -228,7 +228,7 @@ impl Postgres {
         roles: &'a [String],
         db: &'a str,
     ) -> BoxFut<'a, Result<Vec<ForeignDependency>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::FOREIGN_DEPENDENCIES)
                 .bind(roles)
                 .bind(db)
@@ -243,7 +243,7 @@ impl Postgres {
         &'a self,
         groups: &'a [String],
     ) -> BoxFut<'a, Result<Vec<GroupMember>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::GROUP_MEMBERS)
                 .bind(groups)
                 .fetch_all(&self.pool)
@@ -257,7 +257,7 @@ impl Postgres {
         &'a self,
         name: &'a str,
     ) -> BoxFut<'a, Result<Option<DatabaseSettings>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::DATABASE_SETTINGS)
                 .bind(name)
                 .fetch_optional(&self.pool)
@@ -271,7 +271,7 @@ impl Postgres {
         &'a self,
         names: &'a [&'a str],
     ) -> BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::EXISTING_ROLES)
                 .bind(owned(names))
                 .fetch_all(&self.pool)
@@ -285,7 +285,7 @@ impl Postgres {
         &'a self,
         db: &'a str,
     ) -> BoxFut<'a, Result<BTreeSet<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let rows = sqlx::query_scalar::<_, String>(crate::sql::INSTALLED_EXTENSIONS)
                 .fetch_all(&mut conn)
@@ -303,7 +303,7 @@ impl Postgres {
         db: &'a str,
         names: &'a [&'a str],
     ) -> BoxFut<'a, Result<Vec<SchemaFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let rows = sqlx::query_as(crate::sql::SCHEMA_FACTS)
                 .bind(owned(names))
@@ -320,7 +320,7 @@ impl Postgres {
         &'a self,
         owner: &'a str,
     ) -> BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::DATABASES_OWNED_BY)
                 .bind(owner)
                 .fetch_all(&self.pool)
@@ -336,7 +336,7 @@ impl Postgres {
         like: &'a str,
         groups: &'a [String],
     ) -> BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::EXPIRED_GROUP_LOGINS)
                 .bind(like)
                 .bind(groups)
@@ -348,7 +348,7 @@ impl Postgres {
 
     /// The groups `login` is a direct member of, sorted.
     pub fn login_groups<'a>(&'a self, login: &'a str) -> BoxFut<'a, Result<Vec<String>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_scalar(crate::sql::LOGIN_GROUPS)
                 .bind(login)
                 .fetch_all(&self.pool)
@@ -363,7 +363,7 @@ impl Postgres {
         &'a self,
         name: &'a str,
     ) -> BoxFut<'a, Result<Option<PgLoginFacts>, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query_as(crate::sql::POSTGRES_LOGIN_FACTS)
                 .bind(name)
                 .fetch_optional(&self.pool)
@@ -374,7 +374,7 @@ impl Postgres {
 
     /// Whether extension `name`'s control file pins the schema it installs into.
     pub fn extension_pinned<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<bool, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let schema: Option<Option<String>> =
                 sqlx::query_scalar(crate::sql::EXTENSION_PINNED_SCHEMA)
                     .bind(name)

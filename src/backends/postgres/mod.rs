@@ -5,6 +5,7 @@
 //! `session.rs` opens and checks admin sessions (pinned settings, TLS), `catalog.rs`
 //! holds the catalog reads and the named rows they decode into.
 
+use crate::backends::interrupt::{unless_stopped, Interrupted, Stop};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -52,6 +53,8 @@ pub struct Postgres {
     tls_check: String,
     options: PgConnectOptions,
     pool: PgPool,
+    /// Ends every call's wait (pool acquire, connect, query, back-off) on Ctrl-C.
+    stop: Stop,
 }
 
 /// SQLSTATEs worth retrying: concurrent catalog updates (`tuple concurrently updated`
@@ -82,6 +85,37 @@ impl Postgres {
             tls_check: tls_check_text(s.sslmode, s.tls_files.ca_cert.as_deref()),
             options,
             pool,
+            stop: Stop::new(),
+        }
+    }
+
+    /// This client, every call's wait ended by `stop` (Terraform's Ctrl-C).
+    pub fn stopped_by(self, stop: Stop) -> Self {
+        Postgres { stop, ..self }
+    }
+
+    /// `work` boxed, ended with an "interrupted" error when the stop signal fires first:
+    /// every call waits on the server somewhere (the pool's acquire and connect, a query,
+    /// a tenant connection, a retry's back-off), and none of those has a timeout that
+    /// knows about Ctrl-C.
+    fn interruptible<'a, T: Send + 'a>(
+        &'a self,
+        work: impl std::future::Future<Output = Result<T, PgError>> + Send + 'a,
+    ) -> crate::backends::BoxFut<'a, Result<T, PgError>> {
+        Box::pin(async move {
+            unless_stopped(&self.stop, "waiting for PostgreSQL", work)
+                .await
+                .unwrap_or_else(|i| Err(self.interrupted(i)))
+        })
+    }
+
+    /// The error of a call the stop signal ended, in this server's error shape.
+    fn interrupted(&self, i: Interrupted) -> PgError {
+        PgError {
+            host: self.host.clone(),
+            port: self.port,
+            message: i.to_string(),
+            code: None,
         }
     }
 
@@ -147,7 +181,7 @@ impl Postgres {
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self
                 .options
                 .clone()
@@ -169,7 +203,7 @@ impl Postgres {
         conn: &'a mut PgConnection,
         units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             for unit in units {
                 run_unit(conn, unit.statements())
                     .await
@@ -183,7 +217,7 @@ impl Postgres {
         &'a self,
         units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
             self.run_units(&mut conn, units).await
         })
@@ -194,7 +228,7 @@ impl Postgres {
         db: &'a str,
         units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let result = self.run_units(&mut conn, units).await;
             let _ = conn.close().await;
@@ -223,7 +257,7 @@ impl Postgres {
         &'a self,
         units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             self.refuse_nul(units)?;
             let mut backoff = Backoff::default();
             loop {
@@ -242,7 +276,7 @@ impl Postgres {
         db: &'a str,
         units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             if units.iter().all(|u| u.statements().is_empty()) {
                 return Ok(());
             }
@@ -304,7 +338,9 @@ impl Postgres {
             message,
             code: None,
         };
-        match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(&addr)).await {
+        let connect = tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(&addr));
+        let connected = unless_stopped(&self.stop, "connecting to PostgreSQL", connect);
+        match connected.await.map_err(|i| self.interrupted(i))? {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(fail(format!(
                 "cannot connect: {e}; check postgres.host/port and that the server is running"
@@ -325,7 +361,7 @@ impl Postgres {
         db: &'a str,
         roles: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             if roles.is_empty() {
                 return Ok(());
             }
@@ -360,7 +396,7 @@ impl Postgres {
         &'a self,
         roles: &'a [String],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             for role in roles {
                 self.exec_all(&[crate::sql::drop_role(role)]).await?;
             }
@@ -373,7 +409,7 @@ impl Postgres {
         &'a self,
         db: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query(crate::sql::TERMINATE_DATABASE_SESSIONS)
                 .bind(db)
                 .execute(&self.pool)
@@ -388,7 +424,7 @@ impl Postgres {
         &'a self,
         user: &'a str,
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
-        Box::pin(async move {
+        self.interruptible(async move {
             sqlx::query(crate::sql::TERMINATE_USER_SESSIONS)
                 .bind(user)
                 .execute(&self.pool)

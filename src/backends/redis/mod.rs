@@ -360,6 +360,8 @@ pub struct Redis {
     conn: OnceCell<Result<ConnectionManager, RedisError>>,
     memory_warning: OnceCell<Option<String>>,
     warned: AtomicBool,
+    /// Ends the connect on Ctrl-C.
+    stop: crate::backends::interrupt::Stop,
 }
 
 impl Redis {
@@ -367,6 +369,7 @@ impl Redis {
     pub fn new(s: &RedisSettings, username: &str, password: &str) -> Self {
         crate::backends::install_crypto_provider();
         Redis {
+            stop: crate::backends::interrupt::Stop::new(),
             host: s.host.clone(),
             port: s.port,
             tls: s.tls,
@@ -377,6 +380,11 @@ impl Redis {
             memory_warning: OnceCell::new(),
             warned: AtomicBool::new(false),
         }
+    }
+
+    /// This client, its waits ended by `stop` (Terraform's Ctrl-C).
+    pub fn stopped_by(self, stop: crate::backends::interrupt::Stop) -> Self {
+        Redis { stop, ..self }
     }
 
     /// The ACL user the provider itself connects as.
@@ -464,8 +472,13 @@ impl Redis {
 
     fn conn(&self) -> BoxFut<'_, Result<ConnectionManager, RedisError>> {
         Box::pin(async move {
-            // A failure is kept too, so parallel resources fail at once against a dead server.
-            let r = self.conn.get_or_init(|| self.connect()).await;
+            // A failure is kept too, so parallel resources fail at once against a dead server;
+            // an interruption is not (the cell stays empty).
+            let during = "connecting to Redis";
+            let first = self.conn.get_or_init(|| self.connect());
+            let r = crate::backends::interrupt::unless_stopped(&self.stop, during, first)
+                .await
+                .map_err(|i| self.fail(i.to_string()))?;
             // Failing to connect sends nothing: never uncertain.
             r.clone().map_err(|e| RedisError {
                 uncertain: false,
