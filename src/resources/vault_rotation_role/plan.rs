@@ -7,7 +7,7 @@ use tfplugin::{Known, Plan};
 
 use super::decide::configured;
 use super::redis::recorded_namespace;
-use super::{guard, planned_statements, PlanEdit, PlanView, RoleName};
+use super::{guard, planned_statements, PlanEdit, PlanView, PlannedStatements, RoleName};
 use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{merge, plan_views, plan_views_with_prior};
@@ -22,66 +22,57 @@ pub(super) fn statements(plan: &mut Plan<'_>) {
     let Some((prior, config, planned)) = plan_views_with_prior::<PlanView>(plan) else {
         return;
     };
-    // Statements left to the provider are what it would generate now: an edit made
-    // in Vault behind Terraform's back (say, a SUPERUSER creation statement) shows
-    // as a change and is reverted on apply.
-    let (Some(engine), Some(database), Some(access)) = (
-        prior.engine(),
-        planned.database.as_option().cloned(),
-        planned.access(),
-    ) else {
-        return;
-    };
+    if let Some(edit) = statements_edit(&prior, &config, &planned) {
+        merge(&mut plan.diags, &mut plan.planned, &edit);
+    }
+}
+
+/// The statements (and owner) an update plans for those left to the provider: what it
+/// would generate now, so an edit made in Vault behind Terraform's back (say, a
+/// SUPERUSER creation statement) shows as a change and is reverted on apply. `None`:
+/// Terraform's plan stands (an engine, database or access not known yet, or a name the
+/// validators already refused).
+pub(super) fn statements_edit(
+    prior: &PlanView,
+    config: &PlanView,
+    planned: &PlanView,
+) -> Option<PlanEdit> {
+    let engine = prior.engine()?;
+    let database = planned.database.as_option()?;
+    let access = planned.access()?;
     let mut edit = PlanEdit::default();
     let unset = config.statements().map(|s| s.is_null());
-    if engine == Engine::Redis {
+    let values: [PlannedStatements; 3] = if engine == Engine::Redis {
         // Redis rules come from the namespace's live ACL at apply: keep them while
         // what they derive from is unchanged, else recompute at apply.
         let same = prior.connection == planned.connection
             && prior.database == planned.database
             && prior.access == planned.access;
-        for ((slot, before), unset) in edit
+        prior
             .statements()
-            .into_iter()
-            .zip(prior.statements())
-            .zip(unset)
-        {
-            if unset {
-                *slot = Some(if same { before.clone() } else { Known::Unknown });
-            }
-        }
-        merge(&mut plan.diags, &mut plan.planned, &edit);
-        return;
-    }
-    // PostgreSQL: the owner read from the catalog at refresh. Another database has an
-    // owner only apply can read: plan the statements unknown.
-    let owner = prior.database_owner.as_option().cloned();
-    if engine == Engine::Postgres && prior.database != planned.database {
+            .map(|before| if same { before.clone() } else { Known::Unknown })
+    } else if engine == Engine::Postgres && prior.database != planned.database {
+        // PostgreSQL: another database has an owner only apply can read.
         edit.database_owner = Some(Known::Unknown);
-        for (slot, unset) in edit.statements().into_iter().zip(unset) {
-            if unset {
-                *slot = Some(Known::Unknown);
-            }
-        }
-        merge(&mut plan.diags, &mut plan.planned, &edit);
-        return;
-    }
-    // A name the builders refuse was already reported by the validators.
-    let Ok(generated) = generated_statements(engine, &database, owner.as_deref(), access) else {
-        return;
-    };
-    let stat = planned.is_static();
-    let values = if stat {
-        [Vec::new(), Vec::new(), generated.rotation]
+        [Known::Unknown, Known::Unknown, Known::Unknown]
     } else {
-        [generated.creation, generated.revocation, Vec::new()]
+        // PostgreSQL: the owner read from the catalog at refresh.
+        let owner = prior.database_owner.as_option();
+        let generated =
+            generated_statements(engine, database, owner.map(String::as_str), access).ok()?;
+        let values = if planned.is_static() {
+            [Vec::new(), Vec::new(), generated.rotation]
+        } else {
+            [generated.creation, generated.revocation, Vec::new()]
+        };
+        values.map(planned_statements)
     };
     for ((slot, v), unset) in edit.statements().into_iter().zip(values).zip(unset) {
         if unset {
-            *slot = Some(planned_statements(v));
+            *slot = Some(v);
         }
     }
-    merge(&mut plan.diags, &mut plan.planned, &edit);
+    Some(edit)
 }
 
 /// `plan_with_client`: remembered for `ephemeral "dbaas_database_credentials"`: opened

@@ -518,3 +518,112 @@ fn a_vault_connection_admin_is_read_from_either_field() {
     );
     assert_eq!(connection_admin("x", &empty), None);
 }
+
+// Planning an update (`plan::statements_edit`), one test per branch.
+
+use super::plan::statements_edit;
+use crate::resources::vault_role_rules::generated_statements;
+
+fn view(pairs: &[(&str, Value)]) -> PlanView {
+    let Ok(v) = obj(pairs).to_model::<PlanView>() else {
+        panic!("the view decodes: {pairs:?}");
+    };
+    v
+}
+
+/// A PostgreSQL role on `database` as refreshed (owner `shop_admin`), in `mode`.
+fn role_view(engine: &str, database: &str, mode: &str, creation: Value) -> PlanView {
+    view(&[
+        ("engine", Value::string(engine)),
+        ("connection", Value::string("c")),
+        ("database", Value::string(database)),
+        ("access", Value::string("owner")),
+        ("mode", Value::string(mode)),
+        ("database_owner", Value::string("shop_admin")),
+        ("creation_statements", creation),
+    ])
+}
+
+fn unset() -> PlanView {
+    view(&[])
+}
+
+fn edited() -> Value {
+    Value::from_strings(["CREATE ROLE \"{{name}}\" SUPERUSER"])
+}
+
+#[test]
+fn an_update_plans_the_statements_the_provider_would_generate_now() {
+    let prior = role_view("postgres", "shop", "dynamic", edited());
+    let Some(edit) = statements_edit(&prior, &unset(), &prior) else {
+        panic!("an edit");
+    };
+    let Ok(expected) =
+        generated_statements(Engine::Postgres, "shop", Some("shop_admin"), Access::Owner)
+    else {
+        panic!("statements");
+    };
+    assert_eq!(
+        edit.creation_statements,
+        Some(planned_statements(expected.creation))
+    );
+    assert_eq!(edit.rotation_statements, Some(planned_statements(vec![])));
+    assert_eq!(edit.database_owner, None);
+}
+
+#[test]
+fn configured_statements_stay_as_planned() {
+    let prior = role_view("postgres", "shop", "dynamic", edited());
+    let config = view(&[("creation_statements", edited())]);
+    let edit = statements_edit(&prior, &config, &prior).unwrap_or_default();
+    assert_eq!(edit.creation_statements, None);
+    assert!(edit.revocation_statements.is_some());
+}
+
+#[test]
+fn a_static_role_plans_only_rotation_statements() {
+    let prior = role_view("mysql", "shop", "static", Value::Null);
+    let edit = statements_edit(&prior, &unset(), &prior).unwrap_or_default();
+    assert_eq!(edit.creation_statements, Some(planned_statements(vec![])));
+    assert!(edit
+        .rotation_statements
+        .and_then(Known::into_option)
+        .is_some_and(|r| !r.is_empty()));
+}
+
+#[test]
+fn another_postgres_database_plans_owner_and_statements_unknown() {
+    let prior = role_view("postgres", "shop", "dynamic", edited());
+    let planned = role_view("postgres", "shop2", "dynamic", edited());
+    let edit = statements_edit(&prior, &unset(), &planned).unwrap_or_default();
+    assert_eq!(edit.database_owner, Some(Known::Unknown));
+    assert_eq!(edit.creation_statements, Some(Known::Unknown));
+    assert_eq!(edit.rotation_statements, Some(Known::Unknown));
+}
+
+#[test]
+fn redis_rules_are_kept_while_their_namespace_is_the_same_and_recomputed_when_not() {
+    let rules = Value::from_strings([r#"["~app:*"]"#]);
+    let prior = role_view("redis", "app", "dynamic", rules.clone());
+    let edit = statements_edit(&prior, &unset(), &prior).unwrap_or_default();
+    let kept = prior.creation_statements.clone();
+    assert_eq!(edit.creation_statements, Some(kept));
+    let moved = role_view("redis", "app2", "dynamic", rules);
+    let edit = statements_edit(&prior, &unset(), &moved).unwrap_or_default();
+    assert_eq!(edit.creation_statements, Some(Known::Unknown));
+    assert_eq!(edit.database_owner, None);
+}
+
+#[test]
+fn an_unknown_engine_database_or_name_the_validators_refuse_leaves_the_plan() {
+    let prior = role_view("postgres", "shop", "dynamic", Value::Null);
+    let no_engine = view(&[("database", Value::string("shop"))]);
+    assert!(statements_edit(&no_engine, &unset(), &prior).is_none());
+    let unknown_db = view(&[
+        ("database", Value::unknown()),
+        ("access", Value::string("owner")),
+    ]);
+    assert!(statements_edit(&prior, &unset(), &unknown_db).is_none());
+    let nul = role_view("mysql", "a\0b", "dynamic", Value::Null);
+    assert!(statements_edit(&nul, &unset(), &nul).is_none());
+}
