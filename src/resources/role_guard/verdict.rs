@@ -229,7 +229,8 @@ pub fn word_refusals(role: &Guarded, allowed: bool) -> Vec<Refusal> {
 
 /// The refusals the observed facts lead to, in the order the rules run: database, static
 /// login, then custom statements (with the tenant's groups). At plan, what could not be
-/// read, or does not exist yet, is left to apply; at apply it is refused.
+/// read, or does not exist yet, is left to apply; at apply it is refused. An unreachable
+/// server, or unreadable group roles, end the check.
 /// `admin_database`: the database the provider's admin connects to.
 pub fn verdicts(
     role: &Guarded,
@@ -239,104 +240,107 @@ pub fn verdicts(
 ) -> Vec<Refusal> {
     let database = role.database.as_deref().unwrap_or_default();
     let user = role.username.as_deref();
-    let mut out = Vec::new();
-    let unverifiable = |out: &mut Vec<Refusal>, u: &Unreadable| {
-        if phase == Phase::Apply {
-            out.push(Refusal::Unverifiable(u.clone()));
-        }
-    };
     let forbidden_user =
-        |forbidden: &ForbiddenLogins, u: &str| forbidden.iter().any(|(n, _)| n == u);
-    let mut owner = None;
-    match &seen.facts {
-        EngineFacts::Unreachable(u) => {
-            unverifiable(&mut out, u);
-            return out;
-        }
+        |forbidden: &ForbiddenLogins| user.is_some_and(|u| forbidden.iter().any(|(n, _)| n == u));
+    let (mut out, owner) = match &seen.facts {
+        EngineFacts::Unreachable(u) => return unverifiable(phase, u).into_iter().collect(),
         EngineFacts::Postgres {
             database: db,
             login,
             forbidden,
         } => {
-            match db {
-                Ok(d) if d.facts.is_some() || phase == Phase::Apply => {
-                    let roles = match &d.roles {
-                        Ok(r) => r,
-                        Err(u) => {
-                            unverifiable(&mut out, u);
-                            return out;
-                        }
-                    };
-                    let why = postgres_database_refusal(
-                        database,
-                        d.facts.as_ref(),
-                        roles,
-                        admin_database,
-                    );
-                    out.extend(why.map(Refusal::Database));
-                    owner = d.facts.as_ref().map(|f| f.owner.as_str());
-                }
-                Ok(_) => {}
-                Err(u) => unverifiable(&mut out, u),
-            }
-            if let (Some(user), Some(login)) = (user, login) {
-                let groups = Scope::new(database, owner).groups;
-                match login {
-                    Ok(facts)
-                        if facts.is_some()
-                            || phase == Phase::Apply
-                            || forbidden_user(forbidden, user) =>
-                    {
-                        let why =
-                            postgres_static_login_refusal(user, facts.as_ref(), &groups, forbidden);
-                        out.extend(why.map(Refusal::StaticLogin));
-                    }
-                    Ok(_) => {}
-                    Err(u) => unverifiable(&mut out, u),
-                }
-            }
+            let (refusal, owner) =
+                match postgres_database_verdict(database, db, phase, admin_database) {
+                    Ok(verdict) => verdict,
+                    Err(stop) => return stop.into_iter().collect(),
+                };
+            let groups = Scope::new(database, owner).groups;
+            let login = user.zip(login.as_ref()).and_then(|(u, l)| {
+                let judge = |f: &Option<PgLoginFacts>| {
+                    postgres_static_login_refusal(u, f.as_ref(), &groups, forbidden)
+                };
+                login_verdict(l, phase, forbidden_user(forbidden), Option::is_some, judge)
+            });
+            (refusal.into_iter().chain(login).collect::<Vec<_>>(), owner)
         }
         EngineFacts::Mysql {
             exists,
             login,
             forbidden,
         } => {
-            match exists {
-                Ok(false) if phase == Phase::Apply => out.push(Refusal::Database(format!("MySQL database {database:?} does not exist. Create it with dbaas_shared_mysql_database and reference it, e.g. `database = dbaas_shared_mysql_database.<x>.name`."))),
-                Ok(_) => {}
-                Err(u) => unverifiable(&mut out, u),
-            }
-            if let (Some(user), Some(login)) = (user, login) {
-                match login {
-                    Ok(facts)
-                        if facts.exists
-                            || phase == Phase::Apply
-                            || facts.is_admin
-                            || forbidden_user(forbidden, user) =>
-                    {
-                        let why = mysql_static_login_refusal(user, facts, database, forbidden);
-                        out.extend(why.map(Refusal::StaticLogin));
-                    }
-                    Ok(_) => {}
-                    Err(u) => unverifiable(&mut out, u),
-                }
-            }
+            let refusal = match exists {
+                Ok(false) if phase == Phase::Apply => Some(Refusal::Database(format!("MySQL database {database:?} does not exist. Create it with dbaas_shared_mysql_database and reference it, e.g. `database = dbaas_shared_mysql_database.<x>.name`."))),
+                Ok(_) => None,
+                Err(u) => unverifiable(phase, u),
+            };
+            let login = user.zip(login.as_ref()).and_then(|(u, l)| {
+                let known = |f: &MysqlLoginFacts| f.exists || f.is_admin;
+                let judge =
+                    |f: &MysqlLoginFacts| mysql_static_login_refusal(u, f, database, forbidden);
+                login_verdict(l, phase, forbidden_user(forbidden), known, judge)
+            });
+            (refusal.into_iter().chain(login).collect(), None)
         }
         EngineFacts::Redis { forbidden } => {
-            if let Some((_, why)) = user.and_then(|u| forbidden.iter().find(|(n, _)| n == u)) {
-                out.push(Refusal::StaticLogin(format!(
-                    "{:?} is {why}: Vault would rotate its password and hand it out.",
-                    user.unwrap_or_default()
-                )));
-            }
+            let refusal = user.and_then(|u| {
+                let (_, why) = forbidden.iter().find(|(n, _)| n == u)?;
+                Some(Refusal::StaticLogin(format!(
+                    "{u:?} is {why}: Vault would rotate its password and hand it out."
+                )))
+            });
+            (refusal.into_iter().collect(), None)
         }
-    }
+    };
     out.extend(statement_refusals(
         role,
         seen.engine,
         &Scope::new(database, owner),
     ));
     out
+}
+
+/// At apply, a fact that could not be read refuses the role; at plan it waits.
+fn unverifiable(phase: Phase, u: &Unreadable) -> Option<Refusal> {
+    (phase == Phase::Apply).then(|| Refusal::Unverifiable(u.clone()))
+}
+
+/// The PostgreSQL database's verdict and its owner (for the tenant's groups). A missing
+/// database is judged at apply only; `Err`: the check ends here (the group roles could
+/// not be read), with the refusal that says so at apply.
+fn postgres_database_verdict<'a>(
+    database: &str,
+    db: &'a Read<PgDatabase>,
+    phase: Phase,
+    admin_database: &str,
+) -> Result<(Option<Refusal>, Option<&'a str>), Option<Refusal>> {
+    match db {
+        Ok(d) if d.facts.is_some() || phase == Phase::Apply => {
+            let roles = d.roles.as_ref().map_err(|u| unverifiable(phase, u))?;
+            let why = postgres_database_refusal(database, d.facts.as_ref(), roles, admin_database);
+            let owner = d.facts.as_ref().map(|f| f.owner.as_str());
+            Ok((why.map(Refusal::Database), owner))
+        }
+        Ok(_) => Ok((None, None)),
+        Err(u) => Ok((unverifiable(phase, u), None)),
+    }
+}
+
+/// A static login's verdict: judged when it is `known` to the server, at apply, or when
+/// it is a `forbidden` login (a platform login is refused even before it exists).
+fn login_verdict<F>(
+    login: &Read<F>,
+    phase: Phase,
+    forbidden: bool,
+    known: impl Fn(&F) -> bool,
+    judge: impl Fn(&F) -> Option<String>,
+) -> Option<Refusal> {
+    match login {
+        Ok(f) if known(f) || phase == Phase::Apply || forbidden => {
+            judge(f).map(Refusal::StaticLogin)
+        }
+        Ok(_) => None,
+        Err(u) => unverifiable(phase, u),
+    }
 }
 
 /// The first refused custom statement of each attribute (the provider opted in).
