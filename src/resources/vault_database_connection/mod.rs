@@ -2,20 +2,20 @@
 //! (`<mount>/config/<name>`) to one of the shared backends, defaulting every setting
 //! from the provider's own admin configuration.
 
-use crate::resources::common::{legacy_applied, legacy_done, legacy_read};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use tfplugin::{Applied, Error};
+use tfplugin::{Applied, Error, OrDiag};
 use tfplugin::{
     Attribute, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type, Value,
 };
 
 use crate::backends::settings::Secret;
 use crate::backends::Backends;
+use crate::backends::Credentials;
 use crate::enums::Engine;
 use crate::resources::common::{
-    attribute_error, backend_error, check_password_settings, decode, derived, merge, need,
-    parse_vault_id, plan_views, vault_mount_validator, vault_name_validator, Ctx,
+    check_password_settings, decode, derived, merge, parse_vault_id, plan_views,
+    vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -210,116 +210,185 @@ fn tls_body_fields(
     Ok(out)
 }
 
-/// Builds the body of `<mount>/config/<name>` and the state values it implies.
-async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Option<Model> {
-    let config: Model = decode(&mut ctx.diags, config)?;
-    let name = planned.name.clone();
+/// Create and update: the settings (configured, else the provider's admin block's), the
+/// admin credentials read only when a default needs them, then the connection written.
+async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
+    let config: Model = tfplugin::typed::try_decode(config)?;
     let engine = planned.engine;
-    let mount = ctx
-        .client
-        .vault_mount(planned.mount.as_option().map(String::as_str));
+    let mount = mount_of(ctx, &planned);
     let defaults = admin_defaults(ctx.client, engine);
-    let url = planned
-        .connection_url
-        .as_option()
-        .cloned()
-        .or_else(|| defaults.as_ref().map(|d| d.url.clone()));
-    let Some(url) = url else {
-        attribute_error(&mut ctx.diags, "connection_url", "No connection settings", format!("Set connection_url, or configure the provider's `{engine}` block so it can be used as the default."));
-        return None;
-    };
+    let url = connection_url(&planned, defaults.as_ref())?;
     // The provider's admin credentials, as the provider itself resolves them (a Vault
     // KV secret gives the password and, when it has one, the username): read only
     // when a default is needed.
-    let given_password = config.password_wo.clone().or(planned.password.clone());
-    let given_username = planned.username.as_option().cloned();
-    let admin = match &defaults {
-        Some(d) if given_password.is_none() || given_username.is_none() => {
-            match ctx.client.resolve(&d.password, d.block).await {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    backend_error(&mut ctx.diags, "Cannot resolve the admin credentials", e);
-                    return None;
-                }
-            }
-        }
-        _ => None,
+    let given = Given {
+        username: planned.username.as_option().cloned(),
+        password: config.password_wo.clone().or(planned.password.clone()),
     };
-    let username = given_username
-        .or_else(|| admin.as_ref().and_then(|c| c.username.clone()))
-        .or_else(|| defaults.as_ref().map(|d| d.username.clone()))
-        .unwrap_or_default();
-    // Password: write-only value, then the stored one, then the provider's admin password.
-    let password = given_password
-        .or_else(|| admin.map(|c| c.password))
-        .unwrap_or_default();
+    let admin = match defaults.as_ref().filter(|_| given.needs_admin()) {
+        Some(d) => Some(
+            ctx.client
+                .resolve(&d.password, d.block)
+                .await
+                .or_diag("Cannot resolve the admin credentials")?,
+        ),
+        None => None,
+    };
+    let (username, password) = given.or_admin(admin, defaults.as_ref());
+    let redis_tls = ctx.client.settings.redis.as_ref().is_some_and(|r| r.tls);
+    let mut body = connection_body(&planned, &url, &username, &password, redis_tls);
+    // Only a URL defaulted from the admin block gets the block's certificate files.
+    if planned.connection_url.as_option().is_none() || config.connection_url.is_null() {
+        let fields = tls_body_fields(ctx.client, engine).map_err(|why| {
+            Error::at_attr(
+                "connection_url",
+                "Cannot read a TLS file of the provider's admin block",
+                why,
+            )
+        })?;
+        if let Some(obj) = body.as_object_mut() {
+            obj.extend(fields);
+        }
+    }
+    let path = format!("{mount}/config/{}", planned.name);
+    let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
+    vault
+        .write(&path, &body)
+        .await
+        .or_diag(format!("Cannot write Vault connection {path}"))?;
+    Ok(written(planned, mount, url, username))
+}
+
+/// The connection's mount: its own, else the provider's default.
+fn mount_of(ctx: &Ctx<'_>, m: &Model) -> String {
+    ctx.client
+        .vault_mount(m.mount.as_option().map(String::as_str))
+}
+
+/// The URL written: the planned one, else the admin block's; neither is refused at
+/// `connection_url`.
+fn connection_url(planned: &Model, defaults: Option<&AdminDefaults>) -> Result<String, Error> {
+    planned
+        .connection_url
+        .as_option()
+        .cloned()
+        .or_else(|| defaults.map(|d| d.url.clone()))
+        .ok_or_else(|| Error::at_attr("connection_url", "No connection settings", format!("Set connection_url, or configure the provider's `{}` block so it can be used as the default.", planned.engine)))
+}
+
+/// The admin credentials the configuration gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Given {
+    username: Option<String>,
+    /// The write-only value, else the stored one.
+    password: Option<String>,
+}
+
+impl Given {
+    /// Whether a default from the admin block is needed.
+    fn needs_admin(&self) -> bool {
+        self.username.is_none() || self.password.is_none()
+    }
+
+    /// Username and password: the given ones, then the admin block's resolved secret,
+    /// then the block's own username (the password's default is empty).
+    fn or_admin(
+        self,
+        admin: Option<Credentials>,
+        defaults: Option<&AdminDefaults>,
+    ) -> (String, String) {
+        let username = self
+            .username
+            .or_else(|| admin.as_ref().and_then(|c| c.username.clone()))
+            .or_else(|| defaults.map(|d| d.username.clone()))
+            .unwrap_or_default();
+        let password = self
+            .password
+            .or_else(|| admin.map(|c| c.password))
+            .unwrap_or_default();
+        (username, password)
+    }
+}
+
+/// The body of `<mount>/config/<name>` (without the TLS file contents): a Redis
+/// connection takes `host`, `port` (6379 when the URL has none) and `tls`, the others
+/// the URL.
+fn connection_body(
+    planned: &Model,
+    url: &str,
+    username: &str,
+    password: &str,
+    redis_tls: bool,
+) -> serde_json::Value {
+    let engine = planned.engine;
     let allowed: Vec<String> = planned
         .allowed_roles
         .as_option()
         .cloned()
         .unwrap_or_default();
-    let verify = planned.verify_connection.unwrap_or(true);
     let mut body = serde_json::json!({
         "plugin_name": engine.vault_plugin(),
         "allowed_roles": allowed,
-        "verify_connection": verify,
+        "verify_connection": planned.verify_connection.unwrap_or(true),
         "username": username,
         "password": password,
     });
     if engine == Engine::Redis {
         let (host, port) = url
             .rsplit_once(':')
-            .map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap_or(6379)))
-            .unwrap_or((url.clone(), 6379));
+            .map(|(h, p)| (h, p.parse::<u16>().unwrap_or(6379)))
+            .unwrap_or((url, 6379));
         body["host"] = host.into();
         body["port"] = port.into();
-        body["tls"] = ctx
-            .client
-            .settings
-            .redis
-            .as_ref()
-            .is_some_and(|r| r.tls)
-            .into();
+        body["tls"] = redis_tls.into();
     } else {
-        body["connection_url"] = url.clone().into();
+        body["connection_url"] = url.into();
     }
-    // Only a URL defaulted from the admin block gets the block's certificate files.
-    if planned.connection_url.as_option().is_none() || config.connection_url.is_null() {
-        match tls_body_fields(ctx.client, engine) {
-            Ok(fields) => {
-                if let Some(obj) = body.as_object_mut() {
-                    obj.extend(fields);
-                }
-            }
-            Err(why) => {
-                attribute_error(
-                    &mut ctx.diags,
-                    "connection_url",
-                    "Cannot read a TLS file of the provider's admin block",
-                    why,
-                );
-                return None;
-            }
-        }
-    }
-    let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
-    if let Err(e) = vault.write(&format!("{mount}/config/{name}"), &body).await {
-        backend_error(
-            &mut ctx.diags,
-            format!("Cannot write Vault connection {mount}/config/{name}"),
-            e,
-        );
-        return None;
-    }
-    let state = Model {
-        id: Known::Value(format!("{mount}/{name}")),
+    body
+}
+
+/// The state after the connection was written.
+fn written(planned: Model, mount: String, url: String, username: String) -> Model {
+    Model {
+        id: Known::Value(format!("{mount}/{}", planned.name)),
         mount: Known::Value(mount),
         connection_url: Known::Value(url),
         username: Known::Value(username),
-        plugin_name: Known::Value(engine.vault_plugin().to_string()),
+        plugin_name: Known::Value(planned.engine.vault_plugin().to_string()),
         ..planned
-    };
-    Some(state)
+    }
+}
+
+/// The state `s` refreshed from the connection's `data` in Vault (what it does not say
+/// stays; a Redis connection's URL is its `host:port`).
+fn refreshed(mut s: Model, mount: String, data: &serde_json::Value) -> Model {
+    s.id = Known::Value(format!("{mount}/{}", s.name));
+    s.mount = Known::Value(mount);
+    if let Some(plugin) = data["plugin_name"].as_str() {
+        s.plugin_name = Known::Value(plugin.to_string());
+        if let Some(engine) = Engine::of_vault_plugin(plugin) {
+            s.engine = engine;
+        }
+    }
+    let details = &data["connection_details"];
+    if let Some(url) = details["connection_url"].as_str() {
+        s.connection_url = Known::Value(url.to_string());
+    } else if let (Some(h), Some(p)) = (details["host"].as_str(), details["port"].as_i64()) {
+        s.connection_url = Known::Value(format!("{h}:{p}"));
+    }
+    if let Some(u) = details["username"].as_str() {
+        s.username = Known::Value(u.to_string());
+    }
+    if let Some(roles) = data["allowed_roles"].as_array() {
+        s.allowed_roles = Known::Value(
+            roles
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+        );
+    }
+    s.verify_connection = s.verify_connection.or(Some(true));
+    s
 }
 
 #[async_trait::async_trait]
@@ -419,63 +488,18 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
     type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
-        let out = async { write_config(ctx, planned, config).await }.await;
-        legacy_applied(&mut ctx.diags, out)
+        write_config(ctx, planned, config).await
     }
 
-    async fn read(&self, ctx: &mut Ctx<'_>, mut s: Model) -> Result<Option<Model>, Error> {
-        let out = async {
-            let mount = ctx
-                .client
-                .vault_mount(s.mount.as_option().map(String::as_str));
-            let name = s.name.clone();
-            let vault = need(&mut ctx.diags, "Vault", ctx.client.vault().await)?;
-            let body = match vault.read(&format!("{mount}/config/{name}")).await {
-                Ok(Some(b)) => b,
-                Ok(None) => return None,
-                Err(e) => {
-                    backend_error(
-                        &mut ctx.diags,
-                        format!("Cannot read Vault connection {mount}/config/{name}"),
-                        e,
-                    );
-                    return Some(s);
-                }
-            };
-            let data = &body["data"];
-            s.id = Known::Value(format!("{mount}/{name}"));
-            s.mount = Known::Value(mount);
-            if let Some(plugin) = data["plugin_name"].as_str() {
-                s.plugin_name = Known::Value(plugin.to_string());
-                if let Some(engine) = Engine::of_vault_plugin(plugin) {
-                    s.engine = engine;
-                }
-            }
-            let details = &data["connection_details"];
-            if let Some(url) = details["connection_url"].as_str() {
-                s.connection_url = Known::Value(url.to_string());
-            } else if let (Some(h), Some(p)) = (details["host"].as_str(), details["port"].as_i64())
-            {
-                s.connection_url = Known::Value(format!("{h}:{p}"));
-            }
-            if let Some(u) = details["username"].as_str() {
-                s.username = Known::Value(u.to_string());
-            }
-            if let Some(roles) = data["allowed_roles"].as_array() {
-                s.allowed_roles = Known::Value(
-                    roles
-                        .iter()
-                        .filter_map(|r| r.as_str().map(str::to_string))
-                        .collect(),
-                );
-            }
-            if s.verify_connection.is_none() {
-                s.verify_connection = Some(true);
-            }
-            Some(s)
-        }
-        .await;
-        legacy_read(&mut ctx.diags, out)
+    async fn read(&self, ctx: &mut Ctx<'_>, state: Model) -> Result<Option<Model>, Error> {
+        let mount = mount_of(ctx, &state);
+        let path = format!("{mount}/config/{}", state.name);
+        let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
+        let body = vault
+            .read(&path)
+            .await
+            .or_diag(format!("Cannot read Vault connection {path}"))?;
+        Ok(body.map(|b| refreshed(state, mount, &b["data"])))
     }
 
     async fn update(
@@ -485,122 +509,18 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         planned: Model,
         config: &Value,
     ) -> Applied<Model> {
-        let out = async { write_config(ctx, planned, config).await }.await;
-        legacy_applied(&mut ctx.diags, out)
+        write_config(ctx, planned, config).await
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
-        let out = async {
-            let mount = ctx
-                .client
-                .vault_mount(prior.mount.as_option().map(String::as_str));
-            let name = prior.name;
-            let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
-                return;
-            };
-            if let Err(e) = vault.delete(&format!("{mount}/config/{name}")).await {
-                backend_error(
-                    &mut ctx.diags,
-                    format!("Cannot delete Vault connection {mount}/config/{name}"),
-                    e,
-                );
-            }
-        }
-        .await;
-        legacy_done(&mut ctx.diags, out)
+        let path = format!("{}/config/{}", mount_of(ctx, &prior), prior.name);
+        let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
+        vault
+            .delete(&path)
+            .await
+            .or_diag(format!("Cannot delete Vault connection {path}"))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resources::common::test_plan;
-
-    use tfplugin::ResourceType;
-
-    #[test]
-    fn ids_and_plugins() {
-        assert_eq!(
-            Engine::of_vault_plugin(Engine::Mysql.vault_plugin()),
-            Some(Engine::Mysql)
-        );
-        assert_eq!(
-            Engine::of_vault_plugin("postgresql-database-plugin"),
-            Some(Engine::Postgres)
-        );
-        assert_eq!(Engine::of_vault_plugin("mongodb-database-plugin"), None);
-    }
-
-    #[test]
-    fn admin_block_tls_reaches_the_vault_connection_url() {
-        let files = crate::backends::settings::TlsFiles {
-            ca_cert: Some("/etc/ssl/ca dir/ca.pem".into()),
-            client_cert: Some("/c.pem".into()),
-            client_key: Some("/k.pem".into()),
-        };
-        assert_eq!(
-            postgres_tls_params(&files),
-            "&sslrootcert=%2Fetc%2Fssl%2Fca%20dir%2Fca%2Epem&sslcert=%2Fc%2Epem&sslkey=%2Fk%2Epem"
-        );
-        assert_eq!(postgres_tls_params(&Default::default()), "");
-        use crate::enums::MysqlTls;
-        let none = Default::default();
-        assert_eq!(mysql_tls_param(MysqlTls::Disabled, &none), "");
-        assert_eq!(
-            mysql_tls_param(MysqlTls::Required, &none),
-            "?tls=skip-verify"
-        );
-        assert_eq!(
-            mysql_tls_param(MysqlTls::VerifyIdentity, &none),
-            "?tls=true"
-        );
-        assert_eq!(mysql_tls_param(MysqlTls::VerifyIdentity, &files), "");
-    }
-
-    /// The provider's admin PostgreSQL settings with `password` as the secret.
-    fn backends(password: Secret) -> Backends {
-        Backends::new(crate::backends::settings::Settings {
-            postgres: Some(crate::backends::settings::PostgresSettings {
-                host: "pg".into(),
-                port: 5432,
-                username: "block_user".into(),
-                password,
-                database: "postgres".into(),
-                sslmode: crate::enums::SslMode::Prefer,
-                connect_timeout: 10,
-                tls_files: Default::default(),
-            }),
-            ..Default::default()
-        })
-    }
-
-    fn planned_username(client: &Backends) -> Value {
-        use crate::resources::common::test_object as obj;
-        let config = obj(&[
-            ("name", Value::string("eph-conn")),
-            ("engine", Value::string("postgres")),
-        ]);
-        let mut plan = test_plan(
-            &Value::Null,
-            &config,
-            obj(&[
-                ("name", Value::string("eph-conn")),
-                ("engine", Value::string("postgres")),
-                ("username", Value::unknown()),
-            ]),
-        );
-        VaultDatabaseConnection.plan_with_client(client, &mut plan);
-        plan.planned.get("username").clone()
-    }
-
-    #[test]
-    fn the_username_comes_from_the_kv_secret_when_the_admin_password_does() {
-        // A plain password: the admin block's username is planned.
-        let plain = backends(Secret::Plain("pw".into()));
-        assert_eq!(planned_username(&plain).as_str(), Some("block_user"));
-        // From Vault KV: the secret's username (read at apply) may replace it, so the
-        // plan leaves it unknown instead of planning the block's.
-        let kv = backends(Secret::VaultKv("secret/data/pg/admin".into()));
-        assert!(planned_username(&kv).is_unknown());
-    }
-}
+mod tests;
