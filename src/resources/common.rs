@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tfplugin::{Applied, AttributePath, Diagnostics, Error, Plan, Validator, Value};
+use tfplugin::{AttributePath, Diagnostics, Plan, Validator, Value};
 
 use crate::backends::{BackendError, Backends};
 pub use crate::domain::checks::{
@@ -230,47 +230,6 @@ pub fn assert_verdicts<E>(check: impl Fn(&str) -> Result<(), E>, ok: &[&str], ba
     for s in bad {
         assert!(check(s).is_err(), "{s:?} is refused");
     }
-}
-
-/// Interim bridge while the CRUD methods move to the `Result` contract (issue 20): a
-/// body written the old way (errors pushed to `ctx.diags`, `None` on failure, `Some`
-/// with an error for a partial object) as an [`Applied`] result.
-pub fn legacy_applied<M>(diags: &mut Diagnostics, out: Option<M>) -> Applied<M> {
-    match (Error::take_from(diags), out) {
-        (None, Some(m)) => Ok(m),
-        (Some(e), Some(partial)) => Err(e.tainted(partial)),
-        (Some(e), None) => Err(e.into()),
-        (None, None) => Err(no_answer().into()),
-    }
-}
-
-/// The bridge for reads (and renewals): `None` without an error means gone (no renewal).
-pub fn legacy_read<M>(diags: &mut Diagnostics, out: Option<M>) -> Result<Option<M>, Error> {
-    match Error::take_from(diags) {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
-}
-
-/// The bridge for a data source read or an open: `None` is a failure.
-pub fn legacy_value<M>(diags: &mut Diagnostics, out: Option<M>) -> Result<M, Error> {
-    match (Error::take_from(diags), out) {
-        (None, Some(m)) => Ok(m),
-        (Some(e), _) => Err(e),
-        (None, None) => Err(no_answer()),
-    }
-}
-
-/// The bridge for deletes and closes.
-pub fn legacy_done(diags: &mut Diagnostics, _out: ()) -> Result<(), Error> {
-    Error::take_from(diags).map_or(Ok(()), Err)
-}
-
-fn no_answer() -> Error {
-    Error::new(
-        "Provider returned no result",
-        "This is a bug in the provider; please report it.",
-    )
 }
 
 #[cfg(test)]

@@ -495,7 +495,7 @@ fn platform_logins_name_the_default_auth_user_and_each_admin_block() {
     };
     let got = super::guard::platform_logins(&settings);
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, [crate::domain::defaults::AUTH_USER, "redis_admin"]);
+    assert_eq!(names, ["pgbouncer_auth", "redis_admin"]);
     assert!(got[1].1.contains("Redis admin"));
 }
 
