@@ -15,6 +15,8 @@ pub mod sql;
 pub use domain::enums;
 
 #[cfg(test)]
+mod invariants;
+#[cfg(test)]
 mod layering;
 
 /// Provider address in the registry.
