@@ -6,8 +6,8 @@
 //! sentence naming the resource type, with an example.
 
 use crate::fixture::{
-    assert_plan_empty, config, each_terraform, flat, name_of, resource, tagged, Stack, CONN, MYDB,
-    PGDB, RNS, ROLE,
+    assert_plan_empty, config, connection, each_terraform, flat, name_of, pg_database, resource,
+    role, tagged, Stack, CONN, MYDB, PGDB, RNS, ROLE,
 };
 
 /// The Vault API path forms import the same objects as `<mount>/<name>`, and the plan
@@ -33,15 +33,15 @@ fn import_ids_accept_the_vault_api_paths() {
             .ok();
         assert_plan_empty(&g.w, "importing by the Vault API paths");
 
-        if tf.version.as_str() >= "v1.5" {
-            // `import {}` blocks go through the same ImportResourceState.
+        if !tf.version.starts_with("v1.0.") {
+            // `import {}` blocks (Terraform 1.5+) go through the same ImportResourceState.
             g.w.state_rm(&[&role_addr, &conn_addr]).ok();
-            let body = Stack::default()
-                .database("db", &db)
-                .connection("pg", &conn, "postgres", "")
-                .role("app", &app, "pg", &name_of(PGDB, "db"), "")
-                .body()
-                .to_string();
+            let body = [
+                pg_database("db", &db),
+                connection("pg", &conn, "postgres", ""),
+                role("app", &app, "pg", &name_of(PGDB, "db"), ""),
+            ]
+            .concat();
             let blocks = format!(
                 "import {{\n  to = {role_addr}\n  id = \"database/roles/{app}\"\n}}\n\
                  import {{\n  to = {conn_addr}\n  id = \"database/config/{conn}\"\n}}\n"

@@ -2,7 +2,9 @@
 //! `dbaas_shared_redis_namespace` are sets (issue 21, item 5): their order means nothing to
 //! Vault or Redis, so a configuration that only reorders them plans no change.
 
-use crate::fixture::{assert_plan_empty, config, each_terraform, resource, tagged, Stack, RNS};
+use crate::fixture::{
+    assert_plan_empty, config, connection, each_terraform, resource, tagged, Stack, RNS,
+};
 
 /// The namespace `ns` and the connection `conn` with the two lists in the given order.
 fn body(ns: &str, conn: &str, reversed: bool) -> String {
@@ -12,21 +14,22 @@ fn body(ns: &str, conn: &str, reversed: bool) -> String {
         channels.reverse();
         roles.reverse();
     }
-    Stack::default()
-        .hcl(&resource(
+    // Plain HCL: a `Stack` built here would sweep the objects when dropped.
+    [
+        resource(
             RNS,
             "ns",
             ns,
             &format!("  channels = [{}]", channels.join(", ")),
-        ))
-        .connection(
+        ),
+        connection(
             "pg",
             conn,
             "postgres",
             &format!("  allowed_roles = [{}]\n", roles.join(", ")),
-        )
-        .body()
-        .to_string()
+        ),
+    ]
+    .concat()
 }
 
 /// Reordering `channels` and `allowed_roles` in the configuration plans nothing.
