@@ -442,7 +442,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                 Attribute::typed("channels", Type::set_of(Type::String))
                     .optional()
                     .computed()
-                    .description("Set of Pub/Sub channel patterns the user may use (order does not matter); each must start with `key_prefix`. Default `[\"<key_prefix>*\"]`; `[]` for none.")
+                    .description("Pub/Sub channel patterns the user may use, in any order; each must start with `key_prefix`. Default `[\"<key_prefix>*\"]`; `[]` for none.")
                     .validate(Validator::new("channel patterns", |v| {
                         for c in v.string_list() {
                             check_channel(&c, None)?;

@@ -416,7 +416,7 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
                 .attr(Attribute::string("password").optional().sensitive().description("Admin password handed to Vault (stored in state, sensitive). Default: the provider's admin password for the engine, which is then not stored. Conflicts with `password_wo`."))
                 .attr(Attribute::string("password_wo").optional().sensitive().write_only().description("Write-only admin password (Terraform 1.11+): sent to Vault, never stored in plan or state. Conflicts with `password`."))
                 .attr(Attribute::number("password_wo_version").optional().description("Change it to send `password_wo` again."))
-                .attr(Attribute::typed("allowed_roles", Type::set_of(Type::String)).optional().computed().description("Set of role names or glob patterns allowed to use this connection (order does not matter). Default `[\"<name>-*\"]`."))
+                .attr(Attribute::typed("allowed_roles", Type::set_of(Type::String)).optional().computed().description("Role names or glob patterns allowed to use this connection, in any order. Default `[\"<name>-*\"]`."))
                 .attr(Attribute::bool("verify_connection").default(Value::Bool(true)).description("Have Vault verify the connection when writing it."))
                 .attr(Attribute::string("plugin_name").computed().use_state_for_unknown().description("The Vault plugin for the engine.")),
         )
