@@ -262,10 +262,7 @@ fn upgrade_from_the_previous_release_plans_no_replacement_and_no_change() {
             }
         }
         w.apply().ok();
-        assert!(
-            w.plan_is_empty(),
-            "after the upgrade apply, the plan is empty"
-        );
+        crate::fixture::assert_plan_empty(&w, "the upgrade apply");
         let oid_after = psql_admin(
             "postgres",
             &format!("SELECT oid FROM pg_database WHERE datname = '{db}'"),
