@@ -3,7 +3,8 @@
 //! and the Vault API paths (`<mount>/roles/<name>`, `<mount>/static-roles/<name>`,
 //! `<mount>/config/<name>`), on `terraform import` and in `import {}` blocks (Terraform
 //! 1.5 and later); an id that fits no form, or that reads two ways, is refused by one
-//! sentence naming the resource type, with an example.
+//! sentence naming the resource type, with an example. On Terraform 1.5 and later the
+//! configuration `plan -generate-config-out` writes for them plans the import alone.
 
 use crate::fixture::{
     assert_plan_empty, config, connection, each_terraform, flat, name_of, pg_database, resource,
@@ -57,6 +58,34 @@ fn import_ids_accept_the_vault_api_paths() {
                 r.all()
             );
             assert_plan_empty(&g.w, "import blocks with the Vault API paths");
+
+            // `plan -generate-config-out` writes the resource blocks from the imported
+            // state: that configuration must plan the import and nothing else.
+            g.w.state_rm(&[&role_addr, &conn_addr]).ok();
+            g.w.write(&config(&format!("{}\n{blocks}", pg_database("db", &db))));
+            let r = g.w.run(&[
+                "plan",
+                "-no-color",
+                "-input=false",
+                "-generate-config-out=generated.tf",
+            ]);
+            assert!(
+                r.code == 0
+                    && r.all()
+                        .contains("2 to import, 0 to add, 0 to change, 0 to destroy"),
+                "{}",
+                r.all()
+            );
+            let r =
+                g.w.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+                    .ok();
+            assert!(
+                r.all()
+                    .contains("2 imported, 0 added, 0 changed, 0 destroyed"),
+                "{}",
+                r.all()
+            );
+            assert_plan_empty(&g.w, "applying the generated configuration");
         }
         g.destroy();
     }

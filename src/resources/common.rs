@@ -338,6 +338,10 @@ mod tests {
         }
     }
 
+    /// A table row of import ids: situation, id, and what it names or the words its
+    /// refusal must hold.
+    type IdRow<'a, T> = (&'a str, &'a str, Result<T, &'a [&'a str]>);
+
     /// One row per way a user writes a rotation role's import id: what it names, or the
     /// words the refusal must hold.
     #[test]
@@ -349,7 +353,7 @@ mod tests {
                 static_role,
             })
         };
-        let rows: &[(&str, &str, Result<RoleImportId, &[&str]>)] = &[
+        let rows: &[IdRow<RoleImportId>] = &[
             (
                 "mount_and_name",
                 "database/app",
@@ -436,7 +440,7 @@ mod tests {
     /// One row per way a user writes a connection's import id.
     #[test]
     fn connection_import_ids() {
-        let rows: &[(&str, &str, Result<(&str, &str), &[&str]>)] = &[
+        let rows: &[IdRow<(&str, &str)>] = &[
             ("mount_and_name", "database/pg", Ok(("database", "pg"))),
             ("nested_mount_and_name", "team/db/pg", Ok(("team/db", "pg"))),
             (

@@ -634,7 +634,9 @@ fn an_unknown_engine_database_or_name_the_validators_refuse_leaves_the_plan() {
 fn import_mode_rows() {
     use super::decide::import_mode;
     use crate::enums::RoleMode;
-    let rows: &[(&str, Option<bool>, bool, bool, Result<RoleMode, &str>)] = &[
+    // situation, mode named by the id, dynamic exists, static exists, outcome
+    type Row<'a> = (&'a str, Option<bool>, bool, bool, Result<RoleMode, &'a str>);
+    let rows: &[Row] = &[
         (
             "roles_path_names_dynamic",
             Some(false),
