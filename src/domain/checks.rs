@@ -101,13 +101,93 @@ pub fn valid_kv2_path(p: &str) -> bool {
         && segments[1..segments.len() - 1].contains(&"data")
 }
 
-/// Parses an import id `<mount>/<name>` (the mount may contain `/`) with the rules of
-/// [`check_vault_mount`] and [`check_vault_name`].
-pub fn parse_vault_id(id: &str) -> Result<(&str, &str), String> {
-    let Some((mount, name)) = id.rsplit_once('/') else {
-        return Err(format!("{id:?} must be `<mount>/<name>`"));
+/// Path words Vault puts between a mount and a role or connection name
+/// (`<mount>/<word>/<name>`); an import id whose segment before the name is one of them is
+/// read as that Vault API path, never as a mount ending in the word.
+const VAULT_PATH_WORDS: [&str; 5] = ["roles", "static-roles", "config", "creds", "static-creds"];
+
+/// What a `dbaas_vault_rotation_role` import id names: the mount, the role, and its mode
+/// when the id is a Vault API path (`Some(true)` for `static-roles/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleImportId<'a> {
+    /// The secrets engine mount.
+    pub mount: &'a str,
+    /// The role name.
+    pub name: &'a str,
+    /// `Some(static?)` when the id said `roles/` or `static-roles/`; `None` for `<mount>/<name>`.
+    pub static_role: Option<bool>,
+}
+
+/// Splits `id` into the part before the name, the Vault path word before the name (when
+/// the id has one and something before it) and the name.
+fn split_vault_id(id: &str) -> Result<(&str, Option<&str>, &str), String> {
+    let Some((head, name)) = id.rsplit_once('/') else {
+        return Err(format!("{id:?} has no mount"));
     };
-    check_vault_mount(mount).map_err(|e| format!("mount: {e}"))?;
-    check_vault_name(name).map_err(|e| format!("name: {e}"))?;
+    match head.rsplit_once('/') {
+        Some((mount, word)) if VAULT_PATH_WORDS.contains(&word) => Ok((mount, Some(word), name)),
+        _ => Ok((head, None, name)),
+    }
+}
+
+/// The mount and the name, each checked ([`check_vault_mount`], [`check_vault_name`]).
+fn checked<'a>(id: &str, mount: &'a str, name: &'a str) -> Result<(&'a str, &'a str), String> {
+    check_vault_mount(mount).map_err(|e| format!("the mount in {id:?} is refused: {e}"))?;
+    check_vault_name(name).map_err(|e| format!("the name in {id:?} is refused: {e}"))?;
     Ok((mount, name))
+}
+
+/// Parses a `dbaas_vault_rotation_role` import id: `<mount>/<name>`, or the Vault API
+/// paths `<mount>/roles/<name>` (dynamic) and `<mount>/static-roles/<name>` (static). The
+/// segment before the name decides: a mount whose last segment is `roles` or
+/// `static-roles` is written in the API form (`team/roles/roles/app`); an id naming a
+/// connection's or a credentials path is refused, saying how to write it.
+pub fn parse_role_import_id(id: &str) -> Result<RoleImportId<'_>, String> {
+    const FORMS: &str =
+        "write `<mount>/<name>`, `<mount>/roles/<name>` or `<mount>/static-roles/<name>`";
+    let (mount, word, name) = split_vault_id(id).map_err(|e| format!("{e}: {FORMS}"))?;
+    let static_role = match word {
+        None => None,
+        Some("roles") => Some(false),
+        Some("static-roles") => Some(true),
+        Some(other) => {
+            let what = if other == "config" {
+                "a connection's"
+            } else {
+                "a credentials"
+            };
+            return Err(format!(
+                "{id:?} is {what} path in Vault, or a role in a mount named `{mount}/{other}`: for that mount write `{mount}/{other}/roles/{name}` (or `{mount}/{other}/static-roles/{name}`), for a role in `{mount}` write `{mount}/roles/{name}`"
+            ));
+        }
+    };
+    let (mount, name) = checked(id, mount, name).map_err(|e| format!("{e}; {FORMS}"))?;
+    Ok(RoleImportId {
+        mount,
+        name,
+        static_role,
+    })
+}
+
+/// Parses a `dbaas_vault_database_connection` import id: `<mount>/<name>` or the Vault
+/// API path `<mount>/config/<name>`. A mount whose last segment is `config` is written in
+/// the API form (`team/config/config/pg`); an id naming a role's or a credentials path is
+/// refused, saying how to write it.
+pub fn parse_connection_import_id(id: &str) -> Result<(&str, &str), String> {
+    const FORMS: &str = "write `<mount>/<name>` or `<mount>/config/<name>`";
+    let (mount, word, name) = split_vault_id(id).map_err(|e| format!("{e}: {FORMS}"))?;
+    match word {
+        None | Some("config") => {}
+        Some(other) => {
+            let what = if other.ends_with("roles") {
+                "a role's"
+            } else {
+                "a credentials"
+            };
+            return Err(format!(
+                "{id:?} is {what} path in Vault, or a connection in a mount named `{mount}/{other}`: for that mount write `{mount}/{other}/config/{name}`, for a connection in `{mount}` write `{mount}/config/{name}`"
+            ));
+        }
+    }
+    checked(id, mount, name).map_err(|e| format!("{e}; {FORMS}"))
 }

@@ -7,7 +7,8 @@ use tfplugin::{AttributePath, Diagnostics, Plan, Validator, Value};
 
 use crate::backends::{BackendError, Backends};
 pub use crate::domain::checks::{
-    check_no_nul, check_vault_mount, check_vault_name, is_pg_identifier, parse_vault_id,
+    check_no_nul, check_vault_mount, check_vault_name, is_pg_identifier,
+    parse_connection_import_id, parse_role_import_id, RoleImportId,
 };
 
 /// What every operation of this provider's types gets: [`tfplugin::Ctx`] with the
@@ -115,6 +116,45 @@ pub fn import_name(diags: &mut Diagnostics, state: &mut Value, name: &str) {
         name: &'a str,
     }
     merge(diags, state, &NamePart { name });
+}
+
+/// The refusal of an import id, one sentence: `why` (what is wrong and how to write it)
+/// and a whole `terraform import` command for `type_name` with the id `example`.
+pub fn import_id_refusal(type_name: &str, why: &str, example: &str) -> (String, String) {
+    (
+        format!("Invalid import id for {type_name}"),
+        format!("{why} (e.g. `terraform import {type_name}.this {example}`)."),
+    )
+}
+
+/// Records [`import_id_refusal`] as an error.
+pub fn refuse_import_id(diags: &mut Diagnostics, type_name: &str, why: &str, example: &str) {
+    let (summary, detail) = import_id_refusal(type_name, why, example);
+    diags.error(summary, detail);
+}
+
+/// A state upgrader's step for an attribute that was a list and becomes a set: its
+/// duplicates dropped, the first of each kept in order (Terraform orders sets itself). A
+/// null or missing attribute stays as it is; anything but a list is refused.
+pub fn list_to_set(state: &mut serde_json::Value, attr: &str) -> Result<(), String> {
+    let obj = state
+        .as_object_mut()
+        .ok_or("the stored state is not an object")?;
+    match obj.get_mut(attr) {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::Array(items)) => {
+            let mut seen = Vec::with_capacity(items.len());
+            items.retain(|v| {
+                let first = !seen.contains(v);
+                if first {
+                    seen.push(v.clone());
+                }
+                first
+            });
+            Ok(())
+        }
+        Some(other) => Err(format!("`{attr}` is stored as {other}, not as a list")),
+    }
 }
 
 /// Reads a resource's private state (JSON); empty bytes (a release that kept none) or
@@ -285,7 +325,6 @@ mod tests {
             ],
         );
         assert!(check_vault_name("../x").unwrap_err().contains("`..`"));
-        assert_eq!(parse_vault_id("team/db/pg"), Ok(("team/db", "pg")));
         for bad in [
             "pg",
             "database/",
@@ -294,8 +333,231 @@ mod tests {
             "database/pg/..",
             "a//b/c",
         ] {
-            assert!(parse_vault_id(bad).is_err(), "{bad:?}");
+            assert!(parse_role_import_id(bad).is_err(), "{bad:?}");
+            assert!(parse_connection_import_id(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// A table row of import ids: situation, id, and what it names or the words its
+    /// refusal must hold.
+    type IdRow<'a, T> = (&'a str, &'a str, Result<T, &'a [&'a str]>);
+
+    /// One row per way a user writes a rotation role's import id: what it names, or the
+    /// words the refusal must hold.
+    #[test]
+    fn role_import_ids() {
+        let role = |mount, name, static_role| {
+            Ok(RoleImportId {
+                mount,
+                name,
+                static_role,
+            })
+        };
+        let rows: &[IdRow<RoleImportId>] = &[
+            (
+                "mount_and_name",
+                "database/app",
+                role("database", "app", None),
+            ),
+            (
+                "nested_mount_and_name",
+                "team/db/app",
+                role("team/db", "app", None),
+            ),
+            (
+                "vault_api_dynamic_path",
+                "database/roles/app",
+                role("database", "app", Some(false)),
+            ),
+            (
+                "vault_api_static_path",
+                "database/static-roles/app",
+                role("database", "app", Some(true)),
+            ),
+            (
+                "nested_mount_api_path",
+                "team/db/roles/app",
+                role("team/db", "app", Some(false)),
+            ),
+            (
+                "mount_ending_in_roles_api_path",
+                "team/roles/roles/app",
+                role("team/roles", "app", Some(false)),
+            ),
+            (
+                "mount_named_roles_alone",
+                "roles/app",
+                role("roles", "app", None),
+            ),
+            (
+                "no_mount",
+                "app",
+                Err(&["\"app\" has no mount", "<mount>/roles/<name>"]),
+            ),
+            (
+                "connection_path",
+                "database/config/pg",
+                Err(&[
+                    "a connection's path",
+                    "`database/config/roles/pg`",
+                    "`database/roles/pg`",
+                ]),
+            ),
+            (
+                "credentials_path",
+                "database/creds/app",
+                Err(&["a credentials path", "`database/roles/app`"]),
+            ),
+            (
+                "static_credentials_path",
+                "database/static-creds/app",
+                Err(&["a credentials path"]),
+            ),
+            (
+                "traversal_in_mount",
+                "x/../../sys/policy/roles/p",
+                Err(&["the mount in", "`..`"]),
+            ),
+            (
+                "empty_name",
+                "database/roles/",
+                Err(&["the name in", "must not be empty"]),
+            ),
+        ];
+        for (situation, id, want) in rows {
+            match (parse_role_import_id(id), want) {
+                (got, Ok(w)) => assert_eq!(got, Ok(*w), "{situation}"),
+                (Err(e), Err(words)) => {
+                    for w in *words {
+                        assert!(e.contains(w), "{situation}: {e:?} lacks {w:?}");
+                    }
+                }
+                (got, Err(_)) => panic!("{situation}: {id:?} must be refused, got {got:?}"),
+            }
+        }
+    }
+
+    /// One row per way a user writes a connection's import id.
+    #[test]
+    fn connection_import_ids() {
+        let rows: &[IdRow<(&str, &str)>] = &[
+            ("mount_and_name", "database/pg", Ok(("database", "pg"))),
+            ("nested_mount_and_name", "team/db/pg", Ok(("team/db", "pg"))),
+            (
+                "vault_api_path",
+                "database/config/pg",
+                Ok(("database", "pg")),
+            ),
+            (
+                "mount_ending_in_config_api_path",
+                "team/config/config/pg",
+                Ok(("team/config", "pg")),
+            ),
+            (
+                "mount_named_config_alone",
+                "config/pg",
+                Ok(("config", "pg")),
+            ),
+            (
+                "no_mount",
+                "pg",
+                Err(&["\"pg\" has no mount", "<mount>/config/<name>"]),
+            ),
+            (
+                "role_path",
+                "database/roles/x",
+                Err(&[
+                    "a role's path",
+                    "`database/roles/config/x`",
+                    "`database/config/x`",
+                ]),
+            ),
+            (
+                "static_role_path",
+                "database/static-roles/x",
+                Err(&["a role's path"]),
+            ),
+            (
+                "credentials_path",
+                "database/creds/x",
+                Err(&["a credentials path"]),
+            ),
+            ("bad_name", "database/config/a.b", Err(&["the name in"])),
+        ];
+        for (situation, id, want) in rows {
+            match (parse_connection_import_id(id), want) {
+                (got, Ok(w)) => assert_eq!(got, Ok(*w), "{situation}"),
+                (Err(e), Err(words)) => {
+                    for w in *words {
+                        assert!(e.contains(w), "{situation}: {e:?} lacks {w:?}");
+                    }
+                }
+                (got, Err(_)) => panic!("{situation}: {id:?} must be refused, got {got:?}"),
+            }
+        }
+    }
+
+    /// One row per stored shape a list-to-set upgrade meets.
+    #[test]
+    fn list_to_set_upgrades() {
+        use serde_json::json;
+        let rows: &[(&str, serde_json::Value, Result<serde_json::Value, &str>)] = &[
+            (
+                "duplicates_dropped_first_kept",
+                json!({"l": ["b", "a", "b"]}),
+                Ok(json!({"l": ["b", "a"]})),
+            ),
+            (
+                "no_duplicates_unchanged",
+                json!({"l": ["b", "a"], "x": 1}),
+                Ok(json!({"l": ["b", "a"], "x": 1})),
+            ),
+            (
+                "empty_list_stays_empty",
+                json!({"l": []}),
+                Ok(json!({"l": []})),
+            ),
+            (
+                "null_stays_null",
+                json!({"l": null}),
+                Ok(json!({"l": null})),
+            ),
+            (
+                "missing_stays_missing",
+                json!({"x": 1}),
+                Ok(json!({"x": 1})),
+            ),
+            (
+                "not_a_list_refused",
+                json!({"l": "a"}),
+                Err("not as a list"),
+            ),
+            ("not_an_object_refused", json!(["a"]), Err("not an object")),
+        ];
+        for (situation, before, want) in rows {
+            let mut state = before.clone();
+            match (list_to_set(&mut state, "l"), want) {
+                (Ok(()), Ok(w)) => assert_eq!(&state, w, "{situation}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{situation}: {e}"),
+                (got, _) => panic!("{situation}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn import_refusals_are_one_sentence_with_type_and_example() {
+        let (summary, detail) = import_id_refusal(
+            "dbaas_x",
+            "\"a\" has no mount: write `<mount>/<name>`",
+            "database/a",
+        );
+        assert_eq!(summary, "Invalid import id for dbaas_x");
+        assert_eq!(
+            detail,
+            "\"a\" has no mount: write `<mount>/<name>` (e.g. `terraform import dbaas_x.this database/a`)."
+        );
+        let sentences = detail.replace("e.g. ", "").matches(". ").count() + 1;
+        assert_eq!(sentences, 1, "one sentence: {detail}");
     }
 
     #[test]

@@ -534,9 +534,12 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
 
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if let Err(why) = check_name(id) {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("The import id is the database name. {why}"),
+            let why = format!("the id is the database name, and {why}");
+            crate::resources::common::refuse_import_id(
+                &mut ctx.diags,
+                "dbaas_shared_mysql_database",
+                &why,
+                "app_db",
             );
             return;
         }

@@ -265,7 +265,13 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
 
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if !crate::resources::common::is_pg_identifier(id, 63) {
-            ctx.diags.error("Invalid import id", format!("{id:?} is not a database name this resource manages (lower-case letters, digits, `_`)."));
+            let why = format!("{id:?} is not a database name this resource manages: the id is the database name, lower-case letters, digits and `_`, starting with a letter or `_`");
+            crate::resources::common::refuse_import_id(
+                &mut ctx.diags,
+                "dbaas_shared_postgres_database",
+                &why,
+                "app_db",
+            );
             return;
         }
         let imported = Imported {

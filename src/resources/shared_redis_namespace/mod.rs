@@ -371,6 +371,13 @@ fn partial_state(redis: &Redis, planned: &Model, keep_password: Option<String>) 
     }
 }
 
+/// Schema version 2 kept `channels` as a list: version 3 makes it a set, so the stored
+/// patterns lose their duplicates (Redis never held them twice) and their order.
+fn state_v2_to_v3(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
+    crate::resources::common::list_to_set(&mut state, "channels")?;
+    Ok(state)
+}
+
 /// Schema version 1 had no `allow_scripting`: it starts at its default (`true`), so an
 /// upgrade plans no change of the attribute (the new guard rules update `acl` in place).
 fn state_v1_to_v2(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
@@ -432,10 +439,10 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                     })),
             )
             .attr(
-                Attribute::typed("channels", strings())
+                Attribute::typed("channels", Type::set_of(Type::String))
                     .optional()
                     .computed()
-                    .description("Pub/Sub channel patterns the user may use; each must start with `key_prefix`. Default `[\"<key_prefix>*\"]`; `[]` for none.")
+                    .description("Pub/Sub channel patterns the user may use, in any order; each must start with `key_prefix`. Default `[\"<key_prefix>*\"]`; `[]` for none.")
                     .validate(Validator::new("channel patterns", |v| {
                         for c in v.string_list() {
                             check_channel(&c, None)?;
@@ -469,7 +476,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))
             .attr(Attribute::string("acl").computed().description("The user's effective rules as Redis shows them (`ACL LIST` order, password hashes left out), recorded at apply and compared on every read.")),
         )
-        .version(2)
+        .version(3)
     }
 
     fn state_upgraders(&self) -> Vec<tfplugin::StateUpgrader> {
@@ -481,6 +488,10 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             tfplugin::StateUpgrader {
                 from: 1,
                 upgrade: state_v1_to_v2,
+            },
+            tfplugin::StateUpgrader {
+                from: 2,
+                upgrade: state_v2_to_v3,
             },
         ]
     }
@@ -529,11 +540,13 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             }
         }
         if let (Some(prefix), Known::Value(channels)) = (prefix, &config.channels) {
-            for (i, c) in channels.iter().enumerate() {
+            // A set's elements have no index Terraform could point at: the attribute, with
+            // the pattern named in the text.
+            for c in channels {
                 if let Known::Value(c) = c {
                     if let Err(why) = check_channel(c, Some(&prefix)) {
                         diags.error_at(
-                            AttributePath::attr("channels").index(i as i64),
+                            AttributePath::attr("channels"),
                             "Channel outside the namespace",
                             why,
                         );
@@ -590,11 +603,10 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
     }
 
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
+        const TYPE: &str = "dbaas_shared_redis_namespace";
         if let Err(why) = check_name(id) {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("The import id is the ACL user name. {why}"),
-            );
+            let why = format!("the id is the namespace's ACL user name, and {why}");
+            crate::resources::common::refuse_import_id(&mut ctx.diags, TYPE, &why, "app");
             return;
         }
         if let Some(admin) = ctx
@@ -605,10 +617,8 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             .map(|r| r.username.as_str())
         {
             if admin == id {
-                ctx.diags.error(
-                    "Invalid import id",
-                    format!("{id:?} is the user the provider connects as; it is not a namespace."),
-                );
+                let why = format!("{id:?} is the user the provider connects as, not a namespace; give a namespace's ACL user name");
+                crate::resources::common::refuse_import_id(&mut ctx.diags, TYPE, &why, "app");
                 return;
             }
         }

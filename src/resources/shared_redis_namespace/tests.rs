@@ -89,6 +89,26 @@ fn spec_defaults_and_guard() {
 }
 
 #[test]
+fn state_from_v2_keeps_channels_once_each_as_a_set() {
+    let v2 =
+        serde_json::json!({"name": "app", "channels": ["app:b", "app:*", "app:b"], "acl": "x"});
+    let v3 = super::state_v2_to_v3(v2.clone()).expect("upgrades");
+    assert_eq!(v3["channels"], serde_json::json!(["app:b", "app:*"]));
+    for k in ["name", "acl"] {
+        assert_eq!(v3[k], v2[k], "{k} kept");
+    }
+    let none = serde_json::json!({"name": "app", "channels": null});
+    assert_eq!(super::state_v2_to_v3(none.clone()), Ok(none));
+    assert!(super::state_v2_to_v3(serde_json::json!({"channels": "app:*"})).is_err());
+    let schema = SharedRedisNamespace.schema();
+    assert_eq!(schema.version, 3);
+    assert_eq!(
+        schema.block.attribute("channels").map(|a| a.ty.clone()),
+        Some(tfplugin::Type::set_of(tfplugin::Type::String))
+    );
+}
+
+#[test]
 fn state_from_v1_gains_allow_scripting_true() {
     let v1 = serde_json::json!({"name": "app", "allow_keyspace_scan": true, "acl": "x"});
     let v2 = super::state_v1_to_v2(v1.clone()).expect("upgrades");

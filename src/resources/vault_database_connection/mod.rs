@@ -14,8 +14,8 @@ use crate::backends::Backends;
 use crate::backends::Credentials;
 use crate::enums::Engine;
 use crate::resources::common::{
-    check_password_settings, decode, derived, merge, parse_vault_id, plan_views,
-    vault_mount_validator, vault_name_validator, Ctx,
+    check_password_settings, decode, derived, merge, parse_connection_import_id, plan_views,
+    refuse_import_id, vault_mount_validator, vault_name_validator, Ctx,
 };
 
 /// The resource type.
@@ -391,6 +391,13 @@ fn refreshed(mut s: Model, mount: String, data: &serde_json::Value) -> Model {
     s
 }
 
+/// Schema version 0 (v0.1.0) kept `allowed_roles` as a list: version 1 makes it a set,
+/// so the stored names lose their duplicates and their order.
+fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
+    crate::resources::common::list_to_set(&mut state, "allowed_roles")?;
+    Ok(state)
+}
+
 #[async_trait::async_trait]
 impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
     fn type_name(&self) -> &'static str {
@@ -409,10 +416,18 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
                 .attr(Attribute::string("password").optional().sensitive().description("Admin password handed to Vault (stored in state, sensitive). Default: the provider's admin password for the engine, which is then not stored. Conflicts with `password_wo`."))
                 .attr(Attribute::string("password_wo").optional().sensitive().write_only().description("Write-only admin password (Terraform 1.11+): sent to Vault, never stored in plan or state. Conflicts with `password`."))
                 .attr(Attribute::number("password_wo_version").optional().description("Change it to send `password_wo` again."))
-                .attr(Attribute::typed("allowed_roles", Type::list_of(Type::String)).optional().computed().description("Roles allowed to use this connection. Default `[\"<name>-*\"]`."))
+                .attr(Attribute::typed("allowed_roles", Type::set_of(Type::String)).optional().computed().description("Role names or glob patterns allowed to use this connection, in any order. Default `[\"<name>-*\"]`."))
                 .attr(Attribute::bool("verify_connection").default(Value::Bool(true)).description("Have Vault verify the connection when writing it."))
                 .attr(Attribute::string("plugin_name").computed().use_state_for_unknown().description("The Vault plugin for the engine.")),
         )
+        .version(1)
+    }
+
+    fn state_upgraders(&self) -> Vec<tfplugin::StateUpgrader> {
+        vec![tfplugin::StateUpgrader {
+            from: 0,
+            upgrade: state_v0_to_v1,
+        }]
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
@@ -465,7 +480,7 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
     }
 
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-        match parse_vault_id(id) {
+        match parse_connection_import_id(id) {
             Ok((mount, name)) => {
                 // The engine is read from Vault next; any valid one fills the gap.
                 let imported = Imported {
@@ -475,9 +490,11 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
                 };
                 merge(&mut ctx.diags, state, &imported);
             }
-            Err(why) => ctx.diags.error(
-                "Invalid import id",
-                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres`."),
+            Err(why) => refuse_import_id(
+                &mut ctx.diags,
+                "dbaas_vault_database_connection",
+                &why,
+                "database/config/postgres",
             ),
         }
     }

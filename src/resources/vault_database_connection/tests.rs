@@ -290,3 +290,23 @@ fn a_redis_connection_reads_back_its_host_and_port_and_unknown_plugins_keep_the_
     assert_eq!(s.plugin_name, Known::Value("custom-plugin".into()));
     assert_eq!(s.username, Known::Unknown, "not in Vault's answer: kept");
 }
+
+#[test]
+fn state_from_v0_keeps_allowed_roles_once_each_as_a_set() {
+    let v0 = serde_json::json!({"name": "pg", "allowed_roles": ["pg-*", "pg-app", "pg-*"], "engine": "postgres"});
+    let v1 = state_v0_to_v1(v0.clone()).expect("upgrades");
+    assert_eq!(v1["allowed_roles"], serde_json::json!(["pg-*", "pg-app"]));
+    for k in ["name", "engine"] {
+        assert_eq!(v1[k], v0[k], "{k} kept");
+    }
+    assert!(state_v0_to_v1(serde_json::json!([1])).is_err());
+    let schema = VaultDatabaseConnection.schema();
+    assert_eq!(schema.version, 1);
+    assert_eq!(
+        schema
+            .block
+            .attribute("allowed_roles")
+            .map(|a| a.ty.clone()),
+        Some(tfplugin::Type::set_of(tfplugin::Type::String))
+    );
+}

@@ -4,9 +4,9 @@
 use tfplugin::{Applied, Error, Known, OrDiag, Value};
 
 use super::decide::{
-    chosen_statements, configured, leases_to_revoke, owner_or_default, owner_source, redis_rules,
-    refreshed, role_body, stale_logins_warning, written, OwnerSource, ReadChecks, RedisRules,
-    VaultRole,
+    chosen_statements, configured, import_mode, leases_to_revoke, owner_or_default, owner_source,
+    redis_rules, refreshed, role_body, stale_logins_warning, written, OwnerSource, ReadChecks,
+    RedisRules, VaultRole,
 };
 use super::lookup::{
     catalog_owner, database_of_statements, engine_of, stale_logins, static_login_group,
@@ -15,7 +15,7 @@ use super::redis::{check_static_redis_login, read_namespace, record_namespace};
 use super::{guard, Imported, Model, PlanView, VaultRotationRole};
 use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
-use crate::resources::common::{merge, need, parse_vault_id, Ctx};
+use crate::resources::common::{merge, need, parse_role_import_id, refuse_import_id, Ctx};
 use crate::resources::role_guard::verdict::{Guarded, Phase};
 use crate::resources::vault_role_rules::{generated_statements, role_path};
 use crate::sql::{Access, VaultStatements};
@@ -225,24 +225,33 @@ async fn read_beyond_vault(ctx: &mut Ctx<'_>, s: &mut Model, mount: &str, checks
     }
 }
 
-/// Import: the mode is whichever role exists; the database and access are recovered from
-/// the role's statements (dynamic) or its login's tenant group (static). Read does the
-/// rest.
+/// Import: the id names the mode (`<mount>/roles/<name>`, `<mount>/static-roles/<name>`)
+/// or, as `<mount>/<name>`, the mode is whichever role exists (both: refused). The
+/// database and access are recovered from the role's statements (dynamic) or its login's
+/// tenant group (static). Read does the rest.
 pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
-    let (mount, name) = match parse_vault_id(id) {
-        Ok(parts) => parts,
+    const TYPE: &str = "dbaas_vault_rotation_role";
+    let parsed = match parse_role_import_id(id) {
+        Ok(parsed) => parsed,
         Err(why) => {
-            ctx.diags.error(
-                "Invalid import id",
-                format!("{why}. The id is `<mount>/<name>`, e.g. `database/postgres-myapp-role`."),
+            refuse_import_id(
+                &mut ctx.diags,
+                TYPE,
+                &why,
+                "database/roles/postgres-myapp-role",
             );
             return;
         }
     };
+    let (mount, name) = (parsed.mount, parsed.name);
     let mut imported = Imported {
         mount,
         name,
-        mode: RoleMode::Dynamic,
+        mode: if parsed.static_role == Some(true) {
+            RoleMode::Static
+        } else {
+            RoleMode::Dynamic
+        },
         database: None,
         access: None,
     };
@@ -250,10 +259,36 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         merge(&mut ctx.diags, state, &imported);
         return;
     };
-    // Dynamic or static: whichever exists.
-    match vault.read(&role_path(mount, name, true)).await {
-        Ok(Some(body)) => {
-            imported.mode = RoleMode::Static;
+    // Read only the paths the id leaves open: a role the id did not name stays unread.
+    let read = |stat: bool| {
+        let wanted = parsed.static_role.is_none_or(|s| s == stat);
+        let path = role_path(mount, name, stat);
+        async move {
+            if wanted {
+                vault.read(&path).await.ok().flatten()
+            } else {
+                None
+            }
+        }
+    };
+    let static_body = read(true).await;
+    let dynamic_body = read(false).await;
+    let mode = match import_mode(
+        mount,
+        name,
+        parsed.static_role,
+        dynamic_body.is_some(),
+        static_body.is_some(),
+    ) {
+        Ok(mode) => mode,
+        Err(why) => {
+            refuse_import_id(&mut ctx.diags, TYPE, &why, &role_path(mount, name, false));
+            return;
+        }
+    };
+    imported.mode = mode;
+    match (mode, static_body, dynamic_body) {
+        (RoleMode::Static, Some(body), _) => {
             // Vault keeps no database or access for a static role: recover them from
             // the login's membership in a tenant group (`<db>_<access>`) in PostgreSQL.
             let username = body["data"]["username"]
@@ -265,14 +300,13 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
                 imported.access = Some(access);
             }
         }
-        _ => {
-            if let Ok(Some(body)) = vault.read(&role_path(mount, name, false)).await {
-                let (database, access) =
-                    database_of_statements(ctx, &body["data"]["creation_statements"]).await;
-                imported.database = Some(database);
-                imported.access = Some(access);
-            }
+        (RoleMode::Dynamic, _, Some(body)) => {
+            let (database, access) =
+                database_of_statements(ctx, &body["data"]["creation_statements"]).await;
+            imported.database = Some(database);
+            imported.access = Some(access);
         }
+        _ => {}
     }
     merge(&mut ctx.diags, state, &imported);
 }

@@ -4,7 +4,7 @@
 use tfplugin::{Error, Known};
 
 use super::{Model, PlanView};
-use crate::enums::Engine;
+use crate::enums::{Engine, RoleMode};
 use crate::resources::role_guard::verdict::STATEMENT_ATTRIBUTES;
 use crate::resources::vault_role_rules::{creds_path, policy_for, ttl_secs};
 use crate::sql::VaultStatements;
@@ -263,4 +263,26 @@ pub fn stale_logins_warning(name: &str, mount: &str, stale: &[String]) -> Option
 /// database with it: a dynamic role's `<mount>/creds/<name>`; a static role has none.
 pub fn leases_to_revoke(mount: &str, name: &str, stat: bool) -> Option<String> {
     (!stat).then(|| creds_path(mount, name, false))
+}
+
+/// The mode of an imported role: the one the id named (`roles/`: dynamic,
+/// `static-roles/`: static), else the one that exists in Vault; both existing under one
+/// `<mount>/<name>` is refused, saying how to name one. A role that exists in neither
+/// mode keeps the named (or dynamic) mode, and read reports it missing.
+pub fn import_mode(
+    mount: &str,
+    name: &str,
+    named_static: Option<bool>,
+    dynamic_exists: bool,
+    static_exists: bool,
+) -> Result<RoleMode, String> {
+    match (named_static, dynamic_exists, static_exists) {
+        (Some(true), _, _) => Ok(RoleMode::Static),
+        (Some(false), _, _) => Ok(RoleMode::Dynamic),
+        (None, true, true) => Err(format!(
+            "both `{mount}/roles/{name}` and `{mount}/static-roles/{name}` exist in Vault, so `{mount}/{name}` names two roles: write the Vault path of the one to import"
+        )),
+        (None, false, true) => Ok(RoleMode::Static),
+        (None, _, false) => Ok(RoleMode::Dynamic),
+    }
 }

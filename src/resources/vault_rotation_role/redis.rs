@@ -124,9 +124,14 @@ pub(super) async fn read_namespace(
             ))
         }
     };
+    // The namespace's channels are a set: Redis keeps them in the order they were last
+    // written, which says nothing, so the generated rules list them sorted.
+    let mut channels = user.channels;
+    channels.sort();
+    channels.dedup();
     Ok(RedisNamespace {
         keys: user.keys,
-        channels: user.channels,
+        channels,
         no_scripting,
     })
 }

@@ -627,3 +627,77 @@ fn an_unknown_engine_database_or_name_the_validators_refuse_leaves_the_plan() {
     let nul = role_view("mysql", "a\0b", "dynamic", Value::Null);
     assert!(statements_edit(&nul, &unset(), &nul).is_none());
 }
+
+/// One row per situation an import meets: which mode the id named and which roles of
+/// that name exist in Vault.
+#[test]
+fn import_mode_rows() {
+    use super::decide::import_mode;
+    use crate::enums::RoleMode;
+    // situation, mode named by the id, dynamic exists, static exists, outcome
+    type Row<'a> = (&'a str, Option<bool>, bool, bool, Result<RoleMode, &'a str>);
+    let rows: &[Row] = &[
+        (
+            "roles_path_names_dynamic",
+            Some(false),
+            false,
+            true,
+            Ok(RoleMode::Dynamic),
+        ),
+        (
+            "static_roles_path_names_static",
+            Some(true),
+            true,
+            false,
+            Ok(RoleMode::Static),
+        ),
+        (
+            "named_mode_missing_kept_for_read_to_report",
+            Some(true),
+            false,
+            false,
+            Ok(RoleMode::Static),
+        ),
+        (
+            "short_id_only_dynamic_exists",
+            None,
+            true,
+            false,
+            Ok(RoleMode::Dynamic),
+        ),
+        (
+            "short_id_only_static_exists",
+            None,
+            false,
+            true,
+            Ok(RoleMode::Static),
+        ),
+        (
+            "short_id_neither_exists",
+            None,
+            false,
+            false,
+            Ok(RoleMode::Dynamic),
+        ),
+        (
+            "short_id_both_exist_is_ambiguous",
+            None,
+            true,
+            true,
+            Err("`database/static-roles/app` exist"),
+        ),
+    ];
+    for (situation, named, dynamic, stat, want) in rows {
+        match (
+            import_mode("database", "app", *named, *dynamic, *stat),
+            want,
+        ) {
+            (Ok(got), Ok(w)) => assert_eq!(got, *w, "{situation}"),
+            (Err(e), Err(w)) => {
+                assert!(e.contains(w), "{situation}: {e}");
+                assert!(e.contains("write the Vault path"), "{situation}: {e}");
+            }
+            (got, _) => panic!("{situation}: {got:?}"),
+        }
+    }
+}
