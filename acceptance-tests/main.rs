@@ -16,6 +16,7 @@ mod hostile_mysql;
 mod hostile_redis;
 mod hostile_tenant;
 mod interrupt;
+mod known_at_plan;
 mod mysql;
 mod pg_env;
 mod postgres;
