@@ -109,4 +109,36 @@ mod tests {
         let v = try_encode(&Model::of(&Settings::default())).unwrap();
         assert!(v.get("postgres_host").is_null());
     }
+
+    #[test]
+    fn postgres_host_is_pgbouncer_else_the_primary_as_for_the_resources() {
+        let block = |pairs: &[(&str, Value)]| Value::object(pairs);
+        let pg = block(&[
+            ("host", Value::string("primary")),
+            ("port", Value::int(5432)),
+        ]);
+        let pgb = block(&[
+            ("host", Value::string("pgb")),
+            ("port", Value::int(6432)),
+            ("admin_username", Value::string("adm")),
+        ]);
+        let rows = [
+            ("pgbouncer configured", Some(pgb), ("pgb", 6432)),
+            ("no pgbouncer block: the primary", None, ("primary", 5432)),
+        ];
+        for (situation, pgbouncer, (host, port)) in rows {
+            let mut config = Value::object(&[("postgres", pg.clone())]);
+            config.set("pgbouncer", pgbouncer.unwrap_or(Value::Null));
+            let mut diags = tfplugin::Diagnostics::default();
+            let s = crate::provider::settings_from_config(&config, &|_| None, &mut diags);
+            let m = Model::of(&s);
+            assert_eq!(m.postgres_host.as_deref(), Some(host), "{situation}");
+            assert_eq!(m.postgres_port, Some(port), "{situation}");
+            assert_eq!(
+                m.postgres_admin_host.as_deref(),
+                Some("primary"),
+                "{situation}"
+            );
+        }
+    }
 }
