@@ -30,6 +30,15 @@ fn body(my: &str, ns: &str) -> String {
     )
 }
 
+/// On Terraform 1.4 and later, a `terraform_data` whose input is the database's endpoint:
+/// a dependent resource that a replacement must not plan to change.
+fn dependent(tf: &crate::harness::Terraform) -> String {
+    if tf.version.starts_with("v1.0.") {
+        return String::new();
+    }
+    format!("resource \"terraform_data\" \"dep\" {{\n  input = \"${{{PGDB}.x.host}}:${{{PGDB}.x.port}}\"\n}}\n")
+}
+
 /// `terraform plan -out=<file> <extra>` then `terraform show -json <file>`.
 fn plan_json(w: &Workdir, extra: &[&str]) -> Json {
     let args = [&["plan", "-no-color", "-input=false", "-out=tfplan"], extra].concat();
@@ -89,6 +98,7 @@ fn acc_plan_knows_hosts_ports_ids_and_paths_and_replacement_keeps_them() {
             .connection("x", &conn, "postgres", &allowed_role(&role))
             .role("x", &role, "x", &format!("{PGDB}.x.name"), "")
             .hcl(&body(&my, &ns))
+            .hcl(&dependent(&tf))
             .guard(|g| {
                 g.mysql_dbs.push(my.clone());
                 g.redis_users.push(ns.clone());
@@ -175,6 +185,17 @@ fn acc_plan_knows_hosts_ports_ids_and_paths_and_replacement_keeps_them() {
                 out["actions"],
                 serde_json::json!(["no-op"]),
                 "output {name} changes on replacement: {out}"
+            );
+        }
+        if !dependent(&tf).is_empty() {
+            let actions = plan["resource_changes"]
+                .as_array()
+                .and_then(|l| l.iter().find(|c| c["address"] == "terraform_data.dep"))
+                .map(|c| c["change"]["actions"].clone());
+            assert_eq!(
+                actions,
+                Some(serde_json::json!(["no-op"])),
+                "the dependent terraform_data changes on replacement"
             );
         }
         let r = c.w.run(&["apply", "-no-color", "-input=false", "tfplan"]);
