@@ -17,6 +17,7 @@ mod hostile_redis;
 mod hostile_tenant;
 mod import_ids;
 mod interrupt;
+mod known_at_plan;
 mod mysql;
 mod pg_env;
 mod postgres;

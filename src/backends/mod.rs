@@ -318,23 +318,12 @@ impl Backends {
 
     /// The host and port apps use for PostgreSQL: PgBouncer when configured, else the primary.
     pub fn postgres_app_endpoint(&self) -> Option<(String, u16)> {
-        match (&self.settings.pgbouncer, &self.settings.postgres) {
-            (Some(b), _) => Some((b.host.clone(), b.port)),
-            (None, Some(p)) => Some((p.host.clone(), p.port)),
-            _ => None,
-        }
+        self.app_endpoint(crate::enums::Engine::Postgres)
     }
 
-    /// The host and port apps use for `engine`: [`Self::postgres_app_endpoint`] for
-    /// PostgreSQL, the `mysql` and `redis` blocks' own host and port for the others.
+    /// The host and port apps use for `engine` (`Settings::app_endpoint`), when known.
     pub fn app_endpoint(&self, engine: crate::enums::Engine) -> Option<(String, u16)> {
-        use crate::enums::Engine;
-        let s = &self.settings;
-        match engine {
-            Engine::Postgres => self.postgres_app_endpoint(),
-            Engine::Mysql => s.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
-            Engine::Redis => s.redis.as_ref().map(|r| (r.host.clone(), r.port)),
-        }
+        self.settings.app_endpoint(engine).known()
     }
 
     /// How a tenant login through [`Self::postgres_app_endpoint`] checks the server: through

@@ -336,6 +336,65 @@ pub fn parse_host_port(s: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port))
 }
 
+/// Where apps connect for an engine, as far as the provider configuration tells now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppEndpoint {
+    /// Host and port.
+    At(String, u16),
+    /// The block it comes from holds values known only at apply (named).
+    NotKnownYet(&'static str),
+    /// No block gives it; the one to add is named.
+    NotConfigured(&'static str),
+}
+
+impl AppEndpoint {
+    /// Host and port when known.
+    pub fn known(self) -> Option<(String, u16)> {
+        match self {
+            AppEndpoint::At(host, port) => Some((host, port)),
+            _ => None,
+        }
+    }
+}
+
+impl Settings {
+    /// The host and port apps use for `engine`, one rule for every reader (resources,
+    /// their plans, `dbaas_endpoints`): PostgreSQL through PgBouncer when a `pgbouncer`
+    /// block is configured, else the primary (`postgres`); MySQL and Redis their own
+    /// block's. A block configured from values not known yet answers
+    /// [`AppEndpoint::NotKnownYet`], never the fallback behind it.
+    pub fn app_endpoint(&self, engine: crate::enums::Engine) -> AppEndpoint {
+        use crate::enums::Engine;
+        let known = |block: &'static str, at: Option<(String, u16)>| match at {
+            Some((host, port)) => AppEndpoint::At(host, port),
+            None if self.is_unknown(block) => AppEndpoint::NotKnownYet(block),
+            None => AppEndpoint::NotConfigured(block),
+        };
+        match engine {
+            Engine::Postgres => {
+                if let Some(b) = &self.pgbouncer {
+                    AppEndpoint::At(b.host.clone(), b.port)
+                } else if self.is_unknown("pgbouncer") {
+                    AppEndpoint::NotKnownYet("pgbouncer")
+                } else {
+                    known(
+                        "postgres",
+                        self.postgres.as_ref().map(|p| (p.host.clone(), p.port)),
+                    )
+                }
+            }
+            Engine::Mysql => known(
+                "mysql",
+                self.mysql.as_ref().map(|m| (m.host.clone(), m.port)),
+            ),
+            Engine::Redis => known(
+                "redis",
+                self.redis.as_ref().map(|r| (r.host.clone(), r.port)),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

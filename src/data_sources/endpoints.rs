@@ -7,6 +7,7 @@ use tfplugin::{Attribute, Block, Error, Schema, Value};
 
 use crate::backends::settings::Settings;
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::resources::common::Ctx;
 
 /// The endpoints data source.
@@ -29,7 +30,7 @@ struct Model {
 const STRINGS: [(&str, &str); 5] = [
     (
         "postgres_host",
-        "Host apps use for PostgreSQL: the PgBouncer endpoint (`pgbouncer.host`).",
+        "Host apps use for PostgreSQL: the PgBouncer endpoint (`pgbouncer.host`), or the primary (`postgres.host`) when no `pgbouncer` block is configured, as the resources' `host`.",
     ),
     (
         "postgres_admin_host",
@@ -46,7 +47,7 @@ const STRINGS: [(&str, &str); 5] = [
 const NUMBERS: [(&str, &str); 3] = [
     (
         "postgres_port",
-        "Port apps use for PostgreSQL: PgBouncer's (`pgbouncer.port`).",
+        "Port apps use for PostgreSQL: PgBouncer's (`pgbouncer.port`), or the primary's (`postgres.port`) when no `pgbouncer` block is configured.",
     ),
     ("mysql_port", "MySQL port."),
     ("redis_port", "Redis port."),
@@ -76,10 +77,12 @@ impl tfplugin::DataSource<Backends> for Endpoints {
 impl Model {
     /// The endpoints the provider block configures; null where a block is absent.
     fn of(s: &Settings) -> Model {
+        // The rule the resources' `host` and `port` follow (PgBouncer, else the primary).
+        let (postgres_host, postgres_port) = s.app_endpoint(Engine::Postgres).known().unzip();
         Model {
             id: "dbaas".into(),
-            postgres_host: s.pgbouncer.as_ref().map(|p| p.host.clone()),
-            postgres_port: s.pgbouncer.as_ref().map(|p| p.port),
+            postgres_host,
+            postgres_port,
             postgres_admin_host: s.postgres.as_ref().map(|p| p.host.clone()),
             mysql_host: s.mysql.as_ref().map(|m| m.host.clone()),
             mysql_port: s.mysql.as_ref().map(|m| m.port),
@@ -105,5 +108,37 @@ mod tests {
         );
         let v = try_encode(&Model::of(&Settings::default())).unwrap();
         assert!(v.get("postgres_host").is_null());
+    }
+
+    #[test]
+    fn postgres_host_is_pgbouncer_else_the_primary_as_for_the_resources() {
+        let block = |pairs: &[(&str, Value)]| Value::object(pairs);
+        let pg = block(&[
+            ("host", Value::string("primary")),
+            ("port", Value::int(5432)),
+        ]);
+        let pgb = block(&[
+            ("host", Value::string("pgb")),
+            ("port", Value::int(6432)),
+            ("admin_username", Value::string("adm")),
+        ]);
+        let rows = [
+            ("pgbouncer configured", Some(pgb), ("pgb", 6432)),
+            ("no pgbouncer block: the primary", None, ("primary", 5432)),
+        ];
+        for (situation, pgbouncer, (host, port)) in rows {
+            let mut config = Value::object(&[("postgres", pg.clone())]);
+            config.set("pgbouncer", pgbouncer.unwrap_or(Value::Null));
+            let mut diags = tfplugin::Diagnostics::default();
+            let s = crate::provider::settings_from_config(&config, &|_| None, &mut diags);
+            let m = Model::of(&s);
+            assert_eq!(m.postgres_host.as_deref(), Some(host), "{situation}");
+            assert_eq!(m.postgres_port, Some(port), "{situation}");
+            assert_eq!(
+                m.postgres_admin_host.as_deref(),
+                Some("primary"),
+                "{situation}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Managed resources, one file each.
 
 pub mod common;
+pub mod known_at_plan;
 pub mod mysql_accounts;
 pub mod postgres_marks;
 pub mod postgres_schemas;

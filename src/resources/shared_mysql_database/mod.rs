@@ -532,6 +532,22 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
         }
     }
 
+    fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Issue 21: id, host and port planned known; an absent `mysql` block refused.
+        let needs = crate::resources::known_at_plan::Needs {
+            block: "mysql",
+            attr: "name",
+            does: "creates and manages the database through the provider's MySQL admin login",
+        };
+        crate::resources::known_at_plan::plan_store(
+            plan,
+            &client.settings,
+            "dbaas_shared_mysql_database",
+            crate::enums::Engine::Mysql,
+            needs,
+        );
+    }
+
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         if let Err(why) = check_name(id) {
             let why = format!("the id is the database name, and {why}");

@@ -239,6 +239,22 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
         }
     }
 
+    fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Issue 21: id, host and port planned known; an absent `postgres` block refused.
+        let needs = crate::resources::known_at_plan::Needs {
+            block: "postgres",
+            attr: "name",
+            does: "creates and manages the database through the provider's PostgreSQL admin login",
+        };
+        crate::resources::known_at_plan::plan_store(
+            plan,
+            &client.settings,
+            "dbaas_shared_postgres_database",
+            crate::enums::Engine::Postgres,
+            needs,
+        );
+    }
+
     async fn check_plan(&self, client: &Backends, plan: &mut Plan<'_>) {
         // The template rule, at plan time for a new database when the catalog can be
         // read; create checks again (the catalog may have been out of reach here).

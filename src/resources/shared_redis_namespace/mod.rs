@@ -602,6 +602,22 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
         }
     }
 
+    fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        // Issue 21: id, host and port planned known; an absent `redis` block refused.
+        let needs = crate::resources::known_at_plan::Needs {
+            block: "redis",
+            attr: "name",
+            does: "creates and manages its ACL user through the provider's Redis admin login",
+        };
+        crate::resources::known_at_plan::plan_store(
+            plan,
+            &client.settings,
+            "dbaas_shared_redis_namespace",
+            crate::enums::Engine::Redis,
+            needs,
+        );
+    }
+
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         const TYPE: &str = "dbaas_shared_redis_namespace";
         if let Err(why) = check_name(id) {

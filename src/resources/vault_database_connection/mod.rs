@@ -443,6 +443,7 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        crate::resources::known_at_plan::plan_connection(plan, &client.settings);
         // Defaults from the provider's admin block are planned, so an edit made in Vault
         // (say, the URL pointed elsewhere) shows as a change and is reverted.
         let Some((config, planned)) = plan_views::<PlanView>(plan) else {

@@ -232,6 +232,7 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
+        crate::resources::known_at_plan::plan_role(plan, &client.settings);
         plan::remember_role(client, plan);
     }
 
