@@ -18,6 +18,7 @@ mod hostile_tenant;
 mod interrupt;
 mod mysql;
 mod pg_env;
+mod plan_protection;
 mod postgres;
 mod postgres_safety;
 mod provider_config;
