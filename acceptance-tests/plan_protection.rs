@@ -9,8 +9,8 @@
 //! replaceable.
 
 use crate::fixture::{
-    config, each_terraform, flat, ident, lit, mysql_admin, my_ident, pg_admin, resource,
-    Cleanup, MYDB, PGDB,
+    config, each_terraform, flat, ident, lit, my_ident, mysql_admin, pg_admin, resource, Cleanup,
+    MYDB, PGDB,
 };
 use crate::harness::{version_tag, Run, Terraform, Workdir};
 
@@ -41,7 +41,11 @@ fn assert_protection_refusal(r: &Run, ty: &str, name: &str, what: &str) {
         format!("{ty} {name:?}"),
         format!("with {ty}.x"),
     ] {
-        assert!(all.contains(&needle), "{what}: expected {needle:?} in\n{}", r.all());
+        assert!(
+            all.contains(&needle),
+            "{what}: expected {needle:?} in\n{}",
+            r.all()
+        );
     }
 }
 
@@ -117,7 +121,11 @@ fn plan_protection_postgres_destroy_and_replacement_are_refused_at_plan() {
             assert!(r.stdout.contains("1 to destroy"), "{}", r.all());
         }
         let r = w.apply().ok();
-        assert!(r.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", r.all());
+        assert!(
+            r.stdout.contains("1 added, 0 changed, 1 destroyed"),
+            "{}",
+            r.all()
+        );
         assert_ne!(pg_oid(&name), oid, "the unfinished database was replaced");
 
         w.write(&body("  deletion_protection = false"));
@@ -137,8 +145,7 @@ fn my_exists(name: &str) -> bool {
 #[test]
 fn plan_protection_mysql_destroy_and_replacement_are_refused_at_plan() {
     for tf in each_terraform() {
-        let [name, renamed] =
-            ["a", "b"].map(|s| format!("acc_i21prot_{s}_{}", version_tag(&tf)));
+        let [name, renamed] = ["a", "b"].map(|s| format!("acc_i21prot_{s}_{}", version_tag(&tf)));
         let _guard = Cleanup::mysql(&[&name, &renamed], &[]);
         let body = |n: &str, extra: &str| config(&resource(MYDB, "x", n, extra));
         let w = Workdir::new(&tf, &body(&name, ""));
@@ -167,7 +174,11 @@ fn plan_protection_mysql_destroy_and_replacement_are_refused_at_plan() {
             assert!(r.stdout.contains("1 to destroy"), "{}", r.all());
         }
         let r = w.apply().ok();
-        assert!(r.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", r.all());
+        assert!(
+            r.stdout.contains("1 added, 0 changed, 1 destroyed"),
+            "{}",
+            r.all()
+        );
 
         w.write(&body(&name, "  deletion_protection = false"));
         w.apply().ok();
