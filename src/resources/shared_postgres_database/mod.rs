@@ -10,7 +10,9 @@ mod execute;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
+use tfplugin::{
+    Attribute, AttributePath, Block, Diagnostics, Known, Plan, Schema, Type, Validator, Value,
+};
 
 use crate::backends::Backends;
 use crate::resources::common::{decode, derived, merge, pg_name_validator, plan_views, Ctx};
@@ -260,6 +262,49 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
         if let Ok(Some(why)) = execute::template_refusal(pg, &template).await {
             plan.diags
                 .error_at(AttributePath::attr("template"), "Template refused", why);
+        }
+    }
+
+    fn plan_replace(&self, _prior_private: &[u8], plan: &mut Plan<'_>) {
+        let Some(prior) = decode::<Model>(&mut plan.diags, plan.prior) else {
+            return;
+        };
+        let forced_by = plan
+            .requires_replace
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        if let Err(r) =
+            decide::decide_replacement(&prior.name, prior.deletion_protection, forced_by)
+        {
+            r.error().report(&mut plan.diags);
+        }
+    }
+
+    async fn plan_destroy(
+        &self,
+        client: &Backends,
+        prior: &Value,
+        prior_private: &[u8],
+        diags: &mut Diagnostics,
+    ) {
+        let Some(prior) = decode::<Model>(diags, prior) else {
+            return;
+        };
+        if !prior.deletion_protection {
+            return;
+        }
+        // Protected: only a create that never finished may go, as the catalog tells.
+        let (spec, private) = (Spec::from(&prior), Private::parse(prior_private));
+        let seen = match client.postgres().await {
+            Ok(pg) => execute::destroy_facts(pg, &spec, &private).await.ok(),
+            Err(_) => None,
+        };
+        let seen = seen
+            .as_ref()
+            .map(|(db, roles)| (db.as_ref(), roles.as_slice()));
+        if let Err(r) = decide::decide_destroy_plan(&spec.name, true, &private, seen) {
+            r.error().report(diags);
         }
     }
 
