@@ -482,7 +482,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
                     .description("Default collation, e.g. `utf8mb4_unicode_ci`; must belong to `charset`. Default: the server's default for the character set (`utf8mb4_0900_ai_ci` on MySQL 8, `utf8mb4_general_ci` on MariaDB 10.11). Changing it runs `ALTER DATABASE` in place.")
                     .validate(Validator::new("a collation name", |v| check_charset_name("collation", v.as_str().unwrap_or_default()))),
             )
-            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying."))
+            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, the database and its data are kept: a change that forces a replacement is refused at plan, and a destroy too (at plan on Terraform 1.3 and later, at apply on older ones). Set `false` and apply before destroying. A database whose create never finished (tainted) can be destroyed or replaced regardless."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`mysql.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`mysql.port`).")),
         )

@@ -578,6 +578,10 @@ pub(super) fn decide_replacement(
     })
 }
 
+/// What a destroy plan read of the catalog: the database (if any) and the roles it would
+/// drop; `None` when the catalog could not be read.
+pub(super) type DestroySeen<'a> = Option<(Option<&'a DatabaseFacts>, &'a [RoleFacts])>;
+
 /// A destroy at plan time (Terraform 1.3+): destroy's first rule ([`decide_destroy`]) on
 /// what the catalog says, so the plan refuses exactly what the apply would. `seen` is
 /// `None` when the catalog could not be read: then only an unprotected database passes
@@ -586,7 +590,7 @@ pub(super) fn decide_destroy_plan(
     name: &str,
     protected: bool,
     private: &Private,
-    seen: Option<(Option<&DatabaseFacts>, &[RoleFacts])>,
+    seen: DestroySeen<'_>,
 ) -> Result<(), DestroyRefusal> {
     match seen {
         _ if !protected => Ok(()),

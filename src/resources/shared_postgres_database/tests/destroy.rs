@@ -200,13 +200,14 @@ fn protection_refuses_at_plan_what_the_apply_would_refuse() {
     let (done, creating_db) = (Some(complete("shop_owner")), Some(creating("shop_owner")));
     let (marked_roles, unmarked) = (all_marked(), SHOP.map(role).to_vec());
     // (situation, protected, private, seen: None when the catalog was out of reach, want)
-    let rows: [(
-        &str,
+    type Row<'a> = (
+        &'a str,
         bool,
         Private,
-        Option<(Option<&DatabaseFacts>, &[RoleFacts])>,
+        DestroySeen<'a>,
         Result<(), DestroyRefusal>,
-    ); 7] = [
+    );
+    let rows: [Row<'_>; 7] = [
         (
             "unprotected_plans_without_looking",
             false,
