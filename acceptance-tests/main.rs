@@ -20,6 +20,7 @@ mod interrupt;
 mod known_at_plan;
 mod mysql;
 mod pg_env;
+mod plan_protection;
 mod postgres;
 mod postgres_safety;
 mod provider_config;

@@ -182,6 +182,25 @@ pub trait ResourceType<C>: Send + Sync {
     /// (`prior_private`; empty on create; no I/O); runs last.
     fn plan_with_private(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}
 
+    /// Checks a planned replacement (`requires_replace` not empty, prior state not null)
+    /// before Terraform shows it: an error here refuses the plan (e.g. the prior object is
+    /// protected). Runs after `plan_with_private`; no I/O. A tainted object is planned as
+    /// a create (no prior state), so this never runs for it.
+    fn plan_replace(&self, _prior_private: &[u8], _plan: &mut Plan<'_>) {}
+
+    /// Checks a destroy at plan time (Terraform 1.3 and later ask, as the server
+    /// advertises `plan_destroy`; older ones go straight to `delete`): an error refuses
+    /// the plan. `prior` and `prior_private` are the object's state, tainted or not
+    /// (Terraform does not say). Runs when the provider is configured; may do I/O.
+    async fn plan_destroy(
+        &self,
+        _client: &C,
+        _prior: &Value,
+        _prior_private: &[u8],
+        _diags: &mut Diagnostics,
+    ) {
+    }
+
     /// Fills the state of an imported object from its import id; `state` arrives with
     /// `id` set to the id and every defaulted attribute at its default. Read runs next.
     async fn import(&self, _ctx: &mut Ctx<'_, C>, _id: &str, _state: &mut Value) {}

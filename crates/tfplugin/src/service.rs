@@ -365,7 +365,7 @@ fn validated_config(
 
 fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
-        plan_destroy: false,
+        plan_destroy: true,
         get_provider_schema_optional: true,
         move_resource_state: true,
     }
@@ -525,6 +525,10 @@ impl<P: Provider> ProviderService<P> {
         let (planned, requires_replace) =
             plan_attributes(&e.schema, &prior, &proposed, &config);
         if planned.is_null() {
+            // A destroy (Terraform 1.3+, since `plan_destroy` is advertised).
+            if let (false, Some(client)) = (prior.is_null(), self.client()) {
+                e.imp.plan_destroy(client.as_ref(), &prior, &r.prior_private, diags).await;
+            }
             response.planned_state = encode(&Value::Null, &e.ty);
             return Some(response);
         }
@@ -542,6 +546,9 @@ impl<P: Provider> ProviderService<P> {
             e.imp.check_plan(client.as_ref(), &mut plan).await;
         }
         e.imp.plan_with_private(&r.prior_private, &mut plan);
+        if !plan.requires_replace.is_empty() && !prior.is_null() {
+            e.imp.plan_replace(&r.prior_private, &mut plan);
+        }
         null_write_only(&e.schema, &mut plan.planned);
         *diags = plan.diags;
         response.planned_state = encode(&plan.planned, &e.ty);

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::proto::tfplugin6::provider_server::Provider as _;
-use crate::testing::example::{Echo, ExampleClient, ExampleProvider, Thing, Token};
+use crate::testing::example::{Echo, ExampleClient, ExampleProvider, Thing, Token, KEEP};
 
 fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
     encode(v, ty)
@@ -301,6 +301,127 @@ async fn a_resource_lives_through_plan_apply_read_import_and_destroy() {
         &mut Diagnostics::default(),
     );
     assert_eq!(gone, Some(Value::Null));
+}
+
+#[tokio::test]
+async fn destroys_and_replacements_are_asked_at_plan() {
+    let svc = configured().await;
+    let schema = call!(svc.get_provider_schema(pb::get_provider_schema::Request {}));
+    let caps = schema.server_capabilities.expect("capabilities");
+    assert!(
+        caps.plan_destroy,
+        "Terraform 1.3+ plans destroys only when advertised"
+    );
+
+    let ty = svc.resources.entries["example_thing"].ty.clone();
+    let thing = |name: &str, size: i64| {
+        obj(&[
+            ("id", Value::string(format!("p-{name}"))),
+            ("name", Value::string(name)),
+            ("size", Value::int(size)),
+        ])
+    };
+    let config =
+        |name: &str, size: i64| obj(&[("name", Value::string(name)), ("size", Value::int(size))]);
+    let (a, null) = (thing("a", 1), Value::Null);
+    // (situation, prior, proposed/config, prior private, configured, refusal expected)
+    let rows: [(&str, &Value, Value, &[u8], bool, Option<&str>); 8] = [
+        (
+            "destroy_of_a_kept_object_is_refused",
+            &a,
+            null.clone(),
+            KEEP,
+            true,
+            Some("cannot be destroyed"),
+        ),
+        (
+            "destroy_of_another_object_plans",
+            &a,
+            null.clone(),
+            b"",
+            true,
+            None,
+        ),
+        (
+            "destroy_before_configure_is_left_to_apply",
+            &a,
+            null.clone(),
+            KEEP,
+            false,
+            None,
+        ),
+        (
+            "replacement_of_a_kept_object_is_refused",
+            &a,
+            config("b", 1),
+            KEEP,
+            true,
+            Some("cannot be replaced"),
+        ),
+        (
+            "replacement_before_configure_is_refused_too",
+            &a,
+            config("b", 1),
+            KEEP,
+            false,
+            Some("cannot be replaced"),
+        ),
+        (
+            "replacement_of_another_object_plans",
+            &a,
+            config("b", 1),
+            b"",
+            true,
+            None,
+        ),
+        (
+            "update_in_place_of_a_kept_object_plans",
+            &a,
+            config("a", 2),
+            KEEP,
+            true,
+            None,
+        ),
+        (
+            "create_in_place_of_a_tainted_object_plans",
+            &null,
+            config("a", 1),
+            KEEP,
+            true,
+            None,
+        ),
+    ];
+    for (situation, prior, proposed, private, is_configured, refusal) in rows {
+        let svc = if is_configured {
+            configured().await
+        } else {
+            ProviderService::new(ExampleProvider)
+        };
+        let plan = call!(svc.plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "example_thing".into(),
+            prior_state: dv(prior, &ty),
+            proposed_new_state: dv(&proposed, &ty),
+            config: dv(&proposed, &ty),
+            prior_private: private.to_vec(),
+            ..Default::default()
+        }));
+        let errs = errors(&plan.diagnostics);
+        match refusal {
+            Some(says) => assert!(
+                errs.len() == 1 && errs[0].contains(says),
+                "{situation}: {errs:?}"
+            ),
+            None => assert!(errs.is_empty(), "{situation}: {errs:?}"),
+        }
+        assert_eq!(
+            plan.planned_private, private,
+            "{situation}: private state carried"
+        );
+        if proposed.is_null() {
+            let planned = value(plan.planned_state.as_ref(), &ty);
+            assert!(planned.is_null(), "{situation}: a destroy plans null");
+        }
+    }
 }
 
 #[tokio::test]

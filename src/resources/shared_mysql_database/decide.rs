@@ -54,7 +54,19 @@ pub enum Refusal {
     },
     /// `deletion_protection` keeps the database.
     Protected(String),
+    /// A planned replacement (forced by the attributes in `forced_by`) would drop a
+    /// protected database.
+    ProtectedReplacement {
+        /// The database.
+        name: String,
+        /// The changed attributes that force the replacement.
+        forced_by: Vec<String>,
+    },
 }
+
+/// The resource type, named in the protection refusals (the provider never learns the
+/// resource address; Terraform prints it beside a diagnostic with an attribute path).
+const TYPE_NAME: &str = "dbaas_shared_mysql_database";
 
 impl Refusal {
     /// The diagnostic, on the attribute the refusal is about.
@@ -82,8 +94,13 @@ impl Refusal {
             ),
             Refusal::Protected(name) => Error::at_attr(
                 "deletion_protection",
-                format!("Database {name:?} is protected by deletion_protection"),
-                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy.",
+                format!("Cannot destroy {TYPE_NAME} {name:?}: it is protected by deletion_protection"),
+                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false on this resource, run terraform apply, then destroy.",
+            ),
+            Refusal::ProtectedReplacement { name, forced_by } => Error::at_attr(
+                "deletion_protection",
+                format!("Cannot replace {TYPE_NAME} {name:?}: it is protected by deletion_protection"),
+                format!("Changing {} forces Terraform to replace the database: drop it with its data and create another. deletion_protection is true, so the database and its data are kept. Undo the change to keep the database; to replace it anyway, set deletion_protection = false on this resource, run terraform apply, then apply the change.", forced_by.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(" and ")),
             ),
         }
     }
@@ -225,6 +242,25 @@ pub fn destroy_gate(
         (false, Seen::Gone) => Ok(Gate::Nothing),
         (false, Seen::NotLooked | Seen::Present) => Err(Refusal::Protected(name.to_string())),
     }
+}
+
+/// A planned replacement (Terraform shows `-/+`; `forced_by` are the changed attributes
+/// that force it): refused at plan while the prior state is protected, since its destroy
+/// would be refused at apply. A tainted instance is planned as a create (no prior
+/// state), and one whose create never finished (`pending`) may go, as at destroy.
+pub fn replacement_gate(
+    name: &str,
+    protected: bool,
+    pending: bool,
+    forced_by: Vec<String>,
+) -> Result<(), Refusal> {
+    if !protected || pending {
+        return Ok(());
+    }
+    Err(Refusal::ProtectedReplacement {
+        name: name.to_string(),
+        forced_by,
+    })
 }
 
 /// The warning when protection did not keep an unfinished database.
@@ -536,7 +572,41 @@ mod tests {
         }
         let e = Refusal::Protected("a".into()).error();
         assert_eq!(attr(&e), Some(AttributePath::attr("deletion_protection")));
+        let summary = &e.diagnostics()[0].summary;
+        assert!(
+            summary.starts_with("Cannot destroy dbaas_shared_mysql_database \"a\""),
+            "{summary}"
+        );
         assert!(unfinished_warning("a").0.contains("never finished"));
+    }
+
+    #[test]
+    fn replacement_gate_refuses_a_protected_finished_database() {
+        let forced = || vec!["name".to_string()];
+        let refused = Err(Refusal::ProtectedReplacement {
+            name: "a".into(),
+            forced_by: forced(),
+        });
+        for (situation, protected, pending, want) in [
+            ("unprotected_replacement_plans", false, false, Ok(())),
+            ("protected_replacement_is_refused", true, false, refused),
+            ("protected_unfinished_create_plans", true, true, Ok(())),
+        ] {
+            assert_eq!(
+                replacement_gate("a", protected, pending, forced()),
+                want,
+                "{situation}"
+            );
+        }
+        let e = replacement_gate("a", true, false, forced())
+            .unwrap_err()
+            .error();
+        assert_eq!(attr(&e), Some(AttributePath::attr("deletion_protection")));
+        let d = &e.diagnostics()[0];
+        assert!(d
+            .summary
+            .starts_with("Cannot replace dbaas_shared_mysql_database \"a\""));
+        assert!(d.detail.contains("Changing `name`"), "{}", d.detail);
     }
 
     fn acct(user: &str) -> MysqlAccount {

@@ -403,8 +403,8 @@ async fn clear_again(
 
 /// What a protected destroy looks at: whether the database exists and bears the marker.
 /// MySQL unreachable or unreadable reads as present (protection holds).
-async fn look_before_destroy(ctx: &Ctx<'_>, name: &str) -> Seen {
-    let Ok(mysql) = ctx.client.mysql().await else {
+async fn look_before_destroy(client: &Backends, name: &str) -> Seen {
+    let Ok(mysql) = client.mysql().await else {
         return Seen::NotLooked;
     };
     if let Ok(None) = mysql.schema(name).await {
@@ -482,7 +482,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
                     .description("Default collation, e.g. `utf8mb4_unicode_ci`; must belong to `charset`. Default: the server's default for the character set (`utf8mb4_0900_ai_ci` on MySQL 8, `utf8mb4_general_ci` on MariaDB 10.11). Changing it runs `ALTER DATABASE` in place.")
                     .validate(Validator::new("a collation name", |v| check_charset_name("collation", v.as_str().unwrap_or_default()))),
             )
-            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying."))
+            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, the database and its data are kept: a change that forces a replacement is refused at plan, and a destroy too (at plan on Terraform 1.3 and later, at apply on older ones). Set `false` and apply before destroying. A database whose create never finished (tainted) can be destroyed or replaced regardless."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`mysql.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`mysql.port`).")),
         )
@@ -546,6 +546,45 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
             crate::enums::Engine::Mysql,
             needs,
         );
+    }
+
+    fn plan_replace(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
+        let Some(prior) = decode::<Model>(&mut plan.diags, plan.prior) else {
+            return;
+        };
+        let protected = prior.deletion_protection.unwrap_or(true);
+        let forced_by = plan
+            .requires_replace
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let pending = create_pending(prior_private);
+        if let Err(r) = decide::replacement_gate(&prior.name, protected, pending, forced_by) {
+            r.error().report(&mut plan.diags);
+        }
+    }
+
+    async fn plan_destroy(
+        &self,
+        client: &Backends,
+        prior: &Value,
+        prior_private: &[u8],
+        diags: &mut Diagnostics,
+    ) {
+        let Some(prior) = decode::<Model>(diags, prior) else {
+            return;
+        };
+        // The destroy gate on what the apply would see, so the plan refuses what it would.
+        let (name, protected) = (&prior.name, prior.deletion_protection.unwrap_or(true));
+        let pending = create_pending(prior_private);
+        let seen = if protected && !pending {
+            look_before_destroy(client, name).await
+        } else {
+            Seen::NotLooked
+        };
+        if let Err(r) = decide::destroy_gate(name, protected, pending, seen) {
+            r.error().report(diags);
+        }
     }
 
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
@@ -633,7 +672,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         // MariaDB from the marker that only a finished create clears.
         let pending = create_pending(&ctx.private);
         let seen = if protected && !pending {
-            look_before_destroy(ctx, name).await
+            look_before_destroy(ctx.client, name).await
         } else {
             Seen::NotLooked
         };

@@ -10,7 +10,7 @@ use super::decide::{
     wanted_admin_schemas, DestroyRefusal, OwnerStep, ReadOutcome, Warning,
 };
 use super::execute::{
-    admin_schemas, build_database, change_owner, create_facts, create_roles, drain,
+    admin_schemas, build_database, change_owner, create_facts, create_roles, destroy_facts, drain,
     drop_everything, extension_statements, read_back, read_facts, remove_failed_create, resume,
     settled_for_update, template_refusal, Dropped, ReadBack,
 };
@@ -144,13 +144,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             Err(e) => return Err(Error::new("Cannot reach PostgreSQL", e.to_string())),
         };
         let cannot = cannot_drop(name);
-        let owner = private
-            .managed_owner
-            .as_deref()
-            .unwrap_or(&spec.roles.owner);
-        let tenant_roles = [owner, &spec.roles.readwrite, &spec.roles.readonly];
-        let database = pg.database_facts(name).await.or_diag(&cannot)?;
-        let roles = pg.role_facts(&tenant_roles).await.or_diag(&cannot)?;
+        let (database, roles) = destroy_facts(pg, &spec, &private).await.or_diag(&cannot)?;
         let protected = prior.deletion_protection;
         let plan = decide_destroy(name, protected, &private, database.as_ref(), &roles)
             .map_err(|r| r.error())?;

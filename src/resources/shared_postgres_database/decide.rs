@@ -507,6 +507,14 @@ pub(super) enum DestroyRefusal {
         /// The database.
         name: String,
     },
+    /// A planned replacement (forced by the attributes in `forced_by`) would drop a
+    /// protected database.
+    ProtectedReplacement {
+        /// The database.
+        name: String,
+        /// The changed attributes that force the replacement.
+        forced_by: Vec<String>,
+    },
     /// Roles it created own objects in other databases.
     OwnsElsewhere {
         /// The database.
@@ -522,13 +530,73 @@ impl DestroyRefusal {
         match self {
             DestroyRefusal::Protected { name } => Error::at_attr(
                 "deletion_protection",
-                format!("Database {name:?} is protected by deletion_protection"),
-                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false, run terraform apply, then destroy. If Terraform wants to replace it because an earlier apply was cut off after the database was complete (the instance is tainted), keep it with `terraform untaint <address>` instead.",
+                format!("Cannot destroy {TYPE_NAME} {name:?}: it is protected by deletion_protection"),
+                "deletion_protection is true, so the database and its data are kept. To destroy it, set deletion_protection = false on this resource, run terraform apply, then destroy. If Terraform wants to replace it because an earlier apply was cut off after the database was complete (the instance is tainted), keep it with `terraform untaint <address>` instead.",
+            ),
+            DestroyRefusal::ProtectedReplacement { name, forced_by } => Error::at_attr(
+                "deletion_protection",
+                format!("Cannot replace {TYPE_NAME} {name:?}: it is protected by deletion_protection"),
+                format!("Changing {} forces Terraform to replace the database: drop it with its data and create it again empty. deletion_protection is true, so the database and its data are kept. Undo the change to keep the database; to replace it anyway, set deletion_protection = false on this resource, run terraform apply, then apply the change.", quoted_list(forced_by)),
             ),
             DestroyRefusal::OwnsElsewhere { name, owned } => Error::new(
                 format!("{}: its roles own objects elsewhere", cannot_drop(name)),
                 format!("Nothing was dropped. These roles, created for {name:?}, own objects outside it:\n{}\nMove those objects to another owner or drop them (e.g. REASSIGN OWNED BY ... TO ... in that database), then destroy again. Privileges that others granted to these roles do not stop a destroy: it revokes them.", describe_dependencies(owned)),
             ),
+        }
+    }
+}
+
+/// The resource type, named in the protection refusals (the provider never learns the
+/// resource address; Terraform prints it beside a diagnostic with an attribute path).
+const TYPE_NAME: &str = "dbaas_shared_postgres_database";
+
+/// `` `a` ``, `` `a` and `b` ``, `` `a`, `b` and `c` ``.
+pub(super) fn quoted_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        None => "the configuration".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A planned replacement of the database (Terraform shows `-/+`; `forced_by` are the
+/// changed attributes that force it): refused at plan while the prior state is
+/// protected, since its destroy would be refused at apply. A tainted instance is
+/// planned as a create (no prior state), so this never keeps an unfinished create.
+pub(super) fn decide_replacement(
+    name: &str,
+    protected: bool,
+    forced_by: Vec<String>,
+) -> Result<(), DestroyRefusal> {
+    if !protected {
+        return Ok(());
+    }
+    Err(DestroyRefusal::ProtectedReplacement {
+        name: name.into(),
+        forced_by,
+    })
+}
+
+/// What a destroy plan read of the catalog: the database (if any) and the roles it would
+/// drop; `None` when the catalog could not be read.
+pub(super) type DestroySeen<'a> = Option<(Option<&'a DatabaseFacts>, &'a [RoleFacts])>;
+
+/// A destroy at plan time (Terraform 1.3+): destroy's first rule ([`decide_destroy`]) on
+/// what the catalog says, so the plan refuses exactly what the apply would. `seen` is
+/// `None` when the catalog could not be read: then only an unprotected database passes
+/// (as the apply refuses a protected one it cannot look at).
+pub(super) fn decide_destroy_plan(
+    name: &str,
+    protected: bool,
+    private: &Private,
+    seen: DestroySeen<'_>,
+) -> Result<(), DestroyRefusal> {
+    match seen {
+        _ if !protected => Ok(()),
+        None => Err(DestroyRefusal::Protected { name: name.into() }),
+        Some((database, roles)) => {
+            decide_destroy(name, protected, private, database, roles).map(|_| ())
         }
     }
 }

@@ -14,7 +14,9 @@ use super::decide::{
 };
 use super::Spec;
 use crate::backends::pgbouncer::PgBouncerAdmin;
-use crate::backends::postgres::{DatabaseSettings, ForeignDependency, PgError, Postgres};
+use crate::backends::postgres::{
+    DatabaseFacts, DatabaseSettings, ForeignDependency, PgError, Postgres, RoleFacts,
+};
 use crate::enums::PgBouncerVerb;
 use crate::resources::postgres_marks::{settle_created, sort_elsewhere, Private};
 use crate::sql::{self, TenantRoles};
@@ -30,6 +32,23 @@ pub(super) async fn template_refusal(
     }
     let found = pg.database_facts(template).await?;
     Ok(template_verdict(template, found.as_ref()))
+}
+
+/// What destroy's first rule reads: the database and the roles it would drop (the owner
+/// this resource manages, by its private state, and the two group roles).
+pub(super) async fn destroy_facts(
+    pg: &Postgres,
+    spec: &Spec,
+    private: &Private,
+) -> Result<(Option<DatabaseFacts>, Vec<RoleFacts>), PgError> {
+    let owner = private
+        .managed_owner
+        .as_deref()
+        .unwrap_or(&spec.roles.owner);
+    let tenant_roles = [owner, &spec.roles.readwrite, &spec.roles.readonly];
+    let database = pg.database_facts(&spec.name).await?;
+    let roles = pg.role_facts(&tenant_roles).await?;
+    Ok((database, roles))
 }
 
 /// What exists under the names a create is about to use.

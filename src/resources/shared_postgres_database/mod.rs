@@ -10,7 +10,9 @@ mod execute;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, AttributePath, Block, Known, Plan, Schema, Type, Validator, Value};
+use tfplugin::{
+    Attribute, AttributePath, Block, Diagnostics, Known, Plan, Schema, Type, Validator, Value,
+};
 
 use crate::backends::Backends;
 use crate::resources::common::{decode, derived, merge, pg_name_validator, plan_views, Ctx};
@@ -199,7 +201,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
                     .description("Template database: `template0` (the default: no session ever holds it, so concurrent creates never fail with `source database is being accessed by other users`, and any encoding or locale can be chosen), `template1`, or a database an administrator marked as a template (`datistemplate`). Any other database is refused, at plan time when the catalog can be read: copying it would clone its data, perhaps another tenant's, into the new database.")
                     .validate(pg_name_validator(63, &[])),
             )
-            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, destroy fails and the data is kept. Set `false` and apply before destroying. A database whose create was cut off before it was complete (tainted, and marked unfinished in the catalog) can be replaced regardless: no tenant could have stored data in it."))
+            .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, the database and its data are kept: a change that forces a replacement is refused at plan, and a destroy too (at plan on Terraform 1.3 and later, at apply on older ones). Set `false` and apply before destroying. A database whose create was cut off before it was complete (tainted, and marked unfinished in the catalog) can be replaced regardless: no tenant could have stored data in it."))
             .attr(Attribute::bool("pgbouncer_auth").default(Value::Bool(true)).description("Install `pgbouncer.get_auth(text)` (SECURITY DEFINER, unexpired roles only) and grant it and CONNECT to PgBouncer's `auth_user`, so logins work through PgBouncer's `auth_query`. The schema `pgbouncer` is created and owned by the provider's admin; one created by anyone else (a tenant, while this was `false`) is refused, naming schema and owner."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use: the PgBouncer endpoint (`pgbouncer.host`), or the primary when no `pgbouncer` block is configured."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use.")),
@@ -276,6 +278,49 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
         if let Ok(Some(why)) = execute::template_refusal(pg, &template).await {
             plan.diags
                 .error_at(AttributePath::attr("template"), "Template refused", why);
+        }
+    }
+
+    fn plan_replace(&self, _prior_private: &[u8], plan: &mut Plan<'_>) {
+        let Some(prior) = decode::<Model>(&mut plan.diags, plan.prior) else {
+            return;
+        };
+        let forced_by = plan
+            .requires_replace
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        if let Err(r) =
+            decide::decide_replacement(&prior.name, prior.deletion_protection, forced_by)
+        {
+            r.error().report(&mut plan.diags);
+        }
+    }
+
+    async fn plan_destroy(
+        &self,
+        client: &Backends,
+        prior: &Value,
+        prior_private: &[u8],
+        diags: &mut Diagnostics,
+    ) {
+        let Some(prior) = decode::<Model>(diags, prior) else {
+            return;
+        };
+        if !prior.deletion_protection {
+            return;
+        }
+        // Protected: only a create that never finished may go, as the catalog tells.
+        let (spec, private) = (Spec::from(&prior), Private::parse(prior_private));
+        let seen = match client.postgres().await {
+            Ok(pg) => execute::destroy_facts(pg, &spec, &private).await.ok(),
+            Err(_) => None,
+        };
+        let seen = seen
+            .as_ref()
+            .map(|(db, roles)| (db.as_ref(), roles.as_slice()));
+        if let Err(r) = decide::decide_destroy_plan(&spec.name, true, &private, seen) {
+            r.error().report(diags);
         }
     }
 

@@ -7,8 +7,12 @@ use std::sync::Arc;
 
 use crate::{
     Applied, Attribute, Block, ClientInfo, Ctx, DataSource, Diagnostics, EphemeralResource, Error,
-    Known, Opened, Provider, Resource, ResourceType, Schema, TypedResource, Validator, Value,
+    Known, Opened, Plan, Provider, Resource, ResourceType, Schema, TypedResource, Validator, Value,
 };
+
+/// The private state that keeps an `example_thing`: its replacement and its destroy
+/// are refused at plan (the shape of a `deletion_protection`).
+pub const KEEP: &[u8] = b"keep";
 
 /// The example provider; its client is the configured `prefix`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -136,6 +140,32 @@ impl ResourceType<ExampleClient> for Thing {
                 ),
         )
         .version(1)
+    }
+
+    fn plan_replace(&self, prior_private: &[u8], plan: &mut Plan<'_>) {
+        if prior_private == KEEP {
+            let why = "Its private state keeps it.";
+            plan.diags.error_at(
+                crate::AttributePath::attr("name"),
+                "example_thing cannot be replaced",
+                why,
+            );
+        }
+    }
+
+    async fn plan_destroy(
+        &self,
+        _client: &ExampleClient,
+        _prior: &Value,
+        prior_private: &[u8],
+        diags: &mut Diagnostics,
+    ) {
+        if prior_private == KEEP {
+            diags.error(
+                "example_thing cannot be destroyed",
+                "Its private state keeps it.",
+            );
+        }
     }
 
     async fn import(&self, ctx: &mut Ctx<'_, ExampleClient>, id: &str, state: &mut Value) {

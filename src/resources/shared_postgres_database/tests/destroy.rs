@@ -187,3 +187,136 @@ fn destroy_warns_about_what_it_revoked_kept_and_left() {
     );
     assert!(destroy_warnings("shop", &[], &[], &[], true).is_empty());
 }
+
+// ---- destroy and replacement at plan (issue 21) -------------------------------------------
+
+#[test]
+fn protection_refuses_at_plan_what_the_apply_would_refuse() {
+    let protected_refusal = || {
+        Err(DestroyRefusal::Protected {
+            name: "shop".into(),
+        })
+    };
+    let (done, creating_db) = (Some(complete("shop_owner")), Some(creating("shop_owner")));
+    let (marked_roles, unmarked) = (all_marked(), SHOP.map(role).to_vec());
+    // (situation, protected, private, seen: None when the catalog was out of reach, want)
+    type Row<'a> = (
+        &'a str,
+        bool,
+        Private,
+        DestroySeen<'a>,
+        Result<(), DestroyRefusal>,
+    );
+    let rows: [Row<'_>; 7] = [
+        (
+            "unprotected_plans_without_looking",
+            false,
+            settled(),
+            None,
+            Ok(()),
+        ),
+        (
+            "protected_complete_is_refused",
+            true,
+            settled(),
+            Some((done.as_ref(), &marked_roles)),
+            protected_refusal(),
+        ),
+        (
+            "protected_out_of_reach_is_refused",
+            true,
+            settled(),
+            None,
+            protected_refusal(),
+        ),
+        (
+            "protected_import_is_refused",
+            true,
+            Private {
+                imported: true,
+                ..Private::default()
+            },
+            Some((done.as_ref(), &unmarked)),
+            protected_refusal(),
+        ),
+        (
+            "tainted_create_marked_creating_plans",
+            true,
+            settled(),
+            Some((creating_db.as_ref(), &marked_roles)),
+            Ok(()),
+        ),
+        (
+            "tainted_create_cut_off_before_create_database_plans",
+            true,
+            settled(),
+            Some((None, &marked_roles)),
+            Ok(()),
+        ),
+        (
+            "gone_with_foreign_roles_is_refused",
+            true,
+            settled(),
+            Some((None, &unmarked)),
+            protected_refusal(),
+        ),
+    ];
+    for (situation, protected, private, seen, want) in rows {
+        assert_eq!(
+            decide_destroy_plan("shop", protected, &private, seen),
+            want,
+            "{situation}"
+        );
+    }
+}
+
+#[test]
+fn a_protected_replacement_is_refused_at_plan_naming_what_forces_it() {
+    let forced = |a: &[&str]| strings(a);
+    for (situation, protected, forced_by, refused) in [
+        (
+            "unprotected_replacement_plans",
+            false,
+            forced(&["encoding"]),
+            false,
+        ),
+        (
+            "protected_replacement_is_refused",
+            true,
+            forced(&["encoding"]),
+            true,
+        ),
+        (
+            "protected_replacement_by_two_is_refused",
+            true,
+            forced(&["encoding", "template"]),
+            true,
+        ),
+    ] {
+        let got = decide_replacement("shop", protected, forced_by.clone());
+        assert_eq!(got.is_err(), refused, "{situation}");
+        if let Err(r) = got {
+            let (attr, text) = rendered(&r.error());
+            assert_eq!(attr, on("deletion_protection"), "{situation}");
+            assert!(
+                text.contains("Cannot replace dbaas_shared_postgres_database \"shop\""),
+                "{situation}: {text}"
+            );
+            assert!(
+                forced_by.iter().all(|f| text.contains(&format!("`{f}`"))),
+                "{situation}: {text}"
+            );
+        }
+    }
+    assert_eq!(quoted_list(&forced(&["a", "b", "c"])), "`a`, `b` and `c`");
+    let (_, text) = rendered(
+        &DestroyRefusal::Protected {
+            name: "shop".into(),
+        }
+        .error(),
+    );
+    assert!(
+        text.starts_with("Cannot destroy dbaas_shared_postgres_database \"shop\""),
+        "{text}"
+    );
+}
