@@ -465,7 +465,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
                 Attribute::string("name")
                     .required()
                     .requires_replace()
-                    .description("Database name: letters, digits and `_`, at most 64 characters; not `mysql`, `sys`, `information_schema` or `performance_schema`. Changing it replaces the database.")
+                    .description("Database name: letters, digits and `_`, at most 64 characters; not `mysql`, `sys`, `information_schema` or `performance_schema`.")
                     .validate(Validator::new("letters, digits and `_`, 1 to 64 characters, not a system schema", |v| check_name(v.as_str().unwrap_or_default()))),
             )
             .attr(

@@ -410,7 +410,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                 Attribute::string("name")
                     .required()
                     .requires_replace()
-                    .description("ACL user name: letters, digits, `_` and `-`, at most 64 characters; not `default`. Changing it replaces the namespace.")
+                    .description("ACL user name: letters, digits, `_` and `-`, at most 64 characters; not `default`.")
                     .validate(Validator::new("letters, digits, `_` and `-`, 1 to 64 characters, not `default`", |v| check_name(v.as_str().unwrap_or_default()))),
             )
             .attr(
@@ -423,7 +423,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             .attr(
                 Attribute::typed("commands", strings())
                     .default(Value::from_strings(DEFAULT_COMMANDS.iter().copied()))
-                    .description("Command rules, applied in order: `+command`, `-command`, `+command|subcommand`, `+@category`, `-@category`, `allcommands`, `nocommands`. Default `[\"+@all\", \"-@admin\", \"-@dangerous\"]`. Key, channel and password rules, `on`/`off` and selectors are refused: they would escape the namespace.")
+                    .description("Command rules, applied in order: `+command`, `-command`, `+command|subcommand`, `+@category`, `-@category`, `allcommands`, `nocommands`. Key, channel and password rules, `on`/`off` and selectors are refused: they would escape the namespace.")
                     .validate(Validator::new("command rules only", |v| {
                         for rule in v.string_list() {
                             check_command_rule(&rule)?;
@@ -462,9 +462,9 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                     .validate(non_empty_password()),
             )
             .attr(Attribute::number("password_wo_version").optional().description("Any number; changing it re-applies `password_wo`."))
-            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Default `false`. Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
-            .attr(Attribute::bool("allow_scripting").default(Value::Bool(true)).description("Allow Lua scripts and functions (`EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`, `SCRIPT LOAD|EXISTS`). Default `true`: many client libraries need them (locks, rate limiters, queues). A script runs alone on the shared server: one that never ends (`EVAL \"while true do end\" 0`) blocks every tenant, and after the server's `busy-reply-threshold` (5 s by default) they get `BUSY` until an administrator runs `SCRIPT KILL`. Set `false` for tenants that do not need scripting: the user gets `-@scripting` after its rules, and so do the logins `dbaas_vault_rotation_role` issues for the namespace."))
-            .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Default `false`: keys are kept."))
+            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
+            .attr(Attribute::bool("allow_scripting").default(Value::Bool(true)).description("Allow Lua scripts and functions (`EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`, `SCRIPT LOAD|EXISTS`). On by default because many client libraries need them (locks, rate limiters, queues). A script runs alone on the shared server: one that never ends (`EVAL \"while true do end\" 0`) blocks every tenant, and after the server's `busy-reply-threshold` (5 s by default) they get `BUSY` until an administrator runs `SCRIPT KILL`. Set `false` for tenants that do not need scripting: the user gets `-@scripting` after its rules, and so do the logins `dbaas_vault_rotation_role` issues for the namespace."))
+            .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Off by default: keys are kept."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`redis.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))
             .attr(Attribute::string("acl").computed().description("The user's effective rules as Redis shows them (`ACL LIST` order, password hashes left out), recorded at apply and compared on every read.")),
