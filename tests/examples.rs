@@ -198,18 +198,27 @@ fn files_of(dir: &Path) -> Vec<(String, String)> {
     files
 }
 
-/// The lowest Terraform `(major, minor)` a configuration's text needs, and a word the
-/// older Terraform's refusal contains.
-fn needs(text: &str) -> Option<((u32, u32), &'static str)> {
-    if text.contains("password_wo") {
-        Some(((1, 11), "1.11"))
-    } else if text.lines().any(|l| l.starts_with("ephemeral \"")) {
-        Some(((1, 10), "Unsupported block type"))
-    } else if text.lines().any(|l| l.trim_end() == "import {") {
-        Some(((1, 5), "Unsupported block type"))
-    } else {
-        None
-    }
+/// What a configuration needs that `tf` lacks, as `(Terraform version, a word of the older
+/// Terraform's refusal)`: the first unmet need in the order Terraform checks them (blocks it
+/// cannot parse first, then what the provider refuses).
+fn unmet_need(text: &str, tf: &Terraform) -> Option<((u32, u32), &'static str)> {
+    let needs = [
+        (
+            text.lines().any(|l| l.starts_with("ephemeral \"")),
+            (1, 10),
+            "Unsupported block type",
+        ),
+        (
+            text.lines().any(|l| l.trim_end() == "import {"),
+            (1, 5),
+            "Unsupported block type",
+        ),
+        (text.contains("password_wo"), (1, 11), "1.11"),
+    ];
+    needs
+        .into_iter()
+        .find(|(used, min, _)| *used && minor(tf) < *min)
+        .map(|(_, min, why)| (min, why))
 }
 
 /// A filesystem mirror holding this build as the provider's release (the unpacked layout
@@ -305,51 +314,59 @@ fn every_example_directory_inits_and_validates_alone_on_every_terraform() {
                 .unwrap_or(&dir)
                 .display()
                 .to_string();
-            let files = files_of(&dir);
-            let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
-            let r = mirror.init_and_validate(&tf, &files);
-            match needs(&all) {
-                Some((min, why)) if minor(&tf) < min => {
-                    if r.code == 0 || !r.all().contains(why) {
-                        problems.push(format!(
-                            "{rel} on {}: needs Terraform {}.{}, expected a refusal mentioning {why:?}:\n{}",
-                            tf.version, min.0, min.1, r.all()
-                        ));
-                        continue;
-                    }
-                    eprintln!(
-                        "note: {rel} needs Terraform {}.{}: {} refuses it as expected",
-                        min.0, min.1, tf.version
-                    );
-                    // The rest of the directory still works there: only `import.tf`
-                    // (an `import` block, shown for Terraform 1.5+) is left out.
-                    if min == (1, 5) {
-                        let rest: Vec<_> = files
-                            .iter()
-                            .filter(|(name, _)| name != "import.tf")
-                            .cloned()
-                            .collect();
-                        let r = mirror.init_and_validate(&tf, &rest);
-                        if r.code != 0 {
-                            problems.push(format!(
-                                "{rel} without import.tf does not init and validate on {}:\n{}",
-                                tf.version,
-                                r.all()
-                            ));
-                        }
-                    }
-                }
-                _ => {
-                    if r.code != 0 {
-                        problems.push(format!(
-                            "{rel} does not init and validate alone on {}:\n{}",
-                            tf.version,
-                            r.all()
-                        ));
-                    }
-                }
-            }
+            check(&mirror, &tf, &rel, files_of(&dir), &mut problems);
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// Copies `files` alone, runs `init` and `validate` on `tf`: they must pass, or, when the
+/// files need a newer Terraform, be refused saying why; after an `import` block's refusal
+/// the rest of the directory (without `import.tf`) is checked the same way.
+fn check(
+    mirror: &Mirror,
+    tf: &Terraform,
+    rel: &str,
+    files: Vec<(String, String)>,
+    problems: &mut Vec<String>,
+) {
+    let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
+    let r = mirror.init_and_validate(tf, &files);
+    let Some((min, why)) = unmet_need(&all, tf) else {
+        if r.code != 0 {
+            problems.push(format!(
+                "{rel} does not init and validate alone on {}:\n{}",
+                tf.version,
+                r.all()
+            ));
+        }
+        return;
+    };
+    if r.code == 0 || !r.all().contains(why) {
+        problems.push(format!(
+            "{rel} on {}: needs Terraform {}.{}, expected a refusal mentioning {why:?}:\n{}",
+            tf.version,
+            min.0,
+            min.1,
+            r.all()
+        ));
+        return;
+    }
+    eprintln!(
+        "note: {rel} needs Terraform {}.{}: {} refuses it as expected",
+        min.0, min.1, tf.version
+    );
+    if min == (1, 5) {
+        let rest = files
+            .into_iter()
+            .filter(|(n, _)| n != "import.tf")
+            .collect();
+        check(
+            mirror,
+            tf,
+            &format!("{rel} without import.tf"),
+            rest,
+            problems,
+        );
+    }
 }

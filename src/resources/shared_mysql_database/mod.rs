@@ -15,6 +15,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::enums::Engine;
+use crate::resources::common::OrReach;
 use crate::resources::common::{
     attribute_error, check_no_nul, decode, import_name, merge, read_private, Ctx,
 };
@@ -550,7 +551,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
         let name = &planned.name;
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let fail =
             |e: MysqlError| Error::new(format!("Cannot create database {name:?}"), e.to_string());
         let dialect = mysql.dialect().await.map_err(fail)?;
@@ -570,7 +571,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let found = mysql
             .schema(&model.name)
             .await
@@ -586,7 +587,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         _config: &Value,
     ) -> Applied<Model> {
         let name = &planned.name;
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let fail =
             |e: MysqlError| Error::new(format!("Cannot update database {name:?}"), e.to_string());
         if prior.charset != planned.charset || prior.collation != planned.collation {
@@ -626,7 +627,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
             }
             Gate::Drop { .. } => {}
         }
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let cannot = format!("Cannot drop database {name:?}");
         // The logins Vault issued for this database must not outlive it, nor may other
         // accounts keep grants that reach a later database of the same name.

@@ -19,6 +19,7 @@ use tfplugin::{
 
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Redis, RedisError};
 use crate::backends::Backends;
+use crate::resources::common::OrReach;
 use crate::resources::common::{
     check_password_settings, decode, derived, import_name, merge, plan_views, read_private,
     write_private, Ctx,
@@ -624,7 +625,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let config: Model = try_decode(config)?;
         let (password, keep) = password_for(&planned, &config);
         let spec = spec_from(&planned, password);
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         decide::not_the_admin(&spec.name, redis.admin_user())?;
         memory_warning(&mut ctx.diags, redis).await;
         let cannot = format!("Cannot create Redis namespace {:?}", spec.name);
@@ -649,7 +650,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         let read = redis
             .get_user(&model.name)
             .await
@@ -680,7 +681,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let config: Model = try_decode(config)?;
         let (password, keep) = password_for(&planned, &config);
         let spec = spec_from(&planned, password);
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         memory_warning(&mut ctx.diags, redis).await;
         let cannot = format!("Cannot update Redis namespace {:?}", spec.name);
         let lock = redis.acl_write_lock().await;
@@ -701,7 +702,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
         let name = &prior.name;
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         // Keys go by the prefix recorded at apply, never by one read back from an ACL
         // that may have been edited to point at another tenant's keys.
         let delete_keys_on_destroy = prior.delete_keys_on_destroy.unwrap_or(false);
