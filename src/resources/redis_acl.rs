@@ -476,7 +476,14 @@ mod tests {
     #[test]
     fn a_channel_outside_the_prefix_is_told_only_valid_patterns() {
         // (situation, key prefix, channel, suggestions the message must hold, texts it must not)
-        let table: [(&str, &str, &str, &[&str], &[&str]); 3] = [
+        type Row = (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let table: [Row; 3] = [
             (
                 "valid prefix",
                 "app:",
