@@ -370,3 +370,118 @@ fn check(
         );
     }
 }
+
+/// The text of every `.tf` file under `examples/` and every guide source
+/// (`templates/guides/*.md`), with its path relative to the repository root.
+fn examples_and_guides() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root().join("examples"), root().join("templates/guides")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let ext = path.extension().and_then(|e| e.to_str());
+            if path.is_dir() {
+                stack.push(path);
+            } else if matches!(ext, Some("tf" | "md")) {
+                let rel = path
+                    .strip_prefix(root())
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                out.push((rel, read(&path)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A configuration copied from the docs reads its admin passwords from paths the shipped
+/// policy (`policies/dbaas-provider.hcl`) lets the provider read.
+#[test]
+fn every_password_vault_path_shown_is_granted_by_the_shipped_policy() {
+    let policy = read(&root().join("policies/dbaas-provider.hcl"));
+    let mut problems = Vec::new();
+    for (rel, text) in examples_and_guides() {
+        for line in text.lines() {
+            let Some(value) = line
+                .trim()
+                .strip_prefix("password_vault_path")
+                .and_then(|rest| rest.trim_start().strip_prefix('='))
+                .map(str::trim)
+                .and_then(|v| v.strip_prefix('"'))
+                .and_then(|v| v.split('"').next())
+            else {
+                continue;
+            };
+            if !policy.contains(&format!("path \"{value}\"")) {
+                problems.push(format!(
+                    "{rel}: password_vault_path {value:?} is not granted by policies/dbaas-provider.hcl"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every `pgbouncer` provider block shown lists `admin_hosts`: destroy pauses and ends a
+/// database's connections on every replica, and one left out keeps them
+/// (guides/platform-prerequisites).
+#[test]
+fn every_pgbouncer_block_shown_lists_every_admin_host() {
+    let mut problems = Vec::new();
+    for (rel, text) in examples_and_guides() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != "pgbouncer {" {
+                continue;
+            }
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let close = format!("{indent}}}");
+            let block: Vec<&str> = lines[i..]
+                .iter()
+                .take_while(|l| **l != close)
+                .copied()
+                .collect();
+            if !block
+                .iter()
+                .any(|l| l.trim_start().starts_with("admin_hosts"))
+            {
+                problems.push(format!(
+                    "{rel}:{}: the pgbouncer block has no admin_hosts",
+                    i + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The guides recommend a version constraint that takes patch releases only
+/// (`~> 0.1.0`, not `~> 0.1`, which allows 0.2), and the CI pipeline logs in to Vault with
+/// the provider's own login block: the Terraform image has no `vault` CLI.
+#[test]
+fn guides_pin_patch_releases_and_the_pipeline_needs_no_vault_cli() {
+    let mut problems = Vec::new();
+    for (rel, text) in examples_and_guides() {
+        for (i, line) in text.lines().enumerate() {
+            if let Some(at) = line.find("version = \"~> ") {
+                let constraint = line[at + 14..].split('"').next().unwrap_or("");
+                if constraint.split('.').count() < 3 {
+                    problems.push(format!(
+                        "{rel}:{}: `~> {constraint}` allows the next minor release",
+                        i + 1
+                    ));
+                }
+            }
+        }
+        if rel.ends_with("running-in-ci.md")
+            && text
+                .lines()
+                .any(|l| l.contains("$(vault ") || l.contains("vault write"))
+        {
+            problems.push(format!("{rel}: the pipeline calls the `vault` CLI"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
