@@ -8,6 +8,7 @@ mod harness;
 
 mod demo;
 mod ephemeral;
+mod error_texts;
 mod foundation;
 mod guides;
 mod hostile_config;

@@ -179,3 +179,15 @@ fn the_provider_passes_its_start_up_self_check() {
     let problems = tfplugin::check_provider(DbaasProvider);
     assert!(problems.0.is_empty(), "{:#?}", problems.0);
 }
+
+/// Defaults and replacement are said once on a page, as the schema renders them
+/// ("Default: `x`.", "Changing it forces replacement."), never again in the description.
+#[test]
+fn descriptions_leave_defaults_and_replacement_to_the_schema() {
+    let docs = Docs {
+        name: "dbaas",
+        repo: "terraform-provider-dbaas",
+    };
+    let problems = docs.restated_facts(&DbaasProvider);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -57,6 +57,17 @@ pub enum BackendError {
     /// A Redis request failed.
     #[error(transparent)]
     Redis(#[from] RedisError),
+    /// A block's admin password is read from Vault KV (`password_vault_path`) and Vault
+    /// failed: not configured, unreachable, its login refused, or the secret unreadable.
+    #[error("the `{block}` admin password is read from Vault KV at {path} (`{block}.password_vault_path`), and that failed: {source}")]
+    AdminSecret {
+        /// Block name.
+        block: &'static str,
+        /// The KV v2 path.
+        path: String,
+        /// The Vault failure (its text names the address and, for a login, the method and mount).
+        source: Box<BackendError>,
+    },
     /// A secret could not be resolved.
     #[error("{block}: {message}")]
     Secret {
@@ -65,6 +76,20 @@ pub enum BackendError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl BackendError {
+    /// The one-sentence summary of this failure for the backend `what` (e.g.
+    /// "PostgreSQL"): "Cannot reach <what>", except when reading its admin password from
+    /// Vault failed, which says so (PostgreSQL was never tried).
+    pub fn summary(&self, what: &str) -> String {
+        match self {
+            BackendError::AdminSecret { .. } => {
+                format!("Cannot read the {what} admin password from Vault")
+            }
+            _ => format!("Cannot reach {what}"),
+        }
+    }
 }
 
 /// Credentials resolved for a backend.
@@ -202,7 +227,18 @@ impl Backends {
                 password: p.clone(),
             }),
             Secret::VaultKv(path) => {
-                let data = self.vault().await?.kv2(path).await?;
+                let in_vault = |e: BackendError| BackendError::AdminSecret {
+                    block,
+                    path: path.clone(),
+                    source: Box::new(e),
+                };
+                let data = self
+                    .vault()
+                    .await
+                    .map_err(in_vault)?
+                    .kv2(path)
+                    .await
+                    .map_err(in_vault)?;
                 let password = data
                     .get("password")
                     .and_then(|v| v.as_str())

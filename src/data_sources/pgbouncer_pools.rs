@@ -10,6 +10,7 @@ use tfplugin::{Attribute, Block, Error, OrDiag, Schema, Type, Value};
 use crate::backends::pgbouncer::Pool;
 use crate::backends::Backends;
 use crate::resources::common::Ctx;
+use crate::resources::common::OrReach;
 
 /// The pools data source.
 pub struct PgBouncerPools;
@@ -54,11 +55,7 @@ impl tfplugin::DataSource<Backends> for PgBouncerPools {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Result<Value, Error> {
-        let pgb = ctx
-            .client
-            .pgbouncer()
-            .await
-            .or_diag("Cannot reach PgBouncer")?;
+        let pgb = ctx.client.pgbouncer().await.or_reach("PgBouncer")?;
         let pgb = pgb.ok_or_else(not_configured)?;
         let database = try_decode::<Model>(config)?.database;
         let pools = pgb

@@ -25,6 +25,19 @@ pub fn backend_error(
     diags.error(summary, err.to_string());
 }
 
+/// A backend getter's failure as an error whose summary says what failed (see
+/// [`BackendError::summary`]): `ctx.client.postgres().await.or_reach("PostgreSQL")?`.
+pub trait OrReach<T> {
+    /// The error, summarised for the backend `what`, with its text as the detail.
+    fn or_reach(self, what: &str) -> Result<T, tfplugin::Error>;
+}
+
+impl<T> OrReach<T> for Result<T, BackendError> {
+    fn or_reach(self, what: &str) -> Result<T, tfplugin::Error> {
+        self.map_err(|e| tfplugin::Error::new(e.summary(what), e.to_string()))
+    }
+}
+
 /// Records a failure that is about one attribute.
 pub fn attribute_error(
     diags: &mut Diagnostics,
@@ -40,7 +53,7 @@ pub fn need<T>(diags: &mut Diagnostics, what: &str, r: Result<T, BackendError>) 
     match r {
         Ok(v) => Some(v),
         Err(e) => {
-            backend_error(diags, format!("Cannot reach {what}"), e);
+            backend_error(diags, e.summary(what), e);
             None
         }
     }

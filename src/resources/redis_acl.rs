@@ -129,13 +129,35 @@ pub fn check_channel(s: &str, prefix: Option<&str>) -> Result<(), String> {
     }
     if let Some(p) = prefix {
         if !s.starts_with(p) {
-            return Err(format!("{s:?} does not start with the namespace's key prefix {p:?}; channels are confined to it too (e.g. `{p}events` or `{p}*`)"));
+            return Err(format!(
+                "{s:?} does not start with the namespace's key prefix {p:?}; channels are confined to it too{}",
+                channel_suggestion(p)
+            ));
         }
     }
     if reaches_notifications(s) {
         return Err(format!("{s:?} can match Redis's keyspace-notification channels (`__keyspace@<db>__:<key>`, `__keyevent@<db>__:<event>`), which carry every tenant's key names; choose a key prefix and channels that cannot start with `__keyspace@` or `__keyevent@`"));
     }
     Ok(())
+}
+
+/// The end of the "outside the prefix" message: example patterns under `prefix` that
+/// are themselves valid channels (so never `app**` from the invalid prefix `app*`), or,
+/// when the prefix is invalid, what to fix first.
+fn channel_suggestion(prefix: &str) -> String {
+    if let Err(why) = check_prefix(prefix) {
+        return format!(" (fix `key_prefix` first: {why})");
+    }
+    let valid: Vec<String> = [format!("{prefix}events"), format!("{prefix}*")]
+        .into_iter()
+        .filter(|c| !c.is_empty() && c.starts_with(prefix) && !reaches_notifications(c))
+        .map(|c| format!("`{c}`"))
+        .collect();
+    match valid.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (e.g. {one})"),
+        [a, rest @ ..] => format!(" (e.g. {a} or {})", rest.join(" or ")),
+    }
 }
 
 /// The key prefix a user's key rules give: `p` for exactly `~<p>*` with a valid `p`;
@@ -449,5 +471,49 @@ mod tests {
         assert!(confined(&s(&["~a?p:*"]), &[]).is_err());
         assert!(confined(&s(&["~app:*"]), &s(&["&*"])).is_err());
         assert!(confined(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn a_channel_outside_the_prefix_is_told_only_valid_patterns() {
+        // (situation, key prefix, channel, suggestions the message must hold, texts it must not)
+        type Row = (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let table: [Row; 3] = [
+            (
+                "valid prefix",
+                "app:",
+                "other:*",
+                &["`app:events`", "`app:*`"],
+                &[],
+            ),
+            (
+                "prefix with a glob character",
+                "app*",
+                "x",
+                &["key_prefix"],
+                &["app**", "`app*events`", "e.g."],
+            ),
+            (
+                "prefix whose pattern reaches notifications",
+                "__key",
+                "x",
+                &["`__keyevents`"],
+                &["`__key*`"],
+            ),
+        ];
+        for (situation, prefix, channel, want, never) in table {
+            let why = check_channel(channel, Some(prefix)).expect_err(situation);
+            for w in want {
+                assert!(why.contains(w), "{situation}: {why:?} lacks {w}");
+            }
+            for n in never {
+                assert!(!why.contains(n), "{situation}: {why:?} suggests {n}");
+            }
+        }
     }
 }

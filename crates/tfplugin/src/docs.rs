@@ -4,8 +4,9 @@
 //! committed `docs/` differs from what this renders; `make docs` rewrites it.
 //!
 //! Sources, relative to the repository root:
-//! - `examples/provider/*.tf`: "Example Usage" of `docs/index.md` (`provider.tf` first;
-//!   with several files, each under a heading taken from its first comment line);
+//! - `examples/provider/provider.tf`, then `examples/provider/<name>/provider.tf`:
+//!   "Example Usage" of `docs/index.md` (with several, each under a heading taken from
+//!   its first comment line);
 //! - `examples/<kind dir>/<type>/<kind file>`: "Example Usage" of a type's page
 //!   (`resources/<type>/resource.tf`, `data-sources/<type>/data-source.tf`,
 //!   `ephemeral-resources/<type>/ephemeral-resource.tf`);
@@ -103,6 +104,24 @@ impl Docs<'_> {
         files
     }
 
+    /// Every attribute of `provider`'s schemas (provider block, resources, data sources,
+    /// ephemeral resources) whose description states a fact the page renders from the
+    /// schema itself, so the page would say it twice: see [`restated_facts`].
+    pub fn restated_facts<P: Provider>(&self, provider: &P) -> Vec<String> {
+        let mut out = Vec::new();
+        restated_in_block(&provider.schema().block, "provider", &mut out);
+        for r in provider.resources() {
+            restated_in_block(&r.schema().block, r.type_name(), &mut out);
+        }
+        for d in provider.data_sources() {
+            restated_in_block(&d.schema().block, d.type_name(), &mut out);
+        }
+        for e in provider.ephemeral_resources() {
+            restated_in_block(&e.schema().block, e.type_name(), &mut out);
+        }
+        out
+    }
+
     /// Where a type's page goes: `docs/<kind dir>/<type without the provider prefix>.md`.
     pub fn doc_path(&self, kind: Kind, type_name: &str) -> PathBuf {
         let prefix = format!("{}_", self.name);
@@ -171,25 +190,24 @@ impl Docs<'_> {
     }
 }
 
-/// The provider's examples: `provider.tf` first, then every other `.tf` file of `dir`
-/// by name.
+/// The provider's examples: `dir/provider.tf` first, then `provider.tf` of each
+/// subdirectory of `dir` by name (each subdirectory is one configuration of its own, its
+/// `terraform` block in a `versions.tf` that is not shown).
 fn provider_examples(dir: &Path) -> Vec<String> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("tf"))
+                .filter(|p| p.is_dir())
                 .collect()
         })
         .unwrap_or_default();
-    names.sort_by_key(|p| {
-        (
-            p.file_name().and_then(|n| n.to_str()) != Some("provider.tf"),
-            p.clone(),
-        )
-    });
-    names.iter().filter_map(|p| read_example(p)).collect()
+    subdirs.sort();
+    std::iter::once(dir.join("provider.tf"))
+        .chain(subdirs.iter().map(|d| d.join("provider.tf")))
+        .filter_map(|p| read_example(&p))
+        .collect()
 }
 
 /// The text of an example's first comment line (`#` or `//`), its heading.
@@ -764,6 +782,46 @@ fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// What a description must leave to the schema: the phrases that state a default or a
+/// replacement, which [`attribute_line`] renders from `default` and `requires_replace`
+/// ("Default: `x`.", "Changing it forces replacement."). Returns the facts `a`'s
+/// description restates, by name.
+pub fn restated_facts(a: &Attribute) -> Vec<&'static str> {
+    let text = a.description.as_str();
+    let mut out = Vec::new();
+    if a.default.is_some()
+        && ["Default `", "Default: `", "Defaults to "]
+            .iter()
+            .any(|p| text.contains(p))
+    {
+        out.push("default");
+    }
+    if a.requires_replace
+        && ["replaces the", "forces replacement", "Changing it replaces"]
+            .iter()
+            .any(|p| text.contains(p))
+    {
+        out.push("replacement");
+    }
+    out
+}
+
+/// [`restated_facts`] of every attribute of `block` and its nested blocks, as
+/// `<path>.<attribute>: ...` lines.
+fn restated_in_block(block: &Block, path: &str, out: &mut Vec<String>) {
+    for a in &block.attributes {
+        for fact in restated_facts(a) {
+            out.push(format!(
+                "{path}.{}: the description states the {fact}, which the page renders from the schema; drop it from the description",
+                a.name
+            ));
+        }
+    }
+    for b in &block.blocks {
+        restated_in_block(&b.block, &format!("{path}.{}", b.name), out);
+    }
 }
 
 #[cfg(test)]

@@ -188,8 +188,12 @@ fn provider_examples_get_headings_and_guides_expand_codefile_lines() {
                 "# Every block.\nprovider \"dbaas\" {}\n",
             ),
             (
-                "examples/provider/a-ci.tf",
+                "examples/provider/a-ci/provider.tf",
                 "# A CI runner:\nprovider \"dbaas\" {}\n",
+            ),
+            (
+                "examples/provider/a-ci/versions.tf",
+                "terraform { required_version = \">= 1.0\" }\n",
             ),
             ("examples/provider/notes.md", "not an example"),
         ],
@@ -201,6 +205,10 @@ fn provider_examples_get_headings_and_guides_expand_codefile_lines() {
     let ci = page.find("### A CI runner\n\n```terraform\n").expect(&page);
     assert!(every < ci, "provider.tf comes first: {page}");
     assert!(!page.contains("not an example"));
+    assert!(
+        !page.contains("required_version"),
+        "versions.tf is not shown: {page}"
+    );
 
     write_tree(
         root.path(),
@@ -307,4 +315,66 @@ fn render_all_is_deterministic_and_complete() {
     assert!(a[3]
         .1
         .starts_with("---\npage_title: \"example_thing Resource - tfplugin-example-provider\"\n"));
+}
+
+#[test]
+fn a_description_leaves_defaults_and_replacement_to_the_schema() {
+    let base = || Attribute::string("x").optional();
+    let table: Vec<(&str, Attribute, Vec<&str>)> = vec![
+        (
+            "plain description",
+            base()
+                .default(Value::string("a"))
+                .requires_replace()
+                .description("Its name."),
+            vec![],
+        ),
+        (
+            "default stated with a default",
+            base()
+                .default(Value::string("a"))
+                .description("Its name. Default `\"a\"`."),
+            vec!["default"],
+        ),
+        (
+            "default stated with a colon",
+            base()
+                .default(Value::string("a"))
+                .description("Its name. Default: `\"a\"`."),
+            vec!["default"],
+        ),
+        (
+            "default worded without a schema default",
+            base().description("Its name. Default `a`."),
+            vec![],
+        ),
+        (
+            "replacement stated",
+            base()
+                .requires_replace()
+                .description("Changing it replaces the thing."),
+            vec!["replacement"],
+        ),
+        (
+            "replacement worded without requires_replace",
+            base().description("Changing it replaces the thing."),
+            vec![],
+        ),
+        (
+            "both stated",
+            base()
+                .default(Value::Bool(true))
+                .requires_replace()
+                .description("Default `true`. Changing it forces replacement."),
+            vec!["default", "replacement"],
+        ),
+    ];
+    for (situation, a, want) in table {
+        assert_eq!(restated_facts(&a), want, "{situation}");
+        let line = attribute_line(&a, None);
+        if want.is_empty() {
+            assert!(line.matches("Default").count() <= 1, "{situation}: {line}");
+            assert!(line.matches("replace").count() <= 1, "{situation}: {line}");
+        }
+    }
 }

@@ -20,7 +20,8 @@ resource "dbaas_vault_rotation_role" "shop" {
 }
 
 # A short-lived login of that role, never stored in plan or state: read from Vault and
-# tried through PgBouncer when the run needs it, revoked when the run ends.
+# tried through PgBouncer in every plan and apply that reads it (once the role exists),
+# revoked when that run ends.
 ephemeral "dbaas_database_credentials" "shop" {
   role     = dbaas_vault_rotation_role.shop.name
   database = dbaas_shared_postgres_database.shop.name

@@ -15,6 +15,7 @@ use tfplugin::{Attribute, Block, ClientInfo, Diagnostics, Known, Plan, Schema, V
 use crate::backends::mysql::{Mysql, MysqlError, SchemaInfo};
 use crate::backends::Backends;
 use crate::enums::Engine;
+use crate::resources::common::OrReach;
 use crate::resources::common::{
     attribute_error, check_no_nul, decode, import_name, merge, read_private, Ctx,
 };
@@ -465,7 +466,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
                 Attribute::string("name")
                     .required()
                     .requires_replace()
-                    .description("Database name: letters, digits and `_`, at most 64 characters; not `mysql`, `sys`, `information_schema` or `performance_schema`. Changing it replaces the database.")
+                    .description("Database name: letters, digits and `_`, at most 64 characters; not `mysql`, `sys`, `information_schema` or `performance_schema`.")
                     .validate(Validator::new("letters, digits and `_`, 1 to 64 characters, not a system schema", |v| check_name(v.as_str().unwrap_or_default()))),
             )
             .attr(
@@ -608,7 +609,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
         let name = &planned.name;
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let fail =
             |e: MysqlError| Error::new(format!("Cannot create database {name:?}"), e.to_string());
         let dialect = mysql.dialect().await.map_err(fail)?;
@@ -628,7 +629,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let found = mysql
             .schema(&model.name)
             .await
@@ -644,7 +645,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
         _config: &Value,
     ) -> Applied<Model> {
         let name = &planned.name;
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let fail =
             |e: MysqlError| Error::new(format!("Cannot update database {name:?}"), e.to_string());
         if prior.charset != planned.charset || prior.collation != planned.collation {
@@ -684,7 +685,7 @@ impl tfplugin::TypedResource<Backends> for SharedMysqlDatabase {
             }
             Gate::Drop { .. } => {}
         }
-        let mysql = ctx.client.mysql().await.or_diag("Cannot reach MySQL")?;
+        let mysql = ctx.client.mysql().await.or_reach("MySQL")?;
         let cannot = format!("Cannot drop database {name:?}");
         // The logins Vault issued for this database must not outlive it, nor may other
         // accounts keep grants that reach a later database of the same name.

@@ -18,6 +18,7 @@ use super::{auth_user, endpoint, Model, SharedPostgresDatabase, Spec};
 use crate::backends::postgres::Postgres;
 use crate::backends::Backends;
 use crate::resources::common::Ctx;
+use crate::resources::common::OrReach;
 use crate::resources::postgres_marks::{sort_elsewhere, Private};
 use crate::sql;
 
@@ -27,11 +28,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, _config: &Value) -> Applied<Model> {
         let spec = Spec::from(&planned);
-        let pg = ctx
-            .client
-            .postgres()
-            .await
-            .or_diag("Cannot reach PostgreSQL")?;
+        let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
         let cannot = format!("Cannot create database {:?}", spec.name);
         let template = template_refusal(pg, &spec.template).await;
         if let Some(why) = template.or_diag(&cannot)? {
@@ -67,11 +64,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let pg = ctx
-            .client
-            .postgres()
-            .await
-            .or_diag("Cannot reach PostgreSQL")?;
+        let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
         let private = Private::parse(&ctx.private);
         let managed_extensions = !model.extensions.is_null();
         let facts = read_facts(pg, &model.name, managed_extensions, &private).await?;
@@ -94,11 +87,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         _config: &Value,
     ) -> Applied<Model> {
         let spec = Spec::from(&planned);
-        let pg = ctx
-            .client
-            .postgres()
-            .await
-            .or_diag("Cannot reach PostgreSQL")?;
+        let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
         let cannot = format!("Cannot update database {:?}", spec.name);
         let auth = auth_user(ctx);
         let (before, added) = extension_change(&prior, &spec);
@@ -154,11 +143,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let deps = pg.foreign_dependencies(&plan.created, name).await;
         let owned = sort_elsewhere(&deps.or_diag(&cannot)?, &plan.created).owned;
         check_owned_elsewhere(name, owned).map_err(|r| r.error())?;
-        let pgb = ctx
-            .client
-            .pgbouncer()
-            .await
-            .or_diag("Cannot reach PgBouncer")?;
+        let pgb = ctx.client.pgbouncer().await.or_reach("PgBouncer")?;
         drain(pgb, name).await?;
         let mut dropped = Dropped::default();
         let result = drop_everything(pg, name, &plan.created, &mut dropped).await;

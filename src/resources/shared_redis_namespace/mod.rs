@@ -19,6 +19,7 @@ use tfplugin::{
 
 use crate::backends::redis::{password_hash, AclSpec, AclUser, Redis, RedisError};
 use crate::backends::Backends;
+use crate::resources::common::OrReach;
 use crate::resources::common::{
     check_password_settings, decode, derived, import_name, merge, plan_views, read_private,
     write_private, Ctx,
@@ -417,7 +418,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                 Attribute::string("name")
                     .required()
                     .requires_replace()
-                    .description("ACL user name: letters, digits, `_` and `-`, at most 64 characters; not `default`. Changing it replaces the namespace.")
+                    .description("ACL user name: letters, digits, `_` and `-`, at most 64 characters; not `default`.")
                     .validate(Validator::new("letters, digits, `_` and `-`, 1 to 64 characters, not `default`", |v| check_name(v.as_str().unwrap_or_default()))),
             )
             .attr(
@@ -430,7 +431,7 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
             .attr(
                 Attribute::typed("commands", strings())
                     .default(Value::from_strings(DEFAULT_COMMANDS.iter().copied()))
-                    .description("Command rules, applied in order: `+command`, `-command`, `+command|subcommand`, `+@category`, `-@category`, `allcommands`, `nocommands`. Default `[\"+@all\", \"-@admin\", \"-@dangerous\"]`. Key, channel and password rules, `on`/`off` and selectors are refused: they would escape the namespace.")
+                    .description("Command rules, applied in order: `+command`, `-command`, `+command|subcommand`, `+@category`, `-@category`, `allcommands`, `nocommands`. Key, channel and password rules, `on`/`off` and selectors are refused: they would escape the namespace.")
                     .validate(Validator::new("command rules only", |v| {
                         for rule in v.string_list() {
                             check_command_rule(&rule)?;
@@ -469,9 +470,9 @@ impl tfplugin::ResourceType<Backends> for SharedRedisNamespace {
                     .validate(non_empty_password()),
             )
             .attr(Attribute::number("password_wo_version").optional().description("Any number; changing it re-applies `password_wo`."))
-            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Default `false`. Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
-            .attr(Attribute::bool("allow_scripting").default(Value::Bool(true)).description("Allow Lua scripts and functions (`EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`, `SCRIPT LOAD|EXISTS`). Default `true`: many client libraries need them (locks, rate limiters, queues). A script runs alone on the shared server: one that never ends (`EVAL \"while true do end\" 0`) blocks every tenant, and after the server's `busy-reply-threshold` (5 s by default) they get `BUSY` until an administrator runs `SCRIPT KILL`. Set `false` for tenants that do not need scripting: the user gets `-@scripting` after its rules, and so do the logins `dbaas_vault_rotation_role` issues for the namespace."))
-            .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Default `false`: keys are kept."))
+            .attr(Attribute::bool("allow_keyspace_scan").default(Value::Bool(false)).description("Allow `SCAN` and `RANDOMKEY`. They walk the whole shared keyspace, not just this namespace's keys, so the user sees every tenant's key names (never their values). Logins that `dbaas_vault_rotation_role` issues for the namespace never get them; nothing re-allows the other guarded commands."))
+            .attr(Attribute::bool("allow_scripting").default(Value::Bool(true)).description("Allow Lua scripts and functions (`EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`, `SCRIPT LOAD|EXISTS`). On by default because many client libraries need them (locks, rate limiters, queues). A script runs alone on the shared server: one that never ends (`EVAL \"while true do end\" 0`) blocks every tenant, and after the server's `busy-reply-threshold` (5 s by default) they get `BUSY` until an administrator runs `SCRIPT KILL`. Set `false` for tenants that do not need scripting: the user gets `-@scripting` after its rules, and so do the logins `dbaas_vault_rotation_role` issues for the namespace."))
+            .attr(Attribute::bool("delete_keys_on_destroy").default(Value::Bool(false)).description("On destroy, also delete every key starting with the key prefix recorded at the last apply (SCAN + UNLINK in batches, never KEYS). Destroy refuses, deleting nothing, when the user's key rules were changed out of band since (apply first to restore them). Off by default: keys are kept."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use (`redis.host`)."))
             .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use (`redis.port`)."))
             .attr(Attribute::string("acl").computed().description("The user's effective rules as Redis shows them (`ACL LIST` order, password hashes left out), recorded at apply and compared on every read.")),
@@ -650,7 +651,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let config: Model = try_decode(config)?;
         let (password, keep) = password_for(&planned, &config);
         let spec = spec_from(&planned, password);
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         decide::not_the_admin(&spec.name, redis.admin_user())?;
         memory_warning(&mut ctx.diags, redis).await;
         let cannot = format!("Cannot create Redis namespace {:?}", spec.name);
@@ -675,7 +676,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         let read = redis
             .get_user(&model.name)
             .await
@@ -706,7 +707,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
         let config: Model = try_decode(config)?;
         let (password, keep) = password_for(&planned, &config);
         let spec = spec_from(&planned, password);
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         memory_warning(&mut ctx.diags, redis).await;
         let cannot = format!("Cannot update Redis namespace {:?}", spec.name);
         let lock = redis.acl_write_lock().await;
@@ -727,7 +728,7 @@ impl tfplugin::TypedResource<Backends> for SharedRedisNamespace {
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
         let name = &prior.name;
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         // Keys go by the prefix recorded at apply, never by one read back from an ACL
         // that may have been edited to point at another tenant's keys.
         let delete_keys_on_destroy = prior.delete_keys_on_destroy.unwrap_or(false);

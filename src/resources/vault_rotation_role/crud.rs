@@ -15,6 +15,7 @@ use super::redis::{check_static_redis_login, read_namespace, record_namespace};
 use super::{guard, Imported, Model, PlanView, VaultRotationRole};
 use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
+use crate::resources::common::OrReach;
 use crate::resources::common::{merge, need, parse_role_import_id, refuse_import_id, Ctx};
 use crate::resources::role_guard::verdict::{Guarded, Phase};
 use crate::resources::vault_role_rules::{generated_statements, role_path};
@@ -113,7 +114,7 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applie
     };
     guard::check(ctx.client, &g, Phase::Apply).await?;
     if let (Engine::Redis, Some(user)) = (engine, &username) {
-        let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+        let redis = ctx.client.redis().await.or_reach("Redis")?;
         check_static_redis_login(redis, &database, user)
             .await
             .map_err(|(summary, detail)| Error::at_attr("username", summary, detail))?;
@@ -177,7 +178,7 @@ async fn namespace_rules(
     match step {
         RedisRules::NotRedis => Ok(generated),
         RedisRules::FromNamespace => {
-            let redis = ctx.client.redis().await.or_diag("Cannot reach Redis")?;
+            let redis = ctx.client.redis().await.or_reach("Redis")?;
             let ns = read_namespace(redis, database)
                 .await
                 .map_err(|(summary, detail)| Error::at_attr("database", summary, detail))?;

@@ -16,6 +16,13 @@ provider "dbaas" {
     password_vault_path = "secret/data/pgbouncer/admin"
     admin_sslmode       = "verify-full"
     admin_sslrootcert   = "/etc/platform-ca/ca.crt"
+    # Every replica's admin console: destroy pauses and ends a database's pooled
+    # connections on each (guides/platform-prerequisites).
+    admin_hosts = [
+      "pgbouncer-0.pgbouncer-headless.dbaas.svc.cluster.local:6432",
+      "pgbouncer-1.pgbouncer-headless.dbaas.svc.cluster.local:6432",
+      "pgbouncer-2.pgbouncer-headless.dbaas.svc.cluster.local:6432",
+    ]
   }
 
   mysql {
@@ -28,7 +35,7 @@ provider "dbaas" {
 
   redis {
     host                = "redis.dbaas.svc.cluster.local"
-    password_vault_path = "secret/data/redis/default"
+    password_vault_path = "secret/data/redis/admin"
     tls                 = true
     ca_cert_file        = "/etc/platform-ca/ca.crt"
   }
