@@ -29,6 +29,9 @@ pub enum Op {
 }
 
 impl Op {
+    /// Create, update and delete: for a type whose every operation may wait long.
+    pub const ALL: &'static [Op] = &[Op::Create, Op::Update, Op::Delete];
+
     /// The attribute name inside `timeouts`.
     pub fn name(self) -> &'static str {
         match self {
