@@ -63,7 +63,7 @@ impl Block {
                 Attribute::string(op.name())
                     .optional()
                     .description(format!(
-                        "How long {} may run, e.g. `\"10m\"`.",
+                        "How long {} may run.",
                         match op {
                             Op::Create => "creating the object",
                             Op::Update => "an in-place update",
