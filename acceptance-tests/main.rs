@@ -24,6 +24,7 @@ mod provider_config;
 mod redis;
 mod release;
 mod secrets;
+mod timeouts;
 mod tls;
 mod tls_login;
 mod upgrade;
