@@ -29,7 +29,10 @@ fn provider_through_admin_host(port: u16) -> String {
         stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
     );
     let block = provider_block();
-    assert!(block.contains(&line), "the pgbouncer block lists the admin hosts");
+    assert!(
+        block.contains(&line),
+        "the pgbouncer block lists the admin hosts"
+    );
     block.replacen(&line, &format!("admin_hosts    = [{list}]"), 1)
 }
 
@@ -69,7 +72,10 @@ fn a_destroy_stuck_on_a_silent_pgbouncer_stops_at_its_delete_timeout_and_keeps_t
             database_with_delete_timeout(&name, "3s")
         ));
         let p = crate::fixture::assert_plan_in_place(&w, &["timeouts", "\"10m\" -> \"3s\""]);
-        assert!(!p.contains("known after apply"), "nothing becomes unknown:\n{p}");
+        assert!(
+            !p.contains("known after apply"),
+            "nothing becomes unknown:\n{p}"
+        );
         apply_in_place(&w, &["timeouts"], "the timeouts change");
 
         replica.freeze();
@@ -79,7 +85,10 @@ fn a_destroy_stuck_on_a_silent_pgbouncer_stops_at_its_delete_timeout_and_keeps_t
         let out = run.all();
         eprintln!("terraform {}: destroy stopped after {took:?}", tf.version);
         assert_ne!(run.code, 0, "the destroy fails at its timeout\n{out}");
-        assert!(replica.holding() > 0, "the destroy reached the silent replica\n{out}");
+        assert!(
+            replica.holding() > 0,
+            "the destroy reached the silent replica\n{out}"
+        );
         assert!(
             took >= Duration::from_secs(3) && took < Duration::from_secs(30),
             "terraform {} took {took:?} (timeouts.delete = 3s)\n{out}",
@@ -95,9 +104,15 @@ fn a_destroy_stuck_on_a_silent_pgbouncer_stops_at_its_delete_timeout_and_keeps_t
         ] {
             assert!(text.contains(says), "the error says {says:?}\n{out}");
         }
-        assert!(!text.contains("Ctrl-C)"), "a deadline is not reported as Ctrl-C\n{out}");
         assert!(
-            w.run(&["state", "list"]).ok().stdout.contains(&format!("{PGDB}.t")),
+            !text.contains("Ctrl-C)"),
+            "a deadline is not reported as Ctrl-C\n{out}"
+        );
+        assert!(
+            w.run(&["state", "list"])
+                .ok()
+                .stdout
+                .contains(&format!("{PGDB}.t")),
             "the database stays in state"
         );
         assert!(database_exists(&name), "the database is kept");
