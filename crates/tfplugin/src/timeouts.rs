@@ -159,10 +159,14 @@ pub(crate) fn declared(block: &Block) -> bool {
     block.nested(TIMEOUTS).is_some()
 }
 
-/// Whether `prior` and `planned` differ in `timeouts` alone: an update that changes
-/// nothing the resource manages (the service records it without calling the resource).
+/// Whether `prior` and `planned` differ in `timeouts` alone, with nothing left unknown:
+/// an update that changes nothing the resource manages (the service records it without
+/// calling the resource).
 pub(crate) fn only_timeouts_differ(block: &Block, prior: &Value, planned: &Value) -> bool {
     if !declared(block) || prior.get(TIMEOUTS) == planned.get(TIMEOUTS) {
+        return false;
+    }
+    if !planned.is_wholly_known() {
         return false;
     }
     let mut a = prior.clone();
@@ -320,6 +324,11 @@ mod tests {
             ("nothing_changed", prior.clone(), false),
             ("name_changed_too", with_timeouts("y", t2.clone()), false),
             ("name_changed_alone", with_timeouts("y", t1.clone()), false),
+            (
+                "a_value_left_unknown",
+                with_timeouts("x", Value::object(&[("delete", Value::unknown())])),
+                false,
+            ),
         ];
         for (situation, planned, want) in table {
             assert_eq!(
