@@ -19,8 +19,9 @@ use crate::harness::{provider_block, psql_admin, stack, Workdir};
 /// A TCP forwarder to `target` that can be frozen: frozen, it accepts connections and
 /// holds them without a byte either way, like a stopped server process; thawed, it
 /// forwards new connections and closes the ones it held.
-struct Forwarder {
-    port: u16,
+pub(crate) struct Forwarder {
+    /// The loopback port it listens on.
+    pub(crate) port: u16,
     frozen: Arc<AtomicBool>,
     held: Arc<Mutex<Vec<TcpStream>>>,
     done: Arc<AtomicBool>,
@@ -28,7 +29,7 @@ struct Forwarder {
 
 impl Forwarder {
     /// A forwarder to `target` (`host:port`) on a free loopback port, frozen.
-    fn frozen(target: String) -> Forwarder {
+    pub(crate) fn frozen(target: String) -> Forwarder {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind forwarder");
         let port = listener.local_addr().expect("forwarder address").port();
         let f = Forwarder {
@@ -58,12 +59,17 @@ impl Forwarder {
     }
 
     /// How many connections it holds unanswered.
-    fn holding(&self) -> usize {
+    pub(crate) fn holding(&self) -> usize {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Holds new connections unanswered from now on (those forwarded so far go on).
+    pub(crate) fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
     /// Forwards from now on; the connections held so far are closed.
-    fn thaw(&self) {
+    pub(crate) fn thaw(&self) {
         self.frozen.store(false, Ordering::SeqCst);
         for c in self
             .held

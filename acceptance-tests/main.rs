@@ -29,6 +29,7 @@ mod redis;
 mod release;
 mod secrets;
 mod sets;
+mod timeouts;
 mod tls;
 mod tls_login;
 mod upgrade;

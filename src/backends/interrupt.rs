@@ -11,21 +11,63 @@ use std::time::Duration;
 /// one never fires.
 pub type Stop = tokio_util::sync::CancellationToken;
 
-/// Work ended because Terraform asked the provider to stop; says what was being waited for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("interrupted while {0}: Terraform asked the provider to stop (Ctrl-C)")]
-pub struct Interrupted(pub &'static str);
+/// Why a wait was ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Terraform asked the provider to stop (Ctrl-C).
+    CtrlC,
+    /// The `timeouts` deadline of the resource call being applied passed.
+    Deadline,
+}
 
-/// Runs `work` to its end, unless `stop` fires first (or has already fired): then `work`
-/// is dropped where it waits, and the answer is [`Interrupted`] naming `during`.
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cause::CtrlC => "Terraform asked the provider to stop (Ctrl-C)",
+            Cause::Deadline => "the resource's `timeouts` deadline passed",
+        })
+    }
+}
+
+/// Work ended by Ctrl-C or by the running call's deadline; says what was being waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("interrupted while {0}: {1}")]
+pub struct Interrupted(pub &'static str, pub Cause);
+
+tokio::task_local! {
+    /// The stop signal of the resource call being applied (tripped by Ctrl-C through
+    /// its parent, or by its `timeouts` deadline alone), for every client shared by the
+    /// process: see [`in_call`].
+    static CALL: Stop;
+}
+
+/// Runs `work` (one resource call) with `call`, that call's own stop signal, observed
+/// by every [`unless_stopped`] wait inside it, besides each client's provider-wide one.
+pub async fn in_call<F: Future>(call: Stop, work: F) -> F::Output {
+    CALL.scope(call, work).await
+}
+
+/// Resolves when the running call's stop signal fires; never outside [`in_call`].
+async fn call_stopped(call: Option<Stop>) {
+    match call {
+        Some(call) => call.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs `work` to its end, unless `stop` (Ctrl-C) or the running call's own signal (its
+/// deadline, see [`in_call`]) fires first (or has already fired): then `work` is dropped
+/// where it waits, and the answer is [`Interrupted`] naming `during` and the cause.
 pub async fn unless_stopped<F: Future>(
     stop: &Stop,
     during: &'static str,
     work: F,
 ) -> Result<F::Output, Interrupted> {
+    let call = CALL.try_with(Stop::clone).ok();
     tokio::select! {
         biased;
-        () = stop.cancelled() => Err(Interrupted(during)),
+        () = stop.cancelled() => Err(Interrupted(during, Cause::CtrlC)),
+        () = call_stopped(call) => Err(Interrupted(during, Cause::Deadline)),
         out = work => Ok(out),
     }
 }
@@ -56,7 +98,7 @@ mod tests {
             ran.store(true, std::sync::atomic::Ordering::SeqCst);
         })
         .await;
-        assert_eq!(out, Err(Interrupted("connecting")));
+        assert_eq!(out, Err(Interrupted("connecting", Cause::CtrlC)));
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
@@ -74,19 +116,47 @@ mod tests {
             "waiting for the server",
             std::future::pending::<()>(),
         );
-        assert_eq!(hung.await, Err(Interrupted("waiting for the server")));
+        assert_eq!(
+            hung.await,
+            Err(Interrupted("waiting for the server", Cause::CtrlC))
+        );
         assert!(pause(&stop, Duration::from_secs(600)).await.is_err());
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
     fn the_error_says_what_was_interrupted_and_why() {
-        let text = Interrupted("connecting to PostgreSQL").to_string();
+        let text = Interrupted("connecting to PostgreSQL", Cause::CtrlC).to_string();
         assert!(
             text.starts_with("interrupted while connecting to PostgreSQL"),
             "{text}"
         );
         assert!(text.contains("Ctrl-C"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_calls_deadline_ends_its_waits_and_says_so_and_no_other_calls() {
+        let stop = Stop::new();
+        let call = stop.child_token();
+        let trip = call.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            trip.cancel();
+        });
+        let hung = unless_stopped(&stop, "waiting for Redis", std::future::pending::<()>());
+        let out = in_call(call.clone(), hung).await;
+        assert_eq!(out, Err(Interrupted("waiting for Redis", Cause::Deadline)));
+        let text = out.unwrap_err().to_string();
+        assert!(text.contains("`timeouts` deadline"), "{text}");
+        // Another call, and work outside any call, are not ended by it.
+        let other = in_call(stop.child_token(), unless_stopped(&stop, "x", async { 1 }));
+        assert_eq!(other.await, Ok(1));
+        assert_eq!(unless_stopped(&stop, "x", async { 2 }).await, Ok(2));
+        // Ctrl-C trips both; it is named as Ctrl-C.
+        let call = stop.child_token();
+        stop.cancel();
+        let out = in_call(call, unless_stopped(&stop, "y", async { 3 })).await;
+        assert_eq!(out, Err(Interrupted("y", Cause::CtrlC)));
     }
 
     /// A server that accepts TCP connections and never answers, like a stopped process;

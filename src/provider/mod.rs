@@ -62,6 +62,16 @@ impl tfplugin::Provider for DbaasProvider {
         client.shutdown().await;
     }
 
+    /// The call's stop signal reaches the shared backend clients' waits (its
+    /// `timeouts` deadline ends them as Ctrl-C does).
+    fn in_call<'a, T: Send + 'a>(
+        &'a self,
+        cancel: &tfplugin::Cancel,
+        work: tfplugin::BoxFuture<'a, T>,
+    ) -> tfplugin::BoxFuture<'a, T> {
+        Box::pin(crate::backends::interrupt::in_call(cancel.clone(), work))
+    }
+
     async fn configure(
         &self,
         config: &Value,

@@ -29,6 +29,7 @@ pub mod server;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timeouts;
 pub mod typed;
 pub mod types;
 pub mod upgrade;
@@ -86,10 +87,15 @@ pub struct Ctx<'a, C> {
     pub diags: Diagnostics,
     /// Facts about the calling Terraform.
     pub info: ClientInfo,
-    /// Fires when Terraform asks the provider to stop (StopProvider, on Ctrl-C): waits,
-    /// retries and connects should end promptly and report what was left behind.
+    /// Fires when Terraform asks the provider to stop (StopProvider, on Ctrl-C), or when
+    /// this call's `timeouts` deadline passes (the token is the call's own, a child of the
+    /// provider-wide one): waits, retries and connects should end promptly and report
+    /// what was left behind.
     pub cancel: Cancel,
 }
+
+/// A boxed `Send` future, as [`Provider::in_call`] takes and gives back.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The provider-wide stop signal every [`Ctx`] carries (`ctx.cancel.cancelled().await`,
 /// `ctx.cancel.is_cancelled()`).
@@ -144,6 +150,21 @@ pub trait Provider: Send + Sync + 'static {
         info: &ClientInfo,
         diags: &mut Diagnostics,
     ) -> Option<Self::Client>;
+
+    /// Runs one apply call's `work` (a resource's create, update or delete) with that
+    /// call's stop signal in reach of what the client does for it: `cancel` is the call's
+    /// [`Ctx::cancel`], a child of the provider-wide token that its `timeouts` deadline
+    /// also trips. A client shared by every call (connections opened at first use) can
+    /// put it in a task-local here, so its waits end on the call's deadline as on Ctrl-C.
+    /// By default `work` runs as it is.
+    fn in_call<'a, T: Send + 'a>(
+        &'a self,
+        cancel: &Cancel,
+        work: BoxFuture<'a, T>,
+    ) -> BoxFuture<'a, T> {
+        let _ = cancel;
+        work
+    }
 
     /// Runs once as the process ends (Terraform's Shutdown, or SIGTERM) with the client
     /// `configure` produced, if it ran: give back what the run holds (e.g. revoke a token).

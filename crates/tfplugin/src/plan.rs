@@ -81,7 +81,8 @@ pub fn plan_attributes(
         return (planned, Vec::new());
     }
     // On update, a computed value the configuration does not set may change as a
-    // consequence of the other changes, unless it is declared stable.
+    // consequence of the other changes, unless it is declared stable. `timeouts` is no
+    // such change: nothing on the server follows from it.
     let changed = schema
         .block
         .attributes
@@ -91,6 +92,7 @@ pub fn plan_attributes(
             .block
             .blocks
             .iter()
+            .filter(|b| b.name != crate::timeouts::TIMEOUTS)
             .any(|b| planned.get(&b.name) != prior.get(&b.name));
     if changed {
         for a in &schema.block.attributes {
@@ -263,6 +265,30 @@ mod tests {
             planned.get("host").is_unknown(),
             "other computed values may change"
         );
+    }
+
+    #[test]
+    fn a_change_of_timeouts_alone_leaves_every_computed_value_known() {
+        use crate::timeouts::{Op, TIMEOUTS};
+        let s = Schema::new(schema().block.timeouts(&[Op::Delete]));
+        let t = |d: &str| Value::object(&[("delete", Value::string(d))]);
+        let prior = obj(&[
+            ("id", Value::string("a")),
+            ("name", Value::string("a")),
+            ("limit", Value::int(-1)),
+            ("host", Value::string("h")),
+            ("secret_wo", Value::Null),
+            (TIMEOUTS, t("3s")),
+        ]);
+        let mut proposed = prior.clone();
+        proposed.set(TIMEOUTS, t("10m"));
+        let config = obj(&[("name", Value::string("a")), (TIMEOUTS, t("10m"))]);
+        let (planned, replace) = plan_attributes(&s, &prior, &proposed, &config);
+        assert_eq!(
+            planned, proposed,
+            "host stays known, timeouts are the new ones"
+        );
+        assert!(replace.is_empty(), "timeouts never force a replacement");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::plan::{
 };
 use crate::proto::tfplugin6 as pb;
 use crate::schema::Schema;
+use crate::timeouts::{self, Op};
 use crate::types::Type;
 use crate::value::Value;
 use crate::{ClientInfo, Ctx, DataSource, EphemeralResource, Plan, Provider, Resource};
@@ -330,7 +331,9 @@ impl<P: Provider> ProviderService<P> {
             private,
             diags: std::mem::take(diags),
             info,
-            cancel: self.stop.clone(),
+            // The call's own token: Ctrl-C trips it through its parent, its `timeouts`
+            // deadline trips it alone.
+            cancel: self.stop.child_token(),
         })
     }
 
@@ -497,7 +500,11 @@ impl<P: Provider> ProviderService<P> {
         let read = e.imp.read(&mut ctx, &state).await;
         response.private = done(ctx, diags);
         let mut v = match read {
-            Ok(fresh) => fresh.unwrap_or(Value::Null),
+            Ok(Some(mut fresh)) => {
+                timeouts::carry(&e.schema.block, &state, &mut fresh);
+                fresh
+            }
+            Ok(None) => Value::Null,
             Err(e) => {
                 // Keep what we had: a failed read must not make Terraform forget the object.
                 e.report(diags);
@@ -573,21 +580,47 @@ impl<P: Provider> ProviderService<P> {
             response.new_state = encode(&prior, &e.ty);
             return Some(response);
         };
-        let mut new_state = if planned.is_null() {
-            match e.imp.delete(&mut ctx, &prior).await {
-                Ok(()) => Value::Null,
-                // A failed delete leaves the object in state so it can be retried.
-                Err(err) => failed(&mut ctx.diags, err, prior.clone()),
-            }
-        } else if prior.is_null() {
-            let created = e.imp.create(&mut ctx, &planned, &config).await;
-            // A failed create records nothing, or its partial object (tainted).
-            applied(&mut ctx.diags, created, Value::Null)
-        } else {
-            let updated = e.imp.update(&mut ctx, &prior, &planned, &config).await;
-            // A failed update keeps the prior state rather than losing the object.
-            applied(&mut ctx.diags, updated, prior.clone())
+        let block = &e.schema.block;
+        let (op, timeouts_from) = match (prior.is_null(), planned.is_null()) {
+            (_, true) => (Op::Delete, &prior),
+            (true, false) => (Op::Create, &planned),
+            (false, false) => (Op::Update, &planned),
         };
+        let limit = timeouts::limit(timeouts_from, op);
+        let call = ctx.cancel.clone();
+        let mut new_state = if op == Op::Update && timeouts::only_timeouts_differ(block, &prior, &planned) {
+            // Only `timeouts` changed: nothing the resource manages.
+            planned.clone()
+        } else {
+            let work: BoxFuture<'_, Value> = Box::pin(async {
+                match op {
+                    Op::Delete => match e.imp.delete(&mut ctx, &prior).await {
+                        Ok(()) => Value::Null,
+                        // A failed delete leaves the object in state so it can be retried.
+                        Err(err) => failed(&mut ctx.diags, err, prior.clone()),
+                    },
+                    Op::Create => {
+                        let created = e.imp.create(&mut ctx, &planned, &config).await;
+                        // A failed create records nothing, or its partial object (tainted).
+                        applied(&mut ctx.diags, created, Value::Null)
+                    }
+                    Op::Update => {
+                        let updated = e.imp.update(&mut ctx, &prior, &planned, &config).await;
+                        // A failed update keeps the prior state rather than losing the object.
+                        applied(&mut ctx.diags, updated, prior.clone())
+                    }
+                }
+            });
+            let work = self.provider.in_call(&call, work);
+            timeouts::run_until(limit.as_ref().map(|(_, d)| *d), &call, work).await
+        };
+        timeouts::carry(block, timeouts_from, &mut new_state);
+        if let Some((text, _)) = &limit {
+            // The deadline alone trips the call's token (Ctrl-C trips its parent too).
+            if call.is_cancelled() && !self.stop.is_cancelled() && ctx.diags.has_errors() {
+                ctx.diags.0.insert(0, timeouts::passed(e.imp.type_name(), op, text));
+            }
+        }
         response.private = done(ctx, diags);
         finish_state(&e.schema, &mut new_state, diags);
         response.new_state = encode(&new_state, &e.ty);

@@ -658,3 +658,256 @@ async fn stop_provider_reaches_the_client_configure_built_and_every_ctx() {
     assert!(ctx.cancel.is_cancelled(), "a running request's token fires");
     assert!(svc.info(None).cancel.is_cancelled(), "plans see it too");
 }
+
+tokio::task_local! {
+    /// The token [`Patient`]'s `in_call` put in scope for the call running.
+    static IN_CALL: crate::Cancel;
+}
+
+/// A provider whose one resource, `patient_job`, waits in create, update and delete until
+/// its call is stopped, and whose `in_call` puts the call's token in a task-local.
+struct Patient;
+
+/// `patient_job`: `name`, a computed `id`, and the framework's `timeouts`.
+struct PatientJob;
+
+#[async_trait::async_trait]
+impl crate::ResourceType<()> for PatientJob {
+    fn type_name(&self) -> &'static str {
+        "patient_job"
+    }
+
+    fn schema(&self) -> Schema {
+        use crate::schema::{Attribute, Block};
+        use crate::timeouts::Op;
+        Schema::new(
+            Block::new("waits")
+                .attr(Attribute::string("name").required())
+                .attr(Attribute::string("id").computed().use_state_for_unknown())
+                .timeouts(&[Op::Create, Op::Update, Op::Delete]),
+        )
+    }
+}
+
+impl PatientJob {
+    /// Waits until the call is stopped; says whether `in_call` scoped this call's token.
+    async fn wait(ctx: &Ctx<'_, ()>) -> String {
+        ctx.cancel.cancelled().await;
+        let scoped = IN_CALL.try_with(|t| t.is_cancelled()).unwrap_or(false);
+        format!("stopped; the call's token was in scope: {scoped}")
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource<()> for PatientJob {
+    fn check_model(&self, _: &crate::Block) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        ctx: &mut Ctx<'_, ()>,
+        planned: &Value,
+        _: &Value,
+    ) -> crate::Applied<Value> {
+        let why = Self::wait(ctx).await;
+        // Its model knows nothing of `timeouts`: the partial object has no such key.
+        let partial = obj(&[
+            ("name", planned.get("name").clone()),
+            ("id", Value::string("partial")),
+        ]);
+        Err(crate::Error::new("Create stopped", why).tainted(partial))
+    }
+
+    async fn read(
+        &self,
+        _: &mut Ctx<'_, ()>,
+        state: &Value,
+    ) -> Result<Option<Value>, crate::Error> {
+        Ok(Some(obj(&[
+            ("name", state.get("name").clone()),
+            ("id", state.get("id").clone()),
+        ])))
+    }
+
+    async fn update(
+        &self,
+        ctx: &mut Ctx<'_, ()>,
+        _: &Value,
+        _: &Value,
+        _: &Value,
+    ) -> crate::Applied<Value> {
+        let why = Self::wait(ctx).await;
+        Err(crate::Failure::Error(crate::Error::new(
+            "Update stopped",
+            why,
+        )))
+    }
+
+    async fn delete(&self, ctx: &mut Ctx<'_, ()>, _: &Value) -> Result<(), crate::Error> {
+        let why = Self::wait(ctx).await;
+        Err(crate::Error::new("Delete stopped", why))
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for Patient {
+    type Client = ();
+
+    fn schema(&self) -> Schema {
+        ExampleProvider.schema()
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
+        vec![Arc::new(PatientJob)]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<()>>> {
+        Vec::new()
+    }
+
+    async fn configure(&self, _: &Value, _: &ClientInfo, _: &mut Diagnostics) -> Option<()> {
+        Some(())
+    }
+
+    fn in_call<'a, T: Send + 'a>(
+        &'a self,
+        cancel: &crate::Cancel,
+        work: crate::BoxFuture<'a, T>,
+    ) -> crate::BoxFuture<'a, T> {
+        Box::pin(IN_CALL.scope(cancel.clone(), work))
+    }
+}
+
+/// A `patient_job` named `name` with `timeouts` `t` (`None`: no block).
+fn job(name: &str, id: Value, t: Option<&[(&str, &str)]>) -> Value {
+    let t = t.map_or(Value::Null, |pairs| {
+        let mut v = obj(&[
+            ("create", Value::Null),
+            ("update", Value::Null),
+            ("delete", Value::Null),
+        ]);
+        for (k, d) in pairs {
+            v.set(k, Value::string(*d));
+        }
+        v
+    });
+    obj(&[("name", Value::string(name)), ("id", id), ("timeouts", t)])
+}
+
+/// Applies `prior` -> `planned` to `patient_job`; the answer and how long it took.
+async fn apply_job(
+    svc: &ProviderService<Patient>,
+    prior: &Value,
+    planned: &Value,
+) -> (pb::apply_resource_change::Response, std::time::Duration) {
+    let ty = svc.resources.entries["patient_job"].ty.clone();
+    let started = std::time::Instant::now();
+    let r = call!(
+        svc.apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "patient_job".into(),
+            prior_state: dv(prior, &ty),
+            planned_state: dv(planned, &ty),
+            config: dv(planned, &ty),
+            ..Default::default()
+        })
+    );
+    (r, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_passed_deadline_stops_the_call_as_ctrl_c_does_and_names_the_timeout() {
+    let svc = ProviderService::new(Patient);
+    configure(&svc).await;
+    let ty = svc.resources.entries["patient_job"].ty.clone();
+    let quick = [("create", "50ms"), ("update", "50ms"), ("delete", "50ms")];
+    let stored = job("a", Value::string("a"), Some(&quick));
+    let mut renamed = stored.clone();
+    renamed.set("name", Value::string("b"));
+    // (situation, prior, planned, the timeout named, the state recorded)
+    let table: [(&str, Value, Value, &str, Value); 3] = [
+        (
+            "create_records_the_partial_object_with_its_timeouts",
+            Value::Null,
+            job("a", Value::unknown(), Some(&quick)),
+            "timeouts.create",
+            job("a", Value::string("partial"), Some(&quick)),
+        ),
+        (
+            "update_keeps_the_prior_state",
+            stored.clone(),
+            renamed,
+            "timeouts.update",
+            stored.clone(),
+        ),
+        (
+            "delete_keeps_the_object",
+            stored.clone(),
+            Value::Null,
+            "timeouts.delete",
+            stored.clone(),
+        ),
+    ];
+    for (situation, prior, planned, named, recorded) in table {
+        let (r, took) = apply_job(&svc, &prior, &planned).await;
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{situation}: took {took:?}"
+        );
+        let first = &r.diagnostics[0];
+        assert!(
+            first.summary.starts_with("Timeout: patient_job"),
+            "{situation}: {first:?}"
+        );
+        let path = first.attribute.as_ref().map(|p| p.steps.len());
+        assert_eq!(path, Some(2), "{situation}: at {named}: {first:?}");
+        assert!(
+            first.detail.contains(&format!("`{named}`")),
+            "{situation}: {first:?}"
+        );
+        assert_error_mentions(&r.diagnostics, "the call's token was in scope: true");
+        assert_eq!(value(r.new_state.as_ref(), &ty), recorded, "{situation}");
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_is_not_reported_as_a_timeout_and_a_timeouts_change_calls_nothing() {
+    let svc = Arc::new(ProviderService::new(Patient));
+    configure(&svc).await;
+    let ty = svc.resources.entries["patient_job"].ty.clone();
+    let slow = [("delete", "1h")];
+    let stored = job("a", Value::string("a"), Some(&slow));
+    let stopper = svc.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let _ = stopper
+            .stop_provider(Request::new(pb::stop_provider::Request {}))
+            .await;
+    });
+    let (r, _) = apply_job(&svc, &stored, &Value::Null).await;
+    assert!(
+        errors(&r.diagnostics)
+            .iter()
+            .all(|e| !e.contains("Timeout")),
+        "{:?}",
+        r.diagnostics
+    );
+    assert_error_mentions(&r.diagnostics, "Delete stopped");
+
+    // Only `timeouts` changes: recorded as planned, the resource's update (which would
+    // wait for ever) is not called.
+    let svc = ProviderService::new(Patient);
+    configure(&svc).await;
+    let raised = job("a", Value::string("a"), Some(&[("delete", "2h")]));
+    let (r, _) = apply_job(&svc, &stored, &raised).await;
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(value(r.new_state.as_ref(), &ty), raised);
+
+    // A read keeps the stored `timeouts` (the resource's state has none).
+    let read = call!(svc.read_resource(pb::read_resource::Request {
+        type_name: "patient_job".into(),
+        current_state: dv(&stored, &ty),
+        ..Default::default()
+    }));
+    assert_eq!(value(read.new_state.as_ref(), &ty), stored);
+}

@@ -461,6 +461,7 @@ impl tfplugin::ResourceType<Backends> for SharedMysqlDatabase {
             Block::new(
                 "A tenant database on the shared MySQL (InnoDB Cluster, MySQL 8; MariaDB works too), with its default character set and collation. Only accounts granted on it can use it: new accounts have no access to any database, and the provider warns when existing grants (wildcards such as `app_%`, or stale grants of a dropped database of the same name) would reach it. Destroy (when `deletion_protection = false`) drops the database and leaves no way into a later database of the same name: the logins Vault issued for it (named as Vault names them, holding grants on this database only) are locked, their sessions ended, and dropped; every other account and role (`PUBLIC` too) loses its grants on the database (database, table with its columns, and routine level) and keeps the rest; every session inside the database is ended; each is named in a warning. Grants whose `_`/`%` wildcards also match other databases are left in place and named.",
             )
+            .timeouts(tfplugin::timeouts::Op::ALL)
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
             .attr(
                 Attribute::string("name")

@@ -156,6 +156,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
             Block::new(
                 "A tenant database on the shared PostgreSQL, reached by apps through PgBouncer. Creates the database, its NOLOGIN owner role and the NOLOGIN group roles `<name>_readwrite` and `<name>_readonly` (with default privileges so whatever the owner creates is usable by them), revokes CONNECT and TEMP from PUBLIC and CREATE on `public`, and installs the PgBouncer auth function. Destroy (when `deletion_protection = false`) drains PgBouncer on every admin host, terminates sessions, drops the database, the logins Vault issued into its group roles, and the roles this resource created. Only roles this resource created, as its private state records, are dropped: an imported database's roles (even ones another configuration of this provider created) are left in place with a warning. Privileges that others granted to the dropped roles in other databases (a tenant's `GRANT ... TO <name>_readonly`, default privileges, policy entries, CONNECT on a database) are revoked with `DROP OWNED BY` in those databases and named in a warning; a role it created that owns objects in another database stops the destroy before anything is dropped. No object outside the database is dropped.",
             )
+            .timeouts(tfplugin::timeouts::Op::ALL)
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The database name."))
             .attr(
                 Attribute::string("name")

@@ -15,14 +15,17 @@ pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
 }
 
 /// Checks that a model has exactly the block's attributes and nested blocks; `Err`
-/// names what one has and the other lacks.
+/// names what one has and the other lacks. The framework's `timeouts` block
+/// ([`crate::timeouts`]) needs no field (a model may still have one).
 pub fn check_model<T: DeserializeOwned>(block: &Block) -> Result<(), String> {
     let fields: std::collections::BTreeSet<&str> = fields_of::<T>().iter().copied().collect();
+    let timeouts = crate::timeouts::TIMEOUTS;
     let schema: std::collections::BTreeSet<&str> = block
         .attributes
         .iter()
         .map(|a| a.name.as_str())
         .chain(block.blocks.iter().map(|b| b.name.as_str()))
+        .filter(|name| *name != timeouts || fields.contains(timeouts))
         .collect();
     let only_model: Vec<_> = fields.difference(&schema).collect();
     let only_schema: Vec<_> = schema.difference(&fields).collect();

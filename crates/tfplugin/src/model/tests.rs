@@ -240,6 +240,19 @@ fn field_names_are_checked_against_the_schema() {
 }
 
 #[test]
+fn the_frameworks_timeouts_block_needs_no_model_field() {
+    use crate::timeouts::Op;
+    let block = Block::new("")
+        .attr(Attribute::string("host"))
+        .attr(Attribute::number("port"))
+        .timeouts(&[Op::Delete]);
+    assert!(check_model::<Endpoint>(&block).is_ok());
+    let block = block.single_block("other", Block::new(""));
+    let e = check_model::<Endpoint>(&block).unwrap_err();
+    assert!(e.contains("other") && !e.contains("timeouts"), "{e}");
+}
+
+#[test]
 fn write_errors_name_the_whole_path() {
     #[derive(serde::Serialize)]
     struct Inner {

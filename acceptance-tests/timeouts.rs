@@ -1,0 +1,147 @@
+//! `timeouts { create, update, delete }` (issue 21, item 5), from the side of a
+//! configuration author whose destroy meets a PgBouncer replica that accepts connections
+//! and never answers (a [`Forwarder`] in front of one admin host, frozen: nothing shared
+//! is stopped). With `timeouts { delete = "3s" }`, the destroy fails after about 3 s
+//! with an error naming the timeout and how to raise it, the database stays in state and
+//! on the server, and once the replica answers again a second destroy succeeds.
+
+use std::time::{Duration, Instant};
+
+use crate::fixture::{
+    apply_clean, apply_in_place, each_terraform, flat, points_at, tagged, Cleanup, PGDB,
+};
+use crate::harness::{provider_block, psql_admin, stack, Workdir};
+use crate::interrupt::Forwarder;
+
+/// The dev stack's provider block with PgBouncer's first admin host reached through
+/// `port` (the others as they are).
+fn provider_through_admin_host(port: u16) -> String {
+    let hosts = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS");
+    let mut hosts: Vec<String> = hosts.split(',').map(str::to_string).collect();
+    hosts[0] = format!("127.0.0.1:{port}");
+    let list = hosts
+        .iter()
+        .map(|h| format!("{h:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let line = format!(
+        "admin_hosts    = split(\",\", \"{}\")",
+        stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
+    );
+    let block = provider_block();
+    assert!(
+        block.contains(&line),
+        "the pgbouncer block lists the admin hosts"
+    );
+    block.replacen(&line, &format!("admin_hosts    = [{list}]"), 1)
+}
+
+/// An unprotected PostgreSQL database `name` with `timeouts { delete = <delete> }`.
+fn database_with_delete_timeout(name: &str, delete: &str) -> String {
+    format!(
+        "resource \"{PGDB}\" \"t\" {{\n  name                = \"{name}\"\n  deletion_protection = false\n  timeouts {{\n    delete = \"{delete}\"\n  }}\n}}\n"
+    )
+}
+
+/// Whether database `name` exists on the server.
+fn database_exists(name: &str) -> bool {
+    let sql = format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'");
+    psql_admin("postgres", &sql).expect("admin query").trim() == "1"
+}
+
+#[test]
+fn a_destroy_stuck_on_a_silent_pgbouncer_stops_at_its_delete_timeout_and_keeps_the_database() {
+    for tf in each_terraform() {
+        let [name] = tagged(&tf, ["i21to"]);
+        let _guard = Cleanup::tenants(&[&name]);
+        let first = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS");
+        let first = first.split(',').next().expect("an admin host").to_string();
+        let replica = Forwarder::frozen(first);
+        replica.thaw();
+        let provider = provider_through_admin_host(replica.port);
+        let w = Workdir::new(
+            &tf,
+            &format!("{provider}\n{}", database_with_delete_timeout(&name, "10m")),
+        );
+        apply_clean(&w, "the create with timeouts");
+
+        // Only `timeouts` changes: an update in place with nothing unknown, applied
+        // without touching the database.
+        w.write(&format!(
+            "{provider}\n{}",
+            database_with_delete_timeout(&name, "3s")
+        ));
+        let p = crate::fixture::assert_plan_in_place(&w, &["timeouts", "\"10m\" -> \"3s\""]);
+        assert!(
+            !p.contains("known after apply"),
+            "nothing becomes unknown:\n{p}"
+        );
+        apply_in_place(&w, &["timeouts"], "the timeouts change");
+
+        replica.freeze();
+        let started = Instant::now();
+        let run = w.destroy();
+        let took = started.elapsed();
+        let out = run.all();
+        eprintln!("terraform {}: destroy stopped after {took:?}", tf.version);
+        assert_ne!(run.code, 0, "the destroy fails at its timeout\n{out}");
+        assert!(
+            replica.holding() > 0,
+            "the destroy reached the silent replica\n{out}"
+        );
+        assert!(
+            took >= Duration::from_secs(3) && took < Duration::from_secs(30),
+            "terraform {} took {took:?} (timeouts.delete = 3s)\n{out}",
+            tf.version
+        );
+        let text = flat(&out);
+        for says in [
+            &format!("Timeout: {PGDB} delete did not finish within 3s"),
+            "`timeouts.delete`",
+            "kept in the state",
+            "delete = \"30m\"",
+            "`timeouts` deadline passed",
+        ] {
+            assert!(text.contains(says), "the error says {says:?}\n{out}");
+        }
+        assert!(
+            !text.contains("Ctrl-C)"),
+            "a deadline is not reported as Ctrl-C\n{out}"
+        );
+        assert!(
+            w.run(&["state", "list"])
+                .ok()
+                .stdout
+                .contains(&format!("{PGDB}.t")),
+            "the database stays in state"
+        );
+        assert!(database_exists(&name), "the database is kept");
+
+        // The replica answers again: the same destroy goes through within its 3 s.
+        replica.thaw();
+        w.destroy().ok();
+        assert!(!database_exists(&name), "the second destroy dropped it");
+    }
+}
+
+#[test]
+fn a_timeout_that_is_not_a_duration_is_refused_by_validate() {
+    for tf in each_terraform() {
+        let w = Workdir::new(
+            &tf,
+            &format!(
+                "{}\n{}",
+                provider_block(),
+                database_with_delete_timeout("i21to_never_made", "3 seconds")
+            ),
+        );
+        let run = w.run(&["validate", "-no-color"]);
+        let out = run.all();
+        assert_ne!(run.code, 0, "validate refuses it\n{out}");
+        assert!(
+            flat(&out).contains("\"3 seconds\" is not a duration"),
+            "the error says why\n{out}"
+        );
+        assert!(points_at(&out, "delete"), "at timeouts.delete\n{out}");
+    }
+}
