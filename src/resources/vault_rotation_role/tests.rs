@@ -488,8 +488,9 @@ fn platform_logins_name_the_default_auth_user_and_each_admin_block() {
             port: 6379,
             username: "redis_admin".into(),
             password: crate::backends::settings::Secret::Plain("pw".into()),
-            tls: false,
+            tls: crate::enums::RedisTls::Disabled,
             tls_files: Default::default(),
+            connect_timeout: 10,
         }),
         ..Default::default()
     };
