@@ -34,13 +34,13 @@ fn acc_checks_provider_settings_required_in_their_block_fail_validate() {
         (
             "mysql block without host",
             "mysql {\n    username = \"root\"\n    password = \"pw\"\n  }".to_string(),
-            "host",
+            "block",
             "The mysql block needs `host`",
         ),
         (
             "pgbouncer block without admin_username",
             "pgbouncer {\n    host           = \"pgb\"\n    admin_password = \"pw\"\n  }".to_string(),
-            "admin_password",
+            "block",
             "The pgbouncer block needs `admin_username`",
         ),
         (
@@ -56,11 +56,12 @@ fn acc_checks_provider_settings_required_in_their_block_fail_validate() {
                 &tf,
                 &format!("provider \"dbaas\" {{\n  {block}\n}}\ndata \"dbaas_endpoints\" \"this\" {{}}\n"),
             );
-            // pgbouncer: the diagnostic is on the absent attribute, so Terraform quotes
-            // the block's first line instead; check the text only.
-            if *attr == "admin_password" {
+            if *attr == "block" {
+                // On an absent attribute: Terraform quotes the block's first line.
                 let all = w.run(&["validate", "-no-color"]).failed().all();
-                assert!(flat(&all).contains(says), "{what}: {all}");
+                let first = block.lines().next().unwrap_or_default().trim().to_string();
+                assert!(flat(&all).contains(says), "{what} on {}: {all}", tf.version);
+                assert!(all.contains(&first), "{what}: points at `{first}`: {all}");
             } else {
                 assert_refused_at_validate(&w, attr, says, what);
             }
@@ -73,7 +74,8 @@ fn acc_checks_provider_settings_required_in_their_block_fail_validate() {
         );
         let all = flat(&w.run(&["validate", "-no-color"]).ok().all());
         assert!(
-            all.contains("Deprecated boolean redis.tls") && all.contains("tls = \"verify_identity\""),
+            all.contains("Deprecated boolean redis.tls")
+                && all.contains("tls = \"verify_identity\""),
             "on {}: {all}",
             tf.version
         );
@@ -136,7 +138,12 @@ fn acc_checks_rotation_role_plans_only_its_modes_attributes() {
         let [db, conn, role] = tagged(&tf, ["acc_h3ttl", "h3ttl-conn", "h3ttl-role"]);
         let mut c = Stack::default()
             .database("db", &db)
-            .connection("pg", &conn, "postgres", &crate::fixture::allowed_role(&role))
+            .connection(
+                "pg",
+                &conn,
+                "postgres",
+                &crate::fixture::allowed_role(&role),
+            )
             .role("app", &role, "pg", &name_of(PGDB, "db"), "")
             .case(&tf);
         c.w.apply().ok();
@@ -154,7 +161,10 @@ fn acc_checks_rotation_role_plans_only_its_modes_attributes() {
         let v = &r["values"];
         assert_eq!(v["default_ttl"], 86400, "{v}");
         assert_eq!(v["max_ttl"], 86400, "{v}");
-        assert!(v["rotation_period"].is_null(), "a dynamic role has no period: {v}");
+        assert!(
+            v["rotation_period"].is_null(),
+            "a dynamic role has no period: {v}"
+        );
         crate::fixture::assert_plan_empty(&c.w, "creating a dynamic role with the defaults");
         c.w.destroy().ok();
     }
@@ -188,6 +198,10 @@ fn acc_checks_redis_connect_timeout_ends_the_wait_for_a_silent_server() {
             tf.version
         );
         // Before issue 21 the wait was a fixed 10 s connect plus 60 s for the answer.
-        assert!(took < Duration::from_secs(9), "took {took:?} on {}", tf.version);
+        assert!(
+            took < Duration::from_secs(9),
+            "took {took:?} on {}",
+            tf.version
+        );
     }
 }
