@@ -136,7 +136,7 @@ fn acc_checks_rotation_role_ttls_and_mode_refused_at_validate_or_plan() {
 fn acc_checks_rotation_role_plans_only_its_modes_attributes() {
     for tf in each_terraform() {
         let [db, conn, role] = tagged(&tf, ["acc_h3ttl", "h3ttl-conn", "h3ttl-role"]);
-        let mut c = Stack::default()
+        let c = Stack::default()
             .database("db", &db)
             .connection(
                 "pg",

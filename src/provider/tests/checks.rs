@@ -5,8 +5,11 @@ use super::*;
 use crate::enums::RedisTls;
 use crate::provider::checks::{redis_tls_word, validate_config, REQUIRED_IN_BLOCK};
 
-/// The errors and warnings of `validate_config`, as `(severity, path, summary)`.
-fn verdicts(c: &Value) -> Vec<(String, String, String)> {
+/// One diagnostic as `(severity, path, summary)`.
+type Verdict = (String, String, String);
+
+/// The errors and warnings of `validate_config`.
+fn verdicts(c: &Value) -> Vec<Verdict> {
     let mut diags = Diagnostics::default();
     validate_config(c, &mut diags);
     diags
@@ -24,14 +27,14 @@ fn verdicts(c: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn err(path: &str, summary: &str) -> (String, String, String) {
+fn err(path: &str, summary: &str) -> Verdict {
     ("error".into(), path.into(), summary.into())
 }
 
 #[test]
 fn validate_by_situation() {
     let s = Value::string;
-    let rows: Vec<(&str, Value, Vec<(String, String, String)>)> = vec![
+    let rows: Vec<(&str, Value, Vec<Verdict>)> = vec![
         ("no_block_needs_nothing", config(&[]), vec![]),
         (
             "mysql_block_without_host_or_username",
@@ -263,7 +266,7 @@ fn configure_requires_the_pgbouncer_admin_username_unless_vault_supplies_it() {
 /// fallback.
 #[test]
 fn the_required_list_matches_the_schema() {
-    fn walk<'a>(b: &'a tfplugin::Block, path: Vec<String>, out: &mut Vec<(String, String, bool)>) {
+    fn walk(b: &tfplugin::Block, path: Vec<String>, out: &mut Vec<(String, String, bool)>) {
         for a in &b.attributes {
             if a.description.contains("checked by `terraform validate`") {
                 out.push((path.join("."), a.name.clone(), a.env.is_empty()));

@@ -634,12 +634,15 @@ fn an_unknown_engine_database_or_name_the_validators_refuse_leaves_the_plan() {
 
 use super::plan::{ttl_edit, ttl_problems, TtlProblem, DEFAULT_SECONDS};
 
+/// Attribute values of a configuration or plan, by name.
+type Pairs = Vec<(&'static str, Value)>;
+
 #[test]
 fn ttl_problems_by_situation() {
     let n = Value::int;
     let u = Value::unknown;
     let st = || ("mode", Value::string("static"));
-    let rows: Vec<(&str, Vec<(&str, Value)>, Vec<TtlProblem>)> = vec![
+    let rows: Vec<(&str, Pairs, Vec<TtlProblem>)> = vec![
         ("dynamic_role_with_every_default", vec![], vec![]),
         (
             "max_ttl_alone_below_the_defaulted_default_ttl",
@@ -756,7 +759,7 @@ fn ttl_plan_by_situation() {
         Option<Option<i64>>,
     );
     let d = Some(Some(DEFAULT_SECONDS));
-    let rows: Vec<(&str, Vec<(&str, Value)>, Vec<(&str, Value)>, Planned)> = vec![
+    let rows: Vec<(&str, Pairs, Pairs, Planned)> = vec![
         (
             "create_dynamic_plans_its_ttls_and_no_period",
             vec![],
