@@ -288,6 +288,14 @@ impl Backends {
             ("pgbouncer", ""),
             Some(s),
             |s, user, password| {
+                if user.is_empty() {
+                    // Only possible with `password_vault_path` (validate requires the
+                    // attribute otherwise): never log in with an empty user name.
+                    return std::future::ready(Err(BackendError::Secret {
+                        block: "pgbouncer",
+                        message: "no admin user: the `password_vault_path` secret has no `username` and `pgbouncer.admin_username` is unset; set one of them".into(),
+                    }));
+                }
                 std::future::ready(Ok(PgBouncerAdmin::new(
                     s.admin_hosts.clone(),
                     &user,
