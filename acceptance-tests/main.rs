@@ -6,6 +6,7 @@
 mod fixture;
 mod harness;
 
+mod checks;
 mod demo;
 mod ephemeral;
 mod error_texts;

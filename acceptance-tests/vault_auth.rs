@@ -609,6 +609,7 @@ fn vault_auth_login_token_is_renewed_shared_and_revoked() {
                 tls: Default::default(),
                 namespace: None,
                 allow_custom_statements: false,
+                connect_timeout: 10,
                 login: Some(VaultLogin::AppRole {
                     mount: mount.clone(),
                     role_id: role_id.clone(),
@@ -792,6 +793,7 @@ fn vault_auth_a_failed_relogin_is_retried_on_the_next_request() {
             tls: Default::default(),
             namespace: None,
             allow_custom_statements: false,
+            connect_timeout: 10,
             login: Some(VaultLogin::Kubernetes {
                 mount: "jwt".into(),
                 role: role_name.clone(),

@@ -198,6 +198,7 @@ mod tests {
                 auth_user: "auth".into(),
                 admin_sslmode: SslMode::Disable,
                 admin_sslrootcert: None,
+                connect_timeout: 600,
             }),
             mysql: Some(MysqlSettings {
                 host: host.clone(),
@@ -206,14 +207,16 @@ mod tests {
                 password: Secret::Plain("pw".into()),
                 tls: MysqlTls::Disabled,
                 tls_files: TlsFiles::default(),
+                connect_timeout: 600,
             }),
             redis: Some(RedisSettings {
                 host: host.clone(),
                 port,
                 username: String::new(),
                 password: Secret::Plain("pw".into()),
-                tls: false,
+                tls: crate::enums::RedisTls::Disabled,
                 tls_files: TlsFiles::default(),
+                connect_timeout: 600,
             }),
             vault: Some(VaultSettings {
                 address: format!("http://{host}:{port}"),
@@ -223,6 +226,7 @@ mod tests {
                 namespace: None,
                 login: None,
                 allow_custom_statements: false,
+                connect_timeout: 600,
             }),
             unknown: Vec::new(),
         }

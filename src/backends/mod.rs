@@ -1,6 +1,8 @@
 //! One typed client per backend system, opened lazily on first use and shared by every
 //! resource of the provider process.
 
+#[cfg(test)]
+mod connect_timeouts;
 pub mod interrupt;
 pub mod mysql;
 pub mod pgbouncer;
@@ -171,8 +173,14 @@ impl Backends {
             Secret::Plain(t) => t.clone(),
             _ => String::new(),
         };
-        let mut client = VaultClient::with_tls(&v.address, &token, &v.tls, v.namespace.as_deref())?
-            .stopped_by(self.stop.clone());
+        let mut client = VaultClient::with_tls(
+            &v.address,
+            &token,
+            &v.tls,
+            v.namespace.as_deref(),
+            v.connect_timeout,
+        )?
+        .stopped_by(self.stop.clone());
         if let (true, Some(login)) = (token.is_empty(), &v.login) {
             client = client.with_login(login.clone());
         }
@@ -316,6 +324,14 @@ impl Backends {
             ("pgbouncer", ""),
             Some(s),
             |s, user, password| {
+                if user.is_empty() {
+                    // Only possible with `password_vault_path` (validate requires the
+                    // attribute otherwise): never log in with an empty user name.
+                    return std::future::ready(Err(BackendError::Secret {
+                        block: "pgbouncer",
+                        message: "no admin user: the `password_vault_path` secret has no `username` and `pgbouncer.admin_username` is unset; set one of them".into(),
+                    }));
+                }
                 std::future::ready(Ok(PgBouncerAdmin::new(
                     s.admin_hosts.clone(),
                     &user,
@@ -323,6 +339,7 @@ impl Backends {
                     s.admin_sslmode,
                     s.admin_sslrootcert.clone(),
                 )
+                .connect_timeout(s.connect_timeout)
                 .stopped_by(self.stop.clone())))
             },
         )
@@ -483,6 +500,7 @@ mod tls_tests {
             auth_user: "auth".into(),
             admin_sslmode: SslMode::VerifyFull,
             admin_sslrootcert: Some("/ca/pgb.pem".into()),
+            connect_timeout: 10,
         };
         let mut s = Settings::default();
         assert_eq!(

@@ -49,6 +49,8 @@ pub struct PgBouncerAdmin {
     sslmode: crate::enums::SslMode,
     /// `admin_sslrootcert`, as TLS files of the admin connections (no client certificate).
     tls_files: crate::backends::settings::TlsFiles,
+    /// `pgbouncer.connect_timeout`: how long opening one admin console may take.
+    connect_timeout: std::time::Duration,
     /// One kept-open admin connection per host, opened on first use.
     conns: Vec<tokio::sync::Mutex<Option<PgConnection>>>,
     /// Ends every command's wait (connect, answer) on Ctrl-C.
@@ -79,6 +81,17 @@ impl PgBouncerAdmin {
             hosts,
             username: username.to_string(),
             password: password.to_string(),
+            connect_timeout: std::time::Duration::from_secs(
+                crate::domain::defaults::CONNECT_TIMEOUT,
+            ),
+        }
+    }
+
+    /// This client, each console's connection given up after `seconds`.
+    pub fn connect_timeout(self, seconds: u64) -> Self {
+        PgBouncerAdmin {
+            connect_timeout: std::time::Duration::from_secs(seconds.max(1)),
+            ..self
         }
     }
 
@@ -116,9 +129,15 @@ impl PgBouncerAdmin {
                 port,
                 message,
             };
-            tokio::time::timeout(std::time::Duration::from_secs(10), options.connect())
+            let within = self.connect_timeout;
+            tokio::time::timeout(within, options.connect())
                 .await
-                .map_err(|_| err("timed out connecting".into()))?
+                .map_err(|_| {
+                    err(format!(
+                        "no answer within {} s (pgbouncer.connect_timeout); check pgbouncer.admin_hosts and the network",
+                        within.as_secs()
+                    ))
+                })?
                 .map_err(|e| {
                     let text = crate::backends::error_chain(&e);
                     let how = crate::backends::postgres::tls_check_text(

@@ -67,6 +67,8 @@ pub struct PgBouncerSettings {
     pub admin_sslmode: crate::enums::SslMode,
     /// `admin_sslrootcert`: CA file the admin consoles' certificates are checked against.
     pub admin_sslrootcert: Option<String>,
+    /// Connect timeout in seconds, per admin console.
+    pub connect_timeout: u64,
 }
 
 /// `mysql { ... }`.
@@ -84,6 +86,8 @@ pub struct MysqlSettings {
     pub tls: crate::enums::MysqlTls,
     /// `ca_cert_file`, `client_cert_file`, `client_key_file`.
     pub tls_files: TlsFiles,
+    /// Connect timeout in seconds.
+    pub connect_timeout: u64,
 }
 
 /// `redis { ... }`.
@@ -97,10 +101,12 @@ pub struct RedisSettings {
     pub username: String,
     /// Its password.
     pub password: Secret,
-    /// Use TLS.
-    pub tls: bool,
+    /// TLS mode.
+    pub tls: crate::enums::RedisTls,
     /// `ca_cert_file`, `client_cert_file`, `client_key_file`.
     pub tls_files: TlsFiles,
+    /// Connect timeout in seconds.
+    pub connect_timeout: u64,
 }
 
 /// A block whose admin logs in with a username and a password (the password may name a
@@ -151,6 +157,8 @@ pub struct VaultSettings {
     pub login: Option<VaultLogin>,
     /// `allow_custom_statements`: rotation roles may set their own statements.
     pub allow_custom_statements: bool,
+    /// Connect timeout in seconds.
+    pub connect_timeout: u64,
 }
 
 /// A Vault auth method the provider logs in with (`vault.auth_login_*`), on first use.
@@ -448,6 +456,7 @@ mod tests {
             namespace: None,
             login: None,
             allow_custom_statements: true,
+            connect_timeout: 10,
         });
         s.pgbouncer = Some(PgBouncerSettings {
             host: "pgb".into(),
@@ -458,6 +467,7 @@ mod tests {
             auth_user: "auth_query_user".into(),
             admin_sslmode: crate::enums::SslMode::Prefer,
             admin_sslrootcert: None,
+            connect_timeout: 10,
         });
         assert_eq!(
             (

@@ -130,11 +130,12 @@ fn ca_certificates(tls: &VaultTls) -> Result<Vec<reqwest::Certificate>, String> 
 
 /// The HTTP client for Vault: `ca_cert_file` / `ca_cert_dir` replace the built-in
 /// roots when set (as the Vault CLI's `VAULT_CACERT` / `VAULT_CAPATH`); `skip_verify`
-/// checks nothing.
-pub fn http_client(tls: &VaultTls) -> Result<reqwest::Client, String> {
+/// checks nothing. `connect_timeout` (`vault.connect_timeout`, seconds) bounds the TCP
+/// connect and TLS handshake; a request then has 30 s.
+pub fn http_client(tls: &VaultTls, connect_timeout: u64) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(connect_timeout.max(1)));
     let certs = ca_certificates(tls)?;
     if !certs.is_empty() {
         builder = builder.tls_built_in_root_certs(false);
@@ -165,14 +166,16 @@ fn tls_check_text(tls: &VaultTls) -> String {
 
 impl VaultClient {
     /// A client for `address` using `token`, checking Vault's certificate per `tls`
-    /// and sending `namespace` as `X-Vault-Namespace`.
+    /// and sending `namespace` as `X-Vault-Namespace`; connections are given up after
+    /// `connect_timeout` seconds.
     pub fn with_tls(
         address: &str,
         token: &str,
         tls: &VaultTls,
         namespace: Option<&str>,
+        connect_timeout: u64,
     ) -> Result<Self, BackendError> {
-        let http = http_client(tls).map_err(|message| BackendError::Vault {
+        let http = http_client(tls, connect_timeout).map_err(|message| BackendError::Vault {
             address: address.to_string(),
             message,
         })?;

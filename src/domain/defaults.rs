@@ -2,7 +2,7 @@
 //! the settings read them here; resources ask the settings (`Settings::vault_mount`,
 //! `Settings::pgbouncer_auth_user`, ...), never this module.
 
-use super::enums::{MysqlTls, SslMode};
+use super::enums::{MysqlTls, RedisTls, SslMode};
 
 /// `postgres.port`.
 pub const POSTGRES_PORT: u16 = 5432;
@@ -12,7 +12,7 @@ pub const POSTGRES_USERNAME: &str = "postgres";
 pub const POSTGRES_DATABASE: &str = "postgres";
 /// `postgres.sslmode`.
 pub const SSLMODE: SslMode = SslMode::Prefer;
-/// `postgres.connect_timeout`, seconds.
+/// `connect_timeout` of every backend block, seconds.
 pub const CONNECT_TIMEOUT: u64 = 10;
 /// `pgbouncer.port`.
 pub const PGBOUNCER_PORT: u16 = 6432;
@@ -27,7 +27,7 @@ pub const REDIS_PORT: u16 = 6379;
 /// `redis.username`.
 pub const REDIS_USERNAME: &str = "default";
 /// `redis.tls`.
-pub const REDIS_TLS: bool = false;
+pub const REDIS_TLS: RedisTls = RedisTls::Disabled;
 /// `vault.mount`.
 pub const VAULT_MOUNT: &str = "database";
 /// `pgbouncer.admin_sslmode`.

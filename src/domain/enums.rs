@@ -157,6 +157,37 @@ word_enum! {
 }
 
 word_enum! {
+    /// TLS mode of the Redis admin connection: `mysql.tls`'s words where they make sense
+    /// for Redis (no `preferred`: a Redis port speaks TLS or not, with no negotiation; no
+    /// `verify_ca`: Vault's Redis plugin, which gets the same mode, cannot check a chain
+    /// without the host name).
+    RedisTls {
+        /// Plain only.
+        Disabled = "disabled",
+        /// TLS, certificate not checked.
+        Required = "required",
+        /// TLS, certificate and host name checked.
+        VerifyIdentity = "verify_identity",
+    }
+}
+
+impl RedisTls {
+    /// The mode the deprecated boolean form stands for (`true`: verified TLS).
+    pub fn from_bool(on: bool) -> RedisTls {
+        if on {
+            RedisTls::VerifyIdentity
+        } else {
+            RedisTls::Disabled
+        }
+    }
+
+    /// Whether the connection uses TLS at all.
+    pub fn on(self) -> bool {
+        self != RedisTls::Disabled
+    }
+}
+
+word_enum! {
     /// PgBouncer admin console commands that take a database name.
     PgBouncerVerb {
         /// Drops every client and server connection of the database and pauses it.

@@ -2,7 +2,8 @@
 //! environment fallbacks) and `configure`, which turns it into [`Backends`] without
 //! dialling anything: connections open on first use.
 //!
-//! By job: [`schema`] (attributes, descriptions, validators), [`env`] (the environment
+//! By job: [`schema`] (attributes, descriptions, validators), [`checks`] (what
+//! `terraform validate` decides from the block alone), [`env`] (the environment
 //! fallbacks overlaid from the schema's `env` lists), [`model`] (the configuration as
 //! structs), [`settings`] (model to [`crate::backends::settings::Settings`], defaults and
 //! checks), [`files`] (certificate, key and token files read at configure),
@@ -10,6 +11,7 @@
 //! something made in the same run) leave their block out until apply: see
 //! [`settings::BlockState`].
 
+pub mod checks;
 pub mod env;
 pub mod files;
 pub mod model;
@@ -52,6 +54,7 @@ impl tfplugin::Provider for DbaasProvider {
     }
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        checks::validate_config(config, diags);
         let vault = config.get("vault");
         if !vault.is_null() {
             settings::auth_blocks_set(vault, &AttributePath::attr("vault"), diags);

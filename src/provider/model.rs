@@ -69,6 +69,8 @@ pub struct PgBouncerBlock {
     pub admin_sslmode: Known<String>,
     /// CA file of the admin consoles.
     pub admin_sslrootcert: Known<String>,
+    /// Seconds to wait for a connection.
+    pub connect_timeout: Known<i64>,
 }
 
 /// `mysql { ... }`.
@@ -92,6 +94,8 @@ pub struct MysqlBlock {
     pub client_cert_file: Known<String>,
     /// Client key file.
     pub client_key_file: Known<String>,
+    /// Seconds to wait for a connection.
+    pub connect_timeout: Known<i64>,
 }
 
 /// `redis { ... }`.
@@ -107,14 +111,16 @@ pub struct RedisBlock {
     pub password: Known<String>,
     /// Vault KV v2 path of the admin password.
     pub password_vault_path: Known<String>,
-    /// Use TLS.
-    pub tls: Known<bool>,
+    /// TLS mode (or the deprecated `true`/`false`).
+    pub tls: Known<String>,
     /// CA file.
     pub ca_cert_file: Known<String>,
     /// Client certificate file.
     pub client_cert_file: Known<String>,
     /// Client key file.
     pub client_key_file: Known<String>,
+    /// Seconds to wait for a connection.
+    pub connect_timeout: Known<i64>,
 }
 
 /// `vault { ... }`.
@@ -136,6 +142,8 @@ pub struct VaultBlock {
     pub allow_custom_statements: Known<bool>,
     /// `X-Vault-Namespace`.
     pub namespace: Known<String>,
+    /// Seconds to wait for a connection.
+    pub connect_timeout: Known<i64>,
     /// AppRole login.
     pub auth_login_approle: Known<AppRoleBlock>,
     /// JWT login.

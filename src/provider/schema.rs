@@ -6,7 +6,11 @@ use tfplugin::{Attribute, Block, Schema, Type, Validator};
 
 use crate::domain::checks::valid_kv2_path;
 use crate::domain::defaults;
-use crate::enums::{MysqlTls, SslMode};
+use crate::enums::{MysqlTls, RedisTls, SslMode};
+
+/// The values `redis.tls` accepts: the mode words, and the deprecated boolean form
+/// (`tls = true` arrives as the string `"true"`).
+pub const REDIS_TLS_WORDS: &[&str] = &["disabled", "required", "verify_identity", "true", "false"];
 
 /// A file-path attribute (a PEM certificate or key) read at configure: a missing or
 /// unreadable file is a diagnostic on it, naming the path.
@@ -16,11 +20,34 @@ fn pem_file(name: &str, what: &str) -> Attribute {
     ))
 }
 
-/// Appends "Required when the block is present." to an attribute's description: the
-/// block is optional, so the schema cannot mark the attribute required.
+/// Appends "Required when the block is present" to an attribute's description: the
+/// block is optional, so the schema cannot mark the attribute required. Without an
+/// environment fallback `terraform validate` checks it (`super::checks`); with one, only
+/// configure can (the variable may supply it), and the text says so.
 fn required_in_block(a: Attribute) -> Attribute {
-    let text = format!("{} Required when the block is present.", a.description);
+    let text = match a.env.first() {
+        Some(var) => format!(
+            "{} Required when the block is present, here or in `{var}` (checked when the provider is configured, since the variable may supply it).",
+            a.description
+        ),
+        None => format!(
+            "{} Required when the block is present (checked by `terraform validate`).",
+            a.description
+        ),
+    };
     a.description(text)
+}
+
+/// `connect_timeout` of a backend block: how long to wait for a connection, as
+/// `postgres.connect_timeout`.
+fn connect_timeout(what: &str) -> Attribute {
+    defaulted(
+        Attribute::number("connect_timeout").optional().description(format!(
+            "Seconds to wait for a connection to {what} (TCP connect and handshake); a server that never answers fails after this long, naming the block."
+        )),
+        defaults::CONNECT_TIMEOUT,
+    )
+    .validate(Validator::int_between(1, 3600))
 }
 
 /// Appends "Default `<value>`." to an attribute's description.
@@ -143,11 +170,11 @@ pub fn provider_schema() -> Schema {
         .attr(pem_file("sslrootcert", "PEM file of the CA(s) the server certificate is checked against with `sslmode` `verify-ca` or `verify-full` (as libpq; `require` with it set checks the chain too, as libpq does). Unlike libpq, the built-in (webpki) roots stay trusted beside it: the PostgreSQL driver offers no way to drop them.").env(&["PGSSLROOTCERT"]))
         .attr(pem_file("sslcert", "PEM client certificate, for servers that authenticate clients by certificate. Needs `sslkey`.").env(&["PGSSLCERT"]))
         .attr(pem_file("sslkey", "PEM private key of `sslcert`.").env(&["PGSSLKEY"]))
-        .attr(defaulted(Attribute::number("connect_timeout").optional().description("Seconds to wait for a connection."), defaults::CONNECT_TIMEOUT).validate(Validator::int_between(1, 3600)));
+        .attr(connect_timeout("the primary"));
     let pgbouncer = Block::new("PgBouncer: the endpoint apps use, and the admin console of every replica.")
         .attr(required_in_block(Attribute::string("host").optional().description("Host apps connect to, e.g. `pgbouncer.dbaas.svc.cluster.local`.")))
         .attr(port("port", defaults::PGBOUNCER_PORT, "Port apps connect to."))
-        .attr(Attribute::string("admin_username").optional().description("A user listed in PgBouncer's `admin_users`; the `username` of the `password_vault_path` secret, when it has one, takes precedence."))
+        .attr(Attribute::string("admin_username").optional().description("A user listed in PgBouncer's `admin_users`; the `username` of the `password_vault_path` secret, when it has one, takes precedence. Required when the block is present, unless `password_vault_path` is set and its secret holds a `username` (checked by `terraform validate`, and at first use for the secret)."))
         .attr(Attribute::string("admin_password").optional().sensitive().description("Its password."))
         .attr(vault_path_attr("PgBouncer admin", "admin_password", "secret/data/pgbouncer/admin"))
         .attr(
@@ -163,7 +190,8 @@ pub fn provider_schema() -> Schema {
                 .description(format!("libpq sslmode of the admin console connections ({}). Default `{}`.", SslMode::or_list(), defaults::PGBOUNCER_ADMIN_SSLMODE))
                 .validate(Validator::one_of(SslMode::NAMES)),
         )
-        .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`); the built-in (webpki) roots stay trusted beside it, as for `postgres.sslrootcert`. Not taken from `PGSSLROOTCERT`: without it the consoles are checked against the built-in roots only."));
+        .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`); the built-in (webpki) roots stay trusted beside it, as for `postgres.sslrootcert`. Not taken from `PGSSLROOTCERT`: without it the consoles are checked against the built-in roots only."))
+        .attr(connect_timeout("each admin console"));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
         .attr(required_in_block(
             Attribute::string("host")
@@ -195,7 +223,8 @@ pub fn provider_schema() -> Schema {
         )
         .attr(pem_file("ca_cert_file", "PEM file of the CA(s) the server certificate is checked against (`tls` `verify_ca` or `verify_identity`). Replaces the built-in roots."))
         .attr(pem_file("client_cert_file", "PEM client certificate (X.509 authentication). Needs `client_key_file`."))
-        .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."));
+        .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."))
+        .attr(connect_timeout("MySQL"));
     let redis = Block::new("Admin connection to the shared Redis.")
         .attr(required_in_block(
             Attribute::string("host")
@@ -223,19 +252,21 @@ pub fn provider_schema() -> Schema {
             "secret/data/redis/admin",
         ))
         .attr(
-            Attribute::bool("tls")
+            Attribute::string("tls")
                 .optional()
-                .description(format!("Use TLS, verifying the server certificate and host name (against `ca_cert_file` when set, else the system roots). Default `{}`.", defaults::REDIS_TLS)),
+                .description(format!("TLS mode, as `mysql.tls`: {}; `required` encrypts without checking the certificate, `verify_identity` checks the chain (against `ca_cert_file` when set, else the system roots) and the host name. Redis has no `preferred` (a port speaks TLS or not) nor `verify_ca` (Vault's Redis connection, which gets the same mode, cannot check a chain without the host name). The boolean form is deprecated: `true` means `verify_identity`, `false` `disabled` (a warning says which word to write). Default `{}`.", RedisTls::or_list(), defaults::REDIS_TLS))
+                .validate(Validator::one_of(REDIS_TLS_WORDS)),
         )
-        .attr(pem_file("ca_cert_file", "PEM file of the CA(s) the server certificate is checked against when `tls = true`. Replaces the system roots; also given to Vault's Redis connection."))
+        .attr(pem_file("ca_cert_file", "PEM file of the CA(s) the server certificate is checked against (`tls` `verify_identity`). Replaces the system roots; also given to Vault's Redis connection. Refused with `tls` `disabled`, which would ignore it."))
         .attr(pem_file("client_cert_file", "PEM client certificate, for `tls-auth-clients`. Needs `client_key_file`."))
-        .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."));
+        .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."))
+        .attr(connect_timeout("Redis"));
     let vault = Block::new("Vault (or OpenBao) with the database secrets engine. Falls back to `VAULT_ADDR` and `VAULT_TOKEN`.")
         .attr(
             Attribute::string("address")
                 .optional()
                 .env(&["VAULT_ADDR"])
-                .description("Vault address, e.g. `https://vault.example:8200`. Required when the block is present.")
+                .description("Vault address, e.g. `https://vault.example:8200`. Required when the block is present, here or in `VAULT_ADDR` (checked when the provider is configured, since the variable may supply it).")
                 .validate(Validator::new("an http(s) URL", |v| match v.as_str() {
                     Some(a) if a.starts_with("http://") || a.starts_with("https://") => Ok(()),
                     Some(a) => Err(format!("{a:?} must start with http:// or https://")),
@@ -248,7 +279,8 @@ pub fn provider_schema() -> Schema {
         .attr(Attribute::string("ca_cert_dir").optional().env(&["VAULT_CAPATH"]).description("Directory of PEM CA files (every file in it is read, as the Vault CLI's `VAULT_CAPATH`) Vault's certificate is checked against. Replaces the built-in roots; combines with `ca_cert_file`."))
         .attr(Attribute::bool("skip_tls_verify").optional().env(&["VAULT_SKIP_VERIFY"]).description(format!("Do not check Vault's certificate at all (test setups only). Default `{}`.", defaults::VAULT_SKIP_TLS_VERIFY)))
         .attr(Attribute::bool("allow_custom_statements").optional().description("Let `dbaas_vault_rotation_role` set its own `creation_statements`, `revocation_statements` and `rotation_statements`. They run with the Vault connection's admin rights, so this is a platform decision, off by default: a role that sets them is refused at plan. Even when on, statements granting SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, membership in a role outside the tenant's groups, MySQL privileges beyond the tenant database (`ON *.*`, `WITH GRANT OPTION`, system schemas), or anything the check cannot read with certainty are refused. Default `false`."))
-        .attr(Attribute::string("namespace").optional().env(&["VAULT_NAMESPACE"]).description("Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace` on every request; mounts and paths are relative to it."));
+        .attr(Attribute::string("namespace").optional().env(&["VAULT_NAMESPACE"]).description("Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace` on every request; mounts and paths are relative to it."))
+        .attr(connect_timeout("Vault"));
     let vault = vault_auth_blocks(vault);
     Schema::new(
         Block::new("Manages tenant databases on a shared PostgreSQL/PgBouncer, MySQL and Redis platform, and their credential rotation in Vault. Every block is optional; a resource that needs a missing one says so.")

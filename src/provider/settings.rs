@@ -19,7 +19,7 @@ use crate::backends::settings::{
 };
 use crate::domain::checks::check_vault_mount;
 use crate::domain::defaults;
-use crate::enums::{MysqlTls, SslMode};
+use crate::enums::{MysqlTls, RedisTls, SslMode};
 
 /// Whether a block of the configuration can be read now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,12 +125,16 @@ fn postgres(b: PostgresBlock, c: &Check<'_>, diags: &mut Diagnostics) -> Postgre
         password,
         database: or(b.database, defaults::POSTGRES_DATABASE),
         sslmode,
-        connect_timeout: b
-            .connect_timeout
-            .into_option()
-            .map_or(defaults::CONNECT_TIMEOUT, |t| t.max(1) as u64),
+        connect_timeout: seconds(b.connect_timeout),
         tls_files,
     }
+}
+
+/// A `connect_timeout`: the configured seconds (the schema checks the range), else the
+/// default.
+fn seconds(v: Known<i64>) -> u64 {
+    v.into_option()
+        .map_or(defaults::CONNECT_TIMEOUT, |t| t.max(1).unsigned_abs())
 }
 
 fn pgbouncer(b: PgBouncerBlock, c: &Check<'_>, diags: &mut Diagnostics) -> PgBouncerSettings {
@@ -156,11 +160,17 @@ fn pgbouncer(b: PgBouncerBlock, c: &Check<'_>, diags: &mut Diagnostics) -> PgBou
         b.admin_sslrootcert,
         Pem::Certificate,
     );
+    // An admin user may come from the `password_vault_path` secret instead.
+    let admin_username = match admin_password {
+        Secret::VaultKv(_) => b.admin_username.into_option().unwrap_or_default(),
+        _ => c.required(diags, "admin_username", b.admin_username),
+    };
     PgBouncerSettings {
         admin_hosts: admin_hosts(b.admin_hosts, &host, port),
         host,
         port,
-        admin_username: b.admin_username.into_option().unwrap_or_default(),
+        admin_username,
+        connect_timeout: seconds(b.connect_timeout),
         admin_password,
         auth_user: or(b.auth_user, defaults::AUTH_USER),
         admin_sslmode,
@@ -212,6 +222,7 @@ fn mysql(b: MysqlBlock, c: &Check<'_>, diags: &mut Diagnostics) -> MysqlSettings
         password,
         tls,
         tls_files,
+        connect_timeout: seconds(b.connect_timeout),
     }
 }
 
@@ -232,8 +243,9 @@ fn redis(b: RedisBlock, c: &Check<'_>, diags: &mut Diagnostics) -> RedisSettings
         port,
         username: or(b.username, defaults::REDIS_USERNAME),
         password,
-        tls: b.tls.into_option().unwrap_or(defaults::REDIS_TLS),
+        tls: redis_tls(b.tls, c, diags),
         tls_files,
+        connect_timeout: seconds(b.connect_timeout),
     }
 }
 
@@ -288,7 +300,21 @@ fn vault(b: VaultBlock, raw: &Value, c: &Check<'_>, diags: &mut Diagnostics) -> 
         namespace,
         login,
         allow_custom_statements: b.allow_custom_statements.into_option().unwrap_or(false),
+        connect_timeout: seconds(b.connect_timeout),
     }
+}
+
+/// `redis.tls`: a mode word or the deprecated `true`/`false` (validate warns about
+/// those), else the default.
+fn redis_tls(v: Known<String>, c: &Check<'_>, diags: &mut Diagnostics) -> RedisTls {
+    c.word(
+        diags,
+        "tls",
+        v,
+        defaults::REDIS_TLS,
+        |w| super::checks::redis_tls_word(w).map(|(mode, _)| mode),
+        RedisTls::NAMES,
+    )
 }
 
 /// Whether a Vault address is empty (reported as missing) or an http(s) URL.
@@ -357,12 +383,8 @@ impl Check<'_> {
                     .and_then(|s| env_var(s, attr))
                     .map(|e| format!(" or the {e} environment variable"))
                     .unwrap_or_default();
-                let block = self.name;
-                diags.error_at(
-                    self.at(attr),
-                    format!("Missing {block}.{attr}"),
-                    format!("The {block} block needs `{attr}`: set it{hint}."),
-                );
+                let (summary, detail) = super::checks::missing(self.name, attr, &hint);
+                diags.error_at(self.at(attr), summary, detail);
                 String::new()
             }
         }

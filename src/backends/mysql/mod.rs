@@ -25,8 +25,6 @@ pub use rows::{
 
 /// Largest pool per provider process.
 const POOL_SIZE: usize = 8;
-/// How long the first connection may take before the server counts as unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an operation may wait for a pooled connection (20 parallel resources share 8).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -114,6 +112,9 @@ pub struct Mysql {
     password: String,
     tls: MysqlTls,
     tls_files: TlsFiles,
+    /// `mysql.connect_timeout`: how long a new connection (TCP, TLS, handshake) may take
+    /// before the server counts as unreachable.
+    connect_timeout: Duration,
     // Built on first use; a failure is kept too, so 50 parallel resources against an
     // unreachable server fail at once instead of each waiting out its own timeout.
     ready: OnceCell<Result<Ready, MysqlError>>,
@@ -156,6 +157,17 @@ fn tls_check_text(mode: MysqlTls, files: &TlsFiles) -> String {
     }
 }
 
+/// The error of a connection that did not complete within `mysql.connect_timeout`.
+fn no_answer(within: Duration) -> mysql_async::Error {
+    mysql_async::Error::Other(
+        format!(
+            "no answer within {} s (mysql.connect_timeout); check mysql.host/port, mysql.tls and the network",
+            within.as_secs()
+        )
+        .into(),
+    )
+}
+
 /// Server error numbers worth retrying: deadlock, lock wait timeout, too many
 /// connections, and InnoDB Cluster's group-replication rollbacks under conflicting DDL.
 fn retryable(code: Option<u16>) -> bool {
@@ -174,6 +186,7 @@ impl Mysql {
             password: password.to_string(),
             tls: s.tls,
             tls_files: s.tls_files.clone(),
+            connect_timeout: Duration::from_secs(s.connect_timeout.max(1)),
             ready: OnceCell::new(),
         }
     }
@@ -251,13 +264,9 @@ impl Mysql {
     fn probe<'a>(&'a self, pool: &'a Pool) -> BoxFut<'a, Result<String, mysql_async::Error>> {
         Box::pin(async move {
             let connect = pool.get_conn();
-            let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            let mut conn = match tokio::time::timeout(self.connect_timeout, connect).await {
                 Ok(c) => c?,
-                Err(_) => {
-                    return Err(mysql_async::Error::Other(
-                        format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()).into(),
-                    ))
-                }
+                Err(_) => return Err(no_answer(self.connect_timeout)),
             };
             let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
             Ok(version.unwrap_or_default())
@@ -667,12 +676,11 @@ pub fn verify_login<'a>(
                 .prefer_socket(false)
                 .ssl_opts(tls)
         };
+        let within = Duration::from_secs(s.connect_timeout.max(1));
         let connect = |tls| async move {
-            match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts(tls))).await {
+            match tokio::time::timeout(within, Conn::new(opts(tls))).await {
                 Ok(r) => r,
-                Err(_) => Err(mysql_async::Error::Other(
-                    format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()).into(),
-                )),
+                Err(_) => Err(no_answer(within)),
             }
         };
         // The same TLS files as the admin pool: the server's certificate is checked the
@@ -742,6 +750,7 @@ mod tests {
                 password: crate::backends::settings::Secret::Plain("hunter2".into()),
                 tls: MysqlTls::Preferred,
                 tls_files: TlsFiles::default(),
+                connect_timeout: 10,
             },
             "root",
             "hunter2",

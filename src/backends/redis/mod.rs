@@ -13,17 +13,20 @@ use tokio::sync::OnceCell;
 
 use crate::backends::settings::{RedisSettings, TlsFiles};
 use crate::backends::BoxFut;
+use crate::enums::RedisTls;
 
-/// A client for `host:port` with `settings`: plain, or TLS verified against
-/// `files.ca_cert` (else the system roots) with the client certificate when set. The
-/// files were checked at configure; reading them again here can still fail (moved since).
+/// A client for `host:port` with `settings`: plain (`disabled`), TLS unchecked
+/// (`required`), or TLS verified against `files.ca_cert` (else the system roots), with
+/// the client certificate when set. The files were checked at configure; reading them
+/// again here can still fail (moved since).
 fn client_for(
     host: &str,
     port: u16,
-    tls: Option<&TlsFiles>,
+    mode: RedisTls,
+    files: &TlsFiles,
     settings: RedisConnectionInfo,
 ) -> Result<redis::Client, String> {
-    let Some(files) = tls else {
+    if !mode.on() {
         let info = ConnectionAddr::Tcp(host.to_string(), port)
             .into_connection_info()
             .map_err(|e| e.to_string())?
@@ -33,21 +36,23 @@ fn client_for(
     let info = ConnectionAddr::TcpTls {
         host: host.to_string(),
         port,
-        insecure: false,
+        insecure: mode == RedisTls::Required,
         tls_params: None,
     }
     .into_connection_info()
     .map_err(|e| e.to_string())?
     .set_redis_settings(settings);
-    if files.ca_cert.is_none() && files.client_pair().is_none() {
+    // Unchecked (`required`), a CA file has nothing to check.
+    let checks_chain = mode != RedisTls::Required && files.ca_cert.is_some();
+    if !checks_chain && files.client_pair().is_none() {
         return redis::Client::open(info).map_err(|e| e.to_string());
     }
     let read = |what: &str, path: &str| {
         std::fs::read(path).map_err(|e| format!("cannot read redis.{what} {path:?}: {e}"))
     };
     let root_cert = match &files.ca_cert {
-        Some(ca) => Some(read("ca_cert_file", ca)?),
-        None => None,
+        Some(ca) if checks_chain => Some(read("ca_cert_file", ca)?),
+        _ => None,
     };
     let client_tls = match files.client_pair() {
         Some((cert, key)) => Some(redis::ClientTlsConfig {
@@ -353,8 +358,10 @@ pub struct Overlap {
 pub struct Redis {
     host: String,
     port: u16,
-    tls: bool,
+    tls: RedisTls,
     tls_files: TlsFiles,
+    /// `redis.connect_timeout`: the first connection (TCP, TLS, AUTH and PING).
+    connect_timeout: Duration,
     username: String,
     password: String,
     conn: OnceCell<Result<ConnectionManager, RedisError>>,
@@ -374,6 +381,7 @@ impl Redis {
             port: s.port,
             tls: s.tls,
             tls_files: s.tls_files.clone(),
+            connect_timeout: Duration::from_secs(s.connect_timeout.max(1)),
             username: username.to_string(),
             password: password.to_string(),
             conn: OnceCell::new(),
@@ -451,22 +459,32 @@ impl Redis {
             if !self.password.is_empty() {
                 settings = settings.set_password(&self.password);
             }
-            let tls = self.tls.then_some(&self.tls_files);
-            let client =
-                client_for(&self.host, self.port, tls, settings).map_err(|e| self.fail(e))?;
+            let client = client_for(&self.host, self.port, self.tls, &self.tls_files, settings)
+                .map_err(|e| self.fail(e))?;
             let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(10)))
+                .set_connection_timeout(Some(self.connect_timeout))
                 .set_response_timeout(Some(Duration::from_secs(60)))
                 .set_number_of_retries(1);
-            let mut conn = ConnectionManager::new_with_config(client, config)
-                .await
-                .map_err(|e| self.error(e))?;
-            // Prove the credentials now: a bad password should fail here, once.
-            redis::cmd("PING")
-                .query_async::<Value>(&mut conn)
-                .await
-                .map_err(|e| self.error(e))?;
-            Ok(conn)
+            // The whole first connection (TCP, TLS, HELLO/AUTH, PING) within
+            // `connect_timeout`: a server that accepts and never answers fails here.
+            let first = async {
+                let mut conn = ConnectionManager::new_with_config(client, config)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                // Prove the credentials now: a bad password should fail here, once.
+                redis::cmd("PING")
+                    .query_async::<Value>(&mut conn)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(conn)
+            };
+            match tokio::time::timeout(self.connect_timeout, first).await {
+                Ok(r) => r,
+                Err(_) => Err(self.fail(format!(
+                    "no answer within {} s (redis.connect_timeout); check redis.host/port, redis.tls and the network",
+                    self.connect_timeout.as_secs()
+                ))),
+            }
         })
     }
 
@@ -687,10 +705,10 @@ pub fn verify_login<'a>(
             .set_password(password);
         // The same TLS files as the admin connection: the certificate authenticates the
         // TLS session (servers with `tls-auth-clients yes` need one), AUTH the tenant.
-        let client = client_for(host, port, s.tls.then_some(&s.tls_files), settings)
+        let client = client_for(host, port, s.tls, &s.tls_files, settings)
             .map_err(|e| format!("login to {host}:{port} as {username} failed: {e}"))?;
         let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(10)))
+            .set_connection_timeout(Some(Duration::from_secs(s.connect_timeout.max(1))))
             .set_response_timeout(Some(Duration::from_secs(10)));
         // Connecting sends AUTH: a wrong login fails here.
         let mut conn = client

@@ -180,6 +180,7 @@ fn tls_files_are_read_into_the_settings() {
     ]);
     let pgb = block(&[
         ("host", Value::string("b")),
+        ("admin_username", Value::string("admin")),
         ("admin_sslmode", Value::string("verify-full")),
         ("admin_sslrootcert", Value::string(&ca)),
     ]);
@@ -212,7 +213,13 @@ fn tls_files_are_read_into_the_settings() {
     let mut diags = Diagnostics::default();
     let s = settings_from_config(
         &config(&[
-            ("pgbouncer", block(&[("host", Value::string("b"))])),
+            (
+                "pgbouncer",
+                block(&[
+                    ("host", Value::string("b")),
+                    ("admin_username", Value::string("admin")),
+                ]),
+            ),
             (
                 "vault",
                 block(&[("address", Value::string("http://v:8200"))]),
@@ -235,7 +242,7 @@ fn a_missing_or_wrong_tls_file_is_an_error_on_its_attribute_naming_the_path() {
     let ca = path_in(&d, "ca.pem");
     let rd = block(&[
         ("host", Value::string("r")),
-        ("tls", Value::Bool(true)),
+        ("tls", Value::string("verify_identity")),
         ("ca_cert_file", Value::string(&missing)),
         ("client_key_file", Value::string(&ca)),
     ]);
@@ -521,4 +528,5 @@ fn schema_validators_flag_the_nested_attribute() {
     assert_eq!(paths, vec!["postgres.port", "postgres.sslmode"]);
 }
 
+mod checks;
 mod known;

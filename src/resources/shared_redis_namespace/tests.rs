@@ -308,8 +308,9 @@ fn drift_is_reflected_only_when_the_rules_changed() {
         port: 6379,
         username: "default".into(),
         password: Default::default(),
-        tls: false,
+        tls: crate::enums::RedisTls::Disabled,
         tls_files: Default::default(),
+        connect_timeout: 10,
     };
     let redis = Redis::new(&settings, "default", "");
     let user = AclUser {
@@ -371,8 +372,9 @@ fn a_partial_namespace_is_recorded_with_every_value_known() {
         port: 6379,
         username: "default".into(),
         password: Default::default(),
-        tls: false,
+        tls: crate::enums::RedisTls::Disabled,
         tls_files: Default::default(),
+        connect_timeout: 10,
     };
     let redis = Redis::new(&settings, "default", "");
     let planned = m(&obj(&[
@@ -401,8 +403,9 @@ async fn a_stopped_key_deletion_ends_before_the_next_batch() {
         port: 9,
         username: "default".into(),
         password: Default::default(),
-        tls: false,
+        tls: crate::enums::RedisTls::Disabled,
         tls_files: Default::default(),
+        connect_timeout: 10,
     };
     let redis = Redis::new(&settings, "default", "");
     let cancel = tfplugin::Cancel::new();

@@ -199,9 +199,13 @@ fn tls_body_fields(
             }
         }
         Engine::Redis => {
-            if let Some(r) = b.settings.redis.as_ref().filter(|r| r.tls) {
+            if let Some(r) = b.settings.redis.as_ref().filter(|r| r.tls.on()) {
                 if let Some(ca) = &r.tls_files.ca_cert {
                     out.insert("ca_cert".into(), read("redis.ca_cert_file", ca)?.into());
+                }
+                // `required`: encrypted, the certificate not checked, as the admin client.
+                if r.tls == crate::enums::RedisTls::Required {
+                    out.insert("insecure_tls".into(), true.into());
                 }
             }
         }
@@ -235,7 +239,12 @@ async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Appl
         None => None,
     };
     let (username, password) = given.or_admin(admin, defaults.as_ref());
-    let redis_tls = ctx.client.settings.redis.as_ref().is_some_and(|r| r.tls);
+    let redis_tls = ctx
+        .client
+        .settings
+        .redis
+        .as_ref()
+        .is_some_and(|r| r.tls.on());
     let mut body = connection_body(&planned, &url, &username, &password, redis_tls);
     // Only a URL defaulted from the admin block gets the block's certificate files.
     if planned.connection_url.as_option().is_none() || config.connection_url.is_null() {

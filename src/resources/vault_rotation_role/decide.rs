@@ -103,6 +103,8 @@ pub fn chosen_statements(planned: &Model, generated: VaultStatements) -> [Vec<St
     }
 }
 
+use super::plan::DEFAULT_SECONDS;
+
 /// The body written to `<mount>/roles/<name>` or `<mount>/static-roles/<name>`. Redis
 /// static roles take no rotation statements.
 pub fn role_body(
@@ -116,7 +118,7 @@ pub fn role_body(
         let mut b = serde_json::json!({
             "db_name": connection,
             "username": planned.username.clone().unwrap_or_default(),
-            "rotation_period": planned.rotation_period,
+            "rotation_period": planned.rotation_period.unwrap_or(DEFAULT_SECONDS),
         });
         if engine != Engine::Redis {
             b["rotation_statements"] = rotation.clone().into();
@@ -127,8 +129,8 @@ pub fn role_body(
             "db_name": connection,
             "creation_statements": creation,
             "revocation_statements": revocation,
-            "default_ttl": planned.default_ttl,
-            "max_ttl": planned.max_ttl,
+            "default_ttl": planned.default_ttl.unwrap_or(DEFAULT_SECONDS),
+            "max_ttl": planned.max_ttl.unwrap_or(DEFAULT_SECONDS),
         })
     }
 }
@@ -210,7 +212,7 @@ pub fn refreshed(mut s: Model, mount: &str, role: VaultRole) -> Model {
     let [creation, revocation, rotation] = role.statements;
     if stat {
         s.username = role.username.or(s.username);
-        s.rotation_period = role.rotation_period.unwrap_or(s.rotation_period);
+        s.rotation_period = role.rotation_period.or(s.rotation_period);
         s.creation_statements = Known::Value(Vec::new());
         s.revocation_statements = Known::Value(Vec::new());
         s.rotation_statements = Known::Value(rotation);
@@ -218,8 +220,8 @@ pub fn refreshed(mut s: Model, mount: &str, role: VaultRole) -> Model {
         s.creation_statements = Known::Value(creation);
         s.revocation_statements = Known::Value(revocation);
         s.rotation_statements = Known::Value(Vec::new());
-        s.default_ttl = role.default_ttl.unwrap_or(s.default_ttl);
-        s.max_ttl = role.max_ttl.unwrap_or(s.max_ttl);
+        s.default_ttl = role.default_ttl.or(s.default_ttl);
+        s.max_ttl = role.max_ttl.or(s.max_ttl);
     }
     let creds = creds_path(mount, &s.name, stat);
     s.policy = Known::Value(policy_for(&creds));

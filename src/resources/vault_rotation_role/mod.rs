@@ -50,10 +50,13 @@ pub struct Model {
     mount: Known<String>,
     mode: RoleMode,
     access: Access,
-    default_ttl: i64,
-    max_ttl: i64,
+    /// Null on static roles made since issue 21 (older states keep a default).
+    default_ttl: Option<i64>,
+    /// Null on static roles made since issue 21.
+    max_ttl: Option<i64>,
     username: Option<String>,
-    rotation_period: i64,
+    /// Null on dynamic roles made since issue 21.
+    rotation_period: Option<i64>,
     creation_statements: Known<Vec<String>>,
     revocation_statements: Known<Vec<String>>,
     rotation_statements: Known<Vec<String>>,
@@ -90,6 +93,7 @@ struct PlanView {
     username: Known<String>,
     default_ttl: Known<Number>,
     max_ttl: Known<Number>,
+    rotation_period: Known<Number>,
     creation_statements: PlannedStatements,
     revocation_statements: PlannedStatements,
     rotation_statements: PlannedStatements,
@@ -131,6 +135,12 @@ struct PlanEdit {
     rotation_statements: Option<PlannedStatements>,
     #[serde(skip_serializing_if = "Option::is_none")]
     database_owner: Option<Known<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_ttl: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_ttl: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_period: Option<Option<i64>>,
 }
 
 impl PlanEdit {
@@ -178,10 +188,10 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
                 .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(RoleMode::validator()))
                 .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}. Dynamic roles: the group their logins join. Static roles: changes nothing (the login keeps the grants it has); it records the login's tenant group, which import reads from PostgreSQL (`<database>_<access>`), so a configuration can state it and plan no change.", Access::or_list())).validate(Access::validator()))
-                .attr(Attribute::number("default_ttl").default(Value::int(86400)).description("Dynamic: lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
-                .attr(Attribute::number("max_ttl").default(Value::int(86400)).description("Dynamic: maximum lease TTL in seconds.").validate(Validator::int_between(1, 10 * 365 * 86400)))
+                .attr(Attribute::number("default_ttl").optional().computed().use_state_for_unknown().description(format!("Dynamic only: lease TTL in seconds, at most `max_ttl` (checked at validate, or at plan when a value is known only then). Planned as `{}` on dynamic roles when unset; null on static roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(1, 10 * 365 * 86400)))
+                .attr(Attribute::number("max_ttl").optional().computed().use_state_for_unknown().description(format!("Dynamic only: maximum lease TTL in seconds. Planned as `{}` on dynamic roles when unset (so a `max_ttl` below it needs a `default_ttl` too); null on static roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`). A plain tenant login only: PostgreSQL LOGIN without SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a member of no role outside the database's groups; MySQL without global grants or grants on other databases; never the PgBouncer auth user, a provider admin or the admin of any Vault connection on the mount.").validate(no_nul_validator()))
-                .attr(Attribute::number("rotation_period").default(Value::int(86400)).description("Static: seconds between rotations.").validate(Validator::int_between(5, 10 * 365 * 86400)))
+                .attr(Attribute::number("rotation_period").optional().computed().use_state_for_unknown().description(format!("Static only: seconds between rotations. Planned as `{}` on static roles when unset; null on dynamic roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(5, 10 * 365 * 86400)))
                 .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access. Setting it (or the other statement lists) needs the provider's `vault { allow_custom_statements = true }`; even then statements granting SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS, membership in a role outside the tenant's groups, MySQL privileges beyond the tenant database, or anything other than creating, changing and dropping the issued login are refused."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
                 .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
@@ -213,21 +223,14 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
         if !config.is_static() && !config.username.is_null() && !config.username.is_unknown() {
             diags.error_at(AttributePath::attr("username"), "username only applies to static roles", "Dynamic roles create a new login per lease; remove `username` or set `mode = \"static\"`.");
         }
-        if let (Some(d), Some(m)) = (
-            config.default_ttl.as_option().and_then(Number::as_i64),
-            config.max_ttl.as_option().and_then(Number::as_i64),
-        ) {
-            if d > m {
-                diags.error_at(
-                    AttributePath::attr("default_ttl"),
-                    "default_ttl exceeds max_ttl",
-                    format!("default_ttl ({d}) must not exceed max_ttl ({m})."),
-                );
-            }
+        // Where the configuration alone decides (the mode known); else at plan.
+        for problem in plan::ttl_problems(&config) {
+            problem.report(diags);
         }
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
+        plan::ttls(plan);
         plan::statements(plan);
     }
 

@@ -154,3 +154,164 @@ pub(super) fn redis_rules(prior_private: &[u8], plan: &mut Plan<'_>) {
     };
     merge(&mut plan.diags, &mut plan.planned, &edit);
 }
+
+/// What `default_ttl`, `max_ttl` and `rotation_period` are planned as when the
+/// configuration leaves them unset on a role of the mode they apply to.
+pub const DEFAULT_SECONDS: i64 = 86400;
+
+/// A TTL or period the configuration gets wrong for its mode (issue 21): an attribute of
+/// the other mode set, or a `default_ttl` (given or defaulted) above `max_ttl`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TtlProblem {
+    /// `attr` applies only to the other mode.
+    OtherMode {
+        /// The attribute set.
+        attr: &'static str,
+        /// Whether the role is static.
+        is_static: bool,
+    },
+    /// `default_ttl` above `max_ttl`; `defaulted` names which one was left unset.
+    AboveMax {
+        /// `default_ttl`.
+        default_ttl: i64,
+        /// `max_ttl`.
+        max_ttl: i64,
+        /// The unset one, planned as [`DEFAULT_SECONDS`].
+        defaulted: Option<&'static str>,
+    },
+}
+
+impl TtlProblem {
+    /// The diagnostic, at the attribute to change.
+    pub(super) fn report(&self, diags: &mut tfplugin::Diagnostics) {
+        use tfplugin::AttributePath;
+        match self {
+            TtlProblem::OtherMode { attr, is_static } => {
+                let (mode, other, why) = if *is_static {
+                    (
+                        "static",
+                        "dynamic",
+                        "a static role rotates one login on `rotation_period`; it issues no leases",
+                    )
+                } else {
+                    (
+                        "dynamic",
+                        "static",
+                        "a dynamic role issues leases; nothing is rotated on a schedule",
+                    )
+                };
+                diags.error_at(
+                    AttributePath::attr(attr),
+                    format!("{attr} does not apply to {mode} roles"),
+                    format!("`{attr}` applies only to `mode = \"{other}\"` ({why}): remove it, or change `mode`."),
+                );
+            }
+            TtlProblem::AboveMax {
+                default_ttl,
+                max_ttl,
+                defaulted,
+            } => {
+                let (at, how) = match defaulted {
+                    Some("default_ttl") => ("max_ttl", format!("`default_ttl` is unset and defaults to {default_ttl}: set `default_ttl` to at most {max_ttl}, or raise `max_ttl`.")),
+                    Some(_) => ("default_ttl", format!("`max_ttl` is unset and defaults to {max_ttl}: set `max_ttl` to at least {default_ttl}, or lower `default_ttl`.")),
+                    None => ("default_ttl", format!("Lower `default_ttl` to at most {max_ttl}, or raise `max_ttl`.")),
+                };
+                diags.error_at(
+                    tfplugin::AttributePath::attr(at),
+                    "default_ttl exceeds max_ttl",
+                    format!("default_ttl ({default_ttl}) must not exceed max_ttl ({max_ttl}); Vault refuses such a role. {how}"),
+                );
+            }
+        }
+    }
+}
+
+/// The mode a configuration or plan states: `None` while unknown (null is the default,
+/// `dynamic`).
+fn is_static(v: &PlanView) -> Option<bool> {
+    match &v.mode {
+        Known::Unknown => None,
+        Known::Null => Some(false),
+        Known::Value(m) => Some(m == crate::enums::RoleMode::Static.as_str()),
+    }
+}
+
+/// The problems of a configuration's TTLs and period, decided from what is known: the
+/// mode known, an attribute of the other mode set (unknown counts as set); both TTLs
+/// known (an unset one at [`DEFAULT_SECONDS`]), `default_ttl` above `max_ttl`. Run at
+/// validate and again when Terraform validates the evaluated configuration at plan.
+pub(super) fn ttl_problems(config: &PlanView) -> Vec<TtlProblem> {
+    let Some(is_static) = is_static(config) else {
+        return Vec::new();
+    };
+    let attrs = [
+        ("default_ttl", &config.default_ttl, !is_static),
+        ("max_ttl", &config.max_ttl, !is_static),
+        ("rotation_period", &config.rotation_period, is_static),
+    ];
+    let mut problems: Vec<TtlProblem> = attrs
+        .iter()
+        .filter(|(_, v, applies)| !applies && !v.is_null())
+        .map(|(attr, _, _)| TtlProblem::OtherMode { attr, is_static })
+        .collect();
+    if is_static {
+        return problems;
+    }
+    let seconds = |v: &Known<tfplugin::Number>| match v {
+        Known::Null => Some((DEFAULT_SECONDS, true)),
+        Known::Value(n) => n.as_i64().map(|n| (n, false)),
+        Known::Unknown => None,
+    };
+    if let (Some((d, d_default)), Some((m, m_default))) =
+        (seconds(&config.default_ttl), seconds(&config.max_ttl))
+    {
+        if d > m {
+            let defaulted = match (d_default, m_default) {
+                (true, _) => Some("default_ttl"),
+                (_, true) => Some("max_ttl"),
+                _ => None,
+            };
+            problems.push(TtlProblem::AboveMax {
+                default_ttl: d,
+                max_ttl: m,
+                defaulted,
+            });
+        }
+    }
+    problems
+}
+
+/// The TTLs and period a plan writes where the configuration leaves them unset: those
+/// of the role's mode at [`DEFAULT_SECONDS`] when not planned yet (create, or null), the
+/// other mode's null; a value already planned from the prior state stays (a role made
+/// before issue 21 holds defaults for both modes: no diff). `None` while the mode is
+/// unknown.
+pub(super) fn ttl_edit(config: &PlanView, planned: &PlanView) -> Option<PlanEdit> {
+    let is_static = is_static(planned)?;
+    let slot = |cfg: &Known<tfplugin::Number>, plan: &Known<tfplugin::Number>, applies: bool| {
+        if !cfg.is_null() {
+            return None;
+        }
+        match (plan, applies) {
+            (Known::Unknown, true) | (Known::Null, true) => Some(Some(DEFAULT_SECONDS)),
+            (Known::Unknown, false) => Some(None),
+            _ => None,
+        }
+    };
+    Some(PlanEdit {
+        default_ttl: slot(&config.default_ttl, &planned.default_ttl, !is_static),
+        max_ttl: slot(&config.max_ttl, &planned.max_ttl, !is_static),
+        rotation_period: slot(&config.rotation_period, &planned.rotation_period, is_static),
+        ..PlanEdit::default()
+    })
+}
+
+/// `modify_plan`: the TTLs and period of [`ttl_edit`].
+pub(super) fn ttls(plan: &mut Plan<'_>) {
+    let Some((config, planned)) = plan_views::<PlanView>(plan) else {
+        return;
+    };
+    if let Some(edit) = ttl_edit(&config, &planned) {
+        merge(&mut plan.diags, &mut plan.planned, &edit);
+    }
+}

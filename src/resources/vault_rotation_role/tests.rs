@@ -130,10 +130,10 @@ fn planned(mode: RoleMode) -> Model {
         mount: Known::Unknown,
         mode,
         access: Access::Owner,
-        default_ttl: 3600,
-        max_ttl: 7200,
+        default_ttl: Some(3600),
+        max_ttl: Some(7200),
         username: (mode == RoleMode::Static).then(|| "app".to_string()),
-        rotation_period: 600,
+        rotation_period: Some(600),
         creation_statements: Known::Unknown,
         revocation_statements: Known::Unknown,
         rotation_statements: Known::Unknown,
@@ -363,7 +363,7 @@ fn a_dynamic_role_edited_in_vault_reads_back_as_drift() {
         Known::Value(strings(&["CREATE ROLE \"{{name}}\" SUPERUSER"]))
     );
     assert_eq!(s.revocation_statements, Known::Value(vec![]));
-    assert_eq!((s.default_ttl, s.max_ttl), (60, 120));
+    assert_eq!((s.default_ttl, s.max_ttl), (Some(60), Some(120)));
     assert_eq!(s.username, None, "a dynamic role has no login");
 }
 
@@ -383,13 +383,13 @@ fn a_static_role_reads_only_its_own_fields() {
         VaultRole::from_data(&data),
     );
     assert_eq!(s.username.as_deref(), Some("app2"));
-    assert_eq!(s.rotation_period, 900);
+    assert_eq!(s.rotation_period, Some(900));
     assert_eq!(
         s.rotation_statements,
         Known::Value(strings(&["ALTER ROLE x"]))
     );
     assert_eq!(s.creation_statements, Known::Value(vec![]));
-    assert_eq!(s.default_ttl, 3600);
+    assert_eq!(s.default_ttl, Some(3600));
 }
 
 #[test]
@@ -401,7 +401,7 @@ fn what_vault_does_not_say_keeps_the_state() {
     );
     assert_eq!(s.connection.as_deref(), Some("pg"));
     assert_eq!(s.username.as_deref(), Some("app"));
-    assert_eq!(s.rotation_period, 600);
+    assert_eq!(s.rotation_period, Some(600));
     assert_eq!(s.rotation_statements, Known::Value(vec![]));
     assert_eq!(s.id, Known::Value("database/app-role".into()));
 }
@@ -488,8 +488,9 @@ fn platform_logins_name_the_default_auth_user_and_each_admin_block() {
             port: 6379,
             username: "redis_admin".into(),
             password: crate::backends::settings::Secret::Plain("pw".into()),
-            tls: false,
+            tls: crate::enums::RedisTls::Disabled,
             tls_files: Default::default(),
+            connect_timeout: 10,
         }),
         ..Default::default()
     };
@@ -700,4 +701,284 @@ fn import_mode_rows() {
             (got, _) => panic!("{situation}: {got:?}"),
         }
     }
+}
+
+// Issue 21: TTLs and period by mode (`plan::ttl_problems`, `plan::ttl_edit`), one row
+// per situation.
+
+use super::plan::{ttl_edit, ttl_problems, TtlProblem, DEFAULT_SECONDS};
+
+/// Attribute values of a configuration or plan, by name.
+type Pairs = Vec<(&'static str, Value)>;
+
+#[test]
+fn ttl_problems_by_situation() {
+    let n = Value::int;
+    let u = Value::unknown;
+    let st = || ("mode", Value::string("static"));
+    let rows: Vec<(&str, Pairs, Vec<TtlProblem>)> = vec![
+        ("dynamic_role_with_every_default", vec![], vec![]),
+        (
+            "max_ttl_alone_below_the_defaulted_default_ttl",
+            vec![("max_ttl", n(3600))],
+            vec![TtlProblem::AboveMax {
+                default_ttl: DEFAULT_SECONDS,
+                max_ttl: 3600,
+                defaulted: Some("default_ttl"),
+            }],
+        ),
+        (
+            "default_ttl_alone_above_the_defaulted_max_ttl",
+            vec![("default_ttl", n(100_000))],
+            vec![TtlProblem::AboveMax {
+                default_ttl: 100_000,
+                max_ttl: DEFAULT_SECONDS,
+                defaulted: Some("max_ttl"),
+            }],
+        ),
+        (
+            "both_set_default_above_max",
+            vec![("default_ttl", n(7200)), ("max_ttl", n(3600))],
+            vec![TtlProblem::AboveMax {
+                default_ttl: 7200,
+                max_ttl: 3600,
+                defaulted: None,
+            }],
+        ),
+        (
+            "both_set_in_order",
+            vec![("default_ttl", n(600)), ("max_ttl", n(3600))],
+            vec![],
+        ),
+        (
+            "max_ttl_not_known_yet_waits_for_plan",
+            vec![("max_ttl", u())],
+            vec![],
+        ),
+        (
+            "rotation_period_on_a_dynamic_role",
+            vec![("rotation_period", n(600))],
+            vec![TtlProblem::OtherMode {
+                attr: "rotation_period",
+                is_static: false,
+            }],
+        ),
+        (
+            "ttls_on_a_static_role_unknown_counts_as_set",
+            vec![st(), ("default_ttl", n(60)), ("max_ttl", u())],
+            vec![
+                TtlProblem::OtherMode {
+                    attr: "default_ttl",
+                    is_static: true,
+                },
+                TtlProblem::OtherMode {
+                    attr: "max_ttl",
+                    is_static: true,
+                },
+            ],
+        ),
+        (
+            "static_role_with_its_period",
+            vec![st(), ("rotation_period", n(600))],
+            vec![],
+        ),
+        (
+            "mode_not_known_yet_decides_nothing",
+            vec![
+                ("mode", u()),
+                ("rotation_period", n(600)),
+                ("max_ttl", n(1)),
+            ],
+            vec![],
+        ),
+    ];
+    for (name, pairs, want) in rows {
+        assert_eq!(ttl_problems(&view(&pairs)), want, "{name}");
+    }
+}
+
+#[test]
+fn ttl_problems_render_at_the_attribute_to_change() {
+    let mut diags = Diagnostics::default();
+    for p in ttl_problems(&view(&[("max_ttl", Value::int(3600))])) {
+        p.report(&mut diags);
+    }
+    let d = &diags.0[0];
+    assert_eq!(d.attribute, Some(AttributePath::attr("max_ttl")));
+    assert!(
+        d.detail.contains("set `default_ttl` to at most 3600"),
+        "{}",
+        d.detail
+    );
+}
+
+#[test]
+fn ttl_plan_by_situation() {
+    let n = Value::int;
+    let u = Value::unknown;
+    let unknown_all = || {
+        vec![
+            ("default_ttl", u()),
+            ("max_ttl", u()),
+            ("rotation_period", u()),
+        ]
+    };
+    let with = |mut v: Vec<(&'static str, Value)>, extra: Vec<(&'static str, Value)>| {
+        v.extend(extra);
+        v
+    };
+    type Planned = (
+        Option<Option<i64>>,
+        Option<Option<i64>>,
+        Option<Option<i64>>,
+    );
+    let d = Some(Some(DEFAULT_SECONDS));
+    let rows: Vec<(&str, Pairs, Pairs, Planned)> = vec![
+        (
+            "create_dynamic_plans_its_ttls_and_no_period",
+            vec![],
+            unknown_all(),
+            (d, d, Some(None)),
+        ),
+        (
+            "create_static_plans_its_period_and_no_ttls",
+            vec![("mode", Value::string("static"))],
+            with(unknown_all(), vec![("mode", Value::string("static"))]),
+            (Some(None), Some(None), d),
+        ),
+        (
+            "configured_values_stand",
+            vec![("default_ttl", n(60)), ("max_ttl", n(120))],
+            with(
+                vec![("default_ttl", n(60)), ("max_ttl", n(120))],
+                vec![("rotation_period", u())],
+            ),
+            (None, None, Some(None)),
+        ),
+        (
+            "static_role_from_an_older_release_keeps_its_defaulted_ttls",
+            vec![("mode", Value::string("static"))],
+            vec![
+                ("mode", Value::string("static")),
+                ("default_ttl", n(86400)),
+                ("max_ttl", n(86400)),
+                ("rotation_period", n(600)),
+            ],
+            (None, None, None),
+        ),
+        (
+            "dynamic_role_from_an_older_release_keeps_its_defaulted_period",
+            vec![],
+            vec![
+                ("default_ttl", n(3600)),
+                ("max_ttl", n(7200)),
+                ("rotation_period", n(86400)),
+            ],
+            (None, None, None),
+        ),
+        (
+            "imported_dynamic_role_without_ttls_gets_the_defaults",
+            vec![],
+            vec![("rotation_period", Value::Null)],
+            (d, d, None),
+        ),
+    ];
+    for (name, config, planned, want) in rows {
+        let Some(edit) = ttl_edit(&view(&config), &view(&planned)) else {
+            panic!("{name}: an edit");
+        };
+        assert_eq!(
+            (edit.default_ttl, edit.max_ttl, edit.rotation_period),
+            want,
+            "{name}"
+        );
+    }
+    let mode_unknown = view(&[("mode", u())]);
+    assert!(
+        ttl_edit(&unset(), &mode_unknown).is_none(),
+        "mode not known yet"
+    );
+}
+
+/// A static role in a state written before issue 21 (every TTL defaulted): with the
+/// configuration unchanged, the whole plan (framework + `modify_plan`) equals the prior
+/// state, so upgrading plans no diff and no error.
+#[test]
+fn an_older_static_role_in_state_plans_no_change() {
+    let schema =
+        <VaultRotationRole as tfplugin::ResourceType<Backends>>::schema(&VaultRotationRole);
+    let mut prior = Value::Map(Default::default());
+    for a in &schema.block.attributes {
+        prior.set(&a.name, Value::Null);
+    }
+    for (k, v) in [
+        ("id", Value::string("database/r")),
+        ("name", Value::string("r")),
+        ("connection", Value::string("c")),
+        ("database", Value::string("shop")),
+        ("mount", Value::string("database")),
+        ("mode", Value::string("static")),
+        ("access", Value::string("owner")),
+        ("username", Value::string("app")),
+        ("default_ttl", Value::int(86400)),
+        ("max_ttl", Value::int(86400)),
+        ("rotation_period", Value::int(86400)),
+        (
+            "creation_statements",
+            Value::from_strings(Vec::<String>::new()),
+        ),
+        (
+            "revocation_statements",
+            Value::from_strings(Vec::<String>::new()),
+        ),
+        ("rotation_statements", Value::from_strings(["ALTER ROLE x"])),
+        ("engine", Value::string("postgres")),
+        ("creds_path", Value::string("database/static-creds/r")),
+        ("policy", Value::string("p")),
+        ("database_owner", Value::string("shop_owner")),
+    ] {
+        prior.set(k, v);
+    }
+    let mut config = prior.clone();
+    for k in [
+        "id",
+        "mount",
+        "access",
+        "default_ttl",
+        "max_ttl",
+        "rotation_period",
+        "creation_statements",
+        "revocation_statements",
+        "rotation_statements",
+        "engine",
+        "creds_path",
+        "policy",
+        "database_owner",
+    ] {
+        config.set(k, Value::Null);
+    }
+    config.set("rotation_period", Value::Null);
+    // Terraform's proposed new state: the prior value where the configuration is null
+    // on an optional+computed attribute.
+    let mut proposed = config.clone();
+    for a in &schema.block.attributes {
+        if a.computed && config.get(&a.name).is_null() {
+            proposed.set(&a.name, prior.get(&a.name).clone());
+        }
+    }
+    let (planned, replace) = tfplugin::server::plan_attributes(&schema, &prior, &proposed, &config);
+    assert!(replace.is_empty());
+    let mut plan = test_plan(&prior, &config, planned);
+    super::plan::ttls(&mut plan);
+    assert!(!plan.diags.has_errors(), "{:?}", plan.diags);
+    for k in ["default_ttl", "max_ttl", "rotation_period"] {
+        assert_eq!(plan.planned.get(k), prior.get(k), "{k}");
+    }
+    let Some(config_view) = config.to_model::<PlanView>().ok() else {
+        panic!("config decodes");
+    };
+    assert!(
+        ttl_problems(&config_view).is_empty(),
+        "validate refuses nothing"
+    );
 }
