@@ -22,6 +22,26 @@ fn is_test_file(p: &Path) -> bool {
             .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "testing")))
 }
 
+/// The files of the modules a file declares as test-only (`#[cfg(test)]` on the line
+/// before `mod name;`): `name.rs` or `name/**` in the declaring module's directory.
+fn test_modules_declared_in(file: &Path, text: &str) -> Vec<PathBuf> {
+    let Some(parent) = file.parent() else {
+        return Vec::new();
+    };
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let dir = match stem {
+        "mod" | "lib" | "main" => parent.to_path_buf(),
+        _ => parent.join(stem),
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0] == "#[cfg(test)]")
+        .filter_map(|w| w[1].strip_prefix("mod ")?.strip_suffix(';'))
+        .flat_map(|name| [dir.join(format!("{name}.rs")), dir.join(name)])
+        .collect()
+}
+
 /// Every `.rs` file under `dir`.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -54,8 +74,17 @@ fn no_unwrap_or_expect_outside_tests() {
         rust_files(&root, &mut files);
     }
     assert!(files.len() > 50, "found only {} source files", files.len());
+    let mut test_modules = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        test_modules.extend(test_modules_declared_in(f, &text));
+    }
+    let declared_test = |f: &Path| test_modules.iter().any(|t| f.starts_with(t));
     let mut offences = Vec::new();
-    for f in files.iter().filter(|f| !is_test_file(f)) {
+    for f in files
+        .iter()
+        .filter(|f| !is_test_file(f) && !declared_test(f))
+    {
         let text = std::fs::read_to_string(f).unwrap_or_default();
         for (line, code) in panicking_lines(&text) {
             offences.push(format!("{}:{line}: {code}", f.display()));
@@ -85,4 +114,19 @@ fn test_files_are_told_apart_from_code() {
         "crates/tfplugin/src/testing/mod.rs"
     )));
     assert!(!is_test_file(Path::new("src/resources/x/decide.rs")));
+}
+
+#[test]
+fn modules_declared_test_only_are_found_beside_their_declaration() {
+    let text = "mod a;\n#[cfg(test)]\nmod probe;\n#[cfg(test)]\nmod tests {\n}\n";
+    let found = test_modules_declared_in(Path::new("src/backends/mod.rs"), text);
+    assert_eq!(
+        found,
+        vec![
+            PathBuf::from("src/backends/probe.rs"),
+            PathBuf::from("src/backends/probe")
+        ]
+    );
+    let found = test_modules_declared_in(Path::new("src/backends/redis.rs"), text);
+    assert_eq!(found[0], PathBuf::from("src/backends/redis/probe.rs"));
 }
