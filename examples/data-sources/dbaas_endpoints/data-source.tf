@@ -4,7 +4,9 @@
 data "dbaas_endpoints" "this" {}
 
 # Hand these to the app, for example in a Kubernetes ConfigMap. `postgres_host` and
-# `postgres_port` are PgBouncer's: apps never connect to the primary directly.
+# `postgres_port` are PgBouncer's when the provider has a `pgbouncer` block (apps never
+# connect to the primary directly), else the primary's: the same rule the databases'
+# `host` and `port` follow.
 output "app_endpoints" {
   value = {
     postgres = "${data.dbaas_endpoints.this.postgres_host}:${data.dbaas_endpoints.this.postgres_port}"

@@ -36,7 +36,7 @@ provider "dbaas" {
   redis {
     host                = "redis.dbaas.svc.cluster.local"
     password_vault_path = "secret/data/redis/admin"
-    tls                 = true
+    tls                 = "verify_identity"
     ca_cert_file        = "/etc/platform-ca/ca.crt"
   }
 

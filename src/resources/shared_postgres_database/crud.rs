@@ -130,7 +130,7 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             Err(_) if prior.deletion_protection => {
                 return Err(DestroyRefusal::Protected { name: name.into() }.error())
             }
-            Err(e) => return Err(Error::new("Cannot reach PostgreSQL", e.to_string())),
+            Err(e) => return Err(e).or_reach("PostgreSQL"),
         };
         let cannot = cannot_drop(name);
         let (database, roles) = destroy_facts(pg, &spec, &private).await.or_diag(&cannot)?;
