@@ -325,7 +325,8 @@ async fn destroys_and_replacements_are_asked_at_plan() {
         |name: &str, size: i64| obj(&[("name", Value::string(name)), ("size", Value::int(size))]);
     let (a, null) = (thing("a", 1), Value::Null);
     // (situation, prior, proposed/config, prior private, configured, refusal expected)
-    let rows: [(&str, &Value, Value, &[u8], bool, Option<&str>); 8] = [
+    type Row<'a> = (&'a str, &'a Value, Value, &'a [u8], bool, Option<&'a str>);
+    let rows: [Row; 8] = [
         (
             "destroy_of_a_kept_object_is_refused",
             &a,
