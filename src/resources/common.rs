@@ -355,6 +355,25 @@ mod tests {
     /// refusal must hold.
     type IdRow<'a, T> = (&'a str, &'a str, Result<T, &'a [&'a str]>);
 
+    /// Checks each row's id against `parse`: the parsed value, or a refusal holding
+    /// every listed word.
+    fn check_id_rows<'a, T: PartialEq + std::fmt::Debug>(
+        rows: &[IdRow<'a, T>],
+        parse: impl Fn(&'a str) -> Result<T, String>,
+    ) {
+        for (situation, id, want) in rows {
+            match (parse(id), want) {
+                (Ok(got), Ok(w)) => assert_eq!(&got, w, "{situation}"),
+                (Err(e), Err(words)) => {
+                    for w in *words {
+                        assert!(e.contains(w), "{situation}: {e:?} lacks {w:?}");
+                    }
+                }
+                (got, want) => panic!("{situation}: {id:?} gave {got:?}, expected {want:?}"),
+            }
+        }
+    }
+
     /// One row per way a user writes a rotation role's import id: what it names, or the
     /// words the refusal must hold.
     #[test]
@@ -437,17 +456,7 @@ mod tests {
                 Err(&["the name in", "must not be empty"]),
             ),
         ];
-        for (situation, id, want) in rows {
-            match (parse_role_import_id(id), want) {
-                (got, Ok(w)) => assert_eq!(got, Ok(*w), "{situation}"),
-                (Err(e), Err(words)) => {
-                    for w in *words {
-                        assert!(e.contains(w), "{situation}: {e:?} lacks {w:?}");
-                    }
-                }
-                (got, Err(_)) => panic!("{situation}: {id:?} must be refused, got {got:?}"),
-            }
-        }
+        check_id_rows(rows, parse_role_import_id);
     }
 
     /// One row per way a user writes a connection's import id.
@@ -497,17 +506,7 @@ mod tests {
             ),
             ("bad_name", "database/config/a.b", Err(&["the name in"])),
         ];
-        for (situation, id, want) in rows {
-            match (parse_connection_import_id(id), want) {
-                (got, Ok(w)) => assert_eq!(got, Ok(*w), "{situation}"),
-                (Err(e), Err(words)) => {
-                    for w in *words {
-                        assert!(e.contains(w), "{situation}: {e:?} lacks {w:?}");
-                    }
-                }
-                (got, Err(_)) => panic!("{situation}: {id:?} must be refused, got {got:?}"),
-            }
-        }
+        check_id_rows(rows, parse_connection_import_id);
     }
 
     /// One row per stored shape a list-to-set upgrade meets.
