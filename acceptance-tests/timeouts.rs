@@ -8,17 +8,31 @@
 use std::time::{Duration, Instant};
 
 use crate::fixture::{
-    apply_clean, apply_in_place, each_terraform, flat, points_at, tagged, Cleanup, PGDB,
+    apply_clean, apply_in_place, create_login, each_terraform, flat, points_at, tagged, Cleanup,
+    PGDB,
 };
-use crate::harness::{provider_block, psql_admin, stack, Workdir};
+use crate::harness::{pgbouncer_admin, provider_block, psql_admin, stack, Workdir};
 use crate::interrupt::Forwarder;
 
 /// The dev stack's provider block with PgBouncer's first admin host reached through
 /// `port` (the others as they are).
 fn provider_through_admin_host(port: u16) -> String {
-    let hosts = stack("DBAAS_PGBOUNCER_ADMIN_HOSTS");
-    let mut hosts: Vec<String> = hosts.split(',').map(str::to_string).collect();
-    hosts[0] = format!("127.0.0.1:{port}");
+    provider_through_admin_host_at(0, port)
+}
+
+/// The dev stack's PgBouncer admin hosts (`host:port`).
+fn admin_hosts() -> Vec<String> {
+    stack("DBAAS_PGBOUNCER_ADMIN_HOSTS")
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The dev stack's provider block with PgBouncer's admin host number `idx` reached
+/// through `port` (the others as they are).
+fn provider_through_admin_host_at(idx: usize, port: u16) -> String {
+    let mut hosts = admin_hosts();
+    hosts[idx] = format!("127.0.0.1:{port}");
     let list = hosts
         .iter()
         .map(|h| format!("{h:?}"))
@@ -144,4 +158,73 @@ fn a_timeout_that_is_not_a_duration_is_refused_by_validate() {
         );
         assert!(points_at(&out, "delete"), "at timeouts.delete\n{out}");
     }
+}
+
+/// A destroy stopped by its deadline after PgBouncer's `KILL` went through on some
+/// replicas and hung on the last one: the database is kept, so no replica may be left
+/// holding it paused (its clients would wait until the next destroy); `RESUME` is not
+/// cut short by the deadline.
+#[test]
+fn a_destroy_stopped_by_its_deadline_after_kill_leaves_no_replica_paused() {
+    for tf in each_terraform() {
+        let [name] = tagged(&tf, ["i21rs"]);
+        let mut guard = Cleanup::tenants(&[&name]);
+        let hosts = admin_hosts();
+        let last = hosts.len() - 1;
+        assert!(last >= 1, "the dev stack runs several PgBouncer replicas");
+        let replica = Forwarder::frozen(hosts[last].clone());
+        replica.thaw();
+        let provider = provider_through_admin_host_at(last, replica.port);
+        let w = Workdir::new(
+            &tf,
+            &format!("{provider}\n{}", database_with_delete_timeout(&name, "3s")),
+        );
+        apply_clean(&w, "the create with timeouts");
+        // A client through the first replica, so that PgBouncer knows the database.
+        let login = format!("{name}_app");
+        let group = format!("{name}_readwrite");
+        create_login(&mut guard, &login, "app-pass-1", Some(&group));
+        let pooled = pgbouncer_reaches(&hosts[0], &name, &login);
+        assert!(
+            pooled.is_ok(),
+            "the database is reachable first: {pooled:?}"
+        );
+
+        replica.freeze();
+        let run = w.destroy();
+        let out = run.all();
+        assert_ne!(run.code, 0, "the destroy fails at its timeout\n{out}");
+        assert!(
+            flat(&out).contains("did not finish within 3s"),
+            "the error names the deadline\n{out}"
+        );
+        assert!(database_exists(&name), "the database is kept");
+        for host in &hosts[..last] {
+            let port = host.rsplit(':').next().expect("host:port");
+            let rows = pgbouncer_admin(port, "SHOW DATABASES").expect("SHOW DATABASES");
+            for row in rows.iter().filter(|r| r.get("name") == Some(&name)) {
+                assert_eq!(
+                    row.get("paused").map(String::as_str),
+                    Some("0"),
+                    "{name} left paused on PgBouncer {host} after the deadline: {row:?}\n{out}"
+                );
+            }
+        }
+        let after = pgbouncer_reaches(&hosts[0], &name, &login);
+        assert!(
+            after.is_ok(),
+            "clients reach the kept database again: {after:?}"
+        );
+
+        replica.thaw();
+        w.destroy().ok();
+        assert!(!database_exists(&name), "the second destroy dropped it");
+    }
+}
+
+/// Whether `login` (password `app-pass-1`) reaches database `name` through the PgBouncer
+/// whose admin console is `admin_host` (the same port serves clients).
+fn pgbouncer_reaches(admin_host: &str, name: &str, login: &str) -> Result<String, String> {
+    let port = admin_host.rsplit(':').next().unwrap_or_default();
+    crate::harness::psql(name, login, "app-pass-1", port, "SELECT 1")
 }
