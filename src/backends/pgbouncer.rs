@@ -175,6 +175,31 @@ impl PgBouncerAdmin {
         })
     }
 
+    /// Runs one admin command on replica `idx` that Ctrl-C and a `timeouts` deadline do
+    /// not cut short (`RESUME`: a destroy stopped after `KILL` must not leave the kept
+    /// database paused), bounded instead by twice `pgbouncer.connect_timeout`.
+    fn run_to_the_end<'a>(
+        &'a self,
+        idx: usize,
+        command: &'a str,
+    ) -> crate::backends::BoxFut<'a, Result<Vec<PgRow>, PgBouncerError>> {
+        Box::pin(async move {
+            let within = self.connect_timeout * 2;
+            tokio::time::timeout(within, self.run_once(idx, command))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PgBouncerError {
+                        host: self.hosts[idx].0.clone(),
+                        port: self.hosts[idx].1,
+                        message: format!(
+                            "`{command}` had no answer within {} s (twice pgbouncer.connect_timeout)",
+                            within.as_secs()
+                        ),
+                    })
+                })
+        })
+    }
+
     /// Runs one admin command on replica `idx` over its kept-open connection (one per
     /// admin host per process: logins cost far more than commands), reconnecting once
     /// if the connection went away.
@@ -270,7 +295,12 @@ impl PgBouncerAdmin {
             };
             let mut errors = Vec::new();
             for idx in 0..self.hosts.len() {
-                if let Err(e) = self.run(idx, &command).await {
+                let done = if verb == crate::enums::PgBouncerVerb::Resume {
+                    self.run_to_the_end(idx, &command).await
+                } else {
+                    self.run(idx, &command).await
+                };
+                if let Err(e) = done {
                     let benign = e.message.contains("no such database")
                         || e.message.contains("is not paused")
                         || e.message.contains("already");
