@@ -184,7 +184,7 @@ fn a_destroy_stopped_by_its_deadline_after_kill_leaves_no_replica_paused() {
         let login = format!("{name}_app");
         let group = format!("{name}_readwrite");
         create_login(&mut guard, &login, "app-pass-1", Some(&group));
-        let pooled = pgbouncer_reaches(&hosts[0], &name, &login);
+        let pooled = pgbouncer_reaches_soon(&hosts[0], &name, &login);
         assert!(
             pooled.is_ok(),
             "the database is reachable first: {pooled:?}"
@@ -227,4 +227,19 @@ fn a_destroy_stopped_by_its_deadline_after_kill_leaves_no_replica_paused() {
 fn pgbouncer_reaches(admin_host: &str, name: &str, login: &str) -> Result<String, String> {
     let port = admin_host.rsplit(':').next().unwrap_or_default();
     crate::harness::psql(name, login, "app-pass-1", port, "SELECT 1")
+}
+
+/// [`pgbouncer_reaches`], waiting out PgBouncer's `server_login_retry` (15 s) when an
+/// earlier run's database of the same name left its pool's last server login failed.
+fn pgbouncer_reaches_soon(admin_host: &str, name: &str, login: &str) -> Result<String, String> {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = pgbouncer_reaches(admin_host, name, login);
+        match &got {
+            Err(e) if e.contains("server_login_retry") && Instant::now() < until => {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            _ => return got,
+        }
+    }
 }
