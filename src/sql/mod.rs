@@ -10,12 +10,14 @@
 //! transaction), never two statements joined with `;` ([`batch`]).
 
 pub mod batch;
+pub mod database_config;
 pub mod mysql;
 pub mod postgres;
 pub mod qualified;
 pub mod vault;
 
 pub use batch::{Batch, Script, Unit};
+pub use database_config::*;
 pub use mysql::*;
 pub use postgres::*;
 pub use vault::*;
