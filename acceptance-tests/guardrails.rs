@@ -14,10 +14,10 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::fixture::{
-    apply_clean, apply_in_place, assert_refused_at_plan, config, create_login, each_terraform,
-    ident, issue_creds, lit, my_lit, mysql_admin, mysql_as, name_of, one_resource,
-    pg_admin as admin, pgb_port, plan_diff, resource, tagged, wait_until, Cleanup, MysqlSession,
-    Stack, MYDB, PGDB, RNS, ROLE,
+    apply_clean, apply_in_place, assert_refused_at_plan, config, connection, create_login,
+    each_terraform, ident, issue_creds, lit, my_lit, mysql_admin, mysql_as, name_of, one_resource,
+    pg_admin as admin, pg_database, pgb_port, plan_diff, resource, role, tagged, wait_until,
+    Cleanup, MysqlSession, Stack, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{psql, psql_command, stack, vault_get, version_tag, Workdir};
 
@@ -329,20 +329,19 @@ fn guardrails_vault_postgres_logins_carry_the_connection_limit() {
         let _ = held.wait();
 
         // Changed in place; a new login carries the new limit.
-        g.w.write(&config(
-            &Stack::default()
-                .database("db", &db)
-                .connection("pg", &conn, "postgres", "")
-                .role(
-                    "app",
-                    &app,
-                    "pg",
-                    &name_of(PGDB, "db"),
-                    "  connection_limit = 3\n",
-                )
-                .body()
-                .to_string(),
-        ));
+        // (Plain HCL: a second Stack's guard would drop everything when it goes.)
+        g.w.write(&config(&format!(
+            "{}{}{}",
+            pg_database("db", &db),
+            connection("pg", &conn, "postgres", ""),
+            role(
+                "app",
+                &app,
+                "pg",
+                &name_of(PGDB, "db"),
+                "  connection_limit = 3\n"
+            ),
+        )));
         apply_in_place(
             &g.w,
             &["creation_statements", "connection_limit"],
