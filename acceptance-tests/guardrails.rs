@@ -327,6 +327,28 @@ fn guardrails_vault_postgres_logins_carry_the_connection_limit() {
         assert!(err.contains("too many connections for role"), "{err}");
         let _ = held.kill();
         let _ = held.wait();
+        // The login cannot lift its own limit (nor can the owner role it acts as). (The
+        // held backend sleeps on after its client is gone: ended here.)
+        admin(
+            "postgres",
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = {}",
+                lit(&c.username)
+            ),
+        );
+        assert!(
+            wait_until(Duration::from_secs(10), || sessions_of(&c.username) == "0"),
+            "the held session did not end"
+        );
+        let err = psql(
+            &db,
+            &c.username,
+            &c.password,
+            &stack("PGPORT"),
+            &format!("ALTER ROLE {} CONNECTION LIMIT -1", ident(&c.username)),
+        )
+        .expect_err("a login must not lift its own CONNECTION LIMIT");
+        assert!(err.contains("permission denied"), "{err}");
 
         // Changed in place; a new login carries the new limit.
         // (Plain HCL: a second Stack's guard would drop everything when it goes.)
@@ -406,6 +428,23 @@ fn guardrails_vault_mysql_logins_carry_max_user_connections() {
             .expect_err("a second session must exceed MAX_USER_CONNECTIONS 1");
         assert!(err.contains("max_user_connections"), "{err}");
         drop(_held);
+        // The login cannot lift its own limit.
+        let lift = format!(
+            "ALTER USER {}@'%' WITH MAX_USER_CONNECTIONS 0",
+            my_lit(&c.username)
+        );
+        let mut lifted = Err(String::new());
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                lifted = mysql_as(&c.username, &c.password, Some(&db), &lift);
+                !lifted
+                    .as_ref()
+                    .is_err_and(|e| e.contains("max_user_connections"))
+            }),
+            "the held session did not end"
+        );
+        let err = lifted.expect_err("a login must not lift its own MAX_USER_CONNECTIONS");
+        assert!(err.contains("denied") || err.contains("privilege"), "{err}");
 
         let addr = format!("{ROLE}.app");
         g.w.state_rm(&[&addr]).ok();
