@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use crate::fixture::{
     apply_clean, apply_in_place, assert_refused_at_plan, config, connection, create_login,
-    each_terraform, ident, issue_creds, lit, my_lit, mysql_admin, mysql_as, name_of, one_resource,
-    pg_admin as admin, pg_database, pgb_port, plan_diff, resource, role, tagged, wait_until,
-    Cleanup, MysqlSession, Stack, MYDB, PGDB, RNS, ROLE,
+    each_terraform, flat, ident, issue_creds, lit, my_lit, mysql_admin, mysql_as, name_of,
+    one_resource, pg_admin as admin, pg_database, pgb_port, plan_diff, points_at, resource, role,
+    tagged, wait_until, Cleanup, MysqlSession, Stack, MYDB, PGDB, RNS, ROLE,
 };
 use crate::harness::{psql, psql_command, stack, vault_get, version_tag, Workdir};
 
@@ -190,6 +190,38 @@ fn guardrails_postgres_settings_outside_the_allowlist_are_refused_at_plan() {
             ),
             "0",
             "nothing created"
+        );
+
+        // A value only the server can judge: refused at apply, at the setting, and the
+        // half-made database removed.
+        let w = one_resource(
+            &tf,
+            PGDB,
+            &db,
+            &format!(
+                "  deletion_protection = false\n{}",
+                settings_line(&[("work_mem", "lots")])
+            ),
+        );
+        let all = w.apply().failed().all();
+        assert!(
+            flat(&all).contains("invalid value for parameter \"work_mem\""),
+            "{all}"
+        );
+        assert!(
+            points_at(&all, "settings"),
+            "must point at settings:\n{all}"
+        );
+        assert_eq!(
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FROM pg_database WHERE datname = {}",
+                    lit(&db)
+                )
+            ),
+            "0",
+            "the failed create removed its database"
         );
     }
 }

@@ -14,6 +14,7 @@ use super::execute::{
     drop_everything, extension_statements, read_back, read_facts, remove_failed_create, resume,
     settings_update, settled_for_update, template_refusal, Dropped, ReadBack,
 };
+use super::settings::apply_error;
 use super::{auth_user, endpoint, Model, SharedPostgresDatabase, Spec};
 use crate::backends::postgres::Postgres;
 use crate::backends::Backends;
@@ -44,7 +45,8 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let mut made_database = false;
         let built = build_database(pg, &spec, auth.as_deref(), step.resume, &mut made_database);
         if let Err(e) = built.await {
-            let error = Error::new(cannot, e.to_string());
+            let (code, detail) = (e.code.as_deref(), e.to_string());
+            let error = apply_error(&spec.settings, &cannot, code, &e.message, detail);
             return Err(failed_create(ctx, pg, &planned, &spec, made_database, error).await);
         }
         ctx.private = created_private(&spec.roles).to_bytes();
@@ -102,7 +104,10 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let (mut admin, mut inside) = update_statements(&prior, &spec, &auth, &create, &before);
         let settings = settings_update(pg, &spec.name, &prior.settings, &planned.settings);
         admin.extend(settings.await.or_diag(&cannot)?);
-        pg.exec_all(&admin).await.or_diag(&cannot)?;
+        if let Err(e) = pg.exec_all(&admin).await {
+            let (code, detail) = (e.code.as_deref(), e.to_string());
+            return Err(apply_error(&spec.settings, &cannot, code, &e.message, detail).into());
+        }
         if spec.extensions.is_some() {
             let fresh_schema = create.contains(sql::EXTENSION_SCHEMA);
             let install = extension_statements(pg, &spec, &added, fresh_schema).await;

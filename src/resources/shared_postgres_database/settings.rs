@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tfplugin::{AttributePath, Diagnostics, Known};
+use tfplugin::{AttributePath, Diagnostics, Error, Known};
 
 use crate::sql;
 
@@ -135,5 +135,40 @@ pub(super) fn update_baseline(
     match catalog {
         Some(found) => Known::Value(found),
         None => prior.clone(),
+    }
+}
+
+/// The configured setting a server error refuses the value of (SQLSTATE 22023,
+/// `invalid value for parameter "work_mem": "lots"`), if any.
+pub(super) fn refused_setting<'a>(
+    code: Option<&str>,
+    message: &str,
+    configured: &'a Settings,
+) -> Option<&'a str> {
+    if code != Some("22023") {
+        return None;
+    }
+    configured
+        .keys()
+        .map(String::as_str)
+        .find(|name| message.contains(&format!("parameter \"{name}\"")))
+}
+
+/// A failed apply's error: at `settings["<name>"]` when the server refused that
+/// setting's value, else under `cannot`; `detail` is the server's error.
+pub(super) fn apply_error(
+    configured: &Settings,
+    cannot: &str,
+    code: Option<&str>,
+    message: &str,
+    detail: String,
+) -> Error {
+    match refused_setting(code, message, configured) {
+        Some(name) => Error::at(
+            AttributePath::attr("settings").key(name),
+            cannot,
+            format!("{detail}\nPostgreSQL refused the value of {name:?}: write it as PostgreSQL takes it (e.g. \"30s\", \"64MB\")."),
+        ),
+        None => Error::new(cannot, detail),
     }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::resources::shared_postgres_database::settings::{
-    check_setting, check_settings, from_catalog, planned_when_unset, settings_statements,
-    update_baseline, ConfigSettings, Settings,
+    apply_error, check_setting, check_settings, from_catalog, planned_when_unset,
+    settings_statements, update_baseline, ConfigSettings, Settings,
 };
 
 fn map(pairs: &[(&str, &str)]) -> Settings {
@@ -261,4 +261,38 @@ fn an_update_starts_from_the_catalog_when_it_manages_settings() {
         ],
         "the first apply of a map also resets what it leaves out"
     );
+}
+
+#[test]
+fn a_value_the_server_refuses_is_reported_at_its_setting() {
+    let configured = map(&[("work_mem", "lots"), ("statement_timeout", "30s")]);
+    let refused = "invalid value for parameter \"work_mem\": \"lots\"";
+    for (situation, code, message, at) in [
+        (
+            "invalid value of a configured setting",
+            Some("22023"),
+            refused,
+            Some(AttributePath::attr("settings").key("work_mem")),
+        ),
+        ("another error", Some("42501"), "permission denied", None),
+        ("no SQLSTATE (connection lost)", None, refused, None),
+        (
+            "a setting not configured",
+            Some("22023"),
+            "invalid value for parameter \"lock_timeout\": \"x\"",
+            None,
+        ),
+    ] {
+        let e = apply_error(
+            &configured,
+            "Cannot update database \"shop\"",
+            code,
+            message,
+            message.to_string(),
+        );
+        let d = &e.diagnostics()[0];
+        assert_eq!(d.attribute, at, "{situation}");
+        assert_eq!(d.summary, "Cannot update database \"shop\"", "{situation}");
+        assert!(d.detail.contains(message), "{situation}");
+    }
 }
