@@ -11,6 +11,7 @@ mod demo;
 mod ephemeral;
 mod error_texts;
 mod foundation;
+mod guardrails;
 mod guides;
 mod hostile_config;
 mod hostile_destroy;

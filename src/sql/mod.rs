@@ -10,15 +10,19 @@
 //! transaction), never two statements joined with `;` ([`batch`]).
 
 pub mod batch;
+pub mod database_config;
 pub mod mysql;
 pub mod postgres;
 pub mod qualified;
 pub mod vault;
+pub mod vault_limits;
 
 pub use batch::{Batch, Script, Unit};
+pub use database_config::*;
 pub use mysql::*;
 pub use postgres::*;
 pub use vault::*;
+pub use vault_limits::*;
 
 /// A name or value that cannot be quoted: PostgreSQL and MySQL reject NUL in
 /// identifiers and literals, and dropping it would act on another name than the one given.

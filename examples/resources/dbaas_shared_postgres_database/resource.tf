@@ -18,6 +18,21 @@ resource "dbaas_shared_postgres_database" "shop_preview" {
   deletion_protection = false
 }
 
+# Noisy-neighbour guardrails: every session in the database starts with these limits
+# (ALTER DATABASE ... SET, through PgBouncer too). Only the allowlisted names are
+# accepted; removing one resets it. Per-database PgBouncer pool sizes are the platform's
+# (see the platform prerequisites guide).
+resource "dbaas_shared_postgres_database" "reports" {
+  name = "reports"
+  settings = {
+    statement_timeout                   = "30s"
+    idle_in_transaction_session_timeout = "60s"
+    lock_timeout                        = "5s"
+    work_mem                            = "16MB"
+    temp_file_limit                     = "2GB"
+  }
+}
+
 # Where the app connects: PgBouncer, never the primary.
 output "shop_postgres" {
   value = {

@@ -31,6 +31,16 @@ resource "dbaas_vault_rotation_role" "shop_reporting" {
   max_ttl     = 14400
 }
 
+# A batch job's logins, each allowed at most 5 sessions at once (CONNECTION LIMIT 5 on
+# every login Vault issues), so a runaway worker pool cannot take the database's share.
+resource "dbaas_vault_rotation_role" "shop_batch" {
+  name             = "postgres-shop-batch"
+  connection       = dbaas_vault_database_connection.postgres.name
+  database         = dbaas_shared_postgres_database.shop.name
+  access           = "readwrite"
+  connection_limit = 5
+}
+
 # Static: an existing login (made outside Vault) whose password Vault rotates daily.
 resource "dbaas_vault_rotation_role" "shop_legacy" {
   name            = "postgres-shop-legacy"

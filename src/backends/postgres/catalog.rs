@@ -266,6 +266,20 @@ impl Postgres {
         })
     }
 
+    /// The `name=value` entries set on database `name` for every role (issue 22).
+    pub fn database_config<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFut<'a, Result<Vec<String>, PgError>> {
+        self.interruptible(async move {
+            sqlx::query_scalar(crate::sql::DATABASE_CONFIG)
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// The roles among `names` that exist, sorted.
     pub fn existing_roles<'a>(
         &'a self,

@@ -16,12 +16,18 @@ use crate::enums::SslMode;
 /// planted operator or function is ever found), whom the admin acts as (`role`), which
 /// libraries its session loads (`local_preload_libraries`: a missing one would refuse
 /// the admin's connection) or whether it may write (`default_transaction_read_only`).
-/// Values hold no spaces (the server splits the option string on whitespace).
+/// Nor its time limits (issue 22): a tenant's own `ALTER DATABASE ... SET
+/// statement_timeout = '1ms'` (or a configured `settings` guardrail) must not cancel the
+/// admin's work inside that database (extensions, `DROP OWNED` for another tenant's
+/// destroy). Values hold no spaces (the server splits the option string on whitespace).
 pub const ADMIN_SESSION_SETTINGS: &[(&str, &str)] = &[
     ("search_path", "pg_catalog,pg_temp"),
     ("role", "none"),
     ("local_preload_libraries", ""),
     ("default_transaction_read_only", "off"),
+    ("statement_timeout", "0"),
+    ("lock_timeout", "0"),
+    ("idle_in_transaction_session_timeout", "0"),
 ];
 
 /// Connect options for an admin session on `s` as `username`: TLS applied and

@@ -35,6 +35,14 @@ fn admin_sessions_pin_search_path_and_role_at_start_up() {
         sent.contains("-c default_transaction_read_only=off"),
         "{sent}"
     );
+    // Issue 22: a tenant's database defaults never time out the admin's work there.
+    for limit in [
+        "statement_timeout",
+        "lock_timeout",
+        "idle_in_transaction_session_timeout",
+    ] {
+        assert!(sent.contains(&format!("-c {limit}=0")), "{sent}");
+    }
     // No value holds whitespace: the server splits the option string on it.
     for (_, v) in ADMIN_SESSION_SETTINGS {
         assert!(!v.contains(char::is_whitespace), "{v}");

@@ -12,8 +12,9 @@ use super::decide::{
 use super::execute::{
     admin_schemas, build_database, change_owner, create_facts, create_roles, destroy_facts, drain,
     drop_everything, extension_statements, read_back, read_facts, remove_failed_create, resume,
-    settled_for_update, template_refusal, Dropped, ReadBack,
+    settings_update, settled_for_update, template_refusal, Dropped, ReadBack,
 };
+use super::settings::apply_error;
 use super::{auth_user, endpoint, Model, SharedPostgresDatabase, Spec};
 use crate::backends::postgres::Postgres;
 use crate::backends::Backends;
@@ -44,7 +45,8 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let mut made_database = false;
         let built = build_database(pg, &spec, auth.as_deref(), step.resume, &mut made_database);
         if let Err(e) = built.await {
-            let error = Error::new(cannot, e.to_string());
+            let (code, detail) = (e.code.as_deref(), e.to_string());
+            let error = apply_error(&spec.settings, &cannot, code, &e.message, detail);
             return Err(failed_create(ctx, pg, &planned, &spec, made_database, error).await);
         }
         ctx.private = created_private(&spec.roles).to_bytes();
@@ -66,8 +68,8 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
     async fn read(&self, ctx: &mut Ctx<'_>, model: Model) -> Result<Option<Model>, Error> {
         let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
         let private = Private::parse(&ctx.private);
-        let managed_extensions = !model.extensions.is_null();
-        let facts = read_facts(pg, &model.name, managed_extensions, &private).await?;
+        let managed = (!model.extensions.is_null(), !model.settings.is_null());
+        let facts = read_facts(pg, &model.name, managed, &private).await?;
         match decide_read(&model, &private, facts, &endpoint(ctx)) {
             ReadOutcome::Gone => Ok(None),
             ReadOutcome::Present { state, private } => {
@@ -99,8 +101,13 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             .or_diag(&cannot)?
             .map_err(|r| Error::at_attr(r.attr, "Schema open to the tenant", r.why))?;
         update_owner(ctx, pg, &prior, &spec, &cannot).await?;
-        let (admin, mut inside) = update_statements(&prior, &spec, &auth, &create, &before);
-        pg.exec_all(&admin).await.or_diag(&cannot)?;
+        let (mut admin, mut inside) = update_statements(&prior, &spec, &auth, &create, &before);
+        let settings = settings_update(pg, &spec.name, &prior.settings, &planned.settings);
+        admin.extend(settings.await.or_diag(&cannot)?);
+        if let Err(e) = pg.exec_all(&admin).await {
+            let (code, detail) = (e.code.as_deref(), e.to_string());
+            return Err(apply_error(&spec.settings, &cannot, code, &e.message, detail).into());
+        }
         if spec.extensions.is_some() {
             let fresh_schema = create.contains(sql::EXTENSION_SCHEMA);
             let install = extension_statements(pg, &spec, &added, fresh_schema).await;

@@ -310,6 +310,7 @@ pub(super) fn partial_state(endpoint: &Endpoint, planned: &Model, spec: &Spec) -
         lc_collate: unknown_as_null(&planned.lc_collate),
         lc_ctype: unknown_as_null(&planned.lc_ctype),
         extensions: unknown_as_null(&planned.extensions),
+        settings: unknown_as_null(&planned.settings),
         ..planned.clone()
     }
 }
@@ -329,6 +330,8 @@ pub(super) struct ReadFacts {
     pub settings: Option<DatabaseSettings>,
     /// Installed extensions (read only when managed).
     pub extensions: Option<BTreeSet<String>>,
+    /// Issue 22: the database's `name=value` settings (read only when managed).
+    pub config: Option<Vec<String>>,
     /// The tenant roles found (read only when `created_roles` is unsettled; `None` when
     /// not read or the read failed, which leaves it unsettled).
     pub roles: Option<Vec<RoleFacts>>,
@@ -386,8 +389,12 @@ pub(super) fn decide_read(
         &cur.owner,
         facts.roles.as_deref(),
     );
+    let mut state = state_from(endpoint, model, &cur, facts.extensions);
+    if let Some(entries) = &facts.config {
+        state.settings = Known::Value(super::settings::from_catalog(entries));
+    }
     ReadOutcome::Present {
-        state: Box::new(state_from(endpoint, model, &cur, facts.extensions)),
+        state: Box::new(state),
         private: (settled != *private).then_some(settled),
     }
 }

@@ -12,6 +12,7 @@ use super::decide::{
     template_verdict, wanted_admin_schemas, CreateFacts, OwnerStep, ReadFacts, Round,
     SchemaRefusal,
 };
+use super::settings::{from_catalog, settings_statements, update_baseline, Settings};
 use super::Spec;
 use crate::backends::pgbouncer::PgBouncerAdmin;
 use crate::backends::postgres::{
@@ -101,6 +102,12 @@ pub(super) async fn build_database(
     *made_database = true;
     let mut admin = vec![sql::comment_on_database(&spec.name, sql::DATABASE_CREATING)];
     admin.extend(sql::database_grants(&spec.name, &spec.roles, auth));
+    // Issue 22: the guardrails are in place before anyone can connect.
+    admin.extend(
+        spec.settings
+            .iter()
+            .map(|(k, v)| sql::alter_database_set(&spec.name, k, v)),
+    );
     // PUBLIC has lost CONNECT: only now may anyone connect at all.
     admin.push(sql::open_database(&spec.name));
     pg.exec_all(&admin).await?;
@@ -231,9 +238,10 @@ pub(super) async fn read_back(pg: &Postgres, name: &str, cancel: &Cancel) -> Rea
 pub(super) async fn read_facts(
     pg: &Postgres,
     name: &str,
-    managed_extensions: bool,
+    managed: (bool, bool),
     private: &Private,
 ) -> Result<ReadFacts, Error> {
+    let (managed_extensions, managed_settings) = managed;
     let settings = pg
         .database_settings(name)
         .await
@@ -242,6 +250,7 @@ pub(super) async fn read_facts(
         return Ok(ReadFacts {
             settings,
             extensions: None,
+            config: None,
             roles: None,
         });
     };
@@ -251,6 +260,14 @@ pub(super) async fn read_facts(
             pg.installed_extensions(name)
                 .await
                 .or_diag(format!("Cannot read extensions of {name:?}"))?,
+        ),
+        false => None,
+    };
+    let config = match managed_settings {
+        true => Some(
+            pg.database_config(name)
+                .await
+                .or_diag(format!("Cannot read the settings of {name:?}"))?,
         ),
         false => None,
     };
@@ -266,6 +283,7 @@ pub(super) async fn read_facts(
     Ok(ReadFacts {
         settings,
         extensions,
+        config,
         roles,
     })
 }
@@ -424,4 +442,20 @@ async fn revoke_elsewhere(
         revoked.extend(newly);
     }
     Ok(())
+}
+
+/// The `settings` statements of an update (issue 22): against the catalog when the plan
+/// manages settings, else against the prior state ([`update_baseline`]).
+pub(super) async fn settings_update(
+    pg: &Postgres,
+    name: &str,
+    prior: &tfplugin::Known<Settings>,
+    planned: &tfplugin::Known<Settings>,
+) -> Result<Vec<String>, PgError> {
+    let catalog = match planned.is_null() {
+        true => None,
+        false => Some(from_catalog(&pg.database_config(name).await?)),
+    };
+    let baseline = update_baseline(prior, catalog);
+    Ok(settings_statements(name, &baseline, planned))
 }

@@ -6,12 +6,14 @@
 mod crud;
 mod decide;
 mod execute;
+mod settings;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, Diagnostics, Known, Plan, Schema, Type, Validator, Value,
+    Attribute, AttributePath, Block, ClientInfo, Diagnostics, Known, Plan, Schema, Type, Validator,
+    Value,
 };
 
 use crate::backends::Backends;
@@ -40,6 +42,8 @@ pub struct Model {
     pgbouncer_auth: bool,
     host: Known<String>,
     port: Known<i64>,
+    /// Issue 22: `ALTER DATABASE ... SET` guardrails; null: not managed.
+    settings: Known<BTreeMap<String, String>>,
 }
 
 /// What planning looks at in a configuration, prior state or plan (any of it unknown).
@@ -48,6 +52,14 @@ struct PlanView {
     name: Known<String>,
     owner: Known<String>,
     template: Known<String>,
+    /// Issue 22.
+    settings: settings::ConfigSettings,
+}
+
+/// The prior state's `settings`, for planning.
+#[derive(Debug, Deserialize)]
+struct PriorSettings {
+    settings: Known<BTreeMap<String, String>>,
 }
 
 /// The attributes planning may change; the others stay as Terraform planned them.
@@ -57,6 +69,8 @@ struct PlanEdit {
     owner: Option<Known<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     template: Option<Known<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settings: Option<Known<BTreeMap<String, String>>>,
 }
 
 /// What an import fills in; read does the rest.
@@ -67,6 +81,8 @@ struct Imported<'a> {
     template: Option<String>,
     /// Read the installed extensions, so a configuration listing them plans no change.
     extensions: Vec<String>,
+    /// Read the settings too (issue 22).
+    settings: BTreeMap<String, String>,
 }
 
 /// `template` when the configuration leaves it out.
@@ -104,6 +120,8 @@ struct Spec {
     lc_ctype: Option<String>,
     template: String,
     pgbouncer_auth: bool,
+    /// Issue 22: set on the database before it opens.
+    settings: BTreeMap<String, String>,
 }
 
 impl Spec {
@@ -130,6 +148,7 @@ impl Spec {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
             pgbouncer_auth: m.pgbouncer_auth,
+            settings: m.settings.as_option().cloned().unwrap_or_default(),
             name,
         }
     }
@@ -205,7 +224,13 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
             .attr(Attribute::bool("deletion_protection").default(Value::Bool(true)).description("While `true`, the database and its data are kept: a change that forces a replacement is refused at plan, and a destroy too (at plan on Terraform 1.3 and later, at apply on older ones). Set `false` and apply before destroying. A database whose create was cut off before it was complete (tainted, and marked unfinished in the catalog) can be replaced regardless: no tenant could have stored data in it."))
             .attr(Attribute::bool("pgbouncer_auth").default(Value::Bool(true)).description("Install `pgbouncer.get_auth(text)` (SECURITY DEFINER, unexpired roles only) and grant it and CONNECT to PgBouncer's `auth_user`, so logins work through PgBouncer's `auth_query`. The schema `pgbouncer` is created and owned by the provider's admin; one created by anyone else (a tenant, while this was `false`) is refused, naming schema and owner."))
             .attr(Attribute::string("host").computed().use_state_for_unknown().description("Host apps use: the PgBouncer endpoint (`pgbouncer.host`), or the primary when no `pgbouncer` block is configured."))
-            .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use.")),
+            .attr(Attribute::number("port").computed().use_state_for_unknown().description("Port apps use."))
+            .attr(
+                Attribute::typed("settings", Type::map_of(Type::String))
+                    .optional()
+                    .computed()
+                    .description(format!("Noisy-neighbour guardrails: PostgreSQL settings applied to the database with `ALTER DATABASE ... SET`, so every session in it starts with them (through PgBouncer too), e.g. `{{ statement_timeout = \"30s\", work_mem = \"16MB\" }}`. Only these names are accepted (anything else is refused at plan, with this list): {}. Values are written as PostgreSQL takes them and checked by the server at apply. Read back for drift (a change made out of band, or by the tenant's owner, shows and is reverted); removing a name resets it (`ALTER DATABASE ... RESET`), removing the attribute resets every one it set; settings outside the list are left alone. `temp_file_limit` is superuser-only, so a tenant cannot lift it; the others are defaults that a session may still change with `SET` (`statement_timeout` bounds what an app runs, not what a hostile login chooses). The provider's own sessions in the database ignore the time limits. Per-database PgBouncer pool sizes are not set here: see the platform prerequisites guide.", settings::allowed_list())),
+            ),
         )
     }
 
@@ -233,12 +258,30 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
                 }
             }
         }
+        // Issue 22: `settings` left out manages none (resets what the state holds).
+        let prior_settings = match plan.prior.is_null() {
+            true => Known::Null,
+            false => match decode::<PriorSettings>(&mut plan.diags, plan.prior) {
+                Some(p) => p.settings,
+                None => return,
+            },
+        };
+        edit.settings = settings::planned_when_unset(config.settings.is_null(), &prior_settings);
         merge(&mut plan.diags, &mut plan.planned, &edit);
         let name = planned.name.as_option().map_or("", String::as_str);
         if let Known::Value(owner) = owner {
             if owner == format!("{name}_readwrite") || owner == format!("{name}_readonly") {
                 plan.diags.error_at(AttributePath::attr("owner"), "owner collides with a group role", format!("{owner:?} is the name of one of the group roles this resource creates; choose another owner."));
             }
+        }
+    }
+
+    async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
+        let Some(config) = decode::<PlanView>(diags, config) else {
+            return;
+        };
+        for refusal in settings::check_settings(&config.settings) {
+            refusal.report(diags);
         }
     }
 
@@ -340,6 +383,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
             name: id,
             template: None,
             extensions: Vec::new(),
+            settings: BTreeMap::new(),
         };
         merge(&mut ctx.diags, state, &imported);
         // An imported database's roles were not made here: they are adopted, never dropped.

@@ -96,6 +96,9 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applie
     let connection = planned.connection.clone().unwrap_or_default();
     let database = planned.database.clone().unwrap_or_default();
     let engine = engine_of(ctx, &mount, &connection).await?;
+    if engine == Engine::Redis && planned.connection_limit.is_some() {
+        return Err(super::limits::redis_refusal().into());
+    }
     // Issue 19: nothing is written to Vault unless the rules hold, read from the catalog now.
     let view = config.to_model::<PlanView>();
     let custom = view
@@ -134,6 +137,7 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applie
         planned.creation_statements.is_unknown(),
     );
     let generated = namespace_rules(ctx, step, &database, planned.access, generated).await?;
+    let generated = super::limits::limited(engine, generated, planned.connection_limit)?;
     let statements = chosen_statements(&planned, generated);
     let body = role_body(&planned, &connection, engine, &statements);
     let path = role_path(&mount, &planned.name, planned.is_static());
@@ -255,6 +259,7 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         },
         database: None,
         access: None,
+        connection_limit: None,
     };
     let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
         merge(&mut ctx.diags, state, &imported);
@@ -306,6 +311,8 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
                 database_of_statements(ctx, &body["data"]["creation_statements"]).await;
             imported.database = Some(database);
             imported.access = Some(access);
+            imported.connection_limit =
+                super::limits::imported(&body["data"]["creation_statements"]);
         }
         _ => {}
     }

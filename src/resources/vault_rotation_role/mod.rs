@@ -27,6 +27,7 @@ use crate::sql::Access;
 mod crud;
 mod decide;
 mod guard;
+mod limits;
 mod lookup;
 mod plan;
 mod redis;
@@ -64,6 +65,8 @@ pub struct Model {
     creds_path: Known<String>,
     policy: Known<String>,
     database_owner: Known<String>,
+    /// Issue 22: the connection limit of each issued login; null: none.
+    connection_limit: Option<i64>,
 }
 
 impl Model {
@@ -99,6 +102,8 @@ struct PlanView {
     rotation_statements: PlannedStatements,
     engine: Known<String>,
     database_owner: Known<String>,
+    /// Issue 22.
+    connection_limit: Known<Number>,
 }
 
 impl PlanView {
@@ -169,6 +174,9 @@ struct Imported<'a> {
     database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access: Option<Access>,
+    /// Issue 22: read from the creation statements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_limit: Option<i64>,
 }
 
 #[async_trait::async_trait]
@@ -198,7 +206,9 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("engine").computed().use_state_for_unknown().description(format!("Engine of the connection: {}.", Engine::or_list())))
                 .attr(Attribute::string("creds_path").computed().use_state_for_unknown().description("Where apps read credentials: `<mount>/creds/<name>` or `<mount>/static-creds/<name>`."))
                 .attr(Attribute::string("policy").computed().use_state_for_unknown().description("Vault policy HCL granting `read` on `creds_path`."))
-                .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis.")),
+                .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis."))
+                // Issue 22 (guardrails): kept together for the merge.
+                .attr(Attribute::number(limits::ATTR).optional().description("Dynamic roles: the most sessions each login Vault issues may hold at once, written into the statement that creates it (PostgreSQL `CONNECTION LIMIT n`, MySQL/MariaDB `WITH MAX_USER_CONNECTIONS n`), so no login exists without it. Unset: no limit of its own (the database's `connection_limit` still applies). Changing it rewrites the role in place; logins already issued keep the limit they were made with until their lease ends. Refused on static roles, beside custom `creation_statements`, and on Redis (ACL users have no connection limit). Through PgBouncer the limit counts server connections, which PgBouncer shares between its clients.").validate(Validator::int_between(1, 100_000))),
         )
     }
 
@@ -227,6 +237,7 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
         for problem in plan::ttl_problems(&config) {
             problem.report(diags);
         }
+        limits::check(&config, diags);
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {

@@ -60,6 +60,12 @@ pub(super) fn statements_edit(
         let owner = prior.database_owner.as_option();
         let generated =
             generated_statements(engine, database, owner.map(String::as_str), access).ok()?;
+        // Issue 22: with the limit written in (unknown until known; Redis refused at apply).
+        if super::limits::unknown(planned) {
+            return None;
+        }
+        let generated =
+            super::limits::limited(engine, generated, super::limits::planned(planned)).ok()?;
         let values = if planned.is_static() {
             [Vec::new(), Vec::new(), generated.rotation]
         } else {

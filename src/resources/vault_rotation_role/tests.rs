@@ -141,6 +141,7 @@ fn planned(mode: RoleMode) -> Model {
         creds_path: Known::Unknown,
         policy: Known::Unknown,
         database_owner: Known::Unknown,
+        connection_limit: None,
     }
 }
 

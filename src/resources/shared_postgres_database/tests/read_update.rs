@@ -12,6 +12,7 @@ fn facts(settings: Option<DatabaseSettings>) -> ReadFacts {
     ReadFacts {
         settings,
         extensions: None,
+        config: None,
         roles: None,
     }
 }

@@ -1,0 +1,142 @@
+//! Issue 22: the connection limit every login Vault issues carries, written into the
+//! statement that creates it (PostgreSQL `CONNECTION LIMIT n`, MySQL/MariaDB
+//! `WITH MAX_USER_CONNECTIONS n`), so no login ever exists without it; and its read-back
+//! from a role's creation statements (import).
+
+use super::VaultStatements;
+
+/// Which dialect's limit clause a role's statements take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitDialect {
+    /// `CREATE ROLE ... CONNECTION LIMIT n IN ROLE ...`.
+    Postgres,
+    /// `CREATE USER ... IDENTIFIED BY ... WITH MAX_USER_CONNECTIONS n`.
+    Mysql,
+}
+
+/// `statements` whose login-creating statement carries the limit `n`. When no statement
+/// has the generated shape, a separate statement right after the first one sets it
+/// (PostgreSQL runs Vault's creation statements in one transaction).
+pub fn with_connection_limit(
+    dialect: LimitDialect,
+    mut statements: VaultStatements,
+    n: u32,
+) -> VaultStatements {
+    let creation = &mut statements.creation;
+    let placed = creation.iter_mut().any(|s| match dialect {
+        LimitDialect::Postgres if s.starts_with("CREATE ROLE ") => match s.find(" IN ROLE ") {
+            Some(at) => {
+                s.insert_str(at, &format!(" CONNECTION LIMIT {n}"));
+                true
+            }
+            None => false,
+        },
+        LimitDialect::Mysql if s.starts_with("CREATE USER ") => {
+            let body = s.trim_end().trim_end_matches(';').to_string();
+            *s = format!("{body} WITH MAX_USER_CONNECTIONS {n};");
+            true
+        }
+        _ => false,
+    });
+    if !placed {
+        let alter = match dialect {
+            LimitDialect::Postgres => {
+                format!("ALTER ROLE \"{{{{name}}}}\" WITH CONNECTION LIMIT {n};")
+            }
+            LimitDialect::Mysql => {
+                format!("ALTER USER '{{{{name}}}}'@'%' WITH MAX_USER_CONNECTIONS {n};")
+            }
+        };
+        let at = creation.len().min(1);
+        creation.insert(at, alter);
+    }
+    statements
+}
+
+/// The limit a role's creation statements give each login (`CONNECTION LIMIT n` or
+/// `MAX_USER_CONNECTIONS n`), if any.
+pub fn connection_limit_of(creation: &[&str]) -> Option<u32> {
+    creation.iter().find_map(|s| {
+        ["CONNECTION LIMIT ", "MAX_USER_CONNECTIONS "]
+            .iter()
+            .find_map(|k| s.find(k).map(|i| &s[i + k.len()..]))
+            .and_then(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{vault_mysql_statements, vault_postgres_statements, Access};
+
+    #[test]
+    fn the_limit_goes_into_the_statement_that_creates_the_login() {
+        let pg = vault_postgres_statements("shop_readonly", "shop_owner", Access::ReadOnly)
+            .expect("names");
+        let limited = with_connection_limit(LimitDialect::Postgres, pg.clone(), 5);
+        assert_eq!(
+            limited.creation[0],
+            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' CONNECTION LIMIT 5 IN ROLE \"shop_readonly\";"
+        );
+        assert_eq!(limited.creation.len(), pg.creation.len());
+        assert_eq!(limited.revocation, pg.revocation);
+
+        let my = vault_mysql_statements("shop", Access::Owner).expect("names");
+        let limited = with_connection_limit(LimitDialect::Mysql, my.clone(), 2);
+        assert_eq!(
+            limited.creation[0],
+            "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}' WITH MAX_USER_CONNECTIONS 2;"
+        );
+        assert_eq!(limited.creation[1..], my.creation[1..]);
+    }
+
+    #[test]
+    fn statements_of_another_shape_get_a_separate_statement() {
+        let other = VaultStatements {
+            creation: vec!["SELECT make_login('{{name}}', '{{password}}');".into()],
+            ..VaultStatements::default()
+        };
+        for (dialect, want) in [
+            (
+                LimitDialect::Postgres,
+                "ALTER ROLE \"{{name}}\" WITH CONNECTION LIMIT 3;",
+            ),
+            (
+                LimitDialect::Mysql,
+                "ALTER USER '{{name}}'@'%' WITH MAX_USER_CONNECTIONS 3;",
+            ),
+        ] {
+            let got = with_connection_limit(dialect, other.clone(), 3);
+            assert_eq!(got.creation.len(), 2);
+            assert_eq!(got.creation[1], want, "{dialect:?}");
+        }
+    }
+
+    #[test]
+    fn the_limit_reads_back_from_the_statements() {
+        for (situation, creation, want) in [
+            (
+                "postgres",
+                vec!["CREATE ROLE \"{{name}}\" WITH LOGIN CONNECTION LIMIT 12 IN ROLE \"g\";"],
+                Some(12),
+            ),
+            (
+                "mysql",
+                vec!["CREATE USER 'x' IDENTIFIED BY 'y' WITH MAX_USER_CONNECTIONS 4;"],
+                Some(4),
+            ),
+            (
+                "none",
+                vec!["CREATE ROLE \"{{name}}\" WITH LOGIN IN ROLE \"g\";"],
+                None,
+            ),
+            ("no digits", vec!["-- CONNECTION LIMIT x"], None),
+            ("empty", vec![], None),
+        ] {
+            assert_eq!(connection_limit_of(&creation), want, "{situation}");
+        }
+    }
+}
