@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use crate::fixture::{
-    config, each_terraform, flat, name_of, pg_admin, read_creds, redis_admin, role_outputs,
-    tagged, via_pgbouncer, wait_until, Case, Stack, PGDB, RNS,
+    config, each_terraform, flat, name_of, pg_admin, read_creds, redis_admin, role_outputs, tagged,
+    via_pgbouncer, wait_until, Case, Stack, PGDB, RNS,
 };
 use crate::harness::{psql, stack, Workdir};
 
@@ -72,7 +72,10 @@ fn readonly_login_through_the_read_only_endpoint_reads_a_replica() {
         let out = g.w.outputs();
         assert_eq!(out["ro_host"], stack("DBAAS_PGBOUNCER_HOST").as_str());
         assert_eq!(out["ro_port"].as_i64(), ro_port().parse::<i64>().ok());
-        assert_eq!(out["sslmode"], "prefer", "pgbouncer.admin_sslmode's default");
+        assert_eq!(
+            out["sslmode"], "prefer",
+            "pgbouncer.admin_sslmode's default"
+        );
         assert_eq!(out["redis_tls"], "disabled");
 
         let o = read_creds(&format!("database/creds/{owner}"));
@@ -174,7 +177,10 @@ fn lookups_find_another_stacks_objects_by_name_and_refuse_strangers() {
         assert_eq!(out["role_database"], db.as_str());
         assert_eq!(out["role_engine"], "postgres");
         assert_eq!(out["role_host"], stack("DBAAS_PGBOUNCER_HOST").as_str());
-        assert!(reader.w.plan_is_empty(), "a lookup plans nothing after apply");
+        assert!(
+            reader.w.plan_is_empty(),
+            "a lookup plans nothing after apply"
+        );
 
         // Names nobody made, and objects this provider did not make.
         let missing = Workdir::new(
