@@ -150,6 +150,7 @@ fn lookups_find_another_stacks_objects_by_name_and_refuse_strangers() {
             .guard(|c| {
                 c.redis_users.push(ns.clone());
                 c.pg_databases.push(stranger.clone());
+                c.pg_roles.push(format!("{stranger}_o"));
                 c.redis_users.push(stranger.clone());
             })
             .case(&tf);
@@ -195,7 +196,12 @@ fn lookups_find_another_stacks_objects_by_name_and_refuse_strangers() {
         ] {
             assert!(all.contains(says), "{says}: {all}");
         }
-        pg_admin("postgres", &format!("CREATE DATABASE {stranger}"));
+        // Made by hand, owned by a plain role: neither the marker nor a tenant's groups.
+        pg_admin("postgres", &format!("CREATE ROLE {stranger}_o NOLOGIN"));
+        pg_admin(
+            "postgres",
+            &format!("CREATE DATABASE {stranger} OWNER {stranger}_o"),
+        );
         redis_admin(&[
             "ACL", "SETUSER", &stranger, "on", ">x-pass", "allkeys", "+@all",
         ]);
