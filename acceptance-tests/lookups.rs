@@ -51,10 +51,11 @@ output "redis_tls" { value = data.dbaas_endpoints.this.redis_tls }
 #[test]
 fn readonly_login_through_the_read_only_endpoint_reads_a_replica() {
     for tf in each_terraform() {
-        let [db, conn] = tagged(&tf, ["acc_lkro", "lkro"]);
+        let [db, other, conn] = tagged(&tf, ["acc_lkro", "acc_lkro_other", "lkro"]);
         let (owner, reader) = (format!("{conn}-owner"), format!("{conn}-reader"));
         let stack_hcl = Stack::default()
             .database("db", &db)
+            .database("other", &other)
             .connection("pg", &conn, "postgres", "")
             .role("owner", &owner, "pg", &name_of(PGDB, "db"), "")
             .role(
@@ -100,6 +101,25 @@ fn readonly_login_through_the_read_only_endpoint_reads_a_replica() {
         );
         let err = ro("INSERT INTO items VALUES (3)").expect_err("a standby refuses writes");
         assert!(err.contains("read-only"), "{err}");
+        // Hostile: the replica path keeps the tenant boundary (CONNECT revoked from PUBLIC
+        // is replicated; the pooler's auth_query serves tenant logins only).
+        let err = psql(&other, &r.username, &r.password, &ro_port(), "SELECT 1")
+            .expect_err("a tenant login must not reach another tenant's database on the replica");
+        assert!(
+            err.contains("no such user") || err.contains("permission denied"),
+            "{err}"
+        );
+        let admin = psql(
+            &db,
+            "postgres",
+            &stack("PGPASSWORD"),
+            &ro_port(),
+            "SELECT 1",
+        );
+        assert!(
+            admin.is_err(),
+            "the replica pooler must not log the superuser in: {admin:?}"
+        );
         g.destroy();
     }
 }
