@@ -209,7 +209,7 @@ pub fn provider_schema() -> Schema {
         )
         .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`); the built-in (webpki) roots stay trusted beside it, as for `postgres.sslrootcert`. Not taken from `PGSSLROOTCERT`: without it the consoles are checked against the built-in roots only."))
         .attr(connect_timeout("each admin console"))
-        .attr(ro_host("A PgBouncer in front of the hot standbys, e.g. a CloudNativePG `Pooler` of `type: ro` (`pgbouncer-ro.dbaas.svc.cluster.local`): the read-only endpoint `dbaas_endpoints.postgres_ro_host` and the lookups' `ro_host` give, taking precedence over `postgres.ro_host`. It runs the same `auth_query` (the auth function is replicated with each database). List its admin console in `admin_hosts` too, so a destroy ends its pooled sessions as well. The provider itself never connects to `ro_host`."))
+        .attr(ro_host("A PgBouncer in front of the hot standbys, e.g. a CloudNativePG `Pooler` of `type: ro` (`pgbouncer-ro.dbaas.svc.cluster.local`): the read-only endpoint `dbaas_endpoints.postgres_ro_host` and the lookups' `ro_host` give, taking precedence over `postgres.ro_host`. It runs the same `auth_query` (the auth function is replicated with each database). It need not be in `admin_hosts`: a standby ends its sessions in a database when it replays that database's drop. The provider itself never connects to `ro_host`."))
         .attr(ro_port("`ro_host`'s port.", "`port`"));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
         .attr(required_in_block(
