@@ -38,6 +38,15 @@ fn verdict<T>(r: Result<T, Error>) -> String {
     }
 }
 
+/// (situation, name, facts, roles, verdict).
+type DatabaseRow = (
+    &'static str,
+    &'static str,
+    Option<DatabaseFacts>,
+    Vec<RoleFacts>,
+    &'static str,
+);
+
 #[test]
 fn a_database_is_looked_up_only_when_it_is_a_tenant_database_of_this_provider() {
     let managed = Some(crate::sql::DATABASE_MANAGED);
@@ -46,7 +55,7 @@ fn a_database_is_looked_up_only_when_it_is_a_tenant_database_of_this_provider() 
         role("app_readwrite", false, false),
         role("app_readonly", false, false),
     ];
-    let rows: Vec<(&str, &str, Option<DatabaseFacts>, Vec<RoleFacts>, &str)> = vec![
+    let rows: Vec<DatabaseRow> = vec![
         (
             "missing",
             "app",
