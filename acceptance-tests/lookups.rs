@@ -13,7 +13,7 @@ use crate::fixture::{
     config, each_terraform, flat, name_of, pg_admin, read_creds, redis_admin, role_outputs, tagged,
     via_pgbouncer, wait_until, Case, Stack, PGDB, RNS,
 };
-use crate::harness::{psql, stack, Workdir};
+use crate::harness::{psql, stack, vault_post, Workdir};
 
 /// A dev-stack variable, or its default when the environment was printed by a checkout
 /// whose `env` predates the replica step.
@@ -157,6 +157,7 @@ fn lookups_find_another_stacks_objects_by_name_and_refuse_strangers() {
     for tf in each_terraform() {
         let [db, ns, conn, stranger] = tagged(&tf, ["acc_lkdb", "lkns", "lkpg", "acc_lkx"]);
         let app = format!("{conn}-app");
+        let (hand, bare) = (format!("{conn}-hand"), format!("{conn}-bare"));
         let ns_hcl = format!(
             "resource \"{RNS}\" \"ns\" {{\n  name = \"{ns}\"\n}}\n{}",
             role_outputs("app")
@@ -171,6 +172,7 @@ fn lookups_find_another_stacks_objects_by_name_and_refuse_strangers() {
                 c.redis_users.push(ns.clone());
                 c.pg_databases.push(stranger.clone());
                 c.pg_roles.push(format!("{stranger}_o"));
+                c.vault_roles.extend([hand.clone(), bare.clone()]);
                 c.redis_users.push(stranger.clone());
             })
             .case(&tf);
@@ -232,10 +234,33 @@ fn lookups_find_another_stacks_objects_by_name_and_refuse_strangers() {
                  data \"dbaas_shared_redis_namespace\" \"x\" {{\n  name = \"{stranger}\"\n}}\n"
             )),
         );
+        // Vault roles written by hand on the owner's connection: one whose logins would
+        // join the stranger's group, one whose statements name no tenant at all.
+        let create = |group: &str| {
+            serde_json::json!({
+                "db_name": conn,
+                "creation_statements": [format!("CREATE ROLE \"{{{{name}}}}\" LOGIN PASSWORD '{{{{password}}}}'{group}")],
+            })
+        };
+        vault_post(
+            &format!("database/roles/{hand}"),
+            &create(&format!(" IN ROLE \"{stranger}_readonly\"")),
+        );
+        vault_post(&format!("database/roles/{bare}"), &create(""));
+        foreign.write(&config(&format!(
+            "data \"dbaas_shared_postgres_database\" \"x\" {{\n  name = \"{stranger}\"\n}}\n\
+             data \"dbaas_shared_redis_namespace\" \"x\" {{\n  name = \"{stranger}\"\n}}\n\
+             data \"dbaas_vault_rotation_role\" \"hand\" {{\n  name = \"{hand}\"\n}}\n\
+             data \"dbaas_vault_rotation_role\" \"bare\" {{\n  name = \"{bare}\"\n}}\n"
+        )));
         let all = flat(&foreign.run(&["plan", "-no-color", "-input=false"]).all());
         for says in [
             &format!("{stranger:?} is not a database this provider manages"),
             &format!("Redis user {stranger:?} is not a namespace this provider made"),
+            &format!("Vault role {hand:?} is not one this provider made"),
+            &format!("Its logins join the groups of database {stranger:?}"),
+            &format!("Vault role {bare:?} is not one this provider made"),
+            &"Its creation statements join no tenant group".to_string(),
         ] {
             assert!(all.contains(says.as_str()), "{says}: {all}");
         }

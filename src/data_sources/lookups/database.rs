@@ -48,24 +48,9 @@ impl tfplugin::DataSource<Backends> for Database {
 
     async fn read(&self, ctx: &mut Ctx<'_>, config: &Value) -> Result<Value, Error> {
         let name = try_decode::<Model>(config)?.name;
-        let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
-        let settings = &ctx.client.settings;
-        let (admin_db, server) = settings
-            .postgres
-            .as_ref()
-            .map(|p| (p.database.clone(), format!("{}:{}", p.host, p.port)))
-            .unwrap_or_default();
-        let cannot = "Cannot read the PostgreSQL catalog";
-        let facts = pg.database_facts(&name).await.or_diag(cannot)?;
+        let owner = tenant_owner(ctx, &name).await?;
         let (rw, ro) = super::groups_of(&name);
-        let roles = match &facts {
-            Some(f) => pg
-                .role_facts(&[f.owner.as_str(), rw.as_str(), ro.as_str()])
-                .await
-                .or_diag(cannot)?,
-            None => Vec::new(),
-        };
-        let owner = super::database(&name, facts.as_ref(), &roles, &admin_db, &server)?;
+        let settings = &ctx.client.settings;
         let (host, port) = settings.app_endpoint(Engine::Postgres).known().unzip();
         let (ro_host, ro_port) = settings.read_only_endpoint().unzip();
         try_encode(&Model {
@@ -80,4 +65,28 @@ impl tfplugin::DataSource<Backends> for Database {
             ro_port,
         })
     }
+}
+
+/// The owner of PostgreSQL database `name` when it is a tenant database this provider
+/// manages ([`super::database`]); otherwise the refusal, on `name`.
+pub async fn tenant_owner(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
+    let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
+    let (admin_db, server) = ctx
+        .client
+        .settings
+        .postgres
+        .as_ref()
+        .map(|p| (p.database.clone(), format!("{}:{}", p.host, p.port)))
+        .unwrap_or_default();
+    let cannot = "Cannot read the PostgreSQL catalog";
+    let facts = pg.database_facts(name).await.or_diag(cannot)?;
+    let (rw, ro) = super::groups_of(name);
+    let roles = match &facts {
+        Some(f) => pg
+            .role_facts(&[f.owner.as_str(), rw.as_str(), ro.as_str()])
+            .await
+            .or_diag(cannot)?,
+        None => Vec::new(),
+    };
+    super::database(name, facts.as_ref(), &roles, &admin_db, &server)
 }

@@ -118,3 +118,19 @@ pub fn role_is_ours(name: &str, stat: bool, database: &str) -> Result<(), Error>
         "Its creation statements join no tenant group (PostgreSQL `IN ROLE \"<database>_<access>\"`), grant on no tenant schema (MySQL) and confine to no key prefix (Redis), as the statements dbaas_vault_rotation_role generates do; a lookup cannot tell which tenant its logins are for.",
     ))
 }
+
+/// A PostgreSQL role whose tenant `database` is refused (`why`: the database lookup's
+/// error): the same refusal, said of the role, still on `name`.
+pub fn role_tenant_refused(name: &str, database: &str, why: Error) -> Error {
+    let detail = why
+        .diagnostics()
+        .iter()
+        .map(|d| format!("{} {}", d.summary, d.detail))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Error::at_attr(
+        "name",
+        format!("Vault role {name:?} is not one this provider made"),
+        format!("Its logins join the groups of database {database:?}, which is not a tenant database of this provider: {detail}"),
+    )
+}

@@ -7,6 +7,7 @@ use tfplugin::typed::{try_decode, try_encode};
 use tfplugin::{Attribute, Block, Error, OrDiag, Schema, Value};
 
 use crate::backends::Backends;
+use crate::enums::Engine;
 use crate::ephemeral_resources::database_credentials::decide::{database_source, engine_of};
 use crate::ephemeral_resources::database_credentials::{
     connection_config, find_role, resolve_database,
@@ -76,6 +77,16 @@ impl tfplugin::DataSource<Backends> for RotationRole {
         let source = database_source(&tfplugin::Known::Null, engine, stat, role);
         let database = resolve_database(ctx, source).await;
         super::role_is_ours(&m.name, stat, &database)?;
+        // A PostgreSQL role's tenant must be a tenant database this provider manages (the
+        // rule the rotation role itself follows), when the catalog can be read.
+        if engine == Engine::Postgres
+            && !database.is_empty()
+            && ctx.client.settings.postgres.is_some()
+        {
+            super::database::tenant_owner(ctx, &database)
+                .await
+                .map_err(|e| super::role_tenant_refused(&m.name, &database, e))?;
+        }
         let access = (!stat).then(|| recover_from_statements(&role["creation_statements"]).1);
         let path = creds_path(&mount, &m.name, stat);
         let (host, port) = ctx.client.settings.app_endpoint(engine).known().unzip();

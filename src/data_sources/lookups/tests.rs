@@ -232,3 +232,31 @@ fn a_rotation_role_is_found_dynamic_or_static_and_must_name_its_tenant() {
         );
     }
 }
+
+#[test]
+fn a_postgres_roles_refused_tenant_is_said_of_the_role_on_name() {
+    let why = database(
+        "shop",
+        Some(&facts("shop_o", None)),
+        &[],
+        "postgres",
+        "pg:5432",
+    )
+    .expect_err("an unmarked database without a tenant's roles");
+    let e = role_tenant_refused("app", "shop", why);
+    let d = &e.diagnostics()[0];
+    assert_eq!(
+        d.summary,
+        "Vault role \"app\" is not one this provider made"
+    );
+    assert_eq!(
+        d.attribute.as_ref().map(ToString::to_string).as_deref(),
+        Some("name")
+    );
+    assert!(d.detail.contains("database \"shop\""), "{}", d.detail);
+    assert!(
+        d.detail.contains("is not a database this provider manages"),
+        "{}",
+        d.detail
+    );
+}
