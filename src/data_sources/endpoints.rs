@@ -99,7 +99,7 @@ impl tfplugin::DataSource<Backends> for Endpoints {
     tfplugin::typed!("dbaas_endpoints", Model);
 
     fn schema(&self) -> Schema {
-        let mut block = Block::new("Endpoints of the shared database platform, from the provider configuration. Null where the provider block is not configured.")
+        let mut block = Block::new("Endpoints of the shared database platform and the TLS settings apps need to reach them, including a read-only PostgreSQL endpoint, from the provider configuration. Null where the provider block is not configured.")
             .attr(Attribute::string("id").computed().description("Always `dbaas`."));
         for (name, d) in STRINGS {
             block = block.attr(Attribute::string(name).computed().description(d));
