@@ -21,6 +21,7 @@ mod hostile_tenant;
 mod import_ids;
 mod interrupt;
 mod known_at_plan;
+mod lookups;
 mod mysql;
 mod pg_env;
 mod plan_protection;

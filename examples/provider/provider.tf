@@ -22,6 +22,9 @@ provider "dbaas" {
     # so the admin password never appears in this configuration.
     password_vault_path = "secret/data/postgres/root"
     sslmode             = "require"
+    # Optional: the hot standbys (CloudNativePG's `-ro` service), the read-only endpoint
+    # when the `pgbouncer` block sets no `ro_host`. The provider never connects there.
+    ro_host = "pg-cluster-ro.dbaas.svc.cluster.local"
   }
 
   pgbouncer {
@@ -38,6 +41,10 @@ provider "dbaas" {
       "pgbouncer-2.pgbouncer-headless.dbaas.svc.cluster.local:6432",
     ]
     auth_user = "pgbouncer_auth"
+    # Optional: the read-only pooler in front of the hot standbys (a CloudNativePG
+    # `Pooler` of `type: ro`), which dbaas_endpoints gives as postgres_ro_host for
+    # `readonly` logins. Without it, `postgres.ro_host` (the `<cluster>-ro` service) is used.
+    ro_host = "pgbouncer-ro.dbaas.svc.cluster.local"
   }
 
   mysql {

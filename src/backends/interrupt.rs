@@ -229,6 +229,7 @@ mod tests {
                 connect_timeout: 600,
             }),
             unknown: Vec::new(),
+            read_only: Default::default(),
         }
     }
 

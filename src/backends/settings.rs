@@ -299,6 +299,18 @@ pub struct Settings {
     /// credentials made in the same run): left out above, dialled by nothing, until
     /// Terraform configures the provider again with the values.
     pub unknown: Vec<&'static str>,
+    /// The read-only endpoints apps may use (`postgres.ro_host`, `pgbouncer.ro_host`);
+    /// the provider never dials them.
+    pub read_only: ReadOnlyEndpoints,
+}
+
+/// `ro_host`/`ro_port` of the `postgres` and `pgbouncer` blocks, with the ports resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOnlyEndpoints {
+    /// The hot standbys (CloudNativePG's `<cluster>-ro` service).
+    pub postgres: Option<(String, u16)>,
+    /// A PgBouncer in front of them (a CloudNativePG `Pooler` of `type: ro`).
+    pub pgbouncer: Option<(String, u16)>,
 }
 
 impl Settings {
@@ -320,6 +332,20 @@ impl Settings {
         self.pgbouncer
             .as_ref()
             .map_or(defaults::AUTH_USER, |b| b.auth_user.as_str())
+    }
+
+    /// Where apps send read-only PostgreSQL traffic: the replica pooler
+    /// (`pgbouncer.ro_host`), else the standbys themselves (`postgres.ro_host`), else none.
+    /// A `pgbouncer` block not known yet answers none rather than the fallback behind it,
+    /// as [`Settings::app_endpoint`] does.
+    pub fn read_only_endpoint(&self) -> Option<(String, u16)> {
+        if let Some(at) = &self.read_only.pgbouncer {
+            return Some(at.clone());
+        }
+        if self.is_unknown("pgbouncer") {
+            return None;
+        }
+        self.read_only.postgres.clone()
     }
 
     /// Whether rotation roles may set their own statements (`vault.allow_custom_statements`).

@@ -1,6 +1,7 @@
 //! Data sources, one file each.
 
 mod endpoints;
+pub mod lookups;
 mod pgbouncer_pools;
 
 use std::sync::Arc;
@@ -12,5 +13,8 @@ pub fn all() -> Vec<Arc<dyn tfplugin::DataSource<Backends>>> {
     vec![
         Arc::new(endpoints::Endpoints),
         Arc::new(pgbouncer_pools::PgBouncerPools),
+        Arc::new(lookups::database::Database),
+        Arc::new(lookups::namespace::Namespace),
+        Arc::new(lookups::rotation_role::RotationRole),
     ]
 }

@@ -1,6 +1,6 @@
 //! Ephemeral resources (Terraform 1.10+), one file each.
 
-mod database_credentials;
+pub(crate) mod database_credentials;
 
 use std::sync::Arc;
 

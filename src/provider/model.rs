@@ -46,6 +46,10 @@ pub struct PostgresBlock {
     pub sslkey: Known<String>,
     /// Seconds to wait for a connection.
     pub connect_timeout: Known<i64>,
+    /// Read-only endpoint host (the `-ro` service).
+    pub ro_host: Known<String>,
+    /// Its port.
+    pub ro_port: Known<i64>,
 }
 
 /// `pgbouncer { ... }`.
@@ -71,6 +75,10 @@ pub struct PgBouncerBlock {
     pub admin_sslrootcert: Known<String>,
     /// Seconds to wait for a connection.
     pub connect_timeout: Known<i64>,
+    /// Read-only pooler host.
+    pub ro_host: Known<String>,
+    /// Its port.
+    pub ro_port: Known<i64>,
 }
 
 /// `mysql { ... }`.

@@ -89,6 +89,21 @@ fn host_port_list_validator() -> Validator {
     })
 }
 
+/// `ro_host` of the `postgres` or `pgbouncer` block: a read-only endpoint apps use.
+fn ro_host(what: &str) -> Attribute {
+    Attribute::string("ro_host").optional().description(what)
+}
+
+/// `ro_port`: the read-only endpoint's port, defaulting to the block's `port`.
+fn ro_port(what: &str, default: &str) -> Attribute {
+    Attribute::number("ro_port")
+        .optional()
+        .description(format!(
+            "{what} Default the block's {default}. Needs `ro_host`."
+        ))
+        .validate(Validator::int_between(1, 65535))
+}
+
 /// The names of the `vault` block's login blocks, at most one of which may be set.
 pub const VAULT_AUTH_BLOCKS: [&str; 3] = [
     "auth_login_approle",
@@ -170,7 +185,9 @@ pub fn provider_schema() -> Schema {
         .attr(pem_file("sslrootcert", "PEM file of the CA(s) the server certificate is checked against with `sslmode` `verify-ca` or `verify-full` (as libpq; `require` with it set checks the chain too, as libpq does). Unlike libpq, the built-in (webpki) roots stay trusted beside it: the PostgreSQL driver offers no way to drop them.").env(&["PGSSLROOTCERT"]))
         .attr(pem_file("sslcert", "PEM client certificate, for servers that authenticate clients by certificate. Needs `sslkey`.").env(&["PGSSLCERT"]))
         .attr(pem_file("sslkey", "PEM private key of `sslcert`.").env(&["PGSSLKEY"]))
-        .attr(connect_timeout("the primary"));
+        .attr(connect_timeout("the primary"))
+        .attr(ro_host("A read-only PostgreSQL endpoint apps may use for `readonly` logins: the hot standbys, e.g. CloudNativePG's `<cluster>-ro` service (`pg-cluster-ro.dbaas.svc.cluster.local`). `dbaas_endpoints.postgres_ro_host` gives it when `pgbouncer.ro_host` is not set. The provider itself never connects there."))
+        .attr(ro_port("`ro_host`'s port.", "`port`"));
     let pgbouncer = Block::new("PgBouncer: the endpoint apps use, and the admin console of every replica.")
         .attr(required_in_block(Attribute::string("host").optional().description("Host apps connect to, e.g. `pgbouncer.dbaas.svc.cluster.local`.")))
         .attr(port("port", defaults::PGBOUNCER_PORT, "Port apps connect to."))
@@ -191,7 +208,9 @@ pub fn provider_schema() -> Schema {
                 .validate(Validator::one_of(SslMode::NAMES)),
         )
         .attr(pem_file("admin_sslrootcert", "PEM file of the CA(s) the admin consoles' certificates are checked against (`admin_sslmode` `verify-ca` or `verify-full`); the built-in (webpki) roots stay trusted beside it, as for `postgres.sslrootcert`. Not taken from `PGSSLROOTCERT`: without it the consoles are checked against the built-in roots only."))
-        .attr(connect_timeout("each admin console"));
+        .attr(connect_timeout("each admin console"))
+        .attr(ro_host("A PgBouncer in front of the hot standbys, e.g. a CloudNativePG `Pooler` of `type: ro` (`pgbouncer-ro.dbaas.svc.cluster.local`): the read-only endpoint `dbaas_endpoints.postgres_ro_host` and the lookups' `ro_host` give, taking precedence over `postgres.ro_host`. It runs the same `auth_query` (the auth function is replicated with each database). It need not be in `admin_hosts`: a standby ends its sessions in a database when it replays that database's drop. The provider itself never connects to `ro_host`."))
+        .attr(ro_port("`ro_host`'s port.", "`port`"));
     let mysql = Block::new("Admin connection to MySQL (InnoDB Cluster) or MariaDB.")
         .attr(required_in_block(
             Attribute::string("host")

@@ -71,11 +71,25 @@ pub fn settings_from_config(
         from_env: &from_env,
         env,
     };
-    if let Known::Value(b) = model.postgres {
-        settings.postgres = Some(postgres(b, &check("postgres"), diags));
+    if let Known::Value(mut b) = model.postgres {
+        let c = check("postgres");
+        let default_port = port(b.port.clone(), defaults::POSTGRES_PORT);
+        let (host, ro_port) = (
+            std::mem::take(&mut b.ro_host),
+            std::mem::take(&mut b.ro_port),
+        );
+        settings.read_only.postgres = read_only(host, ro_port, default_port, &c, diags);
+        settings.postgres = Some(postgres(b, &c, diags));
     }
-    if let Known::Value(b) = model.pgbouncer {
-        settings.pgbouncer = Some(pgbouncer(b, &check("pgbouncer"), diags));
+    if let Known::Value(mut b) = model.pgbouncer {
+        let c = check("pgbouncer");
+        let default_port = port(b.port.clone(), defaults::PGBOUNCER_PORT);
+        let (host, ro_port) = (
+            std::mem::take(&mut b.ro_host),
+            std::mem::take(&mut b.ro_port),
+        );
+        settings.read_only.pgbouncer = read_only(host, ro_port, default_port, &c, diags);
+        settings.pgbouncer = Some(pgbouncer(b, &c, diags));
     }
     if let Known::Value(b) = model.mysql {
         settings.mysql = Some(mysql(b, &check("mysql"), diags));
@@ -128,6 +142,29 @@ fn postgres(b: PostgresBlock, c: &Check<'_>, diags: &mut Diagnostics) -> Postgre
         connect_timeout: seconds(b.connect_timeout),
         tls_files,
     }
+}
+
+/// A block's read-only endpoint: `ro_host` with `ro_port`, else the block's own port;
+/// `ro_port` without `ro_host` is an error on it.
+fn read_only(
+    host: Known<String>,
+    ro_port: Known<i64>,
+    default_port: u16,
+    c: &Check<'_>,
+    diags: &mut Diagnostics,
+) -> Option<(String, u16)> {
+    let host = host.into_option().filter(|h| !h.is_empty());
+    if host.is_none() && !ro_port.is_null() {
+        let block = c.name;
+        diags.error_at(
+            c.at("ro_port"),
+            format!("{block}.ro_port without ro_host"),
+            format!(
+                "Set {block}.ro_host (the read-only endpoint's host) or remove {block}.ro_port."
+            ),
+        );
+    }
+    Some((host?, port(ro_port, default_port)))
 }
 
 /// A `connect_timeout`: the configured seconds (the schema checks the range), else the

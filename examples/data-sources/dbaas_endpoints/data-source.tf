@@ -14,3 +14,16 @@ output "app_endpoints" {
     redis    = "${data.dbaas_endpoints.this.redis_host}:${data.dbaas_endpoints.this.redis_port}"
   }
 }
+
+# The TLS settings apps need, and the read-only endpoint for `readonly` logins (the
+# replica pooler, else CloudNativePG's `-ro` service; null when neither is configured):
+# libpq's sslmode and sslrootcert, the Redis URL scheme.
+output "app_tls" {
+  value = {
+    postgres_ro      = data.dbaas_endpoints.this.postgres_ro_host == null ? null : "${data.dbaas_endpoints.this.postgres_ro_host}:${data.dbaas_endpoints.this.postgres_ro_port}"
+    postgres_sslmode = data.dbaas_endpoints.this.postgres_sslmode
+    postgres_ca      = data.dbaas_endpoints.this.postgres_ca_bundle_path
+    mysql_tls        = data.dbaas_endpoints.this.mysql_tls
+    redis_scheme     = data.dbaas_endpoints.this.redis_tls == "disabled" ? "redis" : "rediss"
+  }
+}

@@ -3,7 +3,7 @@
 //! and, with `verify`, logs in through the endpoint apps use; Renew renews the lease;
 //! Close revokes it, so the login is gone when the run ends. Nothing reaches state.
 
-mod decide;
+pub(crate) mod decide;
 #[cfg(test)]
 mod tests;
 
@@ -104,7 +104,7 @@ struct Lease {
 
 /// The role `<mount>/roles/<role>` (dynamic) or `<mount>/static-roles/<role>`, with
 /// whether it is static; `None` when neither exists.
-async fn find_role(
+pub(crate) async fn find_role(
     vault: &VaultClient,
     mount: &str,
     role: &str,
@@ -119,7 +119,7 @@ async fn find_role(
 }
 
 /// The role's connection (`<mount>/config/<db_name>`), if it can be read.
-async fn connection_config(
+pub(crate) async fn connection_config(
     vault: &VaultClient,
     mount: &str,
     role: &serde_json::Value,
@@ -133,7 +133,7 @@ async fn connection_config(
 }
 
 /// The database named by `source`, asking PostgreSQL where it must.
-async fn resolve_database(ctx: &Ctx<'_>, source: DatabaseSource) -> String {
+pub(crate) async fn resolve_database(ctx: &Ctx<'_>, source: DatabaseSource) -> String {
     match source {
         DatabaseSource::Known(database) => database,
         DatabaseSource::GroupOfStatements(statements) => {
