@@ -171,7 +171,7 @@ async fn forbidden_for(client: &Backends, g: &Guarded, connection: &str) -> Forb
 /// Logins no static role may rotate: the PgBouncer auth user, the provider's admins,
 /// and the admin of every Vault connection on the mount (or, when the mount cannot be
 /// listed, of the role's own connection).
-async fn forbidden_logins(
+pub(super) async fn forbidden_logins(
     client: &Backends,
     mount: &str,
     connection: Option<&str>,

@@ -27,9 +27,11 @@ use crate::sql::Access;
 mod crud;
 mod decide;
 mod guard;
+mod login;
 mod lookup;
 mod plan;
 mod redis;
+mod schedule;
 #[cfg(test)]
 mod tests;
 
@@ -64,11 +66,32 @@ pub struct Model {
     creds_path: Known<String>,
     policy: Known<String>,
     database_owner: Known<String>,
+    // Issue 22, static roles complete: null on roles made before (no change planned).
+    /// Static: cron schedule of rotations (instead of `rotation_period`).
+    rotation_schedule: Option<String>,
+    /// Static: seconds after each scheduled time in which Vault may rotate.
+    rotation_window: Option<i64>,
+    /// Static: Vault does not rotate the login when the role is written.
+    skip_import_rotation: Option<bool>,
+    /// Static PostgreSQL: the provider makes (and drops) the login.
+    create_login: Option<bool>,
+    /// Static MySQL 8.0.14+: rotation keeps the previous password valid.
+    retain_previous_password: Option<bool>,
 }
 
 impl Model {
     fn is_static(&self) -> bool {
         self.mode == RoleMode::Static
+    }
+
+    /// Whether the provider makes the static login (`create_login = true`).
+    fn creates_login(&self) -> bool {
+        self.is_static() && self.create_login == Some(true)
+    }
+
+    /// Whether rotations keep the previous MySQL password (`retain_previous_password`).
+    fn retains_password(&self) -> bool {
+        self.is_static() && self.retain_previous_password == Some(true)
     }
 }
 
@@ -99,6 +122,12 @@ struct PlanView {
     rotation_statements: PlannedStatements,
     engine: Known<String>,
     database_owner: Known<String>,
+    // Issue 22, static roles complete.
+    rotation_schedule: Known<String>,
+    rotation_window: Known<Number>,
+    skip_import_rotation: Known<bool>,
+    create_login: Known<bool>,
+    retain_previous_password: Known<bool>,
 }
 
 impl PlanView {
@@ -169,6 +198,8 @@ struct Imported<'a> {
     database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access: Option<Access>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_login: Option<bool>,
 }
 
 #[async_trait::async_trait]
@@ -198,7 +229,13 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("engine").computed().use_state_for_unknown().description(format!("Engine of the connection: {}.", Engine::or_list())))
                 .attr(Attribute::string("creds_path").computed().use_state_for_unknown().description("Where apps read credentials: `<mount>/creds/<name>` or `<mount>/static-creds/<name>`."))
                 .attr(Attribute::string("policy").computed().use_state_for_unknown().description("Vault policy HCL granting `read` on `creds_path`."))
-                .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis.")),
+                .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis."))
+                // Issue 22: static roles, complete (kept together).
+                .attr(Attribute::string("rotation_schedule").optional().description("Static only: rotate on this cron schedule (five fields: minute hour day-of-month month day-of-week, in UTC, e.g. `0 3 * * *`) instead of every `rotation_period`; set exactly one of the two (neither: every 86400 seconds). Needs HashiCorp Vault 1.15 or later; OpenBao 2.x has no schedules, so apply refuses it there before writing anything.").validate(no_nul_validator()))
+                .attr(Attribute::number("rotation_window").optional().description("Static only, with `rotation_schedule`: seconds after each scheduled time during which Vault may still rotate (at least 3600). Needs HashiCorp Vault 1.15 or later.").validate(Validator::int_between(3600, 10 * 365 * 86400)))
+                .attr(Attribute::bool("skip_import_rotation").optional().description("Static only: when `true`, Vault does not rotate the login's password when the role is written (the app keeps the password it has until the first rotation). Refused with `create_login`, whose login has no password until Vault rotates it. Needs HashiCorp Vault 1.18 or later; OpenBao 2.x always rotates, so apply refuses it there before writing anything."))
+                .attr(Attribute::bool("create_login").optional().requires_replace().description("Static only, PostgreSQL: the provider makes the login `username` (LOGIN, no password of its own, a member of `<database>_<access>`; for `owner` it runs as the database's owner role; marked as this role's in its comment), Vault gives it its first password when the role is written, and destroy drops it again (after ending its sessions; an error, naming the login, when it owns objects). A login that already exists is refused, never adopted. A login dropped out of band plans the role's re-creation. Changing `username` replaces the role. Refused on MySQL and Redis connections (create the user, or use a dynamic role)."))
+                .attr(Attribute::bool("retain_previous_password").optional().description("Static only, MySQL 8.0.14 or later: rotations run `ALTER USER ... RETAIN CURRENT PASSWORD`, so the previous password keeps working until the next rotation while apps pick up the new one (dual passwords; the connection's admin needs `CREATE USER` or `APPLICATION_PASSWORD_ADMIN`). Refused at apply, before anything is written, on MariaDB and MySQL before 8.0.14, which keep one password per account, and on other engines.")),
         )
     }
 
@@ -227,11 +264,15 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
         for problem in plan::ttl_problems(&config) {
             problem.report(diags);
         }
+        for problem in schedule::static_problems(&config, plan::mode_is_static(&config)) {
+            problem.report(diags);
+        }
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
         plan::ttls(plan);
         plan::statements(plan);
+        plan::login_replacement(plan);
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {

@@ -141,6 +141,11 @@ fn planned(mode: RoleMode) -> Model {
         creds_path: Known::Unknown,
         policy: Known::Unknown,
         database_owner: Known::Unknown,
+        rotation_schedule: None,
+        rotation_window: None,
+        skip_import_rotation: None,
+        create_login: None,
+        retain_previous_password: None,
     }
 }
 
