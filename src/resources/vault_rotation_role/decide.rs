@@ -247,7 +247,13 @@ pub fn refreshed(mut s: Model, mount: &str, role: VaultRole) -> Model {
                 s.rotation_window = None;
                 s.rotation_period = role.rotation_period.or(s.rotation_period);
             }
-            None => s.rotation_period = role.rotation_period.or(s.rotation_period),
+            // A period of 0 means none (a scheduled role on a server that reports it).
+            None => {
+                s.rotation_period = role
+                    .rotation_period
+                    .filter(|p| *p > 0)
+                    .or(s.rotation_period)
+            }
         }
         // `false` from Vault is the default: it stays null when the state has it null.
         s.skip_import_rotation = match (role.skip_import_rotation, s.skip_import_rotation) {
