@@ -164,37 +164,57 @@ async fn write_role(
     let path = role_path(&mount, &planned.name, planned.is_static());
     login::check_support(ctx, &planned, engine, &path, &body).await?;
     if make_login {
-        let forbidden = guard::forbidden_logins(ctx.client, &mount, Some(&connection)).await;
-        login::make(
-            ctx,
-            &mount,
-            &planned,
-            &database,
-            owner.as_deref(),
-            &forbidden,
-        )
-        .await?;
-        g.username = username.clone();
-        if let Err(e) = guard::check(ctx.client, &g, Phase::Apply).await {
-            undo_login(ctx, &mount, &planned).await;
-            return Err(e.into());
-        }
+        g.username = username;
+        make_login_judged(ctx, &g, &planned, owner.as_deref()).await?;
     }
+    let state = written(planned, mount, engine, statements, owner);
+    commit(ctx, &path, &body, make_login, state).await
+}
+
+/// Issue 22: makes the login of a role with `create_login`, then has the issue 19 guard
+/// judge it as it now exists (`g` names it); a refused login is dropped again.
+async fn make_login_judged(
+    ctx: &mut Ctx<'_>,
+    g: &Guarded,
+    planned: &Model,
+    owner: Option<&str>,
+) -> Result<(), Error> {
+    let connection = g.connection.as_deref();
+    let database = g.database.clone().unwrap_or_default();
+    let forbidden = guard::forbidden_logins(ctx.client, &g.mount, connection).await;
+    login::make(ctx, &g.mount, planned, &database, owner, &forbidden).await?;
+    if let Err(e) = guard::check(ctx.client, g, Phase::Apply).await {
+        undo_login(ctx, &g.mount, planned).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Writes the role to Vault; with a login made here, rotates it at once (Vault rotates
+/// only a role it did not hold: one left in Vault while its login was dropped out of band
+/// would keep a password the new login does not have), or drops the login when the write
+/// fails.
+async fn commit(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    body: &serde_json::Value,
+    made_login: bool,
+    state: Model,
+) -> Applied<Model> {
     let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
     if let Err(e) = vault
-        .write(&path, &body)
+        .write(path, body)
         .await
         .or_diag(format!("Cannot write Vault role {path}"))
     {
-        if make_login {
-            undo_login(ctx, &mount, &planned).await;
+        if made_login {
+            let mount = state.mount.as_option().cloned().unwrap_or_default();
+            undo_login(ctx, &mount, &state).await;
         }
         return Err(e.into());
     }
-    let state = written(planned, mount.clone(), engine, statements, owner);
-    if make_login {
-        // Vault rotates only a role it did not hold: a role left in Vault while its login
-        // was dropped out of band would keep a password the new login does not have.
+    if made_login {
+        let mount = state.mount.as_option().cloned().unwrap_or_default();
         let rotate = format!("{mount}/rotate-role/{}", state.name);
         vault
             .write(&rotate, &serde_json::json!({}))

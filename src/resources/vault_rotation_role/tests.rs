@@ -988,6 +988,18 @@ fn an_older_static_role_in_state_plans_no_change() {
     );
 }
 
+/// A table row: situation, attribute pairs, and what is expected.
+type Row<'a, W> = (&'a str, Vec<(&'a str, Value)>, W);
+/// A planning row: situation, configuration, plan, and the expected edit.
+type PlanRow<'a, W> = (&'a str, Vec<(&'a str, Value)>, Vec<(&'a str, Value)>, W);
+/// A Vault help row: situation, parameters used, parameters accepted, refused at.
+type HelpRow<'a> = (
+    &'a str,
+    Vec<&'static str>,
+    Option<&'a [String]>,
+    Option<&'a str>,
+);
+
 // Issue 22: static roles complete (`schedule.rs`, and the schedule in `decide.rs` and
 // `plan::ttl_edit`), one row per situation.
 
@@ -1001,7 +1013,7 @@ fn static_problems_by_situation() {
     let s = || Value::string("static");
     let t = || Value::Bool(true);
     let sched = || Value::string("0 3 * * *");
-    let rows: Vec<(&str, Vec<(&str, Value)>, Vec<StaticProblem>)> = vec![
+    let rows: Vec<Row<Vec<StaticProblem>>> = vec![
         (
             "static_role_with_period_only",
             vec![("mode", s()), ("rotation_period", Value::int(3600))],
@@ -1142,12 +1154,7 @@ fn cron_problem_by_situation() {
 fn a_scheduled_static_role_plans_no_period() {
     let n = Value::int;
     let s = || Value::string("static");
-    let rows: Vec<(
-        &str,
-        Vec<(&str, Value)>,
-        Vec<(&str, Value)>,
-        Option<Option<i64>>,
-    )> = vec![
+    let rows: Vec<PlanRow<Option<Option<i64>>>> = vec![
         (
             "schedule_on_create_plans_null",
             vec![
@@ -1286,7 +1293,7 @@ fn unsupported_vault_parameters_are_refused_before_writing() {
             .map(String::from),
         )
         .collect();
-    let rows: Vec<(&str, Vec<&'static str>, Option<&[String]>, Option<&str>)> = vec![
+    let rows: Vec<HelpRow> = vec![
         (
             "openbao_schedule",
             vec!["rotation_schedule"],
