@@ -300,3 +300,85 @@ fn static_role_mysql_dual_password_is_refused_on_mariadb() {
         assert!(vault_get(&format!("database/static-roles/{name}")).is_none());
     }
 }
+
+#[test]
+fn static_role_create_login_on_mysql_makes_a_confined_user() {
+    for tf in each_terraform() {
+        let v = crate::harness::version_tag(&tf);
+        let [db, conn] = tagged(&tf, ["acc_vcm", "mycm"]);
+        let name = format!("{conn}-s");
+        let user = format!("acc_vcm_{v}_app");
+        let taken = format!("acc_vcm_{v}_taken");
+        let role_hcl = |u: &str| {
+            crate::fixture::role(
+                "s",
+                &name,
+                "my",
+                &name_of(MYDB, "db"),
+                &format!("  mode = \"static\"\n  username = \"{u}\"\n  access = \"readwrite\"\n  create_login = true\n"),
+            )
+        };
+        let stack = Stack::default()
+            .hcl(&resource(MYDB, "db", &db, "  deletion_protection = false"))
+            .connection("my", &conn, "mysql", "")
+            .guard(|g| {
+                g.vault_roles.push(name.clone());
+                g.mysql_dbs.push(db.clone());
+                g.mysql_users.push(user.clone());
+                g.mysql_users.push(taken.clone());
+            });
+        let base = stack.body().to_string();
+        let mut g = stack.case(&tf);
+        crate::fixture::mysql_admin(&format!(
+            "DROP USER IF EXISTS '{user}'@'%'; DROP USER IF EXISTS '{taken}'@'%'; CREATE USER '{taken}'@'%' IDENTIFIED BY 'taken-Secret-1'"
+        ));
+        // An existing user is never adopted.
+        g.w.write(&crate::fixture::config(&format!(
+            "{base}{}",
+            role_hcl(&taken)
+        )));
+        let all = flat(&g.w.apply().failed().all());
+        assert!(all.contains("already exists"), "{all}");
+        crate::fixture::mysql_as(&taken, "taken-Secret-1", None, "SELECT 1")
+            .unwrap_or_else(|e| panic!("the existing user keeps its password: {e}"));
+
+        g.w.write(&crate::fixture::config(&format!(
+            "{base}{}",
+            role_hcl(&user)
+        )));
+        g.apply_clean();
+        assert!(
+            crate::fixture::mysql_user_exists(&user),
+            "create_login makes the user"
+        );
+        let creds = read_creds(&format!("database/static-creds/{name}"));
+        assert_eq!(creds.username, user);
+        crate::fixture::mysql_as(
+            &user,
+            &creds.password,
+            Some(&db),
+            "CREATE TEMPORARY TABLE t (id int); SELECT 1",
+        )
+        .unwrap_or_else(|e| panic!("the created user works with Vault's password: {e}"));
+        crate::fixture::mysql_as(&user, &creds.password, Some("mysql"), "SELECT 1")
+            .expect_err("the created user reaches its own database only");
+
+        // Drift: the user dropped out of band is made again.
+        crate::fixture::mysql_admin(&format!("DROP USER '{user}'@'%'"));
+        crate::fixture::assert_plan_shows(&g.w, &["dbaas_vault_rotation_role.s"]);
+        g.apply_clean();
+        let again = read_creds(&format!("database/static-creds/{name}"));
+        crate::fixture::mysql_as(&user, &again.password, Some(&db), "SELECT 1")
+            .unwrap_or_else(|e| panic!("after re-creation: {e}"));
+
+        g.destroy();
+        assert!(
+            !crate::fixture::mysql_user_exists(&user),
+            "destroy drops the user create_login made"
+        );
+        assert!(
+            crate::fixture::mysql_user_exists(&taken),
+            "the other user stays"
+        );
+    }
+}

@@ -48,10 +48,10 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         }
         let checks = ReadChecks::for_role(s.engine.as_option().copied(), s.is_static());
         read_beyond_vault(ctx, &mut s, &mount, checks).await;
-        if s.creates_login() && s.engine.as_option() == Some(&Engine::Postgres) {
+        if let (true, Some(&engine)) = (s.creates_login(), s.engine.as_option()) {
             // Issue 22: the login made here dropped out of band: plan the role again.
             let user = s.username.clone().unwrap_or_default();
-            if login::found(ctx, &mount, &s.name, &user).await == Some(None) {
+            if login::found(ctx, &mount, &s.name, &user, engine).await == Some(None) {
                 return Ok(None);
             }
         }
@@ -88,7 +88,12 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
             .or_diag(format!("Cannot delete Vault role {path}"))?;
         if prior.creates_login() {
             let user = prior.username.clone().unwrap_or_default();
-            if let Some(why) = login::drop(ctx, &mount, &prior.name, &user).await? {
+            let engine = prior
+                .engine
+                .as_option()
+                .copied()
+                .unwrap_or(Engine::Postgres);
+            if let Some(why) = login::drop(ctx, &mount, &prior.name, &user, engine).await? {
                 ctx.diags.warning(
                     format!("Login {user:?} was left in place"),
                     format!("{why}. Drop it by hand if it is no longer used."),
@@ -182,9 +187,10 @@ async fn make_login_judged(
     let connection = g.connection.as_deref();
     let database = g.database.clone().unwrap_or_default();
     let forbidden = guard::forbidden_logins(ctx.client, &g.mount, connection).await;
-    login::make(ctx, &g.mount, planned, &database, owner, &forbidden).await?;
+    let engine = g.engine.unwrap_or(Engine::Postgres);
+    login::make(ctx, engine, &g.mount, planned, &database, owner, &forbidden).await?;
     if let Err(e) = guard::check(ctx.client, g, Phase::Apply).await {
-        undo_login(ctx, &g.mount, planned).await;
+        undo_login(ctx, &g.mount, planned, engine).await;
         return Err(e);
     }
     Ok(())
@@ -209,7 +215,12 @@ async fn commit(
     {
         if made_login {
             let mount = state.mount.as_option().cloned().unwrap_or_default();
-            undo_login(ctx, &mount, &state).await;
+            let engine = state
+                .engine
+                .as_option()
+                .copied()
+                .unwrap_or(Engine::Postgres);
+            undo_login(ctx, &mount, &state, engine).await;
         }
         return Err(e.into());
     }
@@ -226,9 +237,9 @@ async fn commit(
 }
 
 /// A failed create removes the login it made (a warning when it cannot).
-async fn undo_login(ctx: &mut Ctx<'_>, mount: &str, planned: &Model) {
+async fn undo_login(ctx: &mut Ctx<'_>, mount: &str, planned: &Model, engine: Engine) {
     let user = planned.username.clone().unwrap_or_default();
-    if let Err(e) = login::drop(ctx, mount, &planned.name, &user).await {
+    if let Err(e) = login::drop(ctx, mount, &planned.name, &user, engine).await {
         ctx.diags.warning(
             format!("Login {user:?} made by create_login was left behind"),
             format!("{e:?}. Drop it by hand before the next apply."),
@@ -401,7 +412,8 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
                 imported.access = Some(access);
             }
             // Issue 22: a login made by create_login carries this role's marker.
-            if login::found(ctx, mount, name, &username).await == Some(Some(true)) {
+            let pg = Engine::Postgres;
+            if login::found(ctx, mount, name, &username, pg).await == Some(Some(true)) {
                 imported.create_login = Some(true);
             }
         }

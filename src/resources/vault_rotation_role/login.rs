@@ -43,11 +43,11 @@ pub(super) async fn check_support(
         };
         dual_password_support(engine, version.as_deref())?;
     }
-    if planned.creates_login() && engine != Engine::Postgres {
+    if planned.creates_login() && engine == Engine::Redis {
         return Err(Error::at_attr(
             "create_login",
-            "create_login is not supported on this engine",
-            format!("create_login makes PostgreSQL logins; this role's connection is {}. Create the user first (on Redis, a dbaas_shared_redis_namespace), or use a dynamic role. Nothing was written to Vault.", engine.as_str()),
+            "create_login is not supported on Redis",
+            "create_login makes PostgreSQL logins and MySQL users; a Redis static role rotates a namespace's user (dbaas_shared_redis_namespace makes it). Nothing was written to Vault.",
         ));
     }
     Ok(())
@@ -58,6 +58,7 @@ pub(super) async fn check_support(
 /// running as `owner` for `owner` access, marked as this role's.
 pub(super) async fn make(
     ctx: &Ctx<'_>,
+    engine: Engine,
     mount: &str,
     planned: &Model,
     database: &str,
@@ -65,6 +66,9 @@ pub(super) async fn make(
     forbidden: &[(String, String)],
 ) -> Result<(), Error> {
     let username = planned.username.clone().unwrap_or_default();
+    if engine == Engine::Mysql {
+        return make_mysql(ctx, planned, &username, database, forbidden).await;
+    }
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
     let found = pg
         .role_facts(&[username.as_str()])
@@ -81,6 +85,34 @@ pub(super) async fn make(
         .or_diag(format!("Cannot create login {username:?}"))
 }
 
+/// MySQL: the user with a throwaway password (never stored or shown; Vault rotates it
+/// when the role is written) and the GRANT a Vault-issued login of `access` gets.
+async fn make_mysql(
+    ctx: &Ctx<'_>,
+    planned: &Model,
+    username: &str,
+    database: &str,
+    forbidden: &[(String, String)],
+) -> Result<(), Error> {
+    use rand::Rng;
+    let my = ctx.client.mysql().await.or_reach("MySQL")?;
+    let facts = my
+        .login_facts(username, database)
+        .await
+        .or_diag(format!("Cannot read user {username:?}"))?;
+    login_to_create(username, facts.exists || facts.is_admin, forbidden)?;
+    let throwaway: String = rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    let statements = crate::sql::create_static_user(username, database, planned.access, &throwaway)
+        .map_err(|e| Error::at_attr("username", "Invalid user name", e.to_string()))?;
+    my.exec(&statements)
+        .await
+        .or_diag(format!("Cannot create user {username:?}"))
+}
+
 /// Drops the login a role with `create_login` made, when it still carries the role's
 /// marker: its sessions ended first; a login that owns objects makes this fail.
 /// `Ok(Some(why))`: left in place.
@@ -89,7 +121,23 @@ pub(super) async fn drop(
     mount: &str,
     name: &str,
     username: &str,
+    engine: Engine,
 ) -> Result<Option<String>, Error> {
+    if engine == Engine::Mysql {
+        // MySQL keeps no comment on a user on every server: the state says it was made here.
+        let my = ctx.client.mysql().await.or_reach("MySQL")?;
+        let account = crate::sql::MysqlAccount {
+            user: username.to_string(),
+            host: "%".into(),
+            mariadb_role: false,
+        };
+        let drop = crate::sql::mysql_drop_user(&account)
+            .map_err(|e| Error::at_attr("username", "Invalid user name", e.to_string()))?;
+        my.exec(&[drop]).await.or_diag(format!(
+            "Cannot drop user {username:?} (made by create_login)"
+        ))?;
+        return Ok(None);
+    }
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
     let cannot = format!("Cannot drop login {username:?} (made by create_login)");
     let found = pg.role_facts(&[username]).await.or_diag(&cannot)?;
@@ -117,7 +165,15 @@ pub(super) async fn found(
     mount: &str,
     name: &str,
     username: &str,
+    engine: Engine,
 ) -> Option<Option<bool>> {
+    if engine == Engine::Mysql {
+        let database = String::new();
+        let my = ctx.client.mysql().await.ok()?;
+        let facts = my.login_facts(username, &database).await.ok()?;
+        // No marker on MySQL: an existing user reads as not marked.
+        return Some(facts.exists.then_some(false));
+    }
     let pg = ctx.client.postgres().await.ok()?;
     let found = pg.role_facts(&[username]).await.ok()?;
     let marker = login_marker(mount, name);

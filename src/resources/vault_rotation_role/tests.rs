@@ -1459,3 +1459,18 @@ fn created_login_statements_are_quoted_and_password_less() {
     let b = crate::sql::create_static_login("a", "shop_readonly", None, "m");
     assert_eq!(crate::sql::Unit::statements(&b).len(), 2);
 }
+
+#[test]
+fn created_mysql_user_gets_the_dynamic_grant_and_a_quoted_name() {
+    let Ok(got) = crate::sql::create_static_user("o'hara", "shop_db", Access::ReadOnly, "Abc123")
+    else {
+        panic!("statements");
+    };
+    assert_eq!(
+        got,
+        strings(&[
+            "CREATE USER 'o''hara'@'%' IDENTIFIED BY 'Abc123';",
+            "GRANT SELECT ON `shop\\_db`.* TO 'o''hara'@'%';",
+        ])
+    );
+}
