@@ -51,7 +51,11 @@ async fn observe(client: &Backends, g: &Guarded) -> Option<Observed> {
 
 /// The connection's engine at plan: `None` when Vault, the connection or its plugin
 /// cannot be read (apply reads it again and refuses then).
-async fn engine_at_plan(client: &Backends, mount: &str, connection: &str) -> Option<Engine> {
+pub(super) async fn engine_at_plan(
+    client: &Backends,
+    mount: &str,
+    connection: &str,
+) -> Option<Engine> {
     let vault = client.vault().await.ok()?;
     let body = vault
         .read(&format!("{mount}/config/{connection}"))

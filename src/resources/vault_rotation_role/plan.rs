@@ -130,25 +130,40 @@ pub(super) async fn check(client: &Backends, plan: &mut Plan<'_>) {
     if let Err(e) = guard::check(client, &g, Phase::Plan).await {
         e.report(&mut plan.diags);
     }
-    if let (true, Some(user)) = (make_login, planned.username.as_option()) {
-        if let Err(e) = login_absent_at_plan(client, user).await {
-            e.report(&mut plan.diags);
+    if let (true, Some(user), Some(conn)) = (
+        make_login,
+        planned.username.as_option(),
+        g.connection.as_deref(),
+    ) {
+        if let Some(engine) = guard::engine_at_plan(client, &g.mount, conn).await {
+            if let Err(e) = login_absent_at_plan(client, engine, user).await {
+                e.report(&mut plan.diags);
+            }
         }
     }
 }
 
-/// At plan, where PostgreSQL can be read: the login `create_login` would make exists
-/// already (refused; unreadable: left to apply).
-async fn login_absent_at_plan(client: &Backends, user: &str) -> Result<(), tfplugin::Error> {
-    if client.settings.postgres.is_none() {
-        return Ok(());
-    }
-    let Ok(pg) = client.postgres().await else {
-        return Ok(());
+/// At plan, where the connection's server can be read: the login `create_login` would
+/// make exists already (refused; unreadable: left to apply).
+async fn login_absent_at_plan(
+    client: &Backends,
+    engine: Engine,
+    user: &str,
+) -> Result<(), tfplugin::Error> {
+    let exists = match engine {
+        Engine::Postgres if client.settings.postgres.is_some() => match client.postgres().await {
+            Ok(pg) => pg.role_facts(&[user]).await.ok().map(|f| !f.is_empty()),
+            Err(_) => None,
+        },
+        Engine::Mysql if client.settings.mysql.is_some() => match client.mysql().await {
+            Ok(my) => my.login_facts(user, "").await.ok().map(|f| f.exists),
+            Err(_) => None,
+        },
+        _ => None,
     };
-    match pg.role_facts(&[user]).await {
-        Ok(found) => super::schedule::login_to_create(user, !found.is_empty(), &[]),
-        Err(_) => Ok(()),
+    match exists {
+        Some(exists) => super::schedule::login_to_create(user, exists, &[]),
+        None => Ok(()),
     }
 }
 
