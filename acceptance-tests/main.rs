@@ -32,6 +32,7 @@ mod redis;
 mod release;
 mod secrets;
 mod sets;
+mod static_roles;
 mod timeouts;
 mod tls;
 mod tls_login;

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use crate::backends::settings::VaultLogin;
 use crate::backends::BackendError;
 
+mod help;
 mod login;
 
 /// Characters left as they are in a path segment: RFC 3986's unreserved set. Everything

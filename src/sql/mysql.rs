@@ -424,6 +424,28 @@ impl MysqlDialect {
     }
 }
 
+/// Issue 22 `create_login` on MySQL: the static user with a throwaway password nobody
+/// is told (Vault rotates it as soon as the role is written) and exactly the privileges
+/// a Vault-issued login of `access` gets on `db` (the same generated GRANT).
+pub fn create_static_user(
+    user: &str,
+    db: &str,
+    access: super::vault::Access,
+    throwaway: &str,
+) -> Result<Vec<String>, BadIdentifier> {
+    let account = format!("{}@'%'", quote_mysql_literal(user)?);
+    let password = quote_mysql_literal(throwaway)?;
+    Ok(super::vault::vault_mysql_statements(db, access)?
+        .creation
+        .into_iter()
+        // The password (alphanumeric) first: a quoted user name may contain anything.
+        .map(|s| {
+            s.replace("'{{password}}'", &password)
+                .replace("'{{name}}'@'%'", &account)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod mysql_tests {
     use super::*;

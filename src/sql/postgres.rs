@@ -219,6 +219,27 @@ pub fn create_nologin_role(role: &str) -> String {
     format!("CREATE ROLE {} NOLOGIN", quote_ident(role))
 }
 
+/// Issue 22 `create_login`: a static role's login, made in one transaction with its
+/// marker: LOGIN without a password (nobody can log in until Vault rotates it), in
+/// `group`, running as `run_as` when given (an `owner` login), and no other attribute.
+pub fn create_static_login(login: &str, group: &str, run_as: Option<&str>, marker: &str) -> Batch {
+    let role = quote_ident(login);
+    let mut batch = Batch::new().then(format!(
+        "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL IN ROLE {}",
+        quote_ident(group)
+    ));
+    if let Some(owner) = run_as {
+        batch.push(format!(
+            "ALTER ROLE {role} SET role = {}",
+            quote_literal(owner)
+        ));
+    }
+    batch.then(format!(
+        "COMMENT ON ROLE {role} IS {}",
+        quote_literal(marker)
+    ))
+}
+
 /// `GRANT "<role>" TO CURRENT_USER`: lets a non-superuser admin act for the owner.
 pub fn grant_role_to_current_user(role: &str) -> String {
     format!("GRANT {} TO CURRENT_USER", quote_ident(role))

@@ -51,6 +51,34 @@ resource "dbaas_vault_rotation_role" "shop_legacy" {
   rotation_period = 86400
 }
 
+# Static, login made here (create_login): the provider creates `shop_batch` in
+# shop_readwrite with no password of its own, Vault gives it one when the role is
+# written, and destroy drops it again; no other provider is needed.
+resource "dbaas_vault_rotation_role" "shop_batch" {
+  name         = "postgres-shop-batch"
+  connection   = dbaas_vault_database_connection.postgres.name
+  database     = dbaas_shared_postgres_database.shop.name
+  mode         = "static"
+  access       = "readwrite"
+  username     = "shop_batch"
+  create_login = true
+}
+
+# Static on a schedule instead of a period (HashiCorp Vault 1.15 or later; OpenBao has
+# no schedules and is refused at apply, use rotation_period there): Sundays at 03:00 UTC,
+# or within the hour after.
+resource "dbaas_vault_rotation_role" "shop_weekly" {
+  name              = "postgres-shop-weekly"
+  connection        = dbaas_vault_database_connection.postgres.name
+  database          = dbaas_shared_postgres_database.shop.name
+  mode              = "static"
+  access            = "readonly"
+  username          = "shop_weekly_report"
+  create_login      = true
+  rotation_schedule = "0 3 * * 0"
+  rotation_window   = 3600
+}
+
 # The app reads `database/creds/postgres-shop-role`; hand this HCL to a `vault_policy`.
 output "shop_vault_policy" {
   value = dbaas_vault_rotation_role.shop.policy

@@ -616,6 +616,16 @@ impl Mysql {
         })
     }
 
+    /// Issue 22: the server's `SELECT VERSION()` (whether it keeps dual passwords).
+    pub fn server_version(&self) -> BoxFut<'_, Result<Option<String>, MysqlError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            conn.query_first("SELECT VERSION()")
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     /// Runs statements one after another on one pooled connection, retrying the whole
     /// batch on deadlocks and group-replication conflicts with bounded, jittered backoff.
     pub fn exec<'a>(&'a self, statements: &'a [String]) -> BoxFut<'a, Result<(), MysqlError>> {

@@ -1,7 +1,7 @@
 //! The rotation role's create, read, update, delete and import: each observes (backend
 //! reads), asks `decide.rs` or the guard what to do, and executes it.
 
-use tfplugin::{Applied, Error, Known, OrDiag, Value};
+use tfplugin::{Applied, Error, Known, OrDiag, OrTaint, Value};
 
 use super::decide::{
     chosen_statements, configured, import_mode, leases_to_revoke, owner_or_default, owner_source,
@@ -12,7 +12,7 @@ use super::lookup::{
     catalog_owner, database_of_statements, engine_of, stale_logins, static_login_group,
 };
 use super::redis::{check_static_redis_login, read_namespace, record_namespace};
-use super::{guard, Imported, Model, PlanView, VaultRotationRole};
+use super::{guard, login, Imported, Model, PlanView, VaultRotationRole};
 use crate::backends::Backends;
 use crate::enums::{Engine, RoleMode};
 use crate::resources::common::OrReach;
@@ -26,7 +26,7 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
     type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
-        write_role(ctx, planned, config).await
+        write_role(ctx, planned, config, true).await
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, state: Model) -> Result<Option<Model>, Error> {
@@ -48,6 +48,13 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         }
         let checks = ReadChecks::for_role(s.engine.as_option().copied(), s.is_static());
         read_beyond_vault(ctx, &mut s, &mount, checks).await;
+        if let (true, Some(&engine)) = (s.creates_login(), s.engine.as_option()) {
+            // Issue 22: the login made here dropped out of band: plan the role again.
+            let user = s.username.clone().unwrap_or_default();
+            if login::found(ctx, &mount, &s.name, &user, engine).await == Some(None) {
+                return Ok(None);
+            }
+        }
         Ok(Some(s))
     }
 
@@ -58,7 +65,7 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         planned: Model,
         config: &Value,
     ) -> Applied<Model> {
-        write_role(ctx, planned, config).await
+        write_role(ctx, planned, config, false).await
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
@@ -78,7 +85,22 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         vault
             .delete(&path)
             .await
-            .or_diag(format!("Cannot delete Vault role {path}"))
+            .or_diag(format!("Cannot delete Vault role {path}"))?;
+        if prior.creates_login() {
+            let user = prior.username.clone().unwrap_or_default();
+            let engine = prior
+                .engine
+                .as_option()
+                .copied()
+                .unwrap_or(Engine::Postgres);
+            if let Some(why) = login::drop(ctx, &mount, &prior.name, &user, engine).await? {
+                ctx.diags.warning(
+                    format!("Login {user:?} was left in place"),
+                    format!("{why}. Drop it by hand if it is no longer used."),
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -91,7 +113,12 @@ fn mount_of(ctx: &Ctx<'_>, m: &Model) -> String {
 /// Create and update: the rules checked against the catalog now, then the statements
 /// (planned, else generated from the engine, the database's owner or the Redis
 /// namespace) written to Vault.
-async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
+async fn write_role(
+    ctx: &mut Ctx<'_>,
+    planned: Model,
+    config: &Value,
+    creating: bool,
+) -> Applied<Model> {
     let mount = mount_of(ctx, &planned);
     let connection = planned.connection.clone().unwrap_or_default();
     let database = planned.database.clone().unwrap_or_default();
@@ -107,11 +134,13 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applie
     let username = planned
         .is_static()
         .then(|| planned.username.clone().unwrap_or_default());
-    let g = Guarded {
+    // Issue 22: a login create_login makes now is judged once it exists (below).
+    let make_login = creating && planned.creates_login();
+    let mut g = Guarded {
         mount: mount.clone(),
         connection: Some(connection.clone()),
         database: Some(database.clone()),
-        username: username.clone(),
+        username: username.clone().filter(|_| !make_login),
         custom,
         engine: Some(engine),
     };
@@ -138,15 +167,96 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applie
     );
     let generated = namespace_rules(ctx, step, &database, planned.access, generated).await?;
     let generated = super::limits::limited(engine, generated, planned.connection_limit)?;
+    let generated = retained(&planned, engine, generated);
     let statements = chosen_statements(&planned, generated);
     let body = role_body(&planned, &connection, engine, &statements);
     let path = role_path(&mount, &planned.name, planned.is_static());
+    login::check_support(ctx, &planned, engine, &path, &body).await?;
+    if make_login {
+        g.username = username;
+        make_login_judged(ctx, &g, &planned, owner.as_deref()).await?;
+    }
+    let state = written(planned, mount, engine, statements, owner);
+    commit(ctx, &path, &body, make_login, state).await
+}
+
+/// Issue 22: makes the login of a role with `create_login`, then has the issue 19 guard
+/// judge it as it now exists (`g` names it); a refused login is dropped again.
+async fn make_login_judged(
+    ctx: &mut Ctx<'_>,
+    g: &Guarded,
+    planned: &Model,
+    owner: Option<&str>,
+) -> Result<(), Error> {
+    let connection = g.connection.as_deref();
+    let database = g.database.clone().unwrap_or_default();
+    let forbidden = guard::forbidden_logins(ctx.client, &g.mount, connection).await;
+    let engine = g.engine.unwrap_or(Engine::Postgres);
+    login::make(ctx, engine, &g.mount, planned, &database, owner, &forbidden).await?;
+    if let Err(e) = guard::check(ctx.client, g, Phase::Apply).await {
+        undo_login(ctx, &g.mount, planned, engine).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Writes the role to Vault; with a login made here, rotates it at once (Vault rotates
+/// only a role it did not hold: one left in Vault while its login was dropped out of band
+/// would keep a password the new login does not have), or drops the login when the write
+/// fails.
+async fn commit(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    body: &serde_json::Value,
+    made_login: bool,
+    state: Model,
+) -> Applied<Model> {
     let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
-    vault
-        .write(&path, &body)
+    if let Err(e) = vault
+        .write(path, body)
         .await
-        .or_diag(format!("Cannot write Vault role {path}"))?;
-    Ok(written(planned, mount, engine, statements, owner))
+        .or_diag(format!("Cannot write Vault role {path}"))
+    {
+        if made_login {
+            let mount = state.mount.as_option().cloned().unwrap_or_default();
+            let engine = state
+                .engine
+                .as_option()
+                .copied()
+                .unwrap_or(Engine::Postgres);
+            undo_login(ctx, &mount, &state, engine).await;
+        }
+        return Err(e.into());
+    }
+    if made_login {
+        let mount = state.mount.as_option().cloned().unwrap_or_default();
+        let rotate = format!("{mount}/rotate-role/{}", state.name);
+        vault
+            .write(&rotate, &serde_json::json!({}))
+            .await
+            .or_diag(format!("Cannot rotate the new login's password ({rotate})"))
+            .or_taint(&state)?;
+    }
+    Ok(state)
+}
+
+/// A failed create removes the login it made (a warning when it cannot).
+async fn undo_login(ctx: &mut Ctx<'_>, mount: &str, planned: &Model, engine: Engine) {
+    let user = planned.username.clone().unwrap_or_default();
+    if let Err(e) = login::drop(ctx, mount, &planned.name, &user, engine).await {
+        ctx.diags.warning(
+            format!("Login {user:?} made by create_login was left behind"),
+            format!("{e:?}. Drop it by hand before the next apply."),
+        );
+    }
+}
+
+/// Issue 22: MySQL rotation statements that keep the previous password, when asked.
+fn retained(planned: &Model, engine: Engine, mut generated: VaultStatements) -> VaultStatements {
+    if planned.retains_password() && engine == Engine::Mysql {
+        generated.rotation = super::schedule::retaining_previous(generated.rotation);
+    }
+    generated
 }
 
 /// PostgreSQL `owner` logins join the database's actual owner: the planned one when the
@@ -260,6 +370,7 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
         database: None,
         access: None,
         connection_limit: None,
+        create_login: None,
     };
     let Some(vault) = need(&mut ctx.diags, "Vault", ctx.client.vault().await) else {
         merge(&mut ctx.diags, state, &imported);
@@ -304,6 +415,11 @@ pub(super) async fn import(ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
             if let Some((db, access)) = static_login_group(ctx, &username).await {
                 imported.database = Some(db);
                 imported.access = Some(access);
+            }
+            // Issue 22: a login made by create_login carries this role's marker.
+            let pg = Engine::Postgres;
+            if login::found(ctx, mount, name, &username, pg).await == Some(Some(true)) {
+                imported.create_login = Some(true);
             }
         }
         (RoleMode::Dynamic, _, Some(body)) => {

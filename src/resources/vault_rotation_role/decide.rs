@@ -118,8 +118,19 @@ pub fn role_body(
         let mut b = serde_json::json!({
             "db_name": connection,
             "username": planned.username.clone().unwrap_or_default(),
-            "rotation_period": planned.rotation_period.unwrap_or(DEFAULT_SECONDS),
         });
+        // Issue 22: a cron schedule (with its window) or a period, never both.
+        if let Some(schedule) = &planned.rotation_schedule {
+            b["rotation_schedule"] = schedule.clone().into();
+            if let Some(window) = planned.rotation_window {
+                b["rotation_window"] = window.into();
+            }
+        } else {
+            b["rotation_period"] = planned.rotation_period.unwrap_or(DEFAULT_SECONDS).into();
+        }
+        if let Some(skip) = planned.skip_import_rotation {
+            b["skip_import_rotation"] = skip.into();
+        }
         if engine != Engine::Redis {
             b["rotation_statements"] = rotation.clone().into();
         }
@@ -174,6 +185,13 @@ pub struct VaultRole {
     pub max_ttl: Option<i64>,
     /// Statements in [`STATEMENT_ATTRIBUTES`] order (missing lists are empty).
     pub statements: [Vec<String>; 3],
+    /// Static, Vault 1.15+: the cron schedule (`Some(None)`: the server reports none;
+    /// `None`: the server has no schedules, e.g. OpenBao).
+    pub rotation_schedule: Option<Option<String>>,
+    /// Static, Vault 1.15+: the window in seconds (0 reads as none).
+    pub rotation_window: Option<i64>,
+    /// Static, Vault 1.18+: whether the role skipped its first rotation.
+    pub skip_import_rotation: Option<bool>,
 }
 
 impl VaultRole {
@@ -196,6 +214,11 @@ impl VaultRole {
             default_ttl: ttl_secs(&d["default_ttl"]),
             max_ttl: ttl_secs(&d["max_ttl"]),
             statements: STATEMENT_ATTRIBUTES.map(strs),
+            rotation_schedule: d
+                .get("rotation_schedule")
+                .map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string)),
+            rotation_window: ttl_secs(&d["rotation_window"]).filter(|w| *w > 0),
+            skip_import_rotation: d["skip_import_rotation"].as_bool(),
         }
     }
 }
@@ -212,7 +235,32 @@ pub fn refreshed(mut s: Model, mount: &str, role: VaultRole) -> Model {
     let [creation, revocation, rotation] = role.statements;
     if stat {
         s.username = role.username.or(s.username);
-        s.rotation_period = role.rotation_period.or(s.rotation_period);
+        match role.rotation_schedule {
+            // A server with schedules says which one the role follows (if any).
+            Some(Some(schedule)) => {
+                s.rotation_schedule = Some(schedule);
+                s.rotation_window = role.rotation_window;
+                s.rotation_period = None;
+            }
+            Some(None) => {
+                s.rotation_schedule = None;
+                s.rotation_window = None;
+                s.rotation_period = role.rotation_period.or(s.rotation_period);
+            }
+            // A period of 0 means none (a scheduled role on a server that reports it).
+            None => {
+                s.rotation_period = role
+                    .rotation_period
+                    .filter(|p| *p > 0)
+                    .or(s.rotation_period)
+            }
+        }
+        // `false` from Vault is the default: it stays null when the state has it null.
+        s.skip_import_rotation = match (role.skip_import_rotation, s.skip_import_rotation) {
+            (Some(true), _) => Some(true),
+            (Some(false), Some(_)) => Some(false),
+            (_, prior) => prior,
+        };
         s.creation_statements = Known::Value(Vec::new());
         s.revocation_statements = Known::Value(Vec::new());
         s.rotation_statements = Known::Value(rotation);

@@ -51,7 +51,11 @@ async fn observe(client: &Backends, g: &Guarded) -> Option<Observed> {
 
 /// The connection's engine at plan: `None` when Vault, the connection or its plugin
 /// cannot be read (apply reads it again and refuses then).
-async fn engine_at_plan(client: &Backends, mount: &str, connection: &str) -> Option<Engine> {
+pub(super) async fn engine_at_plan(
+    client: &Backends,
+    mount: &str,
+    connection: &str,
+) -> Option<Engine> {
     let vault = client.vault().await.ok()?;
     let body = vault
         .read(&format!("{mount}/config/{connection}"))
@@ -171,7 +175,7 @@ async fn forbidden_for(client: &Backends, g: &Guarded, connection: &str) -> Forb
 /// Logins no static role may rotate: the PgBouncer auth user, the provider's admins,
 /// and the admin of every Vault connection on the mount (or, when the mount cannot be
 /// listed, of the role's own connection).
-async fn forbidden_logins(
+pub(super) async fn forbidden_logins(
     client: &Backends,
     mount: &str,
     connection: Option<&str>,

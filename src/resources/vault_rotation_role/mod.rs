@@ -28,9 +28,11 @@ mod crud;
 mod decide;
 mod guard;
 mod limits;
+mod login;
 mod lookup;
 mod plan;
 mod redis;
+mod schedule;
 #[cfg(test)]
 mod tests;
 
@@ -67,11 +69,32 @@ pub struct Model {
     database_owner: Known<String>,
     /// Issue 22: the connection limit of each issued login; null: none.
     connection_limit: Option<i64>,
+    // Issue 22, static roles complete: null on roles made before (no change planned).
+    /// Static: cron schedule of rotations (instead of `rotation_period`).
+    rotation_schedule: Option<String>,
+    /// Static: seconds after each scheduled time in which Vault may rotate.
+    rotation_window: Option<i64>,
+    /// Static: Vault does not rotate the login when the role is written.
+    skip_import_rotation: Option<bool>,
+    /// Static PostgreSQL: the provider makes (and drops) the login.
+    create_login: Option<bool>,
+    /// Static MySQL 8.0.14+: rotation keeps the previous password valid.
+    retain_previous_password: Option<bool>,
 }
 
 impl Model {
     fn is_static(&self) -> bool {
         self.mode == RoleMode::Static
+    }
+
+    /// Whether the provider makes the static login (`create_login = true`).
+    fn creates_login(&self) -> bool {
+        self.is_static() && self.create_login == Some(true)
+    }
+
+    /// Whether rotations keep the previous MySQL password (`retain_previous_password`).
+    fn retains_password(&self) -> bool {
+        self.is_static() && self.retain_previous_password == Some(true)
     }
 }
 
@@ -104,6 +127,12 @@ struct PlanView {
     database_owner: Known<String>,
     /// Issue 22.
     connection_limit: Known<Number>,
+    // Issue 22, static roles complete.
+    rotation_schedule: Known<String>,
+    rotation_window: Known<Number>,
+    skip_import_rotation: Known<bool>,
+    create_login: Known<bool>,
+    retain_previous_password: Known<bool>,
 }
 
 impl PlanView {
@@ -177,6 +206,8 @@ struct Imported<'a> {
     /// Issue 22: read from the creation statements.
     #[serde(skip_serializing_if = "Option::is_none")]
     connection_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_login: Option<bool>,
 }
 
 #[async_trait::async_trait]
@@ -194,12 +225,12 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("connection").required().description("Name of the Vault connection (`dbaas_vault_database_connection.<x>.name`).").validate(vault_name_validator()))
                 .attr(Attribute::string("database").required().description("The shared database (or Redis namespace) the logins are for: a tenant database this provider manages (PostgreSQL: marked by dbaas_shared_postgres_database, or with a tenant's NOLOGIN owner and `<database>_readwrite`/`<database>_readonly` roles; MySQL: an existing schema). Never a system database (`postgres`, `template0`, `template1`, `mysql`, `sys`, `information_schema`, `performance_schema`, in any case: refused at validate), a template, the provider's admin database, or one owned by a superuser (refused at plan when the catalog can be read, else at apply; nothing is written to Vault).").validate(no_nul_validator()))
                 .attr(Attribute::string("mount").optional().computed().requires_replace().use_state_for_unknown().description("Mount of the database secrets engine, e.g. `database` or `team/database`. Default: the provider's `vault.mount`.").validate(vault_mount_validator()))
-                .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (an existing login rotated every `rotation_period`).").validate(RoleMode::validator()))
+                .attr(Attribute::string("mode").default(Value::string(RoleMode::Dynamic.as_str())).requires_replace().description("`dynamic` (a new login per lease) or `static` (one login rotated every `rotation_period` or on `rotation_schedule`: an existing one, or one made with `create_login`).").validate(RoleMode::validator()))
                 .attr(Attribute::string("access").default(Value::string(Access::Owner.as_str())).description(format!("{}. Dynamic roles: the group their logins join. Static roles: changes nothing (the login keeps the grants it has); it records the login's tenant group, which import reads from PostgreSQL (`<database>_<access>`), so a configuration can state it and plan no change.", Access::or_list())).validate(Access::validator()))
                 .attr(Attribute::number("default_ttl").optional().computed().use_state_for_unknown().description(format!("Dynamic only: lease TTL in seconds, at most `max_ttl` (checked at validate, or at plan when a value is known only then). Planned as `{}` on dynamic roles when unset; null on static roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(1, 10 * 365 * 86400)))
                 .attr(Attribute::number("max_ttl").optional().computed().use_state_for_unknown().description(format!("Dynamic only: maximum lease TTL in seconds. Planned as `{}` on dynamic roles when unset (so a `max_ttl` below it needs a `default_ttl` too); null on static roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(1, 10 * 365 * 86400)))
-                .attr(Attribute::string("username").optional().description("Static: the existing login Vault rotates (required for `mode = \"static\"`). A plain tenant login only: PostgreSQL LOGIN without SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a member of no role outside the database's groups; MySQL without global grants or grants on other databases; never the PgBouncer auth user, a provider admin or the admin of any Vault connection on the mount.").validate(no_nul_validator()))
-                .attr(Attribute::number("rotation_period").optional().computed().use_state_for_unknown().description(format!("Static only: seconds between rotations. Planned as `{}` on static roles when unset; null on dynamic roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(5, 10 * 365 * 86400)))
+                .attr(Attribute::string("username").optional().description("Static: the login Vault rotates (required for `mode = \"static\"`): an existing one, or the one `create_login` makes. A plain tenant login only: PostgreSQL LOGIN without SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a member of no role outside the database's groups; MySQL without global grants or grants on other databases; never the PgBouncer auth user, a provider admin or the admin of any Vault connection on the mount.").validate(no_nul_validator()))
+                .attr(Attribute::number("rotation_period").optional().computed().use_state_for_unknown().description(format!("Static only: seconds between rotations. Planned as `{}` on static roles when neither it nor `rotation_schedule` is set (null with a schedule); null on dynamic roles, where setting it is refused.", plan::DEFAULT_SECONDS)).validate(Validator::int_between(5, 10 * 365 * 86400)))
                 .attr(Attribute::typed("creation_statements", strings()).optional().computed().description("Dynamic: statements creating a login. Default: generated from engine, database and access. Setting it (or the other statement lists) needs the provider's `vault { allow_custom_statements = true }`; even then statements granting SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS, membership in a role outside the tenant's groups, MySQL privileges beyond the tenant database, or anything other than creating, changing and dropping the issued login are refused."))
                 .attr(Attribute::typed("revocation_statements", strings()).optional().computed().description("Dynamic: statements removing a login. Default: generated (PostgreSQL: end its sessions, then DROP ROLE)."))
                 .attr(Attribute::typed("rotation_statements", strings()).optional().computed().description("Static: statements changing the password. Default: generated."))
@@ -209,6 +240,12 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
                 .attr(Attribute::string("database_owner").computed().use_state_for_unknown().description("PostgreSQL: the role that owns `database`, read from the catalog (`pg_database.datdba`; `<database>_owner` unless the database sets a custom `owner`). `owner` logins join it and run as it. Null for MySQL and Redis."))
                 // Issue 22 (guardrails): kept together for the merge.
                 .attr(Attribute::number(limits::ATTR).optional().description("Dynamic roles: the most sessions each login Vault issues may hold at once, written into the statement that creates it (PostgreSQL `CONNECTION LIMIT n`, MySQL/MariaDB `WITH MAX_USER_CONNECTIONS n`), so no login exists without it. Unset: no limit of its own (the database's `connection_limit` still applies). Changing it rewrites the role in place; logins already issued keep the limit they were made with until their lease ends. Refused on static roles, beside custom `creation_statements`, and on Redis (ACL users have no connection limit). Through PgBouncer the limit counts server connections, which PgBouncer shares between its clients.").validate(Validator::int_between(1, 100_000))),
+                // Issue 22: static roles, complete (kept together).
+                .attr(Attribute::string("rotation_schedule").optional().description("Static only: rotate on this cron schedule (five fields: minute hour day-of-month month day-of-week, in UTC, e.g. `0 3 * * *`) instead of every `rotation_period`; set exactly one of the two (neither: every 86400 seconds). Needs HashiCorp Vault 1.15 or later; OpenBao 2.x has no schedules, so apply refuses it there before writing anything.").validate(no_nul_validator()))
+                .attr(Attribute::number("rotation_window").optional().description("Static only, with `rotation_schedule`: seconds after each scheduled time during which Vault may still rotate (at least 3600). Needs HashiCorp Vault 1.15 or later.").validate(Validator::int_between(3600, 10 * 365 * 86400)))
+                .attr(Attribute::bool("skip_import_rotation").optional().description("Static only: when `true`, Vault does not rotate the login's password when the role is written (the app keeps the password it has until the first rotation). Refused with `create_login`, whose login has no password until Vault rotates it. Needs HashiCorp Vault 1.18 or later; OpenBao 2.x always rotates, so apply refuses it there before writing anything."))
+                .attr(Attribute::bool("create_login").optional().requires_replace().description("Static only: the provider makes the login `username`, Vault gives it its first password when the role is written, and destroy drops it again. PostgreSQL: LOGIN with no password of its own, a member of `<database>_<access>` (for `owner`, running as the database's owner role), marked as this role's in its comment; dropped after its sessions are ended (an error, naming it, when it owns objects); import recovers the setting from the marker. MySQL: a user with a random password nobody is told (MySQL has no password-less account that refuses logins) and the grants a dynamic login of `access` gets on `database`; MySQL keeps no marker, so destroy drops the user the state says was made here and import cannot tell (set `create_login` after an import and the role is planned again). A login that already exists is refused, never adopted; one dropped out of band plans the role again. With it, a new `username` makes a new role and login (the old ones are removed). Refused on Redis (a namespace makes its user)."))
+                .attr(Attribute::bool("retain_previous_password").optional().description("Static only, MySQL 8.0.14 or later: rotations run `ALTER USER ... RETAIN CURRENT PASSWORD`, so the previous password keeps working until the next rotation while apps pick up the new one (dual passwords; the connection's admin needs `CREATE USER` or `APPLICATION_PASSWORD_ADMIN`). Refused at apply, before anything is written, on MariaDB and MySQL before 8.0.14, which keep one password per account, and on other engines.")),
         )
     }
 
@@ -238,11 +275,15 @@ impl tfplugin::ResourceType<Backends> for VaultRotationRole {
             problem.report(diags);
         }
         limits::check(&config, diags);
+        for problem in schedule::static_problems(&config, plan::mode_is_static(&config)) {
+            problem.report(diags);
+        }
     }
 
     async fn modify_plan(&self, plan: &mut Plan<'_>) {
         plan::ttls(plan);
         plan::statements(plan);
+        plan::login_replacement(plan);
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {

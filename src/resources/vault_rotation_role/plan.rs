@@ -67,7 +67,15 @@ pub(super) fn statements_edit(
         let generated =
             super::limits::limited(engine, generated, super::limits::planned(planned)).ok()?;
         let values = if planned.is_static() {
-            [Vec::new(), Vec::new(), generated.rotation]
+            // Issue 22: MySQL dual passwords keep the previous one on rotation.
+            let retain =
+                engine == Engine::Mysql && planned.retain_previous_password == Known::Value(true);
+            let rotation = if retain {
+                super::schedule::retaining_previous(generated.rotation)
+            } else {
+                generated.rotation
+            };
+            [Vec::new(), Vec::new(), rotation]
         } else {
             [generated.creation, generated.revocation, Vec::new()]
         };
@@ -109,11 +117,15 @@ pub(super) async fn check(client: &Backends, plan: &mut Plan<'_>) {
     let Ok(role) = plan.planned.to_model::<RoleName>() else {
         return;
     };
+    // Issue 22: a login create_login will make must not exist yet (apply checks again,
+    // and judges the login once made).
+    let make_login =
+        plan.prior.is_null() && planned.is_static() && planned.create_login == Known::Value(true);
     let g = Guarded {
         mount: client.vault_mount(role.mount.as_option().map(String::as_str)),
         connection: planned.connection.as_option().cloned(),
         database: planned.database.as_option().cloned(),
-        username: if planned.is_static() {
+        username: if planned.is_static() && !make_login {
             planned.username.as_option().cloned()
         } else {
             None
@@ -123,6 +135,41 @@ pub(super) async fn check(client: &Backends, plan: &mut Plan<'_>) {
     };
     if let Err(e) = guard::check(client, &g, Phase::Plan).await {
         e.report(&mut plan.diags);
+    }
+    if let (true, Some(user), Some(conn)) = (
+        make_login,
+        planned.username.as_option(),
+        g.connection.as_deref(),
+    ) {
+        if let Some(engine) = guard::engine_at_plan(client, &g.mount, conn).await {
+            if let Err(e) = login_absent_at_plan(client, engine, user).await {
+                e.report(&mut plan.diags);
+            }
+        }
+    }
+}
+
+/// At plan, where the connection's server can be read: the login `create_login` would
+/// make exists already (refused; unreadable: left to apply).
+async fn login_absent_at_plan(
+    client: &Backends,
+    engine: Engine,
+    user: &str,
+) -> Result<(), tfplugin::Error> {
+    let exists = match engine {
+        Engine::Postgres if client.settings.postgres.is_some() => match client.postgres().await {
+            Ok(pg) => pg.role_facts(&[user]).await.ok().map(|f| !f.is_empty()),
+            Err(_) => None,
+        },
+        Engine::Mysql if client.settings.mysql.is_some() => match client.mysql().await {
+            Ok(my) => my.login_facts(user, "").await.ok().map(|f| f.exists),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    match exists {
+        Some(exists) => super::schedule::login_to_create(user, exists, &[]),
+        None => Ok(()),
     }
 }
 
@@ -234,7 +281,7 @@ impl TtlProblem {
 
 /// The mode a configuration or plan states: `None` while unknown (null is the default,
 /// `dynamic`).
-fn is_static(v: &PlanView) -> Option<bool> {
+pub(super) fn mode_is_static(v: &PlanView) -> Option<bool> {
     match &v.mode {
         Known::Unknown => None,
         Known::Null => Some(false),
@@ -247,7 +294,7 @@ fn is_static(v: &PlanView) -> Option<bool> {
 /// known (an unset one at [`DEFAULT_SECONDS`]), `default_ttl` above `max_ttl`. Run at
 /// validate and again when Terraform validates the evaluated configuration at plan.
 pub(super) fn ttl_problems(config: &PlanView) -> Vec<TtlProblem> {
-    let Some(is_static) = is_static(config) else {
+    let Some(is_static) = mode_is_static(config) else {
         return Vec::new();
     };
     let attrs = [
@@ -293,7 +340,7 @@ pub(super) fn ttl_problems(config: &PlanView) -> Vec<TtlProblem> {
 /// before issue 21 holds defaults for both modes: no diff). `None` while the mode is
 /// unknown.
 pub(super) fn ttl_edit(config: &PlanView, planned: &PlanView) -> Option<PlanEdit> {
-    let is_static = is_static(planned)?;
+    let is_static = mode_is_static(planned)?;
     let slot = |cfg: &Known<tfplugin::Number>, plan: &Known<tfplugin::Number>, applies: bool| {
         if !cfg.is_null() {
             return None;
@@ -304,10 +351,18 @@ pub(super) fn ttl_edit(config: &PlanView, planned: &PlanView) -> Option<PlanEdit
             _ => None,
         }
     };
+    // Issue 22: a static role on a `rotation_schedule` has no period (null, also when
+    // the prior state held one).
+    let scheduled = !config.rotation_schedule.is_null();
+    let rotation_period = if scheduled && config.rotation_period.is_null() {
+        (!planned.rotation_period.is_null()).then_some(None)
+    } else {
+        slot(&config.rotation_period, &planned.rotation_period, is_static)
+    };
     Some(PlanEdit {
         default_ttl: slot(&config.default_ttl, &planned.default_ttl, !is_static),
         max_ttl: slot(&config.max_ttl, &planned.max_ttl, !is_static),
-        rotation_period: slot(&config.rotation_period, &planned.rotation_period, is_static),
+        rotation_period,
         ..PlanEdit::default()
     })
 }
@@ -319,5 +374,20 @@ pub(super) fn ttls(plan: &mut Plan<'_>) {
     };
     if let Some(edit) = ttl_edit(&config, &planned) {
         merge(&mut plan.diags, &mut plan.planned, &edit);
+    }
+}
+
+/// `modify_plan`: a role whose login the provider made (`create_login`) is replaced when
+/// `username` changes: the old login goes with the old role, the new one is made.
+pub(super) fn login_replacement(plan: &mut Plan<'_>) {
+    if plan.prior.is_null() || plan.planned.is_null() {
+        return;
+    }
+    let Some((prior, _config, planned)) = plan_views_with_prior::<PlanView>(plan) else {
+        return;
+    };
+    if planned.create_login == Known::Value(true) && prior.username != planned.username {
+        plan.requires_replace
+            .push(tfplugin::AttributePath::attr("username"));
     }
 }

@@ -142,6 +142,11 @@ fn planned(mode: RoleMode) -> Model {
         policy: Known::Unknown,
         database_owner: Known::Unknown,
         connection_limit: None,
+        rotation_schedule: None,
+        rotation_window: None,
+        skip_import_rotation: None,
+        create_login: None,
+        retain_previous_password: None,
     }
 }
 
@@ -981,5 +986,492 @@ fn an_older_static_role_in_state_plans_no_change() {
     assert!(
         ttl_problems(&config_view).is_empty(),
         "validate refuses nothing"
+    );
+}
+
+/// A table row: situation, attribute pairs, and what is expected.
+type Row<'a, W> = (&'a str, Vec<(&'a str, Value)>, W);
+/// A planning row: situation, configuration, plan, and the expected edit.
+type PlanRow<'a, W> = (&'a str, Vec<(&'a str, Value)>, Vec<(&'a str, Value)>, W);
+/// A Vault help row: situation, parameters used, parameters accepted, refused at.
+type HelpRow<'a> = (
+    &'a str,
+    Vec<&'static str>,
+    Option<&'a [String]>,
+    Option<&'a str>,
+);
+
+// Issue 22: static roles complete (`schedule.rs`, and the schedule in `decide.rs` and
+// `plan::ttl_edit`), one row per situation.
+
+use super::schedule::{
+    cron_problem, dual_password_support, login_at_destroy, login_to_create, newer_parameters,
+    retaining_previous, static_problems, unsupported_parameter, LoginAtDestroy, StaticProblem,
+};
+
+#[test]
+fn static_problems_by_situation() {
+    let s = || Value::string("static");
+    let t = || Value::Bool(true);
+    let sched = || Value::string("0 3 * * *");
+    let rows: Vec<Row<Vec<StaticProblem>>> = vec![
+        (
+            "static_role_with_period_only",
+            vec![("mode", s()), ("rotation_period", Value::int(3600))],
+            vec![],
+        ),
+        (
+            "static_role_with_schedule_and_window",
+            vec![
+                ("mode", s()),
+                ("rotation_schedule", sched()),
+                ("rotation_window", Value::int(3600)),
+            ],
+            vec![],
+        ),
+        (
+            "static_role_with_neither_defaults_to_a_period",
+            vec![("mode", s())],
+            vec![],
+        ),
+        (
+            "period_and_schedule_conflict",
+            vec![
+                ("mode", s()),
+                ("rotation_period", Value::int(3600)),
+                ("rotation_schedule", sched()),
+            ],
+            vec![StaticProblem::PeriodAndSchedule],
+        ),
+        (
+            "window_without_schedule",
+            vec![("mode", s()), ("rotation_window", Value::int(7200))],
+            vec![StaticProblem::WindowWithoutSchedule],
+        ),
+        (
+            "schedule_of_four_fields",
+            vec![
+                ("mode", s()),
+                ("rotation_schedule", Value::string("0 3 * *")),
+            ],
+            vec![StaticProblem::NotCron(
+                "\"0 3 * *\" has 4 field(s); a schedule has five fields".into(),
+            )],
+        ),
+        (
+            "created_login_cannot_skip_its_first_rotation",
+            vec![
+                ("mode", s()),
+                ("create_login", t()),
+                ("skip_import_rotation", t()),
+            ],
+            vec![StaticProblem::SkipWithCreatedLogin],
+        ),
+        (
+            "created_login_with_rotation",
+            vec![("mode", s()), ("create_login", t())],
+            vec![],
+        ),
+        (
+            "dynamic_role_with_create_login",
+            vec![("create_login", t())],
+            vec![StaticProblem::DynamicRole("create_login")],
+        ),
+        (
+            "dynamic_role_with_schedule_and_retain",
+            vec![
+                ("rotation_schedule", sched()),
+                ("retain_previous_password", t()),
+            ],
+            vec![
+                StaticProblem::DynamicRole("rotation_schedule"),
+                StaticProblem::DynamicRole("retain_previous_password"),
+            ],
+        ),
+        (
+            "dynamic_role_with_flags_false_passes",
+            vec![
+                ("create_login", Value::Bool(false)),
+                ("skip_import_rotation", Value::Bool(false)),
+            ],
+            vec![],
+        ),
+        (
+            "dynamic_role_with_unknown_flag_is_refused",
+            vec![("create_login", Value::unknown())],
+            vec![StaticProblem::DynamicRole("create_login")],
+        ),
+        (
+            "mode_unknown_still_refuses_period_and_schedule",
+            vec![
+                ("mode", Value::unknown()),
+                ("rotation_period", Value::int(60)),
+                ("rotation_schedule", sched()),
+            ],
+            vec![StaticProblem::PeriodAndSchedule],
+        ),
+    ];
+    for (name, pairs, want) in rows {
+        let v = view(&pairs);
+        let mode = super::plan::mode_is_static(&v);
+        assert_eq!(static_problems(&v, mode), want, "{name}");
+    }
+}
+
+#[test]
+fn static_problems_render_at_their_attribute() {
+    for (p, attr) in [
+        (StaticProblem::DynamicRole("create_login"), "create_login"),
+        (StaticProblem::PeriodAndSchedule, "rotation_schedule"),
+        (StaticProblem::WindowWithoutSchedule, "rotation_window"),
+        (StaticProblem::NotCron("x".into()), "rotation_schedule"),
+        (StaticProblem::SkipWithCreatedLogin, "skip_import_rotation"),
+    ] {
+        let mut diags = tfplugin::Diagnostics::default();
+        p.report(&mut diags);
+        let d = &diags.0[0];
+        assert_eq!(d.attribute, Some(AttributePath::attr(attr)), "{p:?}");
+        assert!(!d.detail.is_empty());
+    }
+}
+
+#[test]
+fn cron_problem_by_situation() {
+    let rows = [
+        ("daily_at_three", "0 3 * * *", false),
+        ("ranges_steps_and_lists", "*/15 1-5 1,15 JAN-MAR MON", false),
+        ("extra_spaces_between_fields", " 0  3 * * * ", false),
+        ("six_fields_with_seconds", "0 0 3 * * *", true),
+        ("a_descriptor_is_not_five_fields", "@daily", true),
+        ("a_quote_in_a_field", "0 3 * * '1'", true),
+        ("empty", "", true),
+    ];
+    for (name, text, bad) in rows {
+        assert_eq!(cron_problem(text).is_some(), bad, "{name}");
+    }
+}
+
+#[test]
+fn a_scheduled_static_role_plans_no_period() {
+    let n = Value::int;
+    let s = || Value::string("static");
+    let rows: Vec<PlanRow<Option<Option<i64>>>> = vec![
+        (
+            "schedule_on_create_plans_null",
+            vec![
+                ("mode", s()),
+                ("rotation_schedule", Value::string("0 3 * * *")),
+            ],
+            vec![("mode", s()), ("rotation_period", Value::unknown())],
+            Some(None),
+        ),
+        (
+            "schedule_replacing_a_period_plans_null",
+            vec![
+                ("mode", s()),
+                ("rotation_schedule", Value::string("0 3 * * *")),
+            ],
+            vec![("mode", s()), ("rotation_period", n(86400))],
+            Some(None),
+        ),
+        (
+            "schedule_unchanged_keeps_null",
+            vec![
+                ("mode", s()),
+                ("rotation_schedule", Value::string("0 3 * * *")),
+            ],
+            vec![("mode", s()), ("rotation_period", Value::Null)],
+            None,
+        ),
+        (
+            "no_schedule_defaults_the_period",
+            vec![("mode", s())],
+            vec![("mode", s()), ("rotation_period", Value::unknown())],
+            Some(Some(DEFAULT_SECONDS)),
+        ),
+    ];
+    for (name, config, planned, want) in rows {
+        let Some(edit) = ttl_edit(&view(&config), &view(&planned)) else {
+            panic!("{name}: an edit");
+        };
+        assert_eq!(edit.rotation_period, want, "{name}");
+    }
+}
+
+#[test]
+fn static_body_carries_a_schedule_or_a_period() {
+    let mut m = planned(RoleMode::Static);
+    let stmts = [vec![], vec![], strings(&["rotate"])];
+    let b = role_body(&m, "pg", Engine::Postgres, &stmts);
+    assert_eq!(b["rotation_period"], 600);
+    assert!(b["rotation_schedule"].is_null() && b["skip_import_rotation"].is_null());
+    assert_eq!(newer_parameters(&b), Vec::<&str>::new());
+    m.rotation_schedule = Some("0 3 * * *".into());
+    m.rotation_window = Some(3600);
+    m.skip_import_rotation = Some(true);
+    let b = role_body(&m, "pg", Engine::Postgres, &stmts);
+    assert!(b["rotation_period"].is_null(), "{b}");
+    assert_eq!(b["rotation_schedule"], "0 3 * * *");
+    assert_eq!(b["rotation_window"], 3600);
+    assert_eq!(b["skip_import_rotation"], true);
+    assert_eq!(
+        newer_parameters(&b),
+        [
+            "rotation_schedule",
+            "rotation_window",
+            "skip_import_rotation"
+        ]
+    );
+}
+
+#[test]
+fn refresh_reads_the_schedule_only_from_a_vault_that_has_one() {
+    let state = || {
+        let mut m = planned(RoleMode::Static);
+        m.rotation_schedule = Some("0 3 * * *".into());
+        m.rotation_period = None;
+        m
+    };
+    let rows: Vec<(&str, serde_json::Value, Option<&str>, Option<i64>)> = vec![
+        (
+            "vault_with_the_schedule",
+            serde_json::json!({"rotation_schedule": "0 4 * * *", "rotation_period": 0}),
+            Some("0 4 * * *"),
+            None,
+        ),
+        (
+            "vault_switched_to_a_period",
+            serde_json::json!({"rotation_schedule": "", "rotation_period": 3600}),
+            None,
+            Some(3600),
+        ),
+        (
+            "server_without_schedules_keeps_the_state",
+            serde_json::json!({"rotation_period": 0}),
+            Some("0 3 * * *"),
+            None,
+        ),
+    ];
+    for (name, data, schedule, period) in rows {
+        let r = refreshed(state(), "database", VaultRole::from_data(&data));
+        assert_eq!(r.rotation_schedule.as_deref(), schedule, "{name}");
+        assert_eq!(r.rotation_period, period, "{name}");
+    }
+    // Vault's default `false` stays null in a state that never set it.
+    let r = refreshed(
+        state(),
+        "database",
+        VaultRole::from_data(&serde_json::json!({"skip_import_rotation": false})),
+    );
+    assert_eq!(r.skip_import_rotation, None);
+    let r = refreshed(
+        state(),
+        "database",
+        VaultRole::from_data(&serde_json::json!({"skip_import_rotation": true})),
+    );
+    assert_eq!(r.skip_import_rotation, Some(true));
+}
+
+#[test]
+fn unsupported_vault_parameters_are_refused_before_writing() {
+    let openbao: Vec<String> = [
+        "db_name",
+        "rotation_period",
+        "rotation_statements",
+        "username",
+    ]
+    .map(String::from)
+    .to_vec();
+    let vault_118: Vec<String> = openbao
+        .iter()
+        .cloned()
+        .chain(
+            [
+                "rotation_schedule",
+                "rotation_window",
+                "skip_import_rotation",
+            ]
+            .map(String::from),
+        )
+        .collect();
+    let rows: Vec<HelpRow> = vec![
+        (
+            "openbao_schedule",
+            vec!["rotation_schedule"],
+            Some(&openbao),
+            Some("rotation_schedule"),
+        ),
+        (
+            "openbao_skip",
+            vec!["skip_import_rotation"],
+            Some(&openbao),
+            Some("skip_import_rotation"),
+        ),
+        (
+            "vault_118_all",
+            vec![
+                "rotation_schedule",
+                "rotation_window",
+                "skip_import_rotation",
+            ],
+            Some(&vault_118),
+            None,
+        ),
+        (
+            "help_unreadable_leaves_it_to_vault",
+            vec!["rotation_schedule"],
+            None,
+            None,
+        ),
+        ("nothing_newer_used", vec![], Some(&openbao), None),
+    ];
+    for (name, used, accepted, refused_at) in rows {
+        let got = unsupported_parameter(&used, accepted, "http://vault:8200").err();
+        let at = got.as_ref().map(|e| only(e).1.cloned());
+        assert_eq!(
+            at,
+            refused_at.map(|a| Some(AttributePath::attr(a))),
+            "{name}"
+        );
+        if let Some(e) = &got {
+            assert!(only(e).2.contains("Nothing was written to Vault"), "{name}");
+        }
+    }
+}
+
+#[test]
+fn dual_passwords_by_server() {
+    let rows = [
+        ("mysql_8_0_14", Engine::Mysql, Some("8.0.14"), true),
+        ("mysql_8_4", Engine::Mysql, Some("8.4.3-commercial"), true),
+        ("mysql_8_0_13", Engine::Mysql, Some("8.0.13"), false),
+        ("mysql_5_7", Engine::Mysql, Some("5.7.44-log"), false),
+        (
+            "mariadb_10_11",
+            Engine::Mysql,
+            Some("10.11.14-MariaDB-0+deb12u2"),
+            false,
+        ),
+        (
+            "mariadb_replication_prefix",
+            Engine::Mysql,
+            Some("5.5.5-10.11.6-MariaDB"),
+            false,
+        ),
+        ("version_unreadable", Engine::Mysql, None, false),
+        ("postgres_connection", Engine::Postgres, None, false),
+    ];
+    for (name, engine, version, ok) in rows {
+        let got = dual_password_support(engine, version);
+        assert_eq!(got.is_ok(), ok, "{name}");
+        if let Err(e) = got {
+            assert_eq!(
+                only(&e).1,
+                Some(&AttributePath::attr("retain_previous_password")),
+                "{name}"
+            );
+        }
+    }
+    assert_eq!(
+        retaining_previous(strings(&[
+            "ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';",
+            "SELECT 1;"
+        ])),
+        strings(&[
+            "ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}' RETAIN CURRENT PASSWORD;",
+            "SELECT 1;"
+        ])
+    );
+}
+
+#[test]
+fn login_to_create_by_situation() {
+    let forbidden = vec![(
+        "postgres".to_string(),
+        "the provider's PostgreSQL admin login".to_string(),
+    )];
+    let rows = [
+        ("new_plain_name", "app_login", false, None),
+        (
+            "existing_login_is_never_adopted",
+            "app_login",
+            true,
+            Some("Login \"app_login\" already exists"),
+        ),
+        (
+            "existing_admin_is_refused_as_existing",
+            "postgres",
+            true,
+            Some("Login \"postgres\" already exists"),
+        ),
+        (
+            "absent_platform_login_is_refused",
+            "postgres",
+            false,
+            Some("Static login refused"),
+        ),
+    ];
+    for (name, user, exists, refused) in rows {
+        let got = login_to_create(user, exists, &forbidden).err();
+        assert_eq!(got.as_ref().map(|e| only(e).0), refused, "{name}");
+        if let Some(e) = &got {
+            assert_eq!(only(e).1, Some(&AttributePath::attr("username")), "{name}");
+        }
+    }
+}
+
+#[test]
+fn login_at_destroy_by_situation() {
+    let m = "terraform-provider-dbaas: static login of Vault role database/r";
+    assert_eq!(login_at_destroy(None, m), LoginAtDestroy::Gone);
+    assert_eq!(login_at_destroy(Some(Some(m)), m), LoginAtDestroy::Drop);
+    assert!(matches!(
+        login_at_destroy(Some(None), m),
+        LoginAtDestroy::Keep(_)
+    ));
+    assert!(matches!(
+        login_at_destroy(
+            Some(Some(
+                "terraform-provider-dbaas: static login of Vault role database/other"
+            )),
+            m
+        ),
+        LoginAtDestroy::Keep(_)
+    ));
+}
+
+#[test]
+fn created_login_statements_are_quoted_and_password_less() {
+    let b = crate::sql::create_static_login("app\"x", "shop_owner", Some("shop_owner"), "it's");
+    let all: Vec<&String> = crate::sql::Unit::statements(&b).iter().collect();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all[0].starts_with("CREATE ROLE \"app\"\"x\" LOGIN NOSUPERUSER"),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[0].contains("PASSWORD NULL IN ROLE \"shop_owner\""),
+        "{}",
+        all[0]
+    );
+    assert_eq!(all[1], "ALTER ROLE \"app\"\"x\" SET role = 'shop_owner'");
+    assert_eq!(all[2], "COMMENT ON ROLE \"app\"\"x\" IS 'it''s'");
+    let b = crate::sql::create_static_login("a", "shop_readonly", None, "m");
+    assert_eq!(crate::sql::Unit::statements(&b).len(), 2);
+}
+
+#[test]
+fn created_mysql_user_gets_the_dynamic_grant_and_a_quoted_name() {
+    let Ok(got) = crate::sql::create_static_user("o'hara", "shop_db", Access::ReadOnly, "Abc123")
+    else {
+        panic!("statements");
+    };
+    assert_eq!(
+        got,
+        strings(&[
+            "CREATE USER 'o''hara'@'%' IDENTIFIED BY 'Abc123';",
+            "GRANT SELECT ON `shop\\_db`.* TO 'o''hara'@'%';",
+        ])
     );
 }
