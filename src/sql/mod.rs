@@ -12,12 +12,14 @@
 pub mod batch;
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_access;
 pub mod qualified;
 pub mod vault;
 
 pub use batch::{Batch, Script, Unit};
 pub use mysql::*;
 pub use postgres::*;
+pub use postgres_access::*;
 pub use vault::*;
 
 /// A name or value that cannot be quoted: PostgreSQL and MySQL reject NUL in

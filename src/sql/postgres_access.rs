@@ -1,0 +1,69 @@
+//! PostgreSQL statements and catalog queries of `dbaas_shared_postgres_access`: one
+//! tenant's group made a member of another tenant's `_readonly` or `_readwrite` group,
+//! the links that keep such grants from chaining, and ending the sessions a revoked
+//! grant leaves open. All run from the maintenance database (roles are cluster-wide).
+
+use super::quote_ident;
+
+/// `GRANT "<group>" TO "<grantee>"`: the grantee's members inherit the group's privileges
+/// (CONNECT on its database, USAGE on its schemas, the owner's default privileges).
+pub fn grant_membership(group: &str, grantee: &str) -> String {
+    format!("GRANT {} TO {}", quote_ident(group), quote_ident(grantee))
+}
+
+/// `REVOKE "<group>" FROM "<grantee>"`.
+pub fn revoke_membership(group: &str, grantee: &str) -> String {
+    format!(
+        "REVOKE {} FROM {}",
+        quote_ident(group),
+        quote_ident(grantee)
+    )
+}
+
+/// Catalog: for each role named in $1 (text[]) that exists, as
+/// `backends::postgres::RoleLinks`: `name`, `member_of` (the roles it is a direct member
+/// of) and `group_members` (its direct members that cannot log in, i.e. other groups).
+pub const ROLE_LINKS: &str = "SELECT r.rolname::text AS name, \
+     ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+           WHERE m.member = r.oid ORDER BY 1) AS member_of, \
+     ARRAY(SELECT u.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles u ON u.oid = m.member \
+           WHERE m.roleid = r.oid AND NOT u.rolcanlogin ORDER BY 1) AS group_members \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1) ORDER BY 1";
+
+/// Ends the sessions in database $1 of the non-superuser logins that are direct members
+/// of role $2 (not the admin's own): what a revoked grant leaves connected.
+pub const TERMINATE_MEMBER_SESSIONS: &str =
+    "SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a \
+     JOIN pg_catalog.pg_roles u ON u.oid = a.usesysid \
+     WHERE a.datname = $1 AND NOT u.rolsuper AND u.rolname <> current_user \
+     AND a.pid <> pg_catalog.pg_backend_pid() \
+     AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+                 WHERE m.member = u.oid AND g.rolname = $2)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership_statements_quote_both_roles() {
+        assert_eq!(
+            grant_membership("shop_readonly", "we\"ird"),
+            "GRANT \"shop_readonly\" TO \"we\"\"ird\""
+        );
+        assert_eq!(
+            revoke_membership("shop_readwrite", "bi_readonly"),
+            "REVOKE \"shop_readwrite\" FROM \"bi_readonly\""
+        );
+    }
+
+    #[test]
+    fn no_statement_joins_two_with_a_semicolon() {
+        for s in [
+            ROLE_LINKS.to_string(),
+            TERMINATE_MEMBER_SESSIONS.to_string(),
+            grant_membership("a;b", "c"),
+        ] {
+            assert!(!crate::sql::batch::joins_statements(&s), "{s}");
+        }
+    }
+}
