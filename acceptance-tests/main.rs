@@ -30,6 +30,7 @@ mod redis;
 mod release;
 mod secrets;
 mod sets;
+mod shared_access;
 mod timeouts;
 mod tls;
 mod tls_login;

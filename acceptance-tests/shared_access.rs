@@ -1,0 +1,243 @@
+//! `dbaas_shared_postgres_access` (issue 22, item 4) on real Terraform, PostgreSQL 15 and
+//! PgBouncer, written from the side of the tenants it must hold apart: a grantee's login
+//! reads (or writes, with `readwrite`) the shared database through PgBouncer and nothing
+//! more (not with `readonly`, not the owner's other schemas, not a third tenant), and
+//! nothing after destroy; drift and import; grants that would chain to a third tenant, a
+//! login as grantee and a database's own group refused.
+
+use crate::fixture::{
+    apply_clean, assert_plan_empty, assert_refused_at_plan, config, create_login, each_terraform,
+    flat, ident, lit, pg_admin as admin, pgb_port, plan_diff, tagged, Stack, PGDB,
+};
+use crate::harness::psql;
+
+/// `dbaas_shared_postgres_access`.
+const ACCESS: &str = "dbaas_shared_postgres_access";
+
+/// `dbaas_shared_postgres_access.<label>` sharing `<db_label>` with `grantee` (HCL).
+fn access(label: &str, db_label: &str, grantee: &str, extra: &str) -> String {
+    format!("resource \"{ACCESS}\" \"{label}\" {{\n  database = {PGDB}.{db_label}.name\n  grantee  = {grantee}\n{extra}}}\n")
+}
+
+/// The grantee expression `<db_label>`'s group `<group>`.
+fn group_of(db_label: &str, group: &str) -> String {
+    format!("\"${{{PGDB}.{db_label}.name}}_{group}\"")
+}
+
+/// A table and a private schema in `db`, made as its owner.
+fn seed(db: &str) {
+    admin(
+        db,
+        &format!(
+            "SET ROLE {}; CREATE TABLE t(id serial PRIMARY KEY, v text); INSERT INTO t(v) VALUES ('one'); \
+             CREATE SCHEMA secret; CREATE TABLE secret.s(v text); INSERT INTO secret.s VALUES ('hidden')",
+            ident(&format!("{db}_owner"))
+        ),
+    );
+}
+
+/// Boundary (B2, issue 22): a grantee's logins get exactly what the shared database's
+/// group has, through PgBouncer, and lose it on destroy; a third tenant stays closed.
+#[test]
+fn shared_access_reaches_exactly_the_granted_group_and_ends_on_destroy() {
+    for tf in each_terraform() {
+        let [a, b, c] = tagged(&tf, ["acc_sha_a", "acc_sha_b", "acc_sha_c"]);
+        let mut case = Stack::default()
+            .database("a", &a)
+            .database("b", &b)
+            .database("c", &c)
+            .hcl(&access("ro", "a", &group_of("b", "readonly"), ""))
+            .hcl(&access(
+                "rw",
+                "a",
+                &group_of("c", "readwrite"),
+                "  access = \"readwrite\"\n",
+            ))
+            .case(&tf);
+        apply_clean(&case.w, "creating two grants");
+        seed(&a);
+        seed(&c);
+        let (b_login, c_login) = (format!("{b}_reader"), format!("{c}_writer"));
+        create_login(
+            &mut case,
+            &b_login,
+            "b-pass-1",
+            Some(&format!("{b}_readonly")),
+        );
+        create_login(
+            &mut case,
+            &c_login,
+            "c-pass-1",
+            Some(&format!("{c}_readwrite")),
+        );
+        let bouncer = pgb_port();
+        let as_b = |db: &str, sql: &str| psql(db, &b_login, "b-pass-1", &bouncer, sql);
+        let as_c = |db: &str, sql: &str| psql(db, &c_login, "c-pass-1", &bouncer, sql);
+
+        assert_eq!(
+            as_b(&a, "SELECT v FROM t"),
+            Ok("one".into()),
+            "the readonly grantee's login reads the shared table through PgBouncer"
+        );
+        let e = as_b(&a, "INSERT INTO t(v) VALUES ('two')").expect_err("readonly must not write");
+        assert!(e.contains("permission denied"), "{e}");
+        let e = as_b(&a, "SELECT v FROM secret.s")
+            .expect_err("the owner's other schema is not granted");
+        assert!(e.contains("permission denied"), "{e}");
+        as_c(&a, "INSERT INTO t(v) VALUES ('two')").expect("the readwrite grantee's login writes");
+        assert_eq!(admin(&a, "SELECT count(*) FROM t"), "2");
+        let e = as_c(&a, "CREATE TABLE mine(x int)").expect_err("readwrite is not the owner");
+        assert!(e.contains("permission denied"), "{e}");
+        // Nobody reaches a third tenant through a grant.
+        as_b(&c, "SELECT 1").expect_err("b's login must not reach c");
+        as_c(&b, "SELECT 1").expect_err("c's login must not reach b");
+        assert_eq!(
+            admin(
+                &c,
+                &format!("SELECT count(*) FROM pgbouncer.get_auth({})", lit(&b_login))
+            ),
+            "0",
+            "c's auth function never serves b's login"
+        );
+        let e = as_b(&a, &format!("SET ROLE {}", ident(&format!("{a}_owner"))))
+            .expect_err("a grantee cannot become the owner");
+        assert!(e.contains("permission denied"), "{e}");
+
+        // Drift: the grant revoked out of band is planned again.
+        admin(
+            "postgres",
+            &format!(
+                "REVOKE {} FROM {}",
+                ident(&format!("{a}_readonly")),
+                ident(&format!("{b}_readonly"))
+            ),
+        );
+        let diff = plan_diff(&case.w).expect("a revoked grant must show in the plan");
+        assert!(
+            diff.contains(&format!("{ACCESS}.ro will be created")),
+            "{diff}"
+        );
+        apply_clean(&case.w, "restoring a revoked grant");
+        assert_eq!(as_b(&a, "SELECT v FROM t WHERE id = 1"), Ok("one".into()));
+
+        // Import by `<database>/<grantee>`.
+        case.w.state_rm(&[&format!("{ACCESS}.rw")]).ok();
+        case.w
+            .import(&format!("{ACCESS}.rw"), &format!("{a}/{c}_readwrite"))
+            .ok();
+        assert_plan_empty(&case.w, "importing the readwrite grant");
+
+        // Destroy of one grant: its logins are out, even with a session open before.
+        case.w.write(&config(&format!(
+            "{}{}",
+            base_body(&a, &b, &c),
+            access(
+                "rw",
+                "a",
+                &group_of("c", "readwrite"),
+                "  access = \"readwrite\"\n"
+            )
+        )));
+        apply_clean(&case.w, "removing the readonly grant");
+        let e = as_b(&a, "SELECT v FROM t").expect_err("a destroyed grant must not keep access");
+        assert!(
+            e.contains("permission denied")
+                || e.contains("password authentication failed")
+                || e.contains("no such user"),
+            "{e}"
+        );
+        assert_eq!(
+            as_c(&a, "SELECT count(*) FROM t"),
+            Ok("2".into()),
+            "the other grant stays"
+        );
+        case.destroy();
+        assert_eq!(
+            admin(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FROM pg_roles WHERE rolname LIKE {}",
+                    lit(&format!("{a}%"))
+                )
+            ),
+            "0"
+        );
+    }
+}
+
+/// The three databases of the case, unprotected.
+fn base_body(a: &str, b: &str, c: &str) -> String {
+    Stack::default()
+        .database("a", a)
+        .database("b", b)
+        .database("c", c)
+        .body()
+        .to_string()
+}
+
+/// Boundary (B1, issue 22): a configuration cannot chain grants into a third tenant,
+/// give access to a login, or share a database with its own group.
+#[test]
+fn shared_access_refuses_chains_logins_and_own_groups() {
+    for tf in each_terraform() {
+        let [a, b, c] = tagged(&tf, ["acc_shr_a", "acc_shr_b", "acc_shr_c"]);
+        let body = base_body(&a, &b, &c);
+        let first = access("ab", "a", &group_of("b", "readonly"), "");
+        let mut case = Stack::default()
+            .database("a", &a)
+            .database("b", &b)
+            .database("c", &c)
+            .hcl(&first)
+            .case(&tf);
+        apply_clean(&case.w, "the first grant");
+
+        // b_readonly holds a's data: giving c b's readonly would pass a on to c.
+        let chain = access("bc", "b", &group_of("c", "readonly"), "");
+        case.w.write(&config(&format!("{body}{first}{chain}")));
+        let all = flat(&case.w.apply().failed().all());
+        assert!(
+            all.contains("already has access elsewhere") && all.contains("Nothing was granted"),
+            "{all}"
+        );
+        assert_eq!(
+            admin("postgres", &format!("SELECT count(*) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = {} AND u.rolname = {}", lit(&format!("{b}_readonly")), lit(&format!("{c}_readonly")))),
+            "0",
+            "the chained grant must not exist"
+        );
+        // Fan-out is no chain: b's readonly may read c as well as a.
+        let member = access("cb", "c", &group_of("b", "readonly"), "");
+        case.w.write(&config(&format!("{body}{first}{member}")));
+        apply_clean(&case.w, "a fan-out grant (b reads a and c) is no chain");
+
+        // A login is not a group.
+        let login = format!("{c}_app");
+        create_login(
+            &mut case,
+            &login,
+            "x-pass-1",
+            Some(&format!("{c}_readonly")),
+        );
+        let to_login = access("al", "a", &format!("\"{login}\""), "");
+        case.w
+            .write(&config(&format!("{body}{first}{member}{to_login}")));
+        let all = flat(&case.w.apply().failed().all());
+        assert!(
+            all.contains("is not a tenant group of this provider") && all.contains("can log in"),
+            "{all}"
+        );
+
+        // A database's own group, refused at plan.
+        let own = access("aa", "a", &group_of("a", "readonly"), "");
+        case.w
+            .write(&config(&format!("{body}{first}{member}{own}")));
+        assert_refused_at_plan(
+            &case.w,
+            "grantee",
+            "is a group of database",
+            "a database's own group",
+        );
+
+        case.w.write(&config(&format!("{body}{first}{member}")));
+        case.destroy();
+    }
+}
