@@ -162,7 +162,7 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresAccess {
                 Attribute::string("access")
                     .default(Value::string(DEFAULT_ACCESS))
                     .requires_replace()
-                    .description("`readonly` (the default: SELECT on the owner's tables and sequences) or `readwrite` (also INSERT, UPDATE, DELETE, TRUNCATE and sequences, and TEMPORARY); the grantee joins `<database>_<access>`. Changing it replaces the grant.")
+                    .description("`readonly` (SELECT on the owner's tables and sequences) or `readwrite` (also INSERT, UPDATE, DELETE, TRUNCATE, sequences and TEMPORARY): the grantee joins `<database>_<access>`.")
                     .validate(Validator::one_of(&decide::ACCESSES)),
             ),
         )
