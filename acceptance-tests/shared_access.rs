@@ -7,7 +7,7 @@
 
 use crate::fixture::{
     apply_clean, assert_plan_empty, assert_refused_at_plan, config, create_login, each_terraform,
-    flat, ident, lit, pg_admin as admin, pgb_port, plan_diff, tagged, Stack, PGDB,
+    flat, ident, lit, pg_admin as admin, pg_database, pgb_port, plan_diff, tagged, Stack, PGDB,
 };
 use crate::harness::psql;
 
@@ -165,14 +165,13 @@ fn shared_access_reaches_exactly_the_granted_group_and_ends_on_destroy() {
     }
 }
 
-/// The three databases of the case, unprotected.
+/// The three databases of the case, unprotected (HCL only: a `Stack` here would drop
+/// them when its guard goes).
 fn base_body(a: &str, b: &str, c: &str) -> String {
-    Stack::default()
-        .database("a", a)
-        .database("b", b)
-        .database("c", c)
-        .body()
-        .to_string()
+    [("a", a), ("b", b), ("c", c)]
+        .iter()
+        .map(|(label, name)| pg_database(label, name))
+        .collect()
 }
 
 /// Boundary (B1, issue 22): a configuration cannot chain grants into a third tenant,
