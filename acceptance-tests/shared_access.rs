@@ -240,3 +240,52 @@ fn shared_access_refuses_chains_logins_and_own_groups() {
         case.destroy();
     }
 }
+
+/// Whether `member` is a direct member of `group`.
+fn is_member(member: &str, group: &str) -> bool {
+    admin(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid \
+             JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = {} AND u.rolname = {}",
+            lit(group),
+            lit(member)
+        ),
+    ) == "1"
+}
+
+/// Boundary (B1, issue 22): two grants applied at once that together would chain a's data
+/// to c (b's readonly into a's, c's readonly into b's) never both stand: at least one is
+/// refused (checked again after granting), and the catalog holds no chain.
+#[test]
+fn shared_access_grants_made_at_once_never_chain() {
+    for tf in each_terraform() {
+        let [a, b, c] = tagged(&tf, ["acc_shc_a", "acc_shc_b", "acc_shc_c"]);
+        let mut case = Stack::default()
+            .database("a", &a)
+            .database("b", &b)
+            .database("c", &c)
+            .case(&tf);
+        apply_clean(&case.w, "three databases");
+        let both = format!(
+            "{}{}{}",
+            base_body(&a, &b, &c),
+            access("ab", "a", &group_of("b", "readonly"), ""),
+            access("bc", "b", &group_of("c", "readonly"), ""),
+        );
+        case.w.write(&config(&both));
+        let all = flat(&case.w.apply().failed().all());
+        assert!(all.contains("Nothing was granted"), "{all}");
+        let (a_ro, b_ro, c_ro) = (
+            format!("{a}_readonly"),
+            format!("{b}_readonly"),
+            format!("{c}_readonly"),
+        );
+        assert!(
+            !(is_member(&b_ro, &a_ro) && is_member(&c_ro, &b_ro)),
+            "a chain from {a} to {c} must never stand"
+        );
+        case.w.write(&config(&base_body(&a, &b, &c)));
+        case.destroy();
+    }
+}
