@@ -208,9 +208,17 @@ fn every_refusal_points_at_its_attribute_and_says_nothing_was_granted() {
     }
 }
 
+/// A read situation: name, the state's access, the grantee's links, the access found.
+type ReadRow = (
+    &'static str,
+    Option<&'static str>,
+    Option<RoleLinks>,
+    Option<&'static str>,
+);
+
 #[test]
 fn read_finds_the_access_held() {
-    let rows: [(&str, Option<&str>, Option<RoleLinks>, Option<&str>); 6] = [
+    let rows: [ReadRow; 6] = [
         (
             "grant_in_place",
             Some("readonly"),
