@@ -88,6 +88,20 @@ fn shared_access_reaches_exactly_the_granted_group_and_ends_on_destroy() {
         assert_eq!(admin(&a, "SELECT count(*) FROM t"), "2");
         let e = as_c(&a, "CREATE TABLE mine(x int)").expect_err("readwrite is not the owner");
         assert!(e.contains("permission denied"), "{e}");
+        // A grantee cannot pass its access on.
+        let e = as_b(
+            &a,
+            &format!(
+                "GRANT {} TO {}",
+                ident(&format!("{a}_readonly")),
+                ident(&c_login)
+            ),
+        )
+        .expect_err("a grantee's login must not grant the shared group on");
+        assert!(
+            e.contains("permission denied") || e.contains("must have admin option"),
+            "{e}"
+        );
         // Nobody reaches a third tenant through a grant.
         as_b(&c, "SELECT 1").expect_err("b's login must not reach c");
         as_c(&b, "SELECT 1").expect_err("c's login must not reach b");

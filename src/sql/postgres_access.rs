@@ -57,6 +57,35 @@ mod tests {
     }
 
     #[test]
+    fn get_auth_reaches_grantees_one_level_deep_through_the_grantable_groups_only() {
+        let body =
+            crate::sql::pgbouncer_auth_body(&crate::sql::TenantRoles::new("shop", "shop_owner"));
+        let (direct, shared) = body
+            .split_once(" OR EXISTS ")
+            .expect("a second branch for grantees");
+        assert!(
+            direct.contains("'shop_owner', 'shop_readwrite', 'shop_readonly'"),
+            "{direct}"
+        );
+        // Grantees come through `_readwrite`/`_readonly` (never the owner), via a group that
+        // cannot log in and is no superuser; superusers and expired logins stay out.
+        assert!(
+            shared.contains("ARRAY['shop_readwrite', 'shop_readonly']"),
+            "{shared}"
+        );
+        assert!(!shared.contains("shop_owner"), "{shared}");
+        assert!(
+            shared.contains("NOT g.rolcanlogin AND NOT g.rolsuper"),
+            "{shared}"
+        );
+        assert!(body.contains("AND NOT s.usesuper"), "{body}");
+        assert!(
+            crate::sql::qualified::unqualified(&body).is_empty(),
+            "{body}"
+        );
+    }
+
+    #[test]
     fn no_statement_joins_two_with_a_semicolon() {
         for s in [
             ROLE_LINKS.to_string(),
