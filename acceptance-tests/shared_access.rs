@@ -303,3 +303,93 @@ fn shared_access_grants_made_at_once_never_chain() {
         case.destroy();
     }
 }
+
+/// `schemas = [...]` on `dbaas_shared_postgres_database` (issue 22, item 4): an extra
+/// schema gets `public`'s privileges for the groups (and so for a grantee), is recreated
+/// after drift, and is never dropped while it holds objects.
+#[test]
+fn shared_schemas_get_publics_privileges_and_are_kept_while_they_hold_objects() {
+    for tf in each_terraform() {
+        let [a, b] = tagged(&tf, ["acc_shs_a", "acc_shs_b"]);
+        let with_schemas = |list: &str| {
+            format!(
+                "resource \"{PGDB}\" \"a\" {{\n  name                = \"{a}\"\n  deletion_protection = false\n  schemas             = [{list}]\n}}\n{}{}",
+                pg_database("b", &b),
+                access("ro", "a", &group_of("b", "readonly"), "")
+            )
+        };
+        let mut case = Stack::default()
+            .hcl(&with_schemas("\"reports\", \"staging\""))
+            .guard(|g| g.tenants.extend([a.clone(), b.clone()]))
+            .case(&tf);
+        apply_clean(&case.w, "a database with two extra schemas");
+        assert_eq!(
+            admin(&a, "SELECT string_agg(pg_get_userbyid(nspowner), ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('reports', 'staging')"),
+            format!("{a}_owner,{a}_owner")
+        );
+        admin(
+            &a,
+            &format!(
+                "SET ROLE {}; CREATE TABLE reports.r(v text); INSERT INTO reports.r VALUES ('sum'); CREATE TABLE staging.s(v text)",
+                ident(&format!("{a}_owner"))
+            ),
+        );
+        let (ro, other) = (format!("{a}_ro_login"), format!("{b}_reader"));
+        create_login(&mut case, &ro, "ro-pass-1", Some(&format!("{a}_readonly")));
+        create_login(
+            &mut case,
+            &other,
+            "b-pass-1",
+            Some(&format!("{b}_readonly")),
+        );
+        let bouncer = pgb_port();
+        assert_eq!(
+            psql(&a, &ro, "ro-pass-1", &bouncer, "SELECT v FROM reports.r"),
+            Ok("sum".into()),
+            "the readonly group reads the owner's table in an extra schema"
+        );
+        assert_eq!(
+            psql(&a, &other, "b-pass-1", &bouncer, "SELECT v FROM reports.r"),
+            Ok("sum".into()),
+            "a grantee reads it too"
+        );
+        let e = psql(
+            &a,
+            &ro,
+            "ro-pass-1",
+            &bouncer,
+            "CREATE TABLE reports.x(v int)",
+        )
+        .expect_err("only the owner creates in an extra schema");
+        assert!(e.contains("permission denied"), "{e}");
+
+        // Drift: dropped out of band, planned again.
+        admin(&a, "DROP TABLE staging.s; DROP SCHEMA staging");
+        let diff = plan_diff(&case.w).expect("a dropped schema must show in the plan");
+        assert!(diff.contains("staging"), "{diff}");
+        apply_clean(&case.w, "restoring a dropped schema");
+        admin(
+            &a,
+            &format!(
+                "SET ROLE {}; CREATE TABLE staging.s(v text)",
+                ident(&format!("{a}_owner"))
+            ),
+        );
+
+        // Removal while it holds a table: refused, naming it; the table stays.
+        case.w.write(&config(&with_schemas("\"reports\"")));
+        let all = flat(&case.w.apply().failed().all());
+        assert!(all.contains("Cannot remove schema \"staging\""), "{all}");
+        assert_eq!(admin(&a, "SELECT count(*) FROM staging.s"), "0");
+        admin(&a, "DROP TABLE staging.s");
+        apply_clean(&case.w, "removing an emptied schema");
+        assert_eq!(
+            admin(
+                &a,
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'"
+            ),
+            "0"
+        );
+        case.destroy();
+    }
+}

@@ -529,6 +529,15 @@ pub fn tenant_database_statements() -> Vec<String> {
     }
     v.extend(schema_setup(&roles));
     for create in [true, false] {
+        v.extend(super::tenant_schema_setup(&roles, "reports", create));
+    }
+    v.extend(
+        super::tenant_schema_drop(&roles, "reports")
+            .statements()
+            .iter()
+            .cloned(),
+    );
+    for create in [true, false] {
         v.extend(pgbouncer_auth_setup("pgbouncer_auth", &roles, create));
         v.extend(extension_schema_setup(&roles, create));
     }

@@ -40,6 +40,49 @@ pub const TERMINATE_MEMBER_SESSIONS: &str =
      AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
                  WHERE m.member = u.oid AND g.rolname = $2)";
 
+/// Inside the tenant database: an extra schema (`schemas = [...]` of
+/// `dbaas_shared_postgres_database`, issue 22) owned by the database's owner, with the
+/// same privileges and default privileges for the two groups as `public`.
+/// `create`: the schema was checked absent (plain `CREATE SCHEMA`, which fails if
+/// someone made it in between).
+pub fn tenant_schema_setup(roles: &super::TenantRoles, schema: &str, create: bool) -> Vec<String> {
+    let s = quote_ident(schema);
+    let o = quote_ident(&roles.owner);
+    let rw = quote_ident(&roles.readwrite);
+    let ro = quote_ident(&roles.readonly);
+    let mut v = Vec::new();
+    if create {
+        v.push(format!("CREATE SCHEMA {s} AUTHORIZATION {o}"));
+    }
+    v.extend([
+        format!("REVOKE ALL ON SCHEMA {s} FROM PUBLIC"),
+        format!("GRANT USAGE ON SCHEMA {s} TO {rw}, {ro}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO {rw}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {rw}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT ON TABLES TO {ro}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT ON SEQUENCES TO {ro}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {s} TO {rw}"),
+        format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {rw}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {ro}"),
+        format!("GRANT SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {ro}"),
+    ]);
+    v
+}
+
+/// Inside the tenant database: removes an extra schema, without CASCADE, after its
+/// default privileges (which would otherwise keep it): PostgreSQL refuses while it holds
+/// objects, and nothing of the tenant's is dropped.
+pub fn tenant_schema_drop(roles: &super::TenantRoles, schema: &str) -> super::Batch {
+    let s = quote_ident(schema);
+    let o = quote_ident(&roles.owner);
+    let rw = quote_ident(&roles.readwrite);
+    let ro = quote_ident(&roles.readonly);
+    super::Batch::new()
+        .then(format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} REVOKE ALL ON TABLES FROM {rw}, {ro}"))
+        .then(format!("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} REVOKE ALL ON SEQUENCES FROM {rw}, {ro}"))
+        .then(format!("DROP SCHEMA {s}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,7 @@ fn model() -> Model {
         pgbouncer_auth: true,
         host: Known::Unknown,
         port: Known::Unknown,
+        schemas: None,
     }
 }
 
@@ -144,3 +145,4 @@ fn created(roles: &[&str]) -> Private {
 mod create;
 mod destroy;
 mod read_update;
+mod schemas;
