@@ -33,6 +33,7 @@ mod release;
 mod secrets;
 mod sets;
 mod static_roles;
+mod shared_access;
 mod timeouts;
 mod tls;
 mod tls_login;

@@ -8,6 +8,7 @@ pub mod postgres_schemas;
 pub mod redis_acl;
 pub mod role_guard;
 pub mod shared_mysql_database;
+pub mod shared_postgres_access;
 pub mod shared_postgres_database;
 pub mod shared_redis_namespace;
 pub mod vault_database_connection;
@@ -26,5 +27,6 @@ pub fn all() -> Vec<Arc<dyn tfplugin::Resource<Backends>>> {
         Arc::new(shared_redis_namespace::SharedRedisNamespace),
         Arc::new(vault_database_connection::VaultDatabaseConnection),
         Arc::new(vault_rotation_role::VaultRotationRole),
+        Arc::new(shared_postgres_access::SharedPostgresAccess),
     ]
 }

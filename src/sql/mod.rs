@@ -13,6 +13,7 @@ pub mod batch;
 pub mod database_config;
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_access;
 pub mod qualified;
 pub mod vault;
 pub mod vault_limits;
@@ -21,6 +22,7 @@ pub use batch::{Batch, Script, Unit};
 pub use database_config::*;
 pub use mysql::*;
 pub use postgres::*;
+pub use postgres_access::*;
 pub use vault::*;
 pub use vault_limits::*;
 

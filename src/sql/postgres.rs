@@ -380,7 +380,9 @@ pub fn create_schema(schema: &str) -> String {
 }
 
 /// The body of `pgbouncer.get_auth(p_usename)`: this tenant's unexpired, non-superuser
-/// logins whose name is `p_usename`.
+/// logins whose name is `p_usename`, and (issue 22) the logins of another tenant's group
+/// that `dbaas_shared_postgres_access` made a member of this tenant's `_readonly` or
+/// `_readwrite` group: exactly one level deeper, through a group that cannot log in.
 pub fn pgbouncer_auth_body(roles: &TenantRoles) -> String {
     // Only logins of this tenant (members of its group roles), never a superuser: the
     // hash of any other role stays out of PgBouncer's reach through this database. The
@@ -391,15 +393,26 @@ pub fn pgbouncer_auth_body(roles: &TenantRoles) -> String {
         .map(|g| quote_literal(g))
         .collect::<Vec<_>>()
         .join(", ");
+    // Shared access (issue 22) reaches only through the groups that can be granted.
+    let shared = [&roles.readwrite, &roles.readonly]
+        .iter()
+        .map(|g| quote_literal(g))
+        .collect::<Vec<_>>()
+        .join(", ");
     // Every operator and function qualified: the body runs as the admin (SECURITY
     // DEFINER), and its search_path is pinned as well.
     format!(
         "SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s \
          WHERE s.usename OPERATOR(pg_catalog.=) p_usename AND NOT s.usesuper \
          AND (s.valuntil IS NULL OR s.valuntil OPERATOR(pg_catalog.>) pg_catalog.now()) \
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid \
+         AND (EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid \
          WHERE m.member OPERATOR(pg_catalog.=) s.usesysid \
-         AND g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{groups}]::pg_catalog.name[]))"
+         AND g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{groups}]::pg_catalog.name[])) \
+         OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid \
+         JOIN pg_catalog.pg_auth_members t ON t.member OPERATOR(pg_catalog.=) g.oid \
+         JOIN pg_catalog.pg_roles h ON h.oid OPERATOR(pg_catalog.=) t.roleid \
+         WHERE m.member OPERATOR(pg_catalog.=) s.usesysid AND NOT g.rolcanlogin AND NOT g.rolsuper \
+         AND h.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{shared}]::pg_catalog.name[])))"
     )
 }
 
@@ -536,6 +549,15 @@ pub fn tenant_database_statements() -> Vec<String> {
         v.extend(create_extension(ext, pinned).statements().iter().cloned());
     }
     v.extend(schema_setup(&roles));
+    for create in [true, false] {
+        v.extend(super::tenant_schema_setup(&roles, "reports", create));
+    }
+    v.extend(
+        super::tenant_schema_drop(&roles, "reports")
+            .statements()
+            .iter()
+            .cloned(),
+    );
     for create in [true, false] {
         v.extend(pgbouncer_auth_setup("pgbouncer_auth", &roles, create));
         v.extend(extension_schema_setup(&roles, create));

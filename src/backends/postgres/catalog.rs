@@ -186,6 +186,11 @@ pub(super) const ROWS: &[(&str, &str, &[&str])] = &[
         crate::sql::SESSION_SETTINGS,
         &["search_path", "role"],
     ),
+    (
+        "RoleLinks",
+        crate::sql::ROLE_LINKS,
+        &["name", "member_of", "group_members"],
+    ),
 ];
 
 /// `names` as the `text[]` the catalog queries bind.
@@ -396,6 +401,52 @@ impl Postgres {
                     .await
                     .map_err(|e| self.error(e))?;
             Ok(matches!(schema, Some(Some(_))))
+        })
+    }
+}
+
+/// How a role is linked to others by membership (`sql::ROLE_LINKS`): what a shared
+/// access grant checks so that grants never chain into a third tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoleLinks {
+    /// Role name.
+    pub name: String,
+    /// The roles it is a direct member of.
+    pub member_of: Vec<String>,
+    /// Its direct members that cannot log in (groups).
+    pub group_members: Vec<String>,
+}
+
+impl Postgres {
+    /// The membership links of each existing role among `names`.
+    pub fn role_links<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> BoxFut<'a, Result<Vec<RoleLinks>, PgError>> {
+        self.interruptible(async move {
+            sqlx::query_as(crate::sql::ROLE_LINKS)
+                .bind(owned(names))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    /// Ends the sessions in database `db` of the logins that are direct members of
+    /// `group` (superusers and the admin excepted).
+    pub fn terminate_member_sessions<'a>(
+        &'a self,
+        db: &'a str,
+        group: &'a str,
+    ) -> BoxFut<'a, Result<(), PgError>> {
+        self.interruptible(async move {
+            sqlx::query(crate::sql::TERMINATE_MEMBER_SESSIONS)
+                .bind(db)
+                .bind(group)
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(e))
         })
     }
 }

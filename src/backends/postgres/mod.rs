@@ -21,7 +21,7 @@ mod tests;
 
 pub use catalog::{
     DatabaseFacts, DatabaseSettings, ForeignDependency, GroupMember, PgLoginFacts, RoleFacts,
-    SchemaFacts, SessionSettings,
+    RoleLinks, SchemaFacts, SessionSettings,
 };
 pub use session::{
     admin_options, check_pinned, effective_sslmode, tls_check_text, verify_login, with_tls,

@@ -142,9 +142,10 @@ row_tests! {
     group_members_query_names_login_and_superuser => "GroupMember",
     login_facts_query_names_every_column_but_elsewhere => "PgLoginFacts",
     session_settings_query_names_search_path_and_role => "SessionSettings",
+    role_links_query_names_name_and_both_link_lists => "RoleLinks",
 }
 
 #[test]
 fn every_catalog_row_has_its_own_test() {
-    assert_eq!(catalog::ROWS.len(), 8);
+    assert_eq!(catalog::ROWS.len(), 9);
 }

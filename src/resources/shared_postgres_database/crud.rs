@@ -15,7 +15,7 @@ use super::execute::{
     settings_update, settled_for_update, template_refusal, Dropped, ReadBack,
 };
 use super::settings::apply_error;
-use super::{auth_user, endpoint, Model, SharedPostgresDatabase, Spec};
+use super::{auth_user, endpoint, schemas, Model, SharedPostgresDatabase, Spec};
 use crate::backends::postgres::Postgres;
 use crate::backends::Backends;
 use crate::resources::common::Ctx;
@@ -49,6 +49,11 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             let error = apply_error(&spec.settings, &cannot, code, &e.message, detail);
             return Err(failed_create(ctx, pg, &planned, &spec, made_database, error).await);
         }
+        let wanted = planned.schemas.as_deref();
+        if let Err(error) = schemas::apply(pg, &spec.name, &spec.roles, None, wanted, &cannot).await
+        {
+            return Err(failed_create(ctx, pg, &planned, &spec, made_database, error).await);
+        }
         ctx.private = created_private(&spec.roles).to_bytes();
         let after = format!("Cannot read database {:?} after creating it", spec.name);
         match read_back(pg, &spec.name, &ctx.cancel).await {
@@ -72,10 +77,14 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
         let facts = read_facts(pg, &model.name, managed, &private).await?;
         match decide_read(&model, &private, facts, &endpoint(ctx)) {
             ReadOutcome::Gone => Ok(None),
-            ReadOutcome::Present { state, private } => {
+            ReadOutcome::Present { mut state, private } => {
                 if let Some(settled) = private {
                     ctx.private = settled.to_bytes();
                 }
+                let owner = state.owner.as_option().cloned().unwrap_or_default();
+                let found = schemas::observe(pg, &model.name, &owner, model.schemas.as_deref());
+                let cannot = format!("Cannot read the schemas of database {:?}", model.name);
+                state.schemas = found.await.or_diag(cannot)?;
                 Ok(Some(*state))
             }
         }
@@ -114,6 +123,8 @@ impl tfplugin::TypedResource<Backends> for SharedPostgresDatabase {
             inside.extend(install.or_diag(&cannot)?);
         }
         pg.exec_in(&spec.name, &inside).await.or_diag(&cannot)?;
+        let (before, after) = (prior.schemas.as_deref(), planned.schemas.as_deref());
+        schemas::apply(pg, &spec.name, &spec.roles, before, after, &cannot).await?;
         match pg.database_settings(&spec.name).await.or_diag(&cannot)? {
             Some(cur) => {
                 let extensions = spec.extensions.clone();

@@ -7,6 +7,7 @@ mod crud;
 mod decide;
 mod execute;
 mod settings;
+mod schemas;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,6 +45,8 @@ pub struct Model {
     port: Known<i64>,
     /// Issue 22: `ALTER DATABASE ... SET` guardrails; null: not managed.
     settings: Known<BTreeMap<String, String>>,
+    /// Issue 22: extra schemas (a set; `None`: not managed).
+    schemas: Option<Vec<String>>,
 }
 
 /// What planning looks at in a configuration, prior state or plan (any of it unknown).
@@ -194,6 +197,17 @@ impl tfplugin::ResourceType<Backends> for SharedPostgresDatabase {
                         "not ending in `_readwrite` or `_readonly`",
                         |v| v.as_str().map_or(Ok(()), check_owner_name),
                     )),
+            )
+            .attr(
+                Attribute::typed("schemas", Type::set_of(Type::String))
+                    .optional()
+                    .description("Extra schemas (issue 22), besides `public`: each owned by the database's owner, with the same privileges and default privileges for `<name>_readwrite` and `<name>_readonly` as `public` (so whatever the owner creates there is theirs to use, and a `dbaas_shared_postgres_access` grant covers it too). A schema removed from the list is dropped without CASCADE: refused, naming it, while it holds objects. A listed schema that exists owned by someone else is refused. Not `public`, `extensions`, `pgbouncer`, `information_schema` or `pg_*`. When unset, schemas are not managed.")
+                    .validate(Validator::new("schema names", |v| {
+                        for s in v.string_list() {
+                            schemas::check_name(&s)?;
+                        }
+                        Ok(())
+                    })),
             )
             .attr(
                 Attribute::typed("extensions", Type::set_of(Type::String))

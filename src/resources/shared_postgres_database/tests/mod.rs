@@ -90,6 +90,7 @@ fn model() -> Model {
         host: Known::Unknown,
         port: Known::Unknown,
         settings: Known::Null,
+        schemas: None,
     }
 }
 
@@ -146,3 +147,4 @@ mod create;
 mod destroy;
 mod read_update;
 mod settings;
+mod schemas;
