@@ -35,5 +35,6 @@ mod tls;
 mod tls_login;
 mod upgrade;
 mod vault;
+mod vault_admin;
 mod vault_auth;
 mod vmsafe;

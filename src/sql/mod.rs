@@ -14,11 +14,13 @@ pub mod mysql;
 pub mod postgres;
 pub mod qualified;
 pub mod vault;
+pub mod vault_admin;
 
 pub use batch::{Batch, Script, Unit};
 pub use mysql::*;
 pub use postgres::*;
 pub use vault::*;
+pub use vault_admin::*;
 
 /// A name or value that cannot be quoted: PostgreSQL and MySQL reject NUL in
 /// identifiers and literals, and dropping it would act on another name than the one given.

@@ -16,6 +16,7 @@ use crate::sql::Unit;
 
 mod catalog;
 mod session;
+mod vault_admin;
 #[cfg(test)]
 mod tests;
 
