@@ -278,7 +278,7 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
             "postgres",
             "  dedicated_admin = true\n  username = \"someone\"\n",
         );
-        let mut g = both.case(&tf);
+        let g = both.case(&tf);
         let out = crate::fixture::plan(&g.w).failed().all();
         assert!(
             crate::fixture::flat(&out).contains("dedicated_admin"),

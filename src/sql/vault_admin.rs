@@ -84,7 +84,9 @@ BEGIN \
 END $dbaas$";
 
 /// Vault's creation statement: a new login named like Vault's (`v-...`, at most 63
-/// bytes) in tenant group `grp`, running as `run_as` when given (which must be `grp`).
+/// bytes) in tenant group `grp`. With `run_as` (which must be `grp`) the caller is made a
+/// member of the login, so that it can `SET ROLE` to it and the login set its own `role`
+/// default (see [`FINISH_LOGIN_FN`]).
 const CREATE_LOGIN_FN: &str = "CREATE OR REPLACE FUNCTION dbaas_vault.create_login(login pg_catalog.text, password pg_catalog.text, \
 valid_until pg_catalog.text, grp pg_catalog.text, run_as pg_catalog.text) \
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $dbaas$ \
@@ -101,8 +103,20 @@ BEGIN \
   EXECUTE pg_catalog.format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD %L VALID UNTIL %L IN ROLE %I', \
     login, password, valid_until, grp); \
   IF COALESCE(run_as, '') OPERATOR(pg_catalog.<>) '' THEN \
-    EXECUTE pg_catalog.format('ALTER ROLE %I SET role = %L', login, run_as); \
+    EXECUTE pg_catalog.format('GRANT %I TO %I', login, pg_catalog.session_user()); \
   END IF; \
+END $dbaas$";
+
+/// Ends the caller's membership in a login `create_login` made (given so that the caller
+/// could `SET ROLE` to it and set the login's own `role` default, which PostgreSQL
+/// refuses inside a SECURITY DEFINER function).
+const FINISH_LOGIN_FN: &str = "CREATE OR REPLACE FUNCTION dbaas_vault.finish_login(login pg_catalog.text) \
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $dbaas$ \
+BEGIN \
+  IF login IS NULL OR NOT pg_catalog.starts_with(login, 'v-') THEN \
+    RAISE EXCEPTION 'dbaas_vault.finish_login: % is not a login name Vault generates (v-...)', pg_catalog.quote_ident(COALESCE(login, '')); \
+  END IF; \
+  EXECUTE pg_catalog.format('REVOKE %I FROM %I', login, pg_catalog.session_user()); \
 END $dbaas$";
 
 /// Vault's rotation statement of a static role: a tenant login's new password.
@@ -130,8 +144,9 @@ BEGIN \
 END $dbaas$";
 
 /// The functions' signatures, for the grants.
-const FUNCTIONS: [&str; 3] = [
+const FUNCTIONS: [&str; 4] = [
     "dbaas_vault.create_login(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text)",
+    "dbaas_vault.finish_login(pg_catalog.text)",
     "dbaas_vault.set_password(pg_catalog.text, pg_catalog.text)",
     "dbaas_vault.drop_login(pg_catalog.text)",
 ];
@@ -160,6 +175,7 @@ pub fn vault_admin_functions() -> Batch {
         TENANT_GROUP_FN,
         TENANT_LOGIN_FN,
         CREATE_LOGIN_FN,
+        FINISH_LOGIN_FN,
         SET_PASSWORD_FN,
         DROP_LOGIN_FN,
     ] {
@@ -240,11 +256,22 @@ pub fn vault_postgres_statements_via_admin(
     } else {
         "''".to_string()
     };
+    let mut creation = vec![format!(
+        "SELECT dbaas_vault.create_login('{{{{name}}}}', '{{{{password}}}}', '{{{{expiration}}}}', {}, {run_as});",
+        try_quote_literal(group)?
+    )];
+    if access == Access::Owner {
+        // PostgreSQL refuses `SET role` defaults inside a SECURITY DEFINER function: the
+        // login sets its own (a role may), the caller acting as it for that statement.
+        creation.extend([
+            "SET ROLE \"{{name}}\";".to_string(),
+            format!("ALTER ROLE \"{{{{name}}}}\" SET role = {run_as};"),
+            "RESET ROLE;".to_string(),
+            "SELECT dbaas_vault.finish_login('{{name}}');".to_string(),
+        ]);
+    }
     Ok(super::VaultStatements {
-        creation: vec![format!(
-            "SELECT dbaas_vault.create_login('{{{{name}}}}', '{{{{password}}}}', '{{{{expiration}}}}', {}, {run_as});",
-            try_quote_literal(group)?
-        )],
+        creation,
         revocation: vec!["SELECT dbaas_vault.drop_login('{{name}}');".to_string()],
         rotation: vec!["SELECT dbaas_vault.set_password('{{name}}', '{{password}}');".to_string()],
     })
@@ -329,7 +356,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             s.creation,
-            ["SELECT dbaas_vault.create_login('{{name}}', '{{password}}', '{{expiration}}', 'app_owner', 'app_owner');"]
+            [
+                "SELECT dbaas_vault.create_login('{{name}}', '{{password}}', '{{expiration}}', 'app_owner', 'app_owner');",
+                "SET ROLE \"{{name}}\";",
+                "ALTER ROLE \"{{name}}\" SET role = 'app_owner';",
+                "RESET ROLE;",
+                "SELECT dbaas_vault.finish_login('{{name}}');",
+            ]
         );
         let ro =
             vault_postgres_statements_via_admin("it's_readonly", "o", Access::ReadOnly).unwrap();
