@@ -75,9 +75,12 @@ pub(super) enum AdminStep {
     SameLogin,
 }
 
-/// [`AdminStep`] from the prior state's choice (`None` on create) and the planned one.
-pub(super) fn admin_step(prior: Option<bool>, planned: bool) -> AdminStep {
+/// [`AdminStep`] from the prior state's choice (`None` on create), the planned one, and
+/// whether Vault still connects as the planned login (`false`: the connection was
+/// edited in Vault, so the login's password is set and rotated again).
+pub(super) fn admin_step(prior: Option<bool>, planned: bool, same_login: bool) -> AdminStep {
     match (prior.unwrap_or(false), planned) {
+        (true, true) if !same_login => AdminStep::NewLogin,
         (false, false) => AdminStep::Given {
             drop_dedicated: false,
         },

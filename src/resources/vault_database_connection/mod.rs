@@ -251,7 +251,8 @@ async fn write_config(
 ) -> Applied<Model> {
     let was = prior.map(|p| p.dedicated_admin.as_option().copied().unwrap_or(false));
     let wants = planned.dedicated_admin.as_option().copied().unwrap_or(false);
-    match admin::admin_step(was, wants) {
+    let same_login = prior.is_some_and(|p| p.username == planned.username);
+    match admin::admin_step(was, wants, same_login) {
         admin::AdminStep::Given { drop_dedicated } => {
             let state = write_given(ctx, planned, config).await?;
             if let (true, Some(p)) = (drop_dedicated, prior) {

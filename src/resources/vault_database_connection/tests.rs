@@ -363,15 +363,16 @@ fn dedicated_admin_refusals() {
 fn admin_steps() {
     use admin::AdminStep::*;
     let rows = [
-        ("create_with_the_provider_admin", None, false, Given { drop_dedicated: false }),
-        ("create_dedicated", None, true, NewLogin),
-        ("update_keeps_the_provider_admin", Some(false), false, Given { drop_dedicated: false }),
-        ("update_switches_to_dedicated", Some(false), true, NewLogin),
-        ("update_keeps_the_dedicated_login", Some(true), true, SameLogin),
-        ("update_switches_back", Some(true), false, Given { drop_dedicated: true }),
+        ("create_with_the_provider_admin", None, false, false, Given { drop_dedicated: false }),
+        ("create_dedicated", None, true, false, NewLogin),
+        ("update_keeps_the_provider_admin", Some(false), false, true, Given { drop_dedicated: false }),
+        ("update_switches_to_dedicated", Some(false), true, false, NewLogin),
+        ("update_keeps_the_dedicated_login", Some(true), true, true, SameLogin),
+        ("vault_edited_to_another_login_resets_it", Some(true), true, false, NewLogin),
+        ("update_switches_back", Some(true), false, false, Given { drop_dedicated: true }),
     ];
-    for (name, prior, planned, want) in rows {
-        assert_eq!(admin::admin_step(prior, planned), want, "{name}");
+    for (name, prior, planned, same, want) in rows {
+        assert_eq!(admin::admin_step(prior, planned, same), want, "{name}");
     }
     assert_eq!(
         admin::root_rotation_default(true),
