@@ -157,20 +157,36 @@ const HELPERS: [&str; 2] = [
     "dbaas_vault.check_tenant_login(pg_catalog.text, pg_catalog.bool)",
 ];
 
-/// `CREATE SCHEMA dbaas_vault` (no `IF NOT EXISTS`: a schema someone made meanwhile
-/// fails it) closed to PUBLIC.
-pub fn vault_admin_schema_create() -> Batch {
-    Batch::new()
-        .then(format!("CREATE SCHEMA {}", quote_ident(VAULT_ADMIN_SCHEMA)))
-        .then(format!(
-            "REVOKE ALL ON SCHEMA {} FROM PUBLIC",
-            quote_ident(VAULT_ADMIN_SCHEMA)
-        ))
-}
+/// Serialises every change of the schema and its logins (taken first in each batch, held
+/// to its commit): a destroy dropping the schema with the last login never races a
+/// create installing the functions for a new one.
+const VAULT_ADMIN_LOCK: &str =
+    "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('terraform-provider-dbaas: dbaas_vault'))";
 
-/// The functions (re)defined, none executable by PUBLIC: one transaction.
+/// The schema created when absent (checked under the lock; the caller has refused a
+/// present one that is not the admin's), closed to PUBLIC.
+const VAULT_ADMIN_SCHEMA_CREATE: &str = "DO $dbaas$ BEGIN \
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) 'dbaas_vault') THEN \
+    CREATE SCHEMA dbaas_vault; \
+    REVOKE ALL ON SCHEMA dbaas_vault FROM PUBLIC; \
+  END IF; \
+END $dbaas$";
+
+/// The schema dropped when no dedicated Vault admin login is left (checked under the lock).
+const VAULT_ADMIN_SCHEMA_DROP: &str = "DO $dbaas$ BEGIN \
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r \
+      WHERE pg_catalog.starts_with(COALESCE(pg_catalog.shobj_description(r.oid, 'pg_authid'), ''), \
+      'terraform-provider-dbaas: Vault admin of ')) THEN \
+    DROP SCHEMA IF EXISTS dbaas_vault CASCADE; \
+  END IF; \
+END $dbaas$";
+
+/// The schema (created when absent) and the functions (re)defined, none executable by
+/// PUBLIC: one transaction, under the lock.
 pub fn vault_admin_functions() -> Batch {
-    let mut b = Batch::new();
+    let mut b = Batch::new()
+        .then(VAULT_ADMIN_LOCK)
+        .then(VAULT_ADMIN_SCHEMA_CREATE);
     for f in [
         TENANT_GROUP_FN,
         TENANT_LOGIN_FN,
@@ -187,9 +203,10 @@ pub fn vault_admin_functions() -> Batch {
     b
 }
 
-/// The login of connection `<mount>/<name>` created (or, when it exists already, its
-/// password reset) with no role attribute, marked, and allowed to call the functions:
-/// one transaction. `exists`: it was found (and carries the marker).
+/// The functions installed (as [`vault_admin_functions`]) and the login of connection
+/// `<mount>/<name>` created (or, when it exists already, its password reset) with no
+/// role attribute, marked, and allowed to call the functions: one transaction. `exists`:
+/// it was found (and carries the marker).
 pub fn vault_admin_login_setup(
     login: &str,
     password: &str,
@@ -198,7 +215,7 @@ pub fn vault_admin_login_setup(
 ) -> Result<Batch, BadIdentifier> {
     let role = quote_ident(login);
     let password = try_quote_literal(password)?;
-    let mut b = Batch::new();
+    let mut b = vault_admin_functions();
     b.push(if exists {
         format!("ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT PASSWORD {password}")
     } else {
@@ -218,26 +235,15 @@ pub fn vault_admin_login_setup(
     Ok(b)
 }
 
-/// The login's grants revoked (it owns nothing) and the login dropped: one transaction.
+/// The login's grants revoked (it owns nothing), the login dropped, and the schema with
+/// the last such login: one transaction, under the lock.
 pub fn vault_admin_login_drop(login: &str) -> Batch {
     Batch::new()
+        .then(VAULT_ADMIN_LOCK)
         .then(format!("DROP OWNED BY {}", quote_ident(login)))
         .then(format!("DROP ROLE {}", quote_ident(login)))
+        .then(VAULT_ADMIN_SCHEMA_DROP)
 }
-
-/// `DROP SCHEMA dbaas_vault CASCADE`: once no dedicated admin is left.
-pub fn vault_admin_schema_drop() -> String {
-    format!(
-        "DROP SCHEMA IF EXISTS {} CASCADE",
-        quote_ident(VAULT_ADMIN_SCHEMA)
-    )
-}
-
-/// Catalog: the dedicated Vault admin logins there are (by their marker), one name per
-/// row.
-pub const VAULT_ADMIN_LOGINS: &str = "SELECT r.rolname::pg_catalog.text FROM pg_catalog.pg_roles r \
-     WHERE pg_catalog.starts_with(COALESCE(pg_catalog.shobj_description(r.oid, 'pg_authid'), ''), \
-     'terraform-provider-dbaas: Vault admin of ') ORDER BY 1";
 
 /// The statement Vault runs for `rotate-root` on a dedicated admin's connection: the
 /// login changes its own password, which needs no privilege.
@@ -399,14 +405,21 @@ mod tests {
     #[test]
     fn setup_marks_and_grants_only_the_functions() {
         let b = vault_admin_login_setup("dbaas_vault_pg_1", "pw'x", "m", false).unwrap();
-        let s = super::super::Unit::statements(&b);
+        let all = super::super::Unit::statements(&b);
+        assert_eq!(all[0], VAULT_ADMIN_LOCK);
+        let functions = super::super::Unit::statements(&vault_admin_functions()).len();
+        let s = &all[functions..];
         assert!(s[0].starts_with("CREATE ROLE \"dbaas_vault_pg_1\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"));
         assert!(s[0].ends_with("PASSWORD 'pw''x'"));
         assert_eq!(s[1], "COMMENT ON ROLE \"dbaas_vault_pg_1\" IS 'm'");
         assert!(s[2..].iter().all(|g| g.starts_with("GRANT USAGE ON SCHEMA \"dbaas_vault\"")
             || g.starts_with("GRANT EXECUTE ON FUNCTION dbaas_vault.")));
         let again = vault_admin_login_setup("dbaas_vault_pg_1", "pw", "m", true).unwrap();
-        assert!(super::super::Unit::statements(&again)[0].starts_with("ALTER ROLE"));
+        assert!(super::super::Unit::statements(&again)[functions].starts_with("ALTER ROLE"));
+        let drop = vault_admin_login_drop("dbaas_vault_pg_1");
+        let d = super::super::Unit::statements(&drop);
+        assert_eq!(d.first().map(String::as_str), Some(VAULT_ADMIN_LOCK));
+        assert!(d.last().is_some_and(|t| t.contains("DROP SCHEMA IF EXISTS dbaas_vault CASCADE")));
         // The functions batch never grants anything to PUBLIC.
         let f = vault_admin_functions();
         assert!(super::super::Unit::statements(&f)

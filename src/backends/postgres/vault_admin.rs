@@ -20,21 +20,13 @@ impl Postgres {
         })
     }
 
-    /// Creates the schema (when `create`) and (re)defines the functions in it.
-    pub fn install_vault_admin_functions<'a>(
-        &'a self,
-        create: bool,
-    ) -> BoxFut<'a, Result<(), PgError>> {
-        self.interruptible(async move {
-            if create {
-                self.exec_all(&[sql::vault_admin_schema_create()]).await?;
-            }
-            self.exec_all(&[sql::vault_admin_functions()]).await
-        })
+    /// Creates the schema when absent and (re)defines the functions in it.
+    pub fn install_vault_admin_functions<'a>(&'a self) -> BoxFut<'a, Result<(), PgError>> {
+        self.interruptible(async move { self.exec_all(&[sql::vault_admin_functions()]).await })
     }
 
-    /// Creates login `login` (or resets it when `exists`) with `password`, marked, with
-    /// EXECUTE on the functions and nothing else.
+    /// Installs the functions and creates login `login` (or resets it when `exists`) with
+    /// `password`, marked, with EXECUTE on the functions and nothing else.
     pub fn setup_vault_admin_login<'a>(
         &'a self,
         login: &'a str,
@@ -49,26 +41,12 @@ impl Postgres {
         })
     }
 
-    /// Ends login `login`'s sessions, revokes its grants and drops it; then, when no
-    /// dedicated Vault admin is left, drops the functions' schema.
+    /// Ends login `login`'s sessions, revokes its grants and drops it, and the functions'
+    /// schema with the last dedicated Vault admin.
     pub fn drop_vault_admin_login<'a>(&'a self, login: &'a str) -> BoxFut<'a, Result<(), PgError>> {
         self.interruptible(async move {
             self.terminate_user_sessions(login).await?;
-            self.exec_all(&[sql::vault_admin_login_drop(login)]).await?;
-            if self.vault_admin_logins().await?.is_empty() {
-                self.exec_all(&[sql::vault_admin_schema_drop()]).await?;
-            }
-            Ok(())
-        })
-    }
-
-    /// The dedicated Vault admin logins there are (by their marker), sorted.
-    pub fn vault_admin_logins<'a>(&'a self) -> BoxFut<'a, Result<Vec<String>, PgError>> {
-        self.interruptible(async move {
-            sqlx::query_scalar(sql::VAULT_ADMIN_LOGINS)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
+            self.exec_all(&[sql::vault_admin_login_drop(login)]).await
         })
     }
 }

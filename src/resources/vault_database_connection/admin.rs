@@ -220,7 +220,7 @@ pub(super) async fn prepare_login(
 ) -> Result<String, Error> {
     let cannot = "Cannot make the Vault admin login";
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
-    install_functions(ctx).await?;
+    check_schema(ctx).await?;
     let marker = sql::vault_admin_marker(mount, name);
     let facts = pg.role_facts(&[login]).await.or_diag(cannot)?;
     let comment = facts.first().map(|f| f.comment.as_deref());
@@ -236,9 +236,9 @@ pub(super) async fn prepare_login(
     Ok(password)
 }
 
-/// The functions' schema checked (absent, or the admin's and closed to others) and the
-/// functions (re)defined.
-pub(super) async fn install_functions(ctx: &Ctx<'_>) -> Result<(), Error> {
+/// The functions' schema checked: absent, or the admin's and closed to others (else
+/// refused, naming its owner).
+async fn check_schema(ctx: &Ctx<'_>) -> Result<(), Error> {
     let cannot = "Cannot install the Vault admin's functions";
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
     let facts = pg.vault_admin_schema().await.or_diag(cannot)?;
@@ -249,14 +249,19 @@ pub(super) async fn install_functions(ctx: &Ctx<'_>) -> Result<(), Error> {
         .as_ref()
         .map(|p| p.database.clone())
         .unwrap_or_default();
-    let create = match schema_verdict(&db, sql::VAULT_ADMIN_SCHEMA, facts.as_ref()) {
-        SchemaVerdict::Create => true,
-        SchemaVerdict::Use => false,
-        SchemaVerdict::Refuse(why) => return Err(Error::at_attr("dedicated_admin", cannot, why)),
-    };
-    pg.install_vault_admin_functions(create)
+    match schema_verdict(&db, sql::VAULT_ADMIN_SCHEMA, facts.as_ref()) {
+        SchemaVerdict::Create | SchemaVerdict::Use => Ok(()),
+        SchemaVerdict::Refuse(why) => Err(Error::at_attr("dedicated_admin", cannot, why)),
+    }
+}
+
+/// The functions' schema checked, then the functions (re)defined.
+pub(super) async fn install_functions(ctx: &Ctx<'_>) -> Result<(), Error> {
+    check_schema(ctx).await?;
+    let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
+    pg.install_vault_admin_functions()
         .await
-        .or_diag(cannot)
+        .or_diag("Cannot install the Vault admin's functions")
 }
 
 /// Drops the dedicated login `login` of `<mount>/<name>` if it carries that connection's
