@@ -615,7 +615,7 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             (Some(true), Some(mount), Some(name)) => Some(sql::vault_admin_login(mount, name)),
             _ => None,
         };
-        let provider_admin = (config.username.is_null() && !from_kv && planned.dedicated_admin.as_option() == Some(&false)).then_some(d.username);
+        let provider_admin = (config.username.is_null() && !from_kv && planned.dedicated_admin.as_option() != Some(&true)).then_some(d.username);
         let edit = PlanEdit {
             connection_url: config.connection_url.is_null().then_some(d.url),
             username: dedicated.or(provider_admin),

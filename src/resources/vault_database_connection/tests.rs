@@ -309,7 +309,7 @@ fn state_from_v0_keeps_allowed_roles_once_each_as_a_set() {
     }
     assert!(state_v0_to_v1(serde_json::json!([1])).is_err());
     let schema = VaultDatabaseConnection.schema();
-    assert_eq!(schema.version, 1);
+    assert_eq!(schema.version, 2, "issue 22: version 2 (dedicated_admin)");
     assert_eq!(
         schema
             .block
