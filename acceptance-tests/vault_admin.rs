@@ -44,9 +44,7 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         let reader = format!("{conn}-ro");
         let stat = format!("{conn}-st");
         let login = format!("acc_vad_{v}_static");
-        let roles = format!(
-            "  allowed_roles = [\"{app}\", \"{reader}\", \"{stat}\"]\n"
-        );
+        let roles = format!("  allowed_roles = [\"{app}\", \"{reader}\", \"{stat}\"]\n");
         let stack_hcl = Stack::default()
             .database("a", &db)
             .database("b", &other)
@@ -92,7 +90,10 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         // No password in state; the plan is empty.
         let state = g.w.state_text();
         let show = g.w.show_json().to_string();
-        assert!(!show.contains("\"password\":\"") , "no password in state: {show}");
+        assert!(
+            !show.contains("\"password\":\""),
+            "no password in state: {show}"
+        );
         assert!(state.contains("\"dedicated_admin\": true"), "{state}");
         assert_plan_empty(&g.w, "apply");
 
@@ -103,8 +104,12 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         let who = via_pgbouncer(&c, &db, "SELECT session_user || ' ' || current_user")
             .unwrap_or_else(|e| panic!("a login issued through the Vault admin works: {e}"));
         assert_eq!(who, format!("{} {db}_owner", c.username));
-        via_pgbouncer(&c, &db, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)")
-            .unwrap_or_else(|e| panic!("owner login creates a table: {e}"));
+        via_pgbouncer(
+            &c,
+            &db,
+            "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)",
+        )
+        .unwrap_or_else(|e| panic!("owner login creates a table: {e}"));
         let r = read_creds(&format!("database/creds/{reader}"));
         assert_eq!(
             via_pgbouncer(&r, &db, "SELECT count(*) FROM kept").unwrap_or_default(),
@@ -128,7 +133,12 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         );
 
         // A static role on the same connection rotates a tenant login's password.
-        create_login(&mut g, &login, "initial-Secret-1", Some(&format!("{db}_readwrite")));
+        create_login(
+            &mut g,
+            &login,
+            "initial-Secret-1",
+            Some(&format!("{db}_readwrite")),
+        );
         g.w.write(&crate::fixture::config(&format!(
             "{base}{}",
             role(
@@ -172,7 +182,10 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         // The attacker: knows the Vault admin's password.
         admin(
             "postgres",
-            &format!("ALTER ROLE {} PASSWORD 'attacker-Knows-1'", ident(&admin_login)),
+            &format!(
+                "ALTER ROLE {} PASSWORD 'attacker-Knows-1'",
+                ident(&admin_login)
+            ),
         );
         let try_as = |sql: &str| as_login(&admin_login, "attacker-Knows-1", sql);
         as_login(&admin_login, "attacker-Knows-1", "SELECT 1")
@@ -181,8 +194,14 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         let unmarked = format!("acc_vad_{v}_unmarked");
         g.pg_roles.push(evil.clone());
         g.pg_roles.push(unmarked.clone());
-        admin("postgres", &format!("DROP ROLE IF EXISTS {}", ident(&unmarked)));
-        admin("postgres", &format!("CREATE ROLE {} NOLOGIN", ident(&unmarked)));
+        admin(
+            "postgres",
+            &format!("DROP ROLE IF EXISTS {}", ident(&unmarked)),
+        );
+        admin(
+            "postgres",
+            &format!("CREATE ROLE {} NOLOGIN", ident(&unmarked)),
+        );
         let attacks = [
             ("create a superuser", format!("CREATE ROLE {} SUPERUSER LOGIN PASSWORD 'x'", ident(&evil))),
             ("create any role", format!("CREATE ROLE {} LOGIN PASSWORD 'x'", ident(&evil))),
@@ -206,7 +225,10 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         ];
         for (what, sql) in &attacks {
             let out = try_as(sql);
-            assert!(out.is_err(), "the Vault admin must not {what}: {sql} -> {out:?}");
+            assert!(
+                out.is_err(),
+                "the Vault admin must not {what}: {sql} -> {out:?}"
+            );
         }
         assert!(!pg_role_exists(&evil), "{evil} must not exist");
         assert_eq!(
@@ -217,15 +239,22 @@ fn vault_admin_postgres_connection_holds_no_superuser_and_issues_working_logins(
         // What it is for still works: a v- login in a tenant group, then dropped.
         let ok = format!("v-acc-vad-{v}");
         g.pg_roles.push(ok.clone());
-        try_as(&format!("SELECT dbaas_vault.create_login({}, 'x', 'infinity', {}, '')", lit(&ok), lit(&format!("{db}_readonly"))))
-            .unwrap_or_else(|e| panic!("the Vault admin makes a tenant login: {e}"));
+        try_as(&format!(
+            "SELECT dbaas_vault.create_login({}, 'x', 'infinity', {}, '')",
+            lit(&ok),
+            lit(&format!("{db}_readonly"))
+        ))
+        .unwrap_or_else(|e| panic!("the Vault admin makes a tenant login: {e}"));
         try_as(&format!("SELECT dbaas_vault.drop_login({})", lit(&ok)))
             .unwrap_or_else(|e| panic!("the Vault admin drops a tenant login: {e}"));
         assert!(!pg_role_exists(&ok));
 
         // Destroy drops the Vault admin login and the functions with the last of them.
         g.destroy();
-        assert!(!pg_role_exists(&admin_login), "{admin_login} left after destroy");
+        assert!(
+            !pg_role_exists(&admin_login),
+            "{admin_login} left after destroy"
+        );
     }
 }
 
@@ -234,12 +263,8 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
     for tf in each_terraform() {
         let [conn, rconn] = tagged(&tf, ["pgvadk", "rdvadk"]);
         // Asking for the provider's admin keeps today's behaviour.
-        let keep = Stack::default().connection(
-            "pg",
-            &conn,
-            "postgres",
-            "  dedicated_admin = false\n",
-        );
+        let keep =
+            Stack::default().connection("pg", &conn, "postgres", "  dedicated_admin = false\n");
         let mut g = keep.case(&tf);
         g.w.apply().ok();
         assert_eq!(vault_admin_of(&conn), stack("PGUSER"));
@@ -268,7 +293,10 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
         )));
         g.w.apply().ok();
         assert_eq!(vault_admin_of(&conn), stack("PGUSER"));
-        assert!(!pg_role_exists(&dedicated), "{dedicated} left after switching back");
+        assert!(
+            !pg_role_exists(&dedicated),
+            "{dedicated} left after switching back"
+        );
         g.destroy();
 
         // Refused at plan: a dedicated admin with given credentials, or on Redis.
@@ -284,12 +312,8 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
             crate::fixture::flat(&out).contains("dedicated_admin"),
             "refused at dedicated_admin: {out}"
         );
-        let redis = Stack::default().connection(
-            "rd",
-            &rconn,
-            "redis",
-            "  dedicated_admin = true\n",
-        );
+        let redis =
+            Stack::default().connection("rd", &rconn, "redis", "  dedicated_admin = true\n");
         g.w.write(&crate::fixture::config(redis.body()));
         let out = crate::fixture::plan(&g.w).failed().all();
         assert!(

@@ -199,7 +199,10 @@ mod tests {
         }
         // MySQL and Redis have no such form.
         let my = generated_statements_for(Engine::Mysql, "shop_1", None, Access::Owner, true);
-        assert_eq!(my.ok(), generated_statements(Engine::Mysql, "shop_1", None, Access::Owner).ok());
+        assert_eq!(
+            my.ok(),
+            generated_statements(Engine::Mysql, "shop_1", None, Access::Owner).ok()
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! made, set the password of a tenant login, or drop such a login, and refuse anything
 //! else.
 
-use super::{quote_ident, quote_literal, try_quote_literal, Batch, BadIdentifier};
+use super::{quote_ident, quote_literal, try_quote_literal, BadIdentifier, Batch};
 use crate::enums::Access;
 
 /// The schema (in the provider's maintenance database, where Vault's sessions run) that
@@ -34,7 +34,10 @@ pub fn vault_admin_login(mount: &str, name: &str) -> String {
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
-    let short: String = name.chars().take(63 - VAULT_ADMIN_PREFIX.len() - 9).collect();
+    let short: String = name
+        .chars()
+        .take(63 - VAULT_ADMIN_PREFIX.len() - 9)
+        .collect();
     format!("{VAULT_ADMIN_PREFIX}{short}_{:08x}", hash as u32)
 }
 
@@ -293,7 +296,13 @@ pub fn calls_vault_admin_functions(statements: &[String]) -> bool {
 /// (the provider admin's form) or the fourth argument of `dbaas_vault.create_login`.
 pub fn postgres_group_of_statement(text: &str) -> Option<String> {
     if let Some(i) = text.find("IN ROLE \"") {
-        return Some(text[i + 9..].split('"').next().unwrap_or_default().to_string());
+        return Some(
+            text[i + 9..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     let call = &text[text.find("dbaas_vault.create_login(")? + 25..];
     literals(call).into_iter().nth(3)
@@ -358,8 +367,8 @@ mod tests {
 
     #[test]
     fn statements_via_the_admin_call_the_functions_with_quoted_groups() {
-        let s = vault_postgres_statements_via_admin("app_owner", "app_owner", Access::Owner)
-            .unwrap();
+        let s =
+            vault_postgres_statements_via_admin("app_owner", "app_owner", Access::Owner).unwrap();
         assert_eq!(
             s.creation,
             [
@@ -384,8 +393,9 @@ mod tests {
 
     #[test]
     fn the_group_comes_back_from_either_form() {
-        let classic = super::super::vault_postgres_statements("shop_readonly", "o", Access::ReadOnly)
-            .unwrap();
+        let classic =
+            super::super::vault_postgres_statements("shop_readonly", "o", Access::ReadOnly)
+                .unwrap();
         assert_eq!(
             postgres_group_of_statement(&classic.creation[0]).as_deref(),
             Some("shop_readonly")
@@ -396,8 +406,10 @@ mod tests {
             None
         );
         assert_eq!(
-            postgres_group_of_statement(r"SELECT dbaas_vault.create_login('n', 'p', 'e', E'a\\b', '')")
-                .as_deref(),
+            postgres_group_of_statement(
+                r"SELECT dbaas_vault.create_login('n', 'p', 'e', E'a\\b', '')"
+            )
+            .as_deref(),
             Some(r"a\b")
         );
     }
@@ -409,17 +421,23 @@ mod tests {
         assert_eq!(all[0], VAULT_ADMIN_LOCK);
         let functions = super::super::Unit::statements(&vault_admin_functions()).len();
         let s = &all[functions..];
-        assert!(s[0].starts_with("CREATE ROLE \"dbaas_vault_pg_1\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"));
+        assert!(s[0].starts_with(
+            "CREATE ROLE \"dbaas_vault_pg_1\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+        ));
         assert!(s[0].ends_with("PASSWORD 'pw''x'"));
         assert_eq!(s[1], "COMMENT ON ROLE \"dbaas_vault_pg_1\" IS 'm'");
-        assert!(s[2..].iter().all(|g| g.starts_with("GRANT USAGE ON SCHEMA \"dbaas_vault\"")
-            || g.starts_with("GRANT EXECUTE ON FUNCTION dbaas_vault.")));
+        assert!(s[2..]
+            .iter()
+            .all(|g| g.starts_with("GRANT USAGE ON SCHEMA \"dbaas_vault\"")
+                || g.starts_with("GRANT EXECUTE ON FUNCTION dbaas_vault.")));
         let again = vault_admin_login_setup("dbaas_vault_pg_1", "pw", "m", true).unwrap();
         assert!(super::super::Unit::statements(&again)[functions].starts_with("ALTER ROLE"));
         let drop = vault_admin_login_drop("dbaas_vault_pg_1");
         let d = super::super::Unit::statements(&drop);
         assert_eq!(d.first().map(String::as_str), Some(VAULT_ADMIN_LOCK));
-        assert!(d.last().is_some_and(|t| t.contains("DROP SCHEMA IF EXISTS dbaas_vault CASCADE")));
+        assert!(d
+            .last()
+            .is_some_and(|t| t.contains("DROP SCHEMA IF EXISTS dbaas_vault CASCADE")));
         // The functions batch never grants anything to PUBLIC.
         let f = vault_admin_functions();
         assert!(super::super::Unit::statements(&f)

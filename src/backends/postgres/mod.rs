@@ -16,9 +16,9 @@ use crate::sql::Unit;
 
 mod catalog;
 mod session;
-mod vault_admin;
 #[cfg(test)]
 mod tests;
+mod vault_admin;
 
 pub use catalog::{
     DatabaseFacts, DatabaseSettings, ForeignDependency, GroupMember, PgLoginFacts, RoleFacts,

@@ -108,7 +108,10 @@ pub(super) fn option_fields(m: &Model) -> serde_json::Map<String, serde_json::Va
         }
         return out;
     }
-    out.insert("username_template".into(), text(&m.username_template).into());
+    out.insert(
+        "username_template".into(),
+        text(&m.username_template).into(),
+    );
     out.insert(
         "max_open_connections".into(),
         m.max_open_connections.unwrap_or(DEFAULT_MAX_OPEN).into(),
@@ -127,7 +130,11 @@ pub(super) fn option_fields(m: &Model) -> serde_json::Map<String, serde_json::Va
 /// An option read back: what Vault holds, except that Vault's default reads as null
 /// when the state had null (so an unset option plans no change); absent in Vault, the
 /// state's value stays.
-pub(super) fn read_option<T: PartialEq>(prior: Option<T>, vault: Option<T>, default: T) -> Option<T> {
+pub(super) fn read_option<T: PartialEq>(
+    prior: Option<T>,
+    vault: Option<T>,
+    default: T,
+) -> Option<T> {
     match vault {
         None => prior,
         Some(v) if prior.is_none() && v == default => None,
@@ -139,8 +146,16 @@ pub(super) fn read_option<T: PartialEq>(prior: Option<T>, vault: Option<T>, defa
 pub(super) fn refreshed_options(mut s: Model, data: &serde_json::Value) -> Model {
     let details = &data["connection_details"];
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
-    s.password_policy = read_option(s.password_policy, text(&data["password_policy"]), String::new());
-    s.plugin_version = read_option(s.plugin_version, text(&data["plugin_version"]), String::new());
+    s.password_policy = read_option(
+        s.password_policy,
+        text(&data["password_policy"]),
+        String::new(),
+    );
+    s.plugin_version = read_option(
+        s.plugin_version,
+        text(&data["plugin_version"]),
+        String::new(),
+    );
     s.username_template = read_option(
         s.username_template,
         text(&details["username_template"]),
@@ -170,10 +185,13 @@ pub(super) fn refreshed_options(mut s: Model, data: &serde_json::Value) -> Model
     }
     if s.dedicated_admin.as_option().is_none() {
         // Import: a connection whose admin is named like a dedicated login is one.
-        let user = s.username.as_option().map(String::as_str).unwrap_or_default();
-        s.dedicated_admin = tfplugin::Known::Value(
-            s.engine == Engine::Postgres && sql::is_vault_admin_login(user),
-        );
+        let user = s
+            .username
+            .as_option()
+            .map(String::as_str)
+            .unwrap_or_default();
+        s.dedicated_admin =
+            tfplugin::Known::Value(s.engine == Engine::Postgres && sql::is_vault_admin_login(user));
     }
     s
 }

@@ -13,11 +13,11 @@ use crate::backends::settings::Secret;
 use crate::backends::Backends;
 use crate::backends::Credentials;
 use crate::enums::Engine;
-use crate::sql;
 use crate::resources::common::{
     check_password_settings, decode, derived, merge, parse_connection_import_id, plan_views,
     refuse_import_id, vault_mount_validator, vault_name_validator, Ctx,
 };
+use crate::sql;
 
 /// The resource type.
 pub struct VaultDatabaseConnection;
@@ -250,7 +250,11 @@ async fn write_config(
     config: &Value,
 ) -> Applied<Model> {
     let was = prior.map(|p| p.dedicated_admin.as_option().copied().unwrap_or(false));
-    let wants = planned.dedicated_admin.as_option().copied().unwrap_or(false);
+    let wants = planned
+        .dedicated_admin
+        .as_option()
+        .copied()
+        .unwrap_or(false);
     let same_login = prior.is_some_and(|p| p.username == planned.username);
     match admin::admin_step(was, wants, same_login) {
         admin::AdminStep::Given { drop_dedicated } => {
@@ -286,7 +290,13 @@ async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Appl
             None
         }
     };
-    let mut body = connection_body(&planned, &url, &login, password.as_deref().unwrap_or(""), false);
+    let mut body = connection_body(
+        &planned,
+        &url,
+        &login,
+        password.as_deref().unwrap_or(""),
+        false,
+    );
     if let Some(obj) = body.as_object_mut() {
         if password.is_none() {
             obj.remove("username");
@@ -300,7 +310,11 @@ async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Appl
             // Nothing in Vault uses the login: it goes (best effort) with the error.
             let _ = admin::drop_login(ctx, &mount, &planned.name, &login).await;
         }
-        return Err(Error::new(format!("Cannot write Vault connection {path}"), e.to_string()).into());
+        return Err(Error::new(
+            format!("Cannot write Vault connection {path}"),
+            e.to_string(),
+        )
+        .into());
     }
     let name = planned.name.clone();
     let state = written(planned, mount.clone(), url, login);
@@ -588,8 +602,14 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         );
         if config.dedicated_admin.as_option() == Some(&true) {
             let engine = config.engine.as_option().and_then(|e| Engine::parse(e));
-            if let Some((summary, detail)) = admin::refuse_dedicated(engine, config.gives_credentials()) {
-                diags.error_at(tfplugin::AttributePath::attr("dedicated_admin"), summary, detail);
+            if let Some((summary, detail)) =
+                admin::refuse_dedicated(engine, config.gives_credentials())
+            {
+                diags.error_at(
+                    tfplugin::AttributePath::attr("dedicated_admin"),
+                    summary,
+                    detail,
+                );
             }
         }
     }
@@ -611,11 +631,18 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         // reads: left as Terraform planned it (unknown on create, the prior after).
         let from_kv = matches!(d.password, Secret::VaultKv(_));
         // A dedicated admin's login is named from the mount and name (issue 22).
-        let dedicated = match (planned.dedicated_admin.as_option(), planned.mount.as_option(), planned.name.as_option()) {
+        let dedicated = match (
+            planned.dedicated_admin.as_option(),
+            planned.mount.as_option(),
+            planned.name.as_option(),
+        ) {
             (Some(true), Some(mount), Some(name)) => Some(sql::vault_admin_login(mount, name)),
             _ => None,
         };
-        let provider_admin = (config.username.is_null() && !from_kv && planned.dedicated_admin.as_option() != Some(&true)).then_some(d.username);
+        let provider_admin = (config.username.is_null()
+            && !from_kv
+            && planned.dedicated_admin.as_option() != Some(&true))
+        .then_some(d.username);
         let edit = PlanEdit {
             connection_url: config.connection_url.is_null().then_some(d.url),
             username: dedicated.or(provider_admin),
@@ -634,10 +661,19 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         }
         // Issue 22: a new connection's admin, when the configuration does not choose.
         let engine = planned.engine.as_option().and_then(|e| Engine::parse(e));
-        if let (true, true, Some(engine)) = (config.dedicated_admin.is_null(), plan.prior.is_null(), engine) {
-            edit.dedicated_admin = Some(admin::dedicated_by_default(engine, config.gives_credentials()));
+        if let (true, true, Some(engine)) = (
+            config.dedicated_admin.is_null(),
+            plan.prior.is_null(),
+            engine,
+        ) {
+            edit.dedicated_admin = Some(admin::dedicated_by_default(
+                engine,
+                config.gives_credentials(),
+            ));
         }
-        let dedicated = edit.dedicated_admin.or(planned.dedicated_admin.as_option().copied());
+        let dedicated = edit
+            .dedicated_admin
+            .or(planned.dedicated_admin.as_option().copied());
         if let (true, Some(d)) = (config.root_rotation_statements.is_null(), dedicated) {
             edit.root_rotation_statements = Some(admin::root_rotation_default(d));
         }

@@ -325,8 +325,18 @@ fn dedicated_admin_defaults() {
     let rows = [
         ("postgres_nothing_given", Engine::Postgres, false, true),
         ("postgres_credentials_given", Engine::Postgres, true, false),
-        ("mysql_keeps_the_provider_admin", Engine::Mysql, false, false),
-        ("redis_keeps_the_provider_admin", Engine::Redis, false, false),
+        (
+            "mysql_keeps_the_provider_admin",
+            Engine::Mysql,
+            false,
+            false,
+        ),
+        (
+            "redis_keeps_the_provider_admin",
+            Engine::Redis,
+            false,
+            false,
+        ),
     ];
     for (name, engine, given, want) in rows {
         assert_eq!(admin::dedicated_by_default(engine, given), want, "{name}");
@@ -339,9 +349,24 @@ fn dedicated_admin_refusals() {
     let rows: [(&str, Option<Engine>, bool, Option<&str>); 5] = [
         ("postgres_ok", Some(Engine::Postgres), false, None),
         ("engine_unknown_yet", None, false, None),
-        ("with_credentials", Some(Engine::Postgres), true, Some("given credentials")),
-        ("redis_acl_setuser", Some(Engine::Redis), false, Some("ACL SETUSER")),
-        ("mysql_not_yet", Some(Engine::Mysql), false, Some("CREATE USER")),
+        (
+            "with_credentials",
+            Some(Engine::Postgres),
+            true,
+            Some("given credentials"),
+        ),
+        (
+            "redis_acl_setuser",
+            Some(Engine::Redis),
+            false,
+            Some("ACL SETUSER"),
+        ),
+        (
+            "mysql_not_yet",
+            Some(Engine::Mysql),
+            false,
+            Some("CREATE USER"),
+        ),
     ];
     for (name, engine, given, says) in rows {
         let got = admin::refuse_dedicated(engine, given);
@@ -363,13 +388,55 @@ fn dedicated_admin_refusals() {
 fn admin_steps() {
     use admin::AdminStep::*;
     let rows = [
-        ("create_with_the_provider_admin", None, false, false, Given { drop_dedicated: false }),
+        (
+            "create_with_the_provider_admin",
+            None,
+            false,
+            false,
+            Given {
+                drop_dedicated: false,
+            },
+        ),
         ("create_dedicated", None, true, false, NewLogin),
-        ("update_keeps_the_provider_admin", Some(false), false, true, Given { drop_dedicated: false }),
-        ("update_switches_to_dedicated", Some(false), true, false, NewLogin),
-        ("update_keeps_the_dedicated_login", Some(true), true, true, SameLogin),
-        ("vault_edited_to_another_login_resets_it", Some(true), true, false, NewLogin),
-        ("update_switches_back", Some(true), false, false, Given { drop_dedicated: true }),
+        (
+            "update_keeps_the_provider_admin",
+            Some(false),
+            false,
+            true,
+            Given {
+                drop_dedicated: false,
+            },
+        ),
+        (
+            "update_switches_to_dedicated",
+            Some(false),
+            true,
+            false,
+            NewLogin,
+        ),
+        (
+            "update_keeps_the_dedicated_login",
+            Some(true),
+            true,
+            true,
+            SameLogin,
+        ),
+        (
+            "vault_edited_to_another_login_resets_it",
+            Some(true),
+            true,
+            false,
+            NewLogin,
+        ),
+        (
+            "update_switches_back",
+            Some(true),
+            false,
+            false,
+            Given {
+                drop_dedicated: true,
+            },
+        ),
     ];
     for (name, prior, planned, same, want) in rows {
         assert_eq!(admin::admin_step(prior, planned, same), want, "{name}");
@@ -416,8 +483,15 @@ fn options_read_back() {
     assert_eq!(s.max_idle_connections, Some(2));
     assert_eq!(s.max_connection_lifetime, Some(30));
     assert_eq!(s.username_template.as_deref(), Some("v-{{.RoleName}}"));
-    assert_eq!(s.root_rotation_statements, Known::Value(vec!["ALTER ROLE x".to_string()]));
-    assert_eq!(s.dedicated_admin, Known::Value(true), "import recognises a dedicated login");
+    assert_eq!(
+        s.root_rotation_statements,
+        Known::Value(vec!["ALTER ROLE x".to_string()])
+    );
+    assert_eq!(
+        s.dedicated_admin,
+        Known::Value(true),
+        "import recognises a dedicated login"
+    );
 }
 
 /// Issue 22: null options send Vault's defaults (an edit in Vault is reverted); Redis
@@ -442,13 +516,20 @@ fn options_sent() {
 fn dedicated_login_found() {
     let marker = "terraform-provider-dbaas: Vault admin of database/pg";
     assert_eq!(admin::found("l", None, marker), admin::Found::Absent);
-    assert_eq!(admin::found("l", Some(Some(marker)), marker), admin::Found::Ours);
+    assert_eq!(
+        admin::found("l", Some(Some(marker)), marker),
+        admin::Found::Ours
+    );
     assert!(matches!(
         admin::found("l", Some(None), marker),
         admin::Found::Foreign(_)
     ));
     assert!(matches!(
-        admin::found("l", Some(Some("terraform-provider-dbaas: Vault admin of team/pg")), marker),
+        admin::found(
+            "l",
+            Some(Some("terraform-provider-dbaas: Vault admin of team/pg")),
+            marker
+        ),
         admin::Found::Foreign(_)
     ));
 }

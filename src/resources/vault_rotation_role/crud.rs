@@ -129,12 +129,12 @@ async fn write_role(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applie
         via_admin,
     )
     .map_err(|e| {
-            Error::at_attr(
-                "database",
-                "Invalid database name",
-                format!("{e}. Nothing was written to Vault."),
-            )
-        })?;
+        Error::at_attr(
+            "database",
+            "Invalid database name",
+            format!("{e}. Nothing was written to Vault."),
+        )
+    })?;
     let step = redis_rules(
         engine,
         planned.is_static(),
