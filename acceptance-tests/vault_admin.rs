@@ -304,7 +304,7 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
             "pg",
             &conn,
             "postgres",
-            "  dedicated_admin = true\n  username = \"someone\"\n",
+            "  dedicated_admin = true\n  password = \"someone-Secret-1\"\n",
         );
         let g = both.case(&tf);
         let out = crate::fixture::plan(&g.w).failed().all();

@@ -27,12 +27,14 @@ pub(super) fn dedicated_by_default(engine: Engine, given: bool) -> bool {
 }
 
 /// Why `dedicated_admin = true` cannot hold for this configuration, if it cannot:
-/// `(summary, detail)` for a diagnostic at `dedicated_admin`.
-pub(super) fn refuse_dedicated(engine: Option<Engine>, given: bool) -> Option<(String, String)> {
-    if given {
+/// `(summary, detail)` for a diagnostic at `dedicated_admin`. `password`: the
+/// configuration gives a password (the dedicated login's is made by the provider and
+/// rotated by Vault). A `username` is checked at plan, against the login's name.
+pub(super) fn refuse_dedicated(engine: Option<Engine>, password: bool) -> Option<(String, String)> {
+    if password {
         return Some((
-            "dedicated_admin conflicts with given credentials".into(),
-            "A dedicated Vault admin is a login the provider makes on the provider's own PostgreSQL, with the admin block's URL; remove `connection_url`, `username`, `password` and `password_wo`, or set `dedicated_admin = false` to hand Vault the login you give.".into(),
+            "dedicated_admin conflicts with a given password".into(),
+            "A dedicated Vault admin's password is set by the provider and rotated by Vault at once, so no one holds it; remove `password` and `password_wo`, or set `dedicated_admin = false` to hand Vault the login you give.".into(),
         ));
     }
     match engine? {

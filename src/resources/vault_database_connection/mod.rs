@@ -58,7 +58,7 @@ struct PlanView {
     /// A string here: validation runs on configurations the schema may still refuse.
     engine: Known<String>,
     connection_url: Known<IgnoredAny>,
-    username: Known<IgnoredAny>,
+    username: Known<String>,
     password: Known<IgnoredAny>,
     password_wo: Known<IgnoredAny>,
     password_wo_version: Known<IgnoredAny>,
@@ -602,9 +602,8 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         );
         if config.dedicated_admin.as_option() == Some(&true) {
             let engine = config.engine.as_option().and_then(|e| Engine::parse(e));
-            if let Some((summary, detail)) =
-                admin::refuse_dedicated(engine, config.gives_credentials())
-            {
+            let password = !(config.password.is_null() && config.password_wo.is_null());
+            if let Some((summary, detail)) = admin::refuse_dedicated(engine, password) {
                 diags.error_at(
                     tfplugin::AttributePath::attr("dedicated_admin"),
                     summary,
@@ -639,6 +638,16 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             (Some(true), Some(mount), Some(name)) => Some(sql::vault_admin_login(mount, name)),
             _ => None,
         };
+        if let (Some(login), Some(given)) = (&dedicated, config.username.as_option()) {
+            if given != login {
+                plan.diags.error_at(
+                    tfplugin::AttributePath::attr("username"),
+                    "username differs from the dedicated Vault admin's",
+                    format!("With `dedicated_admin = true` Vault connects as {login:?}, the login the provider makes for this connection; remove `username` (or set it to {login:?}), or set `dedicated_admin = false` to hand Vault {given:?}."),
+                );
+                return;
+            }
+        }
         let provider_admin = (config.username.is_null()
             && !from_kv
             && planned.dedicated_admin.as_option() != Some(&true))
