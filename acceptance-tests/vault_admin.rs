@@ -284,6 +284,14 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
         assert!(pg_role_exists(&dedicated));
         assert_plan_empty(&g.w, "switch to a dedicated admin");
 
+        // Drift: the login dropped out of band shows in the plan and is made again.
+        admin("postgres", &format!("DROP ROLE {}", ident(&dedicated)));
+        crate::fixture::assert_plan_shows(&g.w, &["username"]);
+        g.w.apply().ok();
+        assert!(pg_role_exists(&dedicated), "{dedicated} made again");
+        assert_eq!(vault_admin_of(&conn), dedicated);
+        assert_plan_empty(&g.w, "the dropped login made again");
+
         // And back: the dedicated login goes.
         g.w.write(&crate::fixture::config(&crate::fixture::connection(
             "pg",

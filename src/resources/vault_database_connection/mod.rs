@@ -726,7 +726,24 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             .read(&path)
             .await
             .or_diag(format!("Cannot read Vault connection {path}"))?;
-        Ok(body.map(|b| refreshed(state, mount, &b["data"])))
+        let Some(mut s) = body.map(|b| refreshed(state, mount, &b["data"])) else {
+            return Ok(None);
+        };
+        // Issue 22: a dedicated login dropped out of band reads as no username, so the
+        // plan shows it and the update makes it again (best effort: unreadable, kept).
+        if s.dedicated_admin.as_option() == Some(&true) {
+            let login = s.username.as_option().cloned().unwrap_or_default();
+            if let Ok(pg) = ctx.client.postgres().await {
+                if pg
+                    .role_facts(&[login.as_str()])
+                    .await
+                    .is_ok_and(|f| f.is_empty())
+                {
+                    s.username = Known::Value(String::new());
+                }
+            }
+        }
+        Ok(Some(s))
     }
 
     async fn update(
