@@ -285,7 +285,10 @@ fn vault_admin_choice_is_kept_by_existing_connections_and_refused_where_it_canno
         assert_plan_empty(&g.w, "switch to a dedicated admin");
 
         // Drift: the login dropped out of band shows in the plan and is made again.
-        admin("postgres", &format!("DROP ROLE {}", ident(&dedicated)));
+        admin(
+            "postgres",
+            &format!("DROP OWNED BY {0}; DROP ROLE {0}", ident(&dedicated)),
+        );
         crate::fixture::assert_plan_shows(&g.w, &["username"]);
         g.w.apply().ok();
         assert!(pg_role_exists(&dedicated), "{dedicated} made again");
