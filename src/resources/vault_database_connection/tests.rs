@@ -350,10 +350,10 @@ fn dedicated_admin_refusals() {
         ("postgres_ok", Some(Engine::Postgres), false, None),
         ("engine_unknown_yet", None, false, None),
         (
-            "with_credentials",
+            "with_a_password",
             Some(Engine::Postgres),
             true,
-            Some("given credentials"),
+            Some("given password"),
         ),
         (
             "redis_acl_setuser",
