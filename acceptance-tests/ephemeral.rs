@@ -330,7 +330,11 @@ fn acc_eph_kv_username_reaches_the_vault_connection() {
                 "pg",
                 &conn,
                 "postgres",
-                &allowed_role(&format!("{conn}-none"))
+                // The provider's admin, not a dedicated one (issue 22's default).
+                &format!(
+                    "{}  dedicated_admin = false\n",
+                    allowed_role(&format!("{conn}-none"))
+                )
             ),
         );
         let w = Workdir::new(&tf, &hcl);

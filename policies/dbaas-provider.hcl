@@ -11,6 +11,12 @@ path "database/config/*" {
   capabilities = ["create", "read", "update", "delete"]
 }
 
+# dbaas_vault_database_connection with `dedicated_admin` (issue 22): Vault rotates the
+# dedicated admin login's password right after the connection is written.
+path "database/rotate-root/*" {
+  capabilities = ["update"]
+}
+
 # dbaas_vault_rotation_role, mode = "dynamic": writes, reads and deletes the role.
 path "database/roles/*" {
   capabilities = ["create", "read", "update", "delete"]

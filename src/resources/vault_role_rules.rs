@@ -34,7 +34,27 @@ pub fn generated_statements(
     owner: Option<&str>,
     access: Access,
 ) -> Result<VaultStatements, sql::BadIdentifier> {
+    generated_statements_for(engine, database, owner, access, false)
+}
+
+/// [`generated_statements`] for a connection whose admin is a dedicated Vault admin
+/// login (`via_admin`, PostgreSQL only): the statements call its functions.
+pub fn generated_statements_for(
+    engine: Engine,
+    database: &str,
+    owner: Option<&str>,
+    access: Access,
+    via_admin: bool,
+) -> Result<VaultStatements, sql::BadIdentifier> {
     match engine {
+        Engine::Postgres if via_admin => {
+            let owner = owner.map_or_else(|| format!("{database}_owner"), str::to_string);
+            sql::vault_postgres_statements_via_admin(
+                &sql::postgres_group(database, &owner, access),
+                &owner,
+                access,
+            )
+        }
         Engine::Mysql => sql::vault_mysql_statements(database, access),
         Engine::Redis => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
         Engine::Postgres => {
@@ -71,8 +91,8 @@ pub fn recover_from_statements(v: &serde_json::Value) -> (String, Access) {
         .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
         .unwrap_or_default();
     for text in &statements {
-        if let Some(i) = text.find("IN ROLE \"") {
-            let role = text[i + 9..].split('"').next().unwrap_or_default();
+        if let Some(role) = sql::postgres_group_of_statement(text) {
+            let role = role.as_str();
             for (suffix, access) in [
                 ("_owner", Access::Owner),
                 ("_readwrite", Access::ReadWrite),
@@ -166,6 +186,23 @@ mod tests {
         // ` ON `` ends inside `GRANT `: no privileges, nothing recovered.
         assert_eq!(read("GRANT ON `db`.*"), (String::new(), Access::Owner));
         assert_eq!(read("GRANT ALL"), (String::new(), Access::Owner));
+    }
+
+    #[test]
+    fn database_and_access_come_back_from_statements_via_the_vault_admin() {
+        for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
+            let s =
+                generated_statements_for(Engine::Postgres, "shop_1", None, access, true).unwrap();
+            assert!(sql::calls_vault_admin_functions(&s.creation), "{s:?}");
+            let got = recover_from_statements(&serde_json::json!(s.creation));
+            assert_eq!(got, ("shop_1".to_string(), access));
+        }
+        // MySQL and Redis have no such form.
+        let my = generated_statements_for(Engine::Mysql, "shop_1", None, Access::Owner, true);
+        assert_eq!(
+            my.ok(),
+            generated_statements(Engine::Mysql, "shop_1", None, Access::Owner).ok()
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod postgres;
 pub mod postgres_access;
 pub mod qualified;
 pub mod vault;
+pub mod vault_admin;
 pub mod vault_limits;
 
 pub use batch::{Batch, Script, Unit};
@@ -24,6 +25,7 @@ pub use mysql::*;
 pub use postgres::*;
 pub use postgres_access::*;
 pub use vault::*;
+pub use vault_admin::*;
 pub use vault_limits::*;
 
 /// A name or value that cannot be quoted: PostgreSQL and MySQL reject NUL in

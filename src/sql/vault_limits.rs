@@ -31,6 +31,12 @@ pub fn with_connection_limit(
             }
             None => false,
         },
+        // A dedicated Vault admin's call (`sql::vault_admin`): the limit is its last argument.
+        LimitDialect::Postgres if s.starts_with(CREATE_LOGIN_CALL) && s.ends_with(");") => {
+            s.truncate(s.len() - 2);
+            s.push_str(&format!(", {n});"));
+            true
+        }
         LimitDialect::Mysql if s.starts_with("CREATE USER ") => {
             let body = s.trim_end().trim_end_matches(';').to_string();
             *s = format!("{body} WITH MAX_USER_CONNECTIONS {n};");
@@ -56,20 +62,77 @@ pub fn with_connection_limit(
 /// The limit a role's creation statements give each login (`CONNECTION LIMIT n` or
 /// `MAX_USER_CONNECTIONS n`), if any.
 pub fn connection_limit_of(creation: &[&str]) -> Option<u32> {
-    creation.iter().find_map(|s| {
-        ["CONNECTION LIMIT ", "MAX_USER_CONNECTIONS "]
-            .iter()
-            .find_map(|k| s.find(k).map(|i| &s[i + k.len()..]))
-            .and_then(|rest| {
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().ok()
-            })
+    let called = creation.iter().find_map(|s| limit_argument(s));
+    called.or_else(|| {
+        creation.iter().find_map(|s| {
+            ["CONNECTION LIMIT ", "MAX_USER_CONNECTIONS "]
+                .iter()
+                .find_map(|k| s.find(k).map(|i| &s[i + k.len()..]))
+                .and_then(|rest| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                })
+        })
     })
+}
+
+/// How a dedicated Vault admin's creation statement starts.
+const CREATE_LOGIN_CALL: &str = "SELECT dbaas_vault.create_login(";
+
+/// The sixth argument of a `dbaas_vault.create_login(...)` call, when it is a number (the
+/// fifth is always a quoted literal).
+fn limit_argument(statement: &str) -> Option<u32> {
+    let args = statement
+        .strip_prefix(CREATE_LOGIN_CALL)?
+        .strip_suffix(");")?;
+    let last = args.rsplit(", ").next()?;
+    if last.is_empty() || !last.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    last.parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_is_the_last_argument_of_a_dedicated_admins_call() {
+        let via = crate::sql::vault_postgres_statements_via_admin(
+            "shop_readonly",
+            "shop_owner",
+            Access::ReadOnly,
+        )
+        .expect("names");
+        let limited = with_connection_limit(LimitDialect::Postgres, via.clone(), 7);
+        assert_eq!(
+            limited.creation.len(),
+            via.creation.len(),
+            "no ALTER ROLE added"
+        );
+        assert!(
+            limited.creation[0].ends_with(", 7);"),
+            "{:?}",
+            limited.creation
+        );
+        let texts: Vec<&str> = limited.creation.iter().map(String::as_str).collect();
+        assert_eq!(connection_limit_of(&texts), Some(7));
+        let plain: Vec<&str> = via.creation.iter().map(String::as_str).collect();
+        assert_eq!(connection_limit_of(&plain), None, "no limit without one");
+        let owner = crate::sql::vault_postgres_statements_via_admin(
+            "shop_owner",
+            "shop_owner",
+            Access::Owner,
+        )
+        .expect("names");
+        let texts: Vec<String> = owner.creation.clone();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        assert_eq!(
+            connection_limit_of(&texts),
+            None,
+            "the owner's run_as is not a limit"
+        );
+    }
     use crate::sql::{vault_mysql_statements, vault_postgres_statements, Access};
 
     #[test]

@@ -1,16 +1,25 @@
 # Vault is handed the admin settings of the provider's `postgres`, `mysql` and `redis`
 # blocks, and reached through its `vault` block (see the provider's example).
 
-# Vault's database secrets engine connected to the shared PostgreSQL. The URL, the admin
-# user and its password come from the provider's `postgres` block: nothing is repeated
-# here. `allowed_roles` defaults to ["postgres-*"], so every rotation role named
-# `postgres-<app>-role` can use this one connection.
+# Vault's database secrets engine connected to the shared PostgreSQL. The URL comes from
+# the provider's `postgres` block. Vault does not get the provider's admin: the provider
+# makes a login for this connection alone (`dedicated_admin`, the default for a new
+# PostgreSQL connection), with no SUPERUSER and no CREATEROLE, able only to call the
+# provider's functions that make and drop tenant logins; Vault rotates its password at
+# once (`rotate-root`), so no state, plan or person holds it. `allowed_roles` defaults
+# to ["postgres-*"], so every rotation role named `postgres-<app>-role` can use it.
 resource "dbaas_vault_database_connection" "postgres" {
   name   = "postgres"
   engine = "postgres"
+
+  # Passed through to Vault (each defaults to Vault's own).
+  max_open_connections    = 4
+  max_idle_connections    = 2
+  max_connection_lifetime = 300
 }
 
-# The same for MySQL and Redis, from the provider's `mysql` and `redis` blocks.
+# The same for MySQL and Redis, from the provider's `mysql` and `redis` blocks. These
+# keep the provider's admin (`dedicated_admin = false`): see the resource page for why.
 resource "dbaas_vault_database_connection" "mysql" {
   name   = "mysql"
   engine = "mysql"
@@ -21,8 +30,8 @@ resource "dbaas_vault_database_connection" "redis" {
   engine = "redis"
 }
 
-# Explicit settings: a dedicated admin role for Vault instead of the provider's own, and
-# only the roles listed may use it. On Terraform 1.11+ the password is write-only: it is
+# Explicit settings: an admin role for Vault made elsewhere, and only the roles listed may
+# use it (given credentials mean `dedicated_admin = false`). On Terraform 1.11+ the password is write-only: it is
 # sent to Vault and never stored in plan or state (bump the version to send it again).
 resource "dbaas_vault_database_connection" "reporting" {
   name                = "reporting"

@@ -18,6 +18,7 @@ mod catalog;
 mod session;
 #[cfg(test)]
 mod tests;
+mod vault_admin;
 
 pub use catalog::{
     DatabaseFacts, DatabaseSettings, ForeignDependency, GroupMember, PgLoginFacts, RoleFacts,

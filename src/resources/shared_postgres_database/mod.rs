@@ -6,8 +6,8 @@
 mod crud;
 mod decide;
 mod execute;
-mod settings;
 mod schemas;
+mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 

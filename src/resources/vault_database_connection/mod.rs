@@ -4,7 +4,7 @@
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use tfplugin::{Applied, Error, OrDiag};
+use tfplugin::{Applied, Error, OrDiag, OrTaint};
 use tfplugin::{
     Attribute, Block, ClientInfo, Diagnostics, Known, Number, Plan, Schema, Type, Value,
 };
@@ -17,6 +17,7 @@ use crate::resources::common::{
     check_password_settings, decode, derived, merge, parse_connection_import_id, plan_views,
     refuse_import_id, vault_mount_validator, vault_name_validator, Ctx,
 };
+use crate::sql;
 
 /// The resource type.
 pub struct VaultDatabaseConnection;
@@ -38,6 +39,15 @@ pub struct Model {
     /// Null only in hand-made states; treated as `true`.
     verify_connection: Option<bool>,
     plugin_name: Known<String>,
+    /// Issue 22: Vault connects as a login the provider made for it alone.
+    dedicated_admin: Known<bool>,
+    root_rotation_statements: Known<Vec<String>>,
+    password_policy: Option<String>,
+    username_template: Option<String>,
+    max_open_connections: Option<i64>,
+    max_idle_connections: Option<i64>,
+    max_connection_lifetime: Option<i64>,
+    plugin_version: Option<String>,
 }
 
 /// What validation and planning look at in a configuration or plan (any of it may be
@@ -48,11 +58,14 @@ struct PlanView {
     /// A string here: validation runs on configurations the schema may still refuse.
     engine: Known<String>,
     connection_url: Known<IgnoredAny>,
-    username: Known<IgnoredAny>,
+    username: Known<String>,
     password: Known<IgnoredAny>,
     password_wo: Known<IgnoredAny>,
     password_wo_version: Known<IgnoredAny>,
     allowed_roles: Known<IgnoredAny>,
+    mount: Known<String>,
+    dedicated_admin: Known<bool>,
+    root_rotation_statements: Known<IgnoredAny>,
 }
 
 /// The attributes planning may fill; the others stay as Terraform planned them.
@@ -64,6 +77,20 @@ struct PlanEdit {
     username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     allowed_roles: Option<Known<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dedicated_admin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_rotation_statements: Option<Vec<String>>,
+}
+
+impl PlanView {
+    /// Whether the configuration gives Vault its own URL or credentials.
+    fn gives_credentials(&self) -> bool {
+        !(self.connection_url.is_null()
+            && self.username.is_null()
+            && self.password.is_null()
+            && self.password_wo.is_null())
+    }
 }
 
 /// What an import id fills in; read does the rest.
@@ -214,9 +241,97 @@ fn tls_body_fields(
     Ok(out)
 }
 
-/// Create and update: the settings (configured, else the provider's admin block's), the
-/// admin credentials read only when a default needs them, then the connection written.
-async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
+/// Create and update: what happens to the admin login (issue 22: a dedicated one made,
+/// kept, or dropped after Vault stops using it), then the connection written.
+async fn write_config(
+    ctx: &mut Ctx<'_>,
+    prior: Option<&Model>,
+    planned: Model,
+    config: &Value,
+) -> Applied<Model> {
+    let was = prior.map(|p| p.dedicated_admin.as_option().copied().unwrap_or(false));
+    let wants = planned
+        .dedicated_admin
+        .as_option()
+        .copied()
+        .unwrap_or(false);
+    let same_login = prior.is_some_and(|p| p.username == planned.username);
+    match admin::admin_step(was, wants, same_login) {
+        admin::AdminStep::Given { drop_dedicated } => {
+            let state = write_given(ctx, planned, config).await?;
+            if let (true, Some(p)) = (drop_dedicated, prior) {
+                let login = p.username.as_option().cloned().unwrap_or_default();
+                let mount = mount_of(ctx, &state);
+                admin::drop_login(ctx, &mount, &state.name, &login)
+                    .await
+                    .map_err(|e| e.tainted(state.clone()))?;
+            }
+            Ok(state)
+        }
+        admin::AdminStep::NewLogin => write_dedicated(ctx, planned, true).await,
+        admin::AdminStep::SameLogin => write_dedicated(ctx, planned, false).await,
+    }
+}
+
+/// A dedicated admin's connection written: `fresh`, the login made with a password only
+/// this process knows, handed to Vault, and rotated by Vault at once (`rotate-root`), so
+/// neither state, plan nor log ever holds the password Vault uses; otherwise the body
+/// carries no credentials and Vault keeps the ones it holds.
+async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Applied<Model> {
+    let mount = mount_of(ctx, &planned);
+    let defaults = admin_defaults(ctx.client, planned.engine);
+    let url = connection_url(&planned, defaults.as_ref())?;
+    let login = sql::vault_admin_login(&mount, &planned.name);
+    let path = format!("{mount}/config/{}", planned.name);
+    let password = match fresh {
+        true => Some(admin::prepare_login(ctx, &mount, &planned.name, &login).await?),
+        false => {
+            admin::install_functions(ctx).await?;
+            None
+        }
+    };
+    let mut body = connection_body(
+        &planned,
+        &url,
+        &login,
+        password.as_deref().unwrap_or(""),
+        false,
+    );
+    if let Some(obj) = body.as_object_mut() {
+        if password.is_none() {
+            obj.remove("username");
+            obj.remove("password");
+        }
+        obj.extend(admin::option_fields(&planned));
+    }
+    let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
+    if let Err(e) = vault.write(&path, &body).await {
+        if fresh {
+            // Nothing in Vault uses the login: it goes (best effort) with the error.
+            let _ = admin::drop_login(ctx, &mount, &planned.name, &login).await;
+        }
+        return Err(Error::new(
+            format!("Cannot write Vault connection {path}"),
+            e.to_string(),
+        )
+        .into());
+    }
+    let name = planned.name.clone();
+    let state = written(planned, mount.clone(), url, login);
+    if fresh {
+        vault
+            .write(&format!("{mount}/rotate-root/{name}"), &serde_json::json!({}))
+            .await
+            .or_diag(format!("Vault could not rotate the password of connection {path} (rotate-root); the connection is replaced on the next apply"))
+            .or_taint(&state)?;
+    }
+    Ok(state)
+}
+
+/// The provider's admin or the given credentials: the settings (configured, else the
+/// provider's admin block's), the admin credentials read only when a default needs
+/// them, then the connection written.
+async fn write_given(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
     let config: Model = tfplugin::typed::try_decode(config)?;
     let engine = planned.engine;
     let mount = mount_of(ctx, &planned);
@@ -258,6 +373,9 @@ async fn write_config(ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Appl
         if let Some(obj) = body.as_object_mut() {
             obj.extend(fields);
         }
+    }
+    if let Some(obj) = body.as_object_mut() {
+        obj.extend(admin::option_fields(&planned));
     }
     let path = format!("{mount}/config/{}", planned.name);
     let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
@@ -397,13 +515,32 @@ fn refreshed(mut s: Model, mount: String, data: &serde_json::Value) -> Model {
         );
     }
     s.verify_connection = s.verify_connection.or(Some(true));
-    s
+    admin::refreshed_options(s, data)
 }
 
 /// Schema version 0 (v0.1.0) kept `allowed_roles` as a list: version 1 makes it a set,
 /// so the stored names lose their duplicates and their order.
 fn state_v0_to_v1(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
     crate::resources::common::list_to_set(&mut state, "allowed_roles")?;
+    Ok(state)
+}
+
+/// Schema version 2 (issue 22) adds `dedicated_admin` and `root_rotation_statements`:
+/// a connection made before keeps the admin it has (`false`) and Vault's default root
+/// rotation (none), so it plans no change; the pass-through options start null (Vault's
+/// defaults).
+fn state_v1_to_v2(mut state: serde_json::Value) -> Result<serde_json::Value, String> {
+    let obj = state
+        .as_object_mut()
+        .ok_or("the stored state is not an object")?;
+    for (attr, value) in [
+        ("dedicated_admin", serde_json::json!(false)),
+        ("root_rotation_statements", serde_json::json!([])),
+    ] {
+        if obj.get(attr).is_none_or(serde_json::Value::is_null) {
+            obj.insert(attr.into(), value);
+        }
+    }
     Ok(state)
 }
 
@@ -427,16 +564,30 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
                 .attr(Attribute::number("password_wo_version").optional().description("Change it to send `password_wo` again."))
                 .attr(Attribute::typed("allowed_roles", Type::set_of(Type::String)).optional().computed().description("Role names or glob patterns allowed to use this connection, in any order. Default `[\"<name>-*\"]`."))
                 .attr(Attribute::bool("verify_connection").default(Value::Bool(true)).description("Have Vault verify the connection when writing it."))
-                .attr(Attribute::string("plugin_name").computed().use_state_for_unknown().description("The Vault plugin for the engine.")),
+                .attr(Attribute::string("plugin_name").computed().use_state_for_unknown().description("The Vault plugin for the engine."))
+                .attr(Attribute::bool("dedicated_admin").optional().computed().use_state_for_unknown().description("Vault connects as a login the provider makes for this connection alone (`dbaas_vault_<name>_<hash>`, PostgreSQL only) instead of the provider's admin: no role attribute (no SUPERUSER, no CREATEROLE), only EXECUTE on the provider's SECURITY DEFINER functions `dbaas_vault.create_login`, `finish_login`, `set_password` and `drop_login` (in the provider's maintenance database), which make a `v-...` login in a tenant group this provider made, set a tenant login's password, or drop a `v-...` tenant login, and refuse anything else (PostgreSQL 15's CREATEROLE would let it grant `pg_execute_server_program` or any tenant's group). Its password is set at create and rotated by Vault (`rotate-root`) at once, so no state, plan or log holds the one Vault uses. Rotation roles on such a connection generate statements that call those functions. Default: `true` for a new PostgreSQL connection that gives no `connection_url`, `username` or password; `false` for MySQL (not offered yet: CREATE USER reaches every account, so it needs stored procedures the provider does not install) and Redis (a user that may run ACL SETUSER can give itself everything, so a dedicated one would hold as much as the admin), and for connections made before this attribute existed. Refused with `password`/`password_wo`, and with a `username` other than the login's. Changing it re-points Vault in place (then re-create the connection's rotation roles, whose statements follow the admin they were written for); the login is dropped on destroy."))
+                .attr(Attribute::typed("root_rotation_statements", Type::list_of(Type::String)).optional().computed().description("Statements Vault runs for `rotate-root`. Default: for a dedicated admin `ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';` (a login may change its own password), otherwise none (the plugin's own)."))
+                .attr(Attribute::string("password_policy").optional().description("Name of a Vault password policy for the passwords Vault generates on this connection. Default: Vault's."))
+                .attr(Attribute::string("username_template").optional().description("Vault's template for the logins it names. Default: the plugin's (`v-<display>-<role>-<random>-<time>`). With a dedicated admin the names must start with `v-`: its functions refuse others."))
+                .attr(Attribute::number("max_open_connections").optional().description("Most connections Vault opens to the server (SQL engines). Default: Vault's, 4."))
+                .attr(Attribute::number("max_idle_connections").optional().description("Most idle connections Vault keeps (SQL engines). Default: Vault's, 0 (as many as `max_open_connections`)."))
+                .attr(Attribute::number("max_connection_lifetime").optional().description("Seconds Vault keeps a connection before reopening it (SQL engines). Default: Vault's, 0 (no limit)."))
+                .attr(Attribute::string("plugin_version").optional().description("Version of the database plugin Vault runs (a registered external plugin). Default: the built-in one.")),
         )
-        .version(1)
+        .version(2)
     }
 
     fn state_upgraders(&self) -> Vec<tfplugin::StateUpgrader> {
-        vec![tfplugin::StateUpgrader {
-            from: 0,
-            upgrade: state_v0_to_v1,
-        }]
+        vec![
+            tfplugin::StateUpgrader {
+                from: 0,
+                upgrade: state_v0_to_v1,
+            },
+            tfplugin::StateUpgrader {
+                from: 1,
+                upgrade: state_v1_to_v2,
+            },
+        ]
     }
 
     async fn validate(&self, config: &Value, _info: &ClientInfo, diags: &mut Diagnostics) {
@@ -449,6 +600,17 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             &config.password_wo,
             &config.password_wo_version,
         );
+        if config.dedicated_admin.as_option() == Some(&true) {
+            let engine = config.engine.as_option().and_then(|e| Engine::parse(e));
+            let password = !(config.password.is_null() && config.password_wo.is_null());
+            if let Some((summary, detail)) = admin::refuse_dedicated(engine, password) {
+                diags.error_at(
+                    tfplugin::AttributePath::attr("dedicated_admin"),
+                    summary,
+                    detail,
+                );
+            }
+        }
     }
 
     fn plan_with_client(&self, client: &Backends, plan: &mut Plan<'_>) {
@@ -467,9 +629,32 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         // A password read from Vault KV may come with its `username`, which only apply
         // reads: left as Terraform planned it (unknown on create, the prior after).
         let from_kv = matches!(d.password, Secret::VaultKv(_));
+        // A dedicated admin's login is named from the mount and name (issue 22).
+        let dedicated = match (
+            planned.dedicated_admin.as_option(),
+            planned.mount.as_option(),
+            planned.name.as_option(),
+        ) {
+            (Some(true), Some(mount), Some(name)) => Some(sql::vault_admin_login(mount, name)),
+            _ => None,
+        };
+        if let (Some(login), Some(given)) = (&dedicated, config.username.as_option()) {
+            if given != login {
+                plan.diags.error_at(
+                    tfplugin::AttributePath::attr("username"),
+                    "username differs from the dedicated Vault admin's",
+                    format!("With `dedicated_admin = true` Vault connects as {login:?}, the login the provider makes for this connection; remove `username` (or set it to {login:?}), or set `dedicated_admin = false` to hand Vault {given:?}."),
+                );
+                return;
+            }
+        }
+        let provider_admin = (config.username.is_null()
+            && !from_kv
+            && planned.dedicated_admin.as_option() != Some(&true))
+        .then_some(d.username);
         let edit = PlanEdit {
             connection_url: config.connection_url.is_null().then_some(d.url),
-            username: (config.username.is_null() && !from_kv).then_some(d.username),
+            username: dedicated.or(provider_admin),
             ..PlanEdit::default()
         };
         merge(&mut plan.diags, &mut plan.planned, &edit);
@@ -479,14 +664,29 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
         let Some((config, planned)) = plan_views::<PlanView>(plan) else {
             return;
         };
+        let mut edit = PlanEdit::default();
         if config.allowed_roles.is_null() {
-            let roles = derived(&planned.name, |n| vec![format!("{n}-*")]);
-            let edit = PlanEdit {
-                allowed_roles: Some(roles),
-                ..PlanEdit::default()
-            };
-            merge(&mut plan.diags, &mut plan.planned, &edit);
+            edit.allowed_roles = Some(derived(&planned.name, |n| vec![format!("{n}-*")]));
         }
+        // Issue 22: a new connection's admin, when the configuration does not choose.
+        let engine = planned.engine.as_option().and_then(|e| Engine::parse(e));
+        if let (true, true, Some(engine)) = (
+            config.dedicated_admin.is_null(),
+            plan.prior.is_null(),
+            engine,
+        ) {
+            edit.dedicated_admin = Some(admin::dedicated_by_default(
+                engine,
+                config.gives_credentials(),
+            ));
+        }
+        let dedicated = edit
+            .dedicated_admin
+            .or(planned.dedicated_admin.as_option().copied());
+        if let (true, Some(d)) = (config.root_rotation_statements.is_null(), dedicated) {
+            edit.root_rotation_statements = Some(admin::root_rotation_default(d));
+        }
+        merge(&mut plan.diags, &mut plan.planned, &edit);
     }
 
     async fn import(&self, ctx: &mut Ctx<'_>, id: &str, state: &mut Value) {
@@ -515,7 +715,7 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
     type Model = Model;
 
     async fn create(&self, ctx: &mut Ctx<'_>, planned: Model, config: &Value) -> Applied<Model> {
-        write_config(ctx, planned, config).await
+        write_config(ctx, None, planned, config).await
     }
 
     async fn read(&self, ctx: &mut Ctx<'_>, state: Model) -> Result<Option<Model>, Error> {
@@ -526,28 +726,53 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
             .read(&path)
             .await
             .or_diag(format!("Cannot read Vault connection {path}"))?;
-        Ok(body.map(|b| refreshed(state, mount, &b["data"])))
+        let Some(mut s) = body.map(|b| refreshed(state, mount, &b["data"])) else {
+            return Ok(None);
+        };
+        // Issue 22: a dedicated login dropped out of band reads as no username, so the
+        // plan shows it and the update makes it again (best effort: unreadable, kept).
+        if s.dedicated_admin.as_option() == Some(&true) {
+            let login = s.username.as_option().cloned().unwrap_or_default();
+            if let Ok(pg) = ctx.client.postgres().await {
+                if pg
+                    .role_facts(&[login.as_str()])
+                    .await
+                    .is_ok_and(|f| f.is_empty())
+                {
+                    s.username = Known::Value(String::new());
+                }
+            }
+        }
+        Ok(Some(s))
     }
 
     async fn update(
         &self,
         ctx: &mut Ctx<'_>,
-        _prior: Model,
+        prior: Model,
         planned: Model,
         config: &Value,
     ) -> Applied<Model> {
-        write_config(ctx, planned, config).await
+        write_config(ctx, Some(&prior), planned, config).await
     }
 
     async fn delete(&self, ctx: &mut Ctx<'_>, prior: Model) -> Result<(), Error> {
-        let path = format!("{}/config/{}", mount_of(ctx, &prior), prior.name);
+        let mount = mount_of(ctx, &prior);
+        let path = format!("{mount}/config/{}", prior.name);
         let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
         vault
             .delete(&path)
             .await
-            .or_diag(format!("Cannot delete Vault connection {path}"))
+            .or_diag(format!("Cannot delete Vault connection {path}"))?;
+        // Issue 22: the dedicated admin goes once Vault no longer uses it.
+        if prior.dedicated_admin.as_option() == Some(&true) {
+            let login = prior.username.as_option().cloned().unwrap_or_default();
+            admin::drop_login(ctx, &mount, &prior.name, &login).await?;
+        }
+        Ok(())
     }
 }
 
+mod admin;
 #[cfg(test)]
 mod tests;

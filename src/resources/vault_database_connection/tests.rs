@@ -107,6 +107,14 @@ fn planned(engine: Engine) -> Model {
         allowed_roles: Known::Value(vec!["pg-*".into()]),
         verify_connection: Some(true),
         plugin_name: Known::Unknown,
+        dedicated_admin: Known::Value(false),
+        root_rotation_statements: Known::Value(Vec::new()),
+        password_policy: None,
+        username_template: None,
+        max_open_connections: None,
+        max_idle_connections: None,
+        max_connection_lifetime: None,
+        plugin_version: None,
     }
 }
 
@@ -301,7 +309,7 @@ fn state_from_v0_keeps_allowed_roles_once_each_as_a_set() {
     }
     assert!(state_v0_to_v1(serde_json::json!([1])).is_err());
     let schema = VaultDatabaseConnection.schema();
-    assert_eq!(schema.version, 1);
+    assert_eq!(schema.version, 2, "issue 22: version 2 (dedicated_admin)");
     assert_eq!(
         schema
             .block
@@ -309,4 +317,231 @@ fn state_from_v0_keeps_allowed_roles_once_each_as_a_set() {
             .map(|a| a.ty.clone()),
         Some(tfplugin::Type::set_of(tfplugin::Type::String))
     );
+}
+
+/// Issue 22: which admin a new connection gets when the configuration does not say.
+#[test]
+fn dedicated_admin_defaults() {
+    let rows = [
+        ("postgres_nothing_given", Engine::Postgres, false, true),
+        ("postgres_credentials_given", Engine::Postgres, true, false),
+        (
+            "mysql_keeps_the_provider_admin",
+            Engine::Mysql,
+            false,
+            false,
+        ),
+        (
+            "redis_keeps_the_provider_admin",
+            Engine::Redis,
+            false,
+            false,
+        ),
+    ];
+    for (name, engine, given, want) in rows {
+        assert_eq!(admin::dedicated_by_default(engine, given), want, "{name}");
+    }
+}
+
+/// Issue 22: `dedicated_admin = true` where it cannot hold is refused, saying why.
+#[test]
+fn dedicated_admin_refusals() {
+    let rows: [(&str, Option<Engine>, bool, Option<&str>); 5] = [
+        ("postgres_ok", Some(Engine::Postgres), false, None),
+        ("engine_unknown_yet", None, false, None),
+        (
+            "with_a_password",
+            Some(Engine::Postgres),
+            true,
+            Some("given password"),
+        ),
+        (
+            "redis_acl_setuser",
+            Some(Engine::Redis),
+            false,
+            Some("ACL SETUSER"),
+        ),
+        (
+            "mysql_not_yet",
+            Some(Engine::Mysql),
+            false,
+            Some("CREATE USER"),
+        ),
+    ];
+    for (name, engine, given, says) in rows {
+        let got = admin::refuse_dedicated(engine, given);
+        match says {
+            None => assert!(got.is_none(), "{name}: {got:?}"),
+            Some(word) => {
+                let (summary, detail) = got.unwrap_or_default();
+                assert!(
+                    summary.contains(word) || detail.contains(word),
+                    "{name}: {summary} / {detail}"
+                );
+            }
+        }
+    }
+}
+
+/// Issue 22: what create and update do with the admin login.
+#[test]
+fn admin_steps() {
+    use admin::AdminStep::*;
+    let rows = [
+        (
+            "create_with_the_provider_admin",
+            None,
+            false,
+            false,
+            Given {
+                drop_dedicated: false,
+            },
+        ),
+        ("create_dedicated", None, true, false, NewLogin),
+        (
+            "update_keeps_the_provider_admin",
+            Some(false),
+            false,
+            true,
+            Given {
+                drop_dedicated: false,
+            },
+        ),
+        (
+            "update_switches_to_dedicated",
+            Some(false),
+            true,
+            false,
+            NewLogin,
+        ),
+        (
+            "update_keeps_the_dedicated_login",
+            Some(true),
+            true,
+            true,
+            SameLogin,
+        ),
+        (
+            "vault_edited_to_another_login_resets_it",
+            Some(true),
+            true,
+            false,
+            NewLogin,
+        ),
+        (
+            "update_switches_back",
+            Some(true),
+            false,
+            false,
+            Given {
+                drop_dedicated: true,
+            },
+        ),
+    ];
+    for (name, prior, planned, same, want) in rows {
+        assert_eq!(admin::admin_step(prior, planned, same), want, "{name}");
+    }
+    assert_eq!(
+        admin::root_rotation_default(true),
+        ["ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';"]
+    );
+    assert!(admin::root_rotation_default(false).is_empty());
+}
+
+/// Issue 22: a pass-through option reads back as null when unset and Vault holds its
+/// default, and as Vault's value otherwise (drift).
+#[test]
+fn options_read_back() {
+    let rows = [
+        ("unset_and_default_stays_null", None, Some(4), None),
+        ("unset_but_edited_in_vault_shows", None, Some(9), Some(9)),
+        ("set_to_the_default_stays_set", Some(4), Some(4), Some(4)),
+        ("set_and_edited_in_vault_shows", Some(3), Some(5), Some(5)),
+        ("absent_in_vault_keeps_the_state", Some(3), None, Some(3)),
+    ];
+    for (name, prior, vault, want) in rows {
+        assert_eq!(admin::read_option(prior, vault, 4), want, "{name}");
+    }
+    let data = serde_json::json!({
+        "password_policy": "",
+        "plugin_version": "",
+        "root_credentials_rotate_statements": ["ALTER ROLE x"],
+        "connection_details": {
+            "username": "dbaas_vault_pg_0000abcd",
+            "max_open_connections": 4,
+            "max_idle_connections": 2,
+            "max_connection_lifetime": "30s",
+            "username_template": "v-{{.RoleName}}",
+        },
+    });
+    let mut imported = planned(Engine::Postgres);
+    imported.dedicated_admin = Known::Null;
+    imported.username = Known::Value("dbaas_vault_pg_0000abcd".into());
+    let s = admin::refreshed_options(imported, &data);
+    assert_eq!(s.password_policy, None);
+    assert_eq!(s.max_open_connections, None);
+    assert_eq!(s.max_idle_connections, Some(2));
+    assert_eq!(s.max_connection_lifetime, Some(30));
+    assert_eq!(s.username_template.as_deref(), Some("v-{{.RoleName}}"));
+    assert_eq!(
+        s.root_rotation_statements,
+        Known::Value(vec!["ALTER ROLE x".to_string()])
+    );
+    assert_eq!(
+        s.dedicated_admin,
+        Known::Value(true),
+        "import recognises a dedicated login"
+    );
+}
+
+/// Issue 22: null options send Vault's defaults (an edit in Vault is reverted); Redis
+/// gets no pool options.
+#[test]
+fn options_sent() {
+    let mut m = planned(Engine::Postgres);
+    m.max_open_connections = Some(3);
+    let f = admin::option_fields(&m);
+    assert_eq!(f["max_open_connections"], 3);
+    assert_eq!(f["max_idle_connections"], 0);
+    assert_eq!(f["max_connection_lifetime"], "0s");
+    assert_eq!(f["password_policy"], "");
+    assert_eq!(f["username_template"], "");
+    assert_eq!(f["root_rotation_statements"], serde_json::json!([]));
+    let r = admin::option_fields(&planned(Engine::Redis));
+    assert!(!r.contains_key("max_open_connections") && !r.contains_key("username_template"));
+}
+
+/// Issue 22: the login found where the dedicated login goes.
+#[test]
+fn dedicated_login_found() {
+    let marker = "terraform-provider-dbaas: Vault admin of database/pg";
+    assert_eq!(admin::found("l", None, marker), admin::Found::Absent);
+    assert_eq!(
+        admin::found("l", Some(Some(marker)), marker),
+        admin::Found::Ours
+    );
+    assert!(matches!(
+        admin::found("l", Some(None), marker),
+        admin::Found::Foreign(_)
+    ));
+    assert!(matches!(
+        admin::found(
+            "l",
+            Some(Some("terraform-provider-dbaas: Vault admin of team/pg")),
+            marker
+        ),
+        admin::Found::Foreign(_)
+    ));
+}
+
+/// Issue 22: states written before `dedicated_admin` keep the admin they have.
+#[test]
+fn upgrade_v1_keeps_the_admin() {
+    let v1 = serde_json::json!({"name": "pg", "engine": "postgres", "username": "postgres"});
+    let v2 = state_v1_to_v2(v1).unwrap_or_default();
+    assert_eq!(v2["dedicated_admin"], false);
+    assert_eq!(v2["root_rotation_statements"], serde_json::json!([]));
+    let again = state_v1_to_v2(v2.clone()).unwrap_or_default();
+    assert_eq!(again, v2);
+    assert!(state_v1_to_v2(serde_json::json!([])).is_err());
 }

@@ -9,7 +9,8 @@ use super::decide::{
     RedisRules, VaultRole,
 };
 use super::lookup::{
-    catalog_owner, database_of_statements, engine_of, stale_logins, static_login_group,
+    catalog_owner, connection_of, database_of_statements, engine_of, stale_logins,
+    static_login_group,
 };
 use super::redis::{check_static_redis_login, read_namespace, record_namespace};
 use super::{guard, login, Imported, Model, PlanView, VaultRotationRole};
@@ -18,7 +19,7 @@ use crate::enums::{Engine, RoleMode};
 use crate::resources::common::OrReach;
 use crate::resources::common::{merge, need, parse_role_import_id, refuse_import_id, Ctx};
 use crate::resources::role_guard::verdict::{Guarded, Phase};
-use crate::resources::vault_role_rules::{generated_statements, role_path};
+use crate::resources::vault_role_rules::{generated_statements_for, role_path};
 use crate::sql::{Access, VaultStatements};
 
 #[async_trait::async_trait]
@@ -122,7 +123,7 @@ async fn write_role(
     let mount = mount_of(ctx, &planned);
     let connection = planned.connection.clone().unwrap_or_default();
     let database = planned.database.clone().unwrap_or_default();
-    let engine = engine_of(ctx, &mount, &connection).await?;
+    let (engine, via_admin) = connection_of(ctx, &mount, &connection).await?;
     if engine == Engine::Redis && planned.connection_limit.is_some() {
         return Err(super::limits::redis_refusal().into());
     }
@@ -152,14 +153,20 @@ async fn write_role(
             .map_err(|(summary, detail)| Error::at_attr("username", summary, detail))?;
     }
     let owner = database_owner(ctx, engine, &planned, &database).await?;
-    let generated = generated_statements(engine, &database, owner.as_deref(), planned.access)
-        .map_err(|e| {
-            Error::at_attr(
-                "database",
-                "Invalid database name",
-                format!("{e}. Nothing was written to Vault."),
-            )
-        })?;
+    let generated = generated_statements_for(
+        engine,
+        &database,
+        owner.as_deref(),
+        planned.access,
+        via_admin,
+    )
+    .map_err(|e| {
+        Error::at_attr(
+            "database",
+            "Invalid database name",
+            format!("{e}. Nothing was written to Vault."),
+        )
+    })?;
     let step = redis_rules(
         engine,
         planned.is_static(),

@@ -25,6 +25,14 @@ pub fn engine_of_connection(
     })
 }
 
+/// Whether a connection of `engine` with body `body` is administered by a dedicated
+/// Vault admin login (PostgreSQL, its `username` named like one): its roles' generated
+/// statements call the admin's functions.
+pub fn via_vault_admin(engine: Engine, body: Option<&serde_json::Value>) -> bool {
+    let user = body.and_then(|b| b["data"]["connection_details"]["username"].as_str());
+    engine == Engine::Postgres && user.is_some_and(crate::sql::is_vault_admin_login)
+}
+
 /// The configured custom statements of a planned role (config, not the computed value),
 /// per attribute: `None` when left to the provider; unknown elements are left out.
 pub fn configured(view: &PlanView) -> [(&'static str, Option<Vec<String>>); 3] {

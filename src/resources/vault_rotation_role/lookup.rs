@@ -4,7 +4,7 @@
 
 use tfplugin::{Error, OrDiag};
 
-use super::decide::engine_of_connection;
+use super::decide::{engine_of_connection, via_vault_admin};
 use crate::enums::Engine;
 use crate::resources::common::Ctx;
 use crate::resources::vault_role_rules::recover_from_statements;
@@ -16,12 +16,23 @@ pub(super) async fn engine_of(
     mount: &str,
     connection: &str,
 ) -> Result<Engine, Error> {
+    connection_of(ctx, mount, connection).await.map(|(e, _)| e)
+}
+
+/// Finds the connection's engine in Vault, and whether its admin is a dedicated Vault
+/// admin login (issue 22: the generated statements then call its functions).
+pub(super) async fn connection_of(
+    ctx: &Ctx<'_>,
+    mount: &str,
+    connection: &str,
+) -> Result<(Engine, bool), Error> {
     let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
     let body = vault
         .read(&format!("{mount}/config/{connection}"))
         .await
         .or_diag("Cannot read the Vault connection")?;
-    engine_of_connection(mount, connection, body.as_ref())
+    let engine = engine_of_connection(mount, connection, body.as_ref())?;
+    Ok((engine, via_vault_admin(engine, body.as_ref())))
 }
 
 /// The owner role of PostgreSQL database `database` from the catalog (`pg_database.datdba`):
@@ -111,10 +122,7 @@ pub async fn database_of_statements(ctx: &Ctx<'_>, v: &serde_json::Value) -> (St
         .into_iter()
         .flatten()
         .filter_map(|s| s.as_str())
-        .find_map(|t| {
-            t.find("IN ROLE \"")
-                .map(|i| t[i + 9..].split('"').next().unwrap_or_default().to_string())
-        });
+        .find_map(sql::postgres_group_of_statement);
     if let Some(group) = group {
         if let [only] = databases_owned_by(ctx, &group).await.as_slice() {
             return (only.clone(), access);

@@ -12,7 +12,8 @@ use crate::backends::Backends;
 use crate::enums::Engine;
 use crate::resources::common::{merge, plan_views, plan_views_with_prior};
 use crate::resources::role_guard::verdict::{Guarded, Phase};
-use crate::resources::vault_role_rules::generated_statements;
+use crate::resources::vault_role_rules::generated_statements_for;
+use crate::sql;
 
 /// `modify_plan`: statements left to the provider, as it would generate them now.
 pub(super) fn statements(plan: &mut Plan<'_>) {
@@ -58,8 +59,22 @@ pub(super) fn statements_edit(
     } else {
         // PostgreSQL: the owner read from the catalog at refresh.
         let owner = prior.database_owner.as_option();
-        let generated =
-            generated_statements(engine, database, owner.map(String::as_str), access).ok()?;
+        // A role of a connection whose admin is a dedicated Vault admin login keeps
+        // calling its functions (issue 22): the prior statements say which form.
+        let via_admin = prior.statements().iter().any(|list| {
+            list.as_option().is_some_and(|l| {
+                let texts: Vec<String> = l.iter().filter_map(|t| t.as_option().cloned()).collect();
+                sql::calls_vault_admin_functions(&texts)
+            })
+        });
+        let generated = generated_statements_for(
+            engine,
+            database,
+            owner.map(String::as_str),
+            access,
+            via_admin,
+        )
+        .ok()?;
         // Issue 22: with the limit written in (unknown until known; Redis refused at apply).
         if super::limits::unknown(planned) {
             return None;

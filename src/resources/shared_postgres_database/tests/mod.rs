@@ -146,5 +146,5 @@ fn created(roles: &[&str]) -> Private {
 mod create;
 mod destroy;
 mod read_update;
-mod settings;
 mod schemas;
+mod settings;
