@@ -33,8 +33,8 @@ resource "dbaas_vault_rotation_role" "shop_reporting" {
 
 # A batch job's logins, each allowed at most 5 sessions at once (CONNECTION LIMIT 5 on
 # every login Vault issues), so a runaway worker pool cannot take the database's share.
-resource "dbaas_vault_rotation_role" "shop_batch" {
-  name             = "postgres-shop-batch"
+resource "dbaas_vault_rotation_role" "shop_workers" {
+  name             = "postgres-shop-workers"
   connection       = dbaas_vault_database_connection.postgres.name
   database         = dbaas_shared_postgres_database.shop.name
   access           = "readwrite"
