@@ -262,6 +262,9 @@ pub fn vault_admin_login_drop(login: &str) -> Batch {
 pub const VAULT_ADMIN_ROOT_ROTATION: &str =
     "ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';";
 
+/// How a dedicated Vault admin's creation statement starts (its arguments follow).
+pub const CREATE_LOGIN_CALL: &str = "SELECT dbaas_vault.create_login(";
+
 /// PostgreSQL statements for a connection whose admin is a dedicated login: as
 /// `vault_postgres_statements`, through the functions.
 pub fn vault_postgres_statements_via_admin(
@@ -275,7 +278,7 @@ pub fn vault_postgres_statements_via_admin(
         "''".to_string()
     };
     let mut creation = vec![format!(
-        "SELECT dbaas_vault.create_login('{{{{name}}}}', '{{{{password}}}}', '{{{{expiration}}}}', {}, {run_as});",
+        "{CREATE_LOGIN_CALL}'{{{{name}}}}', '{{{{password}}}}', '{{{{expiration}}}}', {}, {run_as});",
         try_quote_literal(group)?
     )];
     if access == Access::Owner {

@@ -3,6 +3,7 @@
 //! `WITH MAX_USER_CONNECTIONS n`), so no login ever exists without it; and its read-back
 //! from a role's creation statements (import).
 
+use super::vault_admin::CREATE_LOGIN_CALL;
 use super::VaultStatements;
 
 /// Which dialect's limit clause a role's statements take.
@@ -75,9 +76,6 @@ pub fn connection_limit_of(creation: &[&str]) -> Option<u32> {
         })
     })
 }
-
-/// How a dedicated Vault admin's creation statement starts.
-const CREATE_LOGIN_CALL: &str = "SELECT dbaas_vault.create_login(";
 
 /// The sixth argument of a `dbaas_vault.create_login(...)` call, when it is a number (the
 /// fifth is always a quoted literal).
