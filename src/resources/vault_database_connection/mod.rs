@@ -17,7 +17,6 @@ use crate::resources::common::{
     check_password_settings, decode, derived, merge, parse_connection_import_id, plan_views,
     refuse_import_id, vault_mount_validator, vault_name_validator, Ctx,
 };
-use crate::sql;
 
 /// The resource type.
 pub struct VaultDatabaseConnection;
@@ -262,7 +261,7 @@ async fn write_config(
             if let (true, Some(p)) = (drop_dedicated, prior) {
                 let login = p.username.as_option().cloned().unwrap_or_default();
                 let mount = mount_of(ctx, &state);
-                admin::drop_login(ctx, &mount, &state.name, &login)
+                admin::drop_login(ctx, state.engine, &mount, &state.name, &login)
                     .await
                     .map_err(|e| e.tainted(state.clone()))?;
             }
@@ -281,12 +280,13 @@ async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Appl
     let mount = mount_of(ctx, &planned);
     let defaults = admin_defaults(ctx.client, planned.engine);
     let url = connection_url(&planned, defaults.as_ref())?;
-    let login = sql::vault_admin_login(&mount, &planned.name);
+    let engine = planned.engine;
+    let login = admin::dedicated_login(engine, &mount, &planned.name);
     let path = format!("{mount}/config/{}", planned.name);
     let password = match fresh {
-        true => Some(admin::prepare_login(ctx, &mount, &planned.name, &login).await?),
+        true => Some(admin::prepare_login(ctx, engine, &mount, &planned.name, &login).await?),
         false => {
-            admin::install_functions(ctx).await?;
+            admin::install_functions(ctx, engine).await?;
             None
         }
     };
@@ -308,7 +308,7 @@ async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Appl
     if let Err(e) = vault.write(&path, &body).await {
         if fresh {
             // Nothing in Vault uses the login: it goes (best effort) with the error.
-            let _ = admin::drop_login(ctx, &mount, &planned.name, &login).await;
+            let _ = admin::drop_login(ctx, engine, &mount, &planned.name, &login).await;
         }
         return Err(Error::new(
             format!("Cannot write Vault connection {path}"),
@@ -635,7 +635,9 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             planned.mount.as_option(),
             planned.name.as_option(),
         ) {
-            (Some(true), Some(mount), Some(name)) => Some(sql::vault_admin_login(mount, name)),
+            (Some(true), Some(mount), Some(name)) => {
+                Some(admin::dedicated_login(engine, mount, name))
+            }
             _ => None,
         };
         if let (Some(login), Some(given)) = (&dedicated, config.username.as_option()) {
@@ -684,7 +686,10 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             .dedicated_admin
             .or(planned.dedicated_admin.as_option().copied());
         if let (true, Some(d)) = (config.root_rotation_statements.is_null(), dedicated) {
-            edit.root_rotation_statements = Some(admin::root_rotation_default(d));
+            edit.root_rotation_statements = Some(admin::root_rotation_default(
+                d,
+                engine.unwrap_or(Engine::Postgres),
+            ));
         }
         merge(&mut plan.diags, &mut plan.planned, &edit);
     }
@@ -733,14 +738,8 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         // plan shows it and the update makes it again (best effort: unreadable, kept).
         if s.dedicated_admin.as_option() == Some(&true) {
             let login = s.username.as_option().cloned().unwrap_or_default();
-            if let Ok(pg) = ctx.client.postgres().await {
-                if pg
-                    .role_facts(&[login.as_str()])
-                    .await
-                    .is_ok_and(|f| f.is_empty())
-                {
-                    s.username = Known::Value(String::new());
-                }
+            if admin::login_gone(ctx, s.engine, &login).await == Some(true) {
+                s.username = Known::Value(String::new());
             }
         }
         Ok(Some(s))
@@ -767,7 +766,7 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         // Issue 22: the dedicated admin goes once Vault no longer uses it.
         if prior.dedicated_admin.as_option() == Some(&true) {
             let login = prior.username.as_option().cloned().unwrap_or_default();
-            admin::drop_login(ctx, &mount, &prior.name, &login).await?;
+            admin::drop_login(ctx, prior.engine, &mount, &prior.name, &login).await?;
         }
         Ok(())
     }
