@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::fixture::{
     assert_plan_empty, create_login, each_terraform, ident, lit, my_lit, mysql_admin, mysql_as,
     mysql_user_exists, name_of, pg_admin as admin, pg_role_exists, read_creds, resource, role,
-    tagged, via_pgbouncer, wait_until, Stack, MYDB, PGDB,
+    tagged, via_pgbouncer, wait_until, Stack, CONN, MYDB, PGDB, ROLE,
 };
 use crate::harness::{psql, stack, vault_get, version_tag};
 
@@ -484,6 +484,27 @@ fn vault_admin_mysql_connection_holds_no_create_user_and_issues_working_logins()
         mysql_as(&s.username, &s.password, Some(&db), "SELECT 1")
             .unwrap_or_else(|e| panic!("the rotated static login works: {e}"));
         assert_plan_empty(&g.w, "static role");
+
+        // Import reads both back: the connection as dedicated, a role's CALL statements
+        // (database, access and connection limit).
+        for (addr, id) in [
+            (format!("{CONN}.my"), format!("database/{conn}")),
+            (format!("{ROLE}.ro"), format!("database/{reader}")),
+        ] {
+            g.w.state_rm(&[&addr]).ok();
+            g.w.import(&addr, &id).ok();
+        }
+        assert_plan_empty(&g.w, "import of the MySQL connection and role");
+        // Drift: the account dropped out of band shows in the plan and is made again.
+        mysql_admin(&format!("DROP USER {}@'%'", my_lit(&admin_login)));
+        crate::fixture::assert_plan_shows(&g.w, &["username"]);
+        g.w.apply().ok();
+        assert!(mysql_user_exists(&admin_login), "{admin_login} made again");
+        assert_plan_empty(&g.w, "the dropped account made again");
+        let c3 = read_creds(&format!("database/creds/{app}"));
+        g.mysql_users.push(c3.username.clone());
+        mysql_as(&c3.username, &c3.password, Some(&db), "SELECT 1")
+            .unwrap_or_else(|e| panic!("issuing works after the account is made again: {e}"));
 
         // The attacker: knows the Vault admin's password.
         mysql_admin(&format!(
