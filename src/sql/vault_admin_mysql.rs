@@ -21,10 +21,13 @@ pub const MYSQL_USER_MAX: usize = 32;
 /// `vault_admin_login`, cut to fit [`MYSQL_USER_MAX`] characters.
 pub fn vault_admin_mysql_login(mount: &str, name: &str) -> String {
     let long = super::vault_admin_login(mount, name);
+    if long.chars().count() <= MYSQL_USER_MAX {
+        return long;
+    }
     // `<prefix><name>_<8 hex>`: keep the prefix and the hash, shorten the name.
-    let hash = &long[long.len() - 9..];
-    let keep = MYSQL_USER_MAX - hash.len();
-    format!("{}{hash}", &long[..keep.min(long.len() - 9)])
+    let hash: String = long.chars().skip(long.chars().count() - 9).collect();
+    let head: String = long.chars().take(MYSQL_USER_MAX - 9).collect();
+    format!("{head}{hash}")
 }
 
 /// The sql_mode the procedures are defined under (a routine runs under the mode it was
@@ -40,9 +43,9 @@ const LOCK: &str = "DO GET_LOCK('terraform-provider-dbaas: dbaas_vault', 60)";
 const UNLOCK: &str = "DO RELEASE_LOCK('terraform-provider-dbaas: dbaas_vault')";
 
 /// The names a procedure builds statements from: letters, digits, `-`, `.`, `_`, at most
-/// 32 characters, no line break (PCRE's `$` also matches before a final newline).
-const SAFE_NAME: &str =
-    "CHAR_LENGTH(login) > 32 OR login NOT REGEXP '^[-A-Za-z0-9._]+$' OR INSTR(login, CHAR(10)) > 0";
+/// 32 characters, no line break (PCRE's `$` also matches before a final newline), ASCII
+/// only (a caseless regular expression also takes Unicode variants: `ſ` for `s`).
+const SAFE_NAME: &str = "CHAR_LENGTH(login) > 32 OR CHAR_LENGTH(login) <> LENGTH(login) OR login NOT REGEXP '^[-A-Za-z0-9._]+$' OR INSTR(login, CHAR(10)) > 0";
 
 /// The schemas no tenant login may reach (lower case).
 const NOT_TENANT: &str =
@@ -100,7 +103,7 @@ BEGIN \
   IF login IS NULL OR LEFT(login, 2) <> BINARY 'v-' OR {SAFE_NAME} THEN \
     CALL dbaas_vault.fail(CONCAT('dbaas_vault.create_login: ', QUOTE(COALESCE(login, '')), ' is not a login name Vault generates (v-..., at most 32 letters, digits, -, . or _)')); \
   END IF; \
-  IF db IS NULL OR db NOT REGEXP '^[A-Za-z0-9_]{{1,64}}$' OR INSTR(db, CHAR(10)) > 0 OR LOWER(db) IN {NOT_TENANT} \
+  IF db IS NULL OR db NOT REGEXP '^[A-Za-z0-9_]{{1,64}}$' OR CHAR_LENGTH(db) <> LENGTH(db) OR INSTR(db, CHAR(10)) > 0 OR LOWER(db) IN {NOT_TENANT} \
      OR (SELECT COUNT(*) FROM information_schema.SCHEMATA s WHERE s.SCHEMA_NAME = db) = 0 THEN \
     CALL dbaas_vault.fail(CONCAT('dbaas_vault.create_login: ', QUOTE(COALESCE(db, '')), ' is not a tenant database')); \
   END IF; \
