@@ -506,6 +506,30 @@ fn vault_admin_mysql_connection_holds_no_create_user_and_issues_working_logins()
         mysql_as(&c3.username, &c3.password, Some(&db), "SELECT 1")
             .unwrap_or_else(|e| panic!("issuing works after the account is made again: {e}"));
 
+        // Procedures of an older version are redefined by the next apply that touches the
+        // connection, and the admin keeps EXECUTE (a redefinition revokes routine grants).
+        mysql_admin("ALTER PROCEDURE dbaas_vault.create_login COMMENT 'terraform-provider-dbaas procedures old'");
+        g.w.write(&crate::fixture::config(&format!(
+            "{}{}",
+            base.replace(&roles, &format!("{roles}  max_open_connections = 3\n")),
+            role(
+                "st",
+                &stat,
+                "my",
+                &name_of(MYDB, "a"),
+                &format!("  mode            = \"static\"\n  username        = \"{login}\"\n  access          = \"readonly\"\n  rotation_period = 3600\n"),
+            )
+        )));
+        g.w.apply().ok();
+        assert_ne!(
+            mysql_admin("SELECT ROUTINE_COMMENT FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'dbaas_vault' AND ROUTINE_NAME = 'create_login'"),
+            "terraform-provider-dbaas procedures old"
+        );
+        let c4 = read_creds(&format!("database/creds/{app}"));
+        g.mysql_users.push(c4.username.clone());
+        mysql_as(&c4.username, &c4.password, Some(&db), "SELECT 1")
+            .unwrap_or_else(|e| panic!("issuing works after the procedures are redefined: {e}"));
+
         // The attacker: knows the Vault admin's password.
         mysql_admin(&format!(
             "ALTER USER {}@'%' IDENTIFIED BY 'attacker-Knows-1'",
