@@ -742,9 +742,13 @@ fn vault_mysql_dynamic_creds_are_confined_to_their_schema() {
             )),
             "connection_url defaults from the provider's mysql block: {url}"
         );
-        assert_eq!(
-            cfg["data"]["connection_details"]["username"],
-            stack("DBAAS_MYSQL_USER").as_str(),
+        // Issue 22 (item 3): a new MySQL connection's Vault admin is a dedicated account,
+        // no longer the provider's admin.
+        let vault_admin = cfg["data"]["connection_details"]["username"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            vault_admin.starts_with("dbaas_vault_") && vault_admin != stack("DBAAS_MYSQL_USER"),
             "{cfg}"
         );
         let out = g.w.outputs();

@@ -38,7 +38,8 @@ pub fn generated_statements(
 }
 
 /// [`generated_statements`] for a connection whose admin is a dedicated Vault admin
-/// login (`via_admin`, PostgreSQL only): the statements call its functions.
+/// login (`via_admin`, PostgreSQL and MySQL): the statements call its functions or
+/// procedures.
 pub fn generated_statements_for(
     engine: Engine,
     database: &str,
@@ -55,6 +56,7 @@ pub fn generated_statements_for(
                 access,
             )
         }
+        Engine::Mysql if via_admin => sql::vault_mysql_statements_via_admin(database, access),
         Engine::Mysql => sql::vault_mysql_statements(database, access),
         Engine::Redis => Ok(sql::vault_redis_statements(&format!("{database}:"), access)),
         Engine::Postgres => {
@@ -91,6 +93,10 @@ pub fn recover_from_statements(v: &serde_json::Value) -> (String, Access) {
         .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
         .unwrap_or_default();
     for text in &statements {
+        // Issue 22: a dedicated MySQL Vault admin's call names database and access.
+        if let Some(found) = sql::mysql_call_database(text) {
+            return found;
+        }
         if let Some(role) = sql::postgres_group_of_statement(text) {
             let role = role.as_str();
             for (suffix, access) in [
@@ -190,18 +196,19 @@ mod tests {
 
     #[test]
     fn database_and_access_come_back_from_statements_via_the_vault_admin() {
-        for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
-            let s =
-                generated_statements_for(Engine::Postgres, "shop_1", None, access, true).unwrap();
-            assert!(sql::calls_vault_admin_functions(&s.creation), "{s:?}");
-            let got = recover_from_statements(&serde_json::json!(s.creation));
-            assert_eq!(got, ("shop_1".to_string(), access));
+        for engine in [Engine::Postgres, Engine::Mysql] {
+            for access in [Access::Owner, Access::ReadWrite, Access::ReadOnly] {
+                let s = generated_statements_for(engine, "shop_1", None, access, true).unwrap();
+                assert!(sql::calls_vault_admin_functions(&s.creation), "{s:?}");
+                let got = recover_from_statements(&serde_json::json!(s.creation));
+                assert_eq!(got, ("shop_1".to_string(), access), "{engine}");
+            }
         }
-        // MySQL and Redis have no such form.
-        let my = generated_statements_for(Engine::Mysql, "shop_1", None, Access::Owner, true);
+        // Redis has no such form.
+        let rd = generated_statements_for(Engine::Redis, "shop", None, Access::Owner, true);
         assert_eq!(
-            my.ok(),
-            generated_statements(Engine::Mysql, "shop_1", None, Access::Owner).ok()
+            rd.ok(),
+            generated_statements(Engine::Redis, "shop", None, Access::Owner).ok()
         );
     }
 

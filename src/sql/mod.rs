@@ -17,6 +17,7 @@ pub mod postgres_access;
 pub mod qualified;
 pub mod vault;
 pub mod vault_admin;
+pub mod vault_admin_mysql;
 pub mod vault_limits;
 
 pub use batch::{Batch, Script, Unit};
@@ -26,6 +27,7 @@ pub use postgres::*;
 pub use postgres_access::*;
 pub use vault::*;
 pub use vault_admin::*;
+pub use vault_admin_mysql::*;
 pub use vault_limits::*;
 
 /// A name or value that cannot be quoted: PostgreSQL and MySQL reject NUL in

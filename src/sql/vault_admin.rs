@@ -317,12 +317,12 @@ pub fn postgres_group_of_statement(text: &str) -> Option<String> {
         );
     }
     let call = &text[text.find("dbaas_vault.create_login(")? + 25..];
-    literals(call).into_iter().nth(3)
+    string_literals(call).into_iter().nth(3)
 }
 
 /// The string literals of an argument list (`'a', E'b\\c', 'it''s'`), in order, up to
 /// the closing parenthesis.
-fn literals(text: &str) -> Vec<String> {
+pub(crate) fn string_literals(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -38,6 +38,19 @@ pub fn with_connection_limit(
             s.push_str(&format!(", {n});"));
             true
         }
+        // A dedicated MySQL Vault admin's call: the limit replaces its last argument.
+        LimitDialect::Mysql
+            if s.starts_with(super::MYSQL_CREATE_LOGIN_CALL) && s.ends_with(");") =>
+        {
+            match s[..s.len() - 2].rfind(", ") {
+                Some(at) => {
+                    s.truncate(at);
+                    s.push_str(&format!(", {n});"));
+                    true
+                }
+                None => false,
+            }
+        }
         LimitDialect::Mysql if s.starts_with("CREATE USER ") => {
             let body = s.trim_end().trim_end_matches(';').to_string();
             *s = format!("{body} WITH MAX_USER_CONNECTIONS {n};");
@@ -80,6 +93,14 @@ pub fn connection_limit_of(creation: &[&str]) -> Option<u32> {
 /// The sixth argument of a `dbaas_vault.create_login(...)` call, when it is a number (the
 /// fifth is always a quoted literal).
 fn limit_argument(statement: &str) -> Option<u32> {
+    if let Some(args) = statement
+        .strip_prefix(super::MYSQL_CREATE_LOGIN_CALL)
+        .and_then(|a| a.strip_suffix(");"))
+    {
+        // MySQL's procedure always takes the limit: 0 is none.
+        let last = args.rsplit(", ").next()?;
+        return last.parse().ok().filter(|n| *n > 0);
+    }
     let args = statement
         .strip_prefix(CREATE_LOGIN_CALL)?
         .strip_suffix(");")?;
@@ -196,8 +217,32 @@ mod tests {
             ),
             ("no digits", vec!["-- CONNECTION LIMIT x"], None),
             ("empty", vec![], None),
+            (
+                "mysql_dedicated_admin_call",
+                vec!["CALL dbaas_vault.create_login('{{name}}', '{{password}}', 'd', 'owner', 7);"],
+                Some(7),
+            ),
+            (
+                "mysql_dedicated_admin_call_without_limit",
+                vec!["CALL dbaas_vault.create_login('{{name}}', '{{password}}', 'd', 'owner', 0);"],
+                None,
+            ),
         ] {
             assert_eq!(connection_limit_of(&creation), want, "{situation}");
         }
+    }
+
+    #[test]
+    fn the_limit_replaces_the_last_argument_of_a_dedicated_mysql_admins_call() {
+        let s =
+            crate::sql::vault_mysql_statements_via_admin("shop_1", super::super::Access::ReadOnly)
+                .unwrap_or_default();
+        let limited = with_connection_limit(LimitDialect::Mysql, s, 3);
+        assert_eq!(
+            limited.creation,
+            ["CALL dbaas_vault.create_login('{{name}}', '{{password}}', 'shop_1', 'readonly', 3);"]
+        );
+        let refs: Vec<&str> = limited.creation.iter().map(String::as_str).collect();
+        assert_eq!(connection_limit_of(&refs), Some(3));
     }
 }

@@ -18,13 +18,18 @@ resource "dbaas_vault_database_connection" "postgres" {
   max_connection_lifetime = 300
 }
 
-# The same for MySQL and Redis, from the provider's `mysql` and `redis` blocks. These
-# keep the provider's admin (`dedicated_admin = false`): see the resource page for why.
+# The same for MySQL, from the provider's `mysql` block: Vault gets an account of its
+# own (`dedicated_admin`, the default for a new MySQL connection) with no CREATE USER, no
+# GRANT OPTION and no global privilege, only EXECUTE on the provider's procedures in
+# schema `dbaas_vault` that make, re-password and drop tenant logins; Vault rotates its
+# password at once through `dbaas_vault.set_own_password`.
 resource "dbaas_vault_database_connection" "mysql" {
   name   = "mysql"
   engine = "mysql"
 }
 
+# Redis keeps the provider's admin (`dedicated_admin = false`): see the resource page
+# for why.
 resource "dbaas_vault_database_connection" "redis" {
   name   = "redis"
   engine = "redis"

@@ -17,6 +17,9 @@ use crate::sql::mysql::{MysqlAccount, MysqlGrant, MysqlGrantLevel, RoutineKind};
 use crate::sql::{self, MysqlDialect};
 
 mod rows;
+mod vault_admin;
+
+pub use vault_admin::VaultAdminAccount;
 
 pub use rows::{
     AccountFootprint, AccountRow, GrantRow, Grantee, GranteePrivilege, GranteeSchema, NamedRow,

@@ -1,4 +1,4 @@
-//! Issue 22: the connection's dedicated Vault admin login (PostgreSQL) and the options
+//! Issue 22: the connection's dedicated Vault admin login (PostgreSQL, MySQL) and the options
 //! passed through to Vault. Decisions first (pure, table-tested in `tests.rs`), then the
 //! thin steps that make, check and drop the login.
 
@@ -21,9 +21,23 @@ pub(super) const DEFAULT_MAX_IDLE: i64 = 0;
 pub(super) const DEFAULT_LIFETIME: i64 = 0;
 
 /// Whether a new connection gets a dedicated admin when the configuration does not say:
-/// on PostgreSQL, unless it gives its own URL or credentials (`given`).
+/// on PostgreSQL and MySQL, unless it gives its own URL or credentials (`given`).
 pub(super) fn dedicated_by_default(engine: Engine, given: bool) -> bool {
-    engine == Engine::Postgres && !given
+    offers_dedicated(engine) && !given
+}
+
+/// Whether the provider makes dedicated Vault admins for `engine` (not Redis).
+pub(super) fn offers_dedicated(engine: Engine) -> bool {
+    matches!(engine, Engine::Postgres | Engine::Mysql)
+}
+
+/// The dedicated admin login of connection `<mount>/<name>` on `engine` (MySQL account
+/// names hold at most 32 characters).
+pub(super) fn dedicated_login(engine: Engine, mount: &str, name: &str) -> String {
+    match engine {
+        Engine::Mysql => sql::vault_admin_mysql_login(mount, name),
+        _ => sql::vault_admin_login(mount, name),
+    }
 }
 
 /// Why `dedicated_admin = true` cannot hold for this configuration, if it cannot:
@@ -38,26 +52,23 @@ pub(super) fn refuse_dedicated(engine: Option<Engine>, password: bool) -> Option
         ));
     }
     match engine? {
-        Engine::Postgres => None,
+        Engine::Postgres | Engine::Mysql => None,
         Engine::Redis => Some((
             "No dedicated Vault admin for Redis".into(),
             "Vault needs ACL SETUSER to make Redis logins, and a Redis user that may run ACL SETUSER can give itself every command, key and channel: a dedicated Redis admin would hold as much as the provider's admin. Set `dedicated_admin = false` (the default for Redis) or leave it unset.".into(),
-        )),
-        Engine::Mysql => Some((
-            "No dedicated Vault admin for MySQL yet".into(),
-            "This version makes a dedicated Vault admin for PostgreSQL only: on MySQL, CREATE USER lets a user drop or rename any account (root included) and GRANT OPTION on a schema lets it hand that schema to anyone, so it needs stored procedures the provider does not install yet. Set `dedicated_admin = false` (the default for MySQL) or leave it unset.".into(),
         )),
     }
 }
 
 /// The `root_rotation_statements` planned when the configuration gives none: the
-/// dedicated admin changes its own password (which needs no privilege); otherwise none
-/// (Vault's plugin default).
-pub(super) fn root_rotation_default(dedicated: bool) -> Vec<String> {
-    if dedicated {
-        vec![sql::VAULT_ADMIN_ROOT_ROTATION.to_string()]
-    } else {
-        Vec::new()
+/// dedicated admin changes its own password (PostgreSQL: a login may; MySQL: through
+/// `dbaas_vault.set_own_password`, as MariaDB refuses `ALTER USER CURRENT_USER()`
+/// without CREATE USER); otherwise none (Vault's plugin default).
+pub(super) fn root_rotation_default(dedicated: bool, engine: Engine) -> Vec<String> {
+    match (dedicated, engine) {
+        (true, Engine::Mysql) => vec![sql::VAULT_ADMIN_MYSQL_ROOT_ROTATION.to_string()],
+        (true, _) => vec![sql::VAULT_ADMIN_ROOT_ROTATION.to_string()],
+        (false, _) => Vec::new(),
     }
 }
 
@@ -193,7 +204,7 @@ pub(super) fn refreshed_options(mut s: Model, data: &serde_json::Value) -> Model
             .map(String::as_str)
             .unwrap_or_default();
         s.dedicated_admin =
-            tfplugin::Known::Value(s.engine == Engine::Postgres && sql::is_vault_admin_login(user));
+            tfplugin::Known::Value(offers_dedicated(s.engine) && sql::is_vault_admin_login(user));
     }
     s
 }
@@ -234,10 +245,14 @@ fn fresh_password() -> String {
 /// the dedicated login of `<mount>/<name>`; returns its password.
 pub(super) async fn prepare_login(
     ctx: &Ctx<'_>,
+    engine: Engine,
     mount: &str,
     name: &str,
     login: &str,
 ) -> Result<String, Error> {
+    if engine == Engine::Mysql {
+        return prepare_mysql_account(ctx, mount, name, login).await;
+    }
     let cannot = "Cannot make the Vault admin login";
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
     check_schema(ctx).await?;
@@ -276,7 +291,15 @@ async fn check_schema(ctx: &Ctx<'_>) -> Result<(), Error> {
 }
 
 /// The functions' schema checked, then the functions (re)defined.
-pub(super) async fn install_functions(ctx: &Ctx<'_>) -> Result<(), Error> {
+pub(super) async fn install_functions(ctx: &Ctx<'_>, engine: Engine) -> Result<(), Error> {
+    if engine == Engine::Mysql {
+        check_mysql_schema(ctx).await?;
+        let my = ctx.client.mysql().await.or_reach("MySQL")?;
+        return my
+            .install_vault_admin_procedures()
+            .await
+            .or_diag("Cannot install the Vault admin's procedures");
+    }
     check_schema(ctx).await?;
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
     pg.install_vault_admin_functions()
@@ -289,10 +312,14 @@ pub(super) async fn install_functions(ctx: &Ctx<'_>) -> Result<(), Error> {
 /// a warning.
 pub(super) async fn drop_login(
     ctx: &mut Ctx<'_>,
+    engine: Engine,
     mount: &str,
     name: &str,
     login: &str,
 ) -> Result<(), Error> {
+    if engine == Engine::Mysql {
+        return drop_mysql_account(ctx, mount, name, login).await;
+    }
     let cannot = format!("Cannot drop the Vault admin login {login:?}");
     let pg = ctx.client.postgres().await.or_reach("PostgreSQL")?;
     let facts = pg.role_facts(&[login]).await.or_diag(&cannot)?;
@@ -304,6 +331,113 @@ pub(super) async fn drop_login(
             ctx.diags
                 .warning(format!("Left role {login:?} in place"), why);
             Ok(())
+        }
+    }
+}
+
+/// [`Found`] for a MySQL account: whether `<login>`@`%` exists, and the marker
+/// `dbaas_vault.admins` records for it. An account the provider did not record is
+/// someone else's.
+pub(super) fn found_mysql(
+    login: &str,
+    exists: bool,
+    recorded: Option<&str>,
+    marker: &str,
+) -> Found {
+    match (exists, recorded) {
+        (false, _) => Found::Absent,
+        (true, Some(m)) if m == marker => Found::Ours,
+        (true, other) => Found::Foreign(format!(
+            "A MySQL account named '{login}'@'%' exists and is not this connection's Vault admin (dbaas_vault.admins records {:?} for it, not {marker:?}). The provider neither uses nor changes it: drop it, or give the connection another name.",
+            other.unwrap_or("nothing")
+        )),
+    }
+}
+
+/// Refuses a `dbaas_vault` schema that others hold grants on (one the provider did not
+/// make, or was changed by hand): a procedure planted or altered there would run as the
+/// provider's admin.
+pub(super) fn mysql_schema_refusal(foreign_grants: Option<i64>) -> Option<String> {
+    match foreign_grants {
+        Some(n) if n > 0 => Some(format!("Schema dbaas_vault exists and {n} grant(s) on it are not the Vault admins' EXECUTE on its procedures: someone else could define or change what runs there as the provider's admin. Drop the schema (or those grants) and apply again.")),
+        _ => None,
+    }
+}
+
+/// The MySQL procedures' schema checked (absent, or with no grant but the admins').
+async fn check_mysql_schema(ctx: &Ctx<'_>) -> Result<(), Error> {
+    let cannot = "Cannot install the Vault admin's procedures";
+    let my = ctx.client.mysql().await.or_reach("MySQL")?;
+    let grants = my
+        .vault_admin_schema_foreign_grants()
+        .await
+        .or_diag(cannot)?;
+    match mysql_schema_refusal(grants) {
+        Some(why) => Err(Error::at_attr("dedicated_admin", cannot, why)),
+        None => Ok(()),
+    }
+}
+
+/// MySQL: the procedures installed and the dedicated account of `<mount>/<name>` made
+/// (or its password reset, when it is ours); returns its password.
+async fn prepare_mysql_account(
+    ctx: &Ctx<'_>,
+    mount: &str,
+    name: &str,
+    login: &str,
+) -> Result<String, Error> {
+    let cannot = "Cannot make the Vault admin account";
+    check_mysql_schema(ctx).await?;
+    let my = ctx.client.mysql().await.or_reach("MySQL")?;
+    let marker = sql::vault_admin_marker(mount, name);
+    let account = my.vault_admin_account(login).await.or_diag(cannot)?;
+    let exists = match found_mysql(login, account.exists, account.marker.as_deref(), &marker) {
+        Found::Absent => false,
+        Found::Ours => true,
+        Found::Foreign(why) => return Err(Error::at_attr("name", cannot, why)),
+    };
+    let password = fresh_password();
+    my.setup_vault_admin_account(login, &password, &marker, exists)
+        .await
+        .or_diag(cannot)?;
+    Ok(password)
+}
+
+/// MySQL: drops the dedicated account of `<mount>/<name>` when it is recorded as that
+/// connection's (and the schema with the last one); another account is left, with a
+/// warning.
+async fn drop_mysql_account(
+    ctx: &mut Ctx<'_>,
+    mount: &str,
+    name: &str,
+    login: &str,
+) -> Result<(), Error> {
+    let cannot = format!("Cannot drop the Vault admin account {login:?}");
+    let my = ctx.client.mysql().await.or_reach("MySQL")?;
+    let account = my.vault_admin_account(login).await.or_diag(&cannot)?;
+    let marker = sql::vault_admin_marker(mount, name);
+    match found_mysql(login, account.exists, account.marker.as_deref(), &marker) {
+        Found::Absent => Ok(()),
+        Found::Ours => my.drop_vault_admin_account(login).await.or_diag(&cannot),
+        Found::Foreign(why) => {
+            ctx.diags
+                .warning(format!("Left MySQL account {login:?} in place"), why);
+            Ok(())
+        }
+    }
+}
+
+/// Whether the dedicated login `login` of an `engine` connection is gone (`None`: could
+/// not tell).
+pub(super) async fn login_gone(ctx: &Ctx<'_>, engine: Engine, login: &str) -> Option<bool> {
+    match engine {
+        Engine::Mysql => {
+            let my = ctx.client.mysql().await.ok()?;
+            my.vault_admin_account(login).await.ok().map(|a| !a.exists)
+        }
+        _ => {
+            let pg = ctx.client.postgres().await.ok()?;
+            pg.role_facts(&[login]).await.ok().map(|f| f.is_empty())
         }
     }
 }

@@ -17,7 +17,6 @@ use crate::resources::common::{
     check_password_settings, decode, derived, merge, parse_connection_import_id, plan_views,
     refuse_import_id, vault_mount_validator, vault_name_validator, Ctx,
 };
-use crate::sql;
 
 /// The resource type.
 pub struct VaultDatabaseConnection;
@@ -262,7 +261,7 @@ async fn write_config(
             if let (true, Some(p)) = (drop_dedicated, prior) {
                 let login = p.username.as_option().cloned().unwrap_or_default();
                 let mount = mount_of(ctx, &state);
-                admin::drop_login(ctx, &mount, &state.name, &login)
+                admin::drop_login(ctx, state.engine, &mount, &state.name, &login)
                     .await
                     .map_err(|e| e.tainted(state.clone()))?;
             }
@@ -281,12 +280,13 @@ async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Appl
     let mount = mount_of(ctx, &planned);
     let defaults = admin_defaults(ctx.client, planned.engine);
     let url = connection_url(&planned, defaults.as_ref())?;
-    let login = sql::vault_admin_login(&mount, &planned.name);
+    let engine = planned.engine;
+    let login = admin::dedicated_login(engine, &mount, &planned.name);
     let path = format!("{mount}/config/{}", planned.name);
     let password = match fresh {
-        true => Some(admin::prepare_login(ctx, &mount, &planned.name, &login).await?),
+        true => Some(admin::prepare_login(ctx, engine, &mount, &planned.name, &login).await?),
         false => {
-            admin::install_functions(ctx).await?;
+            admin::install_functions(ctx, engine).await?;
             None
         }
     };
@@ -308,7 +308,7 @@ async fn write_dedicated(ctx: &mut Ctx<'_>, planned: Model, fresh: bool) -> Appl
     if let Err(e) = vault.write(&path, &body).await {
         if fresh {
             // Nothing in Vault uses the login: it goes (best effort) with the error.
-            let _ = admin::drop_login(ctx, &mount, &planned.name, &login).await;
+            let _ = admin::drop_login(ctx, engine, &mount, &planned.name, &login).await;
         }
         return Err(Error::new(
             format!("Cannot write Vault connection {path}"),
@@ -565,10 +565,10 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
                 .attr(Attribute::typed("allowed_roles", Type::set_of(Type::String)).optional().computed().description("Role names or glob patterns allowed to use this connection, in any order. Default `[\"<name>-*\"]`."))
                 .attr(Attribute::bool("verify_connection").default(Value::Bool(true)).description("Have Vault verify the connection when writing it."))
                 .attr(Attribute::string("plugin_name").computed().use_state_for_unknown().description("The Vault plugin for the engine."))
-                .attr(Attribute::bool("dedicated_admin").optional().computed().use_state_for_unknown().description("Vault connects as a login the provider makes for this connection alone (`dbaas_vault_<name>_<hash>`, PostgreSQL only) instead of the provider's admin: no role attribute (no SUPERUSER, no CREATEROLE), only EXECUTE on the provider's SECURITY DEFINER functions `dbaas_vault.create_login`, `finish_login`, `set_password` and `drop_login` (in the provider's maintenance database), which make a `v-...` login in a tenant group this provider made, set a tenant login's password, or drop a `v-...` tenant login, and refuse anything else (PostgreSQL 15's CREATEROLE would let it grant `pg_execute_server_program` or any tenant's group). Its password is set at create and rotated by Vault (`rotate-root`) at once, so no state, plan or log holds the one Vault uses. Rotation roles on such a connection generate statements that call those functions. Default: `true` for a new PostgreSQL connection that gives no `connection_url`, `username` or password; `false` for MySQL (not offered yet: CREATE USER reaches every account, so it needs stored procedures the provider does not install) and Redis (a user that may run ACL SETUSER can give itself everything, so a dedicated one would hold as much as the admin), and for connections made before this attribute existed. Refused with `password`/`password_wo`, and with a `username` other than the login's. Changing it re-points Vault in place (then re-create the connection's rotation roles, whose statements follow the admin they were written for); the login is dropped on destroy."))
-                .attr(Attribute::typed("root_rotation_statements", Type::list_of(Type::String)).optional().computed().description("Statements Vault runs for `rotate-root`. Default: for a dedicated admin `ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';` (a login may change its own password), otherwise none (the plugin's own)."))
+                .attr(Attribute::bool("dedicated_admin").optional().computed().use_state_for_unknown().description("Vault connects as a login the provider makes for this connection alone (`dbaas_vault_<name>_<hash>`; on MySQL cut to 32 characters) instead of the provider's admin. PostgreSQL: no role attribute (no SUPERUSER, no CREATEROLE), only EXECUTE on the provider's SECURITY DEFINER functions `dbaas_vault.create_login`, `finish_login`, `set_password` and `drop_login` (in the provider's maintenance database), which make a `v-...` login in a tenant group this provider made, set a tenant login's password, or drop a `v-...` tenant login, and refuse anything else (PostgreSQL 15's CREATEROLE would let it grant `pg_execute_server_program` or any tenant's group). MySQL/MariaDB: an account `<login>@'%'` with no global privilege, no CREATE USER and no GRANT OPTION (either would reach every account, root included, or hand a schema to anyone), only EXECUTE on the SQL SECURITY DEFINER procedures `dbaas_vault.create_login` (a `v-...` login of at most 32 letters, digits, `-`, `.`, `_`, with `owner`, `readwrite` or `readonly` on one existing non-system database, and `MAX_USER_CONNECTIONS`), `drop_login`, `set_password` (a login holding privileges on tenant databases only) and `set_own_password` (its own, for `rotate-root`), defined by the provider's admin account in schema `dbaas_vault`. Its password is set at create and rotated by Vault (`rotate-root`) at once, so no state, plan or log holds the one Vault uses. Rotation roles on such a connection generate statements that call those functions or procedures. Default: `true` for a new PostgreSQL or MySQL connection that gives no `connection_url`, `username` or password; `false` for Redis (a user that may run ACL SETUSER can give itself everything, so a dedicated one would hold as much as the admin), and for connections made before this attribute existed. Refused with `password`/`password_wo`, and with a `username` other than the login's. Changing it re-points Vault in place (then re-create the connection's rotation roles, whose statements follow the admin they were written for); the login is dropped on destroy."))
+                .attr(Attribute::typed("root_rotation_statements", Type::list_of(Type::String)).optional().computed().description("Statements Vault runs for `rotate-root`. Default: for a dedicated PostgreSQL admin `ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';` (a login may change its own password), for a dedicated MySQL admin `CALL dbaas_vault.set_own_password('{{password}}');` (MariaDB refuses `ALTER USER CURRENT_USER()` without CREATE USER), otherwise none (the plugin's own)."))
                 .attr(Attribute::string("password_policy").optional().description("Name of a Vault password policy for the passwords Vault generates on this connection. Default: Vault's."))
-                .attr(Attribute::string("username_template").optional().description("Vault's template for the logins it names. Default: the plugin's (`v-<display>-<role>-<random>-<time>`). With a dedicated admin the names must start with `v-`: its functions refuse others."))
+                .attr(Attribute::string("username_template").optional().description("Vault's template for the logins it names. Default: the plugin's (`v-<display>-<role>-<random>-<time>`). With a dedicated admin the names must start with `v-` (on MySQL also at most 32 letters, digits, `-`, `.` or `_`): its functions refuse others."))
                 .attr(Attribute::number("max_open_connections").optional().description("Most connections Vault opens to the server (SQL engines). Default: Vault's, 4."))
                 .attr(Attribute::number("max_idle_connections").optional().description("Most idle connections Vault keeps (SQL engines). Default: Vault's, 0 (as many as `max_open_connections`)."))
                 .attr(Attribute::number("max_connection_lifetime").optional().description("Seconds Vault keeps a connection before reopening it (SQL engines). Default: Vault's, 0 (no limit)."))
@@ -635,7 +635,9 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             planned.mount.as_option(),
             planned.name.as_option(),
         ) {
-            (Some(true), Some(mount), Some(name)) => Some(sql::vault_admin_login(mount, name)),
+            (Some(true), Some(mount), Some(name)) => {
+                Some(admin::dedicated_login(engine, mount, name))
+            }
             _ => None,
         };
         if let (Some(login), Some(given)) = (&dedicated, config.username.as_option()) {
@@ -684,7 +686,10 @@ impl tfplugin::ResourceType<Backends> for VaultDatabaseConnection {
             .dedicated_admin
             .or(planned.dedicated_admin.as_option().copied());
         if let (true, Some(d)) = (config.root_rotation_statements.is_null(), dedicated) {
-            edit.root_rotation_statements = Some(admin::root_rotation_default(d));
+            edit.root_rotation_statements = Some(admin::root_rotation_default(
+                d,
+                engine.unwrap_or(Engine::Postgres),
+            ));
         }
         merge(&mut plan.diags, &mut plan.planned, &edit);
     }
@@ -733,14 +738,8 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         // plan shows it and the update makes it again (best effort: unreadable, kept).
         if s.dedicated_admin.as_option() == Some(&true) {
             let login = s.username.as_option().cloned().unwrap_or_default();
-            if let Ok(pg) = ctx.client.postgres().await {
-                if pg
-                    .role_facts(&[login.as_str()])
-                    .await
-                    .is_ok_and(|f| f.is_empty())
-                {
-                    s.username = Known::Value(String::new());
-                }
+            if admin::login_gone(ctx, s.engine, &login).await == Some(true) {
+                s.username = Known::Value(String::new());
             }
         }
         Ok(Some(s))
@@ -767,7 +766,7 @@ impl tfplugin::TypedResource<Backends> for VaultDatabaseConnection {
         // Issue 22: the dedicated admin goes once Vault no longer uses it.
         if prior.dedicated_admin.as_option() == Some(&true) {
             let login = prior.username.as_option().cloned().unwrap_or_default();
-            admin::drop_login(ctx, &mount, &prior.name, &login).await?;
+            admin::drop_login(ctx, prior.engine, &mount, &prior.name, &login).await?;
         }
         Ok(())
     }

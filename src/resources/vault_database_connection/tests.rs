@@ -325,12 +325,8 @@ fn dedicated_admin_defaults() {
     let rows = [
         ("postgres_nothing_given", Engine::Postgres, false, true),
         ("postgres_credentials_given", Engine::Postgres, true, false),
-        (
-            "mysql_keeps_the_provider_admin",
-            Engine::Mysql,
-            false,
-            false,
-        ),
+        ("mysql_nothing_given", Engine::Mysql, false, true),
+        ("mysql_credentials_given", Engine::Mysql, true, false),
         (
             "redis_keeps_the_provider_admin",
             Engine::Redis,
@@ -346,7 +342,7 @@ fn dedicated_admin_defaults() {
 /// Issue 22: `dedicated_admin = true` where it cannot hold is refused, saying why.
 #[test]
 fn dedicated_admin_refusals() {
-    let rows: [(&str, Option<Engine>, bool, Option<&str>); 5] = [
+    let rows: [(&str, Option<Engine>, bool, Option<&str>); 6] = [
         ("postgres_ok", Some(Engine::Postgres), false, None),
         ("engine_unknown_yet", None, false, None),
         (
@@ -361,11 +357,12 @@ fn dedicated_admin_refusals() {
             false,
             Some("ACL SETUSER"),
         ),
+        ("mysql_ok", Some(Engine::Mysql), false, None),
         (
-            "mysql_not_yet",
+            "mysql_with_a_password",
             Some(Engine::Mysql),
-            false,
-            Some("CREATE USER"),
+            true,
+            Some("given password"),
         ),
     ];
     for (name, engine, given, says) in rows {
@@ -442,10 +439,52 @@ fn admin_steps() {
         assert_eq!(admin::admin_step(prior, planned, same), want, "{name}");
     }
     assert_eq!(
-        admin::root_rotation_default(true),
+        admin::root_rotation_default(true, Engine::Postgres),
         ["ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';"]
     );
-    assert!(admin::root_rotation_default(false).is_empty());
+    assert_eq!(
+        admin::root_rotation_default(true, Engine::Mysql),
+        ["CALL dbaas_vault.set_own_password('{{password}}');"]
+    );
+    assert!(admin::root_rotation_default(false, Engine::Postgres).is_empty());
+    assert!(admin::root_rotation_default(false, Engine::Mysql).is_empty());
+}
+
+/// Issue 22: what a MySQL account found where the dedicated one goes is, and which
+/// `dbaas_vault` schema the procedures may go into.
+#[test]
+fn mysql_accounts_found() {
+    let m = "terraform-provider-dbaas: Vault admin of database/mysql";
+    let rows = [
+        ("absent", false, None, admin::Found::Absent),
+        ("recorded_as_ours", true, Some(m), admin::Found::Ours),
+    ];
+    for (name, exists, recorded, want) in rows {
+        assert_eq!(admin::found_mysql("a", exists, recorded, m), want, "{name}");
+    }
+    for (name, exists, recorded) in [
+        ("not_recorded", true, None),
+        ("another_connections", true, Some("x")),
+    ] {
+        assert!(
+            matches!(
+                admin::found_mysql("a", exists, recorded, m),
+                admin::Found::Foreign(_)
+            ),
+            "{name}"
+        );
+    }
+    for (name, grants, refused) in [
+        ("no_schema", None, false),
+        ("only_the_admins_grants", Some(0), false),
+        ("planted_or_opened", Some(2), true),
+    ] {
+        assert_eq!(
+            admin::mysql_schema_refusal(grants).is_some(),
+            refused,
+            "{name}"
+        );
+    }
 }
 
 /// Issue 22: a pass-through option reads back as null when unset and Vault holds its

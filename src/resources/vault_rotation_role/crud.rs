@@ -179,6 +179,15 @@ async fn write_role(
     let body = role_body(&planned, &connection, engine, &statements);
     let path = role_path(&mount, &planned.name, planned.is_static());
     login::check_support(ctx, &planned, engine, &path, &body).await?;
+    if via_admin && engine == Engine::Mysql && planned.retains_password() {
+        // Issue 22: `dbaas_vault.set_password` replaces the password at once.
+        return Err(Error::at_attr(
+            "retain_previous_password",
+            "retain_previous_password is not supported through a dedicated Vault admin",
+            "This connection's Vault admin rotates passwords through dbaas_vault.set_password, which keeps no previous password. Remove retain_previous_password, or use a connection with `dedicated_admin = false`. Nothing was written to Vault.",
+        )
+        .into());
+    }
     if make_login {
         g.username = username;
         make_login_judged(ctx, &g, &planned, owner.as_deref()).await?;

@@ -26,11 +26,12 @@ pub fn engine_of_connection(
 }
 
 /// Whether a connection of `engine` with body `body` is administered by a dedicated
-/// Vault admin login (PostgreSQL, its `username` named like one): its roles' generated
-/// statements call the admin's functions.
+/// Vault admin login (PostgreSQL or MySQL, its `username` named like one): its roles'
+/// generated statements call the admin's functions (procedures on MySQL).
 pub fn via_vault_admin(engine: Engine, body: Option<&serde_json::Value>) -> bool {
     let user = body.and_then(|b| b["data"]["connection_details"]["username"].as_str());
-    engine == Engine::Postgres && user.is_some_and(crate::sql::is_vault_admin_login)
+    matches!(engine, Engine::Postgres | Engine::Mysql)
+        && user.is_some_and(crate::sql::is_vault_admin_login)
 }
 
 /// The configured custom statements of a planned role (config, not the computed value),
