@@ -13,6 +13,10 @@ MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/infra/dbaas/$(VER
 STACK    := scripts/dev-stack
 # `make test` stops the dev stack afterwards unless KEEP_STACK=1.
 KEEP_STACK ?= 0
+# Test cases run at once within each test binary (`make test`): the acceptance cases spend
+# most of their time waiting on Terraform and the services, and their names never collide;
+# the fault tests serialise themselves (they restart shared services).
+TEST_THREADS ?= 8
 
 .PHONY: build release mirror install test testacc unit lint fmt demo bench docs stack-up stack-down clean
 
@@ -40,7 +44,7 @@ stack-down:
 test: ## every test: unit, integration, acceptance (real Terraform and services)
 	$(STACK) up
 	set +e; eval "$$($(STACK) env)"; \
-	  cargo test --workspace --all-targets --no-fail-fast; rc=$$?; \
+	  RUST_TEST_THREADS=$(TEST_THREADS) cargo test --workspace --all-targets --no-fail-fast; rc=$$?; \
 	  if [ "$(KEEP_STACK)" != 1 ]; then $(STACK) down || true; fi; \
 	  exit $$rc
 

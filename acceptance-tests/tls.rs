@@ -267,7 +267,10 @@ fn tls_wrong_ca_fails_naming_the_backend_host_port_and_the_certificate_problem()
             vault_ca: stack("DBAAS_WRONG_CA_CERT"),
             closed: false,
         });
-        // Vault reached with the right CA, handed the wrong one for MySQL.
+        // Vault reached with the right CA, handed the wrong one for MySQL. The connection keeps
+        // the provider's admin (`dedicated_admin = false`) so that Vault's plugin is what dials
+        // MySQL; with the dedicated admin (the default) the provider dials first and names MySQL
+        // itself, as the MySQL case above checks.
         let wrong_for_vault_mysql = tls_provider(&Tls {
             ca: stack("DBAAS_WRONG_CA_CERT"),
             vault_ca: stack("DBAAS_CA_CERT"),
@@ -307,7 +310,7 @@ fn tls_wrong_ca_fails_naming_the_backend_host_port_and_the_certificate_problem()
         let vault_mysql = (
             wrong_for_vault_mysql,
             format!(
-                "resource \"{CONN}\" \"x\" {{\n  name = \"tlswm_{v}\"\n  engine = \"mysql\"\n}}\n"
+                "resource \"{CONN}\" \"x\" {{\n  name = \"tlswm_{v}\"\n  engine = \"mysql\"\n  dedicated_admin = false\n}}\n"
             ),
             format!("Vault at {}", stack("DBAAS_VAULT_TLS_ADDR")),
             // The error is Vault's (its plugin dialled MySQL): no local CA path in it.
