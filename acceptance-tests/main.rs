@@ -41,4 +41,5 @@ mod upgrade;
 mod vault;
 mod vault_admin;
 mod vault_auth;
+mod vault_scale;
 mod vmsafe;

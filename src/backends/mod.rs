@@ -1,6 +1,7 @@
 //! One typed client per backend system, opened lazily on first use and shared by every
 //! resource of the provider process.
 
+pub mod coalesce;
 #[cfg(test)]
 mod connect_timeouts;
 pub mod interrupt;
@@ -116,6 +117,8 @@ pub struct Backends {
     /// resource opened at plan time for one of them, before it exists, answers "known
     /// after apply" instead of "no such role".
     planned_roles: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Issue 23: catalog reads shared by the resources asking at once.
+    pub shared_catalog: coalesce::SharedCatalog,
     /// Ends every client's waits when Terraform asks the provider to stop.
     stop: interrupt::Stop,
 }
@@ -131,6 +134,7 @@ impl Backends {
             mysql: OnceCell::new(),
             redis: OnceCell::new(),
             planned_roles: std::sync::Mutex::default(),
+            shared_catalog: coalesce::SharedCatalog::default(),
             stop: interrupt::Stop::new(),
         }
     }

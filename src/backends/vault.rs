@@ -9,6 +9,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use crate::backends::settings::VaultTls;
 use tokio::sync::OnceCell;
 
+use crate::backends::coalesce::{Coalesced, Freshness};
 use crate::backends::settings::VaultLogin;
 use crate::backends::BackendError;
 
@@ -59,6 +60,54 @@ pub struct VaultClient {
     auth: Arc<Auth>,
     /// Ends every request's wait (the login included) on Ctrl-C.
     stop: crate::backends::interrupt::Stop,
+    /// Issue 23: reads many resources make at once, sent once ([`VaultClient::read_shared`],
+    /// [`VaultClient::list_fresh`]).
+    shared: Arc<SharedReads>,
+}
+
+/// How long a shared read of a connection's configuration serves later callers (unless
+/// this process writes something that may change it first).
+const CONNECTION_READ_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The client's shared reads: connection configurations within [`CONNECTION_READ_WINDOW`],
+/// lists only from a request started after the caller asked.
+struct SharedReads {
+    reads: Coalesced<String, Option<serde_json::Value>>,
+    lists: Coalesced<String, Vec<String>>,
+    /// Lists that failed once (a token without the capability): not asked again.
+    failed_lists: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl SharedReads {
+    fn new() -> Self {
+        SharedReads {
+            reads: Coalesced::new(Freshness::Within(CONNECTION_READ_WINDOW)),
+            lists: Coalesced::new(Freshness::Strict),
+            failed_lists: std::sync::Mutex::default(),
+        }
+    }
+
+    fn failed_lists(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        // A poisoned set only means a thread panicked while inserting; the set is intact.
+        self.failed_lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Whether a write or delete of `path` may change what [`VaultClient::read_shared`] keeps:
+/// anything but a role, a static role, a rotation, credentials or a lease.
+pub fn may_change_shared_reads(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let is_lease = segments.first() == Some(&"sys") && segments.get(1) == Some(&"leases");
+    let per_role = segments.len() >= 3
+        && segments.iter().rev().nth(1).is_some_and(|op| {
+            matches!(
+                *op,
+                "roles" | "static-roles" | "rotate-role" | "creds" | "static-creds"
+            )
+        });
+    !(is_lease || per_role)
 }
 
 /// Where the client's token comes from, and the token a login obtained.
@@ -187,6 +236,7 @@ impl VaultClient {
             tls_check: tls_check_text(tls),
             auth: Arc::new(Auth::new(token, None)),
             stop: crate::backends::interrupt::Stop::new(),
+            shared: Arc::new(SharedReads::new()),
         })
     }
 
@@ -253,7 +303,7 @@ impl VaultClient {
         body: Option<&serde_json::Value>,
     ) -> Result<(reqwest::StatusCode, String), BackendError> {
         let url = self.url(path)?;
-        let mut req = self.http.request(method, &url);
+        let mut req = self.http.request(method.clone(), &url);
         if !token.is_empty() {
             req = req.header("X-Vault-Token", token);
         }
@@ -263,12 +313,16 @@ impl VaultClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        let started = std::time::Instant::now();
         let resp = req
             .send()
             .await
             .map_err(|e| self.error(path, self.unreachable(&e)))?;
         let status = resp.status();
-        Ok((status, resp.text().await.unwrap_or_default()))
+        let text = resp.text().await.unwrap_or_default();
+        // Request timing for diagnosis (`TF_LOG_PROVIDER=debug`): the path, never a body.
+        tracing::debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_secs_f64() * 1000.0, "Vault request");
+        Ok((status, text))
     }
 
     /// GET `/v1/<path>`; `Ok(None)` on 404.
@@ -283,13 +337,45 @@ impl VaultClient {
         }
     }
 
+    /// GET `/v1/<path>` as [`VaultClient::read`], shared with the callers asking for the
+    /// same path at about the same time (issue 23: the connection 400 rotation roles
+    /// check): an answer at most [`CONNECTION_READ_WINDOW`] old, never one from before a
+    /// write of this process that may change it ([`may_change_shared_reads`]).
+    pub async fn read_shared(&self, path: &str) -> Result<Option<serde_json::Value>, BackendError> {
+        let key = path.to_string();
+        self.shared.reads.get(&key, || self.read(path)).await
+    }
+
+    /// LIST `/v1/<path>` as [`VaultClient::list`], shared only with callers that asked
+    /// before the request was sent (the answer is never older than the call). After a
+    /// failure the path is not asked again in this process: callers fall back at once.
+    pub async fn list_fresh(&self, path: &str) -> Result<Vec<String>, BackendError> {
+        let key = path.to_string();
+        if self.shared.failed_lists().contains(&key) {
+            return Err(self.error(path, "failed earlier in this process; not asked again"));
+        }
+        let listed = self.shared.lists.get(&key, || self.list(path)).await;
+        if listed.is_err() {
+            self.shared.failed_lists().insert(key);
+        }
+        listed
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, BackendError> {
-        let (status, text) = self.call(method.clone(), path, body).await?;
+        if may_change_shared_reads(path) {
+            // Before and after: a shared read started while this is on its way is not kept.
+            self.shared.reads.invalidate();
+        }
+        let sent = self.call(method.clone(), path, body).await;
+        if may_change_shared_reads(path) {
+            self.shared.reads.invalidate();
+        }
+        let (status, text) = sent?;
         match status.as_u16() {
             200 if text.is_empty() => Ok(None),
             200 => serde_json::from_str(&text).map(Some).map_err(|e| self.error(path, format!("invalid JSON: {e}"))),
@@ -395,6 +481,27 @@ mod tests {
             "a\0",
         ] {
             assert!(encode_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_writes_that_may_change_a_connection_forget_shared_reads() {
+        for (path, forgets) in [
+            ("database/config/pg", true),
+            ("database/rotate-root/pg", true),
+            ("team/db/reset/pg", true),
+            ("sys/mounts/database", true),
+            ("sys/mounts/database/tune", true),
+            ("database/roles/pg-app", false),
+            ("team/db/static-roles/pg-app", false),
+            ("database/rotate-role/pg-app", false),
+            ("database/creds/pg-app", false),
+            ("sys/leases/revoke-prefix/database/creds/pg-app", false),
+            ("sys/leases/renew", false),
+            // A connection named like an operation is still a connection.
+            ("database/config/roles", true),
+        ] {
+            assert_eq!(may_change_shared_reads(path), forgets, "{path}");
         }
     }
 

@@ -4,9 +4,9 @@
 use tfplugin::{Applied, Error, Known, OrDiag, OrTaint, Value};
 
 use super::decide::{
-    chosen_statements, configured, import_mode, leases_to_revoke, owner_or_default, owner_source,
-    redis_rules, refreshed, role_body, stale_logins_warning, written, OwnerSource, ReadChecks,
-    RedisRules, VaultRole,
+    chosen_statements, configured, import_mode, lease_listing, leases_to_revoke, must_revoke,
+    owner_or_default, owner_source, redis_rules, refreshed, role_body, stale_logins_warning,
+    written, OwnerSource, ReadChecks, RedisRules, VaultRole,
 };
 use super::lookup::{
     catalog_owner, connection_of, database_of_statements, engine_of, stale_logins,
@@ -74,12 +74,17 @@ impl tfplugin::TypedResource<Backends> for VaultRotationRole {
         let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
         if let Some(prefix) = leases_to_revoke(&mount, &prior.name, prior.is_static()) {
             // End every outstanding lease so the logins leave the database with the role.
-            let revoke = format!("sys/leases/revoke-prefix/{prefix}");
-            if let Err(e) = vault.write(&revoke, &serde_json::json!({})).await {
-                ctx.diags.warning(
-                    format!("Cannot revoke the leases of {prefix}"),
-                    format!("{e}. Logins issued by this role may remain until their TTL ends."),
-                );
+            // Issue 23: only a role holding leases, by one listing asked after this delete
+            // began and shared by the roles deleted with it (unreadable: revoke anyway).
+            let listed = vault.list_fresh(&lease_listing(&mount)).await.ok();
+            if must_revoke(listed.as_deref(), &prior.name) {
+                let revoke = format!("sys/leases/revoke-prefix/{prefix}");
+                if let Err(e) = vault.write(&revoke, &serde_json::json!({})).await {
+                    ctx.diags.warning(
+                        format!("Cannot revoke the leases of {prefix}"),
+                        format!("{e}. Logins issued by this role may remain until their TTL ends."),
+                    );
+                }
             }
         }
         let path = role_path(&mount, &prior.name, prior.is_static());
@@ -145,14 +150,14 @@ async fn write_role(
         custom,
         engine: Some(engine),
     };
-    guard::check(ctx.client, &g, Phase::Apply).await?;
+    let owner_read = guard::check(ctx.client, &g, Phase::Apply).await?;
     if let (Engine::Redis, Some(user)) = (engine, &username) {
         let redis = ctx.client.redis().await.or_reach("Redis")?;
         check_static_redis_login(redis, &database, user)
             .await
             .map_err(|(summary, detail)| Error::at_attr("username", summary, detail))?;
     }
-    let owner = database_owner(ctx, engine, &planned, &database).await?;
+    let owner = database_owner(ctx, engine, &planned, &database, owner_read).await?;
     let generated = generated_statements_for(
         engine,
         &database,
@@ -209,7 +214,7 @@ async fn make_login_judged(
     let forbidden = guard::forbidden_logins(ctx.client, &g.mount, connection).await;
     let engine = g.engine.unwrap_or(Engine::Postgres);
     login::make(ctx, engine, &g.mount, planned, &database, owner, &forbidden).await?;
-    if let Err(e) = guard::check(ctx.client, g, Phase::Apply).await {
+    if let Err(e) = guard::check(ctx.client, g, Phase::Apply).await.map(drop) {
         undo_login(ctx, &g.mount, planned, engine).await;
         return Err(e);
     }
@@ -276,16 +281,19 @@ fn retained(planned: &Model, engine: Engine, mut generated: VaultStatements) -> 
 }
 
 /// PostgreSQL `owner` logins join the database's actual owner: the planned one when the
-/// plan knew it (so apply matches the plan), else the catalog's.
+/// plan knew it (so apply matches the plan), else the catalog's: as the guard just read
+/// it (`read`), or read now.
 async fn database_owner(
     ctx: &Ctx<'_>,
     engine: Engine,
     planned: &Model,
     database: &str,
+    read: Option<String>,
 ) -> Result<Option<String>, Error> {
     match owner_source(engine, &planned.database_owner) {
         OwnerSource::None => Ok(None),
         OwnerSource::Planned(owner) => Ok(Some(owner)),
+        OwnerSource::Catalog if read.is_some() => Ok(read),
         OwnerSource::Catalog => {
             let owner = catalog_owner(ctx, database)
                 .await

@@ -324,6 +324,22 @@ pub fn leases_to_revoke(mount: &str, name: &str, stat: bool) -> Option<String> {
     (!stat).then(|| creds_path(mount, name, false))
 }
 
+/// Issue 23: the listing of the roles holding leases on `mount` (`sys/leases/lookup`,
+/// keys `<role>/`), read once for the roles deleted together.
+pub fn lease_listing(mount: &str) -> String {
+    format!("sys/leases/lookup/{mount}/creds")
+}
+
+/// Issue 23: whether role `name`'s leases are revoked before it is deleted: when the
+/// listing of [`lease_listing`] names it, or when it could not be read (`None`;
+/// revoke-prefix then does the looking, as it always did).
+pub fn must_revoke(listed: Option<&[String]>, name: &str) -> bool {
+    listed.is_none_or(|keys| {
+        keys.iter()
+            .any(|k| k.strip_suffix('/').unwrap_or(k) == name)
+    })
+}
+
 /// The mode of an imported role: the one the id named (`roles/`: dynamic,
 /// `static-roles/`: static), else the one that exists in Vault; both existing under one
 /// `<mount>/<name>` is refused, saying how to name one. A role that exists in neither

@@ -16,16 +16,34 @@ use crate::resources::role_guard::ForbiddenLogins;
 /// Applies the issue 19 rules to a role about to be written: the word rules first (no
 /// backend), then the facts read now. At plan, what cannot be read (no backend, a
 /// connection or database created in the same apply) is left to apply; at apply it is
-/// refused. Every refusal is a diagnostic at the attribute it is about.
-pub(super) async fn check(client: &Backends, g: &Guarded, phase: Phase) -> Result<(), Error> {
+/// refused. Every refusal is a diagnostic at the attribute it is about. Passed, it
+/// gives back the PostgreSQL database's owner it read (issue 23: create and update
+/// take it rather than reading the catalog again).
+pub(super) async fn check(
+    client: &Backends,
+    g: &Guarded,
+    phase: Phase,
+) -> Result<Option<String>, Error> {
     let s = &client.settings;
     let allowed = s.vault.as_ref().is_some_and(|v| v.allow_custom_statements);
     refused(&word_refusals(g, allowed))?;
     let Some(seen) = observe(client, g).await else {
-        return Ok(());
+        return Ok(None);
     };
     let admin_database = s.postgres.as_ref().map_or("", |p| p.database.as_str());
-    refused(&verdicts(g, &seen, phase, admin_database))
+    refused(&verdicts(g, &seen, phase, admin_database))?;
+    Ok(owner_seen(&seen))
+}
+
+/// The owner of the PostgreSQL database the guard read, when it read one.
+pub(super) fn owner_seen(seen: &Observed) -> Option<String> {
+    match &seen.facts {
+        EngineFacts::Postgres {
+            database: Ok(PgDatabase { facts: Some(f), .. }),
+            ..
+        } => Some(f.owner.clone()),
+        _ => None,
+    }
 }
 
 /// Reads what the rules judge; `None` when there is nothing to judge yet (database or
@@ -58,7 +76,7 @@ pub(super) async fn engine_at_plan(
 ) -> Option<Engine> {
     let vault = client.vault().await.ok()?;
     let body = vault
-        .read(&format!("{mount}/config/{connection}"))
+        .read_shared(&format!("{mount}/config/{connection}"))
         .await
         .ok()??;
     body["data"]["plugin_name"]
@@ -83,7 +101,13 @@ async fn observe_postgres(
         Ok(pg) => pg,
         Err(e) => return EngineFacts::Unreachable(unreadable("the role's database and login", e)),
     };
-    let db = match pg.database_facts(database).await {
+    // Issue 23: shared with the other roles of this process checked at the same moment.
+    let shared = &client.shared_catalog;
+    let key = database.to_string();
+    let facts = shared
+        .database_facts
+        .get(&key, || pg.database_facts(database));
+    let db = match facts.await {
         Ok(facts) => {
             // The owner's and the group roles' facts: superuser owner, tenant shape.
             let roles = match &facts {
@@ -94,7 +118,8 @@ async fn observe_postgres(
                         format!("{database}_readonly"),
                     ];
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    let roles = pg.role_facts(&names).await;
+                    let key: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+                    let roles = shared.role_facts.get(&key, || pg.role_facts(&names)).await;
                     roles.map_err(|e| unreadable(format!("the roles of {database:?}"), e))
                 }
                 None => Ok(Vec::new()),
@@ -184,12 +209,12 @@ pub(super) async fn forbidden_logins(
     let Ok(vault) = client.vault().await else {
         return out;
     };
-    let names = match vault.list(&format!("{mount}/config")).await {
+    let names = match vault.list_fresh(&format!("{mount}/config")).await {
         Ok(names) => names,
         Err(_) => connection.map(|c| vec![c.to_string()]).unwrap_or_default(),
     };
     for name in names {
-        if let Ok(Some(body)) = vault.read(&format!("{mount}/config/{name}")).await {
+        if let Ok(Some(body)) = vault.read_shared(&format!("{mount}/config/{name}")).await {
             out.extend(connection_admin(&name, &body));
         }
     }

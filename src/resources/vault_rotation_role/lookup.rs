@@ -27,8 +27,9 @@ pub(super) async fn connection_of(
     connection: &str,
 ) -> Result<(Engine, bool), Error> {
     let vault = ctx.client.vault().await.or_diag("Cannot reach Vault")?;
+    // Issue 23: shared with the other roles of this process checking the same connection.
     let body = vault
-        .read(&format!("{mount}/config/{connection}"))
+        .read_shared(&format!("{mount}/config/{connection}"))
         .await
         .or_diag("Cannot read the Vault connection")?;
     let engine = engine_of_connection(mount, connection, body.as_ref())?;

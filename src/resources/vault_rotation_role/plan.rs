@@ -148,7 +148,7 @@ pub(super) async fn check(client: &Backends, plan: &mut Plan<'_>) {
         custom: configured(&config),
         engine: None,
     };
-    if let Err(e) = guard::check(client, &g, Phase::Plan).await {
+    if let Err(e) = guard::check(client, &g, Phase::Plan).await.map(drop) {
         e.report(&mut plan.diags);
     }
     if let (true, Some(user), Some(conn)) = (

@@ -1475,3 +1475,70 @@ fn created_mysql_user_gets_the_dynamic_grant_and_a_quoted_name() {
         ])
     );
 }
+
+#[test]
+fn a_deleted_role_revokes_leases_only_when_it_holds_some_or_the_listing_failed() {
+    assert_eq!(lease_listing("team/db"), "sys/leases/lookup/team/db/creds");
+    let listed = strings(&["app-role/", "other/", "app-role-2/"]);
+    // (listing, role, revoke?)
+    let cases: [(Option<&[String]>, &str, bool); 6] = [
+        (Some(&listed), "app-role", true),
+        (Some(&listed), "other", true),
+        // A name that only starts like a listed one holds no lease.
+        (Some(&listed), "app", false),
+        (Some(&listed), "app-role-3", false),
+        (Some(&[]), "app-role", false),
+        // Unreadable (no capability, Vault down): revoke-prefix looks for itself.
+        (None, "app-role", true),
+    ];
+    for (listing, role, revoke) in cases {
+        assert_eq!(must_revoke(listing, role), revoke, "{role} in {listing:?}");
+    }
+}
+
+#[test]
+fn the_guard_hands_back_the_owner_it_read_and_nothing_else() {
+    use crate::backends::postgres::DatabaseFacts;
+    use crate::resources::role_guard::verdict::{EngineFacts, Observed, PgDatabase, Unreadable};
+    let pg = |database| Observed {
+        engine: Engine::Postgres,
+        facts: EngineFacts::Postgres {
+            database,
+            login: None,
+            forbidden: Vec::new(),
+        },
+    };
+    let facts = DatabaseFacts {
+        owner: "shop_admins".into(),
+        allow_connections: true,
+        comment: None,
+        is_template: false,
+    };
+    let read = pg(Ok(PgDatabase {
+        facts: Some(facts),
+        roles: Ok(Vec::new()),
+    }));
+    assert_eq!(guard::owner_seen(&read).as_deref(), Some("shop_admins"));
+    let missing = pg(Ok(PgDatabase {
+        facts: None,
+        roles: Ok(Vec::new()),
+    }));
+    assert_eq!(guard::owner_seen(&missing), None);
+    let unread = Unreadable {
+        what: "database \"shop\"".into(),
+        error: "down".into(),
+    };
+    assert_eq!(guard::owner_seen(&pg(Err(unread.clone()))), None);
+    let redis = Observed {
+        engine: Engine::Redis,
+        facts: EngineFacts::Redis {
+            forbidden: Vec::new(),
+        },
+    };
+    assert_eq!(guard::owner_seen(&redis), None);
+    let down = Observed {
+        engine: Engine::Postgres,
+        facts: EngineFacts::Unreachable(unread),
+    };
+    assert_eq!(guard::owner_seen(&down), None);
+}
