@@ -219,11 +219,7 @@ fn table_row(f: &Figure) -> String {
 }
 
 /// The figures of a run; `reference` gives each its reference value.
-fn figures(
-    size_mib: f64,
-    s: &Samples,
-    reference: impl Fn(&str) -> Option<f64>,
-) -> Vec<Figure> {
+fn figures(size_mib: f64, s: &Samples, reference: impl Fn(&str) -> Option<f64>) -> Vec<Figure> {
     let fig = |name: &'static str, unit: &'static str, ours: f64, target: Option<f64>| Figure {
         name,
         unit,
