@@ -71,7 +71,8 @@ demo: ## one app's tenant on the dev stack, used as the app would (Vault, PgBoun
 
 bench: ## the provider's own figures, each printed beside its target
 	cargo build --release --bin terraform-provider-dbaas
-	cargo run --quiet --release -p tfplugin --example plugin_bench -- target/release/terraform-provider-dbaas 20
+	cargo build --quiet --release -p tfplugin --example plugin_bench --example example_provider
+	PLUGIN_BENCH_REFERENCE=target/release/examples/example_provider target/release/examples/plugin_bench target/release/terraform-provider-dbaas 20
 	$(STACK) up
 	eval "$$($(STACK) env)"; scripts/bench-postgres
 	eval "$$($(STACK) env)"; scripts/bench-vault-roles

@@ -409,8 +409,8 @@ impl Backends {
 }
 
 /// Makes aws-lc-rs the process's rustls crypto provider (once; later calls are no-ops).
-/// ring is compiled in too (reqwest), and mysql_async and redis build their TLS configs
-/// from the process default, which rustls cannot pick on its own when two exist.
+/// reqwest (Vault), mysql_async and redis build their TLS configs from the process
+/// default; reqwest is built without a provider of its own (no ring in the binary).
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }

@@ -183,6 +183,8 @@ fn ca_certificates(tls: &VaultTls) -> Result<Vec<reqwest::Certificate>, String> 
 /// checks nothing. `connect_timeout` (`vault.connect_timeout`, seconds) bounds the TCP
 /// connect and TLS handshake; a request then has 30 s.
 pub fn http_client(tls: &VaultTls, connect_timeout: u64) -> Result<reqwest::Client, String> {
+    // reqwest takes the process's rustls provider (it has none of its own compiled in).
+    crate::backends::install_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(connect_timeout.max(1)));

@@ -2,15 +2,20 @@
 //!
 //! ```text
 //! cargo run --release -p tfplugin --example plugin_bench -- <provider-binary> [runs=20]
-//! cargo run --release -p tfplugin --example plugin_bench -- target/release/examples/example_provider
+//! PLUGIN_BENCH_RUNS=5 cargo run --release -p tfplugin --example plugin_bench -- target/release/terraform-provider-dbaas
+//! PLUGIN_BENCH_REFERENCE=<other-binary> cargo run ... -- <provider-binary>   # A/B in one run
 //! ```
 //!
 //! Each run execs the binary with Terraform's environment and measures: exec → handshake
 //! line (with a Terraform-shaped ECDSA P-521 client certificate, and without one), RSS
-//! right after the line and after a GetProviderSchema over mTLS, time to that first
-//! schema, and GRPCController/Shutdown → process exit. Prints one
-//! `figure | value | target` row per line; the targets are the project's performance
-//! targets (written beside each figure below).
+//! right after the line (with its anonymous / file-backed split) and after a
+//! GetProviderSchema over mTLS, time to that first schema, and
+//! GRPCController/Shutdown → process exit. Prints a markdown table
+//! `| figure | ours | reference | ratio | target | met |`: the reference is the binary
+//! named by `PLUGIN_BENCH_REFERENCE` measured in the same run (alternating with ours), or
+//! else the Go provider's figure from PERFORMANCE.md (cyrilgdn/postgresql, measured
+//! 2026-12-07); ratio = ours / reference; the targets are the project's.
+//! `PLUGIN_BENCH_RUNS` overrides the run count (the second argument).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,16 +32,37 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 type BenchResult<T> = Result<T, String>;
 
-fn vm_rss_mib(pid: u32) -> BenchResult<f64> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+/// One `/proc/<pid>/status` field in MiB (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_mib(status: &str, field: &str) -> BenchResult<f64> {
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .ok_or("no VmRSS in /proc/<pid>/status")?;
+        .ok_or_else(|| format!("no {field} in /proc/<pid>/status"))?;
     Ok(kib / 1024.0)
+}
+
+/// Resident memory of a process: total, anonymous and file-backed, in MiB.
+#[derive(Clone, Copy)]
+struct Rss {
+    total: f64,
+    anon: f64,
+    file: f64,
+}
+
+fn rss(pid: u32) -> BenchResult<Rss> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    Ok(Rss {
+        total: status_mib(&status, "VmRSS")?,
+        anon: status_mib(&status, "RssAnon")?,
+        file: status_mib(&status, "RssFile")?,
+    })
+}
+
+fn vm_rss_mib(pid: u32) -> BenchResult<f64> {
+    Ok(rss(pid)?.total)
 }
 
 /// Execs the provider and reads its handshake line; returns the plugin, the time from
@@ -79,6 +105,8 @@ struct Samples {
     first_schema: Vec<f64>,
     schema_after_line: Vec<f64>,
     rss_line_mtls: Vec<f64>,
+    rss_line_mtls_anon: Vec<f64>,
+    rss_line_mtls_file: Vec<f64>,
     rss_line_plain: Vec<f64>,
     rss_schema: Vec<f64>,
     exit_mtls: Vec<f64>,
@@ -93,7 +121,7 @@ fn ms(d: Duration) -> f64 {
 async fn run_mtls(bin: &Path, id: &ClientIdentity, s: &mut Samples) -> BenchResult<()> {
     let (mut plugin, hs, socket, der) = launch(bin, Some(&id.pem))?;
     let after_line = Instant::now();
-    let rss_line = vm_rss_mib(plugin.child.id())?;
+    let rss_line = rss(plugin.child.id())?;
     let der = der.ok_or("AutoMTLS: the handshake line carries no certificate")?;
     let ch = tokio::time::timeout(
         PATIENCE,
@@ -124,7 +152,9 @@ async fn run_mtls(bin: &Path, id: &ClientIdentity, s: &mut Samples) -> BenchResu
     s.hs_mtls.push(ms(hs));
     s.first_schema.push(ms(hs + schema_after_line));
     s.schema_after_line.push(ms(schema_after_line));
-    s.rss_line_mtls.push(rss_line);
+    s.rss_line_mtls.push(rss_line.total);
+    s.rss_line_mtls_anon.push(rss_line.anon);
+    s.rss_line_mtls_file.push(rss_line.file);
     s.rss_schema.push(rss_schema);
     s.exit_mtls.push(ms(exit));
     Ok(())
@@ -156,39 +186,203 @@ fn pct(v: &[f64], p: f64) -> f64 {
     v[rank.min(v.len()) - 1]
 }
 
-fn row(figure: &str, value: f64, unit: &str, target: Option<f64>) {
-    let target = match target {
-        Some(t) => format!(
-            "<= {t} {unit} ({})",
-            if value <= t { "met" } else { "MISSED" }
-        ),
-        None => "-".to_string(),
+/// One figure of the table: ours, the reference, the target (`None`: informational).
+struct Figure {
+    name: &'static str,
+    unit: &'static str,
+    ours: f64,
+    reference: Option<f64>,
+    target: Option<f64>,
+}
+
+/// The markdown row of a figure: ratio = ours / reference; met = ours within the target.
+fn table_row(f: &Figure) -> String {
+    let digits = if f.unit == "ms" { 2 } else { 1 };
+    let value = |v: f64| format!("{v:.digits$} {}", f.unit);
+    let reference = f.reference.map(value).unwrap_or_else(|| "-".into());
+    let ratio = match f.reference {
+        Some(r) if r > 0.0 => format!("{:.2}x", f.ours / r),
+        _ => "-".into(),
     };
-    let digits = if unit == "ms" { 2 } else { 1 };
-    println!("{figure} | {value:.digits$} {unit} | {target}");
+    let (target, met) = match f.target {
+        Some(t) => (
+            format!("<= {t} {}", f.unit),
+            if f.ours <= t { "yes" } else { "NO" },
+        ),
+        None => ("-".into(), "-"),
+    };
+    format!(
+        "| {} | {} | {reference} | {ratio} | {target} | {met} |",
+        f.name,
+        value(f.ours)
+    )
+}
+
+/// The figures of a run; `reference` gives each its reference value.
+fn figures(size_mib: f64, s: &Samples, reference: impl Fn(&str) -> Option<f64>) -> Vec<Figure> {
+    let fig = |name: &'static str, unit: &'static str, ours: f64, target: Option<f64>| Figure {
+        name,
+        unit,
+        ours,
+        reference: reference(name),
+        target,
+    };
+    vec![
+        fig("binary size", "MiB", size_mib, Some(15.0)),
+        fig(
+            "handshake with P-521 client cert, median",
+            "ms",
+            pct(&s.hs_mtls, 50.0),
+            Some(1.3),
+        ),
+        fig(
+            "handshake with P-521 client cert, p90",
+            "ms",
+            pct(&s.hs_mtls, 90.0),
+            None,
+        ),
+        fig(
+            "handshake without client cert, median",
+            "ms",
+            pct(&s.hs_plain, 50.0),
+            Some(1.1),
+        ),
+        fig(
+            "handshake without client cert, p90",
+            "ms",
+            pct(&s.hs_plain, 90.0),
+            None,
+        ),
+        fig(
+            "first GetProviderSchema over mTLS from exec, median",
+            "ms",
+            pct(&s.first_schema, 50.0),
+            None,
+        ),
+        fig(
+            "connect+TLS+GetProviderSchema after handshake, median",
+            "ms",
+            pct(&s.schema_after_line, 50.0),
+            None,
+        ),
+        fig(
+            "RSS after handshake with client cert, median",
+            "MiB",
+            pct(&s.rss_line_mtls, 50.0),
+            Some(6.0),
+        ),
+        fig(
+            "RSS after handshake with client cert: anonymous, median",
+            "MiB",
+            pct(&s.rss_line_mtls_anon, 50.0),
+            None,
+        ),
+        fig(
+            "RSS after handshake with client cert: file-backed, median",
+            "MiB",
+            pct(&s.rss_line_mtls_file, 50.0),
+            None,
+        ),
+        fig(
+            "RSS after handshake without client cert, median",
+            "MiB",
+            pct(&s.rss_line_plain, 50.0),
+            Some(6.0),
+        ),
+        fig(
+            "RSS after GetProviderSchema over mTLS, median",
+            "MiB",
+            pct(&s.rss_schema, 50.0),
+            None,
+        ),
+        fig(
+            "RSS after GetProviderSchema over mTLS, max",
+            "MiB",
+            pct(&s.rss_schema, 100.0),
+            None,
+        ),
+        fig(
+            "Shutdown to exit with client cert, median",
+            "ms",
+            pct(&s.exit_mtls, 50.0),
+            None,
+        ),
+        fig(
+            "Shutdown to exit without client cert, median",
+            "ms",
+            pct(&s.exit_plain, 50.0),
+            None,
+        ),
+    ]
+}
+
+/// cyrilgdn/postgresql v1.14's figures (PERFORMANCE.md, measured 2026-12-07): the
+/// reference when no reference binary is measured in the same run.
+fn go_provider_figure(name: &str) -> Option<f64> {
+    match name {
+        "binary size" => Some(21.8),
+        "handshake with P-521 client cert, median" => Some(17.6),
+        "handshake without client cert, median" => Some(9.1),
+        "RSS after handshake with client cert, median" => Some(21.4),
+        _ => None,
+    }
+}
+
+/// One untimed warm-up of each kind (page cache, first exec); gives empty samples.
+async fn measure(bin: &Path, id: &ClientIdentity) -> BenchResult<Samples> {
+    let mut warm = Samples::default();
+    run_mtls(bin, id, &mut warm).await?;
+    run_plain(bin, &mut warm).await?;
+    Ok(Samples::default())
+}
+
+/// One round: a run of each kind, interleaved so that drift on the machine hits both alike.
+async fn round(bin: &Path, id: &ClientIdentity, s: &mut Samples, run: usize) -> BenchResult<()> {
+    run_mtls(bin, id, s)
+        .await
+        .map_err(|e| format!("{} run {run} (mTLS): {e}", bin.display()))?;
+    run_plain(bin, s)
+        .await
+        .map_err(|e| format!("{} run {run} (plaintext): {e}", bin.display()))
+}
+
+fn file_mib(bin: &Path) -> Result<f64, String> {
+    std::fs::metadata(bin)
+        .map(|m| m.len() as f64 / (1024.0 * 1024.0))
+        .map_err(|e| format!("{}: {e}", bin.display()))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(bin) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: plugin_bench <provider-binary> [runs=20]");
+        eprintln!("usage: plugin_bench <provider-binary> [runs=20]  (env: PLUGIN_BENCH_RUNS, PLUGIN_BENCH_REFERENCE)");
         return ExitCode::from(2);
     };
-    let runs = match args
-        .get(1)
+    let runs_arg = std::env::var("PLUGIN_BENCH_RUNS")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+        .or_else(|| args.get(1).cloned());
+    let runs = match runs_arg
+        .as_deref()
         .map(|r| r.trim_start_matches("runs=").parse::<usize>())
     {
         None => 20,
         Some(Ok(n)) if n > 0 => n,
         Some(_) => {
-            eprintln!("runs must be a positive number, got {:?}", args[1]);
+            eprintln!("runs must be a positive number, got {runs_arg:?}");
             return ExitCode::from(2);
         }
     };
-    let size_mib = match std::fs::metadata(&bin) {
-        Ok(m) => m.len() as f64 / (1024.0 * 1024.0),
-        Err(e) => {
-            eprintln!("{}: {e}", bin.display());
+    let reference = std::env::var_os("PLUGIN_BENCH_REFERENCE")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from);
+    let (size_mib, reference_size) = match (
+        file_mib(&bin),
+        reference.as_deref().map(file_mib).transpose(),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -211,24 +405,22 @@ fn main() -> ExitCode {
         }
     };
 
-    let result: BenchResult<Samples> = runtime.block_on(async {
-        // One untimed warm-up of each kind (page cache, first exec).
-        let mut warm = Samples::default();
-        run_mtls(&bin, &id, &mut warm).await?;
-        run_plain(&bin, &mut warm).await?;
-        let mut s = Samples::default();
+    let result: BenchResult<(Samples, Option<Samples>)> = runtime.block_on(async {
+        let mut ours = measure(&bin, &id).await?;
+        let mut theirs = match &reference {
+            Some(r) => Some(measure(r, &id).await?),
+            None => None,
+        };
         for run in 0..runs {
-            // Interleaved so that drift on the machine hits both kinds alike.
-            run_mtls(&bin, &id, &mut s)
-                .await
-                .map_err(|e| format!("run {run} (mTLS): {e}"))?;
-            run_plain(&bin, &mut s)
-                .await
-                .map_err(|e| format!("run {run} (plaintext): {e}"))?;
+            // Ours and the reference alternate, so both see the same machine.
+            round(&bin, &id, &mut ours, run).await?;
+            if let (Some(r), Some(t)) = (&reference, theirs.as_mut()) {
+                round(r, &id, t, run).await?;
+            }
         }
-        Ok(s)
+        Ok((ours, theirs))
     });
-    let s = match result {
+    let (s, theirs) = match result {
         Ok(s) => s,
         Err(e) => {
             eprintln!("plugin_bench: {e}");
@@ -236,83 +428,30 @@ fn main() -> ExitCode {
         }
     };
 
+    let reference_figures: Vec<Figure> = match (&theirs, reference_size) {
+        (Some(t), Some(size)) => figures(size, t, |_| None),
+        _ => Vec::new(),
+    };
+    let reference_of = |name: &str| match &reference {
+        Some(_) => reference_figures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.ours),
+        None => go_provider_figure(name),
+    };
+    let reference_name = match &reference {
+        Some(r) => format!("{} (same run, alternating)", r.display()),
+        None => "cyrilgdn/postgresql v1.14 (PERFORMANCE.md, 2026-12-07)".into(),
+    };
     println!(
-        "# plugin_bench {} runs={runs} (target column: the performance targets)",
+        "### plugin_bench {} runs={runs}; reference: {reference_name}",
         bin.display()
     );
-    println!("figure | value | target");
-    row("binary size", size_mib, "MiB", Some(15.0));
-    row(
-        "handshake with P-521 client cert, median",
-        pct(&s.hs_mtls, 50.0),
-        "ms",
-        Some(2.0),
-    );
-    row(
-        "handshake with P-521 client cert, p90",
-        pct(&s.hs_mtls, 90.0),
-        "ms",
-        None,
-    );
-    row(
-        "handshake without client cert, median",
-        pct(&s.hs_plain, 50.0),
-        "ms",
-        Some(1.5),
-    );
-    row(
-        "handshake without client cert, p90",
-        pct(&s.hs_plain, 90.0),
-        "ms",
-        None,
-    );
-    row(
-        "first GetProviderSchema over mTLS from exec, median",
-        pct(&s.first_schema, 50.0),
-        "ms",
-        None,
-    );
-    row(
-        "connect+TLS+GetProviderSchema after handshake, median",
-        pct(&s.schema_after_line, 50.0),
-        "ms",
-        None,
-    );
-    row(
-        "RSS after handshake with client cert, median",
-        pct(&s.rss_line_mtls, 50.0),
-        "MiB",
-        Some(8.0),
-    );
-    row(
-        "RSS after handshake without client cert, median",
-        pct(&s.rss_line_plain, 50.0),
-        "MiB",
-        Some(8.0),
-    );
-    row(
-        "RSS after GetProviderSchema over mTLS, median",
-        pct(&s.rss_schema, 50.0),
-        "MiB",
-        None,
-    );
-    row(
-        "RSS after GetProviderSchema over mTLS, max",
-        pct(&s.rss_schema, 100.0),
-        "MiB",
-        None,
-    );
-    row(
-        "Shutdown to exit with client cert, median",
-        pct(&s.exit_mtls, 50.0),
-        "ms",
-        None,
-    );
-    row(
-        "Shutdown to exit without client cert, median",
-        pct(&s.exit_plain, 50.0),
-        "ms",
-        None,
-    );
+    println!();
+    println!("| figure | ours | reference | ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for f in figures(size_mib, &s, reference_of) {
+        println!("{}", table_row(&f));
+    }
     ExitCode::SUCCESS
 }

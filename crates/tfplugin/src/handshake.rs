@@ -400,16 +400,15 @@ async fn run_inner(
             .ok()
             .filter(|s| !s.trim().is_empty())
     };
-    let (acceptor, server_der) = match client_pem {
+    // Before the line only what the line carries: our certificate. The TLS configuration
+    // (key parsing, the provider's algorithm tables) is built once the line is out, while
+    // Terraform reads it and connects; its listener queues the connection meanwhile.
+    let (identity, server_der) = match client_pem {
         Some(pem) => {
             let client_der = pem_to_der(&pem)?;
             let (cert, key) = server_identity()?;
             let der = cert.as_ref().to_vec();
-            let config = tls_config(cert, key, client_der)?;
-            (
-                Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
-                Some(der),
-            )
+            (Some((cert, key, client_der)), Some(der))
         }
         None => (None, None),
     };
@@ -419,11 +418,39 @@ async fn run_inner(
         source,
     })?;
     let socket = dir.join("plugin.sock");
-    let listener =
-        tokio::net::UnixListener::bind(&socket).map_err(|source| HandshakeError::Listen {
-            path: socket.clone(),
-            source,
-        })?;
+    let listener = match tokio::net::UnixListener::bind(&socket) {
+        Ok(l) => l,
+        Err(source) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(HandshakeError::Listen {
+                path: socket.clone(),
+                source,
+            });
+        }
+    };
+
+    if debug {
+        let reattach = serde_json::json!({ opts.address: {
+            "Protocol": "grpc", "ProtocolVersion": PROTOCOL_VERSION, "Pid": std::process::id(), "Test": true,
+            "Addr": { "Network": "unix", "String": socket.display().to_string() }
+        }});
+        println!("Provider started in debug mode. To attach Terraform, set in its environment:\n\n\tTF_REATTACH_PROVIDERS='{reattach}'\n\nStop with Ctrl-C.");
+    } else {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", handshake_line(&socket, server_der.as_deref()));
+        let _ = out.flush();
+    }
+
+    let acceptor = match identity {
+        Some((cert, key, client_der)) => match tls_config(cert, key, client_der) {
+            Ok(config) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        },
+        None => None,
+    };
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Conn, std::io::Error>>(16);
     tokio::spawn(async move {
@@ -453,18 +480,6 @@ async fn run_inner(
             });
         }
     });
-
-    if debug {
-        let reattach = serde_json::json!({ opts.address: {
-            "Protocol": "grpc", "ProtocolVersion": PROTOCOL_VERSION, "Pid": std::process::id(), "Test": true,
-            "Addr": { "Network": "unix", "String": socket.display().to_string() }
-        }});
-        println!("Provider started in debug mode. To attach Terraform, set in its environment:\n\n\tTF_REATTACH_PROVIDERS='{reattach}'\n\nStop with Ctrl-C.");
-    } else {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", handshake_line(&socket, server_der.as_deref()));
-        let _ = out.flush();
-    }
 
     // Schemas and resource tables are built after the line is out: Terraform is
     // connecting meanwhile, and the handshake is on the critical path of every command.
