@@ -87,13 +87,21 @@ pub(crate) fn catalog_reads_see_drift_between_plans_of_one_provider_process() {
         p.run(&w, &[&apply[..], &["-parallelism=20"]].concat()).ok();
 
         let first = plan20(&p, &w);
-        assert_eq!(first.code, 0, "plan right after the apply is empty\n{}", first.all());
+        assert_eq!(
+            first.code,
+            0,
+            "plan right after the apply is empty\n{}",
+            first.all()
+        );
 
         // Out of band, between two plans of the same process: two of the twelve change.
         for (i, limit) in [(3, 3), (7, 7)] {
             pg_admin(
                 "postgres",
-                &format!("ALTER DATABASE {} CONNECTION LIMIT {limit}", ident(&names[i])),
+                &format!(
+                    "ALTER DATABASE {} CONNECTION LIMIT {limit}",
+                    ident(&names[i])
+                ),
             );
         }
         let second = plan20(&p, &w);
@@ -124,7 +132,10 @@ pub(crate) fn catalog_reads_see_drift_between_plans_of_one_provider_process() {
         assert_eq!(third.code, 0, "repaired by the apply\n{}", third.all());
         assert!(p.alive(), "one provider process served every command");
 
-        p.run(&w, &["destroy", "-auto-approve", "-no-color", "-input=false"])
-            .ok();
+        p.run(
+            &w,
+            &["destroy", "-auto-approve", "-no-color", "-input=false"],
+        )
+        .ok();
     }
 }

@@ -151,7 +151,13 @@ pub(super) const ROWS: &[(&str, &str, &[&str])] = &[
     (
         "DatabaseFacts",
         crate::sql::DATABASE_FACTS,
-        &["name", "owner", "allow_connections", "comment", "is_template"],
+        &[
+            "name",
+            "owner",
+            "allow_connections",
+            "comment",
+            "is_template",
+        ],
     ),
     (
         "RoleFacts",

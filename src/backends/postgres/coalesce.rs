@@ -162,7 +162,10 @@ impl<V: Clone + Send + Sync + 'static> Coalescer<V> {
         });
         match (arrival, sender) {
             (Arrival::Lead { id }, Some(tx)) => {
-                let guard = CloseOnDrop { coalescer: self, id };
+                let guard = CloseOnDrop {
+                    coalescer: self,
+                    id,
+                };
                 // Closed only by dropping the coalescer, which outlives every call.
                 let permit = self.sending.acquire().await.ok();
                 // Reads already on their way (woken with this one) join before it closes.
@@ -271,7 +274,12 @@ mod tests {
             ),
             (
                 "reads before the send join, keys merged, sorted, once each",
-                &[Arrive(&["b"]), Arrive(&["a", "b"]), Arrive(&["c"]), Close(0)],
+                &[
+                    Arrive(&["b"]),
+                    Arrive(&["a", "b"]),
+                    Arrive(&["c"]),
+                    Close(0),
+                ],
                 &[
                     Seen::Lead(0),
                     Seen::Join(0),
@@ -281,7 +289,13 @@ mod tests {
             ),
             (
                 "a read after the send starts the next batch, even for the same key",
-                &[Arrive(&["a"]), Close(0), Arrive(&["a"]), Arrive(&["b"]), Close(1)],
+                &[
+                    Arrive(&["a"]),
+                    Close(0),
+                    Arrive(&["a"]),
+                    Arrive(&["b"]),
+                    Close(1),
+                ],
                 &[
                     Seen::Lead(0),
                     Seen::Sent(vec!["a"]),
@@ -388,7 +402,10 @@ mod tests {
             let (a, b) = tokio::join!(c.load(&["a"], fetch), c.load(&["b"], fetch));
             for r in [a, b] {
                 let e = r.unwrap_err();
-                assert_eq!((e.message.as_str(), e.code.as_deref()), ("boom", Some("XX000")));
+                assert_eq!(
+                    (e.message.as_str(), e.code.as_deref()),
+                    ("boom", Some("XX000"))
+                );
             }
         });
     }
