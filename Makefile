@@ -77,6 +77,7 @@ bench: ## the provider's own figures, each printed beside its target
 	eval "$$($(STACK) env)"; scripts/bench-postgres
 	eval "$$($(STACK) env)"; scripts/bench-vault-roles
 	eval "$$($(STACK) env)"; BENCH_SIZES=1000 BENCH_PARALLELISM=20 scripts/bench-postgres
+	eval "$$($(STACK) env)"; scripts/bench-plan
 
 clean:
 	cargo clean

@@ -6,6 +6,7 @@
 mod fixture;
 mod harness;
 
+mod catalog_reads;
 mod checks;
 mod demo;
 mod ephemeral;

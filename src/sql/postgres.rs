@@ -95,19 +95,21 @@ pub fn close_database(db: &str) -> String {
     format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", quote_ident(db))
 }
 
-/// Catalog: a database by name ($1), as `backends::postgres::DatabaseFacts` (`owner`,
-/// `allow_connections`, `comment`, `is_template`).
+/// Catalog: the databases named in $1 (text[]) that exist, each with its `name` and
+/// `backends::postgres::DatabaseFacts` (`owner`, `allow_connections`, `comment`,
+/// `is_template`): one query answers every read that coalesced into it.
 pub const DATABASE_FACTS: &str =
-    "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text AS owner, d.datallowconn AS allow_connections, \
+    "SELECT d.datname::text AS name, pg_catalog.pg_get_userbyid(d.datdba)::text AS owner, d.datallowconn AS allow_connections, \
      pg_catalog.shobj_description(d.oid, 'pg_database')::text AS comment, d.datistemplate AS is_template \
-     FROM pg_catalog.pg_database d WHERE d.datname = $1";
+     FROM pg_catalog.pg_database d WHERE d.datname = ANY($1)";
 
-/// Catalog: database $1's settings, as `backends::postgres::DatabaseSettings` (`owner`,
-/// `connection_limit`, `encoding`, `lc_collate`, `lc_ctype`).
+/// Catalog: the settings of the databases named in $1 (text[]), each with its `name` and
+/// `backends::postgres::DatabaseSettings` (`owner`, `connection_limit`, `encoding`,
+/// `lc_collate`, `lc_ctype`), for coalesced reads.
 pub const DATABASE_SETTINGS: &str =
-    "SELECT r.rolname::text AS owner, d.datconnlimit::int8 AS connection_limit, pg_catalog.pg_encoding_to_char(d.encoding)::text AS encoding, \
+    "SELECT d.datname::text AS name, r.rolname::text AS owner, d.datconnlimit::int8 AS connection_limit, pg_catalog.pg_encoding_to_char(d.encoding)::text AS encoding, \
      d.datcollate::text AS lc_collate, d.datctype::text AS lc_ctype \
-     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = $1";
+     FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = ANY($1)";
 
 /// Catalog: the roles named in $1 (text[]) that exist.
 pub const EXISTING_ROLES: &str =

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::backends::BoxFut;
 
+use super::coalesce::Coalescer;
 use super::{PgError, Postgres};
 
 /// What the catalog says about a database, for create's resume and destroy's checks
@@ -21,6 +22,22 @@ pub struct DatabaseFacts {
     pub comment: Option<String>,
     /// `datistemplate`: may serve as a template for anyone with CREATEDB.
     pub is_template: bool,
+}
+
+/// A [`DatabaseFacts`] row of the batched query, with the database it is about.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct NamedDatabaseFacts {
+    name: String,
+    #[sqlx(flatten)]
+    facts: DatabaseFacts,
+}
+
+/// A [`DatabaseSettings`] row of the batched query, with the database it is about.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct NamedDatabaseSettings {
+    name: String,
+    #[sqlx(flatten)]
+    settings: DatabaseSettings,
 }
 
 /// What the catalog says about a role (`sql::ROLE_FACTS`).
@@ -134,7 +151,13 @@ pub(super) const ROWS: &[(&str, &str, &[&str])] = &[
     (
         "DatabaseFacts",
         crate::sql::DATABASE_FACTS,
-        &["owner", "allow_connections", "comment", "is_template"],
+        &[
+            "name",
+            "owner",
+            "allow_connections",
+            "comment",
+            "is_template",
+        ],
     ),
     (
         "RoleFacts",
@@ -145,6 +168,7 @@ pub(super) const ROWS: &[(&str, &str, &[&str])] = &[
         "DatabaseSettings",
         crate::sql::DATABASE_SETTINGS,
         &[
+            "name",
             "owner",
             "connection_limit",
             "encoding",
@@ -193,37 +217,59 @@ pub(super) const ROWS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// The coalesced catalog reads of one admin client (see `coalesce`): one per kind.
+#[derive(Default)]
+pub(super) struct Reads {
+    database_facts: Coalescer<DatabaseFacts>,
+    database_settings: Coalescer<DatabaseSettings>,
+    role_facts: Coalescer<RoleFacts>,
+}
+
 /// `names` as the `text[]` the catalog queries bind.
 fn owned(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
 impl Postgres {
-    /// Owner, `datallowconn`, comment and `datistemplate` of database `name`.
+    /// Owner, `datallowconn`, comment and `datistemplate` of database `name`, read in
+    /// one query with the other reads of the kind that arrive meanwhile (`coalesce`).
     pub fn database_facts<'a>(
         &'a self,
         name: &'a str,
     ) -> BoxFut<'a, Result<Option<DatabaseFacts>, PgError>> {
         self.interruptible(async move {
-            sqlx::query_as(crate::sql::DATABASE_FACTS)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
+            let fetch = |names: Vec<String>| async move {
+                let rows: Vec<NamedDatabaseFacts> = sqlx::query_as(crate::sql::DATABASE_FACTS)
+                    .bind(names)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(rows.into_iter().map(|r| (r.name, r.facts)).collect())
+            };
+            let mut found = self.reads.database_facts.load(&[name], fetch).await?;
+            Ok(found.remove(name))
         })
     }
 
-    /// Login, superuser, comment and ownership of each existing role among `names`.
+    /// Login, superuser, comment and ownership of each existing role among `names`,
+    /// sorted by name; coalesced like [`Postgres::database_facts`].
     pub fn role_facts<'a>(
         &'a self,
         names: &'a [&'a str],
     ) -> BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
         self.interruptible(async move {
-            sqlx::query_as(crate::sql::ROLE_FACTS)
-                .bind(owned(names))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
+            let fetch = |names: Vec<String>| async move {
+                let rows: Vec<RoleFacts> = sqlx::query_as(crate::sql::ROLE_FACTS)
+                    .bind(names)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(rows.into_iter().map(|r| (r.name.clone(), r)).collect())
+            };
+            let found = self.reads.role_facts.load(names, fetch).await?;
+            let mut rows: Vec<RoleFacts> = found.into_values().collect();
+            rows.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(rows)
         })
     }
 
@@ -257,17 +303,24 @@ impl Postgres {
         })
     }
 
-    /// Owner, connection limit, encoding and locales of database `name`.
+    /// Owner, connection limit, encoding and locales of database `name`; coalesced like
+    /// [`Postgres::database_facts`] (a plan's refresh reads every database with it).
     pub fn database_settings<'a>(
         &'a self,
         name: &'a str,
     ) -> BoxFut<'a, Result<Option<DatabaseSettings>, PgError>> {
         self.interruptible(async move {
-            sqlx::query_as(crate::sql::DATABASE_SETTINGS)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.error(e))
+            let fetch = |names: Vec<String>| async move {
+                let rows: Vec<NamedDatabaseSettings> =
+                    sqlx::query_as(crate::sql::DATABASE_SETTINGS)
+                        .bind(names)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                Ok(rows.into_iter().map(|r| (r.name, r.settings)).collect())
+            };
+            let mut found = self.reads.database_settings.load(&[name], fetch).await?;
+            Ok(found.remove(name))
         })
     }
 

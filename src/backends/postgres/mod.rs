@@ -15,6 +15,7 @@ use crate::backends::settings::PostgresSettings;
 use crate::sql::Unit;
 
 mod catalog;
+mod coalesce;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -56,6 +57,8 @@ pub struct Postgres {
     pool: PgPool,
     /// Ends every call's wait (pool acquire, connect, query, back-off) on Ctrl-C.
     stop: Stop,
+    /// Catalog reads that arrive together share one query (issue 23).
+    reads: catalog::Reads,
 }
 
 /// SQLSTATEs worth retrying: concurrent catalog updates (`tuple concurrently updated`
@@ -87,6 +90,7 @@ impl Postgres {
             options,
             pool,
             stop: Stop::new(),
+            reads: catalog::Reads::default(),
         }
     }
 
