@@ -40,13 +40,13 @@ struct Answer<V> {
 
 /// The answer a caller that asked when `asked` (reads started so far, the time, the
 /// generation) may take from `stored`; `None`: it reads itself. Pure, for the tests.
-fn usable<'a, V>(
-    stored: Option<&'a Answer<V>>,
+fn usable<V>(
+    stored: Option<&Answer<V>>,
     asked_seq: u64,
     asked_at: Instant,
     generation: u64,
     freshness: Freshness,
-) -> Option<&'a V> {
+) -> Option<&V> {
     let a = stored?;
     if a.generation != generation {
         return None;
