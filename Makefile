@@ -15,7 +15,9 @@ STACK    := scripts/dev-stack
 KEEP_STACK ?= 0
 # Test cases run at once within each test binary (`make test`): the acceptance cases spend
 # most of their time waiting on Terraform and the services, and their names never collide;
-# the fault tests serialise themselves (they restart shared services).
+# the fault tests serialise themselves (they restart shared services). The release cases (two
+# release builds from scratch, minutes of both cores) run after the rest, alone, so that their
+# compiling never starves the cases that time what they wait for.
 TEST_THREADS ?= 8
 
 .PHONY: build release mirror install test testacc unit lint fmt demo bench docs stack-up stack-down clean
@@ -44,9 +46,10 @@ stack-down:
 test: ## every test: unit, integration, acceptance (real Terraform and services)
 	$(STACK) up
 	set +e; eval "$$($(STACK) env)"; \
-	  RUST_TEST_THREADS=$(TEST_THREADS) cargo test --workspace --all-targets --no-fail-fast; rc=$$?; \
+	  RUST_TEST_THREADS=$(TEST_THREADS) cargo test --workspace --all-targets --no-fail-fast -- --skip release::; rc=$$?; \
+	  cargo test --test acceptance -- release::; rc2=$$?; \
 	  if [ "$(KEEP_STACK)" != 1 ]; then $(STACK) down || true; fi; \
-	  exit $$rc
+	  [ $$rc = 0 ] && exit $$rc2; exit $$rc
 
 unit: ## pure-logic tests only (no services)
 	cargo test --workspace --lib --bins
