@@ -231,6 +231,19 @@ fn owned(names: &[&str]) -> Vec<String> {
 }
 
 impl Postgres {
+    /// The rows of the name-keyed catalog query `sql` for `names` (bound as its `text[]`):
+    /// what every coalesced read below sends for its batch.
+    async fn rows_for<R>(&self, sql: &'static str, names: Vec<String>) -> Result<Vec<R>, PgError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        sqlx::query_as(sql)
+            .bind(names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// Owner, `datallowconn`, comment and `datistemplate` of database `name`, read in
     /// one query with the other reads of the kind that arrive meanwhile (`coalesce`).
     pub fn database_facts<'a>(
@@ -239,11 +252,8 @@ impl Postgres {
     ) -> BoxFut<'a, Result<Option<DatabaseFacts>, PgError>> {
         self.interruptible(async move {
             let fetch = |names: Vec<String>| async move {
-                let rows: Vec<NamedDatabaseFacts> = sqlx::query_as(crate::sql::DATABASE_FACTS)
-                    .bind(names)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
+                let rows: Vec<NamedDatabaseFacts> =
+                    self.rows_for(crate::sql::DATABASE_FACTS, names).await?;
                 Ok(rows.into_iter().map(|r| (r.name, r.facts)).collect())
             };
             let mut found = self.reads.database_facts.load(&[name], fetch).await?;
@@ -259,11 +269,7 @@ impl Postgres {
     ) -> BoxFut<'a, Result<Vec<RoleFacts>, PgError>> {
         self.interruptible(async move {
             let fetch = |names: Vec<String>| async move {
-                let rows: Vec<RoleFacts> = sqlx::query_as(crate::sql::ROLE_FACTS)
-                    .bind(names)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| self.error(e))?;
+                let rows: Vec<RoleFacts> = self.rows_for(crate::sql::ROLE_FACTS, names).await?;
                 Ok(rows.into_iter().map(|r| (r.name.clone(), r)).collect())
             };
             let found = self.reads.role_facts.load(names, fetch).await?;
@@ -312,11 +318,7 @@ impl Postgres {
         self.interruptible(async move {
             let fetch = |names: Vec<String>| async move {
                 let rows: Vec<NamedDatabaseSettings> =
-                    sqlx::query_as(crate::sql::DATABASE_SETTINGS)
-                        .bind(names)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                    self.rows_for(crate::sql::DATABASE_SETTINGS, names).await?;
                 Ok(rows.into_iter().map(|r| (r.name, r.settings)).collect())
             };
             let mut found = self.reads.database_settings.load(&[name], fetch).await?;
