@@ -70,6 +70,7 @@ bench: ## the provider's own figures, each printed beside its target
 	cargo run --quiet --release -p tfplugin --example plugin_bench -- target/release/terraform-provider-dbaas 20
 	$(STACK) up
 	eval "$$($(STACK) env)"; scripts/bench-postgres
+	eval "$$($(STACK) env)"; scripts/bench-sessions
 
 clean:
 	cargo clean

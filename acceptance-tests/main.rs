@@ -6,6 +6,7 @@
 mod fixture;
 mod harness;
 
+mod budget;
 mod checks;
 mod demo;
 mod ephemeral;
