@@ -1,42 +1,45 @@
 //! Issue 23, item 2: PostgreSQL sessions are a budget. A provider configured with
 //! `postgres.max_connections = N` never has more than N sessions of its admin role open at
 //! once, admin pool and tenant databases together, and work beyond the budget waits
-//! instead of failing. The sessions are counted exactly from the server log: the case's
-//! own admin role logs its connections (the dev stack's `log_connections = on`) and, by
-//! a setting on that role alone, its disconnections; walking the log in order gives the
-//! sessions open after every event.
+//! instead of failing. The case's own admin role's sessions are sampled from
+//! pg_stat_activity every 10 ms while Terraform runs.
 
 use crate::fixture::*;
 use crate::harness::{provider_block, psql_admin, stack, Terraform, Workdir};
 
-/// The server log's size now (where a case's slice starts).
-fn log_size() -> u64 {
-    std::fs::metadata(log_path()).map(|m| m.len()).unwrap_or(0)
-}
-
-fn log_path() -> std::path::PathBuf {
-    std::path::Path::new(&stack("DBAAS_RUN_DIR")).join("pg/postgres.log")
-}
-
-/// The most sessions of `role` open at once in the log since byte `from`, and how many
-/// it opened: +1 at each `connection authorized`, -1 at each `disconnection` of a
-/// backend of `role` (lines `<ts> [pid] role@db LOG:  ...`).
-fn peak_sessions(role: &str, from: u64) -> (usize, usize) {
-    let text = std::fs::read(log_path()).unwrap_or_default();
-    let start = usize::try_from(from).unwrap_or(0).min(text.len());
-    let text = String::from_utf8_lossy(&text[start..]);
-    let who = format!(" {role}@");
-    let (mut open, mut peak, mut opened) = (0usize, 0usize, 0usize);
-    for line in text.lines().filter(|l| l.contains(&who)) {
-        if line.contains("LOG:  connection authorized:") {
-            open += 1;
-            opened += 1;
-            peak = peak.max(open);
-        } else if line.contains("LOG:  disconnection:") {
-            open = open.saturating_sub(1);
-        }
+/// A sampler of `role`'s sessions: one psql session of the stack's admin printing
+/// `count(*)` of pg_stat_activity for `role` every 10 ms (psql `\watch`) into `out`.
+fn start_sampler(role: &str, out: &std::path::Path) -> std::process::Child {
+    use std::io::Write;
+    let mut child = crate::harness::psql_command(
+        &stack("PGHOST"),
+        &stack("PGPORT"),
+        "postgres",
+        &stack("PGUSER"),
+        &stack("PGPASSWORD"),
+    )
+    .args(["-q", "-f", "-"])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::fs::File::create(out).unwrap_or_else(|e| panic!("sample file: {e}")))
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap_or_else(|e| panic!("cannot start psql: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = writeln!(
+            stdin,
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}';\n\\watch 0.01"
+        );
     }
-    (peak, opened)
+    child
+}
+
+/// The most sessions any sample saw, and how many samples there were.
+fn peak_sessions(mut sampler: std::process::Child, out: &std::path::Path) -> (usize, usize) {
+    let _ = sampler.kill();
+    let _ = sampler.wait();
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    let counts: Vec<usize> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    (counts.iter().copied().max().unwrap_or(0), counts.len())
 }
 
 /// The dev stack's provider block, logging in to PostgreSQL as `role` with `max` sessions.
@@ -62,7 +65,7 @@ fn budget_provider(role: &str, password: &str, max: u32) -> String {
 
 /// `n` databases with an extension and an extra schema each (sessions into every tenant
 /// database, to install, read and revoke), applied and destroyed at `-parallelism=10` by
-/// a provider with `max_connections = max`; returns the peak sessions and the logins.
+/// a provider with `max_connections = max`; returns the peak sessions and the samples.
 fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (usize, usize) {
     let [prefix, role] = tagged(
         tf,
@@ -76,7 +79,7 @@ fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (u
     psql_admin(
         "postgres",
         &format!(
-            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; ALTER ROLE {role} SET log_disconnections = on"
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
         ),
     )
     .unwrap_or_else(|e| panic!("creating the case's admin role: {e}"));
@@ -85,7 +88,8 @@ fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (u
         budget_provider(&role, &password, max)
     );
     let w = Workdir::new(tf, &hcl);
-    let from = log_size();
+    let samples = w.path().join("sessions.samples");
+    let sampler = start_sampler(&role, &samples);
     w.apply_parallel(10).ok();
     let have = psql_admin(
         "postgres",
@@ -99,9 +103,7 @@ fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (u
     );
     assert_plan_empty(&w, "the databases just applied under a budget");
     w.destroy_parallel(10).ok();
-    // The last provider's sessions end as it exits: give the log a moment.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let counted = peak_sessions(&role, from);
+    let counted = peak_sessions(sampler, &samples);
     drop(guard);
     counted
 }
