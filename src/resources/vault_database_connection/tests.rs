@@ -56,7 +56,7 @@ fn backends(password: Secret) -> Backends {
             database: "postgres".into(),
             sslmode: crate::enums::SslMode::Prefer,
             connect_timeout: 10,
-            max_connections: crate::domain::defaults::MAX_CONNECTIONS,
+            max_connections: 4,
             tls_files: Default::default(),
         }),
         ..Default::default()
