@@ -81,6 +81,7 @@ bench: ## the provider's own figures, each printed beside its target
 	eval "$$($(STACK) env)"; scripts/bench-vault-roles
 	eval "$$($(STACK) env)"; BENCH_SIZES=1000 BENCH_PARALLELISM=20 scripts/bench-postgres
 	eval "$$($(STACK) env)"; scripts/bench-plan
+	eval "$$($(STACK) env)"; scripts/bench-sessions
 
 clean:
 	cargo clean

@@ -7,6 +7,7 @@ mod fixture;
 mod harness;
 
 mod catalog_reads;
+mod budget;
 mod checks;
 mod demo;
 mod ephemeral;

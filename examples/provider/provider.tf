@@ -25,6 +25,9 @@ provider "dbaas" {
     # Optional: the hot standbys (CloudNativePG's `-ro` service), the read-only endpoint
     # when the `pgbouncer` block sets no `ro_host`. The provider never connects there.
     ro_host = "pg-cluster-ro.dbaas.svc.cluster.local"
+    # Optional: sessions one provider process (one Terraform command) holds at most,
+    # tenant databases included; work beyond it waits. Default 4.
+    max_connections = 4
   }
 
   pgbouncer {

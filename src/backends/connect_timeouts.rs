@@ -46,6 +46,7 @@ fn blocks_at(port: u16, seconds: u64) -> Settings {
             tls: MysqlTls::Disabled,
             tls_files: TlsFiles::default(),
             connect_timeout: seconds,
+            max_connections: crate::domain::defaults::MAX_CONNECTIONS,
         }),
         redis: Some(RedisSettings {
             host,

@@ -187,6 +187,7 @@ mod tests {
                 database: "postgres".into(),
                 sslmode: SslMode::Disable,
                 connect_timeout: 600,
+                max_connections: crate::domain::defaults::MAX_CONNECTIONS,
                 tls_files: TlsFiles::default(),
             }),
             pgbouncer: Some(PgBouncerSettings {
@@ -208,6 +209,7 @@ mod tests {
                 tls: MysqlTls::Disabled,
                 tls_files: TlsFiles::default(),
                 connect_timeout: 600,
+                max_connections: crate::domain::defaults::MAX_CONNECTIONS,
             }),
             redis: Some(RedisSettings {
                 host: host.clone(),

@@ -44,6 +44,8 @@ pub struct PostgresSettings {
     pub sslmode: crate::enums::SslMode,
     /// Connect timeout in seconds.
     pub connect_timeout: u64,
+    /// Most sessions open at once, admin pool and tenant databases together (≥ 1).
+    pub max_connections: u32,
     /// `sslrootcert`, `sslcert`, `sslkey`: CA and client certificate files.
     pub tls_files: TlsFiles,
 }
@@ -88,6 +90,8 @@ pub struct MysqlSettings {
     pub tls_files: TlsFiles,
     /// Connect timeout in seconds.
     pub connect_timeout: u64,
+    /// Most admin sessions open at once (≥ 1).
+    pub max_connections: u32,
 }
 
 /// `redis { ... }`.

@@ -14,6 +14,9 @@ pub const POSTGRES_DATABASE: &str = "postgres";
 pub const SSLMODE: SslMode = SslMode::Prefer;
 /// `connect_timeout` of every backend block, seconds.
 pub const CONNECT_TIMEOUT: u64 = 10;
+/// `max_connections` of the `postgres` and `mysql` blocks: sessions one provider process
+/// may hold open to the server at once (issue 23).
+pub const MAX_CONNECTIONS: u32 = 4;
 /// `pgbouncer.port`.
 pub const PGBOUNCER_PORT: u16 = 6432;
 /// `pgbouncer.auth_user`.

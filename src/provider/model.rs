@@ -46,6 +46,8 @@ pub struct PostgresBlock {
     pub sslkey: Known<String>,
     /// Seconds to wait for a connection.
     pub connect_timeout: Known<i64>,
+    /// Most sessions open at once.
+    pub max_connections: Known<i64>,
     /// Read-only endpoint host (the `-ro` service).
     pub ro_host: Known<String>,
     /// Its port.
@@ -104,6 +106,8 @@ pub struct MysqlBlock {
     pub client_key_file: Known<String>,
     /// Seconds to wait for a connection.
     pub connect_timeout: Known<i64>,
+    /// Most sessions open at once.
+    pub max_connections: Known<i64>,
 }
 
 /// `redis { ... }`.

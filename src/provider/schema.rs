@@ -50,6 +50,18 @@ fn connect_timeout(what: &str) -> Attribute {
     .validate(Validator::int_between(1, 3600))
 }
 
+/// `max_connections` of a backend block: the sessions one provider process may hold open
+/// to `what` at once.
+fn max_connections(what: &str, counted: &str) -> Attribute {
+    defaulted(
+        Attribute::number("max_connections").optional().description(format!(
+            "Most sessions one provider process holds open to {what} at any moment, {counted}; every resource shares them, and an operation waits for a free one (up to `connect_timeout` plus 20 seconds, or Ctrl-C) rather than failing. Terraform starts one provider process per command, so a server's `max_connections` bounds pipelines at once to about its value divided by this."
+        )),
+        defaults::MAX_CONNECTIONS,
+    )
+    .validate(Validator::int_between(1, 1000))
+}
+
 /// Appends "Default `<value>`." to an attribute's description.
 fn defaulted(a: Attribute, default: impl std::fmt::Display) -> Attribute {
     let text = format!("{} Default `{default}`.", a.description);
@@ -186,6 +198,7 @@ pub fn provider_schema() -> Schema {
         .attr(pem_file("sslcert", "PEM client certificate, for servers that authenticate clients by certificate. Needs `sslkey`.").env(&["PGSSLCERT"]))
         .attr(pem_file("sslkey", "PEM private key of `sslcert`.").env(&["PGSSLKEY"]))
         .attr(connect_timeout("the primary"))
+        .attr(max_connections("the primary", "counting the admin sessions in the maintenance database and those opened into tenant databases (to install extensions, read schemas, revoke), which are closed when their work is done"))
         .attr(ro_host("A read-only PostgreSQL endpoint apps may use for `readonly` logins: the hot standbys, e.g. CloudNativePG's `<cluster>-ro` service (`pg-cluster-ro.dbaas.svc.cluster.local`). `dbaas_endpoints.postgres_ro_host` gives it when `pgbouncer.ro_host` is not set. The provider itself never connects there."))
         .attr(ro_port("`ro_host`'s port.", "`port`"));
     let pgbouncer = Block::new("PgBouncer: the endpoint apps use, and the admin console of every replica.")
@@ -243,7 +256,8 @@ pub fn provider_schema() -> Schema {
         .attr(pem_file("ca_cert_file", "PEM file of the CA(s) the server certificate is checked against (`tls` `verify_ca` or `verify_identity`). Replaces the built-in roots."))
         .attr(pem_file("client_cert_file", "PEM client certificate (X.509 authentication). Needs `client_key_file`."))
         .attr(pem_file("client_key_file", "PEM private key of `client_cert_file`."))
-        .attr(connect_timeout("MySQL"));
+        .attr(connect_timeout("MySQL"))
+        .attr(max_connections("MySQL", "all admin sessions"));
     let redis = Block::new("Admin connection to the shared Redis.")
         .attr(required_in_block(
             Attribute::string("host")

@@ -140,6 +140,7 @@ fn postgres(b: PostgresBlock, c: &Check<'_>, diags: &mut Diagnostics) -> Postgre
         database: or(b.database, defaults::POSTGRES_DATABASE),
         sslmode,
         connect_timeout: seconds(b.connect_timeout),
+        max_connections: sessions(b.max_connections),
         tls_files,
     }
 }
@@ -172,6 +173,15 @@ fn read_only(
 fn seconds(v: Known<i64>) -> u64 {
     v.into_option()
         .map_or(defaults::CONNECT_TIMEOUT, |t| t.max(1).unsigned_abs())
+}
+
+/// A `max_connections`: the configured count (the schema checks the range), else the
+/// default.
+fn sessions(v: Known<i64>) -> u32 {
+    v.into_option()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(defaults::MAX_CONNECTIONS)
 }
 
 fn pgbouncer(b: PgBouncerBlock, c: &Check<'_>, diags: &mut Diagnostics) -> PgBouncerSettings {
@@ -260,6 +270,7 @@ fn mysql(b: MysqlBlock, c: &Check<'_>, diags: &mut Diagnostics) -> MysqlSettings
         tls,
         tls_files,
         connect_timeout: seconds(b.connect_timeout),
+        max_connections: sessions(b.max_connections),
     }
 }
 

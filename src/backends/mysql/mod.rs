@@ -1,5 +1,5 @@
 //! MySQL/MariaDB admin client: one lazily opened pool per provider process (at most
-//! [`POOL_SIZE`] connections), the server dialect detected once on its first connection,
+//! `mysql.max_connections` sessions, default 4), the server dialect detected once on its first connection,
 //! TLS per the provider block's `tls` mode, and retries for the errors concurrent DDL
 //! raises on InnoDB Cluster. Catalog rows decode by column name into the structs of
 //! `rows.rs`.
@@ -26,9 +26,8 @@ pub use rows::{
     SchemaInfo, Session,
 };
 
-/// Largest pool per provider process.
-const POOL_SIZE: usize = 8;
-/// How long an operation may wait for a pooled connection (20 parallel resources share 8).
+/// How long an operation may wait for a pooled connection (20 parallel resources share
+/// `max_connections`, 4 by default).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A MySQL failure, naming the server and provider block.
@@ -118,6 +117,8 @@ pub struct Mysql {
     /// `mysql.connect_timeout`: how long a new connection (TCP, TLS, handshake) may take
     /// before the server counts as unreachable.
     connect_timeout: Duration,
+    /// Most sessions the pool opens at once (`mysql.max_connections`).
+    max_connections: usize,
     // Built on first use; a failure is kept too, so 50 parallel resources against an
     // unreachable server fail at once instead of each waiting out its own timeout.
     ready: OnceCell<Result<Ready, MysqlError>>,
@@ -190,6 +191,7 @@ impl Mysql {
             tls: s.tls,
             tls_files: s.tls_files.clone(),
             connect_timeout: Duration::from_secs(s.connect_timeout.max(1)),
+            max_connections: usize::try_from(s.max_connections.max(1)).unwrap_or(1),
             ready: OnceCell::new(),
         }
     }
@@ -246,7 +248,9 @@ impl Mysql {
     }
 
     fn pool_for(&self, tls: Option<SslOpts>) -> Pool {
-        let constraints = PoolConstraints::new(0, POOL_SIZE).unwrap_or_default();
+        // The budget (issue 23): at most `max_connections` sessions, every operation
+        // waiting for a free one; no operation holds two at once.
+        let constraints = PoolConstraints::new(0, self.max_connections.max(1)).unwrap_or_default();
         let opts = OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
             .tcp_port(self.port)
@@ -764,6 +768,7 @@ mod tests {
                 tls: MysqlTls::Preferred,
                 tls_files: TlsFiles::default(),
                 connect_timeout: 10,
+                max_connections: crate::domain::defaults::MAX_CONNECTIONS,
             },
             "root",
             "hunter2",

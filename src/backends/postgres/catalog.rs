@@ -362,10 +362,10 @@ impl Postgres {
         self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let rows = sqlx::query_scalar::<_, String>(crate::sql::INSTALLED_EXTENSIONS)
-                .fetch_all(&mut conn)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| self.error(e));
-            let _ = sqlx::Connection::close(conn).await;
+            conn.close().await;
             Ok(rows?.into_iter().collect())
         })
     }
@@ -381,10 +381,10 @@ impl Postgres {
             let mut conn = self.connect_to(db).await?;
             let rows = sqlx::query_as(crate::sql::SCHEMA_FACTS)
                 .bind(owned(names))
-                .fetch_all(&mut conn)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| self.error(e));
-            let _ = sqlx::Connection::close(conn).await;
+            conn.close().await;
             rows
         })
     }

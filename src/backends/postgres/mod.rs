@@ -1,6 +1,6 @@
 //! PostgreSQL admin client: one lazily opened pool to the primary's maintenance
-//! database per provider process, short-lived connections into tenant databases,
-//! and retries for the errors PostgreSQL raises under concurrent DDL. Statements run as
+//! database per provider process and short-lived connections into tenant databases, all
+//! within one session budget (`budget.rs`, `postgres.max_connections`), and retries for the errors PostgreSQL raises under concurrent DDL. Statements run as
 //! units (`sql::Unit`): one statement alone, a `sql::Batch` in one transaction.
 //! `session.rs` opens and checks admin sessions (pinned settings, TLS), `catalog.rs`
 //! holds the catalog reads and the named rows they decode into.
@@ -8,12 +8,13 @@
 use crate::backends::interrupt::{unless_stopped, Interrupted, Stop};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgConnection};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
 
 use crate::backends::settings::PostgresSettings;
 use crate::sql::Unit;
 
+mod budget;
 mod catalog;
 mod coalesce;
 mod session;
@@ -21,6 +22,7 @@ mod session;
 mod tests;
 mod vault_admin;
 
+pub use budget::{slot, AdminPool, Counts, Slot};
 pub use catalog::{
     DatabaseFacts, DatabaseSettings, ForeignDependency, GroupMember, PgLoginFacts, RoleFacts,
     RoleLinks, SchemaFacts, SessionSettings,
@@ -29,9 +31,6 @@ pub use session::{
     admin_options, check_pinned, effective_sslmode, tls_check_text, verify_login, with_tls,
     ADMIN_SESSION_SETTINGS,
 };
-
-/// Largest pool per provider process (the performance targets allow ≤ 10 connections).
-const POOL_SIZE: u32 = 8;
 
 /// A PostgreSQL failure, naming the server and provider block.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +52,8 @@ pub struct Postgres {
     port: u16,
     /// How the server certificate is checked, for error text (`verify-full against /ca.pem`).
     tls_check: String,
-    options: PgConnectOptions,
-    pool: PgPool,
+    /// Every session of this process to the server, admin and tenant (the budget).
+    pool: AdminPool,
     /// Ends every call's wait (pool acquire, connect, query, back-off) on Ctrl-C.
     stop: Stop,
     /// Catalog reads that arrive together share one query (issue 23).
@@ -73,21 +72,20 @@ fn retryable(e: &PgError) -> bool {
 
 impl Postgres {
     /// Connection settings for `s` with the resolved user and password. Opens nothing:
-    /// the pool connects on first use.
+    /// the pool connects on first use, and never holds more than `s.max_connections`
+    /// sessions, tenant ones included.
     pub fn new(s: &PostgresSettings, username: &str, password: &str) -> Self {
-        let options = admin_options(s, username, password);
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(s.connect_timeout.max(1) + 20))
-            .idle_timeout(Duration::from_secs(60))
-            .after_connect(|conn, _| Box::pin(async move { verify_pinned(conn).await }))
-            .connect_lazy_with(options.clone());
+        let options: PgConnectOptions = admin_options(s, username, password);
+        let pool = AdminPool::new(
+            options,
+            s.max_connections,
+            Duration::from_secs(s.connect_timeout.max(1) + 20),
+            |conn| Box::pin(verify_pinned(conn)),
+        );
         Postgres {
             host: s.host.clone(),
             port: s.port,
             tls_check: tls_check_text(s.sslmode, s.tls_files.ca_cert.as_deref()),
-            options,
             pool,
             stop: Stop::new(),
             reads: catalog::Reads::default(),
@@ -182,24 +180,17 @@ impl Postgres {
 
     /// A fresh admin connection into database `db` (closed by the caller), with the
     /// pinned settings checked: the database may be a tenant's, with its own defaults.
+    /// It takes one place of the session budget until closed.
     fn connect_to<'a>(
         &'a self,
         db: &'a str,
-    ) -> crate::backends::BoxFut<'a, Result<PgConnection, PgError>> {
-        self.interruptible(async move {
-            let mut conn = self
-                .options
-                .clone()
-                .database(db)
-                .connect()
-                .await
-                .map_err(|e| self.error(e))?;
-            if let Err(e) = verify_pinned(&mut conn).await {
-                let _ = conn.close().await;
-                return Err(self.error(e));
-            }
-            Ok(conn)
-        })
+    ) -> crate::backends::BoxFut<'a, Result<budget::TenantConn, PgError>> {
+        self.interruptible(async move { self.pool.tenant(db).await.map_err(|e| self.error(e)) })
+    }
+
+    /// Sessions of this process open to the server now (idle admin ones included).
+    pub fn sessions(&self) -> Counts {
+        self.pool.counts()
     }
 
     /// Runs `units` in order on `conn`, stopping at the first failure.
@@ -223,7 +214,7 @@ impl Postgres {
         units: &'a [U],
     ) -> crate::backends::BoxFut<'a, Result<(), PgError>> {
         self.interruptible(async move {
-            let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
+            let mut conn = self.pool.admin().await.map_err(|e| self.error(e))?;
             self.run_units(&mut conn, units).await
         })
     }
@@ -236,7 +227,7 @@ impl Postgres {
         self.interruptible(async move {
             let mut conn = self.connect_to(db).await?;
             let result = self.run_units(&mut conn, units).await;
-            let _ = conn.close().await;
+            conn.close().await;
             result
         })
     }

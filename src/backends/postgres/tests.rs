@@ -24,6 +24,7 @@ fn admin_sessions_pin_search_path_and_role_at_start_up() {
         database: "postgres".into(),
         sslmode: SslMode::Disable,
         connect_timeout: 10,
+        max_connections: crate::domain::defaults::MAX_CONNECTIONS,
         tls_files: Default::default(),
     };
     let options = admin_options(&s, "admin", "pw");

@@ -365,3 +365,56 @@ fn configure_with_values_not_known_yet_succeeds_and_dials_nothing() {
         "{err:?}"
     );
 }
+
+#[test]
+fn max_connections_defaults_to_four_sessions_per_block_and_is_checked_from_one() {
+    let read = |n: Value| {
+        let pg = block(&[("host", Value::string("h")), ("max_connections", n.clone())]);
+        let my = block(&[
+            ("host", Value::string("m")),
+            ("username", Value::string("root")),
+            ("max_connections", n),
+        ]);
+        let s = read_with(&config(&[("postgres", pg), ("mysql", my)]), &[]).0;
+        (
+            s.postgres.map(|p| p.max_connections),
+            s.mysql.map(|m| m.max_connections),
+        )
+    };
+    let cases = [
+        (Value::Null, 4, "unset: the default"),
+        (Value::int(1), 1, "one session"),
+        (Value::int(2), 2, "configured"),
+        (
+            Value::int(0),
+            4,
+            "below one (refused by the schema): never zero",
+        ),
+    ];
+    for (value, want, why) in cases {
+        assert_eq!(read(value), (Some(want), Some(want)), "{why}");
+    }
+    // The schema refuses anything below one, at the attribute (both blocks).
+    let schema = provider_schema();
+    for name in ["postgres", "mysql"] {
+        let attr = schema
+            .block
+            .blocks
+            .iter()
+            .find(|b| b.name == name)
+            .and_then(|b| {
+                b.block
+                    .attributes
+                    .iter()
+                    .find(|a| a.name == "max_connections")
+            })
+            .unwrap_or_else(|| panic!("{name}.max_connections in the schema"));
+        let check = |v: i64| {
+            attr.validators
+                .iter()
+                .all(|c| c.check(&Value::int(v)).is_ok())
+        };
+        assert!(check(1) && check(4), "{name}: 1 and 4 pass");
+        assert!(!check(0) && !check(-1), "{name}: 0 and -1 are refused");
+    }
+}

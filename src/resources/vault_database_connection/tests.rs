@@ -56,6 +56,7 @@ fn backends(password: Secret) -> Backends {
             database: "postgres".into(),
             sslmode: crate::enums::SslMode::Prefer,
             connect_timeout: 10,
+            max_connections: 4,
             tls_files: Default::default(),
         }),
         ..Default::default()

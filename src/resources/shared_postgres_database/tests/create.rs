@@ -388,6 +388,7 @@ fn unreachable_postgres(port: u16) -> crate::backends::postgres::Postgres {
         database: "postgres".into(),
         sslmode: crate::enums::SslMode::Disable,
         connect_timeout: 10,
+        max_connections: 4,
         tls_files: Default::default(),
     };
     crate::backends::postgres::Postgres::new(&s, "admin", "pw")
