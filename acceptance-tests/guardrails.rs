@@ -245,7 +245,10 @@ fn guardrails_hostile_tenant_database_defaults_never_bind_the_admin() {
             "Hostile-1",
             Some(&format!("{db}_owner")),
         );
-        let tenant = |sql: &str| psql(&db, &owner_login, "Hostile-1", &stack("PGPORT"), sql);
+        // The tenant's and this check's own sessions start without the 1ms limits set below
+        // (start-up options win over the database's defaults, as for the provider's admin):
+        // under load even a `SET` can take longer than 1ms and be cancelled.
+        let tenant = |sql: &str| unbound_psql(&db, &owner_login, "Hostile-1", sql);
         let (d, owner) = (ident(&db), ident(&format!("{db}_owner")));
 
         // The tenant's defaults for its own database: short enough to cancel anything.
@@ -260,8 +263,13 @@ fn guardrails_hostile_tenant_database_defaults_never_bind_the_admin() {
             &["extensions"],
             "adding extensions under the tenant's defaults",
         );
-        // This check's own session sheds the tenant's 1ms default first.
-        let found = admin(&db, "SET statement_timeout = 0; SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'citext', 'hstore')");
+        let found = unbound_psql(
+            &db,
+            &stack("PGUSER"),
+            &stack("PGPASSWORD"),
+            "SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'citext', 'hstore')",
+        )
+        .unwrap_or_else(|e| panic!("counting the extensions: {e}"));
         assert_eq!(found.lines().last(), Some("3"), "{found}");
 
         // Managed settings: the tenant's change of one shows as drift and is reverted;
@@ -288,6 +296,23 @@ fn guardrails_hostile_tenant_database_defaults_never_bind_the_admin() {
             db_settings(&db)
         );
         w.destroy().ok();
+    }
+}
+
+/// `sql` in `db` as `user`, in a session started with no statement or lock time limit
+/// (`PGOPTIONS`), whatever the database's defaults say.
+fn unbound_psql(db: &str, user: &str, password: &str, sql: &str) -> Result<String, String> {
+    let out = psql_command(&stack("PGHOST"), &stack("PGPORT"), db, user, password)
+        .env("PGOPTIONS", "-c statement_timeout=0 -c lock_timeout=0")
+        .arg("-c")
+        .arg(sql)
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("{}{stdout}", String::from_utf8_lossy(&out.stderr)))
     }
 }
 

@@ -385,7 +385,9 @@ fn vmsafe_mysql_connection_killed_mid_create_converges_and_destroy_leaves_nothin
             let killer = {
                 let ctl = ctl.clone();
                 std::thread::spawn(move || {
-                    mysql_try_admin(&format!("CALL `{ctl}`.storm(20, {base})"))
+                    // Until the apply has returned (`stop`), however long a loaded machine
+                    // makes it; 300 s only bounds a case that died before it said stop.
+                    mysql_try_admin(&format!("CALL `{ctl}`.storm(300, {base})"))
                 })
             };
             let r = w.apply_parallel(10);
