@@ -1,45 +1,129 @@
 //! Issue 23, item 2: PostgreSQL sessions are a budget. A provider configured with
 //! `postgres.max_connections = N` never has more than N sessions of its admin role open at
 //! once, admin pool and tenant databases together, and work beyond the budget waits
-//! instead of failing. The case's own admin role's sessions are sampled from
-//! pg_stat_activity every 10 ms while Terraform runs.
+//! instead of failing. Each provider process's connections to PostgreSQL are sampled from
+//! /proc every 5 ms while Terraform runs.
 
 use crate::fixture::*;
 use crate::harness::{provider_block, psql_admin, stack, Terraform, Workdir};
 
-/// A sampler of `role`'s sessions: one psql session of the stack's admin printing
-/// `count(*)` of pg_stat_activity for `role` every 10 ms (psql `\watch`) into `out`.
-fn start_sampler(role: &str, out: &std::path::Path) -> std::process::Child {
-    use std::io::Write;
-    let mut child = crate::harness::psql_command(
-        &stack("PGHOST"),
-        &stack("PGPORT"),
-        "postgres",
-        &stack("PGUSER"),
-        &stack("PGPASSWORD"),
-    )
-    .args(["-q", "-f", "-"])
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::fs::File::create(out).unwrap_or_else(|e| panic!("sample file: {e}")))
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap_or_else(|e| panic!("cannot start psql: {e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = writeln!(
-            stdin,
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}';\n\\watch 0.01"
-        );
-    }
-    child
+/// Samples, every 5 ms until stopped, the TCP connections to PostgreSQL's `port` that each
+/// provider process started in `workdir` holds (its open sockets, from /proc), and keeps
+/// the most any one process held. Counted on the client side, per process: the budget
+/// is a promise about what one process holds, and the server may still list a session for
+/// a moment after the provider closed it (its backend exiting), or the session of a
+/// provider process Terraform has just stopped while the next one starts.
+struct Sampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Sampled>,
 }
 
-/// The most sessions any sample saw, and how many samples there were.
-fn peak_sessions(mut sampler: std::process::Child, out: &std::path::Path) -> (usize, usize) {
-    let _ = sampler.kill();
-    let _ = sampler.wait();
-    let text = std::fs::read_to_string(out).unwrap_or_default();
-    let counts: Vec<usize> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-    (counts.iter().copied().max().unwrap_or(0), counts.len())
+/// What a [`Sampler`] saw.
+#[derive(Debug, Default)]
+struct Sampled {
+    /// The most connections one provider process held in one sample.
+    peak: usize,
+    /// Samples taken.
+    samples: usize,
+    /// Provider processes seen.
+    processes: std::collections::BTreeSet<u32>,
+}
+
+impl Sampler {
+    fn start(workdir: &std::path::Path, port: u16) -> Sampler {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = std::fs::canonicalize(workdir).unwrap_or_else(|e| panic!("workdir: {e}"));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut seen = Sampled::default();
+            while !flag.load(Ordering::Relaxed) {
+                let held = held_per_process(&dir, port);
+                seen.samples += 1;
+                for (pid, n) in held {
+                    seen.processes.insert(pid);
+                    seen.peak = seen.peak.max(n);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            seen
+        });
+        Sampler { stop, thread }
+    }
+
+    fn finish(self) -> Sampled {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| panic!("the sampler panicked"))
+    }
+}
+
+/// For every running `terraform-provider-dbaas*` process whose working directory is `dir`:
+/// its pid and how many of its sockets are TCP connections to `port`.
+fn held_per_process(dir: &std::path::Path, port: u16) -> Vec<(u32, usize)> {
+    let mut providers: Vec<(u32, Vec<u64>)> = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let base = e.path();
+        if std::fs::read_link(base.join("cwd")).ok().as_deref() != Some(dir) {
+            continue;
+        }
+        let cmdline = std::fs::read(base.join("cmdline")).unwrap_or_default();
+        let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        let name = String::from_utf8_lossy(argv0);
+        if !name
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .starts_with("terraform-provider-dbaas")
+        {
+            continue;
+        }
+        let sockets = std::fs::read_dir(base.join("fd"))
+            .map(|fds| {
+                fds.flatten()
+                    .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                    .filter_map(|l| {
+                        let l = l.to_string_lossy().into_owned();
+                        l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        providers.push((pid, sockets));
+    }
+    if providers.is_empty() {
+        return Vec::new();
+    }
+    let to_port = tcp_inodes_to(port);
+    providers
+        .into_iter()
+        .map(|(pid, sockets)| (pid, sockets.iter().filter(|i| to_port.contains(i)).count()))
+        .collect()
+}
+
+/// The inodes of the TCP sockets (v4 and v6) whose remote port is `port`.
+fn tcp_inodes_to(port: u16) -> std::collections::HashSet<u64> {
+    let hex = format!(":{port:04X}");
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && f[2].ends_with(&hex) {
+                if let Ok(inode) = f[9].parse() {
+                    inodes.insert(inode);
+                }
+            }
+        }
+    }
+    inodes
 }
 
 /// The dev stack's provider block, logging in to PostgreSQL as `role` with `max` sessions.
@@ -65,8 +149,8 @@ fn budget_provider(role: &str, password: &str, max: u32) -> String {
 
 /// `n` databases with an extension and an extra schema each (sessions into every tenant
 /// database, to install, read and revoke), applied and destroyed at `-parallelism=10` by
-/// a provider with `max_connections = max`; returns the peak sessions and the samples.
-fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (usize, usize) {
+/// a provider with `max_connections = max`; returns what the sampler saw.
+fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> Sampled {
     let [prefix, role] = tagged(
         tf,
         [&format!("acc_bud{tag}_"), &format!("acc_bud{tag}_admin")],
@@ -88,8 +172,10 @@ fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (u
         budget_provider(&role, &password, max)
     );
     let w = Workdir::new(tf, &hcl);
-    let samples = w.path().join("sessions.samples");
-    let sampler = start_sampler(&role, &samples);
+    let port: u16 = stack("PGPORT")
+        .parse()
+        .unwrap_or_else(|e| panic!("PGPORT: {e}"));
+    let sampler = Sampler::start(w.path(), port);
     w.apply_parallel(10).ok();
     let have = psql_admin(
         "postgres",
@@ -103,24 +189,40 @@ fn apply_and_destroy_within(tf: &Terraform, tag: &str, n: usize, max: u32) -> (u
     );
     assert_plan_empty(&w, "the databases just applied under a budget");
     w.destroy_parallel(10).ok();
-    let counted = peak_sessions(sampler, &samples);
+    let seen = sampler.finish();
     drop(guard);
-    counted
+    seen
+}
+
+/// What a case with `max_connections = max` must see: the sampler watched the provider
+/// processes (more than one: Terraform starts one per command), and none of them ever held
+/// more than `max` connections; with far more work than sessions, the budget is used up.
+fn assert_within(seen: &Sampled, max: usize) {
+    eprintln!(
+        "max_connections = {max}: {} provider processes, {} samples, at most {} connections held by one",
+        seen.processes.len(),
+        seen.samples,
+        seen.peak
+    );
+    assert!(
+        seen.processes.len() > 1 && seen.samples > 10,
+        "the sampler saw the provider processes: {seen:?}"
+    );
+    assert!(
+        seen.peak <= max,
+        "max_connections = {max}, yet one provider process held {} connections to PostgreSQL at once",
+        seen.peak
+    );
+    assert_eq!(
+        seen.peak, max,
+        "with more work than sessions the budget is used up (or the sampler sees nothing)"
+    );
 }
 
 #[test]
 fn budget_postgres_sessions_never_exceed_max_connections() {
     for tf in each_terraform() {
-        let (peak, opened) = apply_and_destroy_within(&tf, "2", 12, 2);
-        eprintln!("max_connections = 2: {opened} sessions opened, at most {peak} at once");
-        assert!(
-            opened > 2,
-            "the server log shows the case's sessions ({opened} opened)"
-        );
-        assert!(
-            peak <= 2,
-            "max_connections = 2, yet {peak} sessions of the admin role were open at once"
-        );
+        assert_within(&apply_and_destroy_within(&tf, "2", 12, 2), 2);
     }
 }
 
@@ -129,12 +231,6 @@ fn budget_of_one_session_finishes_without_deadlock() {
     // Every path that held a pooled session while opening a tenant one would wait for
     // itself here (and fail at the acquire timeout).
     for tf in each_terraform() {
-        let (peak, opened) = apply_and_destroy_within(&tf, "1", 4, 1);
-        eprintln!("max_connections = 1: {opened} sessions opened, at most {peak} at once");
-        assert!(
-            opened > 1,
-            "the server log shows the case's sessions ({opened} opened)"
-        );
-        assert_eq!(peak, 1, "max_connections = 1 holds");
+        assert_within(&apply_and_destroy_within(&tf, "1", 4, 1), 1);
     }
 }

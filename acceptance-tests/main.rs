@@ -6,8 +6,8 @@
 mod fixture;
 mod harness;
 
-mod catalog_reads;
 mod budget;
+mod catalog_reads;
 mod checks;
 mod demo;
 mod ephemeral;

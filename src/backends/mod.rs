@@ -5,6 +5,7 @@ pub mod coalesce;
 #[cfg(test)]
 mod connect_timeouts;
 pub mod interrupt;
+pub mod lazy;
 pub mod mysql;
 pub mod pgbouncer;
 pub mod postgres;
@@ -12,6 +13,7 @@ pub mod redis;
 pub mod settings;
 pub mod vault;
 
+use lazy::Lazy;
 use tokio::sync::OnceCell;
 
 use self::redis::{Redis, RedisError};
@@ -26,7 +28,7 @@ use vault::VaultClient;
 pub type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// A backend failure, naming where it happened so the user can act on it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BackendError {
     /// The provider block a resource needs is absent.
     #[error("the provider's `{block}` block is not configured; add `{block} {{ ... }}` to provider \"dbaas\"{hint}")]
@@ -109,10 +111,10 @@ pub struct Backends {
     /// What the provider block said.
     pub settings: Settings,
     vault: OnceCell<VaultClient>,
-    postgres: OnceCell<Postgres>,
-    pgbouncer: OnceCell<PgBouncerAdmin>,
-    mysql: OnceCell<Mysql>,
-    redis: OnceCell<Redis>,
+    postgres: Lazy<Postgres>,
+    pgbouncer: Lazy<PgBouncerAdmin>,
+    mysql: Lazy<Mysql>,
+    redis: Lazy<Redis>,
     /// Rotation roles (`<mount>/<name>`) this process planned to write: an ephemeral
     /// resource opened at plan time for one of them, before it exists, answers "known
     /// after apply" instead of "no such role".
@@ -129,10 +131,10 @@ impl Backends {
         Backends {
             settings,
             vault: OnceCell::new(),
-            postgres: OnceCell::new(),
-            pgbouncer: OnceCell::new(),
-            mysql: OnceCell::new(),
-            redis: OnceCell::new(),
+            postgres: Lazy::default(),
+            pgbouncer: Lazy::default(),
+            mysql: Lazy::default(),
+            redis: Lazy::default(),
             planned_roles: std::sync::Mutex::default(),
             shared_catalog: coalesce::SharedCatalog::default(),
             stop: interrupt::Stop::new(),
@@ -274,7 +276,7 @@ impl Backends {
     /// A failed open is tried again on the next use.
     async fn open_once<'a, S: AdminLogin, C, F>(
         &'a self,
-        cell: &'a OnceCell<C>,
+        lazy: &'a Lazy<C>,
         (block, hint): (&'static str, &'static str),
         settings: Option<&'a S>,
         open: impl FnOnce(&'a S, String, String) -> F,
@@ -282,18 +284,18 @@ impl Backends {
     where
         F: std::future::Future<Output = Result<C, BackendError>>,
     {
-        if let Some(c) = cell.get() {
+        if let Some(c) = lazy.get() {
             return Ok(c);
         }
         let s = settings.ok_or_else(|| self.absent(block, hint))?;
-        let (password, username) = s.admin_login();
-        let creds = self.resolve(password, block).await?;
-        let user = creds.username.unwrap_or_else(|| username.to_string());
-        let client = open(s, user, creds.password).await?;
-        // A concurrent first use may have won the race; either client is fine.
-        let _ = cell.set(client);
-        cell.get()
-            .ok_or(BackendError::NotConfigured { block, hint: "" })
+        // Concurrent first uses wait for one attempt (one credential read, one probe).
+        lazy.get_or_open(|| async move {
+            let (password, username) = s.admin_login();
+            let creds = self.resolve(password, block).await?;
+            let user = creds.username.unwrap_or_else(|| username.to_string());
+            open(s, user, creds.password).await
+        })
+        .await
     }
 
     /// The PostgreSQL admin client (pool opens on first query).

@@ -33,7 +33,7 @@ pub use session::{
 };
 
 /// A PostgreSQL failure, naming the server and provider block.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("PostgreSQL at {host}:{port} (provider block `postgres`): {message}")]
 pub struct PgError {
     /// Server host.
