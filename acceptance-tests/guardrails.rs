@@ -19,7 +19,7 @@ use crate::fixture::{
     one_resource, pg_admin as admin, pg_database, pgb_port, plan_diff, points_at, resource, role,
     tagged, wait_until, Cleanup, MysqlSession, Stack, MYDB, PGDB, RNS, ROLE,
 };
-use crate::harness::{psql, psql_command, stack, vault_get, version_tag, Workdir};
+use crate::harness::{psql, psql_command, run_psql, stack, vault_get, version_tag, Workdir};
 
 /// The database-level settings of `db` (`pg_db_role_setting`, no role), sorted.
 fn db_settings(db: &str) -> Vec<String> {
@@ -302,18 +302,11 @@ fn guardrails_hostile_tenant_database_defaults_never_bind_the_admin() {
 /// `sql` in `db` as `user`, in a session started with no statement or lock time limit
 /// (`PGOPTIONS`), whatever the database's defaults say.
 fn unbound_psql(db: &str, user: &str, password: &str, sql: &str) -> Result<String, String> {
-    let out = psql_command(&stack("PGHOST"), &stack("PGPORT"), db, user, password)
-        .env("PGOPTIONS", "-c statement_timeout=0 -c lock_timeout=0")
-        .arg("-c")
-        .arg(sql)
-        .output()
-        .map_err(|e| format!("cannot run psql: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if out.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!("{}{stdout}", String::from_utf8_lossy(&out.stderr)))
-    }
+    run_psql(
+        psql_command(&stack("PGHOST"), &stack("PGPORT"), db, user, password)
+            .env("PGOPTIONS", "-c statement_timeout=0 -c lock_timeout=0"),
+        sql,
+    )
 }
 
 // ---------------------------------------------------------------------------------------

@@ -411,7 +411,16 @@ pub fn psql_command(host: &str, port: &str, db: &str, user: &str, password: &str
 /// Runs `sql` with `psql` on 127.0.0.1 (`PGHOST`) at `port` as `user`; trimmed stdout on
 /// success, stderr (with stdout) on failure.
 pub fn psql(db: &str, user: &str, password: &str, port: &str, sql: &str) -> Result<String, String> {
-    let out = psql_command(&stack("PGHOST"), port, db, user, password)
+    run_psql(
+        &mut psql_command(&stack("PGHOST"), port, db, user, password),
+        sql,
+    )
+}
+
+/// Runs `sql` with the `psql` command `cmd` (from [`psql_command`], perhaps with more
+/// environment); trimmed stdout on success, stderr (with stdout) on failure.
+pub fn run_psql(cmd: &mut Command, sql: &str) -> Result<String, String> {
+    let out = cmd
         .arg("-c")
         .arg(sql)
         .output()
